@@ -1,0 +1,48 @@
+"""Deploy and list process definitions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from engine import DeployDefinitions, InvalidInput
+
+from ..auth import current_actor, require_role, require_user
+from ..runtime import get_engine
+from ..schemas import DefinitionSchema, DeployedSchema
+
+blp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
+                description="流程定义：部署与版本")
+
+
+@blp.route("")
+class Definitions(MethodView):
+    """The collection of deployed definitions."""
+
+    @require_user
+    @blp.response(200, DefinitionSchema(many=True))
+    def get(self) -> Any:
+        """List deployed definitions, newest version first."""
+        return get_engine().queries.definitions()
+
+    @require_role("designer", "admin")
+    @blp.response(201, DeployedSchema(many=True))
+    @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
+    def post(self) -> Any:
+        """Deploy uploaded .bpmn and .form files (multipart field ``files``); unchanged files keep their version."""
+        uploads = request.files.getlist("files")
+        if not uploads:
+            raise InvalidInput("请上传至少一个 .bpmn 或 .form 文件（字段名 files）")
+        bpmn = tuple((f.filename or "upload.bpmn", f.read()) for f in uploads if _ext(f.filename) == "bpmn")
+        forms = tuple((f.filename or "upload.form", f.read()) for f in uploads if _ext(f.filename) == "form")
+        if len(bpmn) + len(forms) != len(uploads):
+            raise InvalidInput("只接受 .bpmn 和 .form 文件")
+        report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))
+        return [line.to_dict() for line in report]
+
+
+def _ext(name: str | None) -> str:
+    return (name or "").rsplit(".", 1)[-1].lower()

@@ -1,0 +1,193 @@
+"""The ``tongban`` command: every operation runs through it (a Flask CLI group, tested with the CLI runner)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command
+
+from engine import DeployDefinitions, EngineError, ROLES, upgrade_database
+
+from .runtime import engine_config, get_engine
+
+
+def main() -> None:
+    """Entry point of the ``tongban`` console script."""
+    from . import create_app
+    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
+                       help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
+    group.add_command(shell_command)
+    group.add_command(routes_command)
+    group(prog_name="tongban")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every tongban command to ``app.cli``."""
+    for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
+                    bench_command):
+        app.cli.add_command(command)
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+    for finding in exc.details.get("findings", []):
+        where = f" ({finding['element_id']})" if finding.get("element_id") else ""
+        click.echo(f"  - {finding['code']}{where}: {finding['message']}", err=True)
+    for field, messages in exc.details.get("fields", {}).items():
+        click.echo(f"  - {field}: {'；'.join(messages)}", err=True)
+    sys.exit(2)
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema to the newest revision (alembic upgrade head)."""
+    url = engine_config(current_app).database_url
+    upgrade_database(url)
+    click.echo(f"数据库已迁移到最新版本：{_safe_url(url)}")
+
+
+@click.command("deploy")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
+def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Deploy BPMN (.bpmn) and form (.form) files; with no PATH, everything in processes/ and forms/."""
+    engine = get_engine()
+    if paths:
+        bpmn, forms = _collect(paths)
+    else:
+        bpmn, forms = engine.shipped_files()
+    if not bpmn and not forms:
+        click.echo("没有找到 .bpmn 或 .form 文件", err=True)
+        sys.exit(2)
+    try:
+        report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
+    except EngineError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(json.dumps([line.to_dict() for line in report], ensure_ascii=False, indent=2))
+        return
+    for line in report:
+        state = "新版本" if line.status == "created" else "未变化"
+        click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {state}  {line.content_hash[:12]}")
+
+
+def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    bpmn, forms = [], []
+    for path in paths:
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.suffix == ".bpmn":
+                bpmn.append((file.name, file.read_bytes()))
+            elif file.suffix == ".form":
+                forms.append((file.name, file.read_bytes()))
+    return bpmn, forms
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage users."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="显示姓名")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="角色，可重复")
+@click.option("--district", help="区县代码（GB/T 2260）")
+@click.option("--department", help="部门代码")
+@click.option("--password", help="登录密码（至少 8 位）")
+def users_create(username: str, display_name: str, roles: tuple[str, ...], district: str | None,
+                 department: str | None, password: str | None) -> None:
+    """Create a user."""
+    try:
+        get_engine().identity.create_user(username, display_name=display_name, roles=roles, district=district,
+                                          department=department, password=password)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"已创建用户 {username}")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List users."""
+    for user in get_engine().identity.list_users():
+        click.echo(f"{user.username:20} {user.display_name:10} {user.district or '-':8} "
+                   f"{user.department or '-':10} {','.join(user.roles)}")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Manage API bearer tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--label", help="用途说明")
+def tokens_create(username: str, label: str | None) -> None:
+    """Issue an API token for USERNAME (printed once; only its hash is stored)."""
+    try:
+        token = get_engine().identity.create_token(username, label=label)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(token)
+
+
+@click.group("demo")
+def demo_group() -> None:
+    """Demo data."""
+
+
+@demo_group.command("seed")
+def demo_seed() -> None:
+    """Create the demo users (idempotent) and print their logins."""
+    from .demo import seed_demo
+    for line in seed_demo(get_engine(), Path(current_app.instance_path)):
+        click.echo(line)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def run_command(host: str, port: int, threads: int) -> None:
+    """Migrate, deploy the shipped processes and forms, seed demo users, then serve the web app."""
+    from .demo import seed_demo
+    from waitress import serve
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    url = engine_config(app).database_url
+    upgrade_database(url)
+    engine = get_engine()
+    bpmn, forms = engine.shipped_files()
+    try:
+        engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
+    except EngineError as exc:
+        _fail(exc)
+    for line in seed_demo(engine, Path(app.instance_path)):
+        click.echo(line)
+    click.echo(f"tongban 已启动：http://{host}:{port}/api/docs  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
+    serve(app, host=host, port=port, threads=threads, ident="tongban")
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="少量样本，用于冒烟测试")
+@click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
+@click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
+def bench_command(quick: bool, postgresql_url: str, output: Path) -> None:
+    """Run the benchmarks side by side, print a table and write bench/results.json."""
+    from bench.run import main as run_bench
+    run_bench(quick=quick, postgresql_url=postgresql_url, output=output, echo=click.echo)
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+

@@ -1,0 +1,40 @@
+"""Demo users for a first look: one per role, in 渝中区 (500103) and 黔江区 (500114)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import Conflict, Engine
+
+DEMO_PASSWORD = "tongban-demo"
+DEMO_USERS = (
+    ("window_yz", "渝中窗口", ("window_clerk",), "500103", "zwzx"),
+    ("window_qj", "黔江窗口", ("window_clerk",), "500114", "zwzx"),
+    ("reviewer_yz", "渝中住建审查", ("reviewer",), "500103", "zhujian"),
+    ("reviewer_yz_gh", "渝中规划审查", ("reviewer",), "500103", "guihua"),
+    ("reviewer_yz_xf", "渝中消防审查", ("reviewer",), "500103", "xiaofang"),
+    ("head_yz", "渝中住建科长", ("department_head", "reviewer"), "500103", "zhujian"),
+    ("supervisor", "电子监察", ("supervisor",), "500000", "jiancha"),
+    ("designer", "流程设计", ("designer",), "500000", "dsj"),
+    ("auditor", "审计", ("auditor",), "500000", "shenji"),
+    ("admin", "管理员", ("admin", "designer"), "500000", "dsj"),
+)
+
+
+def seed_demo(engine: Engine, instance: Path) -> list[str]:
+    """Create missing demo users with a token each; return lines telling how to log in."""
+    instance.mkdir(parents=True, exist_ok=True)
+    tokens_file = instance / "demo-tokens.txt"
+    known = dict(line.split(" ", 1) for line in tokens_file.read_text().splitlines() if " " in line) \
+        if tokens_file.exists() else {}
+    for username, name, roles, district, dept in DEMO_USERS:
+        try:
+            engine.identity.create_user(username, display_name=name, roles=roles, district=district,
+                                        department=dept, password=DEMO_PASSWORD)
+        except Conflict:
+            pass
+        if username not in known:
+            known[username] = engine.identity.create_token(username, label="demo")
+    tokens_file.write_text("".join(f"{u} {t}\n" for u, t in known.items()))
+    lines = [f"演示账号（密码均为 {DEMO_PASSWORD}；API 令牌见 {tokens_file}）："]
+    lines += [f"  {u:12} {n}  {','.join(r)}@{d}/{dept}" for u, n, r, d, dept in DEMO_USERS]
+    return lines

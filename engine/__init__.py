@@ -1,0 +1,23 @@
+"""tongban's workflow engine: commands in, events out, one transaction per command. No Flask in here.
+
+The public surface is re-exported here; ``app/`` imports nothing else from ``engine``.
+"""
+from .bootstrap import Engine, bootstrap
+from .clock import CST, Clock, ManualClock, SystemClock
+from .commands import (
+    Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
+)
+from .config import EngineConfig
+from .errors import (
+    Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
+    InvalidInput, NotFound, WorkflowFailed,
+)
+from .identity import ROLES
+from .migrations import upgrade_database
+
+__all__ = [
+    "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
+    "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
+    "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
+    "SystemClock", "UnclaimTask", "WorkflowFailed", "bootstrap", "upgrade_database",
+]

@@ -1,0 +1,83 @@
+"""The composition root: the only place that wires database, SpiffWorkflow adapter, clock and handlers."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from . import handlers
+from .clock import Clock, SystemClock
+from .commands import (
+    ClaimTask, Command, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
+)
+from .config import EngineConfig
+from .deployment import DefinitionCatalog
+from .expressions import Evaluator
+from .identity import Identity
+from .persistence.db import Database, make_database
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .queries import Queries
+from .spiff.runner import WorkflowRunner
+from .spiff.script_env import safe_script_engine
+
+COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
+    DeployDefinitions: handlers.deploy_definitions,
+    StartCase: handlers.start_case,
+    ClaimTask: handlers.claim_task,
+    UnclaimTask: handlers.unclaim_task,
+    CompleteTask: handlers.complete_task,
+    FireDueTimers: handlers.fire_due_timers,
+}
+
+
+class Engine:
+    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity`` and the database."""
+
+    def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
+        self.config = config
+        self.database = database
+        self.services = services
+        self.clock = services.clock
+        self.queries = Queries(database.read_sessions)
+        self.identity = Identity(services.uow, services.clock)
+
+    def handle(self, command: Command) -> Any:
+        """Run one command in its own transaction and return its result."""
+        handler = COMMAND_HANDLERS.get(type(command))
+        if handler is None:
+            raise TypeError(f"no handler for {type(command).__name__}")
+        return handler(command, self.services)
+
+    def shipped_files(self, processes_dir: Path | None = None,
+                      forms_dir: Path | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+        """Read every BPMN file under ``processes/`` and every form under ``forms/``."""
+        pdir, fdir = processes_dir or self.config.processes_dir, forms_dir or self.config.forms_dir
+        bpmn = [(str(p.relative_to(pdir)), p.read_bytes()) for p in sorted(pdir.rglob("*.bpmn"))] if pdir.is_dir() else []
+        forms = [(p.name, p.read_bytes()) for p in sorted(fdir.glob("*.form"))] if fdir.is_dir() else []
+        return bpmn, forms
+
+    def ping(self) -> bool:
+        """Return True when the database answers a trivial query."""
+        from sqlalchemy import text
+        with self.database.read_sessions() as session:
+            return session.execute(text("SELECT 1")).scalar() == 1
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.database.dispose()
+
+
+def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Database | None = None) -> Engine:
+    """Build an :class:`Engine` from ``config``; tests pass a ManualClock and their own database."""
+    for name in ("spiff", "spiff.task", "spiff.workflow"):
+        # SpiffWorkflow collects log extras on every state change unless its loggers are above INFO.
+        logging.getLogger(name).setLevel(logging.WARNING)
+    clock = clock or SystemClock()
+    database = database or make_database(config.database_url, echo=config.sql_echo)
+    evaluator = Evaluator()
+    runner = WorkflowRunner(safe_script_engine(allow_scripts=config.allow_script_tasks), clock)
+    catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
+                                max_form_bytes=config.max_form_bytes)
+    services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
+                                 uow=lambda: SqlAlchemyUnitOfWork(database.write_sessions))
+    return Engine(config, database, services)

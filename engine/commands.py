@@ -1,0 +1,88 @@
+"""Commands: what someone asks the engine to do, in the imperative. One handler each, one transaction each."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .candidates import user_groups
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a person (with their groups) or the system itself (worker, migrations)."""
+
+    username: str
+    roles: tuple[str, ...] = ()
+    district: str | None = None
+    department: str | None = None
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """Every candidate group key this actor belongs to, including their personal ``user:`` key."""
+        return user_groups(self.roles, self.district, self.department) | {f"user:{self.username}"}
+
+    @classmethod
+    def system(cls, name: str = "system") -> "Actor":
+        """The engine's own identity, used by the worker and by migrations."""
+        return cls(username=name, roles=("system",))
+
+
+@dataclass(frozen=True)
+class Command:
+    """Base class of commands."""
+
+
+@dataclass(frozen=True)
+class DeployDefinitions(Command):
+    """Deploy BPMN files (name, bytes) and form files (name, bytes) as new versions where they changed."""
+
+    bpmn_files: tuple[tuple[str, bytes], ...]
+    form_files: tuple[tuple[str, bytes], ...] = ()
+    actor: Actor = field(default_factory=Actor.system)
+
+
+@dataclass(frozen=True)
+class StartCase(Command):
+    """Start a case of the latest (or a given) version of ``process_key`` with initial ``data``."""
+
+    process_key: str
+    actor: Actor
+    data: Mapping[str, Any] = field(default_factory=dict)
+    version: int | None = None
+    business_key: str | None = None
+    title: str | None = None
+    owning_district: str | None = None
+    receiving_district: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimTask(Command):
+    """Take an open task into the actor's own queue."""
+
+    task_id: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class UnclaimTask(Command):
+    """Give a claimed task back to its candidate groups."""
+
+    task_id: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CompleteTask(Command):
+    """Complete an open task with form ``data`` and run the case until it waits."""
+
+    task_id: int
+    actor: Actor
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FireDueTimers(Command):
+    """Fire the due timers of one case at the engine clock's now."""
+
+    case_id: int
+    actor: Actor = field(default_factory=Actor.system)

@@ -1,0 +1,59 @@
+"""Engine configuration: a frozen dataclass built from a mapping (environment variables or Flask config)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+PREFIX = "TONGBAN_"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Settings the engine needs; every field maps to ``TONGBAN_<FIELD>`` in the environment.
+
+    Attributes:
+        database_url: SQLAlchemy URL; SQLite file in the instance folder by default.
+        processes_dir: where shipped BPMN diagrams live (one folder per matter).
+        forms_dir: where shipped form-js forms live.
+        max_bpmn_bytes: largest BPMN file accepted by deploy.
+        max_form_bytes: largest form file accepted by deploy.
+        allow_script_tasks: run script tasks in the restricted evaluator (False refuses them).
+        sql_echo: log every SQL statement (debugging only).
+    """
+
+    database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
+    processes_dir: Path = ROOT / "processes"
+    forms_dir: Path = ROOT / "forms"
+    max_bpmn_bytes: int = 5 * 1024 * 1024
+    max_form_bytes: int = 1024 * 1024
+    allow_script_tasks: bool = True
+    sql_echo: bool = False
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":
+        """Build from ``values`` whose keys are ``<prefix><FIELD>`` (upper case); unknown keys are ignored."""
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f"{prefix}{f.name.upper()}"
+            if key in values and values[key] not in (None, ""):
+                kwargs[f.name] = _coerce(f.type, values[key])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_env(cls) -> "EngineConfig":
+        """Build from the process environment (read when called, never at import)."""
+        return cls.from_mapping(os.environ)
+
+
+def _coerce(kind: Any, value: Any) -> Any:
+    kind = str(kind)
+    if "bool" in kind and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if "int" in kind:
+        return int(value)
+    if "Path" in kind:
+        return Path(value)
+    return value

@@ -1,0 +1,77 @@
+"""What the engine knows about a deployed diagram, in plain data (no SpiffWorkflow, no lxml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TB_NS = "http://tongban.cq.gov.cn/schema/bpmn/1.0"
+"""Namespace of tongban's BPMN extensions (assignment, form, deadline)."""
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+DEADLINE_UNITS = ("workdays", "days", "hours")
+DEADLINE_CLOCKS = ("task", "legal", "committed")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a diagram or form: a stable code, a Chinese message and where it is.
+
+    Attributes:
+        code: stable identifier, e.g. ``BPMN_NO_START_EVENT``.
+        message: explanation in Chinese for the designer.
+        element_id: BPMN element id the modeler highlights, when there is one.
+        severity: ``error`` refuses the deploy; ``warning`` is reported only.
+    """
+
+    code: str
+    message: str
+    element_id: str | None = None
+    severity: str = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape used in API errors and lint output."""
+        return {"code": self.code, "message": self.message, "element_id": self.element_id,
+                "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A task budget from ``<tb:deadline>`` or ``camunda:dueDate``: ``amount`` of ``unit`` on ``clock``."""
+
+    amount: int
+    unit: str
+    clock: str = "task"
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """Everything the inbox needs about one user task element, resolved from the diagram's extensions."""
+
+    element_id: str
+    name: str
+    process_id: str
+    lane: str | None
+    form_key: str | None
+    candidate_groups: tuple[str, ...]
+    candidate_users: tuple[str, ...]
+    deadline: Deadline | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
+        return {
+            "element_id": self.element_id, "name": self.name, "process_id": self.process_id,
+            "lane": self.lane, "form_key": self.form_key,
+            "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
+            "deadline": None if self.deadline is None else
+            {"amount": self.deadline.amount, "unit": self.deadline.unit, "clock": self.deadline.clock},
+        }
+
+
+@dataclass(frozen=True)
+class DiagramInfo:
+    """Facts read from one deployment unit's XML, per executable process."""
+
+    process_ids: tuple[str, ...]
+    process_names: dict[str, str]
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()

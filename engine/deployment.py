@@ -1,0 +1,146 @@
+"""Deploying definitions and forms, and the in-process catalog of parsed, ready-to-run definitions.
+
+A deploy is idempotent: unchanged content keeps its version, changed content becomes the next version, and
+running cases stay pinned to the version they started on. A definition pins the exact form versions its user
+tasks use (``form_refs``), so a form edit is a new definition version too.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from .audit import canonical_json
+from .definitions import Finding, UserTaskInfo
+from .errors import DefinitionRejected
+from .expressions import Evaluator
+from .forms import FormDefinition, parse_form
+from .persistence.models import FormVersion, ProcessDefinition
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .spiff.parser import ParsedProcess, parse_unit
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """A deployed definition version with its parsed specs and pinned forms, shared across requests."""
+
+    id: int
+    process_key: str
+    version: int
+    name: str
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo]
+    forms: dict[str, FormDefinition]
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One line of a deploy report."""
+
+    kind: str
+    key: str
+    version: int
+    status: str
+    content_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape of this line."""
+        return {"kind": self.kind, "key": self.key, "version": self.version, "status": self.status,
+                "content_hash": self.content_hash}
+
+
+class DefinitionCatalog:
+    """Parses, deploys and caches definitions; one per engine, safe to share between threads."""
+
+    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int):
+        self.evaluator = evaluator
+        self.max_bpmn_bytes = max_bpmn_bytes
+        self.max_form_bytes = max_form_bytes
+        self._lock = threading.Lock()
+        self._loaded: dict[int, LoadedDefinition] = {}
+
+    def get(self, uow: SqlAlchemyUnitOfWork, definition_id: int) -> LoadedDefinition:
+        """Return the parsed definition, parsing it from the database on first use in this process."""
+        loaded = self._loaded.get(definition_id)
+        if loaded is not None:
+            return loaded
+        row = uow.definitions.by_id(definition_id, with_source=True)
+        files = [(row.source_name or "main.bpmn", row.bpmn_xml.encode())]
+        files += [(name, xml.encode()) for name, xml in sorted(row.resources.items())]
+        parsed = parse_unit(files, self.evaluator, max_bytes=self.max_bpmn_bytes, validate_xsd=False)
+        process = parsed.processes[row.process_key]
+        forms = {}
+        for key, content_hash in row.form_refs.items():
+            form_row = uow.definitions.form(key, content_hash)
+            if form_row is None:
+                raise DefinitionRejected(f"流程 {row.process_key} 引用的表单 {key} 版本缺失")
+            forms[key] = parse_form(canonical_json(form_row.source), expected_key=key)
+        loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
+                                  process.spec, process.subprocess_specs, process.user_tasks, forms)
+        with self._lock:
+            self._loaded[row.id] = loaded
+        return loaded
+
+    def deploy(self, uow: SqlAlchemyUnitOfWork, bpmn_files: list[tuple[str, bytes]],
+               form_files: list[tuple[str, bytes]], *, actor: str, now: datetime) -> list[Deployed]:
+        """Deploy forms then processes inside the caller's unit of work; return what was created or kept."""
+        report: list[Deployed] = []
+        forms: dict[str, FormDefinition] = {}
+        for name, data in form_files:
+            form = parse_form(data, max_bytes=self.max_form_bytes)
+            if form.key in forms:
+                raise DefinitionRejected(f"表单标识 {form.key} 重复（{name}）")
+            forms[form.key] = form
+            report.append(self._deploy_form(uow, form, actor, now))
+        if not bpmn_files:
+            return report
+        unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
+        for process in unit.processes.values():
+            report.append(self._deploy_process(uow, process, forms, actor, now))
+        return report
+
+    def _deploy_form(self, uow: SqlAlchemyUnitOfWork, form: FormDefinition, actor: str, now: datetime) -> Deployed:
+        existing = uow.definitions.form(form.key, form.content_hash)
+        if existing is not None:
+            return Deployed("form", form.key, existing.version, "unchanged", form.content_hash)
+        version = uow.definitions.next_version(FormVersion, FormVersion.form_key, form.key)
+        uow.definitions.add(FormVersion(form_key=form.key, version=version, content_hash=form.content_hash,
+                                        source=form.source, deployed_at=now, deployed_by=actor))
+        uow.flush()
+        return Deployed("form", form.key, version, "created", form.content_hash)
+
+    def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess,
+                        forms: Mapping[str, FormDefinition], actor: str, now: datetime) -> Deployed:
+        form_refs, missing = {}, []
+        for key in sorted(process.form_keys):
+            if key in forms:
+                form_refs[key] = forms[key].content_hash
+            elif (row := uow.definitions.form(key)) is not None:
+                form_refs[key] = row.content_hash
+            else:
+                missing.append(key)
+        if missing:
+            findings = [Finding("TB_FORM_MISSING", f"表单 {key} 不存在，请先部署 forms/{key}.form",
+                                _task_using(process, key)).to_dict() for key in missing]
+            raise DefinitionRejected(findings[0]["message"], details={"findings": findings})
+        content_hash = hashlib.sha256(f"{process.source_hash()}\n{canonical_json(form_refs)}".encode()).hexdigest()
+        existing = uow.definitions.by_hash(process.process_key, content_hash)
+        if existing is not None:
+            return Deployed("process", process.process_key, existing.version, "unchanged", content_hash)
+        version = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
+                                               process.process_key)
+        meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())}}
+        uow.definitions.add(ProcessDefinition(
+            process_key=process.process_key, version=version, name=process.name, content_hash=content_hash,
+            bpmn_xml=process.bpmn_xml, resources=process.resources, form_refs=form_refs, meta=meta,
+            source_name=process.source_name, deployed_at=now, deployed_by=actor))
+        uow.flush()
+        return Deployed("process", process.process_key, version, "created", content_hash)
+
+
+def _task_using(process: ParsedProcess, form_key: str) -> str | None:
+    return next((t.element_id for t in process.user_tasks.values() if t.form_key == form_key), None)

@@ -1,0 +1,97 @@
+"""Events: what happened, in the past tense. They are the audit log's and replay's vocabulary.
+
+Inputs (a person completing a task, a timer firing) and effects (tasks created, elements passed, the case
+ending) are both recorded, so replay can feed the inputs and compare the effects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every case event; ``element_id`` and ``task_id`` are indexed columns, the rest is payload."""
+
+    event_type: ClassVar[str] = "Event"
+    element_id: str | None = None
+    task_id: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """Return the JSON-native payload (every field except element_id and task_id)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("element_id", "task_id")}
+
+
+@dataclass(frozen=True)
+class CaseStarted(Event):
+    """A case was started on a pinned definition version with its initial data (an input)."""
+
+    event_type: ClassVar[str] = "CaseStarted"
+    process_key: str = ""
+    definition_version: int = 0
+    content_hash: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    owning_district: str | None = None
+    receiving_district: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskCreated(Event):
+    """A user task became ready with these resolved candidate groups (an effect)."""
+
+    event_type: ClassVar[str] = "TaskCreated"
+    name: str = ""
+    candidate_groups: tuple[str, ...] = ()
+    form_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskClaimed(Event):
+    """A person took a task into their own queue (an input)."""
+
+    event_type: ClassVar[str] = "TaskClaimed"
+
+
+@dataclass(frozen=True)
+class TaskUnclaimed(Event):
+    """A claimed task went back to its groups (an input)."""
+
+    event_type: ClassVar[str] = "TaskUnclaimed"
+
+
+@dataclass(frozen=True)
+class TaskCompleted(Event):
+    """A person completed a task with validated form data (an input)."""
+
+    event_type: ClassVar[str] = "TaskCompleted"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TaskCancelled(Event):
+    """A ready task was withdrawn by the process (a timer, a message, the other branch) (an effect)."""
+
+    event_type: ClassVar[str] = "TaskCancelled"
+
+
+@dataclass(frozen=True)
+class FlowAdvanced(Event):
+    """The engine passed these elements, in order, without a person (an effect)."""
+
+    event_type: ClassVar[str] = "FlowAdvanced"
+    elements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TimersFired(Event):
+    """The worker let due timers fire at this instant (an input)."""
+
+    event_type: ClassVar[str] = "TimersFired"
+    due_elements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseCompleted(Event):
+    """The process reached its end (an effect)."""
+
+    event_type: ClassVar[str] = "CaseCompleted"

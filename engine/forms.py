@@ -1,0 +1,466 @@
+"""form-js forms: parse a ``.form`` file into a :class:`FormDefinition` and validate submissions against it.
+
+The browser (bpmn-io form-js) validates too, but the engine must not trust it, so every submission is checked
+again by a marshmallow schema built once per form. Pure module: stdlib and marshmallow only.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pathlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate as mv
+
+from .definitions import Finding
+from .errors import DefinitionRejected, FormInvalid
+
+LAYOUT_TYPES = frozenset({"text", "html", "spacer", "separator", "image", "button", "iframe", "table",
+                          "documentPreview"})
+"""Components that only display something; they never carry submitted data."""
+OPTION_TYPES = frozenset({"select", "radio", "checklist", "taglist"})
+VALUE_TYPES = frozenset({"textfield", "textarea", "number", "checkbox", "datetime"}) | OPTION_TYPES
+LIST_MARK = "[]"
+"""Path segment meaning "inside each item of the dynamic list named just before" in :attr:`FormField.path`."""
+
+_SEGMENT = re.compile(r"^[^\W\d][\w-]*$")
+_FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+# Mainland mobile (optionally +86) or landline with area code and optional extension.
+_PHONE = re.compile(r"^(?:(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$", re.ASCII)
+_FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], Any], str]] = {
+    "date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), date.fromisoformat, "日期格式应为 YYYY-MM-DD"),
+    "time": (re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d(?:Z|[+-]\d{2}:\d{2})?$"), str, "时间格式应为 HH:MM"),
+    "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"),
+                 datetime.fromisoformat, "日期时间格式应为 YYYY-MM-DDTHH:MM+08:00"),
+}
+_MAX_DEPTH = 16
+REQUIRED = "必填项"
+READONLY = "只读字段，不能提交"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One data-carrying component of a form.
+
+    Attributes:
+        key: dotted data path, e.g. ``address.city``; a dynamic list ``items`` has children ``items.name``.
+        type: form-js component type (``textfield``, ``number``, ``select``, ``dynamiclist`` ...).
+        label: the label shown to the user.
+        required: the value must be present; False whenever a ``conditional`` may hide the component.
+        path: key segments with ``"[]"`` after a dynamic list, e.g. ``("items", "[]", "name")``.
+        readonly: ``readonly``/``disabled`` components are display-only; submitting them is refused.
+        options: allowed values of select/radio/checklist/taglist, exactly as typed in the form.
+        subtype: ``date``/``time``/``datetime`` for datetime components.
+        decimal_digits: ``decimalDigits`` of a number (0 means integer).
+        rules: the component's ``validate`` object.
+        component_id: the form-js component id, to point the designer at it.
+    """
+
+    key: str
+    type: str
+    label: str
+    required: bool
+    path: tuple[str, ...] = ()
+    readonly: bool = False
+    options: tuple[Any, ...] = ()
+    subtype: str | None = None
+    decimal_digits: int | None = None
+    rules: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    component_id: str | None = None
+
+
+@dataclass
+class _List:
+    field: FormField
+    scope: dict[str, Any]
+
+
+def _kind(x: Any) -> str:
+    return "bool" if isinstance(x, bool) else "num" if isinstance(x, (int, float)) else type(x).__name__
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+class _Number(fields.Field):
+    """A real JSON number: no booleans, numeric strings or NaN; an int when ``decimalDigits`` is 0."""
+
+    def __init__(self, digits: int | None, **kw: Any):
+        super().__init__(**kw)
+        self.digits = digits
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> int | float:
+        if not _is_num(value):
+            raise self.make_error("invalid")
+        if self.digits == 0:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValidationError("应为整数")
+            return int(value)
+        exponent = Decimal(repr(value)).as_tuple().exponent if isinstance(value, float) else 0
+        if self.digits is not None and isinstance(exponent, int) and exponent < -self.digits:
+            raise ValidationError(f"小数位数不能超过 {self.digits} 位")
+        return value
+
+
+class _Bool(fields.Field):
+    """Only JSON ``true``/``false``: marshmallow's Boolean also takes ``"true"``, ``1`` and ``"on"``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> bool:
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+class _BaseSchema(Schema):
+    error_messages = {"unknown": "未知字段", "type": "应为对象"}
+    _groups: tuple[str, ...] = ()
+
+    @pre_load
+    def _open_groups(self, data: Any, **kw: Any) -> Any:
+        # An absent group object must still report its required children ("address.city": 必填项).
+        if isinstance(data, Mapping) and any(data.get(g) is None for g in self._groups):
+            data = {**data, **{g: {} for g in self._groups if data.get(g) is None}}
+        return data
+
+    @post_load
+    def _drop_empty(self, data: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        # form-js sends null for cleared inputs: treat it like a missing key, and drop groups left empty.
+        return {k: v for k, v in data.items() if v is not None and not (k in self._groups and v == {})}
+
+
+def _check(test: Callable[[Any], bool], message: str) -> Callable[[Any], None]:
+    def run(value: Any) -> None:
+        if not test(value):
+            raise ValidationError(message)
+    return run
+
+
+def _well_formed(subtype: str) -> Callable[[str], bool]:
+    rx, parse, _ = _FORMATS[subtype]
+
+    def ok(value: str) -> bool:
+        try:
+            return rx.match(value) is not None and parse(value) is not None
+        except ValueError:  # matches the shape but is no real date, e.g. 2023-02-29
+            return False
+    return ok
+
+
+def _validators(f: FormField) -> list[Callable[[Any], Any]]:
+    r, out = f.rules, []
+    if f.type in ("textfield", "textarea"):
+        out += [_check(str.strip, REQUIRED)] if f.required else []
+        out += [mv.Length(min=r["minLength"], error="长度不能少于 {min}")] if r.get("minLength") is not None else []
+        out += [mv.Length(max=r["maxLength"], error="长度不能超过 {max}")] if r.get("maxLength") is not None else []
+        if r.get("pattern"):
+            # form-js runs JavaScript RegExp.test: a search, where \d and \w are ASCII.
+            rx = re.compile(r["pattern"], re.ASCII)
+            out.append(_check(lambda v: rx.search(v) is not None, "格式不正确"))
+        if r.get("validationType") == "email":
+            out.append(mv.Email(error="邮箱格式不正确"))
+        elif r.get("validationType") == "phone":
+            out.append(_check(lambda v: _PHONE.match(v) is not None, "电话号码格式不正确"))
+    elif f.type == "number":
+        out += [mv.Range(min=r["min"], error="不能小于 {min}")] if r.get("min") is not None else []
+        out += [mv.Range(max=r["max"], error="不能大于 {max}")] if r.get("max") is not None else []
+    elif f.type == "checkbox" and f.required:
+        out.append(_check(lambda v: v is True, REQUIRED))  # form-js: a required checkbox must be ticked
+    elif f.type in ("checklist", "taglist") and f.required:
+        out.append(_check(bool, REQUIRED))
+    elif f.type == "datetime":
+        out.append(_check(_well_formed(f.subtype or "date"), _FORMATS[f.subtype or "date"][2]))
+    return out
+
+
+def _marshmallow_field(f: FormField, name: str) -> fields.Field:
+    if f.readonly:
+        # The value comes from the process, not the submitter: any submitted value (even null) is refused.
+        return fields.Raw(data_key=name, attribute=name, validate=[_check(lambda v: False, READONLY)],
+                          error_messages={"null": READONLY})
+    kw: dict[str, Any] = {"data_key": name, "attribute": name, "required": f.required,
+                          "allow_none": not f.required, "validate": _validators(f)}
+    msgs = {"required": REQUIRED, "null": REQUIRED, "invalid": "应为文本"}
+    if f.type == "number":
+        return _Number(f.decimal_digits, error_messages={**msgs, "invalid": "应为数字"}, **kw)
+    if f.type == "checkbox":
+        return _Bool(error_messages={**msgs, "invalid": "应为布尔值（true/false）"}, **kw)
+    # Option values compare by JSON type too: Python alone says True == 1 and 1 == 1.0.
+    one_of = _check(lambda v: any(_kind(v) == _kind(o) and v == o for o in f.options), "不是允许的选项")
+    if f.type in ("select", "radio"):
+        return fields.Raw(error_messages=msgs, **{**kw, "validate": [one_of]})
+    if f.type in ("checklist", "taglist"):
+        return fields.List(fields.Raw(validate=[one_of]), error_messages={**msgs, "invalid": "应为列表"}, **kw)
+    return fields.String(error_messages=msgs, **kw)
+
+
+def _build_tree(form_fields: tuple[FormField, ...]) -> tuple[dict[str, Any], list[FormField]]:
+    """Arrange fields into nested scopes by path; return the root scope and the fields whose path clashes."""
+    root: dict[str, Any] = {}
+    clashes = []
+    for f in form_fields:
+        node: Any = root
+        for seg, nxt_seg in zip(f.path[:-1], f.path[1:]):
+            if seg == LIST_MARK:
+                continue
+            into_list = nxt_seg == LIST_MARK
+            child = node.setdefault(seg, {}) if not into_list else node.get(seg)
+            node = child.scope if into_list and isinstance(child, _List) else child
+            if not isinstance(node, dict) or (into_list != isinstance(child, _List)):
+                break
+        else:
+            if f.path[-1] not in node:
+                node[f.path[-1]] = _List(f, {}) if f.type == "dynamiclist" else f
+                continue
+        clashes.append(f)
+    return root, clashes
+
+
+def _schema_for(scope: dict[str, Any]) -> Schema:
+    # Attribute names f0, f1 ... so that a form key like "load" or "fields" cannot shadow Schema methods.
+    declared: dict[str, fields.Field] = {}
+    groups = []
+    for i, (name, item) in enumerate(scope.items()):
+        keys: dict[str, Any] = {"data_key": name, "attribute": name, "allow_none": True}
+        if isinstance(item, FormField):
+            declared[f"f{i}"] = _marshmallow_field(item, name)
+        elif isinstance(item, _List):
+            declared[f"f{i}"] = fields.List(fields.Nested(_schema_for(item.scope)),
+                                            error_messages={"invalid": "应为列表"}, **keys)
+        else:
+            groups.append(name)
+            declared[f"f{i}"] = fields.Nested(_schema_for(item), **keys)
+    schema = _BaseSchema.from_dict(declared, name="FormSchema")
+    schema._groups = tuple(groups)
+    return schema()
+
+
+def _flatten(errors: Any, prefix: str, out: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Flatten marshmallow's nested errors to ``{"items.0.name": [...]}``; ``_schema`` is the parent's."""
+    if isinstance(errors, dict):
+        for k, v in errors.items():
+            _flatten(v, prefix if k == "_schema" else f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(errors, list):
+        for item in errors:
+            if isinstance(item, (dict, list)):
+                _flatten(item, prefix, out)
+            else:
+                out.setdefault(prefix or "_form", []).append(str(item))
+    return out
+
+
+def _clash(f: FormField) -> Finding:
+    return Finding("FORM_DUPLICATE_KEY", f"字段 {f.key} 与其他字段的数据路径重复或冲突", f.component_id or f.key)
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """A parsed form: its key (the BPMN formKey), a content hash, the source JSON and its data fields.
+
+    Attributes:
+        key: the form's ``id``; user tasks name it in ``formKey``/``formRef``.
+        content_hash: sha256 hex of the canonical JSON, to tell deployed versions apart.
+        source: the parsed JSON, as handed to the browser for rendering.
+        fields: every data-carrying component in document order (a dynamic list before its children).
+    """
+
+    key: str
+    content_hash: str
+    source: dict = field(compare=False, repr=False)
+    fields: tuple[FormField, ...] = ()
+    _schema: Schema = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        root, clashes = _build_tree(self.fields)
+        if clashes:
+            raise DefinitionRejected(f"表单 {self.key} 字段路径冲突：{clashes[0].key}",
+                                     details={"findings": [_clash(f).to_dict() for f in clashes]})
+        object.__setattr__(self, "_schema", _schema_for(root))
+
+    def validate(self, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Check a submission and return the cleaned data.
+
+        Args:
+            data: the submitted JSON object.
+            partial: when True, required fields may be missing (a draft); present values are still checked.
+
+        Returns:
+            JSON-native data (dates stay ISO strings); optional fields missing or null are absent.
+
+        Raises:
+            FormInvalid: listing every bad field in ``details["fields"]`` (dotted path -> Chinese messages).
+        """
+        try:
+            return self._schema.load(data, partial=partial)
+        except ValidationError as exc:
+            found = _flatten(exc.messages, "", {})
+            raise FormInvalid(f"表单数据有误（共 {len(found)} 处）", details={"fields": found}) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("JSON 对象中有重复的键")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"不允许 {name}")  # NaN/Infinity are not JSON and break min/max comparisons
+
+
+def _segments(value: Any) -> tuple[str, ...] | None:
+    parts = tuple(value.split(".")) if isinstance(value, str) else ()
+    return parts if parts and all(_SEGMENT.match(p) for p in parts) else None
+
+
+def _component_problems(comp: dict[str, Any], rules: Any) -> list[str]:
+    if not isinstance(rules, dict):
+        return ["validate 应为对象"]
+    bad = [f"{k} 应为数字" for k in ("min", "max") if rules.get(k) is not None and not _is_num(rules[k])]
+    counts = {"minLength": rules.get("minLength"), "maxLength": rules.get("maxLength"),
+              "decimalDigits": comp.get("decimalDigits")}
+    bad += [f"{k} 应为非负整数" for k, v in counts.items()
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0)]
+    bad += [f"{lo} 大于 {hi}" for lo, hi in (("min", "max"), ("minLength", "maxLength")) if not bad
+            and rules.get(lo) is not None and rules.get(hi) is not None and rules[lo] > rules[hi]]
+    bad += ["required 应为 true/false"] if not isinstance(rules.get("required", False), bool) else []
+    bad += ["validationType 只能是 email 或 phone"] if rules.get("validationType") not in (None, "", "email",
+                                                                                          "phone") else []
+    bad += ["subtype 只能是 date、time 或 datetime"] if comp["type"] == "datetime" and comp.get(
+        "subtype", "date") not in _FORMATS else []
+    if rules.get("pattern"):
+        try:
+            re.compile(rules["pattern"], re.ASCII)
+        except (re.error, TypeError) as exc:
+            bad.append(f"pattern 不是有效的正则表达式：{exc}")
+    return bad
+
+
+def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
+          findings: list[Finding]) -> None:
+    """Collect data fields from a component list, recursing into groups and dynamic lists."""
+    if not isinstance(comps, list) or path.count(LIST_MARK) + len(path) > _MAX_DEPTH:
+        findings.append(Finding("FORM_BAD_COMPONENTS", "components 应为列表，且嵌套不能过深", ".".join(path) or None))
+        return
+    for comp in comps:
+        comp = comp if isinstance(comp, dict) else {"type": f"（非对象：{type(comp).__name__}）"}
+        ctype, where = comp.get("type"), comp.get("id") or comp.get("key")
+        if ctype in LAYOUT_TYPES:
+            continue
+        if ctype not in VALUE_TYPES and ctype not in ("group", "dynamiclist"):
+            findings.append(Finding("FORM_UNKNOWN_COMPONENT", f"不支持的组件类型：{ctype}", where))
+            continue
+        hide = hidden or bool(comp.get("conditional"))  # may be hidden in the browser, so never required
+        segs = () if ctype == "group" and not comp.get("path") else _segments(
+            comp.get("key") if ctype in VALUE_TYPES else comp.get("path"))
+        if segs is None:
+            findings.append(Finding("FORM_BAD_KEY", f"{ctype} 组件缺少有效的 key/path", where))
+            continue
+        if ctype == "group":
+            _walk(comp.get("components"), path + segs, hide, out, findings)
+            continue
+        rules, values, name = comp.get("validate") or {}, comp.get("values"), ".".join(segs)
+        problems = _component_problems(comp, rules)
+        findings += [Finding("FORM_BAD_VALIDATE", f"字段 {name} 的配置有误：{p}", where) for p in problems]
+        if ctype in OPTION_TYPES and (not isinstance(values, list) or not values or not all(
+                isinstance(v, dict) and _kind(v.get("value")) in ("str", "bool", "num") for v in values)):
+            # Options bound at runtime (valuesKey/valuesExpression) cannot be checked on the server.
+            findings.append(Finding("FORM_NO_OPTIONS", f"字段 {name} 须在表单中列出选项（values）", where))
+            continue
+        if problems:
+            continue
+        full = path + segs
+        out.append(FormField(
+            key=".".join(s for s in full if s != LIST_MARK), type=ctype, path=full, rules=rules,
+            component_id=where,
+            label=str(comp.get("label") or comp.get("dateLabel") or comp.get("timeLabel") or ""),
+            required=rules.get("required") is True and not hide,
+            readonly=comp.get("readonly") is True or comp.get("disabled") is True,
+            options=tuple(v["value"] for v in values) if ctype in OPTION_TYPES else (),
+            subtype=comp.get("subtype", "date") if ctype == "datetime" else None,
+            decimal_digits=comp.get("decimalDigits") if ctype == "number" else None))
+        if ctype == "dynamiclist":
+            _walk(comp.get("components"), full + (LIST_MARK,), hide, out, findings)
+
+
+def _reject(code: str, message: str, element_id: str | None = None) -> DefinitionRejected:
+    return DefinitionRejected(message, details={"findings": [Finding(code, message, element_id).to_dict()]})
+
+
+def parse_form(data: bytes | str, *, expected_key: str | None = None,
+               max_bytes: int = 1_000_000) -> FormDefinition:
+    """Parse an untrusted form-js JSON document.
+
+    Args:
+        data: the ``.form`` file content (UTF-8 bytes or text).
+        expected_key: when given, the form's ``id`` must equal it (e.g. the formKey a user task names).
+        max_bytes: larger documents are refused before parsing.
+
+    Returns:
+        The :class:`FormDefinition`, with its validation schema built.
+
+    Raises:
+        DefinitionRejected: ``details["findings"]`` lists every problem found.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise _reject("FORM_TOO_LARGE", f"表单文件过大（{len(raw)} 字节，上限 {max_bytes}）")
+    try:
+        source = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_unique_keys,
+                            parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _reject("FORM_NOT_JSON", f"表单文件不是有效的 JSON：{exc}") from None
+    if not isinstance(source, dict):
+        raise _reject("FORM_NOT_OBJECT", "表单文件应为 JSON 对象")
+    key = source.get("id")
+    if not isinstance(key, str) or not _FORM_ID.match(key):
+        raise _reject("FORM_NO_ID", "表单缺少有效的 id（字母开头，仅含字母、数字、_ . -）")
+    if expected_key is not None and key != expected_key:
+        raise _reject("FORM_KEY_MISMATCH", f"表单 id 为 {key}，应为 {expected_key}", key)
+    if not isinstance(source.get("components"), list):
+        raise _reject("FORM_NO_COMPONENTS", f"表单 {key} 缺少 components 列表", key)
+    found: list[FormField] = []
+    findings: list[Finding] = []
+    _walk(source["components"], (), False, found, findings)
+    findings += [_clash(f) for f in _build_tree(tuple(found))[1]]
+    if findings:
+        raise DefinitionRejected(f"表单 {key} 有 {len(findings)} 处错误：{findings[0].message}",
+                                 details={"findings": [f.to_dict() for f in findings]})
+    canonical = json.dumps(source, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return FormDefinition(key, hashlib.sha256(canonical.encode("utf-8")).hexdigest(), source, tuple(found))
+
+
+def load_forms(directory: pathlib.Path) -> dict[str, FormDefinition]:
+    """Parse every ``*.form`` file directly inside ``directory`` (not recursive).
+
+    Args:
+        directory: the folder holding the form files.
+
+    Returns:
+        Forms keyed by their ``id``.
+
+    Raises:
+        DefinitionRejected: listing the problems of every bad file (prefixed with its name) and reused ids.
+    """
+    forms: dict[str, FormDefinition] = {}
+    origin: dict[str, str] = {}
+    findings: list[dict[str, Any]] = []
+    for path in sorted(p for p in pathlib.Path(directory).glob("*.form") if p.is_file()):
+        try:
+            form = parse_form(path.read_bytes())
+        except DefinitionRejected as exc:
+            findings += [{**f, "message": f"{path.name}：{f['message']}"} for f in exc.details["findings"]]
+            continue
+        if form.key in forms:
+            message = f"{path.name}：表单 id {form.key} 与 {origin[form.key]} 重复"
+            findings.append(Finding("FORM_DUPLICATE_ID", message, form.key).to_dict())
+            continue
+        forms[form.key], origin[form.key] = form, path.name
+    if findings:
+        raise DefinitionRejected(f"表单目录有 {len(findings)} 处错误：{findings[0]['message']}",
+                                 details={"findings": findings})
+    return forms

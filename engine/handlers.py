@@ -1,0 +1,216 @@
+"""The service layer: one function per command, each one transaction owned by the unit of work.
+
+Every state change follows DESIGN §3: lock the case, restore the workflow from its pinned definition, apply
+the input, run to quiescence, then write the snapshot, derived columns, inbox rows, timers and hash-chained
+audit events in the same transaction. Any error rolls everything back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from . import events as ev
+from .audit import GENESIS, event_hash
+from .candidates import resolve_groups
+from .clock import CST, Clock
+from .commands import (
+    Actor, ClaimTask, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
+)
+from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
+from .errors import Conflict, NotFound
+from .persistence.models import Case, TaskItem
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .spiff.runner import StepResult, WorkflowRunner
+from .spiff.serializer import SERIALIZER_VERSION
+from .variables import check_variables
+
+
+@dataclass(frozen=True)
+class Services:
+    """What handlers need besides the unit of work."""
+
+    clock: Clock
+    runner: WorkflowRunner
+    catalog: DefinitionCatalog
+    uow: Callable[[], SqlAlchemyUnitOfWork]
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """The result of a command that touched a case."""
+
+    case_id: int
+    case_no: str
+    status: str
+    version: int
+    created_task_ids: tuple[int, ...] = ()
+
+
+def deploy_definitions(cmd: DeployDefinitions, svc: Services) -> list[Deployed]:
+    """Deploy forms and BPMN files; all or nothing."""
+    with svc.uow() as uow:
+        report = svc.catalog.deploy(uow, list(cmd.bpmn_files), list(cmd.form_files),
+                                    actor=cmd.actor.username, now=svc.clock.now())
+        uow.commit()
+    return report
+
+
+def start_case(cmd: StartCase, svc: Services) -> CaseRef:
+    """Start a case on the latest (or requested) definition version and run it until it waits."""
+    data = check_variables(cmd.data, what="办件初始数据")
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        row = uow.definitions.latest(cmd.process_key, cmd.version)
+        definition = svc.catalog.get(uow, row.id)
+        workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
+        day = now.astimezone(CST).strftime("%Y%m%d")
+        case_no = f"TB{day}{uow.cases.next_number(day):06d}"
+        owning = cmd.owning_district or cmd.actor.district
+        case = Case(case_no=case_no, definition_id=definition.id, process_key=definition.process_key,
+                    business_key=cmd.business_key, title=cmd.title, status="running",
+                    owning_district=owning, receiving_district=cmd.receiving_district or owning,
+                    started_by=cmd.actor.username, started_at=now, updated_at=now, event_seq=0,
+                    chain_head=GENESIS, serializer_version=SERIALIZER_VERSION, workflow_state="")
+        uow.cases.add(case)
+        started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
+                                 content_hash=definition.content_hash, data=data,
+                                 owning_district=case.owning_district, receiving_district=case.receiving_district)
+        created = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
+        uow.commit()
+    return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def claim_task(cmd: ClaimTask, svc: Services) -> CaseRef:
+    """Take an open task into the actor's queue; refused when someone else holds it."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        task, case = uow.cases.lock_by_task(cmd.task_id)
+        _check_actionable(task, cmd.actor)
+        if task.assignee == cmd.actor.username:
+            raise Conflict("您已认领该任务", details={"task_id": task.id})
+        task.assignee, task.claimed_at = cmd.actor.username, now
+        _record(uow, case, [ev.TaskClaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
+        uow.commit()
+    return CaseRef(case.id, case.case_no, case.status, case.version)
+
+
+def unclaim_task(cmd: UnclaimTask, svc: Services) -> CaseRef:
+    """Give a claimed task back to its groups; only its assignee may."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        task, case = uow.cases.lock_by_task(cmd.task_id)
+        _check_actionable(task, cmd.actor)
+        if task.assignee != cmd.actor.username:
+            raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
+        task.assignee, task.claimed_at = None, None
+        _record(uow, case, [ev.TaskUnclaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
+        uow.commit()
+    return CaseRef(case.id, case.case_no, case.status, case.version)
+
+
+def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
+    """Validate form data, complete the task and run the case until it waits again."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        task, case = uow.cases.lock_by_task(cmd.task_id)
+        _check_actionable(task, cmd.actor)
+        definition = svc.catalog.get(uow, case.definition_id)
+        form = definition.forms.get(task.form_key) if task.form_key else None
+        data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
+        workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
+        step = svc.runner.complete(workflow, task.spiff_task_id, data)
+        task.state, task.completed_at, task.completed_by = "completed", now, cmd.actor.username
+        task.assignee = task.assignee or cmd.actor.username
+        done = ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)
+        created = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
+        uow.commit()
+    return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
+    """Let the case's due timers fire at the clock's now (the worker calls this per due case)."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        case = uow.cases.lock(cmd.case_id)
+        if case.status != "running":
+            raise Conflict("办件已结束，无需触发定时器", details={"case_id": case.id})
+        definition = svc.catalog.get(uow, case.definition_id)
+        workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
+        before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
+        due = tuple(t.element_id for t in before.values() if t.due_at is not None and t.due_at < now)
+        step = svc.runner.fire_timers(workflow)
+        fired = ev.TimersFired(due_elements=due)
+        created = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
+        uow.commit()
+    return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def _check_actionable(task: TaskItem, actor: Actor) -> None:
+    visible = task.assignee == actor.username or bool(actor.groups.intersection(task.candidate_groups))
+    if not visible:
+        # 404, not 403: a user outside the task's groups must not learn that it exists.
+        raise NotFound("任务不存在或无权访问", details={"task_id": task.id})
+    if task.state != "open":
+        raise Conflict("该任务已办结或已撤销，不能再次处理", details={"task_id": task.id, "state": task.state})
+    if task.assignee is not None and task.assignee != actor.username:
+        raise Conflict(f"该任务已被 {task.assignee} 认领", details={"task_id": task.id, "assignee": task.assignee})
+
+
+def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: Case, definition: LoadedDefinition,
+                workflow: Any, step: StepResult, inputs: list[ev.Event], actor: Actor, now: datetime,
+                timers_before: dict[str, Any]) -> tuple[int, ...]:
+    """Write everything one step produced: tasks, timers, events, snapshot and derived columns."""
+    case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district}
+    rows, groups_per_row = [], []
+    for ready in step.created:
+        info = definition.user_tasks.get(ready.element_id)
+        groups = resolve_groups(info.candidate_groups if info else (), case_fields, ready.data)
+        groups += [f"user:{u}" for u in (info.candidate_users if info else ())]
+        groups_per_row.append(groups)
+        rows.append({"case_id": case.id, "spiff_task_id": ready.spiff_task_id, "element_id": ready.element_id,
+                     "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
+                     "district": case.owning_district, "form_key": info.form_key if info else None,
+                     "candidate_groups": groups, "state": "open", "created_at": now})
+    ids = uow.cases.insert_tasks(rows)
+    uow.cases.insert_candidates([{"task_id": i, "group_key": g} for i, gs in zip(ids, groups_per_row) for g in gs])
+    uow.cases.close_tasks(case.id, [sid for sid, _ in step.cancelled], state="cancelled", at=now)
+
+    after = {t.spiff_task_id: t for t in step.timers}
+    uow.cases.finish_timers(case.id, [sid for sid in timers_before if sid not in after], at=now)
+    uow.cases.insert_timers([{"case_id": case.id, "spiff_task_id": t.spiff_task_id, "element_id": t.element_id,
+                              "kind": t.kind, "due_at": t.due_at, "state": "waiting", "created_at": now,
+                              "attempts": 0}
+                             for sid, t in after.items() if sid not in timers_before and t.due_at is not None])
+
+    effects: list[ev.Event] = [ev.TaskCancelled(element_id=element) for _sid, element in step.cancelled]
+    if step.advanced:
+        effects.append(ev.FlowAdvanced(elements=tuple(step.advanced)))
+    effects += [ev.TaskCreated(element_id=r["element_id"], task_id=i, name=r["name"],
+                               candidate_groups=tuple(r["candidate_groups"]), form_key=r["form_key"])
+                for r, i in zip(rows, ids)]
+    if step.completed:
+        effects.append(ev.CaseCompleted())
+        case.status, case.ended_at = "completed", now
+    case.workflow_state = svc.runner.dump(workflow)
+    case.serializer_version = SERIALIZER_VERSION
+    case.updated_at = now
+    _record(uow, case, inputs + effects, actor, now)
+    return tuple(ids)
+
+
+def _record(uow: SqlAlchemyUnitOfWork, case: Case, items: list[ev.Event], actor: Actor, now: datetime) -> None:
+    """Append events to the case's hash chain and move the chain head on the case row."""
+    rows, prev, seq = [], case.chain_head, case.event_seq
+    for item in items:
+        seq += 1
+        payload = item.payload()
+        digest = event_hash(prev, case_no=case.case_no, seq=seq, event_type=item.event_type, occurred_at=now,
+                            actor=actor.username, element_id=item.element_id, task_id=item.task_id,
+                            payload=payload)
+        rows.append({"case_id": case.id, "seq": seq, "event_type": item.event_type, "occurred_at": now,
+                     "actor": actor.username, "element_id": item.element_id, "task_id": item.task_id,
+                     "payload": payload, "prev_hash": prev, "hash": digest})
+        prev = digest
+    uow.cases.append_events(rows)
+    case.event_seq, case.chain_head, case.updated_at = seq, prev, now

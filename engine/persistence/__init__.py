@@ -1,0 +1,1 @@
+"""SQL persistence: the only package that defines SQLAlchemy models and sessions."""

@@ -1,0 +1,73 @@
+"""Database engines and session factories for SQLite (embedded) and PostgreSQL (production).
+
+SQLite gets WAL, foreign keys and a busy timeout, and write transactions start with ``BEGIN IMMEDIATE`` so
+that two commands serialize on the database lock instead of failing late on a stale snapshot. PostgreSQL
+uses READ COMMITTED with ``SELECT ... FOR UPDATE`` on the case row, taken by the repositories.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+WRITE_OPTION = "tongban_write"
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
+    """Create the SQLAlchemy engine for ``url`` with the dialect settings tongban relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "pool_size": pool_size, "max_overflow": 10}
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so BEGIN is ours (deferred or immediate).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass(frozen=True)
+class Database:
+    """The engine plus two session factories: one for commands (writes), one for queries (reads)."""
+
+    engine: Engine
+    write_sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        """Return ``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def make_database(url: str, *, echo: bool = False) -> Database:
+    """Build a :class:`Database` for ``url``."""
+    engine = make_engine(url, echo=echo)
+    writer = engine.execution_options(**{WRITE_OPTION: True})
+    return Database(
+        engine=engine,
+        write_sessions=sessionmaker(bind=writer, expire_on_commit=False, autoflush=False),
+        read_sessions=sessionmaker(bind=engine, expire_on_commit=False, autoflush=False),
+    )

@@ -1,0 +1,265 @@
+"""The tables: typed SQLAlchemy 2 models, one DeclarativeBase with a naming convention.
+
+Every table the engine writes is here; alembic's revisions are generated from this metadata and a test
+checks that ``alembic upgrade head`` and these models never disagree.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import BigId, JsonDoc, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with constraint names that alembic can reproduce on both databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JsonDoc, list[Any]: JsonDoc}
+
+
+class ProcessDefinition(Base):
+    """One immutable, content-hashed version of an executable BPMN process."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (
+        UniqueConstraint("process_key", "version"),
+        UniqueConstraint("process_key", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(256))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    resources: Mapped[dict[str, Any]] = mapped_column(JsonDoc, deferred=True)
+    form_refs: Mapped[dict[str, Any]]
+    meta: Mapped[dict[str, Any]]
+    source_name: Mapped[Optional[str]] = mapped_column(String(512))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class FormVersion(Base):
+    """One immutable version of a form-js form, pinned by the definitions that use it."""
+
+    __tablename__ = "form_versions"
+    __table_args__ = (
+        UniqueConstraint("form_key", "content_hash"),
+        UniqueConstraint("form_key", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    form_key: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source: Mapped[dict[str, Any]] = mapped_column(JsonDoc, deferred=True)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class Case(Base):
+    """A case (办件): one process instance, its derived columns and its stored workflow state.
+
+    ``version`` is the optimistic-lock counter bumped on every write; ``event_seq`` and ``chain_head``
+    carry the audit hash chain forward without reading the log.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index(None, "status", "started_at"),
+        Index(None, "process_key", "status"),
+        Index(None, "owning_district", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40), unique=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
+    process_key: Mapped[str] = mapped_column(String(128))
+    business_key: Mapped[Optional[str]] = mapped_column(String(128), index=True)
+    title: Mapped[Optional[str]] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[Optional[str]] = mapped_column(String(64))
+    owning_district: Mapped[Optional[str]] = mapped_column(String(12))
+    receiving_district: Mapped[Optional[str]] = mapped_column(String(12))
+    started_by: Mapped[Optional[str]] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[Optional[datetime]]
+    legal_due_at: Mapped[Optional[datetime]]
+    committed_due_at: Mapped[Optional[datetime]]
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    chain_head: Mapped[str] = mapped_column(String(64))
+    serializer_version: Mapped[str] = mapped_column(String(16))
+    workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TaskItem(Base):
+    """An inbox row: a human task the engine made ready, with everything the inbox filters on."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index(None, "state", "assignee", "created_at"),
+        Index(None, "case_id", "state"),
+        Index(None, "state", "district", "created_at"),
+        Index(None, "completed_by", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(256))
+    lane: Mapped[Optional[str]] = mapped_column(String(128))
+    process_key: Mapped[str] = mapped_column(String(128))
+    district: Mapped[Optional[str]] = mapped_column(String(12))
+    form_key: Mapped[Optional[str]] = mapped_column(String(128))
+    candidate_groups: Mapped[list[Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    assignee: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[Optional[datetime]]
+    completed_at: Mapped[Optional[datetime]]
+    completed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    due_at: Mapped[Optional[datetime]]
+    legal_due_at: Mapped[Optional[datetime]]
+    committed_due_at: Mapped[Optional[datetime]]
+    light: Mapped[Optional[str]] = mapped_column(String(8))
+
+
+class TaskCandidate(Base):
+    """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index(None, "group_key", "task_id"),)
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+
+
+class CaseEvent(Base):
+    """One entry of the append-only, per-case hash-chained audit log."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq"),
+        Index(None, "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    event_type: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime]
+    actor: Mapped[Optional[str]] = mapped_column(String(64))
+    element_id: Mapped[Optional[str]] = mapped_column(String(128))
+    task_id: Mapped[Optional[int]] = mapped_column(BigId)
+    payload: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Timer(Base):
+    """A waiting BPMN timer with its absolute due time; workers claim due rows with SKIP LOCKED."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index(None, "state", "due_at"),
+        Index(None, "case_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    expression: Mapped[Optional[str]] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    fired_at: Mapped[Optional[datetime]]
+    locked_by: Mapped[Optional[str]] = mapped_column(String(64))
+    locked_until: Mapped[Optional[datetime]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Message(Base):
+    """Outbox and buffer of BPMN messages between cases; the idempotency key makes delivery exactly-once."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index(None, "state", "available_at"),
+        Index(None, "name", "correlation_key", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    correlation_key: Mapped[Optional[str]] = mapped_column(String(256))
+    payload: Mapped[dict[str, Any]]
+    sender_case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    receiver_case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    expires_at: Mapped[Optional[datetime]]
+    delivered_at: Mapped[Optional[datetime]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class CaseCounter(Base):
+    """Per-day sequence behind case numbers, incremented with an atomic upsert."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class User(Base):
+    """A person who logs in: their district, department and roles make their candidate groups."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    district: Mapped[Optional[str]] = mapped_column(String(12))
+    department: Mapped[Optional[str]] = mapped_column(String(64))
+    roles: Mapped[list[Any]]
+    password_hash: Mapped[Optional[str]] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[Optional[str]] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]

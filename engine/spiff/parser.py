@@ -1,0 +1,224 @@
+"""Parse a deployment unit (one or more BPMN files) into specs plus the facts the engine needs.
+
+Parsing costs milliseconds, so it happens once per definition version; :class:`SpecCache` keeps the parsed
+specs in the process keyed by definition id. XML is parsed by :mod:`xml_loader` (hardened) and the tree is
+handed to SpiffWorkflow, which never sees the raw bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser import BpmnParser, BpmnValidator, TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from ..definitions import DiagramInfo, Finding, UserTaskInfo
+from ..errors import DefinitionRejected, EngineError
+from ..expressions import Evaluator
+from .xml_loader import parse_xml, read_diagram
+
+_ISO_LIKE = re.compile(r"^(R\d*/)?P(\d+[YMWD])*(T(\d+[HMS])+)?$")
+
+
+class ParentScopedMI(ParallelMultiInstanceTask):
+    """Parallel multi-instance whose completionCondition sees the collected outputs.
+
+    SpiffWorkflow 3.2 evaluates the condition against the last finished child, whose copy of the output
+    collection is stale, so "2 of 3 approve" (会签) would never fire early. Evaluate on the parent instead.
+    """
+
+    def check_completion_condition(self, my_task: Any) -> Any:
+        if my_task.internal_data.get("merged") and self.condition is not None:
+            return my_task.workflow.script_engine.evaluate(my_task, self.condition)
+        return None
+
+
+class _TongbanTaskParser(TaskParser):
+    PARALLEL_MI_CLASS = ParentScopedMI
+
+
+class TongbanBpmnParser(BpmnParser):
+    """BpmnParser with the multi-instance fix for user tasks."""
+
+    OVERRIDE_PARSER_CLASSES = {full_tag("userTask"): (_TongbanTaskParser, UserTask)}
+
+
+@dataclass
+class ParsedProcess:
+    """One executable process of a deployment unit, ready to run and to store."""
+
+    process_key: str
+    name: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    user_tasks: dict[str, UserTaskInfo]
+    bpmn_xml: str
+    resources: dict[str, str]
+    source_name: str
+    form_keys: frozenset[str]
+
+    def source_hash(self) -> str:
+        """Hash of the XML this process runs from (its own file plus the files it calls into)."""
+        digest = hashlib.sha256(self.bpmn_xml.encode())
+        for name in sorted(self.resources):
+            digest.update(name.encode() + b"\0" + self.resources[name].encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class ParsedUnit:
+    """Every executable process found in a set of BPMN files, plus warnings."""
+
+    processes: dict[str, ParsedProcess] = field(default_factory=dict)
+    warnings: list[Finding] = field(default_factory=list)
+
+
+_validator_lock = threading.Lock()
+_validator: BpmnValidator | None = None
+
+
+def _xsd_validator() -> BpmnValidator:
+    # Loading the BPMN XSD takes ~100 ms: do it once per process, on first use.
+    global _validator
+    with _validator_lock:
+        if _validator is None:
+            _validator = BpmnValidator()
+        return _validator
+
+
+def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_bytes: int,
+               validate_xsd: bool = True) -> ParsedUnit:
+    """Parse, validate and check ``files`` (name, bytes); raise DefinitionRejected listing every error."""
+    roots, infos, findings = {}, {}, []
+    for name, data in files:
+        root = parse_xml(data, name=name, max_bytes=max_bytes)
+        if validate_xsd:
+            try:
+                _xsd_validator().validate(root, name)
+            except SpiffWorkflowException as exc:
+                findings.append(Finding("BPMN_SCHEMA_INVALID", f"文件 {name} 不符合 BPMN 2.0 规范：{exc}"))
+                continue
+        roots[name], infos[name] = root, read_diagram(root)
+        findings += infos[name].findings
+    _raise_errors(findings)
+
+    parser = TongbanBpmnParser()
+    for name, root in roots.items():
+        try:
+            parser.add_bpmn_xml(root, filename=name)
+        except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError) as exc:
+            findings.append(Finding("BPMN_PARSE_FAILED", f"文件 {name} 解析失败：{exc}"))
+    _raise_errors(findings)
+
+    unit = ParsedUnit(warnings=[f for f in findings if f.severity != "error"])
+    xml_by_file = {name: etree.tostring(root, encoding="unicode") for name, root in roots.items()}
+    for name, info in infos.items():
+        for pid in info.process_ids:
+            unit.processes[pid] = _build_process(parser, pid, name, info, infos, xml_by_file, evaluator, findings)
+    _raise_errors(findings)
+    return unit
+
+
+def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: DiagramInfo,
+                   infos: Mapping[str, DiagramInfo], xml_by_file: Mapping[str, str], evaluator: Evaluator,
+                   findings: list[Finding]) -> ParsedProcess:
+    try:
+        spec = parser.get_spec(pid)
+        subs = parser.get_subprocess_specs(pid)
+    except (SpiffWorkflowException, KeyError, ValueError) as exc:
+        findings.append(Finding("BPMN_PARSE_FAILED", f"流程 {pid} 无法构建：{exc}", pid))
+        return ParsedProcess(pid, pid, None, {}, {}, "", {}, name, frozenset())
+    findings += list(check_expressions(spec, subs, evaluator))
+    used = {spec.name, *subs}
+    user_tasks: dict[str, UserTaskInfo] = {}
+    resources = {}
+    for other, other_info in infos.items():
+        if other_info.process_ids and used & set(other_info.process_ids) or other == name:
+            user_tasks.update({k: v for k, v in other_info.user_tasks.items() if v.process_id in used})
+            if other != name:
+                resources[other] = xml_by_file[other]
+    forms = frozenset(t.form_key for t in user_tasks.values() if t.form_key)
+    return ParsedProcess(pid, info.process_names.get(pid, pid), spec, subs, user_tasks, xml_by_file[name],
+                         resources, name, forms)
+
+
+def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator: Evaluator) -> Iterator[Finding]:
+    """Statically check every string the engine will evaluate; yield a finding per refusal."""
+    for element_id, kind, text in iter_expressions(spec, subprocess_specs):
+        try:
+            if kind == "script":
+                evaluator.check_script(text)
+            else:
+                evaluator.check_expression(text)
+        except EngineError as exc:
+            yield Finding("EXPRESSION_REJECTED", f"元素 {element_id} 的{_KIND_ZH[kind]}不安全或无效：{exc.message}",
+                          element_id)
+            continue
+        if kind == "timer" and _ISO_LIKE.match(text.strip()):
+            yield Finding("TIMER_UNQUOTED", f"元素 {element_id} 的定时器表达式 {text.strip()} 需要加引号，"
+                                            f"例如 \"{text.strip()}\"", element_id)
+
+
+_KIND_ZH = {"condition": "条件表达式", "timer": "定时器表达式", "conditional_event": "条件事件表达式",
+            "correlation": "关联表达式", "mi_completion": "多实例完成条件", "mi_cardinality": "多实例数量表达式",
+            "loop_condition": "循环条件", "script": "脚本"}
+
+
+def iter_expressions(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """Yield ``(element_id, kind, text)`` for every engine-evaluated string in the specs."""
+    for process_spec in (spec, *subprocess_specs.values()):
+        for task_spec in process_spec.task_specs.values():
+            element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+            for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
+                if condition is not None:
+                    yield element_id, "condition", condition.args[0]
+            event = getattr(task_spec, "event_definition", None)
+            if isinstance(event, TimerEventDefinition):
+                yield element_id, "timer", event.expression
+            if isinstance(event, ConditionalEventDefinition):
+                yield element_id, "conditional_event", event.expression
+            for prop in getattr(event, "correlation_properties", None) or []:
+                yield element_id, "correlation", prop.retrieval_expression
+            if isinstance(task_spec, MultiInstanceTask):
+                if task_spec.condition:
+                    yield element_id, "mi_completion", task_spec.condition
+                if task_spec.cardinality:
+                    yield element_id, "mi_cardinality", task_spec.cardinality
+            if isinstance(task_spec, StandardLoopTask) and task_spec.condition:
+                yield element_id, "loop_condition", task_spec.condition
+            if isinstance(task_spec, ScriptTask):
+                yield element_id, "script", task_spec.script
+
+
+def _raise_errors(findings: list[Finding]) -> None:
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        head = errors[0].message if len(errors) == 1 else f"{errors[0].message}（另有 {len(errors) - 1} 个问题）"
+        raise DefinitionRejected(head, details={"findings": [f.to_dict() for f in errors]})
+
+
+class SpecCache:
+    """Parsed specs per definition id, shared by every thread (specs are read-only once built)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def get(self, definition_id: int) -> tuple[Any, dict[str, Any]] | None:
+        """Return ``(spec, subprocess_specs)`` or None when not parsed in this process yet."""
+        return self._items.get(definition_id)
+
+    def put(self, definition_id: int, spec: Any, subprocess_specs: dict[str, Any]) -> None:
+        """Remember the parsed specs of a definition."""
+        with self._lock:
+            self._items[definition_id] = (spec, subprocess_specs)

@@ -1,0 +1,259 @@
+"""Drive a BpmnWorkflow: start, complete a user task, fire timers, and compact what the future no longer needs.
+
+Every method returns spiff-free facts (:class:`StepResult`): which user tasks became ready or went away,
+which elements the engine passed through, which timers wait and until when, and whether the process ended.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from ..clock import Clock
+from ..errors import Conflict, EngineError, WorkflowFailed
+from . import clock_bridge
+from .serializer import StateCodec, TongbanWorkflow
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task that is ready for a person: its spiff id, element and the data it sees."""
+
+    spiff_task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A timer event waiting in the workflow, with its absolute due time."""
+
+    spiff_task_id: str
+    element_id: str
+    kind: str
+    due_at: datetime | None
+
+
+@dataclass
+class StepResult:
+    """What one command did to the workflow, in BPMN terms."""
+
+    created: list[ReadyTask] = field(default_factory=list)
+    cancelled: list[tuple[str, str]] = field(default_factory=list)
+    """(spiff task id, element id) of user tasks that were ready and no longer are."""
+    advanced: list[str] = field(default_factory=list)
+    timers: list[WaitingTimer] = field(default_factory=list)
+    completed: bool = False
+    pruned: int = 0
+
+
+class WorkflowRunner:
+    """Start and advance workflows with the restricted script engine and the injected clock."""
+
+    def __init__(self, script_engine: Any, clock: Clock, codec: StateCodec | None = None):
+        clock_bridge.install()
+        self.script_engine = script_engine
+        self.clock = clock
+        self.codec = codec or StateCodec()
+
+    def start(self, spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str, Any]) -> tuple[Any, StepResult]:
+        """Create a workflow seeded with ``data`` and run it until it waits."""
+        workflow = TongbanWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data)
+        result = self._advance(workflow, before={}, action=lambda: None)
+        return workflow, result
+
+    def load(self, snapshot: str, spec: Any, subprocess_specs: dict[str, Any]) -> Any:
+        """Restore a workflow from its snapshot (with the restricted script engine)."""
+        return self.codec.load(snapshot, spec, subprocess_specs, self.script_engine)
+
+    def dump(self, workflow: Any) -> str:
+        """Snapshot a workflow."""
+        return self.codec.dump(workflow)
+
+    def complete(self, workflow: Any, spiff_task_id: str, data: Mapping[str, Any]) -> StepResult:
+        """Complete a READY user task with ``data`` and run until the workflow waits again."""
+        task = workflow.get_task_from_id(UUID(spiff_task_id)) if _has_task(workflow, spiff_task_id) else None
+        if task is None:
+            raise Conflict("该任务已不在流程中（可能已被处理或撤销）", details={"spiff_task_id": spiff_task_id})
+        # SpiffWorkflow runs a task in any state and silently drops the input of one a timer just cancelled.
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict("该任务已不在待办状态，无法提交", details={"state": TaskState.get_name(task.state)})
+        before = self._ready_ids(workflow)
+
+        def action() -> None:
+            task.data.update(data)
+            task.run()
+        result = self._advance(workflow, before=before, action=action)
+        result.cancelled = [(i, e) for i, e in result.cancelled if i != spiff_task_id]
+        return result
+
+    def fire_timers(self, workflow: Any) -> StepResult:
+        """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
+        before = self._ready_ids(workflow)
+        return self._advance(workflow, before=before, action=workflow.refresh_timers)
+
+    def waiting_timers(self, workflow: Any) -> list[WaitingTimer]:
+        """Return the timers waiting in ``workflow`` with their due times."""
+        return waiting_timers(workflow)
+
+    def ready_user_tasks(self, workflow: Any) -> list[ReadyTask]:
+        """Return every READY user task, in tree order."""
+        return [_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+    def current_data(self, workflow: Any) -> dict[str, Any]:
+        """Return the case data as the most recent step left it."""
+        if workflow.is_completed() and workflow.data:
+            return dict(workflow.data)
+        source = workflow.last_task or workflow.task_tree
+        return dict(source.data)
+
+    def _ready_ids(self, workflow: Any) -> dict[str, str]:
+        return {str(t.id): t.task_spec.bpmn_id or t.task_spec.name
+                for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+    def _advance(self, workflow: Any, *, before: dict[str, str], action: Callable[[], Any]) -> StepResult:
+        advanced: list[str] = []
+
+        def did_complete(task: Any) -> None:
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if bpmn_id and not task.task_spec.manual:
+                advanced.append(bpmn_id)
+        with clock_bridge.using(self.clock):
+            try:
+                action()
+                workflow.do_engine_steps(did_complete_task=did_complete)
+                # A timer that came due during the steps is only marked READY; run what it released.
+                workflow.refresh_timers()
+                workflow.do_engine_steps(did_complete_task=did_complete)
+            except EngineError:
+                raise
+            except SpiffWorkflowException as exc:
+                raise _translate(exc) from None
+        ready = self.ready_user_tasks(workflow)
+        ready_ids = {t.spiff_task_id for t in ready}
+        result = StepResult(
+            created=[t for t in ready if t.spiff_task_id not in before],
+            cancelled=[(i, e) for i, e in before.items() if i not in ready_ids],
+            advanced=advanced,
+            completed=workflow.is_completed(),
+        )
+        result.pruned = compact(workflow)
+        result.timers = waiting_timers(workflow)
+        return result
+
+
+def waiting_timers(workflow: Any) -> list[WaitingTimer]:
+    """Return every timer event currently waiting, with its due time parsed to an aware datetime."""
+    timers = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(event, TimerEventDefinition):
+            continue
+        value = task.internal_data.get("event_value")
+        if isinstance(value, dict):
+            value = value.get("next")
+        due = _parse_instant(value) if isinstance(value, str) else None
+        kind = type(event).__name__.replace("EventDefinition", "").replace("Timer", "").lower() or "timer"
+        timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due))
+    return timers
+
+
+def compact(workflow: Any) -> int:
+    """Drop finished history above the lowest common ancestor of all unfinished tasks; return tasks removed.
+
+    SpiffWorkflow never prunes its task tree: per-step cost grows with history and past depth 1,000 it
+    silently stops finding ready tasks. The event log keeps the history, so the snapshot keeps only what the
+    future needs. The new root is always a finished task, because joins and newly-ready tasks read their
+    parent's data.
+    """
+    removed = _prune(workflow)
+    for sub in list(workflow.subprocesses.values()):
+        removed += _prune(sub)
+    live: set[UUID] = set(workflow.tasks)
+    for sub in workflow.subprocesses.values():
+        live |= set(sub.tasks)
+    for sub_id in [k for k in workflow.subprocesses if k not in live]:
+        del workflow.subprocesses[sub_id]
+        removed += 1
+    return removed
+
+
+def _prune(workflow: Any) -> int:
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
+        return 0
+    path: list[Any] = []
+    node = unfinished[0]
+    while node is not None:
+        path.append(node)
+        node = node.parent
+    path.reverse()
+    index = {id(t): i for i, t in enumerate(path)}
+    lowest = len(path) - 1
+    for task in unfinished[1:]:
+        node = task
+        while id(node) not in index:
+            node = node.parent
+        lowest = min(lowest, index[id(node)])
+    while lowest > 0 and not path[lowest].has_state(TaskState.FINISHED_MASK):
+        lowest -= 1
+    new_root = path[lowest]
+    if new_root is workflow.task_tree:
+        return 0
+    keep: set[UUID] = set()
+    stack = [new_root]
+    while stack:
+        node = stack.pop()
+        keep.add(node.id)
+        stack.extend(node.children)
+    new_root.data = dict(new_root.data)
+    new_root._parent = None
+    workflow.task_tree = new_root
+    before = len(workflow.tasks)
+    workflow.tasks = {k: v for k, v in workflow.tasks.items() if k in keep}
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = None
+    return before - len(workflow.tasks)
+
+
+def _has_task(workflow: Any, spiff_task_id: str) -> bool:
+    try:
+        key = UUID(spiff_task_id)
+    except ValueError:
+        return False
+    return key in workflow.tasks or any(key in sub.tasks for sub in workflow.subprocesses.values())
+
+
+def _ready(task: Any) -> ReadyTask:
+    spec = task.task_spec
+    return ReadyTask(str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
+                     spec.lane, task.data)
+
+
+def _parse_instant(value: str) -> datetime | None:
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
+def _translate(exc: SpiffWorkflowException) -> EngineError:
+    """Turn a SpiffWorkflow exception into an EngineError, keeping our own error when one is wrapped."""
+    inner: BaseException | None = exc
+    while inner is not None:
+        if isinstance(inner, EngineError):
+            element = getattr(getattr(exc, "task", None), "task_spec", None)
+            inner.details.setdefault("element_id", getattr(element, "bpmn_id", None))
+            return inner
+        inner = getattr(inner, "exception", None) or inner.__cause__ or inner.__context__
+    element = getattr(getattr(exc, "task", None), "task_spec", None)
+    return WorkflowFailed(f"流程执行失败：{exc}", details={"element_id": getattr(element, "bpmn_id", None)})

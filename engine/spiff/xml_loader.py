@@ -1,0 +1,197 @@
+"""Hardened BPMN XML loading and tongban's extension elements, read with lxml.
+
+An uploaded diagram is hostile until proven otherwise: no DTD, no entities, no network, a size limit, and
+every ``tb:`` extension value checked. Camunda 7's ``candidateGroups``/``formKey``/``formRef``/``dueDate``
+attributes are read as aliases so diagrams drawn in Camunda Modeler work unchanged.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from lxml import etree
+
+from ..candidates import CandidateError, parse_candidate
+from ..definitions import (
+    CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, TB_NS, Deadline, DiagramInfo, Finding, UserTaskInfo,
+)
+from ..errors import DefinitionRejected
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
+_FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ISO_DAYS = re.compile(r"^P(\d+)D$")
+_ISO_HOURS = re.compile(r"^PT(\d+)H$")
+_KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
+             "deadline": {"workdays", "days", "hours", "clock"}}
+_TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"}}
+
+
+def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
+    """Parse ``data`` as untrusted XML and return the root element, or raise DefinitionRejected."""
+    if len(data) > max_bytes:
+        raise _rejected("BPMN_TOO_LARGE", f"文件 {name} 大小 {len(data)} 字节，超过上限 {max_bytes} 字节")
+    if _FORBIDDEN_MARKUP.search(data):
+        raise _rejected("BPMN_DTD_FORBIDDEN", f"文件 {name} 含有 DOCTYPE 或实体声明，出于安全原因不予接受")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False, remove_pis=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise _rejected("BPMN_MALFORMED_XML", f"文件 {name} 不是格式正确的 XML：{exc}") from None
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise _rejected("BPMN_NOT_DEFINITIONS", f"文件 {name} 的根元素不是 bpmn:definitions")
+    return root
+
+
+def read_diagram(root: etree._Element) -> DiagramInfo:
+    """Read executable processes, user-task extensions and structural findings from a parsed document."""
+    findings: list[Finding] = []
+    findings += _check_extensions(root)
+    process_ids, names, user_tasks = [], {}, {}
+    for process in root.iterfind("bpmn:process", NS):
+        pid = process.get("id")
+        if process.get("isExecutable", "false") != "true" or not pid:
+            continue
+        process_ids.append(pid)
+        names[pid] = process.get("name") or pid
+        findings += _check_structure(process)
+        lanes = _lane_assignments(process)
+        for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+            info, task_findings = _read_user_task(task, pid, lanes)
+            findings += task_findings
+            if info is not None:
+                user_tasks[info.element_id] = info
+    if not process_ids:
+        findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
+    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings))
+
+
+def _rejected(code: str, message: str) -> DefinitionRejected:
+    return DefinitionRejected(message, details={"findings": [Finding(code, message).to_dict()]})
+
+
+def _check_structure(process: etree._Element) -> list[Finding]:
+    pid = process.get("id")
+    found: list[Finding] = []
+    if process.find("bpmn:startEvent", NS) is None:
+        found.append(Finding("BPMN_NO_START_EVENT", f"流程 {pid} 缺少开始事件", pid))
+    if process.find("bpmn:endEvent", NS) is None:
+        found.append(Finding("BPMN_NO_END_EVENT", f"流程 {pid} 缺少结束事件", pid))
+    ids = {el.get("id") for el in process.iter() if el.get("id")}
+    for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        for attr in ("sourceRef", "targetRef"):
+            if flow.get(attr) not in ids:
+                found.append(Finding("BPMN_DANGLING_FLOW",
+                                     f"顺序流 {flow.get('id')} 的 {attr} 指向不存在的元素 {flow.get(attr)}",
+                                     flow.get("id")))
+    return found
+
+
+def _check_extensions(root: etree._Element) -> list[Finding]:
+    found: list[Finding] = []
+    for el in root.iter(f"{{{TB_NS}}}*"):
+        local = etree.QName(el).localname
+        owner = el.getparent().getparent() if el.getparent() is not None else None
+        owner_id = owner.get("id") if owner is not None else None
+        if local not in _KNOWN_TB:
+            found.append(Finding("TB_UNKNOWN_EXTENSION", f"未知的扩展元素 tb:{local}", owner_id))
+            continue
+        owner_kind = etree.QName(owner).localname if owner is not None else None
+        if owner_kind not in _TB_PARENTS[local]:
+            found.append(Finding("TB_MISPLACED_EXTENSION", f"扩展元素 tb:{local} 不能用于 {owner_kind}", owner_id))
+        for attr in el.attrib:
+            if attr not in _KNOWN_TB[local]:
+                found.append(Finding("TB_UNKNOWN_ATTRIBUTE", f"tb:{local} 不支持属性 {attr}", owner_id))
+    return found
+
+
+def _lane_assignments(process: etree._Element) -> dict[str, tuple[str | None, list[str]]]:
+    by_node: dict[str, tuple[str | None, list[str]]] = {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+        assignment = lane.find("bpmn:extensionElements/tb:assignment", NS)
+        groups = _split(assignment.get("candidateGroups")) if assignment is not None else []
+        groups = groups or _split(lane.get(f"{{{CAMUNDA_NS}}}candidateGroups"))
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            by_node[(ref.text or "").strip()] = (lane.get("name"), groups)
+    return by_node
+
+
+def _read_user_task(task: etree._Element, pid: str,
+                    lanes: dict[str, tuple[str | None, list[str]]]) -> tuple[UserTaskInfo | None, list[Finding]]:
+    tid = task.get("id") or ""
+    found: list[Finding] = []
+    ext = task.find("bpmn:extensionElements", NS)
+    assignment = ext.find("tb:assignment", NS) if ext is not None else None
+    form = ext.find("tb:form", NS) if ext is not None else None
+    deadline_el = ext.find("tb:deadline", NS) if ext is not None else None
+    lane_name, lane_groups = lanes.get(tid, (None, []))
+
+    groups = _split(assignment.get("candidateGroups")) if assignment is not None else []
+    groups = groups or _split(task.get(f"{{{CAMUNDA_NS}}}candidateGroups")) or lane_groups
+    users = _split(assignment.get("candidateUsers")) if assignment is not None else []
+    users = users or _split(task.get(f"{{{CAMUNDA_NS}}}candidateUsers"))
+    for group in groups:
+        try:
+            parse_candidate(group)
+        except CandidateError as exc:
+            found.append(Finding("TB_BAD_CANDIDATE", f"用户任务 {tid} 的候选组 {group!r} 无效：{exc}", tid))
+    if not groups and not users:
+        found.append(Finding("TB_NO_CANDIDATES", f"用户任务 {tid} 没有指定候选组或候选人", tid))
+
+    form_key = form.get("key") if form is not None else None
+    form_key = form_key or _camunda_form(task)
+    deadline, deadline_findings = _read_deadline(deadline_el, task.get(f"{{{CAMUNDA_NS}}}dueDate"), tid)
+    found += deadline_findings
+    info = UserTaskInfo(tid, task.get("name") or tid, pid, lane_name, form_key, tuple(groups), tuple(users),
+                        deadline)
+    return info, found
+
+
+def _camunda_form(task: etree._Element) -> str | None:
+    key = task.get(f"{{{CAMUNDA_NS}}}formRef") or task.get(f"{{{CAMUNDA_NS}}}formKey")
+    if key and key.startswith("camunda-forms:bpmn:"):
+        key = key.removeprefix("camunda-forms:bpmn:")
+    return key or None
+
+
+def _read_deadline(el: etree._Element | None, due_date: str | None,
+                   tid: str) -> tuple[Deadline | None, list[Finding]]:
+    if el is None and not due_date:
+        return None, []
+    if el is None:
+        assert due_date is not None
+        days, hours = _ISO_DAYS.match(due_date.strip()), _ISO_HOURS.match(due_date.strip())
+        if days:
+            return Deadline(int(days.group(1)), "days"), []
+        if hours:
+            return Deadline(int(hours.group(1)), "hours"), []
+        return None, [Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 camunda:dueDate {due_date!r} 无法识别，"
+                                                 "请使用 P<n>D、PT<n>H 或 tb:deadline", tid)]
+    units = [u for u in DEADLINE_UNITS if el.get(u) is not None]
+    clock = el.get("clock", "task")
+    problems: list[Finding] = []
+    if len(units) != 1:
+        problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline 必须且只能指定 workdays、days、"
+                                                   "hours 之一", tid))
+    if clock not in DEADLINE_CLOCKS:
+        problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline clock={clock!r} 无效，"
+                                                   f"应为 {'/'.join(DEADLINE_CLOCKS)}", tid))
+    if problems:
+        return None, problems
+    raw = el.get(units[0]) or ""
+    if not raw.isdigit() or not 0 < int(raw) <= 3650:
+        return None, [Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的时限 {units[0]}={raw!r} 应为 1 到 3650 的整数",
+                              tid)]
+    return Deadline(int(raw), units[0], clock), []
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def iter_ids(root: etree._Element) -> Iterable[str]:
+    """Yield every element id in the document (used to keep ids stable across versions)."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("id"):
+            yield el.get("id")

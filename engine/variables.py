@@ -1,0 +1,43 @@
+"""Checks for process variables that do not come through a form (start data, tasks without a form)."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping
+
+from .errors import InvalidInput
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+MAX_BYTES = 256 * 1024
+
+
+def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
+    """Return ``data`` as a dict of JSON-native values, or raise InvalidInput naming every bad key."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{what}应为 JSON 对象")
+    problems: dict[str, list[str]] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not _NAME.match(key):
+            problems[str(key)] = ["变量名应以字母开头，只含字母、数字和下划线，最长 64 个字符"]
+        elif not _json_native(value):
+            problems[key] = ["取值只能是字符串、数字、布尔、null、列表或对象"]
+    if problems:
+        raise InvalidInput(f"{what}有误：{len(problems)} 个字段不符合要求", details={"fields": problems})
+    size = len(json.dumps(data, ensure_ascii=False))
+    if size > MAX_BYTES:
+        raise InvalidInput(f"{what}过大（{size} 字节，上限 {MAX_BYTES} 字节）")
+    return dict(data)
+
+
+def _json_native(value: Any, depth: int = 0) -> bool:
+    if depth > 20:
+        return False
+    if value is None or isinstance(value, (bool, int, str)):
+        return True
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, list):
+        return all(_json_native(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_native(v, depth + 1) for k, v in value.items())
+    return False

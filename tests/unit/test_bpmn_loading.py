@@ -1,0 +1,117 @@
+"""Loading BPMN: hostile XML is refused before SpiffWorkflow sees it, extensions are read and checked."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import DefinitionRejected
+from engine.expressions import Evaluator
+from engine.spiff.parser import parse_unit
+from tests.bpmn_factory import diagram
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "processes"
+SHIPPED = Path(__file__).resolve().parent.parent.parent / "processes"
+LIMIT = 5 * 1024 * 1024
+
+
+def load(data: bytes, name: str = "t.bpmn"):
+    return parse_unit([(name, data)], Evaluator(), max_bytes=LIMIT)
+
+
+def codes(exc: pytest.ExceptionInfo[DefinitionRejected]) -> list[str]:
+    return [f["code"] for f in exc.value.details["findings"]]
+
+
+def test_shipped_parallel_approval_parses_with_its_extensions():
+    unit = load((SHIPPED / "parallel_approval" / "main.bpmn").read_bytes())
+    process = unit.processes["parallel_approval"]
+    accept = process.user_tasks["accept"]
+    assert accept.candidate_groups == ("window_clerk@${receiving}",)
+    assert accept.form_key == "accept_application"
+    assert (accept.deadline.amount, accept.deadline.unit, accept.deadline.clock) == (5, "workdays", "task")
+    assert process.form_keys == {"accept_application", "review_opinion"}
+
+
+def test_camunda_attributes_are_read_as_aliases():
+    task = load((DATA / "camunda_alias.bpmn").read_bytes()).processes["camunda_drawn"].user_tasks["check"]
+    assert task.candidate_groups == ("reviewer@${owning}", "supervisor")
+    assert task.form_key == "review_opinion"
+    assert (task.deadline.amount, task.deadline.unit) == (3, "days")
+
+
+XXE = b"""<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">&x;</bpmn:definitions>"""
+LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;">]><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol3;</bpmn:definitions>"""
+
+
+@pytest.mark.parametrize("payload, code", [
+    (XXE, "BPMN_DTD_FORBIDDEN"),
+    (LAUGHS, "BPMN_DTD_FORBIDDEN"),
+    (b"<bpmn:definitions", "BPMN_MALFORMED_XML"),
+    (b"<html><body/></html>", "BPMN_NOT_DEFINITIONS"),
+])
+def test_hostile_or_malformed_xml_is_refused_with_a_precise_code(payload, code):
+    with pytest.raises(DefinitionRejected) as exc:
+        load(payload)
+    assert codes(exc) == [code]
+
+
+def test_a_50_megabyte_file_is_refused_before_parsing():
+    huge = diagram().replace(b"</bpmn:definitions>", b"<!--" + b"x" * (50 * 1024 * 1024) + b"--></bpmn:definitions>")
+    with pytest.raises(DefinitionRejected) as exc:
+        load(huge)
+    assert codes(exc) == ["BPMN_TOO_LARGE"]
+    assert "超过上限" in exc.value.message
+
+
+def test_missing_start_event_is_refused():
+    with pytest.raises(DefinitionRejected) as exc:
+        load(diagram(with_start=False))
+    assert "BPMN_NO_START_EVENT" in codes(exc)
+
+
+@pytest.mark.parametrize("extension, code", [
+    ('<tb:assignment candidateGroups="reviewer"/><tb:priority level="9"/>', "TB_UNKNOWN_EXTENSION"),
+    ('<tb:assignment candidateGroups="reviewer" owner="x"/>', "TB_UNKNOWN_ATTRIBUTE"),
+    ('<tb:assignment candidateGroups="Reviewer@@x"/>', "TB_BAD_CANDIDATE"),
+    ('<tb:form key="x"/>', "TB_NO_CANDIDATES"),
+    ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="-3"/>', "TB_BAD_DEADLINE"),
+    ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" days="2"/>', "TB_BAD_DEADLINE"),
+    ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" clock="lunar"/>', "TB_BAD_DEADLINE"),
+])
+def test_unknown_or_invalid_extension_values_are_refused(extension, code):
+    with pytest.raises(DefinitionRejected) as exc:
+        load(diagram(task_extensions=extension))
+    assert code in codes(exc)
+    assert all(f["element_id"] == "task" for f in exc.value.details["findings"])
+
+
+@pytest.mark.parametrize("kind, text", [
+    ("condition", "__import__('os').system('touch /tmp/tongban_pwned')"),
+    ("condition", "().__class__.__base__.__subclasses__()"),
+    ("condition", "open('/etc/passwd').read()"),
+    ("script", "import os\nos.system('touch /tmp/tongban_pwned')"),
+    ("script", "x = ().__class__.__base__.__subclasses__()"),
+    ("timer", "[__import__('os').system('touch /tmp/tongban_pwned'), 'PT1H'][1]"),
+])
+def test_unsafe_expressions_are_refused_at_load_time(kind, text):
+    with pytest.raises(DefinitionRejected) as exc:
+        load(diagram(**{kind: text}))
+    assert "EXPRESSION_REJECTED" in codes(exc)
+    assert not Path("/tmp/tongban_pwned").exists()
+
+
+def test_an_unquoted_iso_duration_in_a_timer_is_refused_with_a_hint():
+    with pytest.raises(DefinitionRejected) as exc:
+        load(diagram(timer="PT1H"))
+    assert codes(exc) == ["TIMER_UNQUOTED"]
+    assert '"PT1H"' in exc.value.message
+
+
+def test_schema_invalid_bpmn_is_refused():
+    bad = diagram().replace(b"<bpmn:endEvent", b"<bpmn:notAnElement/><bpmn:endEvent", 1)
+    with pytest.raises(DefinitionRejected) as exc:
+        load(bad)
+    assert codes(exc) == ["BPMN_SCHEMA_INVALID"]
