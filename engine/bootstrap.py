@@ -79,5 +79,5 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
-                                 uow=lambda: SqlAlchemyUnitOfWork(database.write_sessions))
+                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer))
     return Engine(config, database, services)

@@ -53,13 +53,14 @@ class Limits:
     max_work: int = 1_000_000
 
 
-_MAX_DEPTH = 150          # keeps the recursive tree walkers (transformer, compiler) far from the recursion limit
+_MAX_DEPTH = 150          # keeps the recursive tree walkers (transformer, compiler) off the recursion limit
 _MAX_INT_BITS = 16_384    # repeated squaring would otherwise build integers of unbounded size
 _FLAT = frozenset({int, float, bool, complex, type(None)})
 _TEXT = (str, bytes)
 _SEQUENCES = (str, bytes, list, tuple)
 _CONTAINERS = (dict, list, tuple, set, frozenset, type({}.keys()), type({}.values()), type({}.items()))
 _HASHED = (dict, set, frozenset, type({}.keys()), type({}.items()))   # `in` is a hash lookup, not a scan
+_IDENTITY = (ast.Is, ast.IsNot)   # comparisons by identity never traverse their operands
 _UNCOUNTED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("tongban_expression_budget")
 _COMPILE_LOCK = threading.Lock()   # catch_warnings swaps process-global filters; never interleave two
@@ -112,6 +113,8 @@ class _Budget:
         room, total, stack = (self.limits.max_work - self.work) // factor, 0, [value]
         while stack:
             item = stack.pop()
+            if type(item) in _FLAT:   # the common case, and the cheapest test
+                continue
             if isinstance(item, _TEXT):
                 total += len(item) >> 4
             elif isinstance(item, _CONTAINERS):
@@ -187,7 +190,7 @@ def _item(obj: Any, key: Any, /) -> Any:
 
 def _method(obj: Any, name: str, /, *args: Any, **kwargs: Any) -> Any:
     budget = _current()
-    if name not in ALLOWED_METHODS or callable(obj):   # the static check already ensured this; belt and braces
+    if name not in ALLOWED_METHODS or callable(obj):   # the static check ensured this; belt and braces
         raise ExpressionFailed(f"表达式不允许调用方法 '{name}'",
                                details={"expression": budget.source, "reason": "call"})
     for value in (*args, *kwargs.values()):
@@ -263,19 +266,20 @@ _ARITH = {ast.Add: "__tb_add__", ast.Sub: "__tb_sub__", ast.Mult: "__tb_mul__", 
 
 _EXPRESSION_NODES = frozenset({
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,
-    ast.Mod, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt,
-    ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.IfExp, ast.Constant, ast.Name, ast.Load, ast.Store,
-    ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Subscript, ast.Slice, ast.Call, ast.keyword, ast.Attribute,
-    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension})
+    ast.Mod, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE,
+    ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.IfExp, ast.Constant, ast.Name, ast.Load,
+    ast.Store, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Subscript, ast.Slice, ast.Call, ast.keyword,
+    ast.Attribute, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension})
 _SCRIPT_NODES = (_EXPRESSION_NODES - {ast.Expression}) | {ast.Module, ast.Assign, ast.AugAssign, ast.If,
                                                           ast.Pass, ast.For}
 _SHOWN = {ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
-          ast.Invert: "~", ast.MatMult: "@", ast.Lambda: "lambda", ast.NamedExpr: ":=", ast.JoinedStr: "f-string",
-          ast.Starred: "*", ast.Import: "import", ast.ImportFrom: "import", ast.FunctionDef: "def",
-          ast.ClassDef: "class", ast.While: "while", ast.Expr: "表达式语句"}
+          ast.Invert: "~", ast.MatMult: "@", ast.Lambda: "lambda", ast.NamedExpr: ":=",
+          ast.JoinedStr: "f-string", ast.Starred: "*", ast.Import: "import", ast.ImportFrom: "import",
+          ast.FunctionDef: "def", ast.ClassDef: "class", ast.While: "while", ast.Expr: "表达式语句"}
 
 
-def _reject(message: str, source: Any, reason: str, node: ast.AST | None = None, **extra: Any) -> ExpressionRejected:
+def _reject(message: str, source: Any, reason: str, node: ast.AST | None = None,
+            **extra: Any) -> ExpressionRejected:
     details = {"expression": source if isinstance(source, str) else repr(source), "reason": reason, **extra}
     if getattr(node, "lineno", None) is not None:
         details["line"] = node.lineno   # type: ignore[union-attr]
@@ -373,7 +377,7 @@ class _Guard(ast.NodeTransformer):
         operands, ops = [node.left, *node.comparators], node.ops
         for i, operand in enumerate(operands):
             before, after = (ops[i - 1] if i else None), (ops[i] if i < len(ops) else None)
-            used = [op for op in (before, after) if op is not None and not isinstance(op, (ast.Is, ast.IsNot))]
+            used = [op for op in (before, after) if op is not None and not isinstance(op, _IDENTITY)]
             if used and not isinstance(operand, ast.Constant):
                 only_in = len(used) == 1 and used[0] is before and isinstance(before, (ast.In, ast.NotIn))
                 operands[i] = _call("__tb_in__" if only_in else "__tb_deep__", [operand], operand)
@@ -384,8 +388,8 @@ class _Guard(ast.NodeTransformer):
         self.generic_visit(node)
         key = node.slice
         if isinstance(key, ast.Slice):
-            key = _call("__tb_slice__", [part or ast.Constant(None) for part in (key.lower, key.upper, key.step)],
-                        node)
+            parts = [part or ast.Constant(None) for part in (key.lower, key.upper, key.step)]
+            key = _call("__tb_slice__", parts, node)
         return _call("__tb_item__", [node.value, key], node)
 
     def visit_Call(self, node: ast.Call) -> ast.Call:
@@ -514,18 +518,18 @@ _RUNTIME = ((ZeroDivisionError, "除以零", "zero_division"), (TypeError, "类�
 
 
 def _plain(value: Any, name: str, budget: _Budget, depth: int = 0) -> Any:
-    """Copy a script result as JSON-like data (tuples become lists) or refuse it."""
+    """Copy a script result as JSON-like data (tuples become lists) or refuse it; weigh it first."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if not depth:
+        budget.weigh(value)   # a shared structure copied as a tree could be exponentially large
     if depth < 64 and isinstance(value, (list, tuple)):
-        budget.charge(len(value))
         return [_plain(item, name, budget, depth + 1) for item in value]
     if depth < 64 and isinstance(value, dict) and all(type(key) is str for key in value):
-        budget.charge(len(value))
         return {key: _plain(item, name, budget, depth + 1) for key, item in value.items()}
     kind = type(value).__name__
-    raise ExpressionFailed(f"脚本变量 '{name}' 的值不是可保存的数据（{kind}）",
-                           details={"expression": budget.source, "reason": "value", "name": name, "type": kind})
+    raise ExpressionFailed(f"脚本变量 '{name}' 的值不是可保存的数据（{kind}）", details={
+        "expression": budget.source, "reason": "value", "name": name, "type": kind})
 
 
 class Evaluator:
@@ -543,7 +547,8 @@ class Evaluator:
             if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
                 raise ValueError(f"invalid expression function name {name!r}")
         self.limits = limits
-        self.functions: Mapping[str, Callable[..., Any]] = types.MappingProxyType({**DEFAULT_FUNCTIONS, **extra})
+        self.functions: Mapping[str, Callable[..., Any]] = types.MappingProxyType(
+            {**DEFAULT_FUNCTIONS, **extra})
         self._names = frozenset(self.functions)
         self._table = {**self.functions, **_GUARDS}
 
@@ -560,7 +565,7 @@ class Evaluator:
         """Statically check a script task's source.
 
         Raises:
-            ExpressionRejected: as for :meth:`check_expression`, or a forbidden statement or assignment target.
+            ExpressionRejected: as for :meth:`check_expression`, or a forbidden statement or target.
         """
         _compile(source, True, self._names, self.limits.max_length, self.limits.max_nodes)
 
@@ -575,8 +580,8 @@ class Evaluator:
             ExpressionFailed: it failed at runtime (unknown name, type error, budget exceeded...).
         """
         code, _ = _compile(source, False, self._names, self.limits.max_length, self.limits.max_nodes)
-        return self._run(code, self._scope(names), source,
-                         lambda result, budget: list(result) if isinstance(result, types.GeneratorType) else result)
+        return self._run(code, self._scope(names), source, lambda result, budget: (
+            list(result) if isinstance(result, types.GeneratorType) else result))
 
     def execute(self, source: str, names: dict[str, Any]) -> None:
         """Run a script; the names it assigns are written back into ``names`` all at once, or not at all.

@@ -19,7 +19,7 @@ from .commands import (
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, NotFound
-from .persistence.models import Case, TaskItem
+from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.runner import StepResult, WorkflowRunner
 from .spiff.serializer import SERIALIZER_VERSION
@@ -67,16 +67,17 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
         day = now.astimezone(CST).strftime("%Y%m%d")
         case_no = f"TB{day}{uow.cases.next_number(day):06d}"
         owning = cmd.owning_district or cmd.actor.district
-        case = Case(case_no=case_no, definition_id=definition.id, process_key=definition.process_key,
-                    business_key=cmd.business_key, title=cmd.title, status="running",
-                    owning_district=owning, receiving_district=cmd.receiving_district or owning,
-                    started_by=cmd.actor.username, started_at=now, updated_at=now, event_seq=0,
-                    chain_head=GENESIS, serializer_version=SERIALIZER_VERSION, workflow_state="")
-        uow.cases.add(case)
+        case = uow.cases.insert({
+            "case_no": case_no, "definition_id": definition.id, "process_key": definition.process_key,
+            "business_key": cmd.business_key, "title": cmd.title, "status": "running", "owning_district": owning,
+            "receiving_district": cmd.receiving_district or owning, "started_by": cmd.actor.username,
+            "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
+            "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1})
         started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                                  content_hash=definition.content_hash, data=data,
                                  owning_district=case.owning_district, receiving_district=case.receiving_district)
         created = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
+        uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
@@ -89,8 +90,9 @@ def claim_task(cmd: ClaimTask, svc: Services) -> CaseRef:
         _check_actionable(task, cmd.actor)
         if task.assignee == cmd.actor.username:
             raise Conflict("您已认领该任务", details={"task_id": task.id})
-        task.assignee, task.claimed_at = cmd.actor.username, now
+        uow.cases.update_task(task.id, assignee=cmd.actor.username, claimed_at=now)
         _record(uow, case, [ev.TaskClaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
+        uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version)
 
@@ -103,8 +105,9 @@ def unclaim_task(cmd: UnclaimTask, svc: Services) -> CaseRef:
         _check_actionable(task, cmd.actor)
         if task.assignee != cmd.actor.username:
             raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
-        task.assignee, task.claimed_at = None, None
+        uow.cases.update_task(task.id, assignee=None, claimed_at=None)
         _record(uow, case, [ev.TaskUnclaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
+        uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version)
 
@@ -120,10 +123,11 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
         workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
         step = svc.runner.complete(workflow, task.spiff_task_id, data)
-        task.state, task.completed_at, task.completed_by = "completed", now, cmd.actor.username
-        task.assignee = task.assignee or cmd.actor.username
+        uow.cases.update_task(task.id, state="completed", completed_at=now, completed_by=cmd.actor.username,
+                              assignee=task.assignee or cmd.actor.username)
         done = ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)
         created = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
+        uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
@@ -142,11 +146,12 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         step = svc.runner.fire_timers(workflow)
         fired = ev.TimersFired(due_elements=due)
         created = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
+        uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
 
-def _check_actionable(task: TaskItem, actor: Actor) -> None:
+def _check_actionable(task: TaskRecord, actor: Actor) -> None:
     visible = task.assignee == actor.username or bool(actor.groups.intersection(task.candidate_groups))
     if not visible:
         # 404, not 403: a user outside the task's groups must not learn that it exists.
@@ -157,7 +162,7 @@ def _check_actionable(task: TaskItem, actor: Actor) -> None:
         raise Conflict(f"该任务已被 {task.assignee} 认领", details={"task_id": task.id, "assignee": task.assignee})
 
 
-def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: Case, definition: LoadedDefinition,
+def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, definition: LoadedDefinition,
                 workflow: Any, step: StepResult, inputs: list[ev.Event], actor: Actor, now: datetime,
                 timers_before: dict[str, Any]) -> tuple[int, ...]:
     """Write everything one step produced: tasks, timers, events, snapshot and derived columns."""
@@ -191,15 +196,13 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: Case, definition
                 for r, i in zip(rows, ids)]
     if step.completed:
         effects.append(ev.CaseCompleted())
-        case.status, case.ended_at = "completed", now
-    case.workflow_state = svc.runner.dump(workflow)
-    case.serializer_version = SERIALIZER_VERSION
-    case.updated_at = now
+        case.set(status="completed", ended_at=now)
+    case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     _record(uow, case, inputs + effects, actor, now)
     return tuple(ids)
 
 
-def _record(uow: SqlAlchemyUnitOfWork, case: Case, items: list[ev.Event], actor: Actor, now: datetime) -> None:
+def _record(uow: SqlAlchemyUnitOfWork, case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime) -> None:
     """Append events to the case's hash chain and move the chain head on the case row."""
     rows, prev, seq = [], case.chain_head, case.event_seq
     for item in items:
@@ -213,4 +216,4 @@ def _record(uow: SqlAlchemyUnitOfWork, case: Case, items: list[ev.Event], actor:
                      "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
     uow.cases.append_events(rows)
-    case.event_seq, case.chain_head, case.updated_at = seq, prev, now
+    case.set(event_seq=seq, chain_head=prev, updated_at=now)

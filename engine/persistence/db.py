@@ -21,7 +21,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "pool_size": pool_size, "max_overflow": 10}
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_size": pool_size, "max_overflow": 10}
     return create_engine(url, **kwargs)
 
 
@@ -46,10 +46,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @dataclass(frozen=True)
 class Database:
-    """The engine plus two session factories: one for commands (writes), one for queries (reads)."""
+    """The engine, its write flavour (``BEGIN IMMEDIATE`` on SQLite) for commands, and read sessions."""
 
     engine: Engine
-    write_sessions: sessionmaker[Session]
+    writer: Engine
     read_sessions: sessionmaker[Session]
 
     @property
@@ -68,6 +68,6 @@ def make_database(url: str, *, echo: bool = False) -> Database:
     writer = engine.execution_options(**{WRITE_OPTION: True})
     return Database(
         engine=engine,
-        write_sessions=sessionmaker(bind=writer, expire_on_commit=False, autoflush=False),
+        writer=writer,
         read_sessions=sessionmaker(bind=engine, expire_on_commit=False, autoflush=False),
     )

@@ -5,24 +5,32 @@ task completion stays within a handful of statements whatever the diagram does.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, undefer
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from .models import (
     ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, TaskCandidate, TaskItem, Timer, User,
 )
 
+cases = Case.__table__
+tasks = TaskItem.__table__
+
 
 class DefinitionRepository:
-    """Process definitions and form versions."""
+    """Process definitions and form versions (ORM, off the hot path)."""
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
 
     def by_id(self, definition_id: int, *, with_source: bool = False) -> ProcessDefinition:
         """Return one definition; with its XML when ``with_source``."""
@@ -73,92 +81,183 @@ class DefinitionRepository:
         self.session.add(row)
 
 
+@dataclass
+class CaseRecord:
+    """The case row as a command sees it: read under lock, changed in memory, written back once."""
+
+    id: int
+    case_no: str
+    definition_id: int
+    process_key: str
+    status: str
+    owning_district: str | None
+    receiving_district: str | None
+    event_seq: int
+    chain_head: str
+    version: int
+    workflow_state: str
+    ended_at: datetime | None
+    updated_at: datetime
+    serializer_version: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+    def set(self, **values: Any) -> None:
+        """Change columns (applied to this record now and written by ``CaseRepository.save``)."""
+        for key, value in values.items():
+            setattr(self, key, value)
+        self.changes.update(values)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """An inbox row as read under lock."""
+
+    id: int
+    case_id: int
+    spiff_task_id: str
+    element_id: str
+    form_key: str | None
+    candidate_groups: list[str]
+    state: str
+    assignee: str | None
+
+
+_CASE_COLUMNS = [cases.c[name] for name in (
+    "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
+    "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version")]
+_TASK_COLUMNS = [tasks.c[name] for name in (
+    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
+
+
+# Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
+# the database round trip it makes.
+_LOCK_BY_TASK = (select(*_TASK_COLUMNS, *[c.label(f"c__{c.name}") for c in _CASE_COLUMNS])
+                 .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
+                 .where(tasks.c.id == bindparam("task_id")).with_for_update())
+_LOCK_CASE = select(*_CASE_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
+_SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
+                 "serializer_version")
+_SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
+              .values(version=bindparam("b_new_version"), **{c: bindparam(c) for c in _SAVE_COLUMNS}))
+_UPDATE_TASK = {
+    frozenset(cols): update(tasks).where(tasks.c.id == bindparam("b_task_id")).values(
+        **{c: bindparam(c) for c in cols})
+    for cols in (("state", "completed_at", "completed_by", "assignee"), ("assignee", "claimed_at"))
+}
+_INSERT_EVENTS = insert(CaseEvent.__table__)
+_INSERT_CANDIDATES = insert(TaskCandidate.__table__)
+_INSERT_TASKS = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+
+
 class CaseRepository:
-    """Cases, their inbox rows, timers and audit events."""
+    """Cases, their inbox rows, timers and audit events, written with Core statements.
 
-    def __init__(self, session: Session):
-        self.session = session
+    The hot path avoids the ORM unit of work: each command reads the rows it locks, then writes each table
+    once. The case row's ``version`` is checked on write (optimistic lock on top of the row lock).
+    """
 
-    def lock_by_task(self, task_id: int) -> tuple[TaskItem, Case]:
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    @property
+    def _conn(self) -> Any:
+        return self.uow.connection
+
+    def lock_by_task(self, task_id: int) -> tuple[TaskRecord, CaseRecord]:
         """Load a task and lock it with its case row (FOR UPDATE on PostgreSQL), with the workflow state.
 
         Both rows are locked so that a command that waited for the lock re-reads both latest versions.
         """
-        stmt = (select(TaskItem, Case).join(Case, Case.id == TaskItem.case_id).where(TaskItem.id == task_id)
-                .options(undefer(Case.workflow_state)).with_for_update())
-        row = self.session.execute(stmt).one_or_none()
+        row = self._conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
         if row is None:
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        return row[0], row[1]
+        split = len(_TASK_COLUMNS)
+        return TaskRecord(*row[:split]), CaseRecord(*row[split:])
 
-    def lock(self, case_id: int) -> Case:
+    def lock(self, case_id: int) -> CaseRecord:
         """Load and lock one case row with its workflow state."""
-        stmt = (select(Case).where(Case.id == case_id).options(undefer(Case.workflow_state))
-                .with_for_update())
-        case = self.session.scalars(stmt).one_or_none()
-        if case is None:
+        row = self._conn.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
+        if row is None:
             raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
-        return case
+        return CaseRecord(*row)
 
-    def add(self, case: Case) -> None:
-        """Insert a new case and assign its id."""
-        self.session.add(case)
-        self.session.flush()
+    def insert(self, values: dict[str, Any]) -> CaseRecord:
+        """Insert a new case row and return it as a record."""
+        case_id = self._conn.execute(insert(cases).returning(cases.c.id), [values]).scalar_one()
+        return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in _CASE_COLUMNS if c.name != "id"})
+
+    def save(self, case: CaseRecord) -> None:
+        """Write the record's changes and bump its version; Conflict when another writer got there first."""
+        params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
+        params.update(b_id=case.id, b_version=case.version, b_new_version=case.version + 1)
+        result = self._conn.execute(_SAVE_CASE, params)
+        if result.rowcount != 1:
+            raise Conflict("办件已被其他操作更新，请刷新后重试", details={"case_id": case.id})
+        case.version += 1
+        case.changes.clear()
+
+    def update_task(self, task_id: int, **values: Any) -> None:
+        """Change columns of one inbox row."""
+        stmt = _UPDATE_TASK.get(frozenset(values))
+        if stmt is None:
+            self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
+        else:
+            self._conn.execute(stmt, {"b_task_id": task_id, **values})
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
-        dialect = self.session.get_bind().dialect.name
+        dialect = self._conn.dialect.name
         ins = (postgresql.insert(CaseCounter) if dialect == "postgresql" else sqlite.insert(CaseCounter))
         stmt = ins.values(day=day, last=1).on_conflict_do_update(
             index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
-        return int(self.session.execute(stmt).scalar_one())
+        return int(self._conn.execute(stmt).scalar_one())
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert inbox rows in one statement; return their ids in the same order."""
         if not rows:
             return []
-        stmt = insert(TaskItem).returning(TaskItem.id, sort_by_parameter_order=True)
-        return list(self.session.scalars(stmt, rows))
+        return list(self._conn.execute(_INSERT_TASKS, rows).scalars())
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert (task_id, group_key) rows in one statement."""
         if pairs:
-            self.session.execute(insert(TaskCandidate), pairs)
+            self._conn.execute(_INSERT_CANDIDATES, pairs)
 
     def close_tasks(self, case_id: int, spiff_ids: Iterable[str], *, state: str, at: datetime) -> None:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
         ids = list(spiff_ids)
         if ids:
-            self.session.execute(
-                update(TaskItem).where(TaskItem.case_id == case_id, TaskItem.spiff_task_id.in_(ids),
-                                       TaskItem.state == "open")
-                .values(state=state, completed_at=at).execution_options(synchronize_session=False))
+            self._conn.execute(update(tasks).where(tasks.c.case_id == case_id, tasks.c.spiff_task_id.in_(ids),
+                                                   tasks.c.state == "open").values(state=state, completed_at=at))
 
     def insert_timers(self, rows: list[dict[str, Any]]) -> None:
         """Insert waiting timers."""
         if rows:
-            self.session.execute(insert(Timer), rows)
+            self._conn.execute(insert(Timer.__table__), rows)
 
     def finish_timers(self, case_id: int, spiff_ids: Iterable[str], *, at: datetime) -> None:
         """Mark timers that no longer wait (fired or withdrawn with their activity)."""
         ids = list(spiff_ids)
         if ids:
-            self.session.execute(
-                update(Timer).where(Timer.case_id == case_id, Timer.spiff_task_id.in_(ids),
-                                    Timer.state == "waiting")
-                .values(state="done", fired_at=at).execution_options(synchronize_session=False))
+            table = Timer.__table__
+            self._conn.execute(update(table).where(table.c.case_id == case_id, table.c.spiff_task_id.in_(ids),
+                                                   table.c.state == "waiting").values(state="done", fired_at=at))
 
     def append_events(self, rows: list[dict[str, Any]]) -> None:
         """Append audit events in one statement."""
         if rows:
-            self.session.execute(insert(CaseEvent), rows)
+            self._conn.execute(_INSERT_EVENTS, rows)
 
 
 class UserRepository:
-    """Users and API tokens."""
+    """Users and API tokens (ORM, off the hot path)."""
 
-    def __init__(self, session: Session):
-        self.session = session
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
 
     def by_username(self, username: str) -> User | None:
         """Return the user with this login name."""
