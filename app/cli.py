@@ -10,7 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from engine import DeployDefinitions, EngineError, ROLES, upgrade_database
+from engine import (
+    DeployDefinitions, EngineError, ROLES, TimerWorker, run_forever, start_background, upgrade_database,
+)
 
 from .runtime import engine_config, get_engine
 
@@ -28,7 +30,7 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    bench_command):
+                    worker_command, bench_command):
         app.cli.add_command(command)
 
 
@@ -169,8 +171,27 @@ def run_command(host: str, port: int, threads: int) -> None:
         _fail(exc)
     for line in seed_demo(engine, Path(app.instance_path)):
         click.echo(line)
+    scheduler = start_background(engine)
+    click.echo(f"定时器工作进程已在本进程内启动（每秒检查一次到期定时器）")
     click.echo(f"tongban 已启动：http://{host}:{port}/api/docs  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
-    serve(app, host=host, port=port, threads=threads, ident="tongban")
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="tongban")
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="只处理一次当前到期的定时器后退出")
+@click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
+def worker_command(once: bool, interval: float) -> None:
+    """Fire due BPMN timers; run any number of these next to the web processes."""
+    engine = get_engine()
+    if once:
+        result = TimerWorker(engine).sweep()
+        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个")
+        return
+    click.echo(f"定时器工作进程启动，间隔 {interval} 秒；Ctrl+C 退出")
+    run_forever(engine, interval=interval)
 
 
 @click.command("bench")

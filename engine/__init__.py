@@ -14,10 +14,12 @@ from .errors import (
 )
 from .identity import ROLES
 from .migrations import upgrade_database
+from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
-    "SystemClock", "UnclaimTask", "WorkflowFailed", "bootstrap", "upgrade_database",
+    "SweepResult", "SystemClock", "TimerWorker", "UnclaimTask", "WorkflowFailed", "bootstrap", "run_forever",
+    "start_background", "upgrade_database",
 ]

@@ -143,6 +143,8 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
         before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
         due = tuple(t.element_id for t in before.values() if t.due_at is not None and t.due_at < now)
+        if not due:
+            return CaseRef(case.id, case.case_no, case.status, case.version)
         step = svc.runner.fire_timers(workflow)
         fired = ev.TimersFired(due_elements=due)
         created = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
-from .repository import CaseRepository, DefinitionRepository, UserRepository
+from .repository import CaseRepository, DefinitionRepository, TimerRepository, UserRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -35,6 +35,7 @@ class SqlAlchemyUnitOfWork:
         self.cases = CaseRepository(self)
         self.definitions = DefinitionRepository(self)
         self.users = UserRepository(self)
+        self.timers = TimerRepository(self)
         return self
 
     @property

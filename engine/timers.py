@@ -1,0 +1,107 @@
+"""The timer worker: APScheduler only wakes it up; the truth about timers lives in the ``timers`` table.
+
+Each wake-up leases due timer rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer lock on
+SQLite) and fires each affected case in its own transaction. Any number of workers may run: a lease keeps
+two workers off the same rows, the case row lock serializes the firing, and a timer that already fired is
+no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from .bootstrap import Engine
+from .commands import Actor, FireDueTimers
+from .errors import EngineError
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+
+log = logging.getLogger("tongban.worker")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one wake-up did."""
+
+    cases: int
+    failed: int
+
+
+class TimerWorker:
+    """Fires due timers through the engine's FireDueTimers command."""
+
+    def __init__(self, engine: Engine, *, worker_id: str | None = None, batch: int = 200,
+                 lease: timedelta = timedelta(minutes=2), retry: timedelta = timedelta(seconds=30)):
+        self.engine = engine
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch, self.lease, self.retry = batch, lease, retry
+        self.actor = Actor.system("timer-worker")
+        self._sweep_lock = threading.Lock()
+
+    def sweep(self) -> SweepResult:
+        """Lease and fire every due timer (in batches) until none is due; safe to call concurrently."""
+        if not self._sweep_lock.acquire(blocking=False):
+            return SweepResult(0, 0)
+        try:
+            done = failed = 0
+            while True:
+                case_ids = self._claim()
+                if not case_ids:
+                    return SweepResult(done, failed)
+                for case_id in case_ids:
+                    if self._fire(case_id):
+                        done += 1
+                    else:
+                        failed += 1
+                if len(case_ids) < self.batch:
+                    return SweepResult(done, failed)
+        finally:
+            self._sweep_lock.release()
+
+    def _claim(self) -> list[int]:
+        now = self.engine.clock.now()
+        with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
+            ids = uow.timers.claim_due(now, worker=self.worker_id, lease_until=now + self.lease, limit=self.batch)
+            uow.commit()
+        return ids
+
+    def _fire(self, case_id: int) -> bool:
+        try:
+            self.engine.handle(FireDueTimers(case_id, actor=self.actor))
+            return True
+        except EngineError as exc:
+            log.warning("timers of case %s could not fire: %s", case_id, exc)
+            now = self.engine.clock.now()
+            with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
+                uow.timers.release(case_id, error=str(exc), retry_at=now + self.retry)
+                uow.commit()
+            return False
+
+    def schedule(self, scheduler: Any, *, interval: float = 1.0) -> None:
+        """Add the sweep to an APScheduler scheduler as a non-overlapping interval job."""
+        scheduler.add_job(self.sweep, "interval", seconds=interval, id=f"timers-{self.worker_id}",
+                          max_instances=1, coalesce=True, misfire_grace_time=None)
+
+
+def start_background(engine: Engine, *, interval: float = 1.0) -> BackgroundScheduler:
+    """Start a worker inside this process (used by ``tongban run``); returns the running scheduler."""
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    TimerWorker(engine).schedule(scheduler, interval=interval)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
+    """Run a worker in the foreground until interrupted (``tongban worker``)."""
+    scheduler = BlockingScheduler(timezone="Asia/Shanghai")
+    worker = TimerWorker(engine)
+    worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
+    worker.schedule(scheduler, interval=interval)
+    scheduler.start()

@@ -1,0 +1,69 @@
+"""Durable timers: the worker fires due timers once, on the manual clock, with any number of workers."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine import DeployDefinitions, StartCase, TimerWorker
+from engine.persistence.models import Timer
+from tests.helpers import CLERK
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "processes"
+REVIEWER = CLERK.__class__("reviewer_yz", ("reviewer",), "500103", "zhujian")
+SUPERVISOR = CLERK.__class__("supervisor", ("supervisor",), "500000", None)
+
+
+def start_timed_case(engine):
+    engine.handle(DeployDefinitions((("timer.bpmn", (DATA / "timer.bpmn").read_bytes()),)))
+    return engine.handle(StartCase("timed_review", REVIEWER))
+
+
+def timer_rows(engine, case_id):
+    with engine.database.read_sessions() as session:
+        return session.scalars(select(Timer).where(Timer.case_id == case_id)).all()
+
+
+def test_a_waiting_timer_is_stored_with_its_absolute_due_time(engine, clock):
+    ref = start_timed_case(engine)
+    (row,) = timer_rows(engine, ref.case_id)
+    assert (row.element_id, row.state) == ("overdue_timer", "waiting")
+    assert row.due_at == clock.now() + timedelta(hours=2)
+
+
+def test_the_worker_fires_a_due_timer_once_and_the_process_moves_on(engine, clock):
+    ref = start_timed_case(engine)
+    worker = TimerWorker(engine)
+    clock.advance(hours=1)
+    assert worker.sweep().cases == 0
+    clock.advance(hours=1, seconds=1)
+    assert worker.sweep().cases == 1
+    case = engine.queries.case(SUPERVISOR, ref.case_id)
+    states = {t["element_id"]: t["state"] for t in case["tasks"]}
+    assert states == {"review": "cancelled", "escalate": "open"}
+    assert [r.state for r in timer_rows(engine, ref.case_id)] == ["done"]
+    assert worker.sweep().cases == 0
+    fired = [e for e in engine.queries.events(ref.case_id) if e.event_type == "TimersFired"]
+    assert len(fired) == 1 and fired[0].payload["due_elements"] == ["overdue_timer"]
+
+
+def test_two_workers_racing_fire_each_timer_exactly_once(engine, clock):
+    refs = [start_timed_case(engine) for _ in range(6)]
+    clock.advance(hours=3)
+    workers = [TimerWorker(engine, worker_id=f"w{i}", batch=2) for i in range(2)]
+    barrier = threading.Barrier(2)
+
+    def run(worker: TimerWorker) -> None:
+        barrier.wait()
+        worker.sweep()
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for ref in refs:
+        fired = [e for e in engine.queries.events(ref.case_id) if e.event_type == "TimersFired"]
+        assert len(fired) == 1
+        assert [r.state for r in timer_rows(engine, ref.case_id)] == ["done"]
