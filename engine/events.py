@@ -18,7 +18,7 @@ class Event:
     task_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
-        """Return the JSON-native payload (every field except element_id and task_id)."""
+        """Return the JSON-native fields of the event, leaving out element_id and task_id."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("element_id", "task_id")}
 
 

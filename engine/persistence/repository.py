@@ -30,6 +30,7 @@ class DefinitionRepository:
 
     @property
     def session(self) -> Session:
+        """The unit of work's ORM session."""
         return self.uow.session
 
     def by_id(self, definition_id: int, *, with_source: bool = False) -> ProcessDefinition:
@@ -292,6 +293,7 @@ class UserRepository:
 
     @property
     def session(self) -> Session:
+        """The unit of work's ORM session."""
         return self.uow.session
 
     def by_username(self, username: str) -> User | None:

@@ -38,6 +38,7 @@ class ParentScopedMI(ParallelMultiInstanceTask):
     """
 
     def check_completion_condition(self, my_task: Any) -> Any:
+        """Evaluate the completion condition over the parent's merged outputs."""
         if my_task.internal_data.get("merged") and self.condition is not None:
             return my_task.workflow.script_engine.evaluate(my_task, self.condition)
         return None

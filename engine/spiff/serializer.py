@@ -32,6 +32,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
     """Converts a workflow without its specs; ``from_dict`` takes specs and script engine as arguments."""
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """Convert the instance (tasks, data, subprocesses, events) but not its specs."""
         dct = WorkflowConverter.to_dict(self, workflow)
         dct["spec_name"] = workflow.spec.name
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
@@ -40,6 +41,7 @@ class SpecFreeWorkflowConverter(BpmnWorkflowConverter):
 
     def from_dict(self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None,
                   script_engine: Any = None) -> BpmnWorkflow:
+        """Rebuild the instance on the given specs, with the given (restricted) script engine."""
         from uuid import UUID
         if spec is None or spec.name != dct.get("spec_name"):
             raise ValueError(f"snapshot is for spec {dct.get('spec_name')!r}, not {getattr(spec, 'name', None)!r}")

@@ -67,3 +67,17 @@ def test_apscheduler_is_imported_only_by_the_worker_module():
 def test_app_imports_only_the_engine_public_api():
     bad = [line for line in offenders("app", ("engine",)) if not line.endswith(" imports engine")]
     assert bad == []
+
+
+def test_every_public_name_in_the_engine_has_a_google_style_docstring():
+    from pydocstyle import check
+    errors = [f"{e.filename}:{e.line} {e.code} {e.short_desc}"
+              for e in check([str(p) for p in modules("engine")], select=None, ignore=None,
+                             ignore_decorators=None, ignore_inline_noqa=False)
+              if e.code not in _IGNORED]
+    assert errors == []
+
+
+# google convention (pydocstyle's set for it) minus magic methods and __init__, documented on their class.
+_IGNORED = {"D105", "D107", "D203", "D204", "D213", "D215", "D400", "D401", "D404", "D406", "D407", "D408",
+            "D409", "D413"}
