@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, routes_command, shell_command
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
     DeployDefinitions, EngineError, ROLES, TimerWorker, run_forever, start_background, upgrade_database,
@@ -45,6 +45,7 @@ def _fail(exc: EngineError) -> None:
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command() -> None:
     """Bring the database schema to the newest revision (alembic upgrade head)."""
     url = engine_config(current_app).database_url
@@ -53,6 +54,7 @@ def migrate_command() -> None:
 
 
 @click.command("deploy")
+@with_appcontext
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
 def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
@@ -96,6 +98,7 @@ def users_group() -> None:
 
 
 @users_group.command("create")
+@with_appcontext
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="显示姓名")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="角色，可重复")
@@ -114,6 +117,7 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], distr
 
 
 @users_group.command("list")
+@with_appcontext
 def users_list() -> None:
     """List users."""
     for user in get_engine().identity.list_users():
@@ -127,6 +131,7 @@ def tokens_group() -> None:
 
 
 @tokens_group.command("create")
+@with_appcontext
 @click.argument("username")
 @click.option("--label", help="用途说明")
 def tokens_create(username: str, label: str | None) -> None:
@@ -145,6 +150,7 @@ def demo_group() -> None:
 
 
 @demo_group.command("seed")
+@with_appcontext
 def demo_seed() -> None:
     """Create the demo users (idempotent) and print their logins."""
     from .demo import seed_demo
@@ -153,6 +159,7 @@ def demo_seed() -> None:
 
 
 @click.command("run")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
@@ -181,6 +188,7 @@ def run_command(host: str, port: int, threads: int) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="只处理一次当前到期的定时器后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
 def worker_command(once: bool, interval: float) -> None:
@@ -195,6 +203,7 @@ def worker_command(once: bool, interval: float) -> None:
 
 
 @click.command("bench")
+@with_appcontext
 @click.option("--quick", is_flag=True, help="少量样本，用于冒烟测试")
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)

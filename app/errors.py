@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, jsonify
@@ -17,6 +18,41 @@ _HTTP_ZH = {400: "请求格式有误", 401: "需要登录", 403: "无权执行�
 _HTTP_CODE = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
               405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
               422: "INVALID_INPUT", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_ERROR"}
+
+
+_MARSHMALLOW_ZH = (
+    (re.compile(r"^Missing data for required field\.$"), "必填项"),
+    (re.compile(r"^Unknown field\.$"), "未知字段"),
+    (re.compile(r"^Field may not be null\.$"), "不能为空"),
+    (re.compile(r"^Not a valid string\.$"), "应为文本"),
+    (re.compile(r"^Not a valid integer\.$"), "应为整数"),
+    (re.compile(r"^Not a valid number\.$"), "应为数字"),
+    (re.compile(r"^Not a valid boolean\.$"), "应为布尔值"),
+    (re.compile(r"^Not a valid mapping type\.$"), "应为对象"),
+    (re.compile(r"^Not a valid list\.$"), "应为列表"),
+    (re.compile(r"^Not a valid datetime\.$"), "日期时间格式不正确"),
+    (re.compile(r"^Invalid input type\.$"), "类型不正确"),
+    (re.compile(r"^Must be one of: (.*)\.$"), "应为以下之一：\\1"),
+    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"), "应在 \\1 到 \\2 之间"),
+    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), "不能小于 \\1"),
+    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), "长度应在 \\1 到 \\2 之间"),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "长度不能少于 \\1"),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), "长度不能超过 \\1"),
+    (re.compile(r"^String does not match expected pattern\.$"), "格式不正确"),
+)
+
+
+def translate(messages: Any) -> Any:
+    """Translate marshmallow's English validation messages into Chinese, keeping the structure."""
+    if isinstance(messages, dict):
+        return {key: translate(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [translate(value) for value in messages]
+    if isinstance(messages, str):
+        for pattern, chinese in _MARSHMALLOW_ZH:
+            if pattern.match(messages):
+                return pattern.sub(chinese, messages)
+    return messages
 
 
 def error_body(status: int, message: str | None = None, code: str | None = None, **details: Any) -> dict[str, Any]:
@@ -42,8 +78,7 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         messages = (getattr(exc, "data", None) or {}).get("messages")
         if messages:
-            fields = {loc: errs for loc, errs in messages.items()}
-            return jsonify(error_body(status, "请求参数有误", fields=fields)), status
+            return jsonify(error_body(status, "请求参数有误", fields=translate(messages))), status
         return jsonify(error_body(status)), status
 
     @app.errorhandler(Exception)

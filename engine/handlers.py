@@ -70,7 +70,7 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
         case = uow.cases.insert({
             "case_no": case_no, "definition_id": definition.id, "process_key": definition.process_key,
             "business_key": cmd.business_key, "title": cmd.title, "status": "running", "owning_district": owning,
-            "receiving_district": cmd.receiving_district or owning, "started_by": cmd.actor.username,
+            "receiving_district": cmd.receiving_district or cmd.actor.district or owning, "started_by": cmd.actor.username,
             "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
             "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1})
         started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,

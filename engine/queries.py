@@ -1,6 +1,7 @@
 """The read side: inbox and case queries straight from the tables, never deserializing a workflow."""
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
@@ -131,12 +132,15 @@ def _sees_task(actor: Actor, task: TaskItem) -> bool:
 
 
 def _encode_cursor(task: TaskItem) -> str:
-    return f"{task.created_at.isoformat()}|{task.id}"
+    # Opaque and URL-safe, so clients can paste it into a query string as is.
+    raw = f"{task.created_at.isoformat()}|{task.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        at, last_id = cursor.rsplit("|", 1)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, last_id = raw.rsplit("|", 1)
         return datetime.fromisoformat(at), int(last_id)
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         raise InvalidInput("分页游标无效") from None

@@ -7,7 +7,7 @@ from flask import Flask, jsonify
 from flask_smorest import Api as _SmorestApi
 from werkzeug.exceptions import HTTPException
 
-from ..errors import error_body
+from ..errors import error_body, translate
 
 
 class Api(_SmorestApi):
@@ -18,7 +18,7 @@ class Api(_SmorestApi):
         status = error.code or 500
         messages = (getattr(error, "data", None) or {}).get("messages")
         if messages:
-            return jsonify(error_body(status, "请求参数有误", fields=messages)), status
+            return jsonify(error_body(status, "请求参数有误", fields=translate(messages))), status
         return jsonify(error_body(status)), status
 
 
