@@ -61,8 +61,7 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
     data = check_variables(cmd.data, what="办件初始数据")
     now = svc.clock.now()
     with svc.uow() as uow:
-        row = uow.definitions.latest(cmd.process_key, cmd.version)
-        definition = svc.catalog.get(uow, row.id)
+        definition = svc.catalog.get(uow, uow.definitions.latest_id(cmd.process_key, cmd.version))
         workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
         day = now.astimezone(CST).strftime("%Y%m%d")
         case_no = f"TB{day}{uow.cases.next_number(day):06d}"
@@ -84,29 +83,26 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
 
 def claim_task(cmd: ClaimTask, svc: Services) -> CaseRef:
     """Take an open task into the actor's queue; refused when someone else holds it."""
-    now = svc.clock.now()
-    with svc.uow() as uow:
-        task, case = uow.cases.lock_by_task(cmd.task_id)
-        _check_actionable(task, cmd.actor)
-        if task.assignee == cmd.actor.username:
-            raise Conflict("您已认领该任务", details={"task_id": task.id})
-        uow.cases.update_task(task.id, assignee=cmd.actor.username, claimed_at=now)
-        _record(uow, case, [ev.TaskClaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
-        uow.cases.save(case)
-        uow.commit()
-    return CaseRef(case.id, case.case_no, case.status, case.version)
+    return _change_claim(cmd.task_id, cmd.actor, svc, claim=True)
 
 
 def unclaim_task(cmd: UnclaimTask, svc: Services) -> CaseRef:
     """Give a claimed task back to its groups; only its assignee may."""
+    return _change_claim(cmd.task_id, cmd.actor, svc, claim=False)
+
+
+def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> CaseRef:
     now = svc.clock.now()
     with svc.uow() as uow:
-        task, case = uow.cases.lock_by_task(cmd.task_id)
-        _check_actionable(task, cmd.actor)
-        if task.assignee != cmd.actor.username:
+        task, case = uow.cases.lock_by_task(task_id)
+        _check_actionable(task, actor)
+        if claim and task.assignee == actor.username:
+            raise Conflict("您已认领该任务", details={"task_id": task.id})
+        if not claim and task.assignee != actor.username:
             raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
-        uow.cases.update_task(task.id, assignee=None, claimed_at=None)
-        _record(uow, case, [ev.TaskUnclaimed(element_id=task.element_id, task_id=task.id)], cmd.actor, now)
+        uow.cases.update_task(task.id, assignee=actor.username if claim else None, claimed_at=now if claim else None)
+        event = ev.TaskClaimed if claim else ev.TaskUnclaimed
+        _record(uow, case, [event(element_id=task.element_id, task_id=task.id)], actor, now)
         uow.cases.save(case)
         uow.commit()
     return CaseRef(case.id, case.case_no, case.status, case.version)

@@ -43,15 +43,16 @@ class DefinitionRepository:
             raise NotFound(f"流程定义 {definition_id} 不存在")
         return found
 
-    def latest(self, process_key: str, version: int | None = None) -> ProcessDefinition:
-        """Return the newest version of ``process_key`` (or the given version)."""
-        stmt = select(ProcessDefinition).where(ProcessDefinition.process_key == process_key)
-        stmt = stmt.where(ProcessDefinition.version == version) if version else stmt
-        found = self.session.scalars(stmt.order_by(ProcessDefinition.version.desc()).limit(1)).first()
+    def latest_id(self, process_key: str, version: int | None = None) -> int:
+        """Return the id of the newest version of ``process_key`` (or of the given version)."""
+        table = ProcessDefinition.__table__
+        stmt = select(table.c.id).where(table.c.process_key == process_key)
+        stmt = stmt.where(table.c.version == version) if version else stmt
+        found = self.uow.connection.execute(stmt.order_by(table.c.version.desc()).limit(1)).scalar()
         if found is None:
             suffix = f" 的第 {version} 版" if version else ""
             raise NotFound(f"流程 {process_key}{suffix} 尚未部署", details={"process_key": process_key})
-        return found
+        return int(found)
 
     def by_hash(self, process_key: str, content_hash: str) -> ProcessDefinition | None:
         """Return the version of ``process_key`` with exactly this content, if deployed."""
