@@ -148,7 +148,9 @@ _UPDATE_TASK = {
 }
 _INSERT_EVENTS = insert(CaseEvent.__table__)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
-_INSERT_TASKS = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+# No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
+# row by row. Rows are matched back by their unique spiff_task_id instead.
+_INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
 
 
 class CaseRepository:
@@ -218,7 +220,8 @@ class CaseRepository:
         """Insert inbox rows in one statement; return their ids in the same order."""
         if not rows:
             return []
-        return list(self._conn.execute(_INSERT_TASKS, rows).scalars())
+        ids = dict((spiff_id, task_id) for task_id, spiff_id in self._conn.execute(_INSERT_TASKS, rows))
+        return [ids[row["spiff_task_id"]] for row in rows]
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert (task_id, group_key) rows in one statement."""

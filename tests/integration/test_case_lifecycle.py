@@ -87,3 +87,29 @@ def test_case_version_moves_on_every_write(engine):
             session.scalar(select(CaseEvent.seq).where(CaseEvent.case_id == ref.case_id).order_by(
                 CaseEvent.seq.desc()).limit(1))
         assert session.scalar(select(TaskItem.state).where(TaskItem.id == accept["id"])) == "completed"
+
+
+def test_a_wide_parallel_split_still_writes_each_table_once(engine):
+    branches = "".join(
+        f'<bpmn:sequenceFlow id="s{i}" sourceRef="split" targetRef="t{i}"/>'
+        f'<bpmn:userTask id="t{i}" name="审查{i}"><bpmn:extensionElements>'
+        f'<tb:assignment candidateGroups="reviewer@${{owning}}"/></bpmn:extensionElements></bpmn:userTask>'
+        f'<bpmn:sequenceFlow id="j{i}" sourceRef="t{i}" targetRef="join"/>' for i in range(8))
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions '
+           'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0" id="d" targetNamespace="t">'
+           '<bpmn:process id="wide" isExecutable="true"><bpmn:startEvent id="start"/>'
+           '<bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="first"/>'
+           '<bpmn:userTask id="first"><bpmn:extensionElements><tb:assignment candidateGroups="reviewer@${owning}"/>'
+           '</bpmn:extensionElements></bpmn:userTask><bpmn:sequenceFlow id="f1" sourceRef="first" targetRef="split"/>'
+           f'<bpmn:parallelGateway id="split"/>{branches}<bpmn:parallelGateway id="join"/>'
+           '<bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="end"/><bpmn:endEvent id="end"/>'
+           '</bpmn:process></bpmn:definitions>').encode()
+    engine.handle(DeployDefinitions((("wide.bpmn", xml),)))
+    ref = engine.handle(StartCase("wide", ZHUJIAN))
+    with count_statements(engine) as statements:
+        done = engine.handle(CompleteTask(ref.created_task_ids[0], ZHUJIAN, {}))
+    assert len(done.created_task_ids) == 8
+    assert len(statements) <= 10, statements
+    names = {t["id"]: t["name"] for t in engine.queries.case(ZHUJIAN, ref.case_id)["tasks"]}
+    assert sorted(names[i] for i in done.created_task_ids) == sorted(f"审查{i}" for i in range(8))

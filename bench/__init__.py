@@ -1,0 +1,1 @@
+"""tongban's benchmark suite: ``tongban bench`` (or ``python -m bench.run``); see bench/README.md."""
