@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .parallel import aggregate_rate
 from .workloads import (
     Batch, BareSpiffApproval, BareSpiffLoop, EngineApproval, EngineLoop, GrowthTrace, HttpApproval,
     PostgresSchema, SqliteDatabase, Stored, in_ci, probe_postgresql, safe_url,
@@ -329,6 +330,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
          f"date={machine['date']}")
 
     skipped: dict[str, str] = {}
+    multi: dict[str, float] = {}
     pg_roundtrip: float | None = None
     pg_reason = probe_postgresql(postgresql_url)
     if pg_reason and in_ci():
@@ -394,6 +396,13 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                     loop.step()
         for loop in loops:
             loop.finish()
+        if engine_pg is not None:
+            # Both cores, like for like: two engine processes vs two bare-SpiffWorkflow processes.
+            echo(f"  two processes at once ({plan.cases} cases each) ...")
+            multi = {"engine-postgresql": aggregate_rate("engine", url=pg_db.url, processes=2, cases=plan.cases,
+                                                         warmup=plan.warmup),
+                     "bare-spiff": aggregate_rate("bare", url=None, processes=2, cases=plan.cases,
+                                                  warmup=plan.warmup)}
     finally:
         for item in reversed(loops + workloads):
             try:
@@ -439,6 +448,11 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                            "median_of_paired_repeats": statistics.median(paired),
                            "paired_min": min(paired), "paired_max": max(paired)}
     targets = evaluate_targets(approval, growth, ratios)
+    if multi:
+        rate = multi["engine-postgresql"]
+        targets.insert(1, {"target": "engine-postgresql cases/s, 2 processes (both cores)",
+                           "threshold": f">= {TARGET_CASES_PER_S:g}", "measured": rate, "unit": "cases/s",
+                           "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
 
     echo("")
     for line in approval_table(approval):
@@ -457,6 +471,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
             echo(f"{name}: SQLite dbstat pages incl. indexes = "
                  f"{r['stored']['dbstat_page_bytes_per_case']:,.0f} "
                  f"bytes/case (payload {r['stored']['dbstat_payload_bytes_per_case']:,.0f})")
+    if multi:
+        echo(f"two processes at once: engine-postgresql {multi['engine-postgresql']:.1f} cases/s, bare-spiff "
+             f"{multi['bare-spiff']:.1f} cases/s, ratio {multi['engine-postgresql'] / multi['bare-spiff']:.2f}")
     echo("")
     for line in growth_table(growth):
         echo(line)
@@ -480,6 +497,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "postgresql_url": safe_url(postgresql_url),
         "approval": approval,
         "ratios": ratios,
+        "two_processes": {**multi, **({"ratio": multi["engine-postgresql"] / multi["bare-spiff"]} if multi else {})},
         "growth": growth,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
