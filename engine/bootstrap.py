@@ -17,7 +17,7 @@ from .identity import Identity
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
-from .spiff.runner import WorkflowRunner
+from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
 
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
@@ -75,7 +75,8 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
     evaluator = Evaluator()
-    runner = WorkflowRunner(safe_script_engine(allow_scripts=config.allow_script_tasks), clock)
+    runner = WorkflowRunner(safe_script_engine(allow_scripts=config.allow_script_tasks), clock,
+                            cache=WorkflowCache(config.workflow_cache_size))
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,

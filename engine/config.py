@@ -22,6 +22,8 @@ class EngineConfig:
         max_form_bytes: largest form file accepted by deploy.
         allow_script_tasks: run script tasks in the restricted evaluator (False refuses them).
         sql_echo: log every SQL statement (debugging only).
+        workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
+            the next command (0 disables; the database snapshot stays the truth either way).
     """
 
     database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
@@ -31,6 +33,7 @@ class EngineConfig:
     max_form_bytes: int = 1024 * 1024
     allow_script_tasks: bool = True
     sql_echo: bool = False
+    workflow_cache_size: int = 512
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

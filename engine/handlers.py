@@ -78,6 +78,7 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
         created = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
         uow.cases.save(case)
         uow.commit()
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
 
@@ -103,8 +104,12 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
         uow.cases.update_task(task.id, assignee=actor.username if claim else None, claimed_at=now if claim else None)
         event = ev.TaskClaimed if claim else ev.TaskUnclaimed
         _record(uow, case, [event(element_id=task.element_id, task_id=task.id)], actor, now)
+        # The workflow does not change, but the case version does: carry a cached workflow over to it.
+        workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
         uow.cases.save(case)
         uow.commit()
+    if workflow is not None:
+        svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version)
 
 
@@ -117,7 +122,8 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         definition = svc.catalog.get(uow, case.definition_id)
         form = definition.forms.get(task.form_key) if task.form_key else None
         data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
-        workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
+        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                       definition.spec, definition.subprocess_specs)
         step = svc.runner.complete(workflow, task.spiff_task_id, data)
         uow.cases.update_task(task.id, state="completed", completed_at=now, completed_by=cmd.actor.username,
                               assignee=task.assignee or cmd.actor.username)
@@ -125,6 +131,7 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         created = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
         uow.cases.save(case)
         uow.commit()
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
 
@@ -136,7 +143,8 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         if case.status != "running":
             raise Conflict("办件已结束，无需触发定时器", details={"case_id": case.id})
         definition = svc.catalog.get(uow, case.definition_id)
-        workflow = svc.runner.load(case.workflow_state, definition.spec, definition.subprocess_specs)
+        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                       definition.spec, definition.subprocess_specs)
         before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
         due = tuple(t.element_id for t in before.values() if t.due_at is not None and t.due_at < now)
         if not due:
@@ -146,6 +154,7 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         created = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
         uow.cases.save(case)
         uow.commit()
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
 

@@ -113,3 +113,21 @@ def test_a_wide_parallel_split_still_writes_each_table_once(engine):
     assert len(statements) <= 10, statements
     names = {t["id"]: t["name"] for t in engine.queries.case(ZHUJIAN, ref.case_id)["tasks"]}
     assert sorted(names[i] for i in done.created_task_ids) == sorted(f"审查{i}" for i in range(8))
+
+
+def test_a_failed_step_never_leaves_a_half_advanced_workflow_in_the_cache(engine):
+    from engine import ExpressionFailed
+    from tests.bpmn_factory import diagram
+    engine.handle(DeployDefinitions((("gate.bpmn", diagram(process_id="gate", condition="approved == True")),)))
+    reviewer = ZHUJIAN.__class__("r", ("reviewer",), "500103", None)
+    ref = engine.handle(StartCase("gate", reviewer))
+    task_id = ref.created_task_ids[0]
+    try:
+        engine.handle(CompleteTask(task_id, reviewer, {"other": 1}))
+    except ExpressionFailed:
+        pass
+    else:
+        raise AssertionError("the condition on a missing variable should have failed")
+    done = engine.handle(CompleteTask(task_id, reviewer, {"approved": True}))
+    assert done.status == "completed"
+    assert [e.event_type for e in engine.queries.events(ref.case_id)].count("TaskCompleted") == 1

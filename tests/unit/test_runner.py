@@ -161,3 +161,20 @@ def test_snapshots_do_not_embed_the_process_spec(runner):
     case = Case(runner, *specs(SHIPPED / "parallel_approval" / "main.bpmn", "parallel_approval"))
     snapshot = json.loads(case.snapshot)
     assert "spec" not in snapshot and snapshot["spec_name"] == "parallel_approval"
+
+
+def test_the_workflow_cache_hands_an_entry_out_once_and_only_at_its_version():
+    from engine.spiff.runner import WorkflowCache
+    cache = WorkflowCache(capacity=2)
+    cache.put(1, 5, 9, "wf-1")
+    assert cache.take(1, 4, 9) is None            # another version: a miss, and the entry is dropped
+    assert cache.take(1, 5, 9) is None
+    cache.put(1, 5, 9, "wf-1")
+    assert cache.take(1, 5, 8) is None            # another definition (a migrated case)
+    cache.put(1, 6, 9, "wf-1")
+    cache.put(1, 5, 9, "older")                   # an older version never replaces a newer one
+    assert cache.take(1, 6, 9) == "wf-1"
+    assert cache.take(1, 6, 9) is None            # taken: nobody else can hold it
+    for case_id in (1, 2, 3):
+        cache.put(case_id, 1, 9, f"wf-{case_id}")
+    assert cache.take(1, 1, 9) is None and cache.take(3, 1, 9) == "wf-3"   # least recently used evicted
