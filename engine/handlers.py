@@ -75,8 +75,8 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
         started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                                  content_hash=definition.content_hash, data=data,
                                  owning_district=case.owning_district, receiving_district=case.receiving_district)
-        created = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
-        uow.cases.save(case)
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
+        uow.cases.save(case, events=rows)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
@@ -101,12 +101,12 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
             raise Conflict("您已认领该任务", details={"task_id": task.id})
         if not claim and task.assignee != actor.username:
             raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
-        uow.cases.update_task(task.id, assignee=actor.username if claim else None, claimed_at=now if claim else None)
         event = ev.TaskClaimed if claim else ev.TaskUnclaimed
-        _record(uow, case, [event(element_id=task.element_id, task_id=task.id)], actor, now)
+        rows = _record(case, [event(element_id=task.element_id, task_id=task.id)], actor, now)
         # The workflow does not change, but the case version does: carry a cached workflow over to it.
         workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
-        uow.cases.save(case)
+        change = {"assignee": actor.username if claim else None, "claimed_at": now if claim else None}
+        uow.cases.save(case, events=rows, task_update=(task.id, change))
         uow.commit()
     if workflow is not None:
         svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
@@ -125,11 +125,11 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         step = svc.runner.complete(workflow, task.spiff_task_id, data)
-        uow.cases.update_task(task.id, state="completed", completed_at=now, completed_by=cmd.actor.username,
-                              assignee=task.assignee or cmd.actor.username)
         done = ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)
-        created = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
-        uow.cases.save(case)
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
+        change = {"state": "completed", "completed_at": now, "completed_by": cmd.actor.username,
+                  "assignee": task.assignee or cmd.actor.username}
+        uow.cases.save(case, events=rows, task_update=(task.id, change))
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
@@ -151,8 +151,8 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
             return CaseRef(case.id, case.case_no, case.status, case.version)
         step = svc.runner.fire_timers(workflow)
         fired = ev.TimersFired(due_elements=due)
-        created = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
-        uow.cases.save(case)
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
+        uow.cases.save(case, events=rows)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
@@ -171,8 +171,12 @@ def _check_actionable(task: TaskRecord, actor: Actor) -> None:
 
 def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, definition: LoadedDefinition,
                 workflow: Any, step: StepResult, inputs: list[ev.Event], actor: Actor, now: datetime,
-                timers_before: dict[str, Any]) -> tuple[int, ...]:
-    """Write everything one step produced: tasks, timers, events, snapshot and derived columns."""
+                timers_before: dict[str, Any]) -> tuple[tuple[int, ...], list[dict[str, Any]]]:
+    """Write what one step produced (tasks, timers), update the case record; return task ids and event rows.
+
+    The event rows and the case record are written by the caller's ``save``, in the same statement where
+    the database allows it.
+    """
     case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district}
     rows, groups_per_row = [], []
     for ready in step.created:
@@ -205,12 +209,11 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
-    _record(uow, case, inputs + effects, actor, now)
-    return tuple(ids)
+    return tuple(ids), _record(case, inputs + effects, actor, now)
 
 
-def _record(uow: SqlAlchemyUnitOfWork, case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime) -> None:
-    """Append events to the case's hash chain and move the chain head on the case row."""
+def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    """Chain events onto the case's hash chain, move its head on the record, return the rows to insert."""
     rows, prev, seq = [], case.chain_head, case.event_seq
     for item in items:
         seq += 1
@@ -222,5 +225,5 @@ def _record(uow: SqlAlchemyUnitOfWork, case: CaseRecord, items: list[ev.Event], 
                      "actor": actor.username, "element_id": item.element_id, "task_id": item.task_id,
                      "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
-    uow.cases.append_events(rows)
     case.set(event_seq=seq, chain_head=prev, updated_at=now)
+    return rows

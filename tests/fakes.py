@@ -49,10 +49,13 @@ class FakeCases:
         self.cases[case_id] = {**values, "id": case_id}
         return self._case(case_id)
 
-    def save(self, case: CaseRecord) -> None:
+    def save(self, case: CaseRecord, *, events: Any = (), task_update: Any = None) -> None:
         stored = self.cases[case.id]
         if stored["version"] != case.version:
             raise Conflict("办件已被其他操作更新，请刷新后重试")
+        self.events += list(events)
+        if task_update is not None:
+            self.update_task(task_update[0], **task_update[1])
         stored.update({k: getattr(case, k) for k in CaseRecord.__dataclass_fields__ if k != "changes"})
         stored["version"] = case.version = case.version + 1
 
