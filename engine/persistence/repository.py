@@ -192,26 +192,18 @@ class CaseRepository:
 
     def save(self, case: CaseRecord, *, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
              task_update: tuple[int, dict[str, Any]] | None = None) -> None:
-        """Write the case row (bumping its version), its new audit events and one inbox-row change.
+        """Write the case's new audit events, one inbox-row change and the case row (bumping its version).
 
-        On PostgreSQL the three go out as one statement (the event INSERT and the task UPDATE ride along as
-        data-modifying CTEs), saving two round trips per command; SQLite, which has no writable CTEs, gets
-        them one by one. Conflict when another writer got to the case first.
+        Conflict when another writer got to the case first. (Folding the event INSERT and task UPDATE into the
+        case UPDATE as data-modifying CTEs on PostgreSQL was measured: it made commands about 30% slower,
+        because the multi-row VALUES statement is rebuilt and planned on every call.)
         """
+        self.append_events(list(events))
+        if task_update is not None:
+            self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
         params.update(b_id=case.id, b_version=case.version, b_new_version=case.version + 1)
-        stmt: Any = _SAVE_CASE
-        if self._conn.dialect.name == "postgresql":
-            if events:
-                stmt = stmt.add_cte(insert(CaseEvent.__table__).values(list(events)).cte("new_events"))
-            if task_update is not None:
-                task_id, values = task_update
-                stmt = stmt.add_cte(update(tasks).where(tasks.c.id == task_id).values(**values).cte("task_change"))
-        else:
-            self.append_events(list(events))
-            if task_update is not None:
-                self.update_task(task_update[0], **task_update[1])
-        result = self._conn.execute(stmt, params)
+        result = self._conn.execute(_SAVE_CASE, params)
         if result.rowcount != 1:
             raise Conflict("办件已被其他操作更新，请刷新后重试", details={"case_id": case.id})
         case.version += 1
