@@ -31,7 +31,7 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
     """Parse ``data`` as untrusted XML and return the root element, or raise DefinitionRejected."""
     if len(data) > max_bytes:
         raise _rejected("BPMN_TOO_LARGE", f"文件 {name} 大小 {len(data)} 字节，超过上限 {max_bytes} 字节")
-    if _FORBIDDEN_MARKUP.search(data):
+    if _FORBIDDEN_MARKUP.search(data) or _FORBIDDEN_MARKUP.search(_as_utf8(data)):
         raise _rejected("BPMN_DTD_FORBIDDEN", f"文件 {name} 含有 DOCTYPE 或实体声明，出于安全原因不予接受")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False, remove_pis=True)
@@ -42,6 +42,17 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise _rejected("BPMN_NOT_DEFINITIONS", f"文件 {name} 的根元素不是 bpmn:definitions")
     return root
+
+
+def _as_utf8(data: bytes) -> bytes:
+    # A UTF-16/32 document hides "<!DOCTYPE" from a byte scan; look at its text too.
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace").encode()
+    if data[:2] in (b"<\x00", b"\x00<"):
+        return data.decode("utf-16-le" if data[:1] == b"<" else "utf-16-be", errors="replace").encode()
+    return b""
 
 
 def read_diagram(root: etree._Element) -> DiagramInfo:

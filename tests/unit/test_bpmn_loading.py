@@ -48,6 +48,8 @@ LAUGHS = b"""<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lo
 
 @pytest.mark.parametrize("payload, code", [
     (XXE, "BPMN_DTD_FORBIDDEN"),
+    (XXE.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"').decode().encode("utf-16"),
+     "BPMN_DTD_FORBIDDEN"),
     (LAUGHS, "BPMN_DTD_FORBIDDEN"),
     (b"<bpmn:definitions", "BPMN_MALFORMED_XML"),
     (b"<html><body/></html>", "BPMN_NOT_DEFINITIONS"),
