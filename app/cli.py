@@ -4,16 +4,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, ROLES, TimerWorker, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, ROLES, TimerWorker, ensure_calendar_seeded, run_forever, start_background,
+    upgrade_database,
 )
 
+from .cli_calendar import calendar_group
 from .runtime import engine_config, get_engine
 
 
@@ -30,7 +31,7 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command):
+                    worker_command, bench_command, calendar_group):
         app.cli.add_command(command)
 
 
@@ -51,6 +52,9 @@ def migrate_command() -> None:
     url = engine_config(current_app).database_url
     upgrade_database(url)
     click.echo(f"数据库已迁移到最新版本：{_safe_url(url)}")
+    seeded = ensure_calendar_seeded(get_engine())
+    if seeded:
+        click.echo(f"已载入 {len(seeded)} 个年度的法定节假日安排（chinesecalendar）")
 
 
 @click.command("deploy")
@@ -171,6 +175,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     url = engine_config(app).database_url
     upgrade_database(url)
     engine = get_engine()
+    ensure_calendar_seeded(engine)
     bpmn, forms = engine.shipped_files()
     try:
         engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
@@ -179,7 +184,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     for line in seed_demo(engine, Path(app.instance_path)):
         click.echo(line)
     scheduler = start_background(engine)
-    click.echo(f"定时器工作进程已在本进程内启动（每秒检查一次到期定时器）")
+    click.echo("定时器工作进程已在本进程内启动（每秒检查一次到期定时器）")
     click.echo(f"tongban 已启动：http://{host}:{port}/api/docs  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
     try:
         serve(app, host=host, port=port, threads=threads, ident="tongban")

@@ -3,6 +3,10 @@
 The public surface is re-exported here; ``app/`` imports nothing else from ``engine``.
 """
 from .bootstrap import Engine, bootstrap
+from .calendar import (
+    CalendarInvalid, CalendarUnknown, CalendarYearExists, DayFact, DayKind, Due, WorkCalendar, YearSchedule,
+    business_date, parse_schedule,
+)
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
@@ -14,6 +18,10 @@ from .errors import (
 )
 from .identity import ROLES
 from .migrations import upgrade_database
+from .persistence.calendar_repository import (
+    CalendarYearInfo, ImportOutcome, calendar_years, ensure_calendar_seeded, import_calendar_year,
+    load_work_calendar,
+)
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
@@ -22,4 +30,8 @@ __all__ = [
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
     "SweepResult", "SystemClock", "TimerWorker", "UnclaimTask", "WorkflowFailed", "bootstrap", "run_forever",
     "start_background", "upgrade_database",
+    # statutory calendar
+    "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "DayFact", "DayKind",
+    "Due", "ImportOutcome", "WorkCalendar", "YearSchedule", "calendar_years", "ensure_calendar_seeded",
+    "business_date", "import_calendar_year", "load_work_calendar", "parse_schedule",
 ]

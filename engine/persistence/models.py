@@ -5,11 +5,11 @@ checks that ``alembic upgrade head`` and these models never disagree.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
-    Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
+    Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -263,3 +263,35 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
+
+
+class CalendarDay(Base):
+    """One dated fact of the statutory calendar: a holiday, 调休上班 or 调休放假 day of a loaded year.
+
+    A year is "loaded" when it has rows here; days without a row follow the Monday-Friday rule.
+    """
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarImport(Base):
+    """Append-only log of calendar loads (created, replaced, unchanged): a replaced year stays auditable."""
+
+    __tablename__ = "calendar_imports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    previous_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(128))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

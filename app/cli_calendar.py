@@ -1,0 +1,183 @@
+"""``tongban calendar``: load and inspect the statutory working-day calendar and compute due dates."""
+from __future__ import annotations
+
+import getpass
+import re
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from flask.cli import with_appcontext
+
+from engine import (
+    CST, CalendarInvalid, CalendarUnknown, DayFact, DayKind, EngineError, calendar_years,
+    ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
+)
+
+from .runtime import get_engine
+
+FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
+ACTIONS_ZH = {"created": "已新增", "replaced": "已替换（已记入载入日志）", "unchanged": "未变化"}
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+def _fail(exc: EngineError) -> NoReturn:
+    # Same shape as app.cli._fail; not imported from there because app.cli imports this module.
+    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+    sys.exit(2)
+
+
+def _actor(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name in some containers
+        return "cli"
+
+
+def _parse_date(raw: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
+            return date.fromisoformat(raw.strip())
+    except ValueError:
+        pass
+    raise CalendarInvalid(f"日期 “{raw}” 无效，应为 YYYY-MM-DD 格式的真实日期")
+
+
+def _years_text(years: list[int] | tuple[int, ...]) -> str:
+    """Compress years into runs: 2004–2026、2028."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return "、".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs) or "无"
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """Statutory working-day calendar: holidays, 调休 make-up workdays and due dates."""
+
+
+@calendar_group.command("seed")
+@with_appcontext
+def calendar_seed() -> None:
+    """Load every year the chinesecalendar package covers that is not loaded yet (idempotent)."""
+    engine = get_engine()
+    try:
+        outcomes = ensure_calendar_seeded(engine, actor=_actor(None))
+    except EngineError as exc:
+        _fail(exc)
+    if outcomes:
+        click.echo(f"已从 chinesecalendar 载入 {len(outcomes)} 个年份：{_years_text([o.year for o in outcomes])}")
+    else:
+        click.echo("没有需要载入的年份：chinesecalendar 覆盖的年份均已载入")
+    click.echo(f"已载入年份：{_years_text([info.year for info in calendar_years(engine)])}")
+
+
+@calendar_group.command("import")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="该年份已载入不同内容时替换（记入载入日志）")
+@click.option("--year", type=int, help="文件未声明年份时（CSV 无 “# year:” 行）使用的年份")
+@click.option("--source", help="文件未注明来源时使用的通知文号")
+@click.option("--actor", help="操作人，记入载入日志（默认 cli:<系统用户>）")
+def calendar_import(file: Path, replace: bool, year: int | None, source: str | None,
+                    actor: str | None) -> None:
+    """Load one year's State Council schedule from a YAML or CSV FILE."""
+    fmt = FORMATS.get(file.suffix.lower())
+    try:
+        if fmt is None:
+            raise CalendarInvalid(f"无法识别文件 {file.name} 的格式：扩展名应为 .yaml、.yml 或 .csv")
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise CalendarInvalid(f"文件 {file.name} 不是 UTF-8 编码") from None
+        schedule = parse_schedule(text, fmt, year=year, source=source)
+        outcome = import_calendar_year(get_engine(), schedule, actor=_actor(actor), replace=replace)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"{schedule.year} 年节假日安排{ACTIONS_ZH[outcome.action]}：来源 {schedule.source}，"
+               f"{len(schedule.facts)} 个日期，摘要 {outcome.content_hash[:12]}")
+
+
+@calendar_group.command("show")
+@with_appcontext
+@click.argument("year", type=int)
+def calendar_show(year: int) -> None:
+    """Print YEAR's holidays and 调休上班 days and its number of working days."""
+    engine = get_engine()
+    info = next((item for item in calendar_years(engine) if item.year == year), None)
+    if info is None:
+        _fail(CalendarUnknown(f"{year} 年节假日安排尚未载入（tongban calendar import 或 seed）"))
+    calendar = load_work_calendar(engine)
+    loaded_at = info.loaded_at.astimezone(CST)
+    click.echo(f"{year} 年节假日安排（来源：{info.source}；{info.loaded_by} 于 {loaded_at:%Y-%m-%d %H:%M} 载入）")
+    for line in _lines(calendar.year_facts(year)):
+        click.echo(f"  {line}")
+    click.echo(f"全年工作日：{calendar.workday_count(year)} 天")
+
+
+def _lines(facts: list[tuple[date, DayFact]]) -> list[str]:
+    # Consecutive days off of one festival print as one block, whether 法定 or 调休, as the notices do.
+    entries: list[tuple[date, str]] = []
+    blocks: list[list[tuple[date, DayFact]]] = []
+    for day, fact in facts:
+        if fact.is_workday:
+            entries.append((day, f"调休上班  {day}（星期{WEEKDAYS_ZH[day.weekday()]}） {fact.note}"))
+        elif blocks and day == blocks[-1][-1][0] + timedelta(days=1) and fact.note == blocks[-1][-1][1].note:
+            blocks[-1].append((day, fact))
+        else:
+            blocks.append([(day, fact)])
+    for block in blocks:
+        first, last = block[0][0], block[-1][0]
+        span = f"{first}" if first == last else f"{first} 至 {last}"
+        swapped = [day.isoformat() for day, fact in block if fact.kind is DayKind.DAYOFF]
+        extra = f"，其中 {'、'.join(swapped)} 为调休" if swapped else ""
+        entries.append((first, f"放假      {span}（{len(block)} 天） {block[0][1].note}{extra}"))
+    return [text for _, text in sorted(entries)]
+
+
+@calendar_group.command("due")
+@with_appcontext
+@click.option("--from", "start", required=True, help="起算日（当日不计入），YYYY-MM-DD")
+@click.option("--days", "n", required=True, type=int, help="期限长度")
+@click.option("--unit", type=click.Choice(["workday", "day"]), default="workday", show_default=True,
+              help="workday：工作日；day：自然日（期满日为休息日或节假日时顺延）")
+@click.option("--strict", is_flag=True, help="涉及未载入的年份时拒绝计算，而不是按仅跳过周末估算")
+def calendar_due(start: str, n: int, unit: str, strict: bool) -> None:
+    """Compute a due date; the date alone, as YYYY-MM-DD, is the last line printed."""
+    try:
+        day = _parse_date(start)
+        calendar = load_work_calendar(get_engine(), strict=strict)
+        due = calendar.workdays_after(day, n) if unit == "workday" else calendar.days_after(day, n)
+    except EngineError as exc:
+        _fail(exc)
+    click.echo(f"规则：{due.rule}")
+    if due.confirmed:
+        click.echo("状态：确定（confirmed）")
+    else:
+        click.echo(f"状态：暂定（provisional）：{_years_text(due.unknown_years)} 年节假日安排尚未载入")
+    click.echo(due.date.isoformat())
+
+
+@calendar_group.command("check")
+@with_appcontext
+@click.option("--days", "n", default=60, show_default=True, type=click.IntRange(0, 3650),
+              help="自今天起须覆盖的天数")
+def calendar_check(n: int) -> None:
+    """Exit 1 with a warning when the calendar does not cover today + N days (today from the engine clock)."""
+    engine = get_engine()
+    today = engine.clock.now().astimezone(CST).date()
+    horizon = today + timedelta(days=n)
+    missing = load_work_calendar(engine).missing_years(today, horizon)
+    if missing:
+        click.echo(f"警告：节假日安排未覆盖今天（{today}）起 {n} 天（至 {horizon}）：{_years_text(missing)} 年"
+                   f"尚未载入。国务院办公厅通知发布后请运行 tongban calendar import 载入，"
+                   f"在此之前该年的期限均为暂定", err=True)
+        sys.exit(1)
+    click.echo(f"OK：节假日安排已覆盖今天（{today}）起 {n} 天（至 {horizon}）")

@@ -1,0 +1,221 @@
+"""The statutory calendar's storage: dated facts per loaded year, and an append-only log of every load.
+
+A year is loaded when ``calendar_days`` holds rows for it; ``calendar_imports`` records who loaded which
+content (by hash) and when, so a replaced schedule stays auditable. Loading a year that already holds
+different content is refused unless the caller explicitly asks to replace it. The arithmetic itself lives
+in :mod:`engine.calendar`; this module only turns rows into a :class:`~engine.calendar.WorkCalendar`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable, Literal
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..calendar import (
+    CalendarYearExists, DayFact, DayKind, WorkCalendar, YearSchedule, content_hash,
+    facts_from_chinesecalendar,
+)
+from ..errors import Conflict
+from .models import CalendarDay, CalendarImport
+
+log = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What loading one year did.
+
+    Attributes:
+        year: the year loaded.
+        action: ``created`` (new year), ``replaced`` (different content, replace asked) or ``unchanged``.
+        content_hash: hash of the content now stored.
+        previous_hash: hash of the content it replaced (``replaced`` only).
+    """
+
+    year: int
+    action: Literal["created", "replaced", "unchanged"]
+    content_hash: str
+    previous_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CalendarYearInfo:
+    """One loaded year as stored.
+
+    Attributes:
+        year: the calendar year.
+        source: the notice or package the facts came from.
+        content_hash: hash of the stored facts.
+        days: number of dated facts.
+        loaded_at: when the current content was loaded.
+        loaded_by: who loaded it.
+    """
+
+    year: int
+    source: str
+    content_hash: str
+    days: int
+    loaded_at: datetime
+    loaded_by: str
+
+
+class CalendarRepository:
+    """Reads and writes the calendar tables through an ORM session (a unit of work's or a read session).
+
+    Args:
+        session: the session to work in; the caller owns its transaction.
+    """
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def load_calendar(self, *, strict: bool = False) -> WorkCalendar:
+        """Return a :class:`WorkCalendar` over every loaded year (``strict`` refuses unloaded years)."""
+        rows = self.session.execute(
+            select(CalendarDay.day, CalendarDay.kind, CalendarDay.note, CalendarDay.year))
+        facts: dict[date, DayFact] = {}
+        years: set[int] = set()
+        for day, kind, note, year in rows:
+            facts[day] = DayFact(DayKind(kind), note)
+            years.add(year)
+        return WorkCalendar(facts, years, strict=strict)
+
+    def year_facts(self, year: int) -> dict[date, DayFact]:
+        """Return the stored facts of ``year`` (empty when the year is not loaded)."""
+        rows = self.session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.note)
+                                    .where(CalendarDay.year == year))
+        return {day: DayFact(DayKind(kind), note) for day, kind, note in rows}
+
+    def years(self) -> list[CalendarYearInfo]:
+        """Return every loaded year, oldest first."""
+        by_year: dict[int, list[CalendarDay]] = {}
+        for row in self.session.scalars(select(CalendarDay).order_by(CalendarDay.day)):
+            by_year.setdefault(row.year, []).append(row)
+        return [CalendarYearInfo(
+            year=year, source=rows[0].source, days=len(rows), loaded_at=rows[0].loaded_at,
+            loaded_by=rows[0].loaded_by,
+            content_hash=content_hash({row.day: DayFact(DayKind(row.kind), row.note) for row in rows}))
+            for year, rows in sorted(by_year.items())]
+
+    def import_year(self, schedule: YearSchedule, *, actor: str, now: datetime,
+                    replace: bool = False) -> ImportOutcome:
+        """Store ``schedule`` as its year's content and log the load.
+
+        Identical content is a logged no-op; different content needs ``replace``.
+
+        Raises:
+            CalendarYearExists: the year holds different content and ``replace`` is False (nothing written).
+        """
+        existing = self.year_facts(schedule.year)
+        new_hash, old_hash = schedule.content_hash, content_hash(existing) if existing else None
+        if old_hash == new_hash:
+            outcome = ImportOutcome(schedule.year, "unchanged", new_hash)
+        elif old_hash is None:
+            outcome = ImportOutcome(schedule.year, "created", new_hash)
+        elif not replace:
+            raise CalendarYearExists(
+                f"{schedule.year} 年已载入不同的节假日安排（现有摘要 {old_hash[:12]}，新内容摘要 {new_hash[:12]}）；"
+                f"核对无误后请加 --replace 替换", details={"year": schedule.year, "current_hash": old_hash,
+                                                          "new_hash": new_hash})
+        else:
+            self.session.execute(delete(CalendarDay).where(CalendarDay.year == schedule.year))
+            outcome = ImportOutcome(schedule.year, "replaced", new_hash, old_hash)
+            log.warning("calendar year %s replaced by %s: %s -> %s (%s)", schedule.year, actor, old_hash,
+                        new_hash, schedule.source)
+        if outcome.action != "unchanged":
+            self._insert_days(schedule, actor=actor, now=now)
+        self.session.execute(insert(CalendarImport).values(
+            year=schedule.year, action=outcome.action, content_hash=new_hash, previous_hash=old_hash,
+            source=schedule.source[:128], actor=actor[:64], at=now))
+        return outcome
+
+    def seed_from_chinesecalendar(self, *, actor: str, now: datetime,
+                                  years: Iterable[int] | None = None) -> list[ImportOutcome]:
+        """Load every year the ``chinesecalendar`` package covers that is not loaded yet.
+
+        Years already loaded are left alone whatever they hold (an administrator's import wins over the
+        package), so seeding is idempotent and safe to run at every start.
+
+        Returns:
+            One ``created`` outcome per year loaded now (empty when nothing was missing).
+        """
+        loaded = set(self.session.scalars(select(CalendarDay.year).distinct()))
+        return [self.import_year(schedule, actor=actor, now=now)
+                for schedule in facts_from_chinesecalendar(years) if schedule.year not in loaded]
+
+    def imports(self, year: int | None = None) -> list[CalendarImport]:
+        """Return the load log, oldest first, optionally for one year."""
+        stmt = select(CalendarImport).order_by(CalendarImport.id)
+        if year is not None:
+            stmt = stmt.where(CalendarImport.year == year)
+        return list(self.session.scalars(stmt))
+
+    def _insert_days(self, schedule: YearSchedule, *, actor: str, now: datetime) -> None:
+        rows = [{"day": day, "kind": fact.kind.value, "note": fact.note, "year": schedule.year,
+                 "source": schedule.source[:128], "loaded_at": now, "loaded_by": actor[:64]}
+                for day, fact in sorted(schedule.facts.items())]
+        if not rows:  # cannot happen for a parsed schedule, which always lists holidays
+            return
+        try:
+            self.session.execute(insert(CalendarDay), rows)
+        except IntegrityError:
+            # Another transaction loaded the same days first (PostgreSQL reports it here, not at commit).
+            raise Conflict(f"{schedule.year} 年的节假日安排正被同时载入，请重试") from None
+
+
+# Entry points for the CLI and the service: ``engine`` is the bootstrap Engine (``services.uow()``,
+# ``clock``, ``database.read_sessions``); duck-typed because persistence must not import the composition root.
+
+def load_work_calendar(engine: Any, *, strict: bool = False) -> WorkCalendar:
+    """Read the whole calendar in a read-only session and return it."""
+    with engine.database.read_sessions() as session:
+        return CalendarRepository(session).load_calendar(strict=strict)
+
+
+def calendar_years(engine: Any) -> list[CalendarYearInfo]:
+    """Return every loaded year, oldest first."""
+    with engine.database.read_sessions() as session:
+        return CalendarRepository(session).years()
+
+
+def import_calendar_year(engine: Any, schedule: YearSchedule, *, actor: str,
+                         replace: bool = False) -> ImportOutcome:
+    """Load one year's schedule in its own transaction (see :meth:`CalendarRepository.import_year`).
+
+    Raises:
+        CalendarYearExists: the year holds different content and ``replace`` is False.
+    """
+    with engine.services.uow() as uow:
+        outcome = CalendarRepository(uow.session).import_year(schedule, actor=actor, now=engine.clock.now(),
+                                                                replace=replace)
+        uow.commit()
+    return outcome
+
+
+def ensure_calendar_seeded(engine: Any, *, actor: str = SYSTEM_ACTOR) -> list[ImportOutcome]:
+    """Seed every year ``chinesecalendar`` covers that is missing; idempotent, meant for every start-up.
+
+    Two processes starting together may both try; the loser's insert collides, and one retry then finds
+    the years present.
+
+    Returns:
+        The years loaded now (empty when the calendar was already seeded).
+    """
+    for attempt in (1, 2):
+        try:
+            with engine.services.uow() as uow:
+                outcomes = CalendarRepository(uow.session).seed_from_chinesecalendar(actor=actor,
+                                                                                     now=engine.clock.now())
+                uow.commit()
+            return outcomes
+        except Conflict:
+            if attempt == 2:
+                raise
+    return []
