@@ -10,10 +10,12 @@ from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, Command, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
 )
+from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .identity import Identity
+from .persistence.calendar_repository import CalendarRepository
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
@@ -39,6 +41,7 @@ class Engine:
         self.services = services
         self.clock = services.clock
         self.queries = Queries(database.read_sessions)
+        self.calendar: CalendarProvider | None = None
         self.identity = Identity(services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
@@ -74,11 +77,20 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
         logging.getLogger(name).setLevel(logging.WARNING)
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
-    evaluator = Evaluator()
-    runner = WorkflowRunner(safe_script_engine(allow_scripts=config.allow_script_tasks), clock,
+    calendar = CalendarProvider(lambda: _read_calendar(database))
+    functions = calendar_functions(calendar)
+    evaluator = Evaluator(functions)
+    runner = WorkflowRunner(safe_script_engine(functions, allow_scripts=config.allow_script_tasks), clock,
                             cache=WorkflowCache(config.workflow_cache_size))
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer))
-    return Engine(config, database, services)
+    engine = Engine(config, database, services)
+    engine.calendar = calendar
+    return engine
+
+
+def _read_calendar(database: Database) -> Any:
+    with database.read_sessions() as session:
+        return CalendarRepository(session).load_calendar()

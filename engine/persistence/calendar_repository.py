@@ -196,7 +196,15 @@ def import_calendar_year(engine: Any, schedule: YearSchedule, *, actor: str,
         outcome = CalendarRepository(uow.session).import_year(schedule, actor=actor, now=engine.clock.now(),
                                                                 replace=replace)
         uow.commit()
+    _invalidate(engine)
     return outcome
+
+
+def _invalidate(engine: Any) -> None:
+    # Timer expressions read the calendar through the engine's provider; make it see the new facts now.
+    provider = getattr(engine, "calendar", None)
+    if provider is not None:
+        provider.invalidate()
 
 
 def ensure_calendar_seeded(engine: Any, *, actor: str = SYSTEM_ACTOR) -> list[ImportOutcome]:
@@ -214,6 +222,8 @@ def ensure_calendar_seeded(engine: Any, *, actor: str = SYSTEM_ACTOR) -> list[Im
                 outcomes = CalendarRepository(uow.session).seed_from_chinesecalendar(actor=actor,
                                                                                      now=engine.clock.now())
                 uow.commit()
+            if outcomes:
+                _invalidate(engine)
             return outcomes
         except Conflict:
             if attempt == 2:

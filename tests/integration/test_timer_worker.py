@@ -2,18 +2,25 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from engine import DeployDefinitions, StartCase, TimerWorker
+from engine import CST, DeployDefinitions, ManualClock, StartCase, TimerWorker, ensure_calendar_seeded
 from engine.persistence.models import Timer
 from tests.helpers import CLERK
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "processes"
 REVIEWER = CLERK.__class__("reviewer_yz", ("reviewer",), "500103", "zhujian")
 SUPERVISOR = CLERK.__class__("supervisor", ("supervisor",), "500000", None)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Thursday 2026-02-12 10:00 CST, just before 春节 and its 调休 Saturday."""
+    return ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=CST))
 
 
 def start_timed_case(engine):
@@ -67,3 +74,19 @@ def test_two_workers_racing_fire_each_timer_exactly_once(engine, clock):
         fired = [e for e in engine.queries.events(ref.case_id) if e.event_type == "TimersFired"]
         assert len(fired) == 1
         assert [r.state for r in timer_rows(engine, ref.case_id)] == ["done"]
+
+
+def test_a_timer_computed_in_working_days_fires_after_the_period_ends(engine, clock):
+    ensure_calendar_seeded(engine)
+    engine.handle(DeployDefinitions((("wd.bpmn", (DATA / "workday_timer.bpmn").read_bytes()),)))
+    ref = engine.handle(StartCase("workday_deadline", REVIEWER, data={"received_on": "2026-02-12"}))
+    (row,) = timer_rows(engine, ref.case_id)
+    # 5 working days after Thu 2026-02-12 is Thu 02-26 (Sat 02-14 is a 调休 workday; 02-15..23 are 春节).
+    assert row.due_at == datetime(2026, 2, 27, 0, 0, tzinfo=CST)
+    worker = TimerWorker(engine)
+    clock.set(datetime(2026, 2, 26, 23, 59, tzinfo=CST))
+    assert worker.sweep().cases == 0
+    clock.set(datetime(2026, 2, 27, 0, 0, 1, tzinfo=CST))
+    assert worker.sweep().cases == 1
+    states = {t["element_id"]: t["state"] for t in engine.queries.case(SUPERVISOR, ref.case_id)["tasks"]}
+    assert states == {"review": "open", "urge": "open"}
