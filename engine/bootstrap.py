@@ -5,10 +5,11 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import handlers
+from . import clock_handlers, handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, Command, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
+    ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, ResumeClock, StartCase,
+    SuspendClock, UnclaimTask,
 )
 from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
@@ -29,6 +30,9 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     UnclaimTask: handlers.unclaim_task,
     CompleteTask: handlers.complete_task,
     FireDueTimers: handlers.fire_due_timers,
+    SuspendClock: clock_handlers.suspend_clock,
+    ResumeClock: clock_handlers.resume_clock,
+    ExtendDeadline: clock_handlers.extend_deadline,
 }
 
 
@@ -85,7 +89,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
-                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer))
+                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar)
     engine = Engine(config, database, services)
     engine.calendar = calendar
     return engine

@@ -86,3 +86,38 @@ class FireDueTimers(Command):
 
     case_id: int
     actor: Actor = field(default_factory=Actor.system)
+
+
+@dataclass(frozen=True)
+class SuspendClock(Command):
+    """Pause a case's clocks: 补正 (correction), 特别程序 (special_procedure, with its expected days) or 容缺."""
+
+    case_id: int
+    actor: Actor
+    reason_kind: str
+    reason: str
+    clocks: tuple[str, ...] = ("legal", "committed")
+    procedure: str = ""
+    expected_days: int | None = None
+
+
+@dataclass(frozen=True)
+class ResumeClock(Command):
+    """Resume a case's paused clocks."""
+
+    case_id: int
+    actor: Actor
+    clocks: tuple[str, ...] = ("legal", "committed")
+
+
+@dataclass(frozen=True)
+class ExtendDeadline(Command):
+    """Extend one clock by ``days`` working days, approved by a department head of the owning district."""
+
+    case_id: int
+    actor: Actor
+    days: int
+    reason: str
+    approved_by: str
+    clock: str = "legal"
+    told_to_applicant: bool = False

@@ -68,6 +68,30 @@ class UserTaskInfo:
 
 
 @dataclass(frozen=True)
+class ClockSpec:
+    """A case clock declared on a process with ``<tb:clock>``: 法定 (legal) or 承诺 (committed).
+
+    Attributes:
+        kind: ``legal`` or ``committed``.
+        amount: length of the period.
+        unit: ``workday`` (statutory working days) or ``day`` (natural days).
+        yellow_days: the light turns yellow when this many working days or fewer are left...
+        yellow_ratio: ...or when this share of the budget or less is left.
+    """
+
+    kind: str
+    amount: int
+    unit: str
+    yellow_days: int = 1
+    yellow_ratio: float = 0.2
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
+        return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
+                "yellow_ratio": self.yellow_ratio}
+
+
+@dataclass(frozen=True)
 class DiagramInfo:
     """Facts read from one deployment unit's XML, per executable process."""
 
@@ -75,3 +99,4 @@ class DiagramInfo:
     process_names: dict[str, str]
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
+    clocks: dict[str, tuple[ClockSpec, ...]] = field(default_factory=dict)

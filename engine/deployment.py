@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from .audit import canonical_json
-from .definitions import Finding, UserTaskInfo
+from .definitions import ClockSpec, Finding, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
@@ -35,6 +35,7 @@ class LoadedDefinition:
     subprocess_specs: dict[str, Any]
     user_tasks: dict[str, UserTaskInfo]
     forms: dict[str, FormDefinition]
+    clocks: tuple[ClockSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ class DefinitionCatalog:
                 raise DefinitionRejected(f"流程 {row.process_key} 引用的表单 {key} 版本缺失")
             forms[key] = parse_form(canonical_json(form_row.source), expected_key=key)
         loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
-                                  process.spec, process.subprocess_specs, process.user_tasks, forms)
+                                  process.spec, process.subprocess_specs, process.user_tasks, forms,
+                                  tuple(process.clocks))
         with self._lock:
             self._loaded[row.id] = loaded
         return loaded
@@ -133,7 +135,8 @@ class DefinitionCatalog:
             return Deployed("process", process.process_key, existing.version, "unchanged", content_hash)
         version = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
                                                process.process_key)
-        meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())}}
+        meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())},
+                "clocks": [c.to_dict() for c in process.clocks]}
         uow.definitions.add(ProcessDefinition(
             process_key=process.process_key, version=version, name=process.name, content_hash=content_hash,
             bpmn_xml=process.bpmn_xml, resources=process.resources, form_refs=form_refs, meta=meta,

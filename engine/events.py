@@ -95,3 +95,43 @@ class CaseCompleted(Event):
     """The process reached its end (an effect)."""
 
     event_type: ClassVar[str] = "CaseCompleted"
+
+
+@dataclass(frozen=True)
+class ClocksStarted(Event):
+    """The case's clocks started; T0 and budgets are in the stored clocks (an effect)."""
+
+    event_type: ClassVar[str] = "ClocksStarted"
+    clocks: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClockPaused(Event):
+    """Clocks were paused with a reason (an input)."""
+
+    event_type: ClassVar[str] = "ClockPaused"
+    clocks: tuple[str, ...] = ()
+    reason_kind: str = ""
+    reason: str = ""
+    procedure: str = ""
+    expected_days: int | None = None
+
+
+@dataclass(frozen=True)
+class ClockResumed(Event):
+    """Paused clocks run again (an input)."""
+
+    event_type: ClassVar[str] = "ClockResumed"
+    clocks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeadlineExtended(Event):
+    """A clock was extended with approval, the reason to be told to the applicant (an input)."""
+
+    event_type: ClassVar[str] = "DeadlineExtended"
+    clock: str = ""
+    days: int = 0
+    reason: str = ""
+    approved_by: str = ""
+    told_to_applicant: bool = False

@@ -19,6 +19,8 @@ from .commands import (
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, NotFound
+from .case_clocks import KINDS, derived_columns, start_clocks, task_deadline
+from .legal_clock import Clock as LegalClock
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.runner import StepResult, WorkflowRunner
@@ -34,6 +36,8 @@ class Services:
     runner: WorkflowRunner
     catalog: DefinitionCatalog
     uow: Callable[[], SqlAlchemyUnitOfWork]
+    calendar: Any = None
+    """Provider of the working-day calendar (``.get()``); needed by definitions that declare clocks."""
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,16 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
             "business_key": cmd.business_key, "title": cmd.title, "status": "running", "owning_district": owning,
             "receiving_district": cmd.receiving_district or cmd.actor.district or owning, "started_by": cmd.actor.username,
             "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
-            "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1})
+            "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
+            **_clock_columns(definition, svc, now, cmd.actor)})
         started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                                  content_hash=definition.content_hash, data=data,
                                  owning_district=case.owning_district, receiving_district=case.receiving_district)
-        created, rows = _apply_step(uow, svc, case, definition, workflow, step, [started], cmd.actor, now, {})
+        inputs: list[ev.Event] = [started]
+        if case.clocks:
+            inputs.append(ev.ClocksStarted(clocks={kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}
+                                                   for kind, entry in case.clocks.items()}))
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
         uow.cases.save(case, events=rows)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
@@ -158,6 +167,13 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
 
 
+def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
+    if not definition.clocks:
+        return {}
+    doc = start_clocks(definition.clocks, now, actor.username)
+    return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
+
+
 def _check_actionable(task: TaskRecord, actor: Actor) -> None:
     visible = task.assignee == actor.username or bool(actor.groups.intersection(task.candidate_groups))
     if not visible:
@@ -184,10 +200,14 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         groups = resolve_groups(info.candidate_groups if info else (), case_fields, ready.data)
         groups += [f"user:{u}" for u in (info.candidate_users if info else ())]
         groups_per_row.append(groups)
+        due_at = yellow_at = None
+        if info is not None and info.deadline is not None and svc.calendar is not None:
+            due_at, yellow_at = task_deadline(info.deadline.amount, info.deadline.unit, now, svc.calendar.get())
         rows.append({"case_id": case.id, "spiff_task_id": ready.spiff_task_id, "element_id": ready.element_id,
                      "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
                      "district": case.owning_district, "form_key": info.form_key if info else None,
-                     "candidate_groups": groups, "state": "open", "created_at": now})
+                     "candidate_groups": groups, "state": "open", "created_at": now, "due_at": due_at,
+                     "yellow_at": yellow_at})
     ids = uow.cases.insert_tasks(rows)
     uow.cases.insert_candidates([{"task_id": i, "group_key": g} for i, gs in zip(ids, groups_per_row) for g in gs])
     uow.cases.close_tasks(case.id, [sid for sid, _ in step.cancelled], state="cancelled", at=now)
@@ -208,6 +228,10 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     if step.completed:
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)
+        if case.clocks:
+            closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
+                      for kind, entry in case.clocks.items()}
+            case.set(clocks=closed, **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
 

@@ -101,7 +101,10 @@ class Case(Base):
     updated_at: Mapped[datetime]
     ended_at: Mapped[Optional[datetime]]
     legal_due_at: Mapped[Optional[datetime]]
+    legal_yellow_at: Mapped[Optional[datetime]]
     committed_due_at: Mapped[Optional[datetime]]
+    committed_yellow_at: Mapped[Optional[datetime]]
+    clocks: Mapped[Optional[dict[str, Any]]] = mapped_column(JsonDoc)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     chain_head: Mapped[str] = mapped_column(String(64))
     serializer_version: Mapped[str] = mapped_column(String(16))
@@ -139,6 +142,7 @@ class TaskItem(Base):
     completed_at: Mapped[Optional[datetime]]
     completed_by: Mapped[Optional[str]] = mapped_column(String(64))
     due_at: Mapped[Optional[datetime]]
+    yellow_at: Mapped[Optional[datetime]]
     legal_due_at: Mapped[Optional[datetime]]
     committed_due_at: Mapped[Optional[datetime]]
     light: Mapped[Optional[str]] = mapped_column(String(8))

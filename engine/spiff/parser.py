@@ -67,6 +67,7 @@ class ParsedProcess:
     resources: dict[str, str]
     source_name: str
     form_keys: frozenset[str]
+    clocks: tuple[Any, ...] = ()
 
     def source_hash(self) -> str:
         """Hash of the XML this process runs from (its own file plus the files it calls into)."""
@@ -150,7 +151,7 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
                 resources[other] = xml_by_file[other]
     forms = frozenset(t.form_key for t in user_tasks.values() if t.form_key)
     return ParsedProcess(pid, info.process_names.get(pid, pid), spec, subs, user_tasks, xml_by_file[name],
-                         resources, name, forms)
+                         resources, name, forms, info.clocks.get(pid, ()))
 
 
 def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator: Evaluator) -> Iterator[Finding]:

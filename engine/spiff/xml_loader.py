@@ -13,7 +13,7 @@ from lxml import etree
 
 from ..candidates import CandidateError, parse_candidate
 from ..definitions import (
-    CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, TB_NS, Deadline, DiagramInfo, Finding, UserTaskInfo,
+    CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, TB_NS, ClockSpec, Deadline, DiagramInfo, Finding, UserTaskInfo,
 )
 from ..errors import DefinitionRejected
 
@@ -23,8 +23,10 @@ _FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
-             "deadline": {"workdays", "days", "hours", "clock"}}
-_TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"}}
+             "deadline": {"workdays", "days", "hours", "clock"},
+             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio"}}
+_TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
+               "clock": {"process"}}
 
 
 def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
@@ -59,7 +61,7 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
     """Read executable processes, user-task extensions and structural findings from a parsed document."""
     findings: list[Finding] = []
     findings += _check_extensions(root)
-    process_ids, names, user_tasks = [], {}, {}
+    process_ids, names, user_tasks, clocks = [], {}, {}, {}
     for process in root.iterfind("bpmn:process", NS):
         pid = process.get("id")
         if process.get("isExecutable", "false") != "true" or not pid:
@@ -67,6 +69,8 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
         process_ids.append(pid)
         names[pid] = process.get("name") or pid
         findings += _check_structure(process)
+        clocks[pid], clock_findings = _read_clocks(process, pid)
+        findings += clock_findings
         lanes = _lane_assignments(process)
         for task in process.iter(f"{{{BPMN_NS}}}userTask"):
             info, task_findings = _read_user_task(task, pid, lanes)
@@ -75,11 +79,42 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
                 user_tasks[info.element_id] = info
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
-    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings))
+    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks)
 
 
 def _rejected(code: str, message: str) -> DefinitionRejected:
     return DefinitionRejected(message, details={"findings": [Finding(code, message).to_dict()]})
+
+
+def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ...], list[Finding]]:
+    specs, found = [], []
+    for el in process.iterfind("bpmn:extensionElements/tb:clock", NS):
+        kind = el.get("kind")
+        units = [u for u in ("workdays", "days") if el.get(u) is not None]
+        raw = el.get(units[0]) if len(units) == 1 else None
+        if kind not in ("legal", "committed") or raw is None or not raw.isdigit() or not 0 < int(raw) <= 3650:
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 应写明 kind=\"legal|committed\" 和 "
+                                                 "workdays 或 days 之一（1 到 3650 的整数）", pid))
+            continue
+        try:
+            yellow_days = int(el.get("yellowDays", "1"))
+            yellow_ratio = float(el.get("yellowRatio", "0.2"))
+        except ValueError:
+            yellow_days, yellow_ratio = -1, -1.0
+        if yellow_days < 0 or not 0 <= yellow_ratio < 1:
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 黄灯阈值无效（yellowDays 为非负整数，"
+                                                 "yellowRatio 在 0 到 1 之间）", pid))
+            continue
+        if any(spec.kind == kind for spec in specs):
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限", pid))
+            continue
+        specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day",
+                               yellow_days, yellow_ratio))
+    by_kind = {spec.kind: spec for spec in specs}
+    if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
+            and by_kind["committed"].amount > by_kind["legal"].amount:
+        found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的承诺时限不能长于法定时限", pid))
+    return tuple(specs), found
 
 
 def _check_structure(process: etree._Element) -> list[Finding]:
