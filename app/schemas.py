@@ -77,7 +77,10 @@ class TaskSchema(Schema):
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
-    light = fields.String(allow_none=True)
+    yellow_at = fields.DateTime(allow_none=True)
+    case_committed_due_at = fields.DateTime(allow_none=True)
+    case_legal_due_at = fields.DateTime(allow_none=True)
+    light = fields.String(allow_none=True, metadata={"description": "green / yellow / red; null without a deadline"})
 
 
 class TaskPageSchema(Schema):
@@ -94,6 +97,8 @@ class TaskQuerySchema(Schema):
     process_key = fields.String(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None)
+    light = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
+    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "due"]))
 
 
 class CompleteTaskSchema(Schema):
@@ -121,4 +126,52 @@ class CaseSchema(Schema):
     version = fields.Integer()
     event_count = fields.Integer()
     chain_head = fields.String()
+    legal_due_at = fields.DateTime(allow_none=True)
+    committed_due_at = fields.DateTime(allow_none=True)
+    clocks = fields.List(fields.Nested(lambda: ClockViewSchema()))
     tasks = fields.List(fields.Nested(TaskSchema))
+
+
+class ClockViewSchema(Schema):
+    """One of the case's clocks as people read it."""
+
+    kind = fields.String(metadata={"description": "legal (法定) or committed (承诺)"})
+    budget = fields.String()
+    t0 = fields.String()
+    due_date = fields.String()
+    status = fields.String(metadata={"description": "confirmed, or provisional past the loaded calendar years"})
+    left = fields.Integer()
+    used = fields.Integer()
+    light = fields.String()
+    paused = fields.Boolean()
+    extended_days = fields.Integer()
+    rule = fields.String()
+
+
+class SuspendClockSchema(Schema):
+    """Pause clocks: correction (补正), special_procedure (特别程序) or tolerance (容缺)."""
+
+    reason_kind = fields.String(required=True,
+                                validate=validate.OneOf(["correction", "special_procedure", "tolerance"]))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
+                         load_default=lambda: ["legal", "committed"])
+    procedure = fields.String(load_default="", validate=validate.Length(max=64))
+    expected_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
+
+
+class ResumeClockSchema(Schema):
+    """Resume paused clocks."""
+
+    clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
+                         load_default=lambda: ["legal", "committed"])
+
+
+class ExtendDeadlineSchema(Schema):
+    """Extend one clock, approved by a department head of the owning district."""
+
+    days = fields.Integer(required=True, validate=validate.Range(min=1, max=15))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    approved_by = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    clock = fields.String(load_default="legal", validate=validate.OneOf(["legal", "committed"]))
+    told_to_applicant = fields.Boolean(load_default=False)

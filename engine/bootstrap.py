@@ -44,8 +44,8 @@ class Engine:
         self.database = database
         self.services = services
         self.clock = services.clock
-        self.queries = Queries(database.read_sessions)
-        self.calendar: CalendarProvider | None = None
+        self.calendar: CalendarProvider | None = services.calendar
+        self.queries = Queries(database.read_sessions, services.clock, services.calendar)
         self.identity = Identity(services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
@@ -90,9 +90,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar)
-    engine = Engine(config, database, services)
-    engine.calendar = calendar
-    return engine
+    return Engine(config, database, services)
 
 
 def _read_calendar(database: Database) -> Any:

@@ -12,9 +12,10 @@ from typing import Any, Callable
 from . import events as ev
 from .case_clocks import clocks_of, derived_columns, with_clock
 from .commands import Actor, ExtendDeadline, ResumeClock, SuspendClock
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Forbidden, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _record
 from .legal_clock import Budget, Clock
+from .legal_clock_rules import ClockClosed
 from .persistence.repository import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -64,7 +65,7 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
         case = uow.cases.lock(case_id)
         _authorize(actor, case)
         if case.status != "running":
-            raise Conflict("办件已办结，不能再调整计时", details={"case_id": case_id, "code": "CLOCK_CLOSED"})
+            raise ClockClosed("办件已办结，不能再调整计时", details={"case_id": case_id})
         clocks = clocks_of(case.clocks)
         unknown = [k for k in kinds if k not in clocks]
         if not kinds or unknown:
@@ -89,5 +90,4 @@ def _authorize(actor: Actor, case: CaseRecord) -> None:
     if actor.district != case.owning_district:
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
     if not _STAFF.intersection(actor.roles):
-        from .errors import Forbidden
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, case as sql_case, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .commands import Actor
@@ -14,6 +14,8 @@ from .errors import InvalidInput, NotFound
 from .persistence.models import Case, CaseEvent, ProcessDefinition, TaskCandidate, TaskItem
 
 SCOPES = ("all", "mine", "available", "completed")
+LIGHTS = ("green", "yellow", "red")
+SORTS = ("created", "due")
 _OVERSEERS = {"admin", "auditor", "supervisor"}
 
 
@@ -25,32 +27,63 @@ class TaskPage:
     next_cursor: str | None
 
 
-def task_view(task: TaskItem, case: Case) -> dict[str, Any]:
-    """Return the API shape of one inbox row."""
+def task_view(task: TaskItem, case: Case, light: str | None = None) -> dict[str, Any]:
+    """Return the API shape of one inbox row (``light`` as computed by the query, when it was)."""
     return {
         "id": task.id, "case_id": case.id, "case_no": case.case_no, "process_key": task.process_key,
         "element_id": task.element_id, "name": task.name, "lane": task.lane, "form_key": task.form_key,
         "state": task.state, "assignee": task.assignee, "candidate_groups": list(task.candidate_groups),
         "district": task.district, "created_at": task.created_at, "claimed_at": task.claimed_at,
         "completed_at": task.completed_at, "completed_by": task.completed_by, "due_at": task.due_at,
-        "light": task.light, "case_title": case.title,
+        "light": light, "case_title": case.title,
+        "yellow_at": task.yellow_at, "case_committed_due_at": case.committed_due_at,
+        "case_legal_due_at": case.legal_due_at,
     }
+
+
+def _due_columns() -> tuple[Any, Any]:
+    # A task's own budget wins; otherwise the case's committed (承诺) clock sets the task's colour.
+    return (func.coalesce(TaskItem.due_at, Case.committed_due_at),
+            func.coalesce(TaskItem.yellow_at, Case.committed_yellow_at))
+
+
+def light_expression(now: datetime) -> Any:
+    """SQL for the light of an open task at ``now``: comparisons with stored instants, nothing computed."""
+    due, yellow = _due_columns()
+    return sql_case((due.is_(None), None), (due <= now, "red"), (yellow <= now, "yellow"), else_="green")
 
 
 class Queries:
     """Inbox and case reads for one actor at a time; visibility is part of every query."""
 
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], clock: Any = None, calendar: Any = None):
         self.sessions = sessions
+        self.clock = clock
+        self.calendar = calendar
+
+    def _now(self) -> datetime:
+        from .clock import SystemClock
+        return (self.clock or SystemClock()).now()
 
     def tasks(self, actor: Actor, *, scope: str = "all", process_key: str | None = None,
-              limit: int = 50, cursor: str | None = None) -> TaskPage:
-        """List tasks visible to ``actor`` in ``scope``, oldest first, keyset-paginated by (created_at, id)."""
+              limit: int = 50, cursor: str | None = None, light: str | None = None,
+              sort: str = "created") -> TaskPage:
+        """List tasks visible to ``actor`` in ``scope``, keyset-paginated.
+
+        ``sort="created"`` orders oldest first by (created_at, id); ``sort="due"`` orders by the task's due
+        instant (its own budget, else the case's committed clock), undated last. ``light`` keeps one colour.
+        """
         if scope not in SCOPES:
             raise InvalidInput(f"scope 应为 {'/'.join(SCOPES)} 之一")
         if not 1 <= limit <= 200:
             raise InvalidInput("limit 应在 1 到 200 之间")
-        stmt = select(TaskItem, Case).join(Case, Case.id == TaskItem.case_id)
+        if light is not None and light not in LIGHTS:
+            raise InvalidInput(f"light 应为 {'/'.join(LIGHTS)} 之一")
+        if sort not in SORTS:
+            raise InvalidInput(f"sort 应为 {'/'.join(SORTS)} 之一")
+        now = self._now()
+        colour = light_expression(now)
+        stmt = select(TaskItem, Case, colour).join(Case, Case.id == TaskItem.case_id)
         mine = TaskItem.assignee == actor.username
         in_groups = exists().where(TaskCandidate.task_id == TaskItem.id,
                                    TaskCandidate.group_key.in_(sorted(actor.groups)))
@@ -62,15 +95,30 @@ class Queries:
             stmt = stmt.where(TaskItem.state == "open", where)
         if process_key:
             stmt = stmt.where(TaskItem.process_key == process_key)
-        if cursor:
-            at, last_id = _decode_cursor(cursor)
-            stmt = stmt.where(or_(TaskItem.created_at > at, and_(TaskItem.created_at == at, TaskItem.id > last_id)))
-        stmt = stmt.order_by(TaskItem.created_at, TaskItem.id).limit(limit + 1)
+        if light is not None:
+            stmt = stmt.where(colour == light)
+        if sort == "due":
+            # Undated tasks sort after every dated one: compare against a far-future sentinel.
+            due = func.coalesce(_due_columns()[0], _FAR_FUTURE)
+            if cursor:
+                at, last_id = _decode_cursor(cursor)
+                stmt = stmt.where(or_(due > at, and_(due == at, TaskItem.id > last_id)))
+            stmt = stmt.order_by(due, TaskItem.id)
+        else:
+            if cursor:
+                at, last_id = _decode_cursor(cursor)
+                stmt = stmt.where(or_(TaskItem.created_at > at,
+                                      and_(TaskItem.created_at == at, TaskItem.id > last_id)))
+            stmt = stmt.order_by(TaskItem.created_at, TaskItem.id)
         with self.sessions() as session:
-            rows = session.execute(stmt).all()
-        items = [task_view(t, c) for t, c in rows[:limit]]
-        more = len(rows) > limit
-        return TaskPage(items, _encode_cursor(rows[limit - 1][0]) if more else None)
+            rows = session.execute(stmt.limit(limit + 1)).all()
+        items = [task_view(t, c, colour_value) for t, c, colour_value in rows[:limit]]
+        if len(rows) <= limit:
+            return TaskPage(items, None)
+        last_task, last_case = rows[limit - 1][0], rows[limit - 1][1]
+        key = (last_task.due_at or last_case.committed_due_at or _FAR_FUTURE) if sort == "due" \
+            else last_task.created_at
+        return TaskPage(items, _encode_cursor(key, last_task.id))
 
     def task(self, actor: Actor, task_id: int) -> dict[str, Any]:
         """Return one task the actor may see (404 otherwise)."""
@@ -79,7 +127,7 @@ class Queries:
             row = session.execute(stmt).one_or_none()
         if row is None or not _sees_task(actor, row[0]):
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        return task_view(row[0], row[1])
+        return task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
 
     def case(self, actor: Actor, case_id: int) -> dict[str, Any]:
         """Return a case with its open tasks and event count, if the actor may see it."""
@@ -96,8 +144,17 @@ class Queries:
                 "receiving_district": case.receiving_district, "started_by": case.started_by,
                 "started_at": case.started_at, "updated_at": case.updated_at, "ended_at": case.ended_at,
                 "version": case.version, "event_count": case.event_seq, "chain_head": case.chain_head,
-                "tasks": [task_view(t, case) for t in tasks],
+                "legal_due_at": case.legal_due_at, "committed_due_at": case.committed_due_at,
+                "clocks": self._clock_summary(case.clocks),
+                "tasks": [task_view(t, case, _light_at(t, case, self._now()) if t.state == "open" else None)
+                          for t in tasks],
             }
+
+    def _clock_summary(self, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
+        if not doc or self.calendar is None:
+            return []
+        from .case_clocks import summary
+        return summary(doc, self.calendar.get(), self._now())
 
     def definitions(self, process_key: str | None = None) -> list[dict[str, Any]]:
         """Return deployed definition versions, newest first per key."""
@@ -131,9 +188,20 @@ def _sees_task(actor: Actor, task: TaskItem) -> bool:
             or bool(actor.groups.intersection(task.candidate_groups)))
 
 
-def _encode_cursor(task: TaskItem) -> str:
+def _light_at(task: TaskItem, case: Case, now: datetime) -> str | None:
+    due = task.due_at or case.committed_due_at
+    yellow = task.yellow_at or case.committed_yellow_at
+    if due is None:
+        return None
+    return "red" if due <= now else "yellow" if yellow is not None and yellow <= now else "green"
+
+
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+def _encode_cursor(at: datetime, task_id: int) -> str:
     # Opaque and URL-safe, so clients can paste it into a query string as is.
-    raw = f"{task.created_at.isoformat()}|{task.id}".encode()
+    raw = f"{at.isoformat()}|{task_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -143,7 +143,7 @@ class FakeCatalog:
         process = parse_unit([(bpmn.name, bpmn.read_bytes())], Evaluator(), max_bytes=10**7).processes[process_key]
         forms = {key: parse_form((ROOT / "forms" / f"{key}.form").read_bytes()) for key in process.form_keys}
         loaded = LoadedDefinition(len(self.loaded) + 1, process_key, version, process.name, "hash", process.spec,
-                                  process.subprocess_specs, process.user_tasks, forms)
+                                  process.subprocess_specs, process.user_tasks, forms, tuple(process.clocks))
         self.loaded[loaded.id] = loaded
         return loaded
 

@@ -48,16 +48,16 @@ def test_every_event_is_hash_chained_and_the_chain_verifies(engine):
     engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
     events = engine.queries.events(ref.case_id)
     types = [e.event_type for e in events]
-    assert types[:3] == ["CaseStarted", "FlowAdvanced", "TaskCreated"]
-    assert events[1].payload == {"elements": ["start"]}
-    assert types[3:6] == ["TaskCompleted", "FlowAdvanced", "TaskCreated"]
+    assert types[:4] == ["CaseStarted", "ClocksStarted", "FlowAdvanced", "TaskCreated"]
+    assert events[2].payload == {"elements": ["start"]}
+    assert types[4:7] == ["TaskCompleted", "FlowAdvanced", "TaskCreated"]
     chained = [ChainedEvent(ref.case_no, e.seq, e.event_type, e.occurred_at, e.actor, e.element_id, e.task_id,
                             e.payload, e.prev_hash, e.hash) for e in events]
     head = engine.queries.case(CLERK, ref.case_id)["chain_head"]
     assert verify_chain(chained, expected_head=head).ok
-    tampered = chained[:3] + [ChainedEvent(**{**chained[3].__dict__, "payload": {"data": {"decision": "reject"}}})]
-    check = verify_chain(tampered + chained[4:])
-    assert not check.ok and check.broken_seq == 4
+    tampered = chained[:4] + [ChainedEvent(**{**chained[4].__dict__, "payload": {"data": {"decision": "reject"}}})]
+    check = verify_chain(tampered + chained[5:])
+    assert not check.ok and check.broken_seq == 5
     assert not verify_chain(chained[:2] + chained[3:]).ok
 
 

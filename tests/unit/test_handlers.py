@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.calendar import WorkCalendar, facts_from_chinesecalendar
+from engine.calendar_functions import CalendarProvider
 from engine.clock import CST, ManualClock
 from engine.commands import ClaimTask, CompleteTask, StartCase
 from engine.errors import Conflict, FormInvalid, NotFound
@@ -24,8 +26,10 @@ def world():
     store, catalog = FakeCases(), FakeCatalog()
     catalog.add(ROOT / "processes" / "parallel_approval" / "main.bpmn", "parallel_approval")
     uow = FakeUnitOfWork(store, catalog)
+    (schedule,) = facts_from_chinesecalendar([2026])
+    calendar = CalendarProvider(lambda: WorkCalendar(schedule.facts, {2026}))
     svc = Services(clock=clock, runner=WorkflowRunner(safe_script_engine(), clock), catalog=catalog,
-                   uow=lambda: uow)
+                   uow=lambda: uow, calendar=calendar)
     return svc, store, uow
 
 
@@ -39,7 +43,7 @@ def test_starting_a_case_creates_the_first_task_for_the_receiving_window(world):
     (accept,) = tasks_at(store, "accept")
     assert accept["candidate_groups"] == ["window_clerk@500103"]
     assert ref.case_no == "TB20261123000001" and uow.committed == 1
-    assert [e["event_type"] for e in store.events] == ["CaseStarted", "FlowAdvanced", "TaskCreated"]
+    assert [e["event_type"] for e in store.events] == ["CaseStarted", "ClocksStarted", "FlowAdvanced", "TaskCreated"]
 
 
 def test_completing_the_parallel_reviews_ends_the_case(world):

@@ -1,0 +1,105 @@
+"""A case's 法定/承诺 clocks on both databases: due instants, pauses, extensions, lights in the inbox."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine import (
+    CST, Actor, CompleteTask, Conflict, ExtendDeadline, Forbidden, InvalidInput, ManualClock, NotFound,
+    ResumeClock, StartCase, SuspendClock, ensure_calendar_seeded,
+)
+from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, OUTSIDER, XIAOFANG, ZHUJIAN, deploy_shipped, open_task
+
+HEAD = Actor("head_yz", ("department_head", "reviewer"), "500103", "zhujian")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Thursday 2026-02-12 10:00 CST: the 2026 test vectors of DOMAIN.md 6.4 start here."""
+    return ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=CST))
+
+
+@pytest.fixture
+def case_id(engine):
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    engine.identity.create_user(HEAD.username, display_name="科长", roles=HEAD.roles, district="500103",
+                                department="zhujian")
+    return engine.handle(StartCase("parallel_approval", CLERK)).case_id
+
+
+def clocks(engine, case_id):
+    return {c["kind"]: c for c in engine.queries.case(CLERK, case_id)["clocks"]}
+
+
+def test_both_clocks_start_with_the_case_and_their_due_instants_are_stored(engine, case_id):
+    case = engine.queries.case(CLERK, case_id)
+    assert case["legal_due_at"] == datetime(2026, 3, 19, 0, 0, tzinfo=CST)       # T0 + 20 WD = 03-18
+    assert case["committed_due_at"] == datetime(2026, 3, 5, 0, 0, tzinfo=CST)    # 10 WD, Sat 02-28 works: 03-04
+    legal = clocks(engine, case_id)["legal"]
+    assert (legal["due_date"], legal["status"], legal["light"], legal["left"]) == ("2026-03-18", "confirmed",
+                                                                                  "green", 20)
+
+
+def test_a_correction_pause_moves_the_legal_due_date_by_the_working_days_it_covered(engine, clock, case_id):
+    clock.set(datetime(2026, 2, 24, 10, 0, tzinfo=CST))
+    engine.handle(SuspendClock(case_id, CLERK, "correction", "申请人补正土地证明"))
+    paused = engine.queries.case(CLERK, case_id)
+    assert paused["legal_due_at"] is None and clocks(engine, case_id)["legal"]["light"] == "paused"
+    clock.set(datetime(2026, 2, 27, 10, 0, tzinfo=CST))
+    engine.handle(ResumeClock(case_id, CLERK))
+    legal = clocks(engine, case_id)["legal"]
+    assert legal["due_date"] == "2026-03-23" and "补正" in legal["rule"]
+    assert engine.queries.case(CLERK, case_id)["legal_due_at"] == datetime(2026, 3, 24, 0, 0, tzinfo=CST)
+    kinds = [e.event_type for e in engine.queries.events(case_id)]
+    assert kinds.count("ClockPaused") == 1 and kinds.count("ClockResumed") == 1
+
+
+def test_illegal_clock_moves_are_refused_and_change_nothing(engine, case_id):
+    before = engine.queries.case(CLERK, case_id)
+    with pytest.raises(Conflict):
+        engine.handle(ResumeClock(case_id, CLERK))
+    with pytest.raises(InvalidInput):
+        engine.handle(SuspendClock(case_id, CLERK, "correction", "   "))
+    with pytest.raises(Forbidden):
+        engine.handle(ExtendDeadline(case_id, CLERK, 10, "需要专家评审", approved_by=CLERK.username))
+    with pytest.raises(NotFound):
+        engine.handle(SuspendClock(case_id, OUTSIDER, "correction", "越权"))
+    after = engine.queries.case(CLERK, case_id)
+    assert (after["version"], after["event_count"]) == (before["version"], before["event_count"])
+
+
+def test_an_approved_extension_adds_working_days_once(engine, case_id):
+    engine.handle(ExtendDeadline(case_id, CLERK, 10, "案情复杂，需延长审查", approved_by=HEAD.username,
+                                 told_to_applicant=True))
+    assert clocks(engine, case_id)["legal"]["due_date"] == "2026-04-01"           # 03-18 + 10 WD
+    with pytest.raises(Conflict):
+        engine.handle(ExtendDeadline(case_id, CLERK, 5, "再次延长", approved_by=HEAD.username))
+    event = [e for e in engine.queries.events(case_id) if e.event_type == "DeadlineExtended"][0]
+    assert (event.payload["approved_by"], event.payload["days"], event.actor) == (HEAD.username, 10, CLERK.username)
+
+
+def test_the_inbox_colours_a_task_by_its_budget_and_filters_by_light(engine, clock, case_id):
+    # 受理 has a 5-working-day budget: due Thu 02-26 (Sat 02-14 is a 调休 workday, 02-15..23 are 春节).
+    def light():
+        return open_task(engine, CLERK, "accept")["light"]
+    clock.set(datetime(2026, 2, 24, 12, 0, tzinfo=CST))
+    assert light() == "green"
+    clock.set(datetime(2026, 2, 25, 9, 0, tzinfo=CST))
+    assert light() == "yellow"
+    clock.set(datetime(2026, 2, 27, 9, 0, tzinfo=CST))
+    assert light() == "red"
+    assert [t["element_id"] for t in engine.queries.tasks(CLERK, light="red").items] == ["accept"]
+    assert engine.queries.tasks(CLERK, light="green").items == []
+
+
+def test_closing_the_case_closes_its_clocks_and_clears_the_due_instants(engine, case_id):
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    for actor, element in ((ZHUJIAN, "review_zhujian"), (GUIHUA, "review_guihua"), (XIAOFANG, "review_xiaofang")):
+        engine.handle(CompleteTask(open_task(engine, actor, element)["id"], actor, APPROVE))
+    case = engine.queries.case(CLERK, case_id)
+    assert case["status"] == "completed" and case["legal_due_at"] is None
+    assert {c["light"] for c in case["clocks"]} == {"closed"}
+    with pytest.raises(Conflict):
+        engine.handle(SuspendClock(case_id, CLERK, "correction", "已办结"))
