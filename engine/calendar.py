@@ -13,7 +13,7 @@ function that needs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Iterable, Literal, Mapping
 
@@ -105,6 +105,15 @@ def business_date(instant: datetime) -> date:
     Chongqing, so callers convert here instead of calling ``instant.date()``.
     """
     return (instant if instant.tzinfo else instant.replace(tzinfo=CST)).astimezone(CST).date()
+
+
+def period_end(last_day: date) -> datetime:
+    """Return the instant a period whose last counted day is ``last_day`` is over: the next midnight, CST.
+
+    A period includes its last day, so it has run out only when that day has ended in Chongqing; timers
+    and lights compare against this instant.
+    """
+    return datetime.combine(last_day + ONE_DAY, time(0), tzinfo=CST)
 
 
 def check_date(day: date) -> None:
@@ -270,3 +279,8 @@ from .calendar_schedule import (  # noqa: E402  (they import the types defined a
     YearSchedule, content_hash, facts_from_chinesecalendar, parse_schedule,
 )
 
+__all__ = [
+    "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "DayFact", "DayKind", "Due", "MAX_PERIOD",
+    "MAX_YEAR", "MIN_YEAR", "ONE_DAY", "WorkCalendar", "YearSchedule", "business_date", "check_date",
+    "check_period", "content_hash", "facts_from_chinesecalendar", "parse_schedule", "period_end",
+]

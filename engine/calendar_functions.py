@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, time as day_time
+from datetime import date, datetime
 from typing import Any, Callable
 
-from .calendar import ONE_DAY, WorkCalendar, business_date
-from .clock import CST
+from .calendar import WorkCalendar, business_date, period_end
 from .errors import ExpressionFailed
 
 
@@ -48,12 +47,12 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
     def workdays_after(start: Any, n: Any) -> str:
         """End of the period of ``n`` working days after ``start`` (start day not counted), as ISO text."""
         due = provider.get().workdays_after(_business_date(start), _count(n))
-        return _period_end(due.date)
+        return period_end(due.date).isoformat()
 
     def days_after(start: Any, n: Any) -> str:
         """End of the period of ``n`` natural days after ``start`` (moved past a closing day), as ISO text."""
         due = provider.get().days_after(_business_date(start), _count(n))
-        return _period_end(due.date)
+        return period_end(due.date).isoformat()
 
     def is_workday(day: Any) -> bool:
         """Whether ``day`` is a statutory working day."""
@@ -83,8 +82,5 @@ def _count(n: Any) -> int:
     return n
 
 
-def _period_end(last_day: date) -> str:
-    # The period includes its last day, so it ends at the following midnight in Chongqing.
-    return datetime.combine(last_day + ONE_DAY, day_time(0), tzinfo=CST).isoformat()
 
 

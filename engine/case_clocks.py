@@ -9,11 +9,10 @@ neither: its light is "paused" until it resumes.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
-from .calendar import ONE_DAY, WorkCalendar, business_date
-from .clock import CST
+from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
 from .definitions import ClockSpec
 from .legal_clock import Budget, Clock
 
@@ -48,10 +47,10 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
             continue
         entry = (doc or {})[kind]
         due_day = clock.due(calendar).date
-        columns[f"{kind}_due_at"] = _midnight_after(due_day)
+        columns[f"{kind}_due_at"] = period_end(due_day)
         period = clock.budget.amount + sum(e.days for e in clock.extensions)
         threshold = max(int(entry["yellow_days"]), math.floor(float(entry["yellow_ratio"]) * period))
-        columns[f"{kind}_yellow_at"] = _midnight_after(_back(calendar, due_day, threshold))
+        columns[f"{kind}_yellow_at"] = period_end(_back(calendar, due_day, threshold))
     return columns
 
 
@@ -80,12 +79,7 @@ def task_deadline(amount: int, unit: str, created_at: datetime,
     start = business_date(created_at)
     due_day = (calendar.workdays_after(start, amount) if unit == "workdays" else calendar.days_after(start, amount)).date
     threshold = max(1, math.floor(0.2 * amount))
-    return _midnight_after(due_day), _midnight_after(_back(calendar, due_day, threshold))
-
-
-def _midnight_after(day: date) -> datetime:
-    # A period includes its last day: it is over at the following midnight in Chongqing.
-    return datetime.combine(day + ONE_DAY, time(0), tzinfo=CST)
+    return period_end(due_day), period_end(_back(calendar, due_day, threshold))
 
 
 def _back(calendar: WorkCalendar, due_day: date, threshold: int) -> date:
