@@ -103,6 +103,22 @@ def calendar_import(file: Path, replace: bool, year: int | None, source: str | N
         _fail(exc)
     click.echo(f"{schedule.year} 年节假日安排{ACTIONS_ZH[outcome.action]}：来源 {schedule.source}，"
                f"{len(schedule.facts)} 个日期，摘要 {outcome.content_hash[:12]}")
+    if outcome.action != "unchanged":
+        checked, changed = get_engine().recompute_deadlines(
+            f"{schedule.year} 年节假日安排{ACTIONS_ZH[outcome.action]}（{schedule.source}）")
+        click.echo(f"已重算 {checked} 个在办办件的时限，其中 {changed} 个发生变化")
+
+
+@calendar_group.command("provisional")
+@with_appcontext
+def calendar_provisional() -> None:
+    """List running cases whose deadline is a provisional estimate (it reaches a year not yet loaded)."""
+    rows = get_engine().queries.cases_with_clocks(provisional_only=True)
+    for row in rows:
+        dues = "，".join(f"{label} {row[key].astimezone(CST) - timedelta(days=1):%Y-%m-%d}"
+                        for key, label in (("legal_due_at", "法定"), ("committed_due_at", "承诺")) if row[key])
+        click.echo(f"{row['case_no']}  {dues or '计时暂停中'}")
+    click.echo(f"共 {len(rows)} 个办件的时限为暂定（跨入尚未载入节假日安排的年份）")
 
 
 @calendar_group.command("show")

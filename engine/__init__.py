@@ -9,8 +9,8 @@ from .calendar import (
 )
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, ResumeClock,
-    StartCase, SuspendClock, UnclaimTask,
+    Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
+    ResumeClock, StartCase, SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
@@ -26,7 +26,7 @@ from .persistence.calendar_repository import (
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
-    "ExtendDeadline", "ResumeClock", "SuspendClock",
+    "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",

@@ -8,8 +8,8 @@ from typing import Any, Callable
 from . import clock_handlers, handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, ResumeClock, StartCase,
-    SuspendClock, UnclaimTask,
+    ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
+    ResumeClock, StartCase, SuspendClock, UnclaimTask,
 )
 from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
@@ -33,6 +33,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     SuspendClock: clock_handlers.suspend_clock,
     ResumeClock: clock_handlers.resume_clock,
     ExtendDeadline: clock_handlers.extend_deadline,
+    RecomputeDeadlines: clock_handlers.recompute_deadlines,
 }
 
 
@@ -62,6 +63,19 @@ class Engine:
         bpmn = [(str(p.relative_to(pdir)), p.read_bytes()) for p in sorted(pdir.rglob("*.bpmn"))] if pdir.is_dir() else []
         forms = [(p.name, p.read_bytes()) for p in sorted(fdir.glob("*.form"))] if fdir.is_dir() else []
         return bpmn, forms
+
+    def recompute_deadlines(self, reason: str, *, provisional_only: bool = False) -> tuple[int, int]:
+        """Recompute derived due dates of running cases with clocks; return (cases checked, cases changed).
+
+        Run after a calendar year is imported or replaced. Each case is its own transaction, so a large
+        backlog is worked through without one long lock.
+        """
+        checked = changed = 0
+        for row in self.queries.cases_with_clocks(provisional_only=provisional_only):
+            ref = self.handle(RecomputeDeadlines(row["id"], reason))
+            checked += 1
+            changed += ref.version != row["version"]
+        return checked, changed
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""

@@ -39,14 +39,21 @@ def with_clock(doc: Mapping[str, Any], kind: str, clock: Clock) -> dict[str, Any
     return {**doc, kind: {**doc[kind], "clock": clock.to_dict()}}
 
 
-def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> dict[str, datetime | None]:
-    """Return ``{legal,committed}_{due,yellow}_at`` for the case row (None where absent or paused)."""
-    columns: dict[str, datetime | None] = {f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")}
+def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> dict[str, Any]:
+    """Return ``{legal,committed}_{due,yellow}_at`` (None where absent or paused) and ``deadline_provisional``.
+
+    ``deadline_provisional`` is True while any running clock's due date reaches a year whose holidays are
+    not loaded yet; ``tongban calendar provisional`` lists those cases and an import recomputes them.
+    """
+    columns: dict[str, Any] = {f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")}
+    columns["deadline_provisional"] = False if doc else None
     for kind, clock in clocks_of(doc).items():
         if clock.paused or clock.closed:
             continue
         entry = (doc or {})[kind]
-        due_day = clock.due(calendar).date
+        due = clock.due(calendar)
+        due_day = due.date
+        columns["deadline_provisional"] = columns["deadline_provisional"] or not due.confirmed
         columns[f"{kind}_due_at"] = period_end(due_day)
         period = clock.budget.amount + sum(e.days for e in clock.extensions)
         threshold = max(int(entry["yellow_days"]), math.floor(float(entry["yellow_ratio"]) * period))

@@ -7,11 +7,12 @@ on the case row are recomputed in the same write.
 """
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any, Callable
 
 from . import events as ev
 from .case_clocks import clocks_of, derived_columns, with_clock
-from .commands import Actor, ExtendDeadline, ResumeClock, SuspendClock
+from .commands import Actor, ExtendDeadline, RecomputeDeadlines, ResumeClock, SuspendClock
 from .errors import Forbidden, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _record
 from .legal_clock import Budget, Clock
@@ -56,6 +57,33 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
     event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=cmd.reason, approved_by=cmd.approved_by,
                                 told_to_applicant=cmd.told_to_applicant)
     return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event)
+
+
+def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
+    """Recompute the derived due instants with the current calendar; write (and audit) only a change."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        case = uow.cases.lock(cmd.case_id)
+        if case.status != "running" or not case.clocks:
+            return CaseRef(case.id, case.case_no, case.status, case.version)
+        fresh = derived_columns(case.clocks, svc.calendar.get())
+        before = {key: _iso(getattr(case, key)) for key in fresh}
+        after = {key: _iso(value) for key, value in fresh.items()}
+        if before == after:
+            return CaseRef(case.id, case.case_no, case.status, case.version)
+        case.set(**fresh)
+        rows = _record(case, [ev.DeadlinesRecomputed(reason=cmd.reason, before=before, after=after)], cmd.actor, now)
+        workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
+        uow.cases.save(case, events=rows)
+        uow.commit()
+    if workflow is not None:
+        svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+    return CaseRef(case.id, case.case_no, case.status, case.version)
+
+
+def _iso(value: Any) -> Any:
+    # Compare instants in UTC: the database hands them back in UTC, the calendar computes them in CST.
+    return value.astimezone(timezone.utc).isoformat() if hasattr(value, "astimezone") else value
 
 
 def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,

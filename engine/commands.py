@@ -121,3 +121,12 @@ class ExtendDeadline(Command):
     approved_by: str
     clock: str = "legal"
     told_to_applicant: bool = False
+
+
+@dataclass(frozen=True)
+class RecomputeDeadlines(Command):
+    """Recompute a case's derived due dates (after a calendar year was imported or replaced)."""
+
+    case_id: int
+    reason: str
+    actor: Actor = field(default_factory=Actor.system)

@@ -135,3 +135,13 @@ class DeadlineExtended(Event):
     reason: str = ""
     approved_by: str = ""
     told_to_applicant: bool = False
+
+
+@dataclass(frozen=True)
+class DeadlinesRecomputed(Event):
+    """Due dates changed because the calendar changed, e.g. a provisional deadline became confirmed."""
+
+    event_type: ClassVar[str] = "DeadlinesRecomputed"
+    reason: str = ""
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)

@@ -231,7 +231,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         if case.clocks:
             closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
                       for kind, entry in case.clocks.items()}
-            case.set(clocks=closed, **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
+            case.set(clocks=closed, deadline_provisional=False,
+                     **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
 

@@ -156,6 +156,15 @@ class Queries:
         from .case_clocks import summary
         return summary(doc, self.calendar.get(), self._now())
 
+    def cases_with_clocks(self, *, provisional_only: bool = False) -> list[dict[str, Any]]:
+        """Return running cases that carry clocks (optionally only those with a provisional deadline)."""
+        stmt = select(Case.id, Case.case_no, Case.version, Case.legal_due_at, Case.committed_due_at,
+                      Case.deadline_provisional).where(Case.status == "running", Case.clocks.is_not(None))
+        if provisional_only:
+            stmt = stmt.where(Case.deadline_provisional.is_(True))
+        with self.sessions() as session:
+            return [dict(row._mapping) for row in session.execute(stmt.order_by(Case.id))]
+
     def definitions(self, process_key: str | None = None) -> list[dict[str, Any]]:
         """Return deployed definition versions, newest first per key."""
         stmt = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())

@@ -105,6 +105,7 @@ class Case(Base):
     committed_due_at: Mapped[Optional[datetime]]
     committed_yellow_at: Mapped[Optional[datetime]]
     clocks: Mapped[Optional[dict[str, Any]]] = mapped_column(JsonDoc)
+    deadline_provisional: Mapped[Optional[bool]] = mapped_column(Boolean)
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     chain_head: Mapped[str] = mapped_column(String(64))
     serializer_version: Mapped[str] = mapped_column(String(16))

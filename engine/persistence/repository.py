@@ -106,6 +106,7 @@ class CaseRecord:
     legal_yellow_at: datetime | None = None
     committed_due_at: datetime | None = None
     committed_yellow_at: datetime | None = None
+    deadline_provisional: bool | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -132,7 +133,8 @@ class TaskRecord:
 _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
-    "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at")]
+    "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
+    "deadline_provisional")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
 
@@ -145,7 +147,7 @@ _LOCK_BY_TASK = (select(*_TASK_COLUMNS, *[c.label(f"c__{c.name}") for c in _CASE
 _LOCK_CASE = select(*_CASE_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
-                 "committed_yellow_at")
+                 "committed_yellow_at", "deadline_provisional")
 _SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
               .values(version=bindparam("b_new_version"), **{c: bindparam(c) for c in _SAVE_COLUMNS}))
 _UPDATE_TASK = {

@@ -103,3 +103,30 @@ def test_closing_the_case_closes_its_clocks_and_clears_the_due_instants(engine, 
     assert {c["light"] for c in case["clocks"]} == {"closed"}
     with pytest.raises(Conflict):
         engine.handle(SuspendClock(case_id, CLERK, "correction", "已办结"))
+
+
+def test_a_deadline_into_an_unloaded_year_is_provisional_until_that_year_is_imported(engine, clock, database_url):
+    from pathlib import Path
+
+    from app import create_app
+    from app.runtime import set_engine
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    clock.set(datetime(2026, 12, 10, 10, 0, tzinfo=CST))
+    case_id = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    legal = clocks(engine, case_id)["legal"]
+    assert legal["status"] == "provisional" and legal["due_date"].startswith("2027-01")
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
+    set_engine(app, engine)
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["calendar", "provisional"])
+    assert listed.exit_code == 0 and engine.queries.case(CLERK, case_id)["case_no"] in listed.output
+    fixture = Path(__file__).resolve().parent.parent / "data" / "calendar" / "2027.yaml"
+    imported = runner.invoke(args=["calendar", "import", str(fixture)])
+    assert imported.exit_code == 0, imported.output
+    assert "其中 1 个发生变化" in imported.output
+    after = clocks(engine, case_id)["legal"]
+    assert after["status"] == "confirmed"
+    recomputed = [e for e in engine.queries.events(case_id) if e.event_type == "DeadlinesRecomputed"]
+    assert len(recomputed) == 1 and recomputed[0].payload["after"]["deadline_provisional"] is False
+    assert runner.invoke(args=["calendar", "provisional"]).output.strip().endswith("共 0 个办件的时限为暂定（跨入尚未载入节假日安排的年份）")
