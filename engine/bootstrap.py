@@ -65,13 +65,13 @@ class Engine:
         return bpmn, forms
 
     def recompute_deadlines(self, reason: str, *, provisional_only: bool = False) -> tuple[int, int]:
-        """Recompute derived due dates of running cases with clocks; return (cases checked, cases changed).
+        """Recompute due dates and re-arm date timers of running cases; return (cases checked, changed).
 
         Run after a calendar year is imported or replaced. Each case is its own transaction, so a large
         backlog is worked through without one long lock.
         """
         checked = changed = 0
-        for row in self.queries.cases_with_clocks(provisional_only=provisional_only):
+        for row in self.queries.cases_with_clocks(provisional_only=provisional_only, with_timers=True):
             ref = self.handle(RecomputeDeadlines(row["id"], reason))
             checked += 1
             changed += ref.version != row["version"]

@@ -64,16 +64,23 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(cmd.case_id)
-        if case.status != "running" or not case.clocks:
+        if case.status != "running":
             return CaseRef(case.id, case.case_no, case.status, case.version)
-        fresh = derived_columns(case.clocks, svc.calendar.get())
+        fresh = derived_columns(case.clocks, svc.calendar.get()) if case.clocks else {}
         before = {key: _iso(getattr(case, key)) for key in fresh}
         after = {key: _iso(value) for key, value in fresh.items()}
-        if before == after:
+        definition = svc.catalog.get(uow, case.definition_id)
+        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                       definition.spec, definition.subprocess_specs)
+        moved = svc.runner.rearm_timers(workflow)
+        if before == after and not moved:
+            svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
             return CaseRef(case.id, case.case_no, case.status, case.version)
-        case.set(**fresh)
+        for timer in moved:
+            uow.cases.reschedule_timer(case.id, timer.spiff_task_id, timer.due_at)
+            before[f"timer:{timer.element_id}"], after[f"timer:{timer.element_id}"] = None, _iso(timer.due_at)
+        case.set(workflow_state=svc.runner.dump(workflow), **fresh)
         rows = _record(case, [ev.DeadlinesRecomputed(reason=cmd.reason, before=before, after=after)], cmd.actor, now)
-        workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
         uow.cases.save(case, events=rows)
         uow.commit()
     if workflow is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .commands import Actor
 from .errors import InvalidInput, NotFound
-from .persistence.models import Case, CaseEvent, ProcessDefinition, TaskCandidate, TaskItem
+from .persistence.models import Case, CaseEvent, ProcessDefinition, TaskCandidate, TaskItem, Timer
 
 SCOPES = ("all", "mine", "available", "completed")
 LIGHTS = ("green", "yellow", "red")
@@ -156,10 +156,17 @@ class Queries:
         from .case_clocks import summary
         return summary(doc, self.calendar.get(), self._now())
 
-    def cases_with_clocks(self, *, provisional_only: bool = False) -> list[dict[str, Any]]:
-        """Return running cases that carry clocks (optionally only those with a provisional deadline)."""
+    def cases_with_clocks(self, *, provisional_only: bool = False,
+                          with_timers: bool = False) -> list[dict[str, Any]]:
+        """Return running cases that carry clocks (only those with a provisional deadline, if asked).
+
+        With ``with_timers``, running cases with a waiting timer are included too: their due times may come
+        from the working-day calendar as well.
+        """
+        has_timer = exists().where(Timer.case_id == Case.id, Timer.state == "waiting")
+        scope = or_(Case.clocks.is_not(None), has_timer) if with_timers else Case.clocks.is_not(None)
         stmt = select(Case.id, Case.case_no, Case.version, Case.legal_due_at, Case.committed_due_at,
-                      Case.deadline_provisional).where(Case.status == "running", Case.clocks.is_not(None))
+                      Case.deadline_provisional).where(Case.status == "running", scope)
         if provisional_only:
             stmt = stmt.where(Case.deadline_provisional.is_(True))
         with self.sessions() as session:

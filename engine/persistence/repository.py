@@ -266,6 +266,12 @@ class CaseRepository:
             self._conn.execute(update(table).where(table.c.case_id == case_id, table.c.spiff_task_id.in_(ids),
                                                    table.c.state == "waiting").values(state="done", fired_at=at))
 
+    def reschedule_timer(self, case_id: int, spiff_id: str, due_at: datetime) -> None:
+        """Move a waiting timer to a new due time (its expression was re-evaluated)."""
+        table = Timer.__table__
+        self._conn.execute(update(table).where(table.c.case_id == case_id, table.c.spiff_task_id == spiff_id,
+                                               table.c.state == "waiting").values(due_at=due_at))
+
     def append_events(self, rows: list[dict[str, Any]]) -> None:
         """Append audit events in one statement."""
         if rows:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -149,6 +149,28 @@ class WorkflowRunner:
         """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
         before = self._ready_ids(workflow)
         return self._advance(workflow, before=before, action=workflow.refresh_timers)
+
+    def rearm_timers(self, workflow: Any) -> list[WaitingTimer]:
+        """Re-evaluate every waiting date timer's expression (e.g. after a calendar import); return those moved.
+
+        Only ``timeDate`` timers are re-armed: their expression names an absolute instant (typically via the
+        working-day functions), so evaluating it again with the same task data applies the new calendar.
+        Duration and cycle timers count from the moment they were reached and keep their due time.
+        """
+        moved = []
+        with clock_bridge.using(self.clock):
+            for task in workflow.get_tasks(state=TaskState.WAITING):
+                event = getattr(task.task_spec, "event_definition", None)
+                if not isinstance(event, TimeDateEventDefinition) or task.internal_data.get("event_fired"):
+                    continue
+                try:
+                    value = workflow.script_engine.evaluate(task, event.expression)
+                except SpiffWorkflowException as exc:
+                    raise _translate(exc) from None
+                if value != task.internal_data.get("event_value"):
+                    task.internal_data["event_value"] = value
+                    moved.append(task.id)
+        return [t for t in waiting_timers(workflow) if UUID(t.spiff_task_id) in moved]
 
     def waiting_timers(self, workflow: Any) -> list[WaitingTimer]:
         """Return the timers waiting in ``workflow`` with their due times."""

@@ -90,3 +90,26 @@ def test_a_timer_computed_in_working_days_fires_after_the_period_ends(engine, cl
     assert worker.sweep().cases == 1
     states = {t["element_id"]: t["state"] for t in engine.queries.case(SUPERVISOR, ref.case_id)["tasks"]}
     assert states == {"review": "open", "urge": "open"}
+
+
+def test_importing_the_next_year_re_arms_a_working_day_timer_that_crossed_into_it(engine, clock):
+    from engine import import_calendar_year, parse_schedule
+    ensure_calendar_seeded(engine)
+    engine.handle(DeployDefinitions((("wd.bpmn", (DATA / "workday_timer.bpmn").read_bytes()),)))
+    clock.set(datetime(2026, 12, 25, 10, 0, tzinfo=CST))
+    ref = engine.handle(StartCase("workday_deadline", REVIEWER, data={"received_on": "2026-12-25"}))
+    # 2027 unknown: weekends-only estimate counts Fri 2027-01-01 as the 5th working day.
+    assert timer_rows(engine, ref.case_id)[0].due_at == datetime(2027, 1, 2, 0, 0, tzinfo=CST)
+    fixture = (Path(__file__).resolve().parent.parent / "data" / "calendar" / "2027.yaml").read_text("utf-8")
+    import_calendar_year(engine, parse_schedule(fixture, "yaml"), actor="admin")
+    checked, changed = engine.recompute_deadlines("2027 年节假日安排载入")
+    assert (checked, changed) == (1, 1)
+    # With 元旦 2027-01-01..03 loaded, the 5th working day is Mon 01-04.
+    assert timer_rows(engine, ref.case_id)[0].due_at == datetime(2027, 1, 5, 0, 0, tzinfo=CST)
+    worker = TimerWorker(engine)
+    clock.set(datetime(2027, 1, 2, 9, 0, tzinfo=CST))
+    assert worker.sweep().cases == 0
+    clock.set(datetime(2027, 1, 5, 0, 0, 1, tzinfo=CST))
+    assert worker.sweep().cases == 1
+    events = [e for e in engine.queries.events(ref.case_id) if e.event_type == "DeadlinesRecomputed"]
+    assert events[0].payload["after"] == {"timer:deadline": "2027-01-04T16:00:00+00:00"}
