@@ -15,23 +15,70 @@ from typing import Any, Mapping
 from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
 from .definitions import ClockSpec
 from .legal_clock import Budget, Clock
+from .legal_clock_rules import deemed_acceptance
 
 KINDS = ("legal", "committed")
 
 
 def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict[str, Any]:
-    """Start every clock a definition declares, with T0 = the business date of ``at``."""
+    """Start every clock a definition declares at intake (T0 = the business date of ``at``).
+
+    A clock with ``starts_at`` waits for that task (受理) instead: it is stored as pending with the receipt
+    instant, so the 5-working-day rule of 第三十二条 can back-date its T0 when it starts.
+    """
     doc: dict[str, Any] = {}
     for spec in specs:
-        clock = Clock.start(spec.kind, Budget(spec.amount, spec.unit), business_date(at), at, actor)
-        doc[spec.kind] = {"clock": clock.to_dict(), "yellow_days": spec.yellow_days,
-                          "yellow_ratio": spec.yellow_ratio}
+        entry: dict[str, Any] = {"yellow_days": spec.yellow_days, "yellow_ratio": spec.yellow_ratio}
+        if spec.starts_at:
+            entry.update(pending={"budget": Budget(spec.amount, spec.unit).to_dict(), "starts_at": spec.starts_at,
+                                  "received_at": at.isoformat(), "notice_at": None})
+        else:
+            entry["clock"] = Clock.start(spec.kind, Budget(spec.amount, spec.unit), business_date(at), at,
+                                         actor).to_dict()
+        doc[spec.kind] = entry
     return doc
 
 
+def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calendar: WorkCalendar,
+                  actor: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Start the clocks waiting for ``element_id`` (受理 completed at ``at``); return the doc and what started.
+
+    T0 is the acceptance date, or the receipt date when neither an acceptance nor a one-time 补正 notice
+    came within 5 working days of receipt (deemed acceptance, audited with its explanation).
+    """
+    new, started = dict(doc), []
+    for kind, entry in doc.items():
+        pending = entry.get("pending")
+        if not pending or pending["starts_at"] != element_id:
+            continue
+        notice = datetime.fromisoformat(pending["notice_at"]) if pending["notice_at"] else None
+        outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
+        t0 = outcome.t0 or business_date(at)
+        clock = Clock.start(kind, Budget.from_dict(pending["budget"]), t0, at, actor)
+        new[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}
+        started.append({"kind": kind, "t0": t0.isoformat(), "deemed": outcome.deemed,
+                        "explanation": outcome.explanation})
+    return new, started
+
+
+def note_correction_notice(doc: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """Record the first one-time 补正 notice on clocks that have not started yet."""
+    new = dict(doc)
+    for kind, entry in doc.items():
+        pending = entry.get("pending")
+        if pending and not pending["notice_at"]:
+            new[kind] = {**entry, "pending": {**pending, "notice_at": at.isoformat()}}
+    return new
+
+
+def pending_kinds(doc: Mapping[str, Any] | None) -> set[str]:
+    """Return the kinds of clocks still waiting to start."""
+    return {kind for kind, entry in (doc or {}).items() if entry.get("pending")}
+
+
 def clocks_of(doc: Mapping[str, Any] | None) -> dict[str, Clock]:
-    """Return the stored clocks by kind."""
-    return {kind: Clock.from_dict(entry["clock"]) for kind, entry in (doc or {}).items()}
+    """Return the started clocks by kind (pending ones are left out)."""
+    return {kind: Clock.from_dict(entry["clock"]) for kind, entry in (doc or {}).items() if "clock" in entry}
 
 
 def with_clock(doc: Mapping[str, Any], kind: str, clock: Clock) -> dict[str, Any]:
@@ -63,7 +110,11 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
 
 def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime) -> list[dict[str, Any]]:
     """Return each clock as people read it: due date, confirmed or provisional, days left, light, why."""
-    rows = []
+    rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
+             "due_date": None, "status": "not_started", "left": None, "used": None, "light": "not_started",
+             "paused": False, "extended_days": 0,
+             "rule": f"受理（{entry['pending']['starts_at']}）后起算"} for kind, entry in (doc or {}).items()
+            if entry.get("pending")]
     for kind, clock in clocks_of(doc).items():
         entry = (doc or {})[kind]
         due = clock.due(calendar, at)

@@ -11,7 +11,7 @@ from datetime import timezone
 from typing import Any, Callable
 
 from . import events as ev
-from .case_clocks import clocks_of, derived_columns, with_clock
+from .case_clocks import clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
 from .commands import Actor, ExtendDeadline, RecomputeDeadlines, ResumeClock, SuspendClock
 from .errors import Forbidden, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _record
@@ -102,13 +102,20 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
         if case.status != "running":
             raise ClockClosed("办件已办结，不能再调整计时", details={"case_id": case_id})
         clocks = clocks_of(case.clocks)
-        unknown = [k for k in kinds if k not in clocks]
+        waiting = pending_kinds(case.clocks) & set(kinds)
+        unknown = [k for k in kinds if k not in clocks and k not in waiting]
         if not kinds or unknown:
             raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
                                details={"clocks": list(kinds)})
         doc = dict(case.clocks or {})
+        if waiting:
+            # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
+            if not (isinstance(event, ev.ClockPaused) and event.reason_kind == "correction"):
+                raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)})
+            doc = note_correction_notice(doc, now)
         for kind in kinds:
-            doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
+            if kind not in waiting:
+                doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
         case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
         rows = _record(case, [event], actor, now)
         workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)

@@ -84,11 +84,13 @@ class ClockSpec:
     unit: str
     yellow_days: int = 1
     yellow_ratio: float = 0.2
+    starts_at: str | None = None
+    """A user task (受理) whose completion starts the clock; None starts it with the case (收件)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
-                "yellow_ratio": self.yellow_ratio}
+                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .commands import (
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, NotFound
-from .case_clocks import KINDS, derived_columns, start_clocks, task_deadline
+from .case_clocks import KINDS, derived_columns, start_clocks, start_pending, task_deadline
 from .legal_clock import Clock as LegalClock
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -81,9 +81,10 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
                                  content_hash=definition.content_hash, data=data,
                                  owning_district=case.owning_district, receiving_district=case.receiving_district)
         inputs: list[ev.Event] = [started]
-        if case.clocks:
-            inputs.append(ev.ClocksStarted(clocks={kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}
-                                                   for kind, entry in case.clocks.items()}))
+        started_now = {kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}
+                       for kind, entry in (case.clocks or {}).items() if "clock" in entry}
+        if started_now:
+            inputs.append(ev.ClocksStarted(clocks=started_now))
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
         uow.cases.save(case, events=rows)
         uow.commit()
@@ -134,8 +135,13 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         step = svc.runner.complete(workflow, task.spiff_task_id, data)
-        done = ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)
-        created, rows = _apply_step(uow, svc, case, definition, workflow, step, [done], cmd.actor, now, {})
+        inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
+        if task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values() if e.get("pending")}:
+            # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
+            doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
+            case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
         change = {"state": "completed", "completed_at": now, "completed_by": cmd.actor.username,
                   "assignee": task.assignee or cmd.actor.username}
         uow.cases.save(case, events=rows, task_update=(task.id, change))
@@ -230,7 +236,7 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         case.set(status="completed", ended_at=now)
         if case.clocks:
             closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
-                      for kind, entry in case.clocks.items()}
+                      if "clock" in entry else entry for kind, entry in case.clocks.items()}
             case.set(clocks=closed, deadline_provisional=False,
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)

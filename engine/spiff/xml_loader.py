@@ -24,7 +24,7 @@ _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
-             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio"}}
+             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
                "clock": {"process"}}
 
@@ -105,16 +105,26 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 黄灯阈值无效（yellowDays 为非负整数，"
                                                  "yellowRatio 在 0 到 1 之间）", pid))
             continue
+        starts_at = el.get("startsAt")
+        if starts_at is not None and process.find(f".//bpmn:userTask[@id='{_xpath_safe(starts_at)}']", NS) is None:
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock startsAt={starts_at!r} 不是本流程中的用户任务",
+                                 pid))
+            continue
         if any(spec.kind == kind for spec in specs):
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限", pid))
             continue
         specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day",
-                               yellow_days, yellow_ratio))
+                               yellow_days, yellow_ratio, starts_at))
     by_kind = {spec.kind: spec for spec in specs}
     if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
             and by_kind["committed"].amount > by_kind["legal"].amount:
         found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的承诺时限不能长于法定时限", pid))
     return tuple(specs), found
+
+
+def _xpath_safe(value: str) -> str:
+    # Element ids are NCNames; anything else cannot match and must not break out of the XPath literal.
+    return value if re.fullmatch(r"[A-Za-z_][\w.-]*", value) else "\u0000"
 
 
 def _check_structure(process: etree._Element) -> list[Finding]:

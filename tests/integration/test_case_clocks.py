@@ -29,8 +29,8 @@ def case_id(engine):
     return engine.handle(StartCase("parallel_approval", CLERK)).case_id
 
 
-def clocks(engine, case_id):
-    return {c["kind"]: c for c in engine.queries.case(CLERK, case_id)["clocks"]}
+def clocks(engine, case_id, viewer=CLERK):
+    return {c["kind"]: c for c in engine.queries.case(viewer, case_id)["clocks"]}
 
 
 def test_both_clocks_start_with_the_case_and_their_due_instants_are_stored(engine, case_id):
@@ -130,3 +130,42 @@ def test_a_deadline_into_an_unloaded_year_is_provisional_until_that_year_is_impo
     recomputed = [e for e in engine.queries.events(case_id) if e.event_type == "DeadlinesRecomputed"]
     assert len(recomputed) == 1 and recomputed[0].payload["after"]["deadline_provisional"] is False
     assert runner.invoke(args=["calendar", "provisional"]).output.strip().endswith("共 0 个办件的时限为暂定（跨入尚未载入节假日安排的年份）")
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "processes"
+REVIEWER = Actor("reviewer_yz", ("reviewer",), "500103", "zhujian")
+
+
+@pytest.fixture
+def accept_case(engine):
+    ensure_calendar_seeded(engine)
+    from engine import DeployDefinitions
+    engine.handle(DeployDefinitions((("ac.bpmn", (DATA / "accept_clock.bpmn").read_bytes()),)))
+
+    def start():
+        ref = engine.handle(StartCase("accept_then_decide", REVIEWER))
+        return ref.case_id, ref.created_task_ids[0]
+    return start
+
+
+@pytest.mark.parametrize("accepted_on, notice_on, t0, deemed", [
+    ((2, 25), None, "2026-02-25", False),          # inside the 5-working-day window (ends 02-26)
+    ((2, 27), None, "2026-02-12", True),           # late, no notice: deemed accepted on receipt
+    ((3, 3), (2, 24), "2026-03-03", False),        # a timely one-time 补正 notice, accepted after it
+])
+def test_a_clock_starting_at_acceptance_applies_the_deemed_acceptance_rule(engine, clock, accept_case,
+                                                                          accepted_on, notice_on, t0, deemed):
+    case_id, task_id = accept_case()
+    assert clocks(engine, case_id, REVIEWER)["legal"]["status"] == "not_started"
+    with pytest.raises(InvalidInput):
+        engine.handle(ResumeClock(case_id, REVIEWER, ("legal",)))
+    if notice_on:
+        clock.set(datetime(2026, *notice_on, 10, 0, tzinfo=CST))
+        engine.handle(SuspendClock(case_id, REVIEWER, "correction", "一次性告知补正", ("legal",)))
+    clock.set(datetime(2026, *accepted_on, 10, 0, tzinfo=CST))
+    engine.handle(CompleteTask(task_id, REVIEWER, {}))
+    legal = clocks(engine, case_id, REVIEWER)["legal"]
+    assert legal["t0"] == t0
+    started = [e for e in engine.queries.events(case_id) if e.event_type == "ClocksStarted"][0]
+    assert started.payload["clocks"]["legal"]["deemed"] is deemed
+    assert ("第三十二条" in started.payload["clocks"]["legal"]["explanation"]) is deemed
