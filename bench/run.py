@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .parallel import aggregate_rate
+from .timers import run_timer_benchmarks, timer_lines, timer_targets
 from .workloads import (
     Batch, BareSpiffApproval, BareSpiffLoop, EngineApproval, EngineLoop, GrowthTrace, HttpApproval,
     PostgresSchema, SqliteDatabase, Stored, in_ci, probe_postgresql, safe_url,
@@ -332,6 +333,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     skipped: dict[str, str] = {}
     multi: dict[str, float] = {}
     pg_roundtrip: float | None = None
+    timers: dict[str, Any] = {}
     pg_reason = probe_postgresql(postgresql_url)
     if pg_reason and in_ci():
         raise RuntimeError(f"{pg_reason} (CI=true: the PostgreSQL benchmarks must run)")
@@ -403,6 +405,15 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                                                          warmup=plan.warmup),
                      "bare-spiff": aggregate_rate("bare", url=None, processes=2, cases=plan.cases,
                                                   warmup=plan.warmup)}
+            # Durable timers: N due at once, two worker processes, each in a fresh schema of its own.
+            try:
+                timers = run_timer_benchmarks(postgresql_url, quick=quick, echo=echo)
+            except Exception as exc:  # noqa: BLE001 - reported as a FAIL row, the other results still count
+                if in_ci():
+                    raise
+                reason = f"timer benchmark failed: {exc}".splitlines()[0]
+                echo(f"  {reason}")
+                timers = {key: {"status": "failed", "reason": reason} for key in ("small", "scale")}
     finally:
         for item in reversed(loops + workloads):
             try:
@@ -434,6 +445,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     if G_PG in skipped:
         growth[G_PG] = {"status": "skipped", "reason": skipped[G_PG]}
     growth = {k: growth[k] for k in (G_BARE, G_SQLITE, G_PG) if k in growth}
+    if not timers:
+        reason = skipped.get(PG, "PostgreSQL workloads did not run")
+        timers = {key: {"status": "skipped", "reason": reason} for key in ("small", "scale")}
 
     if pg_roundtrip is not None and approval.get(PG, {}).get("status") == "ok":
         approval[PG]["select1_roundtrip_ms"] = pg_roundtrip
@@ -453,6 +467,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         targets.insert(1, {"target": "engine-postgresql cases/s, 2 processes (both cores)",
                            "threshold": f">= {TARGET_CASES_PER_S:g}", "measured": rate, "unit": "cases/s",
                            "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
+    targets += timer_targets(timers)
 
     echo("")
     for line in approval_table(approval):
@@ -478,6 +493,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in growth_table(growth):
         echo(line)
     echo("")
+    for line in timer_lines(timers):
+        echo(line)
+    echo("")
     for line in target_lines(targets):
         echo(line)
 
@@ -499,6 +517,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "ratios": ratios,
         "two_processes": {**multi, **({"ratio": multi["engine-postgresql"] / multi["bare-spiff"]} if multi else {})},
         "growth": growth,
+        "timers": timers,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
                     "skipped": sum(t["result"] == "SKIP" for t in targets)},

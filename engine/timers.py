@@ -37,7 +37,7 @@ class SweepResult:
 class TimerWorker:
     """Fires due timers through the engine's FireDueTimers command."""
 
-    def __init__(self, engine: Engine, *, worker_id: str | None = None, batch: int = 200,
+    def __init__(self, engine: Engine, *, worker_id: str | None = None, batch: int = 50,
                  lease: timedelta = timedelta(minutes=2), retry: timedelta = timedelta(seconds=30)):
         self.engine = engine
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
@@ -76,8 +76,14 @@ class TimerWorker:
         try:
             self.engine.handle(FireDueTimers(case_id, actor=self.actor))
             return True
-        except EngineError as exc:
-            log.warning("timers of case %s could not fire: %s", case_id, exc)
+        except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the others' timers
+            # EngineError is expected (e.g. a diagram expression failing); anything else (a database error
+            # raised mid-statement) is logged with its trace. Either way the case retries later and the
+            # sweep goes on with the other leased cases.
+            if isinstance(exc, EngineError):
+                log.warning("timers of case %s could not fire: %s", case_id, exc)
+            else:
+                log.exception("timers of case %s failed unexpectedly", case_id)
             now = self.engine.clock.now()
             with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
                 uow.timers.release(case_id, error=str(exc), retry_at=now + self.retry)

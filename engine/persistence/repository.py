@@ -155,6 +155,15 @@ _UPDATE_TASK = {
         **{c: bindparam(c) for c in cols})
     for cols in (("state", "completed_at", "completed_by", "assignee"), ("assignee", "claimed_at"))
 }
+_TIMERS = Timer.__table__
+_CLOSE_TASKS = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"),
+                                    tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
+                                    tasks.c.state == "open")
+                .values(state=bindparam("b_state"), completed_at=bindparam("b_at")))
+_FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_id"),
+                                        _TIMERS.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
+                                        _TIMERS.c.state == "waiting")
+                  .values(state="done", fired_at=bindparam("b_at")))
 _INSERT_EVENTS = insert(CaseEvent.__table__)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
@@ -250,8 +259,7 @@ class CaseRepository:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
         ids = list(spiff_ids)
         if ids:
-            self._conn.execute(update(tasks).where(tasks.c.case_id == case_id, tasks.c.spiff_task_id.in_(ids),
-                                                   tasks.c.state == "open").values(state=state, completed_at=at))
+            self._conn.execute(_CLOSE_TASKS, {"b_case_id": case_id, "b_ids": ids, "b_state": state, "b_at": at})
 
     def insert_timers(self, rows: list[dict[str, Any]]) -> None:
         """Insert waiting timers."""
@@ -262,9 +270,7 @@ class CaseRepository:
         """Mark timers that no longer wait (fired or withdrawn with their activity)."""
         ids = list(spiff_ids)
         if ids:
-            table = Timer.__table__
-            self._conn.execute(update(table).where(table.c.case_id == case_id, table.c.spiff_task_id.in_(ids),
-                                                   table.c.state == "waiting").values(state="done", fired_at=at))
+            self._conn.execute(_FINISH_TIMERS, {"b_case_id": case_id, "b_ids": ids, "b_at": at})
 
     def reschedule_timer(self, case_id: int, spiff_id: str, due_at: datetime) -> None:
         """Move a waiting timer to a new due time (its expression was re-evaluated)."""

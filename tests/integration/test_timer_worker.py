@@ -113,3 +113,18 @@ def test_importing_the_next_year_re_arms_a_working_day_timer_that_crossed_into_i
     assert worker.sweep().cases == 1
     events = [e for e in engine.queries.events(ref.case_id) if e.event_type == "DeadlinesRecomputed"]
     assert events[0].payload["after"] == {"timer:deadline": "2027-01-04T16:00:00+00:00"}
+
+
+def test_a_case_that_fails_unexpectedly_does_not_stop_the_other_timers(engine, clock):
+    from sqlalchemy import text
+    refs = [start_timed_case(engine) for _ in range(3)]
+    with engine.database.engine.begin() as conn:   # a snapshot the engine cannot read: not an EngineError
+        conn.execute(text("UPDATE cases SET workflow_state = '{', version = version + 1 WHERE id = :id"),
+                     {"id": refs[1].case_id})
+    clock.advance(hours=3)
+    result = TimerWorker(engine).sweep()
+    assert (result.cases, result.failed) == (2, 1)
+    broken = timer_rows(engine, refs[1].case_id)[0]
+    assert broken.state == "waiting" and broken.last_error and broken.locked_until > clock.now()
+    for ref in (refs[0], refs[2]):
+        assert [r.state for r in timer_rows(engine, ref.case_id)] == ["done"]
