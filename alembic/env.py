@@ -1,6 +1,8 @@
 """Alembic environment: models' metadata, URL from the caller or TONGBAN_DATABASE_URL, batch mode on SQLite."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
@@ -12,7 +14,11 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or EngineConfig.from_env().database_url
+    url = config.get_main_option("sqlalchemy.url") or EngineConfig.from_env().database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        # The embedded database lives in the instance folder, which a fresh checkout does not have yet.
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
 
 
 def run_migrations_offline() -> None:

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .stats import percentile
 from .parallel import aggregate_rate
 from .timers import run_timer_benchmarks, timer_lines, timer_targets
 from .workloads import (
@@ -69,16 +70,6 @@ class Plan:
 
 
 # --------------------------------------------------------------------------------------------- statistics
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Return the q-th percentile, q in 0..100, interpolating linearly between the closest ranks."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def spread(values: Sequence[float]) -> dict[str, float | None]:

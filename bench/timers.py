@@ -37,6 +37,8 @@ from engine import (
     CST, Actor, DeployDefinitions, EngineConfig, ManualClock, StartCase, TimerWorker, bootstrap,
 )
 
+from .stats import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMER_BPMN = ROOT / "tests" / "data" / "processes" / "timer.bpmn"
 TIMER_KEY = "timed_review"
@@ -343,16 +345,6 @@ def exactly_once(conn: Any, expected: int) -> dict[str, Any]:
                     and timers == {"done": expected} and errors == 0
                     and escalate[0] == escalate[1] == expected and reviews == {"cancelled": expected})
     return report
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Return the q-th percentile, q in 0..100, linear between closest ranks like bench.run's."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 # --------------------------------------------------------------------------------------------- one run
