@@ -11,7 +11,6 @@ from engine import Engine, EngineConfig, bootstrap
 def init_app(app: Flask) -> None:
     """Create the engine lazily on first use, from the app's ``TONGBAN_*`` config."""
     app.extensions["tongban"] = None
-    app.teardown_appcontext(lambda _exc: None)
 
 
 def engine_config(app: Flask) -> EngineConfig:
