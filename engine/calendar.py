@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from .clock import CST
 from .errors import Conflict, EngineError, InvalidInput
@@ -152,6 +152,13 @@ class WorkCalendar:
         self._facts = dict(facts)
         self.known_years = frozenset(known_years)
         self.strict = strict
+
+    @classmethod
+    def from_schedules(cls, schedules: Iterable[Any], *, strict: bool = False) -> "WorkCalendar":
+        """Build a calendar from whole years' schedules (``YearSchedule``: ``year`` and ``facts``)."""
+        schedules = list(schedules)
+        facts = {day: fact for schedule in schedules for day, fact in schedule.facts.items()}
+        return cls(facts, {schedule.year for schedule in schedules}, strict=strict)
 
     def fact(self, day: date) -> DayFact | None:
         """Return the dated fact for ``day``, if any."""

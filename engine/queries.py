@@ -9,6 +9,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, case as sql_case, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .clock import Clock
 from .commands import Actor
 from .errors import InvalidInput, NotFound
 from .persistence.models import Case, CaseEvent, ProcessDefinition, TaskCandidate, TaskItem, Timer
@@ -56,14 +57,13 @@ def light_expression(now: datetime) -> Any:
 class Queries:
     """Inbox and case reads for one actor at a time; visibility is part of every query."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Any = None, calendar: Any = None):
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, calendar: Any = None):
         self.sessions = sessions
         self.clock = clock
         self.calendar = calendar
 
     def _now(self) -> datetime:
-        from .clock import SystemClock
-        return (self.clock or SystemClock()).now()
+        return self.clock.now()
 
     def tasks(self, actor: Actor, *, scope: str = "all", process_key: str | None = None,
               limit: int = 50, cursor: str | None = None, light: str | None = None,

@@ -25,16 +25,13 @@ def days(first: str, last: str | None = None) -> list[date]:
 
 @pytest.fixture(scope="module")
 def seeded() -> WorkCalendar:
-    schedules = facts_from_chinesecalendar()
-    facts = {day: fact for schedule in schedules for day, fact in schedule.facts.items()}
-    return WorkCalendar(facts, {schedule.year for schedule in schedules})
+    return WorkCalendar.from_schedules(facts_from_chinesecalendar())
 
 
 @pytest.fixture(scope="module")
-def with_2027(seeded: WorkCalendar) -> WorkCalendar:
+def with_2027() -> WorkCalendar:
     extra = parse_schedule(FIXTURE_2027.read_text(encoding="utf-8"), "yaml")
-    facts = {day: fact for year in seeded.known_years for day, fact in seeded.year_facts(year)}
-    return WorkCalendar({**facts, **extra.facts}, seeded.known_years | {2027})
+    return WorkCalendar.from_schedules([*facts_from_chinesecalendar(), extra])
 
 
 def yaml_with(holidays: str, workdays: str = "", year: int = 2027) -> str:

@@ -12,8 +12,7 @@ from engine.expressions import Evaluator
 
 
 def calendar_2026() -> WorkCalendar:
-    (schedule,) = facts_from_chinesecalendar([2026])
-    return WorkCalendar(schedule.facts, {2026})
+    return WorkCalendar.from_schedules(facts_from_chinesecalendar([2026]))
 
 
 @pytest.fixture

@@ -26,8 +26,7 @@ def world():
     store, catalog = FakeCases(), FakeCatalog()
     catalog.add(ROOT / "processes" / "parallel_approval" / "main.bpmn", "parallel_approval")
     uow = FakeUnitOfWork(store, catalog)
-    (schedule,) = facts_from_chinesecalendar([2026])
-    calendar = CalendarProvider(lambda: WorkCalendar(schedule.facts, {2026}))
+    calendar = CalendarProvider(lambda: WorkCalendar.from_schedules(facts_from_chinesecalendar([2026])))
     svc = Services(clock=clock, runner=WorkflowRunner(safe_script_engine(), clock), catalog=catalog,
                    uow=lambda: uow, calendar=calendar)
     return svc, store, uow

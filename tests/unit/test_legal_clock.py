@@ -29,16 +29,13 @@ def at(iso: str, hour: int = 9, minute: int = 0) -> datetime:
 
 @pytest.fixture(scope="module")
 def cal() -> WorkCalendar:
-    schedules = facts_from_chinesecalendar([2025, 2026])
-    facts = {day: fact for schedule in schedules for day, fact in schedule.facts.items()}
-    return WorkCalendar(facts, {schedule.year for schedule in schedules})
+    return WorkCalendar.from_schedules(facts_from_chinesecalendar([2025, 2026]))
 
 
 @pytest.fixture(scope="module")
-def cal_2027(cal: WorkCalendar) -> WorkCalendar:
+def cal_2027() -> WorkCalendar:
     extra = parse_schedule(FIXTURE_2027.read_text(encoding="utf-8"), "yaml")
-    facts = {day: fact for year in cal.known_years for day, fact in cal.year_facts(year)}
-    return WorkCalendar({**facts, **extra.facts}, cal.known_years | {2027})
+    return WorkCalendar.from_schedules([*facts_from_chinesecalendar([2025, 2026]), extra])
 
 
 def legal(t0: str = "2026-03-02", joint: bool = False) -> Clock:
