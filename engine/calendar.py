@@ -236,6 +236,24 @@ class WorkCalendar:
             rule += f" 为休息日或法定节假日，顺延至其后第一个工作日 {final}"
         return self._due(final, rule, self.missing_years(end, final))
 
+    def workdays_before(self, last: date, n: int) -> date:
+        """Return the day after which exactly ``n`` working days remain up to ``last`` (inclusive).
+
+        The inverse of :meth:`workdays_after` for warnings: at the end of the returned day, ``n`` working
+        days of the period ending with ``last`` are left. ``n == 0`` returns ``last``.
+
+        Raises:
+            CalendarInvalid: for a bad ``n`` or a date outside 1990..2100.
+        """
+        check_date(last)
+        check_period(n)
+        day, counted = last, 0
+        while counted < n:
+            counted += self._workday(day)
+            day -= ONE_DAY
+        check_date(day)
+        return day
+
     def working_days_between(self, first: date, last: date) -> int:
         """Count the working days in (first, last]; negative when ``last`` is before ``first``.
 

@@ -5,16 +5,42 @@ A timer in a diagram carries an absolute due time computed by the statutory cale
 explicit ``+08:00`` (SpiffWorkflow reads naive timestamps in the server's timezone), at the moment the period
 ends: midnight after the last day counted, China Standard Time. The calendar is read from the database and
 refreshed after an import (and at most every ``ttl`` seconds, so other processes' imports are seen too).
+
+``legal_due()`` and ``committed_due()`` read the clocks of the case being worked on, which the handlers
+bind with :func:`case_clocks_bound` around every workflow step. A clock that is paused (补正, 特别程序) or
+not started yet (waits for 受理) has no due instant: they return :data:`NEVER`, so a timer that depends on
+it waits, and the handlers re-arm it when the clock runs again. ``workdays_before(legal_due(), 2)`` is the
+usual warning: the instant when two working days of the period are left.
 """
 from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime
-from typing import Any, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterator, Mapping
 
 from .calendar import WorkCalendar, business_date, period_end
+from .clock import CST
 from .errors import ExpressionFailed
+from .legal_clock import Clock
+
+NEVER = datetime(9999, 12, 31, tzinfo=CST)
+"""The due instant of a clock that does not run: a timer armed with it waits until it is re-armed."""
+
+_CLOCK_NAMES = {"legal": "法定", "committed": "承诺"}
+_case_clocks: ContextVar[Mapping[str, Any] | None] = ContextVar("tongban_case_clocks", default=None)
+
+
+@contextmanager
+def case_clocks_bound(doc: Mapping[str, Any] | None) -> Iterator[None]:
+    """Make ``doc`` (a case's ``clocks`` document) what ``legal_due()``/``committed_due()`` read."""
+    token = _case_clocks.set(doc if doc is not None else {})
+    try:
+        yield
+    finally:
+        _case_clocks.reset(token)
 
 
 class CalendarProvider:
@@ -58,7 +84,52 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
         """Whether ``day`` is a statutory working day."""
         return provider.get().is_workday(_business_date(day))
 
-    return {"workdays_after": workdays_after, "days_after": days_after, "is_workday": is_workday}
+    def workdays_before(end: Any, n: Any) -> str:
+        """The instant when ``n`` working days are left of the period ending at ``end``, as ISO text."""
+        last = _last_day(end)
+        if last is None:
+            return NEVER.isoformat()
+        return period_end(provider.get().workdays_before(last, _count(n))).isoformat()
+
+    def legal_due() -> str:
+        """The end of the case's 法定 period (NEVER while that clock is paused or not started)."""
+        return _clock_due("legal")
+
+    def committed_due() -> str:
+        """The end of the case's 承诺 period (NEVER while that clock is paused or not started)."""
+        return _clock_due("committed")
+
+    def _clock_due(kind: str) -> str:
+        doc = _case_clocks.get()
+        if doc is None:
+            raise ExpressionFailed(f"{kind}_due() 只能在办件的流程中使用", details={"reason": "context"})
+        entry = doc.get(kind)
+        if entry is None:
+            raise ExpressionFailed(f"本流程没有声明{_CLOCK_NAMES[kind]}时限（tb:clock kind=\"{kind}\"）",
+                                   details={"reason": "no_clock", "clock": kind})
+        if "clock" not in entry:
+            return NEVER.isoformat()
+        clock = Clock.from_dict(entry["clock"])
+        if clock.paused or clock.closed:
+            return NEVER.isoformat()
+        return period_end(clock.due(provider.get()).date).isoformat()
+
+    return {"workdays_after": workdays_after, "days_after": days_after, "is_workday": is_workday,
+            "workdays_before": workdays_before, "legal_due": legal_due, "committed_due": committed_due}
+
+
+def _last_day(value: Any) -> date | None:
+    """The last business date of a period given by its end: a date, or an instant (midnight ends the day before)."""
+    if isinstance(value, str) and ("T" in value or " " in value.strip()):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ExpressionFailed(f"时间 {value!r} 格式不正确，应为 ISO 8601", details={"reason": "value"}) from None
+    if isinstance(value, datetime):
+        if business_date(value).year == NEVER.year:
+            return None
+        return business_date(value - timedelta(microseconds=1))
+    return _business_date(value)
 
 
 def _business_date(value: Any) -> date:

@@ -14,7 +14,8 @@ from . import events as ev
 from .case_clocks import clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
 from .commands import Actor, ExtendDeadline, RecomputeDeadlines, ResumeClock, SuspendClock
 from .errors import Forbidden, InvalidInput, NotFound
-from .handlers import CaseRef, Services, _record
+from .calendar_functions import case_clocks_bound
+from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import ClockClosed
 from .persistence.repository import CaseRecord
@@ -72,7 +73,8 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
         definition = svc.catalog.get(uow, case.definition_id)
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
-        moved = svc.runner.rearm_timers(workflow)
+        with case_clocks_bound(case.clocks):
+            moved = svc.runner.rearm_timers(workflow)
         if before == after and not moved:
             svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
             return CaseRef(case.id, case.case_no, case.status, case.version)
@@ -117,12 +119,19 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
             if kind not in waiting:
                 doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
         case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
-        rows = _record(case, [event], actor, now)
-        workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
+        definition = svc.catalog.get(uow, case.definition_id)
+        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                       definition.spec, definition.subprocess_specs)
+        with case_clocks_bound(doc):
+            # Timers that read legal_due()/committed_due() follow the clock: a pause parks them, a resume
+            # or an extension moves them to the new due instant.
+            rearmed = rearm_timers(uow, svc, case, workflow, event.event_type)
+        if rearmed:
+            case.set(workflow_state=svc.runner.dump(workflow))
+        rows = _record(case, [event, *rearmed], actor, now)
         uow.cases.save(case, events=rows)
         uow.commit()
-    if workflow is not None:
-        svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version)
 
 

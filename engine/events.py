@@ -145,3 +145,33 @@ class DeadlinesRecomputed(Event):
     reason: str = ""
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TimersRearmed(Event):
+    """Date timers got a new due instant because the clocks they read changed (paused, resumed, extended)."""
+
+    event_type: ClassVar[str] = "TimersRearmed"
+    reason: str = ""
+    timers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SupervisionRaised(Event):
+    """A deadline turned yellow or red and a 督办 item was opened for the owning district's supervisors."""
+
+    event_type: ClassVar[str] = "SupervisionRaised"
+    item_id: int = 0
+    kind: str = ""
+    clock: str = ""
+    due_at: str = ""
+
+
+@dataclass(frozen=True)
+class SupervisionClosed(Event):
+    """A supervisor closed a 督办 item with an opinion."""
+
+    event_type: ClassVar[str] = "SupervisionClosed"
+    item_id: int = 0
+    kind: str = ""
+    opinion: str = ""

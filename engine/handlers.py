@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import events as ev
 from .audit import GENESIS, event_hash
+from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
 from .clock import CST, Clock
 from .commands import (
@@ -66,7 +67,10 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
     now = svc.clock.now()
     with svc.uow() as uow:
         definition = svc.catalog.get(uow, uow.definitions.latest_id(cmd.process_key, cmd.version))
-        workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
+        # The clocks exist before the first step, so timers reached at once can read legal_due().
+        clock_columns = _clock_columns(definition, svc, now, cmd.actor)
+        with case_clocks_bound(clock_columns.get("clocks")):
+            workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
         day = now.astimezone(CST).strftime("%Y%m%d")
         case_no = f"TB{day}{uow.cases.next_number(day):06d}"
         owning = cmd.owning_district or cmd.actor.district
@@ -76,7 +80,7 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
             "receiving_district": cmd.receiving_district or cmd.actor.district or owning, "started_by": cmd.actor.username,
             "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
             "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
-            **_clock_columns(definition, svc, now, cmd.actor)})
+            **clock_columns})
         started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                                  content_hash=definition.content_hash, data=data,
                                  owning_district=case.owning_district, receiving_district=case.receiving_district)
@@ -134,14 +138,21 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
-        step = svc.runner.complete(workflow, task.spiff_task_id, data)
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
-        if task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values() if e.get("pending")}:
+        starts_clocks = task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values()
+                                            if e.get("pending")}
+        if starts_clocks:
             # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
             doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
-        created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
+        with case_clocks_bound(case.clocks):
+            if starts_clocks:
+                # Timers armed with legal_due() while the clock waited get their real due time now.
+                inputs += rearm_timers(uow, svc, case, workflow, "clocks_started")
+            before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
+            step = svc.runner.complete(workflow, task.spiff_task_id, data)
+        created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, before)
         change = {"state": "completed", "completed_at": now, "completed_by": cmd.actor.username,
                   "assignee": task.assignee or cmd.actor.username}
         uow.cases.save(case, events=rows, task_update=(task.id, change))
@@ -163,14 +174,35 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
         due = tuple(t.element_id for t in before.values() if t.due_at is not None and t.due_at < now)
         if not due:
+            # A leased row the workflow no longer waits on (its activity ended) must not be claimed again.
+            stale = uow.cases.waiting_timer_ids(case.id) - before.keys()
+            uow.cases.finish_timers(case.id, stale, at=now)
+            uow.commit()
             return CaseRef(case.id, case.case_no, case.status, case.version)
-        step = svc.runner.fire_timers(workflow)
+        with case_clocks_bound(case.clocks):
+            step = svc.runner.fire_timers(workflow)
         fired = ev.TimersFired(due_elements=due)
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
         uow.cases.save(case, events=rows)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, workflow: Any,
+                 reason: str) -> list[ev.Event]:
+    """Re-evaluate the case's date timers against its clocks as they are now; move the rows that changed.
+
+    Call inside :func:`case_clocks_bound` with the case's new clocks. Returns the audit event naming each
+    moved timer and its new due instant (none when nothing moved).
+    """
+    moved = svc.runner.rearm_timers(workflow)
+    moved = [t for t in moved if t.due_at is not None]
+    for timer in moved:
+        uow.cases.reschedule_timer(case.id, timer.spiff_task_id, timer.due_at)
+    if not moved:
+        return []
+    return [ev.TimersRearmed(reason=reason, timers={t.element_id: t.due_at.isoformat() for t in moved})]
 
 
 def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:

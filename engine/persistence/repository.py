@@ -272,6 +272,13 @@ class CaseRepository:
         if ids:
             self._conn.execute(_FINISH_TIMERS, {"b_case_id": case_id, "b_ids": ids, "b_at": at})
 
+    def waiting_timer_ids(self, case_id: int) -> set[str]:
+        """Return the spiff task ids of the case's timers still marked waiting."""
+        table = Timer.__table__
+        rows = self._conn.execute(select(table.c.spiff_task_id).where(table.c.case_id == case_id,
+                                                                      table.c.state == "waiting"))
+        return set(rows.scalars())
+
     def reschedule_timer(self, case_id: int, spiff_id: str, due_at: datetime) -> None:
         """Move a waiting timer to a new due time (its expression was re-evaluated)."""
         table = Timer.__table__

@@ -55,3 +55,51 @@ def test_the_provider_reloads_after_invalidation():
     assert len(loads) == 1
     provider.invalidate()
     assert provider.get().is_workday(date(2026, 2, 14)) and len(loads) == 2
+
+
+def running_doc(**clock_changes):
+    from datetime import datetime
+
+    from engine.clock import CST
+    from engine.legal_clock import Budget, Clock
+    clock = Clock.start("legal", Budget(20, "workday"), date(2026, 2, 12), datetime(2026, 2, 12, 10, tzinfo=CST), "u")
+    if clock_changes.get("paused"):
+        clock = clock.pause(datetime(2026, 2, 24, 10, tzinfo=CST), "correction", "补正", "u", None)
+    return {"legal": {"clock": clock.to_dict(), "yellow_days": 1, "yellow_ratio": 0.2}}
+
+
+def test_workdays_before_is_the_instant_when_n_working_days_are_left(functions):
+    # Period ends with Wednesday 03-18: at midnight starting 03-17, 03-17 and 03-18 are left.
+    assert functions["workdays_before"]("2026-03-19T00:00:00+08:00", 2) == "2026-03-17T00:00:00+08:00"
+    assert functions["workdays_before"]("2026-03-18", 2) == "2026-03-17T00:00:00+08:00"
+    # Across 春节: 02-15..02-23 are off and Saturday 02-14 is a 调休 working day, the third one left.
+    assert functions["workdays_before"]("2026-02-25", 2) == "2026-02-24T00:00:00+08:00"
+    assert functions["workdays_before"]("2026-02-25", 3) == "2026-02-14T00:00:00+08:00"
+
+
+def test_legal_due_reads_the_clocks_bound_to_the_case_being_worked(functions):
+    from engine.calendar_functions import case_clocks_bound
+    with case_clocks_bound(running_doc()):
+        assert functions["legal_due"]() == "2026-03-19T00:00:00+08:00"
+        assert functions["workdays_before"](functions["legal_due"](), 2) == "2026-03-17T00:00:00+08:00"
+
+
+def test_a_paused_or_pending_clock_has_no_due_instant_so_its_timers_wait(functions):
+    from engine.calendar_functions import NEVER, case_clocks_bound
+    with case_clocks_bound(running_doc(paused=True)):
+        assert functions["legal_due"]() == NEVER.isoformat()
+        assert functions["workdays_before"](functions["legal_due"](), 2) == NEVER.isoformat()
+    with case_clocks_bound({"committed": {"pending": {"starts_at": "accept"}}}):
+        assert functions["committed_due"]() == NEVER.isoformat()
+
+
+def test_clock_functions_refuse_a_case_without_that_clock_and_outside_a_case(functions):
+    from engine.calendar_functions import case_clocks_bound
+    with pytest.raises(ExpressionFailed, match="没有声明承诺时限"):
+        with case_clocks_bound(running_doc()):
+            functions["committed_due"]()
+    with pytest.raises(ExpressionFailed, match="只能在办件的流程中使用"):
+        functions["legal_due"]()
+    from engine.calendar import CalendarInvalid
+    with pytest.raises(CalendarInvalid, match="期限天数 -1 无效"):
+        functions["workdays_before"]("2026-03-18", -1)
