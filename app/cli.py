@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, ROLES, TimerWorker, ensure_calendar_seeded, run_forever, start_background,
-    upgrade_database,
+    DeployDefinitions, EngineError, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, run_forever,
+    start_background, upgrade_database,
 )
 
 from .cli_calendar import calendar_group
 from .runtime import engine_config, get_engine
+
+log = logging.getLogger("tongban.cli")
 
 
 def main() -> None:
@@ -183,13 +187,22 @@ def run_command(host: str, port: int, threads: int) -> None:
         _fail(exc)
     for line in seed_demo(engine, Path(app.instance_path)):
         click.echo(line)
+    _warn_calendar_coverage(engine)
     scheduler = start_background(engine)
-    click.echo("定时器工作进程已在本进程内启动（每秒检查一次到期定时器）")
+    click.echo("定时器工作进程已在本进程内启动（每秒检查一次到期定时器和督办）")
     click.echo(f"tongban 已启动：http://{host}:{port}/api/docs  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
     try:
         serve(app, host=host, port=port, threads=threads, ident="tongban")
     finally:
         scheduler.shutdown(wait=False)
+
+
+def _warn_calendar_coverage(engine: Any) -> None:
+    coverage = calendar_coverage(engine)
+    if not coverage.ok:
+        log.warning("calendar does not cover %s..%s: missing %s", coverage.today, coverage.horizon,
+                    coverage.missing_years)
+        click.echo(f"警告：{coverage.warning()}", err=True)
 
 
 @click.command("worker")
@@ -199,9 +212,11 @@ def run_command(host: str, port: int, threads: int) -> None:
 def worker_command(once: bool, interval: float) -> None:
     """Fire due BPMN timers; run any number of these next to the web processes."""
     engine = get_engine()
+    _warn_calendar_coverage(engine)
     if once:
         result = TimerWorker(engine).sweep()
-        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个")
+        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
+                   f"新开督办 {result.supervised} 个办件")
         return
     click.echo(f"定时器工作进程启动，间隔 {interval} 秒；Ctrl+C 退出")
     run_forever(engine, interval=interval)

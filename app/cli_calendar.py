@@ -12,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from engine import (
-    CST, CalendarInvalid, CalendarUnknown, DayFact, DayKind, EngineError, calendar_years,
+    CST, CalendarInvalid, CalendarUnknown, DayFact, DayKind, EngineError, calendar_coverage, calendar_years,
     ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
 )
 
@@ -187,13 +187,8 @@ def calendar_due(start: str, n: int, unit: str, strict: bool) -> None:
               help="自今天起须覆盖的天数")
 def calendar_check(n: int) -> None:
     """Exit 1 with a warning when the calendar does not cover today + N days (today from the engine clock)."""
-    engine = get_engine()
-    today = engine.clock.now().astimezone(CST).date()
-    horizon = today + timedelta(days=n)
-    missing = load_work_calendar(engine).missing_years(today, horizon)
-    if missing:
-        click.echo(f"警告：节假日安排未覆盖今天（{today}）起 {n} 天（至 {horizon}）：{_years_text(missing)} 年"
-                   f"尚未载入。国务院办公厅通知发布后请运行 tongban calendar import 载入，"
-                   f"在此之前该年的期限均为暂定", err=True)
+    coverage = calendar_coverage(get_engine(), days=n)
+    if not coverage.ok:
+        click.echo(f"警告：{coverage.warning()}", err=True)
         sys.exit(1)
-    click.echo(f"OK：节假日安排已覆盖今天（{today}）起 {n} 天（至 {horizon}）")
+    click.echo(f"OK：节假日安排已覆盖今天（{coverage.today}）起 {n} 天（至 {coverage.horizon}）")

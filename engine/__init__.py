@@ -9,8 +9,8 @@ from .calendar import (
 )
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
-    ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
+    RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
@@ -20,13 +20,13 @@ from .errors import (
 from .identity import ROLES
 from .migrations import upgrade_database
 from .persistence.calendar_repository import (
-    CalendarYearInfo, ImportOutcome, calendar_years, ensure_calendar_seeded, import_calendar_year,
-    load_work_calendar,
+    CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
+    import_calendar_year, load_work_calendar,
 )
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
-    "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock",
+    "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
@@ -34,6 +34,6 @@ __all__ = [
     "start_background", "upgrade_database",
     # statutory calendar
     "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "DayFact", "DayKind",
-    "Due", "ImportOutcome", "WorkCalendar", "YearSchedule", "calendar_years", "ensure_calendar_seeded",
+    "CalendarCoverage", "calendar_coverage", "Due", "ImportOutcome", "WorkCalendar", "YearSchedule", "calendar_years", "ensure_calendar_seeded",
     "business_date", "import_calendar_year", "load_work_calendar", "parse_schedule",
 ]

@@ -5,11 +5,11 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers
+from . import clock_handlers, handlers, supervision
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
-    ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
+    RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
 )
 from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
@@ -34,6 +34,8 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     ResumeClock: clock_handlers.resume_clock,
     ExtendDeadline: clock_handlers.extend_deadline,
     RecomputeDeadlines: clock_handlers.recompute_deadlines,
+    RaiseSupervision: supervision.raise_supervision,
+    CloseSupervision: supervision.close_supervision,
 }
 
 

@@ -130,3 +130,20 @@ class RecomputeDeadlines(Command):
     case_id: int
     reason: str
     actor: Actor = field(default_factory=Actor.system)
+
+
+@dataclass(frozen=True)
+class RaiseSupervision(Command):
+    """Open the 督办 items a running case's deadlines call for at the clock's now (the worker sends this)."""
+
+    case_id: int
+    actor: Actor = field(default_factory=Actor.system)
+
+
+@dataclass(frozen=True)
+class CloseSupervision(Command):
+    """Close a 督办 item with the supervisor's opinion (what was done, what the department was told)."""
+
+    item_id: int
+    actor: Actor
+    opinion: str

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from .clock import Clock
 from .commands import Actor
 from .errors import InvalidInput, NotFound
-from .persistence.models import Case, CaseEvent, ProcessDefinition, TaskCandidate, TaskItem, Timer
+from .persistence.models import (
+    Case, CaseEvent, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
+)
 
 SCOPES = ("all", "mine", "available", "completed")
 LIGHTS = ("green", "yellow", "red")
@@ -171,6 +173,28 @@ class Queries:
             stmt = stmt.where(Case.deadline_provisional.is_(True))
         with self.sessions() as session:
             return [dict(row._mapping) for row in session.execute(stmt.order_by(Case.id))]
+
+    def supervision(self, actor: Actor, *, state: str = "open", kind: str | None = None,
+                    limit: int = 100) -> list[dict[str, Any]]:
+        """Return the 督办 items of the districts ``actor`` supervises, newest first (404-free: none else)."""
+        from .supervision import CITY
+        if "supervisor" not in actor.roles or not actor.district:
+            return []
+        stmt = (select(SupervisionItem, Case.case_no, Case.title, Case.process_key)
+                .join(Case, Case.id == SupervisionItem.case_id)
+                .order_by(SupervisionItem.raised_at.desc(), SupervisionItem.id.desc()).limit(limit))
+        if actor.district != CITY:
+            stmt = stmt.where(SupervisionItem.district == actor.district)
+        if state != "all":
+            stmt = stmt.where(SupervisionItem.state == state)
+        if kind:
+            stmt = stmt.where(SupervisionItem.kind == kind)
+        with self.sessions() as session:
+            return [{"id": item.id, "case_id": item.case_id, "case_no": case_no, "title": title,
+                     "process_key": process_key, "kind": item.kind, "clock": item.clock, "due_at": item.due_at,
+                     "district": item.district, "state": item.state, "raised_at": item.raised_at,
+                     "closed_by": item.closed_by, "closed_at": item.closed_at, "opinion": item.opinion}
+                    for item, case_no, title, process_key in session.execute(stmt)]
 
     def definitions(self, process_key: str | None = None) -> list[dict[str, Any]]:
         """Return deployed definition versions, newest first per key."""

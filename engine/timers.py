@@ -4,6 +4,9 @@ Each wake-up leases due timer rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, th
 SQLite) and fires each affected case in its own transaction. Any number of workers may run: a lease keeps
 two workers off the same rows, the case row lock serializes the firing, and a timer that already fired is
 no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
+
+The same wake-up opens 督办 items for cases whose stored deadline instants have passed
+(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .bootstrap import Engine
-from .commands import Actor, FireDueTimers
+from .commands import Actor, FireDueTimers, RaiseSupervision
 from .errors import EngineError
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -32,6 +35,8 @@ class SweepResult:
 
     cases: int
     failed: int
+    supervised: int = 0
+    """Cases that got new 督办 items in this wake-up."""
 
 
 class TimerWorker:
@@ -53,17 +58,34 @@ class TimerWorker:
             done = failed = 0
             while True:
                 case_ids = self._claim()
-                if not case_ids:
-                    return SweepResult(done, failed)
                 for case_id in case_ids:
                     if self._fire(case_id):
                         done += 1
                     else:
                         failed += 1
                 if len(case_ids) < self.batch:
-                    return SweepResult(done, failed)
+                    return SweepResult(done, failed, self.supervise())
         finally:
             self._sweep_lock.release()
+
+    def supervise(self, *, max_batches: int = 20) -> int:
+        """Open the 督办 items that came due; return how many cases got one.
+
+        Bounded per wake-up, so a case that keeps failing cannot hold the worker; the rest wait a tick.
+        """
+        raised = 0
+        for _ in range(max_batches):
+            with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
+                case_ids = uow.supervision.due_case_ids(self.engine.clock.now(), limit=self.batch)
+            for case_id in case_ids:
+                try:
+                    self.engine.handle(RaiseSupervision(case_id, actor=self.actor))
+                    raised += 1
+                except EngineError as exc:
+                    log.warning("supervision of case %s failed: %s", case_id, exc)
+            if len(case_ids) < self.batch:
+                break
+        return raised
 
     def _claim(self) -> list[int]:
         now = self.engine.clock.now()

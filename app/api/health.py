@@ -5,6 +5,8 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from engine import calendar_coverage
+
 from ..runtime import get_engine
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="运行状态")
@@ -13,5 +15,13 @@ blp = Blueprint("health", __name__, url_prefix="/api", description="运行状态
 @blp.route("/health")
 @blp.response(200)
 def health() -> Any:
-    """Report whether the database answers."""
-    return {"status": "ok", "database": get_engine().ping()}
+    """Report whether the database answers and whether the holiday calendar covers the next 60 days.
+
+    ``status`` is ``warning`` while a year within 60 days is not loaded: deadlines reaching it are provisional.
+    """
+    engine = get_engine()
+    database = engine.ping()
+    coverage = calendar_coverage(engine)
+    calendar = {"ok": coverage.ok, "horizon": coverage.horizon.isoformat(),
+                "missing_years": list(coverage.missing_years), "warning": coverage.warning() or None}
+    return {"status": "ok" if coverage.ok else "warning", "database": database, "calendar": calendar}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Literal
 
 from sqlalchemy import delete, insert, select
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..calendar import (
-    CalendarYearExists, DayFact, DayKind, WorkCalendar, YearSchedule, content_hash,
+    CalendarYearExists, DayFact, DayKind, WorkCalendar, YearSchedule, business_date, content_hash,
     facts_from_chinesecalendar,
 )
 from ..errors import Conflict
@@ -183,6 +183,35 @@ def calendar_years(engine: Any) -> list[CalendarYearInfo]:
     """Return every loaded year, oldest first."""
     with engine.database.read_sessions() as session:
         return CalendarRepository(session).years()
+
+
+@dataclass(frozen=True)
+class CalendarCoverage:
+    """Whether the loaded holiday schedules cover today and the next ``days`` days (DOMAIN §6: 60)."""
+
+    today: date
+    horizon: date
+    missing_years: tuple[int, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every year between today and the horizon is loaded."""
+        return not self.missing_years
+
+    def warning(self) -> str:
+        """The operator's warning in Chinese (empty when covered)."""
+        if self.ok:
+            return ""
+        years = "、".join(str(y) for y in self.missing_years)
+        return (f"节假日安排未覆盖今天（{self.today}）起至 {self.horizon}：{years} 年尚未载入。国务院办公厅通知"
+                f"发布后请运行 tongban calendar import 载入，在此之前该年的期限均为暂定")
+
+
+def calendar_coverage(engine: Any, *, days: int = 60) -> CalendarCoverage:
+    """Check that the calendar covers today (the engine clock's) + ``days``; warn at start-up and in health."""
+    today = business_date(engine.clock.now())
+    horizon = today + timedelta(days=days)
+    return CalendarCoverage(today, horizon, load_work_calendar(engine).missing_years(today, horizon))
 
 
 def import_calendar_year(engine: Any, schedule: YearSchedule, *, actor: str,

@@ -84,6 +84,9 @@ class Case(Base):
         Index(None, "status", "started_at"),
         Index(None, "process_key", "status"),
         Index(None, "owning_district", "status"),
+        # The supervision sweep looks for running cases whose deadline or warning instant has passed.
+        Index(None, "status", "committed_due_at"),
+        Index(None, "status", "legal_yellow_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -204,6 +207,33 @@ class Timer(Base):
     locked_until: Mapped[Optional[datetime]]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class SupervisionItem(Base):
+    """A 督办 item: a deadline of a running case turned red (or the legal one yellow) and supervisors act.
+
+    ``kind`` is ``committed_overdue`` (承诺时限超期: a 督办 task), ``legal_warning`` (法定时限临近: an alert)
+    or ``legal_overdue`` (法定时限超期). One item per case, kind and deadline: an extension that moves the
+    deadline and is missed again opens a new one.
+    """
+
+    __tablename__ = "supervision_items"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "due_at"),
+        Index(None, "state", "district", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    clock: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    district: Mapped[Optional[str]] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime]
+    closed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    closed_at: Mapped[Optional[datetime]]
+    opinion: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class Message(Base):

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, undefer
 
 from ..errors import Conflict, NotFound
 from .models import (
-    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, TaskCandidate, TaskItem, Timer, User,
+    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem,
+    Timer, User,
 )
 
 cases = Case.__table__
@@ -324,6 +325,43 @@ class TimerRepository:
         """Return the earliest due time of any waiting timer."""
         table = Timer.__table__
         return self.uow.connection.execute(select(func.min(table.c.due_at)).where(table.c.state == "waiting")).scalar()
+
+
+class SupervisionRepository:
+    """督办 items: found by the sweep from the cases' stored due instants, closed by supervisors."""
+
+    def __init__(self, uow: Any):
+        self.uow = uow
+
+    def due_case_ids(self, now: datetime, *, limit: int) -> list[int]:
+        """Return running cases with a passed deadline (or legal warning instant) that has no item yet."""
+        items = SupervisionItem.__table__
+
+        def missing(kind: str, due: Any) -> Any:
+            return ~exists().where(items.c.case_id == cases.c.id, items.c.kind == kind, items.c.due_at == due)
+        stmt = (select(cases.c.id).where(cases.c.status == "running", or_(
+            and_(cases.c.committed_due_at <= now, missing("committed_overdue", cases.c.committed_due_at)),
+            and_(cases.c.legal_yellow_at <= now, missing("legal_warning", cases.c.legal_due_at)),
+            and_(cases.c.legal_due_at <= now, missing("legal_overdue", cases.c.legal_due_at)),
+        )).order_by(cases.c.id).limit(limit))
+        return list(self.uow.connection.execute(stmt).scalars())
+
+    def keys(self, case_id: int) -> set[tuple[str, datetime]]:
+        """Return (kind, due_at) of every item the case already has."""
+        items = SupervisionItem.__table__
+        rows = self.uow.connection.execute(select(items.c.kind, items.c.due_at).where(items.c.case_id == case_id))
+        return {(kind, due) for kind, due in rows}
+
+    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert items; return their ids in order."""
+        table = SupervisionItem.__table__
+        return [self.uow.connection.execute(insert(table).returning(table.c.id), [row]).scalar_one()
+                for row in rows]
+
+    def lock(self, item_id: int) -> SupervisionItem | None:
+        """Load one item for update."""
+        return self.uow.session.scalars(select(SupervisionItem).where(SupervisionItem.id == item_id)
+                                        .with_for_update()).one_or_none()
 
 
 class UserRepository:

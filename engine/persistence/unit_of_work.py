@@ -13,7 +13,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
-from .repository import CaseRepository, DefinitionRepository, TimerRepository, UserRepository
+from .repository import (
+    CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
+)
 
 
 class SqlAlchemyUnitOfWork:
@@ -36,6 +38,7 @@ class SqlAlchemyUnitOfWork:
         self.definitions = DefinitionRepository(self)
         self.users = UserRepository(self)
         self.timers = TimerRepository(self)
+        self.supervision = SupervisionRepository(self)
         return self
 
     @property

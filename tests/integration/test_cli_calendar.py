@@ -143,3 +143,12 @@ def test_check_warns_with_exit_1_until_the_next_year_is_loaded(runner):
     assert ok(runner.invoke(args=["calendar", "check", "--days", "30"])).startswith("OK")
     ok(runner.invoke(args=["calendar", "import", str(FIXTURE_2027)]))
     assert ok(runner.invoke(args=["calendar", "check", "--days", "60"])).startswith("OK")
+
+
+def test_the_worker_warns_at_start_up_when_the_calendar_runs_out(runner):
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "警告：节假日安排未覆盖" in result.stderr and "2027 年尚未载入" in result.stderr
+    assert "已处理 0 个办件的到期定时器" in result.stdout
+    ok(runner.invoke(args=["calendar", "import", str(FIXTURE_2027)]))
+    assert "警告" not in runner.invoke(args=["worker", "--once"]).stderr

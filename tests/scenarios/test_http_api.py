@@ -17,6 +17,8 @@ from werkzeug.test import TestResponse
 from tests.bpmn_factory import diagram
 from tests.conftest import ROOT
 
+from app.runtime import get_engine
+
 from .conftest import Caller
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -381,10 +383,17 @@ def test_the_openapi_document_describes_our_paths(client):
     assert "bearer" in spec["components"]["securitySchemes"]
 
 
-def test_health_reports_the_database(client):
-    response = client.get("/api/health")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": True}
+def test_health_reports_the_database_and_warns_when_the_calendar_runs_out(app, client):
+    from engine import ensure_calendar_seeded, import_calendar_year, parse_schedule
+    engine = get_engine(app)
+    ensure_calendar_seeded(engine)
+    body = client.get("/api/health").get_json()            # 2026-11-23 + 60 days reaches unpublished 2027
+    assert body["status"] == "warning" and body["database"] is True
+    assert body["calendar"]["missing_years"] == [2027] and "tongban calendar import" in body["calendar"]["warning"]
+    import_calendar_year(engine, parse_schedule((ROOT / "tests/data/calendar/2027.yaml").read_text(), "yaml"), actor="admin")
+    assert client.get("/api/health").get_json() == {
+        "status": "ok", "database": True,
+        "calendar": {"ok": True, "horizon": "2027-01-22", "missing_years": [], "warning": None}}
 
 
 # --- pagination -------------------------------------------------------------------------------------------------
