@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .deadlines import deadline_lines, run_deadline_benchmark
 from .stats import percentile
 from .parallel import aggregate_rate
 from .timers import run_timer_benchmarks, timer_lines, timer_targets
@@ -459,6 +460,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                            "threshold": f">= {TARGET_CASES_PER_S:g}", "measured": rate, "unit": "cases/s",
                            "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
     targets += timer_targets(timers)
+    deadlines = run_deadline_benchmark(repeats=plan.repeats, cases=plan.cases, calls=200 if quick else 2000)
 
     echo("")
     for line in approval_table(approval):
@@ -487,6 +489,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in timer_lines(timers):
         echo(line)
     echo("")
+    for line in deadline_lines(deadlines):
+        echo(line)
+    echo("")
     for line in target_lines(targets):
         echo(line)
 
@@ -509,6 +514,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "two_processes": {**multi, **({"ratio": multi["engine-postgresql"] / multi["bare-spiff"]} if multi else {})},
         "growth": growth,
         "timers": timers,
+        "deadlines": deadlines,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
                     "skipped": sum(t["result"] == "SKIP" for t in targets)},

@@ -16,4 +16,6 @@ def test_tongban_bench_quick_prints_the_table_and_writes_results(tmp_path):
     assert result.exit_code == 0, (result.output, result.exception)
     assert "approval / bare-spiff" in result.output and "engine-postgresql" in result.output
     data = json.loads(output.read_text())
-    assert {"machine", "targets"} <= set(data)
+    assert {"machine", "targets", "deadlines"} <= set(data)
+    assert "deadline cost per case" in result.output
+    assert set(data["deadlines"]["median_ms_per_case"]) == {"deadlines / engine-sqlite", "deadlines / no-clocks-sqlite"}
