@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from engine import EngineError
@@ -80,7 +81,11 @@ def wants_page() -> bool:
 def render_page_error(status: int, message: str | None = None) -> Any:
     """Render the zh-CN error page for ``status``."""
     text = message or _PAGE_MESSAGES.get(status) or _HTTP_ZH.get(status, "请求失败")
-    return render_template("pages/error.html", status=status, message=text), status
+    try:
+        return render_template("pages/error.html", status=status, message=text), status
+    except Exception:  # noqa: BLE001 - the page chrome needs the database; the error must still be told
+        log.exception("error page failed")
+        return f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p>{escape(text)}</p></html>', status
 
 
 def http_error_response(exc: HTTPException) -> Any:

@@ -22,7 +22,11 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if optional_actor() is None:
-            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+            target = url_for("pages.login", next=request.full_path.rstrip("?"))
+            if request.headers.get("HX-Request"):
+                # An expired session inside an htmx swap: send the whole page to the login form.
+                return "", 401, {"HX-Redirect": url_for("pages.login")}
+            return redirect(target)
         return view(*args, **kwargs)
     return wrapper
 

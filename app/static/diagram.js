@@ -3,7 +3,7 @@
   "use strict";
   var box = document.getElementById("diagram");
   if (!box || typeof BpmnJS === "undefined") { return; }
-  var viewer = new BpmnJS({ container: box, keyboard: { bindTo: box } });
+  var viewer = new BpmnJS({ container: box, keyboard: { bind: true } });
   var current = (box.dataset.highlight || "").split(",").filter(Boolean);
   fetch(box.dataset.src, { credentials: "same-origin" })
     .then(function (response) {
@@ -15,6 +15,12 @@
       var canvas = viewer.get("canvas");
       var registry = viewer.get("elementRegistry");
       canvas.zoom("fit-viewport", "auto");
+      // The canvas takes keyboard focus itself (Ctrl + arrows pan); name it for screen readers.
+      var svg = box.querySelector("svg");
+      if (svg) {
+        svg.setAttribute("tabindex", "0");
+        svg.setAttribute("aria-label", box.getAttribute("aria-label"));
+      }
       current.forEach(function (id) {
         if (registry.get(id)) { canvas.addMarker(id, "tb-current"); }
       });

@@ -47,6 +47,12 @@ def test_a_case_goes_from_the_window_to_the_reviewer_and_stays_hidden_from_other
     assert "正常" in row.inner_text() and "渝中区" in row.inner_text()
     assert fits(page)
     shot(page, "02-inbox-available")
+    page.evaluate("window.samePage = true")
+    page.get_by_label("时限状态").select_option(label="超期")
+    page.get_by_text("没有符合筛选条件的任务").wait_for()
+    assert "light=red" in page.url and page.evaluate("window.samePage === true")  # htmx swapped just the rows
+    page.get_by_label("时限状态").select_option(label="全部")
+    page.get_by_role("row").filter(has_text="受理").wait_for()
 
     row.get_by_role("link", name="受理").click()
     assert "中标通知书" in page.inner_text("body")
@@ -79,6 +85,12 @@ def test_a_case_goes_from_the_window_to_the_reviewer_and_stays_hidden_from_other
     page.get_by_role("link", name=re.compile(r"^TB")).first.click()
     page.wait_for_selector("#diagram .djs-element.tb-current", timeout=15000)
     assert "办理记录" in page.inner_text("body") and fits(page)
+    svg = page.locator("#diagram svg").first
+    svg.focus()
+    before = page.evaluate("document.querySelector('#diagram .viewport').getAttribute('transform')")
+    page.keyboard.press("Control+ArrowLeft")
+    page.wait_for_function("t => document.querySelector('#diagram .viewport').getAttribute('transform') !== t",
+                           arg=before)
     shot(page, "07-case-page")
     shot(page, "07-case-page-full", full_page=True)
     log_out(page)

@@ -158,3 +158,16 @@ def test_vendored_front_end_packages_are_served_locally(app):
         response = client.get(path)
         response.close()
         assert response.status_code == 200, path
+
+
+def test_an_htmx_request_without_a_session_sends_the_browser_to_the_login_page(app):
+    response = app.test_client().get("/?tab=available", headers={"HX-Request": "true", "HX-Target": "task-list"})
+    assert response.status_code == 401 and response.headers["HX-Redirect"] == "/login"
+
+
+def test_unknown_page_urls_get_the_html_404_and_api_urls_keep_json(app):
+    client = client_for(app, "window_yz")
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "页面不存在" in page.get_data(as_text=True)
+    api = client.get("/api/v1/tasks/999999")
+    assert api.status_code == 404 and api.json["code"] == "NOT_FOUND"
