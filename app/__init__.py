@@ -9,6 +9,8 @@ from flask import Flask
 from . import runtime
 from .api import register_api
 from .errors import register_error_handlers
+from .pages import register_pages
+from .security import configure_sessions
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,9 +36,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = os.urandom(32)
+    configure_sessions(app)
     runtime.init_app(app)
     register_error_handlers(app)
     register_api(app)
+    register_pages(app)
     from .vendor import bp as vendor_bp
     app.register_blueprint(vendor_bp)
     from .cli import register_cli

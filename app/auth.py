@@ -1,10 +1,14 @@
-"""Who is calling: bearer tokens for the API. Every API endpoint requires a user."""
+"""Who is calling: a bearer token (the API) or the page session's user (pages, and the API from pages).
+
+A session may only drive state-changing API calls together with its CSRF token; :mod:`app.security`
+checks that before any view runs.
+"""
 from __future__ import annotations
 
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, g, request
+from flask import abort, g, request, session
 
 from engine import Actor, Forbidden
 
@@ -15,19 +19,38 @@ def current_actor() -> Actor:
     """Return the authenticated actor of this request (401 when there is none)."""
     actor = getattr(g, "actor", None)
     if actor is None:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            abort(401)
-        actor = get_engine().identity.actor_for_token(token.strip())
+        actor = _actor_from_request()
         if actor is None:
             abort(401)
         g.actor = actor
     return actor
 
 
+def optional_actor() -> Actor | None:
+    """Return the session's or token's actor, or None for an anonymous request."""
+    if getattr(g, "actor", None) is None:
+        g.actor = _actor_from_request()
+    return g.actor
+
+
+def _actor_from_request() -> Actor | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return get_engine().identity.actor_for_token(token.strip())
+    username = session.get("user")
+    if not username:
+        return None
+    actor = get_engine().identity.actor_for_username(username)
+    if actor is None:
+        session.clear()  # the user was deactivated or removed since logging in
+    return actor
+
+
 def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse the request with 401 unless it carries a valid bearer token."""
+    """Refuse the request with 401 unless it carries a valid bearer token or a logged-in session."""
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current_actor()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,11 @@ def run_command(host: str, port: int, threads: int) -> None:
     from .demo import seed_demo
     from waitress import serve
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not os.environ.get("TONGBAN_SESSION_COOKIE_SECURE"):
+        # This server speaks plain HTTP; a Secure cookie would never come back and no one could log in.
+        app.config["SESSION_COOKIE_SECURE"] = False
+        click.echo("提示：本机 HTTP 运行，会话 Cookie 未设 Secure；经 HTTPS 反向代理部署时请设 "
+                   "TONGBAN_SESSION_COOKIE_SECURE=true")
     url = engine_config(app).database_url
     upgrade_database(url)
     engine = get_engine()
@@ -190,7 +196,8 @@ def run_command(host: str, port: int, threads: int) -> None:
     _warn_calendar_coverage(engine)
     scheduler = start_background(engine)
     click.echo("定时器工作进程已在本进程内启动（每秒检查一次到期定时器和督办）")
-    click.echo(f"tongban 已启动：http://{host}:{port}/api/docs  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
+    click.echo(f"tongban 已启动：http://{host}:{port}/ 登录办理，API 文档 http://{host}:{port}/api/docs"
+               f"  （数据库 {_safe_url(url)}；Ctrl+C 退出）")
     try:
         serve(app, host=host, port=port, threads=threads, ident="tongban")
     finally:

@@ -5,7 +5,8 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from engine import EngineError
@@ -64,25 +65,61 @@ def error_body(status: int, message: str | None = None, code: str | None = None,
     return body
 
 
+_PAGE_MESSAGES = {400: "请求无效：页面可能已过期，请刷新后重试", 404: "您要找的页面不存在，或您无权查看",
+                  405: "不支持该操作"}
+
+
+def wants_page() -> bool:
+    """Tell whether this request came from a page (HTML answer) rather than an API client (JSON)."""
+    if request.blueprint == "pages":
+        return True
+    if request.path.startswith(("/api/", "/vendor/", "/static/")):
+        return False
+    return request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
+
+
+def render_page_error(status: int, message: str | None = None) -> Any:
+    """Render the zh-CN error page for ``status``."""
+    text = message or _PAGE_MESSAGES.get(status) or _HTTP_ZH.get(status, "请求失败")
+    try:
+        return render_template("pages/error.html", status=status, message=text), status
+    except Exception:  # noqa: BLE001 - the page chrome needs the database; the error must still be told
+        log.exception("error page failed")
+        return f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p>{escape(text)}</p></html>', status
+
+
+def http_error_response(exc: HTTPException) -> Any:
+    """Return the answer to an HTTP error: the error page for pages, else ``{code, message, details}``."""
+    status = exc.code or 500
+    if wants_page():
+        return render_page_error(status)
+    if status == 400 and exc.description == "csrf":
+        return jsonify(error_body(400, "缺少或错误的 CSRF 令牌（X-CSRFToken）", code="CSRF_FAILED")), 400
+    messages = (getattr(exc, "data", None) or {}).get("messages")
+    if messages:
+        return jsonify(error_body(status, "请求参数有误", fields=translate(messages))), status
+    return jsonify(error_body(status)), status
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Map engine errors and HTTP errors to JSON."""
+    """Map engine errors and HTTP errors to JSON for the API and to the error page for pages."""
 
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError) -> Any:
         """Render an engine refusal."""
+        if wants_page():
+            return render_page_error(exc.http_status, None if exc.http_status == 404 else exc.message)
         return jsonify(exc.to_dict()), exc.http_status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        """Render an HTTP error (including request validation) as JSON."""
-        status = exc.code or 500
-        messages = (getattr(exc, "data", None) or {}).get("messages")
-        if messages:
-            return jsonify(error_body(status, "请求参数有误", fields=translate(messages))), status
-        return jsonify(error_body(status)), status
+        """Render an HTTP error (including request validation) as JSON, or as a page for pages."""
+        return http_error_response(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
         """Log and hide anything unexpected."""
         log.exception("unhandled error")
+        if wants_page():
+            return render_page_error(500)
         return jsonify(error_body(500)), 500

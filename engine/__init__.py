@@ -15,7 +15,7 @@ from .commands import (
 from .config import EngineConfig
 from .errors import (
     Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
-    InvalidInput, NotFound, WorkflowFailed,
+    InvalidInput, NotFound, TooManyAttempts, WorkflowFailed,
 )
 from .identity import ROLES
 from .migrations import upgrade_database
@@ -30,7 +30,8 @@ __all__ = [
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
-    "SweepResult", "SystemClock", "TimerWorker", "UnclaimTask", "WorkflowFailed", "bootstrap", "run_forever",
+    "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "WorkflowFailed", "bootstrap",
+    "run_forever",
     "start_background", "upgrade_database",
     # statutory calendar
     "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "DayFact", "DayKind",

@@ -11,11 +11,13 @@ from .commands import (
     ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
     RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
 )
+from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .identity import Identity
+from .logins import LoginGuard
 from .persistence.calendar_repository import CalendarRepository
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -40,7 +42,10 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
 
 
 class Engine:
-    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity`` and the database."""
+    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity`` and the database.
+
+    ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins.
+    """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
         self.config = config
@@ -50,6 +55,8 @@ class Engine:
         self.calendar: CalendarProvider | None = services.calendar
         self.queries = Queries(database.read_sessions, services.clock, services.calendar)
         self.identity = Identity(services.uow, services.clock)
+        self.documents = CaseDocuments(database.read_sessions, self.queries)
+        self.logins = LoginGuard(services.uow, services.clock, self.identity)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

@@ -98,3 +98,10 @@ class WorkflowFailed(EngineError):
 
     code = "WORKFLOW_FAILED"
     http_status = 422
+
+
+class TooManyAttempts(EngineError):
+    """Too many failed logins for one user name from one address; try again later (HTTP 429)."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    http_status = 429

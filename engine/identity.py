@@ -88,6 +88,12 @@ class Identity:
             user = uow.users.by_token_hash(_digest(token), self.clock.now())
             return _actor(user) if user is not None else None
 
+    def actor_for_username(self, username: str) -> Actor | None:
+        """Return the actor of an active user (a page session names its user), or None."""
+        with self.uow() as uow:
+            user = uow.users.by_username(username)
+            return _actor(user) if user is not None and user.active else None
+
     def actor_for_password(self, username: str, password: str) -> Actor | None:
         """Return the actor when the password matches, or None (same work either way)."""
         with self.uow() as uow:

@@ -86,15 +86,7 @@ class Queries:
         now = self._now()
         colour = light_expression(now)
         stmt = select(TaskItem, Case, colour).join(Case, Case.id == TaskItem.case_id)
-        mine = TaskItem.assignee == actor.username
-        in_groups = exists().where(TaskCandidate.task_id == TaskItem.id,
-                                   TaskCandidate.group_key.in_(sorted(actor.groups)))
-        available = and_(TaskItem.assignee.is_(None), in_groups)
-        if scope == "completed":
-            stmt = stmt.where(TaskItem.state == "completed", TaskItem.completed_by == actor.username)
-        else:
-            where = {"mine": mine, "available": available, "all": or_(mine, available)}[scope]
-            stmt = stmt.where(TaskItem.state == "open", where)
+        stmt = stmt.where(_scope_clause(actor, scope))
         if process_key:
             stmt = stmt.where(TaskItem.process_key == process_key)
         if light is not None:
@@ -121,6 +113,16 @@ class Queries:
         key = (last_task.due_at or last_case.committed_due_at or _FAR_FUTURE) if sort == "due" \
             else last_task.created_at
         return TaskPage(items, _encode_cursor(key, last_task.id))
+
+    def task_counts(self, actor: Actor, scopes: Sequence[str] = ("mine", "available", "completed"),
+                    ) -> dict[str, int]:
+        """Return how many tasks ``actor`` has in each of ``scopes`` (the inbox tabs), unfiltered."""
+        bad = [s for s in scopes if s not in SCOPES]
+        if bad:
+            raise InvalidInput(f"scope 应为 {'/'.join(SCOPES)} 之一")
+        with self.sessions() as session:
+            return {scope: session.scalar(select(func.count()).select_from(TaskItem)
+                                          .where(_scope_clause(actor, scope))) or 0 for scope in scopes}
 
     def task(self, actor: Actor, task_id: int) -> dict[str, Any]:
         """Return one task the actor may see (404 otherwise)."""
@@ -221,6 +223,18 @@ class Queries:
             exists().where(TaskCandidate.task_id == TaskItem.id,
                            TaskCandidate.group_key.in_(sorted(actor.groups))))).limit(1)
         return session.scalar(involved) is not None
+
+
+def _scope_clause(actor: Actor, scope: str) -> Any:
+    """SQL condition for the tasks in one inbox scope of ``actor``: visibility lives here and nowhere else."""
+    if scope == "completed":
+        return and_(TaskItem.state == "completed", TaskItem.completed_by == actor.username)
+    mine = TaskItem.assignee == actor.username
+    in_groups = exists().where(TaskCandidate.task_id == TaskItem.id,
+                               TaskCandidate.group_key.in_(sorted(actor.groups)))
+    available = and_(TaskItem.assignee.is_(None), in_groups)
+    where = {"mine": mine, "available": available, "all": or_(mine, available)}[scope]
+    return and_(TaskItem.state == "open", where)
 
 
 def _sees_task(actor: Actor, task: TaskItem) -> bool:

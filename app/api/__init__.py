@@ -3,23 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 from flask_smorest import Api as _SmorestApi
 from werkzeug.exceptions import HTTPException
 
-from ..errors import error_body, translate
+from ..errors import http_error_response
 
 
 class Api(_SmorestApi):
     """flask-smorest Api whose errors use tongban's ``{code, message, details}`` shape."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:
-        """Render HTTP errors, including marshmallow validation failures, as tongban errors."""
-        status = error.code or 500
-        messages = (getattr(error, "data", None) or {}).get("messages")
-        if messages:
-            return jsonify(error_body(status, "请求参数有误", fields=translate(messages))), status
-        return jsonify(error_body(status)), status
+        """Render HTTP errors, including marshmallow validation failures, as tongban errors (pages as pages)."""
+        return http_error_response(error)
 
 
 def register_api(app: Flask) -> Api:

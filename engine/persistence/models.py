@@ -330,3 +330,15 @@ class CalendarImport(Base):
     source: Mapped[str] = mapped_column(String(128))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """One failed page login, kept a short while so throttling works across web processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index(None, "username", "source", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

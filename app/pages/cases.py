@@ -1,0 +1,32 @@
+"""The case page (summary, clocks, tasks, timeline) and the diagram the pages draw with bpmn-js."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, render_template
+
+from ..auth import current_actor
+from ..runtime import get_engine
+from . import bp, login_required
+from .labels import materials
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case(case_id: int) -> Any:
+    """Show a case you may see (404 otherwise)."""
+    actor, engine = current_actor(), get_engine()
+    detail = engine.queries.case(actor, case_id)
+    current = [t for t in detail["tasks"] if t["state"] == "open"]
+    return render_template(
+        "pages/case.html", case=detail, events=engine.queries.events(case_id),
+        materials=materials(engine.documents.started_data(actor, case_id)),
+        highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current])
+
+
+@bp.get("/cases/<int:case_id>/diagram.bpmn")
+@login_required
+def diagram(case_id: int) -> Any:
+    """Send the BPMN XML of the case's pinned definition version."""
+    xml = get_engine().documents.diagram(current_actor(), case_id)
+    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})

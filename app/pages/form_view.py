@@ -1,0 +1,171 @@
+"""Render a form-js form as plain HTML inputs and turn a posted HTML form back into the form's JSON data.
+
+The server-side form works without JavaScript; the engine validates the JSON exactly as for the API, and
+its per-field errors are shown next to the inputs. Field names are the dotted data paths (``address.city``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from werkzeug.datastructures import MultiDict
+
+INPUT_TYPES = {"textfield": "text", "number": "number"}
+DATE_INPUTS = {"date": "date", "time": "time", "datetime": "datetime-local"}
+
+
+@dataclass
+class Item:
+    """One thing to show: a data field, a heading or text, a separator, or a group of items."""
+
+    kind: str
+    key: str = ""
+    label: str = ""
+    description: str = ""
+    required: bool = False
+    readonly: bool = False
+    input_type: str = "text"
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    errors: list[str] = field(default_factory=list)
+    rules: Mapping[str, Any] = field(default_factory=dict)
+    step: str | None = None
+    children: list["Item"] = field(default_factory=list)
+
+    @property
+    def dom_id(self) -> str:
+        """An HTML id for the field's input."""
+        return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.key)
+
+
+def build(source: Mapping[str, Any], values: Mapping[str, Any] | None = None,
+          errors: Mapping[str, list[str]] | None = None) -> list[Item]:
+    """Return the items to render for ``source``, filled with ``values`` and ``errors`` (dotted keys)."""
+    return _items(source.get("components") or [], "", values or {}, errors or {})
+
+
+def _items(components: list[Any], prefix: str, values: Mapping[str, Any],
+           errors: Mapping[str, list[str]]) -> list[Item]:
+    out: list[Item] = []
+    for comp in components:
+        if not isinstance(comp, dict):
+            continue
+        ctype = comp.get("type")
+        if ctype == "text":
+            out.append(Item("text", label=_plain(str(comp.get("text") or ""))))
+        elif ctype == "separator":
+            out.append(Item("separator"))
+        elif ctype == "group":
+            path = f"{prefix}{comp['path']}." if comp.get("path") else prefix
+            out.append(Item("group", label=str(comp.get("label") or ""),
+                            children=_items(comp.get("components") or [], path, values, errors)))
+        elif ctype in ("textfield", "number", "textarea", "select", "radio", "checkbox", "checklist",
+                       "taglist", "datetime") and comp.get("key"):
+            out.append(_field(comp, prefix + str(comp["key"]), values, errors))
+    return out
+
+
+def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
+           errors: Mapping[str, list[str]]) -> Item:
+    rules = comp.get("validate") or {}
+    ctype = comp["type"]
+    kind = {"taglist": "checklist"}.get(ctype, ctype)
+    value = values.get(key, comp.get("defaultValue"))
+    item = Item(kind, key=key, label=str(comp.get("label") or comp.get("dateLabel") or comp.get("timeLabel") or key),
+                description=str(comp.get("description") or ""), required=rules.get("required") is True,
+                readonly=comp.get("readonly") is True or comp.get("disabled") is True,
+                options=[(_text(v.get("value")), str(v.get("label", v.get("value"))))
+                         for v in comp.get("values") or [] if isinstance(v, dict)],
+                value=value, errors=list(errors.get(key, [])), rules=rules)
+    if ctype in INPUT_TYPES:
+        item.input_type = INPUT_TYPES[ctype]
+    if ctype == "datetime":
+        item.input_type = DATE_INPUTS.get(comp.get("subtype", "date"), "date")
+    if ctype == "number":
+        digits = comp.get("decimalDigits")
+        item.step = str(comp.get("increment") or (f"{10 ** -digits:.{digits}f}" if digits else "1")) \
+            if digits is not None else "any"
+    return item
+
+
+def parse(source: Mapping[str, Any], form: MultiDict) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Turn posted fields into (nested JSON data for the engine, flat dotted values to refill the form).
+
+    Empty inputs are left out so that the engine reports required fields as missing; numbers and option
+    values are converted back to the types the form declares, and anything unconvertible is passed on as
+    text for the engine to reject with its own message.
+    """
+    data: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
+    for item in _walk(build(source)):
+        if item.readonly:
+            continue
+        value = _read(item, form, _options(source, item.key))
+        if value is None:
+            continue
+        flat[item.key] = value
+        target = data
+        *parents, last = item.key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return data, flat
+
+
+def _walk(items: list[Item]) -> list[Item]:
+    found: list[Item] = []
+    for item in items:
+        if item.kind == "group":
+            found += _walk(item.children)
+        elif item.key:
+            found.append(item)
+    return found
+
+
+def _read(item: Item, form: MultiDict, options: dict[str, Any]) -> Any:
+    if item.kind == "checkbox":
+        return item.key in form
+    if item.kind == "checklist":
+        chosen = form.getlist(item.key)
+        return [options.get(v, v) for v in chosen] if chosen else None
+    raw = (form.get(item.key) or "").strip()
+    if raw == "":
+        return None
+    if item.kind in ("select", "radio"):
+        return options.get(raw, raw)
+    if item.kind == "number":
+        try:
+            number = float(raw)
+        except ValueError:
+            return raw
+        return int(number) if number.is_integer() and "." not in raw else number
+    return raw
+
+
+def _options(source: Mapping[str, Any], key: str) -> dict[str, Any]:
+    def find(components: list[Any], prefix: str) -> dict[str, Any] | None:
+        for comp in components:
+            if not isinstance(comp, dict):
+                continue
+            if comp.get("type") == "group":
+                path = f"{prefix}{comp['path']}." if comp.get("path") else prefix
+                hit = find(comp.get("components") or [], path)
+                if hit is not None:
+                    return hit
+            elif prefix + str(comp.get("key")) == key:
+                return {_text(v.get("value")): v.get("value") for v in comp.get("values") or []
+                        if isinstance(v, dict)}
+        return None
+    return find(source.get("components") or [], "") or {}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _plain(markdown: str) -> str:
+    """Strip the little markdown form designers use in text components (headings, emphasis)."""
+    return re.sub(r"[#*_`]+\s?", "", markdown).strip()

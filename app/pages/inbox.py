@@ -1,0 +1,65 @@
+"""The inbox: 待办 (mine), 可认领 (available) and 已办 (completed) tabs, filters and keyset paging."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+
+from engine import EngineError
+
+from ..auth import current_actor
+from ..runtime import get_engine
+from . import bp, login_required
+
+TABS = (("mine", "待办"), ("available", "可认领"), ("completed", "已办"))
+PAGE_SIZE = 20
+SCAN_PAGES = 10
+"""With a text filter, at most this many pages of the underlying listing are read for one page shown."""
+
+
+@bp.get("/")
+@login_required
+def inbox() -> Any:
+    """Show the inbox tab with its filters; an htmx request gets just the rows."""
+    actor, engine = current_actor(), get_engine()
+    counts = engine.queries.task_counts(actor)
+    default_tab = "mine" if counts["mine"] or not counts["available"] else "available"
+    tab = request.args.get("tab") if request.args.get("tab") in dict(TABS) else default_tab
+    filters = {"light": request.args.get("light") or "", "matter": request.args.get("matter") or "",
+               "q": (request.args.get("q") or "").strip()[:50]}
+    matters = {d["process_key"]: d["name"] for d in engine.queries.definitions()}
+    error = None
+    try:
+        rows, cursor = _rows(actor, tab, filters, request.args.get("cursor"))
+    except EngineError as exc:
+        rows, cursor, error = [], None, exc.message
+    context = dict(tab=tab, tabs=TABS, counts=counts, filters=filters, matters=matters, rows=rows,
+                   cursor=cursor, error=error)
+    if request.headers.get("HX-Request"):
+        more = request.headers.get("HX-Target") == "more-row"
+        return render_template("pages/inbox_rows.html", more=more, **context)
+    return render_template("pages/inbox.html", **context)
+
+
+def _rows(actor: Any, tab: str, filters: dict[str, str], cursor: str | None) -> tuple[list[dict], str | None]:
+    """Read one page of the tab; the text filter reads on through the keyset pages until a page is full."""
+    queries = get_engine().queries
+    args: dict[str, Any] = {"scope": tab, "light": filters["light"] or None,
+                            "process_key": filters["matter"] or None,
+                            "sort": "created" if tab == "completed" else "due"}
+    if not filters["q"]:
+        page = queries.tasks(actor, limit=PAGE_SIZE, cursor=cursor, **args)
+        return page.items, page.next_cursor
+    needle = filters["q"].lower()
+    found: list[dict] = []
+    for _ in range(SCAN_PAGES):
+        page = queries.tasks(actor, limit=PAGE_SIZE, cursor=cursor, **args)
+        found += [t for t in page.items if _matches(t, needle)]
+        cursor = page.next_cursor
+        if cursor is None or len(found) >= PAGE_SIZE:
+            break
+    return found, cursor
+
+
+def _matches(task: dict[str, Any], needle: str) -> bool:
+    return any(needle in str(task.get(key) or "").lower() for key in ("case_no", "case_title", "name"))

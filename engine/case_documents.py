@@ -1,0 +1,60 @@
+"""What the task and case pages show besides the inbox row: the diagram, the task's form and the case's data.
+
+Every read first asks :class:`~engine.queries.Queries` whether the actor may see the task or case, so a
+forbidden one stays a :class:`~engine.errors.NotFound` here too.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .persistence.models import Case, CaseEvent, FormVersion, ProcessDefinition
+from .queries import Queries
+
+
+class CaseDocuments:
+    """Read the BPMN diagram, pinned forms and initial data of cases an actor may see.
+
+    Args:
+        sessions: read-only session factory.
+        queries: the visibility rules (task and case reads raise NotFound for forbidden ids).
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], queries: Queries):
+        self.sessions = sessions
+        self.queries = queries
+
+    def diagram(self, actor: Any, case_id: int) -> str:
+        """Return the BPMN XML of the definition version the case is pinned to."""
+        self.queries.case(actor, case_id)
+        stmt = (select(ProcessDefinition.bpmn_xml)
+                .join(Case, Case.definition_id == ProcessDefinition.id).where(Case.id == case_id))
+        with self.sessions() as session:
+            return session.scalar(stmt) or ""
+
+    def task_form(self, actor: Any, task_id: int) -> dict[str, Any] | None:
+        """Return the form-js JSON pinned for the task by its case's definition, or None without a form."""
+        task = self.queries.task(actor, task_id)
+        if not task["form_key"]:
+            return None
+        with self.sessions() as session:
+            refs = session.scalar(select(ProcessDefinition.form_refs)
+                                  .join(Case, Case.definition_id == ProcessDefinition.id)
+                                  .where(Case.id == task["case_id"])) or {}
+            content_hash = refs.get(task["form_key"])
+            if content_hash is None:
+                return None
+            return session.scalar(select(FormVersion.source).where(FormVersion.form_key == task["form_key"],
+                                                                   FormVersion.content_hash == content_hash))
+
+    def started_data(self, actor: Any, case_id: int) -> dict[str, Any]:
+        """Return the data the case was started with (applicant, materials ...), from its first event."""
+        self.queries.case(actor, case_id)
+        stmt = select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
+                                               CaseEvent.event_type == "CaseStarted").order_by(CaseEvent.seq)
+        with self.sessions() as session:
+            payload = session.scalars(stmt.limit(1)).first() or {}
+        data = payload.get("data")
+        return data if isinstance(data, dict) else {}

@@ -1,0 +1,91 @@
+"""The server-side form: form-js components become HTML fields, and posted fields become the form's JSON."""
+from __future__ import annotations
+
+import json
+
+from werkzeug.datastructures import MultiDict
+
+from app.pages import form_view
+from engine.forms import parse_form
+
+from ..conftest import ROOT
+
+
+def shipped(name: str) -> dict:
+    return json.loads((ROOT / "forms" / f"{name}.form").read_text(encoding="utf-8"))
+
+
+def test_components_become_fields_in_order_with_labels_and_required_marks():
+    items = form_view.build(shipped("accept_application"))
+    assert [(i.kind, i.key) for i in items] == [("text", ""), ("select", "decision"),
+                                               ("checkbox", "materials_complete"), ("textarea", "opinion")]
+    decision = items[1]
+    assert decision.label == "受理决定" and decision.required
+    assert decision.options == [("accept", "受理"), ("reject", "不予受理")]
+    assert items[0].label.startswith("受理审查\n")
+    assert items[3].description == "不予受理的，须写明理由及依据"
+
+
+def test_groups_nest_their_fields_under_the_group_path_and_dates_get_date_inputs():
+    items = form_view.build(shipped("applicant_info"))
+    group = next(i for i in items if i.kind == "group")
+    assert group.label == "联系地址"
+    assert [c.key for c in group.children] == ["address.district", "address.city", "address.street",
+                                               "address.postcode"]
+    assert group.children[1].value == "重庆市"
+    assert next(i for i in items if i.key == "apply_date").input_type == "date"
+    assert group.children[0].dom_id == "f-address-district"
+
+
+def test_numbers_get_a_step_from_their_decimal_digits():
+    area = next(i for i in form_view.build(shipped("review_opinion")) if i.key == "reviewed_area")
+    assert area.input_type == "number" and area.step == "0.01"
+
+
+def test_posted_fields_become_typed_nested_data_that_the_engine_accepts():
+    source = shipped("applicant_info")
+    posted = MultiDict({"applicant_name": "张三", "id_number": "500103199001011234", "phone": "13800000000",
+                        "apply_date": "2026-11-23", "address.district": "yuzhong", "address.city": "重庆市",
+                        "address.street": "", "address.postcode": "400010"})
+    data, flat = form_view.parse(source, posted)
+    assert data["address"] == {"district": "yuzhong", "city": "重庆市", "postcode": "400010"}
+    assert flat["address.city"] == "重庆市" and "address.street" not in flat
+    assert parse_form(json.dumps(source)).validate(data)["address"]["district"] == "yuzhong"
+
+
+def test_checkboxes_are_booleans_numbers_are_numbers_and_empty_inputs_are_left_out():
+    data, _ = form_view.parse(shipped("accept_application"), MultiDict({"decision": "accept", "opinion": ""}))
+    assert data == {"decision": "accept", "materials_complete": False}
+    data, _ = form_view.parse(shipped("review_opinion"), MultiDict({"approved": "approve", "reviewed_area": "12.5"}))
+    assert data == {"approved": "approve", "reviewed_area": 12.5}
+    data, _ = form_view.parse(shipped("review_opinion"), MultiDict({"reviewed_area": "30"}))
+    assert data == {"reviewed_area": 30}
+
+
+def test_text_that_is_not_a_number_is_passed_on_for_the_engine_to_reject():
+    source = shipped("review_opinion")
+    data, _ = form_view.parse(source, MultiDict({"approved": "approve", "opinion": "同意", "reviewed_area": "十"}))
+    assert data["reviewed_area"] == "十"
+    errors = {}
+    try:
+        parse_form(json.dumps(source)).validate(data)
+    except Exception as exc:  # noqa: BLE001 - FormInvalid carries the field messages
+        errors = exc.details["fields"]
+    assert list(errors) == ["reviewed_area"]
+
+
+def test_option_values_keep_their_declared_types():
+    source = {"id": "f", "components": [
+        {"type": "radio", "key": "ok", "label": "是否", "values": [{"label": "是", "value": True},
+                                                                  {"label": "否", "value": False}]},
+        {"type": "checklist", "key": "levels", "label": "级别", "values": [{"label": "一", "value": 1},
+                                                                        {"label": "二", "value": 2}]}]}
+    data, _ = form_view.parse(source, MultiDict([("ok", "false"), ("levels", "1"), ("levels", "2")]))
+    assert data == {"ok": False, "levels": [1, 2]}
+
+
+def test_errors_and_values_are_put_back_on_their_fields():
+    items = form_view.build(shipped("accept_application"), {"decision": "reject"}, {"opinion": ["必填项"]})
+    by_key = {i.key: i for i in items}
+    assert by_key["decision"].value == "reject"
+    assert by_key["opinion"].errors == ["必填项"] and by_key["decision"].errors == []
