@@ -21,17 +21,23 @@ class Finding:
         message: explanation in Chinese for the designer.
         element_id: BPMN element id the modeler highlights, when there is one.
         severity: ``error`` refuses the deploy; ``warning`` is reported only.
+        file: the file it is in, for findings in text files (catalogs), else None.
+        line: the 1-based line in ``file``, else None.
     """
 
     code: str
     message: str
     element_id: str | None = None
     severity: str = "error"
+    file: str | None = None
+    line: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON shape used in API errors and lint output."""
-        return {"code": self.code, "message": self.message, "element_id": self.element_id,
-                "severity": self.severity}
+        """Return the JSON shape used in API errors and lint output (file and line only where known)."""
+        out = {"code": self.code, "message": self.message, "element_id": self.element_id, "severity": self.severity}
+        if self.file is not None:
+            out.update(file=self.file, line=self.line)
+        return out
 
 
 @dataclass(frozen=True)

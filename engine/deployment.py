@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from .audit import canonical_json
+from .catalog import CatalogCheck, Matter, is_catalog_file, parse_catalog
 from .definitions import ClockSpec, Finding, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
-from .persistence.models import FormVersion, ProcessDefinition
+from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.parser import ParsedProcess, parse_unit
 
@@ -57,8 +58,11 @@ class Deployed:
 class DefinitionCatalog:
     """Parses, deploys and caches definitions; one per engine, safe to share between threads."""
 
-    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int):
+    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int,
+                 known_districts: tuple[str, ...] = ()):
         self.evaluator = evaluator
+        self.known_districts = known_districts
+        """District codes catalog entries may name; empty accepts any well-formed code."""
         self.max_bpmn_bytes = max_bpmn_bytes
         self.max_form_bytes = max_form_bytes
         self._lock = threading.Lock()
@@ -89,7 +93,14 @@ class DefinitionCatalog:
 
     def deploy(self, uow: SqlAlchemyUnitOfWork, bpmn_files: list[tuple[str, bytes]],
                form_files: list[tuple[str, bytes]], *, actor: str, now: datetime) -> list[Deployed]:
-        """Deploy forms then processes inside the caller's unit of work; return what was created or kept."""
+        """Deploy forms, then processes, then matter catalogs, in the caller's unit of work; all or nothing.
+
+        ``bpmn_files`` holds the files of ``processes/``: BPMN diagrams and matter catalogs
+        (``matters.yaml``, see :mod:`engine.catalog`), told apart by name. A catalog's matters must name a
+        process that is deployed or comes with the same deploy.
+        """
+        catalogs = [(name, data) for name, data in bpmn_files if is_catalog_file(name)]
+        bpmn_files = [(name, data) for name, data in bpmn_files if not is_catalog_file(name)]
         report: list[Deployed] = []
         forms: dict[str, FormDefinition] = {}
         for name, data in form_files:
@@ -98,12 +109,29 @@ class DefinitionCatalog:
                 raise DefinitionRejected(f"表单标识 {form.key} 重复（{name}）")
             forms[form.key] = form
             report.append(self._deploy_form(uow, form, actor, now))
-        if not bpmn_files:
-            return report
-        unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
-        for process in unit.processes.values():
-            report.append(self._deploy_process(uow, process, forms, actor, now))
+        check = CatalogCheck()
+        for name, data in catalogs:
+            check.add(parse_catalog(name, data, known_districts=self.known_districts))
+        keys: set[str] = set()
+        if bpmn_files:
+            unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
+            for process in unit.processes.values():
+                report.append(self._deploy_process(uow, process, forms, actor, now))
+            keys = set(unit.processes)
+        check.require_processes(lambda key: key in keys or uow.definitions.process_exists(key))
+        report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
         return report
+
+    def _deploy_matter(self, uow: SqlAlchemyUnitOfWork, matter: Matter, actor: str, now: datetime) -> Deployed:
+        existing = uow.definitions.matter(matter.code, matter.content_hash)
+        if existing is not None:
+            return Deployed("matter", matter.code, existing.version, "unchanged", matter.content_hash)
+        version = uow.definitions.next_version(MatterVersion, MatterVersion.code, matter.code)
+        uow.definitions.add(MatterVersion(code=matter.code, version=version, content_hash=matter.content_hash,
+                                          name=matter.name, process_key=matter.process_key, doc=dict(matter.doc),
+                                          source_name=matter.source_name, deployed_at=now, deployed_by=actor))
+        uow.flush()
+        return Deployed("matter", matter.code, version, "created", matter.content_hash)
 
     def _deploy_form(self, uow: SqlAlchemyUnitOfWork, form: FormDefinition, actor: str, now: datetime) -> Deployed:
         existing = uow.definitions.form(form.key, form.content_hash)

@@ -9,11 +9,12 @@ from typing import Any, Sequence
 from sqlalchemy import and_, case as sql_case, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
 from .errors import InvalidInput, NotFound
 from .persistence.models import (
-    Case, CaseEvent, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
+    Case, CaseEvent, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
 )
 
 SCOPES = ("all", "mine", "available", "completed")
@@ -198,6 +199,43 @@ class Queries:
                      "closed_by": item.closed_by, "closed_at": item.closed_at, "opinion": item.opinion}
                     for item, case_no, title, process_key in session.execute(stmt)]
 
+    def matters(self, *, q: str | None = None, district: str | None = None,
+                limit: int = 100) -> list[dict[str, Any]]:
+        """Search the catalog (newest version of each matter) by name or code; ``district``: offered there."""
+        newest = (select(MatterVersion.code, func.max(MatterVersion.version).label("version"))
+                  .group_by(MatterVersion.code).subquery())
+        stmt = (select(MatterVersion).join(newest, and_(MatterVersion.code == newest.c.code,
+                                                        MatterVersion.version == newest.c.version))
+                .order_by(MatterVersion.name, MatterVersion.code))
+        if q:
+            pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(MatterVersion.name.like(pattern, escape="\\"),
+                                  MatterVersion.code.like(pattern, escape="\\")))
+        with self.sessions() as session:
+            rows = session.scalars(stmt).all()
+        found = []
+        for row in rows:
+            matter = Matter.from_doc(row.doc)
+            if district and not matter.offered_in(district):
+                continue
+            found.append(matter_view(row, district))
+            if len(found) >= limit:
+                break
+        return found
+
+    def matter(self, code: str, *, version: int | None = None, district: str | None = None) -> dict[str, Any]:
+        """Return one matter (newest version unless ``version``) with its version history."""
+        with self.sessions() as session:
+            rows = session.scalars(select(MatterVersion).where(MatterVersion.code == code)
+                                   .order_by(MatterVersion.version.desc())).all()
+        chosen = next((r for r in rows if version in (None, r.version)), None)
+        if chosen is None:
+            raise NotFound(f"事项 {code}{f' 第 {version} 版' if version else ''} 不存在", details={"code": code})
+        view = matter_view(chosen, district)
+        view["versions"] = [{"version": r.version, "content_hash": r.content_hash, "deployed_at": r.deployed_at,
+                             "deployed_by": r.deployed_by} for r in rows]
+        return view
+
     def definitions(self, process_key: str | None = None) -> list[dict[str, Any]]:
         """Return deployed definition versions, newest first per key."""
         stmt = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())
@@ -235,6 +273,16 @@ def _scope_clause(actor: Actor, scope: str) -> Any:
     available = and_(TaskItem.assignee.is_(None), in_groups)
     where = {"mine": mine, "available": available, "all": or_(mine, available)}[scope]
     return and_(TaskItem.state == "open", where)
+
+
+def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:
+    """A catalog entry as the API shows it; the committed limit is the one in force in ``district``."""
+    doc = dict(row.doc)
+    matter = Matter.from_doc(doc)
+    override = doc["overrides"].get(district or "", {})
+    return {**doc, "version": row.version, "content_hash": row.content_hash, "deployed_at": row.deployed_at,
+            "committed_limit": matter.committed_limit_in(district).to_dict(),
+            "agency": override.get("agency", doc.get("agency")), "window": override.get("window")}
 
 
 def _sees_task(actor: Actor, task: TaskItem) -> bool:

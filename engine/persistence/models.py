@@ -209,6 +209,28 @@ class Timer(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
 
 
+class MatterVersion(Base):
+    """One version of a matter catalog entry (事项目录); a changed entry is the next version of its code."""
+
+    __tablename__ = "matters"
+    __table_args__ = (
+        UniqueConstraint("code", "version"),
+        UniqueConstraint("code", "content_hash"),
+        Index(None, "process_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    process_key: Mapped[str] = mapped_column(String(128))
+    doc: Mapped[dict[str, Any]]
+    source_name: Mapped[Optional[str]] = mapped_column(String(255))
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(64))
+
+
 class SupervisionItem(Base):
     """A 督办 item: a deadline of a running case turned red (or the legal one yellow) and supervisors act.
 

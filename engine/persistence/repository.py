@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, undefer
 
 from ..errors import Conflict, NotFound
 from .models import (
-    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem,
+    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem,
     Timer, User,
 )
 
@@ -59,6 +59,19 @@ class DefinitionRepository:
         """Return the version of ``process_key`` with exactly this content, if deployed."""
         return self.session.scalars(select(ProcessDefinition).where(
             ProcessDefinition.process_key == process_key, ProcessDefinition.content_hash == content_hash)).first()
+
+    def matter(self, code: str, content_hash: str | None = None) -> MatterVersion | None:
+        """Return the newest version of matter ``code`` (or the version with this content)."""
+        stmt = select(MatterVersion).where(MatterVersion.code == code)
+        if content_hash is not None:
+            stmt = stmt.where(MatterVersion.content_hash == content_hash)
+        return self.session.scalars(stmt.order_by(MatterVersion.version.desc()).limit(1)).first()
+
+    def process_exists(self, process_key: str) -> bool:
+        """Whether any version of ``process_key`` is deployed."""
+        table = ProcessDefinition.__table__
+        stmt = select(table.c.id).where(table.c.process_key == process_key).limit(1)
+        return self.uow.connection.execute(stmt).scalar() is not None
 
     def next_version(self, model: Any, key_column: Any, key: str) -> int:
         """Return the version number the next deploy of ``key`` gets."""

@@ -53,8 +53,9 @@ def upload(client: FlaskClient, caller: Caller, files: list[tuple[str, bytes]]) 
 
 
 def shipped_files() -> list[tuple[str, bytes]]:
-    """The shipped parallel approval diagram and every shipped form."""
-    paths = [ROOT / "processes" / "parallel_approval" / "main.bpmn", *sorted((ROOT / "forms").glob("*.form"))]
+    """The shipped parallel approval diagram, its matter catalog and every shipped form."""
+    folder = ROOT / "processes" / "parallel_approval"
+    paths = [folder / "main.bpmn", folder / "matters.yaml", *sorted((ROOT / "forms").glob("*.form"))]
     return [(p.name, p.read_bytes()) for p in paths]
 
 

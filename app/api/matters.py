@@ -1,0 +1,106 @@
+"""The matter catalog (事项目录): search matters and read one entry with its versions."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..auth import current_actor, require_user
+from ..runtime import get_engine
+
+blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters", description="事项目录")
+
+
+class LimitSchema(Schema):
+    """A time limit."""
+
+    amount = fields.Integer()
+    unit = fields.String(metadata={"description": "workday 工作日 / day 自然日"})
+
+
+class MaterialSchema(Schema):
+    """One item of the materials list."""
+
+    key = fields.String()
+    name = fields.String()
+    required = fields.Boolean()
+    tolerance = fields.Boolean(metadata={"description": "容缺：可在受理后补交"})
+    license = fields.String(allow_none=True, metadata={"description": "可替代上传的电子证照类型"})
+    original = fields.Boolean(metadata={"description": "须核验原件"})
+
+
+class MatterSchema(Schema):
+    """A catalog entry (the committed limit is the one in force in the asked district)."""
+
+    code = fields.String(metadata={"description": "实施编码"})
+    basic_code = fields.String(metadata={"description": "基本编码"})
+    name = fields.String()
+    type = fields.String(metadata={"description": "事项类型代码（GB/T 39046 A.1）"})
+    basis = fields.String(metadata={"description": "设定依据"})
+    level = fields.Integer(metadata={"description": "行使层级代码（GB/T 39046 A.2）"})
+    handling = fields.String(metadata={"description": "instant 即办件 / commitment 承诺件"})
+    legal_limit = fields.Nested(LimitSchema)
+    committed_limit = fields.Nested(LimitSchema)
+    process = fields.String()
+    modes = fields.List(fields.String())
+    districts = fields.Raw(metadata={"description": "提供该事项的区县代码列表，或 all"})
+    materials = fields.List(fields.Nested(MaterialSchema))
+    agency = fields.String(allow_none=True)
+    window = fields.String(allow_none=True)
+    version = fields.Integer()
+    content_hash = fields.String()
+    deployed_at = fields.DateTime()
+
+
+class MatterVersionSchema(Schema):
+    """One deployed version of an entry."""
+
+    version = fields.Integer()
+    content_hash = fields.String()
+    deployed_at = fields.DateTime()
+    deployed_by = fields.String()
+
+
+class MatterDetailSchema(MatterSchema):
+    """An entry with its version history."""
+
+    overrides = fields.Dict()
+    versions = fields.List(fields.Nested(MatterVersionSchema))
+
+
+class MatterQuerySchema(Schema):
+    """Catalog search."""
+
+    q = fields.String(load_default=None, validate=validate.Length(max=100),
+                      metadata={"description": "事项名称或实施编码中的文字"})
+    district = fields.String(load_default=None, validate=validate.Length(max=16),
+                             metadata={"description": "只列出该区县提供的事项；mine 表示我的区县"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class MatterDetailQuerySchema(Schema):
+    """Which version, and for which district."""
+
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    district = fields.String(load_default=None, validate=validate.Length(max=16))
+
+
+@blp.route("", methods=["GET"])
+@require_user
+@blp.arguments(MatterQuerySchema, location="query")
+@blp.response(200, MatterSchema(many=True))
+def list_matters(query: dict[str, Any]) -> Any:
+    """Search the catalog by name or code; ``district=mine`` lists the matters offered at your windows."""
+    if query["district"] == "mine":
+        query["district"] = current_actor().district
+    return get_engine().queries.matters(**query)
+
+
+@blp.route("/<string:code>", methods=["GET"])
+@require_user
+@blp.arguments(MatterDetailQuerySchema, location="query")
+@blp.response(200, MatterDetailSchema)
+def get_matter(query: dict[str, Any], code: str) -> Any:
+    """Return one entry (newest version unless ``version``) with every version deployed."""
+    return get_engine().queries.matter(code, **query)

@@ -1,0 +1,465 @@
+"""The matter catalog (事项目录): what a matter is, which process runs it, and how each district offers it.
+
+One entry per matter (GB/T 39046 表4 as far as DOMAIN.md §3 describes it), kept in ``matters.yaml`` (or
+``*.matters.yaml``) files next to the diagrams in ``processes/`` and deployed with them. Codes are opaque
+strings (no fixed length, DOMAIN §3.2). Every problem is reported with its file and line, and a file with
+any problem deploys nothing::
+
+    matters:
+      - code: "11500103MB1234567X4000117001"      # 实施编码, unique
+        basic_code: "000117001000"                 # 基本编码
+        name: 建筑工程施工许可证核发
+        type: "01"                                 # 事项类型代码, GB/T 39046 A.1
+        basis: 《中华人民共和国建筑法》第八条        # 设定依据
+        level: 4                                   # 行使层级代码, A.2
+        handling: commitment                       # 办件类型: instant 即办件 | commitment 承诺件
+        legal_limit: {amount: 20, unit: workday}   # 法定时限; unit workday | day
+        committed_limit: {amount: 10, unit: workday}
+        process: parallel_approval                 # the BPMN process key it runs
+        modes: [online, proxy, joint]              # 全渝通办: online 全程网办, proxy 异地代收代办,
+                                                   #   joint 多地联办, local 就地批办
+        districts: ["500103", "500105"]            # where it is offered; "all" for every district
+        materials:
+          - key: application_form
+            name: 建筑工程施工许可证申请表
+            required: true                         # 必备材料
+            tolerance: false                       # 容缺: may be supplied after acceptance
+            license: null                          # 电子证照 type code that may replace the upload
+            original: false                        # the original must be seen (原件核验)
+        overrides:                                 # per-district 实施 differences
+          "500103": {agency: 渝中区住房城乡建委, window: 区政务服务中心 3 号窗,
+                     committed_limit: {amount: 5, unit: workday}}
+
+A change to an entry is a new version of that matter (content-hashed, like definitions); cases record the
+version they were received under.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from .audit import canonical_json
+from .definitions import Finding
+from .errors import DefinitionRejected
+
+MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
+HANDLING = {"instant": "即办件", "commitment": "承诺件"}
+UNITS = {"workday": "个工作日", "day": "日"}
+TYPE_CODE = re.compile(r"^\d{2}$")
+DISTRICT_CODE = re.compile(r"^[0-9A-Z]{6}$")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PROCESS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+MAX_CATALOG_BYTES = 1_000_000
+MAX_LIMIT_DAYS = 3650
+MAX_NODES = 100_000
+
+
+def is_catalog_file(name: str) -> bool:
+    """Whether a file name is a matter catalog (``matters.yaml`` or ``*.matters.yaml``, or .yml)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return base in ("matters.yaml", "matters.yml") or base.endswith((".matters.yaml", ".matters.yml"))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A time limit: ``amount`` working days (``workday``) or natural days (``day``)."""
+
+    amount: int
+    unit: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {"amount": self.amount, "unit": self.unit}
+
+    def __str__(self) -> str:
+        return f"{self.amount} {UNITS[self.unit]}"
+
+
+@dataclass(frozen=True)
+class Material:
+    """One item of a matter's materials list."""
+
+    key: str
+    name: str
+    required: bool = True
+    tolerance: bool = False
+    license: str | None = None
+    original: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape."""
+        return {"key": self.key, "name": self.name, "required": self.required, "tolerance": self.tolerance,
+                "license": self.license, "original": self.original}
+
+
+@dataclass(frozen=True)
+class Matter:
+    """A catalog entry as validated; ``doc`` is its canonical JSON form (what is hashed and stored)."""
+
+    code: str
+    name: str
+    process_key: str
+    handling: str
+    legal_limit: Limit
+    committed_limit: Limit
+    modes: tuple[str, ...]
+    districts: tuple[str, ...] | None
+    materials: tuple[Material, ...]
+    overrides: Mapping[str, Mapping[str, Any]]
+    doc: Mapping[str, Any]
+    source_name: str = ""
+    line: int = 0
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON of the entry."""
+        return hashlib.sha256(canonical_json(self.doc).encode()).hexdigest()
+
+    def offered_in(self, district: str | None) -> bool:
+        """Whether the matter is offered at ``district``'s windows (``districts: all`` offers it everywhere)."""
+        return self.districts is None or district in self.districts
+
+    def committed_limit_in(self, district: str | None) -> Limit:
+        """The committed limit that applies in ``district`` (an override may only shorten it)."""
+        override = self.overrides.get(district or "", {}).get("committed_limit")
+        return Limit(**override) if override else self.committed_limit
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> "Matter":
+        """Rebuild a matter from its stored JSON form (already validated at deploy)."""
+        return cls(
+            code=doc["code"], name=doc["name"], process_key=doc["process"], handling=doc["handling"],
+            legal_limit=Limit(**doc["legal_limit"]), committed_limit=Limit(**doc["committed_limit"]),
+            modes=tuple(doc["modes"]), districts=None if doc["districts"] == "all" else tuple(doc["districts"]),
+            materials=tuple(Material(**m) for m in doc["materials"]), overrides=doc["overrides"], doc=doc)
+
+
+@dataclass
+class _Node:
+    """A YAML value with the line it starts on (1-based)."""
+
+    value: Any
+    line: int
+
+
+def _compose(text: str, name: str) -> _Node:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise DefinitionRejected(f"{name} 第 {line} 行：YAML 格式错误", details={"findings": [
+            Finding("TB_CATALOG_YAML", f"YAML 格式错误：{getattr(exc, 'problem', exc)}", None, line=line,
+                    file=name).to_dict()]}) from None
+    budget = [MAX_NODES]
+    try:
+        return _convert(root, loader, budget) if root is not None else _Node(None, 1)
+    except RecursionError:
+        budget[0] = -1
+    finally:
+        loader.dispose()
+    raise DefinitionRejected(f"{name}：内容过于庞大或嵌套过深（超过 {MAX_NODES} 个值，可能是 YAML 别名展开）")
+
+
+def _convert(node: yaml.Node, loader: yaml.SafeLoader, budget: list[int]) -> _Node:
+    """Turn a composed YAML node into values that remember their line; aliases count each time they expand."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise RecursionError
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        return _Node({loader.construct_object(k, deep=True): _convert(v, loader, budget) for k, v in node.value},
+                     line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_convert(item, loader, budget) for item in node.value], line)
+    return _Node(loader.construct_object(node, deep=True), line)
+
+
+class _Checker:
+    """Collects findings for one file, each with its line."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.findings: list[Finding] = []
+
+    def fail(self, code: str, message: str, line: int, element: str | None = None) -> None:
+        self.findings.append(Finding(code, message, element, line=line, file=self.name))
+
+    def text(self, entry: dict[str, _Node], key: str, line: int, *, required: bool = True,
+             pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+        node = entry.get(key)
+        if node is None or node.value is None or node.value == "":
+            if required:
+                self.fail("TB_CATALOG_FIELD", f"缺少 {key}（{what}）", line)
+            return None
+        value = node.value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail("TB_CATALOG_FIELD", f"{key}（{what}）应为文字", node.line)
+            return None
+        value = value.strip()
+        if pattern is not None and not pattern.match(value):
+            self.fail("TB_CATALOG_FIELD", f"{key}（{what}）取值 {value!r} 格式不正确", node.line)
+            return None
+        return value
+
+    def flag(self, entry: dict[str, _Node], key: str, default: bool) -> bool:
+        node = entry.get(key)
+        if node is None or node.value is None:
+            return default
+        if not isinstance(node.value, bool):
+            self.fail("TB_CATALOG_FIELD", f"{key} 应为 true 或 false", node.line)
+            return default
+        return node.value
+
+    def limit(self, node: _Node | None, key: str, what: str, line: int) -> Limit | None:
+        if node is None:
+            self.fail("TB_CATALOG_FIELD", f"缺少 {key}（{what}）", line)
+            return None
+        value = node.value
+        if not isinstance(value, dict) or set(value) - {"amount", "unit"} or "amount" not in value:
+            self.fail("TB_CATALOG_LIMIT", f"{key}（{what}）应写成 {{amount: 天数, unit: workday|day}}", node.line)
+            return None
+        amount, unit = value["amount"].value, value.get("unit", _Node("workday", node.line)).value
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_LIMIT_DAYS:
+            self.fail("TB_CATALOG_LIMIT", f"{key}（{what}）天数 {amount!r} 无效：应为 0 至 {MAX_LIMIT_DAYS} 的整数",
+                      value["amount"].line)
+            return None
+        if unit not in UNITS:
+            self.fail("TB_CATALOG_LIMIT", f"{key}（{what}）单位 {unit!r} 无效：应为 workday（工作日）或 day（自然日）",
+                      node.line)
+            return None
+        return Limit(amount, unit)
+
+
+def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()) -> list[Matter]:
+    """Parse and validate one catalog file; raise :class:`DefinitionRejected` listing every problem.
+
+    ``known_districts`` (codes), when given, is the list district codes must come from.
+    """
+    if len(data) > MAX_CATALOG_BYTES:
+        raise DefinitionRejected(f"{name} 超过 {MAX_CATALOG_BYTES // 1000} KB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
+    root = _compose(text, name)
+    check = _Checker(name)
+    entries = root.value.get("matters") if isinstance(root.value, dict) else None
+    if entries is None or not isinstance(entries.value, list) or not entries.value:
+        check.fail("TB_CATALOG_FIELD", "文件应以 matters: 开头，列出至少一个事项", root.line)
+        _raise(check)
+    districts = set(known_districts)
+    matters, codes = [], {}
+    for node in entries.value:
+        matter = _matter(check, node, districts)
+        if matter is None:
+            continue
+        if matter.code in codes:
+            check.fail("TB_CATALOG_DUPLICATE", f"实施编码 {matter.code} 与第 {codes[matter.code]} 行的事项重复",
+                       matter.line, matter.code)
+            continue
+        codes[matter.code] = matter.line
+        matters.append(matter)
+    _raise(check)
+    return matters
+
+
+def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
+    if not isinstance(node.value, dict):
+        check.fail("TB_CATALOG_FIELD", "每个事项应为一组 键: 值", node.line)
+        return None
+    entry, line, before = node.value, node.line, len(check.findings)
+    known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
+             "process", "modes", "districts", "materials", "overrides", "agency"}
+    for key in set(entry) - known:
+        check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
+    code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
+    name = check.text(entry, "name", line, what="事项名称")
+    check.text(entry, "basic_code", line, what="基本编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
+    check.text(entry, "type", line, what="事项类型代码（GB/T 39046 A.1，两位数字）", pattern=TYPE_CODE)
+    check.text(entry, "basis", line, what="设定依据")
+    level = entry.get("level")
+    if level is None or level.value not in range(1, 8) or isinstance(level.value, bool):
+        check.fail("TB_CATALOG_FIELD", "level（行使层级代码 GB/T 39046 A.2）应为 1 至 7", level.line if level else line)
+    handling = check.text(entry, "handling", line, what="办件类型 instant|commitment")
+    if handling is not None and handling not in HANDLING:
+        check.fail("TB_CATALOG_FIELD", f"handling 应为 instant（即办件）或 commitment（承诺件），不是 {handling!r}",
+                   entry["handling"].line)
+    process = check.text(entry, "process", line, what="办理流程的 process key", pattern=PROCESS_KEY)
+    legal = check.limit(entry.get("legal_limit"), "legal_limit", "法定时限", line)
+    committed = check.limit(entry.get("committed_limit"), "committed_limit", "承诺时限", line)
+    if legal and committed:
+        _not_longer(check, committed, legal, entry["committed_limit"].line, "承诺时限", "法定时限")
+    if handling == "instant" and committed and committed.amount != 0:
+        check.fail("TB_CATALOG_LIMIT", "即办件的承诺时限应为 0（当场办结）", entry["committed_limit"].line)
+    modes = _modes(check, entry.get("modes"), line)
+    offered = _districts(check, entry.get("districts"), line, districts)
+    materials = _materials(check, entry.get("materials"), line)
+    overrides = _overrides(check, entry.get("overrides"), districts, committed)
+    if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
+        return None
+    doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
+           "type": str(entry["type"].value), "basis": entry["basis"].value, "level": entry["level"].value,
+           "handling": handling, "legal_limit": legal.to_dict(), "committed_limit": committed.to_dict(),
+           "process": process, "modes": list(modes), "districts": "all" if offered is None else list(offered),
+           "materials": [m.to_dict() for m in materials], "overrides": overrides,
+           "agency": entry["agency"].value if "agency" in entry else None}
+    return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
+                  check.name, line)
+
+
+def _not_longer(check: _Checker, shorter: Limit, longer: Limit, line: int, what: str, than: str) -> None:
+    if shorter.unit == longer.unit or shorter.amount == 0:
+        if shorter.amount > longer.amount:
+            check.fail("TB_CATALOG_LIMIT", f"{what}（{shorter}）不能长于{than}（{longer}）", line)
+    elif shorter.unit == "day" and longer.unit == "workday":
+        # Natural days are never fewer than the working days they span, so equal numbers are safe.
+        if shorter.amount > longer.amount:
+            check.fail("TB_CATALOG_LIMIT", f"{what}（{shorter}）不能长于{than}（{longer}）", line)
+    else:
+        check.fail("TB_CATALOG_LIMIT", f"{what}以工作日计而{than}以自然日计，无法保证不超过{than}；请使用同一单位",
+                   line)
+
+
+def _modes(check: _Checker, node: _Node | None, line: int) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    if not isinstance(node.value, list):
+        check.fail("TB_CATALOG_FIELD", f"modes 应为列表，可选 {'、'.join(f'{k}（{v}）' for k, v in MODES.items())}",
+                   node.line)
+        return ()
+    modes = []
+    for item in node.value:
+        if item.value not in MODES:
+            check.fail("TB_CATALOG_FIELD", f"通办模式 {item.value!r} 无效，可选 {'、'.join(MODES)}", item.line)
+        elif item.value not in modes:
+            modes.append(item.value)
+    return tuple(modes)
+
+
+def _districts(check: _Checker, node: _Node | None, line: int, known: set[str]) -> tuple[str, ...] | None:
+    if node is None:
+        check.fail("TB_CATALOG_FIELD", "缺少 districts（提供该事项的区县代码列表，或 all）", line)
+        return ()
+    if node.value == "all":
+        return None
+    if not isinstance(node.value, list) or not node.value:
+        check.fail("TB_CATALOG_FIELD", "districts 应为区县代码列表或 all", node.line)
+        return ()
+    codes = []
+    for item in node.value:
+        code = str(item.value)
+        if not _district_ok(code, known):
+            check.fail("TB_CATALOG_DISTRICT", f"区县代码 {code} 不存在", item.line, code)
+        elif code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def _district_ok(code: str, known: set[str]) -> bool:
+    return code in known if known else bool(DISTRICT_CODE.match(code))
+
+
+def _materials(check: _Checker, node: _Node | None, line: int) -> tuple[Material, ...]:
+    if node is None or node.value is None:
+        return ()
+    if not isinstance(node.value, list):
+        check.fail("TB_CATALOG_FIELD", "materials 应为材料列表", node.line)
+        return ()
+    found: dict[str, int] = {}
+    materials = []
+    for item in node.value:
+        if not isinstance(item.value, dict):
+            check.fail("TB_CATALOG_FIELD", "每项材料应为一组 键: 值（key, name, required ...）", item.line)
+            continue
+        entry = item.value
+        for key in set(entry) - {"key", "name", "required", "tolerance", "license", "original"}:
+            check.fail("TB_CATALOG_FIELD", f"材料的未知字段 {key}", entry[key].line)
+        key = check.text(entry, "key", item.line, what="材料标识，小写字母开头", pattern=KEY)
+        name = check.text(entry, "name", item.line, what="材料名称")
+        required = check.flag(entry, "required", True)
+        tolerance = check.flag(entry, "tolerance", False)
+        if tolerance and not required:
+            check.fail("TB_CATALOG_FIELD", f"材料 {key} 不是必备材料，无需标注容缺", entry["tolerance"].line, key)
+        license_ = check.text(entry, "license", item.line, required=False, what="可替代的电子证照类型")
+        if key is None or name is None:
+            continue
+        if key in found:
+            check.fail("TB_CATALOG_MATERIAL", f"材料标识 {key} 与第 {found[key]} 行重复", item.line, key)
+            continue
+        found[key] = item.line
+        materials.append(Material(key, name, required, tolerance, license_, check.flag(entry, "original", False)))
+    return tuple(materials)
+
+
+def _overrides(check: _Checker, node: _Node | None, known: set[str],
+               committed: Limit | None) -> dict[str, dict[str, Any]]:
+    if node is None or node.value is None:
+        return {}
+    if not isinstance(node.value, dict):
+        check.fail("TB_CATALOG_FIELD", "overrides 应以区县代码为键", node.line)
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for district, value in node.value.items():
+        code = str(district)
+        if not _district_ok(code, known):
+            check.fail("TB_CATALOG_DISTRICT", f"overrides 中的区县代码 {code} 不存在", value.line, code)
+            continue
+        if not isinstance(value.value, dict):
+            check.fail("TB_CATALOG_FIELD", f"区县 {code} 的实施差异应为一组 键: 值", value.line, code)
+            continue
+        entry = value.value
+        for key in set(entry) - {"agency", "window", "committed_limit"}:
+            check.fail("TB_CATALOG_FIELD", f"区县 {code} 的未知字段 {key}；可用 agency、window、committed_limit",
+                       entry[key].line, code)
+        override: dict[str, Any] = {k: entry[k].value for k in ("agency", "window") if k in entry}
+        if "committed_limit" in entry:
+            limit = check.limit(entry["committed_limit"], "committed_limit", f"区县 {code} 承诺时限", value.line)
+            if limit is not None and committed is not None:
+                _not_longer(check, limit, committed, entry["committed_limit"].line, f"区县 {code} 的承诺时限",
+                            "事项的承诺时限")
+                override["committed_limit"] = limit.to_dict()
+        out[code] = override
+    return out
+
+
+def _raise(check: _Checker) -> None:
+    if check.findings:
+        first = check.findings[0]
+        raise DefinitionRejected(f"{check.name} 第 {first.line} 行：{first.message}"
+                                 + (f"（另有 {len(check.findings) - 1} 处问题）" if len(check.findings) > 1 else ""),
+                                 details={"findings": [f.to_dict() for f in check.findings]})
+
+
+@dataclass
+class CatalogCheck:
+    """Cross-file checks of a deploy: every matter's process exists; codes are unique across files."""
+
+    matters: list[Matter] = field(default_factory=list)
+
+    def add(self, new: list[Matter]) -> None:
+        """Add one file's matters, refusing a code already defined by another file of the same deploy."""
+        seen = {m.code: m for m in self.matters}
+        clashes = [Finding("TB_CATALOG_DUPLICATE", f"实施编码 {m.code} 已在 {seen[m.code].source_name} 第 "
+                           f"{seen[m.code].line} 行定义", m.code, line=m.line, file=m.source_name).to_dict()
+                   for m in new if m.code in seen]
+        if clashes:
+            raise DefinitionRejected(f"{new[0].source_name}：{clashes[0]['message']}", details={"findings": clashes})
+        self.matters += new
+
+    def require_processes(self, exists: Any) -> None:
+        """Refuse matters whose process key neither is deployed nor comes with this deploy."""
+        missing = [Finding("TB_CATALOG_PROCESS", f"事项 {m.name} 的办理流程 {m.process_key} 不存在（未部署）",
+                           m.code, line=m.line, file=m.source_name).to_dict()
+                   for m in self.matters if not exists(m.process_key)]
+        if missing:
+            first = missing[0]
+            raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",
+                                     details={"findings": missing})
