@@ -16,6 +16,8 @@ from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .identity import Identity
+from .masking import install_log_masking
+from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -38,7 +40,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
 
 
 class Engine:
-    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity`` and the database."""
+    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database."""
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
         self.config = config
@@ -48,6 +50,7 @@ class Engine:
         self.calendar: CalendarProvider | None = services.calendar
         self.queries = Queries(database.read_sessions, services.clock, services.calendar)
         self.identity = Identity(services.uow, services.clock)
+        self.org = Organisation(services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -93,6 +96,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     for name in ("spiff", "spiff.task", "spiff.workflow"):
         # SpiffWorkflow collects log extras on every state change unless its loggers are above INFO.
         logging.getLogger(name).setLevel(logging.WARNING)
+    install_log_masking()  # no personal ID number reaches a log, whoever configures the handlers
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
     calendar = CalendarProvider(lambda: _read_calendar(database))

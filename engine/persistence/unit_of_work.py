@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
+from .org_repository import OrgRepository
 from .repository import CaseRepository, DefinitionRepository, TimerRepository, UserRepository
 
 
@@ -36,6 +37,7 @@ class SqlAlchemyUnitOfWork:
         self.definitions = DefinitionRepository(self)
         self.users = UserRepository(self)
         self.timers = TimerRepository(self)
+        self.org = OrgRepository(self)
         return self
 
     @property
