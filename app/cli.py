@@ -14,10 +14,11 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
     DeployDefinitions, EngineError, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, is_catalog_file,
-    run_forever, start_background, upgrade_database,
+    mask_id_number, run_forever, start_background, upgrade_database,
 )
 
 from .cli_calendar import calendar_group
+from .cli_org import org_group
 from .runtime import engine_config, get_engine
 
 log = logging.getLogger("tongban.cli")
@@ -36,7 +37,7 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command, calendar_group):
+                    worker_command, bench_command, calendar_group, org_group):
         app.cli.add_command(command)
 
 
@@ -57,6 +58,9 @@ def migrate_command() -> None:
     url = engine_config(current_app).database_url
     upgrade_database(url)
     click.echo(f"数据库已迁移到最新版本：{_safe_url(url)}")
+    added = get_engine().org.ensure_seeded()
+    if added:
+        click.echo(f"已补充 {added} 条区县和部门（engine/data/districts.yaml）")
     seeded = ensure_calendar_seeded(get_engine())
     if seeded:
         click.echo(f"已载入 {len(seeded)} 个年度的法定节假日安排（chinesecalendar）")
@@ -111,15 +115,16 @@ def users_group() -> None:
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="显示姓名")
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="角色，可重复")
-@click.option("--district", help="区县代码（GB/T 2260）")
-@click.option("--department", help="部门代码")
+@click.option("--district", help="区县代码（GB/T 2260 代码或 CQ- 开头的功能区代码；见 tongban org show）")
+@click.option("--department", help="部门代码（须是该区县已有的部门）")
 @click.option("--password", help="登录密码（至少 8 位）")
+@click.option("--id-number", help="居民身份证号（18 位，可选）")
 def users_create(username: str, display_name: str, roles: tuple[str, ...], district: str | None,
-                 department: str | None, password: str | None) -> None:
-    """Create a user."""
+                 department: str | None, password: str | None, id_number: str | None) -> None:
+    """Create a user in an existing district and department."""
     try:
         get_engine().identity.create_user(username, display_name=display_name, roles=roles, district=district,
-                                          department=department, password=password)
+                                          department=department, password=password, id_number=id_number)
     except EngineError as exc:
         _fail(exc)
     click.echo(f"已创建用户 {username}")
@@ -127,11 +132,19 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], distr
 
 @users_group.command("list")
 @with_appcontext
-def users_list() -> None:
-    """List users."""
-    for user in get_engine().identity.list_users():
+@click.option("--district", help="只列出该区县的用户")
+@click.option("--role", type=click.Choice(ROLES), help="只列出持有该角色的用户")
+def users_list(district: str | None, role: str | None) -> None:
+    """List users (ID numbers masked)."""
+    try:
+        users = get_engine().identity.list_users(district=district, role=role)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    for user in users:
         click.echo(f"{user.username:20} {user.display_name:10} {user.district or '-':8} "
-                   f"{user.department or '-':10} {','.join(user.roles)}")
+                   f"{user.department or '-':10} {','.join(user.roles):24} "
+                   f"{mask_id_number(user.id_number) if user.id_number else '-'}")
 
 
 @click.group("tokens")
@@ -185,6 +198,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     url = engine_config(app).database_url
     upgrade_database(url)
     engine = get_engine()
+    engine.org.ensure_seeded()
     ensure_calendar_seeded(engine)
     bpmn, forms = engine.shipped_files()
     try:

@@ -1,4 +1,8 @@
-"""Demo users for a first look: one per role, in 渝中区 (500103) and 黔江区 (500114)."""
+"""Demo users for a first look: every role, in 渝中区 500103, 万州区 500101, 黔江区 500114, 两江新区 and 市级.
+
+Every district and department named here is in the seeded organisation model (engine/data/districts.yaml).
+The ID numbers are made up (right check character, no real person) to show masking in lists and the API.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +10,7 @@ from pathlib import Path
 from engine import Conflict, Engine
 
 DEMO_PASSWORD = "tongban-demo"
+# username, display name, roles, district, department
 DEMO_USERS = (
     ("window_yz", "渝中窗口", ("window_clerk",), "500103", "zwzx"),
     ("window_qj", "黔江窗口", ("window_clerk",), "500114", "zwzx"),
@@ -17,7 +22,25 @@ DEMO_USERS = (
     ("designer", "流程设计", ("designer",), "500000", "dsj"),
     ("auditor", "审计", ("auditor",), "500000", "shenji"),
     ("admin", "管理员", ("admin", "designer"), "500000", "dsj"),
+    ("window_wz", "万州窗口", ("window_clerk",), "500101", "zwzx"),
+    ("reviewer_wz_sc", "万州市场监管审查", ("reviewer",), "500101", "shichang"),
+    ("head_wz_sc", "万州市场监管科长", ("department_head", "reviewer"), "500101", "shichang"),
+    ("supervisor_wz", "万州电子监察", ("supervisor",), "500101", "jiancha"),
+    ("reviewer_qj", "黔江住建审查", ("reviewer",), "500114", "zhujian"),
+    ("head_qj", "黔江住建科长", ("department_head", "reviewer"), "500114", "zhujian"),
+    ("auditor_qj", "黔江审计", ("auditor",), "500114", "shenji"),
+    ("window_lj", "两江新区窗口", ("window_clerk",), "CQ-LJXQ", "zwzx"),
+    ("reviewer_lj_gh", "两江新区规划审查", ("reviewer",), "CQ-LJXQ", "guihua"),
+    ("head_lj_gh", "两江新区规划科长", ("department_head", "reviewer"), "CQ-LJXQ", "guihua"),
+    ("designer_lj", "两江新区流程设计", ("designer",), "CQ-LJXQ", "dsj"),
 )
+DEMO_ID_NUMBERS = {
+    "window_yz": "500103198506120317",
+    "window_wz": "500101199003041125",
+    "window_qj": "500114198811202246",
+    "window_lj": "500112199207153363",
+    "head_yz": "500103197901010025",
+}
 
 
 def seed_demo(engine: Engine, instance: Path) -> list[str]:
@@ -29,12 +52,13 @@ def seed_demo(engine: Engine, instance: Path) -> list[str]:
     for username, name, roles, district, dept in DEMO_USERS:
         try:
             engine.identity.create_user(username, display_name=name, roles=roles, district=district,
-                                        department=dept, password=DEMO_PASSWORD)
+                                        department=dept, password=DEMO_PASSWORD,
+                                        id_number=DEMO_ID_NUMBERS.get(username))
         except Conflict:
             pass
         if username not in known:
             known[username] = engine.identity.create_token(username, label="demo")
     tokens_file.write_text("".join(f"{u} {t}\n" for u, t in known.items()))
     lines = [f"演示账号（密码均为 {DEMO_PASSWORD}；API 令牌见 {tokens_file}）："]
-    lines += [f"  {u:12} {n}  {','.join(r)}@{d}/{dept}" for u, n, r, d, dept in DEMO_USERS]
+    lines += [f"  {u:14} {n}  {','.join(r)}@{d}/{dept}" for u, n, r, d, dept in DEMO_USERS]
     return lines

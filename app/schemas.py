@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+# GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
+DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
+MASKED = "居民身份证号按角色脱敏（5001**********1234）：仅窗口人员和审计人员可见全文"
+
 
 class ErrorSchema(Schema):
     """Every error: a stable code, a Chinese message, optional details."""
@@ -42,8 +46,8 @@ class StartCaseSchema(Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict)
     business_key = fields.String(load_default=None, validate=validate.Length(max=128))
     title = fields.String(load_default=None, validate=validate.Length(max=256))
-    owning_district = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9]{2,12}$"))
-    receiving_district = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9]{2,12}$"))
+    owning_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
+    receiving_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
 
 
 class CaseRefSchema(Schema):
@@ -57,12 +61,12 @@ class CaseRefSchema(Schema):
 
 
 class TaskSchema(Schema):
-    """An inbox row."""
+    """An inbox row; ID numbers in it are masked unless your role needs them."""
 
     id = fields.Integer()
     case_id = fields.Integer()
     case_no = fields.String()
-    case_title = fields.String(allow_none=True)
+    case_title = fields.String(allow_none=True, metadata={"description": MASKED})
     process_key = fields.String()
     element_id = fields.String()
     name = fields.String()
@@ -108,13 +112,13 @@ class CompleteTaskSchema(Schema):
 
 
 class CaseSchema(Schema):
-    """A case with its tasks."""
+    """A case with its tasks; ID numbers in it are masked unless your role needs them."""
 
     id = fields.Integer()
     case_no = fields.String()
     process_key = fields.String()
-    business_key = fields.String(allow_none=True)
-    title = fields.String(allow_none=True)
+    business_key = fields.String(allow_none=True, metadata={"description": MASKED})
+    title = fields.String(allow_none=True, metadata={"description": MASKED})
     status = fields.String()
     stage = fields.String(allow_none=True)
     owning_district = fields.String(allow_none=True)

@@ -16,9 +16,15 @@ from .commands import (
 from .config import EngineConfig
 from .errors import (
     Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
-    InvalidInput, NotFound, TooManyAttempts, WorkflowFailed,
+    InvalidInput, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
-from .identity import ROLES
+from .identity import ROLES, UserInfo
+from .masking import (
+    FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
+    mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
+)
+from .org import DistrictInfo, OrgChange, Organisation
+from .org_file import CSV_COLUMNS, KINDS, OrgFile, parse_org_file, reference_org
 from .migrations import upgrade_database
 from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
@@ -39,4 +45,9 @@ __all__ = [
     "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "DayFact", "DayKind",
     "CalendarCoverage", "calendar_coverage", "Due", "ImportOutcome", "WorkCalendar", "YearSchedule", "calendar_years", "ensure_calendar_seeded",
     "business_date", "import_calendar_year", "load_work_calendar", "parse_schedule",
+    # organisation model and personal ID numbers
+    "CSV_COLUMNS", "DistrictInfo", "FULL_ID_NUMBER_ROLES", "IdNumberFilter", "KINDS", "OrgChange", "OrgFile",
+    "OrgFileInvalid", "Organisation", "UnknownDepartment", "UnknownDistrict", "UserInfo",
+    "install_log_masking", "is_valid_id_number", "mask_for_roles", "mask_id_number", "mask_mapping", "mask_text", "parse_org_file",
+    "reference_org", "sees_full_id_numbers",
 ]

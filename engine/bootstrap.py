@@ -19,6 +19,8 @@ from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .identity import Identity
 from .logins import LoginGuard
+from .masking import install_log_masking
+from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -43,7 +45,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
 
 
 class Engine:
-    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity`` and the database.
+    """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins.
     """
@@ -58,6 +60,7 @@ class Engine:
         self.identity = Identity(services.uow, services.clock)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
+        self.org = Organisation(services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -105,6 +108,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     for name in ("spiff", "spiff.task", "spiff.workflow"):
         # SpiffWorkflow collects log extras on every state change unless its loggers are above INFO.
         logging.getLogger(name).setLevel(logging.WARNING)
+    install_log_masking()  # no personal ID number reaches a log, whoever configures the handlers
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
     calendar = CalendarProvider(lambda: _read_calendar(database))

@@ -7,6 +7,7 @@ are literal codes or references resolved against the case when the task becomes 
     window_clerk@${receiving}            the receiving district's window
     reviewer@${owning}/zhujian           the owning district's 住建 reviewers
     reviewer@500103/zhujian              a fixed district and department
+    window_clerk@CQ-LJXQ                 两江新区's window (functional zones have internal codes)
     supervisor                           every supervisor, any district
 
 A user's groups are the same keys built from their roles, district and department, so visibility is a
@@ -21,10 +22,11 @@ from typing import Any, Iterable, Mapping
 from .errors import WorkflowFailed
 
 _ROLE = r"[a-z][a-z0-9_]{0,39}"
-_PART = r"(?:\$\{[A-Za-z][A-Za-z0-9_]{0,63}\}|[A-Za-z0-9_]{1,40})"
+# District codes include the functional zones' internal codes (CQ-LJXQ), hence the hyphen.
+_PART = r"(?:\$\{[A-Za-z][A-Za-z0-9_]{0,63}\}|[A-Za-z0-9_][A-Za-z0-9_-]{0,39})"
 _EXPR = re.compile(rf"^(?P<role>{_ROLE})(?:@(?P<district>{_PART})(?:/(?P<department>{_PART}))?)?$")
 _REF = re.compile(r"^\$\{(?P<name>[A-Za-z][A-Za-z0-9_]*)\}$")
-_VALUE = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}$")
 
 
 class CandidateError(ValueError):

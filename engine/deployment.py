@@ -58,11 +58,8 @@ class Deployed:
 class DefinitionCatalog:
     """Parses, deploys and caches definitions; one per engine, safe to share between threads."""
 
-    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int,
-                 known_districts: tuple[str, ...] = ()):
+    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int):
         self.evaluator = evaluator
-        self.known_districts = known_districts
-        """District codes catalog entries may name; empty accepts any well-formed code."""
         self.max_bpmn_bytes = max_bpmn_bytes
         self.max_form_bytes = max_form_bytes
         self._lock = threading.Lock()
@@ -110,8 +107,9 @@ class DefinitionCatalog:
             forms[form.key] = form
             report.append(self._deploy_form(uow, form, actor, now))
         check = CatalogCheck()
+        districts = {d.code for d in uow.org.districts()} if catalogs else set()
         for name, data in catalogs:
-            check.add(parse_catalog(name, data, known_districts=self.known_districts))
+            check.add(parse_catalog(name, data, known_districts=districts))
         keys: set[str] = set()
         if bpmn_files:
             unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)

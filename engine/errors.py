@@ -105,3 +105,21 @@ class TooManyAttempts(EngineError):
 
     code = "TOO_MANY_ATTEMPTS"
     http_status = 429
+
+
+class UnknownDistrict(InvalidInput):
+    """A district code that is not in the districts table (nor in the file being loaded)."""
+
+    code = "UNKNOWN_DISTRICT"
+
+
+class UnknownDepartment(InvalidInput):
+    """A department code that the given district does not have."""
+
+    code = "UNKNOWN_DEPARTMENT"
+
+
+class OrgFileInvalid(InvalidInput):
+    """An organisation file was refused; ``details["problems"]`` lists every bad row, nothing was written."""
+
+    code = "ORG_FILE_INVALID"

@@ -1,12 +1,11 @@
-"""Users and bearer tokens: enough identity for the API until the inbox issue's organisation model.
+"""Users and bearer tokens; a user's district and department must exist in the organisation model.
 
 Passwords are argon2 hashes; tokens are random and only their sha256 is stored, so a database leak does not
-leak working tokens.
+leak working tokens. A user may carry an ID number (居民身份证号); the CLI and the API show it masked.
 """
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -16,12 +15,14 @@ from argon2.exceptions import VerificationError
 
 from .clock import Clock
 from .commands import Actor
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, UnknownDepartment, UnknownDistrict
+from .masking import is_valid_id_number
+from .org_file import ROLES
+from .org_file import USERNAME as _USERNAME
 from .persistence.models import ApiToken, User
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
-ROLES = ("window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin")
-_USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+__all__ = ["ROLES", "Identity", "UserInfo"]
 _hasher = PasswordHasher()
 
 
@@ -34,6 +35,7 @@ class UserInfo:
     district: str | None
     department: str | None
     roles: tuple[str, ...]
+    id_number: str | None = None
 
 
 class Identity:
@@ -44,8 +46,16 @@ class Identity:
         self.clock = clock
 
     def create_user(self, username: str, *, display_name: str, roles: Iterable[str], district: str | None = None,
-                    department: str | None = None, password: str | None = None) -> UserInfo:
-        """Create a user; refuse bad names, unknown roles and duplicates."""
+                    department: str | None = None, password: str | None = None,
+                    id_number: str | None = None) -> UserInfo:
+        """Create a user; refuse bad names, unknown roles, districts and departments, and duplicates.
+
+        Raises:
+            InvalidInput: a bad username, role, password or ID number.
+            UnknownDistrict: ``district`` is not in the districts table.
+            UnknownDepartment: ``district`` has no department ``department`` (or no district was given).
+            Conflict: the username is taken.
+        """
         roles = tuple(roles)
         if not _USERNAME.match(username):
             raise InvalidInput("用户名应以小写字母开头，只含小写字母、数字和 _ . -，2 到 64 个字符")
@@ -54,21 +64,33 @@ class Identity:
             raise InvalidInput(f"角色无效：{', '.join(unknown) or '（空）'}；可选 {', '.join(ROLES)}")
         if password is not None and len(password) < 8:
             raise InvalidInput("密码至少 8 个字符")
+        if id_number is not None:
+            id_number = id_number.strip().upper()
+            if not is_valid_id_number(id_number):
+                raise InvalidInput("身份证号无效：应为 18 位，且校验位正确")
         with self.uow() as uow:
+            _check_org(uow, district, department)
             if uow.users.by_username(username) is not None:
                 raise Conflict(f"用户 {username} 已存在")
             uow.users.add(User(username=username, display_name=display_name, district=district,
                                department=department, roles=list(roles), active=True,
                                password_hash=_hasher.hash(password) if password else None,
-                               created_at=self.clock.now()))
+                               created_at=self.clock.now(), id_number=id_number))
             uow.commit()
-        return UserInfo(username, display_name, district, department, roles)
+        return UserInfo(username, display_name, district, department, roles, id_number)
 
-    def list_users(self) -> list[UserInfo]:
-        """Return every user."""
+    def list_users(self, *, district: str | None = None, role: str | None = None) -> list[UserInfo]:
+        """Return every user, or those of one district and/or holding one role.
+
+        Raises:
+            UnknownDistrict: ``district`` is given and not in the districts table.
+        """
         with self.uow() as uow:
-            return [UserInfo(u.username, u.display_name, u.district, u.department, tuple(u.roles))
-                    for u in uow.users.list()]
+            if district is not None and uow.org.district(district) is None:
+                raise UnknownDistrict(f"区县代码 {district} 不存在", details={"district": district})
+            return [UserInfo(u.username, u.display_name, u.district, u.department, tuple(u.roles),
+                             u.id_number) for u in uow.users.list()
+                    if (district is None or u.district == district) and (role is None or role in u.roles)]
 
     def create_token(self, username: str, *, label: str | None = None) -> str:
         """Issue a new bearer token for ``username`` and return it (shown once, stored hashed)."""
@@ -105,6 +127,16 @@ class Identity:
             except VerificationError:
                 return None
             return _actor(user) if stored else None
+
+
+def _check_org(uow: SqlAlchemyUnitOfWork, district: str | None, department: str | None) -> None:
+    if district is not None and uow.org.district(district) is None:
+        raise UnknownDistrict(f"区县代码 {district} 不存在；可用 tongban org show 查看全部区县",
+                              details={"district": district})
+    if department is not None and (district is None or uow.org.department(district, department) is None):
+        where = f"区县 {district} 没有部门 {department}" if district else f"填写部门 {department} 时必须同时填写区县"
+        raise UnknownDepartment(f"{where}；可用 tongban org show {district or ''} 查看部门".rstrip(),
+                                details={"district": district, "department": department})
 
 
 def _actor(user: User) -> Actor:

@@ -1,4 +1,8 @@
-"""The read side: inbox and case queries straight from the tables, never deserializing a workflow."""
+"""The read side: inbox and case queries straight from the tables, never deserializing a workflow.
+
+Every view leaves here through :func:`engine.masking.mask_for_roles`: ID numbers in it (case titles,
+business keys, any data added to a view later) are masked unless the actor's role needs them in full.
+"""
 from __future__ import annotations
 
 import base64
@@ -13,6 +17,7 @@ from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
 from .errors import InvalidInput, NotFound
+from .masking import mask_for_roles
 from .persistence.models import (
     Case, CaseEvent, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
 )
@@ -107,7 +112,8 @@ class Queries:
             stmt = stmt.order_by(TaskItem.created_at, TaskItem.id)
         with self.sessions() as session:
             rows = session.execute(stmt.limit(limit + 1)).all()
-        items = [task_view(t, c, colour_value) for t, c, colour_value in rows[:limit]]
+        items = [mask_for_roles(actor.roles, task_view(t, c, colour_value))
+                 for t, c, colour_value in rows[:limit]]
         if len(rows) <= limit:
             return TaskPage(items, None)
         last_task, last_case = rows[limit - 1][0], rows[limit - 1][1]
@@ -132,7 +138,8 @@ class Queries:
             row = session.execute(stmt).one_or_none()
         if row is None or not _sees_task(actor, row[0]):
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        return task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
+        view = task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
+        return mask_for_roles(actor.roles, view)
 
     def case(self, actor: Actor, case_id: int) -> dict[str, Any]:
         """Return a case with its open tasks and event count, if the actor may see it."""
@@ -142,7 +149,7 @@ class Queries:
                 raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
             tasks = session.scalars(select(TaskItem).where(TaskItem.case_id == case_id)
                                     .order_by(TaskItem.created_at, TaskItem.id)).all()
-            return {
+            return mask_for_roles(actor.roles, {
                 "id": case.id, "case_no": case.case_no, "process_key": case.process_key,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,
@@ -153,7 +160,7 @@ class Queries:
                 "clocks": self._clock_summary(case.clocks),
                 "tasks": [task_view(t, case, _light_at(t, case, self._now()) if t.state == "open" else None)
                           for t in tasks],
-            }
+            })
 
     def _clock_summary(self, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
         if not doc or self.calendar is None:
@@ -224,7 +231,7 @@ class Queries:
         return found
 
     def matter(self, code: str, *, version: int | None = None, district: str | None = None) -> dict[str, Any]:
-        """Return one matter (newest version unless ``version``) with its version history."""
+        """Return one catalog entry (the newest unless a version is asked for) with its version history."""
         with self.sessions() as session:
             rows = session.scalars(select(MatterVersion).where(MatterVersion.code == code)
                                    .order_by(MatterVersion.version.desc())).all()

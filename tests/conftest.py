@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import CST, EngineConfig, ManualClock, bootstrap, upgrade_database
+from engine.org_file import reference_org
 from engine.persistence.models import Base
+from engine.persistence.org_repository import insert_missing_reference_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -62,7 +64,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, migrated database of each kind."""
+    """An empty, migrated database of each kind (holding only the seeded districts and departments)."""
     chosen = request.config.getoption("--db")
     if chosen not in ("both", request.param):
         pytest.skip(f"--db={chosen}")
@@ -75,6 +77,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with eng.begin() as conn:
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # The migration seeded the districts and departments; put them back as a fresh database has them.
+        insert_missing_reference_rows(conn, reference_org())
     eng.dispose()
     return url
 

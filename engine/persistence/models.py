@@ -306,6 +306,31 @@ class User(Base):
     password_hash: Mapped[Optional[str]] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    id_number: Mapped[Optional[str]] = mapped_column(String(18))
+
+
+class District(Base):
+    """A 区县 (GB/T 2260 code), a functional zone (internal ``CQ-`` code) or the municipality (500000)."""
+
+    __tablename__ = "districts"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    parent_code: Mapped[Optional[str]] = mapped_column(ForeignKey("districts.code"))
+    region: Mapped[Optional[str]] = mapped_column(String(16))
+
+
+class Department(Base):
+    """A department of one district; users name it by ``(district, code)``, e.g. ``500103/zhujian``."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("district_code", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(128))
 
 
 class ApiToken(Base):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
+from .org_repository import OrgRepository
 from .repository import (
     CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
 )
@@ -39,6 +40,7 @@ class SqlAlchemyUnitOfWork:
         self.users = UserRepository(self)
         self.timers = TimerRepository(self)
         self.supervision = SupervisionRepository(self)
+        self.org = OrgRepository(self)
         return self
 
     @property

@@ -1,0 +1,136 @@
+"""Personal ID numbers (居民身份证号): validate, mask, and keep them out of responses and logs.
+
+The rule: an 18-character number shows its first 4 and last 4 characters (``5001**********1234``).
+Only the roles that must compare the number with the person or the paper file see it in full:
+``window_clerk`` (原件核验 at the counter) and ``auditor`` (checking the file); every other role sees the
+masked form, and so do lists, logs and the CLI. Visibility of the case itself is decided before masking:
+masking never makes a case visible, it only decides how much of a visible number is shown.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+FULL_ID_NUMBER_ROLES = frozenset({"window_clerk", "auditor"})
+"""Roles that see full ID numbers in the cases they may see."""
+
+ID_NUMBER_KEYS = frozenset({"id_number", "applicant_id_number", "agent_id_number"})
+"""Data keys that always hold an ID number (any key ending in ``_id_number`` counts too)."""
+
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
+"""An 18-character ID number inside free text, not glued to other letters or digits."""
+
+_SHAPE = re.compile(r"^[1-9]\d{16}[0-9Xx]$")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+
+def id_number_check_char(first17: str) -> str:
+    """Return the GB 11643 check character (``0``-``9`` or ``X``) for the first 17 digits."""
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+
+
+def is_valid_id_number(value: str) -> bool:
+    """Return True when ``value`` is an 18-character ID number whose check character is right."""
+    return bool(_SHAPE.match(value)) and id_number_check_char(value[:17]) == value[17].upper()
+
+
+def mask_id_number(value: Any) -> str:
+    """Mask one ID number: keep the first 4 and last 4 characters, star the rest.
+
+    Values too short to keep 8 characters are starred entirely; ``None`` becomes an empty string.
+    """
+    if value is None:
+        return ""
+    text = str(value)
+    if len(text) <= 8:
+        return "*" * len(text)
+    return f"{text[:4]}{'*' * (len(text) - 8)}{text[-4:]}"
+
+
+def mask_text(text: str) -> str:
+    """Mask every ID number that appears inside free text (titles, messages, notes)."""
+    return ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+def is_id_number_key(key: Any) -> bool:
+    """Return True for data keys that name an ID number (``id_number``, ``agent_id_number``, ...)."""
+    return isinstance(key, str) and (key in ID_NUMBER_KEYS or key.endswith("_id_number"))
+
+
+def mask_mapping(data: Any) -> Any:
+    """Return a copy of ``data`` (mappings, lists, strings) with every ID number masked.
+
+    Values under ID-number keys are masked whatever they look like; any other string is searched for
+    18-character ID numbers. Other values are returned as they are.
+    """
+    if isinstance(data, dict):
+        return {key: (mask_id_number(value) if is_id_number_key(key) and _scalar(value)
+                      else mask_mapping(value)) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return type(data)(mask_mapping(item) for item in data)
+    if isinstance(data, str):
+        return mask_text(data)
+    return data
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
+
+
+def sees_full_id_numbers(roles: Iterable[str]) -> bool:
+    """Return True when one of ``roles`` needs full ID numbers (see :data:`FULL_ID_NUMBER_ROLES`)."""
+    return bool(FULL_ID_NUMBER_ROLES.intersection(roles))
+
+
+def mask_for_roles(roles: Iterable[str], data: Any) -> Any:
+    """Return ``data`` unchanged for roles that see full ID numbers, else :func:`mask_mapping` of it."""
+    return data if sees_full_id_numbers(roles) else mask_mapping(data)
+
+
+class IdNumberFilter(logging.Filter):
+    """A logging filter that masks ID numbers in a record's message and exception text.
+
+    Attach it to handlers (``logging.config`` can name it as ``engine.masking.IdNumberFilter``), or call
+    :func:`install_log_masking` once to mask every record the process creates.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place with masked text; never drops a record."""
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - the handler reports a bad format string, with the arguments
+            record.args = mask_mapping(record.args)
+            return True
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+def install_log_masking() -> None:
+    """Mask ID numbers in every log record created from now on (idempotent).
+
+    The record factory is wrapped rather than a handler filtered, so handlers configured later (by
+    gunicorn, waitress or a deployment's logging config) are covered as well.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks_id_numbers", False):
+        return
+    masking = IdNumberFilter()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    factory.masks_id_numbers = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

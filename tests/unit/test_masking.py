@@ -1,0 +1,133 @@
+"""Personal ID numbers: the check character, masking of values, text and data, and the logging filter."""
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from engine.masking import (
+    IdNumberFilter,
+    id_number_check_char,
+    install_log_masking,
+    is_valid_id_number,
+    mask_for_roles,
+    mask_id_number,
+    mask_mapping,
+    mask_text,
+    sees_full_id_numbers,
+)
+
+VALID = "500103198506120317"
+WITH_X = "50010519950918441X"
+
+
+def test_an_id_number_keeps_its_first_four_and_last_four_characters():
+    assert mask_id_number("500103199003071234") == "5001**********1234"
+    assert mask_id_number(WITH_X) == "5001**********441X"
+    assert len(mask_id_number(VALID)) == 18
+
+
+def test_short_and_missing_values_are_starred_entirely_or_empty():
+    assert mask_id_number(None) == ""
+    assert mask_id_number("12345678") == "********"
+    assert mask_id_number("123456789") == "1234*6789"
+    assert mask_id_number(500103198506120317) == "5001**********0317"
+
+
+def test_the_check_character_follows_gb_11643():
+    assert id_number_check_char("11010519491231002") == "X"  # the standard's own example
+    assert is_valid_id_number(VALID)
+    assert is_valid_id_number(WITH_X) and is_valid_id_number(WITH_X.lower())
+    assert not is_valid_id_number(VALID[:-1] + "8")
+    assert not is_valid_id_number(VALID[:17])
+    assert not is_valid_id_number("0" + VALID[1:])
+    assert not is_valid_id_number(VALID + "1")
+
+
+def test_id_numbers_inside_free_text_are_masked_and_other_numbers_are_not():
+    text = f"张三（{VALID}）与李四 {WITH_X} 共同申请"
+    assert mask_text(text) == "张三（5001**********0317）与李四 5001**********441X 共同申请"
+    untouched = ["TB202611230000001", "1" + VALID, "ab" + VALID, "电话 13800138000", "9" * 17]
+    for value in untouched:
+        assert mask_text(value) == value
+
+
+def test_mapping_masks_known_keys_whatever_their_shape_and_ids_anywhere_else():
+    data = {
+        "applicant_name": "张三", "id_number": "not-a-number-at-all", "agent_id_number": WITH_X,
+        "legal_rep_id_number": VALID, "applicant_id_number": 500103198506120317, "age": 38, "paid": True,
+        "members": [{"name": "李四", "id_number": VALID}, f"备注：{VALID}"],
+        "nested": {"note": f"身份证 {VALID}", "when": None},
+    }
+    masked = mask_mapping(data)
+    assert masked == {
+        "applicant_name": "张三", "id_number": "not-***********-all", "agent_id_number": "5001**********441X",
+        "legal_rep_id_number": "5001**********0317", "applicant_id_number": "5001**********0317", "age": 38,
+        "paid": True, "members": [{"name": "李四", "id_number": "5001**********0317"}, "备注：5001**********0317"],
+        "nested": {"note": "身份证 5001**********0317", "when": None},
+    }
+    assert data["agent_id_number"] == WITH_X  # a copy: the caller's data is untouched
+
+
+def test_only_window_clerks_and_auditors_see_full_numbers():
+    data = {"id_number": VALID}
+    for roles in (("window_clerk",), ("auditor",), ("reviewer", "window_clerk")):
+        assert sees_full_id_numbers(roles)
+        assert mask_for_roles(roles, data) is data
+    for roles in (("reviewer",), ("department_head",), ("supervisor",), ("designer",), ("admin",), ()):
+        assert not sees_full_id_numbers(roles)
+        assert mask_for_roles(roles, data) == {"id_number": "5001**********0317"}
+
+
+@pytest.fixture
+def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A private logger writing formatted records to a buffer."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"tests.masking.{id(stream)}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    yield logger, stream
+    logger.removeHandler(handler)
+
+
+def test_the_log_filter_masks_messages_arguments_and_tracebacks(captured):
+    logger, stream = captured
+    logger.handlers[0].addFilter(IdNumberFilter())
+    logger.info("受理 %s 的申请，证件 %s", "张三", VALID)
+    logger.info({"id": VALID})
+    try:
+        raise ValueError(f"bad applicant {WITH_X}")
+    except ValueError:
+        logger.exception("处理失败")
+    output = stream.getvalue()
+    assert VALID not in output and WITH_X not in output
+    assert "受理 张三 的申请，证件 5001**********0317" in output
+    assert "{'id': '5001**********0317'}" in output
+    assert "ValueError: bad applicant 5001**********441X" in output
+
+
+def test_a_record_whose_arguments_do_not_fit_its_message_keeps_them_masked():
+    # logging reports such a record with its raw arguments on stderr; those must be masked too.
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "参数不匹配 %s %s", (VALID,), None)
+    assert IdNumberFilter().filter(record) is True
+    assert record.msg == "参数不匹配 %s %s"
+    assert record.args == ("5001**********0317",)
+
+
+def test_installed_log_masking_covers_handlers_added_later_and_installs_once(captured):
+    logger, stream = captured
+    before = logging.getLogRecordFactory()
+    try:
+        install_log_masking()
+        installed = logging.getLogRecordFactory()
+        install_log_masking()
+        assert logging.getLogRecordFactory() is installed
+        logger.warning("申请人身份证号 %s", VALID)
+        assert stream.getvalue() == "WARNING 申请人身份证号 5001**********0317\n"
+    finally:
+        logging.setLogRecordFactory(before)
