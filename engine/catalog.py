@@ -123,6 +123,11 @@ class Matter:
         """Whether the matter is offered at ``district``'s windows (``districts: all`` offers it everywhere)."""
         return self.districts is None or district in self.districts
 
+    @property
+    def lights(self) -> Mapping[str, Any]:
+        """The matter's yellow thresholds (``yellow_days``, ``yellow_ratio``); empty: the clock defaults."""
+        return self.doc.get("lights") or {}
+
     def committed_limit_in(self, district: str | None) -> Limit:
         """The committed limit that applies in ``district`` (an override may only shorten it)."""
         override = self.overrides.get(district or "", {}).get("committed_limit")
@@ -277,7 +282,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         return None
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
-             "process", "modes", "districts", "materials", "overrides", "agency"}
+             "process", "modes", "districts", "materials", "overrides", "agency", "lights"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -303,6 +308,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     offered = _districts(check, entry.get("districts"), line, districts)
     materials = _materials(check, entry.get("materials"), line)
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
+    lights = _lights(check, entry.get("lights"))
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -310,7 +316,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
            "handling": handling, "legal_limit": legal.to_dict(), "committed_limit": committed.to_dict(),
            "process": process, "modes": list(modes), "districts": "all" if offered is None else list(offered),
            "materials": [m.to_dict() for m in materials], "overrides": overrides,
-           "agency": entry["agency"].value if "agency" in entry else None}
+           "agency": entry["agency"].value if "agency" in entry else None, "lights": lights}
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 
@@ -427,6 +433,29 @@ def _overrides(check: _Checker, node: _Node | None, known: set[str],
                             "事项的承诺时限")
                 override["committed_limit"] = limit.to_dict()
         out[code] = override
+    return out
+
+
+def _lights(check: _Checker, node: _Node | None) -> dict[str, Any] | None:
+    """``lights: {yellow_days: 1, yellow_ratio: 0.2}``: when a clock of this matter turns yellow."""
+    if node is None or node.value is None:
+        return None
+    value = node.value
+    if not isinstance(value, dict) or not value or set(value) - {"yellow_days", "yellow_ratio"}:
+        check.fail("TB_CATALOG_LIGHTS", "lights 应写成 {yellow_days: 剩余工作日, yellow_ratio: 剩余比例}", node.line)
+        return None
+    out: dict[str, Any] = {}
+    days, ratio = value.get("yellow_days"), value.get("yellow_ratio")
+    if days is not None:
+        if isinstance(days.value, bool) or not isinstance(days.value, int) or not 0 <= days.value <= 60:
+            check.fail("TB_CATALOG_LIGHTS", "yellow_days 应为 0 至 60 的整数", days.line)
+        else:
+            out["yellow_days"] = days.value
+    if ratio is not None:
+        if isinstance(ratio.value, bool) or not isinstance(ratio.value, (int, float)) or not 0 <= ratio.value < 1:
+            check.fail("TB_CATALOG_LIGHTS", "yellow_ratio 应为 0 至 1 之间的小数（如 0.2）", ratio.line)
+        else:
+            out["yellow_ratio"] = float(ratio.value)
     return out
 
 

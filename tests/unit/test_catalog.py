@@ -114,3 +114,11 @@ def test_duplicate_codes_in_one_file_are_refused():
 def test_malformed_files_are_refused_with_a_clear_reason(text, message):
     with pytest.raises(DefinitionRejected, match=message):
         parse_catalog("bad/matters.yaml", text.encode())
+
+
+def test_lights_thresholds_are_optional_and_checked():
+    (matter,) = parse(GOOD + "    lights: {yellow_days: 2, yellow_ratio: 0.3}\n")
+    assert matter.lights == {"yellow_days": 2, "yellow_ratio": 0.3}
+    assert parse(GOOD)[0].lights == {}
+    findings = refused(GOOD + "    lights: {yellow_days: 2, yellow_ratio: 3}\n")
+    assert (findings[0]["code"], findings[0]["line"]) == ("TB_CATALOG_LIGHTS", 16)
