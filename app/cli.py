@@ -17,6 +17,7 @@ from engine import (
     mask_id_number, run_forever, start_background, upgrade_database,
 )
 
+from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_org import org_group
 from .runtime import engine_config, get_engine
@@ -37,7 +38,7 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command, calendar_group, org_group):
+                    worker_command, bench_command, calendar_group, verify_command, org_group):
         app.cli.add_command(command)
 
 

@@ -31,9 +31,10 @@ from .persistence.calendar_repository import (
     import_calendar_year, load_work_calendar,
 )
 from .timers import SweepResult, TimerWorker, run_forever, start_background
+from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
-    "Matter", "is_catalog_file",
+    "Matter", "is_catalog_file", "CaseVerification", "verify_all", "verify_case",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
