@@ -9,15 +9,16 @@ from .calendar import (
 )
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
-    ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    Actor, ClaimTask, ClaimTasks, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
+    FireDueTimers, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
-    Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
+    BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
     InvalidInput, NotFound, WorkflowFailed,
 )
 from .identity import ROLES
+from .inbox import InboxQuery
 from .migrations import upgrade_database
 from .persistence.calendar_repository import (
     CalendarYearInfo, ImportOutcome, calendar_years, ensure_calendar_seeded, import_calendar_year,
@@ -27,6 +28,7 @@ from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock",
+    "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",

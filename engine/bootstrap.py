@@ -5,11 +5,11 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers
+from . import clock_handlers, handlers, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers, RecomputeDeadlines,
-    ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    ClaimTask, ClaimTasks, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
+    RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .calendar_functions import CalendarProvider, calendar_functions
 from .config import EngineConfig
@@ -29,6 +29,9 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,
     CompleteTask: handlers.complete_task,
+    ClaimTasks: task_handlers.claim_tasks,
+    DelegateTask: task_handlers.delegate_task,
+    ReturnTask: task_handlers.return_task,
     FireDueTimers: handlers.fire_due_timers,
     SuspendClock: clock_handlers.suspend_clock,
     ResumeClock: clock_handlers.resume_clock,

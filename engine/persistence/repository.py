@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, undefer
 
 from ..errors import Conflict, NotFound
 from .models import (
-    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, TaskCandidate, TaskItem, Timer, User,
+    NO_DEADLINE, ApiToken, Case, CaseCounter, CaseEvent, FormVersion, ProcessDefinition, TaskCandidate, TaskItem,
+    Timer, User,
 )
 
 cases = Case.__table__
@@ -107,6 +108,7 @@ class CaseRecord:
     committed_due_at: datetime | None = None
     committed_yellow_at: datetime | None = None
     deadline_provisional: bool | None = None
+    stage: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -134,7 +136,7 @@ _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional")]
+    "deadline_provisional", "stage")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
 
@@ -164,6 +166,10 @@ _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_i
                                         _TIMERS.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                                         _TIMERS.c.state == "waiting")
                   .values(state="done", fired_at=bindparam("b_at")))
+# The inbox's stored instants follow the case's committed clock on open tasks without a budget of their own.
+_FOLLOW_CASE_CLOCK = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+                                          tasks.c.due_at.is_(None))
+                      .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
 _INSERT_EVENTS = insert(CaseEvent.__table__)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
@@ -217,6 +223,9 @@ class CaseRepository:
         because the multi-row VALUES statement is rebuilt and planned on every call.)
         """
         self.append_events(list(events))
+        if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
+            self._conn.execute(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
+                                                    "b_due": case.committed_due_at or NO_DEADLINE})
         if task_update is not None:
             self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}

@@ -1,0 +1,78 @@
+"""inbox columns: denormalized case facts, stored due instants, partial indexes; 退回 reopens a spiff task
+
+Revision ID: 3b7e1c9d2a40
+Revises: fa92ba6f1095
+Create Date: 2026-12-03 09:40:00
+
+The inbox filters and sorts on the tasks table alone: case number, applicant, stage and the instants its
+light comes from are copied onto each row. ``spiff_task_id`` is unique among open rows only, because a task
+returned to (退回) is the same SpiffWorkflow task made ready again and gets a new inbox row.
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+import engine.persistence.types
+
+
+revision: str = '3b7e1c9d2a40'
+down_revision: Union[str, None] = 'fa92ba6f1095'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+OPEN = sa.text("state = 'open'")
+UNCLAIMED = sa.text("state = 'open' AND assignee IS NULL")
+NO_DEADLINE = "9999-12-31 00:00:00"
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('case_no', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('applicant_name', sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column('stage', sa.String(length=128), nullable=True))
+        batch_op.add_column(sa.Column('inbox_due_at', engine.persistence.types.UtcDateTime(timezone=True),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('inbox_yellow_at', engine.persistence.types.UtcDateTime(timezone=True),
+                                      nullable=True))
+        batch_op.drop_constraint('uq_tasks_spiff_task_id', type_='unique')
+
+    # Existing rows: copy the case facts and the instants the inbox used to compute per row.
+    sentinel = f"'{NO_DEADLINE}+00'" if dialect == 'postgresql' else f"'{NO_DEADLINE}.000000'"
+    op.execute(
+        "UPDATE tasks SET "
+        "case_no = (SELECT c.case_no FROM cases c WHERE c.id = tasks.case_id), "
+        "stage = (SELECT c.stage FROM cases c WHERE c.id = tasks.case_id), "
+        "inbox_due_at = COALESCE(tasks.due_at, (SELECT c.committed_due_at FROM cases c WHERE c.id = tasks.case_id), "
+        f"{sentinel}), "
+        "inbox_yellow_at = COALESCE(tasks.yellow_at, "
+        "(SELECT c.committed_yellow_at FROM cases c WHERE c.id = tasks.case_id))")
+
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.alter_column('inbox_due_at', existing_type=engine.persistence.types.UtcDateTime(timezone=True),
+                              nullable=False)
+        batch_op.create_index(batch_op.f('ix_tasks_case_id_spiff_task_id'), ['case_id', 'spiff_task_id'],
+                              unique=False)
+        batch_op.create_index('uq_tasks_open_spiff_task_id', ['spiff_task_id'], unique=True,
+                              postgresql_where=OPEN, sqlite_where=OPEN)
+        batch_op.create_index(batch_op.f('ix_tasks_inbox_due_at_id'), ['inbox_due_at', 'id'], unique=False,
+                              postgresql_where=UNCLAIMED, sqlite_where=UNCLAIMED)
+        batch_op.create_index(batch_op.f('ix_tasks_created_at_id'), ['created_at', 'id'], unique=False,
+                              postgresql_where=UNCLAIMED, sqlite_where=UNCLAIMED)
+        batch_op.create_index(batch_op.f('ix_tasks_assignee_inbox_due_at_id'), ['assignee', 'inbox_due_at', 'id'],
+                              unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tasks_assignee_inbox_due_at_id'))
+        batch_op.drop_index(batch_op.f('ix_tasks_created_at_id'))
+        batch_op.drop_index(batch_op.f('ix_tasks_inbox_due_at_id'))
+        batch_op.drop_index('uq_tasks_open_spiff_task_id')
+        batch_op.drop_index(batch_op.f('ix_tasks_case_id_spiff_task_id'))
+        batch_op.create_unique_constraint('uq_tasks_spiff_task_id', ['spiff_task_id'])
+        batch_op.drop_column('inbox_yellow_at')
+        batch_op.drop_column('inbox_due_at')
+        batch_op.drop_column('stage')
+        batch_op.drop_column('applicant_name')
+        batch_op.drop_column('case_no')
