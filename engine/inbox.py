@@ -128,20 +128,54 @@ def _sort_keys(sort: str, now: datetime) -> list[ColumnElement[Any]]:
 
 
 def statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
-    """The SELECT the inbox runs for one page: rows with their case and light, ``limit + 1`` of them."""
+    """The SELECT the inbox runs for one page (``limit + 1`` rows, as flat columns).
+
+    The page is chosen from ``tasks`` (and the ``task_candidates`` semi-join) alone; only its rows are then
+    joined to ``cases`` for the title and the case's due instants.
+    """
     query.check()
-    stmt = (select(TaskItem, Case, light_expression(now).label("light"))
-            .join(Case, Case.id == TaskItem.case_id)
-            .where(scope_condition(actor, query.scope), *filter_conditions(query, now)))
     keys = [*_sort_keys(query.sort, now), TaskItem.id]
+    if query.scope == "available" and query.sort in ("due", "created"):
+        chosen = _available_page(actor, query, now)
+    else:
+        page = select(TaskItem.id.label("page_id")).where(scope_condition(actor, query.scope),
+                                                          *filter_conditions(query, now))
+        chosen = _keyset(page, keys, query).limit(query.limit + 1).subquery("page")
+    ordering = keys if query.order == "asc" else [k.desc() for k in keys]
+    tasks, cases = TaskItem.__table__, Case.__table__
+    return (select(*tasks.c, cases.c.title.label("case_title"),
+                   cases.c.committed_due_at.label("case_committed_due_at"),
+                   cases.c.legal_due_at.label("case_legal_due_at"), light_expression(now).label("light_now"))
+            .join_from(tasks, chosen, chosen.c.page_id == tasks.c.id)
+            .join(cases, cases.c.id == tasks.c.case_id)
+            .order_by(*ordering))
+
+
+def _keyset(page: Select[Any], keys: list[ColumnElement[Any]], query: InboxQuery) -> Select[Any]:
+    """Continue after the cursor's row (if any) and order ``page`` by ``keys`` in the query's direction."""
     if query.cursor:
         values = decode_cursor(query.cursor, query.sort, query.order)
         if len(values) != len(keys):
             raise InvalidInput("分页游标无效")
         last = tuple_(*[literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)])
-        stmt = stmt.where(tuple_(*keys) > last if query.order == "asc" else tuple_(*keys) < last)
-    ordering = keys if query.order == "asc" else [k.desc() for k in keys]
-    return stmt.order_by(*ordering).limit(query.limit + 1)
+        page = page.where(tuple_(*keys) > last if query.order == "asc" else tuple_(*keys) < last)
+    return page.order_by(*(keys if query.order == "asc" else [k.desc() for k in keys]))
+
+
+def _available_page(actor: Actor, query: InboxQuery, now: datetime) -> Any:
+    """My groups' unclaimed tasks, read from the candidates' per-group partial index in due or created order.
+
+    Each group's index range is already in order, so without filters this touches only my groups' entries
+    and never the tasks of other groups. Filters on the task join ``tasks`` for the candidates found.
+    """
+    key = TaskCandidate.inbox_due_at if query.sort == "due" else TaskCandidate.created_at
+    keys = [key, TaskCandidate.task_id]
+    page = (select(TaskCandidate.task_id.label("page_id"), key.label("page_key")).distinct()
+            .where(TaskCandidate.group_key.in_(sorted(actor.groups)), TaskCandidate.available == True))  # noqa: E712
+    filters = filter_conditions(query, now)
+    if filters:
+        page = page.join(TaskItem, TaskItem.id == TaskCandidate.task_id).where(*filters)
+    return _keyset(page, keys, query).limit(query.limit + 1).subquery("page")
 
 
 def counts_statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
@@ -159,7 +193,7 @@ def completed_count_statement(actor: Actor, query: InboxQuery, now: datetime) ->
     return select(func.count()).where(scope_condition(actor, "completed"), *filter_conditions(query, now))
 
 
-def cursor_for(task: TaskItem, query: InboxQuery, now: datetime) -> str:
+def cursor_for(task: Any, query: InboxQuery, now: datetime) -> str:
     """The cursor that continues after ``task`` in ``query``'s sort and direction."""
     if query.sort == "created":
         values: list[Any] = [task.created_at]
@@ -170,7 +204,7 @@ def cursor_for(task: TaskItem, query: InboxQuery, now: datetime) -> str:
     return encode_cursor(query.sort, query.order, [*values, task.id])
 
 
-def _rank_of(task: TaskItem, now: datetime) -> int:
+def _rank_of(task: Any, now: datetime) -> int:
     if task.inbox_due_at >= NO_DEADLINE:
         return 3
     if task.inbox_due_at <= now:

@@ -26,7 +26,15 @@ class TaskPage:
     next_cursor: str | None
 
 
-def task_view(task: TaskItem, case: Case, light: str | None = None) -> dict[str, Any]:
+class _CaseColumns:
+    """The case facts of a flat inbox row, under the names ``task_view`` reads from a case."""
+
+    def __init__(self, row: Any):
+        self.id, self.case_no, self.title = row.case_id, row.case_no, row.case_title
+        self.committed_due_at, self.legal_due_at = row.case_committed_due_at, row.case_legal_due_at
+
+
+def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
     """Return the API shape of one inbox row (``light`` as computed by the query, when it was)."""
     return {
         "id": task.id, "case_id": case.id, "case_no": case.case_no, "process_key": task.process_key,
@@ -65,10 +73,11 @@ class Queries:
         stmt = inbox.statement(actor, query, now)
         with self.sessions() as session:
             rows = session.execute(stmt).all()
-        items = [task_view(t, c, colour) for t, c, colour in rows[:query.limit]]
+        # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
+        items = [task_view(row, _CaseColumns(row), row.light_now) for row in rows[:query.limit]]
         if len(rows) <= query.limit:
             return TaskPage(items, None)
-        return TaskPage(items, inbox.cursor_for(rows[query.limit - 1][0], query, now))
+        return TaskPage(items, inbox.cursor_for(rows[query.limit - 1], query, now))
 
     def task_counts(self, actor: Actor, query: InboxQuery | None = None) -> dict[str, int]:
         """Count the inbox tabs for ``actor``: all, mine, available, completed, and red/yellow among the open."""

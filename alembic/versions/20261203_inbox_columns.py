@@ -5,7 +5,8 @@ Revises: fa92ba6f1095
 Create Date: 2026-12-03 09:40:00
 
 The inbox filters and sorts on the tasks table alone: case number, applicant, stage and the instants its
-light comes from are copied onto each row. ``spiff_task_id`` is unique among open rows only, because a task
+light comes from are copied onto each row; each candidate row also carries whether its task is open and
+unclaimed and the task's due and created instants, for the per-group partial indexes. ``spiff_task_id`` is unique among open rows only, because a task
 returned to (退回) is the same SpiffWorkflow task made ready again and gets a new inbox row.
 """
 from typing import Sequence, Union
@@ -62,8 +63,37 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_assignee_inbox_due_at_id'), ['assignee', 'inbox_due_at', 'id'],
                               unique=False, postgresql_where=OPEN, sqlite_where=OPEN)
 
+    with op.batch_alter_table('task_candidates', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('available', sa.Boolean(), nullable=True))
+        batch_op.add_column(sa.Column('inbox_due_at', engine.persistence.types.UtcDateTime(timezone=True),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('created_at', engine.persistence.types.UtcDateTime(timezone=True),
+                                      nullable=True))
+    op.execute(
+        "UPDATE task_candidates SET "
+        "available = (SELECT t.state = 'open' AND t.assignee IS NULL FROM tasks t WHERE t.id = task_candidates.task_id), "
+        "inbox_due_at = (SELECT t.inbox_due_at FROM tasks t WHERE t.id = task_candidates.task_id), "
+        "created_at = (SELECT t.created_at FROM tasks t WHERE t.id = task_candidates.task_id)")
+    with op.batch_alter_table('task_candidates', schema=None) as batch_op:
+        for column in ('inbox_due_at', 'created_at'):
+            batch_op.alter_column(column, existing_type=engine.persistence.types.UtcDateTime(timezone=True),
+                                  nullable=False)
+        batch_op.alter_column('available', existing_type=sa.Boolean(), nullable=False)
+        batch_op.create_index('ix_task_candidates_available_due', ['group_key', 'inbox_due_at', 'task_id'],
+                              unique=False, postgresql_where=sa.text('available'),
+                              sqlite_where=sa.text('available = 1'))
+        batch_op.create_index('ix_task_candidates_available_created', ['group_key', 'created_at', 'task_id'],
+                              unique=False, postgresql_where=sa.text('available'),
+                              sqlite_where=sa.text('available = 1'))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('task_candidates', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_candidates_available_created')
+        batch_op.drop_index('ix_task_candidates_available_due')
+        batch_op.drop_column('created_at')
+        batch_op.drop_column('inbox_due_at')
+        batch_op.drop_column('available')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_assignee_inbox_due_at_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_created_at_id'))

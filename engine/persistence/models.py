@@ -179,14 +179,29 @@ class TaskItem(Base):
     inbox_yellow_at: Mapped[Optional[datetime]]
 
 
+_AVAILABLE = {"postgresql_where": text("available"), "sqlite_where": text("available = 1")}
+
+
 class TaskCandidate(Base):
-    """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan."""
+    """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan.
+
+    ``available`` (the task is open and unclaimed) and the task's ``inbox_due_at`` and ``created_at`` are
+    copied here and kept current by the repository, so "my groups' unclaimed tasks by due time" reads one
+    partial index per group instead of probing the candidates of every open task in due order.
+    """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index(None, "group_key", "task_id"),)
+    __table_args__ = (
+        Index(None, "group_key", "task_id"),
+        Index("ix_task_candidates_available_due", "group_key", "inbox_due_at", "task_id", **_AVAILABLE),
+        Index("ix_task_candidates_available_created", "group_key", "created_at", "task_id", **_AVAILABLE),
+    )
 
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
+    created_at: Mapped[datetime]
 
 
 class CaseEvent(Base):

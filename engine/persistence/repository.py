@@ -170,6 +170,19 @@ _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_i
 _FOLLOW_CASE_CLOCK = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
                                           tasks.c.due_at.is_(None))
                       .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+candidates = TaskCandidate.__table__
+_FOLLOW_CASE_CLOCK_CANDIDATES = (
+    update(candidates).where(candidates.c.task_id.in_(
+        select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+                                 tasks.c.due_at.is_(None))))
+    .values(inbox_due_at=bindparam("b_due")))
+_SET_AVAILABLE = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
+                  .values(available=bindparam("b_available")))
+_CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
+    select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"),
+                             tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
+                             tasks.c.state == "open")))
+    .values(available=False))
 _INSERT_EVENTS = insert(CaseEvent.__table__)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
@@ -224,8 +237,10 @@ class CaseRepository:
         """
         self.append_events(list(events))
         if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
+            due = case.committed_due_at or NO_DEADLINE
+            self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due})
             self._conn.execute(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
-                                                    "b_due": case.committed_due_at or NO_DEADLINE})
+                                                    "b_due": due})
         if task_update is not None:
             self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
@@ -237,12 +252,16 @@ class CaseRepository:
         case.changes.clear()
 
     def update_task(self, task_id: int, **values: Any) -> None:
-        """Change columns of one inbox row."""
+        """Change columns of one inbox row (and whether its candidate rows count as available)."""
         stmt = _UPDATE_TASK.get(frozenset(values))
         if stmt is None:
             self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
         else:
             self._conn.execute(stmt, {"b_task_id": task_id, **values})
+        if values.get("state", "open") != "open":
+            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": False})
+        elif "assignee" in values:
+            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": values["assignee"] is None})
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
@@ -260,7 +279,7 @@ class CaseRepository:
         return [ids[row["spiff_task_id"]] for row in rows]
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
-        """Insert (task_id, group_key) rows in one statement."""
+        """Insert candidate rows (task_id, group_key, available, inbox_due_at, created_at) in one statement."""
         if pairs:
             self._conn.execute(_INSERT_CANDIDATES, pairs)
 
@@ -268,6 +287,7 @@ class CaseRepository:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
         ids = list(spiff_ids)
         if ids:
+            self._conn.execute(_CLOSE_CANDIDATES, {"b_case_id": case_id, "b_ids": ids})
             self._conn.execute(_CLOSE_TASKS, {"b_case_id": case_id, "b_ids": ids, "b_state": state, "b_at": at})
 
     def insert_timers(self, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from engine import (
     Actor, ClaimTask, ClaimTasks, CompleteTask, Conflict, DelegateTask, DeployDefinitions, EngineConfig, Forbidden,
-    InvalidInput, NotFound, ResumeClock, ReturnTask, StartCase, SuspendClock, bootstrap, ensure_calendar_seeded,
+    InvalidInput, NotFound, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask, bootstrap,
+    ensure_calendar_seeded,
 )
 from engine.persistence.models import Case
 from tests.conftest import DATA, ROOT
@@ -155,6 +156,50 @@ def test_tasks_without_a_budget_follow_the_committed_clock_through_a_pause(engin
     assert open_task(engine, ZHUJIAN, "review_zhujian")["inbox_due_at"] == moved
     assert [t["id"] for t in engine.queries.tasks(ZHUJIAN, sort="due", due_before=moved + timedelta(seconds=1)).items] \
         == [review["id"]]
+
+
+def available_both_ways(engine, actor: Actor, **filters) -> list[int]:
+    """The actor's unclaimed tasks by due time from the candidates' index, checked against the tasks table."""
+    by_candidates = [t["id"] for t in engine.queries.tasks(actor, scope="available", sort="due", **filters).items]
+    by_tasks = [t["id"] for t in engine.queries.tasks(actor, scope="available", sort="light", **filters).items]
+    assert sorted(by_candidates) == sorted(by_tasks)
+    return by_candidates
+
+
+def test_the_candidates_index_follows_every_change_of_a_task(engine, clock):
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    deploy(engine, "return_paths.bpmn")
+    for actor in (ZHUJIAN, ZHUJIAN_2):
+        engine.identity.create_user(actor.username, display_name=actor.username, roles=actor.roles,
+                                    district=actor.district, department=actor.department)
+    first = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    clock.advance(hours=1)
+    second = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    accepts = available_both_ways(engine, CLERK)
+    assert len(accepts) == 2
+    engine.handle(ClaimTask(accepts[0], CLERK))
+    assert available_both_ways(engine, CLERK) == accepts[1:]
+    engine.handle(UnclaimTask(accepts[0], CLERK))
+    assert available_both_ways(engine, CLERK) == accepts
+    for task_id in accepts:
+        engine.handle(CompleteTask(task_id, CLERK, ACCEPT))
+    assert available_both_ways(engine, CLERK) == []
+    reviews = available_both_ways(engine, ZHUJIAN)
+    assert len(reviews) == 2 and available_both_ways(engine, ZHUJIAN, district="500103") == reviews
+    assert available_both_ways(engine, ZHUJIAN, q="no such applicant") == []
+    engine.handle(SuspendClock(first, CLERK, "correction", "补正"))
+    paused = [t for t in engine.queries.tasks(ZHUJIAN, scope="available", sort="due").items]
+    assert [t["case_id"] for t in paused] == [second, first] and paused[-1]["inbox_due_at"] is None
+    engine.handle(DelegateTask(reviews[0], HEAD, ZHUJIAN_2.username, "指定办理"))
+    assert len(available_both_ways(engine, ZHUJIAN)) == 1
+    case_id = engine.handle(StartCase("return_paths", CLERK)).case_id
+    engine.handle(CompleteTask(open_task(engine, CLERK, "apply")["id"], CLERK, {}))
+    review = open_task(engine, ZHUJIAN, "review")
+    assert review["id"] in available_both_ways(engine, ZHUJIAN)
+    engine.handle(ReturnTask(review["id"], ZHUJIAN, "退回"))
+    assert review["id"] not in available_both_ways(engine, ZHUJIAN)
+    assert [t["case_id"] for t in engine.queries.tasks(CLERK, scope="available").items] == [case_id]
 
 
 # --- 转办 ----------------------------------------------------------------------------------------------------
