@@ -84,9 +84,9 @@ def _run(schema: PostgresSchema, plan: InboxPlan, echo: Callable[[str], None]) -
         echo(f"  inbox: loaded in {load_s:.0f} s (COPY, indexes, VACUUM ANALYZE)")
         reviewers = _reviewers(plan.reviewers)
         db_ms, layer_ms, statements = _measure_db(engine, reviewers, plan.samples, AVAILABLE_BY_DUE)
-        # For comparison, not a target: the default tab (mine + available, oldest first) reads tasks in created
-        # order and probes each one's candidates, so its cost grows with the share of tasks outside my groups.
+        # For information, no target: the default tab (mine + available, oldest first) and the tab counts.
         all_ms, _layer, _sql = _measure_db(engine, reviewers, max(plan.samples // 4, 10), ALL_BY_CREATED)
+        counts_ms = _measure_counts(engine, reviewers, max(plan.samples // 4, 10))
         explain = _explain(engine, statements[0])
         http_ms = _measure_http(app, engine, reviewers, plan.samples)
         claim_ms = _measure_claims(app, engine, plan.claims)
@@ -106,6 +106,7 @@ def _run(schema: PostgresSchema, plan: InboxPlan, echo: Callable[[str], None]) -
         "http_ms": _stats(http_ms),
         "claim_complete_ms": _stats(claim_ms),
         "db_all_by_created_ms": _stats(all_ms),
+        "counts_query_layer_ms": _stats(counts_ms),
         "sql": statements[0][0],
         "explain_analyze": explain,
     }
@@ -225,6 +226,17 @@ def _measure_db(engine: Any, reviewers: list[Actor], samples: int,
     return db_ms, layer_ms, statements
 
 
+def _measure_counts(engine: Any, reviewers: list[Actor], samples: int) -> list[float]:
+    timings = []
+    for i in range(samples):
+        t0 = time.perf_counter()
+        counts = engine.queries.task_counts(reviewers[i % len(reviewers)])
+        timings.append((time.perf_counter() - t0) * 1e3)
+        if counts["available"] < PAGE:
+            raise RuntimeError(f"inbox bench: counts {counts}")
+    return timings
+
+
 def _explain(engine: Any, statement: tuple[str, Any]) -> str:
     raw = engine.database.engine.raw_connection()
     try:
@@ -297,7 +309,8 @@ def inbox_lines(result: dict[str, Any]) -> list[str]:
              f"{'measure':<34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'n':>5}"]
     for key, label in (("db_ms", "db (exact SQL, raw cursor)"), ("query_layer_ms", "engine.queries.tasks"),
                        ("http_ms", "HTTP GET /api/v1/tasks"), ("claim_complete_ms", "HTTP claim + complete"),
-                       ("db_all_by_created_ms", "db, scope=all sort=created (info)")):
+                       ("db_all_by_created_ms", "db, scope=all sort=created (info)"),
+                       ("counts_query_layer_ms", "engine.queries.task_counts (info)")):
         s = result[key]
         lines.append(f"{label:<34} {s['p50']:>8.2f} {s['p95']:>8.2f} {s['max']:>8.2f} {s['samples']:>5}")
     return lines

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case as sql_case, exists, func, literal, or_, select, tuple_
+from sqlalchemy import and_, case as sql_case, exists, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from .commands import Actor
@@ -130,13 +130,15 @@ def _sort_keys(sort: str, now: datetime) -> list[ColumnElement[Any]]:
 def statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
     """The SELECT the inbox runs for one page (``limit + 1`` rows, as flat columns).
 
-    The page is chosen from ``tasks`` (and the ``task_candidates`` semi-join) alone; only its rows are then
-    joined to ``cases`` for the title and the case's due instants.
+    The page is chosen first and only its rows are joined to ``cases`` for the title and the case's due
+    instants. Sorted by due or created time, "all" and "available" take my groups' unclaimed tasks from the
+    candidates' per-group index and "mine" from the assignee index, each already in order, and merge the two
+    short lists; sorted by light, or for "completed", the page is read from ``tasks`` directly.
     """
     query.check()
     keys = [*_sort_keys(query.sort, now), TaskItem.id]
-    if query.scope == "available" and query.sort in ("due", "created"):
-        chosen = _available_page(actor, query, now)
+    if query.scope in ("all", "available") and query.sort in ("due", "created"):
+        chosen = _merged_page(actor, query, now)
     else:
         page = select(TaskItem.id.label("page_id")).where(scope_condition(actor, query.scope),
                                                           *filter_conditions(query, now))
@@ -162,7 +164,23 @@ def _keyset(page: Select[Any], keys: list[ColumnElement[Any]], query: InboxQuery
     return page.order_by(*(keys if query.order == "asc" else [k.desc() for k in keys]))
 
 
-def _available_page(actor: Actor, query: InboxQuery, now: datetime) -> Any:
+def _merged_page(actor: Actor, query: InboxQuery, now: datetime) -> Any:
+    """The page's task ids for "available" (or "all": available plus mine), by due or created time."""
+    parts = [_available_part(actor, query, now)]
+    if query.scope == "all":
+        key = TaskItem.inbox_due_at if query.sort == "due" else TaskItem.created_at
+        mine = (select(TaskItem.id.label("page_id"), key.label("page_key"))
+                .where(TaskItem.state == "open", TaskItem.assignee == actor.username, *filter_conditions(query, now)))
+        parts.append(_keyset(mine, [key, TaskItem.id], query).limit(query.limit + 1).subquery("mine"))
+    if len(parts) == 1:
+        return parts[0]
+    merged = union_all(*[select(p.c.page_id, p.c.page_key) for p in parts]).subquery("merged")
+    keys = [merged.c.page_key, merged.c.page_id]
+    return (select(merged.c.page_id).order_by(*(keys if query.order == "asc" else [k.desc() for k in keys]))
+            .limit(query.limit + 1).subquery("page"))
+
+
+def _available_part(actor: Actor, query: InboxQuery, now: datetime) -> Any:
     """My groups' unclaimed tasks, read from the candidates' per-group partial index in due or created order.
 
     Each group's index range is already in order, so without filters this touches only my groups' entries
@@ -175,17 +193,24 @@ def _available_page(actor: Actor, query: InboxQuery, now: datetime) -> Any:
     filters = filter_conditions(query, now)
     if filters:
         page = page.join(TaskItem, TaskItem.id == TaskCandidate.task_id).where(*filters)
-    return _keyset(page, keys, query).limit(query.limit + 1).subquery("page")
+    return _keyset(page, keys, query).limit(query.limit + 1).subquery("available")
 
 
-def counts_statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
-    """One SELECT counting the open scopes and the red and yellow tasks among them, with the filters."""
-    mine = TaskItem.assignee == actor.username
-    available = TaskItem.assignee.is_(None)
+def counts_statements(actor: Actor, query: InboxQuery, now: datetime) -> list[Select[Any]]:
+    """Two SELECTs, for "mine" and for "available", each counting its tasks and the red and yellow among them.
+
+    "available" starts from the candidates' partial index, so the count touches my groups' tasks only.
+    """
     red, yellow = _light_condition("red", now), _light_condition("yellow", now)
-    return (select(func.count(), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0)
-                                   for c in (mine, available, red, yellow)])
-            .where(scope_condition(actor, "all"), *filter_conditions(query, now)))
+    tallies = [func.count(), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in (red, yellow)]]
+    mine = select(*tallies).where(TaskItem.state == "open", TaskItem.assignee == actor.username,
+                                  *filter_conditions(query, now))
+    groups = (select(TaskCandidate.task_id).where(TaskCandidate.group_key.in_(sorted(actor.groups)),
+                                                  TaskCandidate.available == True)  # noqa: E712
+              .distinct().subquery("groups"))
+    available = (select(*tallies).join_from(TaskItem, groups, groups.c.task_id == TaskItem.id)
+                 .where(TaskItem.state == "open", TaskItem.assignee.is_(None), *filter_conditions(query, now)))
+    return [mine, available]
 
 
 def completed_count_statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:

@@ -84,10 +84,11 @@ class Queries:
         query = query or InboxQuery()
         now = self._now()
         with self.sessions() as session:
-            total, mine, available, red, yellow = session.execute(inbox.counts_statement(actor, query, now)).one()
+            (mine, mine_red, mine_yellow), (available, red, yellow) = [
+                session.execute(stmt).one() for stmt in inbox.counts_statements(actor, query, now)]
             completed = session.execute(inbox.completed_count_statement(actor, query, now)).scalar_one()
-        return {"all": int(total), "mine": int(mine), "available": int(available), "completed": int(completed),
-                "red": int(red), "yellow": int(yellow)}
+        return {"all": int(mine + available), "mine": int(mine), "available": int(available),
+                "completed": int(completed), "red": int(mine_red + red), "yellow": int(mine_yellow + yellow)}
 
     def task(self, actor: Actor, task_id: int) -> dict[str, Any]:
         """Return one task the actor may see (404 otherwise)."""

@@ -163,6 +163,10 @@ def available_both_ways(engine, actor: Actor, **filters) -> list[int]:
     by_candidates = [t["id"] for t in engine.queries.tasks(actor, scope="available", sort="due", **filters).items]
     by_tasks = [t["id"] for t in engine.queries.tasks(actor, scope="available", sort="light", **filters).items]
     assert sorted(by_candidates) == sorted(by_tasks)
+    for sort in ("due", "created"):
+        merged = [t["id"] for t in engine.queries.tasks(actor, scope="all", sort=sort, **filters).items]
+        direct = [t["id"] for t in engine.queries.tasks(actor, scope="all", sort="light", **filters).items]
+        assert sorted(merged) == sorted(direct), sort
     return by_candidates
 
 
