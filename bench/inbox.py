@@ -158,9 +158,9 @@ def _load(engine: Any, n: int, *, now: datetime) -> None:
                     "open", assignee, created, created if assignee else None, due, yellow,
                     f"BENCH{day}{case_id:08d}", rng.choice(SURNAMES) + "某", "审查阶段",
                     due or NO_DEADLINE, yellow))
-                candidates.append((i, group, assignee is None, due or NO_DEADLINE, created))
-        with cur.copy("COPY task_candidates (task_id, group_key, available, inbox_due_at, created_at) "
-                      "FROM STDIN") as copy:
+                candidates.append((i, group, assignee is None, due or NO_DEADLINE, yellow, created))
+        with cur.copy("COPY task_candidates (task_id, group_key, available, inbox_due_at, inbox_yellow_at, "
+                      "created_at) FROM STDIN") as copy:
             for row in candidates:
                 copy.write_row(row)
         for table in ("cases", "tasks"):

@@ -158,8 +158,8 @@ def clone_case(conn: Any, case_id: int, copies: int, *, prefix: str = CLONE_PREF
         f"{', '.join('n.case_no' if k == 'case_no' else 't.' + k for k in task_columns)} "
         f"{clones} JOIN tasks t ON t.case_id = :src"), params)
     conn.execute(text(
-        "INSERT INTO task_candidates (task_id, group_key, available, inbox_due_at, created_at) "
-        "SELECT nt.id, tc.group_key, tc.available, tc.inbox_due_at, tc.created_at "
+        "INSERT INTO task_candidates (task_id, group_key, available, inbox_due_at, inbox_yellow_at, created_at) "
+        "SELECT nt.id, tc.group_key, tc.available, tc.inbox_due_at, tc.inbox_yellow_at, tc.created_at "
         "FROM tasks t JOIN task_candidates tc ON tc.task_id = t.id "
         "JOIN generate_series(1, :copies) AS g ON true "
         "JOIN cases n ON n.case_no = :prefix || lpad(g::text, 9, '0') "

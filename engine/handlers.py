@@ -217,7 +217,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                      "yellow_at": yellow_at, **inbox_columns(case, ready, due_at, yellow_at)})
     ids = uow.cases.insert_tasks(rows)
     uow.cases.insert_candidates([{"task_id": i, "group_key": g, "available": True, "inbox_due_at": r["inbox_due_at"],
-                                  "created_at": now} for i, r, gs in zip(ids, rows, groups_per_row) for g in gs])
+                                  "inbox_yellow_at": r["inbox_yellow_at"], "created_at": now}
+                                 for i, r, gs in zip(ids, rows, groups_per_row) for g in gs])
     uow.cases.close_tasks(case.id, [sid for sid, _ in step.cancelled], state="cancelled", at=now)
 
     after = {t.spiff_task_id: t for t in step.timers}

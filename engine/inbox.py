@@ -201,16 +201,21 @@ def counts_statements(actor: Actor, query: InboxQuery, now: datetime) -> list[Se
 
     "available" starts from the candidates' partial index, so the count touches my groups' tasks only.
     """
-    red, yellow = _light_condition("red", now), _light_condition("yellow", now)
-    tallies = [func.count(), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in (red, yellow)]]
-    mine = select(*tallies).where(TaskItem.state == "open", TaskItem.assignee == actor.username,
-                                  *filter_conditions(query, now))
-    groups = (select(TaskCandidate.task_id).where(TaskCandidate.group_key.in_(sorted(actor.groups)),
-                                                  TaskCandidate.available == True)  # noqa: E712
-              .distinct().subquery("groups"))
-    available = (select(*tallies).join_from(TaskItem, groups, groups.c.task_id == TaskItem.id)
-                 .where(TaskItem.state == "open", TaskItem.assignee.is_(None), *filter_conditions(query, now)))
-    return [mine, available]
+    filters = filter_conditions(query, now)
+    mine = select(*_tallies(TaskItem.inbox_due_at, TaskItem.inbox_yellow_at, now)).where(
+        TaskItem.state == "open", TaskItem.assignee == actor.username, *filters)
+    found = (select(TaskCandidate.task_id, TaskCandidate.inbox_due_at, TaskCandidate.inbox_yellow_at).distinct()
+             .where(TaskCandidate.group_key.in_(sorted(actor.groups)), TaskCandidate.available == True))  # noqa: E712
+    if filters:
+        found = found.join(TaskItem, TaskItem.id == TaskCandidate.task_id).where(*filters)
+    groups = found.subquery("groups")
+    return [mine, select(*_tallies(groups.c.inbox_due_at, groups.c.inbox_yellow_at, now))]
+
+
+def _tallies(due: Any, yellow: Any, now: datetime) -> list[Any]:
+    red_now = due <= now
+    yellow_now = and_(due > now, yellow <= now)
+    return [func.count(), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in (red_now, yellow_now)]]
 
 
 def completed_count_statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:

@@ -67,12 +67,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('available', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('inbox_due_at', engine.persistence.types.UtcDateTime(timezone=True),
                                       nullable=True))
+        batch_op.add_column(sa.Column('inbox_yellow_at', engine.persistence.types.UtcDateTime(timezone=True),
+                                      nullable=True))
         batch_op.add_column(sa.Column('created_at', engine.persistence.types.UtcDateTime(timezone=True),
                                       nullable=True))
     op.execute(
         "UPDATE task_candidates SET "
         "available = (SELECT t.state = 'open' AND t.assignee IS NULL FROM tasks t WHERE t.id = task_candidates.task_id), "
         "inbox_due_at = (SELECT t.inbox_due_at FROM tasks t WHERE t.id = task_candidates.task_id), "
+        "inbox_yellow_at = (SELECT t.inbox_yellow_at FROM tasks t WHERE t.id = task_candidates.task_id), "
         "created_at = (SELECT t.created_at FROM tasks t WHERE t.id = task_candidates.task_id)")
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
         for column in ('inbox_due_at', 'created_at'):
@@ -92,6 +95,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_task_candidates_available_created')
         batch_op.drop_index('ix_task_candidates_available_due')
         batch_op.drop_column('created_at')
+        batch_op.drop_column('inbox_yellow_at')
         batch_op.drop_column('inbox_due_at')
         batch_op.drop_column('available')
     with op.batch_alter_table('tasks', schema=None) as batch_op:

@@ -185,8 +185,8 @@ _AVAILABLE = {"postgresql_where": text("available"), "sqlite_where": text("avail
 class TaskCandidate(Base):
     """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan.
 
-    ``available`` (the task is open and unclaimed) and the task's ``inbox_due_at`` and ``created_at`` are
-    copied here and kept current by the repository, so "my groups' unclaimed tasks by due time" reads one
+    ``available`` (the task is open and unclaimed) and the task's ``inbox_due_at``, ``inbox_yellow_at`` and
+    ``created_at`` are copied here and kept current by the repository, so "my groups' unclaimed tasks by due time" reads one
     partial index per group instead of probing the candidates of every open task in due order.
     """
 
@@ -201,6 +201,7 @@ class TaskCandidate(Base):
     group_key: Mapped[str] = mapped_column(String(160), primary_key=True)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
+    inbox_yellow_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
 
 

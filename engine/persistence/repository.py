@@ -175,7 +175,7 @@ _FOLLOW_CASE_CLOCK_CANDIDATES = (
     update(candidates).where(candidates.c.task_id.in_(
         select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
                                  tasks.c.due_at.is_(None))))
-    .values(inbox_due_at=bindparam("b_due")))
+    .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
 _SET_AVAILABLE = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
                   .values(available=bindparam("b_available")))
 _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
@@ -238,7 +238,8 @@ class CaseRepository:
         self.append_events(list(events))
         if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
             due = case.committed_due_at or NO_DEADLINE
-            self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due})
+            self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due,
+                                                               "b_yellow": case.committed_yellow_at})
             self._conn.execute(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
                                                     "b_due": due})
         if task_update is not None:
@@ -279,7 +280,7 @@ class CaseRepository:
         return [ids[row["spiff_task_id"]] for row in rows]
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
-        """Insert candidate rows (task_id, group_key, available, inbox_due_at, created_at) in one statement."""
+        """Insert candidate rows (task, group, availability and the task's instants) in one statement."""
         if pairs:
             self._conn.execute(_INSERT_CANDIDATES, pairs)
 

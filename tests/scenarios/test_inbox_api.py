@@ -120,6 +120,12 @@ def test_lights_and_due_before_compare_the_stored_due_instants_with_now(client, 
     assert [t["case_title"] for t in inbox(client, clerk, light="red")["items"]] == ["早"]
     assert [t["case_title"] for t in inbox(client, clerk, light=colours["晚"])["items"]] == ["晚"]
     assert [t["case_title"] for t in inbox(client, clerk, sort="light", order="desc")["items"]] == ["晚", "早"]
+    expected = {"red": 1, "yellow": int(colours["晚"] == "yellow")}
+    counts = client.get("/api/v1/tasks/counts", headers=clerk.headers).get_json()
+    assert {k: counts[k] for k in expected} == expected and counts["available"] == 2
+    assert claim(client, clerk, late["id"]).status_code == 200
+    counts = client.get("/api/v1/tasks/counts", headers=clerk.headers).get_json()
+    assert {k: counts[k] for k in expected} == expected and (counts["mine"], counts["available"]) == (1, 1)
     clock.set(_instant(late["inbox_due_at"]))
     assert {t["light"] for t in inbox(client, clerk)["items"]} == {"red"}
     assert inbox(client, clerk, light="green")["items"] == []
