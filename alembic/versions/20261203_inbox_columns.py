@@ -46,8 +46,8 @@ def upgrade() -> None:
         "stage = (SELECT c.stage FROM cases c WHERE c.id = tasks.case_id), "
         "inbox_due_at = COALESCE(tasks.due_at, (SELECT c.committed_due_at FROM cases c WHERE c.id = tasks.case_id), "
         f"{sentinel}), "
-        "inbox_yellow_at = COALESCE(tasks.yellow_at, "
-        "(SELECT c.committed_yellow_at FROM cases c WHERE c.id = tasks.case_id))")
+        "inbox_yellow_at = CASE WHEN tasks.due_at IS NOT NULL THEN tasks.yellow_at "
+        "ELSE (SELECT c.committed_yellow_at FROM cases c WHERE c.id = tasks.case_id) END")
 
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.alter_column('inbox_due_at', existing_type=engine.persistence.types.UtcDateTime(timezone=True),
