@@ -19,6 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=None,
         JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         TONGBAN_DATABASE_URL=f"sqlite:///{os.path.join(app.instance_path, 'tongban.sqlite')}",
         API_TITLE="tongban 通办 API",
         API_VERSION="v1",

@@ -5,7 +5,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, has_app_context, jsonify, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -14,7 +14,7 @@ from engine import EngineError
 log = logging.getLogger("tongban.app")
 
 _HTTP_ZH = {400: "请求格式有误", 401: "需要登录", 403: "无权执行此操作", 404: "资源不存在", 405: "不支持该请求方法",
-            409: "请求与当前状态冲突", 413: "上传内容过大", 415: "不支持的内容类型", 422: "请求参数有误",
+            409: "请求与当前状态冲突", 413: "请求内容过大", 415: "不支持的内容类型", 422: "请求参数有误",
             429: "请求过于频繁，请稍后再试", 500: "服务器内部错误"}
 _HTTP_CODE = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
               405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
@@ -60,6 +60,10 @@ def error_body(status: int, message: str | None = None, code: str | None = None,
     """Return the JSON error shape for an HTTP status."""
     body: dict[str, Any] = {"code": code or _HTTP_CODE.get(status, f"HTTP_{status}"),
                             "message": message or _HTTP_ZH.get(status, "请求失败")}
+    if status == 413 and has_app_context() and current_app.config.get("MAX_CONTENT_LENGTH"):
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        body["message"] = f"请求内容过大，上限为 {limit / 1024 / 1024:g} MB"
+        details.setdefault("max_bytes", limit)
     if details:
         body["details"] = details
     return body

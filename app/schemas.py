@@ -1,7 +1,9 @@
 """marshmallow schemas describing the API (not the tables)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
 
 # GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
 DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
@@ -85,6 +87,10 @@ class TaskSchema(Schema):
     case_committed_due_at = fields.DateTime(allow_none=True)
     case_legal_due_at = fields.DateTime(allow_none=True)
     light = fields.String(allow_none=True, metadata={"description": "green / yellow / red; null without a deadline"})
+    applicant_name = fields.String(allow_none=True, metadata={"description": "申请人, copied from the case data"})
+    stage = fields.String(allow_none=True, metadata={"description": "the case's stage, else the task's lane"})
+    inbox_due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "the instant the light and due-order use: the task's own budget, else the case's 承诺 clock"})
 
 
 class TaskPageSchema(Schema):
@@ -94,15 +100,89 @@ class TaskPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class TaskQuerySchema(Schema):
-    """Inbox filters."""
+class TaskFilterSchema(Schema):
+    """Inbox filters shared by the listing and the tab counts."""
 
-    scope = fields.String(load_default="all", validate=validate.OneOf(["all", "mine", "available", "completed"]))
-    process_key = fields.String(load_default=None)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None)
+    matter = fields.String(load_default=None, validate=validate.Length(min=1, max=128),
+                           metadata={"description": "事项: the process key"})
+    process_key = fields.String(load_default=None, validate=validate.Length(min=1, max=128),
+                                metadata={"description": "alias of matter"})
+    district = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9]{2,12}$"),
+                             metadata={"description": "owning district (业务属地) code"})
+    stage = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
     light = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
-    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "due"]))
+    due_before = fields.AwareDateTime(load_default=None, metadata={"description": "due strictly before (ISO 8601, "
+                                                                               "with offset)"})
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                      metadata={"description": "text in the case number or the applicant's name"})
+
+    @post_load
+    def merge_alias(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        """Fold ``process_key`` into ``matter``."""
+        alias = data.pop("process_key", None)
+        if data.get("matter") is None:
+            data["matter"] = alias
+        return data
+
+
+class TaskQuerySchema(TaskFilterSchema):
+    """Inbox listing: scope, filters, sort and keyset pagination."""
+
+    scope = fields.String(load_default="all", validate=validate.OneOf(["all", "mine", "available", "completed"]),
+                          metadata={"description": "all = mine + my groups' unclaimed; completed = by me"})
+    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "due", "light"]),
+                         metadata={"description": "light = red, yellow, green, none, then by due"})
+    order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=512),
+                           metadata={"description": "next_cursor of the previous page, for the same sort and order"})
+
+
+class TaskCountsSchema(Schema):
+    """Task counts for the inbox tabs; red and yellow count among the open tasks (all)."""
+
+    all = fields.Integer()
+    mine = fields.Integer()
+    available = fields.Integer()
+    completed = fields.Integer()
+    red = fields.Integer()
+    yellow = fields.Integer()
+
+
+class DelegateTaskSchema(Schema):
+    """Hand a task to another member of its groups (转办)."""
+
+    to = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={"description": "username"})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReturnTaskSchema(Schema):
+    """Send a case back to the previous step (退回)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class BulkClaimSchema(Schema):
+    """Claim several tasks at once (at most 100)."""
+
+    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+                      validate=validate.Length(min=1, max=100))
+
+
+class ClaimOutcomeSchema(Schema):
+    """One id's outcome: claimed, conflict (someone holds it, or it is closed) or not_found."""
+
+    task_id = fields.Integer()
+    result = fields.String(metadata={"description": "claimed / conflict / not_found"})
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+    case_id = fields.Integer(allow_none=True)
+
+
+class BulkClaimResultSchema(Schema):
+    """Every id's outcome, in the order given; each claim was its own transaction."""
+
+    results = fields.List(fields.Nested(ClaimOutcomeSchema))
 
 
 class CompleteTaskSchema(Schema):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .deadlines import deadline_lines, run_deadline_benchmark
+from .inbox import inbox_lines, inbox_targets, run_inbox_benchmark
 from .stats import percentile
 from .parallel import aggregate_rate
 from .timers import run_timer_benchmarks, timer_lines, timer_targets
@@ -310,8 +311,20 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------- main
 
 
-def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None]) -> dict[str, Any]:
-    """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it."""
+ONLY = ("inbox",)
+
+
+def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
+         only: str | None = None) -> dict[str, Any]:
+    """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it.
+
+    ``only="inbox"`` runs the inbox-at-scale benchmark alone and merges it into ``output``, keeping the other
+    sections of an earlier full run there.
+    """
+    if only == "inbox":
+        return main_inbox_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
+    if only is not None:
+        raise ValueError(f"--only accepts {', '.join(ONLY)}")
     plan = Plan.for_mode(quick)
     began = time.perf_counter()
     machine = machine_info()
@@ -326,6 +339,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     multi: dict[str, float] = {}
     pg_roundtrip: float | None = None
     timers: dict[str, Any] = {}
+    inbox: dict[str, Any] = {}
     pg_reason = probe_postgresql(postgresql_url)
     if pg_reason and in_ci():
         raise RuntimeError(f"{pg_reason} (CI=true: the PostgreSQL benchmarks must run)")
@@ -406,6 +420,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                 reason = f"timer benchmark failed: {exc}".splitlines()[0]
                 echo(f"  {reason}")
                 timers = {key: {"status": "failed", "reason": reason} for key in ("small", "scale")}
+            inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
     finally:
         for item in reversed(loops + workloads):
             try:
@@ -437,6 +452,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     if G_PG in skipped:
         growth[G_PG] = {"status": "skipped", "reason": skipped[G_PG]}
     growth = {k: growth[k] for k in (G_BARE, G_SQLITE, G_PG) if k in growth}
+    if not inbox:
+        inbox = {"status": "skipped", "reason": skipped.get(PG, "PostgreSQL workloads did not run")}
     if not timers:
         reason = skipped.get(PG, "PostgreSQL workloads did not run")
         timers = {key: {"status": "skipped", "reason": reason} for key in ("small", "scale")}
@@ -461,6 +478,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                            "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
     targets += timer_targets(timers)
     deadlines = run_deadline_benchmark(repeats=plan.repeats, cases=plan.cases, calls=200 if quick else 2000)
+    targets += inbox_targets(inbox)
 
     echo("")
     for line in approval_table(approval):
@@ -492,6 +510,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in deadline_lines(deadlines):
         echo(line)
     echo("")
+    for line in inbox_lines(inbox):
+        echo(line)
+    echo("")
     for line in target_lines(targets):
         echo(line)
 
@@ -515,6 +536,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "growth": growth,
         "timers": timers,
         "deadlines": deadlines,
+        "inbox": inbox,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
                     "skipped": sum(t["result"] == "SKIP" for t in targets)},
@@ -531,14 +553,62 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     return result
 
 
+def _run_inbox(postgresql_url: str, *, quick: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+    try:
+        return run_inbox_benchmark(postgresql_url, quick=quick, echo=echo)
+    except Exception as exc:  # noqa: BLE001 - reported as a FAIL row, the other results still count
+        if in_ci():
+            raise
+        reason = f"inbox benchmark failed: {exc}".splitlines()[0]
+        echo(f"  {reason}")
+        return {"status": "failed", "reason": reason}
+
+
+def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
+                    echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run only the inbox benchmark; merge its section and targets into ``output`` (the rest is kept)."""
+    began = time.perf_counter()
+    reason = probe_postgresql(postgresql_url)
+    if reason:
+        if in_ci():
+            raise RuntimeError(f"{reason} (CI=true: the PostgreSQL benchmarks must run)")
+        inbox: dict[str, Any] = {"status": "skipped", "reason": reason}
+    else:
+        echo(f"tongban bench --only inbox ({'quick' if quick else 'full'})")
+        inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
+    echo("")
+    for line in inbox_lines(inbox):
+        echo(line)
+    mine = inbox_targets(inbox)
+    echo("")
+    for line in target_lines(mine):
+        echo(line)
+    output = Path(output)
+    result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
+    labels = {t["target"] for t in mine}
+    targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
+    result.update(inbox={**inbox, "mode": "quick" if quick else "full", "machine": machine_info(),
+                         "duration_s": time.perf_counter() - began},
+                  targets=targets,
+                  summary={"passed": sum(t["result"] == "PASS" for t in targets),
+                           "failed": sum(t["result"] == "FAIL" for t in targets),
+                           "skipped": sum(t["result"] == "SKIP" for t in targets)})
+    result = rounded(result)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    echo(f"results merged into {output}")
+    return result
+
+
 def _cli(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few samples, for a smoke test")
     parser.add_argument("--postgresql-url", default=os.environ.get("TONGBAN_BENCH_POSTGRESQL_URL",
                                                                    DEFAULT_POSTGRESQL_URL))
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--only", choices=ONLY, help="run one benchmark alone and merge it into --output")
     args = parser.parse_args(argv)
-    main(quick=args.quick, postgresql_url=args.postgresql_url, output=args.output, echo=print)
+    main(quick=args.quick, postgresql_url=args.postgresql_url, output=args.output, echo=print, only=args.only)
     return 0
 
 

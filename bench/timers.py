@@ -154,11 +154,13 @@ def clone_case(conn: Any, case_id: int, copies: int, *, prefix: str = CLONE_PREF
         "ORDER BY ordinal_position"))]
     conn.execute(text(
         f"INSERT INTO tasks (case_id, spiff_task_id, {', '.join(task_columns)}) "
-        f"SELECT n.id, {_remap('t.spiff_task_id')}, {', '.join('t.' + k for k in task_columns)} "
+        f"SELECT n.id, {_remap('t.spiff_task_id')}, "
+        f"{', '.join('n.case_no' if k == 'case_no' else 't.' + k for k in task_columns)} "
         f"{clones} JOIN tasks t ON t.case_id = :src"), params)
     conn.execute(text(
-        "INSERT INTO task_candidates (task_id, group_key) "
-        "SELECT nt.id, tc.group_key FROM tasks t JOIN task_candidates tc ON tc.task_id = t.id "
+        "INSERT INTO task_candidates (task_id, group_key, available, inbox_due_at, inbox_yellow_at, created_at) "
+        "SELECT nt.id, tc.group_key, tc.available, tc.inbox_due_at, tc.inbox_yellow_at, tc.created_at "
+        "FROM tasks t JOIN task_candidates tc ON tc.task_id = t.id "
         "JOIN generate_series(1, :copies) AS g ON true "
         "JOIN cases n ON n.case_no = :prefix || lpad(g::text, 9, '0') "
         f"JOIN tasks nt ON nt.case_id = n.id AND nt.spiff_task_id = {_remap('t.spiff_task_id')} "

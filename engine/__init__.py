@@ -10,15 +10,17 @@ from .calendar import (
 from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
-    RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
+    ExtendDeadline, FireDueTimers, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
+    SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
-    Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
+    BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
     InvalidInput, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
 from .identity import ROLES, UserInfo
+from .inbox import InboxQuery
 from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
     mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
@@ -36,6 +38,7 @@ from .verification import CaseVerification, verify_all, verify_case
 __all__ = [
     "Matter", "is_catalog_file", "CaseVerification", "verify_all", "verify_case",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
+    "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",

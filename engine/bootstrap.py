@@ -5,11 +5,12 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, supervision
+from . import clock_handlers, handlers, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
-    RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
+    FireDueTimers, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock,
+    UnclaimTask,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -34,6 +35,9 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,
     CompleteTask: handlers.complete_task,
+    ClaimTasks: task_handlers.claim_tasks,
+    DelegateTask: task_handlers.delegate_task,
+    ReturnTask: task_handlers.return_task,
     FireDueTimers: handlers.fire_due_timers,
     SuspendClock: clock_handlers.suspend_clock,
     ResumeClock: clock_handlers.resume_clock,

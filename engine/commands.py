@@ -72,6 +72,33 @@ class UnclaimTask(Command):
 
 
 @dataclass(frozen=True)
+class ClaimTasks(Command):
+    """Claim several open tasks at once; each claim is its own transaction and has its own outcome."""
+
+    task_ids: tuple[int, ...]
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class DelegateTask(Command):
+    """Hand an open task to another active member of its candidate groups (转办)."""
+
+    task_id: int
+    actor: Actor
+    to: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReturnTask(Command):
+    """Send a case back from an open task to the user task completed before it (退回)."""
+
+    task_id: int
+    actor: Actor
+    reason: str
+
+
+@dataclass(frozen=True)
 class CompleteTask(Command):
     """Complete an open task with form ``data`` and run the case until it waits."""
 

@@ -60,6 +60,13 @@ class Forbidden(EngineError):
     http_status = 403
 
 
+class BadRequest(EngineError):
+    """The request cannot be understood in its context, e.g. a cursor made for another sort (HTTP 400)."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+
+
 class InvalidInput(EngineError):
     """The request itself is malformed or fails validation (HTTP 422)."""
 

@@ -60,6 +60,25 @@ class TaskUnclaimed(Event):
 
 
 @dataclass(frozen=True)
+class TaskDelegated(Event):
+    """A task was handed to another member of its groups, with a reason (an input)."""
+
+    event_type: ClassVar[str] = "TaskDelegated"
+    from_user: str | None = None
+    to_user: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TaskReturned(Event):
+    """A task was sent back (退回) to the user task before it, with a reason (an input)."""
+
+    event_type: ClassVar[str] = "TaskReturned"
+    to_element_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class TaskCompleted(Event):
     """A person completed a task with validated form data (an input)."""
 

@@ -24,7 +24,8 @@ from .case_clocks import KINDS, derived_columns, start_clocks, start_pending, ta
 from .legal_clock import Clock as LegalClock
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
-from .spiff.runner import StepResult, WorkflowRunner
+from .persistence.models import NO_DEADLINE
+from .spiff.runner import ReadyTask, StepResult, WorkflowRunner
 from .spiff.serializer import SERIALIZER_VERSION
 from .variables import check_variables
 
@@ -245,9 +246,11 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                      "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
                      "district": case.owning_district, "form_key": info.form_key if info else None,
                      "candidate_groups": groups, "state": "open", "created_at": now, "due_at": due_at,
-                     "yellow_at": yellow_at})
+                     "yellow_at": yellow_at, **inbox_columns(case, ready, due_at, yellow_at)})
     ids = uow.cases.insert_tasks(rows)
-    uow.cases.insert_candidates([{"task_id": i, "group_key": g} for i, gs in zip(ids, groups_per_row) for g in gs])
+    uow.cases.insert_candidates([{"task_id": i, "group_key": g, "available": True, "inbox_due_at": r["inbox_due_at"],
+                                  "inbox_yellow_at": r["inbox_yellow_at"], "created_at": now}
+                                 for i, r, gs in zip(ids, rows, groups_per_row) for g in gs])
     uow.cases.close_tasks(case.id, [sid for sid, _ in step.cancelled], state="cancelled", at=now)
 
     after = {t.spiff_task_id: t for t in step.timers}
@@ -273,6 +276,22 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
+
+
+def inbox_columns(case: CaseRecord, ready: ReadyTask, due_at: datetime | None,
+                  yellow_at: datetime | None) -> dict[str, Any]:
+    """The case facts copied onto a new inbox row, so the inbox filters and sorts on ``tasks`` alone.
+
+    The stage is the case's stage when it has one, else the task's lane; the applicant is the case data's
+    ``applicant_name`` (or ``applicant``). The due instants are the task's own budget, else the case's
+    committed (承诺) clock; ``CaseRepository.save`` keeps the latter current when the clock moves.
+    """
+    applicant = ready.data.get("applicant_name") or ready.data.get("applicant")
+    own = due_at is not None
+    return {"case_no": case.case_no, "stage": case.stage or ready.lane,
+            "applicant_name": applicant[:128] if isinstance(applicant, str) else None,
+            "inbox_due_at": due_at if own else case.committed_due_at or NO_DEADLINE,
+            "inbox_yellow_at": yellow_at if own else case.committed_yellow_at}
 
 
 def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime) -> list[dict[str, Any]]:

@@ -5,26 +5,24 @@ business keys, any data added to a view later) are masked unless the actor's rol
 """
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case as sql_case, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import inbox
 from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
-from .errors import InvalidInput, NotFound
+from .errors import NotFound
+from .inbox import InboxQuery
 from .masking import mask_for_roles
 from .persistence.models import (
-    Case, CaseEvent, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
+    NO_DEADLINE, Case, CaseEvent, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
 )
 
-SCOPES = ("all", "mine", "available", "completed")
-LIGHTS = ("green", "yellow", "red")
-SORTS = ("created", "due")
 _OVERSEERS = {"admin", "auditor", "supervisor"}
 
 
@@ -36,7 +34,15 @@ class TaskPage:
     next_cursor: str | None
 
 
-def task_view(task: TaskItem, case: Case, light: str | None = None) -> dict[str, Any]:
+class _CaseColumns:
+    """The case facts of a flat inbox row, under the names ``task_view`` reads from a case."""
+
+    def __init__(self, row: Any):
+        self.id, self.case_no, self.title = row.case_id, row.case_no, row.case_title
+        self.committed_due_at, self.legal_due_at = row.case_committed_due_at, row.case_legal_due_at
+
+
+def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
     """Return the API shape of one inbox row (``light`` as computed by the query, when it was)."""
     return {
         "id": task.id, "case_id": case.id, "case_no": case.case_no, "process_key": task.process_key,
@@ -44,22 +50,11 @@ def task_view(task: TaskItem, case: Case, light: str | None = None) -> dict[str,
         "state": task.state, "assignee": task.assignee, "candidate_groups": list(task.candidate_groups),
         "district": task.district, "created_at": task.created_at, "claimed_at": task.claimed_at,
         "completed_at": task.completed_at, "completed_by": task.completed_by, "due_at": task.due_at,
-        "light": light, "case_title": case.title,
+        "light": light, "case_title": case.title, "applicant_name": task.applicant_name, "stage": task.stage,
         "yellow_at": task.yellow_at, "case_committed_due_at": case.committed_due_at,
         "case_legal_due_at": case.legal_due_at,
+        "inbox_due_at": None if task.inbox_due_at >= NO_DEADLINE else task.inbox_due_at,
     }
-
-
-def _due_columns() -> tuple[Any, Any]:
-    # A task's own budget wins; otherwise the case's committed (承诺) clock sets the task's colour.
-    return (func.coalesce(TaskItem.due_at, Case.committed_due_at),
-            func.coalesce(TaskItem.yellow_at, Case.committed_yellow_at))
-
-
-def light_expression(now: datetime) -> Any:
-    """SQL for the light of an open task at ``now``: comparisons with stored instants, nothing computed."""
-    due, yellow = _due_columns()
-    return sql_case((due.is_(None), None), (due <= now, "red"), (yellow <= now, "yellow"), else_="green")
 
 
 class Queries:
@@ -73,63 +68,36 @@ class Queries:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    def tasks(self, actor: Actor, *, scope: str = "all", process_key: str | None = None,
-              limit: int = 50, cursor: str | None = None, light: str | None = None,
-              sort: str = "created") -> TaskPage:
-        """List tasks visible to ``actor`` in ``scope``, keyset-paginated.
+    def tasks(self, actor: Actor, query: InboxQuery | None = None, **filters: Any) -> TaskPage:
+        """List tasks visible to ``actor``, filtered and keyset-paginated as :class:`InboxQuery` describes.
 
-        ``sort="created"`` orders oldest first by (created_at, id); ``sort="due"`` orders by the task's due
-        instant (its own budget, else the case's committed clock), undated last. ``light`` keeps one colour.
+        Pass an :class:`InboxQuery` or its fields as keywords (``process_key`` is an alias of ``matter``).
         """
-        if scope not in SCOPES:
-            raise InvalidInput(f"scope 应为 {'/'.join(SCOPES)} 之一")
-        if not 1 <= limit <= 200:
-            raise InvalidInput("limit 应在 1 到 200 之间")
-        if light is not None and light not in LIGHTS:
-            raise InvalidInput(f"light 应为 {'/'.join(LIGHTS)} 之一")
-        if sort not in SORTS:
-            raise InvalidInput(f"sort 应为 {'/'.join(SORTS)} 之一")
+        if query is None:
+            if "process_key" in filters:
+                filters["matter"] = filters.pop("process_key")
+            query = InboxQuery(**filters)
         now = self._now()
-        colour = light_expression(now)
-        stmt = select(TaskItem, Case, colour).join(Case, Case.id == TaskItem.case_id)
-        stmt = stmt.where(_scope_clause(actor, scope))
-        if process_key:
-            stmt = stmt.where(TaskItem.process_key == process_key)
-        if light is not None:
-            stmt = stmt.where(colour == light)
-        if sort == "due":
-            # Undated tasks sort after every dated one: compare against a far-future sentinel.
-            due = func.coalesce(_due_columns()[0], _FAR_FUTURE)
-            if cursor:
-                at, last_id = _decode_cursor(cursor)
-                stmt = stmt.where(or_(due > at, and_(due == at, TaskItem.id > last_id)))
-            stmt = stmt.order_by(due, TaskItem.id)
-        else:
-            if cursor:
-                at, last_id = _decode_cursor(cursor)
-                stmt = stmt.where(or_(TaskItem.created_at > at,
-                                      and_(TaskItem.created_at == at, TaskItem.id > last_id)))
-            stmt = stmt.order_by(TaskItem.created_at, TaskItem.id)
+        stmt = inbox.statement(actor, query, now)
         with self.sessions() as session:
-            rows = session.execute(stmt.limit(limit + 1)).all()
-        items = [mask_for_roles(actor.roles, task_view(t, c, colour_value))
-                 for t, c, colour_value in rows[:limit]]
-        if len(rows) <= limit:
+            rows = session.execute(stmt).all()
+        # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
+        items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
+                 for row in rows[:query.limit]]
+        if len(rows) <= query.limit:
             return TaskPage(items, None)
-        last_task, last_case = rows[limit - 1][0], rows[limit - 1][1]
-        key = (last_task.due_at or last_case.committed_due_at or _FAR_FUTURE) if sort == "due" \
-            else last_task.created_at
-        return TaskPage(items, _encode_cursor(key, last_task.id))
+        return TaskPage(items, inbox.cursor_for(rows[query.limit - 1], query, now))
 
-    def task_counts(self, actor: Actor, scopes: Sequence[str] = ("mine", "available", "completed"),
-                    ) -> dict[str, int]:
-        """Return how many tasks ``actor`` has in each of ``scopes`` (the inbox tabs), unfiltered."""
-        bad = [s for s in scopes if s not in SCOPES]
-        if bad:
-            raise InvalidInput(f"scope 应为 {'/'.join(SCOPES)} 之一")
+    def task_counts(self, actor: Actor, query: InboxQuery | None = None) -> dict[str, int]:
+        """Count the inbox tabs for ``actor``: all, mine, available, completed, and red/yellow among the open."""
+        query = query or InboxQuery()
+        now = self._now()
         with self.sessions() as session:
-            return {scope: session.scalar(select(func.count()).select_from(TaskItem)
-                                          .where(_scope_clause(actor, scope))) or 0 for scope in scopes}
+            (mine, mine_red, mine_yellow), (available, red, yellow) = [
+                session.execute(stmt).one() for stmt in inbox.counts_statements(actor, query, now)]
+            completed = session.execute(inbox.completed_count_statement(actor, query, now)).scalar_one()
+        return {"all": int(mine + available), "mine": int(mine), "available": int(available),
+                "completed": int(completed), "red": int(mine_red + red), "yellow": int(mine_yellow + yellow)}
 
     def task(self, actor: Actor, task_id: int) -> dict[str, Any]:
         """Return one task the actor may see (404 otherwise)."""
@@ -138,8 +106,7 @@ class Queries:
             row = session.execute(stmt).one_or_none()
         if row is None or not _sees_task(actor, row[0]):
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        view = task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
-        return mask_for_roles(actor.roles, view)
+        return mask_for_roles(actor.roles, task_view(row[0], row[1], _light_at(row[0], row[1], self._now())))
 
     def case(self, actor: Actor, case_id: int) -> dict[str, Any]:
         """Return a case with its open tasks and event count, if the actor may see it."""
@@ -270,18 +237,6 @@ class Queries:
         return session.scalar(involved) is not None
 
 
-def _scope_clause(actor: Actor, scope: str) -> Any:
-    """SQL condition for the tasks in one inbox scope of ``actor``: visibility lives here and nowhere else."""
-    if scope == "completed":
-        return and_(TaskItem.state == "completed", TaskItem.completed_by == actor.username)
-    mine = TaskItem.assignee == actor.username
-    in_groups = exists().where(TaskCandidate.task_id == TaskItem.id,
-                               TaskCandidate.group_key.in_(sorted(actor.groups)))
-    available = and_(TaskItem.assignee.is_(None), in_groups)
-    where = {"mine": mine, "available": available, "all": or_(mine, available)}[scope]
-    return and_(TaskItem.state == "open", where)
-
-
 def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:
     """A catalog entry as the API shows it; the committed limit is the one in force in ``district``."""
     doc = dict(row.doc)
@@ -298,26 +253,9 @@ def _sees_task(actor: Actor, task: TaskItem) -> bool:
 
 
 def _light_at(task: TaskItem, case: Case, now: datetime) -> str | None:
-    due = task.due_at or case.committed_due_at
-    yellow = task.yellow_at or case.committed_yellow_at
-    if due is None:
+    # The same comparisons as inbox.light_expression, on a row already loaded.
+    if task.state != "open" or task.inbox_due_at >= NO_DEADLINE:
         return None
-    return "red" if due <= now else "yellow" if yellow is not None and yellow <= now else "green"
-
-
-_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
-
-
-def _encode_cursor(at: datetime, task_id: int) -> str:
-    # Opaque and URL-safe, so clients can paste it into a query string as is.
-    raw = f"{at.isoformat()}|{task_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, last_id = raw.rsplit("|", 1)
-        return datetime.fromisoformat(at), int(last_id)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("分页游标无效") from None
+    if task.inbox_due_at <= now:
+        return "red"
+    return "yellow" if task.inbox_yellow_at is not None and task.inbox_yellow_at <= now else "green"

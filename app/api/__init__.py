@@ -8,10 +8,13 @@ from flask_smorest import Api as _SmorestApi
 from werkzeug.exceptions import HTTPException
 
 from ..errors import http_error_response
+from ..schemas import ErrorSchema
 
 
 class Api(_SmorestApi):
     """flask-smorest Api whose errors use tongban's ``{code, message, details}`` shape."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         """Render HTTP errors, including marshmallow validation failures, as tongban errors (pages as pages)."""

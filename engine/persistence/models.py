@@ -5,11 +5,11 @@ checks that ``alembic upgrade head`` and these models never disagree.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint,
+    Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,8 +118,26 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=timezone.utc)
+"""``tasks.inbox_due_at`` of a task without any deadline: it sorts after every dated task."""
+
+_OPEN = text("state = 'open'")
+_UNCLAIMED = text("state = 'open' AND assignee IS NULL")
+
+
+def _partial(*columns: str, where: Any) -> Index:
+    """A partial index on open inbox rows, spelled for both databases."""
+    return Index(None, *columns, postgresql_where=where, sqlite_where=where)
+
+
 class TaskItem(Base):
-    """An inbox row: a human task the engine made ready, with everything the inbox filters on."""
+    """An inbox row: a human task the engine made ready, with everything the inbox filters on.
+
+    The case number, applicant, stage and owning district are copied onto the row when the task is created,
+    and ``inbox_due_at``/``inbox_yellow_at`` hold the instants its light and due-order come from (its own
+    budget, else the case's committed clock; kept current when the case's clock moves), so every inbox
+    filter and sort reads this one table and compares stored instants with now.
+    """
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -127,11 +145,18 @@ class TaskItem(Base):
         Index(None, "case_id", "state"),
         Index(None, "state", "district", "created_at"),
         Index(None, "completed_by", "completed_at"),
+        Index(None, "case_id", "spiff_task_id"),
+        # Only one open inbox row per spiff task; a task returned to (退回) gets a second, newer row.
+        Index("uq_tasks_open_spiff_task_id", "spiff_task_id", unique=True,
+              postgresql_where=_OPEN, sqlite_where=_OPEN),
+        _partial("inbox_due_at", "id", where=_UNCLAIMED),
+        _partial("created_at", "id", where=_UNCLAIMED),
+        _partial("assignee", "inbox_due_at", "id", where=_OPEN),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(128))
     name: Mapped[str] = mapped_column(String(256))
     lane: Mapped[Optional[str]] = mapped_column(String(128))
@@ -150,16 +175,37 @@ class TaskItem(Base):
     legal_due_at: Mapped[Optional[datetime]]
     committed_due_at: Mapped[Optional[datetime]]
     light: Mapped[Optional[str]] = mapped_column(String(8))
+    case_no: Mapped[Optional[str]] = mapped_column(String(40))
+    applicant_name: Mapped[Optional[str]] = mapped_column(String(128))
+    stage: Mapped[Optional[str]] = mapped_column(String(128))
+    inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
+    inbox_yellow_at: Mapped[Optional[datetime]]
+
+
+_AVAILABLE = {"postgresql_where": text("available"), "sqlite_where": text("available = 1")}
 
 
 class TaskCandidate(Base):
-    """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan."""
+    """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan.
+
+    ``available`` (the task is open and unclaimed) and the task's ``inbox_due_at``, ``inbox_yellow_at`` and
+    ``created_at`` are copied here and kept current by the repository, so "my groups' unclaimed tasks by due time" reads one
+    partial index per group instead of probing the candidates of every open task in due order.
+    """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index(None, "group_key", "task_id"),)
+    __table_args__ = (
+        Index(None, "group_key", "task_id"),
+        Index("ix_task_candidates_available_due", "group_key", "inbox_due_at", "task_id", **_AVAILABLE),
+        Index("ix_task_candidates_available_created", "group_key", "created_at", "task_id", **_AVAILABLE),
+    )
 
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
+    inbox_yellow_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
 
 
 class CaseEvent(Base):

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, undefer
 
 from ..errors import Conflict, NotFound
 from .models import (
-    ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem,
+    NO_DEADLINE, ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition,
+    SupervisionItem, TaskCandidate, TaskItem,
     Timer, User,
 )
 
@@ -121,6 +122,7 @@ class CaseRecord:
     committed_due_at: datetime | None = None
     committed_yellow_at: datetime | None = None
     deadline_provisional: bool | None = None
+    stage: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -148,7 +150,7 @@ _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional")]
+    "deadline_provisional", "stage")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
 
@@ -178,6 +180,23 @@ _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_i
                                         _TIMERS.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                                         _TIMERS.c.state == "waiting")
                   .values(state="done", fired_at=bindparam("b_at")))
+# The inbox's stored instants follow the case's committed clock on open tasks without a budget of their own.
+_FOLLOW_CASE_CLOCK = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+                                          tasks.c.due_at.is_(None))
+                      .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+candidates = TaskCandidate.__table__
+_FOLLOW_CASE_CLOCK_CANDIDATES = (
+    update(candidates).where(candidates.c.task_id.in_(
+        select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+                                 tasks.c.due_at.is_(None))))
+    .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+_SET_AVAILABLE = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
+                  .values(available=bindparam("b_available")))
+_CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
+    select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"),
+                             tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
+                             tasks.c.state == "open")))
+    .values(available=False))
 _INSERT_EVENTS = insert(CaseEvent.__table__)
 _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
@@ -231,6 +250,12 @@ class CaseRepository:
         because the multi-row VALUES statement is rebuilt and planned on every call.)
         """
         self.append_events(list(events))
+        if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
+            due = case.committed_due_at or NO_DEADLINE
+            self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due,
+                                                               "b_yellow": case.committed_yellow_at})
+            self._conn.execute(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
+                                                    "b_due": due})
         if task_update is not None:
             self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
@@ -242,12 +267,16 @@ class CaseRepository:
         case.changes.clear()
 
     def update_task(self, task_id: int, **values: Any) -> None:
-        """Change columns of one inbox row."""
+        """Change columns of one inbox row (and whether its candidate rows count as available)."""
         stmt = _UPDATE_TASK.get(frozenset(values))
         if stmt is None:
             self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
         else:
             self._conn.execute(stmt, {"b_task_id": task_id, **values})
+        if values.get("state", "open") != "open":
+            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": False})
+        elif "assignee" in values:
+            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": values["assignee"] is None})
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
@@ -265,7 +294,7 @@ class CaseRepository:
         return [ids[row["spiff_task_id"]] for row in rows]
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
-        """Insert (task_id, group_key) rows in one statement."""
+        """Insert candidate rows (task, group, availability and the task's instants) in one statement."""
         if pairs:
             self._conn.execute(_INSERT_CANDIDATES, pairs)
 
@@ -273,6 +302,7 @@ class CaseRepository:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
         ids = list(spiff_ids)
         if ids:
+            self._conn.execute(_CLOSE_CANDIDATES, {"b_case_id": case_id, "b_ids": ids})
             self._conn.execute(_CLOSE_TASKS, {"b_case_id": case_id, "b_ids": ids, "b_state": state, "b_at": at})
 
     def insert_timers(self, rows: list[dict[str, Any]]) -> None:

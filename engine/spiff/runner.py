@@ -130,12 +130,7 @@ class WorkflowRunner:
 
     def complete(self, workflow: Any, spiff_task_id: str, data: Mapping[str, Any]) -> StepResult:
         """Complete a READY user task with ``data`` and run until the workflow waits again."""
-        task = workflow.get_task_from_id(UUID(spiff_task_id)) if _has_task(workflow, spiff_task_id) else None
-        if task is None:
-            raise Conflict("该任务已不在流程中（可能已被处理或撤销）", details={"spiff_task_id": spiff_task_id})
-        # SpiffWorkflow runs a task in any state and silently drops the input of one a timer just cancelled.
-        if task.state != TaskState.READY or not task.task_spec.manual:
-            raise Conflict("该任务已不在待办状态，无法提交", details={"state": TaskState.get_name(task.state)})
+        task = self._ready_user_task(workflow, spiff_task_id)
         before = self._ready_ids(workflow)
 
         def action() -> None:
@@ -144,6 +139,32 @@ class WorkflowRunner:
         result = self._advance(workflow, before=before, action=action)
         result.cancelled = [(i, e) for i, e in result.cancelled if i != spiff_task_id]
         return result
+
+    def return_to_previous(self, workflow: Any, spiff_task_id: str) -> tuple[StepResult, str]:
+        """Send the case back from a READY user task to the user task completed before it (退回).
+
+        The previous user task is the nearest completed user task among the task's ancestors, i.e. on the
+        same path; it is reset (SpiffWorkflow's ``reset_from_task_id``) to run again with the data it saw
+        the first time, and everything after it, this task included, is withdrawn. Refused (Conflict) when
+        there is no such task in this (sub)process, or when the path back crosses a parallel or inclusive
+        join, where "the previous step" would be several branches. Returns the step and the element id
+        returned to.
+        """
+        task = self._ready_user_task(workflow, spiff_task_id)
+        node = task.parent
+        while node is not None and not (node.task_spec.manual and node.has_state(TaskState.COMPLETED)):
+            if _is_join(node.task_spec):
+                raise Conflict("退回路径经过并行汇聚，无法确定上一步，不能退回",
+                               code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
+            node = node.parent
+        if node is None or node.parent is None:
+            raise Conflict("没有可退回的上一步人工环节", code="NO_PREVIOUS_TASK",
+                           details={"element_id": _element(task)})
+        previous = node
+        before = self._ready_ids(workflow)
+        result = self._advance(workflow, before=before,
+                               action=lambda: workflow.reset_from_task_id(previous.id))
+        return result, _element(previous)
 
     def fire_timers(self, workflow: Any) -> StepResult:
         """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
@@ -186,6 +207,16 @@ class WorkflowRunner:
             return dict(workflow.data)
         source = workflow.last_task or workflow.task_tree
         return dict(source.data)
+
+    @staticmethod
+    def _ready_user_task(workflow: Any, spiff_task_id: str) -> Any:
+        task = workflow.get_task_from_id(UUID(spiff_task_id)) if _has_task(workflow, spiff_task_id) else None
+        if task is None:
+            raise Conflict("该任务已不在流程中（可能已被处理或撤销）", details={"spiff_task_id": spiff_task_id})
+        # SpiffWorkflow runs a task in any state and silently drops the input of one a timer just cancelled.
+        if task.state != TaskState.READY or not task.task_spec.manual:
+            raise Conflict("该任务已不在待办状态，无法提交", details={"state": TaskState.get_name(task.state)})
+        return task
 
     def _ready_ids(self, workflow: Any) -> dict[str, str]:
         return {str(t.id): t.task_spec.bpmn_id or t.task_spec.name
@@ -244,7 +275,8 @@ def compact(workflow: Any) -> int:
     SpiffWorkflow never prunes its task tree: per-step cost grows with history and past depth 1,000 it
     silently stops finding ready tasks. The event log keeps the history, so the snapshot keeps only what the
     future needs. The new root is always a finished task, because joins and newly-ready tasks read their
-    parent's data.
+    parent's data, and it sits above the last completed user task before the open work, so that task can
+    still be returned to (退回).
     """
     removed = _prune(workflow)
     for sub in list(workflow.subprocesses.values()):
@@ -277,6 +309,12 @@ def _prune(workflow: Any) -> int:
         lowest = min(lowest, index[id(node)])
     while lowest > 0 and not path[lowest].has_state(TaskState.FINISHED_MASK):
         lowest -= 1
+    # Keep the last completed user task above the open work, and its parent (whose data a reset copies), so
+    # that an open task can still be returned to the step before it (退回). History stays bounded.
+    for i in range(lowest, 0, -1):
+        if path[i].task_spec.manual and path[i].has_state(TaskState.COMPLETED):
+            lowest = i - 1
+            break
     new_root = path[lowest]
     if new_root is workflow.task_tree:
         return 0
@@ -294,6 +332,15 @@ def _prune(workflow: Any) -> int:
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = None
     return before - len(workflow.tasks)
+
+
+def _is_join(spec: Any) -> bool:
+    kinds = {cls.__name__ for cls in type(spec).__mro__}
+    return bool(kinds & {"ParallelGateway", "InclusiveGateway"}) and len(spec.inputs) > 1
+
+
+def _element(task: Any) -> str:
+    return task.task_spec.bpmn_id or task.task_spec.name
 
 
 def _has_task(workflow: Any, spiff_task_id: str) -> bool:

@@ -16,6 +16,22 @@ def test_tongban_bench_quick_prints_the_table_and_writes_results(tmp_path):
     assert result.exit_code == 0, (result.output, result.exception)
     assert "approval / bare-spiff" in result.output and "engine-postgresql" in result.output
     data = json.loads(output.read_text())
-    assert {"machine", "targets", "deadlines"} <= set(data)
+    assert {"machine", "targets", "deadlines", "inbox"} <= set(data)
     assert "deadline cost per case" in result.output
     assert set(data["deadlines"]["median_ms_per_case"]) == {"deadlines / engine-sqlite", "deadlines / no-clocks-sqlite"}
+    assert "inbox at scale" in result.output
+    assert data["inbox"]["status"] in ("ok", "skipped"), data["inbox"]
+
+
+@pytest.mark.slow
+def test_tongban_bench_only_inbox_merges_into_an_existing_results_file(tmp_path):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps({"suite": "tongban bench", "growth": {"kept": True},
+                                  "targets": [{"target": "earlier", "result": "PASS"}]}))
+    result = app.test_cli_runner().invoke(args=["bench", "--only", "inbox", "--quick", "--output", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(output.read_text())
+    assert data["growth"] == {"kept": True}
+    assert [t["target"] for t in data["targets"]][0] == "earlier" and len(data["targets"]) == 4
+    assert data["inbox"]["mode"] == "quick"
