@@ -13,8 +13,6 @@ from . import bp, login_required
 
 TABS = (("mine", "待办"), ("available", "可认领"), ("completed", "已办"))
 PAGE_SIZE = 20
-SCAN_PAGES = 10
-"""With a text filter, at most this many pages of the underlying listing are read for one page shown."""
 
 
 @bp.get("/")
@@ -42,24 +40,8 @@ def inbox() -> Any:
 
 
 def _rows(actor: Any, tab: str, filters: dict[str, str], cursor: str | None) -> tuple[list[dict], str | None]:
-    """Read one page of the tab; the text filter reads on through the keyset pages until a page is full."""
-    queries = get_engine().queries
-    args: dict[str, Any] = {"scope": tab, "light": filters["light"] or None,
-                            "process_key": filters["matter"] or None,
-                            "sort": "created" if tab == "completed" else "due"}
-    if not filters["q"]:
-        page = queries.tasks(actor, limit=PAGE_SIZE, cursor=cursor, **args)
-        return page.items, page.next_cursor
-    needle = filters["q"].lower()
-    found: list[dict] = []
-    for _ in range(SCAN_PAGES):
-        page = queries.tasks(actor, limit=PAGE_SIZE, cursor=cursor, **args)
-        found += [t for t in page.items if _matches(t, needle)]
-        cursor = page.next_cursor
-        if cursor is None or len(found) >= PAGE_SIZE:
-            break
-    return found, cursor
-
-
-def _matches(task: dict[str, Any], needle: str) -> bool:
-    return any(needle in str(task.get(key) or "").lower() for key in ("case_no", "case_title", "name"))
+    """Read one page of the tab; the text filter (case number or applicant) runs in the inbox query."""
+    args: dict[str, Any] = {"scope": tab, "light": filters["light"] or None, "matter": filters["matter"] or None,
+                            "q": filters["q"] or None, "sort": "created" if tab == "completed" else "due"}
+    page = get_engine().queries.tasks(actor, limit=PAGE_SIZE, cursor=cursor, **args)
+    return page.items, page.next_cursor

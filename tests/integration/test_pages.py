@@ -58,7 +58,8 @@ def test_inbox_filters_answer_htmx_with_just_the_rows(app):
     assert "<html" not in text and "受理" in text
     assert "没有符合筛选条件的任务" in client.get("/?tab=available&light=red").get_data(as_text=True)
     assert "没有符合筛选条件的任务" in client.get("/?tab=available&q=不存在的办件").get_data(as_text=True)
-    assert "受理" in client.get("/?tab=available&q=住宅楼").get_data(as_text=True)
+    assert "受理" in client.get("/?tab=available&q=某建设").get_data(as_text=True)          # applicant name
+    assert "受理" in client.get("/?tab=available&q=TB2026").get_data(as_text=True)          # case number
     assert "没有符合筛选条件的任务" in client.get("/?tab=available&matter=other").get_data(as_text=True)
 
 
