@@ -19,6 +19,7 @@ from engine import (
 
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
+from .cli_grants import grants_group
 from .cli_org import org_group
 from .runtime import engine_config, get_engine
 
@@ -38,7 +39,8 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command, calendar_group, verify_command, org_group):
+                    worker_command, bench_command, calendar_group, verify_command, org_group,
+                    grants_group):
         app.cli.add_command(command)
 
 

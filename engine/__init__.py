@@ -19,6 +19,7 @@ from .errors import (
     BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
     InvalidInput, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
+from .grants import RIGHTS, GrantInfo, GrantMissing, Grants
 from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
 from .masking import (
@@ -36,7 +37,7 @@ from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
-    "Matter", "is_catalog_file", "CaseVerification", "verify_all", "verify_case",
+    "Matter", "is_catalog_file", "RIGHTS", "GrantInfo", "GrantMissing", "Grants", "CaseVerification", "verify_all", "verify_case",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",

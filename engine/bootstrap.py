@@ -18,6 +18,7 @@ from .catalog import is_catalog_file
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
+from .grants import Grants
 from .identity import Identity
 from .logins import LoginGuard
 from .masking import install_log_masking
@@ -65,6 +66,7 @@ class Engine:
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
         self.org = Organisation(services.uow, services.clock)
+        self.grants = Grants(services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

@@ -277,6 +277,33 @@ class MatterVersion(Base):
     deployed_by: Mapped[str] = mapped_column(String(64))
 
 
+class Grant(Base):
+    """A delegation of 全渝通办 rights for one matter from its owning district to a receiving district (or all).
+
+    ``rights`` lists codes of :data:`engine.grants.RIGHTS`. A grant is in force from ``valid_from`` to
+    ``valid_to`` (inclusive, business dates) unless revoked; revoking keeps the row for the audit.
+    """
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        Index(None, "matter_code", "owning_district", "receiving_district"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    matter_code: Mapped[str] = mapped_column(String(64))
+    owning_district: Mapped[str] = mapped_column(String(12))
+    receiving_district: Mapped[str] = mapped_column(String(12))
+    rights: Mapped[list[Any]]
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[Optional[date]] = mapped_column(Date)
+    basis: Mapped[Optional[str]] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_by: Mapped[Optional[str]] = mapped_column(String(64))
+    revoked_at: Mapped[Optional[datetime]]
+    revoke_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
 class SupervisionItem(Base):
     """A 督办 item: a deadline of a running case turned red (or the legal one yellow) and supervisors act.
 
