@@ -11,14 +11,19 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DeployDefinitions, ExtendDeadline, FireDueTimers,
-    RaiseSupervision, RecomputeDeadlines, ResumeClock, StartCase, SuspendClock, UnclaimTask,
+    MaterialInput, Party, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, StartCase,
+    SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
     Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
-    InvalidInput, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
+    ApplicationInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
+from .identifiers import ID_TYPES, is_valid_credit_code
 from .identity import ROLES, UserInfo
+from .intake import IntakeResult
+from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
+from .material_store import ALLOWED_TYPES, MaterialRejected
 from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
     mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
@@ -33,6 +38,9 @@ from .persistence.calendar_repository import (
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
+    # intake
+    "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "ID_TYPES", "IntakeResult",
+    "MaterialInput", "MaterialRejected", "MatterUnavailable", "Party", "ReceiveApplication", "is_valid_credit_code",
     "Matter", "is_catalog_file",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
