@@ -41,7 +41,10 @@ class DefinitionSchema(Schema):
 class StartCaseSchema(Schema):
     """Start a case."""
 
-    process_key = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    process_key = fields.String(load_default=None, validate=validate.Length(min=1, max=128),
+                                metadata={"description": "流程；给出 matter_code 时可省略"})
+    matter_code = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
+                                metadata={"description": "事项实施编码：按事项收件，时限取自事项目录"})
     version = fields.Integer(load_default=None, validate=validate.Range(min=1))
     data = fields.Dict(keys=fields.String(), load_default=dict)
     business_key = fields.String(load_default=None, validate=validate.Length(max=128))
@@ -117,6 +120,8 @@ class CaseSchema(Schema):
     id = fields.Integer()
     case_no = fields.String()
     process_key = fields.String()
+    matter_code = fields.String(allow_none=True, metadata={"description": "事项实施编码（按事项收件时）"})
+    matter_version = fields.Integer(allow_none=True, metadata={"description": "收件时的事项目录版本"})
     business_key = fields.String(allow_none=True, metadata={"description": MASKED})
     title = fields.String(allow_none=True, metadata={"description": MASKED})
     status = fields.String()

@@ -23,7 +23,7 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from . import cases, definitions, health, matters, supervision, tasks
-    for module in (definitions, matters, cases, tasks, supervision, health):
+    from . import applications, cases, definitions, health, matters, supervision, tasks
+    for module in (definitions, matters, applications, cases, tasks, supervision, health):
         api.register_blueprint(module.blp)
     return api
