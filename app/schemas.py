@@ -1,7 +1,7 @@
 """marshmallow schemas describing the API (not the tables)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 # GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
 DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
@@ -51,6 +51,12 @@ class StartCaseSchema(Schema):
     title = fields.String(load_default=None, validate=validate.Length(max=256))
     owning_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
     receiving_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
+
+    @validates_schema
+    def needs_process_or_matter(self, data: dict, **_kwargs: object) -> None:
+        """Refuse a start that names neither a process nor a matter."""
+        if not data.get("process_key") and not data.get("matter_code"):
+            raise ValidationError("请指定流程（process_key）或事项（matter_code）", field_name="process_key")
 
 
 class CaseRefSchema(Schema):

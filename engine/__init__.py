@@ -17,7 +17,8 @@ from .commands import (
 from .config import EngineConfig
 from .errors import (
     Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
-    ApplicationInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
+    ApplicationInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts,
+    UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
 from .identifiers import ID_TYPES, is_valid_credit_code
 from .identity import ROLES, UserInfo

@@ -88,7 +88,8 @@ def receipt_view(case: Case, application: Application, matter_row: MatterVersion
             status, detail = "absent", "未提交（非必备）" if not material.required else "未提交"
         lines.append({"key": material.key, "name": material.name, "required": material.required,
                       "status": status, "detail": detail, "sha256": row.sha256 if row else None,
-                      "original_verified": bool(row and row.verified_by), "verified_by": row.verified_by if row else None})
+                      "original_verified": bool(row and row.verified_by),
+                      "verified_by": row.verified_by if row else None})
     return {
         "case_id": case.id, "case_no": case.case_no, "status": case.status, "received_at": application.received_at,
         "received_by": application.received_by, "owning_district": owning, "receiving_district": receiving,

@@ -80,3 +80,18 @@ def test_intake_refusals_over_http_are_chinese_with_stable_codes(client, deploye
     assert_error(client.post("/api/v1/applications", headers=clerk.headers, content_type="multipart/form-data",
                              data={"application": "{not json"}), 422, "INVALID_INPUT")
     assert inbox(client, clerk)["items"] == []
+
+
+def test_a_case_started_by_matter_code_over_the_api_runs_the_matters_process_with_its_limits(client, deployed):
+    clerk, outsider = deployed["clerk"], deployed["outsider"]
+    response = client.post("/api/v1/cases", headers=clerk.headers,
+                           json={"matter_code": CODE, "title": "按事项收件", "data": {"applicant": "某公司"}})
+    assert response.status_code == 201, response.get_json()
+    case = client.get(f"/api/v1/cases/{response.get_json()['case_id']}", headers=clerk.headers).get_json()
+    assert (case["process_key"], case["matter_code"]) == ("parallel_approval", CODE)
+    assert {c["kind"]: c["budget"] for c in case["clocks"]}["committed"] == "7 个工作日"
+    refused = client.post("/api/v1/cases", headers=outsider.headers, json={"matter_code": CODE})
+    assert assert_error(refused, 422, "MATTER_NOT_OFFERED")["details"]["district"] == "500101"
+    neither = assert_error(client.post("/api/v1/cases", headers=clerk.headers, json={"title": "x"}), 422,
+                           "INVALID_INPUT")
+    assert neither["details"]["fields"]["json"]["process_key"] == ["请指定流程（process_key）或事项（matter_code）"]
