@@ -65,7 +65,7 @@ class Engine:
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
         self.org = Organisation(services.uow, services.clock)
-        self.receipts = Receipts(database.read_sessions, self.queries)
+        self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

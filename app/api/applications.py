@@ -107,7 +107,7 @@ def receive() -> Any:
 @blp.response(200, LookupResultSchema)
 def lookup(body: dict[str, Any]) -> Any:
     """Look up a case's status with its 办件编号 and query code (no login: the code is the credential)."""
-    return get_engine().receipts.lookup(body["case_no"], body["query_code"])
+    return get_engine().receipts.lookup(body["case_no"], body["query_code"], request.remote_addr or "unknown")
 
 
 def _parse(raw: str | None) -> dict[str, Any]:

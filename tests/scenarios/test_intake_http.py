@@ -37,7 +37,7 @@ def post_application(client: FlaskClient, caller: Caller, body: dict[str, Any] |
 
 
 def test_a_clerk_receives_an_application_and_the_inbox_shows_the_acceptance_task_with_catalog_clocks(
-        client, deployed):
+        client, deployed, clock):
     clerk = deployed["clerk"]
     response = post_application(client, clerk)
     assert response.status_code == 201, response.get_json()
@@ -54,9 +54,14 @@ def test_a_clerk_receives_an_application_and_the_inbox_shows_the_acceptance_task
     lookup = client.post("/api/v1/applications/lookup", json={"case_no": body["case_no"],
                                                               "query_code": body["query_code"].lower()})
     assert lookup.status_code == 200 and lookup.get_json()["missing"] == ["中标通知书"]
-    assert_error(client.post("/api/v1/applications/lookup", json={"case_no": body["case_no"],
-                                                                  "query_code": "ZZZZZZZZ"}),
-                 404, "QUERY_CODE_MISMATCH")
+    wrong = {"case_no": body["case_no"], "query_code": "ZZZZZZZZ"}
+    for _ in range(5):
+        assert_error(client.post("/api/v1/applications/lookup", json=wrong), 404, "QUERY_CODE_MISMATCH")
+    assert_error(client.post("/api/v1/applications/lookup", json=wrong), 429, "TOO_MANY_ATTEMPTS")
+    right = {"case_no": body["case_no"], "query_code": body["query_code"]}
+    assert client.post("/api/v1/applications/lookup", json=right).status_code == 429  # the pair waits it out
+    clock.advance(minutes=16)
+    assert client.post("/api/v1/applications/lookup", json=right).get_json()["case_no"] == body["case_no"]
 
 
 def test_intake_refusals_over_http_are_chinese_with_stable_codes(client, deployed):
