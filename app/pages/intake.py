@@ -20,6 +20,11 @@ from ..runtime import get_engine
 from . import bp, login_required
 
 PARTY_FIELDS = ("kind", "name", "id_type", "id_number", "legal_representative", "authorization")
+LABELS = {"applicant.kind": "申请人类型", "applicant.name": "申请人姓名或名称", "applicant.id_type": "申请人证件类型",
+          "applicant.id_number": "申请人证件号码", "applicant.legal_representative": "法定代表人",
+          "agent.kind": "代理方式", "agent.name": "代理人姓名", "agent.id_type": "代理人证件类型",
+          "agent.id_number": "代理人证件号码", "agent.authorization": "授权委托书编号", "contact_phone": "联系电话"}
+"""Chinese names of the fields, for the error summary at the top of the form."""
 CODES_KEY = "intake_query_codes"
 
 
@@ -113,7 +118,9 @@ def _form(actor: Actor, code: str, values: Any, errors: dict[str, list[str]], *,
     if matter is None or not _offered(matter, actor.district):
         return render_template("pages/intake.html", matter=None, q=code, found=_search(actor, ""),
                                message=f"事项 {code} 不存在或未在本区县提供"), 404 if status == 200 else status
+    labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]}}
     return render_template("pages/intake.html", matter=matter, values=values, errors=errors, message=message,
+                           labels=labels,
                            applicant_kinds=APPLICANT_KINDS, agent_kinds=AGENT_KINDS, id_types=ID_TYPES), status
 
 

@@ -75,6 +75,7 @@ def test_errors_come_back_per_field_in_chinese_with_the_values_kept(app):
     page = response.get_data(as_text=True)
     assert "居民身份证号校验位不正确，请核对" in page and "联系电话应为 11 位手机号或带区号的固定电话" in page
     assert "该材料须核验原件" in page and 'aria-invalid="true"' in page
+    assert 'href="#f-applicant-id_number">申请人证件号码</a>' in page and ">建设资金已经落实承诺书</a>" in page
     assert 'value="张三"' in page
     missing = clerk.post("/intake", content_type="multipart/form-data", data=application_form(
         csrf, **{"material.drawing_review": None}))
