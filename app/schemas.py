@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 # GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
 DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
@@ -43,13 +43,22 @@ class DefinitionSchema(Schema):
 class StartCaseSchema(Schema):
     """Start a case."""
 
-    process_key = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    process_key = fields.String(load_default=None, validate=validate.Length(min=1, max=128),
+                                metadata={"description": "流程；给出 matter_code 时可省略"})
+    matter_code = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
+                                metadata={"description": "事项实施编码：按事项收件，时限取自事项目录"})
     version = fields.Integer(load_default=None, validate=validate.Range(min=1))
     data = fields.Dict(keys=fields.String(), load_default=dict)
     business_key = fields.String(load_default=None, validate=validate.Length(max=128))
     title = fields.String(load_default=None, validate=validate.Length(max=256))
     owning_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
     receiving_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE))
+
+    @validates_schema
+    def needs_process_or_matter(self, data: dict, **_kwargs: object) -> None:
+        """Refuse a start that names neither a process nor a matter."""
+        if not data.get("process_key") and not data.get("matter_code"):
+            raise ValidationError("请指定流程（process_key）或事项（matter_code）", field_name="process_key")
 
 
 class CaseRefSchema(Schema):
@@ -197,6 +206,8 @@ class CaseSchema(Schema):
     id = fields.Integer()
     case_no = fields.String()
     process_key = fields.String()
+    matter_code = fields.String(allow_none=True, metadata={"description": "事项实施编码（按事项收件时）"})
+    matter_version = fields.Integer(allow_none=True, metadata={"description": "收件时的事项目录版本"})
     business_key = fields.String(allow_none=True, metadata={"description": MASKED})
     title = fields.String(allow_none=True, metadata={"description": MASKED})
     status = fields.String()

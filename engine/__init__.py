@@ -11,17 +11,23 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
+    ExtendDeadline, FireDueTimers, MaterialInput, Party, RaiseSupervision, ReceiveApplication, RecomputeDeadlines,
+    ResumeClock, ReturnTask, StartCase,
     SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
-    BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected, Forbidden, FormInvalid,
-    InvalidInput, NotFound, OrgFileInvalid, TooManyAttempts, UnknownDepartment, UnknownDistrict, WorkflowFailed,
+    ApplicationInvalid, BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected,
+    Forbidden, FormInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts,
+    UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
 from .grants import RIGHTS, GrantInfo, GrantMissing, Grants
+from .identifiers import ID_TYPES, is_valid_credit_code
 from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
+from .intake import IntakeResult
+from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
+from .material_store import ALLOWED_TYPES, MaterialRejected
 from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
     mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
@@ -38,6 +44,9 @@ from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
     "Matter", "is_catalog_file", "RIGHTS", "GrantInfo", "GrantMissing", "Grants", "CaseVerification", "verify_all", "verify_case",
+    # intake
+    "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "ID_TYPES", "IntakeResult",
+    "MaterialInput", "MaterialRejected", "MatterUnavailable", "Party", "ReceiveApplication", "is_valid_credit_code",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",

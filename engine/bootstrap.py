@@ -5,12 +5,12 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, supervision, task_handlers
+from . import clock_handlers, handlers, intake, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
-    FireDueTimers, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock,
-    UnclaimTask,
+    FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
+    SuspendClock, UnclaimTask,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -21,12 +21,14 @@ from .expressions import Evaluator
 from .grants import Grants
 from .identity import Identity
 from .logins import LoginGuard
+from .material_store import MaterialStore
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
+from .receipts import Receipts
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
 
@@ -46,13 +48,15 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     RecomputeDeadlines: clock_handlers.recompute_deadlines,
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,
+    ReceiveApplication: intake.receive_application,
 }
 
 
 class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
-    ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins.
+    ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
+    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -67,6 +71,7 @@ class Engine:
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
+        self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -125,7 +130,8 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
-                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar)
+                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
+                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes))
     return Engine(config, database, services)
 
 

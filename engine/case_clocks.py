@@ -9,6 +9,7 @@ neither: its light is "paused" until it resumes.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
@@ -18,6 +19,23 @@ from .legal_clock import Budget, Clock
 from .legal_clock_rules import deemed_acceptance
 
 KINDS = ("legal", "committed")
+
+
+def catalog_clock_specs(specs: tuple[ClockSpec, ...], limits: Mapping[str, tuple[int, str]],
+                        lights: Mapping[str, Any] | None = None) -> tuple[ClockSpec, ...]:
+    """Return the diagram's clocks with their amounts (and light thresholds) taken from the matter catalog.
+
+    ``limits`` maps a kind (``legal``, ``committed``) to ``(amount, unit)`` from the catalog. The diagram
+    still says which clocks exist and when they start (``startsAt``); the catalog says how long they run.
+    ``lights`` (the matter's ``yellow_days``/``yellow_ratio``) replaces the diagram's thresholds where given.
+    A kind the catalog gives and the diagram does not declare gets a clock that starts with the case (收件).
+    """
+    override = {k: v for k, v in (lights or {}).items() if k in ("yellow_days", "yellow_ratio")}
+    out = [replace(spec, amount=limits[spec.kind][0], unit=limits[spec.kind][1]) if spec.kind in limits else spec
+           for spec in specs]
+    declared = {spec.kind for spec in specs}
+    out += [ClockSpec(kind, amount, unit) for kind, (amount, unit) in limits.items() if kind not in declared]
+    return tuple(replace(spec, **override) for spec in out)
 
 
 def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 from .candidates import user_groups
 
@@ -43,9 +43,14 @@ class DeployDefinitions(Command):
 
 @dataclass(frozen=True)
 class StartCase(Command):
-    """Start a case of the latest (or a given) version of ``process_key`` with initial ``data``."""
+    """Start a case of the latest (or a given) version of ``process_key`` with initial ``data``.
 
-    process_key: str
+    With ``matter_code`` the case is received for that catalog matter: the matter must be offered in the
+    receiving district, its process is the one started (``process_key`` may then be None, or must name
+    the same process), and the clocks take their amounts from the catalog.
+    """
+
+    process_key: str | None
     actor: Actor
     data: Mapping[str, Any] = field(default_factory=dict)
     version: int | None = None
@@ -53,6 +58,60 @@ class StartCase(Command):
     title: str | None = None
     owning_district: str | None = None
     receiving_district: str | None = None
+    matter_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Party:
+    """An applicant or an agent as submitted at intake.
+
+    Attributes:
+        kind: applicant ``person`` (自然人) or ``legal`` (法人及其他组织); agent ``entrusted`` (授权代理)
+            or ``relative`` (亲友代办).
+        name: the person's or organisation's name.
+        id_type: 证件类型代码 (GA/T 2000.156, e.g. ``111`` 居民身份证) of a person or agent.
+        id_number: the person's ID number, or the legal person's 统一社会信用代码.
+        legal_representative: a legal person's 法定代表人.
+        authorization: an agent's authorisation reference (授权委托书编号).
+    """
+
+    kind: str
+    name: str
+    id_type: str = ""
+    id_number: str = ""
+    legal_representative: str = ""
+    authorization: str = ""
+
+
+@dataclass(frozen=True)
+class MaterialInput:
+    """One line of the materials checklist: an uploaded file, a 电子证照 reference, or marked missing.
+
+    ``original_verified`` records that the clerk saw the original (原件核验) of an uploaded copy.
+    """
+
+    key: str
+    upload: BinaryIO | None = None
+    filename: str = ""
+    license_ref: str | None = None
+    missing: bool = False
+    original_verified: bool = False
+
+
+@dataclass(frozen=True)
+class ReceiveApplication(Command):
+    """Receive an application for a catalog matter at a window (收件) and start its case.
+
+    The receiving district is the clerk's. Materials not named in ``materials`` count as not supplied.
+    """
+
+    matter_code: str
+    actor: Actor
+    applicant: Party
+    contact_phone: str
+    materials: tuple[MaterialInput, ...] = ()
+    agent: Party | None = None
+    form: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

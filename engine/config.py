@@ -22,6 +22,8 @@ class EngineConfig:
         max_form_bytes: largest form file accepted by deploy.
         allow_script_tasks: run script tasks in the restricted evaluator (False refuses them).
         sql_echo: log every SQL statement (debugging only).
+        materials_dir: where uploaded materials are stored, by sha256 (never in the database).
+        max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
         workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
             the next command (0 disables; the database snapshot stays the truth either way).
     """
@@ -34,6 +36,8 @@ class EngineConfig:
     allow_script_tasks: bool = True
     sql_echo: bool = False
     workflow_cache_size: int = 512
+    materials_dir: Path = ROOT / "instance" / "materials"
+    max_material_bytes: int = 20 * 1024 * 1024
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

@@ -130,3 +130,19 @@ class OrgFileInvalid(InvalidInput):
     """An organisation file was refused; ``details["problems"]`` lists every bad row, nothing was written."""
 
     code = "ORG_FILE_INVALID"
+
+
+class MatterUnavailable(InvalidInput):
+    """The matter asked for is not in the catalog (``MATTER_NOT_FOUND``) or not offered at this district."""
+
+    code = "MATTER_NOT_OFFERED"
+
+
+class ApplicationInvalid(InvalidInput):
+    """An application fails intake checks; ``details["fields"]`` maps each field to its Chinese messages.
+
+    ``MATERIALS_MISSING`` is the code when required materials that may not be 容缺 are missing; their keys
+    and names are in ``details["missing"]``.
+    """
+
+    code = "APPLICATION_INVALID"

@@ -36,6 +36,30 @@ class CaseStarted(Event):
 
 
 @dataclass(frozen=True)
+class MatterReceived(Event):
+    """The case was received for a catalog matter, pinned to this version of its entry (an input)."""
+
+    event_type: ClassVar[str] = "MatterReceived"
+    code: str = ""
+    version: int = 0
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class ApplicationReceived(Event):
+    """An application was received at intake: channel, materials manifest (by sha256) and 容缺 (an input).
+
+    Personal data (names, ID numbers, phone) stays in the ``applications`` row, out of the append-only log.
+    """
+
+    event_type: ClassVar[str] = "ApplicationReceived"
+    channel: str = ""
+    materials: tuple[dict[str, Any], ...] = ()
+    missing: tuple[str, ...] = ()
+    tolerance: bool = False
+
+
+@dataclass(frozen=True)
 class TaskCreated(Event):
     """A user task became ready with these resolved candidate groups (an effect)."""
 

@@ -19,9 +19,12 @@ from .commands import (
     Actor, ClaimTask, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
-from .errors import Conflict, NotFound
-from .case_clocks import KINDS, derived_columns, start_clocks, start_pending, task_deadline
+from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
+from .case_clocks import KINDS, catalog_clock_specs, derived_columns, start_clocks, start_pending, task_deadline
+from .catalog import Matter
+from .definitions import ClockSpec
 from .legal_clock import Clock as LegalClock
+from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .persistence.models import NO_DEADLINE
@@ -40,6 +43,8 @@ class Services:
     uow: Callable[[], SqlAlchemyUnitOfWork]
     calendar: Any = None
     """Provider of the working-day calendar (``.get()``); needed by definitions that declare clocks."""
+    materials: Any = None
+    """The content-addressed :class:`~engine.material_store.MaterialStore` intake keeps uploads in."""
 
 
 @dataclass(frozen=True)
@@ -67,34 +72,82 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
     data = check_variables(cmd.data, what="办件初始数据")
     now = svc.clock.now()
     with svc.uow() as uow:
-        definition = svc.catalog.get(uow, uow.definitions.latest_id(cmd.process_key, cmd.version))
-        # The clocks exist before the first step, so timers reached at once can read legal_due().
-        clock_columns = _clock_columns(definition, svc, now, cmd.actor)
-        with case_clocks_bound(clock_columns.get("clocks")):
-            workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
-        day = now.astimezone(CST).strftime("%Y%m%d")
-        case_no = f"TB{day}{uow.cases.next_number(day):06d}"
-        owning = cmd.owning_district or cmd.actor.district
-        case = uow.cases.insert({
-            "case_no": case_no, "definition_id": definition.id, "process_key": definition.process_key,
-            "business_key": cmd.business_key, "title": cmd.title, "status": "running", "owning_district": owning,
-            "receiving_district": cmd.receiving_district or cmd.actor.district or owning, "started_by": cmd.actor.username,
-            "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
-            "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
-            **clock_columns})
-        started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
-                                 content_hash=definition.content_hash, data=data,
-                                 owning_district=case.owning_district, receiving_district=case.receiving_district)
-        inputs: list[ev.Event] = [started]
-        started_now = {kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}
-                       for kind, entry in (case.clocks or {}).items() if "clock" in entry}
-        if started_now:
-            inputs.append(ev.ClocksStarted(clocks=started_now))
-        created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
-        uow.cases.save(case, events=rows)
+        case, created, workflow = open_case(uow, svc, cmd, data, now)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: dict[str, Any], now: datetime,
+              inputs_after: Callable[[CaseRecord, MatterVersion | None], list[ev.Event]] | None = None,
+              ) -> tuple[CaseRecord, tuple[int, ...], Any]:
+    """Insert and run a new case inside ``uow`` (the caller commits); return it, its new tasks, its workflow.
+
+    ``inputs_after`` adds audit events recorded right after ``CaseStarted`` (intake records the
+    application there); it gets the case row and the matter version received under.
+    """
+    owning = cmd.owning_district or cmd.actor.district
+    receiving = cmd.receiving_district or cmd.actor.district or owning
+    matter_row = matter_for(uow, cmd.matter_code, receiving, cmd.process_key) if cmd.matter_code else None
+    process_key = matter_row.process_key if matter_row is not None else cmd.process_key
+    if not process_key:
+        raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
+    definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
+    specs = definition.clocks
+    if matter_row is not None:
+        matter = Matter.from_doc(matter_row.doc)
+        committed = matter.committed_limit_in(owning)
+        specs = catalog_clock_specs(specs, {"legal": (matter.legal_limit.amount, matter.legal_limit.unit),
+                                            "committed": (committed.amount, committed.unit)}, matter.lights)
+    # The clocks exist before the first step, so timers reached at once can read legal_due().
+    clock_columns = _clock_columns(specs, svc, now, cmd.actor)
+    with case_clocks_bound(clock_columns.get("clocks")):
+        workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
+    day = now.astimezone(CST).strftime("%Y%m%d")
+    case_no = f"TB{day}{uow.cases.next_number(day):06d}"
+    case = uow.cases.insert({
+        "case_no": case_no, "definition_id": definition.id, "process_key": definition.process_key,
+        "business_key": cmd.business_key, "title": cmd.title, "status": "running", "owning_district": owning,
+        "receiving_district": receiving, "started_by": cmd.actor.username,
+        "started_at": now, "updated_at": now, "event_seq": 0, "chain_head": GENESIS,
+        "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
+        "matter_code": matter_row.code if matter_row is not None else None,
+        "matter_version": matter_row.version if matter_row is not None else None,
+        **clock_columns})
+    started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
+                             content_hash=definition.content_hash, data=data,
+                             owning_district=case.owning_district, receiving_district=case.receiving_district)
+    inputs: list[ev.Event] = [started]
+    if matter_row is not None:
+        inputs.append(ev.MatterReceived(code=matter_row.code, version=matter_row.version,
+                                        content_hash=matter_row.content_hash))
+    if inputs_after is not None:
+        inputs += inputs_after(case, matter_row)
+    started_now = {kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}
+                   for kind, entry in (case.clocks or {}).items() if "clock" in entry}
+    if started_now:
+        inputs.append(ev.ClocksStarted(clocks=started_now))
+    created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
+    uow.cases.save(case, events=rows)
+    return case, created, workflow
+
+
+def matter_for(uow: SqlAlchemyUnitOfWork, code: str, receiving: str | None,
+               process_key: str | None = None) -> MatterVersion:
+    """Return the newest version of matter ``code``; refuse one unknown or not offered at ``receiving``.
+
+    ``process_key``, when given, must be the matter's process.
+    """
+    row = uow.definitions.matter(code)
+    if row is None:
+        raise MatterUnavailable(f"事项 {code} 不在事项目录中", code="MATTER_NOT_FOUND", details={"matter_code": code})
+    if not Matter.from_doc(row.doc).offered_in(receiving):
+        raise MatterUnavailable(f"事项“{row.name}”未在本区县（{receiving or '未指定'}）提供，不能在此收件",
+                                details={"matter_code": row.code, "district": receiving})
+    if process_key and process_key != row.process_key:
+        raise InvalidInput(f"事项“{row.name}”由流程 {row.process_key} 办理，与指定的流程 {process_key} 不符",
+                           code="MATTER_PROCESS_MISMATCH", details={"matter_code": row.code})
+    return row
 
 
 def claim_task(cmd: ClaimTask, svc: Services) -> CaseRef:
@@ -206,10 +259,10 @@ def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, wor
     return [ev.TimersRearmed(reason=reason, timers={t.element_id: t.due_at.isoformat() for t in moved})]
 
 
-def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
-    if not definition.clocks:
+def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
+    if not specs:
         return {}
-    doc = start_clocks(definition.clocks, now, actor.username)
+    doc = start_clocks(specs, now, actor.username)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
 
 

@@ -118,6 +118,7 @@ class Queries:
                                     .order_by(TaskItem.created_at, TaskItem.id)).all()
             return mask_for_roles(actor.roles, {
                 "id": case.id, "case_no": case.case_no, "process_key": case.process_key,
+                "matter_code": case.matter_code, "matter_version": case.matter_version,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,
                 "receiving_district": case.receiving_district, "started_by": case.started_by,

@@ -90,9 +90,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def engine(database_url: str, clock: ManualClock) -> Iterator:
-    """An engine on a fresh database with the shipped processes and forms directories."""
+def engine(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator:
+    """An engine on a fresh database with the shipped processes and forms; materials under ``tmp_path``."""
     eng = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                 forms_dir=ROOT / "forms"), clock=clock)
+                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     yield eng
     eng.close()

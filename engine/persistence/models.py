@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text,
+    BigInteger, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -114,6 +114,8 @@ class Case(Base):
     serializer_version: Mapped[str] = mapped_column(String(16))
     workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
     version: Mapped[int] = mapped_column(Integer)
+    matter_code: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    matter_version: Mapped[Optional[int]] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -302,6 +304,58 @@ class Grant(Base):
     revoked_by: Mapped[Optional[str]] = mapped_column(String(64))
     revoked_at: Mapped[Optional[datetime]]
     revoke_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Application(Base):
+    """The application (办事申请, GB/T 39046 表5) a case was received with: who applied, through whom, what.
+
+    ``query_code_hash`` is a salted PBKDF2 hash of the applicant's query code (the code itself is never
+    stored); ``missing`` lists the 容缺 materials still to be supplied.
+    """
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    matter_code: Mapped[str] = mapped_column(String(64))
+    matter_version: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))
+    applicant_kind: Mapped[str] = mapped_column(String(16))
+    applicant_name: Mapped[str] = mapped_column(String(128))
+    applicant_id_type: Mapped[str] = mapped_column(String(8))
+    applicant_id_number: Mapped[str] = mapped_column(String(32))
+    legal_representative: Mapped[Optional[str]] = mapped_column(String(64))
+    agent_kind: Mapped[Optional[str]] = mapped_column(String(16))
+    agent_name: Mapped[Optional[str]] = mapped_column(String(64))
+    agent_id_type: Mapped[Optional[str]] = mapped_column(String(8))
+    agent_id_number: Mapped[Optional[str]] = mapped_column(String(32))
+    agent_authorization: Mapped[Optional[str]] = mapped_column(String(128))
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    form_data: Mapped[dict[str, Any]]
+    missing: Mapped[list[Any]]
+    tolerance: Mapped[bool] = mapped_column(Boolean)
+    query_code_hash: Mapped[str] = mapped_column(String(160))
+    received_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+
+
+class CaseMaterial(Base):
+    """One material received for a case: an uploaded file (by sha256, stored on disk) or a 电子证照 reference."""
+
+    __tablename__ = "case_materials"
+    __table_args__ = (UniqueConstraint("case_id", "material_key"), Index(None, "sha256"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    material_key: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    size: Mapped[Optional[int]] = mapped_column(BigInteger)
+    media_type: Mapped[Optional[str]] = mapped_column(String(64))
+    original_filename: Mapped[Optional[str]] = mapped_column(String(255))
+    license_ref: Mapped[Optional[str]] = mapped_column(String(128))
+    verified_by: Mapped[Optional[str]] = mapped_column(String(64))
+    verified_at: Mapped[Optional[datetime]]
+    received_at: Mapped[datetime]
 
 
 class SupervisionItem(Base):

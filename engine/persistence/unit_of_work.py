@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
+from .application_repository import ApplicationRepository
 from .org_repository import OrgRepository
 from .repository import (
     CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
@@ -41,6 +42,7 @@ class SqlAlchemyUnitOfWork:
         self.timers = TimerRepository(self)
         self.supervision = SupervisionRepository(self)
         self.org = OrgRepository(self)
+        self.applications = ApplicationRepository(self)
         return self
 
     @property

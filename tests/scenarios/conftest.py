@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -33,9 +34,10 @@ class Caller:
 
 
 @pytest.fixture
-def app(database_url: str, clock: ManualClock) -> Iterator[Flask]:
+def app(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh database of each kind, on the manual clock; its engine is closed afterwards."""
-    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock})
+    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
+                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
     yield application
     engine = application.extensions.get("tongban")
     if engine is not None:

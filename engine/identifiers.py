@@ -1,0 +1,68 @@
+"""Identity documents of applicants and agents: ID types, ID numbers and 统一社会信用代码, with check digits.
+
+ID types use the codes of GA/T 2000.156 (证件类型代码) that GB/T 39046 表5 names for 申请者证件类型. A
+居民身份证号 is checked with its GB 11643 check character; a 统一社会信用代码 (GB 32100-2015) with its mod-31
+check character. Other documents are checked for shape only: their numbers carry no check character.
+"""
+from __future__ import annotations
+
+import re
+
+from .masking import is_valid_id_number
+
+RESIDENT_ID = "111"
+ID_TYPES = {
+    RESIDENT_ID: "居民身份证",
+    "414": "普通护照",
+    "516": "港澳居民来往内地通行证",
+    "511": "台湾居民来往大陆通行证",
+}
+"""Accepted 证件类型代码 (GA/T 2000.156) and their names."""
+
+_SHAPES = {
+    "414": re.compile(r"^[A-Z0-9]{5,17}$"),
+    "516": re.compile(r"^[HM]\d{8,10}$"),
+    "511": re.compile(r"^\d{8}$"),
+}
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""The 31 characters a 统一社会信用代码 may use (no I, O, S, V, Z)."""
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_SHAPE = re.compile(rf"^[{CREDIT_CODE_CHARS}]{{18}}$")
+PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+"""A mainland mobile number (11 digits) or a landline with its area code."""
+
+
+def credit_code_check_char(first17: str) -> str:
+    """Return the GB 32100 check character for the first 17 characters of a 统一社会信用代码."""
+    total = sum(CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS))
+    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
+
+
+def is_valid_credit_code(value: str) -> bool:
+    """Return True when ``value`` is an 18-character 统一社会信用代码 whose check character is right."""
+    return bool(_CREDIT_SHAPE.match(value)) and credit_code_check_char(value[:17]) == value[17]
+
+
+def id_number_problem(id_type: str, number: str) -> str | None:
+    """Return why ``number`` is not a valid number of document type ``id_type`` (Chinese), or None."""
+    if id_type not in ID_TYPES:
+        return f"证件类型 {id_type!r} 不受支持，可选：{'、'.join(f'{k} {v}' for k, v in ID_TYPES.items())}"
+    if id_type == RESIDENT_ID:
+        if not re.fullmatch(r"\d{17}[0-9Xx]", number):
+            return "居民身份证号应为 18 位（前 17 位数字，末位数字或 X）"
+        return None if is_valid_id_number(number) else "居民身份证号校验位不正确，请核对"
+    if not _SHAPES[id_type].match(number):
+        return f"{ID_TYPES[id_type]}号码格式不正确"
+    return None
+
+
+def credit_code_problem(code: str) -> str | None:
+    """Return why ``code`` is not a valid 统一社会信用代码 (Chinese), or None."""
+    if not _CREDIT_SHAPE.match(code):
+        return "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）"
+    return None if is_valid_credit_code(code) else "统一社会信用代码校验位不正确，请核对"
+
+
+def normalise_id_number(number: str) -> str:
+    """Strip blanks and upper-case a trailing x, as clerks and applicants type them."""
+    return re.sub(r"\s+", "", number).upper()

@@ -1,0 +1,161 @@
+"""Intake (收件): receive an application for a catalog matter at a window and start its case.
+
+One command, :class:`ReceiveApplication`, in this order so that a refused intake leaves nothing behind:
+
+1. check the parties, the phone, the form keys and the materials checklist against the catalog (no I/O
+   but one read of the matter); every problem comes back at once, per field;
+2. stage the uploads in temporary files, refusing a file too large or of a type not allowed;
+3. move the staged files into the content-addressed store, then in one transaction start the case for the
+   matter (clocks from the catalog), insert the application and its ``case_materials`` rows and record
+   the audit events. If that transaction fails, files this intake added and nothing refers to are removed.
+
+The applicant's query code is returned once and only its hash is kept.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import events as ev
+from .catalog import Matter
+from .commands import Party, ReceiveApplication, StartCase
+from .errors import Forbidden, InvalidInput
+from .handlers import CaseRef, Services, matter_for, open_case
+from .intake_checks import ChecklistLine, case_data, check_checklist, check_party, check_phone, refuse
+from .material_store import MaterialRejected, MaterialStore, StagedFile
+from .persistence.models import MatterVersion
+from .query_codes import hash_query_code, new_query_code
+from .variables import check_variables
+
+CLERK_ROLES = ("window_clerk",)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What intake gives back: the case, its application and the query code (shown this once only)."""
+
+    case: CaseRef
+    application_id: int
+    query_code: str
+    tolerance: bool
+    missing: tuple[str, ...]
+
+
+def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
+    """Check, store and start the case for an application received at the clerk's window."""
+    actor = cmd.actor
+    if not set(CLERK_ROLES).intersection(actor.roles):
+        raise Forbidden("只有窗口人员可以收件")
+    if svc.materials is None:
+        raise InvalidInput("未配置材料存储目录（TONGBAN_MATERIALS_DIR），不能收件", code="MATERIALS_STORE_MISSING")
+    receiving = actor.district
+    with svc.uow() as uow:
+        matter = Matter.from_doc(matter_for(uow, cmd.matter_code, receiving).doc)
+    applicant, errors = check_party(cmd.applicant, "applicant", agent=False)
+    agent = None
+    if cmd.agent is not None:
+        agent, agent_errors = check_party(cmd.agent, "agent", agent=True)
+        errors.update(agent_errors)
+    errors.update(check_phone(cmd.contact_phone))
+    try:
+        form = check_variables(cmd.form, what="申请表")
+    except InvalidInput as exc:
+        form = {}
+        errors.update({f"form.{k}": v for k, v in exc.details.get("fields", {"": [exc.message]}).items()})
+    lines, checklist_errors, refused = check_checklist(matter, cmd.materials)
+    errors.update(checklist_errors)
+    data, clash = case_data(matter, applicant, lines, form)
+    errors.update(clash)
+    if errors:
+        refuse(errors, refused)
+    staged = _stage(svc.materials, lines)
+    added: list[str] = []
+    try:
+        for item in staged.values():
+            if svc.materials.keep(item):
+                added.append(item.sha256)
+        return _record(cmd, svc, matter, applicant, agent, lines, staged, data)
+    except BaseException:
+        _forget_unreferenced(svc, added)
+        raise
+    finally:
+        for item in staged.values():
+            svc.materials.discard(item)
+
+
+def _stage(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, StagedFile]:
+    staged: dict[str, StagedFile] = {}
+    try:
+        for line in lines:
+            if line.how != "upload":
+                continue
+            try:
+                staged[line.material.key] = store.stage(line.given.upload, line.given.filename,
+                                                        label=line.material.name)
+            except MaterialRejected as exc:
+                exc.details["fields"] = {f"materials.{line.material.key}": [exc.message]}
+                raise
+    except BaseException:
+        for item in staged.values():
+            store.discard(item)
+        raise
+    return staged
+
+
+def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: Party, agent: Party | None,
+            lines: list[ChecklistLine], staged: dict[str, StagedFile], data: dict[str, Any]) -> IntakeResult:
+    now = svc.clock.now()
+    actor = cmd.actor
+    code = new_query_code()
+    missing = tuple(line.material.key for line in lines if line.how == "tolerance")
+    rows = []
+    for line in lines:
+        if line.how not in ("upload", "license"):
+            continue
+        item = staged.get(line.material.key)
+        verified = line.how == "upload" and line.material.original and line.given.original_verified
+        rows.append({"material_key": line.material.key, "sha256": item.sha256 if item else None,
+                     "size": item.size if item else None, "media_type": item.media_type if item else None,
+                     "original_filename": item.filename if item else None,
+                     "license_ref": line.given.license_ref.strip() if line.how == "license" else None,
+                     "verified_by": actor.username if verified else None, "verified_at": now if verified else None,
+                     "received_at": now})
+    manifest = tuple({"key": r["material_key"], "sha256": r["sha256"], "license_ref": r["license_ref"],
+                      "original_verified": r["verified_by"] is not None} for r in rows)
+    received = ev.ApplicationReceived(channel="counter", materials=manifest, missing=missing,
+                                      tolerance=bool(missing))
+    start = StartCase(None, actor, data, title=f"{matter.name}（{applicant.name}）"[:256],
+                      matter_code=matter.code)
+    pinned: dict[str, int] = {}
+
+    def after_start(_case: object, row: MatterVersion | None) -> list[ev.Event]:
+        pinned["version"] = row.version if row is not None else 0
+        return [received]
+
+    with svc.uow() as uow:
+        case, created, workflow = open_case(uow, svc, start, data, now, inputs_after=after_start)
+        application_id = uow.applications.insert({
+            "case_id": case.id, "matter_code": matter.code, "matter_version": pinned["version"],
+            "channel": "counter", "applicant_kind": applicant.kind, "applicant_name": applicant.name,
+            "applicant_id_type": applicant.id_type, "applicant_id_number": applicant.id_number,
+            "legal_representative": applicant.legal_representative or None,
+            "agent_kind": agent.kind if agent else None, "agent_name": agent.name if agent else None,
+            "agent_id_type": agent.id_type if agent else None, "agent_id_number": agent.id_number if agent else None,
+            "agent_authorization": agent.authorization if agent else None,
+            "contact_phone": cmd.contact_phone.strip(), "form_data": dict(cmd.form), "missing": list(missing),
+            "tolerance": bool(missing), "query_code_hash": hash_query_code(code), "received_by": actor.username,
+            "received_at": now}, [{"case_id": case.id, **row} for row in rows])
+        uow.commit()
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+    ref = CaseRef(case.id, case.case_no, case.status, case.version, created)
+    return IntakeResult(ref, application_id, code, bool(missing), missing)
+
+
+def _forget_unreferenced(svc: Services, added: list[str]) -> None:
+    """Remove content this refused intake added, unless a concurrent intake committed a reference to it."""
+    if not added or svc.materials is None:
+        return
+    with svc.uow() as uow:
+        for sha256 in added:
+            if not uow.applications.references(sha256):
+                svc.materials.forget(sha256)

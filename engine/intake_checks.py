@@ -1,0 +1,148 @@
+"""Intake checks (收件审查) that need no database: the parties, the phone and the materials checklist.
+
+Every problem is collected per field (``applicant.id_number``, ``materials.bid_notice`` ...) with a Chinese
+message, so a form can show them all at once; nothing is stored before these checks pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .catalog import Matter, Material
+from .commands import MaterialInput, Party
+from .errors import ApplicationInvalid
+from .identifiers import ID_TYPES, PHONE, credit_code_problem, id_number_problem, normalise_id_number
+
+APPLICANT_KINDS = {"person": "自然人", "legal": "法人及其他组织"}
+AGENT_KINDS = {"entrusted": "授权代理", "relative": "亲友代办"}
+MAX_NAME = 64
+MAX_LICENSE_REF = 128
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    """How one catalog material was supplied: ``upload``, ``license``, ``tolerance`` (容缺) or ``absent``."""
+
+    material: Material
+    how: str
+    given: MaterialInput | None = None
+
+
+def check_party(party: Party, prefix: str, *, agent: bool) -> tuple[Party, dict[str, list[str]]]:
+    """Return the party with its numbers normalised, and its problems keyed ``<prefix>.<field>``."""
+    errors: dict[str, list[str]] = {}
+    kinds = AGENT_KINDS if agent else APPLICANT_KINDS
+    name = (party.name or "").strip()
+    number = normalise_id_number(party.id_number or "")
+    if party.kind not in kinds:
+        errors[f"{prefix}.kind"] = [f"类型应为{'或'.join(f'{k}（{v}）' for k, v in kinds.items())}"]
+    if not name:
+        errors[f"{prefix}.name"] = ["请填写姓名或名称"]
+    elif len(name) > (MAX_NAME * 2 if party.kind == "legal" else MAX_NAME):
+        errors[f"{prefix}.name"] = ["名称过长"]
+    legal = party.kind == "legal"
+    if legal:
+        problem = credit_code_problem(number) if number else "请填写统一社会信用代码"
+        if problem:
+            errors[f"{prefix}.id_number"] = [problem]
+        if not (party.legal_representative or "").strip():
+            errors[f"{prefix}.legal_representative"] = ["请填写法定代表人"]
+    elif party.kind in kinds:
+        if party.id_type not in ID_TYPES:
+            errors[f"{prefix}.id_type"] = [f"请选择证件类型：{'、'.join(ID_TYPES.values())}"]
+        else:
+            problem = id_number_problem(party.id_type, number) if number else "请填写证件号码"
+            if problem:
+                errors[f"{prefix}.id_number"] = [problem]
+    if agent and not (party.authorization or "").strip():
+        errors[f"{prefix}.authorization"] = ["请填写授权委托书编号或代办说明"]
+    elif agent and len(party.authorization.strip()) > MAX_LICENSE_REF:
+        errors[f"{prefix}.authorization"] = ["授权委托书编号过长"]
+    cleaned = Party(party.kind, name, "USCC" if legal else party.id_type, number,
+                    (party.legal_representative or "").strip(), (party.authorization or "").strip())
+    return cleaned, errors
+
+
+def check_phone(phone: str) -> dict[str, list[str]]:
+    """Return the contact phone's problems (none for a mobile or an area-coded landline number)."""
+    value = (phone or "").strip()
+    if not value:
+        return {"contact_phone": ["请填写联系电话"]}
+    return {} if PHONE.match(value) else {"contact_phone": ["联系电话应为 11 位手机号或带区号的固定电话"]}
+
+
+def check_checklist(matter: Matter, given: tuple[MaterialInput, ...]
+                    ) -> tuple[list[ChecklistLine], dict[str, list[str]], list[Material]]:
+    """Match the submitted checklist against the catalog's materials.
+
+    Returns the line per catalog material, the problems per ``materials.<key>``, and the required
+    materials that are missing and may not be 容缺 (which refuse the intake).
+    """
+    by_key: dict[str, MaterialInput] = {}
+    errors: dict[str, list[str]] = {}
+    known = {m.key for m in matter.materials}
+    for item in given:
+        if item.key not in known:
+            errors[f"materials.{item.key}"] = ["该事项没有这项材料"]
+        elif item.key in by_key:
+            errors[f"materials.{item.key}"] = ["同一材料只能提交一次"]
+        else:
+            by_key[item.key] = item
+    lines, refused = [], []
+    for material in matter.materials:
+        item = by_key.get(material.key)
+        problems, how = _line(material, item)
+        if problems:
+            errors[f"materials.{material.key}"] = problems
+        if how == "absent" and material.required:
+            if material.tolerance:
+                how = "tolerance"
+            else:
+                refused.append(material)
+                errors.setdefault(f"materials.{material.key}", []).append("必备材料，不可容缺，请提交")
+        lines.append(ChecklistLine(material, how, item))
+    return lines, errors, refused
+
+
+def _line(material: Material, item: MaterialInput | None) -> tuple[list[str], str]:
+    if item is None:
+        return [], "absent"
+    license_ref = (item.license_ref or "").strip()
+    chosen = [name for name, on in (("upload", item.upload is not None), ("license", bool(license_ref)),
+                                    ("missing", item.missing)) if on]
+    if len(chosen) > 1:
+        return ["只能选择一种：上传文件、电子证照或标记缺少"], "absent"
+    if not chosen or chosen == ["missing"]:
+        return [], "absent"
+    if chosen == ["license"]:
+        if material.license is None:
+            return ["该材料不能以电子证照代替，请上传文件"], "absent"
+        if len(license_ref) > MAX_LICENSE_REF:
+            return ["电子证照编号过长"], "absent"
+        return [], "license"
+    if material.original and not item.original_verified:
+        return ["该材料须核验原件：核验后请勾选“已核验原件”"], "absent"
+    return [], "upload"
+
+
+def refuse(errors: dict[str, list[str]], refused: list[Material]) -> None:
+    """Raise the intake refusal for ``errors``: ``MATERIALS_MISSING`` when required materials are missing."""
+    if refused:
+        names = "、".join(m.name for m in refused)
+        raise ApplicationInvalid(f"缺少必备材料（不可容缺），不予收件：{names}", code="MATERIALS_MISSING",
+                                 details={"fields": errors,
+                                          "missing": [{"key": m.key, "name": m.name} for m in refused]})
+    raise ApplicationInvalid(f"申请有 {len(errors)} 处需要修改", details={"fields": errors})
+
+
+def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine],
+              form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Return the case's initial process data (no ID numbers in it), and problems with the form's keys."""
+    reserved = {"applicant", "applicant_kind", "matter_code", "materials", "tolerance"}
+    clash = {f"form.{key}": ["该字段名为系统保留，请换一个"] for key in form if key in reserved}
+    how_names = {"upload": "上传文件", "license": "电子证照", "tolerance": "容缺", "absent": "未提交"}
+    materials = [{"name": line.material.name, "received": line.how in ("upload", "license"),
+                  "form": how_names[line.how]} for line in lines]
+    data = {**form, "applicant": applicant.name, "applicant_kind": applicant.kind, "matter_code": matter.code,
+            "materials": materials, "tolerance": any(line.how == "tolerance" for line in lines)}
+    return data, clash

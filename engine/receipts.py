@@ -1,0 +1,154 @@
+"""The read side of intake: the 收件回执 of a case and the applicant's status lookup by query code.
+
+A receipt is handed to the applicant, so ID numbers on it are always masked, whatever the reader's role,
+and so is the contact phone; a 统一社会信用代码 is public and shown in full.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .catalog import Limit, Matter
+from .clock import Clock
+from .commands import Actor
+from .errors import NotFound, TooManyAttempts
+from .identifiers import ID_TYPES
+from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
+from .masking import mask_id_number
+from .logins import MAX_FAILURES, WINDOW
+from .persistence.models import Application, Case, CaseMaterial, LoginAttempt, MatterVersion
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .queries import Queries
+from .query_codes import check_query_code
+
+MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG", "application/ofd": "OFD"}
+
+
+class Receipts:
+    """Receipts for people who may see the case, and status lookups for applicants holding a query code.
+
+    Failed lookups are throttled like page logins (``login_attempts``, keyed ``query:<办件编号>`` and the
+    caller's address): after 5 failures in 15 minutes that pair is refused for the rest of the window.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], queries: Queries,
+                 uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock):
+        self.sessions = sessions
+        self.queries = queries
+        self.uow = uow
+        self.clock = clock
+
+    def receipt(self, actor: Actor, case_id: int) -> dict[str, Any]:
+        """Return the 收件回执 of a case received at intake (404 when not visible or not an intake case)."""
+        with self.sessions() as session:
+            case = session.get(Case, case_id)
+            if case is None or not Queries._sees_case(session, actor, case):
+                raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
+            found = _load(session, case)
+        if found is None:
+            raise NotFound("该办件不是经窗口收件登记的，没有收件回执", details={"case_id": case_id})
+        application, matter_row, materials = found
+        return receipt_view(case, application, matter_row, materials, self.queries.case(actor, case_id)["clocks"])
+
+    def lookup(self, case_no: str, query_code: str, source: str = "unknown") -> dict[str, Any]:
+        """Return what an applicant may know of their case, given its 办件编号 and query code.
+
+        Raises:
+            NotFound: ``QUERY_CODE_MISMATCH`` for an unknown case number or a wrong code.
+            TooManyAttempts: after repeated failures for this case number from ``source``.
+        """
+        key, source, now = f"query:{case_no.strip()}"[:64], (source or "unknown")[:64], self.clock.now()
+        with self.uow() as uow:
+            recent = uow.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+                LoginAttempt.username == key, LoginAttempt.source == source, LoginAttempt.at > now - WINDOW))
+        if recent >= MAX_FAILURES:
+            raise TooManyAttempts(f"查询失败次数过多，请 {int(WINDOW.total_seconds() // 60)} 分钟后再试")
+        with self.sessions() as session:
+            case = session.scalars(select(Case).where(Case.case_no == case_no.strip())).first()
+            found = _load(session, case) if case is not None else None
+        if found is None or not check_query_code(query_code, found[0].query_code_hash):
+            with self.uow() as uow:
+                uow.session.add(LoginAttempt(username=key, source=source, at=now))
+                uow.commit()
+            raise NotFound("办件编号或查询码不正确", code="QUERY_CODE_MISMATCH")
+        application, matter_row, _materials = found
+        return {"case_no": case.case_no, "matter_name": matter_row.name, "status": case.status,
+                "received_at": application.received_at, "committed_due_at": case.committed_due_at,
+                "tolerance": application.tolerance,
+                "missing": [m.name for m in Matter.from_doc(matter_row.doc).materials
+                            if m.key in application.missing]}
+
+
+def _load(session: Session, case: Case) -> tuple[Application, MatterVersion, list[CaseMaterial]] | None:
+    application = session.scalars(select(Application).where(Application.case_id == case.id)).first()
+    if application is None:
+        return None
+    matter_row = session.scalars(select(MatterVersion).where(
+        MatterVersion.code == application.matter_code, MatterVersion.version == application.matter_version)).one()
+    materials = list(session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case.id)
+                                     .order_by(CaseMaterial.id)))
+    return application, matter_row, materials
+
+
+def receipt_view(case: Case, application: Application, matter_row: MatterVersion,
+                 materials: list[CaseMaterial], clocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the receipt as plain data: matter, parties (masked), materials line by line, deadlines."""
+    matter = Matter.from_doc(matter_row.doc)
+    owning, receiving = case.owning_district or "", case.receiving_district or ""
+    received = {m.material_key: m for m in materials}
+    lines = []
+    for material in matter.materials:
+        row = received.get(material.key)
+        if row is not None and row.sha256:
+            status, detail = "upload", f"{row.original_filename}（{MEDIA_NAMES.get(row.media_type or '', '文件')}，" \
+                                       f"{_size(row.size or 0)}）"
+        elif row is not None:
+            status, detail = "license", f"电子证照 {row.license_ref}"
+        elif material.key in application.missing:
+            status, detail = "tolerance", "容缺，受理后补交"
+        else:
+            status, detail = "absent", "未提交（非必备）" if not material.required else "未提交"
+        lines.append({"key": material.key, "name": material.name, "required": material.required,
+                      "status": status, "detail": detail, "sha256": row.sha256 if row else None,
+                      "original_verified": bool(row and row.verified_by),
+                      "verified_by": row.verified_by if row else None})
+    return {
+        "case_id": case.id, "case_no": case.case_no, "status": case.status, "received_at": application.received_at,
+        "received_by": application.received_by, "owning_district": owning, "receiving_district": receiving,
+        "committed_due_at": case.committed_due_at, "legal_due_at": case.legal_due_at, "clocks": clocks,
+        "matter": {"code": matter.code, "name": matter.name, "version": matter_row.version,
+                   "handling": matter.handling, "legal_limit": str(matter.legal_limit),
+                   "committed_limit": str(_committed(matter, owning)),
+                   "agency": matter.overrides.get(owning, {}).get("agency") or matter.doc.get("agency"),
+                   "window": matter.overrides.get(receiving, {}).get("window")},
+        "applicant": {"kind": APPLICANT_KINDS.get(application.applicant_kind, application.applicant_kind),
+                      "name": application.applicant_name,
+                      "id_type": "统一社会信用代码" if application.applicant_kind == "legal"
+                      else ID_TYPES.get(application.applicant_id_type, application.applicant_id_type),
+                      "id_number": application.applicant_id_number if application.applicant_kind == "legal"
+                      else mask_id_number(application.applicant_id_number),
+                      "legal_representative": application.legal_representative},
+        "agent": None if not application.agent_name else {
+            "kind": AGENT_KINDS.get(application.agent_kind or "", application.agent_kind),
+            "name": application.agent_name,
+            "id_type": ID_TYPES.get(application.agent_id_type or "", application.agent_id_type),
+            "id_number": mask_id_number(application.agent_id_number),
+            "authorization": application.agent_authorization},
+        "contact_phone": _mask_phone(application.contact_phone),
+        "materials": lines, "tolerance": application.tolerance,
+        "missing": [line["name"] for line in lines if line["status"] == "tolerance"],
+    }
+
+
+def _committed(matter: Matter, district: str) -> Limit:
+    return matter.committed_limit_in(district)
+
+
+def _mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 11 else mask_id_number(phone)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"

@@ -1,0 +1,104 @@
+"""The clerk's intake page and the receipt: matter search (htmx), CSRF, per-field errors, the printable receipt."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from app import create_app
+from app.runtime import get_engine
+
+from ..pages_helpers import csrf_of, login, seed
+
+CODE = "11500103MB1D25937B4000117001"
+PDF = b"%PDF-1.7\n%page test\n"
+
+
+@pytest.fixture
+def app(database_url, clock, tmp_path):
+    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
+                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
+    seed(application)
+    yield application
+    get_engine(application).close()
+
+
+def client_for(app, username):
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
+def application_form(csrf: str, **changes) -> dict:
+    data = {"csrf_token": csrf, "matter_code": CODE, "applicant.kind": "person", "applicant.name": "张三",
+            "applicant.id_type": "111", "applicant.id_number": "500103198506120317",
+            "contact_phone": "13800138000", "form.subject": "某小区 1 号楼施工许可",
+            "material.application_form": (io.BytesIO(PDF), "申请表.pdf"),
+            "license.land_certificate": "LIC-500103-2026-0001",
+            "material.drawing_review": (io.BytesIO(PDF + b"d"), "审查合格书.pdf"),
+            "missing.bid_notice": "true",
+            "material.funding_proof": (io.BytesIO(PDF + b"f"), "承诺书.pdf"), "verified.funding_proof": "true"}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_a_clerk_finds_a_matter_of_their_district_with_htmx_and_others_see_none(app):
+    clerk = client_for(app, "window_yz")
+    partial = clerk.get("/intake/matters?q=施工许可", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert partial.lstrip().startswith('<div id="matter-results"') and f"/intake?matter={CODE}" in partial
+    page = clerk.get(f"/intake?matter={CODE}").get_data(as_text=True)
+    assert "渝中区政务服务中心 3 号窗口" in page and 'enctype="multipart/form-data"' in page
+    assert 'name="verified.funding_proof"' in page and 'name="missing.bid_notice"' in page
+    assert 'name="missing.application_form"' not in page  # required and not 容缺: no way to skip it
+    outsider = client_for(app, "window_wz")
+    assert CODE not in outsider.get("/intake/matters?q=施工许可").get_data(as_text=True)
+    assert outsider.get(f"/intake?matter={CODE}").status_code == 404
+    assert client_for(app, "reviewer_zj").get("/intake").status_code == 403
+
+
+def test_intake_without_the_csrf_token_is_refused(app):
+    clerk = client_for(app, "window_yz")
+    response = clerk.post("/intake", data=application_form("wrong"), content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert get_engine(app).queries.tasks(get_engine(app).identity.actor_for_username("window_yz")).items[-1][
+        "case_title"] == "某小区住宅楼施工许可"  # only the seeded case
+
+
+def test_errors_come_back_per_field_in_chinese_with_the_values_kept(app):
+    clerk = client_for(app, "window_yz")
+    csrf = csrf_of(clerk, f"/intake?matter={CODE}")
+    response = clerk.post("/intake", content_type="multipart/form-data", data=application_form(
+        csrf, **{"applicant.id_number": "500103198506120318", "contact_phone": "12",
+                 "verified.funding_proof": None}))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "居民身份证号校验位不正确，请核对" in page and "联系电话应为 11 位手机号或带区号的固定电话" in page
+    assert "该材料须核验原件" in page and 'aria-invalid="true"' in page
+    assert 'href="#f-applicant-id_number">申请人证件号码</a>' in page and ">建设资金已经落实承诺书</a>" in page
+    assert 'value="张三"' in page
+    missing = clerk.post("/intake", content_type="multipart/form-data", data=application_form(
+        csrf, **{"material.drawing_review": None}))
+    assert missing.status_code == 422 and "缺少必备材料（不可容缺），不予收件：施工图设计文件审查合格书" in \
+        missing.get_data(as_text=True)
+
+
+def test_a_successful_intake_shows_the_receipt_with_the_query_code_only_once(app):
+    clerk = client_for(app, "window_yz")
+    csrf = csrf_of(clerk, f"/intake?matter={CODE}")
+    response = clerk.post("/intake", content_type="multipart/form-data", data=application_form(csrf))
+    assert response.status_code == 302 and re.match(r"^/cases/\d+/receipt$", response.headers["Location"])
+    first = clerk.get(response.headers["Location"]).get_data(as_text=True)
+    code = re.search(r'class="query-code"><dt>查询码</dt><dd><strong>([A-Z0-9]{8})</strong>', first)
+    assert code, first
+    assert "5001**********0317" in first and "500103198506120317" not in first
+    assert "138****8000" in first and "渝中区政务服务中心 3 号窗口" in first and "渝中区住房和城乡建设委员会" in first
+    assert "容缺受理" in first and "中标通知书" in first and "已核验原件" in first
+    assert "2026-12-02 24:00" in first  # 承诺办结时间: 7 working days in 渝中
+    css = clerk.get("/static/tongban.css")
+    assert "@media print" in css.get_data(as_text=True) and "receipt" in first
+    css.close()
+    again = clerk.get(response.headers["Location"]).get_data(as_text=True)
+    assert code.group(1) not in again and "重新打印的回执不含查询码" in again
+    outsider = client_for(app, "window_wz")
+    assert outsider.get(response.headers["Location"]).status_code == 404
