@@ -20,7 +20,10 @@ from .commands import (
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, NotFound
-from .case_clocks import KINDS, derived_columns, start_clocks, start_pending, task_deadline
+from .case_clocks import (
+    KINDS, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending, starts_clocks as
+    _starts_clocks, task_deadline,
+)
 from .legal_clock import Clock as LegalClock
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -139,8 +142,14 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
-        starts_clocks = task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values()
-                                            if e.get("pending")}
+        noticed = notice_kinds(case.clocks, task.element_id)
+        if noticed:
+            # The one-time 补正 notice of 第三十二条 is this task: it stops the 5-day deemed-acceptance window.
+            doc = note_correction_notice(case.clocks, now)
+            case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            inputs.append(ev.ClockPaused(element_id=task.element_id, task_id=task.id, clocks=noticed,
+                                         reason_kind="correction", reason=f"一次性告知补正（{_task_name(definition, task)}）"))
+        starts_clocks = _starts_clocks(case.clocks, task.element_id)
         if starts_clocks:
             # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
             doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
@@ -210,6 +219,11 @@ def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, a
         return {}
     doc = start_clocks(definition.clocks, now, actor.username)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
+
+
+def _task_name(definition: LoadedDefinition, task: TaskRecord) -> str:
+    info = definition.user_tasks.get(task.element_id)
+    return info.name if info is not None and info.name else task.element_id
 
 
 def _check_actionable(task: TaskRecord, actor: Actor) -> None:

@@ -117,3 +117,28 @@ def test_schema_invalid_bpmn_is_refused():
     with pytest.raises(DefinitionRejected) as exc:
         load(bad)
     assert codes(exc) == ["BPMN_SCHEMA_INVALID"]
+
+
+def load_with_clock_functions(data: bytes):
+    from engine.calendar_functions import CalendarProvider, calendar_functions
+    functions = calendar_functions(CalendarProvider(lambda: None))  # only checked, never called here
+    return parse_unit([("t.bpmn", data)], Evaluator(functions), max_bytes=LIMIT)
+
+
+def test_a_clock_may_start_at_several_accepting_tasks_and_name_its_notice_tasks():
+    process = load_with_clock_functions((DATA / "accept_paths_clock.bpmn").read_bytes()).processes["accept_paths"]
+    (legal,) = process.clocks
+    assert (legal.starts_at, legal.notice_at) == ("accept_direct accept_corrected", "notice")
+
+
+@pytest.mark.parametrize("attributes, wrong", [
+    ('startsAt="accept_direct nowhere"', "'nowhere'"),
+    ('startsAt="accept_direct" noticeAt="start"', "'start'"),      # an event, not a user task
+    ('startsAt="accept_direct" noticeAt=" "', "''"),
+])
+def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attributes, wrong):
+    xml = (DATA / "accept_paths_clock.bpmn").read_text().replace(
+        'startsAt="accept_direct accept_corrected" noticeAt="notice"', attributes)
+    with pytest.raises(DefinitionRejected) as exc:
+        load_with_clock_functions(xml.encode())
+    assert codes(exc) == ["TB_BAD_CLOCK"] and wrong in exc.value.details["findings"][0]["message"]
