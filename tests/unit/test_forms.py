@@ -413,3 +413,17 @@ def test_load_forms_reads_only_form_files_and_names_the_bad_file(tmp_path):
     with pytest.raises(DefinitionRejected) as info:
         load_forms(tmp_path)
     assert info.value.details["findings"][0]["message"].startswith("bad.form")
+
+
+def test_a_required_dynamic_list_needs_at_least_one_item():
+    form = parse_form(form_json({"type": "dynamiclist", "path": "items", "id": "l1", "label": "补正内容",
+                                 "validate": {"required": True}, "components": [
+                                     {"type": "textfield", "key": "name", "label": "材料", "id": "f1",
+                                      "validate": {"required": True}}]}))
+    assert field_errors(form, {}) == {"items": ["必填项"]}
+    assert field_errors(form, {"items": []}) == {"items": ["必填项"]}
+    assert field_errors(form, {"items": [{}]}) == {"items.0.name": ["必填项"]}
+    assert form.validate({"items": [{"name": "营业执照"}]}) == {"items": [{"name": "营业执照"}]}
+    optional = parse_form(form_json({"type": "dynamiclist", "path": "items", "id": "l1", "label": "补正内容",
+                                     "components": [{"type": "textfield", "key": "name", "label": "材料", "id": "f1"}]}))
+    assert optional.validate({"items": []}) == {"items": []}
