@@ -142,3 +142,29 @@ def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attrib
     with pytest.raises(DefinitionRejected) as exc:
         load_with_clock_functions(xml.encode())
     assert codes(exc) == ["TB_BAD_CLOCK"] and wrong in exc.value.details["findings"][0]["message"]
+
+
+def test_shipped_standard_permit_has_a_chinese_name_and_a_diagram_shape_for_every_element():
+    import re
+
+    from lxml import etree
+    xml = (SHIPPED / "standard_permit" / "main.bpmn").read_bytes()
+    root = etree.fromstring(xml)
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+          "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
+    process = root.find("bpmn:process", ns)
+    nodes = [el for el in process if etree.QName(el).localname not in (
+        "extensionElements", "documentation", "sequenceFlow")]
+    flows = process.findall("bpmn:sequenceFlow", ns)
+    shapes = {el.get("bpmnElement") for el in root.iterfind(".//bpmndi:BPMNShape", ns)}
+    edges = {el.get("bpmnElement"): el for el in root.iterfind(".//bpmndi:BPMNEdge", ns)}
+    assert len(nodes) == 37 and len(flows) == 42
+    assert {n.get("id") for n in nodes} == shapes
+    assert {f.get("id") for f in flows} == set(edges)
+    assert all(len(e.findall("{http://www.omg.org/spec/DD/20100524/DI}waypoint")) >= 2 for e in edges.values())
+    assert all(re.search(r"[\u4e00-\u9fff]", n.get("name") or "") for n in nodes)
+    process_info = load_with_clock_functions(xml).processes["standard_permit"]
+    assert len(process_info.user_tasks) == 16 and all(t.form_key for t in process_info.user_tasks.values())
+    assert {c.kind: (c.amount, c.unit) for c in process_info.clocks} == {"legal": (20, "workday"),
+                                                                        "committed": (10, "workday")}
+    assert process_info.user_tasks["deliver"].deadline.amount == 10

@@ -69,9 +69,26 @@ LINE_ITEMS = form_json(
 # --- shipped forms --------------------------------------------------------------------------------
 
 def test_every_shipped_form_parses_and_is_keyed_by_its_id(forms):
-    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"}
+    permit = {"permit_receive", "permit_formal_review", "permit_acceptance", "permit_correction_notice",
+              "permit_correction_received", "permit_tolerance", "permit_tolerance_received", "permit_review",
+              "permit_decision", "permit_license", "permit_delivery", "permit_post_check", "permit_revocation"}
+    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"} | permit
     for key, form in forms.items():
         assert form.key == key and len(form.content_hash) == 64
+
+
+def test_every_negative_decision_of_the_standard_permit_requires_its_basis(forms):
+    # 否定必有依据: the basis field is required exactly when the decision is negative.
+    cases = [("permit_formal_review", {"intake_decision": "reject", "review_note": "x"}, "not_accepted_basis"),
+             ("permit_correction_received", {"correction_complete": "incomplete", "correction_note": "x"},
+              "not_accepted_basis"),
+             ("permit_decision", {"decision": "refuse", "decision_opinion": "x"}, "decision_basis")]
+    for key, negative, basis in cases:
+        assert field_errors(forms[key], negative) == {basis: ["必填项"]}, key
+        assert forms[key].validate({**negative, basis: "第三十二条"})[basis] == "第三十二条"
+    assert forms["permit_decision"].validate({"decision": "grant", "decision_opinion": "准予"}) == {
+        "decision": "grant", "decision_opinion": "准予"}
+    assert field_errors(forms["permit_revocation"], {"revocation_no": "1"}) == {"revocation_basis": ["必填项"]}
 
 
 def test_group_path_fields_get_dotted_keys_and_layout_components_are_skipped(forms):
