@@ -154,7 +154,7 @@ def test_shipped_standard_permit_has_a_chinese_name_and_a_diagram_shape_for_ever
           "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
     process = root.find("bpmn:process", ns)
     nodes = [el for el in process if etree.QName(el).localname not in (
-        "extensionElements", "documentation", "sequenceFlow")]
+        "extensionElements", "documentation", "sequenceFlow", "property")]
     flows = process.findall("bpmn:sequenceFlow", ns)
     shapes = {el.get("bpmnElement") for el in root.iterfind(".//bpmndi:BPMNShape", ns)}
     edges = {el.get("bpmnElement"): el for el in root.iterfind(".//bpmndi:BPMNEdge", ns)}
