@@ -140,7 +140,7 @@ def test_deploy_json_prints_a_parsable_report(runner, app):
         "parallel_approval", "standard_permit"]
     assert rows[("process", "standard_permit")]["status"] == "created"
     assert {key for kind, key in rows if kind == "matter"} >= {
-        "11500103MB1D25937B4000321001", "11500103MB1D25937B4000118005"}
+        "11500103MB1C47082L4000321001", "11500103MB1D25937B4000118005"}
 
 
 def test_deploy_of_a_given_path_deploys_only_that_file(runner, app):
