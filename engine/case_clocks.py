@@ -81,8 +81,9 @@ def starts_clocks(doc: Mapping[str, Any] | None, element_id: str) -> bool:
 
 def notice_kinds(doc: Mapping[str, Any] | None, element_id: str) -> tuple[str, ...]:
     """Kinds of waiting clocks for which completing ``element_id`` is the first one-time 补正 notice."""
-    return tuple(kind for kind, entry in (doc or {}).items() if entry.get("pending")
-                 and not entry["pending"]["notice_at"] and element_id in element_ids(entry["pending"].get("notice_by")))
+    waiting = {kind: entry["pending"] for kind, entry in (doc or {}).items() if entry.get("pending")}
+    return tuple(kind for kind, pending in waiting.items()
+                 if not pending["notice_at"] and element_id in element_ids(pending.get("notice_by")))
 
 
 def pending_kinds(doc: Mapping[str, Any] | None) -> set[str]:
@@ -127,7 +128,8 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
     rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
              "due_date": None, "status": "not_started", "left": None, "used": None, "light": "not_started",
              "paused": False, "extended_days": 0,
-             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"} for kind, entry in (doc or {}).items()
+             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"}
+            for kind, entry in (doc or {}).items()
             if entry.get("pending")]
     for kind, clock in clocks_of(doc).items():
         entry = (doc or {})[kind]

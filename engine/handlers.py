@@ -21,8 +21,8 @@ from .commands import (
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, NotFound
 from .case_clocks import (
-    KINDS, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending, starts_clocks as
-    _starts_clocks, task_deadline,
+    KINDS, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending, starts_clocks,
+    task_deadline,
 )
 from .legal_clock import Clock as LegalClock
 from .persistence.repository import CaseRecord, TaskRecord
@@ -147,16 +147,17 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             # The one-time 补正 notice of 第三十二条 is this task: it stops the 5-day deemed-acceptance window.
             doc = note_correction_notice(case.clocks, now)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            reason = f"一次性告知补正（{_task_name(definition, task)}）"
             inputs.append(ev.ClockPaused(element_id=task.element_id, task_id=task.id, clocks=noticed,
-                                         reason_kind="correction", reason=f"一次性告知补正（{_task_name(definition, task)}）"))
-        starts_clocks = _starts_clocks(case.clocks, task.element_id)
-        if starts_clocks:
+                                         reason_kind="correction", reason=reason))
+        starting = starts_clocks(case.clocks, task.element_id)
+        if starting:
             # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
             doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
         with case_clocks_bound(case.clocks):
-            if starts_clocks:
+            if starting:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
                 inputs += rearm_timers(uow, svc, case, workflow, "clocks_started")
             before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}

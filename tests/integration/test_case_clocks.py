@@ -209,6 +209,7 @@ def test_any_accepting_task_starts_the_clock_and_a_notice_task_stops_the_deemed_
     started = [e for e in engine.queries.events(case_id) if e.event_type == "ClocksStarted"][0]
     assert legal["t0"] == t0 and started.payload["clocks"]["legal"]["deemed"] is False
     # accepted_on() is the clock's T0: the timer waits until the end of the 2nd working day after it.
-    expected = {"direct": datetime(2026, 2, 27, 0, 0, tzinfo=CST), "corrected": datetime(2026, 3, 12, 0, 0, tzinfo=CST)}
+    expected = {"direct": datetime(2026, 2, 27, 0, 0, tzinfo=CST),
+                "corrected": datetime(2026, 3, 12, 0, 0, tzinfo=CST)}
     assert _timer_due(engine, case_id) == [expected[path]]
 

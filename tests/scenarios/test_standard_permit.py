@@ -7,7 +7,6 @@ before 清明 (04-04..06), so the due dates below are counted by hand on the cal
 """
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 
@@ -376,7 +375,7 @@ def test_commitment_decided_at_once_then_post_check_fails_and_the_permit_is_revo
     assert [(t["element_id"], t["name"], t["candidate_groups"]) for t in decide] == [
         ("decide_commitment", "告知承诺审批决定", ["department_head@500103/shichang"])]
     do(client, head, case_id, "decide_commitment", {"decision": "grant", "decision_opinion": "依承诺准予许可"})
-    do(client, reviewer, case_id, "issue_license", {"license_no": "JY15001030012345", "license_valid_until": "2031-03-01"})
+    do(client, reviewer, case_id, "issue_license", {**LICENSE, "license_no": "JY15001030012345"})
     do(client, clerk, case_id, "deliver", DELIVERY)
     check = open_tasks(client, reviewer, case_id)
     assert [(t["element_id"], local(t["due_at"])) for t in check] == [
@@ -399,7 +398,7 @@ def test_commitment_post_check_passing_closes_the_case_granted(app, client, peop
     clerk, reviewer, head = people["clerk"], people["sc_1"], people["head_sc"]
     case_id = accept_on_spot(client, people, FOOD, receive={**RECEIVE, "handling_mode": "commitment"})
     do(client, head, case_id, "decide_commitment", {"decision": "grant", "decision_opinion": "依承诺准予许可"})
-    do(client, reviewer, case_id, "issue_license", {"license_no": "JY15001030012346", "license_valid_until": "2031-03-01"})
+    do(client, reviewer, case_id, "issue_license", {**LICENSE, "license_no": "JY15001030012346"})
     do(client, clerk, case_id, "deliver", DELIVERY)
     do(client, reviewer, case_id, "post_check", {"check_result": "pass", "check_findings": "承诺属实"})
     assert path(app, case_id)[-2:] == ["post_check", "end_granted_checked"]
@@ -411,8 +410,7 @@ def test_another_process_runs_the_standard_permit_through_a_call_activity(app, c
     clerk = people["clerk"]
     files = [("permit_caller.bpmn", (DATA / "permit_caller.bpmn").read_bytes()),
              ("main.bpmn", (ROOT / "processes" / "standard_permit" / "main.bpmn").read_bytes())]
-    response = client.post("/api/v1/definitions", headers=people["designer"].headers, content_type="multipart/form-data",
-                           data={"files": [(io.BytesIO(content), name) for name, content in files]})
+    response = upload(client, people["designer"], files)
     assert response.status_code == 201, response.get_data(as_text=True)
     case_id = start(client, clerk, DRAINAGE, process_key="permit_caller")
     do(client, clerk, case_id, "receive", RECEIVE)

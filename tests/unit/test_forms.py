@@ -442,5 +442,6 @@ def test_a_required_dynamic_list_needs_at_least_one_item():
     assert field_errors(form, {"items": [{}]}) == {"items.0.name": ["必填项"]}
     assert form.validate({"items": [{"name": "营业执照"}]}) == {"items": [{"name": "营业执照"}]}
     optional = parse_form(form_json({"type": "dynamiclist", "path": "items", "id": "l1", "label": "补正内容",
-                                     "components": [{"type": "textfield", "key": "name", "label": "材料", "id": "f1"}]}))
+                                     "components": [
+                                         {"type": "textfield", "key": "name", "label": "材料", "id": "f1"}]}))
     assert optional.validate({"items": []}) == {"items": []}
