@@ -68,7 +68,11 @@ class CalendarProvider:
 
 
 def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., Any]]:
-    """Return the expression functions bound to ``provider``: workdays_after, days_after, is_workday."""
+    """Return the expression functions bound to ``provider``.
+
+    They are workdays_after, days_after, is_workday, workdays_before and the readers of the case's clocks:
+    legal_due, committed_due and accepted_on.
+    """
 
     def workdays_after(start: Any, n: Any) -> str:
         """End of the period of ``n`` working days after ``start`` (start day not counted), as ISO text."""
@@ -99,6 +103,22 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
         """The end of the case's 承诺 period (NEVER while that clock is paused or not started)."""
         return _clock_due("committed")
 
+    def accepted_on() -> str:
+        """The 受理 date (T0 of the case's 法定 clock, else of its 承诺 clock) as ``YYYY-MM-DD``.
+
+        A clock starting at 受理 (``startsAt``) has its T0 once the accepting task completed, back-dated by
+        the deemed-acceptance rule when it applies; counting a period from it, e.g. the 容缺 deadline
+        ``workdays_after(accepted_on(), 5)``, never needs a date typed by hand.
+        """
+        doc = _case_clocks.get()
+        if doc is None:
+            raise ExpressionFailed("accepted_on() 只能在办件的流程中使用", details={"reason": "context"})
+        for kind in ("legal", "committed"):
+            entry = doc.get(kind) or {}
+            if "clock" in entry:
+                return Clock.from_dict(entry["clock"]).t0.isoformat()
+        raise ExpressionFailed("办件尚未受理，没有受理日期（accepted_on）", details={"reason": "not_accepted"})
+
     def _clock_due(kind: str) -> str:
         doc = _case_clocks.get()
         if doc is None:
@@ -115,7 +135,8 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
         return period_end(clock.due(provider.get()).date).isoformat()
 
     return {"workdays_after": workdays_after, "days_after": days_after, "is_workday": is_workday,
-            "workdays_before": workdays_before, "legal_due": legal_due, "committed_due": committed_due}
+            "workdays_before": workdays_before, "legal_due": legal_due, "committed_due": committed_due,
+            "accepted_on": accepted_on}
 
 
 def _last_day(value: Any) -> date | None:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Mapping
 
 from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
-from .definitions import ClockSpec
+from .definitions import ClockSpec, element_ids
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import deemed_acceptance
 
@@ -50,6 +50,8 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict
         if spec.starts_at:
             entry.update(pending={"budget": Budget(spec.amount, spec.unit).to_dict(), "starts_at": spec.starts_at,
                                   "received_at": at.isoformat(), "notice_at": None})
+            if spec.notice_at:
+                entry["pending"]["notice_by"] = spec.notice_at
         else:
             entry["clock"] = Clock.start(spec.kind, Budget(spec.amount, spec.unit), business_date(at), at,
                                          actor).to_dict()
@@ -67,7 +69,7 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
     new, started = dict(doc), []
     for kind, entry in doc.items():
         pending = entry.get("pending")
-        if not pending or pending["starts_at"] != element_id:
+        if not pending or element_id not in element_ids(pending["starts_at"]):
             continue
         notice = datetime.fromisoformat(pending["notice_at"]) if pending["notice_at"] else None
         outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
@@ -87,6 +89,19 @@ def note_correction_notice(doc: Mapping[str, Any], at: datetime) -> dict[str, An
         if pending and not pending["notice_at"]:
             new[kind] = {**entry, "pending": {**pending, "notice_at": at.isoformat()}}
     return new
+
+
+def starts_clocks(doc: Mapping[str, Any] | None, element_id: str) -> bool:
+    """Whether completing ``element_id`` starts a clock that waits for 受理."""
+    return any(element_id in element_ids(entry["pending"]["starts_at"])
+               for entry in (doc or {}).values() if entry.get("pending"))
+
+
+def notice_kinds(doc: Mapping[str, Any] | None, element_id: str) -> tuple[str, ...]:
+    """Kinds of waiting clocks for which completing ``element_id`` is the first one-time 补正 notice."""
+    waiting = {kind: entry["pending"] for kind, entry in (doc or {}).items() if entry.get("pending")}
+    return tuple(kind for kind, pending in waiting.items()
+                 if not pending["notice_at"] and element_id in element_ids(pending.get("notice_by")))
 
 
 def pending_kinds(doc: Mapping[str, Any] | None) -> set[str]:
@@ -131,7 +146,8 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
     rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
              "due_date": None, "status": "not_started", "left": None, "used": None, "light": "not_started",
              "paused": False, "extended_days": 0,
-             "rule": f"受理（{entry['pending']['starts_at']}）后起算"} for kind, entry in (doc or {}).items()
+             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"}
+            for kind, entry in (doc or {}).items()
             if entry.get("pending")]
     for kind, clock in clocks_of(doc).items():
         entry = (doc or {})[kind]

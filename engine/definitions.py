@@ -91,12 +91,21 @@ class ClockSpec:
     yellow_days: int = 1
     yellow_ratio: float = 0.2
     starts_at: str | None = None
-    """A user task (受理) whose completion starts the clock; None starts it with the case (收件)."""
+    """User task ids (受理), separated by spaces, whose completion starts the clock; None starts it with the
+    case (收件). Several ids serve processes with more than one way to accept (当场、补正后、容缺受理)."""
+    notice_at: str | None = None
+    """User task ids (一次性告知补正), separated by spaces, whose completion is the one-time 补正 notice of
+    第三十二条 for a clock that has not started yet."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
-                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at}
+                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "notice_at": self.notice_at}
+
+
+def element_ids(value: str | None) -> tuple[str, ...]:
+    """Split a ``startsAt``/``noticeAt`` value into element ids (separated by spaces or commas)."""
+    return tuple(part for part in (value or "").replace(",", " ").split() if part)
 
 
 @dataclass(frozen=True)

@@ -205,8 +205,12 @@ def _schema_for(scope: dict[str, Any]) -> Schema:
         keys: dict[str, Any] = {"data_key": name, "attribute": name, "allow_none": True}
         # A scope holds only what _build_tree puts there: _List, dict (a group) or a FormField.
         if isinstance(item, _List):
-            declared[f"f{i}"] = fields.List(fields.Nested(_schema_for(item.scope)),
-                                            error_messages={"invalid": "应为列表"}, **keys)
+            # A required dynamic list needs at least one item (e.g. every item of a one-time 补正 notice).
+            needed = item.field.required
+            declared[f"f{i}"] = fields.List(fields.Nested(_schema_for(item.scope)), **{
+                **keys, "required": needed, "allow_none": not needed,
+                "validate": [_check(bool, REQUIRED)] if needed else [],
+                "error_messages": {"invalid": "应为列表", "required": REQUIRED, "null": REQUIRED}})
         elif isinstance(item, dict):
             groups.append(name)
             declared[f"f{i}"] = fields.Nested(_schema_for(item), **keys)

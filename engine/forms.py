@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError
 
 from .definitions import Finding
 from .errors import DefinitionRejected, FormInvalid
+from .form_conditions import HideCondition, parse_hide
 from .form_schema import (
     _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for,
 )
@@ -46,7 +47,7 @@ class FormField:
         key: dotted data path, e.g. ``address.city``; a dynamic list ``items`` has children ``items.name``.
         type: form-js component type (``textfield``, ``number``, ``select``, ``dynamiclist`` ...).
         label: the label shown to the user.
-        required: the value must be present; False whenever a ``conditional`` may hide the component.
+        required: the value must always be present; False whenever a ``conditional`` may hide the component.
         path: key segments with ``"[]"`` after a dynamic list, e.g. ``("items", "[]", "name")``.
         readonly: ``readonly``/``disabled`` components are display-only; submitting them is refused.
         options: allowed values of select/radio/checklist/taglist, exactly as typed in the form.
@@ -54,6 +55,8 @@ class FormField:
         decimal_digits: ``decimalDigits`` of a number (0 means integer).
         rules: the component's ``validate`` object.
         component_id: the form-js component id, to point the designer at it.
+        hide: for a required component with a ``conditional.hide`` the server understands (see
+            :mod:`engine.form_conditions`): it is required whenever this condition does not hide it.
     """
 
     key: str
@@ -67,6 +70,7 @@ class FormField:
     decimal_digits: int | None = None
     rules: Mapping[str, Any] = field(default_factory=dict, compare=False)
     component_id: str | None = None
+    hide: HideCondition | None = field(default=None, compare=False)
 
 
 def _clash(f: FormField) -> Finding:
@@ -110,11 +114,31 @@ class FormDefinition:
         Raises:
             FormInvalid: listing every bad field in ``details["fields"]`` (dotted path -> Chinese messages).
         """
+        found: dict[str, list[str]] = {}
         try:
-            return self._schema.load(data, partial=partial)
+            cleaned = self._schema.load(data, partial=partial)
         except ValidationError as exc:
             found = _flatten(exc.messages, "", {})
-            raise FormInvalid(f"表单数据有误（共 {len(found)} 处）", details={"fields": found}) from None
+        if not partial and isinstance(data, Mapping):
+            for f in self.fields:
+                if f.hide is not None and f.key not in found and not f.hide.hides(data) \
+                        and _blank(_value_at(data, f.path)):
+                    found[f.key] = [REQUIRED]
+        if found:
+            raise FormInvalid(f"表单数据有误（共 {len(found)} 处）", details={"fields": found})
+        return cleaned
+
+
+def _value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = data
+    for segment in path:
+        value = value.get(segment) if isinstance(value, Mapping) else None
+    return value
+
+
+def _blank(value: Any) -> bool:
+    """Missing for a required field: null, blank text, an empty list or an unticked checkbox."""
+    return value is None or value is False or value == [] or isinstance(value, str) and not value.strip()
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -189,6 +213,10 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
         if problems:
             continue
         full = path + segs
+        # A required component hidden only by its own condition is required whenever that condition shows it.
+        hide_when = parse_hide((comp.get("conditional") or {}).get("hide")) if (
+            not hidden and rules.get("required") is True and isinstance(comp.get("conditional"), dict)
+            and LIST_MARK not in full and ctype != "dynamiclist") else None
         out.append(FormField(
             key=".".join(s for s in full if s != LIST_MARK), type=ctype, path=full, rules=rules,
             component_id=where,
@@ -197,7 +225,7 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             readonly=comp.get("readonly") is True or comp.get("disabled") is True,
             options=tuple(v["value"] for v in values) if ctype in OPTION_TYPES else (),
             subtype=comp.get("subtype", "date") if ctype == "datetime" else None,
-            decimal_digits=comp.get("decimalDigits") if ctype == "number" else None))
+            decimal_digits=comp.get("decimalDigits") if ctype == "number" else None, hide=hide_when))
         if ctype == "dynamiclist":
             _walk(comp.get("components"), full + (LIST_MARK,), hide, out, findings)
 

@@ -20,7 +20,10 @@ from .commands import (
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
-from .case_clocks import KINDS, catalog_clock_specs, derived_columns, start_clocks, start_pending, task_deadline
+from .case_clocks import (
+    KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
+    starts_clocks, task_deadline,
+)
 from .catalog import Matter
 from .definitions import ClockSpec
 from .legal_clock import Clock as LegalClock
@@ -193,15 +196,22 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
-        starts_clocks = task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values()
-                                            if e.get("pending")}
-        if starts_clocks:
+        noticed = notice_kinds(case.clocks, task.element_id)
+        if noticed:
+            # The one-time 补正 notice of 第三十二条 is this task: it stops the 5-day deemed-acceptance window.
+            doc = note_correction_notice(case.clocks, now)
+            case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            reason = f"一次性告知补正（{_task_name(definition, task)}）"
+            inputs.append(ev.ClockPaused(element_id=task.element_id, task_id=task.id, clocks=noticed,
+                                         reason_kind="correction", reason=reason))
+        starting = starts_clocks(case.clocks, task.element_id)
+        if starting:
             # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
             doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
         with case_clocks_bound(case.clocks):
-            if starts_clocks:
+            if starting:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
                 inputs += rearm_timers(uow, svc, case, workflow, "clocks_started")
             before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
@@ -264,6 +274,11 @@ def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, a
         return {}
     doc = start_clocks(specs, now, actor.username)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
+
+
+def _task_name(definition: LoadedDefinition, task: TaskRecord) -> str:
+    info = definition.user_tasks.get(task.element_id)
+    return info.name if info is not None and info.name else task.element_id
 
 
 def _check_actionable(task: TaskRecord, actor: Actor) -> None:

@@ -1,7 +1,9 @@
 """Render a form-js form as plain HTML inputs and turn a posted HTML form back into the form's JSON data.
 
 The server-side form works without JavaScript; the engine validates the JSON exactly as for the API, and
-its per-field errors are shown next to the inputs. Field names are the dotted data paths (``address.city``).
+its per-field errors are shown next to the inputs. Field names are the dotted data paths (``address.city``);
+inside a dynamic list they carry the row number (``missing_items.0.item_name``). Without JavaScript rows
+cannot be added, so a list shows its filled rows plus :data:`SPARE_ROWS` empty ones; empty rows are dropped.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ from werkzeug.datastructures import MultiDict
 
 INPUT_TYPES = {"textfield": "text", "number": "number"}
 DATE_INPUTS = {"date": "date", "time": "time", "datetime": "datetime-local"}
+SPARE_ROWS = 3
+"""Empty rows offered below the filled rows of a dynamic list (at least ``defaultRepetitions`` rows)."""
+_ROW = re.compile(r"^(\d+)\.")
 
 
 @dataclass
@@ -60,10 +65,28 @@ def _items(components: list[Any], prefix: str, values: Mapping[str, Any],
             path = f"{prefix}{comp['path']}." if comp.get("path") else prefix
             out.append(Item("group", label=str(comp.get("label") or ""),
                             children=_items(comp.get("components") or [], path, values, errors)))
+        elif ctype == "dynamiclist" and comp.get("path"):
+            out.append(_list(comp, prefix + str(comp["path"]), values, errors))
         elif ctype in ("textfield", "number", "textarea", "select", "radio", "checkbox", "checklist",
                        "taglist", "datetime") and comp.get("key"):
             out.append(_field(comp, prefix + str(comp["key"]), values, errors))
     return out
+
+
+def _list(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
+          errors: Mapping[str, list[str]]) -> Item:
+    """A dynamic list: its label, required mark and errors, and one group of fields per row."""
+    filled = {int(m.group(1)) for k in list(values) + list(errors) if k.startswith(key + ".")
+              for m in [_ROW.match(k[len(key) + 1:])] if m}
+    default = comp.get("defaultRepetitions")
+    rows = max(default if isinstance(default, int) else 1, max(filled, default=-1) + 1 + SPARE_ROWS)
+    label = str(comp.get("label") or key)
+    children = [Item("group", label=f"第 {i + 1} 项",
+                     children=_items(comp.get("components") or [], f"{key}.{i}.", values, errors))
+                for i in range(rows)]
+    return Item("list", key=key, label=label, description=str(comp.get("description") or ""),
+                required=(comp.get("validate") or {}).get("required") is True,
+                errors=list(errors.get(key, [])), children=children)
 
 
 def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
@@ -98,7 +121,8 @@ def parse(source: Mapping[str, Any], form: MultiDict) -> tuple[dict[str, Any], d
     """
     data: dict[str, Any] = {}
     flat: dict[str, Any] = {}
-    for item in _walk(build(source)):
+    items = build(source, _posted_rows(form))
+    for item in _walk(items):
         if item.readonly:
             continue
         value = _read(item, form, _options(source, item.key))
@@ -110,13 +134,49 @@ def parse(source: Mapping[str, Any], form: MultiDict) -> tuple[dict[str, Any], d
         for part in parents:
             target = target.setdefault(part, {})
         target[last] = value
+    for item in _lists(items):
+        _rows_to_list(data, flat, item.key)
     return data, flat
+
+
+def _posted_rows(form: MultiDict) -> dict[str, Any]:
+    # Enough to build as many rows as were posted (their values are read from the form itself).
+    return {key: "" for key in form if any(part.isdigit() for part in key.split("."))}
+
+
+def _lists(items: list[Item]) -> list[Item]:
+    found: list[Item] = []
+    for item in items:
+        found += ([item] if item.kind == "list" else []) + _lists(item.children)
+    return found
+
+
+def _rows_to_list(data: dict[str, Any], flat: dict[str, Any], key: str) -> None:
+    """Turn ``{"0": {...}, "2": {...}}`` under ``key`` into a list of the non-empty rows, renumbering ``flat``."""
+    *parents, last = key.split(".")
+    target: Any = data
+    for part in parents:
+        target = target.get(part) if isinstance(target, dict) else None
+    rows = target.get(last) if isinstance(target, dict) else None
+    if not isinstance(rows, dict):
+        return
+    kept = [(index, row) for index, row in sorted(rows.items(), key=lambda kv: int(kv[0]))
+            if any(v not in (None, False, "", [], {}) for v in row.values())]
+    target[last] = [row for _i, row in kept]
+    if not kept:
+        del target[last]
+    renumber = {old: str(new) for new, (old, _row) in enumerate(kept)}
+    for flat_key in [k for k in flat if k.startswith(key + ".")]:
+        index, _, rest = flat_key[len(key) + 1:].partition(".")
+        value = flat.pop(flat_key)
+        if index in renumber:
+            flat[f"{key}.{renumber[index]}.{rest}"] = value
 
 
 def _walk(items: list[Item]) -> list[Item]:
     found: list[Item] = []
     for item in items:
-        if item.kind == "group":
+        if item.kind in ("group", "list"):
             found += _walk(item.children)
         elif item.key:
             found.append(item)

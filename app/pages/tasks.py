@@ -81,5 +81,8 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
 def _leaves(items: list[form_view.Item]) -> list[form_view.Item]:
     found: list[form_view.Item] = []
     for item in items:
-        found += _leaves(item.children) if item.kind == "group" else [item] if item.key else []
+        if item.kind == "list":
+            found += [item] + _leaves(item.children)    # the list's own errors, and each row's fields
+        else:
+            found += _leaves(item.children) if item.kind == "group" else [item] if item.key else []
     return found

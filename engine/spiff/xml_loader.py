@@ -14,6 +14,7 @@ from lxml import etree
 from ..candidates import CandidateError, parse_candidate
 from ..definitions import (
     CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, TB_NS, ClockSpec, Deadline, DiagramInfo, Finding, UserTaskInfo,
+    element_ids,
 )
 from ..errors import DefinitionRejected
 
@@ -24,7 +25,7 @@ _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
-             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt"}}
+             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
                "clock": {"process"}}
 
@@ -105,16 +106,20 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 黄灯阈值无效（yellowDays 为非负整数，"
                                                  "yellowRatio 在 0 到 1 之间）", pid))
             continue
-        starts_at = el.get("startsAt")
-        if starts_at is not None and process.find(f".//bpmn:userTask[@id='{_xpath_safe(starts_at)}']", NS) is None:
-            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock startsAt={starts_at!r} 不是本流程中的用户任务",
+        starts_at, notice_at = el.get("startsAt"), el.get("noticeAt")
+        wrong = [(attr, ref) for attr, value in (("startsAt", starts_at), ("noticeAt", notice_at))
+                 if value is not None for ref in (element_ids(value) or ("",))
+                 if process.find(f".//bpmn:userTask[@id='{_xpath_safe(ref)}']", NS) is None]
+        if wrong:
+            attr, ref = wrong[0]
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock {attr} 中的 {ref!r} 不是本流程中的用户任务",
                                  pid))
             continue
         if any(spec.kind == kind for spec in specs):
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限", pid))
             continue
         specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day",
-                               yellow_days, yellow_ratio, starts_at))
+                               yellow_days, yellow_ratio, starts_at, notice_at))
     by_kind = {spec.kind: spec for spec in specs}
     if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
             and by_kind["committed"].amount > by_kind["legal"].amount:

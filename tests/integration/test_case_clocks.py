@@ -169,3 +169,47 @@ def test_a_clock_starting_at_acceptance_applies_the_deemed_acceptance_rule(engin
     started = [e for e in engine.queries.events(case_id) if e.event_type == "ClocksStarted"][0]
     assert started.payload["clocks"]["legal"]["deemed"] is deemed
     assert ("第三十二条" in started.payload["clocks"]["legal"]["explanation"]) is deemed
+
+
+@pytest.fixture
+def paths_case(engine):
+    ensure_calendar_seeded(engine)
+    from engine import DeployDefinitions
+    engine.handle(DeployDefinitions((("ap.bpmn", (DATA / "accept_paths_clock.bpmn").read_bytes()),)))
+
+    def start():
+        ref = engine.handle(StartCase("accept_paths", REVIEWER))
+        return ref.case_id, ref.created_task_ids[0]
+    return start
+
+
+def _timer_due(engine, case_id):
+    from sqlalchemy import select
+
+    from engine.persistence.models import Timer
+    with engine.database.read_sessions() as session:
+        return [t.due_at for t in session.scalars(select(Timer).where(Timer.case_id == case_id))]
+
+
+@pytest.mark.parametrize("path, t0", [("direct", "2026-02-24"), ("corrected", "2026-03-09")])
+def test_any_accepting_task_starts_the_clock_and_a_notice_task_stops_the_deemed_acceptance_window(
+        engine, clock, paths_case, path, t0):
+    case_id, review = paths_case()
+    clock.set(datetime(2026, 2, 24, 10, 0, tzinfo=CST))          # 4th working day after receipt on 02-12
+    created = engine.handle(CompleteTask(review, REVIEWER, {"path": path})).created_task_ids
+    if path == "corrected":
+        created = engine.handle(CompleteTask(created[0], REVIEWER, {})).created_task_ids
+        notices = [e for e in engine.queries.events(case_id) if e.event_type == "ClockPaused"]
+        assert [(n.element_id, n.payload["reason_kind"], n.payload["clocks"]) for n in notices] == [
+            ("notice", "correction", ["legal"])]
+        clock.set(datetime(2026, 3, 9, 10, 0, tzinfo=CST))      # 补正 arrives long after the window closed
+    assert clocks(engine, case_id, REVIEWER)["legal"]["status"] == "not_started"
+    engine.handle(CompleteTask(created[0], REVIEWER, {}))
+    legal = clocks(engine, case_id, REVIEWER)["legal"]
+    started = [e for e in engine.queries.events(case_id) if e.event_type == "ClocksStarted"][0]
+    assert legal["t0"] == t0 and started.payload["clocks"]["legal"]["deemed"] is False
+    # accepted_on() is the clock's T0: the timer waits until the end of the 2nd working day after it.
+    expected = {"direct": datetime(2026, 2, 27, 0, 0, tzinfo=CST),
+                "corrected": datetime(2026, 3, 12, 0, 0, tzinfo=CST)}
+    assert _timer_due(engine, case_id) == [expected[path]]
+

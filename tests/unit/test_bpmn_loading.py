@@ -117,3 +117,54 @@ def test_schema_invalid_bpmn_is_refused():
     with pytest.raises(DefinitionRejected) as exc:
         load(bad)
     assert codes(exc) == ["BPMN_SCHEMA_INVALID"]
+
+
+def load_with_clock_functions(data: bytes):
+    from engine.calendar_functions import CalendarProvider, calendar_functions
+    functions = calendar_functions(CalendarProvider(lambda: None))  # only checked, never called here
+    return parse_unit([("t.bpmn", data)], Evaluator(functions), max_bytes=LIMIT)
+
+
+def test_a_clock_may_start_at_several_accepting_tasks_and_name_its_notice_tasks():
+    process = load_with_clock_functions((DATA / "accept_paths_clock.bpmn").read_bytes()).processes["accept_paths"]
+    (legal,) = process.clocks
+    assert (legal.starts_at, legal.notice_at) == ("accept_direct accept_corrected", "notice")
+
+
+@pytest.mark.parametrize("attributes, wrong", [
+    ('startsAt="accept_direct nowhere"', "'nowhere'"),
+    ('startsAt="accept_direct" noticeAt="start"', "'start'"),      # an event, not a user task
+    ('startsAt="accept_direct" noticeAt=" "', "''"),
+])
+def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attributes, wrong):
+    xml = (DATA / "accept_paths_clock.bpmn").read_text().replace(
+        'startsAt="accept_direct accept_corrected" noticeAt="notice"', attributes)
+    with pytest.raises(DefinitionRejected) as exc:
+        load_with_clock_functions(xml.encode())
+    assert codes(exc) == ["TB_BAD_CLOCK"] and wrong in exc.value.details["findings"][0]["message"]
+
+
+def test_shipped_standard_permit_has_a_chinese_name_and_a_diagram_shape_for_every_element():
+    import re
+
+    from lxml import etree
+    xml = (SHIPPED / "standard_permit" / "main.bpmn").read_bytes()
+    root = etree.fromstring(xml)
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+          "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
+    process = root.find("bpmn:process", ns)
+    nodes = [el for el in process if etree.QName(el).localname not in (
+        "extensionElements", "documentation", "sequenceFlow", "property")]
+    flows = process.findall("bpmn:sequenceFlow", ns)
+    shapes = {el.get("bpmnElement") for el in root.iterfind(".//bpmndi:BPMNShape", ns)}
+    edges = {el.get("bpmnElement"): el for el in root.iterfind(".//bpmndi:BPMNEdge", ns)}
+    assert len(nodes) == 37 and len(flows) == 42
+    assert {n.get("id") for n in nodes} == shapes
+    assert {f.get("id") for f in flows} == set(edges)
+    assert all(len(e.findall("{http://www.omg.org/spec/DD/20100524/DI}waypoint")) >= 2 for e in edges.values())
+    assert all(re.search(r"[\u4e00-\u9fff]", n.get("name") or "") for n in nodes)
+    process_info = load_with_clock_functions(xml).processes["standard_permit"]
+    assert len(process_info.user_tasks) == 16 and all(t.form_key for t in process_info.user_tasks.values())
+    assert {c.kind: (c.amount, c.unit) for c in process_info.clocks} == {"legal": (20, "workday"),
+                                                                        "committed": (10, "workday")}
+    assert process_info.user_tasks["deliver"].deadline.amount == 10

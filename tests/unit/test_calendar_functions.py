@@ -103,3 +103,15 @@ def test_clock_functions_refuse_a_case_without_that_clock_and_outside_a_case(fun
     from engine.calendar import CalendarInvalid
     with pytest.raises(CalendarInvalid, match="期限天数 -1 无效"):
         functions["workdays_before"]("2026-03-18", -1)
+
+
+def test_accepted_on_is_the_t0_of_the_case_clock_and_refuses_before_acceptance(functions):
+    from engine.calendar_functions import case_clocks_bound
+    with case_clocks_bound(running_doc()):
+        assert functions["accepted_on"]() == "2026-02-12"
+        assert Evaluator(functions).evaluate("workdays_after(accepted_on(), 5)", {}) == "2026-02-27T00:00:00+08:00"
+    with pytest.raises(ExpressionFailed, match="尚未受理"):
+        with case_clocks_bound({"legal": {"pending": {"starts_at": "accept"}}}):
+            functions["accepted_on"]()
+    with pytest.raises(ExpressionFailed, match="只能在办件的流程中使用"):
+        functions["accepted_on"]()

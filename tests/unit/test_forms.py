@@ -69,9 +69,26 @@ LINE_ITEMS = form_json(
 # --- shipped forms --------------------------------------------------------------------------------
 
 def test_every_shipped_form_parses_and_is_keyed_by_its_id(forms):
-    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"}
+    permit = {"permit_receive", "permit_formal_review", "permit_acceptance", "permit_correction_notice",
+              "permit_correction_received", "permit_tolerance", "permit_tolerance_received", "permit_review",
+              "permit_decision", "permit_license", "permit_delivery", "permit_post_check", "permit_revocation"}
+    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"} | permit
     for key, form in forms.items():
         assert form.key == key and len(form.content_hash) == 64
+
+
+def test_every_negative_decision_of_the_standard_permit_requires_its_basis(forms):
+    # 否定必有依据: the basis field is required exactly when the decision is negative.
+    cases = [("permit_formal_review", {"intake_decision": "reject", "review_note": "x"}, "not_accepted_basis"),
+             ("permit_correction_received", {"correction_complete": "incomplete", "correction_note": "x"},
+              "not_accepted_basis"),
+             ("permit_decision", {"decision": "refuse", "decision_opinion": "x"}, "decision_basis")]
+    for key, negative, basis in cases:
+        assert field_errors(forms[key], negative) == {basis: ["必填项"]}, key
+        assert forms[key].validate({**negative, basis: "第三十二条"})[basis] == "第三十二条"
+    assert forms["permit_decision"].validate({"decision": "grant", "decision_opinion": "准予"}) == {
+        "decision": "grant", "decision_opinion": "准予"}
+    assert field_errors(forms["permit_revocation"], {"revocation_no": "1"}) == {"revocation_basis": ["必填项"]}
 
 
 def test_group_path_fields_get_dotted_keys_and_layout_components_are_skipped(forms):
@@ -258,11 +275,43 @@ def test_datetime_time_and_email_formats_are_checked():
     assert errors["hour"] == ["时间格式应为 HH:MM"] and errors["email"] == ["邮箱格式不正确"]
 
 
-def test_a_conditional_field_is_not_required_on_the_server():
-    form = parse_form(form_json({"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
-                                 "validate": {"required": True},
-                                 "conditional": {"hide": "=decision = \"accept\""}}))
-    assert form.validate({}) == {}
+DECISION = {"type": "select", "key": "decision", "label": "决定", "id": "f0", "validate": {"required": True},
+            "values": [{"label": "受理", "value": "accept"}, {"label": "不予受理", "value": "reject"}]}
+
+
+def test_a_required_field_hidden_by_its_condition_is_required_only_when_shown():
+    form = parse_form(form_json(DECISION, {"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
+                                           "validate": {"required": True},
+                                           "conditional": {"hide": "=decision != \"reject\""}}))
+    assert form.validate({"decision": "accept"}) == {"decision": "accept"}
+    assert field_errors(form, {"decision": "reject"}) == {"reason": ["必填项"]}
+    assert field_errors(form, {"decision": "reject", "reason": "   "}) == {"reason": ["必填项"]}
+    assert form.validate({"decision": "reject", "reason": "第三十二条"})["reason"] == "第三十二条"
+    assert form.validate({"decision": "reject"}, partial=True) == {"decision": "reject"}
+
+
+def test_a_condition_error_comes_with_the_other_field_errors():
+    form = parse_form(form_json(DECISION, {"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
+                                           "validate": {"required": True, "maxLength": 5},
+                                           "conditional": {"hide": "=decision = \"accept\""}},
+                                {"type": "number", "key": "days", "label": "天数", "id": "f2"}))
+    assert field_errors(form, {"decision": "reject", "days": "x"}) == {"reason": ["必填项"], "days": ["应为数字"]}
+    assert field_errors(form, {"decision": "reject", "reason": "太长的理由文字"})["reason"] != ["必填项"]
+
+
+def test_a_condition_outside_the_understood_subset_leaves_the_field_optional():
+    form = parse_form(form_json(DECISION, {"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
+                                           "validate": {"required": True},
+                                           "conditional": {"hide": "=count(items) > 2"}}))
+    assert form.validate({"decision": "reject"}) == {"decision": "reject"}
+
+
+def test_a_field_inside_a_conditional_group_is_never_required_on_the_server():
+    form = parse_form(form_json(DECISION, {"type": "group", "path": "refusal", "id": "g1", "label": "不予",
+                                           "conditional": {"hide": "=decision = \"accept\""}, "components": [
+                                               {"type": "textfield", "key": "basis", "label": "依据", "id": "f1",
+                                                "validate": {"required": True}}]}))
+    assert form.validate({"decision": "reject"}) == {"decision": "reject"}
 
 
 def test_a_group_without_path_keeps_its_fields_flat():
@@ -381,3 +430,18 @@ def test_load_forms_reads_only_form_files_and_names_the_bad_file(tmp_path):
     with pytest.raises(DefinitionRejected) as info:
         load_forms(tmp_path)
     assert info.value.details["findings"][0]["message"].startswith("bad.form")
+
+
+def test_a_required_dynamic_list_needs_at_least_one_item():
+    form = parse_form(form_json({"type": "dynamiclist", "path": "items", "id": "l1", "label": "补正内容",
+                                 "validate": {"required": True}, "components": [
+                                     {"type": "textfield", "key": "name", "label": "材料", "id": "f1",
+                                      "validate": {"required": True}}]}))
+    assert field_errors(form, {}) == {"items": ["必填项"]}
+    assert field_errors(form, {"items": []}) == {"items": ["必填项"]}
+    assert field_errors(form, {"items": [{}]}) == {"items.0.name": ["必填项"]}
+    assert form.validate({"items": [{"name": "营业执照"}]}) == {"items": [{"name": "营业执照"}]}
+    optional = parse_form(form_json({"type": "dynamiclist", "path": "items", "id": "l1", "label": "补正内容",
+                                     "components": [
+                                         {"type": "textfield", "key": "name", "label": "材料", "id": "f1"}]}))
+    assert optional.validate({"items": []}) == {"items": []}

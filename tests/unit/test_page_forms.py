@@ -89,3 +89,29 @@ def test_errors_and_values_are_put_back_on_their_fields():
     by_key = {i.key: i for i in items}
     assert by_key["decision"].value == "reject"
     assert by_key["opinion"].errors == ["必填项"] and by_key["decision"].errors == []
+
+
+def test_a_dynamic_list_shows_numbered_rows_and_posted_rows_become_a_list_without_the_empty_ones():
+    source = shipped("permit_correction_notice")
+    (notice_list,) = [i for i in form_view.build(source) if i.kind == "list"]
+    assert (notice_list.key, notice_list.required) == ("missing_items", True)
+    assert len(notice_list.children) == form_view.SPARE_ROWS          # none filled yet: only spare rows
+    assert [c.key for c in notice_list.children[1].children] == ["missing_items.1.item_name",
+                                                                 "missing_items.1.item_requirement"]
+    posted = MultiDict({"correction_notice_no": "补 01", "missing_items.0.item_name": "",
+                        "missing_items.1.item_name": "检测报告", "missing_items.1.item_requirement": "",
+                        "missing_items.2.item_name": "运行说明", "missing_items.2.item_requirement": "加盖公章"})
+    data, flat = form_view.parse(source, posted)
+    assert data["missing_items"] == [{"item_name": "检测报告"}, {"item_name": "运行说明", "item_requirement": "加盖公章"}]
+    assert flat["missing_items.0.item_name"] == "检测报告" and flat["missing_items.1.item_requirement"] == "加盖公章"
+    assert parse_form(json.dumps(source)).validate(data)["missing_items"][1]["item_name"] == "运行说明"
+
+
+def test_an_all_empty_dynamic_list_is_left_out_so_the_engine_reports_it_required_next_to_the_list():
+    source = shipped("permit_correction_notice")
+    data, _ = form_view.parse(source, MultiDict({"correction_notice_no": "补 01", "missing_items.0.item_name": ""}))
+    assert "missing_items" not in data
+    items = form_view.build(source, {}, {"missing_items": ["必填项"], "missing_items.4.item_name": ["必填项"]})
+    (notice_list,) = [i for i in items if i.kind == "list"]
+    assert notice_list.errors == ["必填项"] and len(notice_list.children) == 5 + form_view.SPARE_ROWS
+    assert notice_list.children[4].children[0].errors == ["必填项"]
