@@ -92,11 +92,14 @@ class ClockSpec:
     yellow_ratio: float = 0.2
     starts_at: str | None = None
     """A user task (受理) whose completion starts the clock; None starts it with the case (收件)."""
+    amount_from: str | None = None
+    """A case variable that holds the period length when the clock starts (e.g. a 工改 category target
+    computed by a script task); ``amount`` is then only the declared default the deploy checks see."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
-                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at}
+                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "amount_from": self.amount_from}
 
 
 @dataclass(frozen=True)
