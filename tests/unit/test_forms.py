@@ -69,7 +69,9 @@ LINE_ITEMS = form_json(
 # --- shipped forms --------------------------------------------------------------------------------
 
 def test_every_shipped_form_parses_and_is_keyed_by_its_id(forms):
-    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"}
+    assert set(forms) == {"accept_application", "review_opinion", "applicant_info",
+                          "gc_stage_accept", "gc_stage_conclusion", "gc_correction", "gc_review_s1", "gc_review_s2",
+                          "gc_review_s3", "gc_design_vote", "gc_drawing_review", "gc_joint_acceptance"}
     for key, form in forms.items():
         assert form.key == key and len(form.content_hash) == 64
 
