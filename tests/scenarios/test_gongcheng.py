@@ -122,6 +122,11 @@ class Story:
         return [(t["candidate_groups"][0].rsplit("/", 1)[-1], t["state"]) for t in self.case()["tasks"]
                 if t["element_id"] == element]
 
+    def advanced(self, engine: Any) -> list[str]:
+        """Every non-user element the case passed (gateways, scripts, events, subprocesses), from its audit log."""
+        return [e for row in engine.queries.events(self.case_id) if row.event_type == "FlowAdvanced"
+                for e in row.payload["elements"]]
+
     def at(self, month: int, day: int, hour: int = 9) -> None:
         """Move the manual clock."""
         self.clock.set(datetime(2026, month, day, hour, 0, tzinfo=CST))
@@ -143,7 +148,7 @@ def due_day(task: dict[str, Any]) -> str:
     return (due.date().fromordinal(due.date().toordinal() - 1)).isoformat()
 
 
-def test_a_social_investment_project_runs_all_four_stages_with_every_department(client, people, clock):
+def test_a_social_investment_project_runs_all_four_stages_with_every_department(app, client, people, clock):
     story = Story(client, people, clock, "social")
     assert story.clocks()["committed"]["status"] == "not_started"
     assert [t["element_id"] for t in story.open_tasks("fagai")] == ["s1_accept"]
@@ -202,11 +207,17 @@ def test_a_social_investment_project_runs_all_four_stages_with_every_department(
         "xiaofang": ["s3_drawing", "s4_joint"],
         "renfang": ["s3_drawing", "s4_joint"],
     }
+    passed = story.advanced(get_engine(app))
+    assert [e for e in passed if e in ("init", "stage1", "plan_gw", "stage2", "stage3_in", "stage3", "stage4",
+                                       "end_done")] == ["init", "stage1", "plan_gw", "stage2", "stage3_in", "stage3",
+                                                        "stage4", "end_done"]
+    assert not [e for e in passed if e.endswith("_refused") or e.endswith("_archive")]
     assert {t["completed_by"] for t in final["tasks"] if t["element_id"] == "s3_drawing"} == {
         "reviewer_zj", "reviewer_xf", "reviewer_rf"}
 
 
-def test_a_rejected_joint_drawing_review_goes_back_to_the_applicant_and_passes_on_re_review(client, people, clock):
+def test_a_rejected_joint_drawing_review_goes_back_to_the_applicant_and_passes_on_re_review(app, client, people,
+                                                                                           clock):
     story = Story(client, people, clock, "with_plan")                 # 带方案出让: no stage 2
     story.do("fagai", "s1_accept", ACCEPT)
     assert story.clocks()["committed"]["budget"] == "20 个工作日"
@@ -242,6 +253,8 @@ def test_a_rejected_joint_drawing_review_goes_back_to_the_applicant_and_passes_o
     final = story.case()
     assert final["status"] == "completed"
     assert not [t for t in final["tasks"] if t["element_id"].startswith("s2_")]
+    passed = story.advanced(get_engine(app))
+    assert "stage2" not in passed and passed.count("s3_drawing_archive") == 1 and "end_done" in passed
 
 
 def test_an_any_join_stage_closes_on_the_first_approval_and_withdraws_the_others(client, people, clock):
@@ -285,3 +298,16 @@ def test_design_review_needs_two_of_three_approvals_and_goes_back_when_it_has_fe
         ("guihua", "completed"), ("zhujian", "cancelled"), ("xiaofang", "completed")]     # round 2: 2 of 3
     assert story.open_tasks("zhujian") == []
     assert sorted(t["element_id"] for t in story.open_tasks("guihua")) == ["s2_review"]
+
+
+def test_a_lead_that_refuses_a_stage_ends_the_case_there(app, client, people, clock):
+    story = Story(client, people, clock, "social")
+    story.do("fagai", "s1_accept", ACCEPT)
+    story.review("s1_review", {"fagai": "approve", "guihua": "reject"})
+    story.do("fagai", "s1_conclude", {**PASS, "stage_passed": "fail", "stage_conclusion": "用地预审未通过，不予许可"})
+    final = story.case()
+    assert final["status"] == "completed"
+    assert {c["light"] for c in final["clocks"]} == {"closed"}
+    assert story.open_tasks("guihua") == [] and not [t for t in final["tasks"] if t["element_id"] == "s2_accept"]
+    passed = story.advanced(get_engine(app))
+    assert "stage1_refused" in passed and "end_done" not in passed and "plan_gw" not in passed
