@@ -68,6 +68,9 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
         new[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}
         started.append({"kind": kind, "t0": t0.isoformat(), "deemed": outcome.deemed,
                         "explanation": outcome.explanation})
+        if pending.get("amount_from"):
+            # The length came from the case data: the audit says which variable and what it held.
+            started[-1].update(budget=budget.to_dict(), amount_from=pending["amount_from"])
     return new, started
 
 

@@ -100,8 +100,11 @@ def test_a_clock_with_amount_from_takes_its_length_from_the_case_data_when_it_st
     functions = calendar_functions(CalendarProvider(calendar_2026))
     with case_clocks_bound(doc):
         assert functions["case_received_on"]() == "2026-03-02"
-    started, _ = start_pending(doc, "accept", datetime(2026, 3, 3, 10, 0, tzinfo=CST), calendar_2026(), "fagai",
-                               {"target_workdays": 50})
+    started, facts = start_pending(doc, "accept", datetime(2026, 3, 3, 10, 0, tzinfo=CST), calendar_2026(), "fagai",
+                                   {"target_workdays": 50})
+    by_kind = {fact["kind"]: fact for fact in facts}
+    assert by_kind["committed"]["amount_from"] == "target_workdays" and "amount_from" not in by_kind["legal"]
+    assert by_kind["committed"]["budget"]["amount"] == 50
     assert started["committed"]["clock"]["budget"]["amount"] == 50
     assert started["legal"]["clock"]["budget"]["amount"] == 45
     with case_clocks_bound(started):
