@@ -25,6 +25,7 @@ from .material_store import MaterialStore
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
+from .project_targets import load_targets, target_functions
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
@@ -123,7 +124,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
     calendar = CalendarProvider(lambda: _read_calendar(database))
-    functions = calendar_functions(calendar)
+    functions = {**calendar_functions(calendar), **target_functions(load_targets(config.processes_dir))}
     evaluator = Evaluator(functions)
     runner = WorkflowRunner(safe_script_engine(functions, allow_scripts=config.allow_script_tasks), clock,
                             cache=WorkflowCache(config.workflow_cache_size))

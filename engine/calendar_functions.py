@@ -71,7 +71,7 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
     """Return the expression functions bound to ``provider``.
 
     They are workdays_after, days_after, is_workday, workdays_before and the readers of the case's clocks:
-    legal_due, committed_due and accepted_on.
+    legal_due, committed_due, accepted_on (the 受理 date) and case_received_on (the receipt date).
     """
 
     def workdays_after(start: Any, n: Any) -> str:
@@ -134,9 +134,19 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
             return NEVER.isoformat()
         return period_end(clock.due(provider.get()).date).isoformat()
 
+    def case_received_on() -> str:
+        """The case's receipt date (收件, YYYY-MM-DD): the earliest clock start or pending receipt."""
+        doc = _case_clocks.get()
+        days = [business_date(datetime.fromisoformat(e["pending"]["received_at"])) if e.get("pending")
+                else date.fromisoformat(e["clock"]["t0"]) for e in (doc or {}).values()]
+        if not days:
+            raise ExpressionFailed("case_received_on() 需要流程声明时限（tb:clock）并在办件中使用",
+                                   details={"reason": "context"})
+        return min(days).isoformat()
+
     return {"workdays_after": workdays_after, "days_after": days_after, "is_workday": is_workday,
             "workdays_before": workdays_before, "legal_due": legal_due, "committed_due": committed_due,
-            "accepted_on": accepted_on}
+            "accepted_on": accepted_on, "case_received_on": case_received_on}
 
 
 def _last_day(value: Any) -> date | None:

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
 from .definitions import ClockSpec, element_ids
+from .errors import WorkflowFailed
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import deemed_acceptance
 
@@ -52,6 +53,8 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict
                                   "received_at": at.isoformat(), "notice_at": None})
             if spec.notice_at:
                 entry["pending"]["notice_by"] = spec.notice_at
+            if spec.amount_from:
+                entry["pending"]["amount_from"] = spec.amount_from
         else:
             entry["clock"] = Clock.start(spec.kind, Budget(spec.amount, spec.unit), business_date(at), at,
                                          actor).to_dict()
@@ -60,11 +63,15 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict
 
 
 def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calendar: WorkCalendar,
-                  actor: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                  actor: str, data: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Start the clocks waiting for ``element_id`` (受理 completed at ``at``); return the doc and what started.
 
     T0 is the acceptance date, or the receipt date when neither an acceptance nor a one-time 补正 notice
-    came within 5 working days of receipt (deemed acceptance, audited with its explanation).
+    came within 5 working days of receipt (deemed acceptance, audited with its explanation). A clock
+    declared with ``amountFrom`` takes its length from that variable of ``data`` (the task's data).
+
+    Raises:
+        WorkflowFailed: an ``amountFrom`` variable is missing or not a whole number of 1 to 3650.
     """
     new, started = dict(doc), []
     for kind, entry in doc.items():
@@ -74,11 +81,25 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
         notice = datetime.fromisoformat(pending["notice_at"]) if pending["notice_at"] else None
         outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
         t0 = outcome.t0 or business_date(at)
-        clock = Clock.start(kind, Budget.from_dict(pending["budget"]), t0, at, actor)
+        budget = Budget.from_dict(pending["budget"])
+        if pending.get("amount_from"):
+            budget = Budget(_amount(pending["amount_from"], data or {}), budget.unit)
+        clock = Clock.start(kind, budget, t0, at, actor)
         new[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}
         started.append({"kind": kind, "t0": t0.isoformat(), "deemed": outcome.deemed,
                         "explanation": outcome.explanation})
+        if pending.get("amount_from"):
+            # The length came from the case data: the audit says which variable and what it held.
+            started[-1].update(budget=budget.to_dict(), amount_from=pending["amount_from"])
     return new, started
+
+
+def _amount(name: str, data: Mapping[str, Any]) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 3650:
+        raise WorkflowFailed(f"时限取自办件变量 {name}，但其值 {value!r} 不是 1 到 3650 的整数",
+                             details={"variable": name})
+    return value
 
 
 def note_correction_notice(doc: Mapping[str, Any], at: datetime) -> dict[str, Any]:

@@ -96,11 +96,15 @@ class ClockSpec:
     notice_at: str | None = None
     """User task ids (一次性告知补正), separated by spaces, whose completion is the one-time 补正 notice of
     第三十二条 for a clock that has not started yet."""
+    amount_from: str | None = None
+    """A case variable that holds the period length when the clock starts (e.g. a 工改 category target
+    computed by a script task); ``amount`` is then only the declared default the deploy checks see."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
-                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "notice_at": self.notice_at}
+                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "notice_at": self.notice_at,
+                "amount_from": self.amount_from}
 
 
 def element_ids(value: str | None) -> tuple[str, ...]:

@@ -207,7 +207,9 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         starting = starts_clocks(case.clocks, task.element_id)
         if starting:
             # 受理 done: the clocks waiting for it start now, back-dated when 第三十二条 deems it earlier.
-            doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username)
+            task_data = {**svc.runner.task_data(workflow, task.spiff_task_id), **data}
+            doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username,
+                                         task_data)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
         with case_clocks_bound(case.clocks):

@@ -25,7 +25,7 @@ _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
-             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt"}}
+             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
                "clock": {"process"}}
 
@@ -115,11 +115,17 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock {attr} 中的 {ref!r} 不是本流程中的用户任务",
                                  pid))
             continue
+        amount_from = el.get("amountFrom")
+        if amount_from is not None and (starts_at is None
+                                        or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", amount_from)):
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock amountFrom={amount_from!r} 应为变量名，"
+                                                 "且须与 startsAt 同用（时限在受理时从办件数据读取）", pid))
+            continue
         if any(spec.kind == kind for spec in specs):
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限", pid))
             continue
         specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day",
-                               yellow_days, yellow_ratio, starts_at, notice_at))
+                               yellow_days, yellow_ratio, starts_at, notice_at, amount_from))
     by_kind = {spec.kind: spec for spec in specs}
     if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
             and by_kind["committed"].amount > by_kind["legal"].amount:
