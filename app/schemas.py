@@ -85,6 +85,8 @@ class TaskSchema(Schema):
     case_committed_due_at = fields.DateTime(allow_none=True)
     case_legal_due_at = fields.DateTime(allow_none=True)
     light = fields.String(allow_none=True, metadata={"description": "green / yellow / red; null without a deadline"})
+    bundle = fields.Dict(metadata={"description": "一件事 sub-task (detail only): the matter, form values and "
+                                                  "materials the bundle application already collected"})
 
 
 class TaskPageSchema(Schema):
@@ -134,6 +136,8 @@ class CaseSchema(Schema):
     committed_due_at = fields.DateTime(allow_none=True)
     clocks = fields.List(fields.Nested(lambda: ClockViewSchema()))
     tasks = fields.List(fields.Nested(TaskSchema))
+    bundle = fields.Dict(metadata={"description": "一件事 cases: each sub-matter's state (waiting / running / "
+                                                  "completed) and open task count"})
 
 
 class ClockViewSchema(Schema):

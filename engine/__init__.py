@@ -7,6 +7,7 @@ from .calendar import (
     CalendarInvalid, CalendarUnknown, CalendarYearExists, DayFact, DayKind, Due, WorkCalendar, YearSchedule,
     business_date, parse_schedule,
 )
+from .bundle import is_bundle_file
 from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
@@ -33,7 +34,7 @@ from .persistence.calendar_repository import (
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 
 __all__ = [
-    "Matter", "is_catalog_file",
+    "Matter", "is_bundle_file", "is_catalog_file",
     "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",

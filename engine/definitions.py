@@ -92,11 +92,14 @@ class ClockSpec:
     yellow_ratio: float = 0.2
     starts_at: str | None = None
     """A user task (受理) whose completion starts the clock; None starts it with the case (收件)."""
+    when: str | None = None
+    """An expression over the case's start data; the clock applies only to cases where it is true (e.g. a
+    committed limit per 不动产登记 sub-type). None applies to every case."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
-                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at}
+                "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "when": self.when}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import events as ev
 from .audit import GENESIS, event_hash
+from .bundle import merge as merge_bundle
 from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
 from .clock import CST, Clock
@@ -67,8 +68,11 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
     now = svc.clock.now()
     with svc.uow() as uow:
         definition = svc.catalog.get(uow, uow.definitions.latest_id(cmd.process_key, cmd.version))
+        if definition.bundle_form is not None:
+            # 一表申报: a bundle's case starts from its one application form, checked like any task form.
+            data = definition.bundle_form.validate(data)
         # The clocks exist before the first step, so timers reached at once can read legal_due().
-        clock_columns = _clock_columns(definition, svc, now, cmd.actor)
+        clock_columns = _clock_columns(definition, svc, now, cmd.actor, data)
         with case_clocks_bound(clock_columns.get("clocks")):
             workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
         day = now.astimezone(CST).strftime("%Y%m%d")
@@ -135,9 +139,14 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         _check_actionable(task, cmd.actor)
         definition = svc.catalog.get(uow, case.definition_id)
         form = definition.forms.get(task.form_key) if task.form_key else None
-        data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
+        submitted = cmd.data
+        if definition.bundle is not None:
+            # What the bundle already collected is filled in, never asked again (一件事 一表申报).
+            submitted = merge_bundle(definition.bundle, task.element_id,
+                                     svc.runner.task_data(workflow, task.spiff_task_id), submitted)
+        data = form.validate(submitted) if form is not None else check_variables(submitted, what="表单数据")
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
         starts_clocks = task.element_id in {e["pending"]["starts_at"] for e in (case.clocks or {}).values()
                                             if e.get("pending")}
@@ -205,10 +214,13 @@ def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, wor
     return [ev.TimersRearmed(reason=reason, timers={t.element_id: t.due_at.isoformat() for t in moved})]
 
 
-def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
-    if not definition.clocks:
+def _clock_columns(definition: LoadedDefinition, svc: Services, now: datetime, actor: Actor,
+                   data: dict[str, Any]) -> dict[str, Any]:
+    # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
+    specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
+    if not specs:
         return {}
-    doc = start_clocks(definition.clocks, now, actor.username)
+    doc = start_clocks(specs, now, actor.username)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
 
 
