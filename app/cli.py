@@ -99,7 +99,9 @@ def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tup
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
         for file in files:
             if file.suffix == ".bpmn" or is_catalog_file(file.name) or is_bundle_file(file.name):
-                bpmn.append((file.name, file.read_bytes()))
+                # Relative names: every process folder has its own main.bpmn, matters.yaml and bundle.yaml.
+                name = str(file.relative_to(path)) if path.is_dir() else file.name
+                bpmn.append((name, file.read_bytes()))
             elif file.suffix == ".form":
                 forms.append((file.name, file.read_bytes()))
     return bpmn, forms

@@ -136,7 +136,8 @@ def test_deploy_json_prints_a_parsable_report(runner, app):
     assert all(set(r) >= {"kind", "key", "version", "status", "content_hash"} for r in report)
     again = json.loads(ok(runner.invoke(args=["deploy", "--json"])))
     assert {r["status"] for r in again} == {"unchanged"}
-    assert [d["process_key"] for d in get_engine(app).queries.definitions()] == ["parallel_approval"]
+    assert [d["process_key"] for d in get_engine(app).queries.definitions()] == [
+        "budongchan_dengji", "budongchan_jiaoyi", "parallel_approval", "qiye_kaiban"]
 
 
 def test_deploy_of_a_given_path_deploys_only_that_file(runner, app):

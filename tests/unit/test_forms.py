@@ -69,7 +69,11 @@ LINE_ITEMS = form_json(
 # --- shipped forms --------------------------------------------------------------------------------
 
 def test_every_shipped_form_parses_and_is_keyed_by_its_id(forms):
-    assert set(forms) == {"accept_application", "review_opinion", "applicant_info"}
+    assert set(forms) >= {"accept_application", "review_opinion", "applicant_info", "qiye_kaiban_apply",
+                          "license_registration", "seal_filing", "invoice_application", "certificate_delivery",
+                          "social_insurance_registration", "housing_fund_registration", "budongchan_jiaoyi_apply",
+                          "property_contract_filing", "property_tax_assessment", "property_transfer_registration",
+                          "property_registration"}
     for key, form in forms.items():
         assert form.key == key and len(form.content_hash) == 64
 
