@@ -72,7 +72,7 @@ class Engine:
 
     def shipped_files(self, processes_dir: Path | None = None,
                       forms_dir: Path | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-        """Read every BPMN file, matter catalog and bundle mapping under ``processes/`` and every form under ``forms/``."""
+        """Read the BPMN files, matter catalogs and bundle mappings in ``processes/`` and the forms in ``forms/``."""
         pdir, fdir = processes_dir or self.config.processes_dir, forms_dir or self.config.forms_dir
         found = sorted(p for p in pdir.rglob("*") if p.suffix == ".bpmn" or is_catalog_file(p.name)
                        or is_bundle_file(p.name)) \

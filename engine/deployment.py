@@ -128,7 +128,8 @@ class DefinitionCatalog:
             unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
             mappings = self._check_bundles(uow, bundles, unit.processes, forms)
             for process in unit.processes.values():
-                report.append(self._deploy_process(uow, process, forms, actor, now, mappings.get(process.process_key)))
+                report.append(self._deploy_process(uow, process, forms, actor, now,
+                                                   mappings.get(process.process_key)))
             keys = set(unit.processes)
         elif bundles:
             self._check_bundles(uow, bundles, {}, forms)
