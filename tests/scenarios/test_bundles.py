@@ -16,6 +16,7 @@ from engine import CST, ManualClock, ensure_calendar_seeded
 from .conftest import Caller
 from .test_http_api import ACCEPT, assert_error, complete, get_case, inbox, only_task, upload
 from tests.conftest import ROOT
+from tests.pages_helpers import PASSWORD, csrf_of, login
 
 PEOPLE = {
     "clerk": ("window_yz", ("window_clerk",), "zwzx"),
@@ -57,7 +58,7 @@ def people(app: Any, client: Any) -> dict[str, Caller]:
     callers = {}
     for who, (username, roles, department) in PEOPLE.items():
         engine.identity.create_user(username, display_name=who, roles=roles, district="500103",
-                                    department=department)
+                                    department=department, password=PASSWORD)
         callers[who] = Caller(username, {"Authorization": f"Bearer {engine.identity.create_token(username)}"})
     files = [(str(p.relative_to(ROOT / "processes")), p.read_bytes())
              for p in sorted((ROOT / "processes").rglob("*")) if p.is_file()]
@@ -245,3 +246,19 @@ def test_budongchan_jiaoyi_accepts_once_then_runs_contract_tax_and_registration_
         done(client, people[who], task["id"], data)
     assert set(progress(client, clerk, case_id).values()) == {"completed"}
     assert done(client, clerk, only_task(client, clerk, "deliver")["id"], DELIVERY)["status"] == "completed"
+
+
+def test_the_task_page_shows_collected_values_read_only_and_asks_only_for_the_rest(client, people):
+    case_id, _ = open_kaiban(client, people)
+    seal = only_task(client, people["gongan"], "seal_review")
+    assert login(client, "reviewer_ga", PASSWORD).status_code == 302
+    token = csrf_of(client, f"/tasks/{seal['id']}")
+    assert client.post(f"/tasks/{seal['id']}/claim", data={"csrf_token": token}).status_code == 302
+    page = client.get(f"/tasks/{seal['id']}").get_data(as_text=True)
+    assert page.count("已由一件事申报收取，无需重复提交") == 4
+    assert 'name="company_name"' in page and 'value="重庆渝通科技有限公司" readonly' in page
+    assert 'value="CL-2026-0001" readonly' in page
+    posted = client.post(f"/tasks/{seal['id']}/complete", data={"csrf_token": token, "filing_no": "GA-1",
+                                                                 "company_name": "篡改的名称"})
+    assert posted.status_code == 302, posted.get_data(as_text=True)
+    assert progress(client, people["clerk"], case_id)["公章刻制备案"] == "completed"
