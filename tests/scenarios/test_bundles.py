@@ -262,3 +262,6 @@ def test_the_task_page_shows_collected_values_read_only_and_asks_only_for_the_re
                                                                  "company_name": "篡改的名称"})
     assert posted.status_code == 302, posted.get_data(as_text=True)
     assert progress(client, people["clerk"], case_id)["公章刻制备案"] == "completed"
+    case_page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "企业开办“一件事” · 子事项进度" in case_page
+    assert "<tr><td>营业执照</td><td>已办结</td>" in case_page and "<tr><td>发票申领</td><td>办理中</td>" in case_page
