@@ -13,8 +13,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, is_catalog_file,
-    mask_id_number, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, is_bundle_file,
+    is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
 )
 
 from .cli_audit import verify_command
@@ -74,14 +74,14 @@ def migrate_command() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
 def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Deploy BPMN (.bpmn), form (.form) and matter catalog (matters.yaml) files; no PATH: everything shipped."""
+    """Deploy BPMN, form, matter catalog (matters.yaml) and bundle (bundle.yaml) files; no PATH: all shipped."""
     engine = get_engine()
     if paths:
         bpmn, forms = _collect(paths)
     else:
         bpmn, forms = engine.shipped_files()
     if not bpmn and not forms:
-        click.echo("没有找到 .bpmn、.form 或 matters.yaml 文件", err=True)
+        click.echo("没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件", err=True)
         sys.exit(2)
     try:
         report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
@@ -101,8 +101,10 @@ def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tup
     for path in paths:
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
         for file in files:
-            if file.suffix == ".bpmn" or is_catalog_file(file.name):
-                bpmn.append((file.name, file.read_bytes()))
+            if file.suffix == ".bpmn" or is_catalog_file(file.name) or is_bundle_file(file.name):
+                # Relative names: every process folder has its own main.bpmn, matters.yaml and bundle.yaml.
+                name = str(file.relative_to(path)) if path.is_dir() else file.name
+                bpmn.append((name, file.read_bytes()))
             elif file.suffix == ".form":
                 forms.append((file.name, file.read_bytes()))
     return bpmn, forms

@@ -100,6 +100,8 @@ class TaskSchema(Schema):
     stage = fields.String(allow_none=True, metadata={"description": "the case's stage, else the task's lane"})
     inbox_due_at = fields.DateTime(allow_none=True, metadata={
         "description": "the instant the light and due-order use: the task's own budget, else the case's 承诺 clock"})
+    bundle = fields.Dict(metadata={"description": "一件事 sub-task (detail only): the matter, form values and "
+                                                  "materials the bundle application already collected"})
 
 
 class TaskPageSchema(Schema):
@@ -225,6 +227,8 @@ class CaseSchema(Schema):
     committed_due_at = fields.DateTime(allow_none=True)
     clocks = fields.List(fields.Nested(lambda: ClockViewSchema()))
     tasks = fields.List(fields.Nested(TaskSchema))
+    bundle = fields.Dict(metadata={"description": "一件事 cases: each sub-matter's state (waiting / running / "
+                                                  "completed) and open task count"})
 
 
 class ClockViewSchema(Schema):

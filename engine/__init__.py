@@ -7,6 +7,7 @@ from .calendar import (
     CalendarInvalid, CalendarUnknown, CalendarYearExists, DayFact, DayKind, Due, WorkCalendar, YearSchedule,
     business_date, parse_schedule,
 )
+from .bundle import is_bundle_file
 from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
@@ -43,7 +44,7 @@ from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
-    "Matter", "is_catalog_file", "RIGHTS", "GrantInfo", "GrantMissing", "Grants", "CaseVerification", "verify_all", "verify_case",
+    "Matter", "is_bundle_file", "is_catalog_file", "RIGHTS", "GrantInfo", "GrantMissing", "Grants", "CaseVerification", "verify_all", "verify_case",
     # intake
     "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "ID_TYPES", "IntakeResult",
     "MaterialInput", "MaterialRejected", "MatterUnavailable", "Party", "ReceiveApplication", "is_valid_credit_code",

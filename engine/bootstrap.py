@@ -14,6 +14,7 @@ from .commands import (
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
+from .bundle import is_bundle_file
 from .catalog import is_catalog_file
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
@@ -83,9 +84,10 @@ class Engine:
 
     def shipped_files(self, processes_dir: Path | None = None,
                       forms_dir: Path | None = None) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-        """Read every BPMN file and matter catalog under ``processes/`` and every form under ``forms/``."""
+        """Read the BPMN files, matter catalogs and bundle mappings in ``processes/`` and the forms in ``forms/``."""
         pdir, fdir = processes_dir or self.config.processes_dir, forms_dir or self.config.forms_dir
-        found = sorted(p for p in pdir.rglob("*") if p.suffix == ".bpmn" or is_catalog_file(p.name)) \
+        found = sorted(p for p in pdir.rglob("*") if p.suffix == ".bpmn" or is_catalog_file(p.name)
+                       or is_bundle_file(p.name)) \
             if pdir.is_dir() else []
         bpmn = [(str(p.relative_to(pdir)), p.read_bytes()) for p in found]
         forms = [(p.name, p.read_bytes()) for p in sorted(fdir.glob("*.form"))] if fdir.is_dir() else []

@@ -99,12 +99,15 @@ class ClockSpec:
     amount_from: str | None = None
     """A case variable that holds the period length when the clock starts (e.g. a 工改 category target
     computed by a script task); ``amount`` is then only the declared default the deploy checks see."""
+    when: str | None = None
+    """An expression over the case's start data; the clock applies only to cases where it is true (e.g. a
+    committed limit per 不动产登记 sub-type). None applies to every case."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
                 "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "notice_at": self.notice_at,
-                "amount_from": self.amount_from}
+                "amount_from": self.amount_from, "when": self.when}
 
 
 def element_ids(value: str | None) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from .audit import canonical_json
+from .bundle import BundleFile, is_bundle_file, parse_bundle
 from .catalog import CatalogCheck, Matter, is_catalog_file, parse_catalog
 from .definitions import ClockSpec, Finding, UserTaskInfo
 from .errors import DefinitionRejected
@@ -37,6 +38,10 @@ class LoadedDefinition:
     user_tasks: dict[str, UserTaskInfo]
     forms: dict[str, FormDefinition]
     clocks: tuple[ClockSpec, ...] = ()
+    bundle: Mapping[str, Any] | None = None
+    """The 一件事 mapping deployed with the process (:mod:`engine.bundle`), None for a single matter."""
+    bundle_form: FormDefinition | None = None
+    """The pinned 一表申报 form the bundle's cases are started with."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,15 @@ class DefinitionCatalog:
             if form_row is None:
                 raise DefinitionRejected(f"流程 {row.process_key} 引用的表单 {key} 版本缺失")
             forms[key] = parse_form(canonical_json(form_row.source), expected_key=key)
+        bundle, bundle_form = (row.meta or {}).get("bundle"), None
+        if bundle is not None:
+            form_row = uow.definitions.form(bundle["form"], bundle["form_hash"])
+            if form_row is None:
+                raise DefinitionRejected(f"流程 {row.process_key} 的一表申报表单 {bundle['form']} 版本缺失")
+            bundle_form = parse_form(canonical_json(form_row.source), expected_key=bundle["form"])
         loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
                                   process.spec, process.subprocess_specs, process.user_tasks, forms,
-                                  tuple(process.clocks))
+                                  tuple(process.clocks), bundle, bundle_form)
         with self._lock:
             self._loaded[row.id] = loaded
         return loaded
@@ -97,7 +108,9 @@ class DefinitionCatalog:
         process that is deployed or comes with the same deploy.
         """
         catalogs = [(name, data) for name, data in bpmn_files if is_catalog_file(name)]
-        bpmn_files = [(name, data) for name, data in bpmn_files if not is_catalog_file(name)]
+        bundles = [parse_bundle(name, data) for name, data in bpmn_files if is_bundle_file(name)]
+        bpmn_files = [(name, data) for name, data in bpmn_files
+                      if not is_catalog_file(name) and not is_bundle_file(name)]
         report: list[Deployed] = []
         forms: dict[str, FormDefinition] = {}
         for name, data in form_files:
@@ -113,12 +126,31 @@ class DefinitionCatalog:
         keys: set[str] = set()
         if bpmn_files:
             unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
+            mappings = self._check_bundles(uow, bundles, unit.processes, forms)
             for process in unit.processes.values():
-                report.append(self._deploy_process(uow, process, forms, actor, now))
+                report.append(self._deploy_process(uow, process, forms, actor, now,
+                                                   mappings.get(process.process_key)))
             keys = set(unit.processes)
+        elif bundles:
+            self._check_bundles(uow, bundles, {}, forms)
         check.require_processes(lambda key: key in keys or uow.definitions.process_exists(key))
         report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
         return report
+
+    def _check_bundles(self, uow: SqlAlchemyUnitOfWork, bundles: list[BundleFile], processes: Mapping[str, Any],
+                       forms: Mapping[str, FormDefinition]) -> dict[str, dict[str, Any]]:
+        """Check every bundle file against this deploy's forms and processes; return docs by process key."""
+        def form(key: str) -> FormDefinition | None:
+            if key in forms:
+                return forms[key]
+            row = uow.definitions.form(key)
+            return parse_form(canonical_json(row.source), expected_key=key) if row is not None else None
+        docs: dict[str, dict[str, Any]] = {}
+        for bundle in bundles:
+            if bundle.process_key in docs:
+                raise DefinitionRejected(f"{bundle.name}：流程 {bundle.process_key} 已有一件事映射")
+            docs[bundle.process_key] = bundle.check(form, processes.get(bundle.process_key))
+        return docs
 
     def _deploy_matter(self, uow: SqlAlchemyUnitOfWork, matter: Matter, actor: str, now: datetime) -> Deployed:
         existing = uow.definitions.matter(matter.code, matter.content_hash)
@@ -142,7 +174,8 @@ class DefinitionCatalog:
         return Deployed("form", form.key, version, "created", form.content_hash)
 
     def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess,
-                        forms: Mapping[str, FormDefinition], actor: str, now: datetime) -> Deployed:
+                        forms: Mapping[str, FormDefinition], actor: str, now: datetime,
+                        bundle: dict[str, Any] | None = None) -> Deployed:
         form_refs, missing = {}, []
         for key in sorted(process.form_keys):
             if key in forms:
@@ -155,7 +188,10 @@ class DefinitionCatalog:
             findings = [Finding("TB_FORM_MISSING", f"表单 {key} 不存在，请先部署 forms/{key}.form",
                                 _task_using(process, key)).to_dict() for key in missing]
             raise DefinitionRejected(findings[0]["message"], details={"findings": findings})
-        content_hash = hashlib.sha256(f"{process.source_hash()}\n{canonical_json(form_refs)}".encode()).hexdigest()
+        # A bundle mapping is part of the definition: changing it is a new version, as a form edit is.
+        versioned = f"{process.source_hash()}\n{canonical_json(form_refs)}"
+        versioned += f"\n{canonical_json(bundle)}" if bundle is not None else ""
+        content_hash = hashlib.sha256(versioned.encode()).hexdigest()
         existing = uow.definitions.by_hash(process.process_key, content_hash)
         if existing is not None:
             return Deployed("process", process.process_key, existing.version, "unchanged", content_hash)
@@ -163,6 +199,8 @@ class DefinitionCatalog:
                                                process.process_key)
         meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())},
                 "clocks": [c.to_dict() for c in process.clocks]}
+        if bundle is not None:
+            meta["bundle"] = bundle
         uow.definitions.add(ProcessDefinition(
             process_key=process.process_key, version=version, name=process.name, content_hash=content_hash,
             bpmn_xml=process.bpmn_xml, resources=process.resources, form_refs=form_refs, meta=meta,

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from . import events as ev
 from .audit import GENESIS, event_hash
+from .bundle import merge as merge_bundle
 from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
 from .clock import CST, Clock
@@ -96,7 +97,11 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
     definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
-    specs = definition.clocks
+    if definition.bundle_form is not None:
+        # 一表申报: a bundle's case starts from its one application form, checked like any task form.
+        data = definition.bundle_form.validate(data)
+    # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
+    specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
     if matter_row is not None:
         matter = Matter.from_doc(matter_row.doc)
         committed = matter.committed_limit_in(owning)
@@ -192,9 +197,14 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         _check_actionable(task, cmd.actor)
         definition = svc.catalog.get(uow, case.definition_id)
         form = definition.forms.get(task.form_key) if task.form_key else None
-        data = form.validate(cmd.data) if form is not None else check_variables(cmd.data, what="表单数据")
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
+        submitted = cmd.data
+        if definition.bundle is not None:
+            # What the bundle already collected is filled in, never asked again (一件事 一表申报).
+            submitted = merge_bundle(definition.bundle, task.element_id,
+                                     svc.runner.task_data(workflow, task.spiff_task_id), submitted)
+        data = form.validate(submitted) if form is not None else check_variables(submitted, what="表单数据")
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
         noticed = notice_kinds(case.clocks, task.element_id)
         if noticed:

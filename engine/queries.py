@@ -13,6 +13,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import inbox
+from .bundle import progress, provided
 from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
@@ -106,7 +107,12 @@ class Queries:
             row = session.execute(stmt).one_or_none()
         if row is None or not _sees_task(actor, row[0]):
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        return mask_for_roles(actor.roles, task_view(row[0], row[1], _light_at(row[0], row[1], self._now())))
+        view = task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
+        with self.sessions() as session:
+            bundle = _bundle_of(session, row[1])
+            if bundle is not None:
+                view["bundle"] = provided(bundle, row[0].element_id, _application(session, row[1].id))
+        return mask_for_roles(actor.roles, view)
 
     def case(self, actor: Actor, case_id: int) -> dict[str, Any]:
         """Return a case with its open tasks and event count, if the actor may see it."""
@@ -116,7 +122,12 @@ class Queries:
                 raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
             tasks = session.scalars(select(TaskItem).where(TaskItem.case_id == case_id)
                                     .order_by(TaskItem.created_at, TaskItem.id)).all()
-            return mask_for_roles(actor.roles, {
+            bundle = _bundle_of(session, case)
+            extra = {} if bundle is None else {"bundle": {
+                "code": bundle["code"], "name": bundle["name"],
+                "matters": progress(bundle, [{"element_id": t.element_id, "state": t.state} for t in tasks],
+                                    _passed(session, case.id))}}
+            return mask_for_roles(actor.roles, {**extra,
                 "id": case.id, "case_no": case.case_no, "process_key": case.process_key,
                 "matter_code": case.matter_code, "matter_version": case.matter_version,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
@@ -246,6 +257,25 @@ def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:
     return {**doc, "version": row.version, "content_hash": row.content_hash, "deployed_at": row.deployed_at,
             "committed_limit": matter.committed_limit_in(district).to_dict(),
             "agency": override.get("agency", doc.get("agency")), "window": override.get("window")}
+
+
+def _bundle_of(session: Session, case: Case) -> dict[str, Any] | None:
+    meta = session.scalar(select(ProcessDefinition.meta).where(ProcessDefinition.id == case.definition_id))
+    return (meta or {}).get("bundle")
+
+
+def _application(session: Session, case_id: int) -> dict[str, Any]:
+    """The data the case was started with (the 一表申报 application), from its CaseStarted event."""
+    payload = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
+                                                             CaseEvent.event_type == "CaseStarted"))
+    return dict((payload or {}).get("data") or {})
+
+
+def _passed(session: Session, case_id: int) -> set[str]:
+    """Every element the engine passed in the case (subprocesses appear once they ended)."""
+    payloads = session.scalars(select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
+                                                               CaseEvent.event_type == "FlowAdvanced"))
+    return {element for payload in payloads for element in (payload or {}).get("elements", ())}
 
 
 def _sees_task(actor: Actor, task: TaskItem) -> bool:

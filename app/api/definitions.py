@@ -7,7 +7,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine import DeployDefinitions, InvalidInput, is_catalog_file
+from engine import DeployDefinitions, InvalidInput, is_bundle_file, is_catalog_file
 
 from ..auth import current_actor, require_role, require_user
 from ..runtime import get_engine
@@ -32,7 +32,7 @@ class Definitions(MethodView):
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
     def post(self) -> Any:
-        """Deploy uploaded .bpmn, .form and matter catalog (matters.yaml) files (multipart field ``files``).
+        """Deploy uploaded .bpmn, .form, matter catalog (matters.yaml) and bundle (bundle.yaml) files (field ``files``).
 
         Unchanged files keep their version; everything is deployed or nothing is.
         """
@@ -40,10 +40,11 @@ class Definitions(MethodView):
         if not uploads:
             raise InvalidInput("请上传至少一个 .bpmn、.form 或 matters.yaml 文件（字段名 files）")
         bpmn = tuple((f.filename or "upload.bpmn", f.read()) for f in uploads
-                     if _ext(f.filename) == "bpmn" or is_catalog_file(f.filename or ""))
+                     if _ext(f.filename) == "bpmn" or is_catalog_file(f.filename or "")
+                     or is_bundle_file(f.filename or ""))
         forms = tuple((f.filename or "upload.form", f.read()) for f in uploads if _ext(f.filename) == "form")
         if len(bpmn) + len(forms) != len(uploads):
-            raise InvalidInput("只接受 .bpmn、.form 和事项目录（matters.yaml 或 *.matters.yaml）文件")
+            raise InvalidInput("只接受 .bpmn、.form、事项目录（matters.yaml 或 *.matters.yaml）和一件事映射（bundle.yaml）文件")
         report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))
         return [line.to_dict() for line in report]
 

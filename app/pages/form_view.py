@@ -112,7 +112,20 @@ def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
     return item
 
 
-def parse(source: Mapping[str, Any], form: MultiDict) -> tuple[dict[str, Any], dict[str, Any]]:
+def mark_collected(items: list[Item], collected: Mapping[str, Any]) -> None:
+    """Show the fields a 一件事 bundle already collected as read-only, filled in and marked 已收取.
+
+    The engine fills these values in itself when the task is completed, so the person is never asked for
+    them again (and :func:`parse` leaves read-only fields out of the posted data).
+    """
+    for item in _walk(items):
+        if item.key in collected:
+            item.value, item.readonly, item.required = collected[item.key], True, False
+            item.description = "已由一件事申报收取，无需重复提交"
+
+
+def parse(source: Mapping[str, Any], form: MultiDict,
+          collected: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Turn posted fields into (nested JSON data for the engine, flat dotted values to refill the form).
 
     Empty inputs are left out so that the engine reports required fields as missing; numbers and option
@@ -123,7 +136,7 @@ def parse(source: Mapping[str, Any], form: MultiDict) -> tuple[dict[str, Any], d
     flat: dict[str, Any] = {}
     items = build(source, _posted_rows(form))
     for item in _walk(items):
-        if item.readonly:
+        if item.readonly or item.key in (collected or {}):
             continue
         value = _read(item, form, _options(source, item.key))
         if value is None:

@@ -40,7 +40,7 @@ def complete(task_id: int) -> Any:
     """Complete the task with the posted form; invalid fields come back with their messages."""
     engine = get_engine()
     source = engine.documents.task_form(current_actor(), task_id) or {"components": []}
-    data, flat = form_view.parse(source, request.form)
+    data, flat = form_view.parse(source, request.form, _collected(engine.queries.task(current_actor(), task_id)))
     try:
         engine.handle(CompleteTask(task_id, current_actor(), data))
     except FormInvalid as exc:
@@ -68,6 +68,7 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
     case = engine.queries.case(actor, item["case_id"])
     source = engine.documents.task_form(actor, task_id)
     fields = form_view.build(source, values, errors) if source else []
+    form_view.mark_collected(fields, _collected(item))
     known = {f.key for f in _leaves(fields)}
     stray = {key: messages for key, messages in (errors or {}).items() if key not in known}
     return render_template(
@@ -76,6 +77,11 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
         materials=materials(engine.documents.started_data(actor, item["case_id"])),
         events=engine.queries.events(item["case_id"]), mine=item["assignee"] == actor.username,
         highlight=[item["element_id"]] if item["state"] == "open" else []), status
+
+
+def _collected(task: dict[str, Any]) -> dict[str, Any]:
+    """The form values a 一件事 bundle already collected for this task (none for a single matter)."""
+    return task.get("bundle", {}).get("values", {})
 
 
 def _leaves(items: list[form_view.Item]) -> list[form_view.Item]:

@@ -141,6 +141,13 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
         findings.append(Finding("BPMN_PARSE_FAILED", f"流程 {pid} 无法构建：{exc}", pid))
         return ParsedProcess(pid, pid, None, {}, {}, "", {}, name, frozenset())
     findings += list(check_expressions(spec, subs, evaluator))
+    for clock in info.clocks.get(pid, ()):
+        if clock.when is not None:
+            try:
+                evaluator.check_expression(clock.when)
+            except EngineError as exc:
+                findings.append(Finding("EXPRESSION_REJECTED", f"流程 {pid} 的 tb:clock when 条件不安全或无效："
+                                                               f"{exc.message}", pid))
     used = {spec.name, *subs}
     user_tasks: dict[str, UserTaskInfo] = {}
     resources = {}

@@ -197,6 +197,12 @@ class WorkflowRunner:
         """Return the timers waiting in ``workflow`` with their due times."""
         return waiting_timers(workflow)
 
+    def task_data(self, workflow: Any, spiff_task_id: str) -> dict[str, Any]:
+        """Return the data a task of ``workflow`` sees, empty when the task is no longer in it."""
+        if not _has_task(workflow, spiff_task_id):
+            return {}
+        return dict(workflow.get_task_from_id(UUID(spiff_task_id)).data)
+
     def ready_user_tasks(self, workflow: Any) -> list[ReadyTask]:
         """Return every READY user task, in tree order."""
         return [_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]

@@ -25,7 +25,8 @@ _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
-             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom"}}
+             "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom",
+                       "when"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
                "clock": {"process"}}
 
@@ -93,9 +94,12 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
         kind = el.get("kind")
         units = [u for u in ("workdays", "days") if el.get(u) is not None]
         raw = el.get(units[0]) if len(units) == 1 else None
-        if kind not in ("legal", "committed") or raw is None or not raw.isdigit() or not 0 < int(raw) <= 3650:
+        # A committed limit may be 0: 即办件 (e.g. 不动产 抵押注销, decided on the spot) are due the same day.
+        lowest = 0 if kind == "committed" else 1
+        if kind not in ("legal", "committed") or raw is None or not raw.isdigit() \
+                or not lowest <= int(raw) <= 3650:
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 应写明 kind=\"legal|committed\" 和 "
-                                                 "workdays 或 days 之一（1 到 3650 的整数）", pid))
+                                                 "workdays 或 days 之一（1 到 3650 的整数；承诺时限可为 0）", pid))
             continue
         try:
             yellow_days = int(el.get("yellowDays", "1"))
@@ -121,12 +125,15 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock amountFrom={amount_from!r} 应为变量名，"
                                                  "且须与 startsAt 同用（时限在受理时从办件数据读取）", pid))
             continue
-        if any(spec.kind == kind for spec in specs):
-            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限", pid))
+        when = (el.get("when") or "").strip() or None
+        # Several clocks of one kind are allowed only when each says for which cases (when=) it is.
+        if any(spec.kind == kind and (spec.when is None or when is None) for spec in specs):
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 重复声明了 {kind} 时限（同类多个时限须各写 when 条件）",
+                                 pid))
             continue
-        specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day",
-                               yellow_days, yellow_ratio, starts_at, notice_at, amount_from))
-    by_kind = {spec.kind: spec for spec in specs}
+        specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day", yellow_days,
+                               yellow_ratio, starts_at, notice_at=notice_at, amount_from=amount_from, when=when))
+    by_kind = {spec.kind: spec for spec in specs if spec.when is None}
     if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
             and by_kind["committed"].amount > by_kind["legal"].amount:
         found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的承诺时限不能长于法定时限", pid))

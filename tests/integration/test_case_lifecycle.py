@@ -14,7 +14,8 @@ from tests.helpers import (
 def test_deploy_is_versioned_by_content_and_idempotent(engine):
     first = deploy_shipped(engine)
     assert {(d.key, d.version, d.status) for d in first if d.kind == "process"} >= {
-        ("parallel_approval", 1, "created"), ("standard_permit", 1, "created"), ("gongcheng", 1, "created")}
+        (key, 1, "created") for key in ("parallel_approval", "standard_permit", "gongcheng", "qiye_kaiban",
+                                        "budongchan_jiaoyi", "budongchan_dengji")}
     again = deploy_shipped(engine)
     assert all(d.status == "unchanged" for d in again)
     bpmn, forms = engine.shipped_files()

@@ -137,7 +137,7 @@ def test_deploy_json_prints_a_parsable_report(runner, app):
     again = json.loads(ok(runner.invoke(args=["deploy", "--json"])))
     assert {r["status"] for r in again} == {"unchanged"}
     assert {d["process_key"] for d in get_engine(app).queries.definitions()} >= {
-        "gongcheng", "parallel_approval", "standard_permit"}
+        "gongcheng", "parallel_approval", "standard_permit", "budongchan_dengji", "budongchan_jiaoyi", "qiye_kaiban"}
     assert rows[("process", "standard_permit")]["status"] == "created"
     assert {key for kind, key in rows if kind == "matter"} >= {
         "11500103MB1C47082L4000321001", "11500103MB1D25937B4000118005", "GC500000-LHBL-0001"}

@@ -74,7 +74,11 @@ def test_every_shipped_form_parses_and_is_keyed_by_its_id(forms):
               "permit_decision", "permit_license", "permit_delivery", "permit_post_check", "permit_revocation"}
     gongcheng = {"gc_stage_accept", "gc_stage_conclusion", "gc_correction", "gc_review_s1", "gc_review_s2",
                  "gc_review_s3", "gc_design_vote", "gc_drawing_review", "gc_joint_acceptance"}
-    assert set(forms) >= {"accept_application", "review_opinion", "applicant_info"} | permit | gongcheng
+    bundles = {"qiye_kaiban_apply", "license_registration", "seal_filing", "invoice_application",
+               "certificate_delivery", "social_insurance_registration", "housing_fund_registration",
+               "budongchan_jiaoyi_apply", "property_contract_filing", "property_tax_assessment",
+               "property_transfer_registration", "property_registration"}
+    assert set(forms) >= {"accept_application", "review_opinion", "applicant_info"} | permit | gongcheng | bundles
     for key, form in forms.items():
         assert form.key == key and len(form.content_hash) == 64
 
