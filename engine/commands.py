@@ -102,7 +102,9 @@ class MaterialInput:
 class ReceiveApplication(Command):
     """Receive an application for a catalog matter at a window (收件) and start its case.
 
-    The receiving district is the clerk's. Materials not named in ``materials`` count as not supplied.
+    The receiving district is the clerk's; the owning district is the clerk's too unless ``owning_district``
+    names another, which must have granted the clerk's district 异地收件 for the matter. Materials not named
+    in ``materials`` count as not supplied.
     """
 
     matter_code: str
@@ -112,6 +114,8 @@ class ReceiveApplication(Command):
     materials: tuple[MaterialInput, ...] = ()
     agent: Party | None = None
     form: Mapping[str, Any] = field(default_factory=dict)
+    owning_district: str | None = None
+    """The matter's 业务属地 when it is not the clerk's district (异地收件: needs a ``receive`` grant)."""
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,14 @@ class SupervisionClosed(Event):
     item_id: int = 0
     kind: str = ""
     opinion: str = ""
+
+
+@dataclass(frozen=True)
+class GrantExercised(Event):
+    """A receiving district acted on another district's matter under a grant (which one, which right)."""
+
+    event_type: ClassVar[str] = "GrantExercised"
+    grant_id: int = 0
+    right: str = ""
+    owning_district: str = ""
+    receiving_district: str = ""

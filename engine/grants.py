@@ -139,31 +139,42 @@ class Grants:
 
     def authority(self, uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str,
                   right: str, on: date | None = None) -> GrantInfo | None:
-        """Return the grant in force that lets ``receiving`` exercise ``right`` on ``owning``'s matter, or None.
-
-        Inside the caller's unit of work, so the check and the action it allows commit together.
-        """
-        if right not in RIGHTS:
-            raise ValueError(f"unknown right {right!r}")
-        day = on or business_date(self.clock.now())
-        stmt = (select(Grant).where(Grant.matter_code == matter_code, Grant.owning_district == owning,
-                                    Grant.receiving_district.in_([receiving, ALL]), Grant.revoked_at.is_(None),
-                                    Grant.valid_from <= day, or_(Grant.valid_to.is_(None), Grant.valid_to >= day))
-                .order_by(Grant.receiving_district == ALL, Grant.id))
-        for row in uow.session.scalars(stmt):
-            if right in row.rights:
-                return _info(row)
-        return None
+        """Return the grant in force that lets ``receiving`` exercise ``right`` on ``owning``'s matter, or None."""
+        return authority(uow, matter_code=matter_code, owning=owning, receiving=receiving, right=right,
+                         on=on or business_date(self.clock.now()))
 
     def require(self, uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str,
                 right: str) -> GrantInfo:
         """Like :meth:`authority`, but refuse with :class:`GrantMissing` (403, Chinese) when there is none."""
-        found = self.authority(uow, matter_code=matter_code, owning=owning, receiving=receiving, right=right)
-        if found is None:
-            raise GrantMissing(f"{receiving} 未获 {owning} 授予事项 {matter_code} 的{RIGHTS[right]}权限",
-                               details={"matter_code": matter_code, "owning_district": owning,
-                                        "receiving_district": receiving, "right": right})
-        return found
+        return require_grant(uow, matter_code=matter_code, owning=owning, receiving=receiving, right=right,
+                             on=business_date(self.clock.now()))
+
+
+def authority(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str, right: str,
+              on: date) -> GrantInfo | None:
+    """The grant in force on ``on`` for ``right``, read inside the caller's unit of work (so the check and the
+    action it allows commit together); a grant to the receiving district itself wins over one to ``all``."""
+    if right not in RIGHTS:
+        raise ValueError(f"unknown right {right!r}")
+    stmt = (select(Grant).where(Grant.matter_code == matter_code, Grant.owning_district == owning,
+                                Grant.receiving_district.in_([receiving, ALL]), Grant.revoked_at.is_(None),
+                                Grant.valid_from <= on, or_(Grant.valid_to.is_(None), Grant.valid_to >= on))
+            .order_by(Grant.receiving_district == ALL, Grant.id))
+    for row in uow.session.scalars(stmt):
+        if right in row.rights:
+            return _info(row)
+    return None
+
+
+def require_grant(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str, right: str,
+                  on: date) -> GrantInfo:
+    """Return the grant that authorises the action, or refuse it with :class:`GrantMissing`."""
+    found = authority(uow, matter_code=matter_code, owning=owning, receiving=receiving, right=right, on=on)
+    if found is None:
+        raise GrantMissing(f"{receiving} 未获 {owning} 授予事项 {matter_code} 的{RIGHTS[right]}权限",
+                           details={"matter_code": matter_code, "owning_district": owning,
+                                    "receiving_district": receiving, "right": right})
+    return found
 
 
 def _info(row: Grant) -> GrantInfo:

@@ -25,7 +25,9 @@ from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
     starts_clocks, task_deadline,
 )
+from .calendar import business_date
 from .catalog import Matter
+from .grants import require_grant
 from .definitions import ClockSpec
 from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
@@ -92,7 +94,12 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     """
     owning = cmd.owning_district or cmd.actor.district
     receiving = cmd.receiving_district or cmd.actor.district or owning
-    matter_row = matter_for(uow, cmd.matter_code, receiving, cmd.process_key) if cmd.matter_code else None
+    # A matter is offered by its owning district (业务属地); another district receives it only under a grant.
+    matter_row = matter_for(uow, cmd.matter_code, owning, cmd.process_key) if cmd.matter_code else None
+    grant = None
+    if matter_row is not None and receiving != owning:
+        grant = require_grant(uow, matter_code=matter_row.code, owning=owning, receiving=receiving,
+                              right="receive", on=business_date(now))
     process_key = matter_row.process_key if matter_row is not None else cmd.process_key
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
@@ -129,6 +136,9 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     if matter_row is not None:
         inputs.append(ev.MatterReceived(code=matter_row.code, version=matter_row.version,
                                         content_hash=matter_row.content_hash))
+    if grant is not None:
+        inputs.append(ev.GrantExercised(grant_id=grant.id, right="receive", owning_district=owning,
+                                        receiving_district=receiving))
     if inputs_after is not None:
         inputs += inputs_after(case, matter_row)
     started_now = {kind: {"budget": entry["clock"]["budget"], "t0": entry["clock"]["t0"]}

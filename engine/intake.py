@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import events as ev
+from .calendar import business_date
 from .catalog import Matter
 from .commands import Party, ReceiveApplication, StartCase
 from .errors import Forbidden, InvalidInput
+from .grants import require_grant
 from .handlers import CaseRef, Services, matter_for, open_case
 from .intake_checks import ChecklistLine, case_data, check_checklist, check_party, check_phone, refuse
 from .material_store import MaterialRejected, MaterialStore, StagedFile
@@ -49,8 +51,13 @@ def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
     if svc.materials is None:
         raise InvalidInput("未配置材料存储目录（TONGBAN_MATERIALS_DIR），不能收件", code="MATERIALS_STORE_MISSING")
     receiving = actor.district
+    owning = cmd.owning_district or receiving
     with svc.uow() as uow:
-        matter = Matter.from_doc(matter_for(uow, cmd.matter_code, receiving).doc)
+        matter = Matter.from_doc(matter_for(uow, cmd.matter_code, owning).doc)
+        if owning != receiving:
+            # Refuse before any file is staged; open_case checks again inside the writing transaction.
+            require_grant(uow, matter_code=matter.code, owning=owning, receiving=receiving, right="receive",
+                          on=business_date(svc.clock.now()))
     applicant, errors = check_party(cmd.applicant, "applicant", agent=False)
     agent = None
     if cmd.agent is not None:
@@ -125,7 +132,8 @@ def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: P
     received = ev.ApplicationReceived(channel="counter", materials=manifest, missing=missing,
                                       tolerance=bool(missing))
     start = StartCase(None, actor, data, title=f"{matter.name}（{applicant.name}）"[:256],
-                      matter_code=matter.code)
+                      matter_code=matter.code, owning_district=cmd.owning_district or actor.district,
+                      receiving_district=actor.district)
     pinned: dict[str, int] = {}
 
     def after_start(_case: object, row: MatterVersion | None) -> list[ev.Event]:

@@ -53,6 +53,8 @@ class ApplicationSchema(Schema):
     contact_phone = fields.String(required=True, validate=validate.Length(max=20))
     form = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "申请表数据"})
     materials = fields.Dict(keys=fields.String(), values=fields.Nested(MaterialChoiceSchema), load_default=dict)
+    owning_district = fields.String(load_default=None, validate=validate.Length(min=1, max=12), metadata={
+        "description": "业务属地，省略即本窗口所在区县；异地收件须有该区县授予的 receive 授权"})
 
 
 class IntakeResultSchema(Schema):
@@ -137,4 +139,4 @@ def command(body: dict[str, Any], files: Any) -> ReceiveApplication:
                                        choice.get("original_verified", False)))
     agent = Party(**body["agent"]) if body["agent"] else None
     return ReceiveApplication(body["matter_code"], current_actor(), Party(**body["applicant"]), body["contact_phone"],
-                              tuple(materials), agent, body["form"])
+                              tuple(materials), agent, body["form"], owning_district=body["owning_district"])

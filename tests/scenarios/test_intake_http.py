@@ -100,3 +100,35 @@ def test_a_case_started_by_matter_code_over_the_api_runs_the_matters_process_wit
     neither = assert_error(client.post("/api/v1/cases", headers=clerk.headers, json={"title": "x"}), 422,
                            "INVALID_INPUT")
     assert neither["details"]["fields"]["json"]["process_key"] == ["请指定流程（process_key）或事项（matter_code）"]
+
+
+def test_another_district_receives_a_matter_only_under_a_grant_and_the_owner_decides(app, client, deployed):
+    from app.runtime import get_engine
+    from engine import CompleteTask
+    wanzhou, yuzhong = deployed["outsider"], deployed["clerk"]            # 万州 window, 渝中 window
+    body = {**APPLICATION, "owning_district": "500103"}
+    refused = assert_error(post_application(client, wanzhou, body), 403, "GRANT_MISSING")
+    assert refused["details"]["right"] == "receive"
+    engine = get_engine(app)
+    grant = engine.grants.add(matter_code=CODE, owning="500103", receiving="500101",
+                              rights=["receive", "formal_review"], actor="admin")
+    response = post_application(client, wanzhou, body)
+    assert response.status_code == 201, response.get_json()
+    case_id = response.get_json()["case_id"]
+    case = client.get(f"/api/v1/cases/{case_id}", headers=wanzhou.headers).get_json()
+    assert (case["owning_district"], case["receiving_district"]) == ("500103", "500101")
+    exercised = [e.payload for e in engine.queries.events(case_id) if e.event_type == "GrantExercised"]
+    assert exercised == [{"grant_id": grant.id, "right": "receive", "owning_district": "500103",
+                          "receiving_district": "500101"}]
+    # 受理 is the receiving window's; the review that follows belongs to the owning district.
+    (accept,) = [t for t in inbox(client, wanzhou)["items"] if t["case_id"] == case_id]
+    assert accept["element_id"] == "accept"
+    assert [t for t in inbox(client, yuzhong)["items"] if t["case_id"] == case_id] == []
+    engine.handle(CompleteTask(accept["id"], engine.identity.actor_for_token(
+        wanzhou.headers["Authorization"].split()[1]), {"decision": "accept", "opinion": "材料齐全",
+                                                      "materials_complete": True}))
+    assert {t["element_id"] for t in inbox(client, deployed["zhujian"])["items"] if t["case_id"] == case_id} == {
+        "review_zhujian"}
+    assert [t for t in inbox(client, wanzhou)["items"] if t["case_id"] == case_id] == []
+    engine.grants.revoke(grant.id, actor="admin", reason="试点结束")
+    assert_error(post_application(client, wanzhou, body), 403, "GRANT_MISSING")
