@@ -16,7 +16,8 @@ def shot(page, name: str, full_page: bool = False) -> None:  # noqa: ANN001
 def log_in(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:  # noqa: ANN001
     """Log in with the keyboard alone: the user name field has focus, Tab to the password, Enter."""
     page.goto(f"{base}/login")
-    assert page.evaluate("document.activeElement.id") == "username"
+    # autofocus lands once the document is ready; wait for it (a loaded machine is slower) rather than poll once
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'", timeout=10000)
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "password"
