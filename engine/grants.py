@@ -137,6 +137,16 @@ class Grants:
         with self.uow() as uow:
             return [_info(row) for row in uow.session.scalars(stmt)]
 
+    def receivable(self, receiving: str) -> list[GrantInfo]:
+        """Grants in force today that let ``receiving`` receive (异地收件) another district's matter."""
+        day = business_date(self.clock.now())
+        stmt = (select(Grant).where(Grant.receiving_district.in_([receiving, ALL]), Grant.owning_district != receiving,
+                                    Grant.revoked_at.is_(None), Grant.valid_from <= day,
+                                    or_(Grant.valid_to.is_(None), Grant.valid_to >= day))
+                .order_by(Grant.matter_code, Grant.owning_district, Grant.id))
+        with self.uow() as uow:
+            return [_info(row) for row in uow.session.scalars(stmt) if "receive" in row.rights]
+
     def authority(self, uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str,
                   right: str, on: date | None = None) -> GrantInfo | None:
         """Return the grant in force that lets ``receiving`` exercise ``right`` on ``owning``'s matter, or None."""

@@ -11,13 +11,14 @@ from flask import redirect, render_template, request, session, url_for
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
 from engine import (
-    AGENT_KINDS, APPLICANT_KINDS, ID_TYPES, Actor, ApplicationInvalid, Forbidden, MaterialInput,
+    AGENT_KINDS, APPLICANT_KINDS, ID_TYPES, Actor, ApplicationInvalid, Forbidden, GrantMissing, MaterialInput,
     MaterialRejected, MatterUnavailable, NotFound, Party, ReceiveApplication,
 )
 
 from ..auth import current_actor
 from ..runtime import get_engine
 from . import bp, login_required
+from .labels import district_name
 
 PARTY_FIELDS = ("kind", "name", "id_type", "id_number", "legal_representative", "authorization")
 LABELS = {"applicant.kind": "申请人类型", "applicant.name": "申请人姓名或名称", "applicant.id_type": "申请人证件类型",
@@ -43,7 +44,7 @@ def intake() -> Any:
     code = (request.args.get("matter") or "").strip()
     if not code:
         return render_template("pages/intake.html", matter=None, q="", found=_search(actor, ""))
-    return _form(actor, code, {}, {})
+    return _form(actor, code, {}, {}, owning=(request.args.get("owning") or "").strip() or None)
 
 
 @bp.get("/intake/matters")
@@ -62,11 +63,12 @@ def intake_submit() -> Any:
     """Receive the application; invalid fields come back with their messages, success shows the receipt."""
     actor = _clerk()
     code = (request.form.get("matter_code") or "").strip()
+    owning = (request.form.get("owning_district") or "").strip() or None
     try:
         result = get_engine().handle(command_from_form(actor, request.form, request.files))
-    except (ApplicationInvalid, MaterialRejected, MatterUnavailable, NotFound) as exc:
+    except (ApplicationInvalid, MaterialRejected, MatterUnavailable, NotFound, GrantMissing) as exc:
         errors = dict(exc.details.get("fields") or {})
-        return _form(actor, code, request.form, errors, message=exc.message, status=422)
+        return _form(actor, code, request.form, errors, message=exc.message, status=422, owning=owning)
     session.setdefault(CODES_KEY, {})[str(result.case.case_id)] = result.query_code
     session.modified = True
     return redirect(url_for("pages.receipt", case_id=result.case.case_id))
@@ -86,7 +88,8 @@ def receipt(case_id: int) -> Any:
 
 def command_from_form(actor: Actor, form: ImmutableMultiDict, files: ImmutableMultiDict) -> ReceiveApplication:
     """Build the intake command from the page's flat fields (``applicant.name``, ``material.<key>`` ...)."""
-    matter = get_engine().queries.matter(form.get("matter_code", "").strip(), district=actor.district)
+    owning = (form.get("owning_district") or "").strip() or None
+    matter = get_engine().queries.matter(form.get("matter_code", "").strip(), district=owning or actor.district)
     materials = []
     for item in matter["materials"]:
         key = item["key"]
@@ -102,25 +105,43 @@ def command_from_form(actor: Actor, form: ImmutableMultiDict, files: ImmutableMu
     applicant = Party(**{f: (form.get(f"applicant.{f}") or "") for f in PARTY_FIELDS if f != "authorization"})
     subject = (form.get("form.subject") or "").strip()
     return ReceiveApplication(matter["code"], actor, applicant, form.get("contact_phone", ""), tuple(materials),
-                              agent, {"subject": subject} if subject else {})
+                              agent, {"subject": subject} if subject else {},
+                              owning_district=owning if owning != actor.district else None)
 
 
 def _search(actor: Actor, q: str) -> list[dict[str, Any]]:
-    return get_engine().queries.matters(q=q or None, district=actor.district, limit=20)
+    """Matters offered at the clerk's window, then those other districts granted it to receive (异地收件)."""
+    engine = get_engine()
+    found = [{**m, "owning": None} for m in engine.queries.matters(q=q or None, district=actor.district, limit=20)]
+    needle = q.lower()
+    for grant in engine.grants.receivable(actor.district or ""):
+        try:
+            matter = engine.queries.matter(grant.matter_code, district=grant.owning_district)
+        except NotFound:
+            continue
+        if needle and needle not in matter["name"].lower() and needle not in matter["code"].lower():
+            continue
+        found.append({**matter, "owning": grant.owning_district, "owning_name": district_name(grant.owning_district)})
+    return found
 
 
 def _form(actor: Actor, code: str, values: Any, errors: dict[str, list[str]], *, message: str | None = None,
-          status: int = 200) -> Any:
+          status: int = 200, owning: str | None = None) -> Any:
+    owning = owning if owning and owning != actor.district else None
     try:
-        matter = get_engine().queries.matter(code, district=actor.district)
+        matter = get_engine().queries.matter(code, district=owning or actor.district)
     except NotFound:
         matter = None
-    if matter is None or not _offered(matter, actor.district):
+    granted = get_engine().grants.receivable(actor.district or "") if owning else []
+    if owning and not any(g.matter_code == code and g.owning_district == owning for g in granted):
+        matter = None
+    if matter is None or not _offered(matter, owning or actor.district):
         return render_template("pages/intake.html", matter=None, q=code, found=_search(actor, ""),
-                               message=f"事项 {code} 不存在或未在本区县提供"), 404 if status == 200 else status
+                               message=message or f"事项 {code} 不存在或未在本区县提供"), \
+            404 if status == 200 else status
     labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]}}
     return render_template("pages/intake.html", matter=matter, values=values, errors=errors, message=message,
-                           labels=labels,
+                           labels=labels, owning=owning, owning_name=district_name(owning) if owning else None,
                            applicant_kinds=APPLICANT_KINDS, agent_kinds=AGENT_KINDS, id_types=ID_TYPES), status
 
 

@@ -8,10 +8,12 @@ import pytest
 
 from app import create_app
 from app.runtime import get_engine
+from engine import Actor
 
 from ..pages_helpers import csrf_of, login, seed
 
 CODE = "11500103MB1D25937B4000117001"
+AUDITOR = Actor("auditor", ("auditor",), "500000", None)
 PDF = b"%PDF-1.7\n%page test\n"
 
 
@@ -102,3 +104,27 @@ def test_a_successful_intake_shows_the_receipt_with_the_query_code_only_once(app
     assert code.group(1) not in again and "重新打印的回执不含查询码" in again
     outsider = client_for(app, "window_wz")
     assert outsider.get(response.headers["Location"]).status_code == 404
+
+
+def test_a_window_lists_and_receives_a_matter_another_district_granted_it(app):
+    outsider = client_for(app, "window_wz")                            # 万州 window, the matter is 渝中's
+    assert CODE not in outsider.get("/intake/matters?q=施工许可").get_data(as_text=True)
+    grant = get_engine(app).grants.add(matter_code=CODE, owning="500103", receiving="500101", rights=["receive"],
+                                       actor="admin")
+    listed = outsider.get("/intake/matters?q=施工许可").get_data(as_text=True)
+    assert f"/intake?matter={CODE}&amp;owning=500103" in listed and "代收 · 渝中区" in listed
+    form_page = outsider.get(f"/intake?matter={CODE}&owning=500103").get_data(as_text=True)
+    assert 'name="owning_district" value="500103"' in form_page and "业务属地为渝中区" in form_page
+    csrf = csrf_of(outsider, f"/intake?matter={CODE}&owning=500103")
+    response = outsider.post("/intake", content_type="multipart/form-data",
+                             data=application_form(csrf, owning_district="500103"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    case_id = int(response.headers["Location"].split("/")[2])
+    case = get_engine(app).queries.case(AUDITOR, case_id)
+    assert (case["owning_district"], case["receiving_district"]) == ("500103", "500101")
+    get_engine(app).grants.revoke(grant.id, actor="admin", reason="试点结束")
+    assert outsider.get(f"/intake?matter={CODE}&owning=500103").status_code == 404
+    csrf = csrf_of(outsider, "/intake")
+    refused = outsider.post("/intake", content_type="multipart/form-data",
+                            data=application_form(csrf, owning_district="500103"))
+    assert refused.status_code == 422 and "未获 500103 授予事项" in refused.get_data(as_text=True)
