@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .catalog import KEY, PROCESS_KEY, MAX_CATALOG_BYTES, _Checker, _compose, _Node, _raise
+from .catalog import KEY, MAX_CATALOG_BYTES, PROCESS_KEY, _Checker, _compose, _Node, _raise, yaml_file_named
 from .errors import DefinitionRejected, FormInvalid
 from .forms import FormDefinition
 
@@ -42,8 +42,7 @@ COLLECTED = "该项已由一件事申报收取，无需也不能在此更改"
 
 def is_bundle_file(name: str) -> bool:
     """Whether a file name is a bundle mapping (``bundle.yaml`` or ``*.bundle.yaml``, or .yml)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base in ("bundle.yaml", "bundle.yml") or base.endswith((".bundle.yaml", ".bundle.yml"))
+    return yaml_file_named(name, "bundle")
 
 
 @dataclass(frozen=True)

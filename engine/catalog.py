@@ -60,8 +60,13 @@ MAX_NODES = 100_000
 
 def is_catalog_file(name: str) -> bool:
     """Whether a file name is a matter catalog (``matters.yaml`` or ``*.matters.yaml``, or .yml)."""
+    return yaml_file_named(name, "matters")
+
+
+def yaml_file_named(name: str, stem: str) -> bool:
+    """Whether ``name`` (any folder) is ``<stem>.yaml`` or ``*.<stem>.yaml`` (or ``.yml``)."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base in ("matters.yaml", "matters.yml") or base.endswith((".matters.yaml", ".matters.yml"))
+    return base in (f"{stem}.yaml", f"{stem}.yml") or base.endswith((f".{stem}.yaml", f".{stem}.yml"))
 
 
 @dataclass(frozen=True)

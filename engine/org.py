@@ -84,6 +84,11 @@ class Organisation:
                 uow.commit()
         return changes
 
+    def district_names(self) -> dict[str, str]:
+        """Return every district's name by code (one query; pages label codes with it)."""
+        with self.uow() as uow:
+            return {row.code: row.name for row in uow.org.districts()}
+
     def districts(self, code: str | None = None) -> list[DistrictInfo]:
         """Return every district (or only ``code``) with its departments and user counts.
 

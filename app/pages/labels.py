@@ -4,19 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import g, has_app_context
+
 from engine import CST
 
-DISTRICTS = {
-    "500000": "重庆市", "500101": "万州区", "500102": "涪陵区", "500103": "渝中区", "500104": "大渡口区",
-    "500105": "江北区", "500106": "沙坪坝区", "500107": "九龙坡区", "500108": "南岸区", "500109": "北碚区",
-    "500110": "綦江区", "500111": "大足区", "500112": "渝北区", "500113": "巴南区", "500114": "黔江区",
-    "500115": "长寿区", "500116": "江津区", "500117": "合川区", "500118": "永川区", "500119": "南川区",
-    "500120": "璧山区", "500151": "铜梁区", "500152": "潼南区", "500153": "荣昌区", "500154": "开州区",
-    "500155": "梁平区", "500156": "武隆区", "500229": "城口县", "500230": "丰都县", "500231": "垫江县",
-    "500233": "忠县", "500235": "云阳县", "500236": "奉节县", "500237": "巫山县", "500238": "巫溪县",
-    "500240": "石柱县", "500241": "秀山县", "500242": "酉阳县", "500243": "彭水县",
-}
-"""GB/T 2260 codes of Chongqing and its districts and counties."""
+from ..runtime import get_engine
+
 
 LIGHTS = {"green": "正常", "yellow": "临期", "red": "超期", "not_started": "未起算"}
 TASK_STATES = {"open": "办理中", "completed": "已办结", "cancelled": "已撤销"}
@@ -33,11 +26,15 @@ EVENTS = {
 
 
 def district_name(code: str | None) -> str:
-    """Return a district's name with its code, or a dash when there is none."""
+    """Return a district's name from the organisation model (read once per request), or a dash for none."""
     if not code:
         return "—"
-    name = DISTRICTS.get(code)
-    return f"{name}" if name else code
+    if not has_app_context():
+        return code
+    names = g.get("district_names")
+    if names is None:
+        names = g.district_names = get_engine().org.district_names()
+    return names.get(code, code)
 
 
 def when(value: Any, with_time: bool = True) -> str:
