@@ -162,8 +162,11 @@ class Grants:
 
 def authority(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str, right: str,
               on: date) -> GrantInfo | None:
-    """The grant in force on ``on`` for ``right``, read inside the caller's unit of work (so the check and the
-    action it allows commit together); a grant to the receiving district itself wins over one to ``all``."""
+    """Return the grant in force on ``on`` that gives ``receiving`` the ``right``, or None.
+
+    It is read inside the caller's unit of work, so the check and the action it allows commit together; a
+    grant to the receiving district itself wins over one to ``all``.
+    """
     if right not in RIGHTS:
         raise ValueError(f"unknown right {right!r}")
     stmt = (select(Grant).where(Grant.matter_code == matter_code, Grant.owning_district == owning,
