@@ -40,5 +40,6 @@ def verify_command(case: str | None, every: bool, as_json: bool) -> None:
         click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
         sys.exit(2)
     if not as_json and every:
-        click.echo(f"已检查 {checked} 个办件、{events} 个事件：{'全部完整' if not broken else f'{broken} 个办件被篡改'}")
+        verdict = "全部完整" if not broken else f"{broken} 个办件被篡改"
+        click.echo(f"已检查 {checked} 个办件、{events} 个事件：{verdict}")
     sys.exit(1 if broken else 0)

@@ -44,25 +44,21 @@ from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
-    "Matter", "is_bundle_file", "is_catalog_file", "RIGHTS", "GrantInfo", "GrantMissing", "Grants", "CaseVerification", "verify_all", "verify_case",
-    # intake
-    "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "ID_TYPES", "IntakeResult",
-    "MaterialInput", "MaterialRejected", "MatterUnavailable", "Party", "ReceiveApplication", "is_valid_credit_code",
-    "ExtendDeadline", "RecomputeDeadlines", "ResumeClock", "SuspendClock", "CloseSupervision", "RaiseSupervision",
-    "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
-    "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
-    "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
-    "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
-    "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "WorkflowFailed", "bootstrap",
-    "run_forever",
-    "start_background", "upgrade_database",
-    # statutory calendar
-    "CalendarInvalid", "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "DayFact", "DayKind",
-    "CalendarCoverage", "calendar_coverage", "Due", "ImportOutcome", "WorkCalendar", "YearSchedule", "calendar_years", "ensure_calendar_seeded",
-    "business_date", "import_calendar_year", "load_work_calendar", "parse_schedule",
-    # organisation model and personal ID numbers
-    "CSV_COLUMNS", "DistrictInfo", "FULL_ID_NUMBER_ROLES", "IdNumberFilter", "KINDS", "OrgChange", "OrgFile",
-    "OrgFileInvalid", "Organisation", "UnknownDepartment", "UnknownDistrict", "UserInfo",
-    "install_log_masking", "is_valid_id_number", "mask_for_roles", "mask_id_number", "mask_mapping", "mask_text", "parse_org_file",
-    "reference_org", "sees_full_id_numbers",
+    "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
+    "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
+    "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
+    "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
+    "DefinitionRejected", "DelegateTask", "DeployDefinitions", "DistrictInfo", "Due", "Engine", "EngineConfig",
+    "EngineError", "ensure_calendar_seeded", "ExpressionFailed", "ExpressionRejected", "ExtendDeadline",
+    "FireDueTimers", "Forbidden", "FormInvalid", "FULL_ID_NUMBER_ROLES", "GrantInfo", "GrantMissing", "Grants",
+    "ID_TYPES", "IdNumberFilter", "import_calendar_year", "ImportOutcome", "InboxQuery", "install_log_masking",
+    "IntakeResult", "InvalidInput", "is_bundle_file", "is_catalog_file", "is_valid_credit_code",
+    "is_valid_id_number", "KINDS", "load_work_calendar", "ManualClock", "mask_for_roles", "mask_id_number",
+    "mask_mapping", "mask_text", "MaterialInput", "MaterialRejected", "Matter", "MatterUnavailable", "NotFound",
+    "Organisation", "OrgChange", "OrgFile", "OrgFileInvalid", "parse_org_file", "parse_schedule", "Party",
+    "RaiseSupervision", "ReceiveApplication", "RecomputeDeadlines", "reference_org", "ResumeClock", "ReturnTask",
+    "RIGHTS", "ROLES", "run_forever", "sees_full_id_numbers", "start_background", "StartCase", "SuspendClock",
+    "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "UnknownDepartment",
+    "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
+    "WorkflowFailed", "YearSchedule",
 ]

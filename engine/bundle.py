@@ -107,7 +107,8 @@ class BundleFile:
             for source, dest in matter["fields"].items():
                 line = self.lines[f"{at}:field:{source}"]
                 if apply_form is not None and source not in source_fields:
-                    check.fail("TB_BUNDLE_SOURCE_MISSING", f"一表申报表单 {doc['form']} 没有字段 {source}", line, source)
+                    check.fail("TB_BUNDLE_SOURCE_MISSING", f"一表申报表单 {doc['form']} 没有字段 {source}",
+                               line, source)
                 if target is not None and dest not in target_fields:
                     check.fail("TB_BUNDLE_FIELD_MISSING", f"{matter['name']}：字段 {source} 映射到表单 "
                                f"{matter['form']} 的 {dest}，但该表单没有此字段", line, dest)

@@ -190,7 +190,8 @@ def task_deadline(amount: int, unit: str, created_at: datetime,
         due = created_at + timedelta(hours=amount)
         return due, due - max(timedelta(hours=1), timedelta(hours=amount) * 0.2)
     start = business_date(created_at)
-    due_day = (calendar.workdays_after(start, amount) if unit == "workdays" else calendar.days_after(start, amount)).date
+    count = calendar.workdays_after if unit == "workdays" else calendar.days_after
+    due_day = count(start, amount).date
     threshold = max(1, math.floor(0.2 * amount))
     return period_end(due_day), period_end(_back(calendar, due_day, threshold))
 

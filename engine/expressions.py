@@ -47,12 +47,12 @@ class Evaluator:
         limits: static and per-evaluation bounds.
     """
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None, limits: Limits = Limits()):
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None, limits: Limits | None = None):
         extra = dict(functions or {})
         for name in extra:
             if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
                 raise ValueError(f"invalid expression function name {name!r}")
-        self.limits = limits
+        self.limits = limits if limits is not None else Limits()
         self.functions: Mapping[str, Callable[..., Any]] = types.MappingProxyType(
             {**DEFAULT_FUNCTIONS, **extra})
         self._names = frozenset(self.functions)

@@ -286,7 +286,8 @@ def delivery_due(decision_date: date, calendar: WorkCalendar) -> Due:
         TypeError: when ``decision_date`` is a ``datetime`` (pass its business date).
     """
     due = calendar.workdays_after(decision_date, DELIVERY_DAYS)
-    rule = f"准予许可决定于 {decision_date} 作出，依《行政许可法》第四十四条应于 {DELIVERY_DAYS} 个工作日内颁发、送达证件；"
+    rule = (f"准予许可决定于 {decision_date} 作出，依《行政许可法》第四十四条应于 {DELIVERY_DAYS} "
+            "个工作日内颁发、送达证件；")
     return Due(due.date, due.status, rule + due.rule, due.unknown_years)
 
 

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 2650d39e40bd
-Revises: 
+Revises:
 Create Date: 2026-11-22 04:14:02.377153
 """
 from typing import Sequence, Union

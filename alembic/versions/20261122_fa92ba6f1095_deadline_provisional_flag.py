@@ -8,7 +8,6 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import engine.persistence.types
 
 
 revision: str = 'fa92ba6f1095'

@@ -44,7 +44,8 @@ class Definitions(MethodView):
                      or is_bundle_file(f.filename or ""))
         forms = tuple((f.filename or "upload.form", f.read()) for f in uploads if _ext(f.filename) == "form")
         if len(bpmn) + len(forms) != len(uploads):
-            raise InvalidInput("只接受 .bpmn、.form、事项目录（matters.yaml 或 *.matters.yaml）和一件事映射（bundle.yaml）文件")
+            raise InvalidInput("只接受 .bpmn、.form、事项目录（matters.yaml 或 *.matters.yaml）"
+                               "和一件事映射（bundle.yaml）文件")
         report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))
         return [line.to_dict() for line in report]
 

@@ -18,7 +18,8 @@ CLOCKS = {"legal": "法定时限", "committed": "承诺时限"}
 CLOCK_STATUSES = {"not_started": "未起算", "running": "计时中", "paused": "已暂停", "due": "已到期",
                   "overdue": "已超期", "provisional": "暂定", "confirmed": "已确定"}
 EVENTS = {
-    "CaseStarted": "收件", "MatterReceived": "按事项收件", "ApplicationReceived": "登记申请", "TaskCreated": "生成任务", "TaskClaimed": "认领任务", "TaskUnclaimed": "退回认领",
+    "CaseStarted": "收件", "MatterReceived": "按事项收件", "ApplicationReceived": "登记申请",
+    "TaskCreated": "生成任务", "TaskClaimed": "认领任务", "TaskUnclaimed": "退回认领",
     "TaskCompleted": "办理完成", "TaskCancelled": "任务撤销", "FlowAdvanced": "流程流转",
     "TimersFired": "定时器触发", "CaseCompleted": "办结", "ClocksStarted": "开始计时", "ClockPaused": "暂停计时",
     "ClockResumed": "恢复计时", "DeadlineExtended": "延长时限", "DeadlinesRecomputed": "重算期限",

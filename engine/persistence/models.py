@@ -191,8 +191,8 @@ class TaskCandidate(Base):
     """One candidate group of one task, so "my groups' tasks" is an indexed lookup, not a JSON scan.
 
     ``available`` (the task is open and unclaimed) and the task's ``inbox_due_at``, ``inbox_yellow_at`` and
-    ``created_at`` are copied here and kept current by the repository, so "my groups' unclaimed tasks by due time" reads one
-    partial index per group instead of probing the candidates of every open task in due order.
+    ``created_at`` are copied here and kept current by the repository, so "my groups' unclaimed tasks by due
+    time" reads one partial index per group instead of probing the candidates of every open task in due order.
     """
 
     __tablename__ = "task_candidates"

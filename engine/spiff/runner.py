@@ -224,12 +224,6 @@ class WorkflowRunner:
             raise Conflict("该任务已不在待办状态，无法提交", details={"state": TaskState.get_name(task.state)})
         return task
 
-    def task_data(self, workflow: Any, spiff_task_id: str) -> dict[str, Any]:
-        """Return a copy of one task's data (empty when the task is no longer in the workflow)."""
-        if not _has_task(workflow, spiff_task_id):
-            return {}
-        return dict(workflow.get_task_from_id(UUID(spiff_task_id)).data)
-
     def _ready_ids(self, workflow: Any) -> dict[str, str]:
         return {str(t.id): t.task_spec.bpmn_id or t.task_spec.name
                 for t in workflow.get_tasks(state=TaskState.READY, manual=True)}

@@ -81,3 +81,12 @@ def test_every_public_name_in_the_engine_has_a_google_style_docstring():
 # google convention (pydocstyle's set for it) minus magic methods and __init__, documented on their class.
 _IGNORED = {"D105", "D107", "D203", "D204", "D213", "D215", "D400", "D401", "D404", "D406", "D407", "D408",
             "D409", "D413"}
+
+
+def test_ruff_finds_nothing_with_the_projects_settings():
+    """pyproject.toml's [tool.ruff] (pyflakes, pycodestyle, bugbear at 120 columns) holds for the whole tree."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--quiet", str(ROOT)], capture_output=True,
+                            text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
