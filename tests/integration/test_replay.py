@@ -9,13 +9,16 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.runtime import set_engine
 from engine import (
-    CST, Actor, ClaimTask, CompleteTask, DeployDefinitions, ExtendDeadline, ManualClock, Replayer, ResumeClock,
-    StartCase, SuspendClock, TimerWorker, UnclaimTask, ensure_calendar_seeded,
+    CST, Actor, ClaimTask, CloseSupervision, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
+    ManualClock, MaterialInput, ReceiveApplication, Replayer, ResumeClock, ReturnTask, StartCase, SuspendClock,
+    TimerWorker, UnclaimTask, ensure_calendar_seeded,
 )
 from tests.conftest import DATA
-from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, deploy_shipped, open_task
+from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, ZHUJIAN_2, deploy_shipped, open_task
+from tests.integration.test_intake import CODE as INTAKE_CODE, COMPANY, full_checklist
 
 HEAD = Actor("head_yz", ("department_head", "reviewer"), "500103", "zhujian")
+SUPERVISOR = Actor("super_yz", ("supervisor",), "500103", None)
 
 
 @pytest.fixture
@@ -170,3 +173,51 @@ def test_the_cli_refuses_bad_input_with_exit_2(runner, approval):
     assert runner.invoke(args=["replay", approval.case_no, "--all"]).exit_code == 2
     assert runner.invoke(args=["replay", "--all", "--since", "2026-13-01"]).exit_code == 2
     assert runner.invoke(args=["replay", approval.case_no, "--since", "2026-01-01"]).exit_code == 2
+
+
+def test_delegation_return_and_supervision_replay_identical(engine, clock):
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    engine.handle(DeployDefinitions((("return_paths.bpmn", (DATA / "processes" / "return_paths.bpmn").read_bytes()),)))
+    for actor in (HEAD, ZHUJIAN_2):
+        engine.identity.create_user(actor.username, display_name=actor.username, roles=actor.roles,
+                                    district=actor.district, department=actor.department)
+    returned = engine.handle(StartCase("return_paths", CLERK, data={"applicant": "张三"}))
+    engine.handle(CompleteTask(open_task(engine, CLERK, "apply")["id"], CLERK, {"note": "第一次"}))
+    clock.advance(minutes=30)
+    engine.handle(ReturnTask(open_task(engine, ZHUJIAN, "review")["id"], ZHUJIAN, "材料不全，请补正"))
+    clock.advance(minutes=30)
+    engine.handle(CompleteTask(open_task(engine, CLERK, "apply")["id"], CLERK, {"note": "第二次"}))
+
+    supervised = engine.handle(StartCase("parallel_approval", CLERK))
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    review = [t for t in engine.queries.case(CLERK, supervised.case_id)["tasks"] if t["element_id"] == "review_zhujian"]
+    engine.handle(DelegateTask(review[0]["id"], HEAD, ZHUJIAN_2.username, "指定办理"))
+    clock.set(datetime(2026, 3, 5, 0, 0, 1, tzinfo=CST))          # the committed deadline (03-04) has passed
+    assert TimerWorker(engine).sweep().supervised == 1
+    (item,) = engine.queries.supervision(SUPERVISOR)
+    engine.handle(CloseSupervision(item["id"], SUPERVISOR, "已电话督促住建科三日内办结"))
+    clock.advance(hours=1)
+    engine.handle(CompleteTask(review[0]["id"], ZHUJIAN_2, APPROVE))
+
+    kinds = {e.event_type for ref in (returned, supervised) for e in engine.queries.events(ref.case_id)}
+    assert {"TaskReturned", "TaskDelegated", "SupervisionRaised", "SupervisionClosed"} <= kinds
+    with Replayer(engine) as replayer:
+        results = list(replayer.replay_all())
+    assert [(r.case_no, r.identical, r.divergence) for r in results] == [
+        (returned.case_no, True, None), (supervised.case_no, True, None)]
+
+
+def test_an_application_received_at_intake_replays_identical(engine, clock):
+    deploy_shipped(engine)
+    result = engine.handle(ReceiveApplication(
+        INTAKE_CODE, CLERK, COMPANY, "13800138000", full_checklist(bid_notice=MaterialInput("bid_notice", missing=True))))
+    assert result.tolerance
+    clock.advance(hours=1)
+    accept = [t for t in engine.queries.case(CLERK, result.case.case_id)["tasks"] if t["state"] == "open"][0]
+    engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
+    types = [e.event_type for e in engine.queries.events(result.case.case_id)]
+    assert types[:3] == ["CaseStarted", "MatterReceived", "ApplicationReceived"]
+    with Replayer(engine) as replayer:
+        replayed = replayer.replay_case(result.case.case_no)
+    assert replayed.identical, replayed.divergence
