@@ -2,7 +2,8 @@
 
 A scratch SQLite database, migrated to head, receives exactly what the case needs: its pinned definition
 version (BPMN, resources, the pinned form versions), the matter version it was received under and that
-matter's grants, the calendar facts, and the users its events name. A fresh engine on a :class:`ManualClock`
+matter's grants, the calendar facts (before each command, only those loaded by then, so a year imported
+later and the DeadlinesRecomputed it caused replay too), and the users its events name. A fresh engine on a :class:`ManualClock`
 then walks the recorded events in order: at each *input* event the clock is set to the recorded instant and
 the command that produced the event is issued as the recorded actor. Every event the replay writes is compared
 with the recorded one at the same position by type, element, actor, instant and payload; database ids (inbox
@@ -112,6 +113,8 @@ class _Run:
     tasks: dict[int, int] = field(default_factory=dict)       # replay task id -> recorded task id
     items: dict[int, int] = field(default_factory=dict)       # replay 督办 item id -> recorded item id
     users: dict[str, Any] = field(default_factory=dict)
+    calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
+    calendar_seeded: int = -1                                     # how many of them the scratch holds
 
 
 class ReplayActor(Actor):
@@ -237,15 +240,15 @@ class Replayer:
         with run.engine.database.writer.begin() as conn:
             conn.execute(delete(CalendarDay.__table__))
             for table, rows in ((ProcessDefinition, [definition]), (FormVersion, forms), (MatterVersion, matters),
-                                (Grant, grants), (CalendarDay, days), (User, users)):
+                                (Grant, grants), (User, users)):
                 if rows:
                     conn.execute(insert(table.__table__), rows)
             day, number = case.case_no[2:10], case.case_no[10:]
             if case.case_no.startswith("TB") and day.isdigit() and number.isdigit():
                 # The replayed case gets the recorded 办件编号 from the per-day counter.
                 conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
-        run.engine.calendar.invalidate()
         run.users = {u["username"]: u for u in users}
+        run.calendar = sorted(days, key=lambda row: row["loaded_at"])
 
 
 def _events(session: Any, case_id: int) -> list[RecordedEvent]:
@@ -277,6 +280,7 @@ def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
                                     f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
         run.clock.set(event.occurred_at.astimezone(CST))
+        _calendar_as_of(run, event.occurred_at)
         try:
             _COMMANDS[event.event_type](run, event, recorded[position + 1:])
         except EngineError as exc:
@@ -290,6 +294,19 @@ def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
         extra = _translate(run, got[len(recorded)], None)
         return ReplayDivergence(len(recorded) + 1, "extra", None, extra, "重放产生了记录中没有的事件")
     return None
+
+
+def _calendar_as_of(run: _Run, instant: datetime) -> None:
+    """Give the scratch database the calendar facts loaded by ``instant`` (a year imported later is not)."""
+    known = sum(1 for row in run.calendar if row["loaded_at"] <= instant)
+    if known == run.calendar_seeded:
+        return
+    with run.engine.database.writer.begin() as conn:
+        conn.execute(delete(CalendarDay.__table__))
+        if known:
+            conn.execute(insert(CalendarDay.__table__), run.calendar[:known])
+    run.calendar_seeded = known
+    run.engine.calendar.invalidate()
 
 
 def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:

@@ -11,7 +11,7 @@ from app.runtime import set_engine
 from engine import (
     CST, Actor, ClaimTask, CloseSupervision, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
     ManualClock, MaterialInput, ReceiveApplication, Replayer, ResumeClock, ReturnTask, StartCase, SuspendClock,
-    TimerWorker, UnclaimTask, ensure_calendar_seeded,
+    TimerWorker, UnclaimTask, ensure_calendar_seeded, import_calendar_year, parse_schedule,
 )
 from tests.conftest import DATA
 from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, ZHUJIAN_2, deploy_shipped, open_task
@@ -131,6 +131,24 @@ def test_a_timer_case_fired_by_the_worker_replays_identical(engine, clock):
         result = replayer.replay_case(ref.case_no)
     assert result.identical, result.divergence
     assert result.events == len(types)
+
+
+def test_a_working_day_timer_re_armed_by_a_later_calendar_year_replays_identical(engine, clock):
+    ensure_calendar_seeded(engine)
+    engine.handle(DeployDefinitions((("wd.bpmn", (DATA / "processes" / "workday_timer.bpmn").read_bytes()),)))
+    clock.set(datetime(2026, 12, 25, 10, 0, tzinfo=CST))
+    ref = engine.handle(StartCase("workday_deadline", CLERK, data={"received_on": "2026-12-25"}))
+    clock.advance(hours=1)
+    import_calendar_year(engine, parse_schedule((DATA / "calendar" / "2027.yaml").read_text("utf-8"), "yaml"),
+                         actor="admin")
+    assert engine.recompute_deadlines("2027 年节假日安排载入") == (1, 1)
+    clock.set(datetime(2027, 1, 5, 0, 0, 1, tzinfo=CST))
+    assert TimerWorker(engine).sweep().cases == 1
+    types = [e.event_type for e in engine.queries.events(ref.case_id)]
+    assert "DeadlinesRecomputed" in types and "TimersFired" in types
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(ref.case_id)
+    assert result.identical, result.divergence
 
 
 def test_an_input_without_a_replay_command_is_unsupported(engine, approval, database_url):
