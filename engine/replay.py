@@ -1,18 +1,20 @@
-"""Deterministic replay (DESIGN §8): re-run a case from its pinned definition and recorded inputs, compare effects.
+"""Deterministic replay (DESIGN §8): re-run a case from its pinned definition and inputs, compare the effects.
 
 A scratch SQLite database, migrated to head, receives exactly what the case needs: its pinned definition
 version (BPMN, resources, the pinned form versions), the matter version it was received under and that
-matter's grants, the calendar facts (before each command, only those loaded by then, so a year imported
-later and the DeadlinesRecomputed it caused replay too), and the users its events name. A fresh engine on a :class:`ManualClock`
-then walks the recorded events in order: at each *input* event the clock is set to the recorded instant and
-the command that produced the event is issued as the recorded actor. Every event the replay writes is compared
-with the recorded one at the same position by type, element, actor, instant and payload; database ids (inbox
-task ids, 督办 item ids) differ between the two databases and are compared through a 1:1 mapping established
-where the ids are born (``TaskCreated``, ``SupervisionRaised``). The case number is reused, so it matches too.
+matter's grants, the users its events name, and the calendar facts; before each command the scratch holds
+only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it caused) replays too.
+A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
+clock is set to the recorded instant and the command that produced the event is issued as the recorded
+actor. Every event the replay writes is compared with the recorded one at the same position by type,
+element, actor, instant and payload; database ids (inbox task ids, 督办 item ids) differ between the two
+databases and are compared through a 1:1 mapping made where the ids are born (``TaskCreated``,
+``SupervisionRaised``). The case number is reused, so it matches too.
 
 Replay does not re-check permissions: the record shows the command was allowed, so the replay actor holds the
 task's candidate groups and the roles the clock and 督办 commands ask for. An input event with no command to
-replay it is reported as unsupported, never passed over.
+replay it is reported as unsupported, never passed over. Tampering is :mod:`engine.verification`'s job: an
+edited input replays as edited, and shows here only where it changes an effect.
 """
 from __future__ import annotations
 
@@ -42,8 +44,8 @@ from .persistence.models import (
 )
 
 # Events written as part of another command's outcome (after its input event) or as effects.
-_EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated", "TaskCancelled",
-                      "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
+_EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
+                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
 _RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
 
 
@@ -118,7 +120,7 @@ class _Run:
 
 
 class ReplayActor(Actor):
-    """An actor that also holds the candidate groups of the task it acts on (permissions are not re-checked)."""
+    """An actor that also holds the candidate groups of the task it acts on (permissions are not checked)."""
 
     extra_groups: frozenset[str] = frozenset()
 
@@ -286,6 +288,9 @@ def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
         except EngineError as exc:
             return ReplayDivergence(event.seq, "refused", event.to_dict(), None,
                                     f"重放命令被拒绝：[{exc.code}] {exc.message}")
+        except (KeyError, TypeError, ValueError) as exc:
+            # A payload without the fields its command needs (edited, or from an older engine).
+            return ReplayDivergence(event.seq, "refused", event.to_dict(), None, f"记录的输入无法重放：{exc!r}")
         fresh = _replayed(run, after=len(got))
         if not fresh:
             return ReplayDivergence(event.seq, "missing", event.to_dict(), None, "重放命令未产生任何事件")
@@ -323,7 +328,7 @@ def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> Repla
 
 
 def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None) -> dict[str, Any]:
-    """Return the replayed event with its ids mapped into the record's, learning new mappings where ids are born."""
+    """Return the replayed event with its ids mapped into the record's; learn mappings where ids are born."""
     same_kind = expected is not None and expected.event_type == actual.event_type \
         and expected.element_id == actual.element_id
     if same_kind and actual.event_type == "TaskCreated" and actual.task_id not in run.tasks \
@@ -413,11 +418,13 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
     "TaskUnclaimed": _task_command(lambda t, a, e: UnclaimTask(t, a)),
     "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"])),
-    "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"], e.payload["reason"])),
+    "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
+                                                                e.payload["reason"])),
     "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
     "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a)),
     "ClockPaused": _case_command(lambda c, a, p: SuspendClock(
-        c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""), p.get("expected_days"))),
+        c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),
+        p.get("expected_days"))),
     "ClockResumed": _case_command(lambda c, a, p: ResumeClock(c, a, tuple(p["clocks"]))),
     "DeadlineExtended": _case_command(lambda c, a, p: ExtendDeadline(
         c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"])),

@@ -184,6 +184,16 @@ def test_the_cli_replays_one_case_and_all_cases(engine, approval, clock, runner,
     assert single.exit_code == 1 and "expected:" in single.output and "got:" in single.output
 
 
+def test_an_input_whose_payload_lost_its_fields_is_refused_at_its_number(engine, approval, database_url):
+    (paused, *_) = [e for e in engine.queries.events(approval.case_id) if e.event_type == "ClockPaused"]
+    tamper(database_url, "UPDATE case_events SET payload = '{}' WHERE case_id = :c AND seq = :s",
+           {"c": approval.case_id, "s": paused.seq})
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(approval.case_id)
+    assert (result.divergence.seq, result.divergence.reason) == (paused.seq, "refused")
+    assert "记录的输入无法重放" in result.divergence.message
+
+
 def test_the_cli_refuses_bad_input_with_exit_2(runner, approval):
     missing = runner.invoke(args=["replay", "TB00000000000000"])
     assert missing.exit_code == 2 and "办件 TB00000000000000 不存在" in missing.output
