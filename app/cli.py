@@ -21,6 +21,7 @@ from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
 from .cli_org import org_group
+from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
 
 log = logging.getLogger("tongban.cli")
@@ -39,8 +40,8 @@ def main() -> None:
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command, calendar_group, verify_command, org_group,
-                    grants_group):
+                    worker_command, bench_command, calendar_group, verify_command, replay_command,
+                    org_group, grants_group):
         app.cli.add_command(command)
 
 

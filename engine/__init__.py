@@ -40,6 +40,7 @@ from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
     import_calendar_year, load_work_calendar,
 )
+from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
 
@@ -61,4 +62,5 @@ __all__ = [
     "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "UnknownDepartment",
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
+    "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
 ]

@@ -1,0 +1,64 @@
+"""``tongban replay``: re-run one case or every case from its recorded inputs and compare every effect."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import click
+from flask.cli import with_appcontext
+
+from engine import EngineError, Replayer, ReplayResult
+
+from .runtime import get_engine
+
+
+@click.command("replay")
+@with_appcontext
+@click.argument("case", required=False)
+@click.option("--all", "every", is_flag=True, help="重放全部办件")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="与 --all 一起使用：只重放该日（含）以后开始的办件，格式 YYYY-MM-DD")
+def replay_command(case: str | None, every: bool, since: datetime | None) -> None:
+    """Replay CASE (id or 办件编号) or --all cases; exit 1 when any diverges, 2 on bad input."""
+    if bool(case) == every or (since is not None and not every):
+        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all [--since 日期]", err=True)
+        sys.exit(2)
+    engine = get_engine()
+    with Replayer(engine) as replayer:
+        try:
+            if case:
+                result = replayer.replay_case(case)
+                click.echo(_describe(result))
+                sys.exit(0 if result.identical else 1)
+            ids = replayer.case_ids(since.date() if since else None)
+            diverged = []
+            with click.progressbar(ids, label="重放办件", file=sys.stderr) as bar:
+                for case_id in bar:
+                    result = replayer.replay_case(case_id)
+                    if not result.identical:
+                        diverged.append(result)
+        except EngineError as exc:
+            click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+            sys.exit(2)
+    for result in diverged:
+        click.echo(f"办件 {result.case_no}：{_describe(result)}")
+    verdict = f"{len(diverged)} 个办件不一致" if diverged else "全部一致"
+    click.echo(f"已重放 {len(ids)} 个办件：{verdict}")
+    sys.exit(1 if diverged else 0)
+
+
+def _describe(result: ReplayResult) -> str:
+    """The one-line verdict, followed by the recorded and replayed event where they differ."""
+    found = result.divergence
+    if found is None:
+        return f"replay: identical ({result.events} events)"
+    if found.reason == "unsupported":
+        return f"replay: {found.message}"
+    lines = [f"replay: diverged at event #{found.seq}（{found.message}）",
+             f"  expected: {_json(found.expected)}", f"  got:      {_json(found.got)}"]
+    return "\n".join(lines)
+
+
+def _json(event: dict | None) -> str:
+    return "（无）" if event is None else json.dumps(event, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,440 @@
+"""Deterministic replay (DESIGN §8): re-run a case from its pinned definition and inputs, compare the effects.
+
+A scratch SQLite database, migrated to head, receives exactly what the case needs: its pinned definition
+version (BPMN, resources, the pinned form versions), the matter version it was received under and that
+matter's grants, the users its events name, and the calendar facts; before each command the scratch holds
+only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it caused) replays too.
+A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
+clock is set to the recorded instant and the command that produced the event is issued as the recorded
+actor. Every event the replay writes is compared with the recorded one at the same position by type,
+element, actor, instant and payload; database ids (inbox task ids, 督办 item ids) differ between the two
+databases and are compared through a 1:1 mapping made where the ids are born (``TaskCreated``,
+``SupervisionRaised``). The case number is reused, so it matches too.
+
+Replay does not re-check permissions: the record shows the command was allowed, so the replay actor holds the
+task's candidate groups and the roles the clock and 督办 commands ask for. An input event with no command to
+replay it is reported as unsupported, never passed over. Tampering is :mod:`engine.verification`'s job: an
+edited input replays as edited, and shows here only where it changes an effect.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time as dtime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import delete, insert, select, tuple_
+
+from . import events as ev
+from .audit import canonical_json
+from .bootstrap import Engine, bootstrap
+from .clock import CST, ManualClock
+from .commands import (
+    Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DelegateTask, ExtendDeadline, FireDueTimers,
+    RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+)
+from .errors import EngineError, NotFound
+from .handlers import open_case
+from .migrations import upgrade_database
+from .persistence.models import (
+    CalendarDay, Case, CaseCounter, CaseEvent, FormVersion, Grant, MatterVersion, ProcessDefinition, TaskItem,
+    User,
+)
+
+# Events written as part of another command's outcome (after its input event) or as effects.
+_EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
+                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
+_RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One stored audit event, as replay reads it from either database."""
+
+    seq: int
+    event_type: str
+    occurred_at: datetime
+    actor: str | None
+    element_id: str | None
+    task_id: int | None
+    payload: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape for reports (the instant in UTC ISO form)."""
+        return {"seq": self.seq, "event_type": self.event_type, "occurred_at": _iso(self.occurred_at),
+                "actor": self.actor, "element_id": self.element_id, "task_id": self.task_id,
+                "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class ReplayDivergence:
+    """Where a replay first differs from the record."""
+
+    seq: int
+    """The event number (``seq``) in the recorded log where the difference shows."""
+    reason: str
+    """``mismatch``, ``missing`` (recorded, not replayed), ``extra`` (replayed, not recorded),
+    ``refused`` (the replayed command raised an error) or ``unsupported`` (no command replays this input)."""
+    expected: dict[str, Any] | None = None
+    """The recorded event, or None when the replay produced an extra one."""
+    got: dict[str, Any] | None = None
+    """The replayed event in the record's id space, or None when the replay produced nothing here."""
+    message: str = ""
+    """A one-line explanation (the refused command's error, the unsupported event type)."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The outcome of replaying one case."""
+
+    case_id: int
+    """The case's id in the source database."""
+    case_no: str
+    """Its 办件编号."""
+    events: int
+    """How many recorded events were compared."""
+    divergence: ReplayDivergence | None = None
+    """The first difference, None when the replay is identical."""
+
+    @property
+    def identical(self) -> bool:
+        """Whether every recorded event was reproduced and nothing more."""
+        return self.divergence is None
+
+
+@dataclass
+class _Run:
+    """Mutable state of one replay: the scratch engine, its clock and the id mappings."""
+
+    engine: Engine
+    clock: ManualClock
+    source_case: Any
+    case_id: int | None = None
+    tasks: dict[int, int] = field(default_factory=dict)       # replay task id -> recorded task id
+    items: dict[int, int] = field(default_factory=dict)       # replay 督办 item id -> recorded item id
+    users: dict[str, Any] = field(default_factory=dict)
+    calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
+    calendar_seeded: int = -1                                     # how many of them the scratch holds
+
+
+class ReplayActor(Actor):
+    """An actor that also holds the candidate groups of the task it acts on (permissions are not checked)."""
+
+    extra_groups: frozenset[str] = frozenset()
+
+    def __init__(self, username: str, roles: tuple[str, ...], district: str | None, department: str | None,
+                 extra_groups: frozenset[str] = frozenset()):
+        super().__init__(username, roles, district, department)
+        object.__setattr__(self, "extra_groups", extra_groups)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The actor's own groups plus the task's."""
+        return super().groups | self.extra_groups
+
+
+class Replayer:
+    """Replays cases of ``engine``'s database in scratch databases; one template migration per replayer."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._workdir: Path | None = None
+        self._template: Path | None = None
+
+    def close(self) -> None:
+        """Remove the scratch folder."""
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = self._template = None
+
+    def __enter__(self) -> "Replayer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def find(self, case_ref: str | int) -> int:
+        """Return the id of the case named by its id or its 办件编号; NotFound otherwise."""
+        with self.engine.database.read_sessions() as session:
+            stmt = select(Case.id)
+            stmt = stmt.where(Case.id == int(case_ref)) if str(case_ref).isdigit() else stmt.where(
+                Case.case_no == str(case_ref))
+            found = session.execute(stmt).scalar()
+        if found is None:
+            raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
+        return int(found)
+
+    def case_ids(self, since: date | None = None) -> list[int]:
+        """Return the ids of every case (started on or after ``since``, a CST business date), in id order."""
+        stmt = select(Case.id).order_by(Case.id)
+        if since is not None:
+            stmt = stmt.where(Case.started_at >= datetime.combine(since, dtime(0), tzinfo=CST))
+        with self.engine.database.read_sessions() as session:
+            return list(session.execute(stmt).scalars())
+
+    def replay_case(self, case_ref: str | int) -> ReplayResult:
+        """Replay one case (id or 办件编号) and return the first divergence, if any."""
+        case_id = self.find(case_ref)
+        with self.engine.database.read_sessions() as session:
+            case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()
+            recorded = _events(session, case_id)
+        folder = Path(tempfile.mkdtemp(dir=self._scratch_dir()))
+        try:
+            url = f"sqlite:///{folder / 'replay.sqlite'}"
+            shutil.copy(self._template_path(), folder / "replay.sqlite")
+            start = recorded[0].occurred_at.astimezone(CST) if recorded else datetime.now(CST)
+            clock = ManualClock(start)
+            config = replace(self.engine.config, database_url=url, materials_dir=folder / "materials")
+            scratch = bootstrap(config, clock=clock)
+            try:
+                run = _Run(scratch, clock, case)
+                self._seed(run, recorded)
+                divergence = _walk(run, recorded)
+            finally:
+                scratch.close()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return ReplayResult(case_id, case.case_no, len(recorded), divergence)
+
+    def replay_all(self, since: date | None = None) -> Iterator[ReplayResult]:
+        """Replay every case (started on or after ``since``) in id order, yielding each result."""
+        for case_id in self.case_ids(since):
+            yield self.replay_case(case_id)
+
+    def _scratch_dir(self) -> Path:
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="tongban-replay-"))
+        return self._workdir
+
+    def _template_path(self) -> Path:
+        if self._template is None:
+            path = self._scratch_dir() / "template.sqlite"
+            upgrade_database(f"sqlite:///{path}")
+            self._template = path
+        return self._template
+
+    def _seed(self, run: _Run, recorded: list[RecordedEvent]) -> None:
+        """Copy into the scratch database exactly what the case's commands read."""
+        case = run.source_case
+        names = {e.actor for e in recorded if e.actor}
+        names |= {e.payload.get(k) for e in recorded for k in ("approved_by", "to_user") if e.payload.get(k)}
+        with self.engine.database.read_sessions() as session:
+            definition = session.execute(select(ProcessDefinition.__table__)
+                                         .where(ProcessDefinition.id == case.definition_id)).one()._asdict()
+            wanted = set((definition["form_refs"] or {}).items())
+            bundle = (definition["meta"] or {}).get("bundle")
+            if bundle is not None:
+                wanted.add((bundle["form"], bundle["form_hash"]))
+            forms = [r._asdict() for r in session.execute(select(FormVersion.__table__).where(
+                tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(wanted))))] if wanted else []
+            matters: list[dict[str, Any]] = []
+            grants: list[dict[str, Any]] = []
+            if case.matter_code is not None:
+                matters = [r._asdict() for r in session.execute(select(MatterVersion.__table__).where(
+                    MatterVersion.code == case.matter_code, MatterVersion.version == case.matter_version))]
+                grants = [r._asdict() for r in session.execute(select(Grant.__table__).where(
+                    Grant.matter_code == case.matter_code))]
+            days = [r._asdict() for r in session.execute(select(CalendarDay.__table__))]
+            users = [{**r._asdict(), "password_hash": None, "id_number": None} for r in session.execute(
+                select(User.__table__).where(User.username.in_(sorted(names))))] if names else []
+        with run.engine.database.writer.begin() as conn:
+            conn.execute(delete(CalendarDay.__table__))
+            for table, rows in ((ProcessDefinition, [definition]), (FormVersion, forms), (MatterVersion, matters),
+                                (Grant, grants), (User, users)):
+                if rows:
+                    conn.execute(insert(table.__table__), rows)
+            day, number = case.case_no[2:10], case.case_no[10:]
+            if case.case_no.startswith("TB") and day.isdigit() and number.isdigit():
+                # The replayed case gets the recorded 办件编号 from the per-day counter.
+                conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
+        run.users = {u["username"]: u for u in users}
+        run.calendar = sorted(days, key=lambda row: row["loaded_at"])
+
+
+def _events(session: Any, case_id: int) -> list[RecordedEvent]:
+    rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
+                                  CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
+                           .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))
+    return [RecordedEvent(*row) for row in rows]
+
+
+def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
+    """Issue a command at each input event and compare what it wrote; stop at the first difference."""
+    got: list[RecordedEvent] = []
+    position = 0
+    while position < len(recorded):
+        event = recorded[position]
+        if len(got) > position:
+            divergence = _compare(run, event, got[position])
+            if divergence is not None:
+                return divergence
+            position += 1
+            continue
+        if event.event_type in _EFFECTS or event.event_type not in _COMMANDS:
+            if event.event_type in _EFFECTS:
+                return ReplayDivergence(event.seq, "missing", event.to_dict(), None,
+                                        "记录中有此事件，重放未产生")
+            return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
+                                    f"unsupported event {event.event_type} at #{event.seq}")
+        if run.case_id is None and event.event_type != "CaseStarted":
+            return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
+                                    f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
+        run.clock.set(event.occurred_at.astimezone(CST))
+        _calendar_as_of(run, event.occurred_at)
+        try:
+            _COMMANDS[event.event_type](run, event, recorded[position + 1:])
+        except EngineError as exc:
+            return ReplayDivergence(event.seq, "refused", event.to_dict(), None,
+                                    f"重放命令被拒绝：[{exc.code}] {exc.message}")
+        except (KeyError, TypeError, ValueError) as exc:
+            # A payload without the fields its command needs (edited, or from an older engine).
+            return ReplayDivergence(event.seq, "refused", event.to_dict(), None, f"记录的输入无法重放：{exc!r}")
+        fresh = _replayed(run, after=len(got))
+        if not fresh:
+            return ReplayDivergence(event.seq, "missing", event.to_dict(), None, "重放命令未产生任何事件")
+        got += fresh
+    if len(got) > len(recorded):
+        extra = _translate(run, got[len(recorded)], None)
+        return ReplayDivergence(len(recorded) + 1, "extra", None, extra, "重放产生了记录中没有的事件")
+    return None
+
+
+def _calendar_as_of(run: _Run, instant: datetime) -> None:
+    """Give the scratch database the calendar facts loaded by ``instant`` (a year imported later is not)."""
+    known = sum(1 for row in run.calendar if row["loaded_at"] <= instant)
+    if known == run.calendar_seeded:
+        return
+    with run.engine.database.writer.begin() as conn:
+        conn.execute(delete(CalendarDay.__table__))
+        if known:
+            conn.execute(insert(CalendarDay.__table__), run.calendar[:known])
+    run.calendar_seeded = known
+    run.engine.calendar.invalidate()
+
+
+def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
+    with run.engine.database.read_sessions() as session:
+        return [e for e in _events(session, run.case_id) if e.seq > after]
+
+
+def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:
+    got = _translate(run, actual, expected)
+    want = expected.to_dict()
+    if canonical_json(got) == canonical_json(want):
+        return None
+    return ReplayDivergence(expected.seq, "mismatch", want, got, "事件与记录不一致")
+
+
+def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None) -> dict[str, Any]:
+    """Return the replayed event with its ids mapped into the record's; learn mappings where ids are born."""
+    same_kind = expected is not None and expected.event_type == actual.event_type \
+        and expected.element_id == actual.element_id
+    if same_kind and actual.event_type == "TaskCreated" and actual.task_id not in run.tasks \
+            and expected.task_id not in run.tasks.values():
+        run.tasks[actual.task_id] = expected.task_id
+    payload = dict(actual.payload)
+    if same_kind and actual.event_type == "SupervisionRaised" and payload.get("item_id") not in run.items \
+            and expected.payload.get("item_id") not in run.items.values():
+        run.items[payload["item_id"]] = expected.payload.get("item_id")
+    if "item_id" in payload and actual.event_type.startswith("Supervision"):
+        payload["item_id"] = run.items.get(payload["item_id"], f"replay:{payload['item_id']}")
+    task_id = actual.task_id
+    if task_id is not None:
+        task_id = run.tasks.get(task_id, f"replay:{task_id}")
+    return {**replace(actual, payload=payload).to_dict(), "task_id": task_id}
+
+
+def _replay_task_id(run: _Run, recorded_id: int | None) -> int:
+    for replay_id, original in run.tasks.items():
+        if original == recorded_id:
+            return replay_id
+    raise NotFound(f"记录中的任务 {recorded_id} 在重放中不存在", details={"task_id": recorded_id})
+
+
+def _actor(run: _Run, username: str | None, task_id: int | None = None) -> Actor:
+    """The recorded actor, with its user row's roles where known, and the acted-on task's groups."""
+    user = run.users.get(username or "")
+    roles = tuple(dict.fromkeys([*(user["roles"] if user else ()), "admin", "supervisor"]))
+    district = user["district"] if user and user["district"] else run.source_case.owning_district
+    groups: frozenset[str] = frozenset()
+    if task_id is not None:
+        with run.engine.database.read_sessions() as session:
+            found = session.execute(select(TaskItem.candidate_groups).where(TaskItem.id == task_id)).scalar()
+        groups = frozenset(found or ())
+    return ReplayActor(username or "system", roles, district, user["department"] if user else None, groups)
+
+
+def _start(run: _Run, event: RecordedEvent, rest: list[RecordedEvent]) -> None:
+    p, case = event.payload, run.source_case
+    receipt = {}
+    for later in rest:
+        if later.event_type not in _RECEIPT:
+            break
+        receipt[later.event_type] = later
+    matter = receipt.get("MatterReceived")
+    cmd = StartCase(p["process_key"], _actor(run, event.actor), p["data"], version=p["definition_version"],
+                    business_key=case.business_key, title=case.title, owning_district=p.get("owning_district"),
+                    receiving_district=p.get("receiving_district"),
+                    matter_code=matter.payload["code"] if matter is not None else None)
+    application = receipt.get("ApplicationReceived")
+    extra: Callable[..., list[ev.Event]] | None = None
+    if application is not None:
+        a = application.payload
+        received = ev.ApplicationReceived(channel=a["channel"], materials=tuple(a["materials"]),
+                                          missing=tuple(a["missing"]), tolerance=a["tolerance"])
+        extra = lambda _case, _row: [received]  # noqa: E731 - the recorded application is the input
+    svc = run.engine.services
+    with svc.uow() as uow:
+        started, _, workflow = open_case(uow, svc, cmd, dict(p["data"]), svc.clock.now(), inputs_after=extra)
+        uow.commit()
+    svc.runner.checkin(started.id, started.version, started.definition_id, workflow)
+    run.case_id = started.id
+
+
+def _task_command(make: Callable[[int, Actor, RecordedEvent], Command]) -> Callable[..., None]:
+    def issue(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+        task_id = _replay_task_id(run, event.task_id)
+        run.engine.handle(make(task_id, _actor(run, event.actor, task_id), event))
+    return issue
+
+
+def _case_command(make: Callable[[int, Actor, dict[str, Any]], Command]) -> Callable[..., None]:
+    def issue(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+        run.engine.handle(make(run.case_id, _actor(run, event.actor), event.payload))
+    return issue
+
+
+def _close_supervision(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+    item = next((mine for mine, original in run.items.items() if original == event.payload["item_id"]), None)
+    if item is None:
+        raise NotFound(f"记录中的督办事项 {event.payload['item_id']} 在重放中不存在")
+    run.engine.handle(CloseSupervision(item, _actor(run, event.actor), event.payload["opinion"]))
+
+
+_COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]] = {
+    "CaseStarted": _start,
+    "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
+    "TaskUnclaimed": _task_command(lambda t, a, e: UnclaimTask(t, a)),
+    "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"])),
+    "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
+                                                                e.payload["reason"])),
+    "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
+    "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a)),
+    "ClockPaused": _case_command(lambda c, a, p: SuspendClock(
+        c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),
+        p.get("expected_days"))),
+    "ClockResumed": _case_command(lambda c, a, p: ResumeClock(c, a, tuple(p["clocks"]))),
+    "DeadlineExtended": _case_command(lambda c, a, p: ExtendDeadline(
+        c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"])),
+    "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(c, p["reason"], a)),
+    "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
+    "SupervisionClosed": _close_supervision,
+}
+REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
+"""The input event types replay can re-issue as commands."""
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(CST).isoformat()
