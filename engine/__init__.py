@@ -12,7 +12,7 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, MaterialInput, Party, RaiseSupervision, ReceiveApplication, RecomputeDeadlines,
+    ExtendDeadline, LintDefinitions, FireDueTimers, MaterialInput, Party, RaiseSupervision, ReceiveApplication, RecomputeDeadlines,
     ResumeClock, ReturnTask, StartCase,
     SuspendClock, UnclaimTask,
 )
@@ -52,6 +52,7 @@ __all__ = [
     "BadRequest", "ClaimTasks", "DelegateTask", "InboxQuery", "ReturnTask",
     "Actor", "CST", "ClaimTask", "Clock", "Command", "CompleteTask", "Conflict", "DefinitionRejected",
     "DeployDefinitions", "Engine", "EngineConfig", "EngineError", "ExpressionFailed", "ExpressionRejected",
+    "LintDefinitions",
     "FireDueTimers", "Forbidden", "FormInvalid", "InvalidInput", "ManualClock", "NotFound", "ROLES", "StartCase",
     "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "WorkflowFailed", "bootstrap",
     "run_forever",
