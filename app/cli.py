@@ -13,8 +13,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, is_bundle_file,
-    is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
+    is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
 )
 
 from .cli_audit import verify_command
