@@ -193,9 +193,10 @@ def _lint_bundle(name: str, data: bytes, form: Callable[[str], FormDefinition | 
                  unit: ParsedUnit | None) -> list[Finding]:
     try:
         bundle = parse_bundle(name, data)
-        if bundle.process_key in keys and unit is None:
+        process = unit.processes.get(bundle.process_key) if unit is not None else None
+        if bundle.process_key in keys and process is None:
             return []  # its process has errors of its own; checking the mapping against it would mislead
-        bundle.check(form, unit.processes.get(bundle.process_key) if unit is not None else None)
+        bundle.check(form, process)
     except DefinitionRejected as exc:
         return _rejected(exc, name)
     return []

@@ -1,12 +1,15 @@
 """Lint without a database: every new graph check on a small diagram, and the deploy checks collected per file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from engine.definitions import Finding
 from engine.expressions import Evaluator
 from engine.forms import parse_form
 from engine.lint import DeployedFacts, LintLimits, lint_files
 from tests.bpmn_factory import HEAD, diagram
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 LIMITS = LintLimits(5 * 1024 * 1024, 1024 * 1024)
 ASSIGN = '<bpmn:extensionElements><tb:assignment candidateGroups="reviewer"/></bpmn:extensionElements>'
 FORM = b'{"id": "opinion", "type": "default", "components": [{"type": "textfield", "key": "note", "label": "x"}]}'
@@ -158,3 +161,13 @@ def test_deploy_checks_of_every_file_are_reported_each_with_its_file():
 def test_catalog_problems_carry_file_and_line():
     findings = lint(("x/matters.yaml", "matters:\n  - code: [\n".encode()))
     assert [(f.code, f.file, f.line is not None) for f in findings] == [("TB_CATALOG_YAML", "x/matters.yaml", True)]
+
+
+def test_a_bundle_is_checked_against_its_linted_process_and_forms():
+    bundle = (ROOT / "processes" / "qiye_kaiban" / "bundle.yaml").read_bytes()
+    process = (ROOT / "processes" / "qiye_kaiban" / "main.bpmn").read_bytes()
+    alone = lint(("qiye_kaiban/bundle.yaml", bundle))
+    assert {(f.code, f.file) for f in alone} == {("TB_BUNDLE_PROCESS", "qiye_kaiban/bundle.yaml")}
+    assert all(f.line for f in alone)
+    without_forms = lint(("qiye_kaiban/main.bpmn", process), ("qiye_kaiban/bundle.yaml", bundle))
+    assert "TB_BUNDLE_FORM" in {f.code for f in without_forms if f.file == "qiye_kaiban/bundle.yaml"}
