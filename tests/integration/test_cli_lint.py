@@ -57,3 +57,14 @@ def test_a_missing_path_or_no_lintable_file_is_bad_usage(runner, tmp_path: Path)
     empty = runner.invoke(args=["lint", str(tmp_path)])
     assert empty.exit_code == 2
     assert "没有找到" in stderr_of(empty)
+
+
+def test_deploy_does_not_run_the_graph_checks_so_what_deploys_today_still_deploys(runner, tmp_path: Path):
+    lost = diagram().replace(b'<bpmn:endEvent id="end"/>', b'<bpmn:endEvent id="end"/><bpmn:userTask id="lost">'
+                             b'<bpmn:extensionElements><tb:assignment candidateGroups="reviewer"/>'
+                             b'</bpmn:extensionElements></bpmn:userTask>'
+                             b'<bpmn:sequenceFlow id="f_lost" sourceRef="lost" targetRef="end"/>')
+    (tmp_path / "p.bpmn").write_bytes(lost)
+    linted = runner.invoke(args=["lint", "--json", str(tmp_path / "p.bpmn")])
+    assert (linted.exit_code, [f["code"] for f in json.loads(linted.output)]) == (1, ["LINT_UNREACHABLE"])
+    assert runner.invoke(args=["deploy", str(tmp_path / "p.bpmn")]).exit_code == 0
