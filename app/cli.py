@@ -13,8 +13,8 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded, is_bundle_file,
-    is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
+    is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
 )
 
 from .cli_audit import verify_command
@@ -39,8 +39,8 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
-    for command in (migrate_command, deploy_command, users_group, tokens_group, demo_group, run_command,
-                    worker_command, bench_command, calendar_group, verify_command, replay_command,
+    for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
+                    run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group):
         app.cli.add_command(command)
 
@@ -95,6 +95,33 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
     for line in report:
         state = "新版本" if line.status == "created" else "未变化"
         click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {state}  {line.content_hash[:12]}")
+
+
+@click.command("lint")
+@with_appcontext
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每条问题一个对象）")
+def lint_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check BPMN, form, matters.yaml and bundle.yaml files without deploying; no PATH: all shipped.
+
+    Exit status 0 when there is no error (warnings allowed), 1 when there is one, 2 on bad usage.
+    """
+    engine = get_engine()
+    bpmn, forms = _collect(paths) if paths else engine.shipped_files()
+    if not bpmn and not forms:
+        click.echo("没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件", err=True)
+        sys.exit(2)
+    findings = engine.handle(LintDefinitions(tuple(bpmn), tuple(forms)))
+    errors = sum(1 for f in findings if f.severity == "error")
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        for f in findings:
+            where = f"{f.file or '-'}" + (f":{f.line}" if f.line else "")
+            click.echo(f"{'错误' if f.severity == 'error' else '警告'}  {f.code:26} {where:36} "
+                       f"{f.element_id or '-':24} {f.message}")
+        click.echo(f"共检查 {len(bpmn) + len(forms)} 个文件：{errors} 个错误，{len(findings) - errors} 个警告")
+    sys.exit(1 if errors else 0)
 
 
 def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:

@@ -28,6 +28,26 @@ class DeployedSchema(Schema):
     content_hash = fields.String()
 
 
+class FindingSchema(Schema):
+    """One lint finding: stable code, Chinese message, where it is and how bad."""
+
+    code = fields.String()
+    message = fields.String()
+    element_id = fields.String(allow_none=True)
+    severity = fields.String(metadata={"description": "error 或 warning"})
+    file = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+
+
+class LintReportSchema(Schema):
+    """What ``POST /api/v1/lint`` returns: whether the files would deploy, and every finding."""
+
+    ok = fields.Boolean(metadata={"description": "没有错误（可以有警告）"})
+    errors = fields.Integer()
+    warnings = fields.Integer()
+    findings = fields.List(fields.Nested(FindingSchema))
+
+
 class DefinitionSchema(Schema):
     """A deployed process definition version."""
 

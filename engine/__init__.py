@@ -12,9 +12,8 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, MaterialInput, Party, RaiseSupervision, ReceiveApplication, RecomputeDeadlines,
-    ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
+    RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
 from .errors import (
@@ -63,4 +62,5 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
+    "LintDefinitions",
 ]

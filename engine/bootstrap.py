@@ -10,7 +10,7 @@ from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
     FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask,
+    SuspendClock, UnclaimTask, LintDefinitions,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -36,6 +36,7 @@ from .spiff.script_env import safe_script_engine
 
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
     DeployDefinitions: handlers.deploy_definitions,
+    LintDefinitions: handlers.lint_definitions,
     StartCase: handlers.start_case,
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,

@@ -33,6 +33,14 @@ class Command:
 
 
 @dataclass(frozen=True)
+class LintDefinitions(Command):
+    """Check BPMN, form, catalog and bundle files (name, bytes) as a deploy would, plus graph checks; store nothing."""
+
+    bpmn_files: tuple[tuple[str, bytes], ...]
+    form_files: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
 class DeployDefinitions(Command):
     """Deploy BPMN files (name, bytes) and form files (name, bytes) as new versions where they changed."""
 

@@ -19,6 +19,7 @@ from .definitions import ClockSpec, Finding, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
+from .lint import DeployedFacts, LintLimits, lint_files, missing_forms
 from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.parser import ParsedProcess, parse_unit
@@ -99,6 +100,20 @@ class DefinitionCatalog:
             self._loaded[row.id] = loaded
         return loaded
 
+    def lint(self, uow: SqlAlchemyUnitOfWork, bpmn_files: list[tuple[str, bytes]],
+             form_files: list[tuple[str, bytes]]) -> list[Finding]:
+        """Return every finding for the files against what is deployed (see :mod:`engine.lint`); store nothing."""
+        def form(key: str) -> FormDefinition | None:
+            row = uow.definitions.form(key)
+            return parse_form(canonical_json(row.source), expected_key=key) if row is not None else None
+        latest: dict[str, tuple[int, str]] = {}
+        for row in uow.definitions.list():
+            if row.process_key not in latest:
+                latest[row.process_key] = (row.version, row.bpmn_xml)
+        facts = DeployedFacts(form, latest, frozenset(d.code for d in uow.org.districts()))
+        return lint_files(bpmn_files, form_files, self.evaluator,
+                          LintLimits(self.max_bpmn_bytes, self.max_form_bytes), facts)
+
     def deploy(self, uow: SqlAlchemyUnitOfWork, bpmn_files: list[tuple[str, bytes]],
                form_files: list[tuple[str, bytes]], *, actor: str, now: datetime) -> list[Deployed]:
         """Deploy forms, then processes, then matter catalogs, in the caller's unit of work; all or nothing.
@@ -176,17 +191,15 @@ class DefinitionCatalog:
     def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess,
                         forms: Mapping[str, FormDefinition], actor: str, now: datetime,
                         bundle: dict[str, Any] | None = None) -> Deployed:
-        form_refs, missing = {}, []
+        form_refs = {}
         for key in sorted(process.form_keys):
             if key in forms:
                 form_refs[key] = forms[key].content_hash
             elif (row := uow.definitions.form(key)) is not None:
                 form_refs[key] = row.content_hash
-            else:
-                missing.append(key)
+        missing = missing_forms(process.user_tasks, lambda key: key in form_refs)
         if missing:
-            findings = [Finding("TB_FORM_MISSING", f"表单 {key} 不存在，请先部署 forms/{key}.form",
-                                _task_using(process, key)).to_dict() for key in missing]
+            findings = [f.to_dict() for f in missing]
             raise DefinitionRejected(findings[0]["message"], details={"findings": findings})
         # A bundle mapping is part of the definition: changing it is a new version, as a form edit is.
         versioned = f"{process.source_hash()}\n{canonical_json(form_refs)}"
@@ -207,7 +220,3 @@ class DefinitionCatalog:
             source_name=process.source_name, deployed_at=now, deployed_by=actor))
         uow.flush()
         return Deployed("process", process.process_key, version, "created", content_hash)
-
-
-def _task_using(process: ParsedProcess, form_key: str) -> str | None:
-    return next((t.element_id for t in process.user_tasks.values() if t.form_key == form_key), None)

@@ -17,7 +17,7 @@ from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
 from .clock import CST, Clock
 from .commands import (
-    Actor, ClaimTask, CompleteTask, DeployDefinitions, FireDueTimers, StartCase, UnclaimTask,
+    Actor, ClaimTask, CompleteTask, DeployDefinitions, LintDefinitions, FireDueTimers, StartCase, UnclaimTask,
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
@@ -28,7 +28,7 @@ from .case_clocks import (
 from .calendar import business_date
 from .catalog import Matter
 from .grants import require_grant
-from .definitions import ClockSpec
+from .definitions import ClockSpec, Finding
 from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
@@ -71,6 +71,13 @@ def deploy_definitions(cmd: DeployDefinitions, svc: Services) -> list[Deployed]:
                                     actor=cmd.actor.username, now=svc.clock.now())
         uow.commit()
     return report
+
+
+def lint_definitions(cmd: LintDefinitions, svc: Services) -> list[Finding]:
+    """Return every finding for the files, errors first; reads what is deployed, writes nothing."""
+    with svc.uow() as uow:
+        findings = svc.catalog.lint(uow, list(cmd.bpmn_files), list(cmd.form_files))
+    return sorted(findings, key=lambda f: (f.severity != "error", f.file or "", f.line or 0))
 
 
 def start_case(cmd: StartCase, svc: Services) -> CaseRef:

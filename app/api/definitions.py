@@ -36,18 +36,24 @@ class Definitions(MethodView):
 
         Unchanged files keep their version; everything is deployed or nothing is.
         """
-        uploads = request.files.getlist("files")
-        if not uploads:
-            raise InvalidInput("请上传至少一个 .bpmn、.form 或 matters.yaml 文件（字段名 files）")
-        bpmn = tuple((f.filename or "upload.bpmn", f.read()) for f in uploads
-                     if _ext(f.filename) == "bpmn" or is_catalog_file(f.filename or "")
-                     or is_bundle_file(f.filename or ""))
-        forms = tuple((f.filename or "upload.form", f.read()) for f in uploads if _ext(f.filename) == "form")
-        if len(bpmn) + len(forms) != len(uploads):
-            raise InvalidInput("只接受 .bpmn、.form、事项目录（matters.yaml 或 *.matters.yaml）"
-                               "和一件事映射（bundle.yaml）文件")
+        bpmn, forms = uploaded_files()
         report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))
         return [line.to_dict() for line in report]
+
+
+def uploaded_files() -> tuple[tuple[tuple[str, bytes], ...], tuple[tuple[str, bytes], ...]]:
+    """Split the request's ``files`` into (BPMN, catalog and bundle files) and form files; refuse anything else."""
+    uploads = request.files.getlist("files")
+    if not uploads:
+        raise InvalidInput("请上传至少一个 .bpmn、.form 或 matters.yaml 文件（字段名 files）")
+    bpmn = tuple((f.filename or "upload.bpmn", f.read()) for f in uploads
+                 if _ext(f.filename) == "bpmn" or is_catalog_file(f.filename or "")
+                 or is_bundle_file(f.filename or ""))
+    forms = tuple((f.filename or "upload.form", f.read()) for f in uploads if _ext(f.filename) == "form")
+    if len(bpmn) + len(forms) != len(uploads):
+        raise InvalidInput("只接受 .bpmn、.form、事项目录（matters.yaml 或 *.matters.yaml）"
+                           "和一件事映射（bundle.yaml）文件")
+    return bpmn, forms
 
 
 def _ext(name: str | None) -> str:

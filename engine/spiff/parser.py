@@ -6,6 +6,7 @@ handed to SpiffWorkflow, which never sees the raw bytes.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import threading
@@ -17,7 +18,7 @@ from SpiffWorkflow.bpmn.parser import BpmnParser, BpmnValidator, TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -131,6 +132,24 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
     return unit
 
 
+def check_file(name: str, data: bytes, *, max_bytes: int) -> tuple[Any, DiagramInfo | None, list[Finding]]:
+    """Run the per-file load checks of :func:`parse_unit` without raising: ``(root, info, findings)``.
+
+    ``root`` is None when the file is not acceptable XML; ``info`` is None when it is not valid BPMN 2.0.
+    Used by lint, which reports every file's problems where a deploy stops at the first bad file.
+    """
+    try:
+        root = parse_xml(data, name=name, max_bytes=max_bytes)
+    except DefinitionRejected as exc:
+        return None, None, [Finding(**f) for f in exc.details["findings"]]
+    try:
+        _xsd_validator().validate(root, name)
+    except SpiffWorkflowException as exc:
+        return root, None, [Finding("BPMN_SCHEMA_INVALID", f"文件 {name} 不符合 BPMN 2.0 规范：{exc}")]
+    info = read_diagram(root)
+    return root, info, list(info.findings)
+
+
 def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: DiagramInfo,
                    infos: Mapping[str, DiagramInfo], xml_by_file: Mapping[str, str], evaluator: Evaluator,
                    findings: list[Finding]) -> ParsedProcess:
@@ -176,6 +195,41 @@ def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator:
         if kind == "timer" and _ISO_LIKE.match(text.strip()):
             yield Finding("TIMER_UNQUOTED", f"元素 {element_id} 的定时器表达式 {text.strip()} 需要加引号，"
                                             f"例如 \"{text.strip()}\"", element_id)
+
+
+def check_timer_literals(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[Finding]:
+    """Yield a finding for every timer whose expression is a quoted literal SpiffWorkflow cannot parse.
+
+    Computed timers (``workdays_after(...)``) are only known when the case runs; a literal such as
+    ``"PT2X"`` would fail the case the moment the timer is armed, so lint refuses it up front.
+    """
+    for element_id, kind, text in iter_expressions(spec, subprocess_specs):
+        if kind != "timer":
+            continue
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            continue
+        task_spec = _task_spec_by_bpmn_id(spec, subprocess_specs, element_id)
+        cycle = isinstance(getattr(task_spec, "event_definition", None), CycleTimerEventDefinition)
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            if cycle:
+                TimerEventDefinition.parse_iso_recurring_interval(value)
+            else:
+                TimerEventDefinition.parse_time_or_duration(value)
+        except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for a bad duration
+            yield Finding("TIMER_INVALID", f"元素 {element_id} 的定时器值 {value!r} 不是有效的 ISO 8601 "
+                                           f"{'重复周期' if cycle else '时长或时间'}", element_id)
+
+
+def _task_spec_by_bpmn_id(spec: Any, subprocess_specs: Mapping[str, Any], element_id: str) -> Any:
+    for process_spec in (spec, *subprocess_specs.values()):
+        for task_spec in process_spec.task_specs.values():
+            if (getattr(task_spec, "bpmn_id", None) or task_spec.name) == element_id:
+                return task_spec
+    return None
 
 
 _KIND_ZH = {"condition": "条件表达式", "timer": "定时器表达式", "conditional_event": "条件事件表达式",

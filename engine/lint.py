@@ -1,0 +1,202 @@
+"""Lint a set of definition files: every finding a deploy would refuse with, plus graph checks, deploying nothing.
+
+The deploy checks are the deploy's own functions (hardened XML, XSD, ``tb:`` extensions, restricted
+expressions, missing forms, catalogs, bundles), run file by file so one bad file does not hide the others.
+The graph checks of :mod:`engine.lint_graph`, literal timers, message counterparts and ids removed since the
+deployed version are lint's own: a deploy does not run them, so definitions deployed today stay deployable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
+
+from .bundle import is_bundle_file, parse_bundle
+from .catalog import CatalogCheck, is_catalog_file, parse_catalog
+from .definitions import DiagramInfo, Finding, UserTaskInfo
+from .errors import DefinitionRejected
+from .expressions import Evaluator
+from .forms import FormDefinition, parse_form
+from .lint_graph import MessageUse, check_graph, flow_node_ids, message_uses
+from .spiff.parser import ParsedUnit, check_file, check_timer_literals, parse_unit
+from .spiff.xml_loader import parse_xml
+
+
+@dataclass(frozen=True)
+class DeployedFacts:
+    """What lint needs to know about what is already deployed.
+
+    Attributes:
+        form: looks up the latest deployed form by key (None when never deployed).
+        processes: latest deployed version and XML of every deployed process key.
+        districts: known district codes, for catalogs.
+    """
+
+    form: Callable[[str], FormDefinition | None]
+    processes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
+    districts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LintLimits:
+    """Size limits lint applies, the same as a deploy's."""
+
+    max_bpmn_bytes: int
+    max_form_bytes: int
+
+
+def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tuple[str, bytes]],
+               evaluator: Evaluator, limits: LintLimits, deployed: DeployedFacts) -> list[Finding]:
+    """Return every finding for the files (name, bytes), errors and warnings, each with its file."""
+    bpmn_files, findings = list(bpmn_files), []
+    forms = _lint_forms(form_files, limits.max_form_bytes, findings)
+
+    def form(key: str) -> FormDefinition | None:
+        return forms[key] if key in forms else deployed.form(key)
+
+    diagrams = [(n, d) for n, d in bpmn_files if not is_catalog_file(n) and not is_bundle_file(n)]
+    roots: dict[str, Any] = {}
+    infos: dict[str, DiagramInfo] = {}
+    clean: set[str] = set()
+    for name, data in diagrams:
+        root, info, found = check_file(name, data, max_bytes=limits.max_bpmn_bytes)
+        findings += _in(name, found)
+        if root is not None:
+            roots[name] = root
+            findings += _in(name, check_graph(root))
+        if info is not None:
+            infos[name] = info
+            if not any(f.severity == "error" for f in found):
+                clean.add(name)
+            findings += _in(name, missing_forms(info.user_tasks, lambda key: form(key) is not None))
+    unit = _lint_unit([(n, d) for n, d in diagrams if n in clean], evaluator, limits, roots, findings)
+    keys = {key: name for name, info in infos.items() for key in info.process_ids}
+    findings += _messages(roots, deployed, keys)
+    findings += _removed_ids(roots, keys, deployed)
+    findings += _lint_catalogs(bpmn_files, deployed, keys)
+    for name, data in bpmn_files:
+        if is_bundle_file(name):
+            findings += _lint_bundle(name, data, form, keys, unit)
+    return findings
+
+
+def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str], bool]) -> list[Finding]:
+    """Return a ``TB_FORM_MISSING`` finding for each form key the user tasks use that ``exists`` denies."""
+    keys = sorted({t.form_key for t in user_tasks.values() if t.form_key})
+    return [Finding("TB_FORM_MISSING", f"表单 {key} 不存在，请先部署 forms/{key}.form",
+                    next(t.element_id for t in user_tasks.values() if t.form_key == key))
+            for key in keys if not exists(key)]
+
+
+def _in(name: str, found: Iterable[Finding]) -> list[Finding]:
+    return [f if f.file is not None else replace(f, file=name) for f in found]
+
+
+def _rejected(exc: DefinitionRejected, name: str | None) -> list[Finding]:
+    listed = exc.details.get("findings") or [{"code": exc.code, "message": exc.message}]
+    return [Finding(**{"file": name, **f}) if f.get("file") is None else Finding(**f) for f in listed]
+
+
+def _lint_forms(files: Iterable[tuple[str, bytes]], max_bytes: int,
+                findings: list[Finding]) -> dict[str, FormDefinition]:
+    forms: dict[str, FormDefinition] = {}
+    for name, data in files:
+        try:
+            parsed = parse_form(data, max_bytes=max_bytes)
+        except DefinitionRejected as exc:
+            findings += _rejected(exc, name)
+            continue
+        if parsed.key in forms:
+            findings.append(Finding("FORM_DUPLICATE_ID", f"表单标识 {parsed.key} 重复（{name}）", parsed.key,
+                                    file=name))
+        forms[parsed.key] = parsed
+    return forms
+
+
+def _lint_unit(files: list[tuple[str, bytes]], evaluator: Evaluator, limits: LintLimits, roots: Mapping[str, Any],
+               findings: list[Finding]) -> ParsedUnit | None:
+    """Parse the files that loaded cleanly together (call activities cross files), as a deploy does."""
+    if not files:
+        return None
+    file_of = {el_id: name for name, root in roots.items() for el_id in root.xpath("//@id")}
+    try:
+        unit = parse_unit(files, evaluator, max_bytes=limits.max_bpmn_bytes)
+    except DefinitionRejected as exc:
+        # Stage one already reported per file; only the later stages' findings are new here.
+        seen = {(f.code, f.message) for f in findings}
+        findings += [replace(f, file=file_of.get(f.element_id)) for f in _rejected(exc, None)
+                     if (f.code, f.message) not in seen]
+        return None
+    for process in unit.processes.values():
+        findings += _in(process.source_name, check_timer_literals(process.spec, process.subprocess_specs))
+    return unit
+
+
+def _messages(roots: Mapping[str, Any], deployed: DeployedFacts, keys: Mapping[str, str]) -> list[Finding]:
+    uses = [(name, use) for name, root in roots.items() for use in message_uses(root)]
+    elsewhere: list[MessageUse] = []
+    for key, (_version, xml) in deployed.processes.items():
+        if key not in keys:
+            elsewhere += message_uses(_stored(xml, key))
+    found = []
+    for name, use in uses:
+        if any(other.name == use.name and other.sends != use.sends for _n, other in uses):
+            continue
+        verb, other = ("发送", "接收") if use.sends else ("等待", "发送")
+        if any(other_use.name == use.name and other_use.sends != use.sends for other_use in elsewhere):
+            found.append(Finding("LINT_MESSAGE_ELSEWHERE", f"元素 {use.element_id} {verb}的消息 {use.name} 在本次检查的"
+                                 f"文件中没有{other}方，但已部署的其他流程中有；请确认该流程仍会{other}它",
+                                 use.element_id, "warning", name))
+        else:
+            found.append(Finding("LINT_MESSAGE_UNMATCHED", f"元素 {use.element_id} {verb}的消息 {use.name} 没有任何流程"
+                                 f"{other}（本次检查的文件和已部署的流程中都没有）", use.element_id, file=name))
+    return found
+
+
+def _stored(xml: str, key: str) -> Any:
+    data = xml.encode()
+    return parse_xml(data, name=key, max_bytes=len(data) + 1)
+
+
+def _removed_ids(roots: Mapping[str, Any], keys: Mapping[str, str], deployed: DeployedFacts) -> list[Finding]:
+    found = []
+    for key, name in sorted(keys.items()):
+        if key not in deployed.processes or name not in roots:
+            continue
+        version, xml = deployed.processes[key]
+        old = flow_node_ids(_stored(xml, key), key)
+        for gone in sorted(old - flow_node_ids(roots[name], key)):
+            found.append(Finding("LINT_ID_REMOVED", f"元素 {gone} 在已部署的流程 {key} 第 {version} 版中存在，新版本中"
+                                 "已删除或改了 id；停在该处的办件仍按旧版本运行，迁移时将找不到对应元素",
+                                 gone, "warning", name))
+    return found
+
+
+def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts,
+                   keys: Mapping[str, str]) -> list[Finding]:
+    found: list[Finding] = []
+    check = CatalogCheck()
+    for name, data in files:
+        if not is_catalog_file(name):
+            continue
+        try:
+            check.add(parse_catalog(name, data, known_districts=deployed.districts))
+        except DefinitionRejected as exc:
+            found += _rejected(exc, name)
+    try:
+        check.require_processes(lambda key: key in keys or key in deployed.processes)
+    except DefinitionRejected as exc:
+        found += _rejected(exc, None)
+    return found
+
+
+def _lint_bundle(name: str, data: bytes, form: Callable[[str], FormDefinition | None], keys: Mapping[str, str],
+                 unit: ParsedUnit | None) -> list[Finding]:
+    try:
+        bundle = parse_bundle(name, data)
+        process = unit.processes.get(bundle.process_key) if unit is not None else None
+        if bundle.process_key in keys and process is None:
+            return []  # its process has errors of its own; checking the mapping against it would mislead
+        bundle.check(form, process)
+    except DefinitionRejected as exc:
+        return _rejected(exc, name)
+    return []

@@ -1,0 +1,38 @@
+"""``POST /api/v1/lint``: designers get every finding with 200 and nothing is deployed; others are refused."""
+from __future__ import annotations
+
+from tests.bpmn_factory import diagram
+from tests.scenarios.test_http_api import CHINESE, assert_error, shipped_files
+
+UNSAFE = diagram(condition="__import__('os').system('id')")
+
+
+def post_lint(client, caller, files):
+    import io
+    data = {"files": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post("/api/v1/lint", headers=caller.headers, data=data, content_type="multipart/form-data")
+
+
+def test_a_designer_gets_every_finding_and_nothing_is_deployed(client, cast):
+    response = post_lint(client, cast["designer"], [*shipped_files(), ("evil.bpmn", UNSAFE)])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["ok"], body["errors"]) == (False, 1)
+    [finding] = body["findings"]
+    assert (finding["code"], finding["element_id"], finding["severity"], finding["file"]) == (
+        "EXPRESSION_REJECTED", "gw", "error", "evil.bpmn")
+    assert CHINESE.search(finding["message"])
+    assert client.get("/api/v1/definitions", headers=cast["designer"].headers).get_json() == []
+
+
+def test_the_shipped_files_are_ok(client, cast):
+    body = post_lint(client, cast["designer"], shipped_files()).get_json()
+    assert (body["ok"], body["errors"], body["findings"]) == (True, 0, [])
+
+
+def test_a_reviewer_may_not_lint(client, cast):
+    assert_error(post_lint(client, cast["zhujian"], [("p.bpmn", diagram())]), 403, "FORBIDDEN")
+
+
+def test_linting_nothing_is_invalid_input(client, cast):
+    assert_error(post_lint(client, cast["designer"], []), 422, "INVALID_INPUT")
