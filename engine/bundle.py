@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .catalog import KEY, MAX_CATALOG_BYTES, PROCESS_KEY, _Checker, _compose, _Node, _raise, yaml_file_named
-from .errors import DefinitionRejected, FormInvalid
+from .catalog import KEY, PROCESS_KEY, _Checker, _Node, _raise, load_yaml, yaml_file_named
+from .errors import FormInvalid
 from .forms import FormDefinition
 
 FIELD_PATH = re.compile(r"^[^\W\d][\w-]*(\.[^\W\d][\w-]*)*$")
@@ -130,13 +130,7 @@ def _field_keys(form: FormDefinition | None) -> set[str]:
 
 def parse_bundle(name: str, data: bytes) -> BundleFile:
     """Parse and check the shape of one bundle file; raise :class:`DefinitionRejected` with file and line."""
-    if len(data) > MAX_CATALOG_BYTES:
-        raise DefinitionRejected(f"{name} 超过 {MAX_CATALOG_BYTES // 1000} KB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
-    root = _compose(text, name)
+    root = load_yaml(name, data)
     check = _Checker(name)
     node = root.value.get("bundle") if isinstance(root.value, dict) else None
     if node is None or not isinstance(node.value, dict):

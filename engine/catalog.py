@@ -156,6 +156,17 @@ class _Node:
     line: int
 
 
+def load_yaml(name: str, data: bytes) -> _Node:
+    """Read a YAML file of ours (catalog, bundle) into line-aware nodes; refuse oversize, non-UTF-8, bad YAML."""
+    if len(data) > MAX_CATALOG_BYTES:
+        raise DefinitionRejected(f"{name} 超过 {MAX_CATALOG_BYTES // 1000} KB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
+    return _compose(text, name)
+
+
 def _compose(text: str, name: str) -> _Node:
     loader = yaml.SafeLoader(text)
     try:
@@ -253,13 +264,7 @@ def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()
 
     ``known_districts`` (codes), when given, is the list district codes must come from.
     """
-    if len(data) > MAX_CATALOG_BYTES:
-        raise DefinitionRejected(f"{name} 超过 {MAX_CATALOG_BYTES // 1000} KB")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
-    root = _compose(text, name)
+    root = load_yaml(name, data)
     check = _Checker(name)
     entries = root.value.get("matters") if isinstance(root.value, dict) else None
     if entries is None or not isinstance(entries.value, list) or not entries.value:

@@ -184,7 +184,7 @@ class Replayer:
         try:
             url = f"sqlite:///{folder / 'replay.sqlite'}"
             shutil.copy(self._template_path(), folder / "replay.sqlite")
-            start = recorded[0].occurred_at.astimezone(CST) if recorded else datetime.now(CST)
+            start = (recorded[0].occurred_at if recorded else case.started_at).astimezone(CST)
             clock = ManualClock(start)
             config = replace(self.engine.config, database_url=url, materials_dir=folder / "materials")
             scratch = bootstrap(config, clock=clock)
