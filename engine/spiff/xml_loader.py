@@ -231,8 +231,8 @@ def _check_separation(user_tasks: dict[str, UserTaskInfo]) -> list[Finding]:
         for other in info.separate_from:
             target = user_tasks.get(other)
             if target is None or target.process_id != info.process_id:
-                found.append(Finding("TB_BAD_SEPARATION", f"用户任务 {info.element_id} 的 separateFrom 引用了 {other!r}，"
-                                                          "它不是同一流程中的用户任务", info.element_id))
+                message = f"用户任务 {info.element_id} 的 separateFrom 引用了 {other!r}，它不是同一流程中的用户任务"
+                found.append(Finding("TB_BAD_SEPARATION", message, info.element_id))
     return found
 
 
