@@ -61,6 +61,9 @@ class UserTaskInfo:
     candidate_groups: tuple[str, ...]
     candidate_users: tuple[str, ...]
     deadline: Deadline | None
+    separate_from: tuple[str, ...] = ()
+    """User task ids (this one's own id included, for 会签 instances) whose performers may not act on this
+    task: ``<tb:assignment separateFrom="review">`` (职责分离; 行政许可法第三十四条: two or more staff check)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
@@ -70,6 +73,7 @@ class UserTaskInfo:
             "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
             "deadline": None if self.deadline is None else
             {"amount": self.deadline.amount, "unit": self.deadline.unit, "clock": self.deadline.clock},
+            "separate_from": list(self.separate_from),
         }
 
 

@@ -33,6 +33,7 @@ from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .separation import check_separation
 from .persistence.models import NO_DEADLINE
 from .spiff.runner import ReadyTask, StepResult, WorkflowRunner
 from .spiff.serializer import SERIALIZER_VERSION
@@ -192,6 +193,8 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
         _check_actionable(task, actor)
         if claim and task.assignee == actor.username:
             raise Conflict("您已认领该任务", details={"task_id": task.id})
+        if claim:
+            check_separation(uow, svc.catalog.get(uow, case.definition_id), task, actor.username)
         if not claim and task.assignee != actor.username:
             raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
         event = ev.TaskClaimed if claim else ev.TaskUnclaimed
@@ -213,6 +216,7 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         task, case = uow.cases.lock_by_task(cmd.task_id)
         _check_actionable(task, cmd.actor)
         definition = svc.catalog.get(uow, case.definition_id)
+        check_separation(uow, definition, task, cmd.actor.username)
         form = definition.forms.get(task.form_key) if task.form_key else None
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
@@ -343,7 +347,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                      "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
                      "district": case.owning_district, "form_key": info.form_key if info else None,
                      "candidate_groups": groups, "state": "open", "created_at": now, "due_at": due_at,
-                     "yellow_at": yellow_at, **inbox_columns(case, ready, due_at, yellow_at)})
+                     "yellow_at": yellow_at, "activation": ready.activation,
+                     **inbox_columns(case, ready, due_at, yellow_at)})
     ids = uow.cases.insert_tasks(rows)
     uow.cases.insert_candidates([{"task_id": i, "group_key": g, "available": True, "inbox_due_at": r["inbox_due_at"],
                                   "inbox_yellow_at": r["inbox_yellow_at"], "created_at": now}

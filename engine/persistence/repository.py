@@ -144,6 +144,7 @@ class TaskRecord:
     candidate_groups: list[str]
     state: str
     assignee: str | None
+    activation: str | None = None
 
 
 _CASE_COLUMNS = [cases.c[name] for name in (
@@ -152,7 +153,8 @@ _CASE_COLUMNS = [cases.c[name] for name in (
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
     "deadline_provisional", "stage")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
-    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
+    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
+    "activation")]
 
 
 # Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
@@ -292,6 +294,15 @@ class CaseRepository:
             return []
         ids = dict((spiff_id, task_id) for task_id, spiff_id in self._conn.execute(_INSERT_TASKS, rows))
         return [ids[row["spiff_task_id"]] for row in rows]
+
+    def performed_tasks(self, case_id: int, element_ids: Iterable[str], username: str) -> list[Any]:
+        """The case's tasks among ``element_ids`` that ``username`` completed or holds open (职责分离)."""
+        acted = or_(and_(tasks.c.state == "completed", tasks.c.completed_by == username),
+                    and_(tasks.c.state == "open", tasks.c.assignee == username))
+        query = (select(tasks.c.id, tasks.c.spiff_task_id, tasks.c.element_id, tasks.c.state, tasks.c.activation)
+                 .where(tasks.c.case_id == case_id, tasks.c.element_id.in_(list(element_ids)), acted)
+                 .order_by(tasks.c.id))
+        return list(self._conn.execute(query))
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""

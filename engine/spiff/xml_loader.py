@@ -23,7 +23,7 @@ NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
 _FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
-_KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
+_KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers", "separateFrom"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
              "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom",
                        "when"}}
@@ -79,6 +79,7 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
             findings += task_findings
             if info is not None:
                 user_tasks[info.element_id] = info
+    findings += _check_separation(user_tasks)
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
     return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks)
@@ -217,9 +218,22 @@ def _read_user_task(task: etree._Element, pid: str,
     form_key = form_key or _camunda_form(task)
     deadline, deadline_findings = _read_deadline(deadline_el, task.get(f"{{{CAMUNDA_NS}}}dueDate"), tid)
     found += deadline_findings
+    separate = _split(assignment.get("separateFrom")) if assignment is not None else []
     info = UserTaskInfo(tid, task.get("name") or tid, pid, lane_name, form_key, tuple(groups), tuple(users),
-                        deadline)
+                        deadline, tuple(dict.fromkeys(separate)))
     return info, found
+
+
+def _check_separation(user_tasks: dict[str, UserTaskInfo]) -> list[Finding]:
+    """Every ``separateFrom`` id must name a user task of the same process."""
+    found = []
+    for info in user_tasks.values():
+        for other in info.separate_from:
+            target = user_tasks.get(other)
+            if target is None or target.process_id != info.process_id:
+                message = f"用户任务 {info.element_id} 的 separateFrom 引用了 {other!r}，它不是同一流程中的用户任务"
+                found.append(Finding("TB_BAD_SEPARATION", message, info.element_id))
+    return found
 
 
 def _camunda_form(task: etree._Element) -> str | None:

@@ -79,6 +79,7 @@ def test_missing_start_event_is_refused():
     ('<tb:assignment candidateGroups="reviewer" owner="x"/>', "TB_UNKNOWN_ATTRIBUTE"),
     ('<tb:assignment candidateGroups="Reviewer@@x"/>', "TB_BAD_CANDIDATE"),
     ('<tb:form key="x"/>', "TB_NO_CANDIDATES"),
+    ('<tb:assignment candidateGroups="reviewer" separateFrom="nowhere"/>', "TB_BAD_SEPARATION"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="-3"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" days="2"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" clock="lunar"/>', "TB_BAD_DEADLINE"),
