@@ -236,6 +236,8 @@ class CaseSchema(Schema):
     stage = fields.String(allow_none=True)
     owning_district = fields.String(allow_none=True)
     receiving_district = fields.String(allow_none=True)
+    deciding_district = fields.String(allow_none=True, metadata={
+        "description": "就地批办时作出决定的收件地（依业务属地授权）；为空表示由业务属地决定"})
     started_by = fields.String(allow_none=True)
     started_at = fields.DateTime()
     updated_at = fields.DateTime()

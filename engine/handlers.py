@@ -27,7 +27,7 @@ from .case_clocks import (
 )
 from .calendar import business_date
 from .catalog import Matter
-from .grants import require_grant
+from .grants import local_decision, require_grant
 from .definitions import ClockSpec, Finding
 from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
@@ -104,10 +104,11 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     receiving = cmd.receiving_district or cmd.actor.district or owning
     # A matter is offered by its owning district (业务属地); another district receives it only under a grant.
     matter_row = matter_for(uow, cmd.matter_code, owning, cmd.process_key) if cmd.matter_code else None
-    grant = None
+    grant = decider = None
     if matter_row is not None and receiving != owning:
         grant = require_grant(uow, matter_code=matter_row.code, owning=owning, receiving=receiving,
                               right="receive", on=business_date(now))
+        decider = local_decision(uow, matter_row, owning, receiving, now)
     process_key = matter_row.process_key if matter_row is not None else cmd.process_key
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
@@ -136,6 +137,7 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
         "matter_code": matter_row.code if matter_row is not None else None,
         "matter_version": matter_row.version if matter_row is not None else None,
+        "deciding_district": receiving if decider is not None else None,
         **clock_columns})
     started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                              content_hash=definition.content_hash, data=data,
@@ -146,6 +148,10 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
                                         content_hash=matter_row.content_hash))
     if grant is not None:
         inputs.append(ev.GrantExercised(grant_id=grant.id, right="receive", owning_district=owning,
+                                        receiving_district=receiving))
+    if decider is not None:
+        # 就地批办: the decision tasks (${deciding}) go to the receiving district under this grant.
+        inputs.append(ev.GrantExercised(grant_id=decider.id, right="decide", owning_district=owning,
                                         receiving_district=receiving))
     if inputs_after is not None:
         inputs += inputs_after(case, matter_row)
@@ -333,7 +339,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     The event rows and the case record are written by the caller's ``save``, in the same statement where
     the database allows it.
     """
-    case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district}
+    case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district,
+                   "deciding_district": case.deciding_district}
     rows, groups_per_row = [], []
     for ready in step.created:
         info = definition.user_tasks.get(ready.element_id)

@@ -99,6 +99,8 @@ class Case(Base):
     stage: Mapped[Optional[str]] = mapped_column(String(64))
     owning_district: Mapped[Optional[str]] = mapped_column(String(12))
     receiving_district: Mapped[Optional[str]] = mapped_column(String(12))
+    deciding_district: Mapped[Optional[str]] = mapped_column(String(12))
+    """The receiving district when a 就地批办 grant lets it decide (``${deciding}``); None: the owning one."""
     started_by: Mapped[Optional[str]] = mapped_column(String(64))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]

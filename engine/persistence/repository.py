@@ -123,6 +123,7 @@ class CaseRecord:
     committed_yellow_at: datetime | None = None
     deadline_provisional: bool | None = None
     stage: str | None = None
+    deciding_district: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -151,7 +152,7 @@ _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional", "stage")]
+    "deadline_provisional", "stage", "deciding_district")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
     "activation")]

@@ -274,7 +274,10 @@ def test_licence_refused_ends_the_bundle_with_a_refusal_notice_and_no_parallel_w
     clerk, shichang = people["clerk"], people["shichang"]
     case_id = start(client, clerk, "qiye_kaiban", APPLICATION, "重庆渝通科技有限公司 企业开办")
     license_task = only_task(client, shichang, "license_review")
-    # 不予登记 needs its basis; the credit code is not asked for (hidden when refused).
+    # Registering needs the credit code; 不予登记 needs its basis instead (the credit code is hidden then).
+    granted = assert_error(complete(client, shichang, license_task["id"], {
+        "license_outcome": "registered", "opinion": "准予"}), 422, "FORM_INVALID")
+    assert granted["details"]["fields"] == {"credit_code": ["必填项"]}
     assert_error(complete(client, shichang, license_task["id"], {"license_outcome": "refused", "opinion": "不予"}),
                  422, "FORM_INVALID")
     done(client, shichang, license_task["id"], {
