@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
     DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
@@ -27,14 +28,39 @@ from .runtime import engine_config, get_engine
 log = logging.getLogger("tongban.cli")
 
 
-def main() -> None:
-    """Entry point of the ``tongban`` console script."""
+class TongbanGroup(FlaskGroup):
+    """The ``tongban`` group: a database that is missing or not migrated gets a clear message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; translate "no such table" and "cannot connect" into what to do next."""
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig if exc.orig is not None else exc).lower()
+            if not any(hint in text for hint in _NOT_READY):
+                raise
+            click.echo("错误 [DATABASE_NOT_READY]：数据库不可用或尚未迁移（" + str(exc.orig).strip().splitlines()[0]
+                       + "）。请先运行 tongban migrate（或 make run），并检查 TONGBAN_DATABASE_URL。", err=True)
+            sys.exit(2)
+
+
+_NOT_READY = ("no such table", "does not exist", "unable to open database", "connection refused",
+              "could not connect", "connection failed")
+
+
+def build_group() -> TongbanGroup:
+    """The ``tongban`` command group, as the console script runs it."""
     from . import create_app
-    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
-                       help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
+    group = TongbanGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
+                         help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
     group.add_command(shell_command)
     group.add_command(routes_command)
-    group(prog_name="tongban")
+    return group
+
+
+def main() -> None:
+    """Entry point of the ``tongban`` console script."""
+    build_group()(prog_name="tongban")
 
 
 def register_cli(app: Flask) -> None:
