@@ -134,7 +134,8 @@ def close_all(doc: Mapping[str, Any], at: datetime) -> dict[str, Any]:
         if "clock" in entry:
             closed[kind] = {**entry, "clock": Clock.from_dict(entry["clock"]).close(at).to_dict()}
         elif entry.get("periods"):
-            closed[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": entry["periods"][-1]}
+            closed[kind] = {k: v for k, v in entry.items() if k != "pending"} | {
+                "clock": entry["periods"][-1], "periods": entry["periods"][:-1]}
         else:
             closed[kind] = entry
     return closed
