@@ -260,13 +260,15 @@ class ClockViewSchema(Schema):
     budget = fields.String()
     t0 = fields.String()
     due_date = fields.String()
-    status = fields.String(metadata={"description": "confirmed, or provisional past the loaded calendar years"})
+    status = fields.String(metadata={"description": "confirmed, or provisional past the loaded calendar years; "
+                                                    "not_started before 受理; between_periods between two stages"})
     left = fields.Integer()
     used = fields.Integer()
     light = fields.String()
     paused = fields.Boolean()
     extended_days = fields.Integer()
     rule = fields.String()
+    periods = fields.Integer(metadata={"description": "时段序号：按阶段计时（tb:clock stopsAt）的时限，已开始的时段数"})
 
 
 class SuspendClockSchema(Schema):

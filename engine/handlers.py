@@ -23,13 +23,12 @@ from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
-    starts_clocks, task_deadline,
+    close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
 )
 from .calendar import business_date
 from .catalog import Matter
 from .grants import local_decision, require_grant
 from .definitions import ClockSpec, Finding
-from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -249,10 +248,16 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
                                          task_data)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
+        stopping = stops_clocks(case.clocks, task.element_id)
+        if stopping:
+            # 阶段办结: the period ends; the clock waits for the next stage's 受理 (tb:clock stopsAt).
+            doc, stopped = stop_periods(case.clocks, stopping, now)
+            case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            inputs.append(ev.ClocksStopped(element_id=task.element_id, task_id=task.id, clocks=stopped))
         with case_clocks_bound(case.clocks):
-            if starting:
+            if starting or stopping:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
-                inputs += rearm_timers(uow, svc, case, workflow, "clocks_started")
+                inputs += rearm_timers(uow, svc, case, workflow, "clocks_started" if starting else "clocks_stopped")
             before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
             step = svc.runner.complete(workflow, task.spiff_task_id, data)
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, before)
@@ -379,9 +384,7 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)
         if case.clocks:
-            closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
-                      if "clock" in entry else entry for kind, entry in case.clocks.items()}
-            case.set(clocks=closed, deadline_provisional=False,
+            case.set(clocks=close_all(case.clocks, now), deadline_provisional=False,
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)

@@ -45,7 +45,8 @@ from .persistence.models import (
 
 # Events written as part of another command's outcome (after its input event) or as effects.
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
-                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
+                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "ClocksStopped",
+                      "TimersRearmed"})
 _RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
 
 

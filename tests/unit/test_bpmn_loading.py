@@ -136,6 +136,8 @@ def test_a_clock_may_start_at_several_accepting_tasks_and_name_its_notice_tasks(
     ('startsAt="accept_direct nowhere"', "'nowhere'"),
     ('startsAt="accept_direct" noticeAt="start"', "'start'"),      # an event, not a user task
     ('startsAt="accept_direct" noticeAt=" "', "''"),
+    ('startsAt="accept_direct" stopsAt="nowhere"', "'nowhere'"),
+    ('stopsAt="accept_direct"', "stopsAt 须与 startsAt 同用"),
 ])
 def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attributes, wrong):
     xml = (DATA / "accept_paths_clock.bpmn").read_text().replace(
