@@ -147,12 +147,15 @@ class CaseHistory:
                                     .where(CaseEvent.case_id == case_id, CaseEvent.seq == seq)).one()
         replayed = self.states.state(case.id, case.chain_head, seq)
         names = self.element_names(case.definition_id)
+        with self.sessions() as session:
+            users = _users(session, {t[k] for t in replayed.tasks for k in ("assignee", "completed_by") if t[k]})
         view = {
             "seq": seq, "through_seq": replayed.through_seq, "event_type": event.event_type,
             "occurred_at": event.occurred_at, "element_id": event.element_id,
             "element_name": names.get(event.element_id or "", None), "status": replayed.status,
-            "tasks": [{**task, "element_name": names.get(task["element_id"], task["name"])}
-                      for task in replayed.tasks],
+            "tasks": [{**task, "element_name": names.get(task["element_id"], task["name"]),
+                       "assignee_name": _display(users, task["assignee"]),
+                       "completed_by_name": _display(users, task["completed_by"])} for task in replayed.tasks],
             "data": replayed.data,
             "clocks": [c.to_dict() for c in clocks_now(replayed.clocks, self.engine.calendar.get(),
                                                        event.occurred_at)],
@@ -193,6 +196,11 @@ def _users(session: Any, usernames: set[str]) -> dict[str, Any]:
     rows = session.execute(select(User.username, User.display_name, User.district)
                            .where(User.username.in_(sorted(usernames)))).all()
     return {row.username: row for row in rows}
+
+
+def _display(users: Mapping[str, Any], username: str | None) -> str | None:
+    user = users.get(username or "")
+    return user.display_name if user is not None else username
 
 
 def _case_view(case: Any) -> dict[str, Any]:

@@ -115,7 +115,9 @@ class StateTaskSchema(Schema):
     name = fields.String()
     state = fields.String()
     assignee = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    completed_by_name = fields.String(allow_none=True)
 
 
 class CaseStateSchema(Schema):
