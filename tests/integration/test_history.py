@@ -1,10 +1,13 @@
 """The auditors' case history on SQLite and PostgreSQL: timeline, path with loops, clocks, state by replay."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
 
+from app import create_app
+from app.runtime import set_engine
 from engine import (
     CST, Actor, CompleteTask, Conflict, DeployDefinitions, Forbidden, ManualClock, NotFound, ResumeClock, ReturnTask,
     StartCase, SuspendClock, ensure_calendar_seeded,
@@ -195,3 +198,27 @@ def test_a_long_loop_lists_the_round_count_on_its_task(engine):
                                    {"round": round_no, "done": round_no == 11}))
     path = {step["element_id"]: step["count"] for step in engine.history.overview(AUDITOR, case_id).path}
     assert path["work"] == 12
+
+
+def test_the_cli_prints_the_history_and_a_state_with_id_numbers_masked(engine, looped, database_url):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
+    set_engine(app, engine)
+    cli = app.test_cli_runner()
+    case_no = engine.queries.case(AUDITOR, looped.case_id)["case_no"]
+    printed = cli.invoke(args=["history", case_no])
+    assert printed.exit_code == 0, printed.output
+    lines = printed.output.splitlines()
+    assert lines[0].startswith(f"办件 {case_no}（parallel_approval 第 1 版）：记录完整")
+    assert "受理×2" in lines[1] and "住建部门审查×2" in lines[1]
+    returned = seq_of(engine, looped.case_id, "TaskReturned")
+    assert any(line.startswith(f"#{returned} ") and "退回  住建部门审查  渝中住建审查（500103）" in line for line in lines)
+    assert "5001**********0317" in printed.output and ID_NUMBER not in printed.output
+    state = cli.invoke(args=["history", str(looped.case_id), "--state", str(returned)])
+    assert state.exit_code == 0, state.output
+    assert "任务 受理：办理中，待认领" in state.output and "任务 住建部门审查：已撤销" in state.output
+    as_json = cli.invoke(args=["history", case_no, "--json"])
+    assert json.loads(as_json.output)["integrity"]["ok"] is True
+    missing = cli.invoke(args=["history", "TB00000000000000"])
+    assert missing.exit_code == 2 and "CASE_NOT_FOUND" in missing.output
+    out_of_range = cli.invoke(args=["history", case_no, "--state", "999"])
+    assert out_of_range.exit_code == 2 and "EVENT_NOT_FOUND" in out_of_range.output
