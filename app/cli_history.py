@@ -80,5 +80,6 @@ def _print_state(state: dict[str, Any], as_json: bool) -> None:
     click.echo("时限：" + (" ".join(_clock(c) for c in state["clocks"]) or "无"))
     for task in state["tasks"]:
         who = task["completed_by_name"] or task["assignee_name"] or "待认领"
-        click.echo(f"  任务 {task['element_name'] or task['name']}：{TASK_STATES.get(task['state'], task['state'])}，{who}")
+        label = TASK_STATES.get(task["state"], task["state"])
+        click.echo(f"  任务 {task['element_name'] or task['name']}：{label}，{who}")
     click.echo("数据：" + json.dumps(state["data"], ensure_ascii=False, sort_keys=True))

@@ -285,10 +285,10 @@ class Replayer:
         run.calendar = sorted(days, key=lambda row: row["loaded_at"])
 
 
-def _events(session: Any, case_id: int) -> list[RecordedEvent]:
+def _events(session: Any, case_id: int, after: int = 0) -> list[RecordedEvent]:
     rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
                                   CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
-                           .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))
+                           .where(CaseEvent.case_id == case_id, CaseEvent.seq > after).order_by(CaseEvent.seq))
     return [RecordedEvent(*row) for row in rows]
 
 
@@ -354,7 +354,7 @@ def _calendar_as_of(run: _Run, instant: datetime) -> None:
 
 def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
     with run.engine.database.read_sessions() as session:
-        return [e for e in _events(session, run.case_id) if e.seq > after]
+        return _events(session, run.case_id, after)   # only the new ones: re-reading all is quadratic
 
 
 def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:
