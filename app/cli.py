@@ -21,6 +21,7 @@ from engine import (
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
+from .cli_history import history_command
 from .cli_org import org_group
 from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
@@ -67,7 +68,7 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group):
+                    org_group, grants_group, history_command):
         app.cli.add_command(command)
 
 
@@ -308,8 +309,8 @@ def worker_command(once: bool, interval: float) -> None:
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-@click.option("--only", type=click.Choice(["inbox"]), default=None,
-              help="只运行一项基准（inbox：百万待办收件箱），结果并入 --output")
+@click.option("--only", type=click.Choice(["inbox", "history"]), default=None,
+              help="只运行一项基准（inbox：百万待办收件箱；history：千条事件的办理历史），结果并入 --output")
 def bench_command(quick: bool, postgresql_url: str, output: Path, only: str | None) -> None:
     """Run the benchmarks side by side, print a table and write bench/results.json."""
     from bench.run import main as run_bench

@@ -20,6 +20,7 @@ from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .grants import Grants
+from .history import CaseHistory
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
@@ -59,7 +60,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
+    ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``history`` reads case histories
+    for auditors (timeline, path, state as of an event).
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -75,6 +77,7 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.history = CaseHistory(self)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -114,7 +117,8 @@ class Engine:
             return session.execute(text("SELECT 1")).scalar() == 1
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the history's replay scratch space."""
+        self.history.close()
         self.database.dispose()
 
 

@@ -240,6 +240,11 @@ class Queries:
                                    .order_by(CaseEvent.seq)).all()
 
     @staticmethod
+    def sees_case(session: Session, actor: Actor, case: Any) -> bool:
+        """Whether ``actor`` may see ``case`` (a row with ``id`` and ``started_by``), as :meth:`case` decides."""
+        return Queries._sees_case(session, actor, case)
+
+    @staticmethod
     def _sees_case(session: Session, actor: Actor, case: Case) -> bool:
         if _OVERSEERS.intersection(actor.roles) or case.started_by == actor.username:
             return True
