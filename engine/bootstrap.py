@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +25,7 @@ from .grants import Grants
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
+from .messages import MessageSettings
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
@@ -133,9 +136,13 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
                             cache=WorkflowCache(config.workflow_cache_size))
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
+    secret = config.message_secret.encode() if config.message_secret else secrets.token_bytes(32)
+    settings = MessageSettings(secret, ttl=timedelta(hours=config.message_ttl_hours),
+                               max_attempts=config.message_max_attempts)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
-                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes))
+                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes),
+                                 messages=settings)
     return Engine(config, database, services)
 
 

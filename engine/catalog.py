@@ -48,6 +48,7 @@ from .errors import DefinitionRejected
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
 HANDLING = {"instant": "即办件", "commitment": "承诺件"}
+HANDOFF_CLOCK_STARTS = {"receiving": "收件地受理时起算", "arrival": "业务属地收到材料时起算"}
 UNITS = {"workday": "个工作日", "day": "日"}
 TYPE_CODE = re.compile(r"^\d{2}$")
 DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})$")
@@ -127,6 +128,11 @@ class Matter:
     def offered_in(self, district: str | None) -> bool:
         """Whether the matter is offered at ``district``'s windows (``districts: all`` offers it everywhere)."""
         return self.districts is None or district in self.districts
+
+    @property
+    def handoff(self) -> Mapping[str, Any] | None:
+        """异地代收代办 settings (``process``, ``clock_starts``, ``transfer_limit``), None when not offered."""
+        return self.doc.get("handoff")
 
     @property
     def lights(self) -> Mapping[str, Any]:
@@ -292,7 +298,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         return None
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
-             "process", "modes", "districts", "materials", "overrides", "agency", "lights"}
+             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -319,6 +325,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     materials = _materials(check, entry.get("materials"), line)
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
+    handoff = check_handoff(check, entry.get("handoff"), modes)
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -327,6 +334,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
            "process": process, "modes": list(modes), "districts": "all" if offered is None else list(offered),
            "materials": [m.to_dict() for m in materials], "overrides": overrides,
            "agency": entry["agency"].value if "agency" in entry else None, "lights": lights}
+    if handoff is not None:
+        doc["handoff"] = handoff
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 
@@ -469,6 +478,37 @@ def _lights(check: _Checker, node: _Node | None) -> dict[str, Any] | None:
     return out
 
 
+def check_handoff(check: _Checker, node: _Node | None, modes: tuple[str, ...]) -> dict[str, Any] | None:
+    """``handoff: {process, clock_starts: receiving|arrival, transfer_limit: {amount, unit}}`` (异地代收代办).
+
+    ``process`` is the receiving district's collaboration process; ``clock_starts`` says whether the legal
+    clock starts at 收件地受理 (``receiving``: the receiving window's last 形式审查) or when the owning district
+    signs for the handed-over application (``arrival``); ``transfer_limit`` is the transfer leg's budget.
+    """
+    if node is None or node.value is None:
+        return None
+    value = node.value
+    if not isinstance(value, dict):
+        check.fail("TB_CATALOG_HANDOFF", "handoff 应写成 {process, clock_starts, transfer_limit}", node.line)
+        return None
+    for key in set(value) - {"process", "clock_starts", "transfer_limit"}:
+        check.fail("TB_CATALOG_HANDOFF", f"handoff 的未知字段 {key}；可用 process、clock_starts、transfer_limit",
+                   value[key].line)
+    if "proxy" not in modes:
+        check.fail("TB_CATALOG_HANDOFF", "配置了 handoff（异地代收代办）的事项，modes 须包含 proxy", node.line)
+    process = check.text(value, "process", node.line, what="收件地协同流程的 process key", pattern=PROCESS_KEY)
+    starts = value.get("clock_starts")
+    if starts is None or starts.value not in HANDOFF_CLOCK_STARTS:
+        check.fail("TB_CATALOG_HANDOFF", "handoff.clock_starts 应为 receiving（收件地受理时起算）或 arrival"
+                                         "（业务属地收到材料时起算）", starts.line if starts else node.line)
+    transfer = check.limit(value.get("transfer_limit"), "transfer_limit", "移交时限", node.line)
+    if transfer is not None and transfer.amount == 0:
+        check.fail("TB_CATALOG_HANDOFF", "handoff.transfer_limit（移交时限）至少 1 天", value["transfer_limit"].line)
+    if process is None or starts is None or starts.value not in HANDOFF_CLOCK_STARTS or transfer is None:
+        return None
+    return {"process": process, "clock_starts": starts.value, "transfer_limit": transfer.to_dict()}
+
+
 def _raise(check: _Checker) -> None:
     if check.findings:
         first = check.findings[0]
@@ -498,6 +538,9 @@ class CatalogCheck:
         missing = [Finding("TB_CATALOG_PROCESS", f"事项 {m.name} 的办理流程 {m.process_key} 不存在（未部署）",
                            m.code, line=m.line, file=m.source_name).to_dict()
                    for m in self.matters if not exists(m.process_key)]
+        missing += [Finding("TB_CATALOG_PROCESS", f"事项 {m.name} 的异地代收代办流程 {m.handoff['process']} 不存在"
+                                                  "（未部署）", m.code, line=m.line, file=m.source_name).to_dict()
+                    for m in self.matters if m.handoff and not exists(m.handoff["process"])]
         if missing:
             first = missing[0]
             raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",

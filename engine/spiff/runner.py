@@ -5,6 +5,7 @@ which elements the engine passed through, which timers wait and until when, and 
 """
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -12,7 +13,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -43,6 +47,15 @@ class WaitingTimer:
     due_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message the workflow threw during a step: the element, the message name and the thrower's data."""
+
+    element_id: str
+    name: str
+    data: Mapping[str, Any]
+
+
 @dataclass
 class StepResult:
     """What one command did to the workflow, in BPMN terms."""
@@ -54,6 +67,8 @@ class StepResult:
     timers: list[WaitingTimer] = field(default_factory=list)
     completed: bool = False
     pruned: int = 0
+    thrown: list[ThrownMessage] = field(default_factory=list)
+    """Messages thrown, in order; the host writes them to the outbox (the engine routes nothing itself)."""
 
 
 class WorkflowCache:
@@ -166,6 +181,33 @@ class WorkflowRunner:
                                action=lambda: workflow.reset_from_task_id(previous.id))
         return result, _element(previous)
 
+    def waiting_messages(self, workflow: Any) -> set[str]:
+        """Names of the messages a catch event or receive task of ``workflow`` waits for right now."""
+        return {e.name for e in workflow.waiting_events() if e.event_type == MessageEventDefinition.__name__}
+
+    def catch_message(self, workflow: Any, name: str, payload: Mapping[str, Any]) -> StepResult:
+        """Deliver message ``name`` to the catch event waiting for it, then run until the workflow waits.
+
+        The payload's keys become case data. Raises Conflict (``MESSAGE_NOT_AWAITED``) when nothing waits for
+        the message, so the caller can keep it buffered.
+        """
+        if name not in self.waiting_messages(workflow):
+            raise Conflict(f"办件未在等待消息 {name}", code="MESSAGE_NOT_AWAITED", details={"message": name})
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+        return self._advance(workflow, before=self._ready_ids(workflow), action=lambda: workflow.send_event(event))
+
+    def start_at_message(self, spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str, Any], name: str,
+                         payload: Mapping[str, Any]) -> tuple[Any, StepResult]:
+        """Create a workflow whose message start event catches ``name`` with ``payload``; run until it waits."""
+        workflow = TongbanWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.task_tree.data.update(data)
+        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
+
+        def action() -> None:
+            workflow.do_engine_steps()
+            workflow.send_event(event)
+        return workflow, self._advance(workflow, before={}, action=action)
+
     def fire_timers(self, workflow: Any) -> StepResult:
         """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
         before = self._ready_ids(workflow)
@@ -230,11 +272,16 @@ class WorkflowRunner:
 
     def _advance(self, workflow: Any, *, before: dict[str, str], action: Callable[[], Any]) -> StepResult:
         advanced: list[str] = []
+        thrown: list[ThrownMessage] = []
 
         def did_complete(task: Any) -> None:
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id and not task.task_spec.manual:
+            spec = task.task_spec
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id and not spec.manual:
                 advanced.append(bpmn_id)
+            event = getattr(spec, "event_definition", None)
+            if isinstance(spec, ThrowingEvent) and isinstance(event, MessageEventDefinition):
+                thrown.append(ThrownMessage(bpmn_id or spec.name, event.name, copy.deepcopy(dict(task.data))))
         with clock_bridge.using(self.clock):
             try:
                 action()
@@ -246,6 +293,8 @@ class WorkflowRunner:
                 raise
             except SpiffWorkflowException as exc:
                 raise _translate(exc) from None
+        # Thrown messages are routed by the host through the outbox; never keep them in the snapshot.
+        workflow.get_events()
         ready = self.ready_user_tasks(workflow)
         ready_ids = {t.spiff_task_id for t in ready}
         result = StepResult(
@@ -253,6 +302,7 @@ class WorkflowRunner:
             cancelled=[(i, e) for i, e in before.items() if i not in ready_ids],
             advanced=advanced,
             completed=workflow.is_completed(),
+            thrown=thrown,
         )
         result.pruned = compact(workflow)
         result.timers = waiting_timers(workflow)
