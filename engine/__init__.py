@@ -41,6 +41,10 @@ from .persistence.calendar_repository import (
 )
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
+from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
+from .message_worker import MessageSweep, MessageWorker
+from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
+from .handoffs import ManifestMismatch
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
@@ -62,5 +66,6 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
-    "LintDefinitions",
+    "LintDefinitions", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep", "MessageWorker",
+    "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
 ]

@@ -99,7 +99,7 @@ def _read_message(el: etree._Element, pid: str) -> tuple[MessageSpec | None, lis
     if owner.find("bpmn:messageEventDefinition", NS) is None and etree.QName(owner).localname != "sendTask":
         return None, [Finding("TB_BAD_MESSAGE", f"元素 {eid} 不是消息抛出事件，不能声明 tb:message", eid)]
     payload = (el.get("payload") or "").strip()
-    attach = tuple(_split(el.get("attach")))
+    attach = element_ids(el.get("attach"))
     unknown = [part for part in attach if part not in MESSAGE_PARTS]
     if not payload or unknown:
         return None, [Finding("TB_BAD_MESSAGE", f"元素 {eid} 的 tb:message 须有 payload 表达式；attach 只能取 "
