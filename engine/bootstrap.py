@@ -25,6 +25,7 @@ from .grants import Grants
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
+from .message_admin import Messages
 from .messages import MessageSettings
 from .masking import install_log_masking
 from .org import Organisation
@@ -78,6 +79,7 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

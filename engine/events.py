@@ -284,3 +284,14 @@ class CaseLinked(Event):
     partner_case_no: str = ""
     relation: str = ""
     role: str = ""
+
+
+@dataclass(frozen=True)
+class MessageResolved(Event):
+    """An administrator retried or discarded a message this case sent, with the reason (an input)."""
+
+    event_type: ClassVar[str] = "MessageResolved"
+    action: str = ""
+    name: str = ""
+    idempotency_key: str = ""
+    reason: str = ""

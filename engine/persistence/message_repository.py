@@ -34,6 +34,10 @@ class MessageRepository:
         if rows:
             self._conn.execute(insert(messages), rows)
 
+    def insert_one(self, row: dict[str, Any]) -> int:
+        """Write one message row and return its id."""
+        return int(self._conn.execute(insert(messages).returning(messages.c.id), [row]).scalar_one())
+
     def sent_count(self, case_id: int, element_id: str) -> int:
         """How many messages ``element_id`` of the case has thrown so far (its occurrence counter)."""
         return int(self._conn.execute(select(func.count()).select_from(messages).where(
