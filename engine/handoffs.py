@@ -16,6 +16,7 @@ district's grant does not cover them.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -136,8 +137,10 @@ def _manifest(uow: Any, case_id: int, completed: list[dict[str, Any]]) -> list[d
     verified: dict[str, tuple[str, str]] = {}
     for entry in completed:
         if entry["right"] == "verify_original":
-            for key in entry["data"].get("verified_materials") or ():
-                verified[key] = (entry["actor"], entry["at"])
+            keys = entry["data"].get("verified_materials") or ()
+            for key in re.split(r"[,，、\s]+", keys) if isinstance(keys, str) else keys:
+                if key:
+                    verified[key] = (entry["actor"], entry["at"])
     table = CaseMaterial.__table__
     rows = uow.connection.execute(select(table).where(table.c.case_id == case_id).order_by(table.c.id)).mappings()
     out = []
