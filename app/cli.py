@@ -13,13 +13,15 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
 from engine import (
-    DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
-    is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
+    ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background,
+    upgrade_database,
 )
 
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
+from .cli_messages import messages_group
 from .cli_org import org_group
 from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
@@ -41,7 +43,7 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group):
+                    org_group, grants_group, messages_group):
         app.cli.add_command(command)
 
 
@@ -264,15 +266,17 @@ def _warn_calendar_coverage(engine: Any) -> None:
 @click.option("--once", is_flag=True, help="只处理一次当前到期的定时器后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
 def worker_command(once: bool, interval: float) -> None:
-    """Fire due BPMN timers; run any number of these next to the web processes."""
+    """Fire due BPMN timers and deliver due messages; run any number of these next to the web processes."""
     engine = get_engine()
     _warn_calendar_coverage(engine)
     if once:
         result = TimerWorker(engine).sweep()
         click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
                    f"新开督办 {result.supervised} 个办件")
+        sent = MessageWorker(engine).sweep()
+        click.echo(f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，失败 {sent.failed} 条")
         return
-    click.echo(f"定时器工作进程启动，间隔 {interval} 秒；Ctrl+C 退出")
+    click.echo(f"工作进程（定时器与消息）启动，间隔 {interval} 秒；Ctrl+C 退出")
     run_forever(engine, interval=interval)
 
 
