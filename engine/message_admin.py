@@ -37,6 +37,14 @@ class Messages:
             rows = uow.messages.list(states=states, limit=limit)
         return [{**row, "state_label": STATES.get(row["state"], row["state"])} for row in rows]
 
+    def get(self, message_id: int) -> dict[str, Any]:
+        """One message as listed (404 when there is none)."""
+        with self.uow() as uow:
+            rows = uow.messages.list(message_id=message_id, limit=1)
+        if not rows:
+            raise NotFound(f"消息 {message_id} 不存在", details={"message_id": message_id})
+        return {**rows[0], "state_label": STATES.get(rows[0]["state"], rows[0]["state"])}
+
     def rejections(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Refused envelopes (forged or replayed), newest first."""
         with self.uow() as uow:

@@ -96,7 +96,8 @@ class MessageRepository:
         """Record a refused envelope (forged or replayed)."""
         self._conn.execute(insert(rejections), [row])
 
-    def list(self, *, states: tuple[str, ...] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def list(self, *, states: tuple[str, ...] | None = None, limit: int = 200,
+             message_id: int | None = None) -> list[dict[str, Any]]:
         """Messages, newest first, optionally in some states, with the sender's and receiver's case numbers."""
         sender, receiver = cases.alias("sender"), cases.alias("receiver")
         stmt = (select(messages, sender.c.case_no.label("sender_case_no"),
@@ -106,6 +107,8 @@ class MessageRepository:
                 .order_by(messages.c.id.desc()).limit(limit))
         if states:
             stmt = stmt.where(messages.c.state.in_(states))
+        if message_id is not None:
+            stmt = stmt.where(messages.c.id == message_id)
         return [dict(row) for row in self._conn.execute(stmt).mappings()]
 
     def rejections(self, *, limit: int = 100) -> list[dict[str, Any]]:
