@@ -79,12 +79,11 @@ class Messages:
                 reason = ("replayed", "幂等键已存在：该消息已接收过（重放），已拒收并记录")
             if reason is None:
                 sender_id = uow.messages.case_by_no(envelope["sender"]) if envelope.get("sender") else None
-                new_id = uow.messages.insert_one({"idempotency_key": envelope["idempotency_key"], "name": envelope["name"],
-                                      "correlation_key": envelope.get("correlation_key"),
-                                      "payload": envelope["payload"], "sender_case_id": sender_id,
-                                      "state": "pending", "created_at": now, "available_at": now,
-                                      "expires_at": now + self.settings.ttl, "attempts": 0,
-                                      "signature": envelope["signature"]})
+                new_id = uow.messages.insert_one({
+                    "idempotency_key": envelope["idempotency_key"], "name": envelope["name"],
+                    "correlation_key": envelope.get("correlation_key"), "payload": envelope["payload"],
+                    "sender_case_id": sender_id, "state": "pending", "created_at": now, "available_at": now,
+                    "expires_at": now + self.settings.ttl, "attempts": 0, "signature": envelope["signature"]})
                 try:
                     uow.commit()
                 except Conflict:

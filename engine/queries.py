@@ -21,7 +21,8 @@ from .errors import NotFound
 from .inbox import InboxQuery
 from .masking import mask_for_roles
 from .persistence.models import (
-    NO_DEADLINE, Case, CaseEvent, CaseLink, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
+    NO_DEADLINE, Case, CaseEvent, CaseLink, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate,
+    TaskItem, Timer,
 )
 
 _OVERSEERS = {"admin", "auditor", "supervisor"}
@@ -298,7 +299,8 @@ def _partners(session: Session, case_id: int) -> list[dict[str, Any]]:
                                                                  TaskItem.state == "open")
                                      .order_by(TaskItem.id)).all()
         out.append({"case_id": partner.id, "case_no": partner.case_no, "relation": link.relation,
-                    "role": _OTHER_SIDE.get(link.role, link.role), "process_key": partner.process_key, "status": partner.status,
+                    "role": _OTHER_SIDE.get(link.role, link.role), "process_key": partner.process_key,
+                    "status": partner.status,
                     "owning_district": partner.owning_district, "receiving_district": partner.receiving_district,
                     "legal_due_at": partner.legal_due_at, "committed_due_at": partner.committed_due_at,
                     "open_tasks": list(open_tasks)})

@@ -54,12 +54,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('locked_by', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('locked_until', engine.persistence.types.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('resolved_by', sa.String(length=64), nullable=True))
+        batch_op.create_index(batch_op.f('ix_messages_sender_case_id_sender_element'),
+                              ['sender_case_id', 'sender_element'], unique=False)
 
 
 
 def downgrade() -> None:
     # Message worker lease, signature and sender element; rejected messages; linked cases.
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_sender_case_id_sender_element'))
         batch_op.drop_column('resolved_by')
         batch_op.drop_column('locked_until')
         batch_op.drop_column('locked_by')

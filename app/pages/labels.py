@@ -27,7 +27,8 @@ EVENTS = {
     "MessageReceived": "收到消息", "MessageExpired": "消息过期未送达", "MessageResolved": "消息人工处理",
     "CaseLinked": "关联办件",
 }
-ROLES_IN_LINK = {"receiving": "收件地办件", "owning": "业务属地办件", "sender": "发起办件", "started": "由消息启动的办件"}
+ROLES_IN_LINK = {"receiving": "收件地办件", "owning": "业务属地办件", "sender": "发起办件",
+                 "started": "由消息启动的办件"}
 
 
 def district_name(code: str | None) -> str:

@@ -392,6 +392,7 @@ class Message(Base):
     __table_args__ = (
         Index(None, "state", "available_at"),
         Index(None, "name", "correlation_key", "state"),
+        Index(None, "sender_case_id", "sender_element"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

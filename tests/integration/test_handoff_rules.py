@@ -10,7 +10,7 @@ from engine import CST, DeployDefinitions, GrantMissing, MessageWorker, TimerWor
 from engine.persistence.models import Case, CaseEvent, Message, ProcessDefinition
 from tests.conftest import ROOT
 from tests.handoff_helpers import (
-    ARRIVED, CODE, CODE_RECEIVING_CLOCK, COMPLETE, CORRECTED, IDENTITY, INCOMPLETE, NOTICE, ORIGINALS,
+    ARRIVED, CODE_RECEIVING_CLOCK, COMPLETE, CORRECTED, IDENTITY, INCOMPLETE, NOTICE, ORIGINALS,
     SUPERVISOR_YZ, WINDOW_QJ, WINDOW_YZ, do, receive, setup, task_of, verify_at_qianjiang,
 )
 
