@@ -11,7 +11,8 @@ from .bundle import is_bundle_file
 from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
+    Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage,
+    DeployDefinitions,
     ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
     RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
@@ -66,6 +67,6 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
-    "LintDefinitions", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep", "MessageWorker",
-    "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
+    "LintDefinitions", "DeliverMessage", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep",
+    "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
 ]

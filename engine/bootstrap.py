@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, supervision, task_handlers
+from . import clock_handlers, handlers, intake, message_delivery, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
-    FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask, LintDefinitions,
+    ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
+    ExtendDeadline, FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
+    StartCase, SuspendClock, UnclaimTask, LintDefinitions,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -56,6 +56,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,
     ReceiveApplication: intake.receive_application,
+    DeliverMessage: lambda cmd, svc: message_delivery.deliver_message(cmd.message_id, svc, actor=cmd.actor),
 }
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 
+from .commands import DeliverMessage
 from .errors import EngineError
 from .message_delivery import WORKER, deliver_message, record_failure
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -73,7 +74,10 @@ class MessageWorker:
     def _deliver(self, message_id: int, result: MessageSweep) -> None:
         svc = self.engine.services
         try:
-            outcome = deliver_message(message_id, svc, actor=WORKER, fault=self.fault)
+            if self.fault is None:
+                outcome = self.engine.handle(DeliverMessage(message_id, WORKER))
+            else:
+                outcome = deliver_message(message_id, svc, actor=WORKER, fault=self.fault)
         except Exception as exc:  # noqa: BLE001 - one message's failure must not stop the others
             if isinstance(exc, EngineError):
                 log.warning("message %s could not be delivered: %s", message_id, exc)
