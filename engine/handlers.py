@@ -187,7 +187,8 @@ def matter_for(uow: SqlAlchemyUnitOfWork, code: str, receiving: str | None,
     if not Matter.from_doc(row.doc).offered_in(receiving):
         raise MatterUnavailable(f"事项“{row.name}”未在本区县（{receiving or '未指定'}）提供，不能在此收件",
                                 details={"matter_code": row.code, "district": receiving})
-    if process_key and process_key != row.process_key:
+    handoff = Matter.from_doc(row.doc).handoff or {}
+    if process_key and process_key not in (row.process_key, handoff.get("process")):
         raise InvalidInput(f"事项“{row.name}”由流程 {row.process_key} 办理，与指定的流程 {process_key} 不符",
                            code="MATTER_PROCESS_MISMATCH", details={"matter_code": row.code})
     return row
