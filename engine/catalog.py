@@ -43,12 +43,12 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .audit import canonical_json
+from .catalog_handoff import check_handoff
 from .definitions import Finding
 from .errors import DefinitionRejected
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
 HANDLING = {"instant": "即办件", "commitment": "承诺件"}
-HANDOFF_CLOCK_STARTS = {"receiving": "收件地受理时起算", "arrival": "业务属地收到材料时起算"}
 UNITS = {"workday": "个工作日", "day": "日"}
 TYPE_CODE = re.compile(r"^\d{2}$")
 DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})$")
@@ -325,7 +325,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     materials = _materials(check, entry.get("materials"), line)
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
-    handoff = check_handoff(check, entry.get("handoff"), modes)
+    handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -476,37 +476,6 @@ def _lights(check: _Checker, node: _Node | None) -> dict[str, Any] | None:
         else:
             out["yellow_ratio"] = float(ratio.value)
     return out
-
-
-def check_handoff(check: _Checker, node: _Node | None, modes: tuple[str, ...]) -> dict[str, Any] | None:
-    """``handoff: {process, clock_starts: receiving|arrival, transfer_limit: {amount, unit}}`` (异地代收代办).
-
-    ``process`` is the receiving district's collaboration process; ``clock_starts`` says whether the legal
-    clock starts at 收件地受理 (``receiving``: the receiving window's last 形式审查) or when the owning district
-    signs for the handed-over application (``arrival``); ``transfer_limit`` is the transfer leg's budget.
-    """
-    if node is None or node.value is None:
-        return None
-    value = node.value
-    if not isinstance(value, dict):
-        check.fail("TB_CATALOG_HANDOFF", "handoff 应写成 {process, clock_starts, transfer_limit}", node.line)
-        return None
-    for key in set(value) - {"process", "clock_starts", "transfer_limit"}:
-        check.fail("TB_CATALOG_HANDOFF", f"handoff 的未知字段 {key}；可用 process、clock_starts、transfer_limit",
-                   value[key].line)
-    if "proxy" not in modes:
-        check.fail("TB_CATALOG_HANDOFF", "配置了 handoff（异地代收代办）的事项，modes 须包含 proxy", node.line)
-    process = check.text(value, "process", node.line, what="收件地协同流程的 process key", pattern=PROCESS_KEY)
-    starts = value.get("clock_starts")
-    if starts is None or starts.value not in HANDOFF_CLOCK_STARTS:
-        check.fail("TB_CATALOG_HANDOFF", "handoff.clock_starts 应为 receiving（收件地受理时起算）或 arrival"
-                                         "（业务属地收到材料时起算）", starts.line if starts else node.line)
-    transfer = check.limit(value.get("transfer_limit"), "transfer_limit", "移交时限", node.line)
-    if transfer is not None and transfer.amount == 0:
-        check.fail("TB_CATALOG_HANDOFF", "handoff.transfer_limit（移交时限）至少 1 天", value["transfer_limit"].line)
-    if process is None or starts is None or starts.value not in HANDOFF_CLOCK_STARTS or transfer is None:
-        return None
-    return {"process": process, "clock_starts": starts.value, "transfer_limit": transfer.to_dict()}
 
 
 def _raise(check: _Checker) -> None:

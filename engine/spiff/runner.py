@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -23,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..clock import Clock
 from ..errors import Conflict, EngineError, WorkflowFailed
 from . import clock_bridge
+from .message_steps import MessageSteps
 from .serializer import StateCodec, TongbanWorkflow
 
 
@@ -107,7 +107,7 @@ class WorkflowCache:
                 self._items.popitem(last=False)
 
 
-class WorkflowRunner:
+class WorkflowRunner(MessageSteps):
     """Start and advance workflows with the restricted script engine and the injected clock."""
 
     def __init__(self, script_engine: Any, clock: Clock, codec: StateCodec | None = None,
@@ -180,33 +180,6 @@ class WorkflowRunner:
         result = self._advance(workflow, before=before,
                                action=lambda: workflow.reset_from_task_id(previous.id))
         return result, _element(previous)
-
-    def waiting_messages(self, workflow: Any) -> set[str]:
-        """Names of the messages a catch event or receive task of ``workflow`` waits for right now."""
-        return {e.name for e in workflow.waiting_events() if e.event_type == MessageEventDefinition.__name__}
-
-    def catch_message(self, workflow: Any, name: str, payload: Mapping[str, Any]) -> StepResult:
-        """Deliver message ``name`` to the catch event waiting for it, then run until the workflow waits.
-
-        The payload's keys become case data. Raises Conflict (``MESSAGE_NOT_AWAITED``) when nothing waits for
-        the message, so the caller can keep it buffered.
-        """
-        if name not in self.waiting_messages(workflow):
-            raise Conflict(f"办件未在等待消息 {name}", code="MESSAGE_NOT_AWAITED", details={"message": name})
-        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
-        return self._advance(workflow, before=self._ready_ids(workflow), action=lambda: workflow.send_event(event))
-
-    def start_at_message(self, spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str, Any], name: str,
-                         payload: Mapping[str, Any]) -> tuple[Any, StepResult]:
-        """Create a workflow whose message start event catches ``name`` with ``payload``; run until it waits."""
-        workflow = TongbanWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
-        workflow.task_tree.data.update(data)
-        event = BpmnEvent(MessageEventDefinition(name), payload=dict(payload))
-
-        def action() -> None:
-            workflow.do_engine_steps()
-            workflow.send_event(event)
-        return workflow, self._advance(workflow, before={}, action=action)
 
     def fire_timers(self, workflow: Any) -> StepResult:
         """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
