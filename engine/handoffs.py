@@ -85,7 +85,9 @@ def verify_manifest(store: Any, manifest: Any) -> None:
         if not sha:
             continue
         label = f"{item.get('name') or item.get('key')}（{str(sha)[:12]}…）"
-        if store is None or not store.exists(sha):
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            problems.append(f"{label}：sha256 格式无效")
+        elif store is None or not store.exists(sha):
             problems.append(f"{label}：材料库中没有该文件")
         elif _file_sha256(store.path_of(sha)) != sha:
             problems.append(f"{label}：文件内容与清单中的 sha256 不符")

@@ -1,8 +1,13 @@
-"""Idempotency keys, envelope signatures and backoff of the message outbox (no database)."""
+"""Idempotency keys, envelope signatures, backoff and manifest checks of the message outbox (no database)."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
+import pytest
+
+from engine.handoffs import ManifestMismatch, verify_manifest
+from engine.material_store import MaterialStore
 from engine.messages import MessageSettings, idempotency_key, payload_digest, sign, verify
 
 SECRET = b"k" * 32
@@ -45,3 +50,21 @@ def test_retries_back_off_exponentially_up_to_the_cap():
     settings = MessageSettings(SECRET, backoff=timedelta(seconds=5), backoff_cap=timedelta(minutes=1))
     assert [settings.retry_delay(n).total_seconds() for n in range(1, 6)] == [5, 10, 20, 40, 60]
     assert settings.retry_delay(30) == timedelta(minutes=1)
+
+
+def test_a_manifest_is_checked_file_by_file_against_the_store(tmp_path):
+    store = MaterialStore(tmp_path, 1 << 20)
+    good = b"%PDF-1.7\nkept\n"
+    sha = hashlib.sha256(good).hexdigest()
+    store.path_of(sha).parent.mkdir(parents=True)
+    store.path_of(sha).write_bytes(good)
+    verify_manifest(store, [{"key": "a", "sha256": sha}, {"key": "licence", "sha256": None}])
+    store.path_of(sha).write_bytes(b"%PDF-1.7\nswapped\n")
+    with pytest.raises(ManifestMismatch) as refused:
+        verify_manifest(store, [{"key": "a", "name": "申请表", "sha256": sha}, {"key": "b", "sha256": "f" * 64},
+                                {"key": "c", "sha256": "../../etc/passwd"}])
+    assert refused.value.code == "MANIFEST_MISMATCH"
+    assert [p.split("：")[1] for p in refused.value.details["problems"]] == [
+        "文件内容与清单中的 sha256 不符", "材料库中没有该文件", "sha256 格式无效"]
+    with pytest.raises(ManifestMismatch):
+        verify_manifest(store, {"not": "a list"})
