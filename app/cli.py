@@ -14,14 +14,16 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
-    DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
-    is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background, upgrade_database,
+    DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
+    ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background,
+    upgrade_database,
 )
 
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
 from .cli_history import history_command
+from .cli_messages import messages_group
 from .cli_org import org_group
 from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
@@ -68,7 +70,7 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group, history_command):
+                    org_group, grants_group, history_command, messages_group):
         app.cli.add_command(command)
 
 
@@ -291,15 +293,17 @@ def _warn_calendar_coverage(engine: Any) -> None:
 @click.option("--once", is_flag=True, help="只处理一次当前到期的定时器后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
 def worker_command(once: bool, interval: float) -> None:
-    """Fire due BPMN timers; run any number of these next to the web processes."""
+    """Fire due BPMN timers and deliver due messages; run any number of these next to the web processes."""
     engine = get_engine()
     _warn_calendar_coverage(engine)
     if once:
         result = TimerWorker(engine).sweep()
         click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
                    f"新开督办 {result.supervised} 个办件")
+        sent = MessageWorker(engine).sweep()
+        click.echo(f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，失败 {sent.failed} 条")
         return
-    click.echo(f"定时器工作进程启动，间隔 {interval} 秒；Ctrl+C 退出")
+    click.echo(f"工作进程（定时器与消息）启动，间隔 {interval} 秒；Ctrl+C 退出")
     run_forever(engine, interval=interval)
 
 
@@ -309,8 +313,9 @@ def worker_command(once: bool, interval: float) -> None:
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-@click.option("--only", type=click.Choice(["inbox", "history"]), default=None,
-              help="只运行一项基准（inbox：百万待办收件箱；history：千条事件的办理历史），结果并入 --output")
+@click.option("--only", type=click.Choice(["inbox", "history", "handoffs"]), default=None,
+              help="只运行一项基准（inbox：百万待办收件箱；history：千条事件的办理历史；"
+                   "handoffs：一万次异地移交），结果并入 --output")
 def bench_command(quick: bool, postgresql_url: str, output: Path, only: str | None) -> None:
     """Run the benchmarks side by side, print a table and write bench/results.json."""
     from bench.run import main as run_bench

@@ -251,6 +251,24 @@ class CaseSchema(Schema):
     tasks = fields.List(fields.Nested(TaskSchema))
     bundle = fields.Dict(metadata={"description": "一件事 cases: each sub-matter's state (waiting / running / "
                                                   "completed) and open task count"})
+    partners = fields.List(fields.Nested(lambda: PartnerCaseSchema()),
+                           metadata={"description": "linked cases (异地代收代办: the other district's case)"})
+
+
+class PartnerCaseSchema(Schema):
+    """The other side of a handoff, as both sides see it."""
+
+    case_id = fields.Integer()
+    case_no = fields.String()
+    relation = fields.String(metadata={"description": "handoff (异地代收代办) or message"})
+    role = fields.String(metadata={"description": "the partner's side: receiving 收件地 / owning 业务属地"})
+    process_key = fields.String()
+    status = fields.String()
+    owning_district = fields.String(allow_none=True)
+    receiving_district = fields.String(allow_none=True)
+    legal_due_at = fields.DateTime(allow_none=True)
+    committed_due_at = fields.DateTime(allow_none=True)
+    open_tasks = fields.List(fields.String())
 
 
 class ClockViewSchema(Schema):

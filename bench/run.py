@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .deadlines import deadline_lines, run_deadline_benchmark
+from .handoffs import handoff_lines, handoff_targets, run_handoff_benchmark
 from .inbox import inbox_lines, inbox_targets, run_inbox_benchmark
 from .stats import percentile
 from .parallel import aggregate_rate
@@ -311,7 +312,7 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------- main
 
 
-ONLY = ("inbox", "history")
+ONLY = ("inbox", "history", "handoffs")
 
 
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
@@ -326,6 +327,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     if only == "history":
         from .history import main_history_only
         return main_history_only(quick=quick, output=output, echo=echo)
+    if only == "handoffs":
+        return main_only("handoffs", run_handoff_benchmark, handoff_lines, handoff_targets, quick=quick,
+                         postgresql_url=postgresql_url, output=output, echo=echo)
     if only is not None:
         raise ValueError(f"--only accepts {', '.join(ONLY)}")
     plan = Plan.for_mode(quick)
@@ -570,6 +574,14 @@ def _run_inbox(postgresql_url: str, *, quick: bool, echo: Callable[[str], None])
 def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
                     echo: Callable[[str], None]) -> dict[str, Any]:
     """Run only the inbox benchmark; merge its section and targets into ``output`` (the rest is kept)."""
+    return main_only("inbox", run_inbox_benchmark, inbox_lines, inbox_targets, quick=quick,
+                     postgresql_url=postgresql_url, output=output, echo=echo)
+
+
+def main_only(section: str, run: Callable[..., dict[str, Any]], lines: Callable[[dict[str, Any]], list[str]],
+              targets_of: Callable[[dict[str, Any]], list[dict[str, Any]]], *, quick: bool, postgresql_url: str,
+              output: Path, echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run one PostgreSQL benchmark alone; merge its section and targets into ``output`` (the rest is kept)."""
     began = time.perf_counter()
     reason = probe_postgresql(postgresql_url)
     if reason:
@@ -577,12 +589,17 @@ def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
             raise RuntimeError(f"{reason} (CI=true: the PostgreSQL benchmarks must run)")
         inbox: dict[str, Any] = {"status": "skipped", "reason": reason}
     else:
-        echo(f"tongban bench --only inbox ({'quick' if quick else 'full'})")
-        inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
+        echo(f"tongban bench --only {section} ({'quick' if quick else 'full'})")
+        try:
+            inbox = run(postgresql_url, quick=quick, echo=echo)
+        except Exception as exc:  # noqa: BLE001 - reported as a FAIL row
+            if in_ci():
+                raise
+            inbox = {"status": "failed", "reason": f"{section} benchmark failed: {exc}".splitlines()[0]}
     echo("")
-    for line in inbox_lines(inbox):
+    for line in lines(inbox):
         echo(line)
-    mine = inbox_targets(inbox)
+    mine = targets_of(inbox)
     echo("")
     for line in target_lines(mine):
         echo(line)
@@ -590,8 +607,8 @@ def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
     result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
     labels = {t["target"] for t in mine}
     targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
-    result.update(inbox={**inbox, "mode": "quick" if quick else "full", "machine": machine_info(),
-                         "duration_s": time.perf_counter() - began},
+    result.update({section: {**inbox, "mode": "quick" if quick else "full", "machine": machine_info(),
+                             "duration_s": time.perf_counter() - began}},
                   targets=targets,
                   summary={"passed": sum(t["result"] == "PASS" for t in targets),
                            "failed": sum(t["result"] == "FAIL" for t in targets),

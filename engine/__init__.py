@@ -11,7 +11,8 @@ from .bundle import is_bundle_file
 from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
-    Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
+    Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage,
+    DeployDefinitions,
     ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
     RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
@@ -41,6 +42,10 @@ from .persistence.calendar_repository import (
 )
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
+from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
+from .message_worker import MessageSweep, MessageWorker
+from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
+from .handoffs import ManifestMismatch
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
@@ -62,5 +67,6 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
-    "LintDefinitions",
+    "LintDefinitions", "DeliverMessage", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep",
+    "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
 ]

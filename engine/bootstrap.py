@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, supervision, task_handlers
+from . import clock_handlers, handlers, intake, message_delivery, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
-    ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
-    FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask, LintDefinitions,
+    ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
+    ExtendDeadline, FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
+    StartCase, SuspendClock, UnclaimTask, LintDefinitions,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -24,6 +26,8 @@ from .history import CaseHistory
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
+from .message_admin import Messages
+from .messages import MessageSettings
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
@@ -53,6 +57,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,
     ReceiveApplication: intake.receive_application,
+    DeliverMessage: lambda cmd, svc: message_delivery.deliver_message(cmd.message_id, svc, actor=cmd.actor),
 }
 
 
@@ -78,6 +83,7 @@ class Engine:
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
         self.history = CaseHistory(self)
+        self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -137,9 +143,13 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
                             cache=WorkflowCache(config.workflow_cache_size))
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
                                 max_form_bytes=config.max_form_bytes)
+    secret = config.message_secret.encode() if config.message_secret else secrets.token_bytes(32)
+    settings = MessageSettings(secret, ttl=timedelta(hours=config.message_ttl_hours),
+                               max_attempts=config.message_max_attempts)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
-                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes))
+                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes),
+                                 messages=settings)
     return Engine(config, database, services)
 
 

@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .audit import canonical_json
+from .catalog_handoff import check_handoff
 from .definitions import Finding
 from .errors import DefinitionRejected
 
@@ -127,6 +128,11 @@ class Matter:
     def offered_in(self, district: str | None) -> bool:
         """Whether the matter is offered at ``district``'s windows (``districts: all`` offers it everywhere)."""
         return self.districts is None or district in self.districts
+
+    @property
+    def handoff(self) -> Mapping[str, Any] | None:
+        """异地代收代办 settings (``process``, ``clock_starts``, ``transfer_limit``), None when not offered."""
+        return self.doc.get("handoff")
 
     @property
     def lights(self) -> Mapping[str, Any]:
@@ -292,7 +298,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         return None
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
-             "process", "modes", "districts", "materials", "overrides", "agency", "lights"}
+             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -319,6 +325,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     materials = _materials(check, entry.get("materials"), line)
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
+    handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -327,6 +334,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
            "process": process, "modes": list(modes), "districts": "all" if offered is None else list(offered),
            "materials": [m.to_dict() for m in materials], "overrides": overrides,
            "agency": entry["agency"].value if "agency" in entry else None, "lights": lights}
+    if handoff is not None:
+        doc["handoff"] = handoff
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 
@@ -498,6 +507,9 @@ class CatalogCheck:
         missing = [Finding("TB_CATALOG_PROCESS", f"事项 {m.name} 的办理流程 {m.process_key} 不存在（未部署）",
                            m.code, line=m.line, file=m.source_name).to_dict()
                    for m in self.matters if not exists(m.process_key)]
+        missing += [Finding("TB_CATALOG_PROCESS", f"事项 {m.name} 的异地代收代办流程 {m.handoff['process']} 不存在"
+                                                  "（未部署）", m.code, line=m.line, file=m.source_name).to_dict()
+                    for m in self.matters if m.handoff and not exists(m.handoff["process"])]
         if missing:
             first = missing[0]
             raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",

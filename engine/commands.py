@@ -187,6 +187,14 @@ class FireDueTimers(Command):
 
 
 @dataclass(frozen=True)
+class DeliverMessage(Command):
+    """Deliver one pending message to its receiver (correlated case or a new case), exactly once."""
+
+    message_id: int
+    actor: Actor = field(default_factory=lambda: Actor.system("message-worker"))
+
+
+@dataclass(frozen=True)
 class SuspendClock(Command):
     """Pause a case's clocks: 补正 (correction), 特别程序 (special_procedure, with its expected days) or 容缺."""
 

@@ -26,6 +26,10 @@ class EngineConfig:
         max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
         workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
             the next command (0 disables; the database snapshot stays the truth either way).
+        message_secret: HMAC key that signs every message between cases; the same on every process. Empty:
+            the app uses ``instance/message-secret`` (created on first use), a bare engine a random key.
+        message_ttl_hours: how long a message waits for a receiver that is not ready before it expires.
+        message_max_attempts: failed deliveries before a message is set aside as poison.
     """
 
     database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
@@ -38,6 +42,9 @@ class EngineConfig:
     workflow_cache_size: int = 512
     materials_dir: Path = ROOT / "instance" / "materials"
     max_material_bytes: int = 20 * 1024 * 1024
+    message_secret: str = ""
+    message_ttl_hours: int = 168
+    message_max_attempts: int = 8
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

@@ -64,10 +64,13 @@ class UserTaskInfo:
     separate_from: tuple[str, ...] = ()
     """User task ids (this one's own id included, for 会签 instances) whose performers may not act on this
     task: ``<tb:assignment separateFrom="review">`` (职责分离; 行政许可法第三十四条: two or more staff check)."""
+    right: str | None = None
+    """The 全渝通办 right (``tb:right``) a receiving district needs to complete this task on another
+    district's matter, e.g. ``verify_original``; None when the task needs no grant."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
-        return {
+        out = {
             "element_id": self.element_id, "name": self.name, "process_id": self.process_id,
             "lane": self.lane, "form_key": self.form_key,
             "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
@@ -75,6 +78,34 @@ class UserTaskInfo:
             {"amount": self.deadline.amount, "unit": self.deadline.unit, "clock": self.deadline.clock},
             "separate_from": list(self.separate_from),
         }
+        if self.right is not None:
+            out["right"] = self.right
+        return out
+
+
+MESSAGE_PARTS = ("handoff", "manifest", "verification")
+"""What the engine can attach to a thrown message besides its payload expression (``tb:message attach``)."""
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """How a message throw event (``<tb:message>``) builds what it sends.
+
+    Attributes:
+        element_id: the throw event, end event or send task.
+        process_id: the process it is in.
+        payload: expression over the throwing task's data whose value (a dict) is the message payload.
+        correlation: expression giving the receiver's case number; None starts a case at a message start event.
+        attach: engine-built parts added to the payload: ``handoff`` (sender case, districts, matter, time),
+            ``manifest`` (materials by sha256 with who verified each original, when) and ``verification``
+            (the completed tasks that needed a grant: who, when, what).
+    """
+
+    element_id: str
+    process_id: str
+    payload: str
+    correlation: str | None = None
+    attach: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,3 +163,4 @@ class DiagramInfo:
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
     findings: tuple[Finding, ...] = ()
     clocks: dict[str, tuple[ClockSpec, ...]] = field(default_factory=dict)
+    messages: dict[str, MessageSpec] = field(default_factory=dict)

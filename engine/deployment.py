@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
 from .catalog import CatalogCheck, Matter, is_catalog_file, parse_catalog
-from .definitions import ClockSpec, Finding, UserTaskInfo
+from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
@@ -43,6 +43,8 @@ class LoadedDefinition:
     """The 一件事 mapping deployed with the process (:mod:`engine.bundle`), None for a single matter."""
     bundle_form: FormDefinition | None = None
     """The pinned 一表申报 form the bundle's cases are started with."""
+    messages: Mapping[str, MessageSpec] = field(default_factory=dict)
+    """How each message throw builds the message it sends (``tb:message``), by element id."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class DefinitionCatalog:
             bundle_form = parse_form(canonical_json(form_row.source), expected_key=bundle["form"])
         loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
                                   process.spec, process.subprocess_specs, process.user_tasks, forms,
-                                  tuple(process.clocks), bundle, bundle_form)
+                                  tuple(process.clocks), bundle, bundle_form, dict(process.messages))
         with self._lock:
             self._loaded[row.id] = loaded
         return loaded
@@ -212,6 +214,8 @@ class DefinitionCatalog:
                                                process.process_key)
         meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())},
                 "clocks": [c.to_dict() for c in process.clocks]}
+        if process.message_starts:
+            meta["message_starts"] = list(process.message_starts)
         if bundle is not None:
             meta["bundle"] = bundle
         uow.definitions.add(ProcessDefinition(

@@ -6,7 +6,7 @@ audit events in the same transaction. Any error rolls everything back.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable
 
@@ -27,7 +27,11 @@ from .case_clocks import (
 )
 from .calendar import business_date
 from .catalog import Matter
-from .grants import local_decision, require_grant
+from .case_opening import Opening
+from .grants import GrantMissing, local_decision, require_grant
+from .handoffs import attach_parts, proxy_opening
+from .messages import write_outbox
+from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
 from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
@@ -51,6 +55,8 @@ class Services:
     """Provider of the working-day calendar (``.get()``); needed by definitions that declare clocks."""
     materials: Any = None
     """The content-addressed :class:`~engine.material_store.MaterialStore` intake keeps uploads in."""
+    messages: Any = None
+    """:class:`~engine.messages.MessageSettings`: the outbox's signing secret, buffering and retry policy."""
 
 
 @dataclass(frozen=True)
@@ -93,22 +99,33 @@ def start_case(cmd: StartCase, svc: Services) -> CaseRef:
 
 def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: dict[str, Any], now: datetime,
               inputs_after: Callable[[CaseRecord, MatterVersion | None], list[ev.Event]] | None = None,
-              ) -> tuple[CaseRecord, tuple[int, ...], Any]:
+              opening: Opening | None = None) -> tuple[CaseRecord, tuple[int, ...], Any]:
     """Insert and run a new case inside ``uow`` (the caller commits); return it, its new tasks, its workflow.
 
     ``inputs_after`` adds audit events recorded right after ``CaseStarted`` (intake records the
-    application there); it gets the case row and the matter version received under.
+    application there); it gets the case row and the matter version received under. ``opening`` says how
+    a case opens otherwise (a message start, see :class:`~engine.case_opening.Opening`); a matter received
+    for another district whose catalog entry has ``handoff`` opens its receiving process (异地代收代办).
     """
     owning = cmd.owning_district or cmd.actor.district
     receiving = cmd.receiving_district or cmd.actor.district or owning
     # A matter is offered by its owning district (业务属地); another district receives it only under a grant.
-    matter_row = matter_for(uow, cmd.matter_code, owning, cmd.process_key) if cmd.matter_code else None
+    explicit = opening is not None and opening.process_key is not None
+    matter_row = matter_for(uow, cmd.matter_code, owning, None if explicit else cmd.process_key) \
+        if cmd.matter_code else None
     grant = decider = None
-    if matter_row is not None and receiving != owning:
+    if matter_row is not None and receiving != owning and (opening is None or opening.check_grant):
         grant = require_grant(uow, matter_code=matter_row.code, owning=owning, receiving=receiving,
                               right="receive", on=business_date(now))
-        decider = local_decision(uow, matter_row, owning, receiving, now)
+        if opening is None:
+            decider = local_decision(uow, matter_row, owning, receiving, now)
+    if opening is None and matter_row is not None and decider is None:
+        # 就地批办 needs no handoff: the receiving district runs the matter's own process and decides.
+        opening = proxy_opening(uow, matter_row, owning, receiving, now)
+    opening = opening or Opening()
+    data = {**data, **opening.data}
     process_key = matter_row.process_key if matter_row is not None else cmd.process_key
+    process_key = opening.process_key or process_key
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
     definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
@@ -117,15 +134,18 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         data = definition.bundle_form.validate(data)
     # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
     specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
-    if matter_row is not None:
+    if matter_row is not None and opening.catalog_clocks:
         matter = Matter.from_doc(matter_row.doc)
         committed = matter.committed_limit_in(owning)
         specs = catalog_clock_specs(specs, {"legal": (matter.legal_limit.amount, matter.legal_limit.unit),
                                             "committed": (committed.amount, committed.unit)}, matter.lights)
+    if opening.clocks_from is not None:
+        # T0 is fixed elsewhere (收件地受理 in the receiving district's case): every clock starts now.
+        specs = tuple(replace(s, starts_at=None, notice_at=None, amount_from=None) for s in specs)
     # The clocks exist before the first step, so timers reached at once can read legal_due().
-    clock_columns = _clock_columns(specs, svc, now, cmd.actor)
+    clock_columns = _clock_columns(specs, svc, opening.clocks_from or now, cmd.actor)
     with case_clocks_bound(clock_columns.get("clocks")):
-        workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
+        workflow, step = (opening.begin or svc.runner.start)(definition.spec, definition.subprocess_specs, data)
     day = now.astimezone(CST).strftime("%Y%m%d")
     case_no = f"TB{day}{uow.cases.next_number(day):06d}"
     case = uow.cases.insert({
@@ -175,7 +195,8 @@ def matter_for(uow: SqlAlchemyUnitOfWork, code: str, receiving: str | None,
     if not Matter.from_doc(row.doc).offered_in(receiving):
         raise MatterUnavailable(f"事项“{row.name}”未在本区县（{receiving or '未指定'}）提供，不能在此收件",
                                 details={"matter_code": row.code, "district": receiving})
-    if process_key and process_key != row.process_key:
+    handoff = Matter.from_doc(row.doc).handoff or {}
+    if process_key and process_key not in (row.process_key, handoff.get("process")):
         raise InvalidInput(f"事项“{row.name}”由流程 {row.process_key} 办理，与指定的流程 {process_key} 不符",
                            code="MATTER_PROCESS_MISMATCH", details={"matter_code": row.code})
     return row
@@ -222,6 +243,12 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         _check_actionable(task, cmd.actor)
         definition = svc.catalog.get(uow, case.definition_id)
         check_separation(uow, definition, task, cmd.actor.username)
+        try:
+            exercised = require_task_right(uow, case, definition, task, now)
+        except GrantMissing as refused:
+            uow.commit()  # nothing written yet: end the transaction, then record the refusal on its own
+            _record_refusal(svc, case.id, task, cmd.actor, refused, now)
+            raise
         form = definition.forms.get(task.form_key) if task.form_key else None
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
@@ -232,6 +259,7 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
                                      svc.runner.task_data(workflow, task.spiff_task_id), submitted)
         data = form.validate(submitted) if form is not None else check_variables(submitted, what="表单数据")
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
+        inputs += exercised
         noticed = notice_kinds(case.clocks, task.element_id)
         if noticed:
             # The one-time 补正 notice of 第三十二条 is this task: it stops the 5-day deemed-acceptance window.
@@ -295,6 +323,19 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def _record_refusal(svc: Services, case_id: int, task: TaskRecord, actor: Actor, refused: GrantMissing,
+                    now: datetime) -> None:
+    """Record a receiving district's refused task in the case's audit log, in a transaction of its own."""
+    details = refused.details
+    with svc.uow() as uow:
+        case = uow.cases.lock(case_id)
+        rows = _record(case, [ev.GrantRefused(element_id=task.element_id, task_id=task.id, right=details["right"],
+                                              owning_district=details["owning_district"],
+                                              receiving_district=details["receiving_district"])], actor, now)
+        uow.cases.save(case, events=rows)
+        uow.commit()
 
 
 def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, workflow: Any,
@@ -380,6 +421,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     effects += [ev.TaskCreated(element_id=r["element_id"], task_id=i, name=r["name"],
                                candidate_groups=tuple(r["candidate_groups"]), form_key=r["form_key"])
                 for r, i in zip(rows, ids)]
+    effects += write_outbox(uow, svc, case, definition, step.thrown, now,
+                            lambda u, c, parts, at: attach_parts(u, c, definition, parts, at))
     if step.completed:
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)

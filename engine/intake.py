@@ -69,7 +69,8 @@ def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
     except InvalidInput as exc:
         form = {}
         errors.update({f"form.{k}": v for k, v in exc.details.get("fields", {"": [exc.message]}).items()})
-    lines, checklist_errors, refused = check_checklist(matter, cmd.materials)
+    handoff = owning != receiving and matter.handoff is not None
+    lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=handoff)
     errors.update(checklist_errors)
     data, clash = case_data(matter, applicant, lines, form)
     errors.update(clash)

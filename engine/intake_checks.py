@@ -71,12 +71,13 @@ def check_phone(phone: str) -> dict[str, list[str]]:
     return {} if PHONE.match(value) else {"contact_phone": ["联系电话应为 11 位手机号或带区号的固定电话"]}
 
 
-def check_checklist(matter: Matter, given: tuple[MaterialInput, ...]
+def check_checklist(matter: Matter, given: tuple[MaterialInput, ...], *, originals_later: bool = False
                     ) -> tuple[list[ChecklistLine], dict[str, list[str]], list[Material]]:
     """Match the submitted checklist against the catalog's materials.
 
     Returns the line per catalog material, the problems per ``materials.<key>``, and the required
-    materials that are missing and may not be 容缺 (which refuse the intake).
+    materials that are missing and may not be 容缺 (which refuse the intake). ``originals_later``: the
+    originals are verified by a later task (异地代收代办's 原件核验, under its own grant), not at intake.
     """
     by_key: dict[str, MaterialInput] = {}
     errors: dict[str, list[str]] = {}
@@ -91,7 +92,7 @@ def check_checklist(matter: Matter, given: tuple[MaterialInput, ...]
     lines, refused = [], []
     for material in matter.materials:
         item = by_key.get(material.key)
-        problems, how = _line(material, item)
+        problems, how = _line(material, item, originals_later)
         if problems:
             errors[f"materials.{material.key}"] = problems
         if how == "absent" and material.required:
@@ -104,7 +105,7 @@ def check_checklist(matter: Matter, given: tuple[MaterialInput, ...]
     return lines, errors, refused
 
 
-def _line(material: Material, item: MaterialInput | None) -> tuple[list[str], str]:
+def _line(material: Material, item: MaterialInput | None, originals_later: bool = False) -> tuple[list[str], str]:
     if item is None:
         return [], "absent"
     license_ref = (item.license_ref or "").strip()
@@ -120,7 +121,7 @@ def _line(material: Material, item: MaterialInput | None) -> tuple[list[str], st
         if len(license_ref) > MAX_LICENSE_REF:
             return ["电子证照编号过长"], "absent"
         return [], "license"
-    if material.original and not item.original_verified:
+    if material.original and not item.original_verified and not originals_later:
         return ["该材料须核验原件：核验后请勾选“已核验原件”"], "absent"
     return [], "upload"
 

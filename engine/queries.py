@@ -21,7 +21,8 @@ from .errors import NotFound
 from .inbox import InboxQuery
 from .masking import mask_for_roles
 from .persistence.models import (
-    NO_DEADLINE, Case, CaseEvent, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate, TaskItem, Timer,
+    NO_DEADLINE, Case, CaseEvent, CaseLink, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate,
+    TaskItem, Timer,
 )
 
 _OVERSEERS = {"admin", "auditor", "supervisor"}
@@ -123,10 +124,12 @@ class Queries:
             tasks = session.scalars(select(TaskItem).where(TaskItem.case_id == case_id)
                                     .order_by(TaskItem.created_at, TaskItem.id)).all()
             bundle = _bundle_of(session, case)
-            extra = {} if bundle is None else {"bundle": {
+            partners = _partners(session, case.id)
+            extra: dict[str, Any] = {"partners": partners} if partners else {}
+            extra.update({} if bundle is None else {"bundle": {
                 "code": bundle["code"], "name": bundle["name"],
                 "matters": progress(bundle, [{"element_id": t.element_id, "state": t.state} for t in tasks],
-                                    _passed(session, case.id))}}
+                                    _passed(session, case.id))}})
             return mask_for_roles(actor.roles, {**extra,
                 "id": case.id, "case_no": case.case_no, "process_key": case.process_key,
                 "matter_code": case.matter_code, "matter_version": case.matter_version,
@@ -248,11 +251,16 @@ class Queries:
     def _sees_case(session: Session, actor: Actor, case: Case) -> bool:
         if _OVERSEERS.intersection(actor.roles) or case.started_by == actor.username:
             return True
-        involved = select(TaskItem.id).where(TaskItem.case_id == case.id).where(or_(
-            TaskItem.assignee == actor.username, TaskItem.completed_by == actor.username,
-            exists().where(TaskCandidate.task_id == TaskItem.id,
-                           TaskCandidate.group_key.in_(sorted(actor.groups))))).limit(1)
-        return session.scalar(involved) is not None
+        # Linked cases (异地代收代办) are one application: whoever works on one side sees the other too.
+        linked = select(CaseLink.partner_case_id).where(CaseLink.case_id == case.id)
+        involved = select(TaskItem.id).where(or_(TaskItem.case_id == case.id, TaskItem.case_id.in_(linked))).where(
+            or_(TaskItem.assignee == actor.username, TaskItem.completed_by == actor.username,
+                exists().where(TaskCandidate.task_id == TaskItem.id,
+                               TaskCandidate.group_key.in_(sorted(actor.groups))))).limit(1)
+        if session.scalar(involved) is not None:
+            return True
+        starters = select(Case.id).where(Case.id.in_(linked), Case.started_by == actor.username).limit(1)
+        return session.scalar(starters) is not None
 
 
 def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:
@@ -282,6 +290,27 @@ def _passed(session: Session, case_id: int) -> set[str]:
     payloads = session.scalars(select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
                                                                CaseEvent.event_type == "FlowAdvanced"))
     return {element for payload in payloads for element in (payload or {}).get("elements", ())}
+
+
+_OTHER_SIDE = {"receiving": "owning", "owning": "receiving", "sender": "started", "started": "sender"}
+
+
+def _partners(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """The linked cases (异地代收代办's other side) with their state and open tasks, for both sides to see."""
+    rows = session.execute(select(CaseLink, Case).join(Case, Case.id == CaseLink.partner_case_id)
+                           .where(CaseLink.case_id == case_id).order_by(CaseLink.id)).all()
+    out = []
+    for link, partner in rows:
+        open_tasks = session.scalars(select(TaskItem.name).where(TaskItem.case_id == partner.id,
+                                                                 TaskItem.state == "open")
+                                     .order_by(TaskItem.id)).all()
+        out.append({"case_id": partner.id, "case_no": partner.case_no, "relation": link.relation,
+                    "role": _OTHER_SIDE.get(link.role, link.role), "process_key": partner.process_key,
+                    "status": partner.status,
+                    "owning_district": partner.owning_district, "receiving_district": partner.receiving_district,
+                    "legal_due_at": partner.legal_due_at, "committed_due_at": partner.committed_due_at,
+                    "open_tasks": list(open_tasks)})
+    return out
 
 
 def _sees_task(actor: Actor, task: TaskItem) -> bool:

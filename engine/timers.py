@@ -24,6 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from .bootstrap import Engine
 from .commands import Actor, FireDueTimers, RaiseSupervision
 from .errors import EngineError
+from .message_worker import MessageWorker
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 log = logging.getLogger("tongban.worker")
@@ -122,14 +123,17 @@ def start_background(engine: Engine, *, interval: float = 1.0) -> BackgroundSche
     """Start a worker inside this process (used by ``tongban run``); returns the running scheduler."""
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     TimerWorker(engine).schedule(scheduler, interval=interval)
+    MessageWorker(engine).schedule(scheduler, interval=interval)
     scheduler.start()
     return scheduler
 
 
 def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
-    """Run a worker in the foreground until interrupted (``tongban worker``)."""
+    """Run a worker (timers and messages) in the foreground until interrupted (``tongban worker``)."""
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
-    worker = TimerWorker(engine)
+    worker, messages = TimerWorker(engine), MessageWorker(engine)
     worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
+    messages.sweep()
     worker.schedule(scheduler, interval=interval)
+    messages.schedule(scheduler, interval=interval)
     scheduler.start()

@@ -24,8 +24,13 @@ EVENTS = {
     "TimersFired": "定时器触发", "CaseCompleted": "办结", "ClocksStarted": "开始计时", "ClockPaused": "暂停计时",
     "ClockResumed": "恢复计时", "DeadlineExtended": "延长时限", "DeadlinesRecomputed": "重算期限",
     "TaskDelegated": "转办", "TaskReturned": "退回", "TimersRearmed": "重排定时器", "SupervisionRaised": "督办",
-    "SupervisionClosed": "督办办结", "GrantExercised": "按授权收件",
+    "SupervisionClosed": "督办办结",
+    "GrantExercised": "依授权办理", "GrantRefused": "无授权被拒", "MessageSent": "发送消息",
+    "MessageReceived": "收到消息", "MessageExpired": "消息过期未送达", "MessageResolved": "消息人工处理",
+    "CaseLinked": "关联办件",
 }
+ROLES_IN_LINK = {"receiving": "收件地办件", "owning": "业务属地办件", "sender": "发起办件",
+                 "started": "由消息启动的办件"}
 
 
 def district_name(code: str | None) -> str:
@@ -82,4 +87,4 @@ def register_filters(app: Any) -> None:
         light_label=lambda v: LIGHTS.get(v or "", "无时限"),
         task_state=lambda v: TASK_STATES.get(v, v), case_status=lambda v: CASE_STATUSES.get(v, v),
         clock_kind=lambda v: CLOCKS.get(v, v), clock_status=lambda v: CLOCK_STATUSES.get(v, v),
-        event_label=lambda v: EVENTS.get(v, v))
+        event_label=lambda v: EVENTS.get(v, v), link_role=lambda v: ROLES_IN_LINK.get(v, v))

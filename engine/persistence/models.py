@@ -397,6 +397,7 @@ class Message(Base):
     __table_args__ = (
         Index(None, "state", "available_at"),
         Index(None, "name", "correlation_key", "state"),
+        Index(None, "sender_case_id", "sender_element"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -413,6 +414,45 @@ class Message(Base):
     delivered_at: Mapped[Optional[datetime]]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+    sender_element: Mapped[Optional[str]] = mapped_column(String(128))
+    """The BPMN element that threw the message (with the sender case it makes the idempotency key)."""
+    signature: Mapped[Optional[str]] = mapped_column(String(64))
+    """HMAC-SHA256 of the canonical envelope with the deployment's message secret."""
+    locked_by: Mapped[Optional[str]] = mapped_column(String(64))
+    locked_until: Mapped[Optional[datetime]]
+    resolved_by: Mapped[Optional[str]] = mapped_column(String(64))
+    """The admin who retried or discarded a poison, expired or rejected message."""
+
+
+class MessageRejection(Base):
+    """A message refused at the door or at delivery: forged (bad signature) or replayed (known idempotency key)."""
+
+    __tablename__ = "message_rejections"
+    __table_args__ = (Index(None, "rejected_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    name: Mapped[Optional[str]] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[dict[str, Any]]
+    rejected_at: Mapped[datetime]
+
+
+class CaseLink(Base):
+    """Two cases working on one application (异地代收代办: the receiving district's and the owning one's)."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "partner_case_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    partner_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    relation: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    """This case's side: ``receiving`` (收件地) or ``owning`` (业务属地)."""
+    created_at: Mapped[datetime]
 
 
 class CaseCounter(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict
 from .application_repository import ApplicationRepository
+from .message_repository import MessageRepository
 from .org_repository import OrgRepository
 from .repository import (
     CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
@@ -43,6 +44,7 @@ class SqlAlchemyUnitOfWork:
         self.supervision = SupervisionRepository(self)
         self.org = OrgRepository(self)
         self.applications = ApplicationRepository(self)
+        self.messages = MessageRepository(self)
         return self
 
     @property

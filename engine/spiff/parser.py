@@ -18,12 +18,13 @@ from SpiffWorkflow.bpmn.parser import BpmnParser, BpmnValidator, TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from ..definitions import DiagramInfo, Finding, UserTaskInfo
+from ..definitions import DiagramInfo, Finding, MessageSpec, UserTaskInfo
 from ..errors import DefinitionRejected, EngineError
 from ..expressions import Evaluator
 from .xml_loader import parse_xml, read_diagram
@@ -69,6 +70,10 @@ class ParsedProcess:
     source_name: str
     form_keys: frozenset[str]
     clocks: tuple[Any, ...] = ()
+    messages: dict[str, MessageSpec] = field(default_factory=dict)
+    """How each message throw of the process (and of the processes it calls) builds what it sends."""
+    message_starts: tuple[str, ...] = ()
+    """Names of the messages that start this process at a message start event."""
 
     def source_hash(self) -> str:
         """Hash of the XML this process runs from (its own file plus the files it calls into)."""
@@ -169,15 +174,26 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
                                                                f"{exc.message}", pid))
     used = {spec.name, *subs}
     user_tasks: dict[str, UserTaskInfo] = {}
+    messages: dict[str, MessageSpec] = {}
     resources = {}
     for other, other_info in infos.items():
         if other_info.process_ids and used & set(other_info.process_ids) or other == name:
             user_tasks.update({k: v for k, v in other_info.user_tasks.items() if v.process_id in used})
+            messages.update({k: v for k, v in other_info.messages.items() if v.process_id in used})
             if other != name:
                 resources[other] = xml_by_file[other]
+    for message in messages.values():
+        for text in filter(None, (message.payload, message.correlation)):
+            try:
+                evaluator.check_expression(text)
+            except EngineError as exc:
+                findings.append(Finding("EXPRESSION_REJECTED", f"元素 {message.element_id} 的 tb:message 表达式不安全"
+                                                               f"或无效：{exc.message}", message.element_id))
     forms = frozenset(t.form_key for t in user_tasks.values() if t.form_key)
+    starts = tuple(sorted({ts.event_definition.name for ts in spec.bpmn_start_events
+                           if isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)}))
     return ParsedProcess(pid, info.process_names.get(pid, pid), spec, subs, user_tasks, xml_by_file[name],
-                         resources, name, forms, info.clocks.get(pid, ()))
+                         resources, name, forms, info.clocks.get(pid, ()), messages, starts)
 
 
 def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator: Evaluator) -> Iterator[Finding]:

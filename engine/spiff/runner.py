@@ -5,6 +5,7 @@ which elements the engine passed through, which timers wait and until when, and 
 """
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -13,13 +14,16 @@ from typing import Any, Callable, Mapping
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..clock import Clock
 from ..errors import Conflict, EngineError, WorkflowFailed
 from . import clock_bridge
+from .message_steps import MessageSteps
 from .serializer import StateCodec, TongbanWorkflow
 
 
@@ -46,6 +50,15 @@ class WaitingTimer:
     due_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ThrownMessage:
+    """A message the workflow threw during a step: the element, the message name and the thrower's data."""
+
+    element_id: str
+    name: str
+    data: Mapping[str, Any]
+
+
 @dataclass
 class StepResult:
     """What one command did to the workflow, in BPMN terms."""
@@ -57,6 +70,8 @@ class StepResult:
     timers: list[WaitingTimer] = field(default_factory=list)
     completed: bool = False
     pruned: int = 0
+    thrown: list[ThrownMessage] = field(default_factory=list)
+    """Messages thrown, in order; the host writes them to the outbox (the engine routes nothing itself)."""
 
 
 class WorkflowCache:
@@ -95,7 +110,7 @@ class WorkflowCache:
                 self._items.popitem(last=False)
 
 
-class WorkflowRunner:
+class WorkflowRunner(MessageSteps):
     """Start and advance workflows with the restricted script engine and the injected clock."""
 
     def __init__(self, script_engine: Any, clock: Clock, codec: StateCodec | None = None,
@@ -233,11 +248,16 @@ class WorkflowRunner:
 
     def _advance(self, workflow: Any, *, before: dict[str, str], action: Callable[[], Any]) -> StepResult:
         advanced: list[str] = []
+        thrown: list[ThrownMessage] = []
 
         def did_complete(task: Any) -> None:
-            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-            if bpmn_id and not task.task_spec.manual:
+            spec = task.task_spec
+            bpmn_id = getattr(spec, "bpmn_id", None)
+            if bpmn_id and not spec.manual:
                 advanced.append(bpmn_id)
+            event = getattr(spec, "event_definition", None)
+            if isinstance(spec, ThrowingEvent) and isinstance(event, MessageEventDefinition):
+                thrown.append(ThrownMessage(bpmn_id or spec.name, event.name, copy.deepcopy(dict(task.data))))
         with clock_bridge.using(self.clock):
             try:
                 action()
@@ -249,6 +269,8 @@ class WorkflowRunner:
                 raise
             except SpiffWorkflowException as exc:
                 raise _translate(exc) from None
+        # Thrown messages are routed by the host through the outbox; never keep them in the snapshot.
+        workflow.get_events()
         ready = self.ready_user_tasks(workflow)
         ready_ids = {t.spiff_task_id for t in ready}
         result = StepResult(
@@ -256,6 +278,7 @@ class WorkflowRunner:
             cancelled=[(i, e) for i, e in before.items() if i not in ready_ids],
             advanced=advanced,
             completed=workflow.is_completed(),
+            thrown=thrown,
         )
         result.pruned = compact(workflow)
         result.timers = waiting_timers(workflow)

@@ -13,8 +13,8 @@ from lxml import etree
 
 from ..candidates import CandidateError, parse_candidate
 from ..definitions import (
-    CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, TB_NS, ClockSpec, Deadline, DiagramInfo, Finding, UserTaskInfo,
-    element_ids,
+    CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, MESSAGE_PARTS, TB_NS, ClockSpec, Deadline, DiagramInfo, Finding,
+    MessageSpec, UserTaskInfo, element_ids,
 )
 from ..errors import DefinitionRejected
 
@@ -26,9 +26,12 @@ _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers", "separateFrom"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
              "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom",
-                       "stopsAt", "when"}}
+                       "stopsAt", "when"},
+             "right": {"name"}, "message": {"payload", "correlation", "attach"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
-               "clock": {"process"}}
+               "clock": {"process"}, "right": {"userTask"},
+               "message": {"intermediateThrowEvent", "endEvent", "sendTask"}}
+_RIGHTS = ("receive", "formal_review", "verify_original", "notify", "deliver", "decide")
 
 
 def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
@@ -63,7 +66,7 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
     """Read executable processes, user-task extensions and structural findings from a parsed document."""
     findings: list[Finding] = []
     findings += _check_extensions(root)
-    process_ids, names, user_tasks, clocks = [], {}, {}, {}
+    process_ids, names, user_tasks, clocks, messages = [], {}, {}, {}, {}
     for process in root.iterfind("bpmn:process", NS):
         pid = process.get("id")
         if process.get("isExecutable", "false") != "true" or not pid:
@@ -79,10 +82,30 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
             findings += task_findings
             if info is not None:
                 user_tasks[info.element_id] = info
+        for el in process.iterfind(".//tb:message", NS):
+            spec, message_findings = _read_message(el, pid)
+            findings += message_findings
+            if spec is not None:
+                messages[spec.element_id] = spec
     findings += _check_separation(user_tasks)
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
-    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks)
+    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks, messages)
+
+
+def _read_message(el: etree._Element, pid: str) -> tuple[MessageSpec | None, list[Finding]]:
+    """Read ``<tb:message payload=".." [correlation=".."] [attach="manifest .."]/>`` on a message throw."""
+    owner = el.getparent().getparent()
+    eid = owner.get("id") or ""
+    if owner.find("bpmn:messageEventDefinition", NS) is None and etree.QName(owner).localname != "sendTask":
+        return None, [Finding("TB_BAD_MESSAGE", f"元素 {eid} 不是消息抛出事件，不能声明 tb:message", eid)]
+    payload = (el.get("payload") or "").strip()
+    attach = element_ids(el.get("attach"))
+    unknown = [part for part in attach if part not in MESSAGE_PARTS]
+    if not payload or unknown:
+        return None, [Finding("TB_BAD_MESSAGE", f"元素 {eid} 的 tb:message 须有 payload 表达式；attach 只能取 "
+                                                f"{'、'.join(MESSAGE_PARTS)}", eid)]
+    return MessageSpec(eid, pid, payload, (el.get("correlation") or "").strip() or None, attach), []
 
 
 def _rejected(code: str, message: str) -> DefinitionRejected:
@@ -226,8 +249,14 @@ def _read_user_task(task: etree._Element, pid: str,
     deadline, deadline_findings = _read_deadline(deadline_el, task.get(f"{{{CAMUNDA_NS}}}dueDate"), tid)
     found += deadline_findings
     separate = _split(assignment.get("separateFrom")) if assignment is not None else []
+    right_el = ext.find("tb:right", NS) if ext is not None else None
+    right = right_el.get("name") if right_el is not None else None
+    if right_el is not None and right not in _RIGHTS:
+        found.append(Finding("TB_BAD_RIGHT", f"用户任务 {tid} 的 tb:right name={right!r} 无效，可选 "
+                                             f"{'、'.join(_RIGHTS)}", tid))
+        right = None
     info = UserTaskInfo(tid, task.get("name") or tid, pid, lane_name, form_key, tuple(groups), tuple(users),
-                        deadline, tuple(dict.fromkeys(separate)))
+                        deadline, tuple(dict.fromkeys(separate)), right)
     return info, found
 
 

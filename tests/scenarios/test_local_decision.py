@@ -2,8 +2,8 @@
 
 The owning district (渝中 500103) delegates 异地收件 and 审批决定 to 黔江 (500114). The case is received at the
 黔江 window and decided by 黔江's 市场监管 head; 渝中 sees no task. The audit shows under whose authority
-(GrantExercised ``decide`` naming the grant). Without the decide right, or for a matter whose catalog entry does
-not offer 就地批办, the decision stays in 渝中.
+(GrantExercised ``decide`` naming the grant). Without the decide right the matter is handed over (异地代收代办)
+and 渝中 decides; a matter whose catalog entry does not offer 就地批办 cannot be given the decision.
 """
 from __future__ import annotations
 
@@ -48,8 +48,12 @@ def people(app, client: FlaskClient, cast: dict[str, Caller]) -> dict[str, Calle
                                     department=department)
         callers[username] = Caller(username, {"Authorization": f"Bearer {engine.identity.create_token(username)}"})
     folder = ROOT / "processes" / "standard_permit"
-    files = [folder / "main.bpmn", folder / "matters.yaml", *sorted((ROOT / "forms").glob("*.form"))]
-    assert upload(client, cast["designer"], [(p.name, p.read_bytes()) for p in files]).status_code == 201
+    # The catalog's handoff entries name the 异地代收代办 collaboration, so it is deployed alongside.
+    files = [("main.bpmn", folder / "main.bpmn"), ("matters.yaml", folder / "matters.yaml"),
+             ("yidi_daiban/main.bpmn", ROOT / "processes" / "yidi_daiban" / "main.bpmn"),
+             *[(p.name, p) for p in sorted((ROOT / "forms").glob("*.form"))]]
+    response = upload(client, cast["designer"], [(name, p.read_bytes()) for name, p in files])
+    assert response.status_code == 201, response.get_data(as_text=True)
     return callers
 
 
@@ -116,15 +120,18 @@ def test_the_receiving_district_decides_under_a_decide_grant_and_the_audit_names
     assert open_now == {"post_check": ["reviewer@500103/shichang"]}
 
 
-def test_without_the_decide_right_or_the_local_mode_the_owning_district_decides(app, client, people):
+def test_without_the_decide_right_the_matter_is_handed_over_and_the_owner_decides(app, client, people):
     admin = people["admin_city"]
     assert grant(client, admin, FOOD_CODE, ["receive", "formal_review"]).status_code == 201
-    case_id = receive_at_qianjiang(client, people["window_qj"], FOOD_CODE)
-    assert open_for(client, people["head_qj_sc"], case_id) == []
-    (decide,) = open_for(client, people["head_yz_sc"], case_id)
-    assert decide["candidate_groups"] == ["department_head@500103/shichang"]
-    case = client.get(f"/api/v1/cases/{case_id}", headers=people["window_qj"].headers).get_json()
-    assert case["deciding_district"] is None
+    response = client.post("/api/v1/cases", headers=people["window_qj"].headers, json={
+        "matter_code": FOOD_CODE, "owning_district": "500103", "title": "食品经营许可申请",
+        "data": {"department": "shichang", "substantive_check": False}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    case = client.get(f"/api/v1/cases/{response.get_json()['case_id']}", headers=people["window_qj"].headers).get_json()
+    # 异地代收代办: 黔江 runs the receiving process and hands over; no decision is taken in 黔江.
+    assert (case["process_key"], case["deciding_district"]) == ("yidi_shoujian", None)
+    rights = [e.payload["right"] for e in get_engine(app).queries.events(case["id"]) if e.event_type == "GrantExercised"]
+    assert "decide" not in rights
 
     # A matter that does not offer 就地批办 cannot be given the decision at all.
     refused = assert_error(grant(client, admin, DRAIN_CODE, ["receive", "decide"]), 422, "GRANT_MODE_UNSUPPORTED")

@@ -1,0 +1,110 @@
+"""``tongban messages``: the durable messages between cases: list them, retry or discard those set aside."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from engine import MESSAGE_STATES, Actor, EngineError
+
+from .runtime import get_engine
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+    sys.exit(2)
+
+
+def _admin(username: str) -> Actor:
+    actor = get_engine().identity.actor_for_username(username)
+    if actor is None:
+        click.echo(f"错误：用户 {username} 不存在或已停用", err=True)
+        sys.exit(2)
+    return actor
+
+
+@click.group("messages")
+def messages_group() -> None:
+    """List messages between cases; retry or discard poison, expired and rejected ones (admins)."""
+
+
+@messages_group.command("list")
+@with_appcontext
+@click.option("--state", "states", multiple=True, type=click.Choice(sorted(MESSAGE_STATES)),
+              help="只列出这些状态（可重复）；默认全部")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--rejections", is_flag=True, help="列出被拒收的消息信封（伪造、重放）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json: bool) -> None:
+    """List messages newest first, with their state, attempts and last error."""
+    engine = get_engine()
+    rows = engine.messages.rejections(limit=limit) if rejections else \
+        engine.messages.list(states=states or None, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in rows:
+        if rejections:
+            click.echo(f"#{r['id']} {r['rejected_at']:%Y-%m-%d %H:%M} {r['reason']} {r['idempotency_key']} "
+                       f"{r['name'] or ''}：{r['detail']}")
+            continue
+        route = f"{r['sender_case_no'] or '外部'} → {r['receiver_case_no'] or r['correlation_key'] or '（消息启动）'}"
+        error = f"  {r['last_error']}" if r["last_error"] and r["state"] != "delivered" else ""
+        click.echo(f"#{r['id']} [{r['state_label']}] {r['name']} {route} 尝试 {r['attempts']} 次"
+                   f"  {r['idempotency_key']}{error}")
+    counts = engine.messages.counts()
+    click.echo("合计：" + ("，".join(f"{MESSAGE_STATES[s]} {n}" for s, n in sorted(counts.items())) or "没有消息"))
+
+
+@messages_group.command("retry")
+@with_appcontext
+@click.argument("message_id", type=int)
+@click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
+@click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
+def messages_retry(message_id: int, reason: str, actor: str) -> None:
+    """Put a poison or expired message back in the queue."""
+    try:
+        get_engine().messages.retry(message_id, _admin(actor), reason)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"消息 #{message_id} 已重新排队投递")
+
+
+@messages_group.command("discard")
+@with_appcontext
+@click.argument("message_id", type=int)
+@click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
+@click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
+def messages_discard(message_id: int, reason: str, actor: str) -> None:
+    """Close a poison, expired or rejected message for good."""
+    try:
+        get_engine().messages.discard(message_id, _admin(actor), reason)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"消息 #{message_id} 已丢弃")
+
+
+@messages_group.command("submit")
+@with_appcontext
+@click.argument("envelope_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def messages_submit(envelope_file: Path) -> None:
+    """Queue a signed message envelope (JSON) from outside; forged or replayed ones are refused and recorded."""
+    try:
+        envelope = json.loads(envelope_file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        click.echo(f"错误：{envelope_file} 不是 UTF-8 JSON：{exc}", err=True)
+        sys.exit(2)
+    if not isinstance(envelope, dict):
+        click.echo("错误：消息信封应为 JSON 对象", err=True)
+        sys.exit(2)
+    try:
+        message_id = get_engine().messages.submit(envelope, source=f"cli:{envelope_file.name}")
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"消息 #{message_id} 已接收，等待投递")

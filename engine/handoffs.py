@@ -1,0 +1,155 @@
+"""异地代收代办: the receiving district's case hands the application to the owning district's case.
+
+The matter's catalog entry names the collaboration (``handoff: {process, clock_starts, transfer_limit}``).
+A window that receives another district's matter under a grant starts the receiving process (收件地); its
+handoff throw event asks the engine to attach what the owning district needs (``tb:message attach``):
+
+* ``handoff``: sender case, matter, both districts, when it was sent, the transfer leg's budget and where the
+  legal clock starts;
+* ``manifest``: every received file by sha256 (with size and type), and who verified each original when;
+* ``verification``: every completed task that needed a grant: element, right, who, when, what they entered.
+
+The owning district's case starts from that message; before it does, every manifest hash is checked against
+the material store. Tasks that carry ``tb:right`` are refused (and the refusal recorded) when the receiving
+district's grant does not cover them.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from .calendar import business_date
+from .case_opening import Opening
+from .catalog import Matter
+from .errors import InvalidInput
+from .grants import RIGHTS, authority
+from .persistence.models import CaseEvent, CaseMaterial, MatterVersion
+
+
+class ManifestMismatch(InvalidInput):
+    """A handed-over materials manifest names content the material store lacks or holds differently."""
+
+    code = "MANIFEST_MISMATCH"
+
+
+def proxy_opening(uow: Any, matter_row: MatterVersion, owning: str, receiving: str, now: datetime) -> Opening | None:
+    """The receiving district's opening for a matter received for another district (None: not a handoff)."""
+    matter = Matter.from_doc(matter_row.doc)
+    if owning == receiving or not matter.handoff:
+        return None
+    day = business_date(now)
+    rights = [r for r in RIGHTS if authority(uow, matter_code=matter.code, owning=owning, receiving=receiving,
+                                             right=r, on=day) is not None]
+    return Opening(process_key=matter.handoff["process"], catalog_clocks=False,
+                   data={"granted_rights": rights, "owning_district": owning, "receiving_district": receiving,
+                         "transfer_workdays": matter.handoff["transfer_limit"]["amount"]})
+
+
+def attach_parts(uow: Any, case: Any, definition: Any, parts: tuple[str, ...], now: datetime) -> dict[str, Any]:
+    """Build the engine-provided parts of a handoff message (see the module docstring)."""
+    out: dict[str, Any] = {}
+    completed = _completed_with_rights(uow, case.id, definition) if {"manifest", "verification"} & set(parts) else []
+    if "handoff" in parts:
+        facts = uow.messages.case_facts(case.id)
+        handoff = _matter_handoff(uow, facts["matter_code"], facts["matter_version"]) or {}
+        limit = handoff.get("transfer_limit") or {"amount": 1, "unit": "workday"}
+        out["handoff"] = {"sender_case_no": case.case_no, "matter_code": facts["matter_code"],
+                          "owning_district": case.owning_district, "receiving_district": case.receiving_district,
+                          "sent_at": now.isoformat(), "sent_on": business_date(now).isoformat(),
+                          "transfer_limit": limit, "clock_starts": handoff.get("clock_starts", "arrival")}
+    if "manifest" in parts:
+        out["manifest"] = _manifest(uow, case.id, completed)
+    if "verification" in parts:
+        out["verification"] = [{"element_id": e["element_id"], "name": e["name"], "right": e["right"],
+                                "actor": e["actor"], "at": e["at"], "data": e["data"]} for e in completed]
+    return out
+
+
+def accepted_at(payload: Mapping[str, Any]) -> datetime | None:
+    """收件地受理: when the receiving window last completed 形式审查, from a handoff's verification record."""
+    times = [v["at"] for v in payload.get("verification") or () if v.get("right") == "formal_review"]
+    return datetime.fromisoformat(max(times)) if times else None
+
+
+def verify_manifest(store: Any, manifest: Any) -> None:
+    """Check every manifest entry's content against the material store; refuse naming each mismatch."""
+    if not isinstance(manifest, list):
+        raise ManifestMismatch("移交材料清单格式无效")
+    problems = []
+    for item in manifest:
+        sha = item.get("sha256") if isinstance(item, Mapping) else None
+        if not sha:
+            continue
+        label = f"{item.get('name') or item.get('key')}（{str(sha)[:12]}…）"
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{64}", sha):
+            problems.append(f"{label}：sha256 格式无效")
+        elif store is None or not store.exists(sha):
+            problems.append(f"{label}：材料库中没有该文件")
+        elif _file_sha256(store.path_of(sha)) != sha:
+            problems.append(f"{label}：文件内容与清单中的 sha256 不符")
+    if problems:
+        raise ManifestMismatch("移交材料清单校验失败：" + "；".join(problems), details={"problems": problems})
+
+
+def copy_materials(uow: Any, case_id: int, manifest: list[Mapping[str, Any]], now: datetime) -> None:
+    """Record the handed-over materials on the owning district's case (the files are already stored)."""
+    rows = [{"case_id": case_id, "material_key": m["key"], "sha256": m.get("sha256"), "size": m.get("size"),
+             "media_type": m.get("media_type"), "original_filename": m.get("filename"),
+             "license_ref": m.get("license_ref"), "verified_by": m.get("original_verified_by"),
+             "verified_at": datetime.fromisoformat(m["original_verified_at"]) if m.get("original_verified_at")
+             else None, "received_at": now} for m in manifest]
+    if rows:
+        uow.connection.execute(CaseMaterial.__table__.insert(), rows)
+
+
+def _file_sha256(path: Any) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _matter_handoff(uow: Any, code: str | None, version: int | None) -> dict[str, Any] | None:
+    """The ``handoff`` settings of the matter version the case was received under."""
+    if not code:
+        return None
+    table = MatterVersion.__table__
+    found = uow.connection.execute(select(table.c.doc).where(table.c.code == code, table.c.version == version)).first()
+    return (found[0] if found else {}).get("handoff")
+
+
+def _completed_with_rights(uow: Any, case_id: int, definition: Any) -> list[dict[str, Any]]:
+    rights = {k: v.right for k, v in definition.user_tasks.items() if v.right}
+    names = {k: v.name for k, v in definition.user_tasks.items()}
+    table = CaseEvent.__table__
+    rows = uow.connection.execute(select(table.c.element_id, table.c.actor, table.c.occurred_at, table.c.payload)
+                                  .where(table.c.case_id == case_id, table.c.event_type == "TaskCompleted")
+                                  .order_by(table.c.seq))
+    return [{"element_id": element, "name": names.get(element, element), "right": rights[element], "actor": actor,
+             "at": at.isoformat(), "data": (payload or {}).get("data", {})}
+            for element, actor, at, payload in rows if element in rights]
+
+
+def _manifest(uow: Any, case_id: int, completed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    verified: dict[str, tuple[str, str]] = {}
+    for entry in completed:
+        if entry["right"] == "verify_original":
+            keys = entry["data"].get("verified_materials") or ()
+            for key in re.split(r"[,，、\s]+", keys) if isinstance(keys, str) else keys:
+                if key:
+                    verified[key] = (entry["actor"], entry["at"])
+    table = CaseMaterial.__table__
+    rows = uow.connection.execute(select(table).where(table.c.case_id == case_id).order_by(table.c.id)).mappings()
+    out = []
+    for row in rows:
+        by, at = verified.get(row["material_key"], (row["verified_by"], row["verified_at"] and
+                                                    row["verified_at"].isoformat()))
+        out.append({"key": row["material_key"], "sha256": row["sha256"], "size": row["size"],
+                    "media_type": row["media_type"], "filename": row["original_filename"],
+                    "license_ref": row["license_ref"], "original_verified_by": by, "original_verified_at": at})
+    return out

@@ -1,0 +1,196 @@
+"""Deliver one message in the receiver's transaction, exactly once.
+
+:func:`deliver_message` locks the message row, checks its signature, then either correlates it by name and
+correlation key (the receiving case's number) to the catch event or receive task waiting for it, or starts a
+new case of the process whose message start event catches it. The receiver's new state and the row's
+``delivered`` mark commit together: a crash anywhere before the commit leaves the row ``pending`` and the
+receiver untouched, and a retry after the commit finds the row no longer pending. A receiver that is not
+ready (no such case yet, not waiting for this message, no process starts on it) keeps the message buffered
+until its time to live runs out; then it expires and the sender's case records the alert.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from . import events as ev
+from .calendar_functions import case_clocks_bound
+from .case_opening import Opening
+from .commands import Actor, StartCase
+from .errors import NotFound
+from .handlers import Services, _apply_step, _record, open_case
+from .handoffs import ManifestMismatch, accepted_at, copy_materials, verify_manifest
+from .messages import payload_digest, verify
+from .persistence.models import ProcessDefinition
+
+WORKER = Actor.system("message-worker")
+
+
+class WorkerKilled(BaseException):
+    """Raised by a fault-injection hook: the worker process dies here (no failure bookkeeping runs)."""
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one delivery attempt did: ``delivered``, ``buffered``, ``expired``, ``rejected`` or ``skipped``."""
+
+    message_id: int
+    state: str
+    receiver_case_id: int | None = None
+    detail: str | None = None
+
+
+def deliver_message(message_id: int, svc: Services, *, actor: Actor = WORKER,
+                    fault: Callable[[str], None] | None = None) -> DeliveryOutcome:
+    """Deliver one pending message (see the module docstring). ``fault(point)`` is for fault-injection tests."""
+    fault = fault or (lambda point: None)
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        row = uow.messages.lock(message_id)
+        if row is None:
+            raise NotFound("消息不存在", details={"message_id": message_id})
+        if row["state"] != "pending":
+            return DeliveryOutcome(message_id, "skipped", row["receiver_case_id"])
+        sender = uow.messages.case_facts(row["sender_case_id"]) if row["sender_case_id"] else None
+        envelope = {"idempotency_key": row["idempotency_key"], "name": row["name"],
+                    "correlation_key": row["correlation_key"], "payload": row["payload"],
+                    "sender": sender["case_no"] if sender else None}
+        if not verify(svc.messages.secret, envelope, row["signature"]):
+            detail = "签名校验失败：消息内容与签名不符（可能被篡改或伪造），已拒收"
+            uow.messages.defer(message_id, until=now, error=detail, state="rejected")
+            uow.messages.reject({"idempotency_key": row["idempotency_key"], "name": row["name"], "reason": "forged",
+                                 "detail": detail, "source": "delivery", "envelope": envelope, "rejected_at": now})
+            uow.commit()
+            return DeliveryOutcome(message_id, "rejected", detail=detail)
+        received = ev.MessageReceived(name=row["name"], idempotency_key=row["idempotency_key"],
+                                      sender_case_no=envelope["sender"], payload_sha256=payload_digest(row["payload"]))
+        if row["correlation_key"]:
+            done = _catch(uow, svc, row, received, actor, now)
+        else:
+            done = _start(uow, svc, row, sender, received, actor, now)
+        if done is None:
+            return _not_ready(uow, svc, row, sender, actor, now)
+        case, workflow = done
+        fault("receiver_written")
+        uow.messages.mark_delivered(message_id, case.id, now)
+        fault("marked_delivered")
+        uow.commit()
+    fault("committed")
+    svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+    return DeliveryOutcome(message_id, "delivered", case.id)
+
+
+def record_failure(message_id: int, svc: Services, error: BaseException) -> str:
+    """Count a failed attempt in a transaction of its own: retry later with backoff, or mark it ``poison``.
+
+    A manifest that does not match the material store will not match on a retry either: poison at once.
+    Returns the message's new state.
+    """
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        row = uow.messages.lock(message_id)
+        if row is None or row["state"] != "pending":
+            return row["state"] if row is not None else "missing"
+        attempts = row["attempts"] + 1
+        text = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        permanent = isinstance(error, ManifestMismatch) or attempts >= svc.messages.max_attempts
+        state = "poison" if permanent else "pending"
+        uow.messages.defer(message_id, until=now + svc.messages.retry_delay(attempts), error=text, failed=True,
+                           state=state)
+        uow.commit()
+    return state
+
+
+def _catch(uow: Any, svc: Services, row: Any, received: ev.Event, actor: Actor, now: datetime) -> Any:
+    case_id = uow.messages.case_by_no(row["correlation_key"])
+    if case_id is None:
+        return None
+    case = uow.cases.lock(case_id)
+    if case.status != "running":
+        return None
+    definition = svc.catalog.get(uow, case.definition_id)
+    workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                   definition.spec, definition.subprocess_specs)
+    if row["name"] not in svc.runner.waiting_messages(workflow):
+        svc.runner.checkin(case.id, case.version, case.definition_id, workflow)  # untouched: keep it cached
+        return None
+    before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
+    with case_clocks_bound(case.clocks):
+        step = svc.runner.catch_message(workflow, row["name"], row["payload"])
+    _created, rows = _apply_step(uow, svc, case, definition, workflow, step, [received], actor, now, before)
+    uow.cases.save(case, events=rows)
+    return case, workflow
+
+
+def _start(uow: Any, svc: Services, row: Any, sender: Any, received: ev.Event, actor: Actor,
+           now: datetime) -> Any:
+    process_key = _starting_process(uow, row["name"])
+    if process_key is None:
+        return None
+    payload = dict(row["payload"])
+    if "manifest" in payload:
+        verify_manifest(svc.materials, payload["manifest"])
+    handoff = payload.get("handoff") or {}
+    clocks_from = None
+    if handoff.get("clock_starts") == "receiving":
+        clocks_from = accepted_at(payload) or (sender["started_at"] if sender else None)
+    cross = sender is not None and sender["owning_district"] != sender["receiving_district"]
+    relation, mine, theirs = ("handoff", "owning", "receiving") if cross else ("message", "started", "sender")
+
+    def begin(spec: Any, subs: dict[str, Any], data: dict[str, Any]) -> tuple[Any, Any]:
+        return svc.runner.start_at_message(spec, subs, data, row["name"], payload)
+
+    def after(case: Any, _matter: Any) -> list[ev.Event]:
+        linked = [ev.CaseLinked(partner_case_no=sender["case_no"], relation=relation, role=mine)] if sender else []
+        return [received, *linked]
+
+    command = StartCase(process_key, actor, {}, title=sender["title"] if sender else None,
+                        matter_code=sender["matter_code"] if sender else None,
+                        owning_district=sender["owning_district"] if sender else None,
+                        receiving_district=sender["receiving_district"] if sender else None)
+    opening = Opening(process_key=process_key, begin=begin, clocks_from=clocks_from, check_grant=False)
+    case, _created, workflow = open_case(uow, svc, command, {}, now, inputs_after=after, opening=opening)
+    if isinstance(payload.get("manifest"), list):
+        copy_materials(uow, case.id, payload["manifest"], now)
+    if sender is not None:
+        uow.messages.link([{"case_id": case.id, "partner_case_id": sender["id"], "relation": relation, "role": mine,
+                            "created_at": now},
+                           {"case_id": sender["id"], "partner_case_id": case.id, "relation": relation,
+                            "role": theirs, "created_at": now}])
+        sender_case = uow.cases.lock(sender["id"])
+        uow.cases.save(sender_case, events=_record(sender_case, [ev.CaseLinked(
+            partner_case_no=case.case_no, relation=relation, role=theirs)], actor, now))
+    return case, workflow
+
+
+def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now: datetime) -> DeliveryOutcome:
+    """Keep a message whose receiver is not ready buffered, or expire it once its time to live is over."""
+    where = f"办件 {row['correlation_key']}" if row["correlation_key"] else "可由该消息启动的流程"
+    if row["expires_at"] is not None and now >= row["expires_at"]:
+        detail = f"接收方（{where}）在存活期限内始终未就绪，消息已过期"
+        uow.messages.defer(row["id"], until=now, error=detail, state="expired")
+        if sender is not None:
+            case = uow.cases.lock(sender["id"])
+            uow.cases.save(case, events=_record(case, [ev.MessageExpired(
+                element_id=row["sender_element"], name=row["name"], idempotency_key=row["idempotency_key"],
+                correlation_key=row["correlation_key"])], actor, now))
+        uow.commit()
+        return DeliveryOutcome(row["id"], "expired", detail=detail)
+    detail = f"接收方（{where}）尚未就绪（未在等待消息 {row['name']}），已缓存待重试"
+    uow.messages.defer(row["id"], until=now + svc.messages.not_ready_retry, error=detail)
+    uow.commit()
+    return DeliveryOutcome(row["id"], "buffered", detail=detail)
+
+
+def _starting_process(uow: Any, name: str) -> str | None:
+    """The process key whose newest version starts at a message start event catching ``name``."""
+    table = ProcessDefinition.__table__
+    newest: dict[str, tuple[int, Any]] = {}
+    for key, version, meta in uow.connection.execute(
+            ProcessDefinition.__table__.select().with_only_columns(table.c.process_key, table.c.version,
+                                                                   table.c.meta)):
+        if key not in newest or version > newest[key][0]:
+            newest[key] = (version, meta)
+    found = sorted(key for key, (_v, meta) in newest.items() if name in (meta or {}).get("message_starts", ()))
+    return found[0] if found else None
