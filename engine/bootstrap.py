@@ -5,12 +5,12 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, supervision, task_handlers
+from . import case_migration, clock_handlers, handlers, intake, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
     FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask, LintDefinitions,
+    SuspendClock, UnclaimTask, LintDefinitions, MigrateCase,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -33,6 +33,7 @@ from .queries import Queries
 from .receipts import Receipts
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
+from .versions import Versions
 
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
     DeployDefinitions: handlers.deploy_definitions,
@@ -52,6 +53,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,
     ReceiveApplication: intake.receive_application,
+    MigrateCase: case_migration.migrate_case,
 }
 
 
@@ -59,7 +61,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
+    ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``versions`` lists, diffs and
+    migrates definition versions.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -75,6 +78,8 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
+                                 max_bpmn_bytes=config.max_bpmn_bytes)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
