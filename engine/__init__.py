@@ -12,10 +12,13 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, ReceiveApplication,
     RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
+from .case_migration import MigrationRefused, Refusal
 from .config import EngineConfig
+from .dryrun import DryRunResult, DryRuns
+from .scenario import ScenarioInvalid, parse_scenario
 from .errors import (
     ApplicationInvalid, BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected,
     Forbidden, FormInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts,
@@ -42,6 +45,7 @@ from .persistence.calendar_repository import (
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
+from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
@@ -63,4 +67,6 @@ __all__ = [
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "LintDefinitions",
+    "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",
+    "Refusal", "ScenarioInvalid", "Versions",
 ]

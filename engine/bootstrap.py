@@ -80,6 +80,15 @@ class Engine:
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
         self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
                                  max_bpmn_bytes=config.max_bpmn_bytes)
+        self._dryruns: Any = None
+
+    @property
+    def dryruns(self) -> Any:
+        """Dry runs of drafts against scenarios in throw-away databases (:class:`engine.dryrun.DryRuns`)."""
+        if self._dryruns is None:
+            from .dryrun import DryRuns  # builds scratch engines with bootstrap(): imported on first use
+            self._dryruns = DryRuns(self)
+        return self._dryruns
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -119,7 +128,9 @@ class Engine:
             return session.execute(text("SELECT 1")).scalar() == 1
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and remove dry-run scratch files."""
+        if self._dryruns is not None:
+            self._dryruns.close()
         self.database.dispose()
 
 

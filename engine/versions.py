@@ -113,17 +113,20 @@ class Versions:
 
     def migrate(self, process_key: str, from_version: int, to_version: int, *, actor: Actor,
                 cases: Iterable[str] | None = None, dry_run: bool = False, batch: int = 50,
-                progress: Callable[[CasePlan, str], None] | None = None,
-                lock_timeout: float | None = 5.0) -> MigrationReport:
+                progress: Callable[[CasePlan, str], None] | None = None, lock_timeout: float | None = 5.0,
+                planned: list[CasePlan] | None = None) -> MigrationReport:
         """Plan, then (unless ``dry_run``) migrate the allowed cases ``batch`` at a time; log the run.
 
         ``progress`` is called once per planned case with its plan and ``migrated``, ``refused`` or
-        ``planned`` (dry run).
+        ``planned`` (dry run). ``planned`` reuses a plan made by :meth:`plan` (each case is checked again
+        under its lock anyway, and refused when it changed since).
         """
         if not 1 <= batch <= MAX_BATCH:
             raise InvalidInput(f"批量大小应在 1 至 {MAX_BATCH} 之间", code="MIGRATION_BAD_BATCH")
+        require_migrator(actor)
         report = MigrationReport(process_key, from_version, to_version, dry_run)
-        report.planned = self.plan(process_key, from_version, to_version, actor=actor, cases=cases)
+        report.planned = planned if planned is not None else self.plan(process_key, from_version, to_version,
+                                                                       actor=actor, cases=cases)
         for start in range(0, len(report.planned), batch):
             for plan in report.planned[start:start + batch]:
                 outcome = "planned" if dry_run else self._apply(report, plan, actor, lock_timeout)
