@@ -12,8 +12,8 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, ReceiveApplication,
-    RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision,
+    ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .case_migration import MigrationRefused, Refusal
 from .config import EngineConfig

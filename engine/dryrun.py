@@ -8,6 +8,7 @@ touches the real database except reads; the scratch folder is removed afterwards
 """
 from __future__ import annotations
 
+import atexit
 import json
 import shutil
 import tempfile
@@ -46,8 +47,23 @@ class DryRunResult:
                 "deadlines": self.deadlines, "errors": self.errors, "warnings": self.warnings}
 
 
+_TEMPLATE_LOCK = threading.Lock()
+_TEMPLATE: list[Path] = []
+
+
+def _template() -> Path:
+    """A SQLite database migrated to head, made once per process (migrating takes a second or two)."""
+    with _TEMPLATE_LOCK:
+        if not _TEMPLATE:
+            folder = Path(tempfile.mkdtemp(prefix="tongban-dryrun-template-"))
+            atexit.register(shutil.rmtree, folder, True)
+            upgrade_database(f"sqlite:///{folder / 'template.sqlite'}")
+            _TEMPLATE.append(folder / "template.sqlite")
+        return _TEMPLATE[0]
+
+
 class DryRuns:
-    """Runs scenarios for one engine; the scratch template is migrated once, on first use."""
+    """Runs scenarios for one engine in scratch copies of a migrated template database."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -55,7 +71,7 @@ class DryRuns:
         self._workdir: Path | None = None
 
     def close(self) -> None:
-        """Remove the scratch folder (template included)."""
+        """Remove the scratch folder."""
         with self._lock:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
@@ -133,13 +149,7 @@ class DryRuns:
             return self._workdir
 
     def _template(self) -> Path:
-        path = self._scratch_dir() / "template.sqlite"
-        with self._lock:
-            if not path.exists():
-                partial = path.with_suffix(".partial")
-                upgrade_database(f"sqlite:///{partial}")
-                partial.rename(path)
-        return path
+        return _template()
 
 
 def _id_of(form: Any) -> Any:

@@ -39,6 +39,7 @@ class Play:
         self.real_actor = real_actor
         self.case_id: int | None = None
         self.deadlines: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+        self.provisional = False
 
     def run(self, result: Any) -> None:
         """Start the case and play every step into ``result`` (steps, path, deadlines, errors)."""
@@ -66,6 +67,10 @@ class Play:
             self._note_deadlines(step.index)
         result.path = dict(self._path())
         result.deadlines = list(self.deadlines.values())
+        if self.provisional:
+            result.warnings.append({"code": "DRYRUN_DEADLINE_PROVISIONAL", "element": None, "message":
+                                    "部署环境未载入相关年度的法定节假日安排，期限按周末估算（临时期限）；"
+                                    "载入日历后结果可能不同（tongban calendar）"})
 
     def _process(self) -> str:
         if self.scenario.process is not None:
@@ -231,6 +236,7 @@ class Play:
         if self.case_id is None:
             return
         case = self.engine.queries.case(_OBSERVER, self.case_id)
+        self.provisional = self.provisional or any(c["status"] == "provisional" for c in case["clocks"])
         found = [(kind, case.get(f"{kind}_due_at"), self._clock_element(kind)) for kind in _CLOCK_NAMES]
         with self.engine.database.read_sessions() as session:
             found += [("task", due, element) for element, due in session.execute(

@@ -120,7 +120,8 @@ def parse_scenario(name: str, data: bytes) -> Scenario:
         receiving=checker.text(start.get("receiving"), "start.receiving"),
         data=checker.plain(start.get("data"), "start.data") or {}, steps=checker.steps(doc.get("steps")))
     if checker.findings:
-        raise ScenarioInvalid(checker.findings[0]["message"], details={"findings": checker.findings})
+        findings = sorted(checker.findings, key=lambda f: f["line"])
+        raise ScenarioInvalid(findings[0]["message"], details={"findings": findings})
     return scenario
 
 
