@@ -74,12 +74,21 @@ class DiffSchema(Schema):
     details = fields.Dict(metadata={"description": "元素 id → {type, name, changes: [{aspect, from, to}]}"})
 
 
+class CaseRef(fields.Field):
+    """A case named by its id (a number) or its 办件编号 (text)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not 0 < len(str(value)) <= 40:
+            raise ValidationError("应为办件 id 或办件编号")
+        return str(value)
+
+
 class MigrationRequestSchema(Schema):
     """Which cases to move from which version to which: plan only (dry_run) or plan then apply."""
 
     from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1))
     to = fields.Integer(required=True, validate=validate.Range(min=1))
-    cases = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=None,
+    cases = fields.List(CaseRef(), load_default=None,
                         validate=validate.Length(min=1, max=10000),
                         metadata={"description": "办件 id 或办件编号；与 all 二选一"})
     all = fields.Boolean(load_default=False, metadata={"description": "源版本上所有办理中的办件"})

@@ -99,6 +99,8 @@ def test_an_admin_plans_then_migrates_and_the_case_finishes_on_the_new_version(c
     deploy(client, designer, with_review(parallel_v1()))
     assert_error(migrate(client, designer, {"from": 1, "to": 2, "all": True}), 403, "FORBIDDEN")
     assert_error(migrate(client, admin, {"from": 1, "to": 2}), 422, "INVALID_INPUT")
+    assert_error(migrate(client, admin, {"from": 1, "to": 2, "cases": [True]}), 422, "INVALID_INPUT")
+    assert_error(migrate(client, admin, {"from": 1, "to": 2, "cases": ["TB2026NOPE"]}), 404, "NOT_FOUND")
 
     plan = migrate(client, admin, {"from": 1, "to": 2, "all": True, "dry_run": True}).get_json()
     assert (plan["planned"], plan["allowed"], plan["migrated"]) == (2, 1, [])
@@ -106,7 +108,7 @@ def test_an_admin_plans_then_migrates_and_the_case_finishes_on_the_new_version(c
     assert refused["refusals"][0]["code"] == "MIGRATION_JOIN_UNREACHABLE"
     assert refused["refusals"][0]["element_id"] == "join" and "无法到达" in refused["refusals"][0]["message"]
 
-    done = migrate(client, admin, {"from": 1, "to": 2, "cases": [str(waiting), str(reviewing)], "batch": 1})
+    done = migrate(client, admin, {"from": 1, "to": 2, "cases": [waiting, str(reviewing)], "batch": 1})
     assert done.status_code == 200, done.get_data(as_text=True)
     report = done.get_json()
     assert [c["case_id"] for c in report["migrated"]] == [waiting]
