@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from engine import Actor, EngineError, is_bundle_file
+from engine import CST, Actor, EngineError, is_bundle_file
 
 from .runtime import get_engine
 
@@ -55,13 +55,13 @@ def versions_command(process_key: str, as_json: bool) -> None:
     for v in listing["versions"]:
         mark = "*" if v["current"] else " "
         click.echo(f"{mark} v{v['version']:<4} {v['content_hash'][:12]}  {v['deployed_by'] or '-':12} "
-                   f"{v['deployed_at']:%Y-%m-%d %H:%M}  办理中 {v['running_cases']:>5}  "
+                   f"{v['deployed_at'].astimezone(CST):%Y-%m-%d %H:%M}  办理中 {v['running_cases']:>5}  "
                    f"已办结 {v['cases'].get('completed', 0):>5}")
     for entry in listing["log"]:
         what = (f"部署 v{entry['version']}" if entry["action"] == "deploy" else
                 f"迁移 v{entry['from_version']} → v{entry['version']}：迁移 {entry['detail'].get('migrated', 0)} 件，"
                 f"拒绝 {entry['detail'].get('refused', 0)} 件")
-        click.echo(f"  {entry['at']:%Y-%m-%d %H:%M}  {entry['actor']:12} {what}")
+        click.echo(f"  {entry['at'].astimezone(CST):%Y-%m-%d %H:%M}  {entry['actor']:12} {what}")
 
 
 @click.command("diff")

@@ -104,11 +104,12 @@ class Versions:
         require_migrator(actor)
         with self.reader() as uow:
             source, target = self._pair(uow, process_key, from_version, to_version)
-            rows = uow.versions.running_cases(source.id, None if cases is None else list(cases))
+            rows = uow.versions.running_cases(process_key, source.id, None if cases is None else list(cases))
             known = {str(r["id"]) for r in rows} | {r["case_no"] for r in rows}
             missing = [c for c in (cases or ()) if str(c) not in known]
             if missing:
-                raise NotFound(f"办件不存在：{'、'.join(map(str, missing[:10]))}", details={"cases": missing})
+                raise NotFound(f"流程 {process_key} 没有这些办件：{'、'.join(map(str, missing[:10]))}",
+                               details={"cases": missing})
             return [self._plan_case(uow, row["id"], source, target) for row in rows]
 
     def migrate(self, process_key: str, from_version: int, to_version: int, *, actor: Actor,

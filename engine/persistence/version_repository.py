@@ -53,15 +53,17 @@ class VersionRepository:
             counts.setdefault(definition_id, {})[status] = int(count)
         return counts
 
-    def running_cases(self, definition_id: int, refs: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Running cases pinned to ``definition_id`` (only those named by id or 办件编号 in ``refs``), by id."""
+    def running_cases(self, process_key: str, definition_id: int,
+                      refs: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Running cases on ``definition_id``; or, given ``refs`` (ids or 办件编号), those cases of the process."""
         stmt = select(_cases.c.id, _cases.c.case_no, _cases.c.version, _cases.c.status, _cases.c.definition_id)
         if refs is None:
             stmt = stmt.where(_cases.c.definition_id == definition_id, _cases.c.status == "running")
         else:
             refs = list(refs)
             ids = [int(r) for r in refs if str(r).isdigit()]
-            stmt = stmt.where(_cases.c.id.in_(ids) | _cases.c.case_no.in_([str(r) for r in refs]))
+            stmt = stmt.where(_cases.c.process_key == process_key,
+                              _cases.c.id.in_(ids) | _cases.c.case_no.in_([str(r) for r in refs]))
         return [dict(r._mapping) for r in self.connection.execute(stmt.order_by(_cases.c.id))]
 
     def open_task_elements(self, case_id: int) -> list[str]:

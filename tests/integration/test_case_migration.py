@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import Actor, CompleteTask, DeployDefinitions, Forbidden, Replayer, StartCase
+from engine import Actor, CompleteTask, DeployDefinitions, Forbidden, NotFound, Replayer, StartCase
 from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, deploy_shipped, open_task
 from tests.versioning import parallel_v1, renamed, retitled, with_review
 
@@ -161,3 +161,15 @@ def test_only_a_designer_deploys(engine):
     with pytest.raises(Forbidden):
         engine.handle(DeployDefinitions((("parallel_approval/main.bpmn", parallel_v1()),), actor=ADMIN))
     assert engine.queries.definitions() == []
+
+
+def test_cases_are_named_by_id_or_number_and_only_within_the_process(engine):
+    deploy_shipped(engine)
+    case_id = start(engine)
+    other = engine.handle(StartCase("budongchan_dengji", CLERK, data={"sub_type": "mortgage"}))
+    deploy(engine, with_review(parallel_v1()))
+    (plan,) = engine.versions.plan("parallel_approval", 1, 2, actor=ADMIN, cases=[str(case_id)])
+    assert plan.case_id == case_id and plan.allowed and plan.waiting_at == ("accept",)
+    with pytest.raises(NotFound) as missing:
+        engine.versions.plan("parallel_approval", 1, 2, actor=ADMIN, cases=[other.case_no])
+    assert missing.value.details == {"cases": [other.case_no]}
