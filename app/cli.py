@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
-    DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
+    Actor, DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
     ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background,
     upgrade_database,
 )
@@ -26,6 +26,7 @@ from .cli_history import history_command
 from .cli_messages import messages_group
 from .cli_org import org_group
 from .cli_replay import replay_command
+from .cli_versions import actor_named, diff_command, dryrun_command, migrate_cases, versions_command
 from .runtime import engine_config, get_engine
 
 log = logging.getLogger("tongban.cli")
@@ -70,7 +71,8 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group, history_command, messages_group):
+                    org_group, grants_group, history_command, messages_group, versions_command, diff_command,
+                    dryrun_command):
         app.cli.add_command(command)
 
 
@@ -86,8 +88,26 @@ def _fail(exc: EngineError) -> None:
 
 @click.command("migrate")
 @with_appcontext
-def migrate_command() -> None:
-    """Bring the database schema to the newest revision (alembic upgrade head)."""
+@click.argument("process_key", required=False)
+@click.option("--from", "from_version", type=int, help="迁移办件：源版本")
+@click.option("--to", "to_version", type=int, help="迁移办件：目标版本")
+@click.option("--cases", multiple=True, help="迁移办件：办件编号或 id，逗号分隔，可重复")
+@click.option("--all", "every", is_flag=True, help="迁移办件：源版本上所有办理中的办件")
+@click.option("--dry-run", is_flag=True, help="迁移办件：只检查，列出可迁移与不可迁移的办件及原因")
+@click.option("--batch", default=50, show_default=True, type=int, help="迁移办件：每批办件数")
+@click.option("--as", "as_user", help="迁移办件：以该用户（须为系统管理员）的名义，记入日志")
+def migrate_command(process_key: str | None, from_version: int | None, to_version: int | None,
+                    cases: tuple[str, ...], every: bool, dry_run: bool, batch: int, as_user: str | None) -> None:
+    """Without KEY: bring the database schema to the newest revision (alembic upgrade head).
+
+    With PROCESS_KEY: migrate its running cases from --from to --to (see ``tongban versions`` and ``diff``).
+    """
+    if process_key is not None:
+        migrate_cases(process_key, from_version, to_version, cases, every, dry_run, batch, as_user)
+        return
+    if from_version or to_version or cases or every or dry_run or as_user:
+        click.echo("错误 [INVALID_INPUT]：迁移办件请给出流程标识：tongban migrate KEY --from V1 --to V2 ...", err=True)
+        sys.exit(2)
     url = engine_config(current_app).database_url
     upgrade_database(url)
     click.echo(f"数据库已迁移到最新版本：{_safe_url(url)}")
@@ -103,9 +123,11 @@ def migrate_command() -> None:
 @with_appcontext
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
-def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--as", "as_user", help="以该用户（须为流程设计人员）的名义部署，记入部署日志")
+def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) -> None:
     """Deploy BPMN, form, matter catalog (matters.yaml) and bundle (bundle.yaml) files; no PATH: all shipped."""
     engine = get_engine()
+    actor = actor_named(as_user, Actor.system())
     if paths:
         bpmn, forms = _collect(paths)
     else:
@@ -114,7 +136,7 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo("没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件", err=True)
         sys.exit(2)
     try:
-        report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
+        report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms), actor=actor))
     except EngineError as exc:
         _fail(exc)
         return

@@ -13,10 +13,13 @@ from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage,
     DeployDefinitions,
-    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
-    RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision,
+    ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
+from .case_migration import MigrationRefused, Refusal
 from .config import EngineConfig
+from .dryrun import DryRunResult, DryRuns
+from .scenario import ScenarioInvalid, parse_scenario
 from .errors import (
     ApplicationInvalid, BadRequest, Conflict, DefinitionRejected, EngineError, ExpressionFailed, ExpressionRejected,
     Forbidden, FormInvalid, InvalidInput, MatterUnavailable, NotFound, OrgFileInvalid, TooManyAttempts,
@@ -47,6 +50,7 @@ from .message_worker import MessageSweep, MessageWorker
 from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
 from .handoffs import ManifestMismatch
 from .verification import CaseVerification, verify_all, verify_case
+from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
@@ -69,4 +73,6 @@ __all__ = [
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "LintDefinitions", "DeliverMessage", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep",
     "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
+    "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",
+    "Refusal", "ScenarioInvalid", "Versions",
 ]

@@ -7,12 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, message_delivery, supervision, task_handlers
+from . import case_migration, clock_handlers, handlers, intake, message_delivery, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
     ExtendDeadline, FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
-    StartCase, SuspendClock, UnclaimTask, LintDefinitions,
+    StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -38,6 +38,7 @@ from .queries import Queries
 from .receipts import Receipts
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
+from .versions import Versions
 
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
     DeployDefinitions: handlers.deploy_definitions,
@@ -58,6 +59,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     CloseSupervision: supervision.close_supervision,
     ReceiveApplication: intake.receive_application,
     DeliverMessage: lambda cmd, svc: message_delivery.deliver_message(cmd.message_id, svc, actor=cmd.actor),
+    MigrateCase: case_migration.migrate_case,
 }
 
 
@@ -66,7 +68,8 @@ class Engine:
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
     ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``history`` reads case histories
-    for auditors (timeline, path, state as of an event).
+    for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
+    versions.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -84,6 +87,17 @@ class Engine:
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
         self.history = CaseHistory(self)
         self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
+        self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
+                                 max_bpmn_bytes=config.max_bpmn_bytes)
+        self._dryruns: Any = None
+
+    @property
+    def dryruns(self) -> Any:
+        """Dry runs of drafts against scenarios in throw-away databases (:class:`engine.dryrun.DryRuns`)."""
+        if self._dryruns is None:
+            from .dryrun import DryRuns  # builds scratch engines with bootstrap(): imported on first use
+            self._dryruns = DryRuns(self)
+        return self._dryruns
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -123,8 +137,10 @@ class Engine:
             return session.execute(text("SELECT 1")).scalar() == 1
 
     def close(self) -> None:
-        """Release database connections and the history's replay scratch space."""
+        """Release database connections, the history's replay scratch space and dry-run scratch files."""
         self.history.close()
+        if self._dryruns is not None:
+            self._dryruns.close()
         self.database.dispose()
 
 

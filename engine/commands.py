@@ -253,3 +253,19 @@ class CloseSupervision(Command):
     item_id: int
     actor: Actor
     opinion: str
+
+
+@dataclass(frozen=True)
+class MigrateCase(Command):
+    """Move one running case from its definition version to version ``to_version`` of the same process.
+
+    ``expected_version`` is the case row version the migration plan saw: when the case changed since, the
+    command is refused (``MIGRATION_CASE_CHANGED``) instead of migrating a state nobody checked.
+    """
+
+    case_id: int
+    actor: Actor
+    to_version: int
+    expected_version: int | None = None
+    lock_timeout: float | None = 5.0
+    """Seconds to wait for a case another command holds; then ``LOCK_TIMEOUT`` (None: wait as long as it takes)."""

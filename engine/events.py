@@ -303,3 +303,20 @@ class MessageResolved(Event):
     name: str = ""
     idempotency_key: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class CaseMigrated(Event):
+    """An administrator moved the running case onto another version of its process (an input).
+
+    From here on the case runs on the definition with ``to_hash``; ``mapping`` pairs each element the case
+    was at with the target's element (matched by id), and replay switches specs at this event.
+    """
+
+    event_type: ClassVar[str] = "CaseMigrated"
+    process_key: str = ""
+    from_version: int = 0
+    to_version: int = 0
+    from_hash: str = ""
+    to_hash: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)

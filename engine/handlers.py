@@ -20,7 +20,7 @@ from .commands import (
     Actor, ClaimTask, CompleteTask, DeployDefinitions, LintDefinitions, FireDueTimers, StartCase, UnclaimTask,
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
-from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
     close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
@@ -70,11 +70,21 @@ class CaseRef:
     created_task_ids: tuple[int, ...] = ()
 
 
+DEPLOYING_ROLES = frozenset({"designer", "system"})
+
+
 def deploy_definitions(cmd: DeployDefinitions, svc: Services) -> list[Deployed]:
-    """Deploy forms and BPMN files; all or nothing."""
+    """Deploy forms and BPMN files (designers only); all or nothing, each new version in the definition log."""
+    if not DEPLOYING_ROLES.intersection(cmd.actor.roles):
+        raise Forbidden("只有流程设计人员可以部署流程和表单", code="DEPLOY_FORBIDDEN")
+    now = svc.clock.now()
     with svc.uow() as uow:
         report = svc.catalog.deploy(uow, list(cmd.bpmn_files), list(cmd.form_files),
-                                    actor=cmd.actor.username, now=svc.clock.now())
+                                    actor=cmd.actor.username, now=now)
+        for line in report:
+            if line.status == "created":
+                uow.versions.log(kind=line.kind, key=line.key, action="deploy", version=line.version,
+                                 content_hash=line.content_hash, actor=cmd.actor.username, at=now)
         uow.commit()
     return report
 

@@ -1,9 +1,11 @@
 """Deterministic replay (DESIGN §8): re-run a case from its pinned definition and inputs, compare the effects.
 
 A scratch SQLite database, migrated to head, receives exactly what the case needs: its pinned definition
-version (BPMN, resources, the pinned form versions), the matter version it was received under and that
-matter's grants, the users its events name, and the calendar facts; before each command the scratch holds
-only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it caused) replays too.
+version (BPMN, resources, the pinned form versions) and every version a ``CaseMigrated`` moved it to (replay
+issues the migration again at that event, so the spec switches there), the matter version it was received
+under and that matter's grants, the users its events name, and the calendar facts; before each command the
+scratch holds only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it
+caused) replays too.
 A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
 clock is set to the recorded instant and the command that produced the event is issued as the recorded
 actor. Every event the replay writes is compared with the recorded one at the same position by type,
@@ -34,7 +36,7 @@ from .bootstrap import Engine, bootstrap
 from .clock import CST, ManualClock
 from .commands import (
     Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DelegateTask, ExtendDeadline, FireDueTimers,
-    RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    MigrateCase, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .errors import EngineError, NotFound
 from .handlers import open_case
@@ -254,12 +256,19 @@ class Replayer:
         names = {e.actor for e in recorded if e.actor}
         names |= {e.payload.get(k) for e in recorded for k in ("approved_by", "to_user") if e.payload.get(k)}
         with self.engine.database.read_sessions() as session:
-            definition = session.execute(select(ProcessDefinition.__table__)
-                                         .where(ProcessDefinition.id == case.definition_id)).one()._asdict()
-            wanted = set((definition["form_refs"] or {}).items())
-            bundle = (definition["meta"] or {}).get("bundle")
-            if bundle is not None:
-                wanted.add((bundle["form"], bundle["form_hash"]))
+            # The version the case started on and every version a CaseMigrated moved it to.
+            pinned = {e.payload.get("content_hash") for e in recorded if e.event_type == "CaseStarted"}
+            pinned |= {e.payload.get("to_hash") for e in recorded if e.event_type == "CaseMigrated"}
+            table = ProcessDefinition.__table__
+            definitions = [r._asdict() for r in session.execute(select(table).where(
+                (table.c.id == case.definition_id)
+                | ((table.c.process_key == case.process_key) & table.c.content_hash.in_(sorted(pinned - {None})))))]
+            wanted = set()
+            for definition in definitions:
+                wanted |= set((definition["form_refs"] or {}).items())
+                bundle = (definition["meta"] or {}).get("bundle")
+                if bundle is not None:
+                    wanted.add((bundle["form"], bundle["form_hash"]))
             forms = [r._asdict() for r in session.execute(select(FormVersion.__table__).where(
                 tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(wanted))))] if wanted else []
             matters: list[dict[str, Any]] = []
@@ -274,7 +283,7 @@ class Replayer:
                 select(User.__table__).where(User.username.in_(sorted(names))))] if names else []
         with run.engine.database.writer.begin() as conn:
             conn.execute(delete(CalendarDay.__table__))
-            for table, rows in ((ProcessDefinition, [definition]), (FormVersion, forms), (MatterVersion, matters),
+            for table, rows in ((ProcessDefinition, definitions), (FormVersion, forms), (MatterVersion, matters),
                                 (Grant, grants), (User, users)):
                 if rows:
                     conn.execute(insert(table.__table__), rows)
@@ -470,6 +479,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(c, p["reason"], a)),
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,
+    "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),
 }
 REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
 """The input event types replay can re-issue as commands."""

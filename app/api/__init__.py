@@ -26,9 +26,10 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from . import applications, cases, definitions, grants, health, history, lint, matters, messages, supervision, \
-        tasks
-    for module in (definitions, lint, matters, grants, applications, cases, history, tasks, supervision, messages,
+    from . import applications, cases, definitions, dryrun, grants, health, history, lint, matters, messages, \
+        supervision, tasks, versions
+    for module in (definitions, versions, lint, dryrun, matters, grants, applications, cases, history, tasks,
+                   supervision, messages,
                    health):
         api.register_blueprint(module.blp)
     return api

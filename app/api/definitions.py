@@ -27,14 +27,15 @@ class Definitions(MethodView):
         """List deployed definitions, newest version first."""
         return get_engine().queries.definitions()
 
-    @require_role("designer", "admin")
+    @require_role("designer")
     @blp.response(201, DeployedSchema(many=True))
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
     def post(self) -> Any:
         """Deploy uploaded .bpmn, .form, matter catalog (matters.yaml) and bundle (bundle.yaml) files (field ``files``).
 
-        Unchanged files keep their version; everything is deployed or nothing is.
+        Designers only. Unchanged files keep their version; everything is deployed or nothing is; each new
+        version is recorded in the definition log.
         """
         bpmn, forms = uploaded_files()
         report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))

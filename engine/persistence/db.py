@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE_OPTION = "tongban_write"
+BUSY_TIMEOUT_MS = 30000
+"""How long a SQLite connection waits for the database lock before "database is locked"."""
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
@@ -34,7 +36,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

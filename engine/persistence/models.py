@@ -561,3 +561,27 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+
+
+class DefinitionLog(Base):
+    """Append-only audit of definition changes: each version a deploy created, each case migration run.
+
+    ``kind`` is ``process``, ``form`` or ``matter`` and ``key`` its process key, form key or matter code.
+    ``action`` is ``deploy`` (``version`` created) or ``migrate`` (cases of ``key`` moved from
+    ``from_version`` to ``version``; ``detail`` counts migrated and refused cases). The database refuses
+    UPDATE and DELETE, as for ``case_events``.
+    """
+
+    __tablename__ = "definition_log"
+    __table_args__ = (Index(None, "kind", "key", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    from_version: Mapped[Optional[int]] = mapped_column(Integer)
+    content_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]]

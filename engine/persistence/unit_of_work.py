@@ -16,6 +16,8 @@ from ..errors import Conflict
 from .application_repository import ApplicationRepository
 from .message_repository import MessageRepository
 from .org_repository import OrgRepository
+from .db import BUSY_TIMEOUT_MS
+from .version_repository import VersionRepository
 from .repository import (
     CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
 )
@@ -28,14 +30,23 @@ class SqlAlchemyUnitOfWork:
     unique-key collision, or a serialization failure or lock timeout reported by the database.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, lock_timeout: float | None = None):
         self.engine = engine
         self.connection: Connection | None = None
         self._session: Session | None = None
+        self.lock_timeout = lock_timeout
+        """Seconds to wait for a lock before a Conflict (``LOCK_TIMEOUT``); None: the database default."""
 
     def __enter__(self) -> "SqlAlchemyUnitOfWork":
         self.connection = self.engine.connect()
-        self._transaction = self.connection.begin()
+        try:
+            self._begin()
+        except DBAPIError as exc:
+            self._restore_busy_timeout()
+            self.connection.close()
+            if _is_serialization_failure(exc):
+                raise Conflict("办件正被其他操作锁定，稍后重试", code="LOCK_TIMEOUT") from None
+            raise
         self._session = None
         self.cases = CaseRepository(self)
         self.definitions = DefinitionRepository(self)
@@ -45,7 +56,18 @@ class SqlAlchemyUnitOfWork:
         self.org = OrgRepository(self)
         self.applications = ApplicationRepository(self)
         self.messages = MessageRepository(self)
+        self.versions = VersionRepository(self.connection)
         return self
+
+    def _begin(self) -> None:
+        sqlite = self.connection.dialect.name == "sqlite"
+        if self.lock_timeout is not None and sqlite:
+            # BEGIN IMMEDIATE waits for the database lock up to the connection's busy timeout.
+            self.connection.connection.driver_connection.execute(
+                f"PRAGMA busy_timeout={int(self.lock_timeout * 1000)}")
+        self._transaction = self.connection.begin()
+        if self.lock_timeout is not None and not sqlite:
+            self.connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'")
 
     @property
     def session(self) -> Session:
@@ -62,9 +84,15 @@ class SqlAlchemyUnitOfWork:
                 self._session.close()
             if self._transaction.is_active:
                 self._transaction.rollback()
+            self._restore_busy_timeout()
         finally:
             self.connection.close()
             self.connection = None
+
+    def _restore_busy_timeout(self) -> None:
+        # The DBAPI connection goes back to the pool: give it the usual wait again.
+        if self.lock_timeout is not None and self.connection.dialect.name == "sqlite":
+            self.connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def commit(self) -> None:
         """Flush ORM changes and commit; translate races into Conflict (after rolling back)."""

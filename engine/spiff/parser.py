@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTas
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -164,6 +164,8 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
     except (SpiffWorkflowException, KeyError, ValueError) as exc:
         findings.append(Finding("BPMN_PARSE_FAILED", f"流程 {pid} 无法构建：{exc}", pid))
         return ParsedProcess(pid, pid, None, {}, {}, "", {}, name, frozenset())
+    for process_spec in (spec, *subs.values()):
+        _connect_instances(process_spec)
     findings += list(check_expressions(spec, subs, evaluator))
     for clock in info.clocks.get(pid, ()):
         if clock.when is not None:
@@ -194,6 +196,20 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
                            if isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)}))
     return ParsedProcess(pid, info.process_names.get(pid, pid), spec, subs, user_tasks, xml_by_file[name],
                          resources, name, forms, info.clocks.get(pid, ()), messages, starts)
+
+
+def _connect_instances(process_spec: Any) -> None:
+    """Let each multi-instance task hear its instances complete, as SpiffWorkflow's spec deserializer does.
+
+    SpiffWorkflow connects an instance spec's ``completed_event`` to its multi-instance task only when it
+    creates the first instance, on that spec object. A case restored onto specs parsed by another process
+    (or after a restart, or a migration) would otherwise never merge its votes and wait forever.
+    """
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = process_spec.task_specs.get(task_spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator: Evaluator) -> Iterator[Finding]:

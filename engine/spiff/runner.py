@@ -22,8 +22,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..clock import Clock
 from ..errors import Conflict, EngineError, WorkflowFailed
-from . import clock_bridge
+from . import clock_bridge, migration
 from .message_steps import MessageSteps
+from .migration import Blocker
 from .serializer import StateCodec, TongbanWorkflow
 
 
@@ -210,6 +211,23 @@ class WorkflowRunner(MessageSteps):
                     task.internal_data["event_value"] = value
                     moved.append(task.id)
         return [t for t in waiting_timers(workflow) if UUID(t.spiff_task_id) in moved]
+
+    def migration_blockers(self, workflow: Any, spec: Any, subprocess_specs: dict[str, Any]) -> list[Blocker]:
+        """Return why ``workflow`` cannot move onto ``spec`` (another version of its process); empty: it can."""
+        return migration.blockers(workflow, spec, subprocess_specs, self.codec.describe)
+
+    def live_elements(self, workflow: Any) -> list[str]:
+        """Element ids of every ready, waiting or running task (where the case is), in tree order, once each."""
+        return list(dict.fromkeys(state[0] for state in migration.live_signature(workflow).values()))
+
+    def migrate(self, workflow: Any, spec: Any, subprocess_specs: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+        """Move ``workflow`` onto ``spec`` (check :meth:`migration_blockers` first); return it and the mapping.
+
+        The ready and waiting tasks keep their ids, data and timer due times, so inbox and timer rows stay valid.
+        """
+        def load_on_target(current: Any) -> Any:
+            return self.load(self.dump(current), spec, subprocess_specs)
+        return migration.repin(workflow, load_on_target)
 
     def waiting_timers(self, workflow: Any) -> list[WaitingTimer]:
         """Return the timers waiting in ``workflow`` with their due times."""

@@ -78,6 +78,10 @@ class StateCodec:
         finally:
             ser.registry._encoder_mode = False
 
+    def describe(self, task_spec: Any) -> dict[str, Any]:
+        """Return a task spec's serialized attributes (to compare two versions of an element)."""
+        return self._serializer().registry.convert(task_spec)
+
     def load(self, snapshot: str, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any) -> BpmnWorkflow:
         """Restore a workflow from ``snapshot`` onto the given specs and (restricted) script engine."""
         ser = self._serializer()

@@ -1,0 +1,180 @@
+"""``tongban versions``, ``diff``, ``dryrun`` and the case half of ``migrate``: designers' and admins' tools."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from engine import CST, Actor, EngineError, is_bundle_file
+
+from .runtime import get_engine
+
+ASPECTS_ZH = {"type": "类型", "name": "名称", "incoming": "流入", "outgoing": "流出", "extensions": "扩展属性",
+              "expressions": "表达式"}
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+    sys.exit(2)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def actor_named(username: str | None, fallback: Actor) -> Actor:
+    """The user ``--as`` names (who the definition log records), or ``fallback``; exit 2 when unknown."""
+    if username is None:
+        return fallback
+    actor = get_engine().identity.actor_for_username(username)
+    if actor is None:
+        click.echo(f"错误 [NOT_FOUND]：用户 {username} 不存在或已停用", err=True)
+        sys.exit(2)
+    return actor
+
+
+@click.command("versions")
+@with_appcontext
+@click.argument("process_key")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def versions_command(process_key: str, as_json: bool) -> None:
+    """List the versions of PROCESS_KEY: who deployed each and when, its running and completed cases."""
+    try:
+        listing = get_engine().versions.list(process_key)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(listing)
+        return
+    click.echo(f"{listing['process_key']}（{listing['name']}）当前版本 v{listing['current_version']}")
+    for v in listing["versions"]:
+        mark = "*" if v["current"] else " "
+        click.echo(f"{mark} v{v['version']:<4} {v['content_hash'][:12]}  {v['deployed_by'] or '-':12} "
+                   f"{v['deployed_at'].astimezone(CST):%Y-%m-%d %H:%M}  办理中 {v['running_cases']:>5}  "
+                   f"已办结 {v['cases'].get('completed', 0):>5}")
+    for entry in listing["log"]:
+        what = (f"部署 v{entry['version']}" if entry["action"] == "deploy" else
+                f"迁移 v{entry['from_version']} → v{entry['version']}：迁移 {entry['detail'].get('migrated', 0)} 件，"
+                f"拒绝 {entry['detail'].get('refused', 0)} 件")
+        click.echo(f"  {entry['at'].astimezone(CST):%Y-%m-%d %H:%M}  {entry['actor']:12} {what}")
+
+
+@click.command("diff")
+@with_appcontext
+@click.argument("process_key")
+@click.argument("from_version", type=int)
+@click.argument("to_version", type=int)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（新增、删除、修改的元素 id 及详情）")
+def diff_command(process_key: str, from_version: int, to_version: int, as_json: bool) -> None:
+    """Show what changed in PROCESS_KEY between two versions, element by element."""
+    try:
+        diff = get_engine().versions.diff(process_key, from_version, to_version)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(diff)
+        return
+    details = diff["details"]
+    for label, key in (("新增", "added"), ("删除", "removed"), ("修改", "changed")):
+        for element in diff[key]:
+            info = details[element]
+            aspects = "、".join(ASPECTS_ZH[c["aspect"]] for c in info.get("changes", []))
+            click.echo(f"{label}  {element:28} {info['type']:18} {info['name'] or ''}"
+                       + (f"  （{aspects}）" if aspects else ""))
+    click.echo(f"v{from_version} → v{to_version}：新增 {len(diff['added'])}，删除 {len(diff['removed'])}，"
+               f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}")
+
+
+@click.command("dryrun")
+@with_appcontext
+@click.argument("target")
+@click.option("--scenario", "scenarios", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="场景文件；可重复；默认为流程目录下 scenarios/*.yaml")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每个场景一个结果）")
+def dryrun_command(target: str, scenarios: tuple[Path, ...], as_json: bool) -> None:
+    """Run a draft (a process folder, a .bpmn file or a shipped process key) against its scenarios.
+
+    Nothing real is touched: each scenario runs in a throw-away database on a manual clock. Exit status 0
+    when every scenario passes, 1 when one fails, 2 on bad usage.
+    """
+    engine = get_engine()
+    folder, bpmn = _draft(Path(target), engine.config.processes_dir)
+    chosen = list(scenarios) or sorted((folder / "scenarios").glob("*.y*ml"))
+    if not bpmn or not chosen:
+        click.echo(f"错误 [INVALID_INPUT]：{target} 没有找到流程图（.bpmn）或场景文件（scenarios/*.yaml）", err=True)
+        sys.exit(2)
+    forms = [(p.name, p.read_bytes()) for p in sorted(engine.config.forms_dir.glob("*.form"))]
+    forms += [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.form"))]
+    results = [engine.dryruns.run(bpmn, forms, path.name, path.read_bytes()) for path in chosen]
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        for path, result in zip(chosen, results):
+            _describe(path, result)
+    sys.exit(0 if all(r.ok for r in results) else 1)
+
+
+def _draft(target: Path, processes_dir: Path) -> tuple[Path, list[tuple[str, bytes]]]:
+    """The draft's folder and its files: the diagram(s) and a bundle mapping next to them."""
+    if not target.exists() and (processes_dir / str(target)).is_dir():
+        target = processes_dir / str(target)
+    if target.is_file():
+        return target.parent, [(target.name, target.read_bytes())]
+    if not target.is_dir():
+        return target, []
+    files = sorted(p for p in target.iterdir() if p.suffix == ".bpmn" or is_bundle_file(p.name))
+    return target, [(f"{target.name}/{p.name}", p.read_bytes()) for p in files]
+
+
+def _describe(path: Path, result: Any) -> None:
+    click.echo(f"场景 {result.scenario}（{path.name}）：{'通过' if result.ok else '未通过'}")
+    for error in result.errors:
+        click.echo(f"  错误 {error['code']} {error.get('element') or '-'}：{error['message']}")
+    for step in result.steps:
+        where = f"第 {step['line']} 行 " if step["line"] else ""
+        click.echo(f"  {'✓' if step['ok'] else '✗'} {step['index']:>2} {step['kind']:8} {where}{step['message']}")
+    if result.path:
+        click.echo("  路径：" + "，".join(f"{e}×{n}" if n > 1 else e for e, n in result.path.items()))
+    for deadline in result.deadlines:
+        click.echo(f"  期限：{deadline['clock']:9} {deadline['element'] or '-':24} {deadline['due']}")
+
+
+def migrate_cases(process_key: str, from_version: int | None, to_version: int | None, cases: tuple[str, ...],
+                  every: bool, dry_run: bool, batch: int, as_user: str | None) -> None:
+    """``tongban migrate KEY --from V1 --to V2 (--cases ...|--all) [--dry-run] [--batch N]``."""
+    refs = [c.strip() for value in cases for c in value.split(",") if c.strip()]
+    if from_version is None or to_version is None or bool(refs) == every:
+        click.echo("错误 [INVALID_INPUT]：请给出 --from、--to，以及 --cases 办件列表或 --all（二选一）", err=True)
+        sys.exit(2)
+    actor = actor_named(as_user, Actor.system())
+    versions = get_engine().versions
+    try:
+        plans = versions.plan(process_key, from_version, to_version, actor=actor, cases=None if every else refs)
+        allowed = sum(1 for p in plans if p.allowed)
+        click.echo(f"迁移计划 {process_key} v{from_version} → v{to_version}：{len(plans)} 个办件，"
+                   f"可迁移 {allowed} 个，不可迁移 {len(plans) - allowed} 个")
+        if dry_run:
+            report = versions.migrate(process_key, from_version, to_version, actor=actor, dry_run=True,
+                                      planned=plans, batch=batch)
+        else:
+            with click.progressbar(length=len(plans), label="迁移办件", file=sys.stderr) as bar:
+                report = versions.migrate(process_key, from_version, to_version, actor=actor, batch=batch,
+                                          planned=plans, progress=lambda plan, outcome: bar.update(1))
+    except EngineError as exc:
+        _fail(exc)
+        return
+    shown = report.planned if dry_run else report.refused
+    for plan in shown:
+        verdict = "可迁移" if plan.allowed else "不可迁移"
+        click.echo(f"  {plan.case_no}  {verdict}  位于 {'、'.join(plan.waiting_at) or '-'}")
+        for refusal in plan.refusals:
+            click.echo(f"      {refusal.code} {refusal.element_id or '-'}：{refusal.message}")
+    if not dry_run:
+        click.echo(f"已迁移 {len(report.migrated)} 个办件，拒绝 {len(report.refused)} 个（重试 {report.retried} 次）")
+    sys.exit(1 if any(not p.allowed for p in shown) else 0)
