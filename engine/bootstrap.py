@@ -5,12 +5,12 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, supervision, task_handlers
+from . import clock_handlers, draft_deploy, handlers, intake, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
     FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask, LintDefinitions,
+    SuspendClock, UnclaimTask, LintDefinitions, DeployDraft,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -18,6 +18,7 @@ from .bundle import is_bundle_file
 from .catalog import is_catalog_file
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
+from .drafts import Drafts
 from .expressions import Evaluator
 from .grants import Grants
 from .identity import Identity
@@ -37,6 +38,7 @@ from .spiff.script_env import safe_script_engine
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
     DeployDefinitions: handlers.deploy_definitions,
     LintDefinitions: handlers.lint_definitions,
+    DeployDraft: draft_deploy.deploy_draft,
     StartCase: handlers.start_case,
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,
@@ -59,7 +61,7 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
+    ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``drafts`` keeps designers' drafts.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -75,6 +77,8 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.drafts = Drafts(services.uow, services.clock, max_bpmn_bytes=config.max_bpmn_bytes,
+                             max_form_bytes=config.max_form_bytes)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
