@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
@@ -28,6 +29,22 @@ from .spiff.xml_loader import parse_xml
 
 MAX_FORMS = 100
 """Most forms one draft may carry."""
+BLANK = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+    xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0" id="Defs_{key}" targetNamespace="http://tongban.cq.gov.cn/processes">
+  <bpmn:process id="{key}" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="start" name="收件"/>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="Diagram_{key}">
+    <bpmndi:BPMNPlane id="Plane_{key}" bpmnElement="{key}">
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="152" y="182" width="36" height="36"/>
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
 
 
 @dataclass(frozen=True)
@@ -97,9 +114,7 @@ class Drafts:
         Raises:
             InvalidInput: a bad key, diagram or form, or a base version that is not deployed.
         """
-        if not isinstance(process_key, str) or not PROCESS_KEY.match(process_key):
-            raise InvalidInput(f"流程标识 {process_key!r} 无效：须以字母或下划线开头，仅含字母、数字、_ . -",
-                               details={"process_key": process_key})
+        _check_key(process_key)
         self._check_bpmn(bpmn)
         checked = self._check_forms(forms or {})
         now = self.clock.now()
@@ -204,6 +219,15 @@ class Drafts:
             row = uow.definitions.form(form_key)
             return dict(row.source) if row is not None else None
 
+    def blank(self, process_key: str, name: str | None = None) -> str:
+        """Return the diagram a new process starts from: an executable process with one start event.
+
+        Raises:
+            InvalidInput: the key is not a valid process key.
+        """
+        _check_key(process_key)
+        return BLANK.format(key=process_key, name=xml_escape(name or process_key, {'"': "&quot;"}))
+
     def _check_bpmn(self, bpmn: Any) -> None:
         if not isinstance(bpmn, str) or not bpmn.strip():
             raise InvalidInput("草稿缺少流程图（BPMN XML）")
@@ -226,6 +250,12 @@ class Drafts:
                 raise InvalidInput(f"表单 {key} 大小 {size} 字节，超过上限 {self.max_form_bytes} 字节",
                                    details={"form": key})
         return {key: dict(forms[key]) for key in sorted(forms)}
+
+
+def _check_key(process_key: Any) -> None:
+    if not isinstance(process_key, str) or not PROCESS_KEY.match(process_key):
+        raise InvalidInput(f"流程标识 {process_key!r} 无效：须以字母或下划线开头，仅含字母、数字、_ . -",
+                           details={"process_key": process_key})
 
 
 def _row(uow: SqlAlchemyUnitOfWork, draft_id: int) -> ProcessDraft:

@@ -1,0 +1,197 @@
+// Live lint and the dry run: both send the current XML to the API and draw their answer on the canvas.
+(function (D) {
+  "use strict";
+  var h = D.h;
+
+  // POST JSON or FormData with the page session's CSRF token; resolves to {ok, status, body}.
+  D.request = function (method, url, body) {
+    var headers = { "X-CSRFToken": D.csrf(), "Accept": "application/json" };
+    var payload = body;
+    if (body && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    return fetch(url, { method: method, headers: headers, body: payload, credentials: "same-origin" })
+      .then(function (response) {
+        return response.text().then(function (text) {
+          var parsed = null;
+          try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = null; }
+          return { ok: response.ok, status: response.status, body: parsed };
+        });
+      }, function () { return { ok: false, status: 0, body: null }; });
+  };
+
+  // A Chinese sentence for a failed request: the API's message and code, or what the status means.
+  D.failure = function (result, what) {
+    if (result.body && result.body.message) { return what + "失败：" + result.body.message + "（" + result.body.code + "）"; }
+    if (result.status === 0) { return what + "失败：无法连接服务器，请检查网络后重试"; }
+    if (result.status === 404) { return what + "失败：服务器没有提供此接口（HTTP 404）"; }
+    return what + "失败：服务器返回 HTTP " + result.status;
+  };
+
+  function Lint(modeler, ctx) {
+    this.modeler = modeler;
+    this.ctx = ctx;
+    this.list = document.getElementById("lint-list");
+    this.summary = document.getElementById("lint-summary");
+    this.marked = [];
+    this.seq = 0;
+    var self = this;
+    modeler.on("commandStack.changed", function () { self.schedule(); });
+  }
+
+  Lint.prototype.schedule = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    this.summary.textContent = "修改后自动检查…";
+    this.timer = setTimeout(function () { self.run(); }, 700);
+  };
+
+  Lint.prototype.run = function () {
+    var self = this, seq = ++this.seq, ctx = this.ctx;
+    return this.modeler.saveXML({ format: true }).then(function (saved) {
+      var data = new FormData();
+      data.append("files", new Blob([saved.xml], { type: "application/xml" }), ctx.boot.process_key + ".bpmn");
+      var forms = ctx.forms();
+      Object.keys(forms).forEach(function (key) {
+        data.append("files", new Blob([JSON.stringify(forms[key])], { type: "application/json" }), key + ".form");
+      });
+      return D.request("POST", ctx.boot.urls.lint, data);
+    }).then(function (result) {
+      if (seq !== self.seq) { return; }  // a newer edit is being checked
+      if (!result.ok) { self.summary.textContent = D.failure(result, "检查"); return; }
+      self.show(result.body.findings);
+    });
+  };
+
+  Lint.prototype.show = function (findings) {
+    var self = this;
+    var registry = this.modeler.get("elementRegistry");
+    var canvas = this.modeler.get("canvas");
+    var overlays = this.modeler.get("overlays");
+    this.marked.forEach(function (id) {
+      if (registry.get(id)) { canvas.removeMarker(id, "tb-lint-error"); canvas.removeMarker(id, "tb-lint-warning"); }
+    });
+    overlays.remove({ type: "tb-lint" });
+    this.marked = [];
+    var flagged = findings.map(function (f) { return f.element_id; });
+    if (this.focused && flagged.indexOf(this.focused) < 0 && registry.get(this.focused)) {
+      canvas.removeMarker(this.focused, "tb-lint-focus");
+      this.focused = null;
+    }
+    this.findings = findings;
+    var errors = findings.filter(function (f) { return f.severity === "error"; }).length;
+    var warnings = findings.length - errors;
+    this.summary.textContent = findings.length ? errors + " 个错误，" + warnings + " 个警告" : "没有发现问题";
+    this.summary.className = errors ? "sub lint-bad" : "sub lint-good";
+    this.list.textContent = "";
+    findings.forEach(function (finding) {
+      var element = finding.element_id ? registry.get(finding.element_id) : null;
+      var label = finding.severity === "error" ? "错误" : "警告";
+      var where = element ? (element.businessObject.name || element.id) : (finding.element_id || "");
+      var content = [h("span", { className: "sev sev-" + finding.severity, text: label }), " ",
+        h("span", { className: "msg", text: finding.message }), " ",
+        h("span", { className: "code", text: finding.code + (where ? " · " + where : "") })];
+      var item = element ? h("button", { type: "button", className: "finding", onclick: function () { self.focus(element); } }, content)
+                         : h("div", { className: "finding" }, content);
+      self.list.appendChild(h("li", {}, item));
+      if (element && element.id !== canvas.getRootElement().id) {
+        var marker = "tb-lint-" + (finding.severity === "error" ? "error" : "warning");
+        canvas.addMarker(element.id, marker);
+        self.marked.push(element.id);
+        if (element.waypoints === undefined) {
+          overlays.add(element.id, "tb-lint", { position: { top: -10, right: 10 },
+            html: '<span class="tb-lint-badge tb-badge-' + finding.severity + '" title="' +
+                  finding.message.replace(/[&<>"]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }) + '">!</span>' });
+        }
+      }
+    });
+    if (this.ctx.onLint) { this.ctx.onLint(errors, warnings); }
+  };
+
+  Lint.prototype.focus = function (element) {
+    var canvas = this.modeler.get("canvas");
+    this.modeler.get("selection").select(element);
+    canvas.scrollToElement(element, { top: 80, bottom: 80, left: 80, right: 80 });
+    var previous = this.focused;
+    if (previous && this.modeler.get("elementRegistry").get(previous)) { canvas.removeMarker(previous, "tb-lint-focus"); }
+    canvas.addMarker(element.id, "tb-lint-focus");
+    this.focused = element.id;
+  };
+
+  // --- dry run ------------------------------------------------------------------------------------------------
+  function DryRun(modeler, ctx) {
+    this.modeler = modeler;
+    this.ctx = ctx;
+    this.result = document.getElementById("dryrun-result");
+    this.marked = [];
+    var self = this;
+    document.getElementById("btn-dryrun").addEventListener("click", function () { self.run(); });
+    document.getElementById("btn-dryrun-clear").addEventListener("click", function () { self.clear(); });
+  }
+
+  DryRun.prototype.clear = function () {
+    var canvas = this.modeler.get("canvas"), registry = this.modeler.get("elementRegistry");
+    this.marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tb-path"); } });
+    this.modeler.get("overlays").remove({ type: "tb-path" });
+    this.marked = [];
+  };
+
+  DryRun.prototype.run = function () {
+    var self = this, ctx = this.ctx;
+    var scenario = document.getElementById("dryrun-scenario").value;
+    this.result.textContent = "运行中…";
+    return this.modeler.saveXML({ format: true }).then(function (saved) {
+      return D.request("POST", ctx.boot.urls.dryrun, { bpmn: saved.xml, forms: ctx.forms(), scenario: scenario });
+    }).then(function (result) {
+      self.clear();
+      if (!result.ok || !result.body || typeof result.body.ok !== "boolean") {
+        self.result.textContent = "";
+        self.result.appendChild(h("p", { className: "error-box", role: "alert", text: D.failure(result, "试运行") }));
+        return;
+      }
+      self.show(result.body);
+    });
+  };
+
+  DryRun.prototype.show = function (body) {
+    var self = this, registry = this.modeler.get("elementRegistry");
+    var canvas = this.modeler.get("canvas"), overlays = this.modeler.get("overlays");
+    var path = body.path || {};
+    Object.keys(path).forEach(function (id) {
+      if (!registry.get(id) || !path[id]) { return; }
+      canvas.addMarker(id, "tb-path");
+      self.marked.push(id);
+      if (registry.get(id).waypoints === undefined) {
+        overlays.add(id, "tb-path", { position: { bottom: 12, left: -6 },
+          html: '<span class="tb-path-count" title="经过 ' + Number(path[id]) + ' 次">×' + Number(path[id]) + "</span>" });
+      }
+    });
+    var steps = (body.steps || []).map(function (s) {
+      return h("li", { className: s.ok ? "step-ok" : "step-bad" }, h("span", { className: "sev", text: s.ok ? "通过" : "失败" }),
+               " 第 " + s.index + " 步：" + s.message);
+    });
+    var deadlines = (body.deadlines || []).map(function (d) {
+      if (typeof d !== "object" || d === null) { return h("li", { text: String(d) }); }
+      var parts = Object.keys(d).map(function (k) { return k + "：" + (typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]); });
+      return h("li", { text: parts.join("，") });
+    });
+    var errors = (body.errors || []).map(function (e) {
+      var element = e.element ? registry.get(e.element) : null;
+      var text = e.message + "（" + e.code + (e.element ? " · " + e.element : "") + "）";
+      return h("li", {}, element ? h("button", { type: "button", className: "finding", text: text,
+        onclick: function () { self.ctx.lint.focus(element); } }) : text);
+    });
+    this.result.textContent = "";
+    this.result.appendChild(h("div", {},
+      h("p", { className: body.ok ? "flash" : "flash-error", role: body.ok ? "status" : "alert",
+               text: body.ok ? "场景运行通过" : "场景未通过" }),
+      steps.length ? h("h3", { text: "步骤" }) : null, steps.length ? h("ol", { className: "steps" }, steps) : null,
+      errors.length ? h("h3", { text: "错误" }) : null, errors.length ? h("ul", { className: "findings" }, errors) : null,
+      deadlines.length ? h("h3", { text: "计算出的期限" }) : null, deadlines.length ? h("ul", {}, deadlines) : null,
+      Object.keys(path).length ? h("p", { className: "hint", text: "走过的元素已在流程图上标出，数字为经过次数。" }) : null));
+  };
+
+  D.Lint = Lint;
+  D.DryRun = DryRun;
+})(window.TongbanDesigner);
