@@ -228,6 +228,15 @@ class Drafts:
         _check_key(process_key)
         return BLANK.format(key=process_key, name=xml_escape(name or process_key, {'"': "&quot;"}))
 
+    def blank_form(self, form_key: str) -> dict[str, Any]:
+        """Return the form-js JSON a new form starts from.
+
+        Raises:
+            InvalidInput: the key is not a valid form key.
+        """
+        self._check_forms({form_key: {"id": form_key}})
+        return {"type": "default", "id": form_key, "components": [], "schemaVersion": 16}
+
     def _check_bpmn(self, bpmn: Any) -> None:
         if not isinstance(bpmn, str) or not bpmn.strip():
             raise InvalidInput("草稿缺少流程图（BPMN XML）")

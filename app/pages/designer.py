@@ -49,29 +49,13 @@ def designer() -> Any:
 def modeler(process_key: str) -> Any:
     """Open the modeler on a draft (``?draft=``), a version (``?version=``, else the latest) or a new process."""
     actor, engine = _require_designer(), get_engine()
-    draft_id, version = request.args.get("draft", type=int), request.args.get("version", type=int)
-    deployed = engine.queries.definitions(process_key)
-    latest = deployed[0] if deployed else None
-    boot: dict[str, Any] = {"process_key": process_key, "forms": {}, "draft": None,
-                            "latest_version": latest["version"] if latest else None}
-    if draft_id is not None:
-        draft = engine.drafts.get(draft_id)
-        if draft.info.process_key != process_key:
-            raise NotFound(f"草稿 {draft_id} 不属于流程 {process_key}")
-        boot.update(bpmn=draft.bpmn, forms=draft.forms, base_version=draft.info.base_version,
-                    draft={"id": draft.info.id, "revision": draft.info.revision, "updated_by": draft.info.updated_by})
-        title = f"草稿 #{draft_id}"
-    elif latest is not None:
-        source = engine.drafts.deployed_source(process_key, version)
-        boot.update(bpmn=source["bpmn"], base_version=source["version"])
-        title = f"第 {source['version']} 版"
-    else:
-        boot.update(bpmn=engine.drafts.blank(process_key, request.args.get("name")), base_version=None)
-        title = "新流程"
-    boot.update(_choices(engine), designer="designer" in actor.roles, urls=_urls(process_key))
-    name = latest["name"] if latest else (request.args.get("name") or process_key)
+    versions = engine.queries.definitions(process_key)
+    document, title = _document(engine, process_key, versions)
+    boot = {"process_key": process_key, "latest_version": versions[0]["version"] if versions else None,
+            "designer": "designer" in actor.roles, "urls": _urls(process_key), **document, **_choices(engine)}
+    name = versions[0]["name"] if versions else (request.args.get("name") or process_key)
     return render_template("pages/designer_modeler.html", boot=boot, name=name, title=title,
-                           process_key=process_key, versions=deployed)
+                           process_key=process_key, versions=versions)
 
 
 @bp.get("/designer/forms/<form_id>")
@@ -81,21 +65,42 @@ def form_editor(form_id: str) -> Any:
     actor, engine = _require_designer(), get_engine()
     draft_id = request.args.get("draft", type=int)
     draft = engine.drafts.get(draft_id) if draft_id is not None else None
-    deployed = engine.drafts.deployed_forms()
-    schema, source = None, "new"
-    if draft is not None and form_id in draft.forms:
-        schema, source = draft.forms[form_id], "draft"
-    elif form_id in deployed:
-        schema, source = engine.drafts.deployed_form(form_id), "deployed"
-    schema = schema or {"type": "default", "id": form_id, "components": [], "schemaVersion": 16}
-    boot = {"form_id": form_id, "schema": schema, "source": source, "deployed_version": deployed.get(form_id),
-            "designer": "designer" in actor.roles,
+    boot = {"form_id": form_id, "designer": "designer" in actor.roles, **_form_document(engine, form_id, draft),
             "draft": None if draft is None else {"id": draft.info.id, "revision": draft.info.revision,
                                                  "process_key": draft.info.process_key},
             "urls": {"drafts": url_for("drafts.create_draft"), "definitions": url_for("definitions.Definitions"),
                      "back": url_for("pages.modeler", process_key=draft.info.process_key, draft=draft.info.id)
                      if draft is not None else url_for("pages.designer")}}
     return render_template("pages/designer_form.html", boot=boot, form_id=form_id, draft=draft)
+
+
+def _document(engine: Any, process_key: str, versions: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The diagram the modeler opens (draft, deployed version or blank) and how the page names it."""
+    draft_id, version = request.args.get("draft", type=int), request.args.get("version", type=int)
+    if draft_id is not None:
+        draft = engine.drafts.get(draft_id)
+        if draft.info.process_key != process_key:
+            raise NotFound(f"草稿 {draft_id} 不属于流程 {process_key}")
+        return {"bpmn": draft.bpmn, "forms": draft.forms, "base_version": draft.info.base_version,
+                "draft": {"id": draft.info.id, "revision": draft.info.revision}}, f"草稿 #{draft_id}"
+    if versions:
+        source = engine.drafts.deployed_source(process_key, version)
+        return {"bpmn": source["bpmn"], "forms": {}, "base_version": source["version"], "draft": None}, \
+            f"第 {source['version']} 版"
+    blank = engine.drafts.blank(process_key, request.args.get("name"))
+    return {"bpmn": blank, "forms": {}, "base_version": None, "draft": None}, "新流程"
+
+
+def _form_document(engine: Any, form_id: str, draft: Any) -> dict[str, Any]:
+    """The form the editor opens: the draft's copy, else the latest deployed version, else an empty form."""
+    deployed = engine.drafts.deployed_forms()
+    if draft is not None and form_id in draft.forms:
+        schema, source = draft.forms[form_id], "draft"
+    elif form_id in deployed:
+        schema, source = engine.drafts.deployed_form(form_id), "deployed"
+    else:
+        schema, source = engine.drafts.blank_form(form_id), "new"
+    return {"schema": schema, "source": source, "deployed_version": deployed.get(form_id)}
 
 
 def _choices(engine: Any) -> dict[str, Any]:

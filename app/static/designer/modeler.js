@@ -7,10 +7,6 @@
   var state = { draft: boot.draft, base: boot.base_version, latest: boot.latest_version, forms: boot.forms || {},
                 dirty: false, busy: false };
 
-  D.csrf = function () {
-    try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
-  };
-
   function say(text, bad) {
     statusLine.textContent = text;
     statusLine.className = "status" + (bad ? " status-bad" : text ? " status-good" : "");
@@ -57,9 +53,10 @@
   function wire(modeler, ctx) {
     var stack = modeler.get("commandStack");
     var undo = document.getElementById("btn-undo"), redo = document.getElementById("btn-redo");
-    modeler.on("commandStack.changed", function () {
+    modeler.on("commandStack.changed", function (event) {
       undo.disabled = !stack.canUndo();
       redo.disabled = !stack.canRedo();
+      if (event.trigger === "clear") { return; }  // a fresh import, not an edit
       state.dirty = true;
       describe();
     });
