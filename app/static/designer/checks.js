@@ -8,7 +8,6 @@
     this.ctx = ctx;
     this.list = document.getElementById("lint-list");
     this.summary = document.getElementById("lint-summary");
-    this.marked = [];
     this.seq = 0;
     var self = this;
     modeler.on("commandStack.changed", function () { self.schedule(); });
@@ -43,14 +42,12 @@
     var registry = this.modeler.get("elementRegistry");
     var canvas = this.modeler.get("canvas");
     var overlays = this.modeler.get("overlays");
-    this.marked.forEach(function (id) {
-      if (registry.get(id)) { canvas.removeMarker(id, "tb-lint-error"); canvas.removeMarker(id, "tb-lint-warning"); }
-    });
+    // By element, not by id: an id may have been renamed since the markers were set.
+    clearMarkers(this.modeler, ["tb-lint-error", "tb-lint-warning"]);
     overlays.remove({ type: "tb-lint" });
-    this.marked = [];
     var flagged = findings.map(function (f) { return f.element_id; });
-    if (this.focused && flagged.indexOf(this.focused) < 0 && registry.get(this.focused)) {
-      canvas.removeMarker(this.focused, "tb-lint-focus");
+    if (this.focused && flagged.indexOf(this.focused.id) < 0) {
+      clearMarkers(this.modeler, ["tb-lint-focus"]);
       this.focused = null;
     }
     this.findings = findings;
@@ -71,8 +68,7 @@
       self.list.appendChild(h("li", {}, item));
       if (element && element.id !== canvas.getRootElement().id) {
         var marker = "tb-lint-" + (finding.severity === "error" ? "error" : "warning");
-        canvas.addMarker(element.id, marker);
-        self.marked.push(element.id);
+        canvas.addMarker(element, marker);
         if (element.waypoints === undefined) {
           overlays.add(element.id, "tb-lint", { position: { top: -10, right: 10 },
             html: '<span class="tb-lint-badge tb-badge-' + finding.severity + '" title="' +
@@ -87,10 +83,9 @@
     var canvas = this.modeler.get("canvas");
     this.modeler.get("selection").select(element);
     canvas.scrollToElement(element, { top: 80, bottom: 80, left: 80, right: 80 });
-    var previous = this.focused;
-    if (previous && this.modeler.get("elementRegistry").get(previous)) { canvas.removeMarker(previous, "tb-lint-focus"); }
-    canvas.addMarker(element.id, "tb-lint-focus");
-    this.focused = element.id;
+    clearMarkers(this.modeler, ["tb-lint-focus"]);
+    canvas.addMarker(element, "tb-lint-focus");
+    this.focused = element;
   };
 
   // --- dry run ------------------------------------------------------------------------------------------------
@@ -98,18 +93,22 @@
     this.modeler = modeler;
     this.ctx = ctx;
     this.result = document.getElementById("dryrun-result");
-    this.marked = [];
     var self = this;
     document.getElementById("btn-dryrun").addEventListener("click", function () { self.run(); });
     document.getElementById("btn-dryrun-clear").addEventListener("click", function () { self.clear(); });
   }
 
   DryRun.prototype.clear = function () {
-    var canvas = this.modeler.get("canvas"), registry = this.modeler.get("elementRegistry");
-    this.marked.forEach(function (id) { if (registry.get(id)) { canvas.removeMarker(id, "tb-path"); } });
+    clearMarkers(this.modeler, ["tb-path"]);
     this.modeler.get("overlays").remove({ type: "tb-path" });
-    this.marked = [];
   };
+
+  function clearMarkers(modeler, classes) {
+    var canvas = modeler.get("canvas");
+    modeler.get("elementRegistry").forEach(function (element) {
+      classes.forEach(function (cls) { if (canvas.hasMarker(element, cls)) { canvas.removeMarker(element, cls); } });
+    });
+  }
 
   DryRun.prototype.run = function () {
     var self = this, ctx = this.ctx;
@@ -121,7 +120,10 @@
       self.clear();
       if (!result.ok || !result.body || typeof result.body.ok !== "boolean") {
         self.result.textContent = "";
-        self.result.appendChild(h("p", { className: "error-box", role: "alert", text: D.failure(result, "试运行") }));
+        var text = result.status === 404 && (!result.body || result.body.code === "NOT_FOUND")
+          ? "试运行不可用：服务器没有提供试运行接口（POST " + ctx.boot.urls.dryrun + " 返回 404）"
+          : D.failure(result, "试运行");
+        self.result.appendChild(h("p", { className: "error-box", role: "alert", text: text }));
         return;
       }
       self.show(result.body);
@@ -135,7 +137,6 @@
     Object.keys(path).forEach(function (id) {
       if (!registry.get(id) || !path[id]) { return; }
       canvas.addMarker(id, "tb-path");
-      self.marked.push(id);
       if (registry.get(id).waypoints === undefined) {
         overlays.add(id, "tb-path", { position: { bottom: 12, left: -6 },
           html: '<span class="tb-path-count" title="经过 ' + Number(path[id]) + ' 次">×' + Number(path[id]) + "</span>" });
@@ -145,23 +146,30 @@
       return h("li", { className: s.ok ? "step-ok" : "step-bad" }, h("span", { className: "sev", text: s.ok ? "通过" : "失败" }),
                " 第 " + s.index + " 步：" + s.message);
     });
+    var clocks = { legal: "法定时限", committed: "承诺时限", task: "环节时限" };
     var deadlines = (body.deadlines || []).map(function (d) {
       if (typeof d !== "object" || d === null) { return h("li", { text: String(d) }); }
-      var parts = Object.keys(d).map(function (k) { return k + "：" + (typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]); });
-      return h("li", { text: parts.join("，") });
+      var element = d.element ? registry.get(d.element) : null;
+      var who = element ? (element.businessObject.name || d.element) : d.element || "办件";
+      return h("li", { text: who + " · " + (clocks[d.clock] || d.clock || "期限") + "：" + (d.due || "—") +
+                             (d.step !== undefined ? "（第 " + d.step + " 步时）" : "") });
     });
-    var errors = (body.errors || []).map(function (e) {
-      var element = e.element ? registry.get(e.element) : null;
-      var text = e.message + "（" + e.code + (e.element ? " · " + e.element : "") + "）";
-      return h("li", {}, element ? h("button", { type: "button", className: "finding", text: text,
-        onclick: function () { self.ctx.lint.focus(element); } }) : text);
-    });
+    function problems(list) {
+      return (list || []).map(function (e) {
+        var element = e.element ? registry.get(e.element) : null;
+        var text = e.message + "（" + e.code + (e.element ? " · " + e.element : "") + "）";
+        return h("li", {}, element ? h("button", { type: "button", className: "finding", text: text,
+          onclick: function () { self.ctx.lint.focus(element); } }) : text);
+      });
+    }
+    var errors = problems(body.errors), warnings = problems(body.warnings);
     this.result.textContent = "";
     this.result.appendChild(h("div", {},
       h("p", { className: body.ok ? "flash" : "flash-error", role: body.ok ? "status" : "alert",
                text: body.ok ? "场景运行通过" : "场景未通过" }),
       steps.length ? h("h3", { text: "步骤" }) : null, steps.length ? h("ol", { className: "steps" }, steps) : null,
       errors.length ? h("h3", { text: "错误" }) : null, errors.length ? h("ul", { className: "findings" }, errors) : null,
+      warnings.length ? h("h3", { text: "警告" }) : null, warnings.length ? h("ul", { className: "findings" }, warnings) : null,
       deadlines.length ? h("h3", { text: "计算出的期限" }) : null, deadlines.length ? h("ul", {}, deadlines) : null,
       Object.keys(path).length ? h("p", { className: "hint", text: "走过的元素已在流程图上标出，数字为经过次数。" }) : null));
   };
