@@ -138,7 +138,7 @@
       if (!registry.get(id) || !path[id]) { return; }
       canvas.addMarker(id, "tb-path");
       if (registry.get(id).waypoints === undefined) {
-        overlays.add(id, "tb-path", { position: { bottom: 12, left: -6 },
+        overlays.add(id, "tb-path", { position: { top: -10, left: -10 },
           html: '<span class="tb-path-count" title="经过 ' + Number(path[id]) + ' 次">×' + Number(path[id]) + "</span>" });
       }
     });
@@ -167,7 +167,7 @@
     this.result.appendChild(h("div", {},
       h("p", { className: body.ok ? "flash" : "flash-error", role: body.ok ? "status" : "alert",
                text: body.ok ? "场景运行通过" : "场景未通过" }),
-      steps.length ? h("h3", { text: "步骤" }) : null, steps.length ? h("ol", { className: "steps" }, steps) : null,
+      steps.length ? h("h3", { text: "步骤" }) : null, steps.length ? h("ul", { className: "steps" }, steps) : null,
       errors.length ? h("h3", { text: "错误" }) : null, errors.length ? h("ul", { className: "findings" }, errors) : null,
       warnings.length ? h("h3", { text: "警告" }) : null, warnings.length ? h("ul", { className: "findings" }, warnings) : null,
       deadlines.length ? h("h3", { text: "计算出的期限" }) : null, deadlines.length ? h("ul", {}, deadlines) : null,
