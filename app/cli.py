@@ -21,6 +21,7 @@ from engine import (
 
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
+from .cli_drafts import drafts_group
 from .cli_grants import grants_group
 from .cli_history import history_command
 from .cli_messages import messages_group
@@ -72,7 +73,7 @@ def register_cli(app: Flask) -> None:
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
-                    dryrun_command):
+                    dryrun_command, drafts_group):
         app.cli.add_command(command)
 
 

@@ -17,6 +17,7 @@ from .commands import (
     ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .case_migration import MigrationRefused, Refusal
+from .commands import DeployDraft
 from .config import EngineConfig
 from .dryrun import DryRunResult, DryRuns
 from .scenario import ScenarioInvalid, parse_scenario
@@ -75,4 +76,5 @@ __all__ = [
     "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
     "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",
     "Refusal", "ScenarioInvalid", "Versions",
+    "DeployDraft",
 ]

@@ -7,12 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import case_migration, clock_handlers, handlers, intake, message_delivery, supervision, task_handlers
+from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, supervision, \
+    task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
     ExtendDeadline, FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
-    StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase,
+    StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft,
 )
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
@@ -20,6 +21,7 @@ from .bundle import is_bundle_file
 from .catalog import is_catalog_file
 from .config import EngineConfig
 from .deployment import DefinitionCatalog
+from .drafts import Drafts
 from .expressions import Evaluator
 from .grants import Grants
 from .history import CaseHistory
@@ -43,6 +45,7 @@ from .versions import Versions
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {
     DeployDefinitions: handlers.deploy_definitions,
     LintDefinitions: handlers.lint_definitions,
+    DeployDraft: draft_deploy.deploy_draft,
     StartCase: handlers.start_case,
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,
@@ -69,7 +72,7 @@ class Engine:
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
     ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
-    versions.
+    versions; ``drafts`` keeps designers' drafts.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -89,6 +92,8 @@ class Engine:
         self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
         self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
                                  max_bpmn_bytes=config.max_bpmn_bytes)
+        self.drafts = Drafts(services.uow, services.clock, max_bpmn_bytes=config.max_bpmn_bytes,
+                             max_form_bytes=config.max_form_bytes)
         self._dryruns: Any = None
 
     @property

@@ -50,6 +50,20 @@ class DeployDefinitions(Command):
 
 
 @dataclass(frozen=True)
+class DeployDraft(Command):
+    """Deploy a saved draft through the deploy path, after lint finds no error; the draft is then removed.
+
+    ``revision`` (when given) must still be the draft's; ``force`` deploys a draft whose base version is no
+    longer the latest (someone deployed in between). Only designers deploy.
+    """
+
+    draft_id: int
+    actor: Actor
+    revision: int | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
 class StartCase(Command):
     """Start a case of the latest (or a given) version of ``process_key`` with initial ``data``.
 

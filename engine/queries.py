@@ -132,6 +132,8 @@ class Queries:
                                     _passed(session, case.id))}})
             return mask_for_roles(actor.roles, {**extra,
                 "id": case.id, "case_no": case.case_no, "process_key": case.process_key,
+                "definition_version": session.scalar(select(ProcessDefinition.version)
+                                                     .where(ProcessDefinition.id == case.definition_id)),
                 "matter_code": case.matter_code, "matter_version": case.matter_version,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, g, redirect, request, url_for
 from ..auth import optional_actor
 from ..runtime import get_engine
 from ..security import csrf_token
+from ..vendor import vendor_url
 from .labels import register_filters
 
 bp = Blueprint("pages", __name__, template_folder="../templates")
@@ -33,10 +34,11 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def register_pages(app: Flask) -> None:
     """Register the page views, their template filters and globals."""
-    from . import admin_messages, cases, history, inbox, intake, login, tasks  # noqa: F401 - views on ``bp``
+    from . import admin_messages, cases, designer, history, inbox, intake, login, tasks  # noqa: F401 - views
     app.register_blueprint(bp)
     register_filters(app)
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=optional_actor, matter_name=matter_name)
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=optional_actor, matter_name=matter_name,
+                                 vendor_url=vendor_url)
 
 
 def matter_name(process_key: str) -> str:

@@ -585,3 +585,26 @@ class DefinitionLog(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     detail: Mapped[dict[str, Any]]
+
+
+class ProcessDraft(Base):
+    """A designer's unfinished edit of a process (diagram plus the forms it changes); never runs, never deploys.
+
+    ``base_hash``/``base_version`` name the deployed version the draft started from (None for a new process);
+    ``revision`` is bumped on every save, so two designers saving the same draft cannot overwrite each other.
+    """
+
+    __tablename__ = "process_drafts"
+    __table_args__ = (Index(None, "process_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128))
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
+    forms: Mapped[dict[str, Any]] = mapped_column(JsonDoc, deferred=True)
+    base_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    base_version: Mapped[Optional[int]] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

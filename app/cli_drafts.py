@@ -1,0 +1,125 @@
+"""``tongban drafts``: the designers' drafts from the command line (save, list, export, delete, deploy)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from engine import DeployDraft, EngineError
+
+from .runtime import get_engine
+
+
+def _fail(exc: EngineError) -> None:
+    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+    for finding in exc.details.get("findings", []):
+        where = f" ({finding['element_id']})" if finding.get("element_id") else ""
+        click.echo(f"  - {finding['code']}{where}: {finding['message']}", err=True)
+    sys.exit(2)
+
+
+@click.group("drafts")
+def drafts_group() -> None:
+    """Designers' drafts of processes and forms: saved without deploying, deployed after lint."""
+
+
+@drafts_group.command("save")
+@with_appcontext
+@click.argument("process_key")
+@click.argument("bpmn", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--form", "forms", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="草稿包含的表单文件（.form），可重复")
+@click.option("--base-version", type=int, help="据以修改的已部署版本（新流程不填）")
+@click.option("--actor", default="designer", show_default=True, help="保存人")
+def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_version: int | None,
+                actor: str) -> None:
+    """Save a diagram (and forms) as a new draft of PROCESS_KEY; nothing is deployed."""
+    try:
+        loaded = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in forms}
+        info = get_engine().drafts.create(process_key=process_key, bpmn=bpmn.read_text(encoding="utf-8"),
+                                          forms=loaded, actor=actor, base_version=base_version)
+    except json.JSONDecodeError as exc:
+        click.echo(f"错误 [INVALID_INPUT]：表单文件不是有效的 JSON：{exc}", err=True)
+        sys.exit(2)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"已保存草稿 #{info.id}：{info.process_key}（基于{_base(info.base_version)}，"
+               f"{len(info.form_keys)} 个表单）")
+
+
+@drafts_group.command("list")
+@with_appcontext
+@click.option("--key", "process_key", help="只列出该流程的草稿")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def drafts_list(process_key: str | None, as_json: bool) -> None:
+    """List drafts, the latest saved first."""
+    drafts = get_engine().drafts.list(process_key)
+    if as_json:
+        click.echo(json.dumps([d.to_dict() for d in drafts], ensure_ascii=False, indent=2, default=str))
+        return
+    if not drafts:
+        click.echo("没有草稿")
+    for d in drafts:
+        click.echo(f"#{d.id:<5} {d.process_key:28} 基于{_base(d.base_version):8} 第 {d.revision} 次保存  "
+                   f"{d.updated_by} {d.updated_at:%Y-%m-%d %H:%M}  表单：{'、'.join(d.form_keys) or '无'}")
+
+
+@drafts_group.command("export")
+@with_appcontext
+@click.argument("draft_id", type=int)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def drafts_export(draft_id: int, folder: Path) -> None:
+    """Write a draft's diagram (<key>.bpmn) and forms (<form>.form) into FOLDER."""
+    try:
+        draft = get_engine().drafts.get(draft_id)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{draft.info.process_key}.bpmn").write_text(draft.bpmn, encoding="utf-8")
+    for key, form in draft.forms.items():
+        (folder / f"{key}.form").write_text(json.dumps(form, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(f"已导出草稿 #{draft_id} 到 {folder}：1 个流程图，{len(draft.forms)} 个表单")
+
+
+@drafts_group.command("delete")
+@with_appcontext
+@click.argument("draft_id", type=int)
+def drafts_delete(draft_id: int) -> None:
+    """Delete a draft (deployed versions stay)."""
+    try:
+        get_engine().drafts.delete(draft_id)
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"已删除草稿 #{draft_id}")
+
+
+@drafts_group.command("deploy")
+@with_appcontext
+@click.argument("draft_id", type=int)
+@click.option("--actor", required=True, help="部署人：须是具有 designer 角色的在职用户")
+@click.option("--force", is_flag=True, help="草稿的基础版本已不是最新版时仍部署")
+def drafts_deploy(draft_id: int, actor: str, force: bool) -> None:
+    """Lint a draft and deploy it as the next version of its process; the draft is then removed."""
+    engine = get_engine()
+    who = engine.identity.actor_for_username(actor)
+    if who is None:
+        click.echo(f"错误 [UNKNOWN_USER]：用户 {actor} 不存在或已停用", err=True)
+        sys.exit(2)
+    try:
+        result = engine.handle(DeployDraft(draft_id, who, force=force))
+    except EngineError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{result.process_key}：{result.message}")
+    for warning in result.warnings:
+        click.echo(f"  警告 {warning.code} ({warning.element_id or '-'}): {warning.message}")
+
+
+def _base(version: int | None) -> str:
+    return f"第 {version} 版" if version else "空白流程"

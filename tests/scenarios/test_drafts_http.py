@@ -1,0 +1,101 @@
+"""``/api/v1/drafts``: designers save, reopen and delete drafts; only designers deploy one, on both databases."""
+from __future__ import annotations
+
+import pytest
+
+from app.runtime import get_engine
+from tests.draft_diagrams import PARALLEL, renamed, with_fourth_review
+from tests.scenarios.test_http_api import assert_error, get_case, shipped_files, start_case, upload
+
+from .conftest import Caller
+
+
+@pytest.fixture
+def deployed(app, client, cast):
+    """The shipped parallel approval deployed by the designer, plus an administrator without the designer role."""
+    assert upload(client, cast["designer"], shipped_files()).status_code == 201
+    identity = get_engine(app).identity
+    identity.create_user("admin_only", display_name="系统管理员", roles=("admin",), district="500000",
+                         department="dsj")
+    return {**cast, "admin": Caller("admin_only", {"Authorization": f"Bearer {identity.create_token('admin_only')}"})}
+
+
+def save(client, caller, bpmn: str = PARALLEL, **extra):
+    return client.post("/api/v1/drafts", headers=caller.headers,
+                       json={"process_key": "parallel_approval", "bpmn": bpmn, "base_version": 1, **extra})
+
+
+def test_a_draft_is_saved_reopened_updated_and_deleted_and_nothing_is_deployed(client, deployed):
+    designer = deployed["designer"]
+    created = save(client, designer, renamed())
+    assert created.status_code == 201, created.get_data(as_text=True)
+    draft = created.get_json()
+    assert (draft["process_key"], draft["revision"], draft["base_version"], draft["author"]) == (
+        "parallel_approval", 1, 1, "designer")
+
+    listed = client.get("/api/v1/drafts?process_key=parallel_approval", headers=designer.headers).get_json()
+    assert [d["id"] for d in listed] == [draft["id"]]
+    opened = client.get(f"/api/v1/drafts/{draft['id']}", headers=designer.headers).get_json()
+    assert opened["bpmn"] == renamed() and opened["forms"] == {}
+
+    updated = client.put(f"/api/v1/drafts/{draft['id']}", headers=deployed["admin"].headers,
+                         json={"revision": 1, "bpmn": renamed("甲")})
+    assert updated.status_code == 200 and updated.get_json()["revision"] == 2
+    stale = client.put(f"/api/v1/drafts/{draft['id']}", headers=designer.headers,
+                       json={"revision": 1, "bpmn": renamed("乙")})
+    assert assert_error(stale, 409, "DRAFT_CHANGED")["details"]["revision"] == 2
+
+    versions = [d["version"] for d in client.get("/api/v1/definitions", headers=designer.headers).get_json()
+                if d["process_key"] == "parallel_approval"]
+    assert versions == [1]
+    assert client.delete(f"/api/v1/drafts/{draft['id']}", headers=designer.headers).status_code == 204
+    assert_error(client.get(f"/api/v1/drafts/{draft['id']}", headers=designer.headers), 404, "NOT_FOUND")
+
+
+def test_only_a_designer_deploys_a_draft_and_a_new_case_uses_the_new_version(client, deployed):
+    old_case = start_case(client, deployed["clerk"], "部署前收件")
+    draft = save(client, deployed["admin"], with_fourth_review()).get_json()
+    for who in ("admin", "clerk", "zhujian"):
+        assert_error(client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed[who].headers, json={}),
+                     403, "FORBIDDEN")
+
+    response = client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed["designer"].headers,
+                           json={"revision": 1})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["version"], body["status"], body["previous_version"], body["message"]) == (
+        2, "created", 1, "已部署为第 2 版")
+    assert client.get("/api/v1/drafts", headers=deployed["designer"].headers).get_json() == []
+
+    new_case = start_case(client, deployed["clerk"], "部署后收件")
+    assert get_case(client, deployed["clerk"], old_case["case_id"])["definition_version"] == 1
+    assert get_case(client, deployed["clerk"], new_case["case_id"])["definition_version"] == 2
+
+
+def test_deploying_an_identical_draft_says_no_version_was_made(client, deployed):
+    draft = save(client, deployed["designer"]).get_json()
+    response = client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed["designer"].headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["message"] == "与当前版本相同，未产生新版本"
+
+
+def test_a_draft_with_a_lint_error_is_refused_with_its_findings(client, deployed):
+    draft = save(client, deployed["designer"], with_fourth_review(candidates=None)).get_json()
+    body = assert_error(client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed["designer"].headers,
+                                    json={}), 422, "DEFINITION_REJECTED")
+    assert ("TB_NO_CANDIDATES", "review_renfang") in [(f["code"], f["element_id"])
+                                                      for f in body["details"]["findings"]]
+
+
+def test_others_may_not_read_or_save_drafts_and_bad_bodies_are_refused(client, deployed):
+    assert_error(save(client, deployed["clerk"]), 403, "FORBIDDEN")
+    assert_error(client.get("/api/v1/drafts", headers=deployed["zhujian"].headers), 403, "FORBIDDEN")
+    body = assert_error(client.post("/api/v1/drafts", headers=deployed["designer"].headers, json={"bpmn": PARALLEL}),
+                        422, "INVALID_INPUT")
+    assert "process_key" in body["details"]["fields"]["json"]
+    xxe = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'
+    assert_error(save(client, deployed["designer"], xxe), 422, "DEFINITION_REJECTED")
+    draft = save(client, deployed["designer"]).get_json()
+    missing = client.put(f"/api/v1/drafts/{draft['id']}", headers=deployed["designer"].headers, json={})
+    assert_error(missing, 422, "INVALID_INPUT")
+    assert_error(client.delete("/api/v1/drafts/999", headers=deployed["designer"].headers), 404, "NOT_FOUND")
