@@ -24,6 +24,7 @@ class EngineConfig:
         sql_echo: log every SQL statement (debugging only).
         materials_dir: where uploaded materials are stored, by sha256 (never in the database).
         max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
+        archives_dir: where archive packages (归档信息包, one zip per closed case) are written.
         workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
             the next command (0 disables; the database snapshot stays the truth either way).
     """
@@ -38,6 +39,7 @@ class EngineConfig:
     workflow_cache_size: int = 512
     materials_dir: Path = ROOT / "instance" / "materials"
     max_material_bytes: int = 20 * 1024 * 1024
+    archives_dir: Path = ROOT / "instance" / "archives"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

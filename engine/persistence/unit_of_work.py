@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict
 from .application_repository import ApplicationRepository
+from .audit_repository import ArchiveRepository, ChainHeadRepository
 from .org_repository import OrgRepository
 from .repository import (
     CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
@@ -43,6 +44,8 @@ class SqlAlchemyUnitOfWork:
         self.supervision = SupervisionRepository(self)
         self.org = OrgRepository(self)
         self.applications = ApplicationRepository(self)
+        self.archives = ArchiveRepository(self)
+        self.chain_heads = ChainHeadRepository(self)
         return self
 
     @property
