@@ -7,10 +7,12 @@ whose files and manifest were edited together is caught here.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Mapping, Protocol
 
 from . import archive_format as fmt
 from .archive_problems import Fail
+from .archive_readme import readme_text
 from .audit import canonical_json
 from .definitions import definition_content_hash
 
@@ -38,6 +40,12 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
     for key, value in manifest["case"].items():
         if case.get(key) != value:
             raise Fail(fmt.CASE, f"{key} 与清单不符", _text(value), _text(case.get(key)))
+    readme = readme_text({**manifest, "files": []}, [e for p, e in listed.items() if p != fmt.README])
+    if fmt.README in listed and reader.read(fmt.README) != readme.encode():
+        raise Fail(fmt.README, "说明与清单不符（说明被改动）")
+    for path, entry in listed.items():
+        if entry.get("description") != fmt.describe(path):
+            raise Fail(fmt.MANIFEST, f"清单中 {path} 的说明被改动", fmt.describe(path), _text(entry.get("description")))
     _check_definition(reader, listed, facts)
     _check_catalog(reader, manifest, listed, facts)
     _check_form_data(reader, facts)
@@ -137,12 +145,13 @@ def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fm
         item = by_key.get(key)
         if item is None:
             raise Fail(fmt.MATERIALS, f"缺少 ApplicationReceived 事件记录的材料 {key}")
+        # The clerk who received the application is the one who saw the originals (原件核验) at the counter.
+        verifier = facts.application_actor if event.get("original_verified") else None
         for field, value in (("sha256", event.get("sha256")), ("license_ref", event.get("license_ref")),
-                             ("original_verified", event.get("original_verified"))):
-            mine = item.get("original_verified_by") is not None if field == "original_verified" else item.get(field)
-            if mine != value:
+                             ("original_verified_by", verifier)):
+            if item.get(field) != value:
                 raise Fail(fmt.MATERIALS, f"材料 {key} 的 {field} 与 ApplicationReceived 事件不符", _text(value),
-                           _text(mine))
+                           _text(item.get(field)))
         if item.get("sha256") is None:
             continue
         path = fmt.material_path(item["sha256"], item.get("media_type"))
@@ -160,7 +169,6 @@ def _member(reader: PackageReader, listed: Mapping[str, Any], source: str, path:
 
 
 def _parse(path: str, data: bytes) -> Any:
-    import json
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -175,6 +183,8 @@ def _object(reader: PackageReader, path: str) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str:
-    if value is None or isinstance(value, str):
-        return str(value)
+    if value is None:
+        return "（无）"
+    if isinstance(value, str):
+        return value
     return canonical_json(value)

@@ -150,6 +150,7 @@ class EventFacts:
     completed_at: datetime | None = None
     matter: Mapping[str, Any] | None = None
     application_materials: list[Mapping[str, Any]] | None = None
+    application_actor: str | None = None
     task_names: dict[int, str] = field(default_factory=dict)
     submissions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -165,6 +166,7 @@ class EventFacts:
             self.matter = payload
         elif event.event_type == "ApplicationReceived" and self.application_materials is None:
             self.application_materials = list(payload.get("materials") or [])
+            self.application_actor = event.actor
         elif event.event_type == "TaskCreated" and event.task_id is not None:
             self.task_names[event.task_id] = str(payload.get("name") or "")
         elif event.event_type == "TaskCompleted":

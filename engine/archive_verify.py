@@ -126,6 +126,8 @@ class _Reader:
             raise Fail(fmt.MANIFEST, "不是 tongban 归档信息包（format 不符）", fmt.FORMAT, str(manifest.get("format")))
         if manifest.get("format_version") != fmt.FORMAT_VERSION:
             raise Fail(fmt.MANIFEST, "不支持的格式版本", str(fmt.FORMAT_VERSION), str(manifest.get("format_version")))
+        if manifest.get("standard") != fmt.STANDARD:
+            raise Fail(fmt.MANIFEST, "清单中的 standard 被改动", fmt.STANDARD, str(manifest.get("standard")))
         if manifest.get("package") != self.root:
             raise Fail(fmt.MANIFEST, "清单中的包名与文件夹名不符", str(self.root), str(manifest.get("package")))
         for key, kind in (("case", dict), ("chain", dict), ("files", list)):
