@@ -90,22 +90,25 @@ def seal_days(engine: Any, *, day: date | None = None, actor: str = "system:seal
     """Seal ``day``, or every day not sealed yet up to the last one that has ended; return the heads.
 
     Raises:
-        InvalidInput: ``day`` has not ended yet (code ``SEAL_DAY_NOT_OVER``).
+        InvalidInput: ``day`` has not ended yet (``SEAL_DAY_NOT_OVER``), or sealing it would skip an earlier
+            day not sealed yet (``SEAL_DAY_GAP``): days are sealed in order.
     """
     now = engine.clock.now()
     last = (now - SEAL_GRACE).astimezone(CST).date() - timedelta(days=1)
     if day is not None and day > last:
         raise InvalidInput(f"{day.isoformat()} 尚未结束（或刚结束不足 {SEAL_GRACE.seconds // 60} 分钟），不能封存",
                            code="SEAL_DAY_NOT_OVER", details={"day": day.isoformat(), "last": last.isoformat()})
-    if day is not None:
-        days = [day]
-    else:
-        with engine.services.uow() as uow:
-            sealed, first = uow.chain_heads.last_sealed_day(), uow.chain_heads.first_event_at()
-        if first is None:
-            return []
-        start = sealed + timedelta(days=1) if sealed is not None else first.astimezone(CST).date()
-        days = [start + timedelta(days=n) for n in range((last - start).days + 1)]
+    with engine.services.uow() as uow:
+        sealed, first = uow.chain_heads.last_sealed_day(), uow.chain_heads.first_event_at()
+    if first is None:
+        return []
+    # Days are sealed in order, all districts of a day together, so "the latest sealed day" is the frontier.
+    start = sealed + timedelta(days=1) if sealed is not None else first.astimezone(CST).date()
+    if day is not None and day > start:
+        raise InvalidInput(f"{start.isoformat()} 起的日期尚未封存：请先运行 tongban audit seal"
+                           f"（不带 --day）按日期顺序封存", code="SEAL_DAY_GAP",
+                           details={"day": day.isoformat(), "next": start.isoformat()})
+    days = [day] if day is not None else [start + timedelta(days=n) for n in range((last - start).days + 1)]
     results: list[SealedDay] = []
     for one in days:
         results += _seal_one(engine, one, now, actor)
