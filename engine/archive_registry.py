@@ -25,6 +25,7 @@ class ArchiveInfo:
     enqueued_at: datetime
     built_at: datetime | None
     event_seq: int | None
+    chain_head: str | None
     sha256: str | None
     size: int | None
     path: str | None
@@ -59,8 +60,8 @@ def list_archives(engine: Any, *, state: str | None = None, limit: int = 100,
     """Archive jobs, newest first (optionally in one state, or of one case)."""
     with engine.database.engine.connect() as conn:
         rows = ArchiveRepository(SimpleNamespace(connection=conn)).listing(state=state, limit=limit, case_id=case_id)
-    return [ArchiveInfo(r.case_id, r.case_no, r.state, r.attempts, r.enqueued_at, r.built_at, r.event_seq, r.sha256,
-                        r.size, r.path, r.last_error,
+    return [ArchiveInfo(r.case_id, r.case_no, r.state, r.attempts, r.enqueued_at, r.built_at, r.event_seq,
+                        r.chain_head, r.sha256, r.size, r.path, r.last_error,
                         r.state == "built" and r.event_seq is not None and r.case_event_seq > r.event_seq)
             for r in rows]
 
