@@ -60,9 +60,8 @@ def list_command(state: str | None, limit: int, as_json: bool) -> None:
     labels = {"pending": "待生成", "building": "生成中", "built": "已生成", "failed": "失败"}
     for info in found:
         detail = f"{info.sha256[:16]}…  {info.path}" if info.sha256 else (info.last_error or "")
-        stale = "（办结后又有新事件，待重新生成）" if info.stale else ""
         events = "-" if info.event_seq is None else info.event_seq
-        click.echo(f"{info.case_no}  {labels[info.state]}{stale}  事件 {events}  尝试 {info.attempts}  {detail}")
+        click.echo(f"{info.case_no}  {labels[info.state]}  事件 {events}  尝试 {info.attempts}  {detail}")
     click.echo(f"共 {len(found)} 个归档包")
 
 

@@ -30,8 +30,6 @@ class ArchiveInfo:
     size: int | None
     path: str | None
     last_error: str | None
-    stale: bool
-    """The case has events the package does not cover yet (it is queued again, or can be rebuilt)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape."""
@@ -61,9 +59,7 @@ def list_archives(engine: Any, *, state: str | None = None, limit: int = 100,
     with engine.database.engine.connect() as conn:
         rows = ArchiveRepository(SimpleNamespace(connection=conn)).listing(state=state, limit=limit, case_id=case_id)
     return [ArchiveInfo(r.case_id, r.case_no, r.state, r.attempts, r.enqueued_at, r.built_at, r.event_seq,
-                        r.chain_head, r.sha256, r.size, r.path, r.last_error,
-                        r.state == "built" and r.event_seq is not None and r.case_event_seq > r.event_seq)
-            for r in rows]
+                        r.chain_head, r.sha256, r.size, r.path, r.last_error) for r in rows]
 
 
 def archive_file(engine: Any, case_id: int) -> ArchiveFile:

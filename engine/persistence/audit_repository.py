@@ -75,10 +75,8 @@ class ArchiveRepository:
         return self._conn.execute(select(archives).where(archives.c.case_id == case_id)).one_or_none()
 
     def listing(self, *, state: str | None, limit: int, case_id: int | None = None) -> Sequence[Any]:
-        """Newest jobs first, with the case's current event count (a package is stale when it is behind)."""
-        stmt = (select(archives, cases.c.event_seq.label("case_event_seq"), cases.c.owning_district)
-                .join(cases, cases.c.id == archives.c.case_id)
-                .order_by(archives.c.enqueued_at.desc(), archives.c.id.desc()).limit(limit))
+        """Newest jobs first."""
+        stmt = (select(archives).order_by(archives.c.enqueued_at.desc(), archives.c.id.desc()).limit(limit))
         if state is not None:
             stmt = stmt.where(archives.c.state == state)
         if case_id is not None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import (
-    Actor, ArchiveBuildFailed, Conflict, TimerWorker, archive_file, build_archive, list_archives, verify_archive,
+    Actor, ArchiveBuildFailed, CloseSupervision, Conflict, TimerWorker, archive_file, build_archive, list_archives, verify_archive,
 )
 from engine.persistence.models import Archive, Case, ProcessDefinition
 from tests.helpers import deploy_shipped
@@ -77,7 +77,7 @@ def test_the_package_holds_the_case_as_recorded(deployed):
         names = {n.split("/", 1)[1] for n in package.namelist()}
         events = package.read(f"{info.case_no}/records/events.jsonl").decode().splitlines()
         bpmn = package.read(f"{info.case_no}/definition/bpmn/parallel_approval/main.bpmn")
-    assert len(events) == case["event_count"] == info.event_seq and info.sha256 and not info.stale
+    assert len(events) == case["event_count"] == info.event_seq and info.sha256
     with deployed.database.read_sessions() as session:
         pinned = session.scalar(select(ProcessDefinition.bpmn_xml).join(Case, Case.definition_id == ProcessDefinition.id)
                                 .where(Case.id == case_id))
@@ -138,3 +138,37 @@ def test_the_archive_table_counts_one_row_per_closed_case(deployed):
     receive(deployed, tag="open")
     with deployed.database.read_sessions() as session:
         assert session.scalar(select(func.count()).select_from(Archive)) == 2
+
+
+def test_an_event_after_closing_queues_the_package_again_and_the_rebuild_covers_it(deployed, clock):
+    case_id = receive(deployed)
+    clock.advance(days=30)                                 # the committed deadline has passed: a 督办 item opens
+    worker = TimerWorker(deployed)
+    assert worker.sweep().supervised == 1
+    assert run_to_end(deployed, case_id) == "completed"
+    worker.build_archives()
+    (first,) = list_archives(deployed)
+    supervisor = Actor("super_yz", ("supervisor",), "500103", None)
+    (item,) = [i for i in deployed.queries.supervision(supervisor) if i["kind"] == "committed_overdue"]
+    deployed.handle(CloseSupervision(item["id"], supervisor, "已督促办结"))
+    (queued,) = list_archives(deployed)
+    assert (queued.state, queued.attempts, queued.sha256) == ("pending", 0, first.sha256)
+    assert worker.build_archives() == (1, 0)
+    (rebuilt,) = list_archives(deployed)
+    assert rebuilt.event_seq == first.event_seq + 1 and rebuilt.sha256 != first.sha256
+    assert verify_archive(deployed.config.archives_dir / rebuilt.path).events == rebuilt.event_seq
+
+
+def test_the_worker_schedules_the_builder_and_the_daily_seal_beside_the_timer_sweep(engine):
+    class RecordingScheduler:
+        def __init__(self):
+            self.jobs = {}
+
+        def add_job(self, func, trigger, **options):
+            self.jobs[options["id"]] = (func.__name__, trigger, options.get("seconds"), options["max_instances"])
+
+    scheduler, worker = RecordingScheduler(), TimerWorker(engine, worker_id="w1")
+    worker.schedule(scheduler, interval=1.0)
+    assert scheduler.jobs == {"timers-w1": ("sweep", "interval", 1.0, 1),
+                              "archives-w1": ("build_archives", "interval", 5.0, 1),
+                              "seal-w1": ("seal", "interval", 60, 1)}
