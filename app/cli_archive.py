@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 from engine import (
     ARCHIVE_STATES, ArchiveBuildFailed, EngineError, ExportQuery, build_archive, export_events, list_archives,
-    verify_archive,
+    queue_missing_archives, verify_archive,
 )
 
 from .runtime import get_engine
@@ -31,10 +31,17 @@ def archive_group() -> None:
 
 @archive_group.command("build")
 @with_appcontext
-@click.argument("case")
-def build_command(case: str) -> None:
-    """Build (or rebuild) the package of closed CASE (id or 办件编号) now."""
+@click.argument("case", required=False)
+@click.option("--missing", is_flag=True, help="为没有归档包的已办结办件排队（由工作进程生成）")
+def build_command(case: str | None, missing: bool) -> None:
+    """Build (or rebuild) the package of closed CASE (id or 办件编号) now, or queue every --missing one."""
     engine = get_engine()
+    if bool(case) == missing:
+        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --missing", err=True)
+        sys.exit(2)
+    if missing:
+        click.echo(f"已为 {queue_missing_archives(engine)} 个没有归档包的已办结办件排队，由工作进程生成")
+        return
     try:
         info = build_archive(engine, case, worker=f"cli:{socket.gethostname()}:{os.getpid()}"[:64])
     except ArchiveBuildFailed as exc:

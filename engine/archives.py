@@ -77,6 +77,14 @@ def build_now(engine: Any, case_ref: str | int, *, worker: str) -> ArchiveInfo:
     return archive_info(engine, case_id)
 
 
+def queue_missing(engine: Any) -> int:
+    """Queue the packages of closed cases that have none (closed before archiving was installed)."""
+    with engine.services.uow() as uow:
+        count = uow.archives.enqueue_missing(engine.clock.now())
+        uow.commit()
+    return count
+
+
 def _run(engine: Any, job: Any, worker: str) -> bool:
     try:
         return _build(engine, job, worker)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import Archive, Case, CaseEvent, ChainHead, ChainHeadCase
@@ -37,6 +37,17 @@ class ArchiveRepository:
         self._conn.execute(ins.on_conflict_do_update(index_elements=[archives.c.case_id], set_={
             "state": "pending", "attempts": 0, "enqueued_at": now, "available_at": now, "locked_by": None,
             "locked_until": None, "last_error": None}))
+
+    def enqueue_missing(self, now: datetime) -> int:
+        """Queue every closed case that has no job yet (cases closed before archiving existed); return how many."""
+        at = literal(now, archives.c.enqueued_at.type)
+        missing = (select(cases.c.id, cases.c.case_no, literal("pending"), literal(0), at, at)
+                   .where(cases.c.status == "completed",
+                          ~select(archives.c.id).where(archives.c.case_id == cases.c.id).exists()))
+        result = self._conn.execute(insert(archives).from_select(
+            ["case_id", "case_no", "state", "attempts", "enqueued_at", "available_at"], missing)
+            .returning(archives.c.id))
+        return len(result.all())
 
     def claim(self, now: datetime, *, worker: str, lease_until: datetime, limit: int,
               case_id: int | None = None) -> list[Any]:

@@ -7,6 +7,7 @@ import json
 import zipfile
 
 import pytest
+from sqlalchemy import text
 
 from app import create_app
 from app.runtime import get_engine, set_engine
@@ -119,3 +120,17 @@ def test_auditors_download_a_built_package_and_others_are_refused(app, engine):
     not_closed = client.get(f"/api/v1/cases/{running}/archive", headers=auditor)
     assert not_closed.status_code == 404 and not_closed.json["code"] == "ARCHIVE_NOT_FOUND"
     assert client.get("/api/v1/cases/999999/archive", headers=auditor).status_code == 404
+
+
+def test_cases_closed_before_archiving_existed_are_queued_with_missing(runner, engine):
+    closed_case(engine)
+    with engine.database.engine.begin() as conn:     # as if the case had closed before the archives table existed
+        conn.execute(text("DELETE FROM archives"))
+    receive(engine, tag="running")
+    queued = runner.invoke(args=["archive", "build", "--missing"])
+    assert queued.exit_code == 0 and "已为 1 个没有归档包的已办结办件排队" in queued.output
+    assert "已为 0 个" in runner.invoke(args=["archive", "build", "--missing"]).output
+    assert "生成归档包 1 个" in runner.invoke(args=["worker", "--once"]).stdout
+    assert [a.state for a in list_archives(engine)] == ["built"]
+    assert runner.invoke(args=["archive", "build"]).exit_code == 2
+    assert runner.invoke(args=["archive", "build", "1", "--missing"]).exit_code == 2
