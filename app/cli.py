@@ -19,7 +19,8 @@ from engine import (
     upgrade_database,
 )
 
-from .cli_audit import verify_command
+from .cli_archive import archive_group, export_group
+from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
 from .cli_drafts import drafts_group
 from .cli_grants import grants_group
@@ -73,7 +74,7 @@ def register_cli(app: Flask) -> None:
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
-                    dryrun_command, drafts_group):
+                    dryrun_command, drafts_group, archive_group, audit_group, export_group):
         app.cli.add_command(command)
 
 
@@ -313,16 +314,20 @@ def _warn_calendar_coverage(engine: Any) -> None:
 
 @click.command("worker")
 @with_appcontext
-@click.option("--once", is_flag=True, help="只处理一次当前到期的定时器后退出")
+@click.option("--once", is_flag=True, help="处理一次到期的定时器、待生成的归档包和待封存的链头后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
 def worker_command(once: bool, interval: float) -> None:
     """Fire due BPMN timers and deliver due messages; run any number of these next to the web processes."""
     engine = get_engine()
     _warn_calendar_coverage(engine)
     if once:
-        result = TimerWorker(engine).sweep()
+        worker = TimerWorker(engine)
+        result = worker.sweep()
+        built, failed = worker.build_archives(limit=1000)
+        sealed = worker.seal()
         click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
-                   f"新开督办 {result.supervised} 个办件")
+                   f"新开督办 {result.supervised} 个办件；生成归档包 {built} 个，失败 {failed} 个；"
+                   f"封存链头 {sealed} 个")
         sent = MessageWorker(engine).sweep()
         click.echo(f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，失败 {sent.failed} 条")
         return

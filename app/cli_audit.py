@@ -1,13 +1,14 @@
-"""``tongban verify``: check the tamper-evident hash chain of one case or of every case."""
+"""``tongban verify`` and ``tongban audit seal``: the tamper-evident hash chains and the sealed daily heads."""
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
 
-from engine import EngineError, verify_all, verify_case
+from engine import EngineError, check_chain_heads, seal_days, verify_all, verify_case
 
 from .runtime import get_engine
 
@@ -15,31 +16,63 @@ from .runtime import get_engine
 @click.command("verify")
 @with_appcontext
 @click.argument("case", required=False)
-@click.option("--all", "every", is_flag=True, help="检查全部办件")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个办件）")
+@click.option("--all", "every", is_flag=True, help="检查全部办件，以及各区县每日封存的链头")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个办件或一个链头问题）")
 def verify_command(case: str | None, every: bool, as_json: bool) -> None:
     """Verify the audit chain of CASE (id or 办件编号) or of --all cases; exit 1 when any link is broken."""
     if bool(case) == every:
         click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all", err=True)
         sys.exit(2)
     engine = get_engine()
+    broken: set[str] = set()
+    checked = events = problems = 0
     try:
         results = [verify_case(engine, case)] if case else verify_all(engine)
-        checked = broken = events = 0
         for result in results:
             checked += 1
             events += result.checked
-            broken += not result.ok
+            if not result.ok:
+                broken.add(result.case_no)
             if as_json:
                 click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
             elif not result.ok:
                 click.echo(f"办件 {result.case_no}：链条断裂于第 {result.broken_seq} 个事件：{result.reason}")
             elif case:
                 click.echo(f"办件 {result.case_no}：完整（{result.checked} 个事件）")
+        for problem in check_chain_heads(engine) if every else ():
+            problems += 1
+            if problem.case_no:
+                broken.add(problem.case_no)
+            click.echo(json.dumps(problem.to_dict(), ensure_ascii=False) if as_json else problem.describe())
     except EngineError as exc:
         click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
         sys.exit(2)
     if not as_json and every:
-        verdict = "全部完整" if not broken else f"{broken} 个办件被篡改"
-        click.echo(f"已检查 {checked} 个办件、{events} 个事件：{verdict}")
-    sys.exit(1 if broken else 0)
+        verdict = "全部完整" if not broken and not problems else f"{len(broken)} 个办件被篡改"
+        heads = f"，{problems} 处与封存的链头不符" if problems else ""
+        click.echo(f"已检查 {checked} 个办件、{events} 个事件：{verdict}{heads}")
+    sys.exit(1 if broken or problems else 0)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Seal the districts' daily chain heads (tamper evidence for cut tails)."""
+
+
+@audit_group.command("seal")
+@with_appcontext
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="封存这一天（YYYY-MM-DD）；不指定时封存所有已结束、尚未封存的日期")
+def seal_command(day: datetime | None) -> None:
+    """Seal each district's chain head for DAY, or for every ended day not sealed yet (the worker does this daily)."""
+    try:
+        sealed = seal_days(get_engine(), day=day.date() if day else None, actor="cli:audit-seal")
+    except EngineError as exc:
+        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+        sys.exit(2)
+    for head in sealed:
+        state = "已封存" if head.created else "此前已封存"
+        click.echo(f"{state} 区县 {head.district} {head.day.isoformat()}：{head.event_count} 个事件、"
+                   f"{head.case_count} 个办件，链头 {head.head_hash}")
+    created = sum(head.created for head in sealed)
+    click.echo(f"新封存 {created} 个区县日链头" if sealed else "没有需要封存的日期（已结束、未封存且有事件的日期）")

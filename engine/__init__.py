@@ -2,7 +2,13 @@
 
 The public surface is re-exported here; ``app/`` imports nothing else from ``engine``.
 """
+from .archive_registry import STATES as ARCHIVE_STATES, ArchiveFile, ArchiveInfo, archive_file, list_archives
+from .archive_verify import ArchiveCheck, ArchiveProblem, verify_archive
+from .archive_writer import ArchiveBuildFailed
+from .archives import build_now as build_archive, queue_missing as queue_missing_archives
 from .bootstrap import Engine, bootstrap
+from .chain_heads import HeadProblem, SealedDay, check_chain_heads, seal_days
+from .exports import MEDIA_TYPES as EXPORT_MEDIA_TYPES, ExportQuery, export_events
 from .calendar import (
     CalendarInvalid, CalendarUnknown, CalendarYearExists, DayFact, DayKind, Due, WorkCalendar, YearSchedule,
     business_date, parse_schedule,
@@ -77,4 +83,8 @@ __all__ = [
     "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",
     "Refusal", "ScenarioInvalid", "Versions",
     "DeployDraft",
+    "LintDefinitions",
+    "ARCHIVE_STATES", "ArchiveBuildFailed", "ArchiveCheck", "ArchiveFile", "ArchiveInfo", "ArchiveProblem",
+    "archive_file", "build_archive", "check_chain_heads", "EXPORT_MEDIA_TYPES", "export_events", "ExportQuery",
+    "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
 ]

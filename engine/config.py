@@ -24,6 +24,7 @@ class EngineConfig:
         sql_echo: log every SQL statement (debugging only).
         materials_dir: where uploaded materials are stored, by sha256 (never in the database).
         max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
+        archives_dir: where archive packages (归档信息包, one zip per closed case) are written.
         workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
             the next command (0 disables; the database snapshot stays the truth either way).
         message_secret: HMAC key that signs every message between cases; the same on every process. Empty:
@@ -45,6 +46,7 @@ class EngineConfig:
     message_secret: str = ""
     message_ttl_hours: int = 168
     message_max_attempts: int = 8
+    archives_dir: Path = ROOT / "instance" / "archives"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

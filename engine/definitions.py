@@ -1,8 +1,11 @@
 """What the engine knows about a deployed diagram, in plain data (no SpiffWorkflow, no lxml)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
+
+from .audit import canonical_json
 
 TB_NS = "http://tongban.cq.gov.cn/schema/bpmn/1.0"
 """Namespace of tongban's BPMN extensions (assignment, form, deadline)."""
@@ -164,3 +167,18 @@ class DiagramInfo:
     findings: tuple[Finding, ...] = ()
     clocks: dict[str, tuple[ClockSpec, ...]] = field(default_factory=dict)
     messages: dict[str, MessageSpec] = field(default_factory=dict)
+
+
+def definition_content_hash(bpmn_xml: str, resources: Mapping[str, str], form_refs: Mapping[str, str],
+                            bundle: Mapping[str, Any] | None = None) -> str:
+    """Return the content hash a deployed process version is known by.
+
+    It covers the process's own XML, the files it calls into (by name), the content hashes of the forms
+    its tasks use and, for a bundle (一件事), the bundle mapping; an archive package recomputes it offline.
+    """
+    source = hashlib.sha256(bpmn_xml.encode())
+    for name in sorted(resources):
+        source.update(name.encode() + b"\0" + resources[name].encode())
+    versioned = f"{source.hexdigest()}\n{canonical_json(dict(form_refs))}"
+    versioned += f"\n{canonical_json(dict(bundle))}" if bundle is not None else ""
+    return hashlib.sha256(versioned.encode()).hexdigest()

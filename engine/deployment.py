@@ -6,7 +6,6 @@ tasks use (``form_refs``), so a form edit is a new definition version too.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +14,7 @@ from typing import Any, Mapping
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
 from .catalog import CatalogCheck, Matter, is_catalog_file, parse_catalog
-from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo
+from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
@@ -204,9 +203,7 @@ class DefinitionCatalog:
             findings = [f.to_dict() for f in missing]
             raise DefinitionRejected(findings[0]["message"], details={"findings": findings})
         # A bundle mapping is part of the definition: changing it is a new version, as a form edit is.
-        versioned = f"{process.source_hash()}\n{canonical_json(form_refs)}"
-        versioned += f"\n{canonical_json(bundle)}" if bundle is not None else ""
-        content_hash = hashlib.sha256(versioned.encode()).hexdigest()
+        content_hash = definition_content_hash(process.bpmn_xml, process.resources, form_refs, bundle)
         existing = uow.definitions.by_hash(process.process_key, content_hash)
         if existing is not None:
             return Deployed("process", process.process_key, existing.version, "unchanged", content_hash)

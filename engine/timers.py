@@ -6,7 +6,10 @@ two workers off the same rows, the case row lock serializes the firing, and a ti
 no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
-(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too.
+(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. Two more jobs
+share the scheduler, so neither ever delays a timer: one builds the archive packages of closed cases
+(:mod:`engine.archives`: leased rows, exactly once), one seals the districts' chain heads of the days
+that ended, once a day (:mod:`engine.chain_heads`: a lock and a unique key per district and day).
 """
 from __future__ import annotations
 
@@ -15,13 +18,16 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from .archives import build_due
 from .bootstrap import Engine
+from .chain_heads import SEAL_GRACE, seal_days
+from .clock import CST
 from .commands import Actor, FireDueTimers, RaiseSupervision
 from .errors import EngineError
 from .message_worker import MessageWorker
@@ -50,6 +56,8 @@ class TimerWorker:
         self.batch, self.lease, self.retry = batch, lease, retry
         self.actor = Actor.system("timer-worker")
         self._sweep_lock = threading.Lock()
+        self._archive_lock = threading.Lock()
+        self._next_seal: datetime | None = None
 
     def sweep(self) -> SweepResult:
         """Lease and fire every due timer (in batches) until none is due; safe to call concurrently."""
@@ -88,6 +96,34 @@ class TimerWorker:
                 break
         return raised
 
+    def seal(self) -> int:
+        """Seal the chain heads of the days that ended, at most once a day per worker; return how many.
+
+        Any number of workers may try: sealing takes a lock and skips what is sealed, so each district's
+        day is sealed once. A failure is logged and tried again ten minutes later.
+        """
+        now = self.engine.clock.now()
+        if self._next_seal is not None and now < self._next_seal:
+            return 0
+        try:
+            sealed = sum(head.created for head in seal_days(self.engine, actor=f"worker:{self.worker_id}"[:64]))
+        except Exception:  # noqa: BLE001 - sealing must never stop the timers; it is retried later
+            log.exception("sealing the daily chain heads failed")
+            self._next_seal = now + timedelta(minutes=10)
+            return 0
+        tomorrow = (now - SEAL_GRACE).astimezone(CST).date() + timedelta(days=1)
+        self._next_seal = datetime.combine(tomorrow, time(0), tzinfo=CST) + SEAL_GRACE
+        return sealed
+
+    def build_archives(self, *, limit: int = 10) -> tuple[int, int]:
+        """Build the archive packages that are due (closed cases); return (built, failed)."""
+        if not self._archive_lock.acquire(blocking=False):
+            return 0, 0
+        try:
+            return build_due(self.engine, worker=self.worker_id[:64], limit=limit)
+        finally:
+            self._archive_lock.release()
+
     def _claim(self) -> list[int]:
         now = self.engine.clock.now()
         with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
@@ -114,9 +150,13 @@ class TimerWorker:
             return False
 
     def schedule(self, scheduler: Any, *, interval: float = 1.0) -> None:
-        """Add the sweep to an APScheduler scheduler as a non-overlapping interval job."""
+        """Add the sweep, the archive builder and the daily sealer to a scheduler as non-overlapping jobs."""
         scheduler.add_job(self.sweep, "interval", seconds=interval, id=f"timers-{self.worker_id}",
                           max_instances=1, coalesce=True, misfire_grace_time=None)
+        scheduler.add_job(self.build_archives, "interval", seconds=max(interval, 5.0),
+                          id=f"archives-{self.worker_id}", max_instances=1, coalesce=True, misfire_grace_time=None)
+        scheduler.add_job(self.seal, "interval", seconds=60, id=f"seal-{self.worker_id}", max_instances=1,
+                          coalesce=True, misfire_grace_time=None)
 
 
 def start_background(engine: Engine, *, interval: float = 1.0) -> BackgroundScheduler:
@@ -134,6 +174,7 @@ def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
     worker, messages = TimerWorker(engine), MessageWorker(engine)
     worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
     messages.sweep()
+    worker.seal()
     worker.schedule(scheduler, interval=interval)
     messages.schedule(scheduler, interval=interval)
     scheduler.start()

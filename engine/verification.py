@@ -4,15 +4,18 @@ Every event row carries the hash of the previous one (``engine.audit``); the cas
 Verification re-computes every hash from the stored fields, so an edited payload, a deleted or re-ordered
 event, or a truncated tail (the head no longer matches) is found, with the first broken link reported.
 Cases are read one at a time and their events streamed in order, so ``--all`` runs in constant memory.
+A case whose tail was cut *and* whose head was moved back verifies on its own; the districts' sealed
+daily heads (:mod:`engine.chain_heads`) catch that, for one case here and for all in ``check_chain_heads``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from sqlalchemy import select
 
 from .audit import ChainedEvent, verify_chain
+from .chain_heads import first_sealed_problem
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent
 
@@ -43,7 +46,11 @@ def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
         row = session.execute(stmt).one_or_none()
         if row is None:
             raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
-        return _verify(session, row.id, row.case_no, row.chain_head)
+        result = _verify(session, row.id, row.case_no, row.chain_head)
+        sealed = first_sealed_problem(session, row.id) if result.ok else None
+        if sealed is not None:
+            return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe())
+        return result
 
 
 def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:

@@ -91,8 +91,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def engine(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator:
-    """An engine on a fresh database with the shipped processes and forms; materials under ``tmp_path``."""
+    """An engine on a fresh database with the shipped processes and forms; materials, archives under ``tmp_path``."""
     eng = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
+                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials",
+                                 archives_dir=tmp_path / "archives"), clock=clock)
     yield eng
     eng.close()

@@ -608,3 +608,72 @@ class ProcessDraft(Base):
     created_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+
+
+class ChainHead(Base):
+    """A district's sealed head for one day (CST): append-only, chained to the district's previous head.
+
+    ``cases_hash`` covers the day's case chain heads (one ``chain_head_cases`` row per case of the
+    district with events that day: the last event of that day, by seq and hash); ``head_hash`` covers
+    ``prev_hash`` and this row's facts, so the heads form a chain of their own. A case whose sealed event
+    is later missing or different shows where its tail was cut (``tongban verify``).
+    """
+
+    __tablename__ = "chain_heads"
+    __table_args__ = (UniqueConstraint("district", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    district: Mapped[str] = mapped_column(String(12))
+    day: Mapped[date] = mapped_column(Date)
+    event_count: Mapped[int] = mapped_column(Integer)
+    case_count: Mapped[int] = mapped_column(Integer)
+    cases_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    head_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime]
+    sealed_by: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHeadCase(Base):
+    """One case's chain head as sealed in a district's day head (append-only).
+
+    No foreign key to ``cases`` on purpose: the sealed record must outlive a case row deleted by hand.
+    """
+
+    __tablename__ = "chain_head_cases"
+    __table_args__ = (Index(None, "case_id", "seq"),)
+
+    head_id: Mapped[int] = mapped_column(ForeignKey("chain_heads.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Archive(Base):
+    """The archive package (归档信息包) job of a closed case: queued when the case closes, built by a worker.
+
+    ``state`` is ``pending`` (waiting for a worker from ``available_at``), ``building`` (leased to
+    ``locked_by`` until ``locked_until``), ``built`` (``path`` holds the zip with ``sha256``; it covers
+    the case's events up to ``event_seq``) or ``failed`` (gave up after repeated errors, see ``last_error``).
+    """
+
+    __tablename__ = "archives"
+    __table_args__ = (Index(None, "state", "available_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    locked_by: Mapped[Optional[str]] = mapped_column(String(64))
+    locked_until: Mapped[Optional[datetime]]
+    built_at: Mapped[Optional[datetime]]
+    event_seq: Mapped[Optional[int]] = mapped_column(Integer)
+    chain_head: Mapped[Optional[str]] = mapped_column(String(64))
+    sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    size: Mapped[Optional[int]] = mapped_column(BigInteger)
+    path: Mapped[Optional[str]] = mapped_column(String(255))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)

@@ -253,6 +253,9 @@ class CaseRepository:
         because the multi-row VALUES statement is rebuilt and planned on every call.)
         """
         self.append_events(list(events))
+        if events and case.status == "completed":
+            # 办结即归档: the closing transaction (and any later event on a closed case) queues the package.
+            self.uow.archives.enqueue(case.id, case.case_no, events[-1]["occurred_at"])
         if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
             due = case.committed_due_at or NO_DEADLINE
             self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict
 from .application_repository import ApplicationRepository
 from .message_repository import MessageRepository
+from .audit_repository import ArchiveRepository, ChainHeadRepository
 from .org_repository import OrgRepository
 from .db import BUSY_TIMEOUT_MS
 from .version_repository import VersionRepository
@@ -57,6 +58,8 @@ class SqlAlchemyUnitOfWork:
         self.applications = ApplicationRepository(self)
         self.messages = MessageRepository(self)
         self.versions = VersionRepository(self.connection)
+        self.archives = ArchiveRepository(self)
+        self.chain_heads = ChainHeadRepository(self)
         return self
 
     def _begin(self) -> None:

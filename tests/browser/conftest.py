@@ -69,7 +69,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     upgrade_database(url)
     clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=CST))
     app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": url, "TONGBAN_CLOCK": clock,
-                      "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
+                      "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials"),
+                      "TONGBAN_ARCHIVES_DIR": str(tmp_path / "archives")})
     engine = get_engine(app)
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)

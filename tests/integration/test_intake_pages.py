@@ -20,7 +20,8 @@ PDF = b"%PDF-1.7\n%page test\n"
 @pytest.fixture
 def app(database_url, clock, tmp_path):
     application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
-                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
+                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials"),
+                              "TONGBAN_ARCHIVES_DIR": str(tmp_path / "archives")})
     seed(application)
     yield application
     get_engine(application).close()

@@ -37,7 +37,8 @@ class Caller:
 def app(database_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh database of each kind, on the manual clock; its engine is closed afterwards."""
     application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
-                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
+                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials"),
+                              "TONGBAN_ARCHIVES_DIR": str(tmp_path / "archives")})
     yield application
     engine = application.extensions.get("tongban")
     if engine is not None:

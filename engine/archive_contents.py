@@ -1,0 +1,190 @@
+"""The second half of the offline archive check: every document is tied to the verified event chain.
+
+By the time these checks run, each file matches the manifest's sha256 and the events form an intact
+chain. What remains is whether the manifest and the documents tell the truth about that chain: a package
+whose files and manifest were edited together is caught here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping, Protocol
+
+from . import archive_format as fmt
+from .archive_problems import Fail
+from .archive_readme import readme_text
+from .audit import canonical_json
+from .definitions import definition_content_hash
+
+
+class PackageReader(Protocol):
+    """What the checks need from the package being read."""
+
+    def read(self, path: str) -> bytes:
+        """The bytes of one entry."""
+
+    def json(self, path: str) -> Any:
+        """One entry parsed as JSON."""
+
+
+def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: Mapping[str, Mapping[str, Any]],
+                   facts: fmt.EventFacts) -> None:
+    """Raise :class:`Fail` at the first document that disagrees with the events."""
+    _check_chain(reader, manifest, facts)
+    derived = facts.case_facts()
+    for key in fmt.DERIVED_CASE_KEYS:
+        if manifest["case"].get(key) != derived[key]:
+            raise Fail(fmt.MANIFEST, f"清单中的 case.{key} 与审计事件不符", _text(derived[key]),
+                       _text(manifest["case"].get(key)))
+    case = _object(reader, fmt.CASE)
+    for key, value in manifest["case"].items():
+        if case.get(key) != value:
+            raise Fail(fmt.CASE, f"{key} 与清单不符", _text(value), _text(case.get(key)))
+    readme = readme_text({**manifest, "files": []}, [e for p, e in listed.items() if p != fmt.README])
+    if fmt.README in listed and reader.read(fmt.README) != readme.encode():
+        raise Fail(fmt.README, "说明与清单不符（说明被改动）")
+    for path, entry in listed.items():
+        if entry.get("description") != fmt.describe(path):
+            raise Fail(fmt.MANIFEST, f"清单中 {path} 的说明被改动", fmt.describe(path), _text(entry.get("description")))
+    _check_definition(reader, listed, facts)
+    _check_catalog(reader, manifest, listed, facts)
+    _check_form_data(reader, facts)
+    _check_materials(reader, listed, facts)
+
+
+def _check_chain(reader: PackageReader, manifest: Mapping[str, Any], facts: fmt.EventFacts) -> None:
+    chain = manifest["chain"]
+    if chain.get("event_count") != facts.count:
+        raise Fail(fmt.MANIFEST, "清单中的事件数与审计事件不符（事件被删除或增加）", str(facts.count),
+                   _text(chain.get("event_count")))
+    if chain.get("head") != facts.head:
+        raise Fail(fmt.MANIFEST, "清单中的链头与最后一个事件的哈希不符", facts.head, _text(chain.get("head")))
+    head = _object(reader, fmt.CHAIN_HEAD)
+    for key, value in (("case_no", facts.case_no), ("event_count", facts.count), ("head", facts.head)):
+        if head.get(key) != value:
+            raise Fail(fmt.CHAIN_HEAD, f"{key} 与审计事件不符", _text(value), _text(head.get(key)))
+
+
+def _check_definition(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts) -> None:
+    doc = _object(reader, fmt.DEFINITION)
+    derived = facts.case_facts()
+    for key, fact in (("process_key", "process_key"), ("version", "definition_version"),
+                      ("content_hash", "definition_hash")):
+        if doc.get(key) != derived[fact]:
+            raise Fail(fmt.DEFINITION, f"{key} 与 CaseStarted 事件记录的流程版本不符", _text(derived[fact]),
+                       _text(doc.get(key)))
+    resources = doc.get("resources")
+    form_refs, forms = doc.get("form_refs"), doc.get("forms")
+    if not (isinstance(resources, dict) and isinstance(form_refs, dict) and isinstance(forms, dict)):
+        raise Fail(fmt.DEFINITION, "缺少 resources、form_refs 或 forms")
+    main = _member(reader, listed, fmt.DEFINITION, doc.get("main"), fmt.BPMN_DIR).decode("utf-8", "replace")
+    texts = {name: _member(reader, listed, fmt.DEFINITION, path, fmt.BPMN_DIR).decode("utf-8", "replace")
+             for name, path in resources.items()}
+    recomputed = definition_content_hash(main, texts, form_refs, doc.get("bundle"))
+    if recomputed != doc["content_hash"]:
+        where = doc["main"] if not resources else fmt.DEFINITION
+        raise Fail(where, "流程图与表单引用的内容哈希与办件锁定的版本不符（流程定义被改动）", doc["content_hash"],
+                   recomputed)
+    pinned = dict(form_refs)
+    bundle = doc.get("bundle")
+    if isinstance(bundle, dict) and bundle.get("form"):
+        pinned[bundle["form"]] = bundle.get("form_hash")
+    for key, expected in sorted(pinned.items()):
+        form = forms.get(key)
+        if not isinstance(form, dict):
+            raise Fail(fmt.DEFINITION, f"缺少流程引用的表单 {key}", expected, None)
+        path = form.get("path")
+        source = _parse(path, _member(reader, listed, fmt.DEFINITION, path, fmt.FORMS_DIR))
+        got = hashlib.sha256(canonical_json(source).encode()).hexdigest()
+        if got != expected or form.get("content_hash") != expected:
+            raise Fail(path, f"表单 {key} 的内容哈希与流程锁定的版本不符", expected, got)
+
+
+def _check_catalog(reader: PackageReader, manifest: Mapping[str, Any], listed: Mapping[str, Any],
+                   facts: fmt.EventFacts) -> None:
+    if facts.matter is None:
+        if fmt.CATALOG in listed:
+            raise Fail(fmt.CATALOG, "审计事件中没有 MatterReceived，包中却有事项目录条目")
+        return
+    doc = _object(reader, fmt.CATALOG)
+    got = hashlib.sha256(canonical_json(doc).encode()).hexdigest()
+    if got != facts.matter.get("content_hash"):
+        raise Fail(fmt.CATALOG, "事项目录条目的内容哈希与 MatterReceived 事件不符（条目被改动）",
+                   _text(facts.matter.get("content_hash")), got)
+    for key, doc_key in (("matter_name", "name"), ("basic_code", "basic_code")):
+        if manifest["case"].get(key) != doc.get(doc_key):
+            raise Fail(fmt.MANIFEST, f"清单中的 case.{key} 与事项目录条目不符", _text(doc.get(doc_key)),
+                       _text(manifest["case"].get(key)))
+
+
+def _check_form_data(reader: PackageReader, facts: fmt.EventFacts) -> None:
+    expected, got = facts.form_data(), _object(reader, fmt.FORM_DATA)
+    if got == expected:
+        return
+    if got.get("initial") != expected["initial"] or got.get("case_no") != expected["case_no"]:
+        raise Fail(fmt.FORM_DATA, "办件初始数据与 CaseStarted 事件不符", _text(expected["initial"]),
+                   _text(got.get("initial")))
+    mine = got.get("submissions") if isinstance(got.get("submissions"), list) else []
+    for index, submission in enumerate(expected["submissions"]):
+        other = mine[index] if index < len(mine) else None
+        if other != submission:
+            raise Fail(fmt.FORM_DATA, f"第 {submission['seq']} 个事件提交的表单数据与审计事件不符",
+                       _text(submission), _text(other))
+    raise Fail(fmt.FORM_DATA, "表单数据比审计事件多", str(len(expected["submissions"])), str(len(mine)))
+
+
+def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts) -> None:
+    items = reader.json(fmt.MATERIALS)
+    if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
+        raise Fail(fmt.MATERIALS, "材料清单应为对象列表，每项有 key")
+    by_key = {item["key"]: item for item in items}
+    recorded = {m.get("key"): m for m in facts.application_materials or []}
+    for key in sorted(set(by_key) - set(recorded), key=str):
+        raise Fail(fmt.MATERIALS, f"材料 {key} 不在 ApplicationReceived 事件记录的材料中")
+    for key, event in recorded.items():
+        item = by_key.get(key)
+        if item is None:
+            raise Fail(fmt.MATERIALS, f"缺少 ApplicationReceived 事件记录的材料 {key}")
+        # The clerk who received the application is the one who saw the originals (原件核验) at the counter.
+        verifier = facts.application_actor if event.get("original_verified") else None
+        for field, value in (("sha256", event.get("sha256")), ("license_ref", event.get("license_ref")),
+                             ("original_verified_by", verifier)):
+            if item.get(field) != value:
+                raise Fail(fmt.MATERIALS, f"材料 {key} 的 {field} 与 ApplicationReceived 事件不符", _text(value),
+                           _text(item.get(field)))
+        if item.get("sha256") is None:
+            continue
+        path = fmt.material_path(item["sha256"], item.get("media_type"))
+        if item.get("file") != path or path not in listed:
+            raise Fail(fmt.MATERIALS, f"材料 {key} 的文件不在包中", path, _text(item.get("file")))
+        if listed[path]["sha256"] != item["sha256"] or listed[path]["size"] != item.get("size"):
+            raise Fail(path, f"材料 {key} 的文件与材料清单登记的 SHA-256 或大小不符", item["sha256"],
+                       listed[path]["sha256"])
+
+
+def _member(reader: PackageReader, listed: Mapping[str, Any], source: str, path: Any, folder: str) -> bytes:
+    if not isinstance(path, str) or not path.startswith(folder) or path not in listed:
+        raise Fail(source, "引用的文件不在包中", folder + "…", _text(path))
+    return reader.read(path)
+
+
+def _parse(path: str, data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Fail(path, f"不是有效的 JSON：{exc}") from None
+
+
+def _object(reader: PackageReader, path: str) -> dict[str, Any]:
+    value = reader.json(path)
+    if not isinstance(value, dict):
+        raise Fail(path, "应为 JSON 对象")
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "（无）"
+    if isinstance(value, str):
+        return value
+    return canonical_json(value)

@@ -1,0 +1,195 @@
+"""The archive package format (归档信息包): paths, JSON conventions and the facts derived from the events.
+
+The builder (reads the database) and the offline verifier (reads only the zip) share this module, so they
+agree on every path and every derived fact. Layout, after GB/T 42727—2023 as DOMAIN.md describes it (the
+package is named by the 办件编号 and holds metadata, the electronic files and their check values)::
+
+    <办件编号>/README.txt                 what the package is, for people (Chinese)
+    <办件编号>/manifest.json              metadata + every file's sha256 and size (校验信息)
+    <办件编号>/metadata/case.json         the case (办件) record
+    <办件编号>/metadata/catalog.json      the matter catalog entry (事项目录) as received under
+    <办件编号>/metadata/application.json  the application (办事申请), when received at intake
+    <办件编号>/metadata/chain_head.json   the case's audit chain head
+    <办件编号>/definition/...             definition.json, the BPMN files exactly as pinned, the pinned forms
+    <办件编号>/records/events.jsonl       every audit event, one JSON object per line, with both hashes
+    <办件编号>/records/form_data.json     the data submitted at each step (a projection of the events)
+    <办件编号>/materials/materials.json   materials manifest; materials/files/<sha256>.<ext> the files
+
+Every fact the manifest states about the case is derived from the hash-chained events (and checked
+against them offline); the definition, forms and catalog entry are tied to the chain by their content
+hashes, which the ``CaseStarted`` and ``MatterReceived`` events record.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .audit import ChainedEvent
+from .clock import CST
+
+FORMAT = "tongban-archive"
+FORMAT_VERSION = 1
+STANDARD = "GB/T 42727—2023《政务服务事项电子文件归档规范》"
+
+README = "README.txt"
+MANIFEST = "manifest.json"
+CASE = "metadata/case.json"
+CATALOG = "metadata/catalog.json"
+APPLICATION = "metadata/application.json"
+CHAIN_HEAD = "metadata/chain_head.json"
+DEFINITION = "definition/definition.json"
+BPMN_DIR = "definition/bpmn/"
+FORMS_DIR = "definition/forms/"
+EVENTS = "records/events.jsonl"
+FORM_DATA = "records/form_data.json"
+MATERIALS = "materials/materials.json"
+FILES_DIR = "materials/files/"
+
+DESCRIPTIONS = {
+    README: "说明", CASE: "办件元数据", CATALOG: "事项目录条目", APPLICATION: "办事申请",
+    CHAIN_HEAD: "审计哈希链链头", DEFINITION: "流程定义说明", EVENTS: "审计事件（哈希链）",
+    FORM_DATA: "表单数据", MATERIALS: "申请材料清单",
+}
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "application/ofd": ".ofd"}
+
+DERIVED_CASE_KEYS = ("case_no", "owning_district", "receiving_district", "started_at", "ended_at", "process_key",
+                     "definition_version", "definition_hash", "matter_code", "matter_version", "matter_hash")
+"""The manifest's case facts that the events determine (the verifier recomputes each)."""
+
+
+def describe(path: str) -> str:
+    """The Chinese description of an entry, for the manifest."""
+    if path.startswith(BPMN_DIR):
+        return "流程图（BPMN，与办件锁定的版本逐字节一致）"
+    if path.startswith(FORMS_DIR):
+        return "表单定义（form-js）"
+    if path.startswith(FILES_DIR):
+        return "申请材料电子文件"
+    return DESCRIPTIONS.get(path, "")
+
+
+def pretty_json(value: Any) -> bytes:
+    """Readable, deterministic JSON (sorted keys, UTF-8 text kept as is), ending with a newline."""
+    return (json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+
+
+def utc_instant(value: datetime) -> str:
+    """The instant as the event hash covers it: UTC with microseconds (``2026-11-23T01:00:00.000000Z``)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc_instant(text: str) -> datetime:
+    """Parse :func:`utc_instant`'s format back; ValueError for anything else."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def local_time(value: datetime | None) -> str | None:
+    """The instant in China Standard Time, ISO 8601 with offset, for people."""
+    return None if value is None else value.astimezone(CST).isoformat()
+
+
+def event_line(event: ChainedEvent) -> bytes:
+    """One line of ``events.jsonl``: every hashed field plus ``prev_hash`` and ``hash``."""
+    record = {"case_no": event.case_no, "seq": event.seq, "type": event.event_type,
+              "at": utc_instant(event.occurred_at), "actor": event.actor, "element_id": event.element_id,
+              "task_id": event.task_id, "payload": event.payload, "prev_hash": event.prev_hash,
+              "hash": event.hash}
+    return (json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
+def parse_event_line(line: bytes) -> ChainedEvent:
+    """Read one ``events.jsonl`` line; ValueError naming what is wrong."""
+    try:
+        record = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"不是有效的 JSON：{exc}") from None
+    if not isinstance(record, dict):
+        raise ValueError("应为 JSON 对象")
+    missing = [k for k in ("case_no", "seq", "type", "at", "actor", "element_id", "task_id", "payload",
+                           "prev_hash", "hash") if k not in record]
+    if missing:
+        raise ValueError(f"缺少字段 {'、'.join(missing)}")
+    if not isinstance(record["seq"], int) or not isinstance(record["payload"], dict):
+        raise ValueError("seq 应为整数、payload 应为对象")
+    try:
+        at = parse_utc_instant(str(record["at"]))
+    except ValueError:
+        raise ValueError(f"时间格式不正确：{record['at']}") from None
+    return ChainedEvent(str(record["case_no"]), record["seq"], str(record["type"]), at, record["actor"],
+                        record["element_id"], record["task_id"], record["payload"], str(record["prev_hash"]),
+                        str(record["hash"]))
+
+
+def safe_part(name: str) -> str:
+    """A file name from a deployed resource name: path parts kept, nothing that climbs out of the folder."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "unnamed.bpmn"
+
+
+def is_safe_entry(name: str) -> bool:
+    """Whether a zip entry name stays inside the package folder (no absolute path, no ``..``)."""
+    return not (name.startswith("/") or "\\" in name or ":" in name.split("/")[0]
+                or any(p in ("..", ".") for p in name.split("/")))
+
+
+def material_path(sha256: str, media_type: str | None) -> str:
+    """Where a material's file lives in the package: named by its content hash."""
+    return f"{FILES_DIR}{sha256}{EXTENSIONS.get(media_type or '', '')}"
+
+
+@dataclass
+class EventFacts:
+    """What the events say about the case, accumulated one event at a time (builder and verifier alike)."""
+
+    case_no: str
+    count: int = 0
+    head: str | None = None
+    started: ChainedEvent | None = None
+    completed_at: datetime | None = None
+    matter: Mapping[str, Any] | None = None
+    application_materials: list[Mapping[str, Any]] | None = None
+    application_actor: str | None = None
+    task_names: dict[int, str] = field(default_factory=dict)
+    submissions: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, event: ChainedEvent) -> None:
+        """Take in the next event of the chain."""
+        self.count, self.head = self.count + 1, event.hash
+        payload = event.payload
+        if event.event_type == "CaseStarted" and self.started is None:
+            self.started = event
+        elif event.event_type == "CaseCompleted":
+            self.completed_at = event.occurred_at
+        elif event.event_type == "MatterReceived" and self.matter is None:
+            self.matter = payload
+        elif event.event_type == "ApplicationReceived" and self.application_materials is None:
+            self.application_materials = list(payload.get("materials") or [])
+            self.application_actor = event.actor
+        elif event.event_type == "TaskCreated" and event.task_id is not None:
+            self.task_names[event.task_id] = str(payload.get("name") or "")
+        elif event.event_type == "TaskCompleted":
+            self.submissions.append({
+                "seq": event.seq, "at": local_time(event.occurred_at), "actor": event.actor,
+                "element_id": event.element_id, "task_id": event.task_id,
+                "task_name": self.task_names.get(event.task_id or -1), "data": payload.get("data") or {}})
+
+    def case_facts(self) -> dict[str, Any]:
+        """The manifest's derived case facts (:data:`DERIVED_CASE_KEYS`)."""
+        started = self.started.payload if self.started is not None else {}
+        matter = self.matter or {}
+        return {
+            "case_no": self.case_no, "owning_district": started.get("owning_district"),
+            "receiving_district": started.get("receiving_district"),
+            "started_at": local_time(self.started.occurred_at) if self.started is not None else None,
+            "ended_at": local_time(self.completed_at), "process_key": started.get("process_key"),
+            "definition_version": started.get("definition_version"),
+            "definition_hash": started.get("content_hash"), "matter_code": matter.get("code"),
+            "matter_version": matter.get("version"), "matter_hash": matter.get("content_hash"),
+        }
+
+    def form_data(self) -> dict[str, Any]:
+        """``records/form_data.json``: the start data and every task submission, in event order."""
+        initial = self.started.payload.get("data") if self.started is not None else None
+        return {"case_no": self.case_no, "initial": initial or {}, "submissions": self.submissions}

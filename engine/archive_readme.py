@@ -1,0 +1,71 @@
+"""The README.txt of an archive package: what it holds and how to check it, in Chinese, for people."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from . import archive_format as fmt
+
+_LAYOUT = (
+    ("README.txt", "本说明"),
+    ("manifest.json", "清单：办件元数据，及包内每个文件的 SHA-256 和字节数（校验信息）"),
+    (fmt.CASE, "办件元数据：办件编号、事项、业务属地与收件地、收件与办结时间、时限"),
+    (fmt.CATALOG, "事项目录条目（收件时所依据的版本）"),
+    (fmt.APPLICATION, "办事申请：申请人、代理人、联系方式（含个人信息，按档案管理要求保管）"),
+    (fmt.CHAIN_HEAD, "审计哈希链的链头"),
+    (fmt.DEFINITION, "流程定义说明：流程键、版本、内容哈希、所引用的表单版本"),
+    (fmt.BPMN_DIR, "流程图 BPMN 原文，与办件锁定的版本逐字节一致"),
+    (fmt.FORMS_DIR, "表单定义（form-js JSON），办件锁定的版本"),
+    (fmt.EVENTS, "审计事件：每行一个 JSON，含前一事件哈希（prev_hash）与本事件哈希（hash）"),
+    (fmt.FORM_DATA, "各环节提交的表单数据（由审计事件导出）"),
+    (fmt.MATERIALS, "申请材料清单：名称、SHA-256、字节数、原件核验人"),
+    (fmt.FILES_DIR, "申请材料电子文件，以 SHA-256 命名"),
+)
+
+
+def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> str:
+    """Return the README for a package whose manifest (without its file list yet) and entries are given."""
+    case, chain = manifest["case"], manifest["chain"]
+    present = {e["path"] for e in entries} | {fmt.README, fmt.MANIFEST}
+    layout = [f"  {path:<32}{text}" for path, text in _LAYOUT
+              if path in present or any(p.startswith(path) for p in present if path.endswith("/"))]
+    matter = "（未关联事项目录）"
+    if case.get("matter_code"):
+        matter = (f"{case.get('matter_name') or ''}（实施编码 {case['matter_code']}，基本编码 "
+                  f"{case.get('basic_code') or '无'}，目录第 {case.get('matter_version')} 版）")
+    lines = [
+        f"归档信息包 {manifest['package']}",
+        "=" * 40,
+        "",
+        "本归档信息包由 tongban（通办）在办件办结后自动生成（办结即归档；《国务院关于在线政务服务的若干规定》",
+        "第十二条：按照档案管理要求及时以电子形式归档）。结构参照 " + fmt.STANDARD + "：",
+        "以办件编号命名，包含元数据、电子文件及其校验信息。",
+        "",
+        f"办件编号：{case['case_no']}",
+        f"标题：{case.get('title') or ''}",
+        f"事项：{matter}",
+        f"业务属地：{case.get('owning_district') or '无'}    收件地：{case.get('receiving_district') or '无'}",
+        f"收件时间：{case.get('started_at')}    办结时间：{case.get('ended_at')}",
+        f"流程：{case.get('process_key')} 第 {case.get('definition_version')} 版（内容哈希 "
+        f"{case.get('definition_hash')}）",
+        f"审计事件：{chain['event_count']} 个；链头 {chain['head']}",
+        f"格式：{fmt.FORMAT} 第 {fmt.FORMAT_VERSION} 版",
+        "",
+        "目录",
+        *layout,
+        "",
+        "如何校验",
+        "  1. 运行 tongban archive verify <本文件>：离线校验，不需要数据库；逐一核对每个文件的 SHA-256、",
+        "     审计事件的哈希链、流程定义与事项目录的内容哈希、材料清单，报告第一个问题所在的文件、应为值和实际值。",
+        "  2. 没有 tongban 时：解压后对每个文件计算 SHA-256（如 sha256sum），与 manifest.json 中 files 的",
+        "     sha256 逐一比对。事件哈希 = SHA-256(前一事件哈希 + 换行 + 规范 JSON)，规范 JSON 为",
+        "     {case_no, seq, type, at, actor, element_id, task_id, payload} 按键排序、无空白、UTF-8 原文；",
+        "     at 为 UTC 时间（YYYY-MM-DDTHH:MM:SS.ffffffZ）；第一个事件的前一哈希为 64 个 0。",
+        "     最后一个事件的哈希即链头，应与 manifest.json 和 metadata/chain_head.json 一致，",
+        "     并可与系统中区县每日封存的链头（tongban audit seal / tongban verify --all）核对。",
+        "  3. 流程定义的内容哈希、事项目录条目的内容哈希已记入 CaseStarted 和 MatterReceived 事件，",
+        "     因此流程图、表单和目录条目也受哈希链保护。",
+        "",
+        "时间均为北京时间（UTC+8），审计事件内的 at 字段除外（UTC）。",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""Check an archive package offline: no database, no configuration, only the zip file.
+
+Checks, in order, stopping at the first problem and naming the entry, what was expected and what was found:
+the zip itself (one folder named by the 办件编号, CRCs), the manifest (format, version), that the files in
+the package are exactly those the manifest lists, each file's size and sha256, the event hash chain line by
+line, the chain head, every case fact the manifest states (against the events), the definition's and the
+forms' content hashes (against ``CaseStarted``), the catalog entry's (against ``MatterReceived``), the form
+data (a projection of the events) and the materials manifest (against ``ApplicationReceived``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import archive_format as fmt
+from .archive_contents import check_contents
+from .archive_problems import ArchiveProblem, Fail
+from .audit import GENESIS, event_hash
+
+__all__ = ["ArchiveCheck", "ArchiveProblem", "verify_archive"]
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArchiveCheck:
+    """The verdict on one package file.
+
+    Attributes:
+        ok: True when every check passed.
+        path: the file checked.
+        sha256: the zip file's own sha256 (compare with ``tongban archive list``).
+        size: the zip file's size in bytes.
+        case_no: the 办件编号 the package is named by, when it could be read.
+        entries: files the manifest lists.
+        events: audit events in the package (as far as they were read).
+        chain_head: the last event's hash, when the chain was read to its end.
+        problem: the first problem found, when not ok.
+    """
+
+    ok: bool
+    path: str
+    sha256: str
+    size: int
+    case_no: str | None = None
+    entries: int = 0
+    events: int = 0
+    chain_head: str | None = None
+    problem: ArchiveProblem | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape (``tongban archive verify --json``)."""
+        return asdict(self)
+
+
+def verify_archive(path: str | Path) -> ArchiveCheck:
+    """Verify the package at ``path``; never raises for a bad package, only reports it."""
+    path = Path(path)
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    reader = _Reader()
+    try:
+        with zipfile.ZipFile(path) as package:
+            reader.check(package)
+    except Fail as failed:
+        problem = failed.problem
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        problem = ArchiveProblem("(zip)", f"不是有效的 zip 文件：{exc}")
+    else:
+        problem = None
+    return ArchiveCheck(problem is None, str(path), digest.hexdigest(), size, reader.root, reader.listed_count,
+                        reader.events, reader.head, problem)
+
+
+class _Reader:
+    """Walks one package; raises :class:`Fail` at the first problem."""
+
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.listed_count = self.events = 0
+        self.head: str | None = None
+
+    def check(self, package: zipfile.ZipFile) -> None:
+        self.zip = package
+        names = self._names()
+        manifest = self.json(fmt.MANIFEST)
+        self._check_manifest(manifest)
+        listed = {entry["path"]: entry for entry in manifest["files"]}
+        self.listed_count = len(listed)
+        for path in listed:
+            if path not in names:
+                raise Fail(path, "清单列出的文件在包中缺失")
+        for name in sorted(names - set(listed) - {fmt.MANIFEST}):
+            raise Fail(name, "包中有清单未列出的文件")
+        for path, entry in listed.items():
+            self._check_entry(path, entry)
+        facts = self._read_events(manifest["package"])
+        check_contents(self, manifest, listed, facts)
+
+    def _names(self) -> set[str]:
+        infos = [i for i in self.zip.infolist() if not (i.is_dir() and i.file_size == 0)]
+        seen: set[str] = set()
+        for info in infos:
+            if info.filename in seen:
+                raise Fail(info.filename, "包中有重名文件")
+            seen.add(info.filename)
+            if not fmt.is_safe_entry(info.filename):
+                raise Fail(info.filename, "文件名不安全（绝对路径或含 ..）")
+        roots = sorted({name.split("/", 1)[0] for name in seen})
+        if len(roots) != 1 or any("/" not in name for name in seen):
+            raise Fail("(zip)", "归档信息包应只含一个以办件编号命名的文件夹", "1 个文件夹",
+                       f"{len(roots)} 个：{'、'.join(roots[:5])}")
+        self.root = roots[0]
+        return {name.split("/", 1)[1] for name in seen}
+
+    def _check_manifest(self, manifest: Any) -> None:
+        if not isinstance(manifest, dict):
+            raise Fail(fmt.MANIFEST, "清单应为 JSON 对象")
+        if manifest.get("format") != fmt.FORMAT:
+            raise Fail(fmt.MANIFEST, "不是 tongban 归档信息包（format 不符）", fmt.FORMAT, str(manifest.get("format")))
+        if manifest.get("format_version") != fmt.FORMAT_VERSION:
+            raise Fail(fmt.MANIFEST, "不支持的格式版本", str(fmt.FORMAT_VERSION), str(manifest.get("format_version")))
+        if manifest.get("standard") != fmt.STANDARD:
+            raise Fail(fmt.MANIFEST, "清单中的 standard 被改动", fmt.STANDARD, str(manifest.get("standard")))
+        if manifest.get("package") != self.root:
+            raise Fail(fmt.MANIFEST, "清单中的包名与文件夹名不符", str(self.root), str(manifest.get("package")))
+        for key, kind in (("case", dict), ("chain", dict), ("files", list)):
+            if not isinstance(manifest.get(key), kind):
+                raise Fail(fmt.MANIFEST, f"清单缺少 {key} 或格式不对")
+        seen = set()
+        for entry in manifest["files"]:
+            if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
+                    and isinstance(entry.get("sha256"), str) and isinstance(entry.get("size"), int)):
+                raise Fail(fmt.MANIFEST, "清单的 files 中有格式不对的条目（应有 path、sha256、size）")
+            if entry["path"] in seen or entry["path"] == fmt.MANIFEST or not fmt.is_safe_entry(entry["path"]):
+                raise Fail(fmt.MANIFEST, f"清单的 files 中有重复或不安全的路径：{entry['path']}")
+            seen.add(entry["path"])
+
+    def _check_entry(self, path: str, entry: dict[str, Any]) -> None:
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self.zip.open(f"{self.root}/{path}") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise Fail(path, f"压缩数据校验失败，文件已损坏或被改动（{exc}）") from None
+        if size != entry["size"]:
+            raise Fail(path, "文件大小与清单不符", f"{entry['size']} 字节", f"{size} 字节")
+        if digest.hexdigest() != entry["sha256"]:
+            raise Fail(path, "SHA-256 与清单不符（文件被改动）", entry["sha256"], digest.hexdigest())
+
+    def read(self, path: str) -> bytes:
+        """The bytes of one entry (sizes were checked against the manifest already)."""
+        info = self.zip.getinfo(f"{self.root}/{path}")
+        if info.file_size > MAX_JSON_BYTES:
+            raise Fail(path, "文件过大，不能作为 JSON 读取", f"≤ {MAX_JSON_BYTES} 字节", f"{info.file_size} 字节")
+        return self.zip.read(info)
+
+    def json(self, path: str) -> Any:
+        """Parse one JSON entry; a missing or broken file is a problem of that entry."""
+        try:
+            data = self.read(path)
+        except KeyError:
+            raise Fail(path, "缺少该文件") from None
+        try:
+            return json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Fail(path, f"不是有效的 JSON：{exc}") from None
+
+    def _read_events(self, case_no: str) -> fmt.EventFacts:
+        facts, prev, expected_seq = fmt.EventFacts(case_no), GENESIS, 1
+        with self.zip.open(f"{self.root}/{fmt.EVENTS}") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    event = fmt.parse_event_line(line)
+                except ValueError as exc:
+                    raise Fail(fmt.EVENTS, f"第 {number} 行：{exc}") from None
+                if event.case_no != case_no:
+                    raise Fail(fmt.EVENTS, f"第 {number} 行：办件编号与包名不符", case_no, event.case_no)
+                if event.seq != expected_seq:
+                    raise Fail(fmt.EVENTS, f"第 {number} 行：事件序号不连续（有事件被删除或插入）",
+                               str(expected_seq), str(event.seq))
+                if event.prev_hash != prev:
+                    raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：与前一事件的哈希链接不符", prev, event.prev_hash)
+                recomputed = event_hash(prev, case_no=event.case_no, seq=event.seq, event_type=event.event_type,
+                                        occurred_at=event.occurred_at, actor=event.actor,
+                                        element_id=event.element_id, task_id=event.task_id, payload=event.payload)
+                if recomputed != event.hash:
+                    raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：内容与其哈希不符（内容被修改）", recomputed,
+                               event.hash)
+                facts.add(event)
+                prev, expected_seq = event.hash, expected_seq + 1
+                self.events = facts.count
+        if facts.count == 0:
+            raise Fail(fmt.EVENTS, "没有审计事件")
+        self.head = facts.head
+        return facts
