@@ -21,6 +21,7 @@ from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
 from .cli_org import org_group
+from .cli_ratings import ratings_group
 from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
 
@@ -41,7 +42,7 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group):
+                    org_group, grants_group, ratings_group):
         app.cli.add_command(command)
 
 

@@ -12,7 +12,8 @@ from .catalog import Matter, is_catalog_file
 from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, ReceiveApplication,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, Party, RaiseSupervision, RateCase,
+    ReceiveApplication,
     RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .config import EngineConfig
@@ -32,6 +33,7 @@ from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
     mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
 )
+from .applicant_access import Applicants, QueryGuard
 from .org import DistrictInfo, OrgChange, Organisation
 from .org_file import CSV_COLUMNS, KINDS, OrgFile, parse_org_file, reference_org
 from .migrations import upgrade_database
@@ -39,6 +41,8 @@ from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
     import_calendar_year, load_work_calendar,
 )
+from .rating_queries import RatingReads, rating_scope
+from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
@@ -63,4 +67,6 @@ __all__ = [
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "LintDefinitions",
+    "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
+    "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
 ]

@@ -5,13 +5,14 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from . import clock_handlers, handlers, intake, supervision, task_handlers
+from . import clock_handlers, handlers, intake, ratings, supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
-    FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase,
-    SuspendClock, UnclaimTask, LintDefinitions,
+    FireDueTimers, RaiseSupervision, RateCase, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
+    StartCase, SuspendClock, UnclaimTask, LintDefinitions,
 )
+from .applicant_access import Applicants, QueryGuard
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
 from .bundle import is_bundle_file
@@ -30,6 +31,7 @@ from .project_targets import load_targets, target_functions
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
+from .rating_queries import RatingReads
 from .receipts import Receipts
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
@@ -52,6 +54,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,
     ReceiveApplication: intake.receive_application,
+    RateCase: ratings.rate_case,
 }
 
 
@@ -59,7 +62,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
+    ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
+    ``ratings`` reads ratings, their 差评整改 progress and statistics.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -75,6 +79,9 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.ratings = RatingReads(database.read_sessions)
+        self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
+                                     self.ratings, self.handle)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -135,7 +142,9 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
                                 max_form_bytes=config.max_form_bytes)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
-                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes))
+                                 materials=MaterialStore(config.materials_dir, config.max_material_bytes),
+                                 rectification_workdays=config.rectification_workdays,
+                                 on_case_completed=(ratings.close_rectification,))
     return Engine(config, database, services)
 
 

@@ -26,6 +26,8 @@ class EngineConfig:
         max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
         workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
             the next command (0 disables; the database snapshot stays the truth either way).
+        rectification_workdays: working days a department has to rectify a 差评 (好差评 差评整改), 15 by
+            default (四川 practice; DOMAIN §3.5).
     """
 
     database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
@@ -38,6 +40,12 @@ class EngineConfig:
     workflow_cache_size: int = 512
     materials_dir: Path = ROOT / "instance" / "materials"
     max_material_bytes: int = 20 * 1024 * 1024
+    rectification_workdays: int = 15
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.rectification_workdays <= 365:
+            raise ValueError("TONGBAN_RECTIFICATION_WORKDAYS 应为 1 到 365 的整数，"
+                             f"而不是 {self.rectification_workdays}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

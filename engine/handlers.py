@@ -51,6 +51,10 @@ class Services:
     """Provider of the working-day calendar (``.get()``); needed by definitions that declare clocks."""
     materials: Any = None
     """The content-addressed :class:`~engine.material_store.MaterialStore` intake keeps uploads in."""
+    rectification_workdays: int = 15
+    """Working days a department has to rectify a 差评 (the 差评整改 case's committed clock)."""
+    on_case_completed: tuple[Callable[..., None], ...] = ()
+    """Called as ``hook(uow, svc, case, workflow, step, actor, now)`` in the transaction that ends a case."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         specs = catalog_clock_specs(specs, {"legal": (matter.legal_limit.amount, matter.legal_limit.unit),
                                             "committed": (committed.amount, committed.unit)}, matter.lights)
     # The clocks exist before the first step, so timers reached at once can read legal_due().
-    clock_columns = _clock_columns(specs, svc, now, cmd.actor)
+    clock_columns = _clock_columns(specs, svc, now, cmd.actor, data)
     with case_clocks_bound(clock_columns.get("clocks")):
         workflow, step = svc.runner.start(definition.spec, definition.subprocess_specs, data)
     day = now.astimezone(CST).strftime("%Y%m%d")
@@ -298,10 +302,11 @@ def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, wor
     return [ev.TimersRearmed(reason=reason, timers={t.element_id: t.due_at.isoformat() for t in moved})]
 
 
-def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
+def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, actor: Actor,
+                   data: dict[str, Any]) -> dict[str, Any]:
     if not specs:
         return {}
-    doc = start_clocks(specs, now, actor.username)
+    doc = start_clocks(specs, now, actor.username, data)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
 
 
@@ -371,6 +376,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                       if "clock" in entry else entry for kind, entry in case.clocks.items()}
             case.set(clocks=closed, deadline_provisional=False,
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
+        for hook in svc.on_case_completed:
+            hook(uow, svc, case, workflow, step, actor, now)
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
 

@@ -47,6 +47,10 @@ from .persistence.models import (
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
                       "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
 _RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
+# 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
+# its own) did. They are no input of this case's process, so replay stops before them; they must all come
+# after the process part, and verify checks their hash chain like any other event.
+AFTER_END = frozenset({"CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved"})
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,10 @@ class Replayer:
             try:
                 run = _Run(scratch, clock, case)
                 self._seed(run, recorded)
-                divergence = _walk(run, recorded)
+                process_part, stray = _split_after_end(recorded)
+                divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
+                    stray.seq, "unsupported", stray.to_dict(), None,
+                    f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
             finally:
                 scratch.close()
         finally:
@@ -251,6 +258,15 @@ class Replayer:
                 conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
         run.users = {u["username"]: u for u in users}
         run.calendar = sorted(days, key=lambda row: row["loaded_at"])
+
+
+def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent], RecordedEvent | None]:
+    """Return the events before the first 好差评 event, and the first non-rating event after it, if any."""
+    for index, event in enumerate(recorded):
+        if event.event_type in AFTER_END:
+            stray = next((e for e in recorded[index:] if e.event_type not in AFTER_END), None)
+            return recorded[:index], stray
+    return recorded, None
 
 
 def _events(session: Any, case_id: int) -> list[RecordedEvent]:

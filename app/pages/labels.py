@@ -23,6 +23,8 @@ EVENTS = {
     "TaskCompleted": "办理完成", "TaskCancelled": "任务撤销", "FlowAdvanced": "流程流转",
     "TimersFired": "定时器触发", "CaseCompleted": "办结", "ClocksStarted": "开始计时", "ClockPaused": "暂停计时",
     "ClockResumed": "恢复计时", "DeadlineExtended": "延长时限", "DeadlinesRecomputed": "重算期限",
+    "CaseRated": "好差评", "RectificationOpened": "差评整改立案", "RectificationClosed": "差评整改办结",
+    "RatingRemoved": "评价撤销（申诉成立）",
 }
 
 

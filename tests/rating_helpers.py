@@ -1,0 +1,51 @@
+"""Helpers for the 好差评 tests: a case received at intake and worked to its end."""
+from __future__ import annotations
+
+import io
+from typing import NamedTuple
+
+from engine import CompleteTask, Engine, MaterialInput, Party, ReceiveApplication
+
+from .helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, open_task
+
+MATTER = "11500103MB1D25937B4000117001"
+PDF = b"%PDF-1.7\n%rating test\n"
+SUPERVISOR = ("supervisor_yz", ("supervisor",), "500103", "jiancha")
+HEAD = ("head_zj", ("department_head", "reviewer"), "500103", "zhujian")
+
+
+class Received(NamedTuple):
+    """An intake case: its id, 办件编号 and the query code printed on the receipt."""
+
+    case_id: int
+    case_no: str
+    query_code: str
+
+
+def receive(engine: Engine, *, tolerance: bool = False) -> Received:
+    """Receive an application for the 渝中 parallel-approval matter; ``tolerance`` leaves 中标通知书 missing."""
+    materials = (
+        MaterialInput("application_form", io.BytesIO(PDF), "申请表.pdf"),
+        MaterialInput("land_certificate", license_ref="LIC-500103-2026-0001"),
+        MaterialInput("drawing_review", io.BytesIO(PDF + b"d"), "审查合格书.pdf"),
+        MaterialInput("bid_notice", missing=True) if tolerance else
+        MaterialInput("bid_notice", io.BytesIO(PDF + b"b"), "中标通知书.pdf"),
+        MaterialInput("funding_proof", io.BytesIO(PDF + b"f"), "承诺书.pdf", original_verified=True),
+    )
+    result = engine.handle(ReceiveApplication(MATTER, CLERK, Party("person", "张三", "111", "500103198506120317"),
+                                              "13800138000", materials))
+    return Received(result.case.case_id, result.case.case_no, result.query_code)
+
+
+def work_to_end(engine: Engine, case: Received) -> None:
+    """受理, then the three reviews; 住建 finishes last, so it is the responsible department."""
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    for actor, element in ((GUIHUA, "review_guihua"), (XIAOFANG, "review_xiaofang"), (ZHUJIAN, "review_zhujian")):
+        engine.handle(CompleteTask(open_task(engine, actor, element)["id"], actor, APPROVE))
+
+
+def closed_case(engine: Engine) -> Received:
+    """An intake case that has ended (办结)."""
+    case = receive(engine)
+    work_to_end(engine, case)
+    return case
