@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 
 from . import events as ev
 from .commands import Actor, RateCase, StartCase
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
 from .persistence.models import Case, CaseEvent, Rating, TaskItem
 from .persistence.repository import CaseRecord
@@ -129,6 +129,9 @@ def _open_rectification(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseReco
     title = f"差评整改：{case.case_no}（{LEVELS[cmd.score]}）{comment}"[:256]
     start = StartCase(RECTIFICATION_PROCESS, cmd.actor, data, business_key=f"rating:{rating_id}", title=title,
                       owning_district=case.owning_district, receiving_district=case.receiving_district)
+    if not uow.definitions.process_exists(RECTIFICATION_PROCESS):
+        raise WorkflowFailed("差评整改流程（chaping_zhenggai）尚未部署，暂不能受理差评，"
+                             "请联系管理员执行 tongban deploy", code="RECTIFICATION_NOT_DEPLOYED")
     rectification, _created, workflow = open_case(uow, svc, start, data, now)
     return rectification, workflow
 
