@@ -122,12 +122,11 @@ def progress(status: str, clocks: Sequence[Mapping[str, Any]], open_tasks: Seque
     names = list(dict.fromkeys(str(t["name"]) for t in open_tasks))
     notice = notice_of(current_pause(events), events) if stage == "correction" else None
     if stage == "correction":
-        next_step = "补齐材料后交到收件窗口" + (f"（窗口：{'、'.join(names)}）" if names else "")
+        next_step = "补齐材料后交到收件窗口"
     elif stage == "completed":
         next_step = None
     else:
         next_step = "、".join(names) or "等待办理"
     result = result_of(events, end_names) if stage == "completed" else None
-    hint = HINTS[stage] + (f"办理结果：{result}。" if result else "")
-    return {"stage": stage, "stage_label": LABELS[stage], "hint": hint, "next_step": next_step,
+    return {"stage": stage, "stage_label": LABELS[stage], "hint": HINTS[stage], "next_step": next_step,
             "deadlines": deadlines(clocks) if status == "running" else [], "notice": notice, "result": result}

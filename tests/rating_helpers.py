@@ -9,6 +9,7 @@ from engine import Actor, CompleteTask, Engine, MaterialInput, Party, ReceiveApp
 from .helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN
 
 MATTER = "11500103MB1D25937B4000117001"
+FOOD = "11500103MB1C47082L4000321001"           # 食品经营许可（告知承诺）: standard_permit, offered in 渝中
 PDF = b"%PDF-1.7\n%rating test\n"
 
 
@@ -55,3 +56,28 @@ def closed_case(engine: Engine) -> Received:
     case = receive(engine)
     work_to_end(engine, case)
     return case
+
+
+def food_application(engine: Engine) -> Received:
+    """Receive a 食品经营许可 application (standard_permit: 收件, 形式审查, 一次性告知补正 ...) in 渝中."""
+    materials = (MaterialInput("application_form", io.BytesIO(PDF), "申请书.pdf"),
+                 MaterialInput("business_license", license_ref="LIC-91500103-0001"),
+                 MaterialInput("commitment_letter", io.BytesIO(PDF + b"c"), "承诺书.pdf", original_verified=True),
+                 MaterialInput("premises_layout", io.BytesIO(PDF + b"p"), "布局图.pdf"),
+                 MaterialInput("safety_rules", io.BytesIO(PDF + b"s"), "制度.pdf"))
+    result = engine.handle(ReceiveApplication(
+        FOOD, CLERK, Party("legal", "重庆某餐饮管理有限公司", id_number="91500103MA5U1234XJ",
+                           legal_representative="王五"), "13800138000", materials,
+        form={"department": "shichang", "substantive_check": False}))
+    return Received(result.case.case_id, result.case.case_no, result.query_code)
+
+
+def food_correction(engine: Engine, case: Received) -> None:
+    """收件 and 形式审查 of the 食品经营许可, then the one-time 补正 notice listing two items."""
+    for element, data in (
+            ("receive", {"applicant_name": "重庆某餐饮管理有限公司", "handling_mode": "standard",
+                         "received_materials": "申请书等", "originals_checked": True}),
+            ("formal_review", {"intake_decision": "correction", "review_note": "材料不齐"}),
+            ("correction_notice", {"correction_notice_no": "渝中补〔2026〕07 号", "missing_items": [
+                {"item_name": "经营场所平面布局图", "item_requirement": "标明操作间面积"}, {"item_name": "健康证明"}]})):
+        engine.handle(CompleteTask(task_of(engine, CLERK, element, case.case_id)["id"], CLERK, data))

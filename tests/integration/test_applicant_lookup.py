@@ -5,7 +5,6 @@ lock the pair, the case number (from any address) and the address (over any case
 """
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -13,18 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import (
-    Actor, CompleteTask, EngineConfig, MaterialInput, NotFound, Party, QueryGuard, ReceiveApplication,
-    TooManyAttempts, bootstrap, ensure_calendar_seeded,
+    Actor, CompleteTask, EngineConfig, NotFound, QueryGuard, TooManyAttempts, bootstrap, ensure_calendar_seeded,
 )
 from engine.persistence.models import LoginAttempt
 from engine.query_codes import check_query_code
 from tests.conftest import ROOT
 from tests.helpers import CLERK, deploy_shipped
-from tests.rating_helpers import closed_case, receive, task_of
+from tests.rating_helpers import closed_case, food_application, food_correction, receive, task_of
 
-FOOD = "11500103MB1C47082L4000321001"           # 食品经营许可（告知承诺）, standard_permit, 渝中
 SHICHANG = Actor("reviewer_sc", ("reviewer",), "500103", "shichang")
-PDF = b"%PDF-1.7\n%lookup\n"
 
 
 @pytest.fixture
@@ -118,38 +114,22 @@ def test_twenty_failures_over_any_case_numbers_lock_the_address(eng):
     assert guard.verify(case.case_no, case.query_code, "10.2.0.2") == case.case_id
 
 
-def food_application(eng) -> tuple[int, str, str]:
-    materials = (MaterialInput("application_form", io.BytesIO(PDF), "申请书.pdf"),
-                 MaterialInput("business_license", license_ref="LIC-91500103-0001"),
-                 MaterialInput("commitment_letter", io.BytesIO(PDF + b"c"), "承诺书.pdf", original_verified=True),
-                 MaterialInput("premises_layout", io.BytesIO(PDF + b"p"), "布局图.pdf"),
-                 MaterialInput("safety_rules", io.BytesIO(PDF + b"s"), "制度.pdf"))
-    result = eng.handle(ReceiveApplication(
-        FOOD, CLERK, Party("legal", "重庆某餐饮管理有限公司", id_number="91500103MA5U1234XJ",
-                           legal_representative="王五"), "13800138000", materials,
-        form={"department": "shichang", "substantive_check": False}))
-    return result.case.case_id, result.case.case_no, result.query_code
-
-
 def step(eng, actor, case_id, element, data) -> None:
     eng.handle(CompleteTask(task_of(eng, actor, element, case_id)["id"], actor, data))
 
 
 def test_the_applicant_follows_a_permit_through_its_stages_and_sees_the_one_time_notice(eng, clock):
-    case_id, case_no, code = food_application(eng)
+    food = food_application(eng)
+    case_id, case_no, code = food
     look = lambda: eng.applicants.lookup(case_no, code, "10.3.0.1")  # noqa: E731
     view = look()
     assert (view["stage"], view["stage_label"], view["next_step"]) == ("received", "已收件", "收件")
     assert [(d["label"], d["started"], d["rule"]) for d in view["deadlines"]] == [
         ("承诺办结期限", False, "受理之日起 5 个工作日"), ("法定办结期限", False, "受理之日起 20 个工作日")]
-    step(eng, CLERK, case_id, "receive", {"applicant_name": "重庆某餐饮管理有限公司", "handling_mode": "standard",
-                                          "received_materials": "申请书等", "originals_checked": True})
-    step(eng, CLERK, case_id, "formal_review", {"intake_decision": "correction", "review_note": "材料不齐"})
-    step(eng, CLERK, case_id, "correction_notice", {"correction_notice_no": "渝中补〔2026〕07 号", "missing_items": [
-        {"item_name": "经营场所平面布局图", "item_requirement": "标明操作间面积"}, {"item_name": "健康证明"}]})
+    food_correction(eng, food)
     view = look()
     assert (view["stage"], view["stage_label"]) == ("correction", "待补正")
-    assert view["next_step"] == "补齐材料后交到收件窗口（窗口：接收补正材料）"
+    assert view["next_step"] == "补齐材料后交到收件窗口"
     assert view["notice"]["notice_no"] == "渝中补〔2026〕07 号" and view["notice"]["kind_label"] == "补正"
     assert view["notice"]["items"] == [{"name": "经营场所平面布局图", "requirement": "标明操作间面积"},
                                        {"name": "健康证明", "requirement": ""}]
@@ -174,7 +154,7 @@ def test_a_closed_case_shows_its_result_and_invites_a_rating_once(eng):
     case = closed_case(eng)
     view = eng.applicants.lookup(case.case_no, case.query_code, "10.4.0.1")
     assert (view["stage_label"], view["result"], view["can_rate"], view["rating"]) == ("已办结", "办结", True, None)
-    assert view["deadlines"] == [] and view["hint"] == "办件已办结。办理结果：办结。"
+    assert view["deadlines"] == [] and view["hint"] == "办件已办结。"
     rated = eng.applicants.rate(case.case_no, case.query_code, "10.4.0.1", score=1, channel="2", comment="")
     assert (rated["can_rate"], rated["rating"]["level"], rated["rating"]["channel_name"]) == (False, "非常满意",
                                                                                               "移动服务端")

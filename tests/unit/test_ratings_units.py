@@ -117,7 +117,7 @@ def test_a_closed_case_tells_the_end_it_reached_and_a_failed_one_asks_to_contact
     view = progress("completed", [], [], events, {"end_refused": "不予许可", "end_granted": "办结（准予许可）"})
     assert (view["stage_label"], view["result"], view["next_step"], view["deadlines"]) == ("已办结", "不予许可",
                                                                                              None, [])
-    assert view["hint"] == "办件已办结。办理结果：不予许可。"
+    assert view["hint"] == "办件已办结。"
     assert progress("failed", [], [], events, {})["stage_label"] == "办理中断"
 
 
