@@ -242,3 +242,18 @@ def test_a_bad_rating_without_the_rectification_process_deployed_is_refused_and_
         assert eng.ratings.list(ADMIN)[0]["level"] == "非常满意"
     finally:
         eng.close()
+
+
+def test_a_missed_rectification_deadline_raises_a_supervision_item_like_any_case(eng, clock):
+    from engine import RaiseSupervision
+    rate(eng, closed_case(eng), 5, "一直没人处理")
+    (rating,) = eng.ratings.list(ADMIN)
+    rectification = eng.ratings.get(ADMIN, rating["id"])["rectification"]
+    clock.set(datetime(2026, 12, 14, 18, 0, tzinfo=CST))             # still within the last day
+    eng.handle(RaiseSupervision(rectification["case_id"]))
+    assert eng.queries.supervision(SUPERVISOR) == []
+    clock.set(datetime(2026, 12, 15, 9, 0, tzinfo=CST))
+    eng.handle(RaiseSupervision(rectification["case_id"]))
+    (item,) = eng.queries.supervision(SUPERVISOR)
+    assert (item["case_no"], item["kind"], item["district"]) == (rectification["case_no"], "committed_overdue",
+                                                                 "500103")
