@@ -15,6 +15,7 @@ from typing import Any, Callable
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .case_clocks import summary
 from .case_progress import progress
 from .catalog import Matter
 from .clock import Clock
@@ -60,7 +61,8 @@ class QueryGuard:
             TooManyAttempts: while the case number or the address is throttled; ``details.retry_after``
                 holds the seconds to wait.
         """
-        case_no, source, now = case_no.strip(), (source or "unknown")[:64], self.clock.now()
+        # 办件编号 are upper case (TB + digits); a number typed in lower case is the same number.
+        case_no, source, now = case_no.strip().upper(), (source or "unknown")[:64], self.clock.now()
         key = f"{PREFIX}{case_no}"[:64]
         with self.uow() as uow:
             wait = self._wait(uow, key, source, now)
@@ -152,7 +154,6 @@ class Applicants:
     def _clocks(self, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
         if not doc or self.services.calendar is None:
             return []
-        from .case_clocks import summary
         return summary(doc, self.services.calendar.get(), self.services.clock.now())
 
     def _end_names(self, definition_id: int) -> dict[str, str]:

@@ -63,7 +63,7 @@ def check_rating(score: Any, channel: Any, comment: Any) -> str:
         problems["comment"] = ["文字评价应为文本"]
     elif len(text) > MAX_COMMENT:
         problems["comment"] = [f"文字评价不能超过 {MAX_COMMENT} 字"]
-    elif score in BAD_SCORES and not text:
+    elif "score" not in problems and score in BAD_SCORES and not text:
         problems["comment"] = ["差评请写明不满意的原因，便于责任部门整改"]
     if problems:
         raise InvalidInput("评价内容有误", code="RATING_INVALID", details={"fields": problems})

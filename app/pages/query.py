@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import Conflict, InvalidInput, NotFound, TooManyAttempts
+from engine import EngineError, NotFound, TooManyAttempts
 
 from ..errors import retry_after
 from ..runtime import get_engine
@@ -53,7 +53,7 @@ def query_rate() -> Any:
                                       channel=_channel(), comment=comment)
     except (NotFound, TooManyAttempts) as exc:
         return _answer(None, case_no, error=exc.message, status=exc.http_status, headers=retry_after(exc))
-    except (InvalidInput, Conflict) as exc:
+    except EngineError as exc:           # a bad rating, one already made, 差评整改 not deployed
         fields = exc.details.get("fields", {})
         view = engine.applicants.lookup(case_no, code, _address())
         return _answer(view, case_no, code=code, error=None if fields else exc.message, fields=fields,

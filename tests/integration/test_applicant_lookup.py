@@ -65,7 +65,7 @@ def test_an_unknown_case_number_and_a_wrong_code_do_the_same_work_and_get_the_sa
     wrong = refusal(lambda: guard.verify(case.case_no, "ZZZZZZZZ", "10.0.0.1"))
     assert (check.calls, failures(eng)) == (2, 2)
     assert unknown == wrong == ("QUERY_CODE_MISMATCH", "办件编号或查询码不正确", {})
-    assert guard.verify(f" {case.case_no} ", case.query_code.lower(), "10.0.0.1") == case.case_id
+    assert guard.verify(f" {case.case_no.lower()} ", case.query_code.lower(), "10.0.0.1") == case.case_id
     assert check.calls == 3
 
 

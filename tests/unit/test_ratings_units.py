@@ -40,6 +40,7 @@ def test_every_bad_field_of_a_rating_is_named_at_once_in_chinese():
 
 @pytest.mark.parametrize("score, channel, comment, field", [
     (False, "1", "", "score"), ("1", "1", "", "score"), (None, "1", "", "score"), (0, "1", "", "score"),
+    ([4], "1", "", "score"), (1, ["1"], "", "channel"),
     (1, "0", "", "channel"), (1, None, "", "channel"), (5, "1", "", "comment"), (4, "1", " \n ", "comment"),
     (3, "1", "字" * 501, "comment"),
 ])
