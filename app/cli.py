@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
     DeployDefinitions, EngineError, LintDefinitions, ROLES, TimerWorker, calendar_coverage, ensure_calendar_seeded,
@@ -20,6 +21,7 @@ from engine import (
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
+from .cli_history import history_command
 from .cli_org import org_group
 from .cli_ratings import ratings_group
 from .cli_replay import replay_command
@@ -28,21 +30,46 @@ from .runtime import engine_config, get_engine
 log = logging.getLogger("tongban.cli")
 
 
-def main() -> None:
-    """Entry point of the ``tongban`` console script."""
+class TongbanGroup(FlaskGroup):
+    """The ``tongban`` group: a database that is missing or not migrated gets a clear message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; translate "no such table" and "cannot connect" into what to do next."""
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            text = str(exc.orig if exc.orig is not None else exc).lower()
+            if not any(hint in text for hint in _NOT_READY):
+                raise
+            click.echo("错误 [DATABASE_NOT_READY]：数据库不可用或尚未迁移（" + str(exc.orig).strip().splitlines()[0]
+                       + "）。请先运行 tongban migrate（或 make run），并检查 TONGBAN_DATABASE_URL。", err=True)
+            sys.exit(2)
+
+
+_NOT_READY = ("no such table", "does not exist", "unable to open database", "connection refused",
+              "could not connect", "connection failed")
+
+
+def build_group() -> TongbanGroup:
+    """The ``tongban`` command group, as the console script runs it."""
     from . import create_app
-    group = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
-                       help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
+    group = TongbanGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
+                         help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
     group.add_command(shell_command)
     group.add_command(routes_command)
-    group(prog_name="tongban")
+    return group
+
+
+def main() -> None:
+    """Entry point of the ``tongban`` console script."""
+    build_group()(prog_name="tongban")
 
 
 def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group, ratings_group):
+                    org_group, grants_group, history_command, ratings_group):
         app.cli.add_command(command)
 
 
@@ -283,8 +310,8 @@ def worker_command(once: bool, interval: float) -> None:
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-@click.option("--only", type=click.Choice(["inbox"]), default=None,
-              help="只运行一项基准（inbox：百万待办收件箱），结果并入 --output")
+@click.option("--only", type=click.Choice(["inbox", "history"]), default=None,
+              help="只运行一项基准（inbox：百万待办收件箱；history：千条事件的办理历史），结果并入 --output")
 def bench_command(quick: bool, postgresql_url: str, output: Path, only: str | None) -> None:
     """Run the benchmarks side by side, print a table and write bench/results.json."""
     from bench.run import main as run_bench

@@ -236,6 +236,8 @@ class CaseSchema(Schema):
     stage = fields.String(allow_none=True)
     owning_district = fields.String(allow_none=True)
     receiving_district = fields.String(allow_none=True)
+    deciding_district = fields.String(allow_none=True, metadata={
+        "description": "就地批办时作出决定的收件地（依业务属地授权）；为空表示由业务属地决定"})
     started_by = fields.String(allow_none=True)
     started_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -258,13 +260,15 @@ class ClockViewSchema(Schema):
     budget = fields.String()
     t0 = fields.String()
     due_date = fields.String()
-    status = fields.String(metadata={"description": "confirmed, or provisional past the loaded calendar years"})
+    status = fields.String(metadata={"description": "confirmed, or provisional past the loaded calendar years; "
+                                                    "not_started before 受理; between_periods between two stages"})
     left = fields.Integer()
     used = fields.Integer()
     light = fields.String()
     paused = fields.Boolean()
     extended_days = fields.Integer()
     rule = fields.String()
+    periods = fields.Integer(metadata={"description": "时段序号：按阶段计时（tb:clock stopsAt）的时限，已开始的时段数"})
 
 
 class SuspendClockSchema(Schema):

@@ -311,7 +311,7 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------- main
 
 
-ONLY = ("inbox",)
+ONLY = ("inbox", "history")
 
 
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
@@ -323,6 +323,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     """
     if only == "inbox":
         return main_inbox_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
+    if only == "history":
+        from .history import main_history_only
+        return main_history_only(quick=quick, output=output, echo=echo)
     if only is not None:
         raise ValueError(f"--only accepts {', '.join(ONLY)}")
     plan = Plan.for_mode(quick)

@@ -21,6 +21,7 @@ from .config import EngineConfig
 from .deployment import DefinitionCatalog
 from .expressions import Evaluator
 from .grants import Grants
+from .history import CaseHistory
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
@@ -63,7 +64,8 @@ class Engine:
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
     ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
-    ``ratings`` reads ratings, their 差评整改 progress and statistics.
+    ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
+    for auditors (timeline, path, state as of an event).
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -79,6 +81,7 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.history = CaseHistory(self)
         self.ratings = RatingReads(database.read_sessions)
         self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
                                      self.ratings, self.handle)
@@ -121,7 +124,8 @@ class Engine:
             return session.execute(text("SELECT 1")).scalar() == 1
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the history's replay scratch space."""
+        self.history.close()
         self.database.dispose()
 
 

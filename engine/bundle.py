@@ -296,7 +296,10 @@ def merge(bundle: Mapping[str, Any] | None, element_id: str, data: Mapping[str, 
 
 def progress(bundle: Mapping[str, Any] | None, tasks: list[Mapping[str, Any]],
              finished: set[str]) -> list[dict[str, Any]]:
-    """Each sub-matter's state for the case view: 未开始 waiting, 办理中 running, 已办结 completed.
+    """Each sub-matter's state for the case view: 未开始 waiting, 办理中 running, 已办结 completed, 不予办理 refused.
+
+    A sub-matter is refused when the case passed the end event ``<subprocess>_refused`` inside it (the
+    convention the shipped bundles follow for 不予登记/不予备案).
 
     Args:
         bundle: the stored bundle doc of the case's definition.
@@ -306,7 +309,10 @@ def progress(bundle: Mapping[str, Any] | None, tasks: list[Mapping[str, Any]],
     rows = []
     for matter in (bundle or {}).get("matters", ()):
         mine = [t for t in tasks if t["element_id"] in matter["tasks"]]
-        state = "completed" if matter["subprocess"] in finished else "running" if mine else "waiting"
+        if f"{matter['subprocess']}_refused" in finished:
+            state = "refused"
+        else:
+            state = "completed" if matter["subprocess"] in finished else "running" if mine else "waiting"
         rows.append({"name": matter["name"], "subprocess": matter["subprocess"], "state": state,
                      "open_tasks": sum(1 for t in mine if t["state"] == "open")})
     return rows

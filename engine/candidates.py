@@ -2,7 +2,9 @@
 
 A diagram names candidates as ``role[@district[/department]]`` expressions. ``district`` and ``department``
 are literal codes or references resolved against the case when the task becomes ready:
-``${owning}`` (业务属地), ``${receiving}`` (收件地) or ``${name}`` (a value in the case data). Examples::
+``${owning}`` (业务属地), ``${receiving}`` (收件地), ``${deciding}`` (the district that decides: the owning
+district, or the receiving one where a 就地批办 grant lets it decide) or ``${name}`` (a value in the case data).
+Examples::
 
     window_clerk@${receiving}            the receiving district's window
     reviewer@${owning}/zhujian           the owning district's 住建 reviewers
@@ -52,7 +54,8 @@ def parse_candidate(text: str) -> CandidateExpr:
     """Parse one candidate expression or raise :class:`CandidateError` with a Chinese reason."""
     match = _EXPR.match(text.strip())
     if not match:
-        raise CandidateError("应为 角色[@区县[/部门]]，区县和部门可写代码或 ${owning}、${receiving}、${变量}")
+        raise CandidateError("应为 角色[@区县[/部门]]，区县和部门可写代码或 "
+                             "${owning}、${receiving}、${deciding}、${变量}")
     return CandidateExpr(match["role"], match["district"], match["department"])
 
 
@@ -92,7 +95,10 @@ def _resolve_part(part: str | None, case: Mapping[str, Any], data: Mapping[str, 
     if ref is None:
         return part
     name = ref["name"]
-    value = case.get(f"{name}_district") if name in ("owning", "receiving") else data.get(name)
+    if name == "deciding":
+        value = case.get("deciding_district") or case.get("owning_district")
+    else:
+        value = case.get(f"{name}_district") if name in ("owning", "receiving") else data.get(name)
     if value is None or not _VALUE.match(str(value)):
         raise WorkflowFailed(f"候选组引用的 {part} 在本办件中没有有效取值", details={"reference": part})
     return str(value)

@@ -60,6 +60,8 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str,
                 entry["pending"]["notice_by"] = spec.notice_at
             if spec.amount_from:
                 entry["pending"]["amount_from"] = spec.amount_from
+            if spec.stops_at:
+                entry.update(starts_at=spec.starts_at, stops_at=spec.stops_at)
         else:
             amount = _amount(spec.amount_from, data or {}) if spec.amount_from else spec.amount
             entry["clock"] = Clock.start(spec.kind, Budget(amount, spec.unit), business_date(at), at,
@@ -85,7 +87,11 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
         if not pending or element_id not in element_ids(pending["starts_at"]):
             continue
         notice = datetime.fromisoformat(pending["notice_at"]) if pending["notice_at"] else None
-        outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
+        if pending.get("next_period"):
+            # A later stage starts at its own 受理; 第三十二条's deemed acceptance is about the first receipt.
+            outcome = deemed_acceptance(at, None, at, calendar)
+        else:
+            outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
         t0 = outcome.t0 or business_date(at)
         budget = Budget.from_dict(pending["budget"])
         if pending.get("amount_from"):
@@ -98,6 +104,47 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
             # The length came from the case data: the audit says which variable and what it held.
             started[-1].update(budget=budget.to_dict(), amount_from=pending["amount_from"])
     return new, started
+
+
+def stops_clocks(doc: Mapping[str, Any] | None, element_id: str) -> tuple[str, ...]:
+    """Kinds of running clocks whose current period ends when ``element_id`` completes (``stopsAt``)."""
+    return tuple(kind for kind, entry in (doc or {}).items()
+                 if "clock" in entry and element_id in element_ids(entry.get("stops_at"))
+                 and not Clock.from_dict(entry["clock"]).closed)
+
+
+def stop_periods(doc: Mapping[str, Any], kinds: tuple[str, ...], at: datetime) -> tuple[dict[str, Any],
+                                                                                          dict[str, Any]]:
+    """End the current period of each clock in ``kinds`` at ``at``; it waits for its next ``starts_at``.
+
+    The closed period is kept in the entry's ``periods`` (what it used is still shown); the clock goes back
+    to pending with the same budget, its next T0 being the next 受理. Returns the doc and, per kind, what
+    the audit records of the period that ended.
+    """
+    new, stopped = dict(doc), {}
+    for kind in kinds:
+        entry = doc[kind]
+        clock = Clock.from_dict(entry["clock"]).close(at)
+        pending = {"budget": clock.budget.to_dict(), "starts_at": entry["starts_at"], "received_at": at.isoformat(),
+                   "notice_at": None, "next_period": True}
+        rest = {k: v for k, v in entry.items() if k not in ("clock", "periods")}
+        new[kind] = rest | {"pending": pending, "periods": [*entry.get("periods", ()), clock.to_dict()]}
+        stopped[kind] = {"t0": clock.t0.isoformat(), "period": len(new[kind]["periods"])}
+    return new, stopped
+
+
+def close_all(doc: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    """Close every clock when the case ends; a clock between periods keeps its last period as its record."""
+    closed = {}
+    for kind, entry in doc.items():
+        if "clock" in entry:
+            closed[kind] = {**entry, "clock": Clock.from_dict(entry["clock"]).close(at).to_dict()}
+        elif entry.get("periods"):
+            closed[kind] = {k: v for k, v in entry.items() if k != "pending"} | {
+                "clock": entry["periods"][-1], "periods": entry["periods"][:-1]}
+        else:
+            closed[kind] = entry
+    return closed
 
 
 def _amount(name: str, data: Mapping[str, Any]) -> int:
@@ -171,9 +218,11 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
 def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime) -> list[dict[str, Any]]:
     """Return each clock as people read it: due date, confirmed or provisional, days left, light, why."""
     rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
-             "due_date": None, "status": "not_started", "left": None, "used": None, "light": "not_started",
-             "paused": False, "extended_days": 0,
-             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"}
+             "due_date": None, "status": "between_periods" if entry.get("periods") else "not_started",
+             "left": None, "used": None, "light": "not_started", "paused": False, "extended_days": 0,
+             "periods": len(entry.get("periods", ())),
+             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"
+             + ("；上一时段已结束，待下一阶段受理" if entry.get("periods") else "")}
             for kind, entry in (doc or {}).items()
             if entry.get("pending")]
     for kind, clock in clocks_of(doc).items():
@@ -185,6 +234,7 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
             "light": clock.light(calendar, at, yellow_days=int(entry["yellow_days"]),
                                  yellow_ratio=float(entry["yellow_ratio"])),
             "paused": clock.paused, "extended_days": sum(e.days for e in clock.extensions), "rule": due.rule,
+            "periods": len(entry.get("periods", ())) + (1 if entry.get("stops_at") else 0),
         })
     return rows
 

@@ -61,6 +61,9 @@ class UserTaskInfo:
     candidate_groups: tuple[str, ...]
     candidate_users: tuple[str, ...]
     deadline: Deadline | None
+    separate_from: tuple[str, ...] = ()
+    """User task ids (this one's own id included, for 会签 instances) whose performers may not act on this
+    task: ``<tb:assignment separateFrom="review">`` (职责分离; 行政许可法第三十四条: two or more staff check)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
@@ -70,6 +73,7 @@ class UserTaskInfo:
             "candidate_groups": list(self.candidate_groups), "candidate_users": list(self.candidate_users),
             "deadline": None if self.deadline is None else
             {"amount": self.deadline.amount, "unit": self.deadline.unit, "clock": self.deadline.clock},
+            "separate_from": list(self.separate_from),
         }
 
 
@@ -102,12 +106,16 @@ class ClockSpec:
     when: str | None = None
     """An expression over the case's start data; the clock applies only to cases where it is true (e.g. a
     committed limit per 不动产登记 sub-type). None applies to every case."""
+    stops_at: str | None = None
+    """User task ids, separated by spaces, whose completion ends the current period (a 工改 stage's 阶段办结).
+    The clock then waits for the next ``starts_at`` task and runs a fresh period: 行政许可法 第四十二条's 45
+    working days of 联合办理 count per stage, not across the applicant's time between stages."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-native dict (stored in ``process_definitions.meta``)."""
         return {"kind": self.kind, "amount": self.amount, "unit": self.unit, "yellow_days": self.yellow_days,
                 "yellow_ratio": self.yellow_ratio, "starts_at": self.starts_at, "notice_at": self.notice_at,
-                "amount_from": self.amount_from, "when": self.when}
+                "amount_from": self.amount_from, "when": self.when, "stops_at": self.stops_at}
 
 
 def element_ids(value: str | None) -> tuple[str, ...]:

@@ -149,6 +149,14 @@ class ClocksStarted(Event):
 
 
 @dataclass(frozen=True)
+class ClocksStopped(Event):
+    """A clock's period ended at a ``stopsAt`` task (阶段办结); it waits for the next 受理 (an effect)."""
+
+    event_type: ClassVar[str] = "ClocksStopped"
+    clocks: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ClockPaused(Event):
     """Clocks were paused with a reason (an input)."""
 

@@ -217,6 +217,13 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
         hide_when = parse_hide((comp.get("conditional") or {}).get("hide")) if (
             not hidden and rules.get("required") is True and isinstance(comp.get("conditional"), dict)
             and LIST_MARK not in full and ctype != "dynamiclist") else None
+        hide_text = (comp.get("conditional") or {}).get("hide") if isinstance(comp.get("conditional"), dict) else None
+        if hide_when is None and not hidden and rules.get("required") is True and isinstance(hide_text, str) \
+                and LIST_MARK not in full and ctype != "dynamiclist":
+            # Deployed as is, the field would silently never be required; say so instead.
+            message = (f"必填字段 {name} 的显示条件 {hide_text!r} 服务器无法判断，将永远不被强制填写："
+                       "请写成 =字段 = \"值\" 或 =字段 != \"值\"，多个比较用 and/or 连接（FEEL 的相等是 =，不是 ==）")
+            findings.append(Finding("FORM_HIDE_UNSUPPORTED", message, where))
         out.append(FormField(
             key=".".join(s for s in full if s != LIST_MARK), type=ctype, path=full, rules=rules,
             component_id=where,

@@ -91,9 +91,13 @@ class Grants:
         if receiving == owning:
             raise InvalidInput("收件地与业务属地相同，无需授权")
         with self.uow() as uow:
-            matter = uow.session.scalar(select(MatterVersion.id).where(MatterVersion.code == matter_code).limit(1))
+            matter = uow.session.scalar(select(MatterVersion).where(MatterVersion.code == matter_code)
+                                        .order_by(MatterVersion.version.desc()).limit(1))
             if matter is None:
                 raise NotFound(f"事项 {matter_code} 不存在", details={"matter_code": matter_code})
+            if "decide" in rights and "local" not in (matter.doc or {}).get("modes", ()):
+                raise InvalidInput(f"事项 {matter_code} 的办理模式不含就地批办（local），不能授予审批决定权",
+                                   code="GRANT_MODE_UNSUPPORTED", details={"matter_code": matter_code})
             for code in (owning, receiving):
                 if code != ALL and uow.org.district(code) is None:
                     raise UnknownDistrict(f"区县代码 {code} 不存在", details={"district": code})
@@ -177,6 +181,19 @@ def authority(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, recei
         if right in row.rights:
             return _info(row)
     return None
+
+
+def local_decision(uow: SqlAlchemyUnitOfWork, matter: MatterVersion, owning: str, receiving: str,
+                   at: Any) -> GrantInfo | None:
+    """The 就地批办 grant that lets ``receiving`` decide ``owning``'s matter, if the matter allows it.
+
+    Only a matter whose catalog entry lists the ``local`` mode (就地批办) can be decided where it was
+    received; otherwise the decision stays with the owning district whatever the grants say.
+    """
+    if "local" not in (matter.doc or {}).get("modes", ()):
+        return None
+    return authority(uow, matter_code=matter.code, owning=owning, receiving=receiving, right="decide",
+                     on=business_date(at))
 
 
 def require_grant(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str, right: str,

@@ -23,16 +23,16 @@ from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, InvalidInput, MatterUnavailable, NotFound
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
-    starts_clocks, task_deadline,
+    close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
 )
 from .calendar import business_date
 from .catalog import Matter
-from .grants import require_grant
+from .grants import local_decision, require_grant
 from .definitions import ClockSpec, Finding
-from .legal_clock import Clock as LegalClock
 from .persistence.models import MatterVersion
 from .persistence.repository import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .separation import check_separation
 from .persistence.models import NO_DEADLINE
 from .spiff.runner import ReadyTask, StepResult, WorkflowRunner
 from .spiff.serializer import SERIALIZER_VERSION
@@ -107,10 +107,11 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     receiving = cmd.receiving_district or cmd.actor.district or owning
     # A matter is offered by its owning district (业务属地); another district receives it only under a grant.
     matter_row = matter_for(uow, cmd.matter_code, owning, cmd.process_key) if cmd.matter_code else None
-    grant = None
+    grant = decider = None
     if matter_row is not None and receiving != owning:
         grant = require_grant(uow, matter_code=matter_row.code, owning=owning, receiving=receiving,
                               right="receive", on=business_date(now))
+        decider = local_decision(uow, matter_row, owning, receiving, now)
     process_key = matter_row.process_key if matter_row is not None else cmd.process_key
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
@@ -139,6 +140,7 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
         "matter_code": matter_row.code if matter_row is not None else None,
         "matter_version": matter_row.version if matter_row is not None else None,
+        "deciding_district": receiving if decider is not None else None,
         **clock_columns})
     started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                              content_hash=definition.content_hash, data=data,
@@ -149,6 +151,10 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
                                         content_hash=matter_row.content_hash))
     if grant is not None:
         inputs.append(ev.GrantExercised(grant_id=grant.id, right="receive", owning_district=owning,
+                                        receiving_district=receiving))
+    if decider is not None:
+        # 就地批办: the decision tasks (${deciding}) go to the receiving district under this grant.
+        inputs.append(ev.GrantExercised(grant_id=decider.id, right="decide", owning_district=owning,
                                         receiving_district=receiving))
     if inputs_after is not None:
         inputs += inputs_after(case, matter_row)
@@ -196,6 +202,8 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
         _check_actionable(task, actor)
         if claim and task.assignee == actor.username:
             raise Conflict("您已认领该任务", details={"task_id": task.id})
+        if claim:
+            check_separation(uow, svc.catalog.get(uow, case.definition_id), task, actor.username)
         if not claim and task.assignee != actor.username:
             raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
         event = ev.TaskClaimed if claim else ev.TaskUnclaimed
@@ -217,6 +225,7 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
         task, case = uow.cases.lock_by_task(cmd.task_id)
         _check_actionable(task, cmd.actor)
         definition = svc.catalog.get(uow, case.definition_id)
+        check_separation(uow, definition, task, cmd.actor.username)
         form = definition.forms.get(task.form_key) if task.form_key else None
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
@@ -243,10 +252,16 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
                                          task_data)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
+        stopping = stops_clocks(case.clocks, task.element_id)
+        if stopping:
+            # 阶段办结: the period ends; the clock waits for the next stage's 受理 (tb:clock stopsAt).
+            doc, stopped = stop_periods(case.clocks, stopping, now)
+            case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            inputs.append(ev.ClocksStopped(element_id=task.element_id, task_id=task.id, clocks=stopped))
         with case_clocks_bound(case.clocks):
-            if starting:
+            if starting or stopping:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
-                inputs += rearm_timers(uow, svc, case, workflow, "clocks_started")
+                inputs += rearm_timers(uow, svc, case, workflow, "clocks_started" if starting else "clocks_stopped")
             before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
             step = svc.runner.complete(workflow, task.spiff_task_id, data)
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, before)
@@ -334,7 +349,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     The event rows and the case record are written by the caller's ``save``, in the same statement where
     the database allows it.
     """
-    case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district}
+    case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district,
+                   "deciding_district": case.deciding_district}
     rows, groups_per_row = [], []
     for ready in step.created:
         info = definition.user_tasks.get(ready.element_id)
@@ -348,7 +364,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                      "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
                      "district": case.owning_district, "form_key": info.form_key if info else None,
                      "candidate_groups": groups, "state": "open", "created_at": now, "due_at": due_at,
-                     "yellow_at": yellow_at, **inbox_columns(case, ready, due_at, yellow_at)})
+                     "yellow_at": yellow_at, "activation": ready.activation,
+                     **inbox_columns(case, ready, due_at, yellow_at)})
     ids = uow.cases.insert_tasks(rows)
     uow.cases.insert_candidates([{"task_id": i, "group_key": g, "available": True, "inbox_due_at": r["inbox_due_at"],
                                   "inbox_yellow_at": r["inbox_yellow_at"], "created_at": now}
@@ -372,9 +389,7 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)
         if case.clocks:
-            closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
-                      if "clock" in entry else entry for kind, entry in case.clocks.items()}
-            case.set(clocks=closed, deadline_provisional=False,
+            case.set(clocks=close_all(case.clocks, now), deadline_provisional=False,
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
         for hook in svc.on_case_completed:
             hook(uow, svc, case, workflow, step, actor, now)

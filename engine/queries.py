@@ -132,7 +132,8 @@ class Queries:
                 "matter_code": case.matter_code, "matter_version": case.matter_version,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,
-                "receiving_district": case.receiving_district, "started_by": case.started_by,
+                "receiving_district": case.receiving_district, "deciding_district": case.deciding_district,
+                "started_by": case.started_by,
                 "started_at": case.started_at, "updated_at": case.updated_at, "ended_at": case.ended_at,
                 "version": case.version, "event_count": case.event_seq, "chain_head": case.chain_head,
                 "legal_due_at": case.legal_due_at, "committed_due_at": case.committed_due_at,
@@ -237,6 +238,11 @@ class Queries:
         with self.sessions() as session:
             return session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
                                    .order_by(CaseEvent.seq)).all()
+
+    @staticmethod
+    def sees_case(session: Session, actor: Actor, case: Any) -> bool:
+        """Whether ``actor`` may see ``case`` (a row with ``id`` and ``started_by``), as :meth:`case` decides."""
+        return Queries._sees_case(session, actor, case)
 
     @staticmethod
     def _sees_case(session: Session, actor: Actor, case: Case) -> bool:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
 from sqlalchemy import delete, insert, select, tuple_
 
@@ -45,8 +46,11 @@ from .persistence.models import (
 
 # Events written as part of another command's outcome (after its input event) or as effects.
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
-                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "TimersRearmed"})
+                      "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "ClocksStopped",
+                      "TimersRearmed"})
 _RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
+T = TypeVar("T")
+
 # 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
 # its own) did. They are no input of this case's process, so replay stops before them; they must all come
 # after the process part, and verify checks their hash chain like any other event.
@@ -106,6 +110,16 @@ class ReplayResult:
     def identical(self) -> bool:
         """Whether every recorded event was reproduced and nothing more."""
         return self.divergence is None
+
+
+@dataclass(frozen=True)
+class ReplayedState(Generic[T]):
+    """What :meth:`Replayer.state_at` found."""
+
+    divergence: ReplayDivergence | None
+    """The first difference up to the event asked for; None when the replay matched the record so far."""
+    value: T | None
+    """What the inspection returned, None when the replay diverged first."""
 
 
 @dataclass
@@ -181,6 +195,31 @@ class Replayer:
     def replay_case(self, case_ref: str | int) -> ReplayResult:
         """Replay one case (id or 办件编号) and return the first divergence, if any."""
         case_id = self.find(case_ref)
+        with self._scratch(case_id) as (run, recorded):
+            process_part, stray = _split_after_end(recorded)
+            divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
+                stray.seq, "unsupported", stray.to_dict(), None,
+                f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
+        return ReplayResult(case_id, run.source_case.case_no, len(recorded), divergence)
+
+    def state_at(self, case_ref: str | int, seq: int,
+                 inspect: Callable[[Engine, int, Mapping[int, int]], T]) -> ReplayedState[T]:
+        """Replay one case up to the command that wrote event ``seq`` and inspect the scratch database then.
+
+        ``inspect(engine, case_id, task_ids)`` gets the scratch engine, the replayed case's id there and the
+        mapping of its task ids to the recorded ones; it is not called when the replay diverges first.
+        """
+        case_id = self.find(case_ref)
+        with self._scratch(case_id) as (run, recorded):
+            # The state after a 好差评 event is the state the process ended in.
+            divergence = _walk(run, _split_after_end(recorded)[0], until=seq)
+            if divergence is not None or run.case_id is None:
+                return ReplayedState(divergence, None)
+            return ReplayedState(None, inspect(run.engine, run.case_id, dict(run.tasks)))
+
+    @contextmanager
+    def _scratch(self, case_id: int) -> Iterator[tuple[_Run, list[RecordedEvent]]]:
+        """A scratch engine seeded for the case, with its recorded events; removed afterwards."""
         with self.engine.database.read_sessions() as session:
             case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()
             recorded = _events(session, case_id)
@@ -195,15 +234,11 @@ class Replayer:
             try:
                 run = _Run(scratch, clock, case)
                 self._seed(run, recorded)
-                process_part, stray = _split_after_end(recorded)
-                divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
-                    stray.seq, "unsupported", stray.to_dict(), None,
-                    f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
+                yield run, recorded
             finally:
                 scratch.close()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        return ReplayResult(case_id, case.case_no, len(recorded), divergence)
 
     def replay_all(self, since: date | None = None) -> Iterator[ReplayResult]:
         """Replay every case (started on or after ``since``) in id order, yielding each result."""
@@ -269,15 +304,19 @@ def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent]
     return recorded, None
 
 
-def _events(session: Any, case_id: int) -> list[RecordedEvent]:
+def _events(session: Any, case_id: int, after: int = 0) -> list[RecordedEvent]:
     rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
                                   CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
-                           .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))
+                           .where(CaseEvent.case_id == case_id, CaseEvent.seq > after).order_by(CaseEvent.seq))
     return [RecordedEvent(*row) for row in rows]
 
 
-def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
-    """Issue a command at each input event and compare what it wrote; stop at the first difference."""
+def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) -> ReplayDivergence | None:
+    """Issue a command at each input event and compare what it wrote; stop at the first difference.
+
+    With ``until``, stop before the first command whose input comes after event ``until``: the effects the
+    command of event ``until`` wrote after it are still compared, as they were written in one transaction.
+    """
     got: list[RecordedEvent] = []
     position = 0
     while position < len(recorded):
@@ -288,6 +327,8 @@ def _walk(run: _Run, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
                 return divergence
             position += 1
             continue
+        if until is not None and event.seq > until:
+            return None
         if event.event_type in _EFFECTS or event.event_type not in _COMMANDS:
             if event.event_type in _EFFECTS:
                 return ReplayDivergence(event.seq, "missing", event.to_dict(), None,
@@ -332,7 +373,7 @@ def _calendar_as_of(run: _Run, instant: datetime) -> None:
 
 def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
     with run.engine.database.read_sessions() as session:
-        return [e for e in _events(session, run.case_id) if e.seq > after]
+        return _events(session, run.case_id, after)   # only the new ones: re-reading all is quadratic
 
 
 def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:

@@ -14,6 +14,7 @@ from .commands import Actor, ClaimTask, ClaimTasks, DelegateTask, ReturnTask
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _apply_step, _check_actionable, _record, claim_task
 from .persistence.repository import TaskRecord
+from .separation import check_separation
 
 MAX_BULK_CLAIM = 100
 
@@ -71,6 +72,7 @@ def delegate_task(cmd: DelegateTask, svc: Services) -> CaseRef:
         elif task.state != "open":
             raise Conflict("该任务已办结或已撤销，不能转办", details={"task_id": task.id, "state": task.state})
         _check_delegate_target(uow, task, cmd.to)
+        check_separation(uow, svc.catalog.get(uow, case.definition_id), task, cmd.to)
         if task.assignee == cmd.to:
             raise Conflict(f"该任务已由 {cmd.to} 办理", code="ALREADY_ASSIGNED", details={"task_id": task.id})
         delegated = ev.TaskDelegated(element_id=task.element_id, task_id=task.id, from_user=task.assignee,

@@ -1,7 +1,7 @@
 """ratings: 好差评 with 差评整改 follow-up; lookup throttling per address
 
 Revision ID: 378358259043
-Revises: 4a9d2c7e1f30
+Revises: 9e4b2d7c1a63
 Create Date: 2026-12-04 09:00:00
 """
 from typing import Sequence, Union
@@ -12,7 +12,7 @@ import engine.persistence.types
 
 
 revision: str = '378358259043'
-down_revision: Union[str, None] = '4a9d2c7e1f30'
+down_revision: Union[str, None] = '9e4b2d7c1a63'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

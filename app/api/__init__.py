@@ -26,8 +26,10 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from . import applications, cases, definitions, grants, health, lint, matters, public, ratings, supervision, tasks
-    for module in (definitions, lint, matters, grants, applications, cases, tasks, supervision, ratings, public,
-                   health):
+    from . import (
+        applications, cases, definitions, grants, health, history, lint, matters, public, ratings, supervision, tasks,
+    )
+    for module in (definitions, lint, matters, grants, applications, cases, history, tasks, supervision, ratings,
+                   public, health):
         api.register_blueprint(module.blp)
     return api

@@ -16,13 +16,15 @@ TASK_STATES = {"open": "办理中", "completed": "已办结", "cancelled": "已�
 CASE_STATUSES = {"running": "办理中", "completed": "已办结", "failed": "异常"}
 CLOCKS = {"legal": "法定时限", "committed": "承诺时限"}
 CLOCK_STATUSES = {"not_started": "未起算", "running": "计时中", "paused": "已暂停", "due": "已到期",
-                  "overdue": "已超期", "provisional": "暂定", "confirmed": "已确定"}
+                  "overdue": "已超期", "provisional": "暂定", "confirmed": "已确定", "stopped": "已停止"}
 EVENTS = {
     "CaseStarted": "收件", "MatterReceived": "按事项收件", "ApplicationReceived": "登记申请",
     "TaskCreated": "生成任务", "TaskClaimed": "认领任务", "TaskUnclaimed": "退回认领",
     "TaskCompleted": "办理完成", "TaskCancelled": "任务撤销", "FlowAdvanced": "流程流转",
     "TimersFired": "定时器触发", "CaseCompleted": "办结", "ClocksStarted": "开始计时", "ClockPaused": "暂停计时",
     "ClockResumed": "恢复计时", "DeadlineExtended": "延长时限", "DeadlinesRecomputed": "重算期限",
+    "TaskDelegated": "转办", "TaskReturned": "退回", "TimersRearmed": "重排定时器", "SupervisionRaised": "督办",
+    "SupervisionClosed": "督办办结", "GrantExercised": "按授权收件",
     "CaseRated": "好差评", "RectificationOpened": "差评整改立案", "RectificationClosed": "差评整改办结",
     "RatingRemoved": "评价撤销（申诉成立）",
 }

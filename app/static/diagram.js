@@ -24,6 +24,9 @@
       current.forEach(function (id) {
         if (registry.get(id)) { canvas.addMarker(id, "tb-current"); }
       });
+      // Pages that draw more on the diagram (the history's path) take the viewer from here.
+      box.tbViewer = viewer;
+      box.dispatchEvent(new CustomEvent("tb:diagram-ready", { detail: viewer }));
     })
     .catch(function () {
       box.textContent = "流程图加载失败，请刷新页面重试。";

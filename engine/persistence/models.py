@@ -99,6 +99,8 @@ class Case(Base):
     stage: Mapped[Optional[str]] = mapped_column(String(64))
     owning_district: Mapped[Optional[str]] = mapped_column(String(12))
     receiving_district: Mapped[Optional[str]] = mapped_column(String(12))
+    deciding_district: Mapped[Optional[str]] = mapped_column(String(12))
+    """The receiving district when a 就地批办 grant lets it decide (``${deciding}``); None: the owning one."""
     started_by: Mapped[Optional[str]] = mapped_column(String(64))
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -182,6 +184,9 @@ class TaskItem(Base):
     stage: Mapped[Optional[str]] = mapped_column(String(128))
     inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
     inbox_yellow_at: Mapped[Optional[datetime]]
+    activation: Mapped[Optional[str]] = mapped_column(String(36))
+    """The spiff id shared by the instances of one multi-instance activation (会签); separation of duties
+    compares performers within it."""
 
 
 _AVAILABLE = {"postgresql_where": text("available"), "sqlite_where": text("available = 1")}

@@ -123,6 +123,7 @@ class CaseRecord:
     committed_yellow_at: datetime | None = None
     deadline_provisional: bool | None = None
     stage: str | None = None
+    deciding_district: str | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -144,15 +145,17 @@ class TaskRecord:
     candidate_groups: list[str]
     state: str
     assignee: str | None
+    activation: str | None = None
 
 
 _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional", "stage")]
+    "deadline_provisional", "stage", "deciding_district")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
-    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee")]
+    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
+    "activation")]
 
 
 # Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
@@ -292,6 +295,15 @@ class CaseRepository:
             return []
         ids = dict((spiff_id, task_id) for task_id, spiff_id in self._conn.execute(_INSERT_TASKS, rows))
         return [ids[row["spiff_task_id"]] for row in rows]
+
+    def performed_tasks(self, case_id: int, element_ids: Iterable[str], username: str) -> list[Any]:
+        """The case's tasks among ``element_ids`` that ``username`` completed or holds open (职责分离)."""
+        acted = or_(and_(tasks.c.state == "completed", tasks.c.completed_by == username),
+                    and_(tasks.c.state == "open", tasks.c.assignee == username))
+        query = (select(tasks.c.id, tasks.c.spiff_task_id, tasks.c.element_id, tasks.c.state, tasks.c.activation)
+                 .where(tasks.c.case_id == case_id, tasks.c.element_id.in_(list(element_ids)), acted)
+                 .order_by(tasks.c.id))
+        return list(self._conn.execute(query))
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""

@@ -1,10 +1,25 @@
-"""Names of a definition's BPMN elements, read from its parsed specs (no workflow needed)."""
+"""The BPMN elements of a parsed definition, by id, as plain data (for the history, its diagram, 办件查询)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 
-def end_event_names(spec: Any, subprocess_specs: dict[str, Any]) -> dict[str, str]:
+def element_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
+    """Return ``{bpmn element id: name}`` for every element of the process and its subprocesses.
+
+    Elements drawn without a name map to an empty string; SpiffWorkflow's own helper specs (they have no
+    BPMN id) are left out.
+    """
+    names: dict[str, str] = {}
+    for process_spec in (spec, *subprocess_specs.values()):
+        for task_spec in process_spec.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if bpmn_id:
+                names.setdefault(bpmn_id, getattr(task_spec, "bpmn_name", None) or "")
+    return names
+
+
+def end_event_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
     """Return ``{element id: name}`` of every end event of the process and its subprocesses.
 
     An end event without a name maps to its id. Applicants are told the end reached as the result of
@@ -14,6 +29,7 @@ def end_event_names(spec: Any, subprocess_specs: dict[str, Any]) -> dict[str, st
     for process in (spec, *subprocess_specs.values()):
         for task_spec in process.task_specs.values():
             kinds = {cls.__name__ for cls in type(task_spec).__mro__}
-            if "EndEvent" in kinds and task_spec.bpmn_id:
-                names[task_spec.bpmn_id] = task_spec.bpmn_name or task_spec.bpmn_id
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if "EndEvent" in kinds and bpmn_id:
+                names[bpmn_id] = getattr(task_spec, "bpmn_name", None) or bpmn_id
     return names

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -31,6 +32,8 @@ class ReadyTask:
     name: str
     lane: str | None
     data: Mapping[str, Any]
+    activation: str | None = None
+    """The spiff id shared by the instances of one multi-instance activation (会签), else the task's own."""
 
 
 @dataclass(frozen=True)
@@ -359,8 +362,10 @@ def _has_task(workflow: Any, spiff_task_id: str) -> bool:
 
 def _ready(task: Any) -> ReadyTask:
     spec = task.task_spec
+    parent = task.parent
+    in_multi_instance = parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
     return ReadyTask(str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
-                     spec.lane, task.data)
+                     spec.lane, task.data, str(parent.id if in_multi_instance else task.id))
 
 
 def _parse_instant(value: str) -> datetime | None:

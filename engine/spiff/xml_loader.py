@@ -23,10 +23,10 @@ NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
 _FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
-_KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers"}, "form": {"key"},
+_KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers", "separateFrom"}, "form": {"key"},
              "deadline": {"workdays", "days", "hours", "clock"},
              "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom",
-                       "when"}}
+                       "stopsAt", "when"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
                "clock": {"process"}}
 
@@ -79,6 +79,7 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
             findings += task_findings
             if info is not None:
                 user_tasks[info.element_id] = info
+    findings += _check_separation(user_tasks)
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
     return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks)
@@ -110,8 +111,13 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock 黄灯阈值无效（yellowDays 为非负整数，"
                                                  "yellowRatio 在 0 到 1 之间）", pid))
             continue
-        starts_at, notice_at = el.get("startsAt"), el.get("noticeAt")
-        wrong = [(attr, ref) for attr, value in (("startsAt", starts_at), ("noticeAt", notice_at))
+        starts_at, notice_at, stops_at = el.get("startsAt"), el.get("noticeAt"), el.get("stopsAt")
+        if stops_at is not None and starts_at is None:
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock stopsAt 须与 startsAt 同用"
+                                                 "（每个时段在受理时起算、在阶段办结时结束）", pid))
+            continue
+        wrong = [(attr, ref) for attr, value in (("startsAt", starts_at), ("noticeAt", notice_at),
+                                                 ("stopsAt", stops_at))
                  if value is not None for ref in (element_ids(value) or ("",))
                  if process.find(f".//bpmn:userTask[@id='{_xpath_safe(ref)}']", NS) is None]
         if wrong:
@@ -131,10 +137,12 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
                                  pid))
             continue
         specs.append(ClockSpec(kind, int(raw), "workday" if units[0] == "workdays" else "day", yellow_days,
-                               yellow_ratio, starts_at, notice_at=notice_at, amount_from=amount_from, when=when))
+                               yellow_ratio, starts_at, notice_at=notice_at, amount_from=amount_from, when=when,
+                               stops_at=stops_at))
     by_kind = {spec.kind: spec for spec in specs if spec.when is None}
+    # A per-stage legal clock (stopsAt) and a whole-case committed target measure different spans.
     if "legal" in by_kind and "committed" in by_kind and by_kind["committed"].unit == by_kind["legal"].unit \
-            and by_kind["committed"].amount > by_kind["legal"].amount:
+            and not by_kind["legal"].stops_at and by_kind["committed"].amount > by_kind["legal"].amount:
         found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的承诺时限不能长于法定时限", pid))
     return tuple(specs), found
 
@@ -216,9 +224,22 @@ def _read_user_task(task: etree._Element, pid: str,
     form_key = form_key or _camunda_form(task)
     deadline, deadline_findings = _read_deadline(deadline_el, task.get(f"{{{CAMUNDA_NS}}}dueDate"), tid)
     found += deadline_findings
+    separate = _split(assignment.get("separateFrom")) if assignment is not None else []
     info = UserTaskInfo(tid, task.get("name") or tid, pid, lane_name, form_key, tuple(groups), tuple(users),
-                        deadline)
+                        deadline, tuple(dict.fromkeys(separate)))
     return info, found
+
+
+def _check_separation(user_tasks: dict[str, UserTaskInfo]) -> list[Finding]:
+    """Every ``separateFrom`` id must name a user task of the same process."""
+    found = []
+    for info in user_tasks.values():
+        for other in info.separate_from:
+            target = user_tasks.get(other)
+            if target is None or target.process_id != info.process_id:
+                message = f"用户任务 {info.element_id} 的 separateFrom 引用了 {other!r}，它不是同一流程中的用户任务"
+                found.append(Finding("TB_BAD_SEPARATION", message, info.element_id))
+    return found
 
 
 def _camunda_form(task: etree._Element) -> str | None:

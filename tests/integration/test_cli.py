@@ -91,6 +91,20 @@ def test_the_commands_run_through_the_tongban_console_group(app):
     assert {r["key"] for r in json.loads(result.stdout)} >= {"parallel_approval", "accept_application"}
 
 
+def test_a_database_that_was_never_migrated_gets_a_clear_message_not_a_traceback(tmp_path):
+    from app.cli import build_group
+    app = make_app(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        group = build_group()
+        group.create_app = lambda: app
+        result = app.test_cli_runner().invoke(group, args=["users", "list"], env={"FLASK_RUN_FROM_CLI": None})
+        assert result.exit_code == 2, (result.output, result.exception)
+        assert "DATABASE_NOT_READY" in result.output and "tongban migrate" in result.output
+        assert "Traceback" not in result.output
+    finally:
+        close_engine(app)
+
+
 # --- migrate ---------------------------------------------------------------------------------------------------
 
 def test_migrate_on_an_already_migrated_database_is_a_no_op(runner):

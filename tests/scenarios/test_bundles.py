@@ -37,10 +37,10 @@ APPLICATION = {
 }
 # What each department types itself; everything else comes from the application.
 PARALLEL = {
-    "gongan": ("seal_review", {"filing_no": "GA-500103-0001"}),
-    "shuiwu": ("invoice_review", {"ukey_issued": "issued"}),
-    "renshe": ("social_review", {"social_insurance_no": "SB-500103-0001"}),
-    "zhujian": ("fund_review", {"fund_account_no": "GJJ-500103-0001"}),
+    "gongan": ("seal_review", {"seal_outcome": "done", "filing_no": "GA-500103-0001"}),
+    "shuiwu": ("invoice_review", {"invoice_outcome": "done", "ukey_issued": "issued"}),
+    "renshe": ("social_review", {"social_outcome": "done", "social_insurance_no": "SB-500103-0001"}),
+    "zhujian": ("fund_review", {"fund_outcome": "done", "fund_account_no": "GJJ-500103-0001"}),
 }
 DELIVERY = {"delivery_method": "window", "receipt_no": "SD-0001"}
 
@@ -105,7 +105,7 @@ def open_kaiban(client: Any, people: dict[str, Caller]) -> tuple[int, int]:
     """Start 企业开办 and complete the licence; return the case id and the licence task id."""
     case_id = start(client, people["clerk"], "qiye_kaiban", APPLICATION, "重庆渝通科技有限公司 企业开办")
     license_task = only_task(client, people["shichang"], "license_review")
-    done(client, people["shichang"], license_task["id"], {"credit_code": "91500103MA5U8XYW1K", "opinion": "准予设立登记"})
+    done(client, people["shichang"], license_task["id"], {"license_outcome": "registered", "credit_code": "91500103MA5U8XYW1K", "opinion": "准予设立登记"})
     return case_id, license_task["id"]
 
 
@@ -140,7 +140,7 @@ def test_qiye_kaiban_runs_licence_first_then_four_departments_in_parallel_and_on
         "credit_code": "91500103MA5U8XYW1K", "opinion": "准予", "materials": {"articles": "另一份章程"}}),
         422, "FORM_INVALID")
     assert "materials.articles" in refused["details"]["fields"]
-    done(client, shichang, license_task["id"], {"credit_code": "91500103MA5U8XYW1K", "opinion": "准予设立登记"})
+    done(client, shichang, license_task["id"], {"license_outcome": "registered", "credit_code": "91500103MA5U8XYW1K", "opinion": "准予设立登记"})
     assert progress(client, clerk, case_id)["营业执照"] == "completed"
 
     # Then the four departments, each seeing only its own task, due at the end of 03-04.
@@ -259,10 +259,63 @@ def test_the_task_page_shows_collected_values_read_only_and_asks_only_for_the_re
     assert page.count("已由一件事申报收取，无需重复提交") == 4
     assert 'name="company_name"' in page and 'value="重庆渝通科技有限公司" readonly' in page
     assert 'value="CL-2026-0001" readonly' in page
-    posted = client.post(f"/tasks/{seal['id']}/complete", data={"csrf_token": token, "filing_no": "GA-1",
+    posted = client.post(f"/tasks/{seal['id']}/complete", data={"csrf_token": token, "seal_outcome": "done", "filing_no": "GA-1",
                                                                  "company_name": "篡改的名称"})
     assert posted.status_code == 302, posted.get_data(as_text=True)
     assert progress(client, people["clerk"], case_id)["公章刻制备案"] == "completed"
     case_page = client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "企业开办“一件事” · 子事项进度" in case_page
     assert "<tr><td>营业执照</td><td>已办结</td>" in case_page and "<tr><td>发票申领</td><td>办理中</td>" in case_page
+
+
+# --- 不予办理 in a bundle ----------------------------------------------------------------------------------------
+
+def test_licence_refused_ends_the_bundle_with_a_refusal_notice_and_no_parallel_work(app, client, people, clock):
+    clerk, shichang = people["clerk"], people["shichang"]
+    case_id = start(client, clerk, "qiye_kaiban", APPLICATION, "重庆渝通科技有限公司 企业开办")
+    license_task = only_task(client, shichang, "license_review")
+    # Registering needs the credit code; 不予登记 needs its basis instead (the credit code is hidden then).
+    granted = assert_error(complete(client, shichang, license_task["id"], {
+        "license_outcome": "registered", "opinion": "准予"}), 422, "FORM_INVALID")
+    assert granted["details"]["fields"] == {"credit_code": ["必填项"]}
+    assert_error(complete(client, shichang, license_task["id"], {"license_outcome": "refused", "opinion": "不予"}),
+                 422, "FORM_INVALID")
+    done(client, shichang, license_task["id"], {
+        "license_outcome": "refused", "opinion": "不予设立登记",
+        "license_refusal_reason": "企业名称与已登记名称相同（《企业名称登记管理规定》第十七条）"})
+    assert all(inbox(client, people[who])["items"] == [] for who in PARALLEL)
+    notice = only_task(client, clerk, "notify_refusal")
+    assert (notice["name"], notice["form_key"]) == ("不予登记告知", "bundle_refusal_notice")
+    assert progress(client, clerk, case_id) == {"营业执照": "refused", "公章刻制备案": "waiting", "发票申领": "waiting",
+                                                "社保登记": "waiting", "公积金登记": "waiting"}
+    at(clock, 2, 15)
+    done(client, clerk, notice["id"], {"refusal_notice_no": "渝中市监不登字〔2026〕1 号",
+                                       "refusal_notice_method": "window"})
+    final = get_case(client, clerk, case_id)
+    assert final["status"] == "completed"
+    assert [t["element_id"] for t in final["tasks"]] == ["license_review", "notify_refusal"]
+    passed = [e for e in get_engine(app).queries.events(case_id) if e.event_type == "FlowAdvanced"]
+    assert "end_refused" in {el for e in passed for el in e.payload["elements"]}
+
+
+def test_one_refused_department_does_not_hold_up_the_others_and_the_delivery_says_so(app, client, people, clock):
+    clerk = people["clerk"]
+    case_id, _ = open_kaiban(client, people)
+    for who in ("gongan", "renshe", "zhujian"):
+        element, data = PARALLEL[who]
+        done(client, people[who], only_task(client, people[who], element)["id"], data)
+    invoice = only_task(client, people["shuiwu"], "invoice_review")
+    # The UKey is not issued when refused, so it is not required; the basis is.
+    assert_error(complete(client, people["shuiwu"], invoice["id"], {"invoice_outcome": "refused"}), 422, "FORM_INVALID")
+    done(client, people["shuiwu"], invoice["id"], {"invoice_outcome": "refused",
+                                                   "invoice_refusal_reason": "法定代表人为税收违法失信主体"})
+    assert progress(client, clerk, case_id) == {"营业执照": "completed", "公章刻制备案": "completed",
+                                                "发票申领": "refused", "社保登记": "completed", "公积金登记": "completed"}
+    deliver = only_task(client, clerk, "deliver")
+    done(client, clerk, deliver["id"], DELIVERY)
+    final = get_case(client, clerk, case_id)
+    assert final["status"] == "completed"
+    completions = {e.element_id: e.payload["data"] for e in get_engine(app).queries.events(case_id)
+                   if e.event_type == "TaskCompleted"}
+    assert completions["invoice_review"]["invoice_outcome"] == "refused"
+    assert "ukey_issued" not in completions["invoice_review"]

@@ -311,3 +311,33 @@ def test_a_lead_that_refuses_a_stage_ends_the_case_there(app, client, people, cl
     assert story.open_tasks("guihua") == [] and not [t for t in final["tasks"] if t["element_id"] == "s2_accept"]
     passed = story.advanced(get_engine(app))
     assert "stage1_refused" in passed and "end_done" not in passed and "plan_gw" not in passed
+
+
+def test_the_legal_clock_counts_45_working_days_per_stage_and_rests_between_stages(app, client, people, clock):
+    """第四十二条's 联合办理 limit binds each stage's joint handling, not the applicant's time between stages:
+    the legal clock ends its period at 阶段办结 and starts afresh at the next 受理; the committed clock (the
+    project target) runs on."""
+    story = Story(client, people, clock, "social")
+    story.do("fagai", "s1_accept", ACCEPT)                               # stage 1 accepted Monday 03-02
+    assert story.clocks()["legal"]["due_date"] == "2026-05-08"
+    story.at(3, 4)
+    story.review("s1_review", {"guihua": "approve", "fagai": "approve"})
+    story.do("fagai", "s1_conclude", PASS)                               # stage 1 ends Wednesday 03-04
+    legal, committed = story.clocks()["legal"], story.clocks()["committed"]
+    assert (legal["status"], legal["due_date"], legal["periods"]) == ("between_periods", None, 1)
+    assert (committed["light"], committed["due_date"]) == ("green", "2026-05-14")
+    case = story.case()
+    assert case["legal_due_at"] is None and case["committed_due_at"] is not None
+    stopped = [e for e in get_engine(app).queries.events(story.case_id) if e.event_type == "ClocksStopped"]
+    assert [(e.element_id, e.payload["clocks"]) for e in stopped] == [
+        ("s1_conclude", {"legal": {"t0": "2026-03-02", "period": 1}})]
+
+    # The applicant prepares stage 2 for two weeks; that time is theirs, not the agencies'.
+    story.at(3, 18)
+    story.do("guihua", "s2_accept", ACCEPT)                              # stage 2 accepted Wednesday 03-18
+    legal = story.clocks()["legal"]
+    assert (legal["light"], legal["t0"], legal["periods"]) == ("green", "2026-03-18", 2)
+    calendar = get_engine(app).calendar.get()
+    expected = calendar.workdays_after(datetime(2026, 3, 18).date(), 45).date
+    assert legal["due_date"] == expected.isoformat() == "2026-05-25"     # 45 WD: 清明 and 劳动节 off, 05-09 works
+    assert story.clocks()["committed"]["due_date"] == "2026-05-14"      # the project target did not move

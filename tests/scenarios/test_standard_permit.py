@@ -421,3 +421,43 @@ def test_another_process_runs_the_standard_permit_through_a_call_activity(app, c
     do(client, clerk, case_id, "archive", DELIVERY)
     assert get_case(client, clerk, case_id)["status"] == "completed"
     assert "end_not_accepted" in path(app, case_id)
+
+
+# --- separation of duties (职责分离) ---------------------------------------------------------------------------
+
+def test_substantive_check_needs_two_different_reviewers_and_a_decider_who_did_not_review(app, client, people):
+    """第三十四条: 实质核查 by two or more staff. One reviewer may take only one instance of the round, may not be
+    handed the other by 转办, and a head who reviewed may not decide; each refusal is 409 SEPARATION_OF_DUTIES."""
+    engine = get_engine(app)
+    engine.identity.create_user("head_rev", display_name="渝中住建副科长", roles=("department_head", "reviewer"),
+                                district="500103", department="zhujian")
+    both = Caller("head_rev", {"Authorization": f"Bearer {engine.identity.create_token('head_rev', label='t')}"})
+    first, second = people["zhujian"], people["zhujian_2"]
+    case_id = accept_on_spot(client, people, DRAINAGE)
+    one, two = [t for t in open_tasks(client, first, case_id) if t["element_id"] == "review"]
+
+    assert claim(client, first, one["id"]).status_code == 200
+    body = assert_error(claim(client, first, two["id"]), 409, "SEPARATION_OF_DUTIES")
+    assert "reviewer_zj 已认领本轮另一份“审查（实质核查两人以上）”" in body["message"]
+    assert body["details"]["conflicting_task_id"] == one["id"]
+    assert_error(complete(client, first, two["id"], REVIEW), 409, "SEPARATION_OF_DUTIES")
+    assert complete(client, first, one["id"], REVIEW).status_code == 200
+    body = assert_error(complete(client, first, two["id"], REVIEW), 409, "SEPARATION_OF_DUTIES")
+    assert "已办理" in body["message"]
+    # 转办 cannot hand the second instance to the one who did the first either.
+    assert claim(client, second, two["id"]).status_code == 200
+    assert_error(client.post(f"/api/v1/tasks/{two['id']}/delegate", headers=second.headers,
+                             json={"to": "reviewer_zj", "reason": "转办"}), 409, "SEPARATION_OF_DUTIES")
+    assert client.post(f"/api/v1/tasks/{two['id']}/delegate", headers=second.headers,
+                       json={"to": "head_rev", "reason": "转办"}).status_code == 200
+    assert complete(client, both, two["id"], REVIEW).status_code == 200
+
+    # 审查与决定分离: head_rev reviewed, so only another head decides.
+    decide = [t for t in open_tasks(client, both, case_id) if t["element_id"] == "decide"]
+    body = assert_error(claim(client, both, decide[0]["id"]), 409, "SEPARATION_OF_DUTIES")
+    assert "“许可决定”须由其他工作人员办理：head_rev 已办理“审查（实质核查两人以上）”" in body["message"]
+    assert claim(client, people["head_zj"], decide[0]["id"]).status_code == 200
+    assert complete(client, people["head_zj"], decide[0]["id"], GRANT).status_code == 200
+    # Refusals change nothing: only the successful claims are recorded (one per review instance, one decide).
+    claims = [(e.element_id, e.actor) for e in events(app, case_id, "TaskClaimed")]
+    assert claims[3:] == [("review", "reviewer_zj"), ("review", "reviewer_zj2"), ("decide", "head_zj")]

@@ -79,6 +79,7 @@ def test_missing_start_event_is_refused():
     ('<tb:assignment candidateGroups="reviewer" owner="x"/>', "TB_UNKNOWN_ATTRIBUTE"),
     ('<tb:assignment candidateGroups="Reviewer@@x"/>', "TB_BAD_CANDIDATE"),
     ('<tb:form key="x"/>', "TB_NO_CANDIDATES"),
+    ('<tb:assignment candidateGroups="reviewer" separateFrom="nowhere"/>', "TB_BAD_SEPARATION"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="-3"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" days="2"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" clock="lunar"/>', "TB_BAD_DEADLINE"),
@@ -135,6 +136,8 @@ def test_a_clock_may_start_at_several_accepting_tasks_and_name_its_notice_tasks(
     ('startsAt="accept_direct nowhere"', "'nowhere'"),
     ('startsAt="accept_direct" noticeAt="start"', "'start'"),      # an event, not a user task
     ('startsAt="accept_direct" noticeAt=" "', "''"),
+    ('startsAt="accept_direct" stopsAt="nowhere"', "'nowhere'"),
+    ('stopsAt="accept_direct"', "stopsAt 须与 startsAt 同用"),
 ])
 def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attributes, wrong):
     xml = (DATA / "accept_paths_clock.bpmn").read_text().replace(

@@ -305,9 +305,18 @@ def test_a_condition_error_comes_with_the_other_field_errors():
     assert field_errors(form, {"decision": "reject", "reason": "太长的理由文字"})["reason"] != ["必填项"]
 
 
-def test_a_condition_outside_the_understood_subset_leaves_the_field_optional():
+@pytest.mark.parametrize("hide", ["=count(items) > 2", '=decision == "reject"'])
+def test_a_required_field_whose_condition_the_server_cannot_read_is_refused_at_deploy(hide):
+    """It would silently never be required (``==`` is not FEEL's equality); the designer is told why."""
+    with pytest.raises(DefinitionRejected) as exc:
+        parse_form(form_json(DECISION, {"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
+                                        "validate": {"required": True}, "conditional": {"hide": hide}}))
+    (finding,) = exc.value.details["findings"]
+    assert finding["code"] == "FORM_HIDE_UNSUPPORTED" and "FEEL 的相等是 =" in finding["message"]
+
+
+def test_an_optional_field_may_carry_any_condition():
     form = parse_form(form_json(DECISION, {"type": "textfield", "key": "reason", "label": "理由", "id": "f1",
-                                           "validate": {"required": True},
                                            "conditional": {"hide": "=count(items) > 2"}}))
     assert form.validate({"decision": "reject"}) == {"decision": "reject"}
 

@@ -1,0 +1,52 @@
+"""The history page for auditors: chain check, the path on the diagram, the timeline, the state at an event."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template, request
+
+from engine import Conflict
+
+from ..auth import current_actor
+from ..runtime import get_engine
+from . import bp, login_required
+
+PAGE_SIZE = 50
+
+
+@bp.get("/cases/<int:case_id>/history")
+@login_required
+def history(case_id: int) -> Any:
+    """Show the case's history; ``?seq=N`` opens the state as of event N (also without JavaScript)."""
+    actor, history = current_actor(), get_engine().history
+    overview = history.overview(actor, case_id)
+    page = history.timeline(actor, case_id, limit=PAGE_SIZE)
+    seq = request.args.get("seq", type=int)
+    state, error = _state(case_id, seq) if seq is not None else (None, None)
+    return render_template("pages/history.html", overview=overview, page=page, state=state, state_error=error,
+                           selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path})
+
+
+@bp.get("/cases/<int:case_id>/history/rows")
+@login_required
+def history_rows(case_id: int) -> Any:
+    """Return the next timeline rows after ``?after=N`` (htmx swaps them in place of the 加载更多 row)."""
+    after = request.args.get("after", 0, type=int)
+    page = get_engine().history.timeline(current_actor(), case_id, after=after, limit=PAGE_SIZE)
+    return render_template("pages/history_rows.html", page=page, case_id=case_id, selected=None, more=True)
+
+
+@bp.get("/cases/<int:case_id>/history/<int:seq>")
+@login_required
+def history_state(case_id: int, seq: int) -> Any:
+    """Return the state panel as of event ``seq`` (htmx partial)."""
+    state, error = _state(case_id, seq)
+    return render_template("pages/history_state.html", state=state, state_error=error, case_id=case_id, seq=seq)
+
+
+def _state(case_id: int, seq: int) -> tuple[dict[str, Any] | None, str | None]:
+    # A replay that diverges cannot vouch for the state: the panel says so instead of failing the page.
+    try:
+        return get_engine().history.state_at(current_actor(), case_id, seq), None
+    except Conflict as exc:
+        return None, exc.message

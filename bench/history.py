@@ -1,0 +1,113 @@
+"""What an auditor waits for: the history of a case with 1,000+ events, on SQLite.
+
+One case of ``tests/data/processes/loop.bpmn`` (补正循环) is driven through 333 rounds (1,002 events). Then,
+each a median over repeated calls on the same engine: a timeline page of 100 events from the middle and of
+500 from the start (statements per page counted), the overview (hash chain check of every event plus the
+path), and the state as of the last and the middle event rebuilt by replay, with the state cache emptied
+before each call (and once more from the cache).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from engine import (
+    CST, Actor, CompleteTask, DeployDefinitions, EngineConfig, ManualClock, StartCase, bootstrap,
+    ensure_calendar_seeded, upgrade_database,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOP_BPMN = ROOT / "tests" / "data" / "processes" / "loop.bpmn"
+AUDITOR = Actor("bench_auditor", ("auditor",), "500000")
+REVIEWER = Actor("rv", ("reviewer",), "500103")
+CLERK = Actor("window_yz", ("window_clerk",), "500103", "zwzx")
+
+
+def _median_ms(fn: Callable[[], Any], samples: int) -> float:
+    times = []
+    for _ in range(samples):
+        began = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
+def run_history_benchmark(*, quick: bool) -> dict[str, Any]:
+    """Build the long case in a temporary SQLite database and time the history reads."""
+    rounds = 100 if quick else 333
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'history.sqlite'}"
+        upgrade_database(url)
+        clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
+        engine = bootstrap(EngineConfig(database_url=url, processes_dir=ROOT / "processes",
+                                        forms_dir=ROOT / "forms", materials_dir=Path(folder) / "m"), clock=clock)
+        try:
+            ensure_calendar_seeded(engine)
+            engine.handle(DeployDefinitions((("loop.bpmn", LOOP_BPMN.read_bytes()),)))
+            ref = engine.handle(StartCase("loop", CLERK))
+            task_id = engine.queries.tasks(REVIEWER, limit=1).items[0]["id"]
+            for round_no in range(rounds):
+                clock.advance(minutes=10)
+                task_id = engine.handle(CompleteTask(task_id, REVIEWER, {"round": round_no, "done": False})
+                                        ).created_task_ids[0]
+            return _measure(engine, ref.case_id, quick)
+        finally:
+            engine.close()
+
+
+def _measure(engine: Any, case_id: int, quick: bool) -> dict[str, Any]:
+    history, samples = engine.history, 3 if quick else 9
+    events = engine.queries.case(AUDITOR, case_id)["event_count"]
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+    from sqlalchemy import event
+    history.timeline(AUDITOR, case_id, limit=500)
+    event.listen(engine.database.engine, "before_cursor_execute", count)
+    history.timeline(AUDITOR, case_id, limit=500)
+    event.remove(engine.database.engine, "before_cursor_execute", count)
+
+    def fresh_state(seq: int) -> Callable[[], Any]:
+        def run() -> Any:
+            history.states._cache.clear()
+            return history.state_at(AUDITOR, case_id, seq)
+        return run
+    result = {
+        "events": events,
+        "timeline_100_ms": _median_ms(lambda: history.timeline(AUDITOR, case_id, after=events // 2, limit=100),
+                                      samples * 3),
+        "timeline_500_ms": _median_ms(lambda: history.timeline(AUDITOR, case_id, limit=500), samples * 3),
+        "statements_per_page": len([s for s in statements if not s.lstrip().upper().startswith(
+            ("BEGIN", "COMMIT", "ROLLBACK"))]),
+        "overview_ms": _median_ms(lambda: history.overview(AUDITOR, case_id), samples),
+        "state_last_ms": _median_ms(fresh_state(events), max(3, samples // 3)),
+        "state_middle_ms": _median_ms(fresh_state(events // 2), max(3, samples // 3)),
+    }
+    history.state_at(AUDITOR, case_id, events)
+    result["state_cached_ms"] = _median_ms(lambda: history.state_at(AUDITOR, case_id, events), samples * 3)
+    return result
+
+
+def main_history_only(*, quick: bool, output: Path, echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run the history benchmark alone and merge its section into ``output`` (the rest is kept)."""
+    from .run import machine_info, rounded
+    echo(f"tongban bench --only history ({'quick' if quick else 'full'})")
+    began = time.perf_counter()
+    measured = run_history_benchmark(quick=quick)
+    for key, value in measured.items():
+        echo(f"  {key:<22} {value:.1f}" if isinstance(value, float) else f"  {key:<22} {value}")
+    output = Path(output)
+    result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
+    result["history"] = {**measured, "database": "sqlite", "mode": "quick" if quick else "full",
+                         "machine": machine_info(), "duration_s": time.perf_counter() - began}
+    result = rounded(result)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    echo(f"results merged into {output}")
+    return result

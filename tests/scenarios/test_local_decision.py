@@ -1,0 +1,131 @@
+"""就地批办 over HTTP: 黔江 receives 渝中's 食品经营许可 under a grant that includes the decision itself.
+
+The owning district (渝中 500103) delegates 异地收件 and 审批决定 to 黔江 (500114). The case is received at the
+黔江 window and decided by 黔江's 市场监管 head; 渝中 sees no task. The audit shows under whose authority
+(GrantExercised ``decide`` naming the grant). Without the decide right, or for a matter whose catalog entry does
+not offer 就地批办, the decision stays in 渝中.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.runtime import get_engine
+from engine import CST, ManualClock, ensure_calendar_seeded
+from tests.conftest import ROOT
+
+from .conftest import Caller
+from .test_http_api import assert_error, claim, complete, inbox, upload
+
+FOOD_CODE = "11500103MB1C47082L4000321001"        # 食品经营许可（告知承诺）: modes online, proxy, local
+DRAIN_CODE = "11500103MB1D25937B4000118005"       # 城镇污水排入排水管网许可: no 就地批办
+RECEIVE = {"applicant_name": "重庆某餐饮管理有限公司", "handling_mode": "commitment",
+           "received_materials": "申请书、营业执照、告知承诺书", "originals_checked": True}
+STAFF = {   # username, roles, district, department
+    "window_qj": (("window_clerk",), "500114", "zwzx"),
+    "head_qj_sc": (("department_head",), "500114", "shichang"),
+    "head_yz_sc": (("department_head",), "500103", "shichang"),
+    "reviewer_qj_sc": (("reviewer",), "500114", "shichang"),
+    "admin_city": (("admin",), "500000", "dsj"),
+}
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 3, 2, 9, 30, tzinfo=CST))
+
+
+@pytest.fixture
+def people(app, client: FlaskClient, cast: dict[str, Caller]) -> dict[str, Caller]:
+    engine = get_engine(app)
+    ensure_calendar_seeded(engine)
+    callers = dict(cast)
+    for username, (roles, district, department) in STAFF.items():
+        engine.identity.create_user(username, display_name=username, roles=roles, district=district,
+                                    department=department)
+        callers[username] = Caller(username, {"Authorization": f"Bearer {engine.identity.create_token(username)}"})
+    folder = ROOT / "processes" / "standard_permit"
+    files = [folder / "main.bpmn", folder / "matters.yaml", *sorted((ROOT / "forms").glob("*.form"))]
+    assert upload(client, cast["designer"], [(p.name, p.read_bytes()) for p in files]).status_code == 201
+    return callers
+
+
+def grant(client: FlaskClient, admin: Caller, code: str, rights: list[str]) -> Any:
+    return client.post("/api/v1/grants", headers=admin.headers, json={
+        "matter_code": code, "owning_district": "500103", "receiving_district": "500114", "rights": rights,
+        "basis": "渝府办发〔2022〕25号；渝中区就地批办授权书"})
+
+
+def receive_at_qianjiang(client: FlaskClient, window: Caller, code: str) -> int:
+    response = client.post("/api/v1/cases", headers=window.headers, json={
+        "matter_code": code, "owning_district": "500103", "title": "食品经营许可申请",
+        "data": {"department": "shichang", "substantive_check": False}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    case_id = response.get_json()["case_id"]
+    for element, data in (("receive", RECEIVE), ("formal_review", {"intake_decision": "accept",
+                                                                     "review_note": "材料齐全"}),
+                          ("accept_on_spot", {"receipt_no": "黔江受〔2026〕0001 号"})):
+        (task,) = [t for t in inbox(client, window)["items"] if t["case_id"] == case_id and t["element_id"] == element]
+        assert claim(client, window, task["id"]).status_code == 200
+        assert complete(client, window, task["id"], data).status_code == 200, element
+    return case_id
+
+
+def open_for(client: FlaskClient, caller: Caller, case_id: int) -> list[dict[str, Any]]:
+    return [t for t in inbox(client, caller)["items"] if t["case_id"] == case_id]
+
+
+def test_the_receiving_district_decides_under_a_decide_grant_and_the_audit_names_it(app, client, people):
+    created = grant(client, people["admin_city"], FOOD_CODE, ["receive", "formal_review", "decide"])
+    assert created.status_code == 201, created.get_json()
+    case_id = receive_at_qianjiang(client, people["window_qj"], FOOD_CODE)
+
+    (decide,) = open_for(client, people["head_qj_sc"], case_id)
+    assert (decide["element_id"], decide["candidate_groups"]) == (
+        "decide_commitment", ["department_head@500114/shichang"])
+    assert open_for(client, people["head_yz_sc"], case_id) == []
+    case = client.get(f"/api/v1/cases/{case_id}", headers=people["window_qj"].headers).get_json()
+    assert (case["owning_district"], case["receiving_district"], case["deciding_district"]) == (
+        "500103", "500114", "500114")
+    exercised = [e.payload for e in get_engine(app).queries.events(case_id) if e.event_type == "GrantExercised"]
+    assert exercised == [
+        {"grant_id": created.get_json()["id"], "right": "receive", "owning_district": "500103",
+         "receiving_district": "500114"},
+        {"grant_id": created.get_json()["id"], "right": "decide", "owning_district": "500103",
+         "receiving_district": "500114"}]
+    head = people["head_qj_sc"]
+    assert claim(client, head, decide["id"]).status_code == 200
+    assert complete(client, head, decide["id"], {"decision": "grant",
+                                                 "decision_opinion": "依承诺准予许可"}).status_code == 200
+    # 制证 where the applicant stands (立等可取); 事中事后核查 stays with the owning district, because the
+    # delegation covers the decision, not the supervision after it.
+    (issue,) = open_for(client, people["reviewer_qj_sc"], case_id)
+    assert (issue["element_id"], issue["candidate_groups"]) == ("issue_license", ["reviewer@500114/shichang"])
+    assert claim(client, people["reviewer_qj_sc"], issue["id"]).status_code == 200
+    assert complete(client, people["reviewer_qj_sc"], issue["id"], {
+        "license_no": "JY15001140000001", "license_valid_until": "2031-03-01"}).status_code == 200
+    (deliver,) = open_for(client, people["window_qj"], case_id)
+    assert claim(client, people["window_qj"], deliver["id"]).status_code == 200
+    assert complete(client, people["window_qj"], deliver["id"], {
+        "delivery_method": "window", "delivery_note": "申请人在黔江窗口领取"}).status_code == 200
+    case = client.get(f"/api/v1/cases/{case_id}", headers=people["admin_city"].headers).get_json()
+    open_now = {t["element_id"]: t["candidate_groups"] for t in case["tasks"] if t["state"] == "open"}
+    assert open_now == {"post_check": ["reviewer@500103/shichang"]}
+
+
+def test_without_the_decide_right_or_the_local_mode_the_owning_district_decides(app, client, people):
+    admin = people["admin_city"]
+    assert grant(client, admin, FOOD_CODE, ["receive", "formal_review"]).status_code == 201
+    case_id = receive_at_qianjiang(client, people["window_qj"], FOOD_CODE)
+    assert open_for(client, people["head_qj_sc"], case_id) == []
+    (decide,) = open_for(client, people["head_yz_sc"], case_id)
+    assert decide["candidate_groups"] == ["department_head@500103/shichang"]
+    case = client.get(f"/api/v1/cases/{case_id}", headers=people["window_qj"].headers).get_json()
+    assert case["deciding_district"] is None
+
+    # A matter that does not offer 就地批办 cannot be given the decision at all.
+    refused = assert_error(grant(client, admin, DRAIN_CODE, ["receive", "decide"]), 422, "GRANT_MODE_UNSUPPORTED")
+    assert "就地批办" in refused["message"]
