@@ -257,3 +257,18 @@ def test_a_missed_rectification_deadline_raises_a_supervision_item_like_any_case
     (item,) = eng.queries.supervision(SUPERVISOR)
     assert (item["case_no"], item["kind"], item["district"]) == (rectification["case_no"], "committed_overdue",
                                                                  "500103")
+
+
+def test_the_history_of_a_rated_case_shows_the_rating_and_its_state_at_the_rating_is_the_end(eng):
+    case = closed_case(eng)
+    rate(eng, case, 4, "等待太久")
+    auditor = Actor("auditor", ("auditor",), "500000", "shenji")
+    events = eng.queries.events(case.case_id)
+    page = eng.history.timeline(auditor, case.case_id, limit=100)
+    assert "CaseRated" in str(page) and "RectificationOpened" in str(page)
+    at_rating = eng.history.state_at(auditor, case.case_id, events[-1].seq)
+    at_end = eng.history.state_at(auditor, case.case_id, [e.seq for e in events
+                                                           if e.event_type == "CaseCompleted"][0])
+    assert (at_rating["seq"], at_rating["event_type"]) == (events[-1].seq, "RectificationOpened")
+    same = {k: v for k, v in at_rating.items() if k not in ("seq", "event_type")}
+    assert same == {k: v for k, v in at_end.items() if k not in ("seq", "event_type")}     # the end's state
