@@ -27,6 +27,7 @@ from .cli_grants import grants_group
 from .cli_history import history_command
 from .cli_messages import messages_group
 from .cli_org import org_group
+from .cli_ratings import ratings_group
 from .cli_replay import replay_command
 from .cli_versions import actor_named, diff_command, dryrun_command, migrate_cases, versions_command
 from .runtime import engine_config, get_engine
@@ -74,7 +75,7 @@ def register_cli(app: Flask) -> None:
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
-                    dryrun_command, drafts_group, archive_group, audit_group, export_group):
+                    dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group):
         app.cli.add_command(command)
 
 

@@ -105,15 +105,22 @@ def http_error_response(exc: HTTPException) -> Any:
     return jsonify(error_body(status)), status
 
 
+def retry_after(exc: EngineError) -> dict[str, str]:
+    """The ``Retry-After`` header of a throttled refusal (429 with ``details.retry_after`` seconds), else none."""
+    seconds = exc.details.get("retry_after") if exc.http_status == 429 else None
+    return {"Retry-After": str(int(seconds))} if isinstance(seconds, (int, float)) else {}
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map engine errors and HTTP errors to JSON for the API and to the error page for pages."""
 
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError) -> Any:
-        """Render an engine refusal."""
+        """Render an engine refusal (a throttled one with ``Retry-After``)."""
         if wants_page():
-            return render_page_error(exc.http_status, None if exc.http_status == 404 else exc.message)
-        return jsonify(exc.to_dict()), exc.http_status
+            body, status = render_page_error(exc.http_status, None if exc.http_status == 404 else exc.message)
+            return body, status, retry_after(exc)
+        return jsonify(exc.to_dict()), exc.http_status, retry_after(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:

@@ -19,7 +19,7 @@ from .clock import CST, Clock, ManualClock, SystemClock
 from .commands import (
     Actor, ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage,
     DeployDefinitions,
-    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision,
+    ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, RateCase,
     ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .case_migration import MigrationRefused, Refusal
@@ -43,6 +43,7 @@ from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
     mask_id_number, mask_mapping, mask_text, sees_full_id_numbers,
 )
+from .applicant_access import Applicants, QueryGuard
 from .org import DistrictInfo, OrgChange, Organisation
 from .org_file import CSV_COLUMNS, KINDS, OrgFile, parse_org_file, reference_org
 from .migrations import upgrade_database
@@ -50,6 +51,8 @@ from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
     import_calendar_year, load_work_calendar,
 )
+from .rating_queries import RatingReads, rating_scope
+from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .timers import SweepResult, TimerWorker, run_forever, start_background
 from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
@@ -87,4 +90,6 @@ __all__ = [
     "ARCHIVE_STATES", "ArchiveBuildFailed", "ArchiveCheck", "ArchiveFile", "ArchiveInfo", "ArchiveProblem",
     "archive_file", "build_archive", "check_chain_heads", "EXPORT_MEDIA_TYPES", "export_events", "ExportQuery",
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
+    "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
+    "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
 ]

@@ -7,14 +7,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, supervision, \
-    task_handlers
+from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, ratings, \
+    supervision, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
-    ExtendDeadline, FireDueTimers, RaiseSupervision, ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask,
-    StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft,
+    ExtendDeadline, FireDueTimers, RaiseSupervision, RateCase, ReceiveApplication, RecomputeDeadlines, ResumeClock,
+    ReturnTask, StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft,
 )
+from .applicant_access import Applicants, QueryGuard
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
 from .bundle import is_bundle_file
@@ -37,6 +38,7 @@ from .project_targets import load_targets, target_functions
 from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
+from .rating_queries import RatingReads
 from .receipts import Receipts
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
@@ -63,6 +65,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     ReceiveApplication: intake.receive_application,
     DeliverMessage: lambda cmd, svc: message_delivery.deliver_message(cmd.message_id, svc, actor=cmd.actor),
     MigrateCase: case_migration.migrate_case,
+    RateCase: ratings.rate_case,
 }
 
 
@@ -70,7 +73,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``history`` reads case histories
+    ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
+    ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
     versions; ``drafts`` keeps designers' drafts.
     """
@@ -89,6 +93,9 @@ class Engine:
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
         self.history = CaseHistory(self)
+        self.ratings = RatingReads(database.read_sessions)
+        self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
+                                     self.ratings, self.handle)
         self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
         self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
                                  max_bpmn_bytes=config.max_bpmn_bytes)
@@ -170,7 +177,9 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
                                  uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
                                  materials=MaterialStore(config.materials_dir, config.max_material_bytes),
-                                 messages=settings)
+                                 messages=settings,
+                                 rectification_workdays=config.rectification_workdays,
+                                 on_case_completed=(ratings.close_rectification,))
     return Engine(config, database, services)
 
 

@@ -39,11 +39,16 @@ def catalog_clock_specs(specs: tuple[ClockSpec, ...], limits: Mapping[str, tuple
     return tuple(replace(spec, **override) for spec in out)
 
 
-def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict[str, Any]:
+def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str,
+                 data: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Start every clock a definition declares at intake (T0 = the business date of ``at``).
 
     A clock with ``starts_at`` waits for that task (受理) instead: it is stored as pending with the receipt
-    instant, so the 5-working-day rule of 第三十二条 can back-date its T0 when it starts.
+    instant, so the 5-working-day rule of 第三十二条 can back-date its T0 when it starts. A clock that starts
+    now with ``amount_from`` takes its length from that variable of the start ``data``.
+
+    Raises:
+        WorkflowFailed: an ``amountFrom`` variable is missing or not a whole number of 1 to 3650.
     """
     doc: dict[str, Any] = {}
     for spec in specs:
@@ -58,7 +63,8 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str) -> dict
             if spec.stops_at:
                 entry.update(starts_at=spec.starts_at, stops_at=spec.stops_at)
         else:
-            entry["clock"] = Clock.start(spec.kind, Budget(spec.amount, spec.unit), business_date(at), at,
+            amount = _amount(spec.amount_from, data or {}) if spec.amount_from else spec.amount
+            entry["clock"] = Clock.start(spec.kind, Budget(amount, spec.unit), business_date(at), at,
                                          actor).to_dict()
         doc[spec.kind] = entry
     return doc

@@ -283,3 +283,18 @@ class MigrateCase(Command):
     expected_version: int | None = None
     lock_timeout: float | None = 5.0
     """Seconds to wait for a case another command holds; then ``LOCK_TIMEOUT`` (None: wait as long as it takes)."""
+
+
+@dataclass(frozen=True)
+class RateCase(Command):
+    """Rate a closed case once (好差评): ``score`` is the GB/T 39046 A.8 code, 1 非常满意 … 5 非常不满意.
+
+    ``actor`` is a window clerk entering the applicant's rating, or :data:`engine.ratings.APPLICANT`
+    after the applicant proved the query code. A 差评 (4 or 5) opens a 差评整改 case.
+    """
+
+    case_id: int
+    actor: Actor
+    score: int
+    channel: str
+    comment: str = ""

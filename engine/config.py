@@ -31,6 +31,8 @@ class EngineConfig:
             the app uses ``instance/message-secret`` (created on first use), a bare engine a random key.
         message_ttl_hours: how long a message waits for a receiver that is not ready before it expires.
         message_max_attempts: failed deliveries before a message is set aside as poison.
+        rectification_workdays: working days a department has to rectify a 差评 (好差评 差评整改), 15 by
+            default (四川 practice; DOMAIN §3.5).
     """
 
     database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
@@ -47,6 +49,12 @@ class EngineConfig:
     message_ttl_hours: int = 168
     message_max_attempts: int = 8
     archives_dir: Path = ROOT / "instance" / "archives"
+    rectification_workdays: int = 15
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.rectification_workdays <= 365:
+            raise ValueError("TONGBAN_RECTIFICATION_WORKDAYS 应为 1 到 365 的整数，"
+                             f"而不是 {self.rectification_workdays}")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], *, prefix: str = PREFIX) -> "EngineConfig":

@@ -57,6 +57,10 @@ class Services:
     """The content-addressed :class:`~engine.material_store.MaterialStore` intake keeps uploads in."""
     messages: Any = None
     """:class:`~engine.messages.MessageSettings`: the outbox's signing secret, buffering and retry policy."""
+    rectification_workdays: int = 15
+    """Working days a department has to rectify a 差评 (the 差评整改 case's committed clock)."""
+    on_case_completed: tuple[Callable[..., None], ...] = ()
+    """Called as ``hook(uow, svc, case, workflow, step, actor, now)`` in the transaction that ends a case."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         # T0 is fixed elsewhere (收件地受理 in the receiving district's case): every clock starts now.
         specs = tuple(replace(s, starts_at=None, notice_at=None, amount_from=None) for s in specs)
     # The clocks exist before the first step, so timers reached at once can read legal_due().
-    clock_columns = _clock_columns(specs, svc, opening.clocks_from or now, cmd.actor)
+    clock_columns = _clock_columns(specs, svc, opening.clocks_from or now, cmd.actor, data)
     with case_clocks_bound(clock_columns.get("clocks")):
         workflow, step = (opening.begin or svc.runner.start)(definition.spec, definition.subprocess_specs, data)
     day = now.astimezone(CST).strftime("%Y%m%d")
@@ -364,10 +368,11 @@ def rearm_timers(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, wor
     return [ev.TimersRearmed(reason=reason, timers={t.element_id: t.due_at.isoformat() for t in moved})]
 
 
-def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, actor: Actor) -> dict[str, Any]:
+def _clock_columns(specs: tuple[ClockSpec, ...], svc: Services, now: datetime, actor: Actor,
+                   data: dict[str, Any]) -> dict[str, Any]:
     if not specs:
         return {}
-    doc = start_clocks(specs, now, actor.username)
+    doc = start_clocks(specs, now, actor.username, data)
     return {"clocks": doc, **derived_columns(doc, svc.calendar.get())}
 
 
@@ -439,6 +444,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         if case.clocks:
             case.set(clocks=close_all(case.clocks, now), deadline_provisional=False,
                      **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
+        for hook in svc.on_case_completed:
+            hook(uow, svc, case, workflow, step, actor, now)
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
 

@@ -1,4 +1,4 @@
-"""The read side of intake: the 收件回执 of a case and the applicant's status lookup by query code.
+"""The read side of intake: the 收件回执 of a case (the applicant's lookup is :mod:`engine.applicant_access`).
 
 A receipt is handed to the applicant, so ID numbers on it are always masked, whatever the reader's role,
 and so is the contact phone; a 统一社会信用代码 is public and shown in full.
@@ -7,31 +7,25 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .catalog import Limit, Matter
 from .clock import Clock
 from .commands import Actor
-from .errors import NotFound, TooManyAttempts
+from .errors import NotFound
 from .identifiers import ID_TYPES
 from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
 from .masking import mask_id_number
-from .logins import MAX_FAILURES, WINDOW
-from .persistence.models import Application, Case, CaseMaterial, LoginAttempt, MatterVersion
+from .persistence.models import Application, Case, CaseMaterial, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
-from .query_codes import check_query_code
 
 MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG", "application/ofd": "OFD"}
 
 
 class Receipts:
-    """Receipts for people who may see the case, and status lookups for applicants holding a query code.
-
-    Failed lookups are throttled like page logins (``login_attempts``, keyed ``query:<办件编号>`` and the
-    caller's address): after 5 failures in 15 minutes that pair is refused for the rest of the window.
-    """
+    """Receipts for people who may see the case."""
 
     def __init__(self, sessions: sessionmaker[Session], queries: Queries,
                  uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock):
@@ -51,34 +45,6 @@ class Receipts:
             raise NotFound("该办件不是经窗口收件登记的，没有收件回执", details={"case_id": case_id})
         application, matter_row, materials = found
         return receipt_view(case, application, matter_row, materials, self.queries.case(actor, case_id)["clocks"])
-
-    def lookup(self, case_no: str, query_code: str, source: str = "unknown") -> dict[str, Any]:
-        """Return what an applicant may know of their case, given its 办件编号 and query code.
-
-        Raises:
-            NotFound: ``QUERY_CODE_MISMATCH`` for an unknown case number or a wrong code.
-            TooManyAttempts: after repeated failures for this case number from ``source``.
-        """
-        key, source, now = f"query:{case_no.strip()}"[:64], (source or "unknown")[:64], self.clock.now()
-        with self.uow() as uow:
-            recent = uow.session.scalar(select(func.count()).select_from(LoginAttempt).where(
-                LoginAttempt.username == key, LoginAttempt.source == source, LoginAttempt.at > now - WINDOW))
-        if recent >= MAX_FAILURES:
-            raise TooManyAttempts(f"查询失败次数过多，请 {int(WINDOW.total_seconds() // 60)} 分钟后再试")
-        with self.sessions() as session:
-            case = session.scalars(select(Case).where(Case.case_no == case_no.strip())).first()
-            found = _load(session, case) if case is not None else None
-        if found is None or not check_query_code(query_code, found[0].query_code_hash):
-            with self.uow() as uow:
-                uow.session.add(LoginAttempt(username=key, source=source, at=now))
-                uow.commit()
-            raise NotFound("办件编号或查询码不正确", code="QUERY_CODE_MISMATCH")
-        application, matter_row, _materials = found
-        return {"case_no": case.case_no, "matter_name": matter_row.name, "status": case.status,
-                "received_at": application.received_at, "committed_due_at": case.committed_due_at,
-                "tolerance": application.tolerance,
-                "missing": [m.name for m in Matter.from_doc(matter_row.doc).materials
-                            if m.key in application.missing]}
 
 
 def _load(session: Session, case: Case) -> tuple[Application, MatterVersion, list[CaseMaterial]] | None:

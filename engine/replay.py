@@ -53,6 +53,11 @@ _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived",
 _RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
 T = TypeVar("T")
 
+# 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
+# its own) did. They are no input of this case's process, so replay stops before them; they must all come
+# after the process part, and verify checks their hash chain like any other event.
+AFTER_END = frozenset({"CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved"})
+
 
 @dataclass(frozen=True)
 class RecordedEvent:
@@ -193,7 +198,10 @@ class Replayer:
         """Replay one case (id or 办件编号) and return the first divergence, if any."""
         case_id = self.find(case_ref)
         with self._scratch(case_id) as (run, recorded):
-            divergence = _walk(run, recorded)
+            process_part, stray = _split_after_end(recorded)
+            divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
+                stray.seq, "unsupported", stray.to_dict(), None,
+                f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
         return ReplayResult(case_id, run.source_case.case_no, len(recorded), divergence)
 
     def state_at(self, case_ref: str | int, seq: int,
@@ -205,7 +213,8 @@ class Replayer:
         """
         case_id = self.find(case_ref)
         with self._scratch(case_id) as (run, recorded):
-            divergence = _walk(run, recorded, until=seq)
+            # The state after a 好差评 event is the state the process ended in.
+            divergence = _walk(run, _split_after_end(recorded)[0], until=seq)
             if divergence is not None or run.case_id is None:
                 return ReplayedState(divergence, None)
             return ReplayedState(None, inspect(run.engine, run.case_id, dict(run.tasks)))
@@ -293,6 +302,15 @@ class Replayer:
                 conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
         run.users = {u["username"]: u for u in users}
         run.calendar = sorted(days, key=lambda row: row["loaded_at"])
+
+
+def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent], RecordedEvent | None]:
+    """Return the events before the first 好差评 event, and the first non-rating event after it, if any."""
+    for index, event in enumerate(recorded):
+        if event.event_type in AFTER_END:
+            stray = next((e for e in recorded[index:] if e.event_type not in AFTER_END), None)
+            return recorded[:index], stray
+    return recorded, None
 
 
 def _events(session: Any, case_id: int, after: int = 0) -> list[RecordedEvent]:

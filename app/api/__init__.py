@@ -26,9 +26,11 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from . import applications, audit, cases, definitions, drafts, dryrun, grants, health, history, lint, matters, \
-        messages, supervision, tasks, versions
+    from . import (
+        applications, audit, cases, definitions, drafts, dryrun, grants, health, history, lint, matters, messages,
+        public, ratings, supervision, tasks, versions,
+    )
     for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, history, tasks,
-                   supervision, messages, audit, health):
+                   supervision, messages, audit, ratings, public, health):
         api.register_blueprint(module.blp)
     return api

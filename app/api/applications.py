@@ -108,8 +108,8 @@ def receive() -> Any:
 @blp.arguments(LookupSchema)
 @blp.response(200, LookupResultSchema)
 def lookup(body: dict[str, Any]) -> Any:
-    """Look up a case's status with its 办件编号 and query code (no login: the code is the credential)."""
-    return get_engine().receipts.lookup(body["case_no"], body["query_code"], request.remote_addr or "unknown")
+    """Look up a case's status with its 办件编号 and query code (no login; ``/api/v1/public/lookup`` tells more)."""
+    return get_engine().applicants.lookup(body["case_no"], body["query_code"], request.remote_addr or "unknown")
 
 
 def _parse(raw: str | None) -> dict[str, Any]:

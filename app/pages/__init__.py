@@ -1,6 +1,7 @@
-"""Server-rendered pages (zh-CN, Jinja + htmx): login, inbox, task and case.
+"""Server-rendered pages (zh-CN, Jinja + htmx): login, inbox, task and case; 办件查询 for applicants.
 
-Every page needs a logged-in session; forbidden tasks and cases are 404 pages, as in the API.
+Every staff page needs a logged-in session; forbidden tasks and cases are 404 pages, as in the API. The
+applicants' ``/query`` needs none: the query code is the credential.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def register_pages(app: Flask) -> None:
     """Register the page views, their template filters and globals."""
-    from . import admin_messages, cases, designer, history, inbox, intake, login, tasks  # noqa: F401 - views
+    from . import admin_messages, cases, designer, history, inbox, intake, login, query, tasks  # noqa: F401
     app.register_blueprint(bp)
     register_filters(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=optional_actor, matter_name=matter_name,

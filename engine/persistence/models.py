@@ -555,7 +555,8 @@ class LoginAttempt(Base):
     """One failed page login, kept a short while so throttling works across web processes."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index(None, "username", "source", "at"),)
+    # Query-code lookups are also throttled per address across case numbers (username ``query:<办件编号>``).
+    __table_args__ = (Index(None, "username", "source", "at"), Index(None, "source", "at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
@@ -677,3 +678,37 @@ class Archive(Base):
     size: Mapped[Optional[int]] = mapped_column(BigInteger)
     path: Mapped[Optional[str]] = mapped_column(String(255))
     last_error: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Rating(Base):
+    """One 好差评 of a closed case (GB/T 39046 表9): A.8 level, channel, comment; at most one per case.
+
+    ``district`` and ``department`` are the responsible (owning) district and department, copied when the
+    rating is made so statistics read this table alone. ``status`` is ``recorded`` (no follow-up),
+    ``rectifying`` (a 差评 whose 差评整改 case runs), ``rectified`` or ``removed`` (an upheld appeal: the
+    row stays, with who removed it and why, and statistics leave it out).
+    """
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        Index(None, "district", "rated_at"),
+        Index(None, "department", "rated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    matter_code: Mapped[Optional[str]] = mapped_column(String(64))
+    district: Mapped[Optional[str]] = mapped_column(String(12))
+    department: Mapped[Optional[str]] = mapped_column(String(40))
+    score: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(2))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    rated_by: Mapped[str] = mapped_column(String(64))
+    rated_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    rectification_case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"), index=True)
+    removed_at: Mapped[Optional[datetime]]
+    removed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    removed_reason: Mapped[Optional[str]] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""The BPMN elements of a parsed definition, by id, as plain data (for the history and its diagram)."""
+"""The BPMN elements of a parsed definition, by id, as plain data (for the history, its diagram, 办件查询)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -16,4 +16,20 @@ def element_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, s
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             if bpmn_id:
                 names.setdefault(bpmn_id, getattr(task_spec, "bpmn_name", None) or "")
+    return names
+
+
+def end_event_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
+    """Return ``{element id: name}`` of every end event of the process and its subprocesses.
+
+    An end event without a name maps to its id. Applicants are told the end reached as the result of
+    their case (``不予受理``, ``办结（准予许可）`` ...).
+    """
+    names: dict[str, str] = {}
+    for process in (spec, *subprocess_specs.values()):
+        for task_spec in process.task_specs.values():
+            kinds = {cls.__name__ for cls in type(task_spec).__mro__}
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if "EndEvent" in kinds and bpmn_id:
+                names[bpmn_id] = getattr(task_spec, "bpmn_name", None) or bpmn_id
     return names

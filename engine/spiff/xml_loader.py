@@ -149,10 +149,9 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
                                  pid))
             continue
         amount_from = el.get("amountFrom")
-        if amount_from is not None and (starts_at is None
-                                        or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", amount_from)):
-            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock amountFrom={amount_from!r} 应为变量名，"
-                                                 "且须与 startsAt 同用（时限在受理时从办件数据读取）", pid))
+        if amount_from is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", amount_from):
+            found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的 tb:clock amountFrom={amount_from!r} 应为变量名"
+                                                 "（时限在受理时、无 startsAt 则在启动时从办件数据读取）", pid))
             continue
         when = (el.get("when") or "").strip() or None
         # Several clocks of one kind are allowed only when each says for which cases (when=) it is.

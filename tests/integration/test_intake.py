@@ -92,7 +92,7 @@ def test_an_application_starts_its_matters_case_with_catalog_clocks_and_records_
     receipt = intake.receipts.receipt(CLERK, result.case.case_id)
     assert receipt["matter"]["window"] == "渝中区政务服务中心 3 号窗口"
     assert receipt["matter"]["committed_limit"] == "7 个工作日" and receipt["agent"]["id_number"] == "5001**********1125"
-    assert intake.receipts.lookup(case.case_no, result.query_code)["status"] == "running"
+    assert intake.applicants.lookup(case.case_no, result.query_code, "test")["status"] == "running"
 
 
 def test_a_matter_not_offered_in_the_clerks_district_is_refused_and_nothing_is_written(intake, tmp_path):

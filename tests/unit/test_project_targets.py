@@ -126,10 +126,10 @@ def clock_diagram(attributes: str) -> bytes:
 
 @pytest.mark.parametrize("attributes, amount_from", [
     ('startsAt="accept" amountFrom="target_workdays"', "target_workdays"),
-    ('amountFrom="target_workdays"', None),
+    ('amountFrom="target_workdays"', "target_workdays"),   # a clock that starts with the case reads start data
     ('startsAt="accept" amountFrom="target-workdays"', None),
 ])
-def test_amount_from_needs_starts_at_and_a_variable_name(attributes, amount_from):
+def test_amount_from_needs_a_variable_name(attributes, amount_from):
     info = read_diagram(parse_xml(clock_diagram(attributes), name="p.bpmn", max_bytes=100_000))
     specs = info.clocks["p"]
     if amount_from is None:

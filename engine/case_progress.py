@@ -1,0 +1,132 @@
+"""Where a case stands, in the plain Chinese an applicant reads (办件查询): stage, next step, deadlines, notice.
+
+Pure functions of what the engine already stores: the case status, its clock summary, its open tasks and its
+audit events. The stage is read from the clocks and events, never from task names, so it holds for every
+diagram:
+
+* 已收件 — nobody has completed a task yet, or the clocks still wait for 受理;
+* 待补正 — a one-time 补正 notice (or a 容缺/补正 pause) is in force: the applicant must act;
+* 已受理 — the last thing done was the task that started the clocks (受理);
+* 审查中 — work went on after 受理;
+* 特别程序 — the clocks are paused for a 特别程序 (听证、检验、专家评审 …);
+* 已办结 — the process ended; the result is the name of the end event reached.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
+          "special": "特别程序", "completed": "已办结", "halted": "办理中断"}
+HINTS = {
+    "received": "收件窗口正在审核申请材料，决定是否受理。",
+    "correction": "申请材料需要补正：请按下面一次性告知的全部内容补齐，交到收件窗口。补正期间不计入办理时限。",
+    "accepted": "申请已受理，即将进入审查。",
+    "reviewing": "申请已受理，正在审查办理。",
+    "special": "正在进行特别程序（如听证、检验、检测、专家评审），所需时间不计入办理时限。",
+    "completed": "办件已办结。",
+    "halted": "办理中断，请联系收件窗口。",
+}
+CLOCK_LABELS = {"committed": "承诺办结期限", "legal": "法定办结期限"}
+_PAUSE_KINDS = {"correction": "补正", "tolerance": "容缺补正", "special_procedure": "特别程序"}
+Event = Mapping[str, Any]
+
+
+def current_pause(events: Sequence[Event]) -> Event | None:
+    """Return the latest ``ClockPaused`` event still in force, or None.
+
+    A pause ends when the clocks resume or start (受理 after 补正). A one-time notice given by completing a
+    task (``noticeAt``) also ends when another task is completed: the window received the materials.
+    """
+    pauses = [e for e in events if e["event_type"] == "ClockPaused"]
+    if not pauses:
+        return None
+    last = pauses[-1]
+    for later in events:
+        if later["seq"] <= last["seq"]:
+            continue
+        if later["event_type"] in ("ClockResumed", "ClocksStarted"):
+            return None
+        if last.get("task_id") is not None and later["event_type"] == "TaskCompleted" \
+                and later.get("task_id") != last["task_id"]:
+            return None
+    return last
+
+
+def notice_of(pause: Event | None, events: Sequence[Event]) -> dict[str, Any] | None:
+    """Return the one-time notice (一次性告知) behind a 补正 or 容缺 pause: every item and its requirement.
+
+    The items come from the notice task's data (a list of ``{item_name, item_requirement}`` rows, as the
+    shipped 一次性告知补正 form collects them); a pause without such a task tells its reason.
+    """
+    if pause is None or pause["payload"].get("reason_kind") not in ("correction", "tolerance"):
+        return None
+    data: Mapping[str, Any] = {}
+    if pause.get("task_id") is not None:
+        done = [e for e in events if e["event_type"] == "TaskCompleted" and e.get("task_id") == pause["task_id"]]
+        data = (done[-1]["payload"].get("data") or {}) if done else {}
+    items = []
+    for value in data.values():
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) and "item_name" in v for v in value):
+            items = [{"name": str(v["item_name"]), "requirement": str(v.get("item_requirement") or "")}
+                     for v in value]
+            break
+    if not items:
+        items = [{"name": str(pause["payload"].get("reason") or "请联系收件窗口了解需补正的内容"), "requirement": ""}]
+    return {"kind": pause["payload"]["reason_kind"], "kind_label": _PAUSE_KINDS[pause["payload"]["reason_kind"]],
+            "noticed_at": pause.get("occurred_at"), "notice_no": data.get("correction_notice_no"), "items": items}
+
+
+def stage_of(status: str, clocks: Sequence[Mapping[str, Any]], events: Sequence[Event]) -> str:
+    """Return the stage code (a key of :data:`LABELS`)."""
+    if status == "completed":
+        return "completed"
+    if status != "running":
+        return "halted"
+    pause = current_pause(events)
+    if pause is not None:
+        return "special" if pause["payload"].get("reason_kind") == "special_procedure" else "correction"
+    completed = [e for e in events if e["event_type"] == "TaskCompleted"]
+    if not completed or any(c.get("status") == "not_started" for c in clocks):
+        return "received"
+    accepting = {e["element_id"] for e in events if e["event_type"] == "ClocksStarted" and e.get("element_id")}
+    return "accepted" if completed[-1].get("element_id") in accepting else "reviewing"
+
+
+def result_of(events: Sequence[Event], end_names: Mapping[str, str]) -> str | None:
+    """Return the name of the last end event the case passed (its result), or None."""
+    for event in reversed(events):
+        if event["event_type"] == "FlowAdvanced":
+            ends = [e for e in event["payload"].get("elements", ()) if e in end_names]
+            if ends:
+                return end_names[ends[-1]]
+    return None
+
+
+def deadlines(clocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return the 承诺 and 法定 clocks as an applicant reads them, 承诺 first."""
+    rows = []
+    for clock in sorted(clocks, key=lambda c: c["kind"] != "committed"):
+        started = clock.get("status") != "not_started"
+        rows.append({"kind": clock["kind"], "label": CLOCK_LABELS.get(clock["kind"], clock["kind"]),
+                     "budget": clock.get("budget"), "started": started, "paused": bool(clock.get("paused")),
+                     "due_date": clock.get("due_date") if started else None,
+                     "left": clock.get("left") if started else None,
+                     "rule": None if started else f"受理之日起 {clock.get('budget')}"})
+    return rows
+
+
+def progress(status: str, clocks: Sequence[Mapping[str, Any]], open_tasks: Sequence[Mapping[str, Any]],
+             events: Sequence[Event], end_names: Mapping[str, str]) -> dict[str, Any]:
+    """Return stage, label, hint, next step, deadlines, notice and result for the applicant."""
+    stage = stage_of(status, clocks, events)
+    names = list(dict.fromkeys(str(t["name"]) for t in open_tasks))
+    notice = notice_of(current_pause(events), events) if stage == "correction" else None
+    if stage == "correction":
+        next_step = "补齐材料后交到收件窗口"
+    elif stage == "completed":
+        next_step = None
+    else:
+        next_step = "、".join(names) or "等待办理"
+    result = result_of(events, end_names) if stage == "completed" else None
+    return {"stage": stage, "stage_label": LABELS[stage], "hint": HINTS[stage], "next_step": next_step,
+            "deadlines": deadlines(clocks) if status == "running" else [], "notice": notice, "result": result}
