@@ -34,13 +34,16 @@ from .masking import (
 )
 from .org import DistrictInfo, OrgChange, Organisation
 from .org_file import CSV_COLUMNS, KINDS, OrgFile, parse_org_file, reference_org
+from .metrics import Metrics
+from .metrics_period import MetricsQueryInvalid, Period
 from .migrations import upgrade_database
+from .reports import KINDS as REPORT_KINDS, report_period
 from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
     import_calendar_year, load_work_calendar,
 )
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
-from .timers import SweepResult, TimerWorker, run_forever, start_background
+from .timers import PeriodicResult, SweepResult, TimerWorker, run_forever, start_background
 from .verification import CaseVerification, verify_all, verify_case
 
 __all__ = [
@@ -62,5 +65,6 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
-    "LintDefinitions",
+    "LintDefinitions", "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period",
+    "REPORT_KINDS",
 ]

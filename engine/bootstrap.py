@@ -23,6 +23,9 @@ from .grants import Grants
 from .identity import Identity
 from .logins import LoginGuard
 from .material_store import MaterialStore
+from .metrics import Metrics
+from .metrics_backfill import backfill_case_facts
+from .metrics_rollup import rebuild as rebuild_rollup, roll_up
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
@@ -31,6 +34,7 @@ from .persistence.db import Database, make_database
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
 from .receipts import Receipts
+from .reports import Reports
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
 
@@ -59,7 +63,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执 and answers applicants' query-code lookups.
+    ``receipts`` reads 收件回执 and answers applicants' query-code lookups; ``metrics`` reads the 效能
+    figures and ``reports`` the 通报.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -75,6 +80,8 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.metrics = Metrics(database.read_sessions, services.clock, services.calendar)
+        self.reports = Reports(database.read_sessions, services.uow, services.clock, self.metrics)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""
@@ -106,6 +113,23 @@ class Engine:
             checked += 1
             changed += ref.version != row["version"]
         return checked, changed
+
+    def roll_up_metrics(self, *, rebuild: bool = False) -> int:
+        """Add the finished days missing from the daily metrics rollup (all of them again with ``rebuild``).
+
+        Returns the number of days written; any number of workers may call it, each day is written once.
+        """
+        return (rebuild_rollup if rebuild else roll_up)(self.services.uow, self.clock.now())
+
+    def backfill_metric_facts(self) -> int:
+        """Fill in the metric facts of cases written before they existed; rebuild the rollup if any were.
+
+        Returns the number of cases filled in (``tongban migrate`` calls this after the schema upgrade).
+        """
+        filled = backfill_case_facts(self.services.uow, self.calendar.get() if self.calendar else None)
+        if filled:
+            self.roll_up_metrics(rebuild=True)
+        return filled
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""

@@ -26,6 +26,7 @@ from .case_clocks import (
     starts_clocks, task_deadline,
 )
 from .calendar import business_date
+from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
 from .catalog import Matter
 from .grants import require_grant
 from .definitions import ClockSpec, Finding
@@ -135,6 +136,8 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         "serializer_version": SERIALIZER_VERSION, "workflow_state": "", "version": 1,
         "matter_code": matter_row.code if matter_row is not None else None,
         "matter_version": matter_row.version if matter_row is not None else None,
+        "department": department_of(matter_row.doc if matter_row is not None else None, data),
+        "corrections": 0, "tolerance": False, "visits": 0, "facts_version": FACTS_VERSION,
         **clock_columns})
     started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                              content_hash=definition.content_hash, data=data,
@@ -370,7 +373,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
             closed = {kind: {**entry, "clock": LegalClock.from_dict(entry["clock"]).close(now).to_dict()}
                       if "clock" in entry else entry for kind, entry in case.clocks.items()}
             case.set(clocks=closed, deadline_provisional=False,
-                     **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
+                     **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")},
+                     **closing_columns(closed, now, svc.calendar.get() if svc.calendar is not None else None))
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
     return tuple(ids), _record(case, inputs + effects, actor, now)
 
@@ -404,5 +408,5 @@ def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime
                      "actor": actor.username, "element_id": item.element_id, "task_id": item.task_id,
                      "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
-    case.set(event_seq=seq, chain_head=prev, updated_at=now)
+    case.set(event_seq=seq, chain_head=prev, updated_at=now, **event_columns(case, items, case.clocks, now))
     return rows

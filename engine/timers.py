@@ -6,7 +6,9 @@ two workers off the same rows, the case row lock serializes the firing, and a ti
 no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
-(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too.
+(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. A slower job
+(:meth:`TimerWorker.periodic`, once a minute) rolls up the finished days' metrics and writes the 通报 whose
+period has ended; a watermark row lock and a unique key make those exactly-once across workers.
 """
 from __future__ import annotations
 
@@ -37,6 +39,14 @@ class SweepResult:
     failed: int
     supervised: int = 0
     """Cases that got new 督办 items in this wake-up."""
+
+
+@dataclass(frozen=True)
+class PeriodicResult:
+    """What one run of the periodic job did."""
+
+    rolled_up_days: int
+    reports: int
 
 
 class TimerWorker:
@@ -87,6 +97,17 @@ class TimerWorker:
                 break
         return raised
 
+    def periodic(self) -> PeriodicResult:
+        """Roll up the finished days' metrics, then write every 通报 whose period has ended and is missing."""
+        days = self.engine.roll_up_metrics()
+        return PeriodicResult(days, self.engine.reports.run_due(by=self.worker_id))
+
+    def _periodic_job(self) -> None:
+        try:
+            self.periodic()
+        except Exception:  # noqa: BLE001 - a failed report must not stop the worker; it retries next minute
+            log.exception("metrics rollup or periodic reports failed")
+
     def _claim(self) -> list[int]:
         now = self.engine.clock.now()
         with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
@@ -112,9 +133,11 @@ class TimerWorker:
                 uow.commit()
             return False
 
-    def schedule(self, scheduler: Any, *, interval: float = 1.0) -> None:
-        """Add the sweep to an APScheduler scheduler as a non-overlapping interval job."""
+    def schedule(self, scheduler: Any, *, interval: float = 1.0, periodic: float = 60.0) -> None:
+        """Add the sweep (every ``interval`` s) and the periodic job (every ``periodic`` s) as interval jobs."""
         scheduler.add_job(self.sweep, "interval", seconds=interval, id=f"timers-{self.worker_id}",
+                          max_instances=1, coalesce=True, misfire_grace_time=None)
+        scheduler.add_job(self._periodic_job, "interval", seconds=periodic, id=f"periodic-{self.worker_id}",
                           max_instances=1, coalesce=True, misfire_grace_time=None)
 
 
@@ -131,5 +154,6 @@ def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     worker = TimerWorker(engine)
     worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
+    worker._periodic_job()  # and the reports of periods that ended while nothing ran
     worker.schedule(scheduler, interval=interval)
     scheduler.start()
