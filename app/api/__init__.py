@@ -26,7 +26,7 @@ def register_api(app: Flask) -> Api:
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
-    from . import applications, cases, definitions, grants, health, lint, matters, supervision, tasks
-    for module in (definitions, lint, matters, grants, applications, cases, tasks, supervision, health):
+    from . import applications, cases, definitions, grants, health, lint, matters, metrics, supervision, tasks
+    for module in (definitions, lint, matters, grants, applications, cases, tasks, supervision, metrics, health):
         api.register_blueprint(module.blp)
     return api
