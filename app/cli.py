@@ -20,6 +20,7 @@ from engine import (
 from .cli_audit import verify_command
 from .cli_calendar import calendar_group
 from .cli_grants import grants_group
+from .cli_metrics import metrics_group, report_group
 from .cli_org import org_group
 from .cli_replay import replay_command
 from .runtime import engine_config, get_engine
@@ -41,7 +42,7 @@ def register_cli(app: Flask) -> None:
     """Attach every tongban command to ``app.cli``."""
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
-                    org_group, grants_group):
+                    org_group, grants_group, metrics_group, report_group):
         app.cli.add_command(command)
 
 
@@ -68,6 +69,9 @@ def migrate_command() -> None:
     seeded = ensure_calendar_seeded(get_engine())
     if seeded:
         click.echo(f"已载入 {len(seeded)} 个年度的法定节假日安排（chinesecalendar）")
+    filled = get_engine().backfill_metric_facts()
+    if filled:
+        click.echo(f"已为 {filled} 个早先的办件补算效能统计字段，并重建日汇总")
 
 
 @click.command("deploy")
@@ -233,6 +237,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     engine = get_engine()
     engine.org.ensure_seeded()
     ensure_calendar_seeded(engine)
+    engine.backfill_metric_facts()
     bpmn, forms = engine.shipped_files()
     try:
         engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
@@ -268,9 +273,12 @@ def worker_command(once: bool, interval: float) -> None:
     engine = get_engine()
     _warn_calendar_coverage(engine)
     if once:
-        result = TimerWorker(engine).sweep()
+        worker = TimerWorker(engine)
+        result = worker.sweep()
+        periodic = worker.periodic()
         click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
-                   f"新开督办 {result.supervised} 个办件")
+                   f"新开督办 {result.supervised} 个办件；日汇总 {periodic.rolled_up_days} 天，"
+                   f"新生成通报 {periodic.reports} 份")
         return
     click.echo(f"定时器工作进程启动，间隔 {interval} 秒；Ctrl+C 退出")
     run_forever(engine, interval=interval)

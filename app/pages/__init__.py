@@ -33,7 +33,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def register_pages(app: Flask) -> None:
     """Register the page views, their template filters and globals."""
-    from . import cases, inbox, intake, login, tasks  # noqa: F401 - the modules add their views to ``bp``
+    from . import cases, dashboard, inbox, intake, login, reports, tasks  # noqa: F401 - they add their views to ``bp``
     app.register_blueprint(bp)
     register_filters(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=optional_actor, matter_name=matter_name)
