@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .dashboard import dashboard_lines, dashboard_targets, run_dashboard_benchmark
 from .deadlines import deadline_lines, run_deadline_benchmark
 from .inbox import inbox_lines, inbox_targets, run_inbox_benchmark
 from .stats import percentile
@@ -311,18 +312,20 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------- main
 
 
-ONLY = ("inbox",)
+SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
+         "dashboard": (run_dashboard_benchmark, dashboard_lines, dashboard_targets)}
+ONLY = tuple(SCALE)
 
 
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
          only: str | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it.
 
-    ``only="inbox"`` runs the inbox-at-scale benchmark alone and merges it into ``output``, keeping the other
-    sections of an earlier full run there.
+    ``only="inbox"`` (or ``"dashboard"``) runs that benchmark at scale alone and merges it into ``output``,
+    keeping the other sections of an earlier full run there.
     """
-    if only == "inbox":
-        return main_inbox_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
+    if only in SCALE:
+        return main_only(only, quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
     if only is not None:
         raise ValueError(f"--only accepts {', '.join(ONLY)}")
     plan = Plan.for_mode(quick)
@@ -340,6 +343,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     pg_roundtrip: float | None = None
     timers: dict[str, Any] = {}
     inbox: dict[str, Any] = {}
+    dashboard: dict[str, Any] = {}
     pg_reason = probe_postgresql(postgresql_url)
     if pg_reason and in_ci():
         raise RuntimeError(f"{pg_reason} (CI=true: the PostgreSQL benchmarks must run)")
@@ -420,7 +424,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                 reason = f"timer benchmark failed: {exc}".splitlines()[0]
                 echo(f"  {reason}")
                 timers = {key: {"status": "failed", "reason": reason} for key in ("small", "scale")}
-            inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
+            inbox = _run_scale("inbox", postgresql_url, quick=quick, echo=echo)
+            dashboard = _run_scale("dashboard", postgresql_url, quick=quick, echo=echo)
     finally:
         for item in reversed(loops + workloads):
             try:
@@ -454,6 +459,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     growth = {k: growth[k] for k in (G_BARE, G_SQLITE, G_PG) if k in growth}
     if not inbox:
         inbox = {"status": "skipped", "reason": skipped.get(PG, "PostgreSQL workloads did not run")}
+    if not dashboard:
+        dashboard = {"status": "skipped", "reason": skipped.get(PG, "PostgreSQL workloads did not run")}
     if not timers:
         reason = skipped.get(PG, "PostgreSQL workloads did not run")
         timers = {key: {"status": "skipped", "reason": reason} for key in ("small", "scale")}
@@ -478,7 +485,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                            "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
     targets += timer_targets(timers)
     deadlines = run_deadline_benchmark(repeats=plan.repeats, cases=plan.cases, calls=200 if quick else 2000)
-    targets += inbox_targets(inbox)
+    targets += inbox_targets(inbox) + dashboard_targets(dashboard)
 
     echo("")
     for line in approval_table(approval):
@@ -510,7 +517,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in deadline_lines(deadlines):
         echo(line)
     echo("")
-    for line in inbox_lines(inbox):
+    for line in inbox_lines(inbox) + [""] + dashboard_lines(dashboard):
         echo(line)
     echo("")
     for line in target_lines(targets):
@@ -537,6 +544,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "timers": timers,
         "deadlines": deadlines,
         "inbox": inbox,
+        "dashboard": dashboard,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
                     "skipped": sum(t["result"] == "SKIP" for t in targets)},
@@ -553,33 +561,34 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     return result
 
 
-def _run_inbox(postgresql_url: str, *, quick: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+def _run_scale(name: str, postgresql_url: str, *, quick: bool, echo: Callable[[str], None]) -> dict[str, Any]:
     try:
-        return run_inbox_benchmark(postgresql_url, quick=quick, echo=echo)
+        return SCALE[name][0](postgresql_url, quick=quick, echo=echo)
     except Exception as exc:  # noqa: BLE001 - reported as a FAIL row, the other results still count
         if in_ci():
             raise
-        reason = f"inbox benchmark failed: {exc}".splitlines()[0]
+        reason = f"{name} benchmark failed: {exc}".splitlines()[0]
         echo(f"  {reason}")
         return {"status": "failed", "reason": reason}
 
 
-def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
-                    echo: Callable[[str], None]) -> dict[str, Any]:
-    """Run only the inbox benchmark; merge its section and targets into ``output`` (the rest is kept)."""
+def main_only(name: str, *, quick: bool, postgresql_url: str, output: Path,
+              echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run one benchmark at scale alone; merge its section and targets into ``output`` (the rest is kept)."""
+    _run, lines_of, targets_of = SCALE[name]
     began = time.perf_counter()
     reason = probe_postgresql(postgresql_url)
     if reason:
         if in_ci():
             raise RuntimeError(f"{reason} (CI=true: the PostgreSQL benchmarks must run)")
-        inbox: dict[str, Any] = {"status": "skipped", "reason": reason}
+        section: dict[str, Any] = {"status": "skipped", "reason": reason}
     else:
-        echo(f"tongban bench --only inbox ({'quick' if quick else 'full'})")
-        inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
+        echo(f"tongban bench --only {name} ({'quick' if quick else 'full'})")
+        section = _run_scale(name, postgresql_url, quick=quick, echo=echo)
     echo("")
-    for line in inbox_lines(inbox):
+    for line in lines_of(section):
         echo(line)
-    mine = inbox_targets(inbox)
+    mine = targets_of(section)
     echo("")
     for line in target_lines(mine):
         echo(line)
@@ -587,8 +596,8 @@ def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
     result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
     labels = {t["target"] for t in mine}
     targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
-    result.update(inbox={**inbox, "mode": "quick" if quick else "full", "machine": machine_info(),
-                         "duration_s": time.perf_counter() - began},
+    result.update({name: {**section, "mode": "quick" if quick else "full", "machine": machine_info(),
+                          "duration_s": time.perf_counter() - began}},
                   targets=targets,
                   summary={"passed": sum(t["result"] == "PASS" for t in targets),
                            "failed": sum(t["result"] == "FAIL" for t in targets),

@@ -17,6 +17,7 @@ their own district only.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any, Iterable
 
@@ -29,7 +30,7 @@ from .commands import Actor
 from .errors import Forbidden, MatterUnavailable, UnknownDepartment, UnknownDistrict
 from .metrics_period import Period, buckets, resolve
 from .metrics_rollup import rolled_through
-from .metrics_sql import Filters, cohort, flows, histogram, lights_list
+from .metrics_sql import Filters, cohort, flows, histogram, lights_list, rolled_hists
 from .persistence.models import Department, District, MatterVersion
 
 CITY = "500000"
@@ -204,29 +205,53 @@ class Metrics:
     # --- internals ----------------------------------------------------------------------------------------
 
     def _flows(self, session: Session, period: Period, filters: Filters, key: str | None) -> Any:
+        mark, live = self._split(session, period)
+        return flows(session.get_bind().dialect.name, period.first, period.last, mark, live, filters, key)
+
+    @staticmethod
+    def _split(session: Session, period: Period) -> tuple[date | None, tuple[Any, Any] | None]:
+        """The rollup's last day, and the span of instants after it that only ``cases`` holds (or None)."""
         mark = rolled_through(session.connection())
         live_first = period.first if mark is None else max(period.first, mark + timedelta(days=1))
         live = (Period(live_first, period.last).start, period.end) if live_first <= period.last else None
-        dialect = session.get_bind().dialect.name
-        return flows(dialect, period.first, period.last, mark, live, filters, key)
+        return mark, live
+
+    def _hists(self, session: Session, period: Period, filters: Filters,
+               key: str | None) -> dict[Any, tuple[Counter[int], Counter[int]]]:
+        """Working days used by the completed cases, as (legal, committed) histograms per key.
+
+        Without a key the rolled-up histograms answer for the rolled-up days (the city's are 365 rows a
+        year); a breakdown counts the completed cases themselves, through the covering index on ``ended_at``.
+        """
+        mark, live = self._split(session, period) if key is None else (None, (period.start, period.end))
+        out: dict[Any, tuple[Counter[int], Counter[int]]] = {}
+        if mark is not None and period.first <= mark:
+            dialect = session.get_bind().dialect.name
+            for r in session.execute(rolled_hists(dialect, period.first, min(period.last, mark), filters, key)):
+                legal, committed = out.setdefault(_k(r, key), (Counter(), Counter()))
+                (legal if r.clock == "legal" else committed)[int(r.days)] += int(r.n)
+        if live is not None:
+            for r in session.execute(histogram(live[0], live[1], filters, key)):
+                legal, committed = out.setdefault(_k(r, key), (Counter(), Counter()))
+                if r.legal_used_days is not None:
+                    legal[r.legal_used_days] += r.n
+                if r.committed_used_days is not None:
+                    committed[r.committed_used_days] += r.n
+        return out
 
     def _figures(self, period: Period, filters: Filters, key: str | None) -> dict[Any, dict[str, Any]]:
         now = self.clock.now()
         with self.sessions() as session:
             flow = {_k(r, key): dict(r._mapping)
                     for r in session.execute(self._flows(session, period, filters, key))}
-            hist: dict[Any, tuple[list, list]] = {}
-            for r in session.execute(histogram(period.start, period.end, filters, key)):
-                legal, committed = hist.setdefault(_k(r, key), ([], []))
-                legal.append((r.legal_used_days, r.n))
-                committed.append((r.committed_used_days, r.n))
+            hist = self._hists(session, period, filters, key)
             running = {_k(r, key): dict(r._mapping)
                        for r in session.execute(cohort(period.start, period.end, now, filters, key))}
         keys = set(flow) | set(hist) | set(running) if key is not None else {None}
         out = {}
         for k in keys:
-            legal, committed = hist.get(k, ([], []))
-            out[k] = measures(flow.get(k, {}), legal, committed, running.get(k))
+            legal, committed = hist.get(k, (Counter(), Counter()))
+            out[k] = measures(flow.get(k, {}), list(legal.items()), list(committed.items()), running.get(k))
         return {k: v for k, v in out.items() if key is None or v["received"] or v["completed"] or v["in_progress"]
                 or v["accepted"]}
 

@@ -16,12 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .calendar import business_date
 from .clock import CST
-from .metrics_sql import MEASURES, Filters, flow_facts
-from .persistence.models import Case, MetricDaily, MetricWatermark
+from .metrics_sql import MEASURES, Filters, flow_facts, hist_facts
+from .persistence.models import Case, MetricCityDaily, MetricDaily, MetricWatermark
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 NAME = "daily"
+BATCH = 5000
 _daily = MetricDaily.__table__
+_city = MetricCityDaily.__table__
 _marks = MetricWatermark.__table__
 _cases = Case.__table__
 
@@ -55,6 +57,7 @@ def rebuild(uow_factory: Callable[[], SqlAlchemyUnitOfWork], now: datetime) -> i
     """Drop the rollup and its watermark, then roll up every finished day again; return the days written."""
     with uow_factory() as uow:
         uow.connection.execute(delete(_daily))
+        uow.connection.execute(delete(_city))
         uow.connection.execute(delete(_marks).where(_marks.c.name == NAME))
         uow.commit()
     return roll_up(uow_factory, now)
@@ -72,8 +75,37 @@ def _ensure_mark(conn: Any, now: datetime, yesterday: date) -> None:
 
 
 def _write_days(conn: Any, first: date, last: date) -> None:
+    """Write the rollup rows of days ``first``..``last``: flows and working-day histograms per key and city."""
     start = datetime.combine(first, time(), CST)
     end = datetime.combine(last + timedelta(days=1), time(), CST)
     conn.execute(delete(_daily).where(_daily.c.day >= first, _daily.c.day <= last))
-    columns = ["day", "owning_district", "department", "matter_code", *MEASURES]
-    conn.execute(insert(_daily).from_select(columns, flow_facts(conn.dialect.name, start, end, Filters())))
+    conn.execute(delete(_city).where(_city.c.day >= first, _city.c.day <= last))
+    dialect = conn.dialect.name
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in conn.execute(flow_facts(dialect, start, end, Filters())):
+        key = (_day(r.day), r.owning_district, r.department, r.matter_code)
+        rows[key] = {m: int(getattr(r, m) or 0) for m in MEASURES} | {"legal_hist": {}, "committed_hist": {}}
+    for r in conn.execute(hist_facts(dialect, start, end)):
+        row = rows[(_day(r.day), r.owning_district, r.department, r.matter_code)]
+        for kind, used in (("legal", r.legal_used_days), ("committed", r.committed_used_days)):
+            if used is not None:
+                hist = row[f"{kind}_hist"]
+                hist[str(used)] = hist.get(str(used), 0) + r.n
+    city: dict[date, dict[str, Any]] = {}
+    for (day, *_rest), row in rows.items():
+        total = city.setdefault(day, {m: 0 for m in MEASURES} | {"legal_hist": {}, "committed_hist": {}})
+        for m in MEASURES:
+            total[m] += row[m]
+        for name in ("legal_hist", "committed_hist"):
+            for days, n in row[name].items():
+                total[name][days] = total[name].get(days, 0) + n
+    detail = [{"day": k[0], "owning_district": k[1], "department": k[2], "matter_code": k[3], **v}
+              for k, v in rows.items()]
+    for i in range(0, len(detail), BATCH):
+        conn.execute(insert(_daily), detail[i:i + BATCH])
+    if city:
+        conn.execute(insert(_city), [{"day": day, **v} for day, v in city.items()])
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, and_, case, func, literal, literal_column, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    Date, Integer, and_, case, cast, func, literal, literal_column, or_, select, true, type_coerce, union_all,
+)
 from sqlalchemy.sql import ColumnElement, Select
 
-from .persistence.models import Case, MetricDaily
+from .persistence.models import Case, MetricCityDaily, MetricDaily
 
 cases = Case.__table__
 daily = MetricDaily.__table__
+city = MetricCityDaily.__table__
 
 MEASURES = ("received", "accepted", "completed", "cross_district", "one_visit", "corrected", "tolerated",
             "late_legal", "late_committed", "legal_cases", "legal_used_sum", "legal_limit_sum", "committed_cases",
@@ -38,6 +41,11 @@ class Filters:
     district: str | None = None
     department: str | None = None
     matter: str | None = None
+
+    @property
+    def none(self) -> bool:
+        """True when every case counts (the city-level rollup answers)."""
+        return self.district is None and self.department is None and self.matter is None
 
     def on(self, table: Any) -> list[ColumnElement[bool]]:
         """Return the WHERE conditions for ``table`` (``cases`` or the rollup)."""
@@ -97,6 +105,21 @@ def flow_facts(dialect: str, start: datetime, end: datetime, filters: Filters) -
     return select(*grouped, *[func.sum(rows.c[m]).label(m) for m in MEASURES]).group_by(*grouped)
 
 
+def hist_facts(dialect: str, start: datetime, end: datetime) -> Select[Any]:
+    """Count the cases completed in ``[start, end)`` per (day, district, department, matter, days used)."""
+    c = cases.c
+    keys = [day_of(c.ended_at, dialect).label("day"), func.coalesce(c.owning_district, "").label("owning_district"),
+            func.coalesce(c.department, "").label("department"), func.coalesce(c.matter_code, "").label("matter_code"),
+            c.legal_used_days, c.committed_used_days]
+    return (select(*keys, func.count().label("n"))
+            .where(c.status == "completed", c.ended_at >= start, c.ended_at < end).group_by(*keys))
+
+
+def _rollup(filters: Filters, key: str | None) -> Any:
+    """The city-level rollup when every case counts and nothing is broken down by key, else the detailed one."""
+    return city if filters.none and key in (None, "day") else daily
+
+
 def flows(dialect: str, first: date, last: date, rolled_through: date | None, live: tuple[datetime, datetime] | None,
           filters: Filters, key: str | None) -> Select[Any]:
     """Sum the flows of days ``first``..``last`` by ``key`` (district, department, matter, day or None).
@@ -106,9 +129,11 @@ def flows(dialect: str, first: date, last: date, rolled_through: date | None, li
     """
     parts = []
     if rolled_through is not None and first <= rolled_through:
-        d = daily.c
-        parts.append(select(d.day, d.owning_district, d.department, d.matter_code, *[d[m] for m in MEASURES])
-                     .where(d.day >= first, d.day <= min(last, rolled_through), *filters.on(daily)))
+        table = _rollup(filters, key)
+        t = table.c
+        names = [t[n] if n in t else literal("").label(n) for n in ("owning_district", "department", "matter_code")]
+        parts.append(select(t.day, *names, *[t[m] for m in MEASURES])
+                     .where(t.day >= first, t.day <= min(last, rolled_through), *filters.on(table)))
     if live is not None:
         parts.append(flow_facts(dialect, live[0], live[1], filters))
     if not parts:
@@ -119,6 +144,27 @@ def flows(dialect: str, first: date, last: date, rolled_through: date | None, li
         return select(*sums)
     column = rows.c[KEYS[key]]
     return select(column.label("key"), *sums).group_by(column)
+
+
+def rolled_hists(dialect: str, first: date, last: date, filters: Filters, key: str | None) -> Any:
+    """The rolled-up working-day histograms of days ``first``..``last``: rows of (key, clock, days, n).
+
+    The JSON histograms are unnested and summed in the database (``jsonb_each_text`` / ``json_each``), so
+    a year of detailed rows never travels to Python.
+    """
+    table = _rollup(filters, key)
+    each_of = func.jsonb_each_text if dialect == "postgresql" else func.json_each
+    parts = []
+    for clock in ("legal", "committed"):
+        each = each_of(table.c[f"{clock}_hist"]).table_valued("key", "value", name=f"{clock}_days")
+        days = cast(each.c.key, Integer)
+        grouping = [days] if key is None else [table.c[KEYS[key]], days]
+        columns = [literal(clock).label("clock"), days.label("days"), func.sum(cast(each.c.value, Integer)).label("n")]
+        if key is not None:
+            columns.insert(0, table.c[KEYS[key]].label("key"))
+        parts.append(select(*columns).select_from(table.join(each, true()))
+                     .where(table.c.day >= first, table.c.day <= last, *filters.on(table)).group_by(*grouping))
+    return union_all(*parts)
 
 
 def histogram(start: datetime, end: datetime, filters: Filters, key: str | None) -> Select[Any]:
@@ -163,13 +209,17 @@ def earliest(first: Any, second: Any) -> Any:
 
 def lights_list(start: datetime, end: datetime, now: datetime, filters: Filters, light: str,
                 limit: int) -> Select[Any]:
-    """Running cases received in ``[start, end)`` that are red (or yellow) now, the most urgent first."""
+    """Running cases received in ``[start, end)`` that are red (or yellow) now, the most urgent first.
+
+    The most urgent ids are picked from the covering index of running cases alone; only they are read.
+    """
     c = cases.c
     condition, order = (red(now), earliest(c.legal_due_at, c.committed_due_at)) if light == "red" else \
         (yellow(now), earliest(c.legal_yellow_at, c.committed_yellow_at))
+    urgent = (select(c.id).where(c.status == "running", c.started_at >= start, c.started_at < end, condition,
+                                 *filters.on(cases))
+              .order_by(order, c.id).limit(limit))
     return (select(c.id, c.case_no, c.title, c.process_key, c.matter_code, c.owning_district,
                    c.receiving_district, c.department, c.started_at, c.accepted_at, c.stage, c.legal_due_at,
                    c.committed_due_at, c.legal_yellow_at, c.committed_yellow_at)
-            .where(c.status == "running", c.started_at >= start, c.started_at < end, condition,
-                   *filters.on(cases))
-            .order_by(order, c.id).limit(limit))
+            .where(c.id.in_(urgent.scalar_subquery())).order_by(order, c.id))

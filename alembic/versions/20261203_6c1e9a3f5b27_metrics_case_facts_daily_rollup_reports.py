@@ -43,11 +43,34 @@ def upgrade() -> None:
     sa.Column('committed_cases', sa.Integer(), nullable=False),
     sa.Column('committed_used_sum', sa.BigInteger(), nullable=False),
     sa.Column('committed_limit_sum', sa.BigInteger(), nullable=False),
+    sa.Column('legal_hist', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('committed_hist', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metric_daily'))
     )
     with op.batch_alter_table('metric_daily', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_metric_daily_day_owning_district'), ['day', 'owning_district'], unique=False)
 
+    op.create_table('metric_city_daily',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('received', sa.Integer(), nullable=False),
+    sa.Column('accepted', sa.Integer(), nullable=False),
+    sa.Column('completed', sa.Integer(), nullable=False),
+    sa.Column('cross_district', sa.Integer(), nullable=False),
+    sa.Column('one_visit', sa.Integer(), nullable=False),
+    sa.Column('corrected', sa.Integer(), nullable=False),
+    sa.Column('tolerated', sa.Integer(), nullable=False),
+    sa.Column('late_legal', sa.Integer(), nullable=False),
+    sa.Column('late_committed', sa.Integer(), nullable=False),
+    sa.Column('legal_cases', sa.Integer(), nullable=False),
+    sa.Column('legal_used_sum', sa.BigInteger(), nullable=False),
+    sa.Column('legal_limit_sum', sa.BigInteger(), nullable=False),
+    sa.Column('committed_cases', sa.Integer(), nullable=False),
+    sa.Column('committed_used_sum', sa.BigInteger(), nullable=False),
+    sa.Column('committed_limit_sum', sa.BigInteger(), nullable=False),
+    sa.Column('legal_hist', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('committed_hist', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_metric_city_daily'))
+    )
     op.create_table('metric_watermarks',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -86,7 +109,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('facts_version', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_cases_accepted_at'), ['accepted_at'], unique=False)
         batch_op.create_index('ix_cases_completed_metrics', ['ended_at'], unique=False, postgresql_include=['owning_district', 'department', 'matter_code', 'legal_used_days', 'committed_used_days'], postgresql_where=sa.text("status = 'completed'"), sqlite_where=sa.text("status = 'completed'"))
-        batch_op.create_index('ix_cases_running_metrics', ['started_at'], unique=False, postgresql_include=['owning_district', 'department', 'matter_code', 'legal_due_at', 'legal_yellow_at', 'committed_due_at', 'committed_yellow_at'], postgresql_where=sa.text("status = 'running'"), sqlite_where=sa.text("status = 'running'"))
+        batch_op.create_index('ix_cases_running_metrics', ['started_at'], unique=False, postgresql_include=['owning_district', 'department', 'matter_code', 'legal_due_at', 'legal_yellow_at', 'committed_due_at', 'committed_yellow_at', 'id'], postgresql_where=sa.text("status = 'running'"), sqlite_where=sa.text("status = 'running'"))
         batch_op.create_index(batch_op.f('ix_cases_started_at'), ['started_at'], unique=False)
 
 
@@ -94,7 +117,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cases_started_at'))
-        batch_op.drop_index('ix_cases_running_metrics', postgresql_include=['owning_district', 'department', 'matter_code', 'legal_due_at', 'legal_yellow_at', 'committed_due_at', 'committed_yellow_at'], postgresql_where=sa.text("status = 'running'"), sqlite_where=sa.text("status = 'running'"))
+        batch_op.drop_index('ix_cases_running_metrics', postgresql_include=['owning_district', 'department', 'matter_code', 'legal_due_at', 'legal_yellow_at', 'committed_due_at', 'committed_yellow_at', 'id'], postgresql_where=sa.text("status = 'running'"), sqlite_where=sa.text("status = 'running'"))
         batch_op.drop_index('ix_cases_completed_metrics', postgresql_include=['owning_district', 'department', 'matter_code', 'legal_used_days', 'committed_used_days'], postgresql_where=sa.text("status = 'completed'"), sqlite_where=sa.text("status = 'completed'"))
         batch_op.drop_index(batch_op.f('ix_cases_accepted_at'))
         batch_op.drop_column('facts_version')
@@ -116,6 +139,7 @@ def downgrade() -> None:
 
     op.drop_table('reports')
     op.drop_table('metric_watermarks')
+    op.drop_table('metric_city_daily')
     with op.batch_alter_table('metric_daily', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_metric_daily_day_owning_district'))
 

@@ -76,7 +76,7 @@ _COMPLETED = text("status = 'completed'")
 _RUNNING = text("status = 'running'")
 _COMPLETED_FACTS = ["owning_district", "department", "matter_code", "legal_used_days", "committed_used_days"]
 _RUNNING_FACTS = ["owning_district", "department", "matter_code", "legal_due_at", "legal_yellow_at",
-                  "committed_due_at", "committed_yellow_at"]
+                  "committed_due_at", "committed_yellow_at", "id"]
 
 
 class Case(Base):
@@ -551,8 +551,10 @@ class MetricDaily(Base):
     """One day's flows for one district, department and matter: the rollup the dashboards sum.
 
     Rows exist for every day up to the watermark in :class:`MetricWatermark`; later days are read from
-    ``cases`` directly. ``''`` stands for a case without a district, department or matter. A day is rolled
-    up only once it is over, so its numbers never change afterwards (each counts an event of that day).
+    ``cases`` directly. ``legal_hist``/``committed_hist`` count the completed cases by working days used,
+    so percentiles come from the rollup too. ``''`` stands for a case without a district, department or
+    matter. A day is rolled up only once it is over, so its numbers never change afterwards (each counts
+    an event of that day).
     """
 
     __tablename__ = "metric_daily"
@@ -578,6 +580,37 @@ class MetricDaily(Base):
     committed_cases: Mapped[int] = mapped_column(Integer)
     committed_used_sum: Mapped[int] = mapped_column(BigInteger)
     committed_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_hist: Mapped[dict[str, Any]]
+    """Completed cases by working days used on the legal clock, ``{"5": 12, ...}`` (for percentiles)."""
+    committed_hist: Mapped[dict[str, Any]]
+
+
+class MetricCityDaily(Base):
+    """The whole city's flows of one day: the same figures as :class:`MetricDaily` summed over every key.
+
+    The city summary of a year then reads 365 rows instead of one per day, district, department and matter.
+    """
+
+    __tablename__ = "metric_city_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    cross_district: Mapped[int] = mapped_column(Integer)
+    one_visit: Mapped[int] = mapped_column(Integer)
+    corrected: Mapped[int] = mapped_column(Integer)
+    tolerated: Mapped[int] = mapped_column(Integer)
+    late_legal: Mapped[int] = mapped_column(Integer)
+    late_committed: Mapped[int] = mapped_column(Integer)
+    legal_cases: Mapped[int] = mapped_column(Integer)
+    legal_used_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_cases: Mapped[int] = mapped_column(Integer)
+    committed_used_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_hist: Mapped[dict[str, Any]]
+    committed_hist: Mapped[dict[str, Any]]
 
 
 class MetricWatermark(Base):

@@ -145,3 +145,18 @@ def test_unknown_codes_in_filters_are_refused(metrics_engine):
         with pytest.raises(InvalidInput) as refused:
             metrics.filters(CITY, **filters)
         assert refused.value.code == code
+
+
+def test_breakdowns_and_trends_read_from_the_rollup_equal_the_live_ones(metrics_engine):
+    metrics = metrics_engine.metrics
+    period, everything = metrics.period(**NOVEMBER), metrics.filters(CITY)
+    live = {by: metrics.breakdown(period, everything, by) for by in ("district", "department", "matter")}
+    live_trend = metrics.trend(period, everything, "week")
+    live_filtered = _summary(metrics_engine, district="500103")
+    metrics_engine.roll_up_metrics()
+    assert {by: metrics.breakdown(period, everything, by) for by in live} == live
+    assert metrics.trend(period, everything, "week") == live_trend
+    assert _summary(metrics_engine, district="500103") == live_filtered
+    # A period that straddles the watermark (1 December) reads both the rollup and the live cases.
+    straddle = metrics.summary(metrics.period(first="2026-11-30", last="2026-12-02"), everything)
+    assert (straddle["received"], straddle["in_progress"]) == (2, 2)  # C12 (30 Nov) and C9 (1 Dec)
