@@ -110,3 +110,16 @@ def test_report_periods_are_checked(kind, text, code):
     with pytest.raises(InvalidInput) as refused:
         report_period(kind, text, date(2026, 12, 2))
     assert refused.value.code == code
+
+
+def test_two_workers_at_once_write_each_rollup_day_and_each_report_once(reporting):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as pool:
+        days = list(pool.map(lambda _: reporting.roll_up_metrics(), range(2)))
+    assert sorted(days) == [0, 35]
+    day = Period(date(2026, 11, 21), date(2026, 11, 21), "day")
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda by: reporting.reports.produce("daily", day, by=by)[0], ("a", "b")))
+    assert sum(made) == districts(reporting)
+    with reporting.database.read_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == districts(reporting)
