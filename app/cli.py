@@ -26,6 +26,7 @@ from .cli_drafts import drafts_group
 from .cli_grants import grants_group
 from .cli_history import history_command
 from .cli_messages import messages_group
+from .cli_metrics import metrics_group, report_group
 from .cli_org import org_group
 from .cli_ratings import ratings_group
 from .cli_replay import replay_command
@@ -75,7 +76,8 @@ def register_cli(app: Flask) -> None:
     for command in (migrate_command, deploy_command, lint_command, users_group, tokens_group, demo_group,
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
-                    dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group):
+                    dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group,
+                    metrics_group, report_group):
         app.cli.add_command(command)
 
 
@@ -120,6 +122,9 @@ def migrate_command(process_key: str | None, from_version: int | None, to_versio
     seeded = ensure_calendar_seeded(get_engine())
     if seeded:
         click.echo(f"已载入 {len(seeded)} 个年度的法定节假日安排（chinesecalendar）")
+    filled = get_engine().backfill_metric_facts()
+    if filled:
+        click.echo(f"已为 {filled} 个早先的办件补算效能统计字段，并重建日汇总")
 
 
 @click.command("deploy")
@@ -287,6 +292,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     engine = get_engine()
     engine.org.ensure_seeded()
     ensure_calendar_seeded(engine)
+    engine.backfill_metric_facts()
     bpmn, forms = engine.shipped_files()
     try:
         engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
@@ -326,9 +332,10 @@ def worker_command(once: bool, interval: float) -> None:
         result = worker.sweep()
         built, failed = worker.build_archives(limit=1000)
         sealed = worker.seal()
+        periodic = worker.periodic()
         click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
                    f"新开督办 {result.supervised} 个办件；生成归档包 {built} 个，失败 {failed} 个；"
-                   f"封存链头 {sealed} 个")
+                   f"封存链头 {sealed} 个；日汇总 {periodic.rolled_up_days} 天，新生成通报 {periodic.reports} 份")
         sent = MessageWorker(engine).sweep()
         click.echo(f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，失败 {sent.failed} 条")
         return
@@ -342,9 +349,9 @@ def worker_command(once: bool, interval: float) -> None:
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-@click.option("--only", type=click.Choice(["inbox", "history", "handoffs"]), default=None,
+@click.option("--only", type=click.Choice(["inbox", "history", "handoffs", "dashboard"]), default=None,
               help="只运行一项基准（inbox：百万待办收件箱；history：千条事件的办理历史；"
-                   "handoffs：一万次异地移交），结果并入 --output")
+                   "handoffs：一万次异地移交；dashboard：百万办件效能汇总），结果并入 --output")
 def bench_command(quick: bool, postgresql_url: str, output: Path, only: str | None) -> None:
     """Run the benchmarks side by side, print a table and write bench/results.json."""
     from bench.run import main as run_bench

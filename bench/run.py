@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .dashboard import dashboard_lines, dashboard_targets, run_dashboard_benchmark
 from .deadlines import deadline_lines, run_deadline_benchmark
 from .handoffs import handoff_lines, handoff_targets, run_handoff_benchmark
 from .inbox import inbox_lines, inbox_targets, run_inbox_benchmark
@@ -312,24 +313,24 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------- main
 
 
-ONLY = ("inbox", "history", "handoffs")
+SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
+         "dashboard": (run_dashboard_benchmark, dashboard_lines, dashboard_targets),
+         "handoffs": (run_handoff_benchmark, handoff_lines, handoff_targets)}
+ONLY = (*SCALE, "history")
 
 
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
          only: str | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it.
 
-    ``only="inbox"`` runs the inbox-at-scale benchmark alone and merges it into ``output``, keeping the other
-    sections of an earlier full run there.
+    ``only="inbox"`` (or ``"dashboard"``) runs that benchmark at scale alone and merges it into ``output``,
+    keeping the other sections of an earlier full run there.
     """
-    if only == "inbox":
-        return main_inbox_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
     if only == "history":
         from .history import main_history_only
         return main_history_only(quick=quick, output=output, echo=echo)
-    if only == "handoffs":
-        return main_only("handoffs", run_handoff_benchmark, handoff_lines, handoff_targets, quick=quick,
-                         postgresql_url=postgresql_url, output=output, echo=echo)
+    if only in SCALE:
+        return main_only(only, quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
     if only is not None:
         raise ValueError(f"--only accepts {', '.join(ONLY)}")
     plan = Plan.for_mode(quick)
@@ -347,6 +348,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     pg_roundtrip: float | None = None
     timers: dict[str, Any] = {}
     inbox: dict[str, Any] = {}
+    dashboard: dict[str, Any] = {}
     pg_reason = probe_postgresql(postgresql_url)
     if pg_reason and in_ci():
         raise RuntimeError(f"{pg_reason} (CI=true: the PostgreSQL benchmarks must run)")
@@ -427,7 +429,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                 reason = f"timer benchmark failed: {exc}".splitlines()[0]
                 echo(f"  {reason}")
                 timers = {key: {"status": "failed", "reason": reason} for key in ("small", "scale")}
-            inbox = _run_inbox(postgresql_url, quick=quick, echo=echo)
+            inbox = _run_scale("inbox", postgresql_url, quick=quick, echo=echo)
+            dashboard = _run_scale("dashboard", postgresql_url, quick=quick, echo=echo)
     finally:
         for item in reversed(loops + workloads):
             try:
@@ -461,6 +464,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     growth = {k: growth[k] for k in (G_BARE, G_SQLITE, G_PG) if k in growth}
     if not inbox:
         inbox = {"status": "skipped", "reason": skipped.get(PG, "PostgreSQL workloads did not run")}
+    if not dashboard:
+        dashboard = {"status": "skipped", "reason": skipped.get(PG, "PostgreSQL workloads did not run")}
     if not timers:
         reason = skipped.get(PG, "PostgreSQL workloads did not run")
         timers = {key: {"status": "skipped", "reason": reason} for key in ("small", "scale")}
@@ -485,7 +490,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
                            "result": "PASS" if rate >= TARGET_CASES_PER_S else "FAIL"})
     targets += timer_targets(timers)
     deadlines = run_deadline_benchmark(repeats=plan.repeats, cases=plan.cases, calls=200 if quick else 2000)
-    targets += inbox_targets(inbox)
+    targets += inbox_targets(inbox) + dashboard_targets(dashboard)
 
     echo("")
     for line in approval_table(approval):
@@ -517,7 +522,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in deadline_lines(deadlines):
         echo(line)
     echo("")
-    for line in inbox_lines(inbox):
+    for line in inbox_lines(inbox) + [""] + dashboard_lines(dashboard):
         echo(line)
     echo("")
     for line in target_lines(targets):
@@ -544,6 +549,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         "timers": timers,
         "deadlines": deadlines,
         "inbox": inbox,
+        "dashboard": dashboard,
         "targets": targets,
         "summary": {"passed": sum(t["result"] == "PASS" for t in targets), "failed": len(failed),
                     "skipped": sum(t["result"] == "SKIP" for t in targets)},
@@ -560,46 +566,34 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     return result
 
 
-def _run_inbox(postgresql_url: str, *, quick: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+def _run_scale(name: str, postgresql_url: str, *, quick: bool, echo: Callable[[str], None]) -> dict[str, Any]:
     try:
-        return run_inbox_benchmark(postgresql_url, quick=quick, echo=echo)
+        return SCALE[name][0](postgresql_url, quick=quick, echo=echo)
     except Exception as exc:  # noqa: BLE001 - reported as a FAIL row, the other results still count
         if in_ci():
             raise
-        reason = f"inbox benchmark failed: {exc}".splitlines()[0]
+        reason = f"{name} benchmark failed: {exc}".splitlines()[0]
         echo(f"  {reason}")
         return {"status": "failed", "reason": reason}
 
 
-def main_inbox_only(*, quick: bool, postgresql_url: str, output: Path,
-                    echo: Callable[[str], None]) -> dict[str, Any]:
-    """Run only the inbox benchmark; merge its section and targets into ``output`` (the rest is kept)."""
-    return main_only("inbox", run_inbox_benchmark, inbox_lines, inbox_targets, quick=quick,
-                     postgresql_url=postgresql_url, output=output, echo=echo)
-
-
-def main_only(section: str, run: Callable[..., dict[str, Any]], lines: Callable[[dict[str, Any]], list[str]],
-              targets_of: Callable[[dict[str, Any]], list[dict[str, Any]]], *, quick: bool, postgresql_url: str,
-              output: Path, echo: Callable[[str], None]) -> dict[str, Any]:
-    """Run one PostgreSQL benchmark alone; merge its section and targets into ``output`` (the rest is kept)."""
+def main_only(name: str, *, quick: bool, postgresql_url: str, output: Path,
+              echo: Callable[[str], None]) -> dict[str, Any]:
+    """Run one benchmark at scale alone; merge its section and targets into ``output`` (the rest is kept)."""
+    _run, lines_of, targets_of = SCALE[name]
     began = time.perf_counter()
     reason = probe_postgresql(postgresql_url)
     if reason:
         if in_ci():
             raise RuntimeError(f"{reason} (CI=true: the PostgreSQL benchmarks must run)")
-        inbox: dict[str, Any] = {"status": "skipped", "reason": reason}
+        section: dict[str, Any] = {"status": "skipped", "reason": reason}
     else:
-        echo(f"tongban bench --only {section} ({'quick' if quick else 'full'})")
-        try:
-            inbox = run(postgresql_url, quick=quick, echo=echo)
-        except Exception as exc:  # noqa: BLE001 - reported as a FAIL row
-            if in_ci():
-                raise
-            inbox = {"status": "failed", "reason": f"{section} benchmark failed: {exc}".splitlines()[0]}
+        echo(f"tongban bench --only {name} ({'quick' if quick else 'full'})")
+        section = _run_scale(name, postgresql_url, quick=quick, echo=echo)
     echo("")
-    for line in lines(inbox):
+    for line in lines_of(section):
         echo(line)
-    mine = targets_of(inbox)
+    mine = targets_of(section)
     echo("")
     for line in target_lines(mine):
         echo(line)
@@ -607,8 +601,8 @@ def main_only(section: str, run: Callable[..., dict[str, Any]], lines: Callable[
     result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
     labels = {t["target"] for t in mine}
     targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
-    result.update({section: {**inbox, "mode": "quick" if quick else "full", "machine": machine_info(),
-                             "duration_s": time.perf_counter() - began}},
+    result.update({name: {**section, "mode": "quick" if quick else "full", "machine": machine_info(),
+                          "duration_s": time.perf_counter() - began}},
                   targets=targets,
                   summary={"passed": sum(t["result"] == "PASS" for t in targets),
                            "failed": sum(t["result"] == "FAIL" for t in targets),

@@ -46,7 +46,10 @@ from .masking import (
 from .applicant_access import Applicants, QueryGuard
 from .org import DistrictInfo, OrgChange, Organisation
 from .org_file import CSV_COLUMNS, KINDS, OrgFile, parse_org_file, reference_org
+from .metrics import Metrics
+from .metrics_period import MetricsQueryInvalid, Period
 from .migrations import upgrade_database
+from .reports import KINDS as REPORT_KINDS, report_period
 from .persistence.calendar_repository import (
     CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
     import_calendar_year, load_work_calendar,
@@ -54,7 +57,7 @@ from .persistence.calendar_repository import (
 from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
-from .timers import SweepResult, TimerWorker, run_forever, start_background
+from .timers import PeriodicResult, SweepResult, TimerWorker, run_forever, start_background
 from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
 from .message_worker import MessageSweep, MessageWorker
 from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
@@ -92,4 +95,5 @@ __all__ = [
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
+    "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
 ]

@@ -31,6 +31,9 @@ from .logins import LoginGuard
 from .material_store import MaterialStore
 from .message_admin import Messages
 from .messages import MessageSettings
+from .metrics import Metrics
+from .metrics_backfill import backfill_case_facts
+from .metrics_rollup import rebuild as rebuild_rollup, roll_up
 from .masking import install_log_masking
 from .org import Organisation
 from .persistence.calendar_repository import CalendarRepository
@@ -40,6 +43,7 @@ from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
 from .rating_queries import RatingReads
 from .receipts import Receipts
+from .reports import Reports
 from .spiff.runner import WorkflowCache, WorkflowRunner
 from .spiff.script_env import safe_script_engine
 from .versions import Versions
@@ -76,7 +80,7 @@ class Engine:
     ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
     ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
-    versions; ``drafts`` keeps designers' drafts.
+    versions; ``drafts`` keeps designers' drafts; ``metrics`` reads the 效能 figures and ``reports`` the 通报.
     """
 
     def __init__(self, config: EngineConfig, database: Database, services: handlers.Services):
@@ -92,6 +96,8 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.metrics = Metrics(database.read_sessions, services.clock, services.calendar)
+        self.reports = Reports(database.read_sessions, services.uow, services.clock, self.metrics)
         self.history = CaseHistory(self)
         self.ratings = RatingReads(database.read_sessions)
         self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
@@ -141,6 +147,23 @@ class Engine:
             checked += 1
             changed += ref.version != row["version"]
         return checked, changed
+
+    def roll_up_metrics(self, *, rebuild: bool = False) -> int:
+        """Add the finished days missing from the daily metrics rollup (all of them again with ``rebuild``).
+
+        Returns the number of days written; any number of workers may call it, each day is written once.
+        """
+        return (rebuild_rollup if rebuild else roll_up)(self.services.uow, self.clock.now())
+
+    def backfill_metric_facts(self) -> int:
+        """Fill in the metric facts of cases written before they existed; rebuild the rollup if any were.
+
+        Returns the number of cases filled in (``tongban migrate`` calls this after the schema upgrade).
+        """
+        filled = backfill_case_facts(self.services.uow, self.calendar.get() if self.calendar else None)
+        if filled:
+            self.roll_up_metrics(rebuild=True)
+        return filled
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""

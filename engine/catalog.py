@@ -19,6 +19,7 @@ any problem deploys nothing::
         modes: [online, proxy, joint]              # 全渝通办: online 全程网办, proxy 异地代收代办,
                                                    #   joint 多地联办, local 就地批办
         districts: ["500103", "500105"]            # where it is offered; "all" for every district
+        department: zhujian                        # 承办部门 code (optional): the metrics count the case there
         materials:
           - key: application_form
             name: 建筑工程施工许可证申请表
@@ -298,7 +299,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         return None
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
-             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff"}
+             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff", "department"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -326,6 +327,7 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
     handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
+    department = check.text(entry, "department", line, required=False, pattern=KEY, what="承办部门代码")
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -336,6 +338,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
            "agency": entry["agency"].value if "agency" in entry else None, "lights": lights}
     if handoff is not None:
         doc["handoff"] = handoff
+    if department:
+        doc["department"] = department  # only when given, so entries without it keep their content hash
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 

@@ -26,6 +26,7 @@ from .case_clocks import (
     close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
 )
 from .calendar import business_date
+from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
 from .catalog import Matter
 from .case_opening import Opening
 from .grants import GrantMissing, local_decision, require_grant
@@ -171,6 +172,8 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         "matter_code": matter_row.code if matter_row is not None else None,
         "matter_version": matter_row.version if matter_row is not None else None,
         "deciding_district": receiving if decider is not None else None,
+        "department": department_of(matter_row.doc if matter_row is not None else None, data),
+        "corrections": 0, "tolerance": False, "visits": 0, "facts_version": FACTS_VERSION,
         **clock_columns})
     started = ev.CaseStarted(process_key=definition.process_key, definition_version=definition.version,
                              content_hash=definition.content_hash, data=data,
@@ -442,8 +445,10 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         effects.append(ev.CaseCompleted())
         case.set(status="completed", ended_at=now)
         if case.clocks:
-            case.set(clocks=close_all(case.clocks, now), deadline_provisional=False,
-                     **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")})
+            closed = close_all(case.clocks, now)
+            case.set(clocks=closed, deadline_provisional=False,
+                     **{f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")},
+                     **closing_columns(closed, now, svc.calendar.get() if svc.calendar is not None else None))
         for hook in svc.on_case_completed:
             hook(uow, svc, case, workflow, step, actor, now)
     case.set(workflow_state=svc.runner.dump(workflow), serializer_version=SERIALIZER_VERSION)
@@ -479,5 +484,5 @@ def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime
                      "actor": actor.username, "element_id": item.element_id, "task_id": item.task_id,
                      "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
-    case.set(event_seq=seq, chain_head=prev, updated_at=now)
+    case.set(event_seq=seq, chain_head=prev, updated_at=now, **event_columns(case, items, case.clocks, now))
     return rows

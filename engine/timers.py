@@ -6,10 +6,12 @@ two workers off the same rows, the case row lock serializes the firing, and a ti
 no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
-(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. Two more jobs
-share the scheduler, so neither ever delays a timer: one builds the archive packages of closed cases
+(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. More jobs share
+the scheduler, so none ever delays a timer: one builds the archive packages of closed cases
 (:mod:`engine.archives`: leased rows, exactly once), one seals the districts' chain heads of the days
-that ended, once a day (:mod:`engine.chain_heads`: a lock and a unique key per district and day).
+that ended, once a day (:mod:`engine.chain_heads`: a lock and a unique key per district and day), and a
+slower one (:meth:`TimerWorker.periodic`, once a minute) rolls up the finished days' metrics and writes the
+通报 whose period has ended; a watermark row lock and a unique key make those exactly-once across workers.
 """
 from __future__ import annotations
 
@@ -44,6 +46,14 @@ class SweepResult:
     failed: int
     supervised: int = 0
     """Cases that got new 督办 items in this wake-up."""
+
+
+@dataclass(frozen=True)
+class PeriodicResult:
+    """What one run of the periodic job did."""
+
+    rolled_up_days: int
+    reports: int
 
 
 class TimerWorker:
@@ -123,6 +133,16 @@ class TimerWorker:
             return build_due(self.engine, worker=self.worker_id[:64], limit=limit)
         finally:
             self._archive_lock.release()
+    def periodic(self) -> PeriodicResult:
+        """Roll up the finished days' metrics, then write every 通报 whose period has ended and is missing."""
+        days = self.engine.roll_up_metrics()
+        return PeriodicResult(days, self.engine.reports.run_due(by=self.worker_id))
+
+    def _periodic_job(self) -> None:
+        try:
+            self.periodic()
+        except Exception:  # noqa: BLE001 - a failed report must not stop the worker; it retries next minute
+            log.exception("metrics rollup or periodic reports failed")
 
     def _claim(self) -> list[int]:
         now = self.engine.clock.now()
@@ -149,14 +169,16 @@ class TimerWorker:
                 uow.commit()
             return False
 
-    def schedule(self, scheduler: Any, *, interval: float = 1.0) -> None:
-        """Add the sweep, the archive builder and the daily sealer to a scheduler as non-overlapping jobs."""
+    def schedule(self, scheduler: Any, *, interval: float = 1.0, periodic: float = 60.0) -> None:
+        """Add the sweep, the archive builder, the daily sealer and the periodic metrics job as interval jobs."""
         scheduler.add_job(self.sweep, "interval", seconds=interval, id=f"timers-{self.worker_id}",
                           max_instances=1, coalesce=True, misfire_grace_time=None)
         scheduler.add_job(self.build_archives, "interval", seconds=max(interval, 5.0),
                           id=f"archives-{self.worker_id}", max_instances=1, coalesce=True, misfire_grace_time=None)
         scheduler.add_job(self.seal, "interval", seconds=60, id=f"seal-{self.worker_id}", max_instances=1,
                           coalesce=True, misfire_grace_time=None)
+        scheduler.add_job(self._periodic_job, "interval", seconds=periodic, id=f"periodic-{self.worker_id}",
+                          max_instances=1, coalesce=True, misfire_grace_time=None)
 
 
 def start_background(engine: Engine, *, interval: float = 1.0) -> BackgroundScheduler:
@@ -175,6 +197,7 @@ def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
     worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
     messages.sweep()
     worker.seal()
+    worker._periodic_job()  # and the reports of periods that ended while nothing ran
     worker.schedule(scheduler, interval=interval)
     messages.schedule(scheduler, interval=interval)
     scheduler.start()

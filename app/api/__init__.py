@@ -28,9 +28,9 @@ def register_api(app: Flask) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     from . import (
         applications, audit, cases, definitions, drafts, dryrun, grants, health, history, lint, matters, messages,
-        public, ratings, supervision, tasks, versions,
+        metrics, public, ratings, supervision, tasks, versions,
     )
     for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, history, tasks,
-                   supervision, messages, audit, ratings, public, health):
+                   supervision, messages, audit, ratings, public, metrics, health):
         api.register_blueprint(module.blp)
     return api

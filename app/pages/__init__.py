@@ -35,7 +35,9 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def register_pages(app: Flask) -> None:
     """Register the page views, their template filters and globals."""
-    from . import admin_messages, cases, designer, history, inbox, intake, login, query, tasks  # noqa: F401
+    from . import (  # noqa: F401 - the modules add their views to ``bp``
+        admin_messages, cases, dashboard, designer, history, inbox, intake, login, query, reports, tasks,
+    )
     app.register_blueprint(bp)
     register_filters(app)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_user=optional_actor, matter_name=matter_name,

@@ -72,6 +72,13 @@ class FormVersion(Base):
     deployed_by: Mapped[Optional[str]] = mapped_column(String(64))
 
 
+_COMPLETED = text("status = 'completed'")
+_RUNNING = text("status = 'running'")
+_COMPLETED_FACTS = ["owning_district", "department", "matter_code", "legal_used_days", "committed_used_days"]
+_RUNNING_FACTS = ["owning_district", "department", "matter_code", "legal_due_at", "legal_yellow_at",
+                  "committed_due_at", "committed_yellow_at", "id"]
+
+
 class Case(Base):
     """A case (办件): one process instance, its derived columns and its stored workflow state.
 
@@ -87,6 +94,13 @@ class Case(Base):
         # The supervision sweep looks for running cases whose deadline or warning instant has passed.
         Index(None, "status", "committed_due_at"),
         Index(None, "status", "legal_yellow_at"),
+        # Metrics (engine/metrics.py): flows by day, the completed cases' working days, the running cohort.
+        Index(None, "started_at"),
+        Index(None, "accepted_at"),
+        Index("ix_cases_completed_metrics", "ended_at", postgresql_include=_COMPLETED_FACTS,
+              postgresql_where=_COMPLETED, sqlite_where=_COMPLETED),
+        Index("ix_cases_running_metrics", "started_at", postgresql_include=_RUNNING_FACTS,
+              postgresql_where=_RUNNING, sqlite_where=_RUNNING),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -118,6 +132,21 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer)
     matter_code: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     matter_version: Mapped[Optional[int]] = mapped_column(Integer)
+    # Facts for the metrics (engine/case_metrics.py), kept by the handlers from the case's own events:
+    department: Mapped[Optional[str]] = mapped_column(String(40))
+    channel: Mapped[Optional[str]] = mapped_column(String(16))
+    accepted_at: Mapped[Optional[datetime]]
+    corrections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tolerance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    visits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    legal_used_days: Mapped[Optional[int]] = mapped_column(Integer)
+    legal_limit_days: Mapped[Optional[int]] = mapped_column(Integer)
+    legal_late: Mapped[Optional[bool]] = mapped_column(Boolean)
+    committed_used_days: Mapped[Optional[int]] = mapped_column(Integer)
+    committed_limit_days: Mapped[Optional[int]] = mapped_column(Integer)
+    committed_late: Mapped[Optional[bool]] = mapped_column(Boolean)
+    facts_version: Mapped[Optional[int]] = mapped_column(Integer)
+    """NULL on cases written before these facts existed; ``tongban migrate`` backfills them."""
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -712,3 +741,103 @@ class Rating(Base):
     removed_at: Mapped[Optional[datetime]]
     removed_by: Mapped[Optional[str]] = mapped_column(String(64))
     removed_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class MetricDaily(Base):
+    """One day's flows for one district, department and matter: the rollup the dashboards sum.
+
+    Rows exist for every day up to the watermark in :class:`MetricWatermark`; later days are read from
+    ``cases`` directly. ``legal_hist``/``committed_hist`` count the completed cases by working days used,
+    so percentiles come from the rollup too. ``''`` stands for a case without a district, department or
+    matter. A day is rolled up only once it is over, so its numbers never change afterwards (each counts
+    an event of that day).
+    """
+
+    __tablename__ = "metric_daily"
+    __table_args__ = (Index(None, "day", "owning_district"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    owning_district: Mapped[str] = mapped_column(String(12))
+    department: Mapped[str] = mapped_column(String(40))
+    matter_code: Mapped[str] = mapped_column(String(64))
+    received: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    cross_district: Mapped[int] = mapped_column(Integer)
+    one_visit: Mapped[int] = mapped_column(Integer)
+    corrected: Mapped[int] = mapped_column(Integer)
+    tolerated: Mapped[int] = mapped_column(Integer)
+    late_legal: Mapped[int] = mapped_column(Integer)
+    late_committed: Mapped[int] = mapped_column(Integer)
+    legal_cases: Mapped[int] = mapped_column(Integer)
+    legal_used_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_cases: Mapped[int] = mapped_column(Integer)
+    committed_used_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_hist: Mapped[dict[str, Any]]
+    """Completed cases by working days used on the legal clock, ``{"5": 12, ...}`` (for percentiles)."""
+    committed_hist: Mapped[dict[str, Any]]
+
+
+class MetricCityDaily(Base):
+    """The whole city's flows of one day: the same figures as :class:`MetricDaily` summed over every key.
+
+    The city summary of a year then reads 365 rows instead of one per day, district, department and matter.
+    """
+
+    __tablename__ = "metric_city_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    cross_district: Mapped[int] = mapped_column(Integer)
+    one_visit: Mapped[int] = mapped_column(Integer)
+    corrected: Mapped[int] = mapped_column(Integer)
+    tolerated: Mapped[int] = mapped_column(Integer)
+    late_legal: Mapped[int] = mapped_column(Integer)
+    late_committed: Mapped[int] = mapped_column(Integer)
+    legal_cases: Mapped[int] = mapped_column(Integer)
+    legal_used_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_cases: Mapped[int] = mapped_column(Integer)
+    committed_used_sum: Mapped[int] = mapped_column(BigInteger)
+    committed_limit_sum: Mapped[int] = mapped_column(BigInteger)
+    legal_hist: Mapped[dict[str, Any]]
+    committed_hist: Mapped[dict[str, Any]]
+
+
+class MetricWatermark(Base):
+    """How far a rollup reaches: every day up to ``day`` is in ``metric_daily`` (one row per rollup name)."""
+
+    __tablename__ = "metric_watermarks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+
+
+class Report(Base):
+    """A periodic supervision report (通报) of one district for one period, written once (unique key).
+
+    ``kind`` is ``daily`` (日扫描), ``weekly`` (周调度) or ``monthly`` (月通报); ``district`` ``500000`` is the
+    city-wide report; ``period_key`` names the period (``2026-11-23``, ``2026-W48``, ``2026-11``).
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("kind", "district", "period_key"),
+        Index(None, "kind", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str] = mapped_column(String(12))
+    period_key: Mapped[str] = mapped_column(String(16))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))

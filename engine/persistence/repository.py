@@ -124,6 +124,11 @@ class CaseRecord:
     deadline_provisional: bool | None = None
     stage: str | None = None
     deciding_district: str | None = None
+    channel: str | None = None
+    accepted_at: datetime | None = None
+    corrections: int = 0
+    tolerance: bool = False
+    visits: int = 0
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -152,7 +157,8 @@ _CASE_COLUMNS = [cases.c[name] for name in (
     "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional", "stage", "deciding_district")]
+    "deadline_provisional", "stage", "deciding_district", "channel", "accepted_at", "corrections", "tolerance",
+    "visits")]
 _TASK_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
     "activation")]
@@ -166,7 +172,11 @@ _LOCK_BY_TASK = (select(*_TASK_COLUMNS, *[c.label(f"c__{c.name}") for c in _CASE
 _LOCK_CASE = select(*_CASE_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
-                 "committed_yellow_at", "deadline_provisional")
+                 "committed_yellow_at", "deadline_provisional", "channel", "accepted_at", "corrections",
+                 "tolerance", "visits")
+# Set once, when the case ends: written only by a save that changed them (engine/case_metrics.py).
+_CLOSING_COLUMNS = ("legal_used_days", "legal_limit_days", "legal_late", "committed_used_days",
+                    "committed_limit_days", "committed_late")
 _SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
               .values(version=bindparam("b_new_version"), **{c: bindparam(c) for c in _SAVE_COLUMNS}))
 _UPDATE_TASK = {
@@ -266,7 +276,9 @@ class CaseRepository:
             self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
         params.update(b_id=case.id, b_version=case.version, b_new_version=case.version + 1)
-        result = self._conn.execute(_SAVE_CASE, params)
+        closing = {c: case.changes[c] for c in _CLOSING_COLUMNS if c in case.changes}
+        stmt = _SAVE_CASE.values(**closing) if closing else _SAVE_CASE
+        result = self._conn.execute(stmt, params)
         if result.rowcount != 1:
             raise Conflict("办件已被其他操作更新，请刷新后重试", details={"case_id": case.id})
         case.version += 1

@@ -171,4 +171,5 @@ def test_the_worker_schedules_the_builder_and_the_daily_seal_beside_the_timer_sw
     worker.schedule(scheduler, interval=1.0)
     assert scheduler.jobs == {"timers-w1": ("sweep", "interval", 1.0, 1),
                               "archives-w1": ("build_archives", "interval", 5.0, 1),
-                              "seal-w1": ("seal", "interval", 60, 1)}
+                              "seal-w1": ("seal", "interval", 60, 1),
+                              "periodic-w1": ("_periodic_job", "interval", 60.0, 1)}

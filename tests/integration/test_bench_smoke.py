@@ -35,3 +35,18 @@ def test_tongban_bench_only_inbox_merges_into_an_existing_results_file(tmp_path)
     assert data["growth"] == {"kept": True}
     assert [t["target"] for t in data["targets"]][0] == "earlier" and len(data["targets"]) == 4
     assert data["inbox"]["mode"] == "quick"
+
+
+@pytest.mark.slow
+def test_tongban_bench_only_dashboard_quick_measures_the_summary_and_merges_it(tmp_path):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps({"suite": "tongban bench", "inbox": {"kept": True}, "targets": []}))
+    result = app.test_cli_runner().invoke(args=["bench", "--only", "dashboard", "--quick", "--output", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(output.read_text())
+    assert data["inbox"] == {"kept": True} and data["dashboard"]["mode"] == "quick"
+    assert [t["target"] for t in data["targets"]] == ["dashboard city summary, one year, median (ms)"]
+    if data["dashboard"]["status"] == "ok":  # skipped without PostgreSQL (a failure under CI=true)
+        assert data["dashboard"]["cases_loaded"] == 20_000 and data["dashboard"]["figures"]["received"] == 20_000
+        assert data["dashboard"]["summary_ms"]["samples"] == 5 and "dashboard at scale" in result.output
