@@ -20,7 +20,7 @@ run: install
 	$(BIN)/tongban run
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test-sqlite: install
 	$(BIN)/pytest --db=sqlite
