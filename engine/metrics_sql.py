@@ -25,8 +25,10 @@ from sqlalchemy.sql import ColumnElement, Select
 from .persistence.models import Case, MetricCityDaily, MetricDaily
 
 cases = Case.__table__
-NOT_APPLICATIONS = ("chaping_zhenggai",)
-"""Processes whose cases are not applications (a 差评整改 case follows a rating); the metrics leave them out."""
+NOT_APPLICATIONS = ("chaping_zhenggai", "yidi_shoujian")
+"""Processes whose cases the metrics leave out: a 差评整改 case follows a rating and is no application, and an
+异地代收代办 application is two linked cases, of which the owning district's (with the same matter, both
+districts and the decision) is counted, so the receiving window's leg would count it twice."""
 daily = MetricDaily.__table__
 city = MetricCityDaily.__table__
 
