@@ -49,7 +49,7 @@ def act(client, caller: Caller, case_id: int, element_id: str, data: dict[str, A
 def deploy(client, designer: Caller) -> None:
     """The designer deploys the standard permit, its catalog and the collaboration through the API."""
     folders = [ROOT / "processes" / name for name in ("standard_permit", "yidi_daiban")]
-    files = [(f"{p.parent.name}.{p.name}", p.read_bytes()) for folder in folders for p in sorted(folder.iterdir())]
+    files = [(f"{p.parent.name}.{p.name}", p.read_bytes()) for folder in folders for p in sorted(folder.iterdir()) if p.is_file()]
     files += [(p.name, p.read_bytes()) for p in sorted((ROOT / "forms").glob("*.form"))]
     response = upload(client, designer, files)
     assert response.status_code == 201, response.get_data(as_text=True)
