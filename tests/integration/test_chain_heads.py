@@ -90,7 +90,9 @@ def test_racing_workers_seal_each_district_day_once(engine, history):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(counts) == [0, 0, 3] and len(heads(engine)) == 3
+    # Exactly once per district and day: the three heads are sealed once in all, however the racing workers
+    # shared them (on SQLite, without an advisory lock, a slow machine can let two of them each seal some).
+    assert sum(counts) == 3 and len(counts) == 3 and len(heads(engine)) == 3
     assert workers[0].seal() == 0                  # once a day: the next attempt waits for tomorrow
 
 
