@@ -43,7 +43,8 @@
 
     var role = select(boot.roles.slice(0, 4).map(function (r) { return [r, ROLE_ZH[r] || r]; }), "reviewer",
                       { field: "cand-role" });
-    var district = select([["", "不限区县"], ["${owning}", "业务属地（${owning}）"], ["${receiving}", "收件地（${receiving}）"]]
+    var district = select([["", "不限区县"], ["${owning}", "业务属地（${owning}）"], ["${receiving}", "收件地（${receiving}）"],
+                          ["${deciding}", "决定地（${deciding}，就地批办时为收件地）"]]
       .concat(boot.districts.map(function (d) { return [d.code, d.name + "（" + d.code + "）"]; })), "${owning}",
       { field: "cand-district" });
     var department = select([["", "不限部门"]].concat(boot.departments.map(function (d) {
