@@ -57,6 +57,7 @@ from .persistence.calendar_repository import (
 from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
+from .replay_inputs import DefinitionChanged, DefinitionMissing
 from .timers import PeriodicResult, SweepResult, TimerWorker, run_forever, start_background
 from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
 from .message_worker import MessageSweep, MessageWorker
@@ -70,7 +71,8 @@ __all__ = [
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
-    "DefinitionRejected", "DelegateTask", "DeployDefinitions", "DistrictInfo", "Due", "Engine", "EngineConfig",
+    "DefinitionChanged", "DefinitionMissing", "DefinitionRejected", "DelegateTask", "DeployDefinitions",
+    "DistrictInfo", "Due", "Engine", "EngineConfig",
     "EngineError", "ensure_calendar_seeded", "ExpressionFailed", "ExpressionRejected", "ExtendDeadline",
     "FireDueTimers", "Forbidden", "FormInvalid", "FULL_ID_NUMBER_ROLES", "GrantInfo", "GrantMissing", "Grants",
     "ID_TYPES", "IdNumberFilter", "import_calendar_year", "ImportOutcome", "InboxQuery", "install_log_masking",

@@ -5,7 +5,8 @@ version (BPMN, resources, the pinned form versions) and every version a ``CaseMi
 issues the migration again at that event, so the spec switches there), the matter version it was received
 under and that matter's grants, the users its events name, and the calendar facts; before each command the
 scratch holds only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it
-caused) replays too.
+caused) replays too, and only the grants as they stood then (:mod:`engine.replay_inputs`, which also refuses
+a pinned definition missing from the store or edited in it).
 A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
 clock is set to the recorded instant and the command that produced the event is issued as the recorded
 actor. Every event the replay writes is compared with the recorded one at the same position by type,
@@ -45,6 +46,7 @@ from .persistence.models import (
     CalendarDay, Case, CaseCounter, CaseEvent, FormVersion, Grant, MatterVersion, ProcessDefinition, TaskItem,
     User,
 )
+from .replay_inputs import GrantsAsOf, check_pinned_definitions
 
 # Events written as part of another command's outcome (after its input event) or as effects.
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
@@ -137,6 +139,7 @@ class _Run:
     users: dict[str, Any] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
     calendar_seeded: int = -1                                     # how many of them the scratch holds
+    grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
 
 
 class ReplayActor(Actor):
@@ -265,6 +268,7 @@ class Replayer:
         names = {e.actor for e in recorded if e.actor}
         names |= {e.payload.get(k) for e in recorded for k in ("approved_by", "to_user") if e.payload.get(k)}
         with self.engine.database.read_sessions() as session:
+            check_pinned_definitions(session, recorded)   # refused before anything runs: missing or edited
             # The version the case started on and every version a CaseMigrated moved it to.
             pinned = {e.payload.get("content_hash") for e in recorded if e.event_type == "CaseStarted"}
             pinned |= {e.payload.get("to_hash") for e in recorded if e.event_type == "CaseMigrated"}
@@ -293,7 +297,7 @@ class Replayer:
         with run.engine.database.writer.begin() as conn:
             conn.execute(delete(CalendarDay.__table__))
             for table, rows in ((ProcessDefinition, definitions), (FormVersion, forms), (MatterVersion, matters),
-                                (Grant, grants), (User, users)):
+                                (User, users)):
                 if rows:
                     conn.execute(insert(table.__table__), rows)
             day, number = case.case_no[2:10], case.case_no[10:]
@@ -301,6 +305,7 @@ class Replayer:
                 # The replayed case gets the recorded 办件编号 from the per-day counter.
                 conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
         run.users = {u["username"]: u for u in users}
+        run.grants = GrantsAsOf(grants)   # written as of each command's instant (a later revocation is not)
         run.calendar = sorted(days, key=lambda row: row["loaded_at"])
 
 
@@ -349,6 +354,7 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
                                     f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
         run.clock.set(event.occurred_at.astimezone(CST))
         _calendar_as_of(run, event.occurred_at)
+        run.grants.apply(run.engine, event.occurred_at)
         try:
             _COMMANDS[event.event_type](run, event, recorded[position + 1:])
         except EngineError as exc:
