@@ -5,6 +5,7 @@ The public surface is re-exported here; ``app/`` imports nothing else from ``eng
 from .archive_registry import STATES as ARCHIVE_STATES, ArchiveFile, ArchiveInfo, archive_file, list_archives
 from .archive_verify import ArchiveCheck, ArchiveProblem, verify_archive
 from .archive_writer import ArchiveBuildFailed
+from .audit_checks import AUDIT_ROLES, may_audit, replay_for, replay_report, verify_for
 from .archives import build_now as build_archive, queue_missing as queue_missing_archives
 from .bootstrap import Engine, bootstrap
 from .chain_heads import HeadProblem, SealedDay, check_chain_heads, seal_days
@@ -67,7 +68,7 @@ from .verification import CaseVerification, verify_all, verify_case
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
-    "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
+    "Actor", "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
