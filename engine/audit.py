@@ -70,9 +70,12 @@ def _link(prev_hash: str, case_no: str, seq: int, event_type: str, occurred_at: 
           element_id: str | None, task_id: int | None, payload_json: str) -> str:
     # canonical_json of {"case_no", "seq", "type", "at", "actor", "element_id", "task_id", "payload"}, written
     # out in its sorted key order: byte for byte the same text (a unit test holds the two together).
-    body = (f'{{"actor":{_scalar(actor)},"at":"{_instant(occurred_at)}","case_no":{_scalar(case_no)},'
-            f'"element_id":{_scalar(element_id)},"payload":{payload_json},"seq":{_scalar(seq)},'
-            f'"task_id":{_scalar(task_id)},"type":{_scalar(event_type)}}}')
+    string = _STRING
+    body = (f'{{"actor":{string(actor) if type(actor) is str else _scalar(actor)},'
+            f'"at":"{_instant(occurred_at)}","case_no":{string(case_no) if type(case_no) is str else _scalar(case_no)},'
+            f'"element_id":{string(element_id) if type(element_id) is str else _scalar(element_id)},'
+            f'"payload":{payload_json},"seq":{_scalar(seq)},"task_id":{_scalar(task_id)},'
+            f'"type":{string(event_type) if type(event_type) is str else _scalar(event_type)}}}')
     return sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
