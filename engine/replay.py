@@ -139,6 +139,7 @@ class _Run:
     case_id: int | None = None
     tasks: dict[int, int] = field(default_factory=dict)       # replay task id -> recorded task id
     items: dict[int, int] = field(default_factory=dict)       # replay 督办 item id -> recorded item id
+    groups: dict[int, frozenset[str]] = field(default_factory=dict)  # replay task id -> its candidate groups
     users: dict[str, Any] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
     calendar_seeded: int = -1                                     # how many of them the scratch holds
@@ -418,6 +419,8 @@ def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None)
     if same_kind and actual.event_type == "TaskCreated" and actual.task_id not in run.tasks \
             and expected.task_id not in run.tasks.values():
         run.tasks[actual.task_id] = expected.task_id
+        if "candidate_groups" in actual.payload:   # the task row's groups, fixed at creation
+            run.groups[actual.task_id] = frozenset(actual.payload["candidate_groups"])
     payload = dict(actual.payload)
     if same_kind and actual.event_type == "SupervisionRaised" and payload.get("item_id") not in run.items \
             and expected.payload.get("item_id") not in run.items.values():
@@ -442,8 +445,8 @@ def _actor(run: _Run, username: str | None, task_id: int | None = None) -> Actor
     user = run.users.get(username or "")
     roles = tuple(dict.fromkeys([*(user["roles"] if user else ()), "admin", "supervisor"]))
     district = user["district"] if user and user["district"] else run.source_case.owning_district
-    groups: frozenset[str] = frozenset()
-    if task_id is not None:
+    groups = run.groups.get(task_id) if task_id is not None else frozenset()
+    if groups is None:
         try:
             found = run.reader.execute(select(TaskItem.candidate_groups).where(TaskItem.id == task_id)).scalar()
         finally:
