@@ -68,7 +68,8 @@ from .verification import CaseVerification, verify_all, verify_case
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
-    "Actor", "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
+    "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
+    "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",

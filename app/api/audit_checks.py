@@ -24,7 +24,8 @@ class DivergenceSchema(Schema):
     reason = fields.String(metadata={"description": REASONS})
     message = fields.String()
     expected = fields.Dict(allow_none=True, metadata={"description": "记录的事件；重放多出事件时为 null"})
-    got = fields.Dict(allow_none=True, metadata={"description": "重放产生的事件（任务编号换算为记录中的编号）；未产生时为 null"})
+    got = fields.Dict(allow_none=True,
+                      metadata={"description": "重放产生的事件（任务编号换算为记录中的编号）；未产生时为 null"})
 
 
 class ReplayReportSchema(Schema):
