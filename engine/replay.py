@@ -39,7 +39,7 @@ from .commands import (
     MigrateCase, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .errors import EngineError, NotFound
-from .handlers import open_case
+from .handlers import _record, open_case
 from .migrations import upgrade_database
 from .persistence.models import (
     CalendarDay, Case, CaseCounter, CaseEvent, FormVersion, Grant, MatterVersion, ProcessDefinition, TaskItem,
@@ -479,6 +479,17 @@ def _close_supervision(run: _Run, event: RecordedEvent, _rest: list[RecordedEven
     run.engine.handle(CloseSupervision(item, _actor(run, event.actor), event.payload["opinion"]))
 
 
+def _supplement(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+    """Re-record an online 补正 upload: an input with no effect on the workflow (the files are not replayed)."""
+    p = event.payload
+    received = ev.SupplementReceived(materials=tuple(p["materials"]), note=p["note"])
+    svc = run.engine.services
+    with svc.uow() as uow:
+        case = uow.cases.lock(run.case_id)
+        uow.cases.save(case, events=_record(case, [received], _actor(run, event.actor), svc.clock.now()))
+        uow.commit()
+
+
 _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]] = {
     "CaseStarted": _start,
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
@@ -498,6 +509,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,
     "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),
+    "SupplementReceived": _supplement,
 }
 REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
 """The input event types replay can re-issue as commands."""
