@@ -66,12 +66,14 @@ class MyCases:
                                CaseEvent.case_id == case_id, CaseEvent.event_type == "SupplementReceived")
                                .order_by(CaseEvent.seq))]
             parties = _parties(application)
+            matter = (application.matter_code, application.matter_version)
             district = session.scalar(select(Case.owning_district).where(Case.id == case_id))
         view = self.view(case_id)
         if view["stage"] == "correction":
             view = {**view, "hint": ONLINE_HINT, "next_step": "在线上传补正材料，等待窗口核对"}
         return {**view, "case_id": case_id, "status_label": STATUS_LABELS.get(view["status"], view["status"]),
                 "can_supplement": view["stage"] == "correction", "channel": application.channel,
+                "matter_code": matter[0], "matter_version": matter[1],
                 "district": district, **parties, "materials_received": materials,
                 "supplements": supplements}
 

@@ -73,6 +73,8 @@ class MyCaseDetailSchema(ApplicantViewSchema):
     status_label = fields.String()
     channel = fields.String()
     district = fields.String(allow_none=True)
+    matter_code = fields.String()
+    matter_version = fields.Integer()
     can_supplement = fields.Boolean(metadata={"description": "一次性告知补正未结：可上传补正材料"})
     applicant = fields.Dict()
     agent = fields.Dict(allow_none=True)
