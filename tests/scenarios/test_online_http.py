@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app.runtime import get_engine
-from engine import Replayer
+from engine import Replayer, TimerWorker, list_archives, verify_archive
 
 from .conftest import Caller
 from .test_http_api import assert_error
@@ -133,6 +133,11 @@ def test_an_applicant_applies_online_corrects_online_and_sees_the_permit_deliver
     with Replayer(get_engine(app)) as replayer:             # the online 补正 is an input replay re-records
         result = replayer.replay_case(case_no)
     assert result.identical, result.divergence
+    engine = get_engine(app)                                  # 办结即归档: the package holds the supplied files
+    assert TimerWorker(engine).build_archives() == (1, 0)
+    (info,) = list_archives(engine)
+    check = verify_archive(engine.config.archives_dir / info.path)
+    assert check.ok, check.problem
 
 
 def test_staff_and_applicants_stay_on_their_own_side(app, client, people):
