@@ -153,3 +153,26 @@ def test_staff_and_applicants_stay_on_their_own_side(app, client, people):
     assert_error(client.post("/api/v1/applicants", headers=people["zhujian"].headers, json=ZHANG), 403, "FORBIDDEN")
     online = client.get("/api/v1/online/matters", headers=zhang.headers).get_json()["items"]
     assert DRAINAGE in {m["code"] for m in online} and all("online" in m["modes"] for m in online)
+
+
+def test_online_refusals_over_http_are_chinese_with_stable_codes_and_write_nothing(app, client, people):
+    clerk = people["clerk"]
+    zhang = open_account(client, clerk, app)
+    li = open_account(client, clerk, app, {"username": "lisi", "name": "李四", "id_type": "111",
+                                           "id_number": "500101198808084523"})
+    forged = {**APPLICATION, "applicant": {"kind": "person", "name": "李四", "id_type": "111",
+                                           "id_number": "500101198808084523"}}
+    assert_error(apply_online(client, zhang, forged), 403, "IDENTITY_MISMATCH")
+    claimed = {**APPLICATION, "materials": {**APPLICATION["materials"],
+                                            "water_quality_report": {"original_verified": True}}}
+    assert_error(apply_online(client, zhang, claimed), 422, "ORIGINAL_NOT_ONLINE")
+    assert_error(apply_online(client, zhang, {**APPLICATION, "district": "500101"}), 422, "MATTER_NOT_OFFERED")
+    assert_error(apply_online(client, zhang, files={**FILES, "drainage_plan": b"GIF89a"}), 422,
+                 "MATERIAL_TYPE_NOT_ALLOWED")
+    assert_error(apply_online(client, clerk), 403, "APPLICANT_ONLY")
+    assert client.get("/api/v1/my/cases", headers=zhang.headers).get_json()["items"] == []
+    case_id = apply_online(client, zhang).get_json()["case_id"]
+    assert_error(client.get(f"/api/v1/my/cases/{case_id}", headers=li.headers), 404, "NOT_FOUND")
+    assert_error(supplement(client, li, case_id, {"drainage_plan": PDF}), 404, "NOT_FOUND")
+    assert_error(client.post("/api/v1/applicants", headers=clerk.headers, json={**ZHANG, "username": "zs2"}), 409,
+                 "APPLICANT_EXISTS")
