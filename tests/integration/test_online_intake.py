@@ -215,3 +215,13 @@ def test_a_supplement_replaces_the_material_completes_a_tolerance_gap_and_is_aud
     assert event.actor == "zhangsan" and [m["key"] for m in event.payload["materials"]] == ["drawing_review",
                                                                                           "bid_notice"]
     assert verify_case(online, case_id).ok
+
+
+def test_the_applicant_cannot_choose_the_department_or_the_number_of_reviewers(online):
+    with pytest.raises(ApplicationInvalid) as refused:
+        apply(online, form={"department": "shichang", "substantive_check": False})
+    assert set(refused.value.details["fields"]) == {"form.department", "form.substantive_check"}
+    result = apply(online)
+    started = [e for e in online.queries.events(result.case.case_id) if e.event_type == "CaseStarted"][0]
+    assert started.payload["data"]["department"] == "zhujian"      # parallel_approval's catalog department
+    assert "substantive_check" not in started.payload["data"]      # that entry does not declare it
