@@ -12,8 +12,8 @@ from flask import redirect, render_template, request, session, url_for
 from werkzeug.datastructures import ImmutableMultiDict
 
 from engine import (
-    Actor, ApplicationInvalid, ApplyOnline, Conflict, Forbidden, ID_TYPES, MaterialInput, MaterialRejected,
-    MatterUnavailable, NotFound, Party, SubmitSupplement, is_applicant,
+    Actor, ApplyOnline, Conflict, Forbidden, ID_TYPES, InvalidInput, MaterialInput, NotFound, Party,
+    SubmitSupplement, is_applicant,
 )
 
 from ..auth import current_actor
@@ -25,7 +25,8 @@ CODES_KEY = "online_query_codes"
 LABELS = {"district": "办理地", "contact_phone": "联系电话", "applicant.name": "法人名称",
           "applicant.id_number": "统一社会信用代码", "applicant.legal_representative": "法定代表人",
           "agent.authorization": "授权委托书编号", "note": "补正说明", "materials": "补正材料"}
-REFUSALS = (ApplicationInvalid, MaterialRejected, MatterUnavailable, Forbidden, Conflict)
+REFUSALS = (InvalidInput, Forbidden, Conflict)
+"""Refusals shown on the form itself (InvalidInput covers bad fields, files and matters)."""
 
 
 def _applicant() -> Actor:
@@ -130,8 +131,10 @@ def _case_page(actor: Actor, case_id: int, *, errors: dict[str, list[str]] | Non
     query_code = codes.pop(str(case_id), None)
     if query_code is not None:
         session[CODES_KEY] = codes
+    matter = _matter(detail)
+    names = {m["key"]: m["name"] for m in matter["materials"]}
     return render_template("pages/my_case.html", view={**detail, "can_rate": False}, c=detail,
-                           matter=_matter(detail), query_code=query_code, errors=errors or {}, message=message,
+                           matter=matter, names=names, query_code=query_code, errors=errors or {}, message=message,
                            labels=LABELS, supplied=request.args.get("supplied") == "1",
                            district_label=district_name(detail["district"])), status
 

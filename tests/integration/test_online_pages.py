@@ -72,7 +72,7 @@ def test_an_applicant_applies_on_the_page_with_errors_kept_then_sees_the_query_c
                      content_type="multipart/form-data")
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
-    assert "请选择办理地" in text
+    assert "请选择办理地" in text and 'name="district"' in text and 'value="12"' in text   # the form, values kept
     forged = zhang.post("/online", data=form(token, **{"as": "legal", "agent.authorization": ""}),
                         content_type="multipart/form-data")
     assert forged.status_code == 422 and "授权委托书编号" in forged.get_data(as_text=True)
