@@ -21,21 +21,26 @@ PACKAGES = ("bpmn-moddle", "camunda-bpmn-moddle")
 SAMPLE = (ROOT / "processes" / "hukou_qianyi" / "main.bpmn").read_text(encoding="utf-8")
 
 
-def _missing() -> str | None:
-    if shutil.which("node") is None:
+def missing(node: str | None, modules: Path) -> str | None:
+    """Say what the checker lacks: node itself or one of the npm packages (None when it can run)."""
+    if node is None:
         return "node is not installed"
-    absent = [p for p in PACKAGES if not (ROOT / "node_modules" / p / "package.json").exists()]
+    absent = [p for p in PACKAGES if not (modules / p / "package.json").exists()]
     return f"npm packages missing: {', '.join(absent)} (run npm ci)" if absent else None
+
+
+def require(problem: str | None, in_ci: bool) -> None:
+    """Skip without the checker locally; with CI=true that is a failure."""
+    if problem and in_ci:
+        pytest.fail(f"{problem} (CI=true: the diagram checks must run)")
+    if problem:
+        pytest.skip(problem)
 
 
 @pytest.fixture(scope="module")
 def check():
     """Run the checker on files (none: every shipped diagram) and return its exit code and JSON report."""
-    problem = _missing()
-    if problem:
-        if IN_CI:
-            pytest.fail(f"{problem} (CI=true: the diagram checks must run)")
-        pytest.skip(problem)
+    require(missing(shutil.which("node"), ROOT / "node_modules"), IN_CI)
 
     def run(*files: Path) -> tuple[int, dict[str, Any]]:
         done = subprocess.run(["node", str(SCRIPT), "--json", *map(str, files)], cwd=ROOT, capture_output=True,
@@ -106,3 +111,23 @@ def test_the_checker_reports_what_the_modeler_would_drop_or_not_draw(broken_repo
 def test_a_clean_diagram_passes_alone(check, tmp_path):
     (tmp_path / "ok.bpmn").write_text(SAMPLE, encoding="utf-8")
     assert check(tmp_path / "ok.bpmn") == (0, {"files": [str(tmp_path / "ok.bpmn")], "problems": []})
+
+
+@pytest.mark.parametrize("node, packages, expected", [
+    (None, PACKAGES, "node is not installed"),
+    ("/usr/bin/node", ("bpmn-moddle",), "npm packages missing: camunda-bpmn-moddle (run npm ci)"),
+    ("/usr/bin/node", PACKAGES, None),
+])
+def test_without_node_or_the_packages_the_check_skips_locally_and_fails_in_ci(tmp_path, node, packages, expected):
+    for package in packages:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "package.json").write_text("{}")
+    problem = missing(node, tmp_path)
+    assert problem == expected
+    if expected is None:
+        require(problem, in_ci=True)
+        return
+    with pytest.raises(pytest.skip.Exception):
+        require(problem, in_ci=False)
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        require(problem, in_ci=True)
