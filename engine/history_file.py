@@ -1,7 +1,7 @@
 """A self-contained case-history file: one JSON document a case can be replayed and verified from offline.
 
-The document (UTF-8, keys sorted, one space indent, so two exports of one case are byte-identical and a diff
-reads line by line) holds ``format`` (:data:`FORMAT`, versioned), the ``case`` row, its ``events`` exactly as
+The document (UTF-8, keys sorted, every event and every seeded row compact on a line of its own, so two
+exports of one case are byte-identical and a diff shows the events and rows that differ) holds ``format`` (:data:`FORMAT`, versioned), the ``case`` row, its ``events`` exactly as
 stored (seq, type, time, actor, element, task id, payload, ``prev_hash``, ``hash``) and under ``seed`` the
 source rows replay copies into its scratch database (see :class:`engine.case_history.CaseHistory`). Instants
 are written in UTC ISO 8601, days as ``YYYY-MM-DD``. Users carry neither password hash nor ID number.
@@ -18,12 +18,14 @@ from typing import Any, Mapping
 
 from sqlalchemy import Date, Table
 
+from .audit import verify_chain
 from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent
 from .errors import InvalidInput
 from .persistence.models import (
     CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
+from .verification import CaseVerification, chinese_reason
 
 FORMAT = "tongban-case-history/1"
 """The format name and version this module writes and reads."""
@@ -46,7 +48,23 @@ def dumps_history(history: CaseHistory) -> str:
     seed = {name: getattr(history, name) for name in (*SEED_TABLES, "messages")}
     doc = {"format": FORMAT, "case": history.case, "seed": seed,
            "events": [{name: getattr(e, name) for name in EVENT_FIELDS} for e in history.events]}
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1, default=_plain) + "\n"
+    return _layout(json.loads(json.dumps(doc, default=_plain)), "") + "\n"
+
+
+def _layout(value: Any, indent: str) -> str:
+    """Objects spread one key a line, lists one item a line, each row (a list item) compact on its line."""
+    inner = indent + " "
+    if isinstance(value, dict) and value and any(isinstance(v, (dict, list)) and v for v in value.values()) \
+            and indent.count(" ") < 2:
+        body = ",\n".join(f"{inner}{_compact(k)}: {_layout(v, inner)}" for k, v in sorted(value.items()))
+        return "{\n" + body + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(inner + _compact(item) for item in value) + "\n" + indent + "]"
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
 
 
 def write_history(history: CaseHistory, path: Path) -> None:
@@ -81,6 +99,14 @@ def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
         raise HistoryFileError(f"{name} 的内容不完整或格式错误：{exc}", details={"file": name}) from exc
     _check_definitions(history, name)
     return history
+
+
+def verify_history(history: CaseHistory) -> CaseVerification:
+    """Check the file's hash chain (seq, links, every hash, the case row's head); name the first broken link."""
+    check = verify_chain((e.chained(history.case_no) for e in history.events),
+                         expected_head=history.case["chain_head"])
+    return CaseVerification(history.case["id"], history.case_no, check.ok, check.checked, check.broken_seq,
+                            chinese_reason(check.reason))
 
 
 def _history(doc: Mapping[str, Any]) -> CaseHistory:
