@@ -1,10 +1,11 @@
 """A self-contained case-history file: one JSON document a case can be replayed and verified from offline.
 
-The document (UTF-8, keys sorted, every event and every seeded row compact on a line of its own, so two
-exports of one case are byte-identical and a diff shows the events and rows that differ) holds ``format`` (:data:`FORMAT`, versioned), the ``case`` row, its ``events`` exactly as
-stored (seq, type, time, actor, element, task id, payload, ``prev_hash``, ``hash``) and under ``seed`` the
-source rows replay copies into its scratch database (see :class:`engine.case_history.CaseHistory`). Instants
-are written in UTC ISO 8601, days as ``YYYY-MM-DD``. Users carry neither password hash nor ID number.
+The document is UTF-8 with sorted keys, every event and every seeded row compact on a line of its own, so
+two exports of one case are byte-identical and a diff shows the events and rows that differ. It holds
+``format`` (:data:`FORMAT`, versioned), the ``case`` row, its ``events`` exactly as stored (seq, type, time,
+actor, element, task id, payload, ``prev_hash``, ``hash``) and under ``seed`` the source rows replay copies
+into its scratch database (see :class:`engine.case_history.CaseHistory`). Instants are written in UTC ISO
+8601, days as ``YYYY-MM-DD``. Users carry neither password hash nor ID number.
 
 Reading checks the format version, the shape of every part and that the file holds every definition version
 its events name; each refusal is a :class:`HistoryFileError` with a stable code and a Chinese message.
