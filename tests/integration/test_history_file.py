@@ -104,8 +104,12 @@ def test_the_cli_exports_a_history_that_replays_and_verifies_from_the_file(engin
     assert (replayed.exit_code, replayed.output) == (0, "replay: identical (23 events)\n")
     verified = runner.invoke(args=["verify", "--file", str(path)])
     assert verified.exit_code == 0 and f"办件 {case_no}）：完整（23 个事件）" in verified.output
+    as_json = json.loads(runner.invoke(args=["verify", "--file", str(path), "--json"]).output)
+    assert (as_json["case_no"], as_json["ok"], as_json["checked"], as_json["broken_seq"]) == (case_no, True, 23, None)
     shown = runner.invoke(args=["history", case_no])                 # the old form still shows the history
     assert shown.exit_code == 0 and "记录完整" in shown.output
+    unwritable = runner.invoke(args=["history", "export", case_no, "-o", str(tmp_path / "no-such-dir" / "x.json")])
+    assert unwritable.exit_code == 2 and "错误 [HISTORY_FILE_UNWRITABLE]：" in unwritable.output
 
 
 def test_exporting_a_case_that_does_not_exist_is_refused(runner, tmp_path):
