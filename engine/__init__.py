@@ -60,6 +60,11 @@ from .persistence.calendar_repository import (
 from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
+from .case_history import CaseHistory, load_case_history
+from .history_file import (
+    FORMAT as HISTORY_FORMAT, HistoryFileError, dumps_history, loads_history, read_history, verify_history,
+    write_history,
+)
 from .timers import PeriodicResult, SweepResult, TimerWorker, run_forever, start_background
 from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
 from .message_worker import MessageSweep, MessageWorker
@@ -87,6 +92,8 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
+    "CaseHistory", "load_case_history", "HISTORY_FORMAT", "HistoryFileError", "dumps_history", "loads_history",
+    "read_history", "verify_history", "write_history",
     "LintDefinitions", "DeliverMessage", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep",
     "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
     "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",

@@ -23,12 +23,13 @@ from .calendar_functions import CalendarProvider, calendar_functions
 from .bundle import is_bundle_file
 from .catalog import is_catalog_file
 from .config import EngineConfig
-from .deployment import DefinitionCatalog
+from .deployment import DefinitionCatalog, LoadedDefinition
 from .drafts import Drafts
 from .expressions import Evaluator
 from .grants import Grants
 from .history import CaseHistory
 from .identity import Identity
+from .inbox_separation import SeparationMarks
 from .logins import LoginGuard
 from .material_store import MaterialStore
 from .my_cases import MyCases
@@ -95,7 +96,8 @@ class Engine:
         self.services = services
         self.clock = services.clock
         self.calendar: CalendarProvider | None = services.calendar
-        self.queries = Queries(database.read_sessions, services.clock, services.calendar)
+        self.queries = Queries(database.read_sessions, services.clock, services.calendar,
+                               SeparationMarks(self._definition))
         self.identity = Identity(services.uow, services.clock)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
@@ -124,6 +126,11 @@ class Engine:
             from .dryrun import DryRuns  # builds scratch engines with bootstrap(): imported on first use
             self._dryruns = DryRuns(self)
         return self._dryruns
+
+    def _definition(self, definition_id: int) -> LoadedDefinition:
+        """The parsed definition (cached per process; a miss reads it in a unit of work)."""
+        with self.services.uow() as uow:
+            return self.services.catalog.get(uow, definition_id)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

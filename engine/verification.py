@@ -77,10 +77,11 @@ def _verify(session: Any, case_id: int, case_no: str, head: str) -> CaseVerifica
         check = verify_chain((ChainedEvent(case_no, *row) for row in events), expected_head=head)
     finally:
         events.close()   # a broken chain stops reading early: release the server-side cursor now
-    return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq, _chinese(check.reason))
+    return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq,
+                            chinese_reason(check.reason))
 
 
-def _chinese(reason: str | None) -> str | None:
+def chinese_reason(reason: str | None) -> str | None:
     """The reason in the words an auditor reads (verify_chain's reasons are fixed English phrases)."""
     if reason is None:
         return None

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import g, has_app_context
 
-from engine import CST
+from engine import CST, RIGHTS
 
 from ..runtime import get_engine
 
@@ -90,4 +90,5 @@ def register_filters(app: Any) -> None:
         light_label=lambda v: LIGHTS.get(v or "", "无时限"),
         task_state=lambda v: TASK_STATES.get(v, v), case_status=lambda v: CASE_STATUSES.get(v, v),
         clock_kind=lambda v: CLOCKS.get(v, v), clock_status=lambda v: CLOCK_STATUSES.get(v, v),
-        event_label=lambda v: EVENTS.get(v, v), link_role=lambda v: ROLES_IN_LINK.get(v, v))
+        event_label=lambda v: EVENTS.get(v, v), right_label=lambda v: RIGHTS.get(v, v),
+        link_role=lambda v: ROLES_IN_LINK.get(v, v))
