@@ -16,6 +16,7 @@ from werkzeug.test import TestResponse
 
 from app.runtime import get_engine
 from engine import Replayer, TimerWorker, list_archives, verify_archive
+from tests.goldens import record_golden
 
 from .conftest import Caller
 from .test_http_api import assert_error
@@ -133,6 +134,7 @@ def test_an_applicant_applies_online_corrects_online_and_sees_the_permit_deliver
     with Replayer(get_engine(app)) as replayer:             # the online 补正 is an input replay re-records
         result = replayer.replay_case(case_no)
     assert result.identical, result.divergence
+    record_golden("online_application_corrected_online", app, case_id)
     engine = get_engine(app)                                  # 办结即归档: the package holds the supplied files
     assert TimerWorker(engine).build_archives() == (1, 0)
     (info,) = list_archives(engine)
