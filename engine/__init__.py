@@ -21,7 +21,10 @@ from .commands import (
     DeployDefinitions,
     ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, RateCase,
     ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    ApplyOnline, SubmitSupplement,
 )
+from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccounts, ApplicantIdentity, is_applicant
+from .my_cases import MyCases
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
 from .config import EngineConfig
@@ -102,5 +105,7 @@ __all__ = [
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
+    "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
+    "MyCases", "SubmitSupplement",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
 ]

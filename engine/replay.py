@@ -41,7 +41,7 @@ from .commands import (
     MigrateCase, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .errors import EngineError, NotFound
-from .handlers import open_case
+from .handlers import _record, open_case
 from .migrations import upgrade_database
 from .persistence.models import (
     CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition,
@@ -476,6 +476,17 @@ def _close_supervision(run: _Run, event: RecordedEvent, _rest: list[RecordedEven
     run.engine.handle(CloseSupervision(item, _actor(run, event.actor), event.payload["opinion"]))
 
 
+def _supplement(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+    """Re-record an online 补正 upload: an input with no effect on the workflow (the files are not replayed)."""
+    p = event.payload
+    received = ev.SupplementReceived(materials=tuple(p["materials"]), note=p["note"])
+    svc = run.engine.services
+    with svc.uow() as uow:
+        case = uow.cases.lock(run.case_id)
+        uow.cases.save(case, events=_record(case, [received], _actor(run, event.actor), svc.clock.now()))
+        uow.commit()
+
+
 _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]] = {
     "CaseStarted": _start,
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
@@ -495,6 +506,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,
     "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),
+    "SupplementReceived": _supplement,
     **{name: _message_command(issue) for name, issue in MESSAGE_INPUTS.items()},
 }
 REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
