@@ -42,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_api(app)
     register_pages(app)
+    from .applicant_wall import install as install_applicant_wall
+    install_applicant_wall(app)
     from .vendor import bp as vendor_bp
     app.register_blueprint(vendor_bp)
     from .cli import register_cli

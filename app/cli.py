@@ -19,6 +19,7 @@ from engine import (
     upgrade_database,
 )
 
+from .cli_applicants import applicants_group
 from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
@@ -77,7 +78,7 @@ def register_cli(app: Flask) -> None:
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
                     dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group,
-                    metrics_group, report_group):
+                    metrics_group, report_group, applicants_group):
         app.cli.add_command(command)
 
 

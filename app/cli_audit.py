@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
-from engine import EngineError, check_chain_heads, seal_days, verify_all, verify_case
+from engine import EngineError, check_chain_heads, read_history, seal_days, verify_all, verify_case, verify_history
 
 from .runtime import get_engine
 
@@ -18,11 +19,15 @@ from .runtime import get_engine
 @click.argument("case", required=False)
 @click.option("--all", "every", is_flag=True, help="检查全部办件，以及各区县每日封存的链头")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个办件或一个链头问题）")
-def verify_command(case: str | None, every: bool, as_json: bool) -> None:
-    """Verify the audit chain of CASE (id or 办件编号) or of --all cases; exit 1 when any link is broken."""
-    if bool(case) == every:
-        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all", err=True)
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="检查历史文件（tongban history export 导出）中的哈希链，不读取数据库")
+def verify_command(case: str | None, every: bool, as_json: bool, file: Path | None) -> None:
+    """Verify the audit chain of CASE (id or 办件编号), of --all cases or of a history --file; exit 1 when broken."""
+    if bool(case) + every + (file is not None) != 1:
+        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all，或使用 --file 历史文件", err=True)
         sys.exit(2)
+    if file is not None:
+        _verify_file(file, as_json)
     engine = get_engine()
     broken: set[str] = set()
     checked = events = problems = 0
@@ -52,6 +57,23 @@ def verify_command(case: str | None, every: bool, as_json: bool) -> None:
         heads = f"，{problems} 处与封存的链头不符" if problems else ""
         click.echo(f"已检查 {checked} 个办件、{events} 个事件：{verdict}{heads}")
     sys.exit(1 if broken or problems else 0)
+
+
+def _verify_file(file: Path, as_json: bool) -> None:
+    """Check one history file's chain; exit 1 at a broken link, 2 when the file cannot be read."""
+    try:
+        result = verify_history(read_history(file))
+    except EngineError as exc:
+        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    elif result.ok:
+        click.echo(f"历史文件 {file}（办件 {result.case_no}）：完整（{result.checked} 个事件）")
+    else:
+        click.echo(f"历史文件 {file}（办件 {result.case_no}）：链条断裂于第 {result.broken_seq} 个事件："
+                   f"{result.reason}")
+    sys.exit(0 if result.ok else 1)
 
 
 @click.group("audit")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
-from engine import Actor, EngineError
+from engine import Actor, EngineError, load_case_history, write_history
 
 from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, EVENTS, TASK_STATES, when
 from .runtime import get_engine
@@ -17,12 +18,47 @@ from .runtime import get_engine
 CLI_ACTOR = Actor("cli", ("admin",), None, None)
 
 
-@click.command("history")
+class _ShowByDefault(click.Group):
+    """``tongban history CASE`` shows a case; ``tongban history export CASE -o FILE`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("history", cls=_ShowByDefault)
+def history_command() -> None:
+    """A case's history: show it (history CASE), or export it to a file (history export CASE -o FILE)."""
+
+
+@history_command.command("export")
+@with_appcontext
+@click.argument("case")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="写入的历史文件（JSON）")
+def export_command(case: str, output: Path) -> None:
+    """Write CASE's history file: the case, its events with hashes, and every row its replay seeds."""
+    engine = get_engine()
+    try:
+        history = load_case_history(engine.database, engine.history.find(case))
+    except EngineError as exc:
+        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+        sys.exit(2)
+    try:
+        write_history(history, output)
+    except OSError as exc:
+        click.echo(f"错误 [HISTORY_FILE_UNWRITABLE]：无法写入 {output}：{exc}", err=True)
+        sys.exit(2)
+    click.echo(f"已导出办件 {history.case_no} 的历史（{len(history.events)} 个事件）到 {output}")
+
+
+@history_command.command("show")
 @with_appcontext
 @click.argument("case")
 @click.option("--state", "seq", type=int, default=None, help="显示第 N 条事件时办件的状态（由重放重建）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def history_command(case: str, seq: int | None, as_json: bool) -> None:
+def show_command(case: str, seq: int | None, as_json: bool) -> None:
     """Print the history of CASE (id or 办件编号), or with --state N the case as of event N."""
     history = get_engine().history
     try:

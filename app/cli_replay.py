@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
-from engine import EngineError, Replayer, ReplayResult
+from engine import EngineError, Replayer, ReplayResult, read_history
 
 from .runtime import get_engine
 
@@ -19,12 +20,17 @@ from .runtime import get_engine
 @click.option("--all", "every", is_flag=True, help="重放全部办件")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="与 --all 一起使用：只重放该日（含）以后开始的办件，格式 YYYY-MM-DD")
-def replay_command(case: str | None, every: bool, since: datetime | None) -> None:
-    """Replay CASE (id or 办件编号) or --all cases; exit 1 when any diverges, 2 on bad input."""
-    if bool(case) == every or (since is not None and not every):
-        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all [--since 日期]", err=True)
+@click.option("--file", "files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="从历史文件重放（tongban history export 导出），可重复；不读取数据库中的办件")
+def replay_command(case: str | None, every: bool, since: datetime | None, files: tuple[Path, ...]) -> None:
+    """Replay CASE (id or 办件编号), --all cases or history --file FILEs; exit 1 when any diverges, 2 on bad input."""
+    if (bool(case) + every + bool(files)) != 1 or (since is not None and not every):
+        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all [--since 日期]，"
+                   "或使用 --file 历史文件", err=True)
         sys.exit(2)
     engine = get_engine()
+    if files:
+        _replay_files(engine, files)
     with Replayer(engine) as replayer:
         try:
             if case:
@@ -45,6 +51,23 @@ def replay_command(case: str | None, every: bool, since: datetime | None) -> Non
         click.echo(f"办件 {result.case_no}：{_describe(result)}")
     verdict = f"{len(diverged)} 个办件不一致" if diverged else "全部一致"
     click.echo(f"已重放 {len(ids)} 个办件：{verdict}")
+    sys.exit(1 if diverged else 0)
+
+
+def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
+    """Replay each history file (all read and checked first); one verdict per file, prefixed when several."""
+    try:
+        histories = [(path, read_history(path)) for path in files]
+    except EngineError as exc:
+        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+        sys.exit(2)
+    diverged = 0
+    with Replayer(engine) as replayer:
+        for path, history in histories:
+            result = replayer.replay_history(history)
+            diverged += not result.identical
+            prefix = f"{path}（办件 {result.case_no}）：" if len(files) > 1 else ""
+            click.echo(prefix + _describe(result))
     sys.exit(1 if diverged else 0)
 
 

@@ -1,4 +1,5 @@
-"""Demo users for a first look: every role, in 渝中区 500103, 万州区 500101, 黔江区 500114, 两江新区 and 市级.
+"""Demo users for a first look: every staff role, in 渝中区 500103, 万州区 500101, 黔江区 500114, 两江新区 and 市级,
+and one applicant account (全程网办).
 
 Every district and department named here is in the seeded organisation model (engine/data/districts.yaml).
 The ID numbers are made up (right check character, no real person) to show masking in lists and the API.
@@ -43,6 +44,13 @@ DEMO_ID_NUMBERS = {
 }
 
 
+DEMO_APPLICANTS = (
+    # username, name (as on the ID card), ID number, the window clerk who checked the card
+    ("applicant_zs", "张三", "500103199001011232", "window_yz"),
+)
+"""Applicant accounts for 全程网办 (roles ``applicant``): they log in to 我的办件 and 网上申报 only."""
+
+
 def seed_demo(engine: Engine, instance: Path) -> list[str]:
     """Create missing demo users with a token each; return lines telling how to log in."""
     instance.mkdir(parents=True, exist_ok=True)
@@ -58,7 +66,16 @@ def seed_demo(engine: Engine, instance: Path) -> list[str]:
             pass
         if username not in known:
             known[username] = engine.identity.create_token(username, label="demo")
+    for username, name, number, verifier in DEMO_APPLICANTS:
+        try:
+            engine.applicant_accounts.add(username, name=name, id_type="111", id_number=number,
+                                          verified_by=verifier, password=DEMO_PASSWORD)
+        except Conflict:
+            pass
+        if username not in known:
+            known[username] = engine.identity.create_token(username, label="demo")
     tokens_file.write_text("".join(f"{u} {t}\n" for u, t in known.items()))
     lines = [f"演示账号（密码均为 {DEMO_PASSWORD}；API 令牌见 {tokens_file}）："]
     lines += [f"  {u:14} {n}  {','.join(r)}@{d}/{dept}" for u, n, r, d, dept in DEMO_USERS]
+    lines += [f"  {u:14} {n}  applicant（申请人账号：我的办件、网上申报 /my/cases）" for u, n, _, _ in DEMO_APPLICANTS]
     return lines

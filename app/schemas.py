@@ -120,6 +120,9 @@ class TaskSchema(Schema):
     stage = fields.String(allow_none=True, metadata={"description": "the case's stage, else the task's lane"})
     inbox_due_at = fields.DateTime(allow_none=True, metadata={
         "description": "the instant the light and due-order use: the task's own budget, else the case's 承诺 clock"})
+    separated = fields.String(allow_none=True, metadata={
+        "description": "职责分离: why the current user may not claim or complete this task (the claim would be "
+                       "refused with SEPARATION_OF_DUTIES); null when they may"})
     bundle = fields.Dict(metadata={"description": "一件事 sub-task (detail only): the matter, form values and "
                                                   "materials the bundle application already collected"})
 

@@ -22,7 +22,10 @@ from .commands import (
     DeployDefinitions,
     ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, RateCase,
     ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    ApplyOnline, SubmitSupplement,
 )
+from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccounts, ApplicantIdentity, is_applicant
+from .my_cases import MyCases
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
 from .config import EngineConfig
@@ -59,6 +62,11 @@ from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .replay_inputs import DefinitionChanged, DefinitionMissing
+from .case_history import CaseHistory, load_case_history
+from .history_file import (
+    FORMAT as HISTORY_FORMAT, HistoryFileError, dumps_history, loads_history, read_history, verify_history,
+    write_history,
+)
 from .timers import PeriodicResult, SweepResult, TimerWorker, run_forever, start_background
 from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
 from .message_worker import MessageSweep, MessageWorker
@@ -88,6 +96,8 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
+    "CaseHistory", "load_case_history", "HISTORY_FORMAT", "HistoryFileError", "dumps_history", "loads_history",
+    "read_history", "verify_history", "write_history",
     "LintDefinitions", "DeliverMessage", "DeliveryOutcome", "WorkerKilled", "deliver_message", "MessageSweep",
     "MessageWorker", "MESSAGE_STATES", "MessageRejected", "MessageSettings", "ManifestMismatch",
     "CasePlan", "DryRunResult", "DryRuns", "MigrateCase", "MigrationRefused", "MigrationReport", "parse_scenario",
@@ -99,5 +109,7 @@ __all__ = [
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
+    "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
+    "MyCases", "SubmitSupplement",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
 ]

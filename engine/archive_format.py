@@ -167,6 +167,11 @@ class EventFacts:
         elif event.event_type == "ApplicationReceived" and self.application_materials is None:
             self.application_materials = list(payload.get("materials") or [])
             self.application_actor = event.actor
+        elif event.event_type == "SupplementReceived" and self.application_materials is not None:
+            # 网上补正 replaces (or adds) the material of each key; no original was verified online.
+            supplied = {m.get("key"): {**m, "original_verified": False} for m in payload.get("materials") or []}
+            self.application_materials = [m for m in self.application_materials if m.get("key") not in supplied]
+            self.application_materials += list(supplied.values())
         elif event.event_type == "TaskCreated" and event.task_id is not None:
             self.task_names[event.task_id] = str(payload.get("name") or "")
         elif event.event_type == "TaskCompleted":

@@ -7,28 +7,32 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
 
-from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, ratings, \
-    supervision, task_handlers
+from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, online_intake, \
+    ratings, supervision, supplements, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
     ExtendDeadline, FireDueTimers, RaiseSupervision, RateCase, ReceiveApplication, RecomputeDeadlines, ResumeClock,
-    ReturnTask, StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft,
+    ReturnTask, StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft, ApplyOnline,
+    SubmitSupplement,
 )
 from .applicant_access import Applicants, QueryGuard
+from .applicant_accounts import ApplicantAccounts
 from .case_documents import CaseDocuments
 from .calendar_functions import CalendarProvider, calendar_functions
 from .bundle import is_bundle_file
 from .catalog import is_catalog_file
 from .config import EngineConfig
-from .deployment import DefinitionCatalog
+from .deployment import DefinitionCatalog, LoadedDefinition
 from .drafts import Drafts
 from .expressions import Evaluator
 from .grants import Grants
 from .history import CaseHistory
 from .identity import Identity
+from .inbox_separation import SeparationMarks
 from .logins import LoginGuard
 from .material_store import MaterialStore
+from .my_cases import MyCases
 from .message_admin import Messages
 from .messages import MessageSettings
 from .metrics import Metrics
@@ -70,6 +74,8 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     DeliverMessage: lambda cmd, svc: message_delivery.deliver_message(cmd.message_id, svc, actor=cmd.actor),
     MigrateCase: case_migration.migrate_case,
     RateCase: ratings.rate_case,
+    ApplyOnline: online_intake.apply_online,
+    SubmitSupplement: supplements.submit_supplement,
 }
 
 
@@ -78,6 +84,7 @@ class Engine:
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
     ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
+    ``applicant_accounts`` creates applicant accounts (全程网办) and ``my_cases`` reads their own cases;
     ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
     versions; ``drafts`` keeps designers' drafts; ``metrics`` reads the 效能 figures and ``reports`` the 通报.
@@ -89,7 +96,8 @@ class Engine:
         self.services = services
         self.clock = services.clock
         self.calendar: CalendarProvider | None = services.calendar
-        self.queries = Queries(database.read_sessions, services.clock, services.calendar)
+        self.queries = Queries(database.read_sessions, services.clock, services.calendar,
+                               SeparationMarks(self._definition))
         self.identity = Identity(services.uow, services.clock)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
@@ -102,6 +110,8 @@ class Engine:
         self.ratings = RatingReads(database.read_sessions)
         self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
                                      self.ratings, self.handle)
+        self.applicant_accounts = ApplicantAccounts(services.uow, services.clock)
+        self.my_cases = MyCases(database.read_sessions, self.applicants.view)
         self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
         self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
                                  max_bpmn_bytes=config.max_bpmn_bytes)
@@ -116,6 +126,11 @@ class Engine:
             from .dryrun import DryRuns  # builds scratch engines with bootstrap(): imported on first use
             self._dryruns = DryRuns(self)
         return self._dryruns
+
+    def _definition(self, definition_id: int) -> LoadedDefinition:
+        """The parsed definition (cached per process; a miss reads it in a unit of work)."""
+        with self.services.uow() as uow:
+            return self.services.catalog.get(uow, definition_id)
 
     def handle(self, command: Command) -> Any:
         """Run one command in its own transaction and return its result."""

@@ -11,7 +11,8 @@ ends, from its closed clocks (:func:`closing_columns`):
 * ``corrections``: the 补正 rounds: each one-time 补正 notice and each clock pause for 补正;
 * ``tolerance``: 容缺 was used: materials were missing at intake under 容缺, or a clock paused for 容缺;
 * ``visits``: the trips to a window the record shows: the counter intake, one per 补正 round (the applicant
-  brings the materials) and one for 容缺 (the missing materials follow). ``visits <= 1`` is 最多跑一次;
+  brings the materials) and one for 容缺 (the missing materials follow); none for an online application
+  (全程网办), whose 补正 and 容缺 materials are uploaded too. ``visits <= 1`` is 最多跑一次;
 * per clock, ``*_used_days`` (working days used from T0 to the closing date, paused days excluded),
   ``*_limit_days`` (the limit with its extension, in working days) and ``*_late`` (closed after its due date).
 """
@@ -29,6 +30,7 @@ from .legal_clock import Budget, Clock
 FACTS_VERSION = 1
 """Stored in ``cases.facts_version``: rows without it predate the facts and are backfilled by ``migrate``."""
 COUNTER = "counter"
+ONLINE = "online"
 
 
 def department_of(matter_doc: Mapping[str, Any] | None, data: Mapping[str, Any]) -> str | None:
@@ -39,6 +41,8 @@ def department_of(matter_doc: Mapping[str, Any] | None, data: Mapping[str, Any])
 
 def visits(channel: str | None, corrections: int, tolerance: bool) -> int:
     """Return the trips to a window the record shows (see the module docstring)."""
+    if channel == ONLINE:
+        return 0  # 全程网办: the application, its 补正 and its 容缺 materials all come online (零跑动)
     return (1 if channel == COUNTER else 0) + corrections + (1 if tolerance else 0)
 
 

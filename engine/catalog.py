@@ -20,6 +20,8 @@ any problem deploys nothing::
                                                    #   joint 多地联办, local 就地批办
         districts: ["500103", "500105"]            # where it is offered; "all" for every district
         department: zhujian                        # 承办部门 code (optional): the metrics count the case there
+        substantive_check: true                    # optional: 实质核查 by two staff (行政许可法第三十四条);
+                                                   #   with department, put into an online case's start data
         materials:
           - key: application_form
             name: 建筑工程施工许可证申请表
@@ -299,7 +301,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         return None
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
-             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff", "department"}
+             "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff", "department",
+             "substantive_check"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -328,6 +331,10 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     lights = _lights(check, entry.get("lights"))
     handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
     department = check.text(entry, "department", line, required=False, pattern=KEY, what="承办部门代码")
+    substantive = entry.get("substantive_check")
+    if substantive is not None and not isinstance(substantive.value, bool):
+        check.fail("TB_CATALOG_FIELD", "substantive_check（是否须两名以上工作人员实质核查）应为 true 或 false",
+                   substantive.line)
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -340,6 +347,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         doc["handoff"] = handoff
     if department:
         doc["department"] = department  # only when given, so entries without it keep their content hash
+    if substantive is not None:
+        doc["substantive_check"] = substantive.value  # likewise
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 

@@ -141,6 +141,36 @@ class ReceiveApplication(Command):
 
 
 @dataclass(frozen=True)
+class ApplyOnline(Command):
+    """Apply online (全程网办) as the logged-in applicant account, for a matter offered online.
+
+    The applicant is the account's verified identity. To apply as the agent (授权代理) of a legal person, give
+    ``applicant`` with ``kind="legal"`` (its name, 统一社会信用代码 and 法定代表人) and the ``authorization``
+    reference; the account then is the agent. ``district`` is the 业务属地 chosen among those offering the
+    matter (it may be left out when only one does).
+    """
+
+    matter_code: str
+    actor: Actor
+    district: str | None
+    contact_phone: str
+    materials: tuple[MaterialInput, ...] = ()
+    applicant: Party | None = None
+    authorization: str = ""
+    form: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmitSupplement(Command):
+    """Upload the materials an open one-time 补正 notice asks for, as the applicant account (网上补正)."""
+
+    case_id: int
+    actor: Actor
+    materials: tuple[MaterialInput, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ClaimTask(Command):
     """Take an open task into the actor's own queue."""
 

@@ -60,6 +60,19 @@ class ApplicationReceived(Event):
 
 
 @dataclass(frozen=True)
+class SupplementReceived(Event):
+    """The applicant uploaded 补正 materials online while a one-time notice was open (an input).
+
+    ``materials`` is the manifest (key, sha256, license_ref) of what replaced or completed the case's
+    materials; the window still checks them in its own 补正 step.
+    """
+
+    event_type: ClassVar[str] = "SupplementReceived"
+    materials: tuple[dict[str, Any], ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class TaskCreated(Event):
     """A user task became ready with these resolved candidate groups (an effect)."""
 

@@ -147,7 +147,8 @@ def statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
     tasks, cases = TaskItem.__table__, Case.__table__
     return (select(*tasks.c, cases.c.title.label("case_title"),
                    cases.c.committed_due_at.label("case_committed_due_at"),
-                   cases.c.legal_due_at.label("case_legal_due_at"), light_expression(now).label("light_now"))
+                   cases.c.legal_due_at.label("case_legal_due_at"), light_expression(now).label("light_now"),
+                   cases.c.definition_id.label("case_definition_id"))
             .join_from(tasks, chosen, chosen.c.page_id == tasks.c.id)
             .join(cases, cases.c.id == tasks.c.case_id)
             .order_by(*ordering))

@@ -13,8 +13,8 @@ The applicant's query code is returned once and only its hash is kept.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from . import events as ev
 from .calendar import business_date
@@ -43,15 +43,41 @@ class IntakeResult:
     missing: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class IntakeRoute:
+    """Where and how an application comes in: at a window (``counter``) or online (``online``, 全程网办).
+
+    ``receiving``/``owning`` are the 收件地 and 业务属地; ``account`` the applicant account applying online;
+    ``facts`` the matter's facts put into the case data (online: the catalog's department, not the applicant's
+    choice); ``originals_later`` lets ``original`` materials come without 原件核验 (checked at a later step,
+    e.g. at 送达 for an online application).
+    """
+
+    channel: str
+    receiving: str | None
+    owning: str | None
+    account: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    originals_later: bool = False
+    reserved: frozenset[str] = frozenset()
+    """Form keys the applicant may not set on this route (besides ``facts``)."""
+
+
 def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
     """Check, store and start the case for an application received at the clerk's window."""
     actor = cmd.actor
     if not set(CLERK_ROLES).intersection(actor.roles):
         raise Forbidden("只有窗口人员可以收件")
-    if svc.materials is None:
-        raise InvalidInput("未配置材料存储目录（TONGBAN_MATERIALS_DIR），不能收件", code="MATERIALS_STORE_MISSING")
     receiving = actor.district
     owning = cmd.owning_district or receiving
+    return take_in(cmd, svc, IntakeRoute("counter", receiving, owning))
+
+
+def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> IntakeResult:
+    """Check the application, store its uploads and start its case along ``route`` (one transaction)."""
+    if svc.materials is None:
+        raise InvalidInput("未配置材料存储目录（TONGBAN_MATERIALS_DIR），不能收件", code="MATERIALS_STORE_MISSING")
+    receiving, owning = route.receiving, route.owning
     with svc.uow() as uow:
         matter = Matter.from_doc(matter_for(uow, cmd.matter_code, owning).doc)
         if owning != receiving:
@@ -69,29 +95,32 @@ def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
     except InvalidInput as exc:
         form = {}
         errors.update({f"form.{k}": v for k, v in exc.details.get("fields", {"": [exc.message]}).items()})
-    handoff = owning != receiving and matter.handoff is not None
-    lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=handoff)
+    # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant.
+    later = route.originals_later or (owning != receiving and matter.handoff is not None)
+    lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=later)
     errors.update(checklist_errors)
-    data, clash = case_data(matter, applicant, lines, form)
+    data, clash = case_data(matter, applicant, lines, form, reserved=set(route.facts) | route.reserved)
     errors.update(clash)
     if errors:
         refuse(errors, refused)
-    staged = _stage(svc.materials, lines)
+    data.update(route.facts)
+    staged = stage_lines(svc.materials, lines)
     added: list[str] = []
     try:
         for item in staged.values():
             if svc.materials.keep(item):
                 added.append(item.sha256)
-        return _record(cmd, svc, matter, applicant, agent, lines, staged, data)
+        return _record(cmd, svc, route, matter, (applicant, agent), lines, staged, data)
     except BaseException:
-        _forget_unreferenced(svc, added)
+        forget_unreferenced(svc, added)
         raise
     finally:
         for item in staged.values():
             svc.materials.discard(item)
 
 
-def _stage(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, StagedFile]:
+def stage_lines(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, StagedFile]:
+    """Stage every uploaded line's file; on a refused file, drop those staged so far and raise with its field."""
     staged: dict[str, StagedFile] = {}
     try:
         for line in lines:
@@ -110,10 +139,11 @@ def _stage(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, Staged
     return staged
 
 
-def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: Party, agent: Party | None,
-            lines: list[ChecklistLine], staged: dict[str, StagedFile], data: dict[str, Any]) -> IntakeResult:
+def _record(cmd: ReceiveApplication, svc: Services, route: IntakeRoute, matter: Matter,
+            parties: tuple[Party, Party | None], lines: list[ChecklistLine], staged: dict[str, StagedFile],
+            data: dict[str, Any]) -> IntakeResult:
     now = svc.clock.now()
-    actor = cmd.actor
+    actor, (applicant, agent) = cmd.actor, parties
     code = new_query_code()
     missing = tuple(line.material.key for line in lines if line.how == "tolerance")
     rows = []
@@ -130,11 +160,10 @@ def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: P
                      "received_at": now})
     manifest = tuple({"key": r["material_key"], "sha256": r["sha256"], "license_ref": r["license_ref"],
                       "original_verified": r["verified_by"] is not None} for r in rows)
-    received = ev.ApplicationReceived(channel="counter", materials=manifest, missing=missing,
+    received = ev.ApplicationReceived(channel=route.channel, materials=manifest, missing=missing,
                                       tolerance=bool(missing))
     start = StartCase(None, actor, data, title=f"{matter.name}（{applicant.name}）"[:256],
-                      matter_code=matter.code, owning_district=cmd.owning_district or actor.district,
-                      receiving_district=actor.district)
+                      matter_code=matter.code, owning_district=route.owning, receiving_district=route.receiving)
     pinned: dict[str, int] = {}
 
     def after_start(_case: object, row: MatterVersion | None) -> list[ev.Event]:
@@ -145,7 +174,8 @@ def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: P
         case, created, workflow = open_case(uow, svc, start, data, now, inputs_after=after_start)
         application_id = uow.applications.insert({
             "case_id": case.id, "matter_code": matter.code, "matter_version": pinned["version"],
-            "channel": "counter", "applicant_kind": applicant.kind, "applicant_name": applicant.name,
+            "channel": route.channel, "account": route.account, "applicant_kind": applicant.kind,
+            "applicant_name": applicant.name,
             "applicant_id_type": applicant.id_type, "applicant_id_number": applicant.id_number,
             "legal_representative": applicant.legal_representative or None,
             "agent_kind": agent.kind if agent else None, "agent_name": agent.name if agent else None,
@@ -160,7 +190,7 @@ def _record(cmd: ReceiveApplication, svc: Services, matter: Matter, applicant: P
     return IntakeResult(ref, application_id, code, bool(missing), missing)
 
 
-def _forget_unreferenced(svc: Services, added: list[str]) -> None:
+def forget_unreferenced(svc: Services, added: list[str]) -> None:
     """Remove content this refused intake added, unless a concurrent intake committed a reference to it."""
     if not added or svc.materials is None:
         return

@@ -136,10 +136,13 @@ def refuse(errors: dict[str, list[str]], refused: list[Material]) -> None:
     raise ApplicationInvalid(f"申请有 {len(errors)} 处需要修改", details={"fields": errors})
 
 
-def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine],
-              form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Return the case's initial process data (no ID numbers in it), and problems with the form's keys."""
-    reserved = {"applicant", "applicant_kind", "matter_code", "materials", "tolerance"}
+def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine], form: dict[str, Any],
+              reserved: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Return the case's initial process data (no ID numbers in it), and problems with the form's keys.
+
+    ``reserved`` adds keys the caller fills itself (an online case's department comes from the catalog).
+    """
+    reserved = {"applicant", "applicant_kind", "matter_code", "materials", "tolerance", *reserved}
     clash = {f"form.{key}": ["该字段名为系统保留，请换一个"] for key in form if key in reserved}
     how_names = {"upload": "上传文件", "license": "电子证照", "tolerance": "容缺", "absent": "未提交"}
     materials = [{"name": line.material.name, "received": line.how in ("upload", "license"),

@@ -2,8 +2,9 @@
 
 The deploy checks are the deploy's own functions (hardened XML, XSD, ``tb:`` extensions, restricted
 expressions, missing forms, catalogs, bundles), run file by file so one bad file does not hide the others.
-The graph checks of :mod:`engine.lint_graph`, literal timers, message counterparts and ids removed since the
-deployed version are lint's own: a deploy does not run them, so definitions deployed today stay deployable.
+The graph checks of :mod:`engine.lint_graph`, names and ids (:mod:`engine.lint_names`), literal timers,
+message counterparts and ids removed since the deployed version are lint's own: a deploy does not run them,
+so definitions deployed today stay deployable.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
 from .lint_graph import MessageUse, check_graph, flow_node_ids, message_uses
+from .lint_names import check_ids, check_names
 from .spiff.parser import ParsedUnit, check_file, check_timer_literals, parse_unit
 from .spiff.xml_loader import parse_xml
 
@@ -62,7 +64,7 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
         findings += _in(name, found)
         if root is not None:
             roots[name] = root
-            findings += _in(name, check_graph(root))
+            findings += _in(name, check_graph(root) + check_names(root) + check_ids(root))
         if info is not None:
             infos[name] = info
             if not any(f.severity == "error" for f in found):

@@ -66,7 +66,7 @@ def deliver_message(message_id: int, svc: Services, *, actor: Actor = WORKER,
         received = ev.MessageReceived(name=row["name"], idempotency_key=row["idempotency_key"],
                                       sender_case_no=envelope["sender"], payload_sha256=payload_digest(row["payload"]))
         if row["correlation_key"]:
-            done = _catch(uow, svc, row, received, actor, now)
+            done = catch_message(uow, svc, row, received, actor, now)
         else:
             done = _start(uow, svc, row, sender, received, actor, now)
         if done is None:
@@ -102,7 +102,8 @@ def record_failure(message_id: int, svc: Services, error: BaseException) -> str:
     return state
 
 
-def _catch(uow: Any, svc: Services, row: Any, received: ev.Event, actor: Actor, now: datetime) -> Any:
+def catch_message(uow: Any, svc: Services, row: Any, received: ev.Event, actor: Actor, now: datetime) -> Any:
+    """Give the message ``row`` (name, correlation key, payload) to the case waiting for it; None: none waits."""
     case_id = uow.messages.case_by_no(row["correlation_key"])
     if case_id is None:
         return None
@@ -125,25 +126,47 @@ def _catch(uow: Any, svc: Services, row: Any, received: ev.Event, actor: Actor, 
 
 def _start(uow: Any, svc: Services, row: Any, sender: Any, received: ev.Event, actor: Actor,
            now: datetime) -> Any:
-    process_key = _starting_process(uow, row["name"])
-    if process_key is None:
-        return None
     payload = dict(row["payload"])
     if "manifest" in payload:
         verify_manifest(svc.materials, payload["manifest"])
+    opened = open_from_message(uow, svc, row["name"], payload, sender, received, actor, now)
+    if opened is None or sender is None:
+        return opened
+    case, _workflow = opened
+    relation, mine, theirs = _relation(sender)
+    uow.messages.link([{"case_id": case.id, "partner_case_id": sender["id"], "relation": relation, "role": mine,
+                        "created_at": now},
+                       {"case_id": sender["id"], "partner_case_id": case.id, "relation": relation, "role": theirs,
+                        "created_at": now}])
+    record_link(uow, sender["id"], ev.CaseLinked(partner_case_no=case.case_no, relation=relation, role=theirs),
+                actor, now)
+    return opened
+
+
+def open_from_message(uow: Any, svc: Services, name: str, payload: dict[str, Any], sender: Any,
+                      received: ev.Event, actor: Actor, now: datetime) -> tuple[Any, Any] | None:
+    """Start the case whose process starts on message ``name`` (None: no process does), materials copied.
+
+    ``sender`` holds the sending case's number, title, matter and districts (None for an outside message);
+    the caller has checked the manifest. Delivery links both cases afterwards; replay (which has no sender
+    case in its scratch database) issues only this.
+    """
+    process_key = _starting_process(uow, name)
+    if process_key is None:
+        return None
     handoff = payload.get("handoff") or {}
     clocks_from = None
     if handoff.get("clock_starts") == "receiving":
         clocks_from = accepted_at(payload) or (sender["started_at"] if sender else None)
-    cross = sender is not None and sender["owning_district"] != sender["receiving_district"]
-    relation, mine, theirs = ("handoff", "owning", "receiving") if cross else ("message", "started", "sender")
 
     def begin(spec: Any, subs: dict[str, Any], data: dict[str, Any]) -> tuple[Any, Any]:
-        return svc.runner.start_at_message(spec, subs, data, row["name"], payload)
+        return svc.runner.start_at_message(spec, subs, data, name, payload)
 
     def after(case: Any, _matter: Any) -> list[ev.Event]:
-        linked = [ev.CaseLinked(partner_case_no=sender["case_no"], relation=relation, role=mine)] if sender else []
-        return [received, *linked]
+        if sender is None:
+            return [received]
+        relation, mine, _theirs = _relation(sender)
+        return [received, ev.CaseLinked(partner_case_no=sender["case_no"], relation=relation, role=mine)]
 
     command = StartCase(process_key, actor, {}, title=sender["title"] if sender else None,
                         matter_code=sender["matter_code"] if sender else None,
@@ -153,15 +176,20 @@ def _start(uow: Any, svc: Services, row: Any, sender: Any, received: ev.Event, a
     case, _created, workflow = open_case(uow, svc, command, {}, now, inputs_after=after, opening=opening)
     if isinstance(payload.get("manifest"), list):
         copy_materials(uow, case.id, payload["manifest"], now)
-    if sender is not None:
-        uow.messages.link([{"case_id": case.id, "partner_case_id": sender["id"], "relation": relation, "role": mine,
-                            "created_at": now},
-                           {"case_id": sender["id"], "partner_case_id": case.id, "relation": relation,
-                            "role": theirs, "created_at": now}])
-        sender_case = uow.cases.lock(sender["id"])
-        uow.cases.save(sender_case, events=_record(sender_case, [ev.CaseLinked(
-            partner_case_no=case.case_no, relation=relation, role=theirs)], actor, now))
     return case, workflow
+
+
+def record_link(uow: Any, case_id: int, linked: ev.Event, actor: Actor, now: datetime) -> None:
+    """Append a ``CaseLinked`` event to case ``case_id``'s log (its partner was opened by another command)."""
+    case = uow.cases.lock(case_id)
+    uow.cases.save(case, events=_record(case, [linked], actor, now))
+
+
+def _relation(sender: Any) -> tuple[str, str, str]:
+    """The link's relation, the started case's role and the sender's: a handoff across districts or not."""
+    if sender["owning_district"] != sender["receiving_district"]:
+        return "handoff", "owning", "receiving"
+    return "message", "started", "sender"
 
 
 def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now: datetime) -> DeliveryOutcome:

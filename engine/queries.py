@@ -19,6 +19,7 @@ from .clock import Clock
 from .commands import Actor
 from .errors import NotFound
 from .inbox import InboxQuery
+from .inbox_separation import SeparationMarks
 from .masking import mask_for_roles
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate,
@@ -44,6 +45,16 @@ class _CaseColumns:
         self.committed_due_at, self.legal_due_at = row.case_committed_due_at, row.case_legal_due_at
 
 
+class _TaskOfCase:
+    """An inbox task row with its case's definition id, as :class:`SeparationMarks` reads rows."""
+
+    def __init__(self, task: TaskItem, case: Case):
+        self._task, self.case_definition_id = task, case.definition_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._task, name)
+
+
 def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
     """Return the API shape of one inbox row (``light`` as computed by the query, when it was)."""
     return {
@@ -62,10 +73,12 @@ def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
 class Queries:
     """Inbox and case reads for one actor at a time; visibility is part of every query."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock, calendar: Any = None):
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, calendar: Any = None,
+                 separation: SeparationMarks | None = None):
         self.sessions = sessions
         self.clock = clock
         self.calendar = calendar
+        self.separation = separation
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -83,9 +96,11 @@ class Queries:
         stmt = inbox.statement(actor, query, now)
         with self.sessions() as session:
             rows = session.execute(stmt).all()
-        # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
-        items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
-                 for row in rows[:query.limit]]
+            # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
+            items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
+                     for row in rows[:query.limit]]
+            if self.separation is not None and query.scope != "completed":
+                self.separation.annotate(session, actor.username, rows[:query.limit], items)
         if len(rows) <= query.limit:
             return TaskPage(items, None)
         return TaskPage(items, inbox.cursor_for(rows[query.limit - 1], query, now))
@@ -110,6 +125,8 @@ class Queries:
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
         view = task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
         with self.sessions() as session:
+            if self.separation is not None:
+                self.separation.annotate(session, actor.username, [_TaskOfCase(row[0], row[1])], [view])
             bundle = _bundle_of(session, row[1])
             if bundle is not None:
                 view["bundle"] = provided(bundle, row[0].element_id, _application(session, row[1].id))

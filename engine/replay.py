@@ -29,32 +29,35 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime
 from operator import itemgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, insert, select
 
 from . import events as ev
 from .audit import canonical_json
 from .bootstrap import Engine, bootstrap
+from .case_history import CaseHistory, load_case_history
 from .clock import CST, ManualClock
 from .commands import (
     Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DelegateTask, ExtendDeadline, FireDueTimers,
     MigrateCase, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
 )
 from .errors import EngineError, NotFound
-from .handlers import open_case
+from .handlers import _record, open_case
 from .migrations import upgrade_database
 from .persistence.models import (
-    CalendarDay, Case, CaseCounter, CaseEvent, FormVersion, Grant, MatterVersion, ProcessDefinition, TaskItem,
+    CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, MatterVersion, ProcessDefinition, TaskItem,
     User,
 )
 from .replay_inputs import GrantsAsOf, check_pinned_definitions
+from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
 
 # Events written as part of another command's outcome (after its input event) or as effects.
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
                       "TaskCancelled", "FlowAdvanced", "CaseCompleted", "ClocksStarted", "ClocksStopped",
                       "TimersRearmed"})
-_RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"})
+_RECEIPT = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived"}) | RECEIPT_OF_MESSAGE
 T = TypeVar("T")
 
 # 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
@@ -144,6 +147,8 @@ class _Run:
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
     calendar_seeded: int = -1                                     # how many of them the scratch holds
     grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
+    materials: list[dict[str, Any]] = field(default_factory=list)  # the case's received materials
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # received messages by idempotency key
 
 
 class ReplayActor(Actor):
@@ -202,14 +207,17 @@ class Replayer:
             return list(session.execute(stmt).scalars())
 
     def replay_case(self, case_ref: str | int) -> ReplayResult:
-        """Replay one case (id or 办件编号) and return the first divergence, if any."""
-        case_id = self.find(case_ref)
-        with self._scratch(case_id) as (run, recorded):
+        """Replay one case (id or 办件编号) of the engine's database and return the first divergence, if any."""
+        return self.replay_history(load_case_history(self.engine.database, self.find(case_ref)))
+
+    def replay_history(self, history: CaseHistory) -> ReplayResult:
+        """Replay a case from its history (read from a database or a history file); no source database is read."""
+        with self._scratch(history) as (run, recorded):
             process_part, stray = _split_after_end(recorded)
             divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
                 stray.seq, "unsupported", stray.to_dict(), None,
                 f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
-        return ReplayResult(case_id, run.source_case.case_no, len(recorded), divergence)
+        return ReplayResult(history.case["id"], history.case_no, len(recorded), divergence)
 
     def state_at(self, case_ref: str | int, seq: int,
                  inspect: Callable[[Engine, int, Mapping[int, int]], T]) -> ReplayedState[T]:
@@ -218,8 +226,8 @@ class Replayer:
         ``inspect(engine, case_id, task_ids)`` gets the scratch engine, the replayed case's id there and the
         mapping of its task ids to the recorded ones; it is not called when the replay diverges first.
         """
-        case_id = self.find(case_ref)
-        with self._scratch(case_id) as (run, recorded):
+        history = load_case_history(self.engine.database, self.find(case_ref))
+        with self._scratch(history) as (run, recorded):
             # The state after a 好差评 event is the state the process ended in.
             divergence = _walk(run, _split_after_end(recorded)[0], until=seq)
             if divergence is not None or run.case_id is None:
@@ -227,11 +235,11 @@ class Replayer:
             return ReplayedState(None, inspect(run.engine, run.case_id, dict(run.tasks)))
 
     @contextmanager
-    def _scratch(self, case_id: int) -> Iterator[tuple[_Run, list[RecordedEvent]]]:
+    def _scratch(self, history: CaseHistory) -> Iterator[tuple[_Run, list[RecordedEvent]]]:
         """A scratch engine seeded for the case, with its recorded events; removed afterwards."""
-        with self.engine.database.read_sessions() as session:
-            case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()
-            recorded = _events(session, case_id)
+        case = SimpleNamespace(**history.case)
+        recorded = [RecordedEvent(e.seq, e.event_type, e.occurred_at, e.actor, e.element_id, e.task_id, e.payload)
+                    for e in history.events]
         folder = Path(tempfile.mkdtemp(dir=self._scratch_dir()))
         try:
             url = f"sqlite:///{folder / 'replay.sqlite'}"
@@ -243,7 +251,7 @@ class Replayer:
             try:
                 with scratch.database.engine.connect() as reader:   # one read connection for the whole walk
                     run = _Run(scratch, clock, case, reader=reader)
-                    self._seed(run, recorded)
+                    _seed(run, history)
                     yield run, recorded
             finally:
                 scratch.close()
@@ -267,51 +275,26 @@ class Replayer:
             self._template = path
         return self._template
 
-    def _seed(self, run: _Run, recorded: list[RecordedEvent]) -> None:
-        """Copy into the scratch database exactly what the case's commands read."""
-        case = run.source_case
-        names = {e.actor for e in recorded if e.actor}
-        names |= {e.payload.get(k) for e in recorded for k in ("approved_by", "to_user") if e.payload.get(k)}
-        with self.engine.database.read_sessions() as session:
-            check_pinned_definitions(session, recorded)   # refused before anything runs: missing or edited
-            # The version the case started on and every version a CaseMigrated moved it to.
-            pinned = {e.payload.get("content_hash") for e in recorded if e.event_type == "CaseStarted"}
-            pinned |= {e.payload.get("to_hash") for e in recorded if e.event_type == "CaseMigrated"}
-            table = ProcessDefinition.__table__
-            definitions = [r._asdict() for r in session.execute(select(table).where(
-                (table.c.id == case.definition_id)
-                | ((table.c.process_key == case.process_key) & table.c.content_hash.in_(sorted(pinned - {None})))))]
-            wanted = set()
-            for definition in definitions:
-                wanted |= set((definition["form_refs"] or {}).items())
-                bundle = (definition["meta"] or {}).get("bundle")
-                if bundle is not None:
-                    wanted.add((bundle["form"], bundle["form_hash"]))
-            forms = [r._asdict() for r in session.execute(select(FormVersion.__table__).where(
-                tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(wanted))))] if wanted else []
-            matters: list[dict[str, Any]] = []
-            grants: list[dict[str, Any]] = []
-            if case.matter_code is not None:
-                matters = [r._asdict() for r in session.execute(select(MatterVersion.__table__).where(
-                    MatterVersion.code == case.matter_code, MatterVersion.version == case.matter_version))]
-                grants = [r._asdict() for r in session.execute(select(Grant.__table__).where(
-                    Grant.matter_code == case.matter_code))]
-            days = [r._asdict() for r in session.execute(select(CalendarDay.__table__))]
-            users = [{**r._asdict(), "password_hash": None, "id_number": None} for r in session.execute(
-                select(User.__table__).where(User.username.in_(sorted(names))))] if names else []
-        with run.engine.database.writer.begin() as conn:
-            conn.execute(delete(CalendarDay.__table__))
-            for table, rows in ((ProcessDefinition, definitions), (FormVersion, forms), (MatterVersion, matters),
-                                (User, users)):
-                if rows:
-                    conn.execute(insert(table.__table__), rows)
-            day, number = case.case_no[2:10], case.case_no[10:]
-            if case.case_no.startswith("TB") and day.isdigit() and number.isdigit():
-                # The replayed case gets the recorded 办件编号 from the per-day counter.
-                conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
-        run.users = {u["username"]: u for u in users}
-        run.grants = GrantsAsOf(grants)   # written as of each command's instant (a later revocation is not)
-        run.calendar = sorted(days, key=lambda row: row["loaded_at"])
+def _seed(run: _Run, history: CaseHistory) -> None:
+    """Copy into the scratch database exactly the rows the case's commands read (see CaseHistory)."""
+    case = run.source_case
+    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it.
+    check_pinned_definitions(history.events, history.definitions, history.forms)
+    with run.engine.database.writer.begin() as conn:
+        conn.execute(delete(CalendarDay.__table__))
+        for table, rows in ((ProcessDefinition, history.definitions), (FormVersion, history.forms),
+                            (MatterVersion, history.matters), (User, history.users)):
+            if rows:
+                conn.execute(insert(table.__table__), rows)
+        day, number = case.case_no[2:10], case.case_no[10:]
+        if case.case_no.startswith("TB") and day.isdigit() and number.isdigit():
+            # The replayed case gets the recorded 办件编号 from the per-day counter.
+            conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
+    run.users = {u["username"]: u for u in history.users}
+    run.grants = GrantsAsOf(history.grants)   # written as of each command's instant (a later revocation is not)
+    run.calendar = sorted(history.calendar, key=lambda row: row["loaded_at"])
+    run.materials = list(history.materials)
+    run.messages = {m["idempotency_key"]: m for m in history.messages}
 
 
 def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent], RecordedEvent | None]:
@@ -462,6 +445,11 @@ def _start(run: _Run, event: RecordedEvent, rest: list[RecordedEvent]) -> None:
         if later.event_type not in _RECEIPT:
             break
         receipt[later.event_type] = later
+    if "MessageReceived" in receipt:
+        started, workflow = start_from_message(run, receipt["MessageReceived"], _actor(run, event.actor))
+        run.engine.services.runner.checkin(started.id, started.version, started.definition_id, workflow)
+        run.case_id = started.id
+        return
     matter = receipt.get("MatterReceived")
     cmd = StartCase(p["process_key"], _actor(run, event.actor), p["data"], version=p["definition_version"],
                     business_key=case.business_key, title=case.title, owning_district=p.get("owning_district"),
@@ -477,6 +465,10 @@ def _start(run: _Run, event: RecordedEvent, rest: list[RecordedEvent]) -> None:
     svc = run.engine.services
     with svc.uow() as uow:
         started, _, workflow = open_case(uow, svc, cmd, dict(p["data"]), svc.clock.now(), inputs_after=extra)
+        if application is not None and run.materials:
+            # Intake stored these with the application; a handoff's manifest is built from them.
+            uow.connection.execute(insert(CaseMaterial.__table__), [{**m, "case_id": started.id}
+                                                                    for m in run.materials])
         uow.commit()
     svc.runner.checkin(started.id, started.version, started.definition_id, workflow)
     run.case_id = started.id
@@ -495,11 +487,28 @@ def _case_command(make: Callable[[int, Actor, dict[str, Any]], Command]) -> Call
     return issue
 
 
+def _message_command(issue: Callable[[_Run, RecordedEvent, Actor], None]) -> Callable[..., None]:
+    def run_input(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+        issue(run, event, _actor(run, event.actor))
+    return run_input
+
+
 def _close_supervision(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
     item = next((mine for mine, original in run.items.items() if original == event.payload["item_id"]), None)
     if item is None:
         raise NotFound(f"记录中的督办事项 {event.payload['item_id']} 在重放中不存在")
     run.engine.handle(CloseSupervision(item, _actor(run, event.actor), event.payload["opinion"]))
+
+
+def _supplement(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+    """Re-record an online 补正 upload: an input with no effect on the workflow (the files are not replayed)."""
+    p = event.payload
+    received = ev.SupplementReceived(materials=tuple(p["materials"]), note=p["note"])
+    svc = run.engine.services
+    with svc.uow() as uow:
+        case = uow.cases.lock(run.case_id)
+        uow.cases.save(case, events=_record(case, [received], _actor(run, event.actor), svc.clock.now()))
+        uow.commit()
 
 
 _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]] = {
@@ -521,6 +530,8 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,
     "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),
+    "SupplementReceived": _supplement,
+    **{name: _message_command(issue) for name, issue in MESSAGE_INPUTS.items()},
 }
 REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
 """The input event types replay can re-issue as commands."""

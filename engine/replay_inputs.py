@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert
 
 from .audit import canonical_json
 from .definitions import definition_content_hash
 from .errors import Conflict
-from .persistence.models import FormVersion, Grant, ProcessDefinition
+from .persistence.models import Grant
 
 
 class DefinitionMissing(Conflict):
@@ -65,56 +65,52 @@ def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
     return list(found.values())
 
 
-def check_pinned_definitions(session: Any, recorded: Iterable[Any]) -> None:
-    """Refuse replay when a pinned definition (or a form it pins) is gone from the store or was edited.
+def check_pinned_definitions(recorded: Iterable[Any], definitions: Iterable[Mapping[str, Any]],
+                             forms: Iterable[Mapping[str, Any]]) -> None:
+    """Refuse replay when a pinned definition (or a form it pins) is not among the store's rows or was edited.
+
+    ``definitions`` and ``forms`` are the ``process_definitions`` and ``form_versions`` rows read for the case
+    (:class:`engine.case_history.CaseHistory`): its pinned versions by id and content hash.
 
     Raises:
         DefinitionMissing: a version named by the events, or a form version it pins, is not stored.
         DefinitionChanged: a stored version's content no longer hashes to its content hash.
     """
-    pins = pinned_versions(recorded)
-    if not pins:
-        return
-    table = ProcessDefinition.__table__
-    rows = {(r.process_key, r.version): r for r in session.execute(select(table).where(
-        tuple_(table.c.process_key, table.c.version).in_(sorted((p.process_key, p.version) for p in pins))))}
-    forms: dict[tuple[str, str], PinnedVersion] = {}
-    for pin in pins:
+    rows = {(row["process_key"], row["version"]): row for row in definitions}
+    pinned_forms: dict[tuple[str, str], PinnedVersion] = {}
+    for pin in pinned_versions(recorded):
         row = rows.get((pin.process_key, pin.version))
         if row is None:
             raise DefinitionMissing(
                 f"办件锁定的流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）"
                 f"已不在定义库中，无法重放", details=_details(pin))
-        bundle = (row.meta or {}).get("bundle")
-        recomputed = definition_content_hash(row.bpmn_xml, row.resources or {}, row.form_refs or {}, bundle)
-        if recomputed != row.content_hash:
+        bundle = (row["meta"] or {}).get("bundle")
+        recomputed = definition_content_hash(row["bpmn_xml"], row["resources"] or {}, row["form_refs"] or {},
+                                             bundle)
+        if recomputed != row["content_hash"]:
             raise DefinitionChanged(
                 f"定义库中的流程定义 {pin.process_key} 第 {pin.version} 版已被改动：按现存内容计算的哈希为 "
-                f"{recomputed}，与记录的内容哈希 {row.content_hash} 不符，无法重放",
-                details={**_details(pin), "stored_hash": row.content_hash, "recomputed_hash": recomputed})
-        refs = dict(row.form_refs or {})
+                f"{recomputed}，与记录的内容哈希 {row['content_hash']} 不符，无法重放",
+                details={**_details(pin), "stored_hash": row["content_hash"], "recomputed_hash": recomputed})
+        refs = dict(row["form_refs"] or {})
         if bundle is not None:
             refs[bundle["form"]] = bundle["form_hash"]
-        forms.update({(key, value): pin for key, value in refs.items()})
-    _check_forms(session, forms)
+        pinned_forms.update({(key, value): pin for key, value in refs.items()})
+    _check_forms({(f["form_key"], f["content_hash"]): f for f in forms}, pinned_forms)
 
 
-def _check_forms(session: Any, pinned: Mapping[tuple[str, str], PinnedVersion]) -> None:
-    if not pinned:
-        return
-    stored = {(r.form_key, r.content_hash): r for r in session.execute(
-        select(FormVersion.form_key, FormVersion.version, FormVersion.content_hash, FormVersion.source)
-        .where(tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(pinned))))}
+def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
+                 pinned: Mapping[tuple[str, str], PinnedVersion]) -> None:
     for (key, content_hash), pin in sorted(pinned.items()):
         row = stored.get((key, content_hash))
         where = f"流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）锁定的表单 {key}"
         if row is None:
             raise DefinitionMissing(f"{where}（内容哈希 {content_hash}）已不在定义库中，无法重放",
                                     details={**_details(pin), "form_key": key, "form_hash": content_hash})
-        recomputed = hashlib.sha256(canonical_json(row.source).encode()).hexdigest()
+        recomputed = hashlib.sha256(canonical_json(row["source"]).encode()).hexdigest()
         if recomputed != content_hash:
             raise DefinitionChanged(
-                f"{where}第 {row.version} 版已被改动：按现存内容计算的哈希为 {recomputed}，与记录的内容哈希 "
+                f"{where}第 {row['version']} 版已被改动：按现存内容计算的哈希为 {recomputed}，与记录的内容哈希 "
                 f"{content_hash} 不符，无法重放",
                 details={**_details(pin), "form_key": key, "form_hash": content_hash, "recomputed_hash": recomputed})
 

@@ -8,7 +8,7 @@ of the same task (a loop back to it) does not bind, and redoing one's own instan
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from .deployment import LoadedDefinition
 from .errors import Conflict
@@ -26,7 +26,26 @@ def check_separation(uow: Any, definition: LoadedDefinition, task: TaskRecord, u
     info = definition.user_tasks.get(task.element_id)
     if info is None or not info.separate_from:
         return
-    for other in uow.cases.performed_tasks(task.case_id, info.separate_from, username):
+    refusal = find_conflict(definition, task, uow.cases.performed_tasks(task.case_id, info.separate_from, username),
+                            username)
+    if refusal is not None:
+        raise refusal
+
+
+def find_conflict(definition: LoadedDefinition, task: Any, performed: Iterable[Any],
+                  username: str) -> SeparationOfDuties | None:
+    """The refusal for ``username`` on ``task`` given the case's tasks they completed or hold, or None.
+
+    ``task`` and each of ``performed`` need ``id``, ``spiff_task_id``, ``element_id`` and ``activation``;
+    ``performed`` may hold tasks of other cases or elements (they are skipped), so that one query can serve
+    a whole inbox page.
+    """
+    info = definition.user_tasks.get(task.element_id)
+    if info is None or not info.separate_from:
+        return None
+    for other in performed:
+        if other.case_id != task.case_id or other.element_id not in info.separate_from:
+            continue
         if other.id == task.id or other.spiff_task_id == task.spiff_task_id:
             continue  # the task itself, or the same instance before a 退回
         if other.element_id == task.element_id and other.activation != task.activation:
@@ -36,6 +55,7 @@ def check_separation(uow: Any, definition: LoadedDefinition, task: TaskRecord, u
         there = definition.user_tasks[other.element_id].name if other.element_id in definition.user_tasks \
             else other.element_id
         what = f"本轮另一份“{there}”" if other.element_id == task.element_id else f"“{there}”"
-        raise SeparationOfDuties(f"按职责分离要求，“{here}”须由其他工作人员办理：{username} 已{done}{what}",
-                                 details={"task_id": task.id, "conflicting_task_id": other.id,
-                                          "element_id": other.element_id, "user": username})
+        return SeparationOfDuties(f"按职责分离要求，“{here}”须由其他工作人员办理：{username} 已{done}{what}",
+                                  details={"task_id": task.id, "conflicting_task_id": other.id,
+                                           "element_id": other.element_id, "user": username})
+    return None

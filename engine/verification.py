@@ -116,10 +116,11 @@ def _verify(session: Any, case_id: int, case_no: str, head: str) -> CaseVerifica
 
 
 def _result(case_id: int, case_no: str, check: ChainCheck) -> CaseVerification:
-    return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq, _chinese(check.reason))
+    return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq,
+                            chinese_reason(check.reason))
 
 
-def _chinese(reason: str | None) -> str | None:
+def chinese_reason(reason: str | None) -> str | None:
     """The reason in the words an auditor reads (verify_chain's reasons are fixed English phrases)."""
     if reason is None:
         return None

@@ -28,9 +28,10 @@ def register_api(app: Flask) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     from . import (
         applications, audit, audit_checks, cases, definitions, drafts, dryrun, grants, health, history, lint, matters,
-        messages, metrics, public, ratings, supervision, tasks, versions,
+        messages, metrics, online, public, ratings, supervision, tasks, versions,
     )
+    from . import applicants
     for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, history, tasks,
-                   supervision, messages, audit, audit_checks, ratings, public, metrics, health):
+                   supervision, messages, audit, audit_checks, ratings, public, metrics, health, online, applicants):
         api.register_blueprint(module.blp)
     return api

@@ -123,17 +123,28 @@ def _parse(raw: str | None) -> dict[str, Any]:
         raise InvalidInput("请求参数有误", details={"fields": translate(exc.messages)}) from None
 
 
-def command(body: dict[str, Any], files: Any) -> ReceiveApplication:
-    """Build the intake command from the parsed JSON and the uploaded files (``material.<key>``)."""
-    choices: dict[str, dict[str, Any]] = dict(body["materials"])
-    uploads = {name[len(FILE_PREFIX):]: files.getlist(name) for name in files if name.startswith(FILE_PREFIX)}
-    materials = []
-    for key in sorted(set(choices) | set(uploads)):
-        choice, stored = choices.get(key, {}), [f for f in uploads.get(key, []) if f.filename]
+def uploads_of(files: Any) -> dict[str, Any]:
+    """The uploaded file of each material key (``material.<key>``); two files for one key are refused."""
+    found = {}
+    for name in files:
+        if not name.startswith(FILE_PREFIX):
+            continue
+        key, stored = name[len(FILE_PREFIX):], [f for f in files.getlist(name) if f.filename]
         if len(stored) > 1:
             raise ApplicationInvalid("每项材料只能上传一个文件", details={
                 "fields": {f"materials.{key}": ["每项材料只能上传一个文件（多页请合并为一个 PDF）"]}})
-        upload = stored[0] if stored else None
+        if stored:
+            found[key] = stored[0]
+    return found
+
+
+def command(body: dict[str, Any], files: Any) -> ReceiveApplication:
+    """Build the intake command from the parsed JSON and the uploaded files (``material.<key>``)."""
+    choices: dict[str, dict[str, Any]] = dict(body["materials"])
+    uploads = uploads_of(files)
+    materials = []
+    for key in sorted(set(choices) | set(uploads)):
+        choice, upload = choices.get(key, {}), uploads.get(key)
         materials.append(MaterialInput(key, upload.stream if upload else None, upload.filename if upload else "",
                                        choice.get("license_ref"), choice.get("missing", False),
                                        choice.get("original_verified", False)))

@@ -36,7 +36,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def register_pages(app: Flask) -> None:
     """Register the page views, their template filters and globals."""
     from . import (  # noqa: F401 - the modules add their views to ``bp``
-        admin_messages, cases, dashboard, designer, history, inbox, intake, login, query, reports, tasks,
+        admin_messages, cases, dashboard, designer, history, inbox, intake, login, online, query, reports, tasks,
     )
     app.register_blueprint(bp)
     register_filters(app)

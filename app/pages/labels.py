@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import g, has_app_context
 
-from engine import CST
+from engine import CST, RIGHTS
 
 from ..runtime import get_engine
 
@@ -19,6 +19,7 @@ CLOCK_STATUSES = {"not_started": "未起算", "running": "计时中", "paused": 
                   "overdue": "已超期", "provisional": "暂定", "confirmed": "已确定", "stopped": "已停止"}
 EVENTS = {
     "CaseStarted": "收件", "MatterReceived": "按事项收件", "ApplicationReceived": "登记申请",
+    "SupplementReceived": "网上补正",
     "TaskCreated": "生成任务", "TaskClaimed": "认领任务", "TaskUnclaimed": "退回认领",
     "TaskCompleted": "办理完成", "TaskCancelled": "任务撤销", "FlowAdvanced": "流程流转",
     "TimersFired": "定时器触发", "CaseCompleted": "办结", "ClocksStarted": "开始计时", "ClockPaused": "暂停计时",
@@ -89,4 +90,5 @@ def register_filters(app: Any) -> None:
         light_label=lambda v: LIGHTS.get(v or "", "无时限"),
         task_state=lambda v: TASK_STATES.get(v, v), case_status=lambda v: CASE_STATUSES.get(v, v),
         clock_kind=lambda v: CLOCKS.get(v, v), clock_status=lambda v: CLOCK_STATUSES.get(v, v),
-        event_label=lambda v: EVENTS.get(v, v), link_role=lambda v: ROLES_IN_LINK.get(v, v))
+        event_label=lambda v: EVENTS.get(v, v), right_label=lambda v: RIGHTS.get(v, v),
+        link_role=lambda v: ROLES_IN_LINK.get(v, v))

@@ -371,6 +371,8 @@ class Application(Base):
     query_code_hash: Mapped[str] = mapped_column(String(160))
     received_by: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime]
+    account: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    """The applicant account that applied online (全程网办); None for a counter intake."""
 
 
 class CaseMaterial(Base):
@@ -508,6 +510,11 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     id_number: Mapped[Optional[str]] = mapped_column(String(18))
+    id_type: Mapped[Optional[str]] = mapped_column(String(8))
+    """An applicant's 证件类型 (GA/T 2000.156); staff carry none."""
+    id_verified_by: Mapped[Optional[str]] = mapped_column(String(64))
+    """Who checked an applicant's identity document when creating the account (实名核验)."""
+    id_verified_at: Mapped[Optional[datetime]]
 
 
 class District(Base):

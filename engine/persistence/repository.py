@@ -217,6 +217,17 @@ _INSERT_CANDIDATES = insert(TaskCandidate.__table__)
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
 
 
+def performed_tasks_statement(case_ids: Iterable[int], element_ids: Iterable[str], username: str) -> Any:
+    """The tasks of ``case_ids`` among ``element_ids`` that ``username`` completed or holds open (职责分离)."""
+    acted = or_(and_(tasks.c.state == "completed", tasks.c.completed_by == username),
+                and_(tasks.c.state == "open", tasks.c.assignee == username))
+    return (select(tasks.c.id, tasks.c.case_id, tasks.c.spiff_task_id, tasks.c.element_id, tasks.c.state,
+                   tasks.c.activation)
+            .where(tasks.c.case_id.in_(sorted(set(case_ids))), tasks.c.element_id.in_(sorted(set(element_ids))),
+                   acted)
+            .order_by(tasks.c.id))
+
+
 class CaseRepository:
     """Cases, their inbox rows, timers and audit events, written with Core statements.
 
@@ -313,12 +324,7 @@ class CaseRepository:
 
     def performed_tasks(self, case_id: int, element_ids: Iterable[str], username: str) -> list[Any]:
         """The case's tasks among ``element_ids`` that ``username`` completed or holds open (职责分离)."""
-        acted = or_(and_(tasks.c.state == "completed", tasks.c.completed_by == username),
-                    and_(tasks.c.state == "open", tasks.c.assignee == username))
-        query = (select(tasks.c.id, tasks.c.spiff_task_id, tasks.c.element_id, tasks.c.state, tasks.c.activation)
-                 .where(tasks.c.case_id == case_id, tasks.c.element_id.in_(list(element_ids)), acted)
-                 .order_by(tasks.c.id))
-        return list(self._conn.execute(query))
+        return list(self._conn.execute(performed_tasks_statement([case_id], element_ids, username)))
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""

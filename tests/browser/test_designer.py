@@ -85,7 +85,9 @@ def test_a_designer_adds_a_parallel_review_fixes_lint_and_deploys_a_version_new_
     shot(page, "02-modeler")
 
     task = add_parallel_review(page, "生态环境部门审查")
-    page.wait_for_selector("#lint-summary:has-text('1 个错误，0 个警告')")
+    page.wait_for_selector("#lint-summary:has-text('1 个错误，1 个警告')")
+    generated = page.get_by_role("button", name=re.compile("自动生成"))  # the new task's id says nothing yet
+    assert "LINT_ID_GENERATED" in generated.inner_text() and task in generated.inner_text()
     finding = page.get_by_role("button", name=re.compile("没有指定候选组或候选人"))
     assert "TB_NO_CANDIDATES" in finding.inner_text()
     assert page.locator(f'.djs-element.tb-lint-error[data-element-id="{task}"]').count() == 1

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from app import create_app
-from app.demo import DEMO_USERS
+from app.demo import DEMO_APPLICANTS, DEMO_USERS
 from app.runtime import get_engine
 from tests.bpmn_factory import diagram
 from tests.conftest import DATA
@@ -265,10 +265,13 @@ def test_demo_seed_creates_the_demo_users_with_tokens_and_is_idempotent(runner, 
     assert str(tokens_file) in out
     assert "演示账号" in out
     identity = get_engine(app).identity
-    assert {u.username for u in identity.list_users()} == {u[0] for u in DEMO_USERS}
+    everyone = {u[0] for u in DEMO_USERS} | {a[0] for a in DEMO_APPLICANTS}
+    assert {u.username for u in identity.list_users()} == everyone
     written = tokens_file.read_text()
     tokens = dict(line.split(" ", 1) for line in written.splitlines())
-    assert set(tokens) == {u[0] for u in DEMO_USERS}
+    assert set(tokens) == everyone
+    assert identity.actor_for_token(tokens["applicant_zs"]).roles == ("applicant",)
+    assert get_engine(app).applicant_accounts.identity("applicant_zs").verified_by == "window_yz"
     for username, token in tokens.items():
         assert token.startswith("tb_")
         assert identity.actor_for_token(token).username == username
@@ -276,7 +279,7 @@ def test_demo_seed_creates_the_demo_users_with_tokens_and_is_idempotent(runner, 
 
     ok(runner.invoke(args=["demo", "seed"]))
     assert tokens_file.read_text() == written
-    assert len(identity.list_users()) == len(DEMO_USERS)
+    assert len(identity.list_users()) == len(everyone)
     assert identity.actor_for_password("admin", "tongban-demo").roles == ("admin", "designer")
 
 
@@ -286,4 +289,4 @@ def test_demo_seed_keeps_users_that_already_exist(runner, app):
     ok(runner.invoke(args=["demo", "seed"]))
     users = {u.username: u for u in get_engine(app).identity.list_users()}
     assert users["window_yz"].display_name == "自建"
-    assert len(users) == len(DEMO_USERS)
+    assert len(users) == len(DEMO_USERS) + len(DEMO_APPLICANTS)

@@ -172,3 +172,22 @@ def test_unknown_page_urls_get_the_html_404_and_api_urls_keep_json(app):
     assert page.status_code == 404 and "页面不存在" in page.get_data(as_text=True)
     api = client.get("/api/v1/tasks/999999")
     assert api.status_code == 404 and api.json["code"] == "NOT_FOUND"
+
+
+def test_a_task_the_reader_may_not_take_says_why_and_offers_no_claim(app):
+    from engine import CompleteTask, DeployDefinitions
+    from tests.conftest import DATA
+    engine = get_engine(app)
+    path = DATA / "processes" / "separated_rounds.bpmn"
+    engine.handle(DeployDefinitions(((path.name, path.read_bytes()),)))
+    case_id = engine.handle(StartCase("separated_rounds", CLERK, data={})).case_id
+    reviewer = engine.identity.actor_for_username("reviewer_zj")
+    first, second = [t["id"] for t in engine.queries.case(reviewer, case_id)["tasks"] if t["element_id"] == "check"]
+    engine.handle(CompleteTask(first, reviewer, {}))
+
+    client = client_for(app, "reviewer_zj")
+    inbox = client.get("/?tab=available").get_data(as_text=True)
+    row = re.search(rf'<tr>(?:(?!</tr>).)*?/tasks/{second}"(?:(?!</tr>).)*</tr>', inbox, re.S)
+    assert row and "须由他人办理" in row.group(0) and "按职责分离要求" in row.group(0)
+    page = client.get(f"/tasks/{second}").get_data(as_text=True)
+    assert "按职责分离要求" in page and "认领任务" not in page

@@ -54,3 +54,24 @@ def test_one_person_per_instance_in_a_round_but_free_again_in_the_next_round(eng
         engine.handle(CompleteTask(conclude, HEAD, {"recheck": False}))
     engine.handle(CompleteTask(conclude, other_head, {"recheck": False}))
     assert engine.queries.case(CLERK, case_id)["status"] == "completed"
+
+
+def test_the_inbox_tells_who_may_not_take_a_task_before_the_claim_is_refused(engine):
+    case_id = engine.handle(StartCase("separated_rounds", CLERK, data={})).case_id
+    first, second = open_ids(engine, ZHUJIAN, case_id, "check")
+    before = {t["id"]: t["separated"] for t in engine.queries.tasks(ZHUJIAN, scope="available").items}
+    assert before == {first: None, second: None}
+    engine.handle(CompleteTask(first, ZHUJIAN, {}))
+
+    listed = {t["id"]: t["separated"] for t in engine.queries.tasks(ZHUJIAN, scope="available").items}
+    assert list(listed) == [second]
+    with pytest.raises(SeparationOfDuties) as refused:
+        engine.handle(ClaimTask(second, ZHUJIAN))
+    assert listed[second] == refused.value.message            # the same reason, before trying
+    assert engine.queries.task(ZHUJIAN, second)["separated"] == refused.value.message
+    assert [t["separated"] for t in engine.queries.tasks(ZHUJIAN_2, scope="available").items] == [None]
+    assert engine.queries.task(ZHUJIAN_2, second)["separated"] is None
+
+    engine.handle(ClaimTask(second, ZHUJIAN_2))                # held by someone else: not offered any more
+    assert engine.queries.tasks(ZHUJIAN_2, scope="mine").items[0]["separated"] is None
+    assert engine.queries.tasks(ZHUJIAN, scope="available").items == []

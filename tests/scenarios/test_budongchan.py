@@ -16,6 +16,7 @@ from engine import CST
 from .conftest import Caller
 from .test_bundles import DELIVERY, clock, done, last_day, people, start  # noqa: F401 (fixtures)
 from .test_http_api import ACCEPT, assert_error, get_case, inbox, only_task
+from tests.goldens import record_golden
 
 REGISTER = {"result": "registered", "register_no": "DB-2026-0001", "opinion": "符合登记条件，予以登簿"}
 # sub_type -> (the review task its path reaches, the committed due date)
@@ -44,7 +45,7 @@ def accepted_case(client: Any, people: dict[str, Caller], sub_type: str) -> int:
 
 
 @pytest.mark.parametrize("sub_type", sorted(SUB_TYPES))
-def test_each_sub_type_takes_its_own_path_with_its_committed_limit(client, people, sub_type):
+def test_each_sub_type_takes_its_own_path_with_its_committed_limit(app, client, people, sub_type):
     clerk, guihua = people["clerk"], people["guihua"]
     element, committed_due = SUB_TYPES[sub_type]
     case_id = accepted_case(client, people, sub_type)
@@ -62,6 +63,8 @@ def test_each_sub_type_takes_its_own_path_with_its_committed_limit(client, peopl
     final = get_case(client, clerk, case_id)
     assert [t["element_id"] for t in final["tasks"]] == ["accept", element, "deliver"]
     assert {c["light"] for c in final["clocks"]} == {"closed"}
+    if sub_type in ("mortgage_cancel", "mortgage", "general"):      # 0, 2 and 3 working days
+        record_golden(f"budongchan_023_{sub_type}", app, case_id)
 
 
 def test_an_on_the_spot_registration_is_due_today_and_its_task_within_two_hours(client, people, clock):

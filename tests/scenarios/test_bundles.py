@@ -17,6 +17,7 @@ from .conftest import Caller
 from .test_http_api import ACCEPT, assert_error, complete, get_case, inbox, only_task, upload
 from tests.conftest import ROOT
 from tests.pages_helpers import PASSWORD, csrf_of, login
+from tests.goldens import record_golden
 
 PEOPLE = {
     "clerk": ("window_yz", ("window_clerk",), "zwzx"),
@@ -109,7 +110,7 @@ def open_kaiban(client: Any, people: dict[str, Caller]) -> tuple[int, int]:
     return case_id, license_task["id"]
 
 
-def test_qiye_kaiban_runs_licence_first_then_four_departments_in_parallel_and_one_delivery(client, people, clock):
+def test_qiye_kaiban_runs_licence_first_then_four_departments_in_parallel_and_one_delivery(app, client, people, clock):
     clerk, shichang = people["clerk"], people["shichang"]
     case_id = start(client, clerk, "qiye_kaiban", APPLICATION, "重庆渝通科技有限公司 企业开办")
     case = get_case(client, clerk, case_id)
@@ -175,6 +176,7 @@ def test_qiye_kaiban_runs_licence_first_then_four_departments_in_parallel_and_on
     assert {t["element_id"]: t["completed_by"] for t in final["tasks"]} == {
         "license_review": "reviewer_sc", "seal_review": "reviewer_ga", "invoice_review": "reviewer_sw",
         "social_review": "reviewer_rs", "fund_review": "reviewer_zj", "deliver": "window_yz"}
+    record_golden("qiye_kaiban_bundle", app, case_id)
 
 
 def test_a_delayed_child_goes_yellow_then_red_and_the_bundle_stays_open_until_it_finishes(client, people, clock):

@@ -21,6 +21,7 @@ from app.runtime import get_engine
 from engine import CST, ManualClock, ensure_calendar_seeded
 from engine.org_file import parse_org_file
 from tests.conftest import ROOT
+from tests.goldens import record_golden
 
 from .conftest import Caller
 from .test_http_api import assert_error, complete, get_case, inbox, upload
@@ -255,6 +256,7 @@ def test_a_rejected_joint_drawing_review_goes_back_to_the_applicant_and_passes_o
     assert not [t for t in final["tasks"] if t["element_id"].startswith("s2_")]
     passed = story.advanced(get_engine(app))
     assert "stage2" not in passed and passed.count("s3_drawing_archive") == 1 and "end_done" in passed
+    record_golden("gongcheng_drawing_review_rejected_and_corrected", app, story.case_id)
 
 
 def test_an_any_join_stage_closes_on_the_first_approval_and_withdraws_the_others(client, people, clock):

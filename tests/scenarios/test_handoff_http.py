@@ -21,6 +21,7 @@ from tests.handoff_helpers import (
     ARRIVED, CODE, COMPLETE, CORRECTED, DELIVERED, GRANTED, HANDOFF, IDENTITY, INCOMPLETE, LICENSE, NOTICE,
     ORIGINALS, REVIEWED,
 )
+from tests.goldens import record_golden
 
 PDF = b"%PDF-1.7\n%handoff scenario\n"
 PEOPLE = {"window_qj": (("window_clerk",), "500114", "zwzx"), "window_yz2": (("window_clerk",), "500103", "zwzx"),
@@ -113,3 +114,5 @@ def test_a_qianjiang_window_receives_for_yuzhong_and_delivers_the_result(app, cl
     listed = client.get("/api/v1/messages", headers=admin.headers).get_json()
     assert [m["state"] for m in listed] == ["delivered", "delivered"]
     assert_error(client.get("/api/v1/messages", headers=qj.headers), 403, "FORBIDDEN")
+    record_golden("yidi_shoujian_receiving_leg", app, mine)
+    record_golden("yidi_banli_owning_leg", app, theirs)

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from app.runtime import get_engine
 from engine import CST, ManualClock, ensure_calendar_seeded
 from tests.conftest import ROOT
+from tests.goldens import record_golden
 
 from .conftest import Caller
 from .test_http_api import assert_error, claim, complete, inbox, upload
@@ -100,6 +101,7 @@ def test_each_district_works_its_own_step_and_the_applicant_comes_once(app, clie
                        "settle": "police_yz", "deliver": "window_yz"}
     districts = {t["element_id"]: t["candidate_groups"][0].split("@")[1].split("/")[0] for t in case["tasks"]}
     assert set(districts.values()) == {"500103", "500114"}
+    record_golden("duodi_lianban_joint_handling", app, case_id)
 
 
 def test_an_objection_at_the_district_of_origin_ends_with_a_refusal_notice(app, client, people):

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from app.runtime import get_engine
 from engine import CST, ManualClock, ensure_calendar_seeded
 from tests.conftest import ROOT
+from tests.goldens import record_golden
 
 from .conftest import Caller
 from .test_http_api import assert_error, claim, complete, inbox, upload
@@ -118,6 +119,7 @@ def test_the_receiving_district_decides_under_a_decide_grant_and_the_audit_names
     case = client.get(f"/api/v1/cases/{case_id}", headers=people["admin_city"].headers).get_json()
     open_now = {t["element_id"]: t["candidate_groups"] for t in case["tasks"] if t["state"] == "open"}
     assert open_now == {"post_check": ["reviewer@500103/shichang"]}
+    record_golden("jiudi_pibian_local_decision", app, case_id)
 
 
 def test_without_the_decide_right_the_matter_is_handed_over_and_the_owner_decides(app, client, people):

@@ -16,6 +16,7 @@ from engine import CST, ManualClock, ensure_calendar_seeded
 
 from .test_http_api import ACCEPT, APPROVE, REVIEWS, complete, get_case, only_task, start_case
 from .test_http_api import deployed  # noqa: F401  (fixture)
+from tests.goldens import record_golden
 
 
 @pytest.fixture
@@ -84,3 +85,4 @@ def test_a_permit_through_correction_special_procedure_and_extension(app, client
         complete(client, deployed[who], only_task(client, deployed[who], element)["id"], APPROVE)
     final = get_case(client, clerk, case_id)
     assert final["status"] == "completed" and {c["light"] for c in final["clocks"]} == {"closed"}
+    record_golden("permit_clocks_paused_and_extended", app, case_id)

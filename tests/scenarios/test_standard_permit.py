@@ -17,6 +17,7 @@ from app.runtime import get_engine
 from engine import CST, ManualClock, ensure_calendar_seeded
 from engine.timers import TimerWorker
 from tests.conftest import ROOT
+from tests.goldens import record_golden
 
 from .conftest import Caller
 from .test_http_api import assert_error, claim, complete, get_case, inbox, upload
@@ -194,6 +195,7 @@ def test_accepted_on_the_spot_reviewed_by_two_granted_issued_and_delivered(app, 
     assert seen(client, head, case_id) == ["decide"]
     completions = {e.element_id: e.payload["data"] for e in events(app, case_id, "TaskCompleted")}
     assert completions["decide"]["decision"] == "grant" and completions["issue_license"] == LICENSE
+    record_golden("standard_permit_granted", app, case_id)
 
 
 def test_without_substantive_verification_one_reviewer_reviews(app, client, people, clock):
@@ -230,6 +232,7 @@ def test_one_time_correction_notice_then_accepted_counts_from_acceptance(app, cl
     assert [t["element_id"] for t in open_tasks(client, people["zhujian"], case_id)] == ["review", "review"]
     assert path(app, case_id) == ["start", "receive", "formal_review", "correction_notice", "receive_correction",
                                   "accept_corrected"]
+    record_golden("standard_permit_correction_then_accepted", app, case_id)
 
 
 def test_incomplete_correction_is_not_accepted_with_its_basis(app, client, people, clock):
@@ -265,6 +268,7 @@ def test_no_notice_within_five_working_days_means_acceptance_on_the_receipt_date
     assert started.element_id == "accept_on_spot"
     assert started.payload["clocks"]["legal"]["deemed"] is True
     assert "第三十二条" in started.payload["clocks"]["legal"]["explanation"]
+    record_golden("standard_permit_deemed_acceptance", app, case_id)
 
 
 def test_not_accepted_needs_its_legal_basis(app, client, people, clock):
@@ -347,6 +351,7 @@ def test_tolerance_deadline_passing_first_terminates_the_case(app, client, peopl
     late = complete(client, people["head_zj"], [t for t in final["tasks"] if t["element_id"] == "decide"][0]["id"],
                     GRANT)
     assert late.status_code in (404, 409)
+    record_golden("standard_permit_tolerance_expired", app, case_id)
 
 
 # --- 决定: 不予许可 --------------------------------------------------------------------------------------------------
@@ -366,6 +371,7 @@ def test_refusal_needs_reasons_and_basis_and_is_delivered(app, client, people, c
     do(client, clerk, case_id, "deliver_refusal", {"delivery_method": "mail"})
     assert get_case(client, clerk, case_id)["status"] == "completed"
     assert path(app, case_id)[-3:] == ["decide", "deliver_refusal", "end_refused"]
+    record_golden("standard_permit_refused", app, case_id)
 
 
 # --- 告知承诺 ---------------------------------------------------------------------------------------------------------
@@ -395,6 +401,7 @@ def test_commitment_decided_at_once_then_post_check_fails_and_the_permit_is_revo
     assert path(app, case_id) == ["start", "receive", "formal_review", "accept_on_spot", "decide_commitment",
                                   "issue_license", "deliver", "post_check", "revoke", "end_revoked"]
     assert seen(client, head, case_id) == ["decide_commitment", "revoke"]
+    record_golden("standard_permit_commitment_check_failed", app, case_id)
 
 
 def test_commitment_post_check_passing_closes_the_case_granted(app, client, people, clock):

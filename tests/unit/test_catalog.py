@@ -122,3 +122,11 @@ def test_lights_thresholds_are_optional_and_checked():
     assert parse(GOOD)[0].lights == {}
     findings = refused(GOOD + "    lights: {yellow_days: 2, yellow_ratio: 3}\n")
     assert (findings[0]["code"], findings[0]["line"]) == ("TB_CATALOG_LIGHTS", 16)
+
+
+def test_substantive_check_is_an_optional_boolean_kept_out_of_entries_without_it():
+    (matter,) = parse(GOOD + "    substantive_check: true\n")
+    assert matter.doc["substantive_check"] is True
+    assert "substantive_check" not in parse(GOOD)[0].doc          # unchanged content hash for the others
+    findings = refused(GOOD + "    substantive_check: 两人\n")
+    assert (findings[0]["code"], findings[0]["line"]) == ("TB_CATALOG_FIELD", 16)

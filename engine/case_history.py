@@ -1,0 +1,176 @@
+"""A case's recorded history with exactly the source rows its replay seeds, read from the database.
+
+:class:`CaseHistory` is what :class:`engine.replay.Replayer` needs to re-run a case, whatever it came from:
+the case row, its events exactly as stored (with both hashes), and the rows a scratch database must hold
+for the case's commands to read what they read then: the pinned definition versions (BPMN, resources), their
+form versions, the matter version and that matter's grants, the users the events name (without password or
+ID number), every calendar fact, the case's received materials, and the messages the case received (the
+handoff that started it, a result caught later) with their sender's facts. :func:`load_case_history` reads
+it from a database; :mod:`engine.history_file` writes it to and reads it from one JSON file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import select, tuple_
+
+from .audit import ChainedEvent
+from .persistence.models import (
+    CalendarDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message, ProcessDefinition, User,
+)
+
+CASE_COLUMNS = ("id", "case_no", "definition_id", "process_key", "business_key", "title", "status",
+                "owning_district", "receiving_district", "deciding_district", "started_by", "started_at",
+                "ended_at", "matter_code", "matter_version", "event_seq", "chain_head")
+"""The case row's columns a history keeps (no workflow snapshot, no derived metrics)."""
+MATERIAL_COLUMNS = ("material_key", "sha256", "size", "media_type", "original_filename", "license_ref",
+                    "verified_by", "verified_at", "received_at")
+SENDER_COLUMNS = ("case_no", "title", "matter_code", "owning_district", "receiving_district", "started_at")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One audit event exactly as stored, hashes included."""
+
+    seq: int
+    event_type: str
+    occurred_at: datetime
+    actor: str | None
+    element_id: str | None
+    task_id: int | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def chained(self, case_no: str) -> ChainedEvent:
+        """The event as :func:`engine.audit.verify_chain` reads it."""
+        return ChainedEvent(case_no, self.seq, self.event_type, self.occurred_at, self.actor, self.element_id,
+                            self.task_id, self.payload, self.prev_hash, self.hash)
+
+
+@dataclass(frozen=True)
+class CaseHistory:
+    """Everything one case's replay and chain check read, from a database or a history file."""
+
+    case: dict[str, Any]
+    """The case row (:data:`CASE_COLUMNS`)."""
+    events: list[StoredEvent]
+    """Its audit events in ``seq`` order."""
+    definitions: list[dict[str, Any]]
+    """``process_definitions`` rows: the pinned version and every version a ``CaseMigrated`` moved it to."""
+    forms: list[dict[str, Any]]
+    """``form_versions`` rows those definitions (and a bundle's application form) pin."""
+    matters: list[dict[str, Any]]
+    """The ``matter_versions`` row the case was received under (none for a case without a matter)."""
+    grants: list[dict[str, Any]]
+    """Every ``grants`` row of that matter."""
+    users: list[dict[str, Any]]
+    """``users`` rows the events name, with ``password_hash`` and ``id_number`` left out."""
+    calendar: list[dict[str, Any]]
+    """Every ``calendar_days`` row, oldest load first."""
+    materials: list[dict[str, Any]]
+    """The case's ``case_materials`` rows (:data:`MATERIAL_COLUMNS`) in id order."""
+    messages: list[dict[str, Any]]
+    """Each message the case received: ``idempotency_key``, ``name``, ``correlation_key``, ``payload`` and
+    ``sender`` (:data:`SENDER_COLUMNS` of the sending case, or None)."""
+
+    @property
+    def case_no(self) -> str:
+        """The case's 办件编号."""
+        return str(self.case["case_no"])
+
+    def pinned_hashes(self) -> set[str]:
+        """Content hashes of every definition version the events name (started on, migrated to)."""
+        found = {e.payload.get("content_hash") for e in self.events if e.event_type == "CaseStarted"}
+        found |= {e.payload.get("to_hash") for e in self.events if e.event_type == "CaseMigrated"}
+        return {h for h in found if isinstance(h, str)}
+
+
+def load_case_history(database: Any, case_id: int) -> CaseHistory:
+    """Read case ``case_id`` and the rows its replay seeds from ``database`` (the case must exist)."""
+    with database.read_sessions() as session:
+        case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()._asdict()
+        events = [StoredEvent(*row) for row in session.execute(
+            select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor, CaseEvent.element_id,
+                   CaseEvent.task_id, CaseEvent.payload, CaseEvent.prev_hash, CaseEvent.hash)
+            .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]
+        partial = CaseHistory({k: case[k] for k in CASE_COLUMNS}, events, [], [], [], [], [], [], [], [])
+        definitions = _definitions(session, case, partial.pinned_hashes())
+        matters, grants = _matter(session, case)
+        return CaseHistory(
+            partial.case, events, definitions, _forms(session, definitions), matters, grants,
+            _users(session, events), _rows(session, select(CalendarDay.__table__), key="loaded_at"),
+            _materials(session, case_id), _messages(session, events))
+
+
+def _rows(session: Any, stmt: Any, key: str | None = None) -> list[dict[str, Any]]:
+    rows = [r._asdict() for r in session.execute(stmt)]
+    return sorted(rows, key=lambda row: row[key]) if key else rows
+
+
+def _definitions(session: Any, case: dict[str, Any], pinned: set[str]) -> list[dict[str, Any]]:
+    table = ProcessDefinition.__table__
+    return _rows(session, select(table).where(
+        (table.c.id == case["definition_id"])
+        | ((table.c.process_key == case["process_key"]) & table.c.content_hash.in_(sorted(pinned))))
+        .order_by(table.c.id))
+
+
+def _forms(session: Any, definitions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    wanted = set()
+    for definition in definitions:
+        wanted |= set((definition["form_refs"] or {}).items())
+        bundle = (definition["meta"] or {}).get("bundle")
+        if bundle is not None:
+            wanted.add((bundle["form"], bundle["form_hash"]))
+    if not wanted:
+        return []
+    return _rows(session, select(FormVersion.__table__).where(
+        tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(wanted))).order_by(FormVersion.id))
+
+
+def _matter(session: Any, case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if case["matter_code"] is None:
+        return [], []
+    matters = _rows(session, select(MatterVersion.__table__).where(
+        MatterVersion.code == case["matter_code"], MatterVersion.version == case["matter_version"]))
+    grants = _rows(session, select(Grant.__table__).where(Grant.matter_code == case["matter_code"])
+                   .order_by(Grant.id))
+    return matters, grants
+
+
+def _users(session: Any, events: list[StoredEvent]) -> list[dict[str, Any]]:
+    names = {e.actor for e in events if e.actor}
+    names |= {e.payload.get(k) for e in events for k in ("approved_by", "to_user") if e.payload.get(k)}
+    if not names:
+        return []
+    return [{**row, "password_hash": None, "id_number": None} for row in _rows(
+        session, select(User.__table__).where(User.username.in_(sorted(names))).order_by(User.id))]
+
+
+def _materials(session: Any, case_id: int) -> list[dict[str, Any]]:
+    table = CaseMaterial.__table__
+    columns = [table.c[name] for name in MATERIAL_COLUMNS]
+    return _rows(session, select(*columns).where(table.c.case_id == case_id).order_by(table.c.id))
+
+
+def _messages(session: Any, events: list[StoredEvent]) -> list[dict[str, Any]]:
+    keys = [e.payload.get("idempotency_key") for e in events if e.event_type == "MessageReceived"]
+    if not keys:
+        return []
+    table, cases = Message.__table__, Case.__table__
+    found = {row.idempotency_key: row for row in session.execute(
+        select(table.c.idempotency_key, table.c.name, table.c.correlation_key, table.c.payload,
+               table.c.sender_case_id).where(table.c.idempotency_key.in_(sorted(k for k in keys if k))))}
+    out = []
+    for key in keys:
+        row = found.get(key)
+        if row is None:
+            continue     # a message row that is gone: replay reports the catch it cannot issue
+        sender = session.execute(select(*(cases.c[name] for name in SENDER_COLUMNS)).where(
+            cases.c.id == row.sender_case_id)).one_or_none() if row.sender_case_id else None
+        out.append({"idempotency_key": key, "name": row.name, "correlation_key": row.correlation_key,
+                    "payload": row.payload, "sender": sender._asdict() if sender is not None else None})
+    return out

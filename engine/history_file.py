@@ -1,0 +1,187 @@
+"""A self-contained case-history file: one JSON document a case can be replayed and verified from offline.
+
+The document is UTF-8 with sorted keys, every event and every seeded row compact on a line of its own, so
+two exports of one case are byte-identical and a diff shows the events and rows that differ. It holds
+``format`` (:data:`FORMAT`, versioned), the ``case`` row, its ``events`` exactly as stored (seq, type, time,
+actor, element, task id, payload, ``prev_hash``, ``hash``) and under ``seed`` the source rows replay copies
+into its scratch database (see :class:`engine.case_history.CaseHistory`). Instants are written in UTC ISO
+8601, days as ``YYYY-MM-DD``. Users carry neither password hash nor ID number.
+
+Reading checks the format version, the shape of every part and that the file holds every definition version
+its events name; each refusal is a :class:`HistoryFileError` with a stable code and a Chinese message.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy import Date, Table
+
+from .audit import verify_chain
+from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent
+from .errors import InvalidInput
+from .persistence.models import (
+    CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
+)
+from .persistence.types import UtcDateTime
+from .verification import CaseVerification, chinese_reason
+
+FORMAT = "tongban-case-history/1"
+"""The format name and version this module writes and reads."""
+SEED_TABLES: dict[str, Table] = {
+    "definitions": ProcessDefinition.__table__, "forms": FormVersion.__table__,
+    "matters": MatterVersion.__table__, "grants": Grant.__table__, "users": User.__table__,
+    "calendar": CalendarDay.__table__, "materials": CaseMaterial.__table__,
+}
+EVENT_FIELDS = ("seq", "event_type", "occurred_at", "actor", "element_id", "task_id", "payload", "prev_hash", "hash")
+
+
+class HistoryFileError(InvalidInput):
+    """A history file that cannot be read: unreadable, not JSON, an unknown format, a missing part."""
+
+    code = "HISTORY_FILE_INVALID"
+
+
+def dumps_history(history: CaseHistory) -> str:
+    """Return the history as the file's text (stable: the same history always gives the same bytes)."""
+    seed = {name: getattr(history, name) for name in (*SEED_TABLES, "messages")}
+    doc = {"format": FORMAT, "case": history.case, "seed": seed,
+           "events": [{name: getattr(e, name) for name in EVENT_FIELDS} for e in history.events]}
+    return _layout(json.loads(json.dumps(doc, default=_plain)), "") + "\n"
+
+
+def _layout(value: Any, indent: str) -> str:
+    """Objects spread one key a line, lists one item a line, each row (a list item) compact on its line."""
+    inner = indent + " "
+    if isinstance(value, dict) and value and any(isinstance(v, (dict, list)) and v for v in value.values()) \
+            and indent.count(" ") < 2:
+        body = ",\n".join(f"{inner}{_compact(k)}: {_layout(v, inner)}" for k, v in sorted(value.items()))
+        return "{\n" + body + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(inner + _compact(item) for item in value) + "\n" + indent + "]"
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+def write_history(history: CaseHistory, path: Path) -> None:
+    """Write the history file to ``path`` (UTF-8)."""
+    path.write_text(dumps_history(history), encoding="utf-8")
+
+
+def read_history(path: Path) -> CaseHistory:
+    """Read and check a history file; :class:`HistoryFileError` says what is wrong with it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryFileError(f"无法读取历史文件 {path}：{exc}", code="HISTORY_FILE_UNREADABLE",
+                               details={"file": str(path)}) from exc
+    return loads_history(text, name=str(path))
+
+
+def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
+    """Parse the file's text (see :func:`read_history`)."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryFileError(f"{name} 不是完整的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}），"
+                               "可能被截断或损坏", details={"file": name, "line": exc.lineno}) from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else None
+        raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {FORMAT}）", code="HISTORY_FORMAT_UNKNOWN",
+                               details={"file": name, "format": found, "supported": FORMAT})
+    try:
+        history = _history(doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise HistoryFileError(f"{name} 的内容不完整或格式错误：{exc}", details={"file": name}) from exc
+    _check_definitions(history, name)
+    return history
+
+
+def verify_history(history: CaseHistory) -> CaseVerification:
+    """Check the file's hash chain (seq, links, every hash, the case row's head); name the first broken link."""
+    check = verify_chain((e.chained(history.case_no) for e in history.events),
+                         expected_head=history.case["chain_head"])
+    return CaseVerification(history.case["id"], history.case_no, check.ok, check.checked, check.broken_seq,
+                            chinese_reason(check.reason))
+
+
+def _history(doc: Mapping[str, Any]) -> CaseHistory:
+    seed = doc["seed"]
+    case = _row(Case.__table__, doc["case"], "case")
+    missing = [c for c in CASE_COLUMNS if c not in case]
+    if missing:
+        raise KeyError(f"case 缺少字段 {', '.join(missing)}")
+    events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
+    tables = {name: [_row(table, row, name) for row in seed[name]] for name, table in SEED_TABLES.items()}
+    for row in tables["materials"]:
+        if set(row) - set(MATERIAL_COLUMNS):
+            raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
+    messages = [_message(item) for item in seed["messages"]]
+    return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
+                       tables["users"], tables["calendar"], tables["materials"], messages)
+
+
+def _event(item: Mapping[str, Any], index: int) -> StoredEvent:
+    missing = [f for f in EVENT_FIELDS if f not in item]
+    if missing:
+        raise KeyError(f"第 {index} 个事件缺少字段 {', '.join(missing)}")
+    if not isinstance(item["seq"], int) or not isinstance(item["payload"], dict):
+        raise TypeError(f"第 {index} 个事件的 seq 或 payload 类型错误")
+    return StoredEvent(**{**item, "occurred_at": _instant(item["occurred_at"])})
+
+
+def _message(item: Mapping[str, Any]) -> dict[str, Any]:
+    sender = item["sender"]
+    if sender is not None:
+        sender = {k: _instant(sender[k]) if k == "started_at" else sender[k] for k in SENDER_COLUMNS}
+    if not isinstance(item["payload"], dict):
+        raise TypeError(f"消息 {item['idempotency_key']} 的 payload 不是对象")
+    return {"idempotency_key": item["idempotency_key"], "name": item["name"],
+            "correlation_key": item["correlation_key"], "payload": item["payload"], "sender": sender}
+
+
+def _row(table: Table, row: Mapping[str, Any], part: str) -> dict[str, Any]:
+    """A row of ``table`` with instants and days typed again; a column the table lacks is refused."""
+    unknown = set(row) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{part} 含未知字段 {sorted(unknown)}")
+    out = {}
+    for key, value in row.items():
+        kind = table.c[key].type
+        if value is not None and isinstance(kind, UtcDateTime):
+            value = _instant(value)
+        elif value is not None and isinstance(kind, Date):
+            value = date.fromisoformat(value)
+        out[key] = value
+    return out
+
+
+def _check_definitions(history: CaseHistory, name: str) -> None:
+    held = {d.get("content_hash") for d in history.definitions}
+    lacking = sorted(history.pinned_hashes() - held)
+    ids = {d.get("id") for d in history.definitions}
+    if lacking or history.case["definition_id"] not in ids:
+        what = "、".join(h[:12] + "…" for h in lacking) or f"id {history.case['definition_id']}"
+        raise HistoryFileError(f"{name} 缺少办件所用的流程定义（{history.case['process_key']}，内容哈希 {what}），"
+                               "无法重放", code="HISTORY_DEFINITION_MISSING",
+                               details={"file": name, "missing": lacking or [history.case["definition_id"]]})
+
+
+def _instant(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"时间 {value} 缺少时区")
+    return parsed.astimezone(timezone.utc)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot be written to a history file")
