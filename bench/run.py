@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .audit import audit_lines, audit_targets, run_audit_benchmark
 from .dashboard import dashboard_lines, dashboard_targets, run_dashboard_benchmark
 from .deadlines import deadline_lines, run_deadline_benchmark
 from .handoffs import handoff_lines, handoff_targets, run_handoff_benchmark
@@ -315,7 +316,8 @@ def target_lines(targets: list[dict[str, Any]]) -> list[str]:
 
 SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
          "dashboard": (run_dashboard_benchmark, dashboard_lines, dashboard_targets),
-         "handoffs": (run_handoff_benchmark, handoff_lines, handoff_targets)}
+         "handoffs": (run_handoff_benchmark, handoff_lines, handoff_targets),
+         "audit": (run_audit_benchmark, audit_lines, audit_targets)}
 ONLY = (*SCALE, "history")
 
 

@@ -5,6 +5,7 @@ The public surface is re-exported here; ``app/`` imports nothing else from ``eng
 from .archive_registry import STATES as ARCHIVE_STATES, ArchiveFile, ArchiveInfo, archive_file, list_archives
 from .archive_verify import ArchiveCheck, ArchiveProblem, verify_archive
 from .archive_writer import ArchiveBuildFailed
+from .audit_checks import AUDIT_ROLES, may_audit, replay_for, replay_report, verify_for
 from .archives import build_now as build_archive, queue_missing as queue_missing_archives
 from .bootstrap import Engine, bootstrap
 from .chain_heads import HeadProblem, SealedDay, check_chain_heads, seal_days
@@ -60,6 +61,7 @@ from .persistence.calendar_repository import (
 from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
+from .replay_inputs import DefinitionChanged, DefinitionMissing
 from .case_history import CaseHistory, load_case_history
 from .history_file import (
     FORMAT as HISTORY_FORMAT, HistoryFileError, dumps_history, loads_history, read_history, verify_history,
@@ -74,11 +76,13 @@ from .verification import CaseVerification, verify_all, verify_case
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
+    "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
-    "DefinitionRejected", "DelegateTask", "DeployDefinitions", "DistrictInfo", "Due", "Engine", "EngineConfig",
+    "DefinitionChanged", "DefinitionMissing", "DefinitionRejected", "DelegateTask", "DeployDefinitions",
+    "DistrictInfo", "Due", "Engine", "EngineConfig",
     "EngineError", "ensure_calendar_seeded", "ExpressionFailed", "ExpressionRejected", "ExtendDeadline",
     "FireDueTimers", "Forbidden", "FormInvalid", "FULL_ID_NUMBER_ROLES", "GrantInfo", "GrantMissing", "Grants",
     "ID_TYPES", "IdNumberFilter", "import_calendar_year", "ImportOutcome", "InboxQuery", "install_log_masking",

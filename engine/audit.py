@@ -6,8 +6,8 @@ every later link. The same function verifies a chain from the database or from a
 """
 from __future__ import annotations
 
-import hashlib
 import json
+from hashlib import sha256
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -18,7 +18,7 @@ GENESIS = "0" * 64
 
 def canonical_json(value: Any) -> str:
     """Serialize ``value`` deterministically: sorted keys, no whitespace, UTF-8 text kept as is."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return _ENCODER.encode(value)
 
 
 def _default(value: Any) -> Any:
@@ -27,8 +27,16 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not allowed in an audit event")
 
 
+# What json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default) builds
+# on every call, built once: verifying a million events spent a fifth of its time constructing encoders.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
 def _instant(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as strftime("%Y-%m-%dT%H:%M:%S.%fZ") for years 1000-9999, at a third of the cost.
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"     # without "+00:00"
 
 
 @dataclass(frozen=True)
@@ -50,11 +58,50 @@ class ChainedEvent:
 def event_hash(prev_hash: str, *, case_no: str, seq: int, event_type: str, occurred_at: datetime,
                actor: str | None, element_id: str | None, task_id: int | None, payload: Mapping[str, Any]) -> str:
     """Return the sha256 hex digest linking this event to ``prev_hash``."""
-    body = canonical_json({
-        "case_no": case_no, "seq": seq, "type": event_type, "at": _instant(occurred_at), "actor": actor,
-        "element_id": element_id, "task_id": task_id, "payload": payload,
-    })
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    return _hash(prev_hash, case_no, seq, event_type, occurred_at, actor, element_id, task_id, payload)
+
+
+def _hash(prev_hash: str, case_no: str, seq: int, event_type: str, occurred_at: datetime, actor: str | None,
+          element_id: str | None, task_id: int | None, payload: Mapping[str, Any]) -> str:
+    return _link(prev_hash, case_no, seq, event_type, occurred_at, actor, element_id, task_id, _ENCODER.encode(payload))
+
+
+def _link(prev_hash: str, case_no: str, seq: int, event_type: str, occurred_at: datetime, actor: str | None,
+          element_id: str | None, task_id: int | None, payload_json: str) -> str:
+    # canonical_json of {"case_no", "seq", "type", "at", "actor", "element_id", "task_id", "payload"}, written
+    # out in its sorted key order: byte for byte the same text (a unit test holds the two together).
+    string = _STRING
+    body = (f'{{"actor":{string(actor) if type(actor) is str else _scalar(actor)},'
+            f'"at":"{_instant(occurred_at)}","case_no":{string(case_no) if type(case_no) is str else _scalar(case_no)},'
+            f'"element_id":{string(element_id) if type(element_id) is str else _scalar(element_id)},'
+            f'"payload":{payload_json},"seq":{_scalar(seq)},"task_id":{_scalar(task_id)},'
+            f'"type":{string(event_type) if type(event_type) is str else _scalar(event_type)}}}')
+    return sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if kind is int:
+        return int.__repr__(value)
+    return "null" if value is None else _ENCODER.encode(value)
+
+
+_STRING = json.encoder.encode_basestring   # the function the encoder itself uses with ensure_ascii=False
+_PAYLOADS: dict[str, str] = {}
+_PAYLOADS_KEPT = 20_000
+
+
+def _payload_text(stored: str) -> str:
+    """The canonical JSON of a payload stored as JSON text; repeated texts (most are) are parsed once."""
+    found = _PAYLOADS.get(stored)
+    if found is None:
+        found = _ENCODER.encode(json.loads(stored))
+        if len(_PAYLOADS) >= _PAYLOADS_KEPT:
+            _PAYLOADS.clear()       # bounded memory: start afresh rather than track recency
+        _PAYLOADS[stored] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -76,19 +123,34 @@ class ChainCheck:
 
 def verify_chain(events: Iterable[ChainedEvent], *, expected_head: str | None = None) -> ChainCheck:
     """Check seq continuity, each prev_hash link and each recomputed hash; optionally the final head."""
+    return _check(((e.case_no, e.seq, e.event_type, e.occurred_at, e.actor, e.element_id, e.task_id, e.payload,
+                    e.prev_hash, e.hash) for e in events), expected_head)
+
+
+def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head: str | None = None) -> ChainCheck:
+    """Like :func:`verify_chain`, for one case's rows as read from ``case_events``, in ``seq`` order.
+
+    Each row is ``(case_id, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash,
+    hash)`` with the payload as its stored JSON text: no :class:`ChainedEvent` is built and a payload text
+    seen before is not parsed again, which together make a short case about three times cheaper to verify.
+    """
+    return _check(rows, expected_head, case_no=case_no)
+
+
+def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_no: str | None = None) -> ChainCheck:
+    """Verify rows led by the case number (``case_no`` None) or by anything else (the given ``case_no``)."""
     prev, count, expected_seq = GENESIS, 0, 1
-    for event in events:
+    canonical = _ENCODER.encode if case_no is None else _payload_text
+    for lead, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash, digest in rows:
         count += 1
-        if event.seq != expected_seq:
-            return ChainCheck(False, count, event.seq, f"expected seq {expected_seq}, found {event.seq}")
-        if event.prev_hash != prev:
-            return ChainCheck(False, count, event.seq, "prev_hash does not match the previous event")
-        recomputed = event_hash(prev, case_no=event.case_no, seq=event.seq, event_type=event.event_type,
-                                occurred_at=event.occurred_at, actor=event.actor, element_id=event.element_id,
-                                task_id=event.task_id, payload=event.payload)
-        if recomputed != event.hash:
-            return ChainCheck(False, count, event.seq, "content does not match its hash")
-        prev, expected_seq = event.hash, expected_seq + 1
+        if seq != expected_seq:
+            return ChainCheck(False, count, seq, f"expected seq {expected_seq}, found {seq}")
+        if prev_hash != prev:
+            return ChainCheck(False, count, seq, "prev_hash does not match the previous event")
+        if _link(prev, case_no or lead, seq, event_type, occurred_at, actor, element_id, task_id,
+                 canonical(payload)) != digest:
+            return ChainCheck(False, count, seq, "content does not match its hash")
+        prev, expected_seq = digest, expected_seq + 1
     if expected_head is not None and prev != expected_head:
         return ChainCheck(False, count, expected_seq, "chain head differs from the case's recorded head")
     return ChainCheck(True, count)

@@ -87,10 +87,7 @@ class StateReplayer:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            if self._replayer is None:
-                from .replay import Replayer   # replay builds engines: importing it here keeps bootstrap acyclic
-                self._replayer = Replayer(self.engine)
-            outcome = self._replayer.state_at(case_id, seq, snapshot)
+            outcome = self._shared().state_at(case_id, seq, snapshot)
             if outcome.divergence is not None or outcome.value is None:
                 div = outcome.divergence
                 where = f"在第 {div.seq} 条事件处" if div is not None else ""
@@ -103,6 +100,17 @@ class StateReplayer:
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
             return outcome.value
+
+    def replay_case(self, case_ref: str | int) -> Any:
+        """Replay a whole case on the shared replayer (its template is migrated once per engine)."""
+        with self._lock:
+            return self._shared().replay_case(case_ref)
+
+    def _shared(self) -> Any:
+        if self._replayer is None:
+            from .replay import Replayer   # replay builds engines: importing it here keeps bootstrap acyclic
+            self._replayer = Replayer(self.engine)
+        return self._replayer
 
     def close(self) -> None:
         """Remove the replayer's scratch folder."""

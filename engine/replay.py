@@ -5,7 +5,8 @@ version (BPMN, resources, the pinned form versions) and every version a ``CaseMi
 issues the migration again at that event, so the spec switches there), the matter version it was received
 under and that matter's grants, the users its events name, and the calendar facts; before each command the
 scratch holds only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it
-caused) replays too.
+caused) replays too, and only the grants as they stood then (:mod:`engine.replay_inputs`, which also refuses
+a pinned definition missing from the store or edited in it).
 A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
 clock is set to the recorded instant and the command that produced the event is issued as the recorded
 actor. Every event the replay writes is compared with the recorded one at the same position by type,
@@ -22,14 +23,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from bisect import bisect_right
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime
+from operator import itemgetter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from . import events as ev
 from .audit import canonical_json
@@ -44,9 +47,10 @@ from .errors import EngineError, NotFound
 from .handlers import _record, open_case
 from .migrations import upgrade_database
 from .persistence.models import (
-    CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition,
-    TaskItem, User,
+    CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, MatterVersion, ProcessDefinition, TaskItem,
+    User,
 )
+from .replay_inputs import GrantsAsOf, check_pinned_definitions
 from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
 
 # Events written as part of another command's outcome (after its input event) or as effects.
@@ -134,12 +138,15 @@ class _Run:
     engine: Engine
     clock: ManualClock
     source_case: Any
+    reader: Any = None                                        # a Core connection to the scratch database
     case_id: int | None = None
     tasks: dict[int, int] = field(default_factory=dict)       # replay task id -> recorded task id
     items: dict[int, int] = field(default_factory=dict)       # replay 督办 item id -> recorded item id
+    groups: dict[int, frozenset[str]] = field(default_factory=dict)  # replay task id -> its candidate groups
     users: dict[str, Any] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
     calendar_seeded: int = -1                                     # how many of them the scratch holds
+    grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
     materials: list[dict[str, Any]] = field(default_factory=list)  # the case's received materials
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # received messages by idempotency key
 
@@ -242,9 +249,10 @@ class Replayer:
             config = replace(self.engine.config, database_url=url, materials_dir=folder / "materials")
             scratch = bootstrap(config, clock=clock)
             try:
-                run = _Run(scratch, clock, case)
-                _seed(run, history)
-                yield run, recorded
+                with scratch.database.engine.connect() as reader:   # one read connection for the whole walk
+                    run = _Run(scratch, clock, case, reader=reader)
+                    _seed(run, history)
+                    yield run, recorded
             finally:
                 scratch.close()
         finally:
@@ -270,10 +278,12 @@ class Replayer:
 def _seed(run: _Run, history: CaseHistory) -> None:
     """Copy into the scratch database exactly the rows the case's commands read (see CaseHistory)."""
     case = run.source_case
+    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it.
+    check_pinned_definitions(history.events, history.definitions, history.forms)
     with run.engine.database.writer.begin() as conn:
         conn.execute(delete(CalendarDay.__table__))
         for table, rows in ((ProcessDefinition, history.definitions), (FormVersion, history.forms),
-                            (MatterVersion, history.matters), (Grant, history.grants), (User, history.users)):
+                            (MatterVersion, history.matters), (User, history.users)):
             if rows:
                 conn.execute(insert(table.__table__), rows)
         day, number = case.case_no[2:10], case.case_no[10:]
@@ -281,6 +291,7 @@ def _seed(run: _Run, history: CaseHistory) -> None:
             # The replayed case gets the recorded 办件编号 from the per-day counter.
             conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
     run.users = {u["username"]: u for u in history.users}
+    run.grants = GrantsAsOf(history.grants)   # written as of each command's instant (a later revocation is not)
     run.calendar = sorted(history.calendar, key=lambda row: row["loaded_at"])
     run.materials = list(history.materials)
     run.messages = {m["idempotency_key"]: m for m in history.messages}
@@ -295,10 +306,14 @@ def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent]
     return recorded, None
 
 
+_EVENTS_AFTER = (select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
+                        CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
+                 .where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.seq > bindparam("after"))
+                 .order_by(CaseEvent.seq))   # built once: it is read after every replayed command
+
+
 def _events(session: Any, case_id: int, after: int = 0) -> list[RecordedEvent]:
-    rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
-                                  CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
-                           .where(CaseEvent.case_id == case_id, CaseEvent.seq > after).order_by(CaseEvent.seq))
+    rows = session.execute(_EVENTS_AFTER, {"case_id": case_id, "after": after})
     return [RecordedEvent(*row) for row in rows]
 
 
@@ -331,6 +346,7 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
                                     f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
         run.clock.set(event.occurred_at.astimezone(CST))
         _calendar_as_of(run, event.occurred_at)
+        run.grants.apply(run.engine, event.occurred_at)
         try:
             _COMMANDS[event.event_type](run, event, recorded[position + 1:])
         except EngineError as exc:
@@ -351,7 +367,7 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
 
 def _calendar_as_of(run: _Run, instant: datetime) -> None:
     """Give the scratch database the calendar facts loaded by ``instant`` (a year imported later is not)."""
-    known = sum(1 for row in run.calendar if row["loaded_at"] <= instant)
+    known = bisect_right(run.calendar, instant, key=itemgetter("loaded_at"))   # sorted by loaded_at
     if known == run.calendar_seeded:
         return
     with run.engine.database.writer.begin() as conn:
@@ -363,8 +379,12 @@ def _calendar_as_of(run: _Run, instant: datetime) -> None:
 
 
 def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
-    with run.engine.database.read_sessions() as session:
-        return _events(session, run.case_id, after)   # only the new ones: re-reading all is quadratic
+    # Only the new ones (re-reading all is quadratic), on the run's connection: a session per command cost
+    # a fifth of the replay. Ending the read lets the next one see the next command's commit.
+    try:
+        return _events(run.reader, run.case_id, after)
+    finally:
+        run.reader.rollback()
 
 
 def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:
@@ -382,6 +402,8 @@ def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None)
     if same_kind and actual.event_type == "TaskCreated" and actual.task_id not in run.tasks \
             and expected.task_id not in run.tasks.values():
         run.tasks[actual.task_id] = expected.task_id
+        if "candidate_groups" in actual.payload:   # the task row's groups, fixed at creation
+            run.groups[actual.task_id] = frozenset(actual.payload["candidate_groups"])
     payload = dict(actual.payload)
     if same_kind and actual.event_type == "SupervisionRaised" and payload.get("item_id") not in run.items \
             and expected.payload.get("item_id") not in run.items.values():
@@ -406,10 +428,12 @@ def _actor(run: _Run, username: str | None, task_id: int | None = None) -> Actor
     user = run.users.get(username or "")
     roles = tuple(dict.fromkeys([*(user["roles"] if user else ()), "admin", "supervisor"]))
     district = user["district"] if user and user["district"] else run.source_case.owning_district
-    groups: frozenset[str] = frozenset()
-    if task_id is not None:
-        with run.engine.database.read_sessions() as session:
-            found = session.execute(select(TaskItem.candidate_groups).where(TaskItem.id == task_id)).scalar()
+    groups = run.groups.get(task_id) if task_id is not None else frozenset()
+    if groups is None:
+        try:
+            found = run.reader.execute(select(TaskItem.candidate_groups).where(TaskItem.id == task_id)).scalar()
+        finally:
+            run.reader.rollback()
         groups = frozenset(found or ())
     return ReplayActor(username or "system", roles, district, user["department"] if user else None, groups)
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import Conflict
+from engine import Conflict, may_audit, replay_for, replay_report, verify_for
 
 from ..auth import current_actor
 from ..runtime import get_engine
@@ -18,13 +18,42 @@ PAGE_SIZE = 50
 @login_required
 def history(case_id: int) -> Any:
     """Show the case's history; ``?seq=N`` opens the state as of event N (also without JavaScript)."""
+    return _page(case_id)
+
+
+@bp.post("/cases/<int:case_id>/history/replay")
+@login_required
+def history_replay(case_id: int) -> Any:
+    """Replay the case (auditors) and show the verdict: an htmx fragment, or the page without JavaScript."""
+    try:
+        verdict = {"replay": replay_report(replay_for(get_engine(), current_actor(), case_id))}
+    except Conflict as exc:     # the pinned definition is gone or edited: said inline, with its code
+        verdict = {"refused": exc}
+    return _verdict(case_id, verdict)
+
+
+@bp.get("/cases/<int:case_id>/history/verify")
+@login_required
+def history_verify(case_id: int) -> Any:
+    """Verify the case's hash chain (auditors) and show the first broken link, as the replay verdict is shown."""
+    return _verdict(case_id, {"verification": verify_for(get_engine(), current_actor(), case_id).to_dict()})
+
+
+def _verdict(case_id: int, verdict: dict[str, Any]) -> Any:
+    if request.headers.get("HX-Request"):
+        return render_template("pages/history_verdict.html", case_id=case_id, **verdict)
+    return _page(case_id, verdict)
+
+
+def _page(case_id: int, verdict: dict[str, Any] | None = None) -> Any:
     actor, history = current_actor(), get_engine().history
     overview = history.overview(actor, case_id)
     page = history.timeline(actor, case_id, limit=PAGE_SIZE)
     seq = request.args.get("seq", type=int)
     state, error = _state(case_id, seq) if seq is not None else (None, None)
     return render_template("pages/history.html", overview=overview, page=page, state=state, state_error=error,
-                           selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path})
+                           selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path},
+                           auditor=may_audit(actor), verdict=verdict or {})
 
 
 @bp.get("/cases/<int:case_id>/history/rows")

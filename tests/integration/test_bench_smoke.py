@@ -50,3 +50,20 @@ def test_tongban_bench_only_dashboard_quick_measures_the_summary_and_merges_it(t
     if data["dashboard"]["status"] == "ok":  # skipped without PostgreSQL (a failure under CI=true)
         assert data["dashboard"]["cases_loaded"] == 20_000 and data["dashboard"]["figures"]["received"] == 20_000
         assert data["dashboard"]["summary_ms"]["samples"] == 5 and "dashboard at scale" in result.output
+
+
+@pytest.mark.slow
+def test_tongban_bench_only_audit_quick_replays_verifies_and_merges_its_targets(tmp_path):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
+    output = tmp_path / "results.json"
+    output.write_text(json.dumps({"suite": "tongban bench", "inbox": {"kept": True}, "targets": []}))
+    result = app.test_cli_runner().invoke(args=["bench", "--only", "audit", "--quick", "--output", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(output.read_text())
+    assert data["inbox"] == {"kept": True} and data["audit"]["mode"] == "quick"
+    assert [t["target"] for t in data["targets"]] == ["replay of a 1,000-event case, median (s)",
+                                                      "verify --all on PostgreSQL, median (cases/s)"]
+    if data["audit"]["status"] == "ok":  # skipped without PostgreSQL (a failure under CI=true)
+        assert data["audit"]["replay"]["events"] == 303 and data["audit"]["verify_all"]["cases"] == 2_000
+        assert data["audit"]["verify_all"]["events"] == 20_000 and data["audit"]["verify_all"]["profile"]["functions"]
+        assert "audit: verify --all over 2,000 cases" in result.output and "cProfile" in result.output

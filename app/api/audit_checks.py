@@ -1,0 +1,70 @@
+"""Auditors' checks of one case: replay it against its record, verify its hash chain (auditors only)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from engine import replay_for, replay_report, verify_for
+
+from ..auth import current_actor, require_user
+from ..runtime import get_engine
+
+blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/cases", description="重放核对与链条校验（审计）")
+
+REASONS = ("mismatch 事件不一致 / missing 记录有、重放无 / extra 重放多出 / refused 重放命令被拒绝 / "
+           "unsupported 无法重放的输入")
+
+
+class DivergenceSchema(Schema):
+    """Where the replay first differs from the record."""
+
+    seq = fields.Integer(metadata={"description": "记录中首个不一致的事件序号"})
+    reason = fields.String(metadata={"description": REASONS})
+    message = fields.String()
+    expected = fields.Dict(allow_none=True, metadata={"description": "记录的事件；重放多出事件时为 null"})
+    got = fields.Dict(allow_none=True,
+                      metadata={"description": "重放产生的事件（任务编号换算为记录中的编号）；未产生时为 null"})
+
+
+class ReplayReportSchema(Schema):
+    """The verdict of a replay."""
+
+    case_id = fields.Integer()
+    case_no = fields.String()
+    identical = fields.Boolean(metadata={"description": "每个记录的事件都被重现，且没有多余事件"})
+    events = fields.Integer(metadata={"description": "比对的记录事件数"})
+    divergence = fields.Nested(DivergenceSchema, allow_none=True)
+
+
+class VerificationSchema(Schema):
+    """The check of the case's hash chain and of the districts' sealed daily heads."""
+
+    case_id = fields.Integer()
+    case_no = fields.String()
+    ok = fields.Boolean()
+    checked = fields.Integer(metadata={"description": "校验的事件数"})
+    broken_seq = fields.Integer(allow_none=True, metadata={"description": "第一个断链的事件序号"})
+    reason = fields.String(allow_none=True, metadata={"description": "断链原因，含与封存链头不符的情况"})
+
+
+@blp.route("/<int:case_id>/replay", methods=["POST"])
+@require_user
+@blp.response(200, ReplayReportSchema)
+@blp.alt_response(403, description="AUDIT_FORBIDDEN：仅供审计人员")
+@blp.alt_response(404, description="NOT_FOUND：办件不存在")
+@blp.alt_response(409, description="DEFINITION_MISSING / DEFINITION_CHANGED：锁定的流程定义已从定义库删除或被改动")
+def replay(case_id: int) -> Any:
+    """Replay the case from its pinned definition and recorded inputs, and name the first divergence."""
+    return replay_report(replay_for(get_engine(), current_actor(), case_id))
+
+
+@blp.route("/<int:case_id>/verify", methods=["GET"])
+@require_user
+@blp.response(200, VerificationSchema)
+@blp.alt_response(403, description="AUDIT_FORBIDDEN：仅供审计人员")
+@blp.alt_response(404, description="NOT_FOUND：办件不存在")
+def verify(case_id: int) -> Any:
+    """Verify the case's hash chain and its sealed daily heads; name the first broken link."""
+    return verify_for(get_engine(), current_actor(), case_id).to_dict()

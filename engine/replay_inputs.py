@@ -1,0 +1,150 @@
+"""What replay reads from the store besides the events, checked and cut back to the recorded instant.
+
+Two facts a case's commands read are not in its event log and could have changed since it ran:
+
+* **The definition store.** A case is pinned to a diagram version by content hash. Before anything is
+  replayed, every version its events name (``CaseStarted``, each ``CaseMigrated``) must still be in the
+  store (else :class:`DefinitionMissing`) and its BPMN, resources, form references and bundle mapping must
+  still hash to the content hash recorded with it, as must each form version it pins (else
+  :class:`DefinitionChanged`). Replaying on a deleted or edited definition would only produce a
+  misleading divergence; it is refused with the reason instead.
+* **Grants (全渝通办授权).** Revoking a grant keeps its row but stamps ``revoked_at``, and a grant added
+  later is a new row. Authority is judged against the grants table, so the scratch database holds, before
+  each replayed command, the grants as they stood at its recorded instant (:class:`GrantsAsOf`): rows
+  created by then, with a later revocation not yet applied. Expiry needs nothing more: ``valid_to`` is
+  compared with the replay clock, which stands at the recorded instant.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import delete, insert
+
+from .audit import canonical_json
+from .definitions import definition_content_hash
+from .errors import Conflict
+from .persistence.models import Grant
+
+
+class DefinitionMissing(Conflict):
+    """A definition or form version the case is pinned to is no longer in the store (HTTP 409)."""
+
+    code = "DEFINITION_MISSING"
+
+
+class DefinitionChanged(Conflict):
+    """A stored definition or form version no longer hashes to its recorded content hash (HTTP 409)."""
+
+    code = "DEFINITION_CHANGED"
+
+
+@dataclass(frozen=True)
+class PinnedVersion:
+    """A definition version named by the case's events: process key, version and content hash."""
+
+    process_key: str
+    version: int
+    content_hash: str
+
+
+def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
+    """The versions a case's events name: the one it started on and every one a migration moved it to."""
+    found: dict[tuple[str, int], PinnedVersion] = {}
+    for event in recorded:
+        p = event.payload
+        if event.event_type == "CaseStarted" and "definition_version" in p:
+            pin = PinnedVersion(p.get("process_key"), p["definition_version"], p.get("content_hash") or "")
+        elif event.event_type == "CaseMigrated" and "to_version" in p:
+            pin = PinnedVersion(p.get("process_key"), p["to_version"], p.get("to_hash") or "")
+        else:
+            continue
+        found.setdefault((pin.process_key, pin.version), pin)
+    return list(found.values())
+
+
+def check_pinned_definitions(recorded: Iterable[Any], definitions: Iterable[Mapping[str, Any]],
+                             forms: Iterable[Mapping[str, Any]]) -> None:
+    """Refuse replay when a pinned definition (or a form it pins) is not among the store's rows or was edited.
+
+    ``definitions`` and ``forms`` are the ``process_definitions`` and ``form_versions`` rows read for the case
+    (:class:`engine.case_history.CaseHistory`): its pinned versions by id and content hash.
+
+    Raises:
+        DefinitionMissing: a version named by the events, or a form version it pins, is not stored.
+        DefinitionChanged: a stored version's content no longer hashes to its content hash.
+    """
+    rows = {(row["process_key"], row["version"]): row for row in definitions}
+    pinned_forms: dict[tuple[str, str], PinnedVersion] = {}
+    for pin in pinned_versions(recorded):
+        row = rows.get((pin.process_key, pin.version))
+        if row is None:
+            raise DefinitionMissing(
+                f"办件锁定的流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）"
+                f"已不在定义库中，无法重放", details=_details(pin))
+        bundle = (row["meta"] or {}).get("bundle")
+        recomputed = definition_content_hash(row["bpmn_xml"], row["resources"] or {}, row["form_refs"] or {},
+                                             bundle)
+        if recomputed != row["content_hash"]:
+            raise DefinitionChanged(
+                f"定义库中的流程定义 {pin.process_key} 第 {pin.version} 版已被改动：按现存内容计算的哈希为 "
+                f"{recomputed}，与记录的内容哈希 {row['content_hash']} 不符，无法重放",
+                details={**_details(pin), "stored_hash": row["content_hash"], "recomputed_hash": recomputed})
+        refs = dict(row["form_refs"] or {})
+        if bundle is not None:
+            refs[bundle["form"]] = bundle["form_hash"]
+        pinned_forms.update({(key, value): pin for key, value in refs.items()})
+    _check_forms({(f["form_key"], f["content_hash"]): f for f in forms}, pinned_forms)
+
+
+def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
+                 pinned: Mapping[tuple[str, str], PinnedVersion]) -> None:
+    for (key, content_hash), pin in sorted(pinned.items()):
+        row = stored.get((key, content_hash))
+        where = f"流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）锁定的表单 {key}"
+        if row is None:
+            raise DefinitionMissing(f"{where}（内容哈希 {content_hash}）已不在定义库中，无法重放",
+                                    details={**_details(pin), "form_key": key, "form_hash": content_hash})
+        recomputed = hashlib.sha256(canonical_json(row["source"]).encode()).hexdigest()
+        if recomputed != content_hash:
+            raise DefinitionChanged(
+                f"{where}第 {row['version']} 版已被改动：按现存内容计算的哈希为 {recomputed}，与记录的内容哈希 "
+                f"{content_hash} 不符，无法重放",
+                details={**_details(pin), "form_key": key, "form_hash": content_hash, "recomputed_hash": recomputed})
+
+
+def _details(pin: PinnedVersion) -> dict[str, Any]:
+    return {"process_key": pin.process_key, "version": pin.version, "content_hash": pin.content_hash}
+
+
+def grants_as_of(rows: Iterable[Mapping[str, Any]], instant: datetime) -> list[dict[str, Any]]:
+    """The grant rows as they stood at ``instant``: created by then, revoked only if revoked by then."""
+    found = []
+    for row in rows:
+        if row["created_at"] > instant:
+            continue
+        if row["revoked_at"] is not None and row["revoked_at"] > instant:
+            row = {**row, "revoked_at": None, "revoked_by": None, "revoke_reason": None}
+        found.append(dict(row))
+    return found
+
+
+@dataclass
+class GrantsAsOf:
+    """The source grant rows of a case's matter, written into a scratch database as of each command."""
+
+    rows: list[dict[str, Any]]
+    _seeded: list[dict[str, Any]] | None = field(default=None, init=False)
+
+    def apply(self, scratch: Any, instant: datetime) -> None:
+        """Make ``scratch``'s grants table hold the grants in force-or-known at ``instant`` (no-op if unchanged)."""
+        wanted = grants_as_of(self.rows, instant)
+        if wanted == self._seeded:
+            return
+        with scratch.database.writer.begin() as conn:
+            conn.execute(delete(Grant.__table__))
+            if wanted:
+                conn.execute(insert(Grant.__table__), wanted)
+        self._seeded = wanted
