@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import deferred
+
 WRITE_OPTION = "tongban_write"
 BUSY_TIMEOUT_MS = 30000
 """How long a SQLite connection waits for the database lock before "database is locked"."""
@@ -22,9 +24,10 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
-        return engine
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_size": pool_size, "max_overflow": 10}
-    return create_engine(url, **kwargs)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size, max_overflow=10)
+    deferred.enable(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -73,3 +76,4 @@ def make_database(url: str, *, echo: bool = False) -> Database:
         writer=writer,
         read_sessions=sessionmaker(bind=engine, expire_on_commit=False, autoflush=False),
     )
+
