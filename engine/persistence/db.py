@@ -74,6 +74,18 @@ def make_database(url: str, *, echo: bool = False) -> Database:
     return Database(
         engine=engine,
         writer=writer,
-        read_sessions=sessionmaker(bind=engine, expire_on_commit=False, autoflush=False),
+        read_sessions=sessionmaker(bind=_reader(engine), expire_on_commit=False, autoflush=False),
     )
 
+
+def _reader(engine: Engine) -> Engine:
+    """The engine read sessions use: autocommit on PostgreSQL, the engine itself on SQLite.
+
+    Under READ COMMITTED every statement takes its own snapshot anyway, so a read transaction adds nothing
+    but its BEGIN and ROLLBACK round trips, and psycopg answers a ROLLBACK by dropping every prepared
+    statement of the connection (DEALLOCATE ALL): the next commands on that pooled connection parse and plan
+    each statement again. SQLite keeps its read transactions, which do give one snapshot per session.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine

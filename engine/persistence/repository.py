@@ -14,7 +14,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, undefer
 
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from .models import (
     NO_DEADLINE, ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition,
     SupervisionItem, TaskCandidate, TaskItem,

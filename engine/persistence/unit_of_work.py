@@ -116,7 +116,8 @@ class SqlAlchemyUnitOfWork:
         except IntegrityError as exc:
             self._transaction.rollback()
             if is_stale_version(exc):
-                raise Conflict("办件已被其他操作更新，请刷新后重试", details={"case_id": self.deferred.case_id}) from None
+                raise Conflict("办件已被其他操作更新，请刷新后重试",
+                               details={"case_id": self.deferred.case_id}) from None
             raise Conflict("数据与现有记录冲突，未作任何修改", details={"error": str(exc.orig)[:200]}) from None
         except DBAPIError as exc:
             self._transaction.rollback()

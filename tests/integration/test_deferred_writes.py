@@ -112,3 +112,23 @@ def test_a_completion_sends_its_last_writes_with_the_commit_in_one_pipeline_on_p
     assert ("SELECT tasks.id,", False) in driver_states and ("INSERT tasks", False) in driver_states
     assert [name for name, _ in driver_states][-1] == "UPDATE cases"
 
+
+def test_reads_keep_the_prepared_statements_of_their_postgresql_connection(engine, started):
+    # psycopg drops every prepared statement of a connection on ROLLBACK; a read must not send one.
+    with engine.database.read_sessions() as session:
+        for _ in range(6):  # past psycopg's prepare threshold (5)
+            session.execute(text("SELECT status FROM cases WHERE id = :id"), {"id": started.case_id}).one()
+        raw = session.connection().connection.driver_connection
+        autocommit = getattr(raw, "autocommit", False)
+    if engine.database.dialect != "postgresql":
+        # SQLite keeps its read transactions (one snapshot per session); it prepares nothing server-side.
+        assert not autocommit
+        return
+    assert autocommit
+    # The session has ended and its connection went back to the pool: the statement is still prepared there.
+    try:
+        prepared = raw.execute("SELECT count(*) FROM pg_prepared_statements "
+                               "WHERE statement LIKE 'SELECT status FROM cases%'").fetchone()[0]
+    finally:
+        raw.rollback()
+    assert prepared == 1
