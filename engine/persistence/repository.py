@@ -48,10 +48,10 @@ class DefinitionRepository:
 
     def latest_id(self, process_key: str, version: int | None = None) -> int:
         """Return the id of the newest version of ``process_key`` (or of the given version)."""
-        table = ProcessDefinition.__table__
-        stmt = select(table.c.id).where(table.c.process_key == process_key)
-        stmt = stmt.where(table.c.version == version) if version else stmt
-        found = self.uow.connection.execute(stmt.order_by(table.c.version.desc()).limit(1)).scalar()
+        if version:
+            found = self.uow.connection.execute(_DEFINITION_VERSION, {"key": process_key, "version": version}).scalar()
+        else:
+            found = self.uow.connection.execute(_LATEST_DEFINITION, {"key": process_key}).scalar()
         if found is None:
             suffix = f" 的第 {version} 版" if version else ""
             raise NotFound(f"流程 {process_key}{suffix} 尚未部署", details={"process_key": process_key})
@@ -222,6 +222,16 @@ _INSERT_TIMERS = insert(_TIMERS).inline()
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
 # row by row. Rows are matched back by their unique spiff_task_id instead.
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+_NEXT_NUMBER = {
+    name: dialect.insert(CaseCounter).on_conflict_do_update(
+        index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_DEFINITIONS = ProcessDefinition.__table__
+_LATEST_DEFINITION = (select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"))
+                      .order_by(_DEFINITIONS.c.version.desc()).limit(1))
+_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"),
+                                                      _DEFINITIONS.c.version == bindparam("version"))
 
 
 class CaseRepository:
@@ -258,7 +268,7 @@ class CaseRepository:
 
     def insert(self, values: dict[str, Any]) -> CaseRecord:
         """Insert a new case row and return it as a record."""
-        case_id = self._conn.execute(insert(cases).returning(cases.c.id), [values]).scalar_one()
+        case_id = self._conn.execute(_INSERT_CASE, [values]).scalar_one()
         return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in _CASE_COLUMNS if c.name != "id"})
 
     def save(self, case: CaseRecord, *, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
@@ -305,11 +315,8 @@ class CaseRepository:
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
-        dialect = self._conn.dialect.name
-        ins = (postgresql.insert(CaseCounter) if dialect == "postgresql" else sqlite.insert(CaseCounter))
-        stmt = ins.values(day=day, last=1).on_conflict_do_update(
-            index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
-        return int(self._conn.execute(stmt).scalar_one())
+        stmt = _NEXT_NUMBER[self._conn.dialect.name]
+        return int(self._conn.execute(stmt, {"day": day, "last": 1}).scalar_one())
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert inbox rows in one statement; return their ids in the same order."""
