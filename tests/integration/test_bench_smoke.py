@@ -50,3 +50,24 @@ def test_tongban_bench_only_dashboard_quick_measures_the_summary_and_merges_it(t
     if data["dashboard"]["status"] == "ok":  # skipped without PostgreSQL (a failure under CI=true)
         assert data["dashboard"]["cases_loaded"] == 20_000 and data["dashboard"]["figures"]["received"] == 20_000
         assert data["dashboard"]["summary_ms"]["samples"] == 5 and "dashboard at scale" in result.output
+
+
+@pytest.mark.slow
+def test_tongban_bench_only_approval_runs_the_four_rows_side_by_side_and_merges_them(tmp_path):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
+    output = tmp_path / "results.json"
+    earlier = {"target": "inbox first page, db p95", "result": "PASS"}
+    output.write_text(json.dumps({"suite": "tongban bench", "growth": {"kept": True},
+                                  "approval": {"approval / old-row": {}}, "targets": [earlier]}))
+    result = app.test_cli_runner().invoke(args=["bench", "--only", "approval", "--quick", "--output", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(output.read_text())
+    assert data["growth"] == {"kept": True} and data["targets"][0] == earlier
+    assert set(data["approval"]) <= {"approval / bare-spiff", "approval / engine-sqlite",
+                                     "approval / engine-postgresql", "approval / engine-http-sqlite"}
+    assert data["approval"]["approval / engine-sqlite"]["status"] == "ok"
+    assert data["approval"]["approval / engine-sqlite"]["sql_per_completion"]["max"] <= 10
+    assert "approval / engine-sqlite" in data["ratios"] and data["approval_only"]["mode"] == "quick"
+    labels = [t["target"] for t in data["targets"]]
+    assert "engine-sqlite / bare-spiff cases/s" in labels and not any("growth" in label for label in labels)
+    assert "ratio engine-sqlite / bare-spiff" in result.output and "load average at start" in result.output
