@@ -74,18 +74,21 @@ def make_database(url: str, *, echo: bool = False) -> Database:
     return Database(
         engine=engine,
         writer=writer,
-        read_sessions=sessionmaker(bind=_reader(engine), expire_on_commit=False, autoflush=False),
+        read_sessions=sessionmaker(bind=engine, class_=ReadSession, expire_on_commit=False, autoflush=False),
     )
 
 
-def _reader(engine: Engine) -> Engine:
-    """The engine read sessions use: autocommit on PostgreSQL, the engine itself on SQLite.
 
-    Under READ COMMITTED every statement takes its own snapshot anyway, so a read transaction adds nothing
-    but its BEGIN and ROLLBACK round trips, and psycopg answers a ROLLBACK by dropping every prepared
-    statement of the connection (DEALLOCATE ALL): the next commands on that pooled connection parse and plan
-    each statement again. SQLite keeps its read transactions, which do give one snapshot per session.
+class ReadSession(Session):
+    """A read session that ends its transaction with COMMIT when its ``with`` block succeeds.
+
+    Reads write nothing, so COMMIT and ROLLBACK end them alike, but psycopg answers every ROLLBACK by
+    dropping all prepared statements of the connection (DEALLOCATE ALL): the next commands on that pooled
+    connection would parse and plan each statement again. Read sessions keep their transaction (one
+    snapshot per session on SQLite, server-side cursors on PostgreSQL). A block that raised still rolls back.
     """
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
+
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if type_ is None and self.in_transaction():
+            self.commit()
+        super().__exit__(type_, value, traceback)

@@ -113,22 +113,43 @@ def test_a_completion_sends_its_last_writes_with_the_commit_in_one_pipeline_on_p
     assert [name for name, _ in driver_states][-1] == "UPDATE cases"
 
 
-def test_reads_keep_the_prepared_statements_of_their_postgresql_connection(engine, started):
+
+def test_a_read_session_ends_with_commit_so_postgresql_keeps_the_prepared_statements(engine, started):
     # psycopg drops every prepared statement of a connection on ROLLBACK; a read must not send one.
-    with engine.database.read_sessions() as session:
-        for _ in range(6):  # past psycopg's prepare threshold (5)
-            session.execute(text("SELECT status FROM cases WHERE id = :id"), {"id": started.case_id}).one()
-        raw = session.connection().connection.driver_connection
-        autocommit = getattr(raw, "autocommit", False)
-    if engine.database.dialect != "postgresql":
-        # SQLite keeps its read transactions (one snapshot per session); it prepares nothing server-side.
-        assert not autocommit
-        return
-    assert autocommit
-    # The session has ended and its connection went back to the pool: the statement is still prepared there.
+    ends: list[str] = []
+    listeners = {"commit": lambda conn: ends.append("commit"), "rollback": lambda conn: ends.append("rollback")}
+    for name, fn in listeners.items():
+        event.listen(engine.database.engine, name, fn)
     try:
-        prepared = raw.execute("SELECT count(*) FROM pg_prepared_statements "
-                               "WHERE statement LIKE 'SELECT status FROM cases%'").fetchone()[0]
+        with engine.database.read_sessions() as session:
+            for _ in range(6):  # past psycopg's prepare threshold (5)
+                session.execute(text("SELECT status FROM cases WHERE id = :id"), {"id": started.case_id}).one()
+            raw = session.connection().connection.driver_connection
     finally:
-        raw.rollback()
-    assert prepared == 1
+        for name, fn in listeners.items():
+            event.remove(engine.database.engine, name, fn)
+    assert ends == ["commit"]
+    if engine.database.dialect == "postgresql":
+        # The session has ended and its connection went back to the pool: the statement is still prepared.
+        try:
+            prepared = raw.execute("SELECT count(*) FROM pg_prepared_statements "
+                                   "WHERE statement LIKE 'SELECT status FROM cases%'").fetchone()[0]
+        finally:
+            raw.rollback()
+        assert prepared == 1
+
+
+def test_a_read_session_whose_block_raised_rolls_back(engine, started):
+    ends: list[str] = []
+
+    def note(conn):
+        ends.append("rollback")
+    event.listen(engine.database.engine, "rollback", note)
+    try:
+        with pytest.raises(RuntimeError):
+            with engine.database.read_sessions() as session:
+                session.execute(text("SELECT 1")).one()
+                raise RuntimeError("the reader failed")
+    finally:
+        event.remove(engine.database.engine, "rollback", note)
+    assert ends == ["rollback"]
