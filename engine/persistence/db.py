@@ -78,7 +78,6 @@ def make_database(url: str, *, echo: bool = False) -> Database:
     )
 
 
-
 class ReadSession(Session):
     """A read session that ends its transaction with COMMIT when its ``with`` block succeeds.
 

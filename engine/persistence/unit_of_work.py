@@ -45,6 +45,7 @@ class SqlAlchemyUnitOfWork:
         try:
             self._begin()
         except DBAPIError as exc:
+            self.deferred.discard()
             self._restore_busy_timeout()
             self.connection.close()
             if _is_serialization_failure(exc):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 
 from engine import CompleteTask, Conflict, StartCase
 from engine.persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -87,6 +88,18 @@ def test_a_failing_queued_write_rolls_the_whole_command_back(engine, started):
         with pytest.raises(Conflict):
             uow.commit()
     assert _case_row(engine, started.case_id) == before
+    assert _event_count(engine, started.case_id) == events
+
+
+def test_a_queued_write_that_fails_when_a_read_sends_it_raises_there_as_a_database_error(engine, started):
+    events = _event_count(engine, started.case_id)
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        uow.cases.append_events([{"case_id": case.id, "seq": 1, "event_type": "Probe", "occurred_at": case.updated_at,
+                                  "actor": "probe", "element_id": None, "task_id": None, "payload": {},
+                                  "prev_hash": "0" * 64, "hash": "d" * 64}])
+        with pytest.raises(IntegrityError):
+            uow.connection.execute(text("SELECT count(*) FROM case_events"))
     assert _event_count(engine, started.case_id) == events
 
 
