@@ -318,7 +318,7 @@ SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
          "dashboard": (run_dashboard_benchmark, dashboard_lines, dashboard_targets),
          "handoffs": (run_handoff_benchmark, handoff_lines, handoff_targets),
          "audit": (run_audit_benchmark, audit_lines, audit_targets)}
-ONLY = (*SCALE, "history")
+ONLY = (*SCALE, "history", "approval")
 
 
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
@@ -328,6 +328,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     ``only="inbox"`` (or ``"dashboard"``) runs that benchmark at scale alone and merges it into ``output``,
     keeping the other sections of an earlier full run there.
     """
+    if only == "approval":
+        from .approval_only import main_approval_only
+        return main_approval_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
     if only == "history":
         from .history import main_history_only
         return main_history_only(quick=quick, output=output, echo=echo)

@@ -108,12 +108,16 @@ class Identity:
         """Return the actor a valid token belongs to, or None."""
         with self.uow() as uow:
             user = uow.users.by_token_hash(_digest(token), self.clock.now())
+            # Every API request reads here: end with COMMIT, as a ROLLBACK makes psycopg drop the
+            # connection's prepared statements (see engine.persistence.db.ReadSession).
+            uow.commit()
             return _actor(user) if user is not None else None
 
     def actor_for_username(self, username: str) -> Actor | None:
         """Return the actor of an active user (a page session names its user), or None."""
         with self.uow() as uow:
             user = uow.users.by_username(username)
+            uow.commit()  # a read; COMMIT keeps the prepared statements (see actor_for_token)
             return _actor(user) if user is not None and user.active else None
 
     def actor_for_password(self, username: str, password: str) -> Actor | None:

@@ -33,10 +33,11 @@ class ArchiveRepository:
         """Queue (or re-queue) the case's package for building from ``now``."""
         dialect = self._conn.dialect.name
         ins = (postgresql.insert(archives) if dialect == "postgresql" else sqlite.insert(archives)).values(
-            case_id=case_id, case_no=case_no, state="pending", attempts=0, enqueued_at=now, available_at=now)
-        self._conn.execute(ins.on_conflict_do_update(index_elements=[archives.c.case_id], set_={
+            case_id=case_id, case_no=case_no, state="pending", attempts=0, enqueued_at=now, available_at=now).inline()
+        # Deferred: sent with the closing transaction's other writes and COMMIT.
+        self.uow.defer(ins.on_conflict_do_update(index_elements=[archives.c.case_id], set_={
             "state": "pending", "attempts": 0, "enqueued_at": now, "available_at": now, "locked_by": None,
-            "locked_until": None, "last_error": None}))
+            "locked_until": None, "last_error": None}), {})
 
     def enqueue_missing(self, now: datetime) -> int:
         """Queue every closed case that has no job yet (cases closed before archiving existed); return how many."""

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import deferred
+
 WRITE_OPTION = "tongban_write"
 BUSY_TIMEOUT_MS = 30000
 """How long a SQLite connection waits for the database lock before "database is locked"."""
@@ -22,9 +24,10 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
-        return engine
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": False, "pool_size": pool_size, "max_overflow": 10}
-    return create_engine(url, **kwargs)
+    else:
+        engine = create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size, max_overflow=10)
+    deferred.enable(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -71,5 +74,20 @@ def make_database(url: str, *, echo: bool = False) -> Database:
     return Database(
         engine=engine,
         writer=writer,
-        read_sessions=sessionmaker(bind=engine, expire_on_commit=False, autoflush=False),
+        read_sessions=sessionmaker(bind=engine, class_=ReadSession, expire_on_commit=False, autoflush=False),
     )
+
+
+class ReadSession(Session):
+    """A read session that ends its transaction with COMMIT when its ``with`` block succeeds.
+
+    Reads write nothing, so COMMIT and ROLLBACK end them alike, but psycopg answers every ROLLBACK by
+    dropping all prepared statements of the connection (DEALLOCATE ALL): the next commands on that pooled
+    connection would parse and plan each statement again. Read sessions keep their transaction (one
+    snapshot per session on SQLite, server-side cursors on PostgreSQL). A block that raised still rolls back.
+    """
+
+    def __exit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        if type_ is None and self.in_transaction():
+            self.commit()
+        super().__exit__(type_, value, traceback)

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, insert, null, or_, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, undefer
 
-from ..errors import Conflict, NotFound
+from ..errors import NotFound
 from .models import (
     NO_DEADLINE, ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition,
     SupervisionItem, TaskCandidate, TaskItem,
@@ -47,10 +48,10 @@ class DefinitionRepository:
 
     def latest_id(self, process_key: str, version: int | None = None) -> int:
         """Return the id of the newest version of ``process_key`` (or of the given version)."""
-        table = ProcessDefinition.__table__
-        stmt = select(table.c.id).where(table.c.process_key == process_key)
-        stmt = stmt.where(table.c.version == version) if version else stmt
-        found = self.uow.connection.execute(stmt.order_by(table.c.version.desc()).limit(1)).scalar()
+        if version:
+            found = self.uow.connection.execute(_DEFINITION_VERSION, {"key": process_key, "version": version}).scalar()
+        else:
+            found = self.uow.connection.execute(_LATEST_DEFINITION, {"key": process_key}).scalar()
         if found is None:
             suffix = f" 的第 {version} 版" if version else ""
             raise NotFound(f"流程 {process_key}{suffix} 尚未部署", details={"process_key": process_key})
@@ -177,8 +178,12 @@ _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", 
 # Set once, when the case ends: written only by a save that changed them (engine/case_metrics.py).
 _CLOSING_COLUMNS = ("legal_used_days", "legal_limit_days", "legal_late", "committed_used_days",
                     "committed_limit_days", "committed_late")
-_SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_version"))
-              .values(version=bindparam("b_new_version"), **{c: bindparam(c) for c in _SAVE_COLUMNS}))
+# The version check is enforced by the database, so that it holds when the UPDATE is pipelined and its row
+# count cannot be read: a stale version becomes NULL, which the NOT NULL column refuses (see .deferred).
+_SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"))
+              .values(version=sql_case((cases.c.version == bindparam("b_version", type_=Integer),
+                                        bindparam("b_new_version", type_=Integer)), else_=null()),
+                      **{c: bindparam(c) for c in _SAVE_COLUMNS}))
 _UPDATE_TASK = {
     frozenset(cols): update(tasks).where(tasks.c.id == bindparam("b_task_id")).values(
         **{c: bindparam(c) for c in cols})
@@ -210,11 +215,23 @@ _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
                              tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                              tasks.c.state == "open")))
     .values(available=False))
-_INSERT_EVENTS = insert(CaseEvent.__table__)
-_INSERT_CANDIDATES = insert(TaskCandidate.__table__)
+# inline(): no implicit RETURNING of the new ids, whose answer a deferred (pipelined) INSERT cannot read.
+_INSERT_EVENTS = insert(CaseEvent.__table__).inline()
+_INSERT_CANDIDATES = insert(TaskCandidate.__table__).inline()
+_INSERT_TIMERS = insert(_TIMERS).inline()
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
 # row by row. Rows are matched back by their unique spiff_task_id instead.
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
+_INSERT_CASE = insert(cases).returning(cases.c.id)
+_NEXT_NUMBER = {
+    name: dialect.insert(CaseCounter).on_conflict_do_update(
+        index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+_DEFINITIONS = ProcessDefinition.__table__
+_LATEST_DEFINITION = (select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"))
+                      .order_by(_DEFINITIONS.c.version.desc()).limit(1))
+_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"),
+                                                      _DEFINITIONS.c.version == bindparam("version"))
 
 
 def performed_tasks_statement(case_ids: Iterable[int], element_ids: Iterable[str], username: str) -> Any:
@@ -262,16 +279,18 @@ class CaseRepository:
 
     def insert(self, values: dict[str, Any]) -> CaseRecord:
         """Insert a new case row and return it as a record."""
-        case_id = self._conn.execute(insert(cases).returning(cases.c.id), [values]).scalar_one()
+        case_id = self._conn.execute(_INSERT_CASE, [values]).scalar_one()
         return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in _CASE_COLUMNS if c.name != "id"})
 
     def save(self, case: CaseRecord, *, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
              task_update: tuple[int, dict[str, Any]] | None = None) -> None:
-        """Write the case's new audit events, one inbox-row change and the case row (bumping its version).
+        """Queue the case's new audit events, one inbox-row change and the case row (bumping its version).
 
-        Conflict when another writer got to the case first. (Folding the event INSERT and task UPDATE into the
-        case UPDATE as data-modifying CTEs on PostgreSQL was measured: it made commands about 30% slower,
-        because the multi-row VALUES statement is rebuilt and planned on every call.)
+        The writes are deferred (:mod:`.deferred`): on PostgreSQL they go out with the COMMIT in one round
+        trip. The version check travels with them: a stale version makes the database refuse the update and
+        the commit raises Conflict. (Folding the event INSERT and task UPDATE into the case UPDATE as
+        data-modifying CTEs on PostgreSQL was measured: it made commands about 30% slower, because the
+        multi-row VALUES statement is rebuilt and planned on every call.)
         """
         self.append_events(list(events))
         if events and case.status == "completed":
@@ -279,41 +298,36 @@ class CaseRepository:
             self.uow.archives.enqueue(case.id, case.case_no, events[-1]["occurred_at"])
         if {"committed_due_at", "committed_yellow_at"} & case.changes.keys():
             due = case.committed_due_at or NO_DEADLINE
-            self._conn.execute(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due,
-                                                               "b_yellow": case.committed_yellow_at})
-            self._conn.execute(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
-                                                    "b_due": due})
+            self.uow.defer(_FOLLOW_CASE_CLOCK_CANDIDATES, {"b_case_id": case.id, "b_due": due,
+                                                           "b_yellow": case.committed_yellow_at})
+            self.uow.defer(_FOLLOW_CASE_CLOCK, {"b_case_id": case.id, "b_yellow": case.committed_yellow_at,
+                                                "b_due": due})
         if task_update is not None:
             self.update_task(task_update[0], **task_update[1])
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
         params.update(b_id=case.id, b_version=case.version, b_new_version=case.version + 1)
         closing = {c: case.changes[c] for c in _CLOSING_COLUMNS if c in case.changes}
-        stmt = _SAVE_CASE.values(**closing) if closing else _SAVE_CASE
-        result = self._conn.execute(stmt, params)
-        if result.rowcount != 1:
-            raise Conflict("办件已被其他操作更新，请刷新后重试", details={"case_id": case.id})
+        self.uow.defer(_SAVE_CASE.values(**closing) if closing else _SAVE_CASE, params)
+        self.uow.deferred.case_id = case.id
         case.version += 1
         case.changes.clear()
 
     def update_task(self, task_id: int, **values: Any) -> None:
-        """Change columns of one inbox row (and whether its candidate rows count as available)."""
+        """Change columns of one inbox row (and whether its candidate rows count as available); deferred."""
         stmt = _UPDATE_TASK.get(frozenset(values))
         if stmt is None:
-            self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**values))
+            self.uow.defer(update(tasks).where(tasks.c.id == task_id).values(**values), {})
         else:
-            self._conn.execute(stmt, {"b_task_id": task_id, **values})
+            self.uow.defer(stmt, {"b_task_id": task_id, **values})
         if values.get("state", "open") != "open":
-            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": False})
+            self.uow.defer(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": False})
         elif "assignee" in values:
-            self._conn.execute(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": values["assignee"] is None})
+            self.uow.defer(_SET_AVAILABLE, {"b_task_id": task_id, "b_available": values["assignee"] is None})
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
-        dialect = self._conn.dialect.name
-        ins = (postgresql.insert(CaseCounter) if dialect == "postgresql" else sqlite.insert(CaseCounter))
-        stmt = ins.values(day=day, last=1).on_conflict_do_update(
-            index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
-        return int(self._conn.execute(stmt).scalar_one())
+        stmt = _NEXT_NUMBER[self._conn.dialect.name]
+        return int(self._conn.execute(stmt, {"day": day, "last": 1}).scalar_one())
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert inbox rows in one statement; return their ids in the same order."""
@@ -329,25 +343,25 @@ class CaseRepository:
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""
         if pairs:
-            self._conn.execute(_INSERT_CANDIDATES, pairs)
+            self.uow.defer(_INSERT_CANDIDATES, pairs)
 
     def close_tasks(self, case_id: int, spiff_ids: Iterable[str], *, state: str, at: datetime) -> None:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
         ids = list(spiff_ids)
         if ids:
-            self._conn.execute(_CLOSE_CANDIDATES, {"b_case_id": case_id, "b_ids": ids})
-            self._conn.execute(_CLOSE_TASKS, {"b_case_id": case_id, "b_ids": ids, "b_state": state, "b_at": at})
+            self.uow.defer(_CLOSE_CANDIDATES, {"b_case_id": case_id, "b_ids": ids})
+            self.uow.defer(_CLOSE_TASKS, {"b_case_id": case_id, "b_ids": ids, "b_state": state, "b_at": at})
 
     def insert_timers(self, rows: list[dict[str, Any]]) -> None:
-        """Insert waiting timers."""
+        """Insert waiting timers (deferred)."""
         if rows:
-            self._conn.execute(insert(Timer.__table__), rows)
+            self.uow.defer(_INSERT_TIMERS, rows)
 
     def finish_timers(self, case_id: int, spiff_ids: Iterable[str], *, at: datetime) -> None:
         """Mark timers that no longer wait (fired or withdrawn with their activity)."""
         ids = list(spiff_ids)
         if ids:
-            self._conn.execute(_FINISH_TIMERS, {"b_case_id": case_id, "b_ids": ids, "b_at": at})
+            self.uow.defer(_FINISH_TIMERS, {"b_case_id": case_id, "b_ids": ids, "b_at": at})
 
     def waiting_timer_ids(self, case_id: int) -> set[str]:
         """Return the spiff task ids of the case's timers still marked waiting."""
@@ -363,9 +377,9 @@ class CaseRepository:
                                                table.c.state == "waiting").values(due_at=due_at))
 
     def append_events(self, rows: list[dict[str, Any]]) -> None:
-        """Append audit events in one statement."""
+        """Append audit events in one statement (deferred: sent with the next statement or COMMIT)."""
         if rows:
-            self._conn.execute(_INSERT_EVENTS, rows)
+            self.uow.defer(_INSERT_EVENTS, rows)
 
 
 class TimerRepository:

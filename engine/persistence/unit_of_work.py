@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
+from .deferred import DeferredWrites, is_stale_version
 from .application_repository import ApplicationRepository
 from .message_repository import MessageRepository
 from .audit_repository import ArchiveRepository, ChainHeadRepository
@@ -40,9 +41,11 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> "SqlAlchemyUnitOfWork":
         self.connection = self.engine.connect()
+        self.deferred = DeferredWrites(self.connection)
         try:
             self._begin()
         except DBAPIError as exc:
+            self.deferred.discard()
             self._restore_busy_timeout()
             self.connection.close()
             if _is_serialization_failure(exc):
@@ -83,6 +86,7 @@ class SqlAlchemyUnitOfWork:
     def __exit__(self, *exc_info: Any) -> None:
         assert self.connection is not None
         try:
+            self.deferred.discard()
             if self._session is not None:
                 self._session.close()
             if self._transaction.is_active:
@@ -97,14 +101,24 @@ class SqlAlchemyUnitOfWork:
         if self.lock_timeout is not None and self.connection.dialect.name == "sqlite":
             self.connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
+    def defer(self, statement: Any, parameters: Any) -> None:
+        """Queue a write whose result nobody reads; it is sent before the next statement or with COMMIT.
+
+        On PostgreSQL the queued writes and the COMMIT travel in one psycopg pipeline (one round trip).
+        """
+        self.deferred.add(statement, parameters)
+
     def commit(self) -> None:
-        """Flush ORM changes and commit; translate races into Conflict (after rolling back)."""
+        """Flush ORM changes and queued writes, and commit; translate races into Conflict (after rolling back)."""
         try:
             if self._session is not None:
                 self._session.flush()
-            self._transaction.commit()
+            self.deferred.send(commit=self._transaction.commit)
         except IntegrityError as exc:
             self._transaction.rollback()
+            if is_stale_version(exc):
+                raise Conflict("办件已被其他操作更新，请刷新后重试",
+                               details={"case_id": self.deferred.case_id}) from None
             raise Conflict("数据与现有记录冲突，未作任何修改", details={"error": str(exc.orig)[:200]}) from None
         except DBAPIError as exc:
             self._transaction.rollback()

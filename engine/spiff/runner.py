@@ -289,7 +289,7 @@ class WorkflowRunner(MessageSteps):
                 raise _translate(exc) from None
         # Thrown messages are routed by the host through the outbox; never keep them in the snapshot.
         workflow.get_events()
-        ready = self.ready_user_tasks(workflow)
+        ready, timers = _ready_and_waiting(workflow)
         ready_ids = {t.spiff_task_id for t in ready}
         result = StepResult(
             created=[t for t in ready if t.spiff_task_id not in before],
@@ -297,26 +297,42 @@ class WorkflowRunner(MessageSteps):
             advanced=advanced,
             completed=workflow.is_completed(),
             thrown=thrown,
+            timers=timers,
         )
+        # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
-        result.timers = waiting_timers(workflow)
         return result
 
 
 def waiting_timers(workflow: Any) -> list[WaitingTimer]:
     """Return every timer event currently waiting, with its due time parsed to an aware datetime."""
-    timers = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        event = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(event, TimerEventDefinition):
-            continue
-        value = task.internal_data.get("event_value")
-        if isinstance(value, dict):
-            value = value.get("next")
-        due = _parse_instant(value) if isinstance(value, str) else None
-        kind = type(event).__name__.replace("EventDefinition", "").replace("Timer", "").lower() or "timer"
-        timers.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due))
-    return timers
+    return [t for t in map(_waiting_timer, workflow.get_tasks(state=TaskState.WAITING)) if t is not None]
+
+
+def _ready_and_waiting(workflow: Any) -> tuple[list[ReadyTask], list[WaitingTimer]]:
+    """The READY user tasks and the waiting timers, in tree order, found in one walk of the task tree."""
+    ready, timers = [], []
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if task.state == TaskState.READY:
+            if task.task_spec.manual:
+                ready.append(_ready(task))
+        else:
+            timer = _waiting_timer(task)
+            if timer is not None:
+                timers.append(timer)
+    return ready, timers
+
+
+def _waiting_timer(task: Any) -> WaitingTimer | None:
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, TimerEventDefinition):
+        return None
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    due = _parse_instant(value) if isinstance(value, str) else None
+    kind = type(event).__name__.replace("EventDefinition", "").replace("Timer", "").lower() or "timer"
+    return WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due)
 
 
 def compact(workflow: Any) -> int:

@@ -67,3 +67,23 @@ def test_tongban_bench_only_audit_quick_replays_verifies_and_merges_its_targets(
         assert data["audit"]["replay"]["events"] == 303 and data["audit"]["verify_all"]["cases"] == 2_000
         assert data["audit"]["verify_all"]["events"] == 20_000 and data["audit"]["verify_all"]["profile"]["functions"]
         assert "audit: verify --all over 2,000 cases" in result.output and "cProfile" in result.output
+
+
+def test_tongban_bench_only_approval_runs_the_four_rows_side_by_side_and_merges_them(tmp_path):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
+    output = tmp_path / "results.json"
+    earlier = {"target": "inbox first page, db p95", "result": "PASS"}
+    output.write_text(json.dumps({"suite": "tongban bench", "growth": {"kept": True},
+                                  "approval": {"approval / old-row": {}}, "targets": [earlier]}))
+    result = app.test_cli_runner().invoke(args=["bench", "--only", "approval", "--quick", "--output", str(output)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    data = json.loads(output.read_text())
+    assert data["growth"] == {"kept": True} and data["targets"][0] == earlier
+    assert set(data["approval"]) <= {"approval / bare-spiff", "approval / engine-sqlite",
+                                     "approval / engine-postgresql", "approval / engine-http-sqlite"}
+    assert data["approval"]["approval / engine-sqlite"]["status"] == "ok"
+    assert data["approval"]["approval / engine-sqlite"]["sql_per_completion"]["max"] <= 10
+    assert "approval / engine-sqlite" in data["ratios"] and data["approval_only"]["mode"] == "quick"
+    labels = [t["target"] for t in data["targets"]]
+    assert "engine-sqlite / bare-spiff cases/s" in labels and not any("growth" in label for label in labels)
+    assert "ratio engine-sqlite / bare-spiff" in result.output and "load average at start" in result.output

@@ -1,0 +1,168 @@
+"""Deferred writes: sent before the next statement or with COMMIT (one pipeline on PostgreSQL), never lost.
+
+The case row's version check travels with them, enforced by the database, so a stale write is refused
+even when its row count cannot be read.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from engine import CompleteTask, Conflict, StartCase
+from engine.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
+
+
+@pytest.fixture
+def started(engine):
+    deploy_shipped(engine)
+    return engine.handle(StartCase("parallel_approval", CLERK))
+
+
+def _case_row(engine, case_id):
+    with engine.database.engine.connect() as conn:
+        return conn.execute(text("SELECT version, event_seq, chain_head, status FROM cases WHERE id = :id"),
+                            {"id": case_id}).one()
+
+
+def _event_count(engine, case_id):
+    with engine.database.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM case_events WHERE case_id = :id"), {"id": case_id}).scalar()
+
+
+def test_a_stale_case_version_is_refused_with_conflict_and_nothing_is_written(engine, started):
+    before, events = _case_row(engine, started.case_id), _event_count(engine, started.case_id)
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        # Another writer got there first: the row's version moved after this command read it.
+        uow.connection.execute(text("UPDATE cases SET version = version + 1 WHERE id = :id"), {"id": case.id})
+        case.set(status="suspended")
+        uow.cases.save(case, events=[{
+            "case_id": case.id, "seq": case.event_seq + 1, "event_type": "Probe", "occurred_at": case.updated_at,
+            "actor": "probe", "element_id": None, "task_id": None, "payload": {}, "prev_hash": case.chain_head,
+            "hash": "f" * 64}])
+        with pytest.raises(Conflict) as exc:
+            uow.commit()
+    assert exc.value.message == "办件已被其他操作更新，请刷新后重试"
+    assert exc.value.details == {"case_id": started.case_id}
+    assert _case_row(engine, started.case_id) == before
+    assert _event_count(engine, started.case_id) == events
+
+
+def test_a_read_in_the_same_transaction_sees_the_writes_still_queued(engine, started):
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        case.set(status="suspended")
+        uow.cases.save(case)
+        seen = uow.connection.execute(text("SELECT status, version FROM cases WHERE id = :id"),
+                                      {"id": case.id}).one()
+        uow.commit()
+    assert tuple(seen) == ("suspended", started.version + 1)
+    assert _case_row(engine, started.case_id).status == "suspended"
+
+
+def test_queued_writes_are_dropped_when_the_command_does_not_commit(engine, started):
+    before, events = _case_row(engine, started.case_id), _event_count(engine, started.case_id)
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        case.set(status="suspended")
+        uow.cases.save(case)
+    assert _case_row(engine, started.case_id) == before
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        # The pooled connection comes back with an empty queue: this read sends nothing left over.
+        assert uow.cases.lock(started.case_id).status == "running"
+        uow.commit()
+    assert _case_row(engine, started.case_id) == before
+    assert _event_count(engine, started.case_id) == events
+
+
+def test_a_failing_queued_write_rolls_the_whole_command_back(engine, started):
+    before, events = _case_row(engine, started.case_id), _event_count(engine, started.case_id)
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        duplicate = {"case_id": case.id, "seq": 1, "event_type": "Probe", "occurred_at": case.updated_at,
+                     "actor": "probe", "element_id": None, "task_id": None, "payload": {}, "prev_hash": "0" * 64,
+                     "hash": "e" * 64}
+        uow.cases.save(case, events=[duplicate])  # seq 1 exists: the unique (case, seq) key refuses it
+        with pytest.raises(Conflict):
+            uow.commit()
+    assert _case_row(engine, started.case_id) == before
+    assert _event_count(engine, started.case_id) == events
+
+
+def test_a_queued_write_that_fails_when_a_read_sends_it_raises_there_as_a_database_error(engine, started):
+    events = _event_count(engine, started.case_id)
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        case = uow.cases.lock(started.case_id)
+        uow.cases.append_events([{"case_id": case.id, "seq": 1, "event_type": "Probe", "occurred_at": case.updated_at,
+                                  "actor": "probe", "element_id": None, "task_id": None, "payload": {},
+                                  "prev_hash": "0" * 64, "hash": "d" * 64}])
+        with pytest.raises(IntegrityError):
+            uow.connection.execute(text("SELECT count(*) FROM case_events"))
+    assert _event_count(engine, started.case_id) == events
+
+
+def test_a_completion_sends_its_last_writes_with_the_commit_in_one_pipeline_on_postgresql(engine, started):
+    accept = open_task(engine, CLERK, "accept")
+    driver_states: list[tuple[str, bool]] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        pipeline = getattr(conn.connection.driver_connection, "_pipeline", None) is not None
+        driver_states.append((statement.split()[0] + " " + statement.split()[2 if statement.startswith("INSERT")
+                                                                              else 1], pipeline))
+    event.listen(engine.database.engine, "before_cursor_execute", note)
+    try:
+        engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
+    finally:
+        event.remove(engine.database.engine, "before_cursor_execute", note)
+    in_pipeline = {name for name, piped in driver_states if piped}
+    pipelined = engine.database.dialect == "postgresql"
+    deferred = {"INSERT case_events", "INSERT task_candidates", "UPDATE tasks", "UPDATE task_candidates",
+                "UPDATE cases"}
+    assert in_pipeline == (deferred if pipelined else set())
+    # The lock read and the INSERT whose new ids the command needs are answered at once, never pipelined.
+    assert ("SELECT tasks.id,", False) in driver_states and ("INSERT tasks", False) in driver_states
+    assert [name for name, _ in driver_states][-1] == "UPDATE cases"
+
+
+
+def test_a_read_session_ends_with_commit_so_postgresql_keeps_the_prepared_statements(engine, started):
+    # psycopg drops every prepared statement of a connection on ROLLBACK; a read must not send one.
+    ends: list[str] = []
+    listeners = {"commit": lambda conn: ends.append("commit"), "rollback": lambda conn: ends.append("rollback")}
+    for name, fn in listeners.items():
+        event.listen(engine.database.engine, name, fn)
+    try:
+        with engine.database.read_sessions() as session:
+            for _ in range(6):  # past psycopg's prepare threshold (5)
+                session.execute(text("SELECT status FROM cases WHERE id = :id"), {"id": started.case_id}).one()
+            raw = session.connection().connection.driver_connection
+    finally:
+        for name, fn in listeners.items():
+            event.remove(engine.database.engine, name, fn)
+    assert ends == ["commit"]
+    if engine.database.dialect == "postgresql":
+        # The session has ended and its connection went back to the pool: the statement is still prepared.
+        try:
+            prepared = raw.execute("SELECT count(*) FROM pg_prepared_statements "
+                                   "WHERE statement LIKE 'SELECT status FROM cases%'").fetchone()[0]
+        finally:
+            raw.rollback()
+        assert prepared == 1
+
+
+def test_a_read_session_whose_block_raised_rolls_back(engine, started):
+    ends: list[str] = []
+
+    def note(conn):
+        ends.append("rollback")
+    event.listen(engine.database.engine, "rollback", note)
+    try:
+        with pytest.raises(RuntimeError):
+            with engine.database.read_sessions() as session:
+                session.execute(text("SELECT 1")).one()
+                raise RuntimeError("the reader failed")
+    finally:
+        event.remove(engine.database.engine, "rollback", note)
+    assert ends == ["rollback"]
