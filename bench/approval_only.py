@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .run import (
-    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, rounded, summarize_approval,
-    target_lines,
+    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, ratio_lines, rounded,
+    summarize_approval, target_lines,
 )
 from .workloads import (
     BareSpiffApproval, Batch, EngineApproval, HttpApproval, PostgresSchema, SqliteDatabase, in_ci,
@@ -115,10 +115,8 @@ def main_approval_only(*, quick: bool, postgresql_url: str, output: Path,
     for line in approval_table(approval):
         echo(line)
     echo("")
-    for key, r in ratios.items():
-        echo(f"ratio {key.split(' / ')[1]} / bare-spiff cases/s = {r['ratio_of_medians']:.2f} "
-             f"(median of paired repeats {r['median_of_paired_repeats']:.2f}, "
-             f"range {r['paired_min']:.2f}-{r['paired_max']:.2f}; same run)")
+    for line in ratio_lines(ratios):
+        echo(line)
     echo(f"load average at start {machine['loadavg_at_start']}, at end {load_after}")
     echo("")
     for line in target_lines(mine):

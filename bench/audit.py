@@ -22,18 +22,12 @@ from typing import Any, Callable
 
 from sqlalchemy import text
 
-from engine import (
-    CST, Actor, CompleteTask, DeployDefinitions, EngineConfig, ManualClock, Replayer, StartCase, bootstrap,
-    ensure_calendar_seeded, upgrade_database, verify_all,
-)
+from engine import CST, DeployDefinitions, EngineConfig, ManualClock, Replayer, bootstrap, verify_all
 
 from .audit_seed import seed_cases
+from .loop_case import LOOP_BPMN, ROOT, loop_case
 from .workloads import PostgresSchema
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOP_BPMN = ROOT / "tests" / "data" / "processes" / "loop.bpmn"
-REVIEWER = Actor("rv", ("reviewer",), "500103")
-CLERK = Actor("window_yz", ("window_clerk",), "500103", "zwzx")
 TARGET_REPLAY_S = 1.0
 TARGET_VERIFY_RATE = 5_000.0
 
@@ -52,32 +46,16 @@ def run_audit_benchmark(postgresql_url: str, *, quick: bool, echo: Callable[[str
 
 def measure_replay(rounds: int, runs: int) -> dict[str, Any]:
     """Drive the loop case ``rounds`` times, then time ``runs`` replays of it (after one warm-up)."""
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'audit.sqlite'}"
-        upgrade_database(url)
-        clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-        engine = bootstrap(EngineConfig(database_url=url, processes_dir=ROOT / "processes",
-                                        forms_dir=ROOT / "forms", materials_dir=Path(folder) / "m"), clock=clock)
-        try:
-            ensure_calendar_seeded(engine)
-            engine.handle(DeployDefinitions((("loop.bpmn", LOOP_BPMN.read_bytes()),)))
-            ref = engine.handle(StartCase("loop", CLERK))
-            task_id = engine.queries.tasks(REVIEWER, limit=1).items[0]["id"]
-            for round_no in range(rounds):
-                clock.advance(minutes=10)
-                task_id = engine.handle(CompleteTask(task_id, REVIEWER, {"round": round_no, "done": False})
-                                        ).created_task_ids[0]
-            with Replayer(engine) as replayer:
-                first = replayer.replay_case(ref.case_id)
-                if not first.identical:
-                    raise RuntimeError(f"the benchmark case does not replay identically: {first.divergence}")
-                times = []
-                for _ in range(runs):
-                    began = time.perf_counter()
-                    replayer.replay_case(ref.case_id)
-                    times.append(time.perf_counter() - began)
-        finally:
-            engine.close()
+    with loop_case(rounds, "audit") as (engine, case_id):
+        with Replayer(engine) as replayer:
+            first = replayer.replay_case(case_id)
+            if not first.identical:
+                raise RuntimeError(f"the benchmark case does not replay identically: {first.divergence}")
+            times = []
+            for _ in range(runs):
+                began = time.perf_counter()
+                replayer.replay_case(case_id)
+                times.append(time.perf_counter() - began)
     return {"database": "sqlite", "events": first.events, "commands": rounds + 1, "runs": runs,
             "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
             "ms_per_event": statistics.median(times) * 1000 / first.events}

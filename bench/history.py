@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import (
-    CST, Actor, CompleteTask, DeployDefinitions, EngineConfig, ManualClock, StartCase, bootstrap,
-    ensure_calendar_seeded, upgrade_database,
-)
+from engine import Actor
 
-ROOT = Path(__file__).resolve().parent.parent
-LOOP_BPMN = ROOT / "tests" / "data" / "processes" / "loop.bpmn"
+from .loop_case import loop_case
+
 AUDITOR = Actor("bench_auditor", ("auditor",), "500000")
-REVIEWER = Actor("rv", ("reviewer",), "500103")
-CLERK = Actor("window_yz", ("window_clerk",), "500103", "zwzx")
 
 
 def _median_ms(fn: Callable[[], Any], samples: int) -> float:
@@ -40,24 +33,8 @@ def _median_ms(fn: Callable[[], Any], samples: int) -> float:
 def run_history_benchmark(*, quick: bool) -> dict[str, Any]:
     """Build the long case in a temporary SQLite database and time the history reads."""
     rounds = 100 if quick else 333
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{Path(folder) / 'history.sqlite'}"
-        upgrade_database(url)
-        clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
-        engine = bootstrap(EngineConfig(database_url=url, processes_dir=ROOT / "processes",
-                                        forms_dir=ROOT / "forms", materials_dir=Path(folder) / "m"), clock=clock)
-        try:
-            ensure_calendar_seeded(engine)
-            engine.handle(DeployDefinitions((("loop.bpmn", LOOP_BPMN.read_bytes()),)))
-            ref = engine.handle(StartCase("loop", CLERK))
-            task_id = engine.queries.tasks(REVIEWER, limit=1).items[0]["id"]
-            for round_no in range(rounds):
-                clock.advance(minutes=10)
-                task_id = engine.handle(CompleteTask(task_id, REVIEWER, {"round": round_no, "done": False})
-                                        ).created_task_ids[0]
-            return _measure(engine, ref.case_id, quick)
-        finally:
-            engine.close()
+    with loop_case(rounds, "history") as (engine, case_id):
+        return _measure(engine, case_id, quick)
 
 
 def _measure(engine: Any, case_id: int, quick: bool) -> dict[str, Any]:

@@ -321,6 +321,13 @@ SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
 ONLY = (*SCALE, "history", "approval")
 
 
+def ratio_lines(ratios: dict[str, dict[str, float]]) -> list[str]:
+    """One line per engine row: its cases/s over bare SpiffWorkflow's, measured side by side in one run."""
+    return [f"ratio {key.split(' / ')[1]} / bare-spiff cases/s = {r['ratio_of_medians']:.2f} "
+            f"(median of paired repeats {r['median_of_paired_repeats']:.2f}, "
+            f"range {r['paired_min']:.2f}-{r['paired_max']:.2f}; same run)" for key, r in ratios.items()]
+
+
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
          only: str | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it.
@@ -501,10 +508,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     for line in approval_table(approval):
         echo(line)
     echo("")
-    for key, r in ratios.items():
-        echo(f"ratio {key.split(' / ')[1]} / bare-spiff cases/s = {r['ratio_of_medians']:.2f} "
-             f"(median of paired repeats {r['median_of_paired_repeats']:.2f}, "
-             f"range {r['paired_min']:.2f}-{r['paired_max']:.2f}; same run)")
+    for line in ratio_lines(ratios):
+        echo(line)
     starts = [f"{name.split(' / ')[1]} {r['sql_per_start']['median']:g}" for name, r in approval.items()
               if r["status"] == "ok" and r.get("sql_per_start")]
     if starts:
