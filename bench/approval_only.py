@@ -8,7 +8,6 @@ rest of an earlier full run is kept.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import statistics
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .run import (
-    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, ratio_lines, rounded,
+    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, merge_results, ratio_lines,
     summarize_approval, target_lines,
 )
 from .workloads import (
@@ -128,18 +127,6 @@ def main_approval_only(*, quick: bool, postgresql_url: str, output: Path,
 def _merge(output: Path, approval: dict[str, Any], ratios: dict[str, Any], mine: list[dict[str, Any]],
            machine: dict[str, Any], quick: bool, url: str, seconds: float,
            echo: Callable[[str], None]) -> dict[str, Any]:
-    output = Path(output)
-    result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
-    labels = {t["target"] for t in mine}
-    targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
-    result.update(approval=approval, ratios=ratios, targets=targets,
-                  approval_only={"mode": "quick" if quick else "full", "machine": machine,
-                                 "postgresql_url": safe_url(url), "duration_s": seconds},
-                  summary={"passed": sum(t["result"] == "PASS" for t in targets),
-                           "failed": sum(t["result"] == "FAIL" for t in targets),
-                           "skipped": sum(t["result"] == "SKIP" for t in targets)})
-    result = rounded(result)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    echo(f"results merged into {output}")
-    return result
+    return merge_results(output, {"approval": approval, "ratios": ratios, "approval_only": {
+        "mode": "quick" if quick else "full", "machine": machine, "postgresql_url": safe_url(url),
+        "duration_s": seconds}}, mine, echo)

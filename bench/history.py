@@ -8,7 +8,6 @@ before each call (and once more from the cache).
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -73,18 +72,12 @@ def _measure(engine: Any, case_id: int, quick: bool) -> dict[str, Any]:
 
 def main_history_only(*, quick: bool, output: Path, echo: Callable[[str], None]) -> dict[str, Any]:
     """Run the history benchmark alone and merge its section into ``output`` (the rest is kept)."""
-    from .run import machine_info, rounded
+    from .run import machine_info, merge_results
     echo(f"tongban bench --only history ({'quick' if quick else 'full'})")
     began = time.perf_counter()
     measured = run_history_benchmark(quick=quick)
     for key, value in measured.items():
         echo(f"  {key:<22} {value:.1f}" if isinstance(value, float) else f"  {key:<22} {value}")
-    output = Path(output)
-    result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
-    result["history"] = {**measured, "database": "sqlite", "mode": "quick" if quick else "full",
-                         "machine": machine_info(), "duration_s": time.perf_counter() - began}
-    result = rounded(result)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    echo(f"results merged into {output}")
-    return result
+    return merge_results(output, {"history": {**measured, "database": "sqlite", "mode": "quick" if quick else "full",
+                                              "machine": machine_info(), "duration_s": time.perf_counter() - began}},
+                         None, echo)

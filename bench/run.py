@@ -607,16 +607,23 @@ def main_only(name: str, *, quick: bool, postgresql_url: str, output: Path,
     echo("")
     for line in target_lines(mine):
         echo(line)
+    return merge_results(output, {name: {**section, "mode": "quick" if quick else "full",
+                                         "machine": machine_info(), "duration_s": time.perf_counter() - began}},
+                         mine, echo)
+
+
+def merge_results(output: Path, sections: dict[str, Any], mine: list[dict[str, Any]] | None,
+                  echo: Callable[[str], None]) -> dict[str, Any]:
+    """Merge ``sections`` (and the targets ``mine`` replace by label) into the results file; keep the rest."""
     output = Path(output)
     result = json.loads(output.read_text(encoding="utf-8")) if output.is_file() else {"suite": "tongban bench"}
-    labels = {t["target"] for t in mine}
-    targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
-    result.update({name: {**section, "mode": "quick" if quick else "full", "machine": machine_info(),
-                          "duration_s": time.perf_counter() - began}},
-                  targets=targets,
-                  summary={"passed": sum(t["result"] == "PASS" for t in targets),
-                           "failed": sum(t["result"] == "FAIL" for t in targets),
-                           "skipped": sum(t["result"] == "SKIP" for t in targets)})
+    result.update(sections)
+    if mine is not None:
+        labels = {t["target"] for t in mine}
+        targets = [t for t in result.get("targets", []) if t["target"] not in labels] + mine
+        result.update(targets=targets, summary={"passed": sum(t["result"] == "PASS" for t in targets),
+                                                "failed": sum(t["result"] == "FAIL" for t in targets),
+                                                "skipped": sum(t["result"] == "SKIP" for t in targets)})
     result = rounded(result)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
