@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import Cursor
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +28,8 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Engine:
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size, max_overflow=10)
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+            event.listen(engine, "do_execute", _begin_with_first_statement)
     deferred.enable(engine)
     return engine
 
@@ -47,6 +51,36 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _begin_with_first_statement(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """Send a transaction's BEGIN and its first statement in one round trip (psycopg, PostgreSQL).
+
+    psycopg opens a transaction by sending BEGIN and waiting for its answer before the first statement,
+    even in pipeline mode (it syncs after BEGIN): one more round trip per transaction, and every command is
+    a transaction. Here, while no transaction is open, the connection is put in autocommit for a moment so
+    that psycopg adds no BEGIN of its own, our BEGIN and the statement are queued in one pipeline, and
+    leaving the pipeline sends both with a single Sync and reads both answers. The connection then leaves
+    autocommit without a check (psycopg refuses the public setter inside a transaction): its state is the
+    one psycopg's own BEGIN would have left, so COMMIT and ROLLBACK go on as usual. An error surfaces when
+    the pipeline ends, inside this handler, and SQLAlchemy wraps it like any other.
+
+    Statements after the first, connections in autocommit (SQLAlchemy's AUTOCOMMIT isolation) or already
+    in a pipeline, and server-side cursors (which a pipeline cannot carry) run as SQLAlchemy runs them.
+    tests/integration/test_begin_round_trip.py reads the wire protocol to prove the single Sync.
+    """
+    driver = cursor.connection
+    if (type(cursor) is not Cursor or driver.autocommit or getattr(driver, "_pipeline", None) is not None
+            or driver.info.transaction_status != TransactionStatus.IDLE or not hasattr(driver, "_autocommit")):
+        return False
+    driver.autocommit = True
+    try:
+        with driver.pipeline():
+            driver.execute(b"BEGIN")
+            cursor.execute(statement, parameters)
+    finally:
+        driver._autocommit = False
+    return True
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A command's last writes (audit events, candidate rows, the task and case updates) need no answer from the
 database, so they wait in a queue until the next statement or COMMIT. On PostgreSQL the queue and the COMMIT
-go out in one psycopg pipeline; on SQLite the same statements run one after another. Any statement executed
+go out in one psycopg pipeline with a single Sync (one round trip); on SQLite the same statements run one after another. Any statement executed
 on the connection while writes are queued sends them first (a ``before_execute`` listener), so a read in the
 same transaction always sees them.
 
@@ -52,10 +52,16 @@ class DeferredWrites:
         driver = self.connection.connection.driver_connection
         try:
             with driver.pipeline():
-                self._run(writes, commit)
+                self._run(writes, None)
+                if commit is not None:
+                    # Queued like the writes, so that the pipeline's one Sync carries it. psycopg's commit()
+                    # inside a pipeline would sync (and wait) once more before the pipeline's own exit.
+                    driver.execute(b"COMMIT")
         except self.connection.dialect.loaded_dbapi.Error as exc:
             # Raised by the pipeline's final sync, outside SQLAlchemy: wrap it as SQLAlchemy would.
             raise DBAPIError.instance(None, None, exc, self.connection.dialect.loaded_dbapi.Error) from exc
+        if commit is not None:
+            commit()  # ends SQLAlchemy's transaction; the server's is over, so psycopg sends nothing
 
     def _run(self, writes: list[tuple[Any, Any]], commit: Callable[[], None] | None) -> None:
         for statement, parameters in writes:
