@@ -319,8 +319,9 @@ class MigrateCase(Command):
 class RateCase(Command):
     """Rate a closed case once (好差评): ``score`` is the GB/T 39046 A.8 code, 1 非常满意 … 5 非常不满意.
 
-    ``actor`` is a window clerk entering the applicant's rating, or :data:`engine.ratings.APPLICANT`
-    after the applicant proved the query code. A 差评 (4 or 5) opens a 差评整改 case.
+    ``actor`` is a window clerk entering the applicant's rating, :data:`engine.ratings.APPLICANT` after the
+    applicant proved the query code, or the applicant account that applied for the case online (我的办件).
+    A 差评 (4 or 5) opens a 差评整改 case.
     """
 
     case_id: int

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from . import events as ev
+from .applicant_accounts import is_applicant
 from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
-from .persistence.models import Case, CaseEvent, Rating, TaskItem
+from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
 from .persistence.repository import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.runner import StepResult
@@ -46,6 +47,7 @@ _ratings = Rating.__table__
 _tasks = TaskItem.__table__
 _cases = Case.__table__
 _events = CaseEvent.__table__
+_applications = Application.__table__
 
 
 def check_rating(score: Any, channel: Any, comment: Any) -> str:
@@ -70,12 +72,24 @@ def check_rating(score: Any, channel: Any, comment: Any) -> str:
     return text
 
 
-def may_enter_for(actor: Actor, case: CaseRecord) -> bool:
-    """Whether ``actor`` may record a rating of ``case``: the applicant, or a window of its districts."""
-    if actor.username == APPLICANT.username and actor.roles == APPLICANT.roles:
+def may_enter_for(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> bool:
+    """Whether ``actor`` may record a rating of ``case``.
+
+    The applicant who proved the query code; the applicant account that applied for it online (我的办件);
+    or a window of its receiving or owning district entering the applicant's rating.
+    """
+    if _by_query_code(actor):
         return True
+    if is_applicant(actor):
+        account = uow.connection.execute(
+            select(_applications.c.account).where(_applications.c.case_id == case.id)).scalar()
+        return account is not None and account == actor.username
     return bool(set(CLERK_ROLES) & set(actor.roles)) and actor.district in (
         case.receiving_district, case.owning_district)
+
+
+def _by_query_code(actor: Actor) -> bool:
+    return actor.username == APPLICANT.username and actor.roles == APPLICANT.roles
 
 
 def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
@@ -85,7 +99,7 @@ def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
     workflow = None
     with svc.uow() as uow:
         case = uow.cases.lock(cmd.case_id)
-        if not may_enter_for(cmd.actor, case):
+        if not may_enter_for(uow, cmd.actor, case):
             raise NotFound("办件不存在或无权访问", details={"case_id": cmd.case_id})
         if case.process_key == RECTIFICATION_PROCESS:
             raise InvalidInput("差评整改办件不接受评价", code="CASE_NOT_RATEABLE")
@@ -97,7 +111,7 @@ def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
                            details={"case_no": case.case_no})
         department = responsible_department(uow, case)
         matter_code = uow.connection.execute(select(_cases.c.matter_code).where(_cases.c.id == case.id)).scalar()
-        source = "applicant" if cmd.actor.username == APPLICANT.username else "window"
+        source = "applicant" if _by_query_code(cmd.actor) or is_applicant(cmd.actor) else "window"
         values = {"case_id": case.id, "case_no": case.case_no, "matter_code": matter_code,
                   "district": case.owning_district, "department": department, "score": cmd.score,
                   "channel": cmd.channel, "comment": comment or None, "source": source,

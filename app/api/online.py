@@ -1,4 +1,4 @@
-"""全程网办 for applicant accounts: online matters, online applications, 我的办件 and 网上补正.
+"""全程网办 for applicant accounts: online matters, online applications, 我的办件, 网上补正 and 好差评.
 
 Every endpoint needs an applicant account (bearer token or page session); staff get 403 ``APPLICANT_ONLY``.
 Applications and supplements are ``multipart/form-data``: a JSON field plus one file field ``material.<key>``
@@ -13,13 +13,15 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from engine import Actor, ApplyOnline, Forbidden, InvalidInput, MaterialInput, Party, SubmitSupplement, is_applicant
+from engine import (
+    Actor, ApplyOnline, Forbidden, InvalidInput, MaterialInput, Party, RateCase, SubmitSupplement, is_applicant,
+)
 
 from ..auth import current_actor
 from ..errors import translate
 from ..runtime import get_engine
 from .applications import FILE_PREFIX, IntakeResultSchema, MaterialChoiceSchema, PartySchema, uploads_of
-from .rating_schemas import ApplicantViewSchema
+from .rating_schemas import ApplicantViewSchema, ScoreFields
 
 blp = Blueprint("online", __name__, url_prefix="/api/v1", description="全程网办：申请人账号的网上申报与我的办件")
 
@@ -147,6 +149,20 @@ def supplement(case_id: int) -> Any:
     body = _load(SupplementSchema(), raw, "supplement") if raw else {"materials": {}, "note": ""}
     materials = tuple(_materials(body["materials"], request.files))
     return get_engine().handle(SubmitSupplement(case_id, applicant(), materials, body["note"]))
+
+
+@blp.route("/my/cases/<int:case_id>/rating", methods=["POST"])
+@blp.arguments(ScoreFields)
+@blp.response(201, MyCaseDetailSchema)
+def rate(body: dict[str, Any], case_id: int) -> Any:
+    """Rate your closed case once (好差评); 不满意 and 非常不满意 go to the responsible department for 整改.
+
+    409 ``CASE_NOT_CLOSED`` before the case ends, 409 ``ALREADY_RATED`` the second time, 422
+    ``RATING_INVALID`` for a bad level or channel or a 差评 without a comment; someone else's case: 404.
+    """
+    actor = applicant()
+    get_engine().handle(RateCase(case_id, actor, body["score"], body["channel"], body["comment"]))
+    return get_engine().my_cases.detail(actor.username, case_id)
 
 
 def online_command(actor: Actor, body: dict[str, Any], files: Any) -> ApplyOnline:

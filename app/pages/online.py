@@ -1,4 +1,4 @@
-"""Applicant pages (全程网办): 我的办件 (list, detail, 网上补正) and 网上申报 (choose an online matter, apply).
+"""Applicant pages (全程网办): 我的办件 (list, detail, 网上补正, 好差评) and 网上申报 (choose an online matter, apply).
 
 Only applicant accounts reach them (staff get the 403 page with ``APPLICANT_ONLY``); the wall in
 :mod:`app.applicant_wall` keeps applicants out of every staff page. The query code of a new application is
@@ -12,14 +12,15 @@ from flask import redirect, render_template, request, session, url_for
 from werkzeug.datastructures import ImmutableMultiDict
 
 from engine import (
-    Actor, ApplyOnline, Conflict, Forbidden, ID_TYPES, InvalidInput, MaterialInput, NotFound, Party,
-    SubmitSupplement, is_applicant,
+    Actor, ApplyOnline, Conflict, EngineError, Forbidden, ID_TYPES, InvalidInput, MaterialInput, NotFound, Party,
+    RateCase, SubmitSupplement, is_applicant,
 )
 
 from ..auth import current_actor
 from ..runtime import get_engine
 from . import bp, login_required
 from .labels import district_name
+from .query import LEVEL_CHOICES, page_channel
 
 CODES_KEY = "online_query_codes"
 LABELS = {"district": "办理地", "contact_phone": "联系电话", "applicant.name": "法人名称",
@@ -124,8 +125,28 @@ def _inputs(keys: list[str], form: ImmutableMultiDict, files: ImmutableMultiDict
     return items
 
 
+@bp.post("/my/cases/<int:case_id>/rating")
+@login_required
+def my_rate(case_id: int) -> Any:
+    """Rate your closed case once (好差评); a refusal comes back on the case page with its messages."""
+    actor = _applicant()
+    score = request.form.get("score", "")
+    comment = request.form.get("comment", "")[:2000]
+    try:
+        get_engine().handle(RateCase(case_id, actor, int(score) if score.isdigit() else None, page_channel(),
+                                     comment))
+    except EngineError as exc:       # a bad rating, one already made, a case not closed, someone else's case
+        if isinstance(exc, NotFound):
+            raise
+        fields = dict(exc.details.get("fields") or {})
+        return _case_page(actor, case_id, message=None if fields else exc.message, rating_fields=fields,
+                          rating_values={"score": score, "comment": comment}, status=exc.http_status)
+    return redirect(url_for("pages.my_case", case_id=case_id, rated=1))
+
+
 def _case_page(actor: Actor, case_id: int, *, errors: dict[str, list[str]] | None = None,
-               message: str | None = None, status: int = 200) -> Any:
+               message: str | None = None, status: int = 200, rating_fields: dict[str, list[str]] | None = None,
+               rating_values: dict[str, str] | None = None) -> Any:
     detail = get_engine().my_cases.detail(actor.username, case_id)
     codes = session.get(CODES_KEY) or {}
     query_code = codes.pop(str(case_id), None)
@@ -133,7 +154,9 @@ def _case_page(actor: Actor, case_id: int, *, errors: dict[str, list[str]] | Non
         session[CODES_KEY] = codes
     matter = _matter(detail)
     names = {m["key"]: m["name"] for m in matter["materials"]}
-    return render_template("pages/my_case.html", view={**detail, "can_rate": False}, c=detail,
+    return render_template("pages/my_case.html", view=detail, c=detail, levels=LEVEL_CHOICES,
+                           rating_fields=rating_fields or {}, rating_values=rating_values or {},
+                           rated=request.args.get("rated") == "1",
                            matter=matter, names=names, query_code=query_code, errors=errors or {}, message=message,
                            labels=LABELS, supplied=request.args.get("supplied") == "1",
                            district_label=district_name(detail["district"])), status

@@ -50,7 +50,7 @@ def query_rate() -> Any:
     engine = get_engine()
     try:
         view = engine.applicants.rate(case_no, code, _address(), score=int(score) if score.isdigit() else None,
-                                      channel=_channel(), comment=comment)
+                                      channel=page_channel(), comment=comment)
     except (NotFound, TooManyAttempts) as exc:
         return _answer(None, case_no, error=exc.message, status=exc.http_status, headers=retry_after(exc))
     except EngineError as exc:           # a bad rating, one already made, 差评整改 not deployed
@@ -69,7 +69,7 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _channel() -> str:
+def page_channel() -> str:
     """表9 评价渠道 of this page: 移动服务端 (2) on a phone's browser, else PC端 (1)."""
     agent = request.headers.get("User-Agent", "")
     return "2" if any(word in agent for word in ("Mobile", "Android", "iPhone")) else "1"
