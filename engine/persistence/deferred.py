@@ -2,9 +2,9 @@
 
 A command's last writes (audit events, candidate rows, the task and case updates) need no answer from the
 database, so they wait in a queue until the next statement or COMMIT. On PostgreSQL the queue and the COMMIT
-go out in one psycopg pipeline with a single Sync (one round trip); on SQLite the same statements run one after another. Any statement executed
-on the connection while writes are queued sends them first (a ``before_execute`` listener), so a read in the
-same transaction always sees them.
+go out in one psycopg pipeline with a single Sync (one round trip); on SQLite the same statements run one after
+another. Any statement executed on the connection while writes are queued sends them first (a
+``before_execute`` listener), so a read in the same transaction always sees them.
 
 Nothing a write queued here returns can be read, including its row count. The one write whose outcome
 matters, the case row's version check, is therefore enforced by the database: the UPDATE sets ``version``
