@@ -35,7 +35,7 @@ from .messages import write_outbox
 from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
 from .persistence.models import MatterVersion
-from .persistence.repository import CaseRecord, TaskRecord
+from .persistence.case_records import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .separation import check_separation
 from .persistence.models import NO_DEADLINE

@@ -22,7 +22,7 @@ from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
 from .persistence.models import Case, CaseEvent, Rating, TaskItem
-from .persistence.repository import CaseRecord
+from .persistence.case_records import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.runner import StepResult
 from .variables import check_variables
