@@ -24,7 +24,7 @@ from .handlers import Services, _record, open_case
 from .persistence.models import Case, CaseEvent, Rating, TaskItem
 from .persistence.case_records import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
-from .spiff.runner import StepResult
+from .spiff.steps import StepResult
 from .variables import check_variables
 
 LEVELS = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
