@@ -48,8 +48,9 @@ from .queries import Queries
 from .rating_queries import RatingReads
 from .receipts import Receipts
 from .reports import Reports
-from .spiff.runner import WorkflowCache, WorkflowRunner
+from .spiff.runner import WorkflowRunner
 from .spiff.script_env import safe_script_engine
+from .spiff.workflow_cache import WorkflowCache
 from .versions import Versions
 
 COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] = {

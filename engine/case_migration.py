@@ -21,7 +21,7 @@ from .commands import Actor, MigrateCase
 from .deployment import LoadedDefinition
 from .errors import Conflict, Forbidden
 from .handlers import CaseRef, Services, _record
-from .persistence.repository import CaseRecord
+from .persistence.case_records import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork, _is_serialization_failure
 from .spiff.serializer import SERIALIZER_VERSION
 

@@ -18,7 +18,7 @@ from .calendar_functions import case_clocks_bound
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import ClockClosed
-from .persistence.repository import CaseRecord
+from .persistence.case_records import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}

@@ -35,12 +35,13 @@ from .messages import write_outbox
 from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
 from .persistence.models import MatterVersion
-from .persistence.repository import CaseRecord, TaskRecord
+from .persistence.case_records import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .separation import check_separation
 from .persistence.models import NO_DEADLINE
-from .spiff.runner import ReadyTask, StepResult, WorkflowRunner
+from .spiff.runner import WorkflowRunner
 from .spiff.serializer import SERIALIZER_VERSION
+from .spiff.steps import ReadyTask, StepResult
 from .variables import check_variables
 
 

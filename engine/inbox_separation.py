@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .deployment import LoadedDefinition
-from .persistence.repository import performed_tasks_statement
+from .persistence.case_repository import performed_tasks_statement
 from .separation import find_conflict
 
 DefinitionLookup = Callable[[int], LoadedDefinition]

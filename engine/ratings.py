@@ -22,10 +22,10 @@ from .applicant_accounts import is_applicant
 from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
+from .persistence.case_records import CaseRecord
 from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
-from .persistence.repository import CaseRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
-from .spiff.runner import StepResult
+from .spiff.steps import StepResult
 from .variables import check_variables
 
 LEVELS = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}

@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from .deployment import LoadedDefinition
 from .errors import Conflict
-from .persistence.repository import TaskRecord
+from .persistence.case_records import TaskRecord
 
 
 class SeparationOfDuties(Conflict):

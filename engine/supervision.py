@@ -15,7 +15,7 @@ from . import events as ev
 from .commands import Actor, CloseSupervision, RaiseSupervision
 from .errors import Conflict, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _record
-from .persistence.repository import CaseRecord
+from .persistence.case_records import CaseRecord
 
 CITY = "500000"
 """The district code of city-level supervisors (重庆市), who follow every district."""

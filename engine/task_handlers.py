@@ -13,7 +13,7 @@ from .candidates import parse_candidate, user_groups
 from .commands import Actor, ClaimTask, ClaimTasks, DelegateTask, ReturnTask
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .handlers import CaseRef, Services, _apply_step, _check_actionable, _record, claim_task
-from .persistence.repository import TaskRecord
+from .persistence.case_records import TaskRecord
 from .separation import check_separation
 
 MAX_BULK_CLAIM = 100

@@ -10,7 +10,7 @@ from engine.deployment import LoadedDefinition
 from engine.errors import Conflict, NotFound
 from engine.expressions import Evaluator
 from engine.forms import parse_form
-from engine.persistence.repository import CaseRecord, TaskRecord
+from engine.persistence.case_records import CaseRecord, TaskRecord
 from engine.spiff.parser import parse_unit
 
 ROOT = Path(__file__).resolve().parent.parent

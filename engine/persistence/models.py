@@ -750,24 +750,13 @@ class Rating(Base):
     removed_reason: Mapped[Optional[str]] = mapped_column(Text)
 
 
-class MetricDaily(Base):
-    """One day's flows for one district, department and matter: the rollup the dashboards sum.
+class MetricFigures:
+    """The figures of one day's rollup row, shared by :class:`MetricDaily` and :class:`MetricCityDaily`.
 
-    Rows exist for every day up to the watermark in :class:`MetricWatermark`; later days are read from
-    ``cases`` directly. ``legal_hist``/``committed_hist`` count the completed cases by working days used,
-    so percentiles come from the rollup too. ``''`` stands for a case without a district, department or
-    matter. A day is rolled up only once it is over, so its numbers never change afterwards (each counts
-    an event of that day).
+    A declarative mixin, so the column list exists once: the city row holds the same figures summed over every
+    district, department and matter. Each class declares its own key columns, which come first in its table.
     """
 
-    __tablename__ = "metric_daily"
-    __table_args__ = (Index(None, "day", "owning_district"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    day: Mapped[date] = mapped_column(Date)
-    owning_district: Mapped[str] = mapped_column(String(12))
-    department: Mapped[str] = mapped_column(String(40))
-    matter_code: Mapped[str] = mapped_column(String(64))
     received: Mapped[int] = mapped_column(Integer)
     accepted: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer)
@@ -788,7 +777,27 @@ class MetricDaily(Base):
     committed_hist: Mapped[dict[str, Any]]
 
 
-class MetricCityDaily(Base):
+class MetricDaily(MetricFigures, Base):
+    """One day's flows for one district, department and matter: the rollup the dashboards sum.
+
+    Rows exist for every day up to the watermark in :class:`MetricWatermark`; later days are read from
+    ``cases`` directly. ``legal_hist``/``committed_hist`` count the completed cases by working days used,
+    so percentiles come from the rollup too. ``''`` stands for a case without a district, department or
+    matter. A day is rolled up only once it is over, so its numbers never change afterwards (each counts
+    an event of that day).
+    """
+
+    __tablename__ = "metric_daily"
+    __table_args__ = (Index(None, "day", "owning_district"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    owning_district: Mapped[str] = mapped_column(String(12))
+    department: Mapped[str] = mapped_column(String(40))
+    matter_code: Mapped[str] = mapped_column(String(64))
+
+
+class MetricCityDaily(MetricFigures, Base):
     """The whole city's flows of one day: the same figures as :class:`MetricDaily` summed over every key.
 
     The city summary of a year then reads 365 rows instead of one per day, district, department and matter.
@@ -797,23 +806,6 @@ class MetricCityDaily(Base):
     __tablename__ = "metric_city_daily"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    received: Mapped[int] = mapped_column(Integer)
-    accepted: Mapped[int] = mapped_column(Integer)
-    completed: Mapped[int] = mapped_column(Integer)
-    cross_district: Mapped[int] = mapped_column(Integer)
-    one_visit: Mapped[int] = mapped_column(Integer)
-    corrected: Mapped[int] = mapped_column(Integer)
-    tolerated: Mapped[int] = mapped_column(Integer)
-    late_legal: Mapped[int] = mapped_column(Integer)
-    late_committed: Mapped[int] = mapped_column(Integer)
-    legal_cases: Mapped[int] = mapped_column(Integer)
-    legal_used_sum: Mapped[int] = mapped_column(BigInteger)
-    legal_limit_sum: Mapped[int] = mapped_column(BigInteger)
-    committed_cases: Mapped[int] = mapped_column(Integer)
-    committed_used_sum: Mapped[int] = mapped_column(BigInteger)
-    committed_limit_sum: Mapped[int] = mapped_column(BigInteger)
-    legal_hist: Mapped[dict[str, Any]]
-    committed_hist: Mapped[dict[str, Any]]
 
 
 class MetricWatermark(Base):

@@ -20,9 +20,11 @@ from .audit_repository import ArchiveRepository, ChainHeadRepository
 from .org_repository import OrgRepository
 from .db import BUSY_TIMEOUT_MS
 from .version_repository import VersionRepository
-from .repository import (
-    CaseRepository, DefinitionRepository, SupervisionRepository, TimerRepository, UserRepository,
-)
+from .case_repository import CaseRepository
+from .definition_repository import DefinitionRepository
+from .supervision_repository import SupervisionRepository
+from .timer_repository import TimerRepository
+from .user_repository import UserRepository
 
 
 class SqlAlchemyUnitOfWork:

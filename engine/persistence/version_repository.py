@@ -8,7 +8,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
-from .repository import _CASE_COLUMNS, CaseRecord
+from .case_records import CASE_RECORD_COLUMNS, CaseRecord
 from .models import Case, DefinitionLog, ProcessDefinition, TaskItem
 
 _cases = Case.__table__
@@ -74,7 +74,7 @@ class VersionRepository:
 
     def read_case(self, case_id: int) -> CaseRecord:
         """Read one case row with its workflow state, without locking it (plans re-check under the lock)."""
-        row = self.connection.execute(select(*_CASE_COLUMNS).where(_cases.c.id == case_id)).one_or_none()
+        row = self.connection.execute(select(*CASE_RECORD_COLUMNS).where(_cases.c.id == case_id)).one_or_none()
         if row is None:
             raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
         return CaseRecord(*row)

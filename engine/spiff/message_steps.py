@@ -14,7 +14,7 @@ from ..errors import Conflict
 from .serializer import TongbanWorkflow
 
 if TYPE_CHECKING:
-    from .runner import StepResult
+    from .steps import StepResult
 
 
 class MessageSteps:

@@ -1,21 +1,18 @@
 """Drive a BpmnWorkflow: start, complete a user task, fire timers, and compact what the future no longer needs.
 
-Every method returns spiff-free facts (:class:`StepResult`): which user tasks became ready or went away,
-which elements the engine passed through, which timers wait and until when, and whether the process ended.
+Every method returns spiff-free facts (:class:`~.steps.StepResult`): which user tasks became ready or went
+away, which elements the engine passed through, which timers wait and until when, and whether the process
+ended. What a step returns lives in :mod:`.steps`, the cache of committed workflows in :mod:`.workflow_cache`,
+reading the task tree in :mod:`.task_tree` and compaction in :mod:`.compaction`.
 """
 from __future__ import annotations
 
 import copy
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -23,92 +20,13 @@ from SpiffWorkflow.util.task import TaskState
 from ..clock import Clock
 from ..errors import Conflict, EngineError, WorkflowFailed
 from . import clock_bridge, migration
+from .compaction import compact
 from .message_steps import MessageSteps
 from .migration import Blocker
 from .serializer import StateCodec, TongbanWorkflow
-
-
-@dataclass(frozen=True)
-class ReadyTask:
-    """A user task that is ready for a person: its spiff id, element and the data it sees."""
-
-    spiff_task_id: str
-    element_id: str
-    name: str
-    lane: str | None
-    data: Mapping[str, Any]
-    activation: str | None = None
-    """The spiff id shared by the instances of one multi-instance activation (会签), else the task's own."""
-
-
-@dataclass(frozen=True)
-class WaitingTimer:
-    """A timer event waiting in the workflow, with its absolute due time."""
-
-    spiff_task_id: str
-    element_id: str
-    kind: str
-    due_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ThrownMessage:
-    """A message the workflow threw during a step: the element, the message name and the thrower's data."""
-
-    element_id: str
-    name: str
-    data: Mapping[str, Any]
-
-
-@dataclass
-class StepResult:
-    """What one command did to the workflow, in BPMN terms."""
-
-    created: list[ReadyTask] = field(default_factory=list)
-    cancelled: list[tuple[str, str]] = field(default_factory=list)
-    """(spiff task id, element id) of user tasks that were ready and no longer are."""
-    advanced: list[str] = field(default_factory=list)
-    timers: list[WaitingTimer] = field(default_factory=list)
-    completed: bool = False
-    pruned: int = 0
-    thrown: list[ThrownMessage] = field(default_factory=list)
-    """Messages thrown, in order; the host writes them to the outbox (the engine routes nothing itself)."""
-
-
-class WorkflowCache:
-    """Recently written workflows kept in memory, keyed by case and row version, to skip deserializing.
-
-    An entry is taken out (popped) by the command that uses it, so no two threads ever hold one workflow;
-    it is put back only after that command committed, under the case's new version. A command that fails
-    never puts its (possibly half-advanced) workflow back, and any write by another process bumps the
-    version, so a stale entry is never used: the snapshot in the database stays the truth.
-    """
-
-    def __init__(self, capacity: int = 512):
-        self.capacity = capacity
-        self._items: OrderedDict[int, tuple[int, int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, case_id: int, version: int, definition_id: int) -> Any | None:
-        """Remove and return the workflow of ``case_id`` if it is exactly at ``version``."""
-        with self._lock:
-            item = self._items.pop(case_id, None)
-        if item is None or item[0] != version or item[1] != definition_id:
-            return None
-        return item[2]
-
-    def put(self, case_id: int, version: int, definition_id: int, workflow: Any) -> None:
-        """Remember a committed workflow under the case's new version."""
-        if self.capacity <= 0:
-            return
-        with self._lock:
-            current = self._items.get(case_id)
-            if current is not None and current[0] > version:
-                return
-            self._items[case_id] = (version, definition_id, workflow)
-            self._items.move_to_end(case_id)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+from .steps import ReadyTask, StepResult, ThrownMessage, WaitingTimer
+from .task_tree import ready_and_waiting, ready_task, waiting_timers
+from .workflow_cache import WorkflowCache
 
 
 class WorkflowRunner(MessageSteps):
@@ -241,7 +159,7 @@ class WorkflowRunner(MessageSteps):
 
     def ready_user_tasks(self, workflow: Any) -> list[ReadyTask]:
         """Return every READY user task, in tree order."""
-        return [_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+        return [ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
 
     def current_data(self, workflow: Any) -> dict[str, Any]:
         """Return the case data as the most recent step left it."""
@@ -289,7 +207,7 @@ class WorkflowRunner(MessageSteps):
                 raise _translate(exc) from None
         # Thrown messages are routed by the host through the outbox; never keep them in the snapshot.
         workflow.get_events()
-        ready, timers = _ready_and_waiting(workflow)
+        ready, timers = ready_and_waiting(workflow)
         ready_ids = {t.spiff_task_id for t in ready}
         result = StepResult(
             created=[t for t in ready if t.spiff_task_id not in before],
@@ -302,102 +220,6 @@ class WorkflowRunner(MessageSteps):
         # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
         return result
-
-
-def waiting_timers(workflow: Any) -> list[WaitingTimer]:
-    """Return every timer event currently waiting, with its due time parsed to an aware datetime."""
-    return [t for t in map(_waiting_timer, workflow.get_tasks(state=TaskState.WAITING)) if t is not None]
-
-
-def _ready_and_waiting(workflow: Any) -> tuple[list[ReadyTask], list[WaitingTimer]]:
-    """The READY user tasks and the waiting timers, in tree order, found in one walk of the task tree."""
-    ready, timers = [], []
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        if task.state == TaskState.READY:
-            if task.task_spec.manual:
-                ready.append(_ready(task))
-        else:
-            timer = _waiting_timer(task)
-            if timer is not None:
-                timers.append(timer)
-    return ready, timers
-
-
-def _waiting_timer(task: Any) -> WaitingTimer | None:
-    event = getattr(task.task_spec, "event_definition", None)
-    if not isinstance(event, TimerEventDefinition):
-        return None
-    value = task.internal_data.get("event_value")
-    if isinstance(value, dict):
-        value = value.get("next")
-    due = _parse_instant(value) if isinstance(value, str) else None
-    kind = type(event).__name__.replace("EventDefinition", "").replace("Timer", "").lower() or "timer"
-    return WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due)
-
-
-def compact(workflow: Any) -> int:
-    """Drop finished history above the lowest common ancestor of all unfinished tasks; return tasks removed.
-
-    SpiffWorkflow never prunes its task tree: per-step cost grows with history and past depth 1,000 it
-    silently stops finding ready tasks. The event log keeps the history, so the snapshot keeps only what the
-    future needs. The new root is always a finished task, because joins and newly-ready tasks read their
-    parent's data, and it sits above the last completed user task before the open work, so that task can
-    still be returned to (退回).
-    """
-    removed = _prune(workflow)
-    for sub in list(workflow.subprocesses.values()):
-        removed += _prune(sub)
-    live: set[UUID] = set(workflow.tasks)
-    for sub in workflow.subprocesses.values():
-        live |= set(sub.tasks)
-    for sub_id in [k for k in workflow.subprocesses if k not in live]:
-        del workflow.subprocesses[sub_id]
-        removed += 1
-    return removed
-
-
-def _prune(workflow: Any) -> int:
-    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if not unfinished:
-        return 0
-    path: list[Any] = []
-    node = unfinished[0]
-    while node is not None:
-        path.append(node)
-        node = node.parent
-    path.reverse()
-    index = {id(t): i for i, t in enumerate(path)}
-    lowest = len(path) - 1
-    for task in unfinished[1:]:
-        node = task
-        while id(node) not in index:
-            node = node.parent
-        lowest = min(lowest, index[id(node)])
-    while lowest > 0 and not path[lowest].has_state(TaskState.FINISHED_MASK):
-        lowest -= 1
-    # Keep the last completed user task above the open work, and its parent (whose data a reset copies), so
-    # that an open task can still be returned to the step before it (退回). History stays bounded.
-    for i in range(lowest, 0, -1):
-        if path[i].task_spec.manual and path[i].has_state(TaskState.COMPLETED):
-            lowest = i - 1
-            break
-    new_root = path[lowest]
-    if new_root is workflow.task_tree:
-        return 0
-    keep: set[UUID] = set()
-    stack = [new_root]
-    while stack:
-        node = stack.pop()
-        keep.add(node.id)
-        stack.extend(node.children)
-    new_root.data = dict(new_root.data)
-    new_root._parent = None
-    workflow.task_tree = new_root
-    before = len(workflow.tasks)
-    workflow.tasks = {k: v for k, v in workflow.tasks.items() if k in keep}
-    if workflow.last_task is not None and workflow.last_task.id not in keep:
-        workflow.last_task = None
-    return before - len(workflow.tasks)
 
 
 def _is_join(spec: Any) -> bool:
@@ -415,22 +237,6 @@ def _has_task(workflow: Any, spiff_task_id: str) -> bool:
     except ValueError:
         return False
     return key in workflow.tasks or any(key in sub.tasks for sub in workflow.subprocesses.values())
-
-
-def _ready(task: Any) -> ReadyTask:
-    spec = task.task_spec
-    parent = task.parent
-    in_multi_instance = parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
-    return ReadyTask(str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
-                     spec.lane, task.data, str(parent.id if in_multi_instance else task.id))
-
-
-def _parse_instant(value: str) -> datetime | None:
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
 
 
 def _translate(exc: SpiffWorkflowException) -> EngineError:

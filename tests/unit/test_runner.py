@@ -164,7 +164,7 @@ def test_snapshots_do_not_embed_the_process_spec(runner):
 
 
 def test_the_workflow_cache_hands_an_entry_out_once_and_only_at_its_version():
-    from engine.spiff.runner import WorkflowCache
+    from engine.spiff.workflow_cache import WorkflowCache
     cache = WorkflowCache(capacity=2)
     cache.put(1, 5, 9, "wf-1")
     assert cache.take(1, 4, 9) is None            # another version: a miss, and the entry is dropped

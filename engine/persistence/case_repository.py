@@ -1,176 +1,31 @@
-"""Repositories: the SQL the handlers need, select() only, with row locks where state changes.
+"""The case repository: cases, their inbox rows, timers and audit events on the hot path.
 
 Hot paths write with one statement per table (multi-row INSERT ... RETURNING, UPDATE ... WHERE IN), so a
 task completion stays within a handful of statements whatever the diagram does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, insert, null, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, insert, null, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, undefer
 
 from ..errors import NotFound
-from .models import (
-    NO_DEADLINE, ApiToken, Case, CaseCounter, CaseEvent, FormVersion, MatterVersion, ProcessDefinition,
-    SupervisionItem, TaskCandidate, TaskItem,
-    Timer, User,
-)
+from .case_records import CASE_RECORD_COLUMNS, TASK_RECORD_COLUMNS, CaseRecord, TaskRecord
+from .models import NO_DEADLINE, Case, CaseCounter, CaseEvent, TaskCandidate, TaskItem, Timer
 
 cases = Case.__table__
 tasks = TaskItem.__table__
 
 
-class DefinitionRepository:
-    """Process definitions and form versions (ORM, off the hot path)."""
-
-    def __init__(self, uow: Any):
-        self.uow = uow
-
-    @property
-    def session(self) -> Session:
-        """The unit of work's ORM session."""
-        return self.uow.session
-
-    def by_id(self, definition_id: int, *, with_source: bool = False) -> ProcessDefinition:
-        """Return one definition; with its XML when ``with_source``."""
-        stmt = select(ProcessDefinition).where(ProcessDefinition.id == definition_id)
-        if with_source:
-            stmt = stmt.options(undefer(ProcessDefinition.bpmn_xml), undefer(ProcessDefinition.resources))
-        found = self.session.scalars(stmt).one_or_none()
-        if found is None:
-            raise NotFound(f"流程定义 {definition_id} 不存在")
-        return found
-
-    def latest_id(self, process_key: str, version: int | None = None) -> int:
-        """Return the id of the newest version of ``process_key`` (or of the given version)."""
-        if version:
-            found = self.uow.connection.execute(_DEFINITION_VERSION, {"key": process_key, "version": version}).scalar()
-        else:
-            found = self.uow.connection.execute(_LATEST_DEFINITION, {"key": process_key}).scalar()
-        if found is None:
-            suffix = f" 的第 {version} 版" if version else ""
-            raise NotFound(f"流程 {process_key}{suffix} 尚未部署", details={"process_key": process_key})
-        return int(found)
-
-    def by_hash(self, process_key: str, content_hash: str) -> ProcessDefinition | None:
-        """Return the version of ``process_key`` with exactly this content, if deployed."""
-        return self.session.scalars(select(ProcessDefinition).where(
-            ProcessDefinition.process_key == process_key, ProcessDefinition.content_hash == content_hash)).first()
-
-    def matter(self, code: str, content_hash: str | None = None) -> MatterVersion | None:
-        """Return the newest version of matter ``code`` (or the version with this content)."""
-        stmt = select(MatterVersion).where(MatterVersion.code == code)
-        if content_hash is not None:
-            stmt = stmt.where(MatterVersion.content_hash == content_hash)
-        return self.session.scalars(stmt.order_by(MatterVersion.version.desc()).limit(1)).first()
-
-    def process_exists(self, process_key: str) -> bool:
-        """Whether any version of ``process_key`` is deployed."""
-        table = ProcessDefinition.__table__
-        stmt = select(table.c.id).where(table.c.process_key == process_key).limit(1)
-        return self.uow.connection.execute(stmt).scalar() is not None
-
-    def next_version(self, model: Any, key_column: Any, key: str) -> int:
-        """Return the version number the next deploy of ``key`` gets."""
-        current = self.session.scalar(select(func.max(model.version)).where(key_column == key))
-        return (current or 0) + 1
-
-    def list(self, process_key: str | None = None) -> Sequence[ProcessDefinition]:
-        """Return definitions, newest first, optionally for one key."""
-        stmt = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())
-        if process_key:
-            stmt = stmt.where(ProcessDefinition.process_key == process_key)
-        return self.session.scalars(stmt).all()
-
-    def form(self, form_key: str, content_hash: str | None = None) -> FormVersion | None:
-        """Return a form version by hash, or the latest version of ``form_key``."""
-        stmt = select(FormVersion).options(undefer(FormVersion.source)).where(FormVersion.form_key == form_key)
-        if content_hash:
-            stmt = stmt.where(FormVersion.content_hash == content_hash)
-        return self.session.scalars(stmt.order_by(FormVersion.version.desc()).limit(1)).first()
-
-    def add(self, row: Any) -> None:
-        """Stage a new definition or form version."""
-        self.session.add(row)
-
-
-@dataclass
-class CaseRecord:
-    """The case row as a command sees it: read under lock, changed in memory, written back once."""
-
-    id: int
-    case_no: str
-    definition_id: int
-    process_key: str
-    status: str
-    owning_district: str | None
-    receiving_district: str | None
-    event_seq: int
-    chain_head: str
-    version: int
-    workflow_state: str
-    ended_at: datetime | None
-    updated_at: datetime
-    serializer_version: str
-    clocks: dict[str, Any] | None = None
-    legal_due_at: datetime | None = None
-    legal_yellow_at: datetime | None = None
-    committed_due_at: datetime | None = None
-    committed_yellow_at: datetime | None = None
-    deadline_provisional: bool | None = None
-    stage: str | None = None
-    deciding_district: str | None = None
-    channel: str | None = None
-    accepted_at: datetime | None = None
-    corrections: int = 0
-    tolerance: bool = False
-    visits: int = 0
-    changes: dict[str, Any] = field(default_factory=dict)
-
-    def set(self, **values: Any) -> None:
-        """Change columns (applied to this record now and written by ``CaseRepository.save``)."""
-        for key, value in values.items():
-            setattr(self, key, value)
-        self.changes.update(values)
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    """An inbox row as read under lock."""
-
-    id: int
-    case_id: int
-    spiff_task_id: str
-    element_id: str
-    form_key: str | None
-    candidate_groups: list[str]
-    state: str
-    assignee: str | None
-    activation: str | None = None
-
-
-_CASE_COLUMNS = [cases.c[name] for name in (
-    "id", "case_no", "definition_id", "process_key", "status", "owning_district", "receiving_district",
-    "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
-    "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
-    "deadline_provisional", "stage", "deciding_district", "channel", "accepted_at", "corrections", "tolerance",
-    "visits")]
-_TASK_COLUMNS = [tasks.c[name] for name in (
-    "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
-    "activation")]
-
-
 # Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
 # the database round trip it makes.
-_LOCK_BY_TASK = (select(*_TASK_COLUMNS, *[c.label(f"c__{c.name}") for c in _CASE_COLUMNS])
+_LOCK_BY_TASK = (select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS])
                  .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
                  .where(tasks.c.id == bindparam("task_id")).with_for_update())
-_LOCK_CASE = select(*_CASE_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
+_LOCK_CASE = select(*CASE_RECORD_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
                  "committed_yellow_at", "deadline_provisional", "channel", "accepted_at", "corrections",
@@ -227,11 +82,6 @@ _NEXT_NUMBER = {
     name: dialect.insert(CaseCounter).on_conflict_do_update(
         index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
-_DEFINITIONS = ProcessDefinition.__table__
-_LATEST_DEFINITION = (select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"))
-                      .order_by(_DEFINITIONS.c.version.desc()).limit(1))
-_DEFINITION_VERSION = select(_DEFINITIONS.c.id).where(_DEFINITIONS.c.process_key == bindparam("key"),
-                                                      _DEFINITIONS.c.version == bindparam("version"))
 
 
 def performed_tasks_statement(case_ids: Iterable[int], element_ids: Iterable[str], username: str) -> Any:
@@ -267,7 +117,7 @@ class CaseRepository:
         row = self._conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
         if row is None:
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
-        split = len(_TASK_COLUMNS)
+        split = len(TASK_RECORD_COLUMNS)
         return TaskRecord(*row[:split]), CaseRecord(*row[split:])
 
     def lock(self, case_id: int) -> CaseRecord:
@@ -280,7 +130,7 @@ class CaseRepository:
     def insert(self, values: dict[str, Any]) -> CaseRecord:
         """Insert a new case row and return it as a record."""
         case_id = self._conn.execute(_INSERT_CASE, [values]).scalar_one()
-        return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in _CASE_COLUMNS if c.name != "id"})
+        return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in CASE_RECORD_COLUMNS if c.name != "id"})
 
     def save(self, case: CaseRecord, *, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
              task_update: tuple[int, dict[str, Any]] | None = None) -> None:
@@ -380,107 +230,3 @@ class CaseRepository:
         """Append audit events in one statement (deferred: sent with the next statement or COMMIT)."""
         if rows:
             self.uow.defer(_INSERT_EVENTS, rows)
-
-
-class TimerRepository:
-    """Due timers: claimed by workers with a lease, SKIP LOCKED on PostgreSQL so workers never collide."""
-
-    def __init__(self, uow: Any):
-        self.uow = uow
-
-    def claim_due(self, now: datetime, *, worker: str, lease_until: datetime, limit: int) -> list[int]:
-        """Lease up to ``limit`` due timers to ``worker``; return the distinct case ids they belong to."""
-        table = Timer.__table__
-        conn = self.uow.connection
-        due = (select(table.c.id).where(table.c.state == "waiting", table.c.due_at < now,
-                                        (table.c.locked_until.is_(None)) | (table.c.locked_until < now))
-               .order_by(table.c.due_at).limit(limit))
-        if conn.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = list(conn.execute(due).scalars())
-        if not ids:
-            return []
-        rows = conn.execute(update(table).where(table.c.id.in_(ids))
-                            .values(locked_by=worker, locked_until=lease_until, attempts=table.c.attempts + 1)
-                            .returning(table.c.case_id))
-        return sorted(set(rows.scalars()))
-
-    def release(self, case_id: int, *, error: str, retry_at: datetime) -> None:
-        """Record a failed firing and make the case's timers claimable again at ``retry_at``."""
-        table = Timer.__table__
-        self.uow.connection.execute(update(table).where(table.c.case_id == case_id, table.c.state == "waiting")
-                                    .values(last_error=error[:2000], locked_until=retry_at, locked_by=None))
-
-    def next_due(self) -> datetime | None:
-        """Return the earliest due time of any waiting timer."""
-        table = Timer.__table__
-        return self.uow.connection.execute(select(func.min(table.c.due_at)).where(table.c.state == "waiting")).scalar()
-
-
-class SupervisionRepository:
-    """督办 items: found by the sweep from the cases' stored due instants, closed by supervisors."""
-
-    def __init__(self, uow: Any):
-        self.uow = uow
-
-    def due_case_ids(self, now: datetime, *, limit: int) -> list[int]:
-        """Return running cases with a passed deadline (or legal warning instant) that has no item yet."""
-        items = SupervisionItem.__table__
-
-        def missing(kind: str, due: Any) -> Any:
-            return ~exists().where(items.c.case_id == cases.c.id, items.c.kind == kind, items.c.due_at == due)
-        stmt = (select(cases.c.id).where(cases.c.status == "running", or_(
-            and_(cases.c.committed_due_at <= now, missing("committed_overdue", cases.c.committed_due_at)),
-            and_(cases.c.legal_yellow_at <= now, missing("legal_warning", cases.c.legal_due_at)),
-            and_(cases.c.legal_due_at <= now, missing("legal_overdue", cases.c.legal_due_at)),
-        )).order_by(cases.c.id).limit(limit))
-        return list(self.uow.connection.execute(stmt).scalars())
-
-    def keys(self, case_id: int) -> set[tuple[str, datetime]]:
-        """Return (kind, due_at) of every item the case already has."""
-        items = SupervisionItem.__table__
-        rows = self.uow.connection.execute(select(items.c.kind, items.c.due_at).where(items.c.case_id == case_id))
-        return {(kind, due) for kind, due in rows}
-
-    def insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert items; return their ids in order."""
-        table = SupervisionItem.__table__
-        return [self.uow.connection.execute(insert(table).returning(table.c.id), [row]).scalar_one()
-                for row in rows]
-
-    def lock(self, item_id: int) -> SupervisionItem | None:
-        """Load one item for update."""
-        return self.uow.session.scalars(select(SupervisionItem).where(SupervisionItem.id == item_id)
-                                        .with_for_update()).one_or_none()
-
-
-class UserRepository:
-    """Users and API tokens (ORM, off the hot path)."""
-
-    def __init__(self, uow: Any):
-        self.uow = uow
-
-    @property
-    def session(self) -> Session:
-        """The unit of work's ORM session."""
-        return self.uow.session
-
-    def by_username(self, username: str) -> User | None:
-        """Return the user with this login name."""
-        return self.session.scalars(select(User).where(User.username == username)).first()
-
-    def by_token_hash(self, token_hash: str, now: datetime) -> User | None:
-        """Return the active user owning an unrevoked, unexpired token with this hash."""
-        stmt = (select(User).join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None), User.active.is_(True))
-                .where((ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now)))
-        return self.session.scalars(stmt).first()
-
-    def add(self, row: Any) -> None:
-        """Stage a new user or token."""
-        self.session.add(row)
-        self.session.flush()
-
-    def list(self) -> Sequence[User]:
-        """Return every user by name."""
-        return self.session.scalars(select(User).order_by(User.username)).all()
