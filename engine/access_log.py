@@ -7,7 +7,8 @@ written in its own transaction *before* the bytes leave, so a file is never hand
 refusal for integrity (the stored bytes changed or vanished) is recorded too, since an auditor needs to
 know someone tried and what the store held.
 
-Auditors and administrators read the log (``GET /api/v1/access-log``, ``tongban audit access``).
+Auditors and administrators read the log (``GET /api/v1/access-log``, ``tongban audit access``, and a case's
+rows on its history page).
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ OUTCOMES = {"served": "已下载", "corrupted": "文件校验不符，未提供"
 MAX_LIMIT = 1000
 
 _log = AccessLog.__table__
+
+
+def may_read_access_log(actor: Actor) -> bool:
+    """Whether ``actor`` may read the access log (auditors and administrators)."""
+    return bool(READERS.intersection(actor.roles))
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class AccessLogBook:
     def entries(self, reader: Actor, *, case: str | None = None, actor: str | None = None,
                 limit: int = 100) -> list[AccessEntry]:
         """List rows newest first, of one case (id or 办件编号) and/or one actor; auditors and admins only."""
-        if not READERS.intersection(reader.roles) and "system" not in reader.roles:
+        if not may_read_access_log(reader) and "system" not in reader.roles:
             raise Forbidden("只有审计员和管理员可以查看查阅记录")
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间", details={"limit": limit})

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from app import create_app
 from app.runtime import get_engine
 
-from ..pages_helpers import csrf_of, login, seed
+from ..pages_helpers import PASSWORD, csrf_of, login, seed
 from .test_intake_pages import CODE, PDF, application_form
 
 
@@ -87,3 +87,16 @@ def test_others_get_the_not_found_page_and_a_corrupted_file_an_error_page_in_chi
     assert "与收件时登记的 SHA-256 不符" in corrupted.get_data(as_text=True)
     licence = get_file(clerk, f"/cases/{case_id}/materials/land_certificate")
     assert licence.status_code == 409 and "电子证照" in licence.get_data(as_text=True)
+
+
+def test_the_history_page_shows_auditors_who_downloaded_what_and_staff_not_at_all(app, received):
+    clerk, case_id = received
+    assert get_file(clerk, f"/cases/{case_id}/materials/funding_proof").status_code == 200
+    get_engine(app).identity.create_user("auditor", display_name="审计", roles=("auditor",), district="500000",
+                                         department="shenji", password=PASSWORD)
+    page = client_for(app, "auditor").get(f"/cases/{case_id}/history").get_data(as_text=True)
+    section = page[page.index('id="downloads-title"'):page.index('id="basis-title"')]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>", section)
+    assert rows == [("2026-11-23 09:00", "window_yz", "建设资金已经落实承诺书", "已下载")]
+    assert hashlib.sha256(PDF + b"f").hexdigest()[:16] in section
+    assert "材料查阅记录" not in clerk.get(f"/cases/{case_id}/history").get_data(as_text=True)
