@@ -1,4 +1,4 @@
-"""``tongban verify`` and ``tongban audit seal``: the tamper-evident hash chains and the sealed daily heads."""
+"""``tongban verify``, ``tongban audit seal`` and ``audit access``: hash chains, sealed daily heads, downloads."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from engine import EngineError, check_chain_heads, read_history, seal_days, verify_all, verify_case, verify_history
+from engine import (
+    ACCESS_OUTCOMES, CST, Actor, EngineError, check_chain_heads, read_history, seal_days, verify_all, verify_case,
+    verify_history,
+)
 
 from .runtime import get_engine
 
@@ -78,7 +81,7 @@ def _verify_file(file: Path, as_json: bool) -> None:
 
 @click.group("audit")
 def audit_group() -> None:
-    """Seal the districts' daily chain heads (tamper evidence for cut tails)."""
+    """Seal the districts' daily chain heads (tamper evidence for cut tails); list material downloads."""
 
 
 @audit_group.command("seal")
@@ -98,3 +101,27 @@ def seal_command(day: datetime | None) -> None:
                    f"{head.case_count} 个办件，链头 {head.head_hash}")
     created = sum(head.created for head in sealed)
     click.echo(f"新封存 {created} 个区县日链头" if sealed else "没有需要封存的日期（已结束、未封存且有事件的日期）")
+
+
+@audit_group.command("access")
+@with_appcontext
+@click.option("--case", "case", default=None, help="只列这个办件（id 或办件编号）")
+@click.option("--actor", default=None, help="只列这个用户")
+@click.option("--limit", type=int, default=100, show_default=True, help="最多列出多少条（1–1000）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def access_command(case: str | None, actor: str | None, limit: int, as_json: bool) -> None:
+    """List recorded material downloads (查阅记录), newest first: who, when, which case and material, outcome."""
+    try:
+        entries = get_engine().access_log.entries(Actor.system("cli:audit-access"), case=case, actor=actor,
+                                                  limit=limit)
+    except EngineError as exc:
+        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps([dict(e.to_dict(), at=e.at.isoformat()) for e in entries], ensure_ascii=False,
+                              indent=2))
+        return
+    for e in entries:
+        click.echo(f"{e.at.astimezone(CST):%Y-%m-%d %H:%M:%S}  {e.actor}  办件 {e.case_no}  材料 {e.resource}  "
+                   f"{ACCESS_OUTCOMES.get(e.outcome, e.outcome)}  sha256 {e.sha256 or '—'}")
+    click.echo(f"共 {len(entries)} 条查阅记录" if entries else "没有查阅记录")

@@ -42,6 +42,8 @@ from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
 from .intake import IntakeResult
 from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
+from .access_log import OUTCOMES as ACCESS_OUTCOMES, AccessEntry, may_read_access_log
+from .material_access import MaterialFile
 from .material_store import ALLOWED_TYPES, MaterialRejected
 from .masking import (
     FULL_ID_NUMBER_ROLES, IdNumberFilter, install_log_masking, is_valid_id_number, mask_for_roles,
@@ -77,6 +79,7 @@ from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
+    "AccessEntry", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
@@ -88,7 +91,8 @@ __all__ = [
     "ID_TYPES", "IdNumberFilter", "import_calendar_year", "ImportOutcome", "InboxQuery", "install_log_masking",
     "IntakeResult", "InvalidInput", "is_bundle_file", "is_catalog_file", "is_valid_credit_code",
     "is_valid_id_number", "KINDS", "load_work_calendar", "ManualClock", "mask_for_roles", "mask_id_number",
-    "mask_mapping", "mask_text", "MaterialInput", "MaterialRejected", "Matter", "MatterUnavailable", "NotFound",
+    "mask_mapping", "mask_text", "MaterialFile", "MaterialInput", "MaterialRejected", "Matter", "MatterUnavailable",
+    "NotFound",
     "Organisation", "OrgChange", "OrgFile", "OrgFileInvalid", "parse_org_file", "parse_schedule", "Party",
     "RaiseSupervision", "ReceiveApplication", "RecomputeDeadlines", "reference_org", "ResumeClock", "ReturnTask",
     "RIGHTS", "ROLES", "run_forever", "sees_full_id_numbers", "start_background", "StartCase", "SuspendClock",

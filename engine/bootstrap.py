@@ -16,6 +16,7 @@ from .commands import (
     ReturnTask, StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft, ApplyOnline,
     SubmitSupplement,
 )
+from .access_log import AccessLogBook
 from .applicant_access import Applicants, QueryGuard
 from .applicant_accounts import ApplicantAccounts
 from .case_documents import CaseDocuments
@@ -31,6 +32,7 @@ from .history import CaseHistory
 from .identity import Identity
 from .inbox_separation import SeparationMarks
 from .logins import LoginGuard
+from .material_access import MaterialAccess
 from .material_store import MaterialStore
 from .my_cases import MyCases
 from .message_admin import Messages
@@ -84,7 +86,8 @@ class Engine:
     """What the app and the CLI hold: ``handle(command)``, ``queries``, ``identity``, ``org``, the database.
 
     ``documents`` reads diagrams, forms and initial data for the pages; ``logins`` checks page logins;
-    ``receipts`` reads 收件回执; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
+    ``receipts`` reads 收件回执; ``materials`` lists a case's materials and hands out their files, each
+    download recorded in ``access_log``; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
     ``applicant_accounts`` creates applicant accounts (全程网办) and ``my_cases`` reads their own cases;
     ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
@@ -105,6 +108,8 @@ class Engine:
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)
+        self.access_log = AccessLogBook(database.read_sessions, services.uow, services.clock)
+        self.materials = MaterialAccess(database.read_sessions, services.materials, self.access_log)
         self.metrics = Metrics(database.read_sessions, services.clock, services.calendar)
         self.reports = Reports(database.read_sessions, services.uow, services.clock, self.metrics)
         self.history = CaseHistory(self)

@@ -27,11 +27,12 @@ def register_api(app: Flask) -> Api:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     from . import (
-        applications, audit, audit_checks, cases, definitions, drafts, dryrun, grants, health, history, lint, matters,
-        messages, metrics, online, public, ratings, supervision, tasks, versions,
+        applications, audit, audit_checks, cases, definitions, drafts, dryrun, grants, health, history, lint, materials,
+        matters, messages, metrics, online, public, ratings, supervision, tasks, versions,
     )
     from . import applicants
-    for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, history, tasks,
-                   supervision, messages, audit, audit_checks, ratings, public, metrics, health, online, applicants):
+    for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, materials,
+                   history, tasks, supervision, messages, audit, audit_checks, ratings, public, metrics, health, online,
+                   applicants):
         api.register_blueprint(module.blp)
     return api

@@ -1,4 +1,4 @@
-"""The case page (summary, clocks, tasks, timeline) and the diagram the pages draw with bpmn-js."""
+"""The case page (summary, materials, clocks, tasks, timeline), its material files and the bpmn-js diagram."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,6 +6,7 @@ from typing import Any
 from flask import Response, render_template
 
 from ..auth import current_actor
+from ..material_files import file_response
 from ..runtime import get_engine
 from . import bp, login_required
 from .labels import materials
@@ -20,7 +21,7 @@ def case(case_id: int) -> Any:
     current = [t for t in detail["tasks"] if t["state"] == "open"]
     return render_template(
         "pages/case.html", case=detail, events=engine.queries.events(case_id),
-        materials=materials(engine.documents.started_data(actor, case_id)),
+        materials=materials(engine.documents.started_data(actor, case_id), engine.materials.list(actor, case_id)),
         highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current])
 
 
@@ -30,3 +31,10 @@ def diagram(case_id: int) -> Any:
     """Send the BPMN XML of the case's pinned definition version."""
     xml = get_engine().documents.diagram(current_actor(), case_id)
     return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.get("/cases/<int:case_id>/materials/<material_key>")
+@login_required
+def case_material(case_id: int, material_key: str) -> Any:
+    """Download a material's file (checked and recorded in the access log; errors as a page)."""
+    return file_response(get_engine().materials.open(current_actor(), case_id, material_key))

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import Conflict, may_audit, replay_for, replay_report, verify_for
+from engine import ACCESS_OUTCOMES, Conflict, may_audit, may_read_access_log, replay_for, replay_report, verify_for
 
 from ..auth import current_actor
 from ..runtime import get_engine
@@ -53,7 +53,17 @@ def _page(case_id: int, verdict: dict[str, Any] | None = None) -> Any:
     state, error = _state(case_id, seq) if seq is not None else (None, None)
     return render_template("pages/history.html", overview=overview, page=page, state=state, state_error=error,
                            selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path},
-                           auditor=may_audit(actor), verdict=verdict or {})
+                           auditor=may_audit(actor), verdict=verdict or {}, downloads=_downloads(actor, case_id))
+
+
+def _downloads(actor: Any, case_id: int) -> list[dict[str, Any]] | None:
+    """The case's latest recorded material downloads, for those who may read the access log (else None)."""
+    if not may_read_access_log(actor):
+        return None
+    engine = get_engine()
+    names = {m["key"]: m["name"] for m in engine.materials.list(actor, case_id)}
+    return [dict(e.to_dict(), name=names.get(e.resource, e.resource), outcome_label=ACCESS_OUTCOMES[e.outcome])
+            for e in engine.access_log.entries(actor, case=str(case_id), limit=PAGE_SIZE)]
 
 
 @bp.get("/cases/<int:case_id>/history/rows")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 from flask import g, has_app_context
 
@@ -67,20 +67,40 @@ def when(value: Any, with_time: bool = True) -> str:
     return value.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
-def materials(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Read the materials list from the case's initial data: names, or objects with a name."""
+def materials(data: dict[str, Any], files: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Read the materials list from the case's initial data: names, or objects with a name.
+
+    ``files`` are the case's received materials (``engine.materials.list``): each is attached to the entry of
+    the same name (``file``), so the page offers 「下载」 or shows the 电子证照 reference; one no entry names
+    (e.g. supplied later by 网上补正 under a name the list lacks) is listed after them.
+    """
     raw = data.get("materials")
-    if not isinstance(raw, list):
-        return []
     items = []
-    for entry in raw:
+    for entry in raw if isinstance(raw, list) else []:
         if isinstance(entry, dict):
             items.append({"name": str(entry.get("name") or entry.get("title") or "—"),
                           "copies": entry.get("copies"), "form": entry.get("form") or entry.get("kind"),
                           "received": entry.get("received")})
         else:
             items.append({"name": str(entry), "copies": None, "form": None, "received": None})
+    unmatched = {f["name"]: f for f in files}
+    for item in items:
+        item["file"] = unmatched.pop(item["name"], None)
+        if item["file"] is not None:
+            item["received"] = True  # e.g. a 容缺 material handed in later by 补正
+    items += [{"name": f["name"], "copies": None, "form": None, "received": True, "file": f}
+              for f in unmatched.values()]
     return items
+
+
+def file_size(size: int | None) -> str:
+    """A file size as people read it (KB below 1 MB, else MB with one decimal)."""
+    if not size:
+        return "—"
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{max(1, round(size / 1024))} KB"
+
+
+MEDIA_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG", "application/ofd": "OFD"}
 
 
 def register_filters(app: Any) -> None:
@@ -91,4 +111,5 @@ def register_filters(app: Any) -> None:
         task_state=lambda v: TASK_STATES.get(v, v), case_status=lambda v: CASE_STATUSES.get(v, v),
         clock_kind=lambda v: CLOCKS.get(v, v), clock_status=lambda v: CLOCK_STATUSES.get(v, v),
         event_label=lambda v: EVENTS.get(v, v), right_label=lambda v: RIGHTS.get(v, v),
-        link_role=lambda v: ROLES_IN_LINK.get(v, v))
+        link_role=lambda v: ROLES_IN_LINK.get(v, v), file_size=file_size,
+        media_type=lambda v: MEDIA_TYPES.get(v or "", "文件"))

@@ -74,7 +74,8 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
     return render_template(
         "pages/task.html", task=item, case=case, fields=fields, errors=errors or {}, stray_errors=stray,
         labels={f.key: f.label for f in _leaves(fields)},
-        materials=materials(engine.documents.started_data(actor, item["case_id"])),
+        materials=materials(engine.documents.started_data(actor, item["case_id"]),
+                            engine.materials.list(actor, item["case_id"])),
         events=engine.queries.events(item["case_id"]), mine=item["assignee"] == actor.username,
         highlight=[item["element_id"]] if item["state"] == "open" else []), status
 

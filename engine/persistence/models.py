@@ -624,6 +624,30 @@ class DefinitionLog(Base):
     detail: Mapped[dict[str, Any]]
 
 
+class AccessLog(Base):
+    """Append-only record of reads an auditor must be able to account for: each material file handed out.
+
+    ``action`` is ``material_download``; ``resource`` the material key and ``sha256`` the content asked
+    for. ``outcome`` is ``served`` (the bytes went out), ``corrupted`` (the stored bytes no longer match
+    the recorded sha256, nothing served) or ``missing`` (the file is gone from the store). Reads are not
+    case events: the case's hash chain records what happened to the case, this table who looked at what.
+    The database refuses UPDATE and DELETE, as for ``case_events`` and ``definition_log``.
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index(None, "case_id", "id"), Index(None, "actor", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case_no: Mapped[str] = mapped_column(String(40))
+    resource: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+
+
 class ProcessDraft(Base):
     """A designer's unfinished edit of a process (diagram plus the forms it changes); never runs, never deploys.
 
