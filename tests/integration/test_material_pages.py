@@ -7,27 +7,10 @@ import re
 import pytest
 from sqlalchemy import text
 
-from app import create_app
 from app.runtime import get_engine
 
-from ..pages_helpers import PASSWORD, csrf_of, login, seed
-from .test_intake_pages import CODE, PDF, application_form
-
-
-@pytest.fixture
-def app(database_url, clock, tmp_path):
-    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
-                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials"),
-                              "TONGBAN_ARCHIVES_DIR": str(tmp_path / "archives")})
-    seed(application)
-    yield application
-    get_engine(application).close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
+from ..pages_helpers import PASSWORD, csrf_of
+from .test_intake_pages import CODE, PDF, app, application_form, client_for  # noqa: F401 (fixture)
 
 
 @pytest.fixture
