@@ -26,6 +26,7 @@ from .persistence.models import (
     CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
+from .replay_inputs import first_broken_link
 from .verification import CaseVerification, chinese_reason
 
 FORMAT = "tongban-case-history/1"
@@ -165,11 +166,20 @@ def _check_definitions(history: CaseHistory, name: str) -> None:
     held = {d.get("content_hash") for d in history.definitions}
     lacking = sorted(history.pinned_hashes() - held)
     ids = {d.get("id") for d in history.definitions}
+    naming = min((e.seq for e in history.events if _named_hash(e) in lacking), default=None)
+    if lacking and history.case["definition_id"] in ids and first_broken_link(history, naming) is not None:
+        return   # the hash was edited in the event naming it: verify shows the broken link, replay refuses on it
     if lacking or history.case["definition_id"] not in ids:
         what = "、".join(h[:12] + "…" for h in lacking) or f"id {history.case['definition_id']}"
         raise HistoryFileError(f"{name} 缺少办件所用的流程定义（{history.case['process_key']}，内容哈希 {what}），"
                                "无法重放", code="HISTORY_DEFINITION_MISSING",
                                details={"file": name, "missing": lacking or [history.case["definition_id"]]})
+
+
+def _named_hash(event: StoredEvent) -> Any:
+    """The definition content hash an event names (CaseStarted, CaseMigrated), else None."""
+    key = {"CaseStarted": "content_hash", "CaseMigrated": "to_hash"}.get(event.event_type)
+    return event.payload.get(key) if key else None
 
 
 def _instant(value: Any) -> datetime:

@@ -50,7 +50,7 @@ from .persistence.models import (
     CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, MatterVersion, ProcessDefinition, TaskItem,
     User,
 )
-from .replay_inputs import GrantsAsOf, check_pinned_definitions
+from .replay_inputs import GrantsAsOf, check_pins_against_chain
 from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
 
 # Events written as part of another command's outcome (after its input event) or as effects.
@@ -278,8 +278,9 @@ class Replayer:
 def _seed(run: _Run, history: CaseHistory) -> None:
     """Copy into the scratch database exactly the rows the case's commands read (see CaseHistory)."""
     case = run.source_case
-    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it.
-    check_pinned_definitions(history.events, history.definitions, history.forms)
+    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it (or
+    # missing because the event naming it was edited: then the broken link is the reason).
+    check_pins_against_chain(history)
     with run.engine.database.writer.begin() as conn:
         conn.execute(delete(CalendarDay.__table__))
         for table, rows in ((ProcessDefinition, history.definitions), (FormVersion, history.forms),
