@@ -9,9 +9,9 @@ Two facts a case's commands read are not in its event log and could have changed
   :class:`DefinitionChanged`). Replaying on a deleted or edited definition would only produce a
   misleading divergence; it is refused with the reason instead. A version is looked up by the content hash
   its event records, so an *edited* hash (e.g. on a migrated case, whose row points at the newer version)
-  names no stored version either: when the hash chain breaks at or before the event that names the missing
-  version, the cause is the edited record, and replay says so (:class:`ChainBroken`, with the broken link's
-  number and reason, as ``tongban verify`` reports it) instead of blaming the store.
+  names no stored version either: when the event that names the missing version no longer matches its own
+  hash, the cause is the edited record, and replay says so (:class:`ChainBroken`, with the chain's first
+  broken link and its reason, as ``tongban verify`` reports it) instead of blaming the store.
 * **Grants (全渝通办授权).** Revoking a grant keeps its row but stamps ``revoked_at``, and a grant added
   later is a new row. Authority is judged against the grants table, so the scratch database holds, before
   each replayed command, the grants as they stood at its recorded instant (:class:`GrantsAsOf`): rows
@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import delete, insert
 
-from .audit import canonical_json, verify_chain
+from .audit import canonical_json, event_hash, verify_chain
 from .definitions import definition_content_hash
 from .errors import Conflict
 from .persistence.models import Grant
@@ -115,8 +115,8 @@ def check_pinned_definitions(recorded: Iterable[Any], definitions: Iterable[Mapp
 def check_pins_against_chain(history: Any) -> None:
     """Check ``history``'s pinned definitions (:func:`check_pinned_definitions`), blaming an edited record first.
 
-    ``history`` is a :class:`engine.case_history.CaseHistory`. When a pinned version is missing, the case's
-    chain is checked: broken at or before the event that names the version, the record was edited there.
+    ``history`` is a :class:`engine.case_history.CaseHistory`. When a pinned version is missing and the event
+    that names it no longer matches its own hash, that event was edited: the chain's first broken link is named.
 
     Raises:
         ChainBroken: the version is missing because its naming event (or an earlier one) was edited.
@@ -125,7 +125,9 @@ def check_pins_against_chain(history: Any) -> None:
     try:
         check_pinned_definitions(history.events, history.definitions, history.forms)
     except DefinitionMissing as missing:
-        broken = first_broken_link(history, missing.details.get("seq"))
+        # A form version is found through the definition row, not through an event: only a missing definition
+        # version can be the doing of an edited event.
+        broken = None if "form_key" in missing.details else first_broken_link(history, missing.details.get("seq"))
         if broken is None:
             raise
         seq, reason = broken
@@ -137,13 +139,18 @@ def check_pins_against_chain(history: Any) -> None:
 
 
 def first_broken_link(history: Any, naming_seq: int | None) -> tuple[int, str] | None:
-    """The first broken link of ``history``'s chain as (seq, Chinese reason), if at or before ``naming_seq``."""
-    if not naming_seq:
+    """The chain's first broken link, as verify names it, when event ``naming_seq`` was edited.
+
+    Returns (seq, Chinese reason) when that event no longer matches its own hash, None while it is intact.
+    """
+    event = next((e for e in history.events if e.seq == naming_seq), None) if naming_seq else None
+    if event is None or event.hash == event_hash(
+            event.prev_hash, case_no=history.case_no, seq=event.seq, event_type=event.event_type,
+            occurred_at=event.occurred_at, actor=event.actor, element_id=event.element_id, task_id=event.task_id,
+            payload=event.payload):
         return None
-    check = verify_chain(e.chained(history.case_no) for e in history.events if e.seq <= naming_seq)
-    if check.ok or check.broken_seq is None or check.broken_seq > naming_seq:
-        return None
-    return check.broken_seq, chinese_reason(check.reason) or ""
+    check = verify_chain(e.chained(history.case_no) for e in history.events if e.seq <= event.seq)
+    return check.broken_seq or event.seq, chinese_reason(check.reason) or ""
 
 
 def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
