@@ -99,8 +99,11 @@ class CaseHistory:
 
 
 def carried_years(history: CaseHistory) -> tuple[int, int]:
-    """The first and last year (CST) whose calendar the case can need: its first event's through the year after
-    its last event's (a deadline computed at the last event may end in the next year)."""
+    """The first and last year (CST) whose calendar the case can need.
+
+    They are its first event's year and the year after its last event's: a deadline computed at the last event
+    may end in the next year.
+    """
     instants = [e.occurred_at for e in history.events] or [history.case["started_at"]]
     return business_date(min(instants)).year, business_date(max(instants)).year + 1
 

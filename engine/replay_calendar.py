@@ -74,20 +74,24 @@ class GuardedCalendar(WorkCalendar):
         self._withheld = withheld
 
     def fact(self, day: date) -> DayFact | None:
+        """Return the dated fact for ``day`` (refused for a withheld year loaded by now)."""
         self._withheld.check(day.year)
         return super().fact(day)
 
     def is_known(self, day: date) -> bool:
+        """True when ``day``'s year is loaded (refused for a withheld year loaded by now)."""
         self._withheld.check(day.year)
         return super().is_known(day)
 
     def missing_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years between ``first`` and ``last`` not loaded (refused if one is withheld and loaded by now)."""
         low, high = sorted((first.year, last.year))
         for year in range(low, high + 1):
             self._withheld.check(year)
         return super().missing_years(first, last)
 
     def year_facts(self, year: int) -> list[tuple[date, DayFact]]:
+        """The dated facts of ``year`` (refused for a withheld year loaded by now)."""
         self._withheld.check(year)
         return super().year_facts(year)
 
