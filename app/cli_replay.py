@@ -55,20 +55,28 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
 
 
 def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
-    """Replay each history file (all read and checked first); one verdict per file, prefixed when several."""
+    """Replay each history file (all read and checked first); one verdict per file, prefixed when several.
+
+    A file replay refuses (exit 2, its code) is reported and the others still replayed.
+    """
     try:
         histories = [(path, read_history(path)) for path in files]
     except EngineError as exc:
         click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
         sys.exit(2)
-    diverged = 0
+    diverged = refused = 0
     with Replayer(engine) as replayer:
         for path, history in histories:
-            result = replayer.replay_history(history)
+            prefix = f"{path}（办件 {history.case_no}）：" if len(files) > 1 else ""
+            try:
+                result = replayer.replay_history(history)
+            except EngineError as exc:   # refused before or while replaying: a broken link, a year not carried
+                refused += 1
+                click.echo(f"{prefix}错误 [{exc.code}]：{exc.message}", err=True)
+                continue
             diverged += not result.identical
-            prefix = f"{path}（办件 {result.case_no}）：" if len(files) > 1 else ""
             click.echo(prefix + _describe(result))
-    sys.exit(1 if diverged else 0)
+    sys.exit(2 if refused else 1 if diverged else 0)
 
 
 def _describe(result: ReplayResult) -> str:

@@ -63,7 +63,8 @@ from .persistence.calendar_repository import (
 from .rating_queries import RatingReads, rating_scope
 from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
-from .replay_inputs import DefinitionChanged, DefinitionMissing
+from .replay_calendar import CalendarNotCarried
+from .replay_inputs import ChainBroken, DefinitionChanged, DefinitionMissing
 from .case_history import CaseHistory, load_case_history
 from .history_file import (
     FORMAT as HISTORY_FORMAT, HistoryFileError, dumps_history, loads_history, read_history, verify_history,
@@ -84,7 +85,8 @@ __all__ = [
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
-    "DefinitionChanged", "DefinitionMissing", "DefinitionRejected", "DelegateTask", "DeployDefinitions",
+    "CalendarNotCarried", "ChainBroken", "DefinitionChanged", "DefinitionMissing", "DefinitionRejected",
+    "DelegateTask", "DeployDefinitions",
     "DistrictInfo", "Due", "Engine", "EngineConfig",
     "EngineError", "ensure_calendar_seeded", "ExpressionFailed", "ExpressionRejected", "ExtendDeadline",
     "FireDueTimers", "Forbidden", "FormInvalid", "FULL_ID_NUMBER_ROLES", "GrantInfo", "GrantMissing", "Grants",

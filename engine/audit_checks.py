@@ -30,6 +30,7 @@ def replay_for(engine: Any, actor: Actor, case_id: int) -> ReplayResult:
         Forbidden: ``AUDIT_FORBIDDEN`` for any other role.
         NotFound: the case does not exist.
         DefinitionMissing, DefinitionChanged: its pinned definition is gone from or edited in the store.
+        ChainBroken: the event naming a missing pinned version was edited (the broken link is named).
     """
     _require(actor)
     return engine.history.states.replay_case(case_id)

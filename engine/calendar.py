@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Iterable, Literal, Mapping
 
 from .clock import CST
@@ -159,6 +160,11 @@ class WorkCalendar:
         schedules = list(schedules)
         facts = {day: fact for schedule in schedules for day, fact in schedule.facts.items()}
         return cls(facts, {schedule.year for schedule in schedules}, strict=strict)
+
+    @property
+    def facts(self) -> Mapping[date, DayFact]:
+        """Every dated fact of the loaded years (read-only)."""
+        return MappingProxyType(self._facts)
 
     def fact(self, day: date) -> DayFact | None:
         """Return the dated fact for ``day``, if any."""

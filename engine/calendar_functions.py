@@ -66,6 +66,17 @@ class CalendarProvider:
         with self._lock:
             self._calendar = None
 
+    def wrap(self, outer: Callable[[WorkCalendar], WorkCalendar]) -> None:
+        """Pass every calendar loaded from now on through ``outer``.
+
+        Replay from a history file uses it to guard the years the file does not carry
+        (:mod:`engine.replay_calendar`).
+        """
+        with self._lock:
+            inner = self._load
+            self._load = lambda: outer(inner())
+            self._calendar = None
+
 
 def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., Any]]:
     """Return the expression functions bound to ``provider``.

@@ -4,19 +4,25 @@
 the case row, its events exactly as stored (with both hashes), and the rows a scratch database must hold
 for the case's commands to read what they read then: the pinned definition versions (BPMN, resources), their
 form versions, the matter version and that matter's grants, the users the events name (without password or
-ID number), every calendar fact, the case's received materials, and the messages the case received (the
+ID number), the calendar facts, the case's received materials, and the messages the case received (the
 handoff that started it, a result caught later) with their sender's facts. :func:`load_case_history` reads
 it from a database; :mod:`engine.history_file` writes it to and reads it from one JSON file.
+
+Read from a database, a history holds every calendar fact. :func:`trim_calendar` keeps only the whole years
+the case can need (:func:`carried_years`: from its first event's year through the year after its last one,
+CST) and lists each loaded year it leaves out with the instant it was loaded (``calendar_withheld``), so
+replay can refuse, instead of estimate, when a command consults one of them (:mod:`engine.replay_calendar`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import select, tuple_
 
 from .audit import ChainedEvent
+from .calendar import business_date
 from .persistence.models import (
     CalendarDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message, ProcessDefinition, User,
 )
@@ -69,12 +75,16 @@ class CaseHistory:
     users: list[dict[str, Any]]
     """``users`` rows the events name, with ``password_hash`` and ``id_number`` left out."""
     calendar: list[dict[str, Any]]
-    """Every ``calendar_days`` row, oldest load first."""
+    """The ``calendar_days`` rows, oldest load first: every row, or after :func:`trim_calendar` those of the
+    carried years."""
     materials: list[dict[str, Any]]
     """The case's ``case_materials`` rows (:data:`MATERIAL_COLUMNS`) in id order."""
     messages: list[dict[str, Any]]
     """Each message the case received: ``idempotency_key``, ``name``, ``correlation_key``, ``payload`` and
     ``sender`` (:data:`SENDER_COLUMNS` of the sending case, or None)."""
+    calendar_withheld: dict[int, datetime] = field(default_factory=dict)
+    """Each loaded year whose rows were left out (:func:`trim_calendar`), with the instant it was loaded;
+    empty when ``calendar`` holds every row."""
 
     @property
     def case_no(self) -> str:
@@ -86,6 +96,32 @@ class CaseHistory:
         found = {e.payload.get("content_hash") for e in self.events if e.event_type == "CaseStarted"}
         found |= {e.payload.get("to_hash") for e in self.events if e.event_type == "CaseMigrated"}
         return {h for h in found if isinstance(h, str)}
+
+
+def carried_years(history: CaseHistory) -> tuple[int, int]:
+    """The first and last year (CST) whose calendar the case can need.
+
+    They are its first event's year and the year after its last event's: a deadline computed at the last event
+    may end in the next year.
+    """
+    instants = [e.occurred_at for e in history.events] or [history.case["started_at"]]
+    return business_date(min(instants)).year, business_date(max(instants)).year + 1
+
+
+def trim_calendar(history: CaseHistory) -> CaseHistory:
+    """The history with only the calendar rows of :func:`carried_years`; every other loaded year withheld.
+
+    A year is withheld with the earliest ``loaded_at`` of its rows: before then the case saw it as not loaded,
+    which replay reproduces without its rows. Trimming a trimmed history changes nothing.
+    """
+    first, last = carried_years(history)
+    kept, withheld = [], dict(history.calendar_withheld)
+    for row in history.calendar:
+        if first <= row["year"] <= last:
+            kept.append(row)
+        elif row["year"] not in withheld or row["loaded_at"] < withheld[row["year"]]:
+            withheld[row["year"]] = row["loaded_at"]
+    return replace(history, calendar=kept, calendar_withheld=dict(sorted(withheld.items())))
 
 
 def load_case_history(database: Any, case_id: int) -> CaseHistory:

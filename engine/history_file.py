@@ -9,6 +9,17 @@ into its scratch database (see :class:`engine.case_history.CaseHistory`). Instan
 
 Reading checks the format version, the shape of every part and that the file holds every definition version
 its events name; each refusal is a :class:`HistoryFileError` with a stable code and a Chinese message.
+
+**Format versions.** ``tongban-case-history/1`` carried every calendar row of the source (about 115 KB of a
+file, seeded whole by replay). ``/2`` (:data:`FORMAT`, written now) carries only the whole years the case can
+need, from its first event's year through the year after its last (see
+:func:`engine.case_history.trim_calendar`), and lists under ``seed.calendar_withheld`` every other year the
+source had loaded with the instant it was loaded; replay refuses (``HISTORY_CALENDAR_MISSING``) rather than
+estimate when a command consults one of those (:mod:`engine.replay_calendar`). The bump is needed because the
+meaning of ``seed.calendar`` changed: a reader that knew only ``/1`` would take the trimmed rows for the whole
+calendar and could silently compute another deadline, so it must refuse a ``/2`` file as an unknown format.
+``/1`` files stay readable (:data:`READABLE`): their calendar is complete, nothing is withheld, and they replay
+exactly as before; they are never written again.
 """
 from __future__ import annotations
 
@@ -20,16 +31,19 @@ from typing import Any, Mapping
 from sqlalchemy import Date, Table
 
 from .audit import verify_chain
-from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent
+from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent, trim_calendar
 from .errors import InvalidInput
 from .persistence.models import (
     CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
+from .replay_inputs import first_broken_link
 from .verification import CaseVerification, chinese_reason
 
-FORMAT = "tongban-case-history/1"
-"""The format name and version this module writes and reads."""
+FORMAT = "tongban-case-history/2"
+"""The format name and version this module writes."""
+READABLE = ("tongban-case-history/1", FORMAT)
+"""The formats this module reads (``/1``: every calendar row, nothing withheld)."""
 SEED_TABLES: dict[str, Table] = {
     "definitions": ProcessDefinition.__table__, "forms": FormVersion.__table__,
     "matters": MatterVersion.__table__, "grants": Grant.__table__, "users": User.__table__,
@@ -45,8 +59,13 @@ class HistoryFileError(InvalidInput):
 
 
 def dumps_history(history: CaseHistory) -> str:
-    """Return the history as the file's text (stable: the same history always gives the same bytes)."""
+    """Return the history as the file's text (stable: the same history always gives the same bytes).
+
+    Only the calendar years the case can need are written (:func:`engine.case_history.trim_calendar`).
+    """
+    history = trim_calendar(history)
     seed = {name: getattr(history, name) for name in (*SEED_TABLES, "messages")}
+    seed["calendar_withheld"] = [{"year": year, "loaded_at": at} for year, at in history.calendar_withheld.items()]
     doc = {"format": FORMAT, "case": history.case, "seed": seed,
            "events": [{name: getattr(e, name) for name in EVENT_FIELDS} for e in history.events]}
     return _layout(json.loads(json.dumps(doc, default=_plain)), "") + "\n"
@@ -90,10 +109,11 @@ def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
     except json.JSONDecodeError as exc:
         raise HistoryFileError(f"{name} 不是完整的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}），"
                                "可能被截断或损坏", details={"file": name, "line": exc.lineno}) from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in READABLE:
         found = doc.get("format") if isinstance(doc, dict) else None
-        raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {FORMAT}）", code="HISTORY_FORMAT_UNKNOWN",
-                               details={"file": name, "format": found, "supported": FORMAT})
+        raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {'、'.join(READABLE)}）",
+                               code="HISTORY_FORMAT_UNKNOWN",
+                               details={"file": name, "format": found, "supported": list(READABLE)})
     try:
         history = _history(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -122,8 +142,22 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
         if set(row) - set(MATERIAL_COLUMNS):
             raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
     messages = [_message(item) for item in seed["messages"]]
+    withheld = _withheld(seed["calendar_withheld"]) if doc["format"] != READABLE[0] else {}
+    both = sorted(withheld.keys() & {row["year"] for row in tables["calendar"]})
+    if both:
+        raise ValueError(f"calendar_withheld 与 calendar 含同一年份 {both}")
     return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
-                       tables["users"], tables["calendar"], tables["materials"], messages)
+                       tables["users"], tables["calendar"], tables["materials"], messages, withheld)
+
+
+def _withheld(items: list[Any]) -> dict[int, datetime]:
+    """``seed.calendar_withheld`` (format /2): each loaded year the file leaves out, with when it was loaded."""
+    withheld = {}
+    for item in items:
+        if not isinstance(item["year"], int) or isinstance(item["year"], bool):
+            raise TypeError(f"calendar_withheld 的年份 {item['year']!r} 不是整数")
+        withheld[item["year"]] = _instant(item["loaded_at"])
+    return withheld
 
 
 def _event(item: Mapping[str, Any], index: int) -> StoredEvent:
@@ -165,11 +199,20 @@ def _check_definitions(history: CaseHistory, name: str) -> None:
     held = {d.get("content_hash") for d in history.definitions}
     lacking = sorted(history.pinned_hashes() - held)
     ids = {d.get("id") for d in history.definitions}
+    naming = min((e.seq for e in history.events if _named_hash(e) in lacking), default=None)
+    if lacking and history.case["definition_id"] in ids and first_broken_link(history, naming) is not None:
+        return   # the hash was edited in the event naming it: verify shows the broken link, replay refuses on it
     if lacking or history.case["definition_id"] not in ids:
         what = "、".join(h[:12] + "…" for h in lacking) or f"id {history.case['definition_id']}"
         raise HistoryFileError(f"{name} 缺少办件所用的流程定义（{history.case['process_key']}，内容哈希 {what}），"
                                "无法重放", code="HISTORY_DEFINITION_MISSING",
                                details={"file": name, "missing": lacking or [history.case["definition_id"]]})
+
+
+def _named_hash(event: StoredEvent) -> Any:
+    """The definition content hash an event names (CaseStarted, CaseMigrated), else None."""
+    key = {"CaseStarted": "content_hash", "CaseMigrated": "to_hash"}.get(event.event_type)
+    return event.payload.get(key) if key else None
 
 
 def _instant(value: Any) -> datetime:

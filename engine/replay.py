@@ -6,7 +6,9 @@ issues the migration again at that event, so the spec switches there), the matte
 under and that matter's grants, the users its events name, and the calendar facts; before each command the
 scratch holds only the facts loaded by then, so a year imported later (and the DeadlinesRecomputed it
 caused) replays too, and only the grants as they stood then (:mod:`engine.replay_inputs`, which also refuses
-a pinned definition missing from the store or edited in it).
+a pinned definition missing from the store or edited in it). A history file carries only the calendar years
+its case can need: a command that consults another year the case had loaded refuses the replay
+(:mod:`engine.replay_calendar`).
 A fresh engine on a :class:`ManualClock` then walks the recorded events in order: at each *input* event the
 clock is set to the recorded instant and the command that produced the event is issued as the recorded
 actor. Every event the replay writes is compared with the recorded one at the same position by type,
@@ -50,7 +52,8 @@ from .persistence.models import (
     CalendarDay, Case, CaseCounter, CaseEvent, CaseMaterial, FormVersion, MatterVersion, ProcessDefinition, TaskItem,
     User,
 )
-from .replay_inputs import GrantsAsOf, check_pinned_definitions
+from .replay_calendar import WithheldYears
+from .replay_inputs import GrantsAsOf, check_pins_against_chain
 from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
 
 # Events written as part of another command's outcome (after its input event) or as effects.
@@ -146,6 +149,7 @@ class _Run:
     users: dict[str, Any] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
     calendar_seeded: int = -1                                     # how many of them the scratch holds
+    withheld: WithheldYears = field(default_factory=lambda: WithheldYears({}))  # loaded years not carried
     grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
     materials: list[dict[str, Any]] = field(default_factory=list)  # the case's received materials
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # received messages by idempotency key
@@ -278,8 +282,9 @@ class Replayer:
 def _seed(run: _Run, history: CaseHistory) -> None:
     """Copy into the scratch database exactly the rows the case's commands read (see CaseHistory)."""
     case = run.source_case
-    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it.
-    check_pinned_definitions(history.events, history.definitions, history.forms)
+    # Refused before anything runs: a pinned definition or form missing from the store, or edited in it (or
+    # missing because the event naming it was edited: then the broken link is the reason).
+    check_pins_against_chain(history)
     with run.engine.database.writer.begin() as conn:
         conn.execute(delete(CalendarDay.__table__))
         for table, rows in ((ProcessDefinition, history.definitions), (FormVersion, history.forms),
@@ -293,6 +298,10 @@ def _seed(run: _Run, history: CaseHistory) -> None:
     run.users = {u["username"]: u for u in history.users}
     run.grants = GrantsAsOf(history.grants)   # written as of each command's instant (a later revocation is not)
     run.calendar = sorted(history.calendar, key=lambda row: row["loaded_at"])
+    if history.calendar_withheld:
+        # A trimmed calendar: consulting a year left out that the case had loaded refuses the replay.
+        run.withheld = WithheldYears(history.calendar_withheld, case_no=history.case_no)
+        run.engine.calendar.wrap(run.withheld.guard)
     run.materials = list(history.materials)
     run.messages = {m["idempotency_key"]: m for m in history.messages}
 
@@ -346,10 +355,16 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
                                     f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
         run.clock.set(event.occurred_at.astimezone(CST))
         _calendar_as_of(run, event.occurred_at)
+        run.withheld.at(event.seq, event.event_type, event.occurred_at)
         run.grants.apply(run.engine, event.occurred_at)
         try:
-            _COMMANDS[event.event_type](run, event, recorded[position + 1:])
+            try:
+                _COMMANDS[event.event_type](run, event, recorded[position + 1:])
+            finally:
+                run.withheld.raise_if_refused()   # a year the history left out: refuse, whatever the command did
         except EngineError as exc:
+            if exc is run.withheld.refused:
+                raise
             return ReplayDivergence(event.seq, "refused", event.to_dict(), None,
                                     f"重放命令被拒绝：[{exc.code}] {exc.message}")
         except (KeyError, TypeError, ValueError) as exc:

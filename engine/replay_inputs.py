@@ -7,7 +7,11 @@ Two facts a case's commands read are not in its event log and could have changed
   store (else :class:`DefinitionMissing`) and its BPMN, resources, form references and bundle mapping must
   still hash to the content hash recorded with it, as must each form version it pins (else
   :class:`DefinitionChanged`). Replaying on a deleted or edited definition would only produce a
-  misleading divergence; it is refused with the reason instead.
+  misleading divergence; it is refused with the reason instead. A version is looked up by the content hash
+  its event records, so an *edited* hash (e.g. on a migrated case, whose row points at the newer version)
+  names no stored version either: when the event that names the missing version no longer matches its own
+  hash, the cause is the edited record, and replay says so (:class:`ChainBroken`, with the chain's first
+  broken link and its reason, as ``tongban verify`` reports it) instead of blaming the store.
 * **Grants (全渝通办授权).** Revoking a grant keeps its row but stamps ``revoked_at``, and a grant added
   later is a new row. Authority is judged against the grants table, so the scratch database holds, before
   each replayed command, the grants as they stood at its recorded instant (:class:`GrantsAsOf`): rows
@@ -23,16 +27,23 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import delete, insert
 
-from .audit import canonical_json
+from .audit import canonical_json, event_hash, verify_chain
 from .definitions import definition_content_hash
 from .errors import Conflict
 from .persistence.models import Grant
+from .verification import chinese_reason
 
 
 class DefinitionMissing(Conflict):
     """A definition or form version the case is pinned to is no longer in the store (HTTP 409)."""
 
     code = "DEFINITION_MISSING"
+
+
+class ChainBroken(Conflict):
+    """The event naming a pinned version fails the hash chain: the record was edited, replay cannot start (409)."""
+
+    code = "CHAIN_BROKEN"
 
 
 class DefinitionChanged(Conflict):
@@ -48,6 +59,8 @@ class PinnedVersion:
     process_key: str
     version: int
     content_hash: str
+    seq: int = 0
+    """The number of the event that names it (its CaseStarted or CaseMigrated)."""
 
 
 def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
@@ -56,9 +69,9 @@ def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
     for event in recorded:
         p = event.payload
         if event.event_type == "CaseStarted" and "definition_version" in p:
-            pin = PinnedVersion(p.get("process_key"), p["definition_version"], p.get("content_hash") or "")
+            pin = PinnedVersion(p.get("process_key"), p["definition_version"], p.get("content_hash") or "", event.seq)
         elif event.event_type == "CaseMigrated" and "to_version" in p:
-            pin = PinnedVersion(p.get("process_key"), p["to_version"], p.get("to_hash") or "")
+            pin = PinnedVersion(p.get("process_key"), p["to_version"], p.get("to_hash") or "", event.seq)
         else:
             continue
         found.setdefault((pin.process_key, pin.version), pin)
@@ -99,6 +112,47 @@ def check_pinned_definitions(recorded: Iterable[Any], definitions: Iterable[Mapp
     _check_forms({(f["form_key"], f["content_hash"]): f for f in forms}, pinned_forms)
 
 
+def check_pins_against_chain(history: Any) -> None:
+    """Check ``history``'s pinned definitions (:func:`check_pinned_definitions`), blaming an edited record first.
+
+    ``history`` is a :class:`engine.case_history.CaseHistory`. When a pinned version is missing and the event
+    that names it no longer matches its own hash, that event was edited: the chain's first broken link is named.
+
+    Raises:
+        ChainBroken: the version is missing because its naming event (or an earlier one) was edited.
+        DefinitionMissing, DefinitionChanged: as :func:`check_pinned_definitions`.
+    """
+    try:
+        check_pinned_definitions(history.events, history.definitions, history.forms)
+    except DefinitionMissing as missing:
+        # A form version is found through the definition row, not through an event: only a missing definition
+        # version can be the doing of an edited event.
+        broken = None if "form_key" in missing.details else first_broken_link(history, missing.details.get("seq"))
+        if broken is None:
+            raise
+        seq, reason = broken
+        raise ChainBroken(
+            f"办件 {history.case_no} 的审计记录已被改动：链条断裂于第 {seq} 个事件：{reason}。其中记录的流程定义"
+            f"（{missing.details.get('process_key')} 第 {missing.details.get('version')} 版，内容哈希 "
+            f"{missing.details.get('content_hash')}）不在定义库中是改动所致，无法重放；请用 tongban verify 核对",
+            details={**missing.details, "broken_seq": seq, "reason": reason}) from missing
+
+
+def first_broken_link(history: Any, naming_seq: int | None) -> tuple[int, str] | None:
+    """The chain's first broken link, as verify names it, when event ``naming_seq`` was edited.
+
+    Returns (seq, Chinese reason) when that event no longer matches its own hash, None while it is intact.
+    """
+    event = next((e for e in history.events if e.seq == naming_seq), None) if naming_seq else None
+    if event is None or event.hash == event_hash(
+            event.prev_hash, case_no=history.case_no, seq=event.seq, event_type=event.event_type,
+            occurred_at=event.occurred_at, actor=event.actor, element_id=event.element_id, task_id=event.task_id,
+            payload=event.payload):
+        return None
+    check = verify_chain(e.chained(history.case_no) for e in history.events if e.seq <= event.seq)
+    return check.broken_seq or event.seq, chinese_reason(check.reason) or ""
+
+
 def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
                  pinned: Mapping[tuple[str, str], PinnedVersion]) -> None:
     for (key, content_hash), pin in sorted(pinned.items()):
@@ -116,7 +170,8 @@ def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
 
 
 def _details(pin: PinnedVersion) -> dict[str, Any]:
-    return {"process_key": pin.process_key, "version": pin.version, "content_hash": pin.content_hash}
+    return {"process_key": pin.process_key, "version": pin.version, "content_hash": pin.content_hash,
+            "seq": pin.seq}
 
 
 def grants_as_of(rows: Iterable[Mapping[str, Any]], instant: datetime) -> list[dict[str, Any]]:

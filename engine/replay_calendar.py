@@ -1,0 +1,100 @@
+"""Replay with a trimmed calendar: refuse, never estimate, when a command consults a year the history left out.
+
+A history file carries the calendar rows of the years its case can need (:func:`engine.case_history.trim_calendar`)
+and names every other year the source had loaded, with the instant it was loaded. Replay must compute what the
+live run computed. For a year outside the carried ones that was *not* loaded at a command's instant, both runs
+see an unloaded year (a weekends-only, provisional estimate): identical. For one that *was* loaded then, the
+live run read its holidays and 调休 while the replay would estimate, and could write a different deadline
+without noticing (due instants live in the timers table, not in every event). So every calendar the scratch
+engine loads is a :class:`GuardedCalendar`: consulting such a year raises :class:`CalendarNotCarried`, which
+the replay walk turns into a refusal of the whole replay (``HISTORY_CALENDAR_MISSING``, HTTP 409, exit 2),
+even if the command swallowed the error on its way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Mapping
+
+from .calendar import DayFact, WorkCalendar
+from .clock import CST
+from .errors import Conflict
+
+
+class CalendarNotCarried(Conflict):
+    """A replayed command consulted a year whose calendar the history left out though the case had it loaded."""
+
+    code = "HISTORY_CALENDAR_MISSING"
+
+
+@dataclass
+class WithheldYears:
+    """The years a history left out (year -> instant loaded) and the command being replayed."""
+
+    loaded: Mapping[int, datetime]
+    case_no: str = ""
+    seq: int = 0
+    event_type: str = ""
+    instant: datetime | None = None
+    refused: CalendarNotCarried | None = field(default=None, init=False)
+
+    def at(self, seq: int, event_type: str, instant: datetime) -> None:
+        """The replay is about to issue the command of event ``seq`` at ``instant``."""
+        self.seq, self.event_type, self.instant = seq, event_type, instant
+
+    def check(self, year: int) -> None:
+        """Raise (and remember) :class:`CalendarNotCarried` when ``year`` was loaded by now but not carried."""
+        loaded = self.loaded.get(year)
+        if loaded is None or self.instant is None or loaded > self.instant:
+            return
+        if self.refused is None:
+            self.refused = CalendarNotCarried(
+                f"历史文件未携带 {year} 年的节假日安排（原系统于 {loaded.astimezone(CST):%Y-%m-%d %H:%M} 载入），"
+                f"而重放第 {self.seq} 个事件（{self.event_type}）时需要查询该年的工作日：缺少这些数据，算出的期限"
+                f"可能与原办理不同，因此拒绝重放。请在原系统中直接重放该办件（tongban replay {self.case_no}）",
+                details={"year": year, "loaded_at": loaded.isoformat(), "seq": self.seq,
+                         "event_type": self.event_type})
+        raise self.refused
+
+    def raise_if_refused(self) -> None:
+        """Raise the refusal a command met, even if the command caught it on its way out."""
+        if self.refused is not None:
+            raise self.refused
+
+    def guard(self, calendar: WorkCalendar) -> WorkCalendar:
+        """``calendar`` as a :class:`GuardedCalendar` (for :meth:`engine.calendar_functions.CalendarProvider.wrap`)."""
+        return GuardedCalendar(calendar, self)
+
+
+class GuardedCalendar(WorkCalendar):
+    """A :class:`WorkCalendar` that checks every year it is asked about against the withheld years."""
+
+    def __init__(self, base: WorkCalendar, withheld: WithheldYears):
+        super().__init__(base.facts, base.known_years, strict=base.strict)
+        self._withheld = withheld
+
+    def fact(self, day: date) -> DayFact | None:
+        """Return the dated fact for ``day`` (refused for a withheld year loaded by now)."""
+        self._withheld.check(day.year)
+        return super().fact(day)
+
+    def is_known(self, day: date) -> bool:
+        """True when ``day``'s year is loaded (refused for a withheld year loaded by now)."""
+        self._withheld.check(day.year)
+        return super().is_known(day)
+
+    def missing_years(self, first: date, last: date) -> tuple[int, ...]:
+        """The years between ``first`` and ``last`` not loaded (refused if one is withheld and loaded by now)."""
+        low, high = sorted((first.year, last.year))
+        for year in range(low, high + 1):
+            self._withheld.check(year)
+        return super().missing_years(first, last)
+
+    def year_facts(self, year: int) -> list[tuple[date, DayFact]]:
+        """The dated facts of ``year`` (refused for a withheld year loaded by now)."""
+        self._withheld.check(year)
+        return super().year_facts(year)
+
+    def _workday(self, day: date) -> bool:
+        self._withheld.check(day.year)
+        return super()._workday(day)
