@@ -7,19 +7,17 @@ rest of an earlier full run is kept.
 """
 from __future__ import annotations
 
-import gc
 import os
-import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from .run import (
-    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, merge_results, ratio_lines,
-    summarize_approval, target_lines,
+    BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, merge_results, paired_ratios,
+    ratio_lines, run_interleaved, summarize_approval, target_lines,
 )
 from .workloads import (
-    BareSpiffApproval, Batch, EngineApproval, HttpApproval, PostgresSchema, SqliteDatabase, in_ci,
+    BareSpiffApproval, EngineApproval, HttpApproval, PostgresSchema, SqliteDatabase, in_ci,
     probe_postgresql, safe_url,
 )
 
@@ -29,34 +27,6 @@ NOTES = {
     PG: "engine.handle(); bytes = pg_column_size of the rows",
     HTTP: "Flask test client (full WSGI stack, no sockets); auth lookup included",
 }
-
-
-def run_interleaved(workloads: list[Any], plan: Plan, echo: Callable[[str], None]) -> dict[str, list[Batch]]:
-    """Warm every workload up, then run ``plan.repeats`` repeats, each workload once, in rotating order."""
-    for w in workloads:
-        w.run_batch(plan.warmup)
-    batches: dict[str, list[Batch]] = {w.name: [] for w in workloads}
-    for r in range(plan.repeats):
-        shift = r % len(workloads)
-        for w in workloads[shift:] + workloads[:shift]:
-            gc.collect()
-            batches[w.name].append(w.run_batch(plan.cases))
-        echo(f"  repeat {r + 1}/{plan.repeats}: " + ", ".join(
-            f"{name.split(' / ')[1]} {b[-1].cases / b[-1].seconds:.0f}/s" for name, b in batches.items()))
-    return batches
-
-
-def paired_ratios(batches: dict[str, list[Batch]], approval: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each engine workload's cases/s over bare spiff's: ratio of medians and median of paired repeats."""
-    ratios: dict[str, dict[str, Any]] = {}
-    for key in (PG, SQLITE, HTTP):
-        if key in batches and BARE in batches:
-            paired = [(a.cases / a.seconds) / (b.cases / b.seconds) for a, b in zip(batches[key], batches[BARE])]
-            ratios[key] = {"ratio_of_medians": approval[key]["cases_per_s"]["median"]
-                           / approval[BARE]["cases_per_s"]["median"],
-                           "median_of_paired_repeats": statistics.median(paired),
-                           "paired_min": min(paired), "paired_max": max(paired)}
-    return ratios
 
 
 def main_approval_only(*, quick: bool, postgresql_url: str, output: Path,

@@ -328,6 +328,34 @@ def ratio_lines(ratios: dict[str, dict[str, float]]) -> list[str]:
             f"range {r['paired_min']:.2f}-{r['paired_max']:.2f}; same run)" for key, r in ratios.items()]
 
 
+def run_interleaved(workloads: list[Any], plan: Plan, echo: Callable[[str], None]) -> dict[str, list[Batch]]:
+    """Warm every workload up, then run ``plan.repeats`` repeats, each workload once, in rotating order."""
+    for w in workloads:
+        w.run_batch(plan.warmup)
+    batches: dict[str, list[Batch]] = {w.name: [] for w in workloads}
+    for r in range(plan.repeats):
+        shift = r % len(workloads)
+        for w in workloads[shift:] + workloads[:shift]:
+            gc.collect()
+            batches[w.name].append(w.run_batch(plan.cases))
+        echo(f"  repeat {r + 1}/{plan.repeats}: " + ", ".join(
+            f"{name.split(' / ')[1]} {b[-1].cases / b[-1].seconds:.0f}/s" for name, b in batches.items()))
+    return batches
+
+
+def paired_ratios(batches: dict[str, list[Batch]], approval: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each engine workload's cases/s over bare spiff's: ratio of medians and median of paired repeats."""
+    ratios: dict[str, dict[str, Any]] = {}
+    for key in (PG, SQLITE, HTTP):
+        if key in batches and BARE in batches:
+            paired = [(a.cases / a.seconds) / (b.cases / b.seconds) for a, b in zip(batches[key], batches[BARE])]
+            ratios[key] = {"ratio_of_medians": approval[key]["cases_per_s"]["median"]
+                           / approval[BARE]["cases_per_s"]["median"],
+                           "median_of_paired_repeats": statistics.median(paired),
+                           "paired_min": min(paired), "paired_max": max(paired)}
+    return ratios
+
+
 def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str], None],
          only: str | None = None) -> dict[str, Any]:
     """Run the benchmarks, print the table and targets with ``echo``, write JSON to ``output``; return it.
@@ -401,16 +429,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         workloads.append(HttpApproval(HTTP, http_db))
         databases[HTTP] = http_db.description
 
-        for w in workloads:
-            w.run_batch(plan.warmup)
-        batches = {w.name: [] for w in workloads}
-        for r in range(plan.repeats):
-            shift = r % len(workloads)
-            for w in workloads[shift:] + workloads[:shift]:
-                gc.collect()
-                batches[w.name].append(w.run_batch(plan.cases))
-            echo(f"  repeat {r + 1}/{plan.repeats}: " + ", ".join(
-                f"{name.split(' / ')[1]} {b[-1].cases / b[-1].seconds:.0f}/s" for name, b in batches.items()))
+        batches = run_interleaved(workloads, plan, echo)
         stored = {w.name: w.stored() for w in workloads}
 
         # Growth: one long case per database plus bare spiff, stepped round-robin so noise hits all alike.
@@ -484,16 +503,7 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
 
     if pg_roundtrip is not None and approval.get(PG, {}).get("status") == "ok":
         approval[PG]["select1_roundtrip_ms"] = pg_roundtrip
-    ratios: dict[str, dict[str, Any]] = {}
-    for key in (PG, SQLITE, HTTP):
-        if key in batches and BARE in batches:
-            mine = approval[key]["cases_per_s"]["median"]
-            bare = approval[BARE]["cases_per_s"]["median"]
-            paired = [(a.cases / a.seconds) / (b.cases / b.seconds)
-                      for a, b in zip(batches[key], batches[BARE])]
-            ratios[key] = {"ratio_of_medians": mine / bare,
-                           "median_of_paired_repeats": statistics.median(paired),
-                           "paired_min": min(paired), "paired_max": max(paired)}
+    ratios = paired_ratios(batches, approval)
     targets = evaluate_targets(approval, growth, ratios)
     if multi:
         rate = multi["engine-postgresql"]
