@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .deferred import hot
 from .models import Archive, Case, CaseEvent, ChainHead, ChainHeadCase
 
 archives = Archive.__table__
@@ -14,6 +15,15 @@ heads = ChainHead.__table__
 head_cases = ChainHeadCase.__table__
 events = CaseEvent.__table__
 cases = Case.__table__
+
+_ENQUEUE = {
+    name: hot(dialect.insert(archives).values(
+        case_id=bindparam("b_case_id"), case_no=bindparam("b_case_no"), state="pending", attempts=0,
+        enqueued_at=bindparam("b_at"), available_at=bindparam("b_at")).inline().on_conflict_do_update(
+        index_elements=[archives.c.case_id], set_={
+            "state": "pending", "attempts": 0, "enqueued_at": bindparam("b_at"), "available_at": bindparam("b_at"),
+            "locked_by": None, "locked_until": None, "last_error": None}))
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 SEAL_LOCK = 7_424_631_001
 """PostgreSQL advisory lock key held while sealing, so concurrent sealers never fork a district's chain."""
@@ -31,13 +41,8 @@ class ArchiveRepository:
 
     def enqueue(self, case_id: int, case_no: str, now: datetime) -> None:
         """Queue (or re-queue) the case's package for building from ``now``."""
-        dialect = self._conn.dialect.name
-        ins = (postgresql.insert(archives) if dialect == "postgresql" else sqlite.insert(archives)).values(
-            case_id=case_id, case_no=case_no, state="pending", attempts=0, enqueued_at=now, available_at=now).inline()
         # Deferred: sent with the closing transaction's other writes and COMMIT.
-        self.uow.defer(ins.on_conflict_do_update(index_elements=[archives.c.case_id], set_={
-            "state": "pending", "attempts": 0, "enqueued_at": now, "available_at": now, "locked_by": None,
-            "locked_until": None, "last_error": None}), {})
+        self.uow.defer(_ENQUEUE[self._conn.dialect.name], {"b_case_id": case_id, "b_case_no": case_no, "b_at": now})
 
     def enqueue_missing(self, now: datetime) -> int:
         """Queue every closed case that has no job yet (cases closed before archiving existed); return how many."""

@@ -13,6 +13,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import NotFound
+from .deferred import hot
 from .case_records import CASE_RECORD_COLUMNS, TASK_RECORD_COLUMNS, CaseRecord, TaskRecord
 from .models import NO_DEADLINE, Case, CaseCounter, CaseEvent, TaskCandidate, TaskItem, Timer
 
@@ -35,13 +36,14 @@ _CLOSING_COLUMNS = ("legal_used_days", "legal_limit_days", "legal_late", "commit
                     "committed_limit_days", "committed_late")
 # The version check is enforced by the database, so that it holds when the UPDATE is pipelined and its row
 # count cannot be read: a stale version becomes NULL, which the NOT NULL column refuses (see .deferred).
-_SAVE_CASE = (update(cases).where(cases.c.id == bindparam("b_id"))
+_SAVE_CASE = hot(update(cases).where(cases.c.id == bindparam("b_id"))
               .values(version=sql_case((cases.c.version == bindparam("b_version", type_=Integer),
                                         bindparam("b_new_version", type_=Integer)), else_=null()),
                       **{c: bindparam(c) for c in _SAVE_COLUMNS}))
+_SAVE_CLOSED_CASE = hot(_SAVE_CASE.values(**{c: bindparam(c) for c in _CLOSING_COLUMNS}))
 _UPDATE_TASK = {
-    frozenset(cols): update(tasks).where(tasks.c.id == bindparam("b_task_id")).values(
-        **{c: bindparam(c) for c in cols})
+    frozenset(cols): hot(update(tasks).where(tasks.c.id == bindparam("b_task_id")).values(
+        **{c: bindparam(c) for c in cols}))
     for cols in (("state", "completed_at", "completed_by", "assignee"), ("assignee", "claimed_at"))
 }
 _TIMERS = Timer.__table__
@@ -54,16 +56,16 @@ _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_i
                                         _TIMERS.c.state == "waiting")
                   .values(state="done", fired_at=bindparam("b_at")))
 # The inbox's stored instants follow the case's committed clock on open tasks without a budget of their own.
-_FOLLOW_CASE_CLOCK = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+_FOLLOW_CASE_CLOCK = hot(update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
                                           tasks.c.due_at.is_(None))
                       .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
 candidates = TaskCandidate.__table__
-_FOLLOW_CASE_CLOCK_CANDIDATES = (
+_FOLLOW_CASE_CLOCK_CANDIDATES = hot(
     update(candidates).where(candidates.c.task_id.in_(
         select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
                                  tasks.c.due_at.is_(None))))
     .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
-_SET_AVAILABLE = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
+_SET_AVAILABLE = hot(update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
                   .values(available=bindparam("b_available")))
 _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
     select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"),
@@ -71,9 +73,9 @@ _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
                              tasks.c.state == "open")))
     .values(available=False))
 # inline(): no implicit RETURNING of the new ids, whose answer a deferred (pipelined) INSERT cannot read.
-_INSERT_EVENTS = insert(CaseEvent.__table__).inline()
-_INSERT_CANDIDATES = insert(TaskCandidate.__table__).inline()
-_INSERT_TIMERS = insert(_TIMERS).inline()
+_INSERT_EVENTS = hot(insert(CaseEvent.__table__).inline())
+_INSERT_CANDIDATES = hot(insert(TaskCandidate.__table__).inline())
+_INSERT_TIMERS = hot(insert(_TIMERS).inline())
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
 # row by row. Rows are matched back by their unique spiff_task_id instead.
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
@@ -157,7 +159,10 @@ class CaseRepository:
         params = {c: getattr(case, c) for c in _SAVE_COLUMNS}
         params.update(b_id=case.id, b_version=case.version, b_new_version=case.version + 1)
         closing = {c: case.changes[c] for c in _CLOSING_COLUMNS if c in case.changes}
-        self.uow.defer(_SAVE_CASE.values(**closing) if closing else _SAVE_CASE, params)
+        if len(closing) == len(_CLOSING_COLUMNS):
+            self.uow.defer(_SAVE_CLOSED_CASE, {**params, **closing})
+        else:
+            self.uow.defer(_SAVE_CASE.values(**closing) if closing else _SAVE_CASE, params)
         self.uow.deferred.case_id = case.id
         case.version += 1
         case.changes.clear()

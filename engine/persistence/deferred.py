@@ -6,6 +6,11 @@ go out in one psycopg pipeline with a single Sync (one round trip); on SQLite th
 another. Any statement executed on the connection while writes are queued sends them first (a
 ``before_execute`` listener), so a read in the same transaction always sees them.
 
+The statements the hot path queues are registered with :func:`hot`: each is compiled once per dialect and
+parameter shape, and then runs straight on the DBAPI cursor (see :class:`CompiledWrite`). SQLAlchemy's
+per-statement work (cache key, execution context, result object) cost more than the database itself did on
+SQLite. Anything else queued runs through ``Connection.execute`` as usual.
+
 Nothing a write queued here returns can be read, including its row count. The one write whose outcome
 matters, the case row's version check, is therefore enforced by the database: the UPDATE sets ``version``
 to NULL when the stored version is not the one the command read, the NOT NULL constraint refuses it, and
@@ -19,6 +24,96 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 _QUEUE = "tongban_deferred_writes"
+_HOT: dict[int, tuple[Any, dict[tuple[Any, ...], "CompiledWrite | None"]]] = {}
+
+
+def hot(statement: Any) -> Any:
+    """Register a statement built once at import as a hot deferred write; return it unchanged."""
+    _HOT[id(statement)] = (statement, {})
+    return statement
+
+
+class CompiledWrite:
+    """A hot statement compiled once for a dialect and a parameter shape, executed on the DBAPI cursor.
+
+    It is compiled exactly as ``Connection.execute`` compiles it (``column_keys`` are the parameter names),
+    and its parameters pass through the same bind processors (type decorators, JSON, dates). Only plain
+    shapes qualify: no RETURNING, no expanding IN, no Python-side column defaults, no renamed parameters,
+    no schema translation; literal values in the statement (``state = 'open'``) are bound as SQLAlchemy binds them. :meth:`for_statement` answers None for any other, which then runs as usual.
+    Listeners of ``before_cursor_execute`` and ``after_cursor_execute`` still see every statement.
+    """
+
+    __slots__ = ("sql", "order", "processors", "constants")
+
+    def __init__(self, compiled: Any):
+        self.sql: str = compiled.string
+        self.order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positional else None
+        self.processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        self.constants = {compiled.bind_names[bind]: bind.effective_value
+                          for bind in compiled.binds.values() if not bind.required}
+
+    @classmethod
+    def for_statement(cls, connection: Connection, statement: Any, parameters: Any) -> "CompiledWrite | None":
+        """Return the compiled form of a registered ``statement`` for these parameters, or None."""
+        entry = _HOT.get(id(statement))
+        if entry is None or entry[0] is not statement:
+            return None
+        many = isinstance(parameters, list)
+        rows = parameters if many else [parameters]
+        if not rows or not isinstance(rows[0], dict):
+            return None
+        keys = tuple(sorted(rows[0]))
+        if many and any(len(row) != len(keys) or row.keys() != rows[0].keys() for row in rows):
+            return None
+        dialect = connection.dialect
+        shape = (type(dialect), dialect.server_version_info, keys, many)
+        compiled_writes = entry[1]
+        if shape not in compiled_writes:
+            compiled_writes[shape] = cls._compile(dialect, statement, keys, many)
+        if connection.get_execution_options().get("schema_translate_map"):
+            return None
+        return compiled_writes[shape]
+
+    @classmethod
+    def _compile(cls, dialect: Any, statement: Any, keys: tuple[str, ...], many: bool) -> "CompiledWrite | None":
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
+        binds = compiled.binds.values()
+        plain = (not compiled.effective_returning and not compiled.insert_prefetch and not compiled.update_prefetch
+                 and all(not b.expanding and (not b.required or compiled.bind_names[b] == b.key) for b in binds)
+                 and {b.key for b in binds if b.required} <= set(keys))
+        return cls(compiled) if plain else None
+
+    def bind(self, values: dict[str, Any]) -> Any:
+        """The DBAPI parameters for one row: processed, as a tuple (positional) or a dict (named)."""
+        if self.constants:
+            values = {**self.constants, **values}
+        processors = self.processors
+        if self.order is not None:
+            return tuple(processors[name](values[name]) if name in processors else values[name]
+                         for name in self.order)
+        return {name: processors[name](value) if name in processors else value for name, value in values.items()}
+
+    def run(self, connection: Connection, cursor: Any, parameters: Any) -> None:
+        """Execute on ``cursor`` (executemany for a list of rows), with the cursor events SQLAlchemy fires."""
+        many = isinstance(parameters, list)
+        bound = [self.bind(row) for row in parameters] if many else self.bind(parameters)
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, cursor, self.sql, bound, None, many)
+        try:
+            if many:
+                cursor.executemany(self.sql, bound)
+            else:
+                cursor.execute(self.sql, bound)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            dialect = connection.dialect
+            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(self.sql, bound, exc, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=dialect) from exc
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(connection, cursor, self.sql, bound, None, many)
 
 
 class DeferredWrites:
@@ -64,8 +159,17 @@ class DeferredWrites:
             commit()  # ends SQLAlchemy's transaction; the server's is over, so psycopg sends nothing
 
     def _run(self, writes: list[tuple[Any, Any]], commit: Callable[[], None] | None) -> None:
+        cursor = None
         for statement, parameters in writes:
-            self.connection.execute(statement, parameters)
+            compiled = CompiledWrite.for_statement(self.connection, statement, parameters)
+            if compiled is None:
+                self.connection.execute(statement, parameters)
+                continue
+            if cursor is None:
+                cursor = self.connection.connection.dbapi_connection.cursor()
+            compiled.run(self.connection, cursor, parameters)
+        if cursor is not None and not self.pipelined:
+            cursor.close()  # a pipelined cursor still owes its results to the pipeline's sync
         if commit is not None:
             commit()
 

@@ -12,7 +12,8 @@ from typing import Any, Callable, Mapping
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -198,9 +199,10 @@ class WorkflowRunner(MessageSteps):
             try:
                 action()
                 workflow.do_engine_steps(did_complete_task=did_complete)
-                # A timer that came due during the steps is only marked READY; run what it released.
-                workflow.refresh_timers()
-                workflow.do_engine_steps(did_complete_task=did_complete)
+                if _has_timers(workflow):
+                    # The steps end by refreshing timers: one that came due meanwhile is only marked READY
+                    # then. Run what it released. (With no timer waiting, that refresh changed nothing.)
+                    workflow.do_engine_steps(did_complete_task=did_complete)
             except EngineError:
                 raise
             except SpiffWorkflowException as exc:
@@ -220,6 +222,12 @@ class WorkflowRunner(MessageSteps):
         # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
         return result
+
+
+def _has_timers(workflow: Any) -> bool:
+    """Whether any task waits on a timer: the tasks ``BpmnWorkflow.refresh_timers`` looks at."""
+    return any(isinstance(t.task_spec.event_definition, (TimerEventDefinition, MultipleEventDefinition))
+               for t in workflow.event_manager.tasks.values())
 
 
 def _is_join(spec: Any) -> bool:

@@ -5,6 +5,8 @@ even when its row count cannot be read.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
@@ -166,3 +168,83 @@ def test_a_read_session_whose_block_raised_rolls_back(engine, started):
     finally:
         event.remove(engine.database.engine, "rollback", note)
     assert ends == ["rollback"]
+
+
+def _rows(engine, table, case_id, leave_out):
+    key = "id" if table == "cases" else "case_id"
+    with engine.database.engine.connect() as conn:
+        result = conn.execute(text(f"SELECT * FROM {table} WHERE {key} = :id ORDER BY 1"), {"id": case_id})
+        keys = [k for k in result.keys() if k not in leave_out]
+        return [{k: row._mapping[k] for k in keys} for row in result]
+
+
+def _candidates(engine, case_id):
+    with engine.database.engine.connect() as conn:
+        result = conn.execute(text("SELECT c.group_key, c.available, c.inbox_due_at, c.inbox_yellow_at, c.created_at "
+                                   "FROM task_candidates c JOIN tasks t ON t.id = c.task_id "
+                                   "WHERE t.case_id = :id ORDER BY t.element_id, c.group_key"), {"id": case_id})
+        return [tuple(row) for row in result]
+
+
+def _drive_to_the_end(engine):
+    ref = engine.handle(StartCase("parallel_approval", CLERK, data={"applicant_name": "张三"}, title="对照"))
+    engine.handle(CompleteTask(ref.created_task_ids[0], CLERK, ACCEPT))
+    return ref.case_id
+
+
+def test_hot_writes_on_the_cursor_store_exactly_what_connection_execute_stores(engine, monkeypatch):
+    """The compiled path binds dates, JSON, booleans and literals as SQLAlchemy does, on both databases."""
+    from engine.persistence import deferred
+    deploy_shipped(engine)
+    sent: list[str] = []
+    compiled_run = deferred.CompiledWrite.run
+
+    def spy(self, connection, cursor, parameters):
+        sent.append(self.sql.split()[0] + " " + self.sql.split()[2 if self.sql.startswith("INSERT") else 1])
+        return compiled_run(self, connection, cursor, parameters)
+    monkeypatch.setattr(deferred.CompiledWrite, "run", spy)
+    fast = _drive_to_the_end(engine)
+    assert {"INSERT case_events", "INSERT task_candidates", "UPDATE cases", "UPDATE tasks",
+            "UPDATE task_candidates"} <= set(sent)
+    sent.clear()
+    monkeypatch.setattr(deferred, "_HOT", {})  # nothing registered: every queued write goes through SQLAlchemy
+    slow = _drive_to_the_end(engine)
+    assert sent == []
+    identity = {"id", "case_id", "case_no", "hash", "prev_hash", "chain_head", "workflow_state", "task_id",
+                "spiff_task_id", "activation"}
+    fast_case, slow_case = _rows(engine, "cases", fast, identity), _rows(engine, "cases", slow, identity)
+    assert fast_case == slow_case and fast_case[0]["version"] == 3
+    fast_events = _rows(engine, "case_events", fast, identity)
+    slow_events = _rows(engine, "case_events", slow, identity)
+    for row in fast_events + slow_events:
+        # text() hands JSON back as a string on SQLite; the ids inside differ between the two cases
+        payload = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+        row["payload"] = {k: v for k, v in payload.items() if k not in ("task_id", "case_no")}
+    assert fast_events == slow_events and len(fast_events) >= 4
+    fast_tasks, slow_tasks = _rows(engine, "tasks", fast, identity), _rows(engine, "tasks", slow, identity)
+    assert [{k: (a[k], b[k]) for k in a if a[k] != b[k]} for a, b in zip(fast_tasks, slow_tasks)] == [{}] * len(fast_tasks)
+    assert _candidates(engine, fast) == _candidates(engine, slow)
+
+
+def test_only_plain_registered_statements_take_the_compiled_path(engine):
+    from sqlalchemy import bindparam, insert, update
+
+    from engine.persistence import deferred
+    from engine.persistence.models import CaseEvent, TaskItem
+    tasks = TaskItem.__table__
+    plain = deferred.hot(update(tasks).where(tasks.c.id == bindparam("b_id")).values(name=bindparam("b_name")))
+    unregistered = update(tasks).where(tasks.c.id == bindparam("b_id")).values(name=bindparam("b_name"))
+    expanding = deferred.hot(update(tasks).where(tasks.c.id.in_(bindparam("b_ids", expanding=True)))
+                             .values(name="x"))
+    returning = deferred.hot(insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id))
+    events = deferred.hot(insert(CaseEvent.__table__).inline())
+    with engine.database.engine.connect() as conn:
+        ok = deferred.CompiledWrite.for_statement(conn, plain, {"b_id": 1, "b_name": "n"})
+        assert ok is not None and ok.sql.startswith("UPDATE tasks SET name=")
+        assert deferred.CompiledWrite.for_statement(conn, unregistered, {"b_id": 1, "b_name": "n"}) is None
+        assert deferred.CompiledWrite.for_statement(conn, expanding, {"b_ids": [1, 2]}) is None
+        assert deferred.CompiledWrite.for_statement(conn, returning, {"case_id": 1, "seq": 1}) is None
+        assert deferred.CompiledWrite.for_statement(conn, plain, {"b_id": 1}) is None  # b_name is required
+        # executemany rows must share one shape, as SQLAlchemy requires
+        assert deferred.CompiledWrite.for_statement(conn, events, [{"case_id": 1}, {"seq": 2}]) is None
+        assert deferred.CompiledWrite.for_statement(conn, events, [{"case_id": 1}, {"case_id": 2}]) is not None
