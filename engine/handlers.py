@@ -304,8 +304,8 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             if starting or stopping:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
                 inputs += rearm_timers(uow, svc, case, workflow, "clocks_started" if starting else "clocks_stopped")
-            before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
             step = svc.runner.complete(workflow, task.spiff_task_id, data)
+        before = {t.spiff_task_id: t for t in step.timers_before}
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, before)
         change = {"state": "completed", "completed_at": now, "completed_by": cmd.actor.username,
                   "assignee": task.assignee or cmd.actor.username}

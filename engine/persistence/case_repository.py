@@ -80,6 +80,23 @@ _INSERT_TIMERS = hot(insert(_TIMERS).inline())
 # row by row. Rows are matched back by their unique spiff_task_id instead.
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
 _INSERT_CASE = insert(cases).returning(cases.c.id)
+_TASK_BATCH = 16
+"""Up to this many new inbox rows go out as one prepared multi-row INSERT (a 会签 of more uses the general one)."""
+_INSERT_TASKS_BY_SHAPE: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _insert_tasks(count: int, keys: tuple[str, ...]) -> Any:
+    """The multi-row INSERT ... RETURNING for ``count`` inbox rows with columns ``keys`` (built once per shape).
+
+    Its parameters are named ``column__row``; each is typed as its column, so values are bound as usual.
+    """
+    statement = _INSERT_TASKS_BY_SHAPE.get((count, keys))
+    if statement is None:
+        statement = hot(insert(tasks).values([{key: bindparam(f"{key}__{i}", type_=tasks.c[key].type) for key in keys}
+                                              for i in range(count)]).returning(tasks.c.id, tasks.c.spiff_task_id),
+                        returning=True)
+        _INSERT_TASKS_BY_SHAPE[(count, keys)] = statement
+    return statement
 _NEXT_NUMBER = {
     name: dialect.insert(CaseCounter).on_conflict_do_update(
         index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
@@ -188,7 +205,13 @@ class CaseRepository:
         """Insert inbox rows in one statement; return their ids in the same order."""
         if not rows:
             return []
-        ids = dict((spiff_id, task_id) for task_id, spiff_id in self._conn.execute(_INSERT_TASKS, rows))
+        keys = tuple(rows[0])
+        if len(rows) <= _TASK_BATCH and all(tuple(row) == keys for row in rows):
+            params = {f"{key}__{i}": value for i, row in enumerate(rows) for key, value in row.items()}
+            answered = self.uow.deferred.fetch(_insert_tasks(len(rows), keys), params)
+        else:
+            answered = self._conn.execute(_INSERT_TASKS, rows)
+        ids = dict((spiff_id, task_id) for task_id, spiff_id in answered)
         return [ids[row["spiff_task_id"]] for row in rows]
 
     def performed_tasks(self, case_id: int, element_ids: Iterable[str], username: str) -> list[Any]:

@@ -24,12 +24,15 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
 _QUEUE = "tongban_deferred_writes"
-_HOT: dict[int, tuple[Any, dict[tuple[Any, ...], "CompiledWrite | None"]]] = {}
+_HOT: dict[int, tuple[Any, dict[tuple[Any, ...], "CompiledWrite | None"], bool]] = {}
 
 
-def hot(statement: Any) -> Any:
-    """Register a statement built once at import as a hot deferred write; return it unchanged."""
-    _HOT[id(statement)] = (statement, {})
+def hot(statement: Any, *, returning: bool = False) -> Any:
+    """Register a statement built once as a hot write; return it unchanged.
+
+    ``returning``: an INSERT ... RETURNING whose rows the command reads (:meth:`DeferredWrites.fetch`).
+    """
+    _HOT[id(statement)] = (statement, {}, returning)
     return statement
 
 
@@ -62,23 +65,26 @@ class CompiledWrite:
         rows = parameters if many else [parameters]
         if not rows or not isinstance(rows[0], dict):
             return None
-        keys = tuple(sorted(rows[0]))
-        if many and any(len(row) != len(keys) or row.keys() != rows[0].keys() for row in rows):
+        first = rows[0].keys()
+        if many and any(row.keys() != first for row in rows):
             return None
         dialect = connection.dialect
-        shape = (type(dialect), dialect.server_version_info, keys, many)
+        shape = (type(dialect), dialect.server_version_info, tuple(first), many)
         compiled_writes = entry[1]
         if shape not in compiled_writes:
-            compiled_writes[shape] = cls._compile(dialect, statement, keys, many)
-        if connection.get_execution_options().get("schema_translate_map"):
-            return None
+            compiled_writes[shape] = cls._compile(dialect, statement, tuple(sorted(first)), many, entry[2])
         return compiled_writes[shape]
 
     @classmethod
-    def _compile(cls, dialect: Any, statement: Any, keys: tuple[str, ...], many: bool) -> "CompiledWrite | None":
+    def _compile(cls, dialect: Any, statement: Any, keys: tuple[str, ...], many: bool,
+                 returning: bool) -> "CompiledWrite | None":
         compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=many)
         binds = compiled.binds.values()
-        plain = (not compiled.effective_returning and not compiled.insert_prefetch and not compiled.update_prefetch
+        # Rows read back must need no result processing (ids and plain strings).
+        answers = (not many and bool(compiled.effective_returning)
+                   and all(c.type._cached_result_processor(dialect, None) is None
+                           for c in compiled.effective_returning)) if returning else not compiled.effective_returning
+        plain = (answers and not compiled.insert_prefetch and not compiled.update_prefetch
                  and all(not b.expanding and (not b.required or compiled.bind_names[b] == b.key) for b in binds)
                  and {b.key for b in binds if b.required} <= set(keys))
         return cls(compiled) if plain else None
@@ -115,6 +121,11 @@ class CompiledWrite:
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(connection, cursor, self.sql, bound, None, many)
 
+    def fetch(self, connection: Connection, cursor: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Execute a RETURNING statement on ``cursor`` and return its rows."""
+        self.run(connection, cursor, parameters)
+        return [tuple(row) for row in cursor.fetchall()]
+
 
 class DeferredWrites:
     """The queue of one unit of work's connection."""
@@ -122,6 +133,8 @@ class DeferredWrites:
     def __init__(self, connection: Connection):
         self.connection = connection
         self.pipelined = connection.dialect.name == "postgresql"
+        self.compiled = not connection.get_execution_options().get("schema_translate_map")
+        """Whether registered statements may run compiled (schema translation happens in SQLAlchemy only)."""
         connection.info[_QUEUE] = self
         self._writes: list[tuple[Any, Any]] = []
         self.case_id: int | None = None
@@ -158,10 +171,25 @@ class DeferredWrites:
         if commit is not None:
             commit()  # ends SQLAlchemy's transaction; the server's is over, so psycopg sends nothing
 
+    def fetch(self, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Send what is queued, then execute ``statement`` (an INSERT ... RETURNING) now and return its rows.
+
+        A statement registered with ``hot(..., returning=True)`` runs compiled on the cursor.
+        """
+        self.send()
+        compiled = CompiledWrite.for_statement(self.connection, statement, parameters) if self.compiled else None
+        if compiled is None:
+            return [tuple(row) for row in self.connection.execute(statement, parameters)]
+        cursor = self.connection.connection.dbapi_connection.cursor()
+        try:
+            return compiled.fetch(self.connection, cursor, parameters)
+        finally:
+            cursor.close()
+
     def _run(self, writes: list[tuple[Any, Any]], commit: Callable[[], None] | None) -> None:
         cursor = None
         for statement, parameters in writes:
-            compiled = CompiledWrite.for_statement(self.connection, statement, parameters)
+            compiled = CompiledWrite.for_statement(self.connection, statement, parameters) if self.compiled else None
             if compiled is None:
                 self.connection.execute(statement, parameters)
                 continue

@@ -67,15 +67,19 @@ class WorkflowRunner(MessageSteps):
         return self.codec.dump(workflow)
 
     def complete(self, workflow: Any, spiff_task_id: str, data: Mapping[str, Any]) -> StepResult:
-        """Complete a READY user task with ``data`` and run until the workflow waits again."""
+        """Complete a READY user task with ``data`` and run until the workflow waits again.
+
+        The result's ``timers_before`` are the timers that waited before the task was completed.
+        """
         task = self._ready_user_task(workflow, spiff_task_id)
-        before = self._ready_ids(workflow)
+        ready, timers_before = ready_and_waiting(workflow)
 
         def action() -> None:
             task.data.update(data)
             task.run()
-        result = self._advance(workflow, before=before, action=action)
+        result = self._advance(workflow, before={t.spiff_task_id: t.element_id for t in ready}, action=action)
         result.cancelled = [(i, e) for i, e in result.cancelled if i != spiff_task_id]
+        result.timers_before = timers_before
         return result
 
     def return_to_previous(self, workflow: Any, spiff_task_id: str) -> tuple[StepResult, str]:

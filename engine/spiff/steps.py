@@ -52,6 +52,8 @@ class StepResult:
     """(spiff task id, element id) of user tasks that were ready and no longer are."""
     advanced: list[str] = field(default_factory=list)
     timers: list[WaitingTimer] = field(default_factory=list)
+    timers_before: list[WaitingTimer] = field(default_factory=list)
+    """The timers that waited when the step began (read in the same walk as the ready tasks then)."""
     completed: bool = False
     pruned: int = 0
     thrown: list[ThrownMessage] = field(default_factory=list)
