@@ -23,6 +23,8 @@ from typing import Any, Callable
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 
+from .types import UtcDateTime
+
 _QUEUE = "tongban_deferred_writes"
 _HOT: dict[int, tuple[Any, dict[tuple[Any, ...], "CompiledWrite | None"], bool]] = {}
 
@@ -41,8 +43,10 @@ class CompiledWrite:
 
     It is compiled exactly as ``Connection.execute`` compiles it (``column_keys`` are the parameter names),
     and its parameters pass through the same bind processors (type decorators, JSON, dates). Only plain
-    shapes qualify: no RETURNING, no expanding IN, no Python-side column defaults, no renamed parameters,
-    no schema translation; literal values in the statement (``state = 'open'``) are bound as SQLAlchemy binds them. :meth:`for_statement` answers None for any other, which then runs as usual.
+    shapes qualify: no expanding IN, no Python-side column defaults, no renamed parameters, no schema
+    translation, and RETURNING only where registered for it and the returned columns need no conversion.
+    Literal values in the statement (``state = 'open'``) are bound as SQLAlchemy binds them.
+    :meth:`for_statement` answers None for any other shape, which then runs through SQLAlchemy as usual.
     Listeners of ``before_cursor_execute`` and ``after_cursor_execute`` still see every statement.
     """
 
@@ -51,7 +55,11 @@ class CompiledWrite:
     def __init__(self, compiled: Any):
         self.sql: str = compiled.string
         self.order: tuple[str, ...] | None = tuple(compiled.positiontup) if compiled.positional else None
-        self.processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        instant = _INSTANT_PROCESSORS.setdefault(type(compiled.dialect), {})
+        self.processors: dict[str, Callable[[Any], Any]] = {
+            name: instant.setdefault(type(compiled.binds[name].type), _last_value_remembered(process))
+            if type(compiled.binds[name].type) in _PARAMETERLESS_INSTANTS else process
+            for name, process in compiled._bind_processors.items()}
         self.constants = {compiled.bind_names[bind]: bind.effective_value
                           for bind in compiled.binds.values() if not bind.required}
 
@@ -125,6 +133,34 @@ class CompiledWrite:
         """Execute a RETURNING statement on ``cursor`` and return its rows."""
         self.run(connection, cursor, parameters)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+_PARAMETERLESS_INSTANTS = (UtcDateTime,)
+"""Types whose bind processors are alike for every column of a dialect, so that they can share one memo."""
+_INSTANT_PROCESSORS: dict[type, dict[type, Callable[[Any], Any]]] = {}
+
+
+def _last_value_remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``process`` answering again at once for the very value (object) it was last given.
+
+    A command binds its one ``now`` in many columns and rows (created_at, updated_at, occurred_at ...);
+    converting it to UTC and, on SQLite, to text each time was a visible share of the writes. Datetimes are
+    immutable, so the same object always converts alike, and every :class:`UtcDateTime` column of a dialect
+    converts alike, so they share one memo. The pair is replaced as a whole (thread-safe).
+    """
+    last: list[tuple[Any, Any]] = [(_UNSET, None)]
+
+    def remembered(value: Any) -> Any:
+        seen, answer = last[0]
+        if value is seen:
+            return answer
+        answer = process(value)
+        last[0] = (value, answer)
+        return answer
+    return remembered
+
+
+_UNSET = object()
 
 
 class DeferredWrites:
