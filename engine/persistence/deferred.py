@@ -18,6 +18,7 @@ the whole transaction rolls back (:func:`is_stale_version` recognises the error)
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 from sqlalchemy import Connection, Engine, event
@@ -114,6 +115,10 @@ class CompiledWrite:
         dispatch = connection.dispatch
         if dispatch.before_cursor_execute:
             dispatch.before_cursor_execute(connection, cursor, self.sql, bound, None, many)
+        sql_log = connection.engine.logger
+        if sql_log.isEnabledFor(logging.INFO):  # echo (TONGBAN_SQL_ECHO) shows these like any statement
+            sql_log.info("%s", self.sql)
+            sql_log.info("[compiled write] %r", bound)
         try:
             if many:
                 cursor.executemany(self.sql, bound)

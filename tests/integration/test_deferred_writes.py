@@ -248,3 +248,15 @@ def test_only_plain_registered_statements_take_the_compiled_path(engine):
         # executemany rows must share one shape, as SQLAlchemy requires
         assert deferred.CompiledWrite.for_statement(conn, events, [{"case_id": 1}, {"seq": 2}]) is None
         assert deferred.CompiledWrite.for_statement(conn, events, [{"case_id": 1}, {"case_id": 2}]) is not None
+
+
+def test_sql_echo_shows_the_compiled_writes_too(engine, started, caplog):
+    engine.database.engine.echo = True
+    try:
+        with caplog.at_level("INFO", logger="sqlalchemy.engine"):
+            engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    finally:
+        engine.database.engine.echo = False
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+    assert any(m.startswith("INSERT INTO case_events") for m in logged)
+    assert any(m.startswith("[compiled write]") for m in logged)
