@@ -7,7 +7,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .deferred import hot
+from .compiled import hot
 from .models import Archive, Case, CaseEvent, ChainHead, ChainHeadCase
 
 archives = Archive.__table__

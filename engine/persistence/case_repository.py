@@ -13,7 +13,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import NotFound
-from .deferred import hot
+from .compiled import hot
 from .case_records import CASE_RECORD_COLUMNS, TASK_RECORD_COLUMNS, CaseRecord, TaskRecord
 from .models import NO_DEADLINE, Case, CaseCounter, CaseEvent, TaskCandidate, TaskItem, Timer
 
@@ -23,9 +23,9 @@ tasks = TaskItem.__table__
 
 # Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
 # the database round trip it makes.
-_LOCK_BY_TASK = (select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS])
-                 .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
-                 .where(tasks.c.id == bindparam("task_id")).with_for_update())
+_LOCK_BY_TASK = hot(select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS])
+                    .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
+                    .where(tasks.c.id == bindparam("task_id")).with_for_update())
 _LOCK_CASE = select(*CASE_RECORD_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
@@ -79,7 +79,7 @@ _INSERT_TIMERS = hot(insert(_TIMERS).inline())
 # No sort_by_parameter_order: SQLite cannot promise RETURNING order, and asking for it makes SQLAlchemy insert
 # row by row. Rows are matched back by their unique spiff_task_id instead.
 _INSERT_TASKS = insert(tasks).returning(tasks.c.id, tasks.c.spiff_task_id)
-_INSERT_CASE = insert(cases).returning(cases.c.id)
+_INSERT_CASE = hot(insert(cases).returning(cases.c.id), returning=True)
 _TASK_BATCH = 16
 """Up to this many new inbox rows go out as one prepared multi-row INSERT (a 会签 of more uses the general one)."""
 _INSERT_TASKS_BY_SHAPE: dict[tuple[int, tuple[str, ...]], Any] = {}
@@ -98,8 +98,9 @@ def _insert_tasks(count: int, keys: tuple[str, ...]) -> Any:
         _INSERT_TASKS_BY_SHAPE[(count, keys)] = statement
     return statement
 _NEXT_NUMBER = {
-    name: dialect.insert(CaseCounter).on_conflict_do_update(
-        index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last)
+    name: hot(dialect.insert(CaseCounter).on_conflict_do_update(
+        index_elements=[CaseCounter.day], set_={"last": CaseCounter.last + 1}).returning(CaseCounter.last),
+        returning=True)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
 
 
@@ -133,7 +134,8 @@ class CaseRepository:
 
         Both rows are locked so that a command that waited for the lock re-reads both latest versions.
         """
-        row = self._conn.execute(_LOCK_BY_TASK, {"task_id": task_id}).one_or_none()
+        rows = self.uow.deferred.read(_LOCK_BY_TASK, {"task_id": task_id})
+        row = rows[0] if rows else None
         if row is None:
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
         split = len(TASK_RECORD_COLUMNS)
@@ -148,7 +150,7 @@ class CaseRepository:
 
     def insert(self, values: dict[str, Any]) -> CaseRecord:
         """Insert a new case row and return it as a record."""
-        case_id = self._conn.execute(_INSERT_CASE, [values]).scalar_one()
+        ((case_id,),) = self.uow.deferred.fetch(_INSERT_CASE, values)
         return CaseRecord(id=case_id, **{c.name: values.get(c.name) for c in CASE_RECORD_COLUMNS if c.name != "id"})
 
     def save(self, case: CaseRecord, *, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
@@ -198,8 +200,8 @@ class CaseRepository:
 
     def next_number(self, day: str) -> int:
         """Atomically increment and return the per-day case counter."""
-        stmt = _NEXT_NUMBER[self._conn.dialect.name]
-        return int(self._conn.execute(stmt, {"day": day, "last": 1}).scalar_one())
+        ((last,),) = self.uow.deferred.fetch(_NEXT_NUMBER[self._conn.dialect.name], {"day": day, "last": 1})
+        return int(last)
 
     def insert_tasks(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert inbox rows in one statement; return their ids in the same order."""

@@ -194,20 +194,20 @@ def _drive_to_the_end(engine):
 
 def test_hot_writes_on_the_cursor_store_exactly_what_connection_execute_stores(engine, monkeypatch):
     """The compiled path binds dates, JSON, booleans and literals as SQLAlchemy does, on both databases."""
-    from engine.persistence import deferred
+    from engine.persistence import compiled
     deploy_shipped(engine)
     sent: list[str] = []
-    compiled_run = deferred.CompiledWrite.run
+    compiled_run = compiled.CompiledWrite.run
 
     def spy(self, connection, cursor, parameters):
         sent.append(self.sql.split()[0] + " " + self.sql.split()[2 if self.sql.startswith("INSERT") else 1])
         return compiled_run(self, connection, cursor, parameters)
-    monkeypatch.setattr(deferred.CompiledWrite, "run", spy)
+    monkeypatch.setattr(compiled.CompiledWrite, "run", spy)
     fast = _drive_to_the_end(engine)
-    assert {"INSERT case_events", "INSERT task_candidates", "UPDATE cases", "UPDATE tasks",
-            "UPDATE task_candidates"} <= set(sent)
+    assert {"SELECT tasks.id,", "INSERT case_events", "INSERT task_candidates", "INSERT tasks", "INSERT cases",
+            "UPDATE cases", "UPDATE tasks", "UPDATE task_candidates"} <= set(sent)
     sent.clear()
-    monkeypatch.setattr(deferred, "_HOT", {})  # nothing registered: every queued write goes through SQLAlchemy
+    monkeypatch.setattr(compiled, "_HOT", {})  # nothing registered: every hot statement goes through SQLAlchemy
     slow = _drive_to_the_end(engine)
     assert sent == []
     identity = {"id", "case_id", "case_no", "hash", "prev_hash", "chain_head", "workflow_state", "task_id",
@@ -229,7 +229,7 @@ def test_hot_writes_on_the_cursor_store_exactly_what_connection_execute_stores(e
 def test_only_plain_registered_statements_take_the_compiled_path(engine):
     from sqlalchemy import bindparam, insert, update
 
-    from engine.persistence import deferred
+    from engine.persistence import compiled as deferred
     from engine.persistence.models import CaseEvent, TaskItem
     tasks = TaskItem.__table__
     plain = deferred.hot(update(tasks).where(tasks.c.id == bindparam("b_id")).values(name=bindparam("b_name")))
@@ -260,3 +260,20 @@ def test_sql_echo_shows_the_compiled_writes_too(engine, started, caplog):
     logged = [r.getMessage() for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
     assert any(m.startswith("INSERT INTO case_events") for m in logged)
     assert any(m.startswith("[compiled write]") for m in logged)
+
+
+def test_the_compiled_lock_read_returns_the_records_sqlalchemy_returns(engine, started, monkeypatch):
+    from engine.persistence import compiled
+    task_id = started.created_task_ids[0]
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        fast = uow.cases.lock_by_task(task_id)
+        uow.commit()
+    monkeypatch.setattr(compiled, "_HOT", {})
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        slow = uow.cases.lock_by_task(task_id)
+        uow.commit()
+    assert fast == slow
+    task, case = fast
+    # converted as SQLAlchemy converts: aware UTC instants, JSON documents, booleans
+    assert case.updated_at.utcoffset() is not None and isinstance(case.clocks, dict)
+    assert isinstance(task.candidate_groups, list) and isinstance(case.tolerance, bool)
