@@ -129,7 +129,7 @@ class CompiledWrite:
         if dispatch.after_cursor_execute:
             dispatch.after_cursor_execute(connection, cursor, self.sql, bound, None, many)
 
-    def fetch(self, connection: Connection, cursor: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def rows(self, connection: Connection, cursor: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Execute a RETURNING statement on ``cursor`` and return its rows."""
         self.run(connection, cursor, parameters)
         return [tuple(row) for row in cursor.fetchall()]

@@ -74,20 +74,15 @@ class DeferredWrites:
 
         A statement registered with ``hot(..., returning=True)`` runs compiled on the cursor.
         """
-        self.send()
-        compiled = CompiledWrite.for_statement(self.connection, statement, parameters) if self.compiled else None
-        if compiled is None:
-            return [tuple(row) for row in self.connection.execute(statement, parameters)]
-        cursor = self.connection.connection.dbapi_connection.cursor()
-        try:
-            return compiled.fetch(self.connection, cursor, parameters)
-        finally:
-            cursor.close()
+        return self._answer(CompiledWrite, statement, parameters)
 
     def read(self, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         """Send what is queued, then run a SELECT and return its rows (compiled when registered with ``hot``)."""
+        return self._answer(CompiledRead, statement, parameters)
+
+    def _answer(self, kind: Any, statement: Any, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
         self.send()
-        compiled = CompiledRead.for_statement(self.connection, statement, parameters) if self.compiled else None
+        compiled = kind.for_statement(self.connection, statement, parameters) if self.compiled else None
         if compiled is None:
             return [tuple(row) for row in self.connection.execute(statement, parameters)]
         cursor = self.connection.connection.dbapi_connection.cursor()
