@@ -22,16 +22,15 @@ from typing import Any, Callable
 from sqlalchemy import event, text
 
 from engine import Actor, DeployDefinitions, InboxQuery, StartCase
+from engine.org_file import reference_org
 from engine.persistence.models import NO_DEADLINE
 
 from .stats import percentile
 from .workloads import ACCEPT, APPROVAL_KEY, INITIAL_DATA, PostgresSchema
 
-# GB/T 2260 codes of Chongqing's 38 districts and counties, and internal codes of 两江新区, 高新区, 万盛经开区.
-DISTRICTS = (
-    [f"5001{n:02d}" for n in range(1, 21)] + [f"5001{n}" for n in range(51, 57)]
-    + ["500229", "500230", "500231", "500233", "500235", "500236", "500237", "500238", "500240", "500241",
-       "500242", "500243", "LJXQ", "GXQ", "WSJK"])
+# Chongqing's 38 districts and counties (GB/T 2260) and the 3 functional zones (CQ-LJXQ, CQ-GXQ, CQ-WSJK), as
+# shipped in the reference organisation: a user of any other code is refused (UNKNOWN_DISTRICT).
+DISTRICTS = [d.code for d in reference_org().districts if d.kind != "市"]
 DEPARTMENTS = ("zhujian", "guihua", "xiaofang", "shichang", "shengtai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 TARGET_DB_P95_MS = 20.0
