@@ -3,8 +3,8 @@
 SQLite gets WAL, foreign keys and a busy timeout, and write transactions start with ``BEGIN IMMEDIATE`` so
 that two commands serialize on the database lock instead of failing late on a stale snapshot. A
 :class:`WalCheckpointer` thread copies the WAL back into the database file, so that no command pays for a
-checkpoint in its COMMIT. PostgreSQL
-uses READ COMMITTED with ``SELECT ... FOR UPDATE`` on the case row, taken by the repositories.
+checkpoint in its COMMIT. PostgreSQL uses READ COMMITTED with ``SELECT ... FOR UPDATE`` on the case row,
+taken by the repositories.
 """
 from __future__ import annotations
 
