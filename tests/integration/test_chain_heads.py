@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app import create_app
-from app.runtime import set_engine
 from engine import CompleteTask, StartCase, TimerWorker, check_chain_heads, seal_days, verify_case
 from engine.audit import GENESIS, ChainedEvent, verify_chain
 from engine.persistence.models import Case, CaseEvent, ChainHead, ChainHeadCase
@@ -30,13 +28,6 @@ def history(engine, clock):
     engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
     clock.advance(hours=16)     # 2026-11-25 01:00: both days have ended
     return {"closed": closed, "running": running}
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 def attack(database_url: str, table: str, *statements: str, params: dict | None = None) -> None:

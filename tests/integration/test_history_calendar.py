@@ -14,8 +14,6 @@ from datetime import datetime
 
 import pytest
 
-from app import create_app
-from app.runtime import set_engine
 from engine import (
     CST, CalendarNotCarried, CompleteTask, DeployDefinitions, HistoryFileError, Replayer, StartCase, TimerWorker, dumps_history,
     ensure_calendar_seeded, import_calendar_year, load_case_history, loads_history, parse_schedule,
@@ -47,13 +45,6 @@ holidays:
 workdays:
   - {date: 2028-02-05, name: 春节}
 """
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 def load_year(engine, text: str) -> None:

@@ -11,8 +11,6 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app import create_app
-from app.runtime import set_engine
 from engine import MessageWorker, Replayer, dumps_history, load_case_history, loads_history, read_history, verify_history
 from engine.persistence.models import Case
 from tests.handoff_helpers import (
@@ -38,13 +36,6 @@ def handoff(engine) -> tuple[int, int]:
     assert worker.sweep().delivered == 1
     do(engine, WINDOW_QJ, "deliver", DELIVERED, mine)
     return mine, theirs
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 def test_both_legs_of_a_handoff_replay_identically_from_the_database_and_from_their_files(engine, handoff):

@@ -6,8 +6,6 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from app import create_app
-from app.runtime import set_engine
 from engine import (
     CST, Actor, ClaimTask, CloseSupervision, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
     ManualClock, MaterialInput, ReceiveApplication, Replayer, ResumeClock, ReturnTask, StartCase, SuspendClock,
@@ -58,13 +56,6 @@ def approval(engine, clock):
     engine.identity.create_user(HEAD.username, display_name="科长", roles=HEAD.roles, district="500103",
                                 department="zhujian")
     return drive_parallel_approval(engine, clock)
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 def tamper(database_url: str, sql: str, params: dict) -> None:

@@ -4,21 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from app import create_app
-from app.runtime import set_engine
 from engine import CompleteTask, DefinitionChanged, DefinitionMissing, Replayer, StartCase
 from engine.persistence.models import ProcessDefinition
 from tests.handoff_helpers import (
     ALL_RIGHTS, CODE_RECEIVING_CLOCK, IDENTITY, QIANJIANG, WINDOW_QJ, YUZHONG, do, receive, setup,
 )
 from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import json
 
 import pytest
 
-from app import create_app
-from app.runtime import set_engine
 from engine import Actor, ChainBroken, CompleteTask, DefinitionMissing, Replayer, read_history, verify_history
 from tests.helpers import ACCEPT, APPROVE, CLERK, deploy_shipped, open_task
 from tests.integration.test_case_migration import deploy, start
@@ -24,13 +22,6 @@ from tests.versioning import parallel_v1, with_review
 ADMIN = Actor("admin_sj", ("admin",), "500000", "dsj")
 SHENGTAI = Actor("reviewer_st", ("reviewer",), "500103", "shengtai")
 FORGED_HASH = "0" * 64
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 @pytest.fixture

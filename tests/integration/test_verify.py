@@ -5,8 +5,6 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from app import create_app
-from app.runtime import set_engine
 from engine import CompleteTask, StartCase, verify_case
 from tests.helpers import ACCEPT, CLERK, deploy_shipped
 
@@ -18,13 +16,6 @@ def cases(engine) -> list:
     (accept,) = [t for t in engine.queries.case(CLERK, refs[1].case_id)["tasks"] if t["element_id"] == "accept"]
     engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
     return refs
-
-
-@pytest.fixture
-def runner(engine, database_url):
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
-    set_engine(app, engine)
-    return app.test_cli_runner()
 
 
 def raw(database_url: str):
