@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .run import (
     BARE, HTTP, PG, SQLITE, Plan, approval_table, evaluate_targets, machine_info, merge_results, paired_ratios,
-    ratio_lines, run_interleaved, summarize_approval, target_lines,
+    ratio_lines, run_interleaved, summarize_approval, target_lines, time_split_lines,
 )
 from .workloads import (
     BareSpiffApproval, EngineApproval, HttpApproval, PostgresSchema, SqliteDatabase, in_ci,
@@ -85,6 +85,8 @@ def main_approval_only(*, quick: bool, postgresql_url: str, output: Path,
         echo(line)
     echo("")
     for line in ratio_lines(ratios):
+        echo(line)
+    for line in time_split_lines(approval):
         echo(line)
     echo(f"load average at start {machine['loadavg_at_start']}, at end {load_after}")
     echo("")

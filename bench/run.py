@@ -114,6 +114,7 @@ def summarize_approval(name: str, layer: str, batches: list[Batch], stored: Stor
         "sql_per_completion": ({**spread(sql), "samples": len(sql)} if sql else None),
         "sql_per_start": (spread([n for b in batches for n in b.sql_per_start])
                           if any(b.sql_per_start for b in batches) else None),
+        "time_split": time_split(batches),
         "stored": None if stored is None else {
             "bytes_per_case": stored.bytes_per_case, "method": stored.method, "cases": stored.cases,
             "per_table": stored.per_table, **stored.extra},
@@ -337,10 +338,57 @@ def run_interleaved(workloads: list[Any], plan: Plan, echo: Callable[[str], None
         shift = r % len(workloads)
         for w in workloads[shift:] + workloads[:shift]:
             gc.collect()
-            batches[w.name].append(w.run_batch(plan.cases))
+            batches[w.name].append(measured_batch(w, plan.cases))
         echo(f"  repeat {r + 1}/{plan.repeats}: " + ", ".join(
             f"{name.split(' / ')[1]} {b[-1].cases / b[-1].seconds:.0f}/s" for name, b in batches.items()))
     return batches
+
+
+def measured_batch(workload: Any, cases: int) -> Batch:
+    """``workload.run_batch(cases)`` with its wall time, this process's CPU and the local PostgreSQL's CPU."""
+    server = getattr(getattr(workload, "database", None), "server_cpu_seconds", None)
+    server_before = server() if server else None
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    batch = workload.run_batch(cases)
+    batch.wall_seconds = time.perf_counter() - wall_before
+    batch.cpu_seconds = time.process_time() - cpu_before
+    server_after = server() if server else None
+    if server_before is not None and server_after is not None:
+        batch.server_cpu_seconds = server_after - server_before
+    return batch
+
+
+def time_split(batches: list[Batch]) -> dict[str, Any]:
+    """Milliseconds per case over whole batches (medians of the repeats): wall, our CPU, the server's CPU."""
+    def per_case(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known and len(known) == len(values) else None
+    kept = [b for b in batches if b.cases and b.wall_seconds]
+    return {
+        "wall_ms_per_case": per_case([b.wall_seconds / b.cases * 1e3 for b in kept]),
+        "timed_ms_per_case": per_case([b.seconds / b.cases * 1e3 for b in kept]),
+        "process_cpu_ms_per_case": per_case([b.cpu_seconds / b.cases * 1e3 for b in kept]),
+        "postgresql_server_cpu_ms_per_case": per_case(
+            [None if b.server_cpu_seconds is None else b.server_cpu_seconds / b.cases * 1e3 for b in kept]),
+        "method": "whole batches, the untimed bookkeeping between calls included (wall_ms_per_case; "
+                  "timed_ms_per_case is what cases/s divides by); process CPU = time.process_time() of the "
+                  "benchmark process (all its threads); server CPU = utime+stime from /proc of every "
+                  "process named postgres on this host (the whole server, background processes included)",
+    }
+
+
+def time_split_lines(approval: dict[str, dict[str, Any]]) -> list[str]:
+    """Where a case's time goes, per approval workload: wall, our CPU and the PostgreSQL server's CPU."""
+    lines = ["where a case's time goes (ms per case, median of repeats, whole batches incl. bookkeeping):"]
+    for name, r in approval.items():
+        split = r.get("time_split") if r.get("status") == "ok" else None
+        if not split or split["wall_ms_per_case"] is None:
+            continue
+        server = split["postgresql_server_cpu_ms_per_case"]
+        lines.append(f"  {name.split(' / ')[1]:<20} wall {split['wall_ms_per_case']:6.2f}   "
+                     f"this process CPU {split['process_cpu_ms_per_case']:6.2f}"
+                     + ("" if server is None else f"   PostgreSQL server CPU {server:6.2f}"))
+    return lines if len(lines) > 1 else []
 
 
 def paired_ratios(batches: dict[str, list[Batch]], approval: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -519,6 +567,8 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
         echo(line)
     echo("")
     for line in ratio_lines(ratios):
+        echo(line)
+    for line in time_split_lines(approval):
         echo(line)
     starts = [f"{name.split(' / ')[1]} {r['sql_per_start']['median']:g}" for name, r in approval.items()
               if r["status"] == "ok" and r.get("sql_per_start")]

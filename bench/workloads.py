@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, inspect, make_url, text
 
 from engine import (
     Actor, CompleteTask, DeployDefinitions, Engine, EngineConfig, StartCase, bootstrap, upgrade_database,
@@ -67,6 +67,12 @@ class Batch:
     completion_ms: list[float] = field(default_factory=list)
     sql_per_start: list[int] = field(default_factory=list)
     sql_per_completion: list[int] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    """Wall time of the whole batch, the untimed bookkeeping between calls included."""
+    cpu_seconds: float = 0.0
+    """CPU time of this (benchmark) process over the whole batch: every thread, user and system."""
+    server_cpu_seconds: float | None = None
+    """CPU time of the PostgreSQL server's processes over the batch, when they run on this host; else None."""
 
 
 @dataclass
@@ -152,6 +158,17 @@ class PostgresSchema:
             self.close()
             raise
 
+    def server_cpu_seconds(self) -> float | None:
+        """CPU seconds used so far by every PostgreSQL process on this host (backends, WAL writer, ...).
+
+        None when the server is not on this host (then its processes are not ours to read). The sum covers
+        the whole server: other databases' work counts too, so read it on a quiet machine.
+        """
+        host = make_url(self.base_url).host
+        if host not in (None, "", "127.0.0.1", "localhost", "::1") and not str(host).startswith("/"):
+            return None
+        return postgres_cpu_seconds()
+
     def roundtrip_ms(self, samples: int = 300) -> float:
         """Median time of one ``SELECT 1`` round trip on a raw connection (the floor of every statement)."""
         raw = self.admin.raw_connection()
@@ -176,6 +193,25 @@ class PostgresSchema:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
             self.created = False
         self.admin.dispose()
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def postgres_cpu_seconds(proc: Path = Path("/proc")) -> float | None:
+    """Sum of user + system CPU seconds of the processes named ``postgres`` in ``proc``; None if none is seen."""
+    total, seen = 0, False
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            line = stat.read_text()
+        except OSError:  # the process ended meanwhile, or is not ours to read
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split at the last ')'.
+        name, rest = line[line.find("(") + 1:line.rfind(")")], line[line.rfind(")") + 2:].split()
+        if name == "postgres" and len(rest) > 12:
+            total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15 of proc(5))
+            seen = True
+    return total / _CLOCK_TICKS if seen else None
 
 
 def probe_postgresql(url: str) -> str | None:

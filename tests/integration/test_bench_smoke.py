@@ -87,3 +87,12 @@ def test_tongban_bench_only_approval_runs_the_four_rows_side_by_side_and_merges_
     labels = [t["target"] for t in data["targets"]]
     assert "engine-sqlite / bare-spiff cases/s" in labels and not any("growth" in label for label in labels)
     assert "ratio engine-sqlite / bare-spiff" in result.output and "load average at start" in result.output
+    # Where a case's time goes: this process's CPU for every row; the server's CPU only for PostgreSQL's.
+    assert "where a case's time goes" in result.output
+    sqlite_split = data["approval"]["approval / engine-sqlite"]["time_split"]
+    assert sqlite_split["process_cpu_ms_per_case"] > 0 and sqlite_split["postgresql_server_cpu_ms_per_case"] is None
+    assert sqlite_split["wall_ms_per_case"] >= sqlite_split["timed_ms_per_case"] > 0
+    pg = data["approval"].get("approval / engine-postgresql", {})
+    if pg.get("status") == "ok":
+        assert pg["time_split"]["postgresql_server_cpu_ms_per_case"] > 0
+        assert "PostgreSQL server CPU" in result.output
