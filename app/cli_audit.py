@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -107,21 +108,37 @@ def seal_command(day: datetime | None) -> None:
 @with_appcontext
 @click.option("--case", "case", default=None, help="只列这个办件（id 或办件编号）")
 @click.option("--actor", default=None, help="只列这个用户")
-@click.option("--limit", type=int, default=100, show_default=True, help="最多列出多少条（1–1000）")
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def access_command(case: str | None, actor: str | None, limit: int, as_json: bool) -> None:
-    """List recorded material downloads (查阅记录), newest first: who, when, which case and material, outcome."""
+@click.option("--limit", type=int, default=100, show_default=True, help="每页最多列出多少条（1–1000）")
+@click.option("--before", "cursor", default=None, metavar="CURSOR",
+              help="从这个游标接着列出更早的记录（上一页最后打印的游标；--case、--actor 须与上一页相同）")
+@click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"items": [...], "next_cursor": 游标或 null}')
+def access_command(case: str | None, actor: str | None, limit: int, cursor: str | None, as_json: bool) -> None:
+    """List recorded material downloads (查阅记录), newest first: who, when, which case and material, outcome.
+
+    One page at a time: when older rows exist, the last line is the command for the next page (its
+    ``--before`` cursor); with ``--json`` the cursor is ``next_cursor``.
+    """
     try:
-        entries = get_engine().access_log.entries(Actor.system("cli:audit-access"), case=case, actor=actor,
-                                                  limit=limit)
+        page = get_engine().access_log.page(Actor.system("cli:audit-access"), case=case, actor=actor, limit=limit,
+                                            cursor=cursor)
     except EngineError as exc:
         click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
         sys.exit(2)
+    entries = page.items
     if as_json:
-        click.echo(json.dumps([dict(e.to_dict(), at=e.at.isoformat()) for e in entries], ensure_ascii=False,
-                              indent=2))
+        click.echo(json.dumps({"items": [dict(e.to_dict(), at=e.at.isoformat()) for e in entries],
+                               "next_cursor": page.next_cursor}, ensure_ascii=False, indent=2))
         return
     for e in entries:
         click.echo(f"{e.at.astimezone(CST):%Y-%m-%d %H:%M:%S}  {e.actor}  办件 {e.case_no}  材料 {e.resource}  "
                    f"{ACCESS_OUTCOMES.get(e.outcome, e.outcome)}  sha256 {e.sha256 or '—'}")
-    click.echo(f"共 {len(entries)} 条查阅记录" if entries else "没有查阅记录")
+    if page.next_cursor is None and not cursor:      # the whole log (of these filters) fitted in one page
+        click.echo(f"共 {len(entries)} 条查阅记录" if entries else "没有查阅记录")
+        return
+    if page.next_cursor is None:
+        click.echo(f"本页 {len(entries)} 条查阅记录，没有更早的记录了" if entries else "没有更早的查阅记录")
+        return
+    options = [*(["--case", case] if case else []), *(["--actor", actor] if actor else []),
+               *(["--limit", str(limit)] if limit != 100 else []), "--before", page.next_cursor]
+    click.echo(f"本页 {len(entries)} 条查阅记录，还有更早的记录")
+    click.echo(f"下一页：tongban audit access {shlex.join(options)}")

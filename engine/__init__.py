@@ -42,7 +42,7 @@ from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
 from .intake import IntakeResult
 from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
-from .access_log import OUTCOMES as ACCESS_OUTCOMES, AccessEntry, may_read_access_log
+from .access_log import OUTCOMES as ACCESS_OUTCOMES, AccessEntry, AccessPage, may_read_access_log
 from .material_access import MaterialFile
 from .material_store import ALLOWED_TYPES, MaterialRejected
 from .masking import (
@@ -80,7 +80,7 @@ from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
-    "AccessEntry", "ACCESS_OUTCOMES", "may_read_access_log",
+    "AccessEntry", "AccessPage", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",

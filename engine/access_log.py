@@ -8,10 +8,21 @@ refusal for integrity (the stored bytes changed or vanished) is recorded too, si
 know someone tried and what the store held.
 
 Auditors and administrators read the log (``GET /api/v1/access-log``, ``tongban audit access``, and a case's
-rows on its history page).
+rows on its history page), newest first, a page at a time. Pages are keyset-paginated on ``id`` (no OFFSET):
+ids grow in insert order, and ``id`` alone is what the primary key and the ``(case_id, id)`` and ``(actor, id)``
+indexes serve, so every filter reads one index range. A cursor has the inbox's shape (:mod:`engine.inbox`:
+URL-safe base64 of a small JSON document with the listing, the direction and the last row's key) plus the
+``case`` and ``actor`` filters it was made for: handed to other filters it is refused
+(``CURSOR_FILTER_MISMATCH``) instead of silently continuing another listing. Rows recorded while someone
+pages are newer than the first page and never shift the older pages; the one gap is a record whose
+single-insert transaction commits after a reader has already paged past its id (on PostgreSQL ids are
+drawn before commit), which that walk does not show and a fresh first page does.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .commands import Actor
-from .errors import Forbidden, InvalidInput
+from .errors import BadRequest, Forbidden, InvalidInput
 from .persistence.models import AccessLog, Case
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -31,6 +42,8 @@ READERS = frozenset({"auditor", "admin"})
 OUTCOMES = {"served": "已下载", "corrupted": "文件校验不符，未提供", "missing": "文件缺失，未提供"}
 """Every outcome a row can carry, with the words the CLI prints."""
 MAX_LIMIT = 1000
+_LISTING = ("access_log", "desc")
+"""What a cursor of this log says it continues: the listing and its direction (newest first by ``id``)."""
 
 _log = AccessLog.__table__
 
@@ -61,6 +74,45 @@ class AccessEntry:
                 "sha256": self.sha256, "outcome": self.outcome}
 
 
+@dataclass(frozen=True)
+class AccessPage:
+    """One page of the access log, newest first; ``next_cursor`` is None on the last page."""
+
+    items: list[AccessEntry]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int, *, case: str | None, actor: str | None) -> str:
+    """The opaque, URL-safe cursor that continues after row ``last_id`` with the same ``case`` and ``actor``."""
+    doc = {"s": _LISTING[0], "o": _LISTING[1], "k": [last_id], "f": {"case": case or None, "actor": actor or None}}
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, case: str | None, actor: str | None) -> int:
+    """The id a cursor continues after; refuse a malformed cursor and one made for other filters."""
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        (last_id,) = doc["k"]
+        made_for = doc["f"]["case"], doc["f"]["actor"]
+        if ((doc["s"], doc["o"]) != _LISTING or set(doc["f"]) != {"case", "actor"} or type(last_id) is not int
+                or not 1 <= last_id < 2 ** 63 or not all(v is None or isinstance(v, str) for v in made_for)):
+            raise ValueError("not a cursor of the access log")
+    except (ValueError, TypeError, KeyError, binascii.Error):   # also UnicodeDecodeError and JSON errors
+        raise InvalidInput("分页游标无效") from None
+    asked = (case or None, actor or None)
+    if made_for != asked:
+        message = f"分页游标属于另一组筛选条件（{_describe(*made_for)}），不能用于当前筛选（{_describe(*asked)}）"
+        raise BadRequest(message, code="CURSOR_FILTER_MISMATCH",
+                         details={"cursor_filters": dict(zip(("case", "actor"), made_for, strict=True)),
+                                  "filters": dict(zip(("case", "actor"), asked, strict=True))})
+    return last_id
+
+
+def _describe(case: str | None, actor: str | None) -> str:
+    return f"办件 {case or '不限'}、用户 {actor or '不限'}"
+
+
 class AccessLogBook:
     """Append reads to the access log and list them for auditors.
 
@@ -87,17 +139,32 @@ class AccessLogBook:
             uow.commit()
 
     def entries(self, reader: Actor, *, case: str | None = None, actor: str | None = None,
-                limit: int = 100) -> list[AccessEntry]:
-        """List rows newest first, of one case (id or 办件编号) and/or one actor; auditors and admins only."""
+                limit: int = 100, cursor: str | None = None) -> list[AccessEntry]:
+        """The rows of one page of :meth:`page`, without the cursor that continues it."""
+        return self.page(reader, case=case, actor=actor, limit=limit, cursor=cursor).items
+
+    def page(self, reader: Actor, *, case: str | None = None, actor: str | None = None, limit: int = 100,
+             cursor: str | None = None) -> AccessPage:
+        """List up to ``limit`` rows newest first (by id), of one case (id or 办件编号) and/or one actor.
+
+        ``cursor`` is the ``next_cursor`` of the previous page, for the same ``case`` and ``actor``: a malformed
+        one is ``INVALID_INPUT``, one made for other filters 400 ``CURSOR_FILTER_MISMATCH``. Auditors and admins
+        only (and the system actor of the CLI).
+        """
         if not may_read_access_log(reader) and "system" not in reader.roles:
             raise Forbidden("只有审计员和管理员可以查看查阅记录")
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间", details={"limit": limit})
-        stmt = select(_log).order_by(_log.c.id.desc()).limit(limit)
+        stmt = select(_log).order_by(_log.c.id.desc()).limit(limit + 1)
+        if cursor:
+            stmt = stmt.where(_log.c.id < decode_cursor(cursor, case=case, actor=actor))
         if case:
             stmt = stmt.where(_log.c.case_id == int(case)) if case.isdigit() else \
                 stmt.where(_log.c.case_id == select(Case.id).where(Case.case_no == case).scalar_subquery())
         if actor:
             stmt = stmt.where(_log.c.actor == actor)
         with self.sessions() as session:
-            return [AccessEntry(**row._mapping) for row in session.execute(stmt)]
+            rows = [AccessEntry(**row._mapping) for row in session.execute(stmt)]
+        if len(rows) <= limit:
+            return AccessPage(rows, None)
+        return AccessPage(rows[:limit], encode_cursor(rows[limit - 1].id, case=case, actor=actor))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -11,6 +12,7 @@ from engine import ACCESS_OUTCOMES
 from ..auth import current_actor, require_role, require_user
 from ..material_files import file_response
 from ..runtime import get_engine
+from ..schemas import ErrorSchema
 
 blp = Blueprint("materials", __name__, url_prefix="/api/v1", description="申请材料与查阅记录")
 
@@ -53,6 +55,16 @@ class AccessLogQuerySchema(Schema):
                          metadata={"description": "办件 id 或办件编号"})
     actor = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=1024),
+                           metadata={"description": "上一页响应头 X-Next-Cursor 的值，须与上一页的 case、actor 相同"})
+
+
+NEXT_PAGE_HEADERS = {
+    "X-Next-Cursor": {"description": "还有更早的记录时：下一页的 cursor（最后一页没有此响应头）",
+                      "schema": {"type": "string"}},
+    "Link": {"description": '还有更早的记录时：下一页的完整地址，<...>; rel="next"（RFC 8288）',
+             "schema": {"type": "string"}},
+}
 
 
 @blp.route("/cases/<int:case_id>/materials", methods=["GET"])
@@ -78,7 +90,23 @@ def download_material(case_id: int, material_key: str) -> Any:
 @blp.route("/access-log", methods=["GET"])
 @require_role("auditor", "admin")
 @blp.arguments(AccessLogQuerySchema, location="query")
-@blp.response(200, AccessEntrySchema(many=True))
+@blp.response(200, AccessEntrySchema(many=True), headers=NEXT_PAGE_HEADERS)
+@blp.alt_response(400, schema=ErrorSchema, description="CURSOR_FILTER_MISMATCH：cursor 属于另一组 case/actor 筛选")
 def access_log(query: dict[str, Any]) -> Any:
-    """List recorded material downloads, newest first (auditors and admins)."""
-    return [e.to_dict() for e in get_engine().access_log.entries(current_actor(), **query)]
+    """List recorded material downloads, newest first (auditors and admins), keyset-paginated.
+
+    Rows come newest first by ``id`` (ids grow in the order rows are recorded). The body stays the JSON
+    array it was before paging, so existing clients keep working; the next page is announced in headers
+    instead: when older rows exist, ``X-Next-Cursor`` carries the cursor and ``Link: <...>; rel="next"`` the
+    URL of the next page (same ``case``, ``actor`` and ``limit``). The last page has neither header. Pass
+    the cursor back as ``cursor`` with the same ``case`` and ``actor``: a cursor made for other filters is
+    refused with 400 ``CURSOR_FILTER_MISMATCH``, a malformed one with 422 ``INVALID_INPUT`` (as the inbox
+    refuses its cursors).
+    """
+    page = get_engine().access_log.page(current_actor(), **query)
+    if page.next_cursor is None:
+        return [e.to_dict() for e in page.items]
+    following = {name: value for name, value in {**query, "cursor": page.next_cursor}.items() if value is not None}
+    headers = {"X-Next-Cursor": page.next_cursor,
+               "Link": f'<{url_for("materials.access_log", **following)}>; rel="next"'}
+    return [e.to_dict() for e in page.items], headers

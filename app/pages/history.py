@@ -1,4 +1,9 @@
-"""The history page for auditors: chain check, the path on the diagram, the timeline, the state at an event."""
+"""The history page for auditors: chain check, the path on the diagram, the timeline, the state at an event.
+
+Auditors and admins also see the case's material downloads (材料查阅记录), newest first, 50 at a time: the
+「更早的记录」 row loads the next page by the access log's cursor (htmx), or opens the page at it without
+JavaScript.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -51,19 +56,34 @@ def _page(case_id: int, verdict: dict[str, Any] | None = None) -> Any:
     page = history.timeline(actor, case_id, limit=PAGE_SIZE)
     seq = request.args.get("seq", type=int)
     state, error = _state(case_id, seq) if seq is not None else (None, None)
+    before = request.args.get("downloads_before") or None
+    downloads, downloads_cursor = _downloads(actor, case_id, before) if may_read_access_log(actor) else (None, None)
     return render_template("pages/history.html", overview=overview, page=page, state=state, state_error=error,
                            selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path},
-                           auditor=may_audit(actor), verdict=verdict or {}, downloads=_downloads(actor, case_id))
+                           auditor=may_audit(actor), verdict=verdict or {}, downloads=downloads,
+                           downloads_cursor=downloads_cursor, downloads_before=before, downloads_size=PAGE_SIZE)
 
 
-def _downloads(actor: Any, case_id: int) -> list[dict[str, Any]] | None:
-    """The case's latest recorded material downloads, for those who may read the access log (else None)."""
-    if not may_read_access_log(actor):
-        return None
+def _downloads(actor: Any, case_id: int, before: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the case's recorded material downloads, newest first, after the cursor ``before`` (if any).
+
+    The engine refuses a reader who may not read the access log (403) and a cursor that is malformed or made
+    for another listing.
+    """
     engine = get_engine()
     names = {m["key"]: m["name"] for m in engine.materials.list(actor, case_id)}
-    return [dict(e.to_dict(), name=names.get(e.resource, e.resource), outcome_label=ACCESS_OUTCOMES[e.outcome])
-            for e in engine.access_log.entries(actor, case=str(case_id), limit=PAGE_SIZE)]
+    found = engine.access_log.page(actor, case=str(case_id), limit=PAGE_SIZE, cursor=before)
+    return ([dict(e.to_dict(), name=names.get(e.resource, e.resource), outcome_label=ACCESS_OUTCOMES[e.outcome])
+             for e in found.items], found.next_cursor)
+
+
+@bp.get("/cases/<int:case_id>/history/downloads")
+@login_required
+def history_downloads(case_id: int) -> Any:
+    """Return the next material downloads after ``?before=CURSOR`` (htmx swaps them in for the 更早的记录 row)."""
+    downloads, cursor = _downloads(current_actor(), case_id, request.args.get("before") or None)
+    return render_template("pages/history_downloads.html", downloads=downloads, downloads_cursor=cursor,
+                           case_id=case_id, more=True)
 
 
 @bp.get("/cases/<int:case_id>/history/rows")

@@ -242,7 +242,8 @@ def test_auditors_read_the_access_log_over_the_api_and_the_cli_and_nobody_can_re
     assert "auditor" in lines[0] and "funding_proof" in lines[0] and "已下载" in lines[0]
     assert "window_yz" in lines[1] and case_no in lines[1] and lines[-1] == "共 2 条查阅记录"
     as_json = app.test_cli_runner().invoke(args=["audit", "access", "--actor", "auditor", "--json"])
-    assert [e["resource"] for e in json.loads(as_json.output)] == ["funding_proof"]
+    page = json.loads(as_json.output)
+    assert [e["resource"] for e in page["items"]] == ["funding_proof"] and page["next_cursor"] is None
     with get_engine(app).database.engine.connect() as conn:
         for statement in ("UPDATE access_log SET actor = 'someone_else'", "DELETE FROM access_log"):
             with pytest.raises(DBAPIError, match="append-only"):

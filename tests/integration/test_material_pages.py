@@ -83,3 +83,46 @@ def test_the_history_page_shows_auditors_who_downloaded_what_and_staff_not_at_al
     assert rows == [("2026-11-23 09:00", "window_yz", "建设资金已经落实承诺书", "已下载")]
     assert hashlib.sha256(PDF + b"f").hexdigest()[:16] in section
     assert "材料查阅记录" not in clerk.get(f"/cases/{case_id}/history").get_data(as_text=True)
+
+
+def test_the_history_page_loads_earlier_downloads_by_the_access_log_cursor(app, received, clock):
+    clerk, case_id = received
+    assert get_file(clerk, f"/cases/{case_id}/materials/funding_proof").status_code == 200   # at 09:00
+    engine = get_engine(app)
+    with engine.database.engine.connect() as conn:
+        case_no = conn.execute(text("SELECT case_no FROM cases WHERE id = :id"), {"id": case_id}).scalar_one()
+    window = engine.identity.actor_for_username("window_yz")
+    for _ in range(53):                                                # 09:01 ... 09:53: 54 rows, 50 a page
+        clock.advance(minutes=1)
+        engine.access_log.record(window, case_id=case_id, case_no=case_no, resource="application_form",
+                                 sha256=None, outcome="served")
+    engine.identity.create_user("auditor", display_name="审计", roles=("auditor",), district="500000",
+                                department="shenji", password=PASSWORD)
+    auditor = client_for(app, "auditor")
+    newest_first = [f"2026-11-23 09:{minute:02d}" for minute in range(53, -1, -1)]
+
+    def rows(html: str) -> list[str]:
+        return [r[0] for r in re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>", html)]
+
+    page = auditor.get(f"/cases/{case_id}/history").get_data(as_text=True)
+    section = page[page.index('id="downloads-title"'):page.index('id="basis-title"')]
+    assert rows(section) == newest_first[:50]
+    more = re.search(r'<a href="([^"]+)"\s+hx-get="([^"]+)"\s+hx-target="#downloads-more" hx-swap="outerHTML">'
+                     r"更早的记录</a>", section)
+    assert more, section
+    href, hx_get = (m.replace("&amp;", "&") for m in more.groups())
+    assert hx_get.startswith(f"/cases/{case_id}/history/downloads?before=")
+    assert href.startswith(f"/cases/{case_id}/history?downloads_before=") and href.endswith("#downloads-title")
+    # htmx swaps the next rows in for the 更早的记录 row: rows only, and no further link on the last page.
+    fragment = auditor.get(hx_get, headers={"HX-Request": "true"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<table" not in html and "更早的记录" not in html
+    assert rows(html) == newest_first[50:]
+    # Without JavaScript the link opens the page at that cursor, with a way back to the newest rows.
+    older = auditor.get(href.split("#")[0]).get_data(as_text=True)
+    section = older[older.index('id="downloads-title"'):older.index('id="basis-title"')]
+    assert rows(section) == newest_first[50:] and "回到最新记录" in section and "更早的记录</a>" not in section
+    # A forged cursor is refused, not ignored; staff who may not read the access log get nothing from the rows.
+    refused = auditor.get(f"/cases/{case_id}/history/downloads?before=garbage", headers={"HX-Request": "true"})
+    assert refused.status_code == 422 and "分页游标无效" in refused.get_data(as_text=True)
+    assert clerk.get(hx_get, headers={"HX-Request": "true"}).status_code == 403
