@@ -102,7 +102,7 @@ class Engine:
         self.calendar: CalendarProvider | None = services.calendar
         self.queries = Queries(database.read_sessions, services.clock, services.calendar,
                                SeparationMarks(self._definition))
-        self.identity = Identity(services.uow, services.clock)
+        self.identity = Identity(services.uow, services.clock, database.read_sessions)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, services.clock, self.identity)
         self.org = Organisation(services.uow, services.clock)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .commands import Actor
@@ -41,9 +43,11 @@ class UserInfo:
 class Identity:
     """Create users and tokens, and turn a token or password into an :class:`Actor`."""
 
-    def __init__(self, uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock):
+    def __init__(self, uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock, sessions: sessionmaker[Session]):
         self.uow = uow
         self.clock = clock
+        self.sessions = sessions
+        """Read sessions: turning a token, a session's user name or a password into an actor writes nothing."""
 
     def create_user(self, username: str, *, display_name: str, roles: Iterable[str], district: str | None = None,
                     department: str | None = None, password: str | None = None,
@@ -105,33 +109,37 @@ class Identity:
         return token
 
     def actor_for_token(self, token: str) -> Actor | None:
-        """Return the actor a valid token belongs to, or None."""
-        with self.uow() as uow:
-            user = uow.users.by_token_hash(_digest(token), self.clock.now())
-            # Every API request reads here: end with COMMIT, as a ROLLBACK makes psycopg drop the
-            # connection's prepared statements (see engine.persistence.db.ReadSession).
-            uow.commit()
-            return _actor(user) if user is not None else None
+        """Return the actor a valid token belongs to, or None.
+
+        Every API request asks this, so it is one prebuilt SELECT in a read session: no write transaction
+        (on SQLite ``BEGIN IMMEDIATE`` would queue every request behind the commands for the write lock) and
+        no ORM entity. The read session ends with COMMIT, which keeps psycopg's prepared statements.
+        """
+        with self.sessions() as session:
+            row = session.execute(_ACTOR_BY_TOKEN, {"token_hash": _digest(token), "now": self.clock.now()}).first()
+        return _actor_from_row(row)
 
     def actor_for_username(self, username: str) -> Actor | None:
         """Return the actor of an active user (a page session names its user), or None."""
-        with self.uow() as uow:
-            user = uow.users.by_username(username)
-            uow.commit()  # a read; COMMIT keeps the prepared statements (see actor_for_token)
-            return _actor(user) if user is not None and user.active else None
+        with self.sessions() as session:
+            row = session.execute(_ACTOR_BY_USERNAME, {"username": username}).first()
+        return _actor_from_row(row)
 
     def actor_for_password(self, username: str, password: str) -> Actor | None:
-        """Return the actor when the password matches, or None (same work either way)."""
-        with self.uow() as uow:
-            user = uow.users.by_username(username)
-            stored = user.password_hash if user is not None and user.active else None
-            try:
-                # Verify against a dummy hash for unknown users so timing does not reveal who exists.
-                _hasher.verify(stored or _dummy_hash(), password)
-            except VerificationError:
-                return None
-            return _actor(user) if stored else None
+        """Return the actor when the password matches, or None (same work either way).
 
+        The hash is verified after the read session has ended: no transaction stays open for the tens of
+        milliseconds Argon2 takes.
+        """
+        with self.sessions() as session:
+            row = session.execute(_PASSWORD_BY_USERNAME, {"username": username}).first()
+        stored = row.password_hash if row is not None else None
+        try:
+            # Verify against a dummy hash for unknown users so timing does not reveal who exists.
+            _hasher.verify(stored or _dummy_hash(), password)
+        except VerificationError:
+            return None
+        return _actor_from_row(row) if stored else None
 
 def _check_org(uow: SqlAlchemyUnitOfWork, district: str | None, department: str | None) -> None:
     if district is not None and uow.org.district(district) is None:
@@ -143,8 +151,22 @@ def _check_org(uow: SqlAlchemyUnitOfWork, district: str | None, department: str 
                                 details={"district": district, "department": department})
 
 
-def _actor(user: User) -> Actor:
-    return Actor(user.username, tuple(user.roles), user.district, user.department)
+_users, _tokens = User.__table__, ApiToken.__table__
+_ACTOR_COLUMNS = (_users.c.username, _users.c.roles, _users.c.district, _users.c.department)
+_ACTOR_BY_TOKEN = (
+    select(*_ACTOR_COLUMNS).join_from(_users, _tokens, _tokens.c.user_id == _users.c.id)
+    .where(_tokens.c.token_hash == bindparam("token_hash"), _tokens.c.revoked_at.is_(None),
+           _users.c.active.is_(True), or_(_tokens.c.expires_at.is_(None), _tokens.c.expires_at > bindparam("now")))
+    .limit(1))
+"""The active user owning an unrevoked, unexpired token with this hash."""
+_ACTOR_BY_USERNAME = select(*_ACTOR_COLUMNS).where(_users.c.username == bindparam("username"),
+                                                   _users.c.active.is_(True))
+_PASSWORD_BY_USERNAME = select(*_ACTOR_COLUMNS, _users.c.password_hash).where(
+    _users.c.username == bindparam("username"), _users.c.active.is_(True))
+
+
+def _actor_from_row(row: Any) -> Actor | None:
+    return None if row is None else Actor(row.username, tuple(row.roles), row.district, row.department)
 
 
 _dummy: list[str] = []
