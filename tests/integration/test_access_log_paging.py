@@ -8,7 +8,6 @@ and ``actor`` filters it was made for.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import shlex
@@ -24,19 +23,10 @@ from engine import CST
 from engine.access_log import encode_cursor
 from engine.inbox import encode_cursor as inbox_cursor
 
-from .test_material_downloads import APPLICATION, FILES, app, client, headers, received  # noqa: F401 (fixtures)
+from .test_material_downloads import app, client, headers, receive, received  # noqa: F401 (fixtures)
 
 ACTORS = ("window_yz", "auditor", "window_yz2")
 ROWS = 23      # case A gets 12 rows (a multiple of 3 and 4), case B 11; each user downloads from both cases
-
-
-def receive(client, headers) -> dict[str, Any]:  # noqa: F811 (the fixture's name)
-    data: dict[str, Any] = {"application": json.dumps(APPLICATION, ensure_ascii=False)}
-    data.update({f"material.{key}": (io.BytesIO(content), name) for key, (content, name) in FILES.items()})
-    response = client.post("/api/v1/applications", headers=headers["window_yz"], data=data,
-                           content_type="multipart/form-data")
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 @pytest.fixture

@@ -73,6 +73,11 @@ def client(app):
 @pytest.fixture
 def received(client, headers) -> dict[str, Any]:
     """The 渝中 window received the application: four files and one 电子证照."""
+    return receive(client, headers)
+
+
+def receive(client, headers) -> dict[str, Any]:
+    """POST the application with its files as the 渝中 window; return the intake's answer."""
     data: dict[str, Any] = {"application": json.dumps(APPLICATION, ensure_ascii=False)}
     data.update({f"material.{key}": (io.BytesIO(content), name) for key, (content, name) in FILES.items()})
     response = client.post("/api/v1/applications", headers=headers["window_yz"], data=data,
