@@ -20,9 +20,6 @@ drawn before commit), which that walk does not show and a fresh first page does.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import cursors
 from .clock import Clock
 from .commands import Actor
 from .errors import BadRequest, Forbidden, InvalidInput
@@ -84,22 +82,21 @@ class AccessPage:
 
 def encode_cursor(last_id: int, *, case: str | None, actor: str | None) -> str:
     """The opaque, URL-safe cursor that continues after row ``last_id`` with the same ``case`` and ``actor``."""
-    doc = {"s": _LISTING[0], "o": _LISTING[1], "k": [last_id], "f": {"case": case or None, "actor": actor or None}}
-    raw = json.dumps(doc, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.pack({"s": _LISTING[0], "o": _LISTING[1], "k": [last_id],
+                         "f": {"case": case or None, "actor": actor or None}})
 
 
 def decode_cursor(cursor: str, *, case: str | None, actor: str | None) -> int:
     """The id a cursor continues after; refuse a malformed cursor and one made for other filters."""
+    doc = cursors.unpack(cursor)
     try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         (last_id,) = doc["k"]
         made_for = doc["f"]["case"], doc["f"]["actor"]
         if ((doc["s"], doc["o"]) != _LISTING or set(doc["f"]) != {"case", "actor"} or type(last_id) is not int
                 or not 1 <= last_id < 2 ** 63 or not all(v is None or isinstance(v, str) for v in made_for)):
             raise ValueError("not a cursor of the access log")
-    except (ValueError, TypeError, KeyError, binascii.Error):   # also UnicodeDecodeError and JSON errors
-        raise InvalidInput("分页游标无效") from None
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput(cursors.INVALID) from None
     asked = (case or None, actor or None)
     if made_for != asked:
         message = f"分页游标属于另一组筛选条件（{_describe(*made_for)}），不能用于当前筛选（{_describe(*asked)}）"

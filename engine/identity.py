@@ -141,6 +141,7 @@ class Identity:
             return None
         return _actor_from_row(row) if stored else None
 
+
 def _check_org(uow: SqlAlchemyUnitOfWork, district: str | None, department: str | None) -> None:
     if district is not None and uow.org.district(district) is None:
         raise UnknownDistrict(f"区县代码 {district} 不存在；可用 tongban org show 查看全部区县",

@@ -7,8 +7,6 @@ sort is refused instead of silently skipping or repeating rows.
 """
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case as sql_case, exists, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
+from . import cursors
 from .commands import Actor
 from .errors import BadRequest, InvalidInput
 from .persistence.models import NO_DEADLINE, Case, TaskCandidate, TaskItem
@@ -159,7 +158,7 @@ def _keyset(page: Select[Any], keys: list[ColumnElement[Any]], query: InboxQuery
     if query.cursor:
         values = decode_cursor(query.cursor, query.sort, query.order)
         if len(values) != len(keys):
-            raise InvalidInput("分页游标无效")
+            raise InvalidInput(cursors.INVALID)
         last = tuple_(*[literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)])
         page = page.where(tuple_(*keys) > last if query.order == "asc" else tuple_(*keys) < last)
     return page.order_by(*(keys if query.order == "asc" else [k.desc() for k in keys]))
@@ -246,18 +245,17 @@ def _rank_of(task: Any, now: datetime) -> int:
 def encode_cursor(sort: str, order: str, values: list[Any]) -> str:
     """Pack the sort, its direction and the last row's key into an opaque, URL-safe string."""
     keys = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
-    raw = json.dumps({"s": sort, "o": order, "k": keys}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.pack({"s": sort, "o": order, "k": keys})
 
 
 def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:
     """Unpack a cursor made by :func:`encode_cursor`; refuse one made for another sort or direction."""
+    doc = cursors.unpack(cursor)
     try:
-        doc = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         made_for = (doc["s"], doc["o"])
         values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else int(v) for v in doc["k"]]
-    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
-        raise InvalidInput("分页游标无效") from None
+    except (ValueError, TypeError, KeyError):
+        raise InvalidInput(cursors.INVALID) from None
     if made_for != (sort, order):
         raise BadRequest(f"分页游标属于另一种排序（{made_for[0]} {made_for[1]}），不能用于当前排序（{sort} {order}）",
                          code="CURSOR_SORT_MISMATCH", details={"cursor_sort": made_for[0], "sort": sort})
