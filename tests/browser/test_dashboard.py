@@ -63,6 +63,9 @@ def test_the_supervisor_reads_the_dashboard_drills_down_and_downloads_a_csv(serv
     get_engine(server.app).reports.produce("monthly", Period(datetime(2026, 11, 1).date(),
                                                              datetime(2026, 11, 30).date(), "month"), by="test")
     page.get_by_role("link", name="通报").first.click()
+    # htmx (a deferred script) binds the filter's change trigger at DOMContentLoaded: a change made before
+    # that is lost, so wait for the report list to finish loading before choosing a district
+    page.wait_for_url(re.compile(r"/reports$"))
     page.get_by_label("区县").select_option(label="渝中区")
     page.wait_for_url(re.compile(r"district=500103"))
     page.get_by_role("link", name="2026-11").click()

@@ -12,6 +12,7 @@ def test_a_clerk_receives_an_application_with_the_keyboard_and_prints_the_receip
     base = server.url
     log_in(page, base, "window_yz")
     page.get_by_role("link", name="收件").click()
+    page.wait_for_url(re.compile(r"/intake$"))  # the search box's htmx trigger is bound once the page has loaded
     page.get_by_label("事项名称或实施编码").fill("施工许可")
     result = page.get_by_role("link", name=re.compile("建筑工程施工许可证核发"))
     result.wait_for()
