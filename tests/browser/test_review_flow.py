@@ -44,6 +44,7 @@ def test_a_case_goes_from_the_window_to_the_reviewer_and_stays_hidden_from_other
 
     log_in(page, base, "window_yz")
     page.get_by_role("link", name=re.compile("可认领")).click()
+    page.wait_for_url(re.compile(r"tab=available"))  # loaded: htmx has bound the filters' change trigger
     row = page.get_by_role("row").filter(has_text="受理")
     assert "正常" in row.inner_text() and "渝中区" in row.inner_text()
     assert fits(page)
