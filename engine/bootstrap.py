@@ -104,7 +104,7 @@ class Engine:
                                SeparationMarks(self._definition))
         self.identity = Identity(services.uow, services.clock, database.read_sessions)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
-        self.logins = LoginGuard(services.uow, services.clock, self.identity)
+        self.logins = LoginGuard(services.uow, database.read_sessions, services.clock, self.identity)
         self.org = Organisation(services.uow, services.clock)
         self.grants = Grants(services.uow, services.clock)
         self.receipts = Receipts(database.read_sessions, self.queries, services.uow, services.clock)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import Clock
 from .commands import Actor
@@ -26,16 +27,18 @@ class LoginGuard:
     """Check a user name and password, refusing further tries after repeated failures.
 
     Args:
-        uow: unit-of-work factory.
+        uow: unit-of-work factory (recording a failure, clearing them on success).
+        sessions: read sessions (counting recent failures writes nothing, so it needs no write lock).
         clock: the engine clock (every "now" of the window).
         identity: verifies passwords (argon2, same work for unknown users).
         max_failures: failures allowed in ``window``.
         window: how long a failure counts.
     """
 
-    def __init__(self, uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock, identity: Identity, *,
-                 max_failures: int = MAX_FAILURES, window: timedelta = WINDOW):
+    def __init__(self, uow: Callable[[], SqlAlchemyUnitOfWork], sessions: sessionmaker[Session], clock: Clock,
+                 identity: Identity, *, max_failures: int = MAX_FAILURES, window: timedelta = WINDOW):
         self.uow = uow
+        self.sessions = sessions
         self.clock = clock
         self.identity = identity
         self.max_failures = max_failures
@@ -56,13 +59,13 @@ class LoginGuard:
         username, source = username.strip()[:64], (source or "unknown")[:64]
         now = self.clock.now()
         since = now - self.window
-        with self.uow() as uow:
-            recent = uow.session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        with self.sessions() as session:
+            recent = session.scalar(select(func.count()).select_from(LoginAttempt).where(
                 LoginAttempt.username == username, LoginAttempt.source == source, LoginAttempt.at > since))
-            if recent >= self.max_failures:
-                minutes = int(self.window.total_seconds() // 60)
-                raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试",
-                                      details={"retry_after": int(self.window.total_seconds())})
+        if recent >= self.max_failures:
+            minutes = int(self.window.total_seconds() // 60)
+            raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试",
+                                  details={"retry_after": int(self.window.total_seconds())})
         actor = self.identity.actor_for_password(username, password)
         with self.uow() as uow:
             if actor is None:

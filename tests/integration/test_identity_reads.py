@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from engine import Actor
+from engine.errors import TooManyAttempts
 from engine.persistence.models import ApiToken, User
 from engine.persistence.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -82,3 +83,28 @@ def test_authenticating_does_not_wait_for_a_command_holding_the_write_lock(engin
     reader.join(timeout=60)
     assert finished_while_locked, "authentication waited for the write lock of a running command"
     assert answers == [CLERK, CLERK, CLERK]
+
+
+def test_a_throttled_login_is_refused_without_waiting_for_the_write_lock(engine):
+    """Counting recent failures is a read: a name and address already at the limit are refused at once."""
+    _user(engine, password="正确的密码-2026")
+    for _ in range(5):
+        assert engine.logins.login(CLERK.username, "错误", "10.0.0.9") is None
+    outcomes: list[str] = []
+
+    def try_again() -> None:
+        try:
+            engine.logins.login(CLERK.username, "正确的密码-2026", "10.0.0.9")
+            outcomes.append("accepted")
+        except TooManyAttempts as refused:
+            outcomes.append(refused.code)
+
+    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+        uow.connection.exec_driver_sql("SELECT 1")
+        attempt = threading.Thread(target=try_again, daemon=True)
+        attempt.start()
+        attempt.join(timeout=10)
+        finished_while_locked = not attempt.is_alive()
+    attempt.join(timeout=60)
+    assert finished_while_locked, "the throttle check waited for the write lock of a running command"
+    assert outcomes == [TooManyAttempts.code]
