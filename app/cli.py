@@ -350,10 +350,12 @@ def worker_command(once: bool, interval: float) -> None:
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
 @click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
-@click.option("--only", type=click.Choice(["approval", "inbox", "history", "handoffs", "dashboard", "audit"]),
+@click.option("--only", type=click.Choice(["approval", "inbox", "history", "handoffs", "dashboard", "audit",
+                                          "postgres-floor"]),
               default=None, help="只运行一项基准（approval：审批办件四项对比；inbox：百万待办收件箱；"
                    "history：千条事件的办理历史；handoffs：一万次异地移交；dashboard：百万办件效能汇总；"
-                   "audit：千条事件的重放与十万办件的链条校验），结果并入 --output")
+                   "audit：千条事件的重放与十万办件的链条校验；postgres-floor：重放引擎的 SQL，"
+                   "量出 PostgreSQL 部分的下限），结果并入 --output")
 def bench_command(quick: bool, postgresql_url: str, output: Path, only: str | None) -> None:
     """Run the benchmarks side by side, print a table and write bench/results.json."""
     from bench.run import main as run_bench

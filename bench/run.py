@@ -319,7 +319,7 @@ SCALE = {"inbox": (run_inbox_benchmark, inbox_lines, inbox_targets),
          "dashboard": (run_dashboard_benchmark, dashboard_lines, dashboard_targets),
          "handoffs": (run_handoff_benchmark, handoff_lines, handoff_targets),
          "audit": (run_audit_benchmark, audit_lines, audit_targets)}
-ONLY = (*SCALE, "history", "approval")
+ONLY = (*SCALE, "history", "approval", "postgres-floor")
 
 
 def ratio_lines(ratios: dict[str, dict[str, float]]) -> list[str]:
@@ -414,6 +414,9 @@ def main(*, quick: bool, postgresql_url: str, output: Path, echo: Callable[[str]
     if only == "approval":
         from .approval_only import main_approval_only
         return main_approval_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
+    if only == "postgres-floor":
+        from .postgres_floor import main_postgres_floor_only
+        return main_postgres_floor_only(quick=quick, postgresql_url=postgresql_url, output=output, echo=echo)
     if only == "history":
         from .history import main_history_only
         return main_history_only(quick=quick, output=output, echo=echo)
