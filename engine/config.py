@@ -25,8 +25,9 @@ class EngineConfig:
         materials_dir: where uploaded materials are stored, by sha256 (never in the database).
         max_material_bytes: largest uploaded material accepted at intake (20 MB by default).
         archives_dir: where archive packages (归档信息包, one zip per closed case) are written.
-        workflow_cache_size: committed workflows kept in memory per process to skip deserializing them on
-            the next command (0 disables; the database snapshot stays the truth either way).
+        workflow_cache_size: running cases' committed workflows kept in memory per process to skip
+            deserializing them on the next command (0 disables; the database snapshot stays the truth either
+            way; a finished workflow is never kept).
         message_secret: HMAC key that signs every message between cases; the same on every process. Empty:
             the app uses ``instance/message-secret`` (created on first use), a bare engine a random key.
         message_ttl_hours: how long a message waits for a receiver that is not ready before it expires.

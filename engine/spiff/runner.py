@@ -48,7 +48,15 @@ class WorkflowRunner(MessageSteps):
         return cached if cached is not None else self.load(snapshot, spec, subprocess_specs)
 
     def checkin(self, case_id: int, version: int, definition_id: int, workflow: Any) -> None:
-        """Hand a committed workflow back to the cache under the case's new version."""
+        """Hand a committed workflow back to the cache under the case's new version.
+
+        A finished workflow (completed, or cancelled when its case was terminated) is not kept: no command
+        advances it again, so holding it would only push a running case out of the cache and leave every
+        finished case's task tree on the heap for the garbage collector to walk. Whatever still reads an
+        ended case loads it from its snapshot.
+        """
+        if workflow.is_completed():
+            return
         self.cache.put(case_id, version, definition_id, workflow)
 
     def start(self, spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str, Any]) -> tuple[Any, StepResult]:

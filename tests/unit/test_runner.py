@@ -178,3 +178,16 @@ def test_the_workflow_cache_hands_an_entry_out_once_and_only_at_its_version():
     for case_id in (1, 2, 3):
         cache.put(case_id, 1, 9, f"wf-{case_id}")
     assert cache.take(1, 1, 9) is None and cache.take(3, 1, 9) == "wf-3"   # least recently used evicted
+
+
+def test_a_finished_workflow_is_not_kept_in_the_cache(clock):
+    from engine.spiff.workflow_cache import WorkflowCache
+    runner = WorkflowRunner(safe_script_engine(), clock, cache=WorkflowCache(capacity=8))
+    spec, subs = specs(SHIPPED / "parallel_approval" / "main.bpmn", "parallel_approval")
+    workflow, _ = runner.start(spec, subs, {})
+    runner.checkin(1, 1, 9, workflow)
+    assert runner.cache.take(1, 1, 9) is workflow        # running: kept, and handed out at its version
+    workflow.cancel()                                     # a terminated case's workflow: finished
+    assert workflow.is_completed()
+    runner.checkin(1, 2, 9, workflow)
+    assert runner.cache.take(1, 2, 9) is None             # nothing advances it again; it is not held
