@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import create_engine, event, inspect, make_url, text
+from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text
 
 from engine import (
     Actor, CompleteTask, DeployDefinitions, Engine, EngineConfig, StartCase, bootstrap, upgrade_database,
@@ -379,9 +379,14 @@ def element_ids(engine: Engine, task_ids: Sequence[int]) -> dict[int, str]:
     if not task_ids:
         return {}
     with engine.database.read_sessions() as session:
-        rows = session.execute(text("SELECT id, element_id FROM tasks WHERE id IN ("
-                                    + ", ".join(str(int(i)) for i in task_ids) + ")")).all()
+        rows = session.execute(_ELEMENT_IDS, {"ids": [int(i) for i in task_ids]}).all()
     return {int(i): e for i, e in rows}
+
+
+_ELEMENT_IDS = text("SELECT id, element_id FROM tasks WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
+"""One statement for every call: ids inlined into the SQL text would give each call its own entry in the
+engine's compiled-statement cache (an LRU of 500), pushing the engine's own statements out of it."""
 
 
 class EngineApproval:
