@@ -327,6 +327,16 @@ def run_postgres_floor(*, quick: bool, postgresql_url: str, echo: Callable[[str]
     bare_ms = rows["bare-spiff"]["wall_ms"]
     floor_ms = rows["replay-one-round-trip"]["wall_ms"] + inline_ms
     budget_ms = bare_ms / TARGET_RATIO
+    # Paired per repeat (the machine drifts between repeats): the engine's ratio as measured here, the ratio
+    # if the engine cost nothing, and if our engine's own work (engine wall - per-statement replay wall) ran
+    # on a write path at the floor. The last is an upper bound of what a PostgreSQL-only write path could give.
+    paired: dict[str, list[float]] = {"engine": [], "if_the_engine_were_free": [], "our_engine_at_the_floor": []}
+    for bare_s, r in zip(bare_seconds, runs):
+        floor_s = r["replay-one-round-trip"].wall + r["inline_cpu"]
+        own_s = r["engine-postgresql"].wall - r["replay-per-statement"].wall
+        paired["engine"].append(bare_s / r["engine-postgresql"].wall)
+        paired["if_the_engine_were_free"].append(bare_s / floor_s)
+        paired["our_engine_at_the_floor"].append(bare_s / (floor_s + own_s))
     return {"status": "ok", "mode": "quick" if quick else "full", "repeats": repeats, "cases": cases,
             "postgresql_url": safe_url(postgresql_url), "rows": rows, "inline_cpu_ms": inline_ms,
             "statements_per_case": runs[0]["statements"] / cases,
@@ -336,6 +346,8 @@ def run_postgres_floor(*, quick: bool, postgresql_url: str, echo: Callable[[str]
                        "left_for_the_engine_ms": budget_ms - floor_ms,
                        "spiff_steps_fit": budget_ms - floor_ms >= rows["spiff-steps-only"]["wall_ms"],
                        "floor_ratio_if_the_engine_were_free": bare_ms / floor_ms},
+            "paired_ratios": {name: {"median": statistics.median(values), "min": min(values), "max": max(values)}
+                              for name, values in paired.items()},
             "replays_match_engine": True, "final_state": list(runs[-1]["state"])}
 
 
@@ -362,6 +374,12 @@ def floor_lines(result: dict[str, Any]) -> list[str]:
               f"no snapshot at all, take {result['rows']['spiff-steps-only']['wall_ms']:.2f} ms",
               f"ratio if the engine cost nothing: {budget['floor_ratio_if_the_engine_were_free']:.2f} x bare-spiff; "
               "the replays left exactly the engine's rows"]
+    labels = {"engine": "the engine as measured here", "if_the_engine_were_free": "the floor, the engine free",
+              "our_engine_at_the_floor": "our engine's own work on a write path at the floor (upper bound)"}
+    for name, label in labels.items():
+        ratio = result["paired_ratios"][name]
+        lines.append(f"paired ratio to bare-spiff, {label}: {ratio['median']:.2f} "
+                     f"(range {ratio['min']:.2f}-{ratio['max']:.2f})")
     return lines
 
 

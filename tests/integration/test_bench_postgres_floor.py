@@ -47,6 +47,10 @@ def test_postgres_floor_replays_the_engines_statements_and_merges_its_section(tm
     assert budget["left_for_the_engine_ms"] == pytest.approx(budget["ms_per_case"] - budget["database_floor_ms"],
                                                              abs=0.02)
     assert isinstance(budget["spiff_steps_fit"], bool)
+    ratios = floor["paired_ratios"]
+    assert set(ratios) == {"engine", "if_the_engine_were_free", "our_engine_at_the_floor"}
+    assert all(r["min"] <= r["median"] <= r["max"] for r in ratios.values())
+    assert "our engine's own work on a write path at the floor" in result.output
     assert floor["rows"]["spiff-steps-only"]["wall_ms"] > 0 and floor["rows"]["bare-spiff"]["wall_ms"] > 0
     for row in ("engine-postgresql", "replay-per-statement", "replay-one-round-trip"):
         assert floor["rows"][row]["wall_ms"] > 0 and floor["rows"][row]["client_cpu_ms"] > 0
