@@ -73,15 +73,8 @@ def test_authenticating_does_not_wait_for_a_command_holding_the_write_lock(engin
         answers.append(engine.identity.actor_for_username(CLERK.username))
         answers.append(engine.identity.actor_for_password(CLERK.username, "正确的密码-2026"))
 
-    # A command's unit of work: on SQLite BEGIN IMMEDIATE, the database's one write lock, held meanwhile.
-    with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
-        uow.connection.exec_driver_sql("SELECT 1")
-        reader = threading.Thread(target=authenticate, daemon=True)
-        reader.start()
-        reader.join(timeout=10)
-        finished_while_locked = not reader.is_alive()
-    reader.join(timeout=60)
-    assert finished_while_locked, "authentication waited for the write lock of a running command"
+    assert finishes_while_a_command_holds_the_write_lock(engine, authenticate), \
+        "authentication waited for the write lock of a running command"
     assert answers == [CLERK, CLERK, CLERK]
 
 
@@ -99,12 +92,19 @@ def test_a_throttled_login_is_refused_without_waiting_for_the_write_lock(engine)
         except TooManyAttempts as refused:
             outcomes.append(refused.code)
 
+    assert finishes_while_a_command_holds_the_write_lock(engine, try_again), \
+        "the throttle check waited for the write lock of a running command"
+    assert outcomes == [TooManyAttempts.code]
+
+
+def finishes_while_a_command_holds_the_write_lock(engine, work) -> bool:
+    """Run ``work`` in a thread while a command's unit of work is open (on SQLite BEGIN IMMEDIATE, the
+    database's one write lock); True when it finished within 10 s without the lock being released."""
     with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
         uow.connection.exec_driver_sql("SELECT 1")
-        attempt = threading.Thread(target=try_again, daemon=True)
-        attempt.start()
-        attempt.join(timeout=10)
-        finished_while_locked = not attempt.is_alive()
-    attempt.join(timeout=60)
-    assert finished_while_locked, "the throttle check waited for the write lock of a running command"
-    assert outcomes == [TooManyAttempts.code]
+        thread = threading.Thread(target=work, daemon=True)
+        thread.start()
+        thread.join(timeout=10)
+        finished_while_locked = not thread.is_alive()
+    thread.join(timeout=60)
+    return finished_while_locked
