@@ -43,8 +43,8 @@ from sqlalchemy.engine import make_url
 from engine import CompleteTask, StartCase
 
 from .workloads import (
-    ACTORS, APPROVAL_KEY, CLERK, FORM_DATA, INITIAL_DATA, TITLE, BareSpiffApproval, PostgresSchema, element_ids,
-    in_ci, make_engine, probe_postgresql, safe_url,
+    ACTORS, APPROVAL_KEY, CLERK, FORM_DATA, INITIAL_DATA, TITLE, BareSpiffApproval, PostgresSchema, cpu_ticks,
+    element_ids, in_ci, make_engine, probe_postgresql, safe_url, steal_share,
 )
 
 ROWS = ("bare-spiff", "spiff-steps-only", "engine-postgresql", "replay-per-statement", "replay-one-round-trip")
@@ -390,8 +390,13 @@ def main_postgres_floor_only(*, quick: bool, postgresql_url: str, output: Path,
     machine = machine_info()
     echo(f"tongban bench --only postgres-floor ({'quick' if quick else 'full'}); "
          f"load={machine['loadavg_at_start']}")
+    ticks = cpu_ticks()
     result = run_postgres_floor(quick=quick, postgresql_url=postgresql_url, echo=echo)
+    steal = steal_share(ticks, cpu_ticks())
     echo("")
     for line in floor_lines(result):
         echo(line)
-    return merge_results(output, {"postgres_floor": {**result, "machine": machine}}, None, echo)
+    if steal is not None:
+        echo(f"CPU time the hypervisor gave to other guests during the run (steal): {steal * 100:.1f} %")
+    return merge_results(output, {"postgres_floor": {**result, "machine": {**machine, "steal_pct": (
+        None if steal is None else steal * 100)}}}, None, echo)

@@ -31,7 +31,7 @@ from .parallel import aggregate_rate
 from .timers import run_timer_benchmarks, timer_lines, timer_targets
 from .workloads import (
     Batch, BareSpiffApproval, BareSpiffLoop, EngineApproval, EngineLoop, GrowthTrace, HttpApproval,
-    PostgresSchema, SqliteDatabase, Stored, in_ci, probe_postgresql, safe_url,
+    PostgresSchema, SqliteDatabase, Stored, cpu_ticks, in_ci, probe_postgresql, safe_url, steal_share,
 )
 
 DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -348,10 +348,12 @@ def measured_batch(workload: Any, cases: int) -> Batch:
     """``workload.run_batch(cases)`` with its wall time, this process's CPU and the local PostgreSQL's CPU."""
     server = getattr(getattr(workload, "database", None), "server_cpu_seconds", None)
     server_before = server() if server else None
+    ticks_before = cpu_ticks()
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     batch = workload.run_batch(cases)
     batch.wall_seconds = time.perf_counter() - wall_before
     batch.cpu_seconds = time.process_time() - cpu_before
+    batch.steal_share = steal_share(ticks_before, cpu_ticks())
     server_after = server() if server else None
     if server_before is not None and server_after is not None:
         batch.server_cpu_seconds = server_after - server_before
@@ -370,10 +372,13 @@ def time_split(batches: list[Batch]) -> dict[str, Any]:
         "process_cpu_ms_per_case": per_case([b.cpu_seconds / b.cases * 1e3 for b in kept]),
         "postgresql_server_cpu_ms_per_case": per_case(
             [None if b.server_cpu_seconds is None else b.server_cpu_seconds / b.cases * 1e3 for b in kept]),
+        "steal_pct_max": max((b.steal_share * 100 for b in kept if b.steal_share is not None), default=None),
         "method": "whole batches, the untimed bookkeeping between calls included (wall_ms_per_case; "
                   "timed_ms_per_case is what cases/s divides by); process CPU = time.process_time() of the "
                   "benchmark process (all its threads); server CPU = utime+stime from /proc of every "
-                  "process named postgres on this host (the whole server, background processes included)",
+                  "process named postgres on this host (the whole server, background processes included); "
+                  "steal_pct_max = the largest share of the machine's CPU time that the hypervisor gave to "
+                  "other guests during one of the batches (/proc/stat)",
     }
 
 
@@ -384,10 +389,11 @@ def time_split_lines(approval: dict[str, dict[str, Any]]) -> list[str]:
         split = r.get("time_split") if r.get("status") == "ok" else None
         if not split or split["wall_ms_per_case"] is None:
             continue
-        server = split["postgresql_server_cpu_ms_per_case"]
+        server, steal = split["postgresql_server_cpu_ms_per_case"], split.get("steal_pct_max")
         lines.append(f"  {name.split(' / ')[1]:<20} wall {split['wall_ms_per_case']:6.2f}   "
                      f"this process CPU {split['process_cpu_ms_per_case']:6.2f}"
-                     + ("" if server is None else f"   PostgreSQL server CPU {server:6.2f}"))
+                     + ("" if server is None else f"   PostgreSQL server CPU {server:6.2f}")
+                     + ("" if steal is None else f"   steal up to {steal:.1f} %"))
     return lines if len(lines) > 1 else []
 
 

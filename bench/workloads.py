@@ -73,6 +73,8 @@ class Batch:
     """CPU time of this (benchmark) process over the whole batch: every thread, user and system."""
     server_cpu_seconds: float | None = None
     """CPU time of the PostgreSQL server's processes over the batch, when they run on this host; else None."""
+    steal_share: float | None = None
+    """Share of the machine's CPU time the hypervisor gave to other guests during the batch (steal), 0-1."""
 
 
 @dataclass
@@ -212,6 +214,30 @@ def postgres_cpu_seconds(proc: Path = Path("/proc")) -> float | None:
             total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15 of proc(5))
             seen = True
     return total / _CLOCK_TICKS if seen else None
+
+
+def cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """(all CPU time, stolen time) in clock ticks since boot, over every CPU; None where /proc/stat is absent.
+
+    Steal is time a virtual CPU was ready to run but the hypervisor ran another guest: on a shared VM it is
+    the noise a benchmark cannot see in its own CPU time. Guest time is already inside user time, so the
+    total is the first eight fields (user nice system idle iowait irq softirq steal).
+    """
+    try:
+        first = stat.read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if not first or first[0] != "cpu" or len(first) < 9:
+        return None
+    fields = [int(x) for x in first[1:9]]
+    return sum(fields), fields[7]
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Stolen share of all CPU time between two :func:`cpu_ticks` readings; None if either is unknown."""
+    if before is None or after is None or after[0] <= before[0]:
+        return None
+    return (after[1] - before[1]) / (after[0] - before[0])
 
 
 def probe_postgresql(url: str) -> str | None:

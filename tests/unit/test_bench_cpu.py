@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from bench.run import time_split
-from bench.workloads import Batch, postgres_cpu_seconds
+from bench.workloads import Batch, cpu_ticks, postgres_cpu_seconds, steal_share
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -39,3 +39,28 @@ def test_time_split_gives_medians_per_case_and_no_server_figure_unless_every_rep
     assert round(split["postgresql_server_cpu_ms_per_case"], 6) == 4.0
     batches[1].server_cpu_seconds = None
     assert time_split(batches)["postgresql_server_cpu_ms_per_case"] is None
+
+
+def test_cpu_ticks_reads_the_total_and_the_steal_of_the_cpu_line(tmp_path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice: guest is inside user already
+    stat.write_text("cpu  100 5 20 800 10 1 4 60 30 0\ncpu0 50 2 10 400 5 0 2 30 15 0\nintr 1 2\n")
+    assert cpu_ticks(stat) == (1000, 60)
+    assert cpu_ticks(tmp_path / "missing") is None
+    (tmp_path / "odd").write_text("intr 1 2\n")
+    assert cpu_ticks(tmp_path / "odd") is None
+
+
+def test_steal_share_is_the_stolen_part_of_the_cpu_time_between_two_readings():
+    assert steal_share((1000, 60), (1400, 160)) == 0.25
+    assert steal_share(None, (1400, 160)) is None and steal_share((1000, 60), (1000, 60)) is None
+
+
+def test_time_split_reports_the_worst_batch_steal_when_known():
+    batches = [Batch(cases=10, seconds=0.1, wall_seconds=0.1, cpu_seconds=0.1, steal_share=0.02),
+               Batch(cases=10, seconds=0.1, wall_seconds=0.1, cpu_seconds=0.1, steal_share=0.10),
+               Batch(cases=10, seconds=0.1, wall_seconds=0.1, cpu_seconds=0.1)]
+    assert round(time_split(batches)["steal_pct_max"], 6) == 10.0
+    for batch in batches:
+        batch.steal_share = None
+    assert time_split(batches)["steal_pct_max"] is None
