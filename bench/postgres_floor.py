@@ -31,7 +31,6 @@ round trips. The budget line compares it with what 0.6 x bare leaves per case.
 """
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +39,10 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from engine import CompleteTask, StartCase
-
+from .stats import median_of_all, spread
 from .workloads import (
-    ACTORS, APPROVAL_KEY, CLERK, FORM_DATA, INITIAL_DATA, TITLE, BareSpiffApproval, PostgresSchema, cpu_ticks,
-    element_ids, in_ci, make_engine, probe_postgresql, safe_url, steal_share,
+    BareSpiffApproval, PostgresSchema, Stopwatch, Timing, drive_approval_case, in_ci, make_engine,
+    probe_postgresql, safe_url,
 )
 
 ROWS = ("bare-spiff", "spiff-steps-only", "engine-postgresql", "replay-per-statement", "replay-one-round-trip")
@@ -60,34 +58,6 @@ STATE_SQL = (
 
 Statement = tuple[str, Any, bool]
 """One recorded statement: SQL as the driver received it, its parameters, and whether it was an executemany."""
-
-
-@dataclass
-class Timing:
-    """Wall time, this process's CPU and the local PostgreSQL server's CPU of one measured stretch, seconds."""
-
-    wall: float = 0.0
-    client: float = 0.0
-    server: float | None = 0.0
-
-
-class Stopwatch:
-    """Measures wall time, process CPU and (when the server is local) PostgreSQL's CPU between start and stop."""
-
-    def __init__(self, schema: PostgresSchema):
-        self.schema = schema
-
-    def __enter__(self) -> "Stopwatch":
-        self.timing = Timing()
-        self._server = self.schema.server_cpu_seconds()
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.timing.wall = time.perf_counter() - self._wall
-        self.timing.client = time.process_time() - self._cpu
-        server = self.schema.server_cpu_seconds()
-        self.timing.server = None if server is None or self._server is None else server - self._server
 
 
 @dataclass
@@ -163,18 +133,7 @@ def record_engine_cases(engine: Any, schema: PostgresSchema, cases: int) -> Reco
     server = schema.server_cpu_seconds()
     try:
         for _ in range(cases):
-            last = timed(StartCase(APPROVAL_KEY, CLERK, data=INITIAL_DATA, title=TITLE))
-            pending = list(last.created_task_ids)
-            while pending:
-                elements = element_ids(engine, pending)
-                created: list[int] = []
-                for task_id in pending:
-                    element = elements[task_id]
-                    last = timed(CompleteTask(task_id, ACTORS[element], FORM_DATA[element]))
-                    created += last.created_task_ids
-                pending = created
-            if last.status != "completed":
-                raise RuntimeError(f"postgres-floor: case {last.case_no} ended as {last.status}, not completed")
+            drive_approval_case(engine, timed, "postgres-floor")
     finally:
         recorder.close()
     after = schema.server_cpu_seconds()
@@ -264,7 +223,7 @@ class Repeat:
             # prepared statements are as warm as the engine's.
             with psycopg.connect(libpq_url(schemas[1].url)) as conn:
                 replay_per_statement(conn, warm.transactions)
-                with Stopwatch(schemas[1]) as watch:
+                with Stopwatch(schemas[1].server_cpu_seconds) as watch:
                     replay_per_statement(conn, recording.transactions)
                 out["replay-per-statement"] = watch.timing
                 states["replay-per-statement"] = database_state(conn)
@@ -273,7 +232,7 @@ class Repeat:
                 began = time.process_time()
                 bodies = inline_transactions(conn, recording.transactions)
                 out["inline_cpu"] = time.process_time() - began
-                with Stopwatch(schemas[2]) as watch:
+                with Stopwatch(schemas[2].server_cpu_seconds) as watch:
                     replay_one_round_trip(conn, bodies)
                 out["replay-one-round-trip"] = watch.timing
                 states["replay-one-round-trip"] = database_state(conn)
@@ -288,8 +247,8 @@ class Repeat:
 
 
 def _per_case_ms(values: list[float | None], cases: int) -> float | None:
-    known = [v for v in values if v is not None]
-    return None if len(known) != len(values) or not known else statistics.median(known) / cases * 1e3
+    median = median_of_all(values)
+    return None if median is None else median / cases * 1e3
 
 
 def run_postgres_floor(*, quick: bool, postgresql_url: str, echo: Callable[[str], None]) -> dict[str, Any]:
@@ -346,8 +305,7 @@ def run_postgres_floor(*, quick: bool, postgresql_url: str, echo: Callable[[str]
                        "left_for_the_engine_ms": budget_ms - floor_ms,
                        "spiff_steps_fit": budget_ms - floor_ms >= rows["spiff-steps-only"]["wall_ms"],
                        "floor_ratio_if_the_engine_were_free": bare_ms / floor_ms},
-            "paired_ratios": {name: {"median": statistics.median(values), "min": min(values), "max": max(values)}
-                              for name, values in paired.items()},
+            "paired_ratios": {name: spread(values) for name, values in paired.items()},
             "replays_match_engine": True, "final_state": list(runs[-1]["state"])}
 
 
@@ -390,9 +348,9 @@ def main_postgres_floor_only(*, quick: bool, postgresql_url: str, output: Path,
     machine = machine_info()
     echo(f"tongban bench --only postgres-floor ({'quick' if quick else 'full'}); "
          f"load={machine['loadavg_at_start']}")
-    ticks = cpu_ticks()
-    result = run_postgres_floor(quick=quick, postgresql_url=postgresql_url, echo=echo)
-    steal = steal_share(ticks, cpu_ticks())
+    with Stopwatch() as watch:
+        result = run_postgres_floor(quick=quick, postgresql_url=postgresql_url, echo=echo)
+    steal = watch.timing.steal
     echo("")
     for line in floor_lines(result):
         echo(line)

@@ -26,12 +26,12 @@ from .dashboard import dashboard_lines, dashboard_targets, run_dashboard_benchma
 from .deadlines import deadline_lines, run_deadline_benchmark
 from .handoffs import handoff_lines, handoff_targets, run_handoff_benchmark
 from .inbox import inbox_lines, inbox_targets, run_inbox_benchmark
-from .stats import percentile
+from .stats import median_of_all, percentile, spread
 from .parallel import aggregate_rate
 from .timers import run_timer_benchmarks, timer_lines, timer_targets
 from .workloads import (
     Batch, BareSpiffApproval, BareSpiffLoop, EngineApproval, EngineLoop, GrowthTrace, HttpApproval,
-    PostgresSchema, SqliteDatabase, Stored, cpu_ticks, in_ci, probe_postgresql, safe_url, steal_share,
+    PostgresSchema, SqliteDatabase, Stopwatch, Stored, in_ci, probe_postgresql, safe_url,
 )
 
 DEFAULT_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -75,13 +75,6 @@ class Plan:
 
 
 # --------------------------------------------------------------------------------------------- statistics
-
-
-def spread(values: Sequence[float]) -> dict[str, float | None]:
-    """Median, min and max."""
-    if not values:
-        return {"median": None, "min": None, "max": None}
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
 def rounded(value: Any, digits: int = 3) -> Any:
@@ -346,25 +339,16 @@ def run_interleaved(workloads: list[Any], plan: Plan, echo: Callable[[str], None
 
 def measured_batch(workload: Any, cases: int) -> Batch:
     """``workload.run_batch(cases)`` with its wall time, this process's CPU and the local PostgreSQL's CPU."""
-    server = getattr(getattr(workload, "database", None), "server_cpu_seconds", None)
-    server_before = server() if server else None
-    ticks_before = cpu_ticks()
-    cpu_before, wall_before = time.process_time(), time.perf_counter()
-    batch = workload.run_batch(cases)
-    batch.wall_seconds = time.perf_counter() - wall_before
-    batch.cpu_seconds = time.process_time() - cpu_before
-    batch.steal_share = steal_share(ticks_before, cpu_ticks())
-    server_after = server() if server else None
-    if server_before is not None and server_after is not None:
-        batch.server_cpu_seconds = server_after - server_before
+    with Stopwatch(getattr(getattr(workload, "database", None), "server_cpu_seconds", None)) as watch:
+        batch = workload.run_batch(cases)
+    batch.wall_seconds, batch.cpu_seconds = watch.timing.wall, watch.timing.client
+    batch.server_cpu_seconds, batch.steal_share = watch.timing.server, watch.timing.steal
     return batch
 
 
 def time_split(batches: list[Batch]) -> dict[str, Any]:
     """Milliseconds per case over whole batches (medians of the repeats): wall, our CPU, the server's CPU."""
-    def per_case(values: list[float | None]) -> float | None:
-        known = [v for v in values if v is not None]
-        return statistics.median(known) if known and len(known) == len(values) else None
+    per_case = median_of_all
     kept = [b for b in batches if b.cases and b.wall_seconds]
     return {
         "wall_ms_per_case": per_case([b.wall_seconds / b.cases * 1e3 for b in kept]),

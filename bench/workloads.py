@@ -14,7 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import bindparam, create_engine, event, inspect, make_url, text
 
@@ -240,6 +240,42 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     return (after[1] - before[1]) / (after[0] - before[0])
 
 
+@dataclass
+class Timing:
+    """One measured stretch, in seconds: wall time, this process's CPU, the local PostgreSQL server's CPU
+    (None when unknown) and the share of the machine's CPU time stolen by the hypervisor (None off Linux)."""
+
+    wall: float = 0.0
+    client: float = 0.0
+    server: float | None = 0.0
+    steal: float | None = None
+
+
+class Stopwatch:
+    """``with Stopwatch(server) as watch:`` measures the block into ``watch.timing``.
+
+    ``server`` returns the database server's CPU seconds so far (``PostgresSchema.server_cpu_seconds``), or
+    is None when there is no server to read.
+    """
+
+    def __init__(self, server: Callable[[], float | None] | None = None):
+        self.server = server
+
+    def __enter__(self) -> "Stopwatch":
+        self.timing = Timing()
+        self._server = self.server() if self.server else None
+        self._ticks = cpu_ticks()
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.timing.wall = time.perf_counter() - self._wall
+        self.timing.client = time.process_time() - self._cpu
+        self.timing.steal = steal_share(self._ticks, cpu_ticks())
+        server = self.server() if self.server else None
+        self.timing.server = None if server is None or self._server is None else server - self._server
+
+
 def probe_postgresql(url: str) -> str | None:
     """Return None when PostgreSQL at ``url`` answers, else the reason it does not."""
     try:
@@ -415,6 +451,29 @@ _ELEMENT_IDS = text("SELECT id, element_id FROM tasks WHERE id IN :ids").bindpar
 engine's compiled-statement cache (an LRU of 500), pushing the engine's own statements out of it."""
 
 
+def drive_approval_case(engine: Engine, handle: Callable[[Any], Any], label: str) -> Any:
+    """Run one parallel_approval case to its end, every command through ``handle`` (which wraps
+    ``engine.handle`` with whatever the caller measures); the untimed lookup of which element each new task
+    is runs between the calls. Returns the last command's answer.
+
+    Raises:
+        RuntimeError: when the case ends in any status but completed.
+    """
+    last = handle(StartCase(APPROVAL_KEY, CLERK, data=INITIAL_DATA, title=TITLE))
+    pending = list(last.created_task_ids)
+    while pending:
+        elements = element_ids(engine, pending)
+        created: list[int] = []
+        for task_id in pending:
+            element = elements[task_id]
+            last = handle(CompleteTask(task_id, ACTORS[element], FORM_DATA[element]))
+            created += last.created_task_ids
+        pending = created
+    if last.status != "completed":
+        raise RuntimeError(f"{label}: case {last.case_no} ended as {last.status}, not completed")
+    return last
+
+
 class EngineApproval:
     """parallel_approval through ``engine.handle``: StartCase, then CompleteTask for every created task."""
 
@@ -434,31 +493,24 @@ class EngineApproval:
         return batch
 
     def _run_case(self, batch: Batch) -> None:
-        handle = self.engine.handle
-        before = self.counter.count
-        t0 = now()
-        ref = handle(StartCase(APPROVAL_KEY, CLERK, data=INITIAL_DATA, title=TITLE))
-        elapsed = now() - t0
-        batch.sql_per_start.append(self.counter.count - before)
-        batch.start_ms.append(elapsed * 1e3)
-        pending, last = list(ref.created_task_ids), ref
-        while pending:
-            elements = element_ids(self.engine, pending)
-            created: list[int] = []
-            for task_id in pending:
-                element = elements[task_id]
-                command = CompleteTask(task_id, ACTORS[element], FORM_DATA[element])
-                before = self.counter.count
-                t0 = now()
-                last = handle(command)
-                step = now() - t0
-                batch.sql_per_completion.append(self.counter.count - before)
+        handle, elapsed = self.engine.handle, 0.0
+
+        def timed(command: Any) -> Any:
+            nonlocal elapsed
+            before, t0 = self.counter.count, now()
+            answer = handle(command)
+            step = now() - t0
+            elapsed += step
+            statements = self.counter.count - before
+            if isinstance(command, StartCase):
+                batch.sql_per_start.append(statements)
+                batch.start_ms.append(step * 1e3)
+            else:
+                batch.sql_per_completion.append(statements)
                 batch.completion_ms.append(step * 1e3)
-                elapsed += step
-                created += last.created_task_ids
-            pending = created
-        if last.status != "completed":
-            raise RuntimeError(f"{self.name}: case {ref.case_no} ended as {last.status}, not completed")
+            return answer
+
+        drive_approval_case(self.engine, timed, self.name)
         batch.cases += 1
         batch.seconds += elapsed
 
