@@ -17,6 +17,7 @@ from .calendar import business_date
 from .clock import CST, ManualClock
 from .commands import Actor, CompleteTask, ResumeClock, ReturnTask, StartCase, SuspendClock
 from .errors import EngineError
+from .handlers import start_as_given
 from .persistence.models import CaseEvent, TaskItem
 from .scenario import Scenario, Step, Who
 from .timers import TimerWorker
@@ -83,9 +84,10 @@ class Play:
 
     def _start(self) -> None:
         s = self.scenario
-        ref = self.engine.handle(StartCase(self._process(), self._actor(s.starter), dict(s.data),
-                                           owning_district=s.owning, receiving_district=s.receiving,
-                                           title=f"演练：{s.name}"))
+        # The scenario's start stands for intake, a rating or a message: no person's start rights apply.
+        ref = start_as_given(StartCase(self._process(), self._actor(s.starter), dict(s.data),
+                                       owning_district=s.owning, receiving_district=s.receiving,
+                                       title=f"演练：{s.name}"), self.engine.services)
         self.case_id = ref.case_id
 
     def _actor(self, who: Who | None) -> Actor:

@@ -20,7 +20,7 @@ from .commands import (
     Actor, ClaimTask, CompleteTask, DeployDefinitions, LintDefinitions, FireDueTimers, StartCase, UnclaimTask,
 )
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
-from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound, UnknownDistrict
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
     close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
@@ -102,15 +102,63 @@ def lint_definitions(cmd: LintDefinitions, svc: Services) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.severity != "error", f.file or "", f.line or 0))
 
 
+STARTER_ROLES = ("window_clerk", "reviewer", "department_head")
+"""Who may start a case by command (``POST /api/v1/cases``): the staff who handle cases, and the system.
+Auditors, designers, supervisors and administrators do not: what they check or configure, they never create."""
+
+
 def start_case(cmd: StartCase, svc: Services) -> CaseRef:
-    """Start a case on the latest (or requested) definition version and run it until it waits."""
+    """Start a case on the latest (or requested) definition version and run it until it waits.
+
+    The actor must have the right to start it (:func:`check_starter`).
+    """
+    return start_as_given(cmd, svc, check=check_starter)
+
+
+def start_as_given(cmd: StartCase, svc: Services,
+                   check: Callable[[SqlAlchemyUnitOfWork, StartCase], None] | None = None) -> CaseRef:
+    """Start a case as the command says, after ``check`` (when given) in the same transaction.
+
+    A dry run starts the case its scenario describes without ``check``: in production that case opens
+    through intake, a rating or a message, whose own rules admit it, never by a person's StartCase.
+    """
     data = check_variables(cmd.data, what="办件初始数据")
     now = svc.clock.now()
     with svc.uow() as uow:
+        if check is not None:
+            check(uow, cmd)
         case, created, workflow = open_case(uow, svc, cmd, data, now)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+def check_starter(uow: SqlAlchemyUnitOfWork, cmd: StartCase) -> None:
+    """Refuse a start the actor has no right to; nothing is written.
+
+    A person starts cases at their own window: the receiving district (收件地) is their district, never one
+    they name. A case for another owning district (业务属地) must name its matter, so that the district's
+    ``receive`` grant is checked (``open_case``); the district must exist. The system (worker, migrations)
+    starts cases for whichever districts its sources name.
+    """
+    actor = cmd.actor
+    if "system" in actor.roles:
+        return
+    if not set(actor.roles) & set(STARTER_ROLES):
+        raise Forbidden("只有窗口、审查和审批人员可以发起办件", code="START_FORBIDDEN",
+                        details={"roles": list(actor.roles)})
+    if cmd.receiving_district is not None and cmd.receiving_district != actor.district:
+        raise Forbidden(f"收件地只能是您所在的区县（{actor.district or '未指定'}），不能代其他区县收件",
+                        code="RECEIVING_DISTRICT_FORBIDDEN",
+                        details={"receiving_district": cmd.receiving_district, "district": actor.district})
+    owning = cmd.owning_district
+    if owning is None or owning == actor.district:
+        return
+    if uow.org.district(owning) is None:
+        raise UnknownDistrict(f"区县代码 {owning} 不存在", details={"district": owning})
+    if actor.district is not None and not cmd.matter_code:
+        raise Forbidden("为其他区县发起办件须指定事项（matter_code），以便核验异地收件授权",
+                        code="CROSS_DISTRICT_NEEDS_MATTER", details={"owning_district": owning})
 
 
 def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: dict[str, Any], now: datetime,

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.runtime import get_engine
+from engine import Actor, StartCase
 from engine.persistence.models import ApiToken
 from tests.conftest import DATA
 
@@ -47,6 +48,15 @@ def start(client: FlaskClient, caller: Caller, *, process_key: str = "parallel_a
     return response.get_json()
 
 
+def started_for_other_district(client: FlaskClient, *, applicant: str, owning: str,
+                               receiving: str) -> dict[str, Any]:
+    """Start a parallel approval owned by ``owning`` and received at ``receiving``, as the system does."""
+    ref = get_engine(client.application).handle(StartCase(
+        "parallel_approval", Actor.system(), {"applicant": applicant}, title="办件", owning_district=owning,
+        receiving_district=receiving))
+    return {"case_id": ref.case_id, "case_no": ref.case_no}
+
+
 def ids(page: dict[str, Any]) -> list[int]:
     """The task ids of a page."""
     return [t["id"] for t in page["items"]]
@@ -68,7 +78,8 @@ def walk(client: FlaskClient, caller: Caller, **params: Any) -> list[int]:
 def test_the_inbox_filters_by_matter_district_stage_and_text(client, deployed):
     clerk = deployed["clerk"]
     zhang = start(client, clerk, applicant="重庆张三建设有限公司")
-    li = start(client, clerk, applicant="李四", owning_district="500101")
+    # A case owned by 500101 and received here: the system starts it (a person must name a granted matter).
+    li = started_for_other_district(client, applicant="李四", owning="500101", receiving="500103")
     other = start(client, clerk, process_key="return_paths", applicant="王五")
     case_of = {t["id"]: t["case_id"] for t in inbox(client, clerk)["items"]}
     assert len(case_of) == 3
