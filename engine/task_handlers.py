@@ -61,6 +61,7 @@ def delegate_task(cmd: DelegateTask, svc: Services) -> CaseRef:
     The task's assignee may delegate it, and so may a department head of the district (and department) of
     one of its candidate groups, claimed or not. The new assignee holds it as if they had claimed it.
     """
+    _require_reason(cmd.reason, "转办")
     now = svc.clock.now()
     with svc.uow() as uow:
         task, case = uow.cases.lock_by_task(cmd.task_id)
@@ -93,6 +94,7 @@ def return_task(cmd: ReturnTask, svc: Services) -> CaseRef:
     new open task, and the reason is recorded. Refused with 409 when there is no previous user task or the
     path back crosses a parallel join.
     """
+    _require_reason(cmd.reason, "退回")
     now = svc.clock.now()
     with svc.uow() as uow:
         task, case = uow.cases.lock_by_task(cmd.task_id)
@@ -134,3 +136,9 @@ def _check_delegate_target(uow: object, task: TaskRecord, username: str) -> None
     if not groups.intersection(task.candidate_groups):
         raise InvalidInput(f"转办对象 {username} 不属于该任务的候选组", code="DELEGATE_TARGET_NOT_CANDIDATE",
                            details={"candidate_groups": list(task.candidate_groups)})
+
+
+def _require_reason(reason: str, action: str) -> None:
+    """Refuse a blank reason: the audit log must say why a task was handed on or sent back."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput(f"{action}须写明理由", details={"fields": {"reason": ["必填项"]}})

@@ -253,6 +253,12 @@ def test_delegating_and_returning_over_http(client, deployed):
                  422, "DELEGATE_TARGET_NOT_CANDIDATE")
     assert_error(client.post(f"/api/v1/tasks/{review['id']}/delegate", headers=zhujian.headers, json={"to": "x"}),
                  422, "INVALID_INPUT")
+    for blank in ("   ", "\n\t", "\u3000"):  # the audit log must say why: whitespace is no reason
+        for action, body in (("delegate", {"to": zhujian_2.username, "reason": blank}), ("return", {"reason": blank})):
+            refused = assert_error(client.post(f"/api/v1/tasks/{review['id']}/{action}", headers=zhujian.headers,
+                                               json=body), 422, "INVALID_INPUT")
+            assert refused["details"] == {"fields": {"reason": ["必填项"]}}
+    assert only_task(client, zhujian, "review")["assignee"] == zhujian.username
     response = client.post(f"/api/v1/tasks/{review['id']}/delegate", headers=zhujian.headers,
                            json={"to": zhujian_2.username, "reason": "出差，请同事办理"})
     assert response.status_code == 200, response.get_data(as_text=True)
