@@ -153,8 +153,7 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) 
         click.echo(json.dumps([line.to_dict() for line in report], ensure_ascii=False, indent=2))
         return
     for line in report:
-        state = "新版本" if line.status == "created" else "未变化"
-        click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {state}  {line.content_hash[:12]}")
+        click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {line.content_hash[:12]}  {line.message}")
 
 
 @click.command("lint")

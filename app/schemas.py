@@ -23,9 +23,13 @@ class DeployedSchema(Schema):
 
     kind = fields.String()
     key = fields.String()
-    version = fields.Integer()
-    status = fields.String()
+    version = fields.Integer(metadata={"description": "the version whose content this is"})
+    status = fields.String(metadata={"description": "created (a new version) or unchanged (equals `version`)"})
     content_hash = fields.String()
+    latest_version = fields.Integer(metadata={
+        "description": "the newest version after the deploy; above `version` when the content is an older one's, "
+                       "which a deploy never reinstates"})
+    message = fields.String(metadata={"description": "what the deploy did, in Chinese"})
 
 
 class FindingSchema(Schema):

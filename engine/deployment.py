@@ -55,11 +55,27 @@ class Deployed:
     version: int
     status: str
     content_hash: str
+    latest_version: int | None = None
+    """The newest version of ``key`` after the deploy; above ``version`` when the content is an older one's."""
+
+    @property
+    def message(self) -> str:
+        """Tell the designer in Chinese what the deploy did, and which version new cases use."""
+        if self.status == "created":
+            return f"已部署为第 {self.version} 版"
+        latest = self.latest_version or self.version
+        if latest == self.version:
+            return f"与当前的第 {self.version} 版相同，未产生新版本"
+        uses = {"process": "新办件仍按该版启动", "form": "之后部署的流程仍引用该版",
+                "matter": "新收件仍按该版"}.get(self.kind, "之后仍使用该版")
+        return (f"与旧的第 {self.version} 版相同，未产生新版本；当前版本仍为第 {latest} 版，{uses}"
+                f"（重新部署旧内容不会回退版本；如需回退，请在旧内容上修改后部署为新版本）")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape of this line."""
         return {"kind": self.kind, "key": self.key, "version": self.version, "status": self.status,
-                "content_hash": self.content_hash}
+                "content_hash": self.content_hash, "latest_version": self.latest_version or self.version,
+                "message": self.message}
 
 
 class DefinitionCatalog:
@@ -171,7 +187,8 @@ class DefinitionCatalog:
     def _deploy_matter(self, uow: SqlAlchemyUnitOfWork, matter: Matter, actor: str, now: datetime) -> Deployed:
         existing = uow.definitions.matter(matter.code, matter.content_hash)
         if existing is not None:
-            return Deployed("matter", matter.code, existing.version, "unchanged", matter.content_hash)
+            return Deployed("matter", matter.code, existing.version, "unchanged", matter.content_hash,
+                            uow.definitions.next_version(MatterVersion, MatterVersion.code, matter.code) - 1)
         version = uow.definitions.next_version(MatterVersion, MatterVersion.code, matter.code)
         uow.definitions.add(MatterVersion(code=matter.code, version=version, content_hash=matter.content_hash,
                                           name=matter.name, process_key=matter.process_key, doc=dict(matter.doc),
@@ -182,7 +199,8 @@ class DefinitionCatalog:
     def _deploy_form(self, uow: SqlAlchemyUnitOfWork, form: FormDefinition, actor: str, now: datetime) -> Deployed:
         existing = uow.definitions.form(form.key, form.content_hash)
         if existing is not None:
-            return Deployed("form", form.key, existing.version, "unchanged", form.content_hash)
+            return Deployed("form", form.key, existing.version, "unchanged", form.content_hash,
+                            uow.definitions.next_version(FormVersion, FormVersion.form_key, form.key) - 1)
         version = uow.definitions.next_version(FormVersion, FormVersion.form_key, form.key)
         uow.definitions.add(FormVersion(form_key=form.key, version=version, content_hash=form.content_hash,
                                         source=form.source, deployed_at=now, deployed_by=actor))
@@ -206,7 +224,9 @@ class DefinitionCatalog:
         content_hash = definition_content_hash(process.bpmn_xml, process.resources, form_refs, bundle)
         existing = uow.definitions.by_hash(process.process_key, content_hash)
         if existing is not None:
-            return Deployed("process", process.process_key, existing.version, "unchanged", content_hash)
+            latest = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
+                                                  process.process_key) - 1
+            return Deployed("process", process.process_key, existing.version, "unchanged", content_hash, latest)
         version = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
                                                process.process_key)
         meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())},

@@ -133,13 +133,13 @@ def test_migrate_creates_a_brand_new_sqlite_database_and_can_run_twice(tmp_path)
 def test_deploy_without_paths_deploys_the_shipped_processes_and_forms_once(runner):
     first = ok(runner.invoke(args=["deploy"]))
     process = [line for line in first.splitlines() if "parallel_approval" in line]
-    assert len(process) == 1 and "v1" in process[0] and "新版本" in process[0], first
+    assert len(process) == 1 and "v1" in process[0] and "已部署为第 1 版" in process[0], first
     for form in ("accept_application", "applicant_info", "review_opinion"):
         assert form in first
     again = ok(runner.invoke(args=["deploy"]))
     lines = [line for line in again.splitlines() if line.strip()]
-    assert lines and all("未变化" in line for line in lines), again
-    assert "新版本" not in again
+    assert lines and all("未产生新版本" in line for line in lines), again
+    assert "已部署" not in again
 
 
 def test_deploy_json_prints_a_parsable_report(runner, app):
@@ -159,7 +159,7 @@ def test_deploy_json_prints_a_parsable_report(runner, app):
 
 def test_deploy_of_a_given_path_deploys_only_that_file(runner, app):
     out = ok(runner.invoke(args=["deploy", str(DATA / "processes" / "loop.bpmn")]))
-    assert "loop" in out and "新版本" in out
+    assert "loop" in out and "已部署为第 1 版" in out
     assert "parallel_approval" not in out
     assert [(d["process_key"], d["version"]) for d in get_engine(app).queries.definitions()] == [("loop", 1)]
 

@@ -74,6 +74,22 @@ def test_only_designers_deploy_and_each_new_version_is_listed_with_who_and_when(
                  404, "NOT_FOUND")
 
 
+def test_redeploying_an_older_versions_content_says_the_current_version_stays(client, people):
+    assert deploy(client, people["designer"], parallel_v1()).status_code == 201
+    assert deploy(client, people["designer"], with_review(parallel_v1())).status_code == 201
+    again = deploy(client, people["designer"], parallel_v1())
+    assert again.status_code == 201, again.get_data(as_text=True)
+    (line,) = [d for d in again.get_json() if d["key"] == "parallel_approval"]
+    assert (line["status"], line["version"], line["latest_version"]) == ("unchanged", 1, 2)
+    assert "当前版本仍为第 2 版" in line["message"] and "新办件仍按该版启动" in line["message"]
+    current = [d for d in deploy(client, people["designer"], with_review(parallel_v1())).get_json()
+               if d["key"] == "parallel_approval"]
+    assert [(d["version"], d["latest_version"], d["message"]) for d in current] == [
+        (2, 2, "与当前的第 2 版相同，未产生新版本")]
+    case = get_case(client, people["clerk"], start(client, people["clerk"]))
+    assert case["definition_version"] == 2
+
+
 def test_the_diff_names_element_ids_per_category(client, people):
     deploy(client, people["designer"], parallel_v1())
     deploy(client, people["designer"], with_review(renamed(parallel_v1(), "end_done", "end_granted")))
