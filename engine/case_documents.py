@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from .errors import NotFound
 from .persistence.models import Case, CaseEvent, FormVersion, ProcessDefinition
 from .queries import Queries
 
@@ -48,6 +49,24 @@ class CaseDocuments:
                 return None
             return session.scalar(select(FormVersion.source).where(FormVersion.form_key == task["form_key"],
                                                                    FormVersion.content_hash == content_hash))
+
+    def pinned_forms(self, actor: Any, case_id: int) -> dict[str, dict[str, Any]]:
+        """Return every form-js JSON the case's definition version pins, by form key (sorted by key).
+
+        The pages read labels and option labels from them to show the case's submitted data in words.
+        """
+        with self.sessions() as session:
+            case = session.get(Case, case_id)
+            if case is None or not Queries.sees_case(session, actor, case):
+                raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
+            refs = session.scalar(select(ProcessDefinition.form_refs)
+                                  .where(ProcessDefinition.id == case.definition_id)) or {}
+            if not refs:
+                return {}
+            rows = session.execute(select(FormVersion.form_key, FormVersion.source).where(
+                tuple_(FormVersion.form_key, FormVersion.content_hash).in_(sorted(refs.items())))).all()
+        return {row.form_key: row.source for row in sorted(rows, key=lambda r: r.form_key)
+                if isinstance(row.source, dict)}
 
     def started_data(self, actor: Any, case_id: int) -> dict[str, Any]:
         """Return the data the case was started with (applicant, materials ...), from its first event."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,6 +131,18 @@ class Queries:
             if bundle is not None:
                 view["bundle"] = provided(bundle, row[0].element_id, _application(session, row[1].id))
         return mask_for_roles(actor.roles, view)
+
+    def openable_tasks(self, actor: Actor, task_ids: Iterable[int]) -> set[int]:
+        """Return the ids among ``task_ids`` that :meth:`task` shows ``actor`` (the others are 404 there).
+
+        The same rule as :meth:`task`, for a whole list at once (e.g. a case page's tasks) in one query.
+        """
+        wanted = sorted(set(task_ids))
+        if not wanted:
+            return set()
+        with self.sessions() as session:
+            tasks = session.scalars(select(TaskItem).where(TaskItem.id.in_(wanted))).all()
+        return {t.id for t in tasks if _sees_task(actor, t)}
 
     def case(self, actor: Actor, case_id: int) -> dict[str, Any]:
         """Return a case with its open tasks and event count, if the actor may see it."""

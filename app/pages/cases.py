@@ -19,8 +19,10 @@ def case(case_id: int) -> Any:
     actor, engine = current_actor(), get_engine()
     detail = engine.queries.case(actor, case_id)
     current = [t for t in detail["tasks"] if t["state"] == "open"]
+    # Only the tasks whose page the viewer may open are links (the task page's own rule, one query for all).
+    openable = engine.queries.openable_tasks(actor, [t["id"] for t in detail["tasks"]])
     return render_template(
-        "pages/case.html", case=detail, events=engine.queries.events(case_id),
+        "pages/case.html", case=detail, events=engine.queries.events(case_id), openable=openable,
         materials=materials(engine.documents.started_data(actor, case_id), engine.materials.list(actor, case_id)),
         highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current])
 

@@ -4,12 +4,15 @@ The server-side form works without JavaScript; the engine validates the JSON exa
 its per-field errors are shown next to the inputs. Field names are the dotted data paths (``address.city``);
 inside a dynamic list they carry the row number (``missing_items.0.item_name``). Without JavaScript rows
 cannot be added, so a list shows its filled rows plus :data:`SPARE_ROWS` empty ones; empty rows are dropped.
+
+The same items put submitted data into words where it is shown again (the history pages): each key under
+its field's label, option values as their option labels (:func:`fields_of`, :func:`described`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from werkzeug.datastructures import MultiDict
 
@@ -110,6 +113,56 @@ def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
         item.step = str(comp.get("increment") or (f"{10 ** -digits:.{digits}f}" if digits else "1")) \
             if digits is not None else "any"
     return item
+
+
+def leaves(items: list[Item]) -> list[Item]:
+    """Every data field of ``items`` (groups opened), and each dynamic list itself before its rows' fields."""
+    found: list[Item] = []
+    for item in items:
+        if item.kind == "list":
+            found += [item] + leaves(item.children)    # the list's own errors, and each row's fields
+        else:
+            found += leaves(item.children) if item.kind == "group" else [item] if item.key else []
+    return found
+
+
+def fields_of(sources: Iterable[Mapping[str, Any]]) -> dict[str, Item]:
+    """Every data field of the form-js forms ``sources`` by its key; a key in several forms: the first form's."""
+    found: dict[str, Item] = {}
+    for source in sources:
+        for item in leaves(build(source)):
+            found.setdefault(item.key, item)
+    return found
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submitted value in words: the data key, its field's label and the value (option values as labels)."""
+
+    key: str
+    label: str
+    value: Any
+
+
+def described(data: Mapping[str, Any] | None, fields: Mapping[str, Item]) -> list[Entry]:
+    """Put ``data`` into words with the form ``fields`` (see :func:`fields_of`), in the order of the keys.
+
+    A key no field names keeps its key and value as they are.
+    """
+    entries = []
+    for key in sorted(data or {}, key=lambda k: (str(k).lower(), str(k))):
+        value, item = (data or {})[key], fields.get(key)
+        entries.append(Entry(key, item.label, _worded(item, value)) if item else Entry(key, key, value))
+    return entries
+
+
+def _worded(item: Item, value: Any) -> Any:
+    options = dict(item.options)
+    if not options or isinstance(value, (dict, bool)) or value is None:
+        return value
+    if isinstance(value, list):
+        return [options.get(_text(v), v) if not isinstance(v, (dict, list)) else v for v in value]
+    return options.get(_text(value), value)
 
 
 def mark_collected(items: list[Item], collected: Mapping[str, Any]) -> None:

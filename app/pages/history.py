@@ -3,6 +3,9 @@
 Auditors and admins also see the case's material downloads (材料查阅记录), newest first, 50 at a time: the
 「更早的记录」 row loads the next page by the access log's cursor (htmx), or opens the page at it without
 JavaScript.
+
+Submitted data (the timeline's 提交数据 and the state's 数据) is shown in words: each key under the label the
+case's pinned forms give it, option values as their option labels (:func:`form_view.described`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from engine import ACCESS_OUTCOMES, Conflict, may_audit, may_read_access_log, re
 
 from ..auth import current_actor
 from ..runtime import get_engine
-from . import bp, login_required
+from . import bp, form_view, login_required
 
 PAGE_SIZE = 50
 
@@ -59,6 +62,7 @@ def _page(case_id: int, verdict: dict[str, Any] | None = None) -> Any:
     before = request.args.get("downloads_before") or None
     downloads, downloads_cursor = _downloads(actor, case_id, before) if may_read_access_log(actor) else (None, None)
     return render_template("pages/history.html", overview=overview, page=page, state=state, state_error=error,
+                           words=_Words(actor, case_id),
                            selected=seq, case_id=case_id, path={p["element_id"]: p["count"] for p in overview.path},
                            auditor=may_audit(actor), verdict=verdict or {}, downloads=downloads,
                            downloads_cursor=downloads_cursor, downloads_before=before, downloads_size=PAGE_SIZE)
@@ -92,7 +96,8 @@ def history_rows(case_id: int) -> Any:
     """Return the next timeline rows after ``?after=N`` (htmx swaps them in place of the 加载更多 row)."""
     after = request.args.get("after", 0, type=int)
     page = get_engine().history.timeline(current_actor(), case_id, after=after, limit=PAGE_SIZE)
-    return render_template("pages/history_rows.html", page=page, case_id=case_id, selected=None, more=True)
+    return render_template("pages/history_rows.html", page=page, case_id=case_id, selected=None, more=True,
+                           words=_Words(current_actor(), case_id))
 
 
 @bp.get("/cases/<int:case_id>/history/<int:seq>")
@@ -100,7 +105,8 @@ def history_rows(case_id: int) -> Any:
 def history_state(case_id: int, seq: int) -> Any:
     """Return the state panel as of event ``seq`` (htmx partial)."""
     state, error = _state(case_id, seq)
-    return render_template("pages/history_state.html", state=state, state_error=error, case_id=case_id, seq=seq)
+    return render_template("pages/history_state.html", state=state, state_error=error, case_id=case_id, seq=seq,
+                           words=_Words(current_actor(), case_id) if state else None)
 
 
 def _state(case_id: int, seq: int) -> tuple[dict[str, Any] | None, str | None]:
@@ -109,3 +115,35 @@ def _state(case_id: int, seq: int) -> tuple[dict[str, Any] | None, str | None]:
         return get_engine().history.state_at(current_actor(), case_id, seq), None
     except Conflict as exc:
         return None, exc.message
+
+
+class _Words:
+    """The labels of a case's submitted data, from the forms its definition version pins.
+
+    Data a task submitted is labelled by that task's form first (``opinion`` is 受理意见 in one form and 审查意见
+    in another); the state's data by the forms of its completed tasks, the most recently created winning.
+    """
+
+    def __init__(self, actor: Any, case_id: int):
+        engine = get_engine()
+        forms = engine.documents.pinned_forms(actor, case_id)
+        self._fields = {key: form_view.fields_of([source]) for key, source in forms.items()}
+        self._any = form_view.fields_of(forms.values())
+        self._forms = {t["element_id"]: t["form_key"] for t in engine.queries.case(actor, case_id)["tasks"]
+                       if t["form_key"]}
+
+    def of(self, data: dict[str, Any] | None, elements: list[str | None]) -> list[form_view.Entry]:
+        """``data`` in words; the forms of ``elements`` come first, the last element's before the others."""
+        fields = dict(self._any)
+        for element in elements:
+            fields.update(self._fields.get(self._forms.get(element or "", ""), {}))
+        return form_view.described(data, fields)
+
+    def event(self, event: dict[str, Any]) -> list[form_view.Entry]:
+        """The data a timeline event carries, in words (a completed task's by its own form first)."""
+        return self.of(event.get("data"), [event.get("element_id")])
+
+    def state(self, state: dict[str, Any]) -> list[form_view.Entry]:
+        """The case's data as of an event, in words."""
+        return self.of(state.get("data"), [t["element_id"] for t in state.get("tasks") or ()
+                                           if t.get("state") == "completed"])

@@ -24,8 +24,11 @@ PARTY_FIELDS = ("kind", "name", "id_type", "id_number", "legal_representative", 
 LABELS = {"applicant.kind": "申请人类型", "applicant.name": "申请人姓名或名称", "applicant.id_type": "申请人证件类型",
           "applicant.id_number": "申请人证件号码", "applicant.legal_representative": "法定代表人",
           "agent.kind": "代理方式", "agent.name": "代理人姓名", "agent.id_type": "代理人证件类型",
-          "agent.id_number": "代理人证件号码", "agent.authorization": "授权委托书编号", "contact_phone": "联系电话"}
+          "agent.id_number": "代理人证件号码", "agent.authorization": "授权委托书编号", "contact_phone": "联系电话",
+          "matter_code": "事项"}
 """Chinese names of the fields, for the error summary at the top of the form."""
+NO_MATTER = "请选择事项"
+"""The field error for an application posted without a matter (no ``matter_code``)."""
 CODES_KEY = "intake_query_codes"
 
 
@@ -64,6 +67,10 @@ def intake_submit() -> Any:
     actor = _clerk()
     code = (request.form.get("matter_code") or "").strip()
     owning = (request.form.get("owning_district") or "").strip() or None
+    if not code:    # nothing to look up: say what is missing instead of "事项  不存在"
+        return render_template("pages/intake.html", matter=None, q="", found=_search(actor, ""),
+                               message="收件未成功：请先选择要收件的事项。", errors={"matter_code": [NO_MATTER]},
+                               labels=LABELS), 422
     try:
         result = get_engine().handle(command_from_form(actor, request.form, request.files))
     except (ApplicationInvalid, MaterialRejected, MatterUnavailable, NotFound, GrantMissing) as exc:

@@ -69,11 +69,11 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
     source = engine.documents.task_form(actor, task_id)
     fields = form_view.build(source, values, errors) if source else []
     form_view.mark_collected(fields, _collected(item))
-    known = {f.key for f in _leaves(fields)}
+    known = {f.key for f in form_view.leaves(fields)}
     stray = {key: messages for key, messages in (errors or {}).items() if key not in known}
     return render_template(
         "pages/task.html", task=item, case=case, fields=fields, errors=errors or {}, stray_errors=stray,
-        labels={f.key: f.label for f in _leaves(fields)},
+        labels={f.key: f.label for f in form_view.leaves(fields)},
         materials=materials(engine.documents.started_data(actor, item["case_id"]),
                             engine.materials.list(actor, item["case_id"])),
         events=engine.queries.events(item["case_id"]), mine=item["assignee"] == actor.username,
@@ -83,13 +83,3 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
 def _collected(task: dict[str, Any]) -> dict[str, Any]:
     """The form values a 一件事 bundle already collected for this task (none for a single matter)."""
     return task.get("bundle", {}).get("values", {})
-
-
-def _leaves(items: list[form_view.Item]) -> list[form_view.Item]:
-    found: list[form_view.Item] = []
-    for item in items:
-        if item.kind == "list":
-            found += [item] + _leaves(item.children)    # the list's own errors, and each row's fields
-        else:
-            found += _leaves(item.children) if item.kind == "group" else [item] if item.key else []
-    return found

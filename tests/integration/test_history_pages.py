@@ -8,10 +8,10 @@ import pytest
 
 from app import create_app
 from app.runtime import get_engine
-from engine import Actor, CompleteTask, DeployDefinitions, StartCase
+from engine import Actor, ClaimTask, CompleteTask, DeployDefinitions, StartCase
 
 from ..conftest import DATA
-from ..helpers import CLERK, open_task
+from ..helpers import ACCEPT, APPROVE, CLERK, ZHUJIAN, open_task
 from ..pages_helpers import PASSWORD, login, seed
 from .test_replay import tamper
 
@@ -73,6 +73,38 @@ def test_the_state_panel_comes_as_a_partial_and_in_the_page_without_javascript(a
     assert "500103198506120317" in partial               # auditors see the number whole
     page = auditor.get(f"/cases/{case_id}/history?seq=10").get_data(as_text=True)
     assert 'data-seq="10"' in page and 'id="event-10" data-elements="work"' in page and 'aria-current="true"' in page
+
+
+def test_submitted_data_shows_the_forms_labels_and_option_labels(app):
+    engine = get_engine(app)
+    accept = open_task(engine, CLERK, "accept")
+    case_id = accept["case_id"]
+    engine.handle(ClaimTask(accept["id"], CLERK))
+    engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
+    review = open_task(engine, ZHUJIAN, "review_zhujian")
+    engine.handle(ClaimTask(review["id"], ZHUJIAN))
+    engine.handle(CompleteTask(review["id"], ZHUJIAN, APPROVE))
+    last = engine.queries.case(CLERK, case_id)["event_count"]
+    clerk = client_for(app, "window_yz")
+    html = clerk.get(f"/cases/{case_id}/history").get_data(as_text=True)
+    timeline = re.findall(r'<dl class="data">.*?</dl>', html)
+    accepted = next(t for t in timeline if "受理决定" in t)   # each task's data under its own form's labels
+    assert '<dt title="decision">受理决定</dt><dd>受理</dd>' in accepted and ">受理意见</dt>" in accepted
+    assert '<dt title="materials_complete">材料齐全</dt><dd>是</dd>' in accepted
+    reviewed = next(t for t in timeline if "审查结论" in t)
+    assert '<dt title="approved">审查结论</dt><dd>同意</dd>' in reviewed and '<dt title="opinion">审查意见</dt>' in reviewed
+    assert "<dt>applicant</dt>" in html                 # a key no pinned form names stays as it is
+    for raw in ("<dt>decision</dt>", "<dt>approved</dt>", "<dt>opinion</dt>", "<dd>accept</dd>", "<dd>approve</dd>"):
+        assert raw not in html, raw
+    for state in (clerk.get(f"/cases/{case_id}/history/{last}", headers={"HX-Request": "true"}),
+                  clerk.get(f"/cases/{case_id}/history?seq={last}")):
+        pane = re.search(r'<dl class="data data-state">.*?</dl>', state.get_data(as_text=True)).group(0)
+        assert '<dt title="decision">受理决定</dt><dd>受理</dd>' in pane
+        assert '<dt title="approved">审查结论</dt><dd>同意</dd>' in pane
+        assert '<dt title="opinion">审查意见</dt><dd>同意</dd>' in pane   # the latest step's form names it
+        assert "<dt>applicant</dt><dd>重庆某建设有限公司</dd>" in pane and "accept<" not in pane
+    more = clerk.get(f"/cases/{case_id}/history/rows?after=1", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "受理决定</dt><dd>受理</dd>" in more and "<dt>decision</dt>" not in more
 
 
 def test_staff_see_masked_numbers_and_other_roles_and_districts_get_error_pages(app):

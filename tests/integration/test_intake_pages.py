@@ -86,6 +86,22 @@ def test_errors_come_back_per_field_in_chinese_with_the_values_kept(app):
         missing.get_data(as_text=True)
 
 
+def test_an_application_without_a_matter_asks_for_one_and_creates_nothing(app):
+    clerk = client_for(app, "window_yz")
+    engine = get_engine(app)
+    before = engine.queries.task_counts(engine.identity.actor_for_username("window_yz"))
+    csrf = csrf_of(clerk, "/intake")
+    for blank in (None, "", "  "):
+        response = clerk.post("/intake", content_type="multipart/form-data",
+                              data=application_form(csrf, matter_code=blank))
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert '<p class="field-error" id="err-matter_code">请选择事项</p>' in page
+        assert '<a href="#f-matter_code">事项</a>：请选择事项' in page and 'aria-invalid="true"' in page
+        assert "不存在" not in page and "选择事项" in page   # the matter search is offered again
+    assert engine.queries.task_counts(engine.identity.actor_for_username("window_yz")) == before
+
+
 def test_a_successful_intake_shows_the_receipt_with_the_query_code_only_once(app):
     clerk = client_for(app, "window_yz")
     csrf = csrf_of(clerk, f"/intake?matter={CODE}")

@@ -7,10 +7,10 @@ import pytest
 
 from app import create_app
 from app.runtime import get_engine
-from engine import StartCase
+from engine import ClaimTask, CompleteTask, StartCase
 
-from ..helpers import CLERK
-from ..pages_helpers import csrf_of, login, seed
+from ..helpers import ACCEPT, CLERK, count_statements
+from ..pages_helpers import PASSWORD, csrf_of, login, seed
 
 
 @pytest.fixture
@@ -136,6 +136,43 @@ def test_the_case_page_shows_summary_clocks_tasks_timeline_and_the_diagram(app):
     assert f'data-src="/cases/{case_id}/diagram.bpmn"' in page and 'data-highlight="accept"' in page
     diagram = client.get(f"/cases/{case_id}/diagram.bpmn")
     assert diagram.mimetype == "application/xml" and b'<bpmn:userTask id="accept"' in diagram.data
+
+
+def test_the_case_page_links_only_the_tasks_the_viewer_may_open(app):
+    engine, case_id, accept_id = get_engine(app), app.config["CASE_ID"], accept_task_id(app)
+    engine.handle(ClaimTask(accept_id, CLERK))
+    engine.handle(CompleteTask(accept_id, CLERK, ACCEPT))     # the three reviews are now with the reviewers
+    reviews = [t["id"] for t in engine.queries.case(CLERK, case_id)["tasks"] if t["id"] != accept_id]
+    assert len(reviews) == 3
+    engine.identity.create_user("auditor", display_name="审计", roles=("auditor",), district="500000",
+                                department="shenji", password=PASSWORD)
+    clerk, auditor, reviewer = (client_for(app, u) for u in ("window_yz", "auditor", "reviewer_zj"))
+    page = clerk.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'href="/tasks/{accept_id}"' in page and "受理" in page
+    for task_id in reviews:
+        assert f'href="/tasks/{task_id}"' not in page
+        assert clerk.get(f"/tasks/{task_id}").status_code == 404
+    for name in ("住建部门审查", "规划部门审查", "消防部门审查"):   # still listed, as plain text with their state
+        assert re.search(rf"<td>{name}</td><td>[^<]*</td>\s*<td>办理中</td><td>待认领</td>", page), name
+    # The auditor sees the case but may open none of its task pages; each link is one the task page serves.
+    audited = auditor.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert auditor.get(f"/tasks/{reviews[0]}").status_code == 404 and "/tasks/" not in audited
+    for client in (clerk, auditor, reviewer):
+        linked = set(map(int, re.findall(r'href="/tasks/(\d+)"', client.get(f"/cases/{case_id}").get_data(as_text=True))))
+        for task_id in [accept_id, *reviews]:
+            assert (client.get(f"/tasks/{task_id}").status_code == 200) == (task_id in linked), task_id
+
+
+def test_the_case_page_decides_the_links_in_one_query_however_many_tasks(app):
+    engine, case_id, accept_id = get_engine(app), app.config["CASE_ID"], accept_task_id(app)
+    with count_statements(engine) as one_task:
+        assert engine.queries.openable_tasks(CLERK, [accept_id]) == {accept_id}
+    engine.handle(ClaimTask(accept_id, CLERK))
+    engine.handle(CompleteTask(accept_id, CLERK, ACCEPT))
+    ids = [t["id"] for t in engine.queries.case(CLERK, case_id)["tasks"]]
+    with count_statements(engine) as four_tasks:
+        assert engine.queries.openable_tasks(CLERK, ids) == {accept_id}
+    assert len(four_tasks) == len(one_task) == 1
 
 
 def test_another_districts_user_gets_404_pages_for_the_task_and_case(app):

@@ -115,3 +115,20 @@ def test_an_all_empty_dynamic_list_is_left_out_so_the_engine_reports_it_required
     (notice_list,) = [i for i in items if i.kind == "list"]
     assert notice_list.errors == ["必填项"] and len(notice_list.children) == 5 + form_view.SPARE_ROWS
     assert notice_list.children[4].children[0].errors == ["必填项"]
+
+
+def test_submitted_data_is_put_into_words_by_the_first_form_that_names_each_key():
+    fields = form_view.fields_of([shipped("review_opinion"), shipped("accept_application")])
+    assert fields["opinion"].label == "审查意见"      # in both forms: the first one's label
+    entries = form_view.described({"decision": "accept", "approved": "approve", "opinion": "ok", "Zeta": 1,
+                                   "materials_complete": True, "applicant": "李四", "reviewed_area": 12.5}, fields)
+    assert [(e.key, e.label, e.value) for e in entries] == [
+        ("applicant", "applicant", "李四"), ("approved", "审查结论", "同意"), ("decision", "受理决定", "受理"),
+        ("materials_complete", "材料齐全", True), ("opinion", "审查意见", "ok"),
+        ("reviewed_area", "核定面积（平方米）", 12.5), ("Zeta", "Zeta", 1)]
+    assert form_view.described({"decision": "unknown"}, fields)[0].value == "unknown"   # not an option: as it is
+    assert form_view.described(None, fields) == []
+    checklist = {"components": [{"type": "checklist", "key": "kinds", "label": "类别",
+                                 "values": [{"label": "新建", "value": "new"}, {"label": "改建", "value": 2}]}]}
+    assert form_view.described({"kinds": ["new", 2, "other"]}, form_view.fields_of([checklist])) == [
+        form_view.Entry("kinds", "类别", ["新建", "改建", "other"])]
