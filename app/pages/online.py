@@ -88,6 +88,10 @@ def online_submit() -> Any:
     """Apply online; errors come back per field, success shows the case with its query code once."""
     actor = _applicant()
     code = (request.form.get("matter_code") or "").strip()
+    if not code:    # nothing to look up: say what is missing instead of "事项  不存在"
+        found = [m for m in get_engine().queries.matters(limit=500) if "online" in m["modes"]]
+        return render_template("pages/online.html", matter=None, q="", found=found[:100],
+                               message="申报未成功：请先选择要申报的事项。"), 422
     try:
         result = get_engine().handle(command_from_form(actor, request.form, request.files))
     except REFUSALS as exc:

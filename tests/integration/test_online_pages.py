@@ -73,6 +73,12 @@ def test_an_applicant_applies_on_the_page_with_errors_kept_then_sees_the_query_c
     assert bad.status_code == 422
     text = bad.get_data(as_text=True)
     assert "请选择办理地" in text and 'name="district"' in text and 'value="12"' in text   # the form, values kept
+    for blank in (None, "", "  "):    # no matter chosen: say so, not "事项  不存在"; nothing is written
+        unchosen = zhang.post("/online", data=form(token, matter_code=blank), content_type="multipart/form-data")
+        text = unchosen.get_data(as_text=True)
+        assert unchosen.status_code == 422 and "请先选择要申报的事项" in text and "不存在" not in text
+        assert CODE in text    # the matters offered online are listed again
+    assert zhang.get("/my/cases").get_data(as_text=True).count("/my/cases/") == 0
     forged = zhang.post("/online", data=form(token, **{"as": "legal", "agent.authorization": ""}),
                         content_type="multipart/form-data")
     assert forged.status_code == 422 and "授权委托书编号" in forged.get_data(as_text=True)
