@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from . import runtime
+from . import bounds, runtime
 from .api import register_api
 from .errors import register_error_handlers
 from .pages import register_pages
@@ -16,6 +16,7 @@ from .security import configure_sessions
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then ``TONGBAN_*`` env vars, then test overrides."""
     app = Flask(__name__, instance_relative_config=True)
+    bounds.install(app)  # before any route: <int:...> and type=int stop where the columns do (app/bounds.py)
     app.config.from_mapping(
         SECRET_KEY=None,
         JSON_AS_ASCII=False,

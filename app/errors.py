@@ -21,30 +21,84 @@ _HTTP_CODE = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404:
               422: "INVALID_INPUT", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_ERROR"}
 
 
-_MARSHMALLOW_ZH = (
-    (re.compile(r"^Missing data for required field\.$"), "必填项"),
-    (re.compile(r"^Unknown field\.$"), "未知字段"),
-    (re.compile(r"^Field may not be null\.$"), "不能为空"),
-    (re.compile(r"^Not a valid string\.$"), "应为文本"),
-    (re.compile(r"^Not a valid integer\.$"), "应为整数"),
-    (re.compile(r"^Not a valid number\.$"), "应为数字"),
-    (re.compile(r"^Not a valid boolean\.$"), "应为布尔值"),
-    (re.compile(r"^Not a valid mapping type\.$"), "应为对象"),
-    (re.compile(r"^Not a valid list\.$"), "应为列表"),
-    (re.compile(r"^Not a valid datetime\.$"), "日期时间格式不正确"),
-    (re.compile(r"^Invalid input type\.$"), "类型不正确"),
-    (re.compile(r"^Must be one of: (.*)\.$"), "应为以下之一：\\1"),
-    (re.compile(r"^Must be greater than or equal to (\S+) and less than or equal to (\S+)\.$"), "应在 \\1 到 \\2 之间"),
-    (re.compile(r"^Must be greater than or equal to (\S+)\.$"), "不能小于 \\1"),
-    (re.compile(r"^Length must be between (\d+) and (\d+)\.$"), "长度应在 \\1 到 \\2 之间"),
-    (re.compile(r"^Shorter than minimum length (\d+)\.$"), "长度不能少于 \\1"),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), "长度不能超过 \\1"),
-    (re.compile(r"^String does not match expected pattern\.$"), "格式不正确"),
+_OP_ZH = {"greater than or equal to": "大于或等于", "greater than": "大于", "less than or equal to": "小于或等于",
+          "less than": "小于"}
+_LOW = r"(?P<low_op>greater than or equal to|greater than) (?P<low>\S+)"
+_HIGH = r"(?P<high_op>less than or equal to|less than) (?P<high>\S+)"
+
+
+def _bounds(match: re.Match[str]) -> str:
+    """``Must be greater than 1 and less than 9.`` and its one-sided forms, in Chinese."""
+    found = match.groupdict()
+    low_op, low, high_op, high = found.get("low_op"), found.get("low"), found.get("high_op"), found.get("high")
+    if low_op and high_op:
+        if low_op.endswith("equal to") and high_op.endswith("equal to"):
+            return f"应在 {low} 到 {high} 之间"
+        return f"应{_OP_ZH[low_op]} {low} 且{_OP_ZH[high_op]} {high}"
+    if low_op:
+        return f"不能小于 {low}" if low_op.endswith("equal to") else f"应大于 {low}"
+    return f"不能大于 {high}" if high_op.endswith("equal to") else f"应小于 {high}"
+
+
+# marshmallow's (and webargs') default messages, every one the app's schemas can produce, in Chinese.
+_MESSAGES_ZH: tuple[tuple[str, Any], ...] = (
+    (r"^Missing data for required field\.$", "必填项"),
+    (r"^Unknown field\.$", "未知字段"),
+    (r"^Field may not be null\.$", "不能为空"),
+    (r"^Invalid value\.$", "取值无效"),
+    (r"^Invalid input\.$", "取值无效"),
+    (r"^Invalid (input )?type\.$", "类型不正确"),
+    (r"^Invalid JSON body\.$", "请求体不是有效的 JSON"),
+    (r"^Not a valid string\.$", "应为文本"),
+    (r"^Not a valid utf-8 string\.$", "应为 UTF-8 编码的文本"),
+    (r"^Not a valid integer\.$", "应为整数"),
+    (r"^Not a valid number\.$", "应为数字"),
+    (r"^Number too large\.$", "数值过大"),
+    (r"^Special numeric values \(nan or infinity\) are not permitted\.$", "不允许 NaN 或无穷大"),
+    (r"^Not a valid boolean\.$", "应为布尔值"),
+    (r"^Not a valid mapping type\.$", "应为对象"),
+    (r"^Not a valid list\.$", "应为列表"),
+    (r"^Not a valid tuple\.$", "应为固定长度的列表"),
+    (r"^Not a valid delimited (list|tuple)\.$", "应为以逗号分隔的列表"),
+    (r"^Not a valid datetime\.$", "日期时间格式不正确"),
+    (r"^Not a valid aware datetime\.$", "日期时间应带时区，如 2026-12-01T09:00:00+08:00"),
+    (r"^Not a valid naive datetime\.$", "日期时间不应带时区，如 2026-12-01T09:00:00"),
+    (r"^Not a valid date\.$", "日期格式不正确，应为 YYYY-MM-DD"),
+    (r"^Not a valid time\.$", "时间格式不正确，应为 HH:MM:SS"),
+    (r"^Not a valid aware time\.$", "时间应带时区，如 09:00:00+08:00"),
+    (r"^Not a valid naive time\.$", "时间不应带时区，如 09:00:00"),
+    (r"^Not a valid period of time\.$", "时长格式不正确"),
+    (r"^.* cannot be formatted as a (datetime|date|time|timedelta)\.$", "无法格式化为日期或时间"),
+    (r"^Not a valid UUID\.$", "应为 UUID"),
+    (r"^Not a valid URL\.$", "应为有效的网址"),
+    (r"^Not a valid email address\.$", "应为有效的电子邮件地址"),
+    (r"^Not a valid IP(v4|v6)? address\.$", "应为有效的 IP 地址"),
+    (r"^Not a valid IP(v4|v6)? interface\.$", "应为有效的 IP 网段"),
+    (r"^Must be one of: (.*)\.$", "应为以下之一：\\1"),
+    (r"^One or more of the choices you made was not in: (.*)\.$", "所选项只能是：\\1"),
+    (r"^One or more of the choices you made was in: (.*)\.$", "所选项不能是：\\1"),
+    (r"^Must be equal to (.*)\.$", "应等于 \\1"),
+    (rf"^Must be {_LOW} and {_HIGH}\.$", _bounds),
+    (rf"^Must be {_LOW}\.$", _bounds),
+    (rf"^Must be {_HIGH}\.$", _bounds),
+    (r"^Length must be between (\d+) and (\d+)\.$", "长度应在 \\1 到 \\2 之间"),
+    (r"^Length must be (\d+)\.$", "长度应为 \\1"),
+    (r"^Shorter than minimum length (\d+)\.$", "长度不能少于 \\1"),
+    (r"^Longer than maximum length (\d+)\.$", "长度不能超过 \\1"),
+    (r"^String does not match expected pattern\.$", "格式不正确"),
 )
+_MARSHMALLOW_ZH = tuple((re.compile(pattern), chinese) for pattern, chinese in _MESSAGES_ZH)
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+UNTRANSLATED = "取值不符合要求"
 
 
 def translate(messages: Any) -> Any:
-    """Translate marshmallow's English validation messages into Chinese, keeping the structure."""
+    """Translate marshmallow's English validation messages into Chinese, keeping the structure.
+
+    A message in English that the table does not know (a library default added by an upgrade) becomes
+    :data:`UNTRANSLATED` rather than reach a client in English; it is logged so the table can learn it.
+    """
     if isinstance(messages, dict):
         return {key: translate(value) for key, value in messages.items()}
     if isinstance(messages, list):
@@ -53,7 +107,19 @@ def translate(messages: Any) -> Any:
         for pattern, chinese in _MARSHMALLOW_ZH:
             if pattern.match(messages):
                 return pattern.sub(chinese, messages)
+        if _LATIN.search(messages) and not _CHINESE.search(messages):
+            log.warning("untranslated validation message: %r", messages)
+            return UNTRANSLATED
     return messages
+
+
+class ApiRefusal(HTTPException):
+    """An HTTP refusal of the API with its own Chinese ``message``, stable ``error_code`` and ``details``."""
+
+    def __init__(self, status: int, message: str, error_code: str | None = None, **details: Any) -> None:
+        super().__init__(description=message)
+        self.code = status
+        self.message, self.error_code, self.details = message, error_code, details
 
 
 def error_body(status: int, message: str | None = None, code: str | None = None, **details: Any) -> dict[str, Any]:
@@ -97,6 +163,8 @@ def http_error_response(exc: HTTPException) -> Any:
     status = exc.code or 500
     if wants_page():
         return render_page_error(status)
+    if isinstance(exc, ApiRefusal):
+        return jsonify(error_body(status, exc.message, code=exc.error_code, **exc.details)), status
     if status == 400 and exc.description == "csrf":
         return jsonify(error_body(400, "缺少或错误的 CSRF 令牌（X-CSRFToken）", code="CSRF_FAILED")), 400
     messages = (getattr(exc, "data", None) or {}).get("messages")

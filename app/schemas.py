@@ -5,6 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from .bounds import DbId, DbInt
+
 # GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
 DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
 MASKED = "居民身份证号按角色脱敏（5001**********1234）：仅窗口人员和审计人员可见全文"
@@ -71,7 +73,7 @@ class StartCaseSchema(Schema):
                                 metadata={"description": "流程；给出 matter_code 时可省略"})
     matter_code = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
                                 metadata={"description": "事项实施编码：按事项收件，时限取自事项目录"})
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = DbInt(load_default=None)
     data = fields.Dict(keys=fields.String(), load_default=dict)
     business_key = fields.String(load_default=None, validate=validate.Length(max=128))
     title = fields.String(load_default=None, validate=validate.Length(max=256))
@@ -203,7 +205,7 @@ class ReturnTaskSchema(Schema):
 class BulkClaimSchema(Schema):
     """Claim several tasks at once (at most 100)."""
 
-    ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), required=True,
+    ids = fields.List(DbId(strict=True), required=True,
                       validate=validate.Length(min=1, max=100))
 
 

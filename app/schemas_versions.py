@@ -5,6 +5,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from .bounds import DbInt, case_ref
+
 MAX_DRAFT_CHARS = 5_000_000
 
 
@@ -48,8 +50,8 @@ class VersionsSchema(Schema):
 class DiffArgsSchema(Schema):
     """The two versions to compare."""
 
-    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1))
-    to = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_ = DbInt(required=True, data_key="from")
+    to = DbInt(required=True)
 
 
 class VersionHeadSchema(Schema):
@@ -80,14 +82,15 @@ class CaseRef(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, (int, str)) or not 0 < len(str(value)) <= 40:
             raise ValidationError("应为办件 id 或办件编号")
+        case_ref(value)
         return str(value)
 
 
 class MigrationRequestSchema(Schema):
     """Which cases to move from which version to which: plan only (dry_run) or plan then apply."""
 
-    from_ = fields.Integer(required=True, data_key="from", validate=validate.Range(min=1))
-    to = fields.Integer(required=True, validate=validate.Range(min=1))
+    from_ = DbInt(required=True, data_key="from")
+    to = DbInt(required=True)
     cases = fields.List(CaseRef(), load_default=None,
                         validate=validate.Length(min=1, max=10000),
                         metadata={"description": "办件 id 或办件编号；与 all 二选一"})

@@ -40,7 +40,7 @@ from .grants import RIGHTS, GrantInfo, GrantMissing, Grants
 from .identifiers import ID_TYPES, is_valid_credit_code
 from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
-from .intake import IntakeResult
+from .intake import CLERK_ROLES, IntakeResult
 from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
 from .access_log import OUTCOMES as ACCESS_OUTCOMES, AccessEntry, AccessPage, may_read_access_log
 from .material_access import MaterialFile
@@ -116,6 +116,6 @@ __all__ = [
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
     "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
-    "MyCases", "SubmitSupplement",
+    "MyCases", "SubmitSupplement", "CLERK_ROLES",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
 ]

@@ -49,6 +49,7 @@ from .audit import canonical_json
 from .catalog_handoff import check_handoff
 from .definitions import Finding
 from .errors import DefinitionRejected
+from .parser_text import detail
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
 HANDLING = {"instant": "即办件", "commitment": "承诺件"}
@@ -184,8 +185,13 @@ def _compose(text: str, name: str) -> _Node:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         raise DefinitionRejected(f"{name} 第 {line} 行：YAML 格式错误", details={"findings": [
-            Finding("TB_CATALOG_YAML", f"YAML 格式错误：{getattr(exc, 'problem', exc)}", None, line=line,
+            Finding("TB_CATALOG_YAML", "YAML 格式错误，无法解析" + detail(getattr(exc, "problem", None) or exc,
+                                                                      line=line or None), None, line=line,
                     file=name).to_dict()]}) from None
+    except RecursionError:   # PyYAML composes nested collections recursively: "[[[[...]]]]" runs out of stack
+        loader.dispose()
+        raise DefinitionRejected(f"{name}：YAML 嵌套过深，无法解析", details={"findings": [
+            Finding("TB_CATALOG_YAML", "YAML 嵌套过深，无法解析", None, file=name).to_dict()]}) from None
     budget = [MAX_NODES]
     try:
         return _convert(root, loader, budget) if root is not None else _Node(None, 1)

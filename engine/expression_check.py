@@ -24,6 +24,7 @@ from typing import Any
 
 from .errors import ExpressionRejected
 from .expression_guards import ALLOWED_METHODS
+from .parser_text import detail
 
 _MAX_DEPTH = 150          # keeps the recursive tree walkers (transformer, compiler) off the recursion limit
 _IDENTITY = (ast.Is, ast.IsNot)   # comparisons by identity never traverse their operands
@@ -210,10 +211,29 @@ def _parse(source: Any, script: bool, max_length: int) -> ast.AST:
             return ast.parse(text, mode="exec" if script else "eval")
     except SyntaxError as exc:   # SpiffWorkflow chokes on SyntaxError without lineno: never let one out
         where = {"line": exc.lineno or 1, "column": exc.offset or 0}   # always a position, even for NUL bytes
-        raise _reject(f"表达式语法错误（第 {where['line']} 行）：{exc.msg}", source, "syntax", error=exc.msg,
-                      **where) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise _reject("表达式无法解析", source, "syntax", error=str(exc)) from None
+        raise _reject(f"表达式语法错误{_syntax_zh(exc.msg)}，无法解析"
+                      + detail(exc.msg, line=where["line"], column=where["column"] or None),
+                      source, "syntax", error=exc.msg, **where) from None
+    except (RecursionError, MemoryError) as exc:
+        raise _reject("表达式嵌套过深或过于复杂，无法解析", source, "syntax", error=str(exc)) from None
+    except ValueError as exc:
+        raise _reject("表达式含有无法解析的内容" + detail(exc), source, "syntax", error=str(exc)) from None
+
+
+# Python's commonest syntax complaints, said in Chinese (anything else only by Python's words after it).
+_SYNTAX_ZH = (("was never closed", "括号没有闭合"), ("unmatched", "括号不成对"), ("does not match", "括号不成对"),
+              ("unterminated string", "字符串缺少结束引号"), ("unterminated triple-quoted", "字符串缺少结束引号"),
+              ("unexpected EOF", "表达式不完整"), ("invalid character", "含有不允许的字符"),
+              ("null bytes", "含有空字符"), ("unexpected indent", "缩进不正确"), ("unindent", "缩进不正确"),
+              ("expected an indented block", "缺少缩进的语句块"), ("expected ':'", "缺少冒号"),
+              ("cannot assign", "不能给此处赋值"), ("Perhaps you forgot a comma", "可能缺少逗号"),
+              ("invalid decimal literal", "数字写法不正确"), ("leading zeros", "数字不能以 0 开头"),
+              ("too many nested parentheses", "括号嵌套过深"))
+
+
+def _syntax_zh(message: str | None) -> str:
+    text = message or ""
+    return next((f"：{zh}" for english, zh in _SYNTAX_ZH if english in text), "")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -233,7 +253,7 @@ def _compile(source: str, script: bool, functions: frozenset[str], max_length: i
             code = compile(guarded, "<script>" if script else "<expression>", "exec" if script else "eval",
                            dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise _reject("表达式无法编译", source, "syntax", error=str(exc)) from None
+        raise _reject("表达式无法编译" + detail(exc), source, "syntax", error=str(exc)) from None
     return code, assigned
 
 

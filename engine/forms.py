@@ -24,6 +24,7 @@ from .form_conditions import HideCondition, parse_hide
 from .form_schema import (
     _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for,
 )
+from .parser_text import detail
 
 __all__ = ["FormDefinition", "FormField", "LAYOUT_TYPES", "LIST_MARK", "OPTION_TYPES", "READONLY", "REQUIRED",
            "VALUE_TYPES", "load_forms", "parse_form"]
@@ -141,14 +142,31 @@ def _blank(value: Any) -> bool:
     return value is None or value is False or value == [] or isinstance(value, str) and not value.strip()
 
 
+class _NotOurJson(ValueError):
+    """JSON that decodes but that a form file may not hold (its message is Chinese already)."""
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len({k for k, _ in pairs}) != len(pairs):
-        raise ValueError("JSON 对象中有重复的键")
+        raise _NotOurJson("JSON 对象中有重复的键")
     return dict(pairs)
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"不允许 {name}")  # NaN/Infinity are not JSON and break min/max comparisons
+    raise _NotOurJson(f"不允许 {name}")  # NaN/Infinity are not JSON and break min/max comparisons
+
+
+def _not_json(exc: Exception) -> str:
+    """Why a form file's bytes are not JSON we take, as a Chinese sentence (the parser's words in parentheses)."""
+    if isinstance(exc, _NotOurJson):
+        return f"表单文件不是有效的 JSON：{exc}"
+    if isinstance(exc, UnicodeDecodeError):
+        return "表单文件不是 UTF-8 编码的文本，无法解析" + detail(exc.reason, at=f"第 {exc.start + 1} 个字节")
+    if isinstance(exc, json.JSONDecodeError):
+        return "表单文件不是有效的 JSON，无法解析" + detail(exc.msg, line=exc.lineno, column=exc.colno)
+    if isinstance(exc, RecursionError):
+        return "表单文件的 JSON 嵌套过深，无法解析"
+    return "表单文件中的数字位数过多，无法解析" + detail(exc)   # int beyond sys.get_int_max_str_digits()
 
 
 def _segments(value: Any) -> tuple[str, ...] | None:
@@ -174,8 +192,10 @@ def _component_problems(comp: dict[str, Any], rules: Any) -> list[str]:
     if rules.get("pattern"):
         try:
             re.compile(rules["pattern"], re.ASCII)
-        except (re.error, TypeError) as exc:
-            bad.append(f"pattern 不是有效的正则表达式：{exc}")
+        except re.error as exc:
+            bad.append("pattern 不是有效的正则表达式" + detail(exc.msg, at=f"第 {(exc.pos or 0) + 1} 个字符"))
+        except TypeError:
+            bad.append("pattern 应为正则表达式文本")
     return bad
 
 
@@ -263,7 +283,7 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         source = json.loads(raw.decode("utf-8-sig"), object_pairs_hook=_unique_keys,
                             parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _reject("FORM_NOT_JSON", f"表单文件不是有效的 JSON：{exc}") from None
+        raise _reject("FORM_NOT_JSON", _not_json(exc)) from None
     if not isinstance(source, dict):
         raise _reject("FORM_NOT_OBJECT", "表单文件应为 JSON 对象")
     key = source.get("id")

@@ -254,6 +254,11 @@ def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:
     try:
         made_for = (doc["s"], doc["o"])
         values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else int(v) for v in doc["k"]]
+        *leading, last_id = values
+        # An edited cursor must not reach the database with a number its columns cannot hold (a 500 there):
+        # the last key is a task id (64-bit), any other number a light's rank (0 red .. 3 none).
+        if not 1 <= last_id < 2 ** 63 or any(isinstance(v, int) and not 0 <= v <= 3 for v in leading):
+            raise ValueError("not a key of the inbox")
     except (ValueError, TypeError, KeyError):
         raise InvalidInput(cursors.INVALID) from None
     if made_for != (sort, order):

@@ -9,6 +9,7 @@ from .errors import InvalidInput
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 20   # lists and objects inside a variable's value
 
 
 def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
@@ -19,6 +20,8 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
     for key, value in data.items():
         if not isinstance(key, str) or not _NAME.match(key):
             problems[str(key)] = ["变量名应以字母开头，只含字母、数字和下划线，最长 64 个字符"]
+        elif _deeper_than(value, MAX_DEPTH):
+            problems[key] = [f"列表和对象的嵌套不能超过 {MAX_DEPTH} 层"]
         elif not _json_native(value):
             problems[key] = ["取值只能是字符串、数字、布尔、null、列表或对象"]
     if problems:
@@ -29,8 +32,19 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
     return dict(data)
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]   # iterative: a value nested thousands deep must not recurse
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            if depth >= limit:
+                return True
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 def _json_native(value: Any, depth: int = 0) -> bool:
-    if depth > 20:
+    if depth > MAX_DEPTH:
         return False
     if value is None or isinstance(value, (bool, int, str)):
         return True

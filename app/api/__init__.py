@@ -3,12 +3,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_smorest
 from flask import Flask
 from flask_smorest import Api as _SmorestApi
 from werkzeug.exceptions import HTTPException
 
 from ..errors import http_error_response
+from ..json_body import JsonBodyParser
 from ..schemas import ErrorSchema
+
+# Every ``@blp.arguments`` binds the parser when its module is imported, and each API module imports this
+# package first: so every JSON body of the API is read by JsonBodyParser (400 for JSON it cannot take, 415 for
+# a body of another content type) before any view module is loaded.
+flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
 
 
 class Api(_SmorestApi):

@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 from engine import DeployDraft
 
 from ..auth import current_actor, require_role
+from ..bounds import DbInt
 from ..runtime import get_engine
 from ..schemas import DeployedSchema, FindingSchema
 
@@ -47,14 +48,13 @@ class DraftCreateSchema(Schema):
     bpmn = fields.String(required=True, metadata={"description": "BPMN 2.0 XML"})
     forms = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict,
                         metadata={"description": FORMS_DOC})
-    base_version = fields.Integer(load_default=None, validate=validate.Range(min=1),
-                                  metadata={"description": "打开的已部署版本；新流程不填"})
+    base_version = DbInt(load_default=None, metadata={"description": "打开的已部署版本；新流程不填"})
 
 
 class DraftUpdateSchema(Schema):
     """Changes to a draft: a new diagram and/or forms, with the revision they were made on."""
 
-    revision = fields.Integer(required=True, validate=validate.Range(min=1))
+    revision = DbInt(required=True)
     bpmn = fields.String(load_default=None)
     forms = fields.Dict(keys=fields.String(), values=fields.Dict(allow_none=True), load_default=None,
                         metadata={"description": FORMS_DOC})
@@ -69,7 +69,7 @@ class DraftQuerySchema(Schema):
 class DeployDraftSchema(Schema):
     """Deploy options."""
 
-    revision = fields.Integer(load_default=None, metadata={"description": "须仍是草稿的当前保存次数"})
+    revision = DbInt(load_default=None, metadata={"description": "须仍是草稿的当前保存次数"})
     force = fields.Boolean(load_default=False, metadata={"description": "草稿的基础版本已不是最新版时仍部署"})
 
 

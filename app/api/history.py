@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_actor, require_user
+from ..bounds import DbInt
 from ..runtime import get_engine
 from ..schemas import MASKED
 
@@ -17,8 +18,8 @@ STATES = "not_started 未起算 / running 计时中 / paused 已暂停 / stopped
 class HistoryQuerySchema(Schema):
     """Keyset paging of the timeline."""
 
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                           metadata={"description": "返回序号大于此值的事件；下一页传上一页的 next_after"})
+    after = DbInt(min=0, load_default=0,
+                  metadata={"description": "返回序号大于此值的事件；下一页传上一页的 next_after"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

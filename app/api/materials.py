@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from engine import ACCESS_OUTCOMES
 
 from ..auth import current_actor, require_role, require_user
+from ..bounds import case_ref
 from ..material_files import file_response
 from ..runtime import get_engine
 from ..schemas import ErrorSchema
@@ -51,7 +52,7 @@ class AccessEntrySchema(Schema):
 class AccessLogQuerySchema(Schema):
     """Which access-log rows to list."""
 
-    case = fields.String(load_default=None, validate=validate.Length(min=1, max=40),
+    case = fields.String(load_default=None, validate=[validate.Length(min=1, max=40), case_ref],
                          metadata={"description": "办件 id 或办件编号"})
     actor = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))

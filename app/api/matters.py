@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_actor, require_user
+from ..bounds import DbInt
 from ..runtime import get_engine
 
 blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters", description="事项目录")
@@ -82,7 +83,7 @@ class MatterQuerySchema(Schema):
 class MatterDetailQuerySchema(Schema):
     """Which version, and for which district."""
 
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = DbInt(load_default=None)
     district = fields.String(load_default=None, validate=validate.Length(max=16))
 
 

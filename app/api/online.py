@@ -6,7 +6,6 @@ per uploaded material, as at the window's intake.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -19,6 +18,7 @@ from engine import (
 
 from ..auth import current_actor
 from ..errors import translate
+from ..json_body import JsonNotValid, loads
 from ..runtime import get_engine
 from .applications import FILE_PREFIX, IntakeResultSchema, MaterialChoiceSchema, PartySchema, uploads_of
 from .rating_schemas import ApplicantViewSchema, ScoreFields
@@ -187,9 +187,9 @@ def _load(schema: Schema, raw: str | None, name: str) -> dict[str, Any]:
     if not raw:
         raise InvalidInput(f"缺少 {name} 字段（JSON）")
     try:
-        return schema.load(json.loads(raw))
-    except json.JSONDecodeError:
-        raise InvalidInput(f"{name} 字段不是有效的 JSON") from None
+        return schema.load(loads(raw, what=f"{name} 字段"))
+    except JsonNotValid as exc:
+        raise InvalidInput(exc.message, details={"reason": exc.reason}) from None
     except ValidationError as exc:
         raise InvalidInput("请求参数有误", details={"fields": translate(exc.messages)}) from None
 

@@ -27,6 +27,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from ..definitions import DiagramInfo, Finding, MessageSpec, UserTaskInfo
 from ..errors import DefinitionRejected, EngineError
 from ..expressions import Evaluator
+from ..parser_text import detail, tidy
 from .xml_loader import parse_xml, read_diagram
 
 _ISO_LIKE = re.compile(r"^(R\d*/)?P(\d+[YMWD])*(T(\d+[HMS])+)?$")
@@ -114,7 +115,7 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
             try:
                 _xsd_validator().validate(root, name)
             except SpiffWorkflowException as exc:
-                findings.append(Finding("BPMN_SCHEMA_INVALID", f"文件 {name} 不符合 BPMN 2.0 规范：{exc}"))
+                findings.append(Finding("BPMN_SCHEMA_INVALID", schema_message(name, exc)))
                 continue
         roots[name], infos[name] = root, read_diagram(root)
         findings += infos[name].findings
@@ -125,7 +126,7 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
         try:
             parser.add_bpmn_xml(root, filename=name)
         except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError) as exc:
-            findings.append(Finding("BPMN_PARSE_FAILED", f"文件 {name} 解析失败：{exc}"))
+            findings.append(Finding("BPMN_PARSE_FAILED", parse_message(name, exc)))
     _raise_errors(findings)
 
     unit = ParsedUnit(warnings=[f for f in findings if f.severity != "error"])
@@ -135,6 +136,47 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
             unit.processes[pid] = _build_process(parser, pid, name, info, infos, xml_by_file, evaluator, findings)
     _raise_errors(findings)
     return unit
+
+
+_NOT_EXPECTED = re.compile(r"^Element '(?P<element>[^']+)': This element is not expected")
+_DUPLICATE_PROCESS = re.compile(r"^Duplicate process ID: (?P<pid>\S+?)\.?$")
+
+
+def schema_message(name: str, exc: SpiffWorkflowException) -> str:
+    """Say in Chinese how file ``name`` breaks the BPMN 2.0 schema; the validator's words go in parentheses.
+
+    Args:
+        name: the file's name.
+        exc: the validator's exception (it carries ``line_number`` when lxml knew the line).
+
+    Returns:
+        A Chinese sentence ending with the line and the validator's message.
+    """
+    line = getattr(exc, "line_number", None) or None
+    said = tidy(exc)
+    unexpected = _NOT_EXPECTED.match(said)
+    what = f"：元素 {unexpected['element']} 不能出现在这里" if unexpected else ""
+    return f"文件 {name} 不符合 BPMN 2.0 规范{what}" + detail(said, line=line)
+
+
+def parse_message(name: str, exc: Exception) -> str:
+    """Say in Chinese why SpiffWorkflow could not read file ``name``; its own words go in parentheses.
+
+    Args:
+        name: the file's name.
+        exc: SpiffWorkflow's (or lxml's) exception.
+
+    Returns:
+        A Chinese sentence: a process id used twice is named as such, anything else as a file that cannot
+        be read as a process.
+    """
+    said = tidy(exc)
+    line = getattr(exc, "line_number", None) or None
+    duplicate = _DUPLICATE_PROCESS.match(said)
+    if duplicate:
+        return (f"文件 {name} 中的流程标识 {duplicate['pid']} 与同一批文件中的另一个流程重复，请改用不同的流程标识"
+                + detail(said, line=line))
+    return f"文件 {name} 无法解析为流程定义" + detail(said, line=line)
 
 
 def check_file(name: str, data: bytes, *, max_bytes: int) -> tuple[Any, DiagramInfo | None, list[Finding]]:
@@ -150,7 +192,7 @@ def check_file(name: str, data: bytes, *, max_bytes: int) -> tuple[Any, DiagramI
     try:
         _xsd_validator().validate(root, name)
     except SpiffWorkflowException as exc:
-        return root, None, [Finding("BPMN_SCHEMA_INVALID", f"文件 {name} 不符合 BPMN 2.0 规范：{exc}")]
+        return root, None, [Finding("BPMN_SCHEMA_INVALID", schema_message(name, exc))]
     info = read_diagram(root)
     return root, info, list(info.findings)
 
@@ -162,7 +204,7 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
     except (SpiffWorkflowException, KeyError, ValueError) as exc:
-        findings.append(Finding("BPMN_PARSE_FAILED", f"流程 {pid} 无法构建：{exc}", pid))
+        findings.append(Finding("BPMN_PARSE_FAILED", f"流程 {pid} 的定义有误，无法构建" + detail(exc), pid))
         return ParsedProcess(pid, pid, None, {}, {}, "", {}, name, frozenset())
     for process_spec in (spec, *subs.values()):
         _connect_instances(process_spec)

@@ -17,6 +17,7 @@ from ..definitions import (
     MessageSpec, UserTaskInfo, element_ids,
 )
 from ..errors import DefinitionRejected
+from ..parser_text import detail
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
@@ -45,7 +46,9 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise _rejected("BPMN_MALFORMED_XML", f"文件 {name} 不是格式正确的 XML：{exc}") from None
+        line, column = exc.position if exc.position else (exc.lineno, None)
+        raise _rejected("BPMN_MALFORMED_XML", f"文件 {name} 的 XML 格式错误，无法解析"
+                        + detail(exc.msg or exc, line=line, column=column)) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise _rejected("BPMN_NOT_DEFINITIONS", f"文件 {name} 的根元素不是 bpmn:definitions")
     return root

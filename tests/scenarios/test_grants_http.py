@@ -33,3 +33,12 @@ def test_admins_add_and_revoke_grants_others_may_only_read(app, client, deployed
     revoked = client.post(f"/api/v1/grants/{grant['id']}/revoke", json={"reason": "试点结束"}, headers=admin.headers)
     assert revoked.status_code == 200 and revoked.get_json()["revoked"] is True
     assert client.get("/api/v1/grants", headers=auditor.headers).get_json() == []
+
+
+def test_an_unknown_district_is_refused_as_the_user_and_metrics_lists_refuse_it(app, client, deployed):
+    auditor = caller(app, "auditor_city", "auditor")
+    body = assert_error(client.get("/api/v1/grants", query_string={"district": "999999"}, headers=auditor.headers),
+                        422, "UNKNOWN_DISTRICT")
+    assert body["details"] == {"district": "999999"}
+    known = client.get("/api/v1/grants", query_string={"district": "500114"}, headers=auditor.headers)
+    assert known.status_code == 200 and known.get_json() == []

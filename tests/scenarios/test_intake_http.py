@@ -132,3 +132,15 @@ def test_another_district_receives_a_matter_only_under_a_grant_and_the_owner_dec
     assert [t for t in inbox(client, wanzhou)["items"] if t["case_id"] == case_id] == []
     engine.grants.revoke(grant.id, actor="admin", reason="试点结束")
     assert_error(post_application(client, wanzhou, body), 403, "GRANT_MISSING")
+
+
+def test_a_caller_who_may_not_receive_is_refused_403_before_the_body_is_validated(client, deployed):
+    reviewer, clerk = deployed["zhujian"], deployed["clerk"]
+    for data in ({"application": "{}"}, {"application": "不是 JSON"}, {}):
+        response = client.post("/api/v1/applications", headers=reviewer.headers, data=data,
+                               content_type="multipart/form-data")
+        assert assert_error(response, 403, "FORBIDDEN")["message"] == "只有窗口人员可以收件"
+    assert_error(post_application(client, reviewer), 403, "FORBIDDEN")        # a valid body: the same refusal
+    empty = client.post("/api/v1/applications", headers=clerk.headers, data={"application": "{}"},
+                        content_type="multipart/form-data")
+    assert "matter_code" in assert_error(empty, 422, "INVALID_INPUT")["details"]["fields"]   # a clerk is told why

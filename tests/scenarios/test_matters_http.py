@@ -35,7 +35,8 @@ def test_a_designer_uploads_a_changed_catalog_and_a_bad_one_is_refused_with_its_
                            data={"files": [(io.BytesIO(changed), "matters.yaml")]})
     assert response.status_code == 201, response.get_json()
     assert response.get_json() == [{"kind": "matter", "key": CODE, "version": 2, "status": "created",
-                                    "content_hash": response.get_json()[0]["content_hash"]}]
+                                    "content_hash": response.get_json()[0]["content_hash"], "latest_version": 2,
+                                    "message": "已部署为第 2 版"}]
     bad = CATALOG.read_bytes().replace(b"amount: 10, unit: workday", b"amount: 25, unit: workday")
     refused = client.post("/api/v1/definitions", headers=designer.headers, content_type="multipart/form-data",
                           data={"files": [(io.BytesIO(bad), "matters.yaml")]})

@@ -1,0 +1,119 @@
+"""JSON request bodies: one strict loader, and the webargs parser every ``location="json"`` argument uses.
+
+Python's :func:`json.loads` accepts text the API cannot live with, and fails on some text in ways webargs does
+not expect: a body nested thousands deep raises ``RecursionError``, an integer of more than 4,300 digits
+raises a plain ``ValueError``, and a lone ``\\ud800`` escape decodes into a string no database or JSON
+answer can encode. :func:`loads` turns each of these into :class:`JsonNotValid` (a reason and a Chinese
+sentence), and also refuses documents nested deeper than :data:`MAX_DEPTH`, so that nothing further down (the
+engine copying, hashing or checking the data) ever recurses out of the interpreter's stack.
+
+:class:`JsonBodyParser` answers a JSON-body endpoint with 400 ``BAD_REQUEST`` for a body that is not
+acceptable JSON and with 415 ``UNSUPPORTED_MEDIA_TYPE`` for a non-empty body sent with another content type
+(instead of reading it as "no body"). Multipart endpoints read ``request.form``/``request.files`` themselves
+and are not affected.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any, NoReturn
+
+import marshmallow as ma
+from flask import Request
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .errors import ApiRefusal
+
+MAX_DEPTH = 64   # objects and arrays inside each other; form-js forms and process data stay far below
+JSON_REQUIRED = "请求体应为 JSON（Content-Type: application/json）"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonNotValid(ValueError):
+    """Text that is not JSON the API accepts: ``reason`` is a stable word, ``message`` a Chinese sentence."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def loads(raw: bytes | str, *, what: str = "请求体") -> Any:
+    """Decode ``raw`` (UTF-8 bytes or text) as JSON, or raise :class:`JsonNotValid` naming ``what`` is wrong."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise JsonNotValid("encoding", f"{what}不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节）") from None
+    else:
+        text = raw
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JsonNotValid("syntax", f"{what}不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    except RecursionError:
+        raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）") from None
+    except ValueError:   # an integer longer than sys.get_int_max_str_digits()
+        raise JsonNotValid("number", f"{what}中的整数位数过多（上限 {sys.get_int_max_str_digits()} 位）") from None
+    if _deeper_than(value, MAX_DEPTH):
+        raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）")
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise JsonNotValid("unicode", f"{what}含有无效的 Unicode 字符（不成对的 UTF-16 代理项）")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects and arrays more than ``limit`` deep (iteratively: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def refuse_body(exc: JsonNotValid) -> NoReturn:
+    """Answer 400 ``BAD_REQUEST`` for a JSON body that :func:`loads` refused."""
+    raise ApiRefusal(400, exc.message, "BAD_REQUEST", reason=exc.reason, fields={"json": [exc.message]})
+
+
+def has_body(req: Request) -> bool:
+    """Whether the request carries a non-empty body (even one Werkzeug already parsed as a form)."""
+    return bool(req.content_length) or bool(req.get_data(cache=True)) or bool(req.form) or bool(req.files)
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' Flask parser with :func:`loads` for JSON bodies and 415 for a body of another content type."""
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        """Return the decoded JSON body, ``missing`` when there is no body, or refuse with 400 or 415."""
+        if not is_json_request(req):
+            if has_body(req):
+                raise ApiRefusal(415, JSON_REQUIRED, "UNSUPPORTED_MEDIA_TYPE", content_type=req.mimetype or "")
+            return core.missing
+        raw = req.get_data(cache=True)
+        if not raw:
+            return core.missing
+        try:
+            return loads(raw)
+        except JsonNotValid as exc:
+            refuse_body(exc)
