@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask, current_app
@@ -23,6 +25,7 @@ from .cli_applicants import applicants_group
 from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
+from .cli_common import INTEGER, VERSION, BoundedInt, CliCommand, CliGroup, PathParam, fail, refuse
 from .cli_drafts import drafts_group
 from .cli_grants import grants_group
 from .cli_history import history_command
@@ -57,10 +60,32 @@ _NOT_READY = ("no such table", "does not exist", "unable to open database", "con
               "could not connect", "connection failed")
 
 
+def tongban_version() -> str:
+    """The installed package's version (setup.cfg ``[metadata] version``), or a note when it is not installed."""
+    try:
+        return version("tongban")
+    except PackageNotFoundError:
+        return "（未安装：请在项目目录运行 pip install -e .）"
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"tongban {tongban_version()}\nPython {platform.python_version()}\nFlask {version('flask')}\n"
+               f"Werkzeug {version('werkzeug')}", color=ctx.color)
+    ctx.exit()
+
+
+VERSION_OPTION = click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                              callback=_print_version,
+                              help="显示 tongban 的版本（以及 Python、Flask、Werkzeug 的版本）后退出")
+
+
 def build_group() -> TongbanGroup:
     """The ``tongban`` command group, as the console script runs it."""
     from . import create_app
     group = TongbanGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
+                         add_version_option=False, params=[VERSION_OPTION],
                          help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
     group.add_command(shell_command)
     group.add_command(routes_command)
@@ -82,25 +107,15 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    for finding in exc.details.get("findings", []):
-        where = f" ({finding['element_id']})" if finding.get("element_id") else ""
-        click.echo(f"  - {finding['code']}{where}: {finding['message']}", err=True)
-    for field, messages in exc.details.get("fields", {}).items():
-        click.echo(f"  - {field}: {'；'.join(messages)}", err=True)
-    sys.exit(2)
-
-
-@click.command("migrate")
+@click.command("migrate", cls=CliCommand)
 @with_appcontext
 @click.argument("process_key", required=False)
-@click.option("--from", "from_version", type=int, help="迁移办件：源版本")
-@click.option("--to", "to_version", type=int, help="迁移办件：目标版本")
+@click.option("--from", "from_version", type=VERSION, help="迁移办件：源版本")
+@click.option("--to", "to_version", type=VERSION, help="迁移办件：目标版本")
 @click.option("--cases", multiple=True, help="迁移办件：办件编号或 id，逗号分隔，可重复")
 @click.option("--all", "every", is_flag=True, help="迁移办件：源版本上所有办理中的办件")
 @click.option("--dry-run", is_flag=True, help="迁移办件：只检查，列出可迁移与不可迁移的办件及原因")
-@click.option("--batch", default=50, show_default=True, type=int, help="迁移办件：每批办件数")
+@click.option("--batch", default=50, show_default=True, type=INTEGER, help="迁移办件：每批办件数")
 @click.option("--as", "as_user", help="迁移办件：以该用户（须为系统管理员）的名义，记入日志")
 def migrate_command(process_key: str | None, from_version: int | None, to_version: int | None,
                     cases: tuple[str, ...], every: bool, dry_run: bool, batch: int, as_user: str | None) -> None:
@@ -112,8 +127,7 @@ def migrate_command(process_key: str | None, from_version: int | None, to_versio
         migrate_cases(process_key, from_version, to_version, cases, every, dry_run, batch, as_user)
         return
     if from_version or to_version or cases or every or dry_run or as_user:
-        click.echo("错误 [INVALID_INPUT]：迁移办件请给出流程标识：tongban migrate KEY --from V1 --to V2 ...", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "迁移办件请给出流程标识：tongban migrate KEY --from V1 --to V2 ...")
     url = engine_config(current_app).database_url
     upgrade_database(url)
     click.echo(f"数据库已迁移到最新版本：{_safe_url(url)}")
@@ -128,9 +142,9 @@ def migrate_command(process_key: str | None, from_version: int | None, to_versio
         click.echo(f"已为 {filled} 个早先的办件补算效能统计字段，并重建日汇总")
 
 
-@click.command("deploy")
+@click.command("deploy", cls=CliCommand)
 @with_appcontext
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
 @click.option("--as", "as_user", help="以该用户（须为流程设计人员）的名义部署，记入部署日志")
 def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) -> None:
@@ -142,13 +156,11 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) 
     else:
         bpmn, forms = engine.shipped_files()
     if not bpmn and not forms:
-        click.echo("没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件", err=True)
-        sys.exit(2)
+        _nothing_found(paths)
     try:
         report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms), actor=actor))
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_json:
         click.echo(json.dumps([line.to_dict() for line in report], ensure_ascii=False, indent=2))
         return
@@ -156,9 +168,9 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) 
         click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {line.content_hash[:12]}  {line.message}")
 
 
-@click.command("lint")
+@click.command("lint", cls=CliCommand)
 @with_appcontext
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每条问题一个对象）")
 def lint_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check BPMN, form, matters.yaml and bundle.yaml files without deploying; no PATH: all shipped.
@@ -168,8 +180,7 @@ def lint_command(paths: tuple[Path, ...], as_json: bool) -> None:
     engine = get_engine()
     bpmn, forms = _collect(paths) if paths else engine.shipped_files()
     if not bpmn and not forms:
-        click.echo("没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件", err=True)
-        sys.exit(2)
+        _nothing_found(paths)
     findings = engine.handle(LintDefinitions(tuple(bpmn), tuple(forms)))
     errors = sum(1 for f in findings if f.severity == "error")
     if as_json:
@@ -181,6 +192,12 @@ def lint_command(paths: tuple[Path, ...], as_json: bool) -> None:
                        f"{f.element_id or '-':24} {f.message}")
         click.echo(f"共检查 {len(bpmn) + len(forms)} 个文件：{errors} 个错误，{len(findings) - errors} 个警告")
     sys.exit(1 if errors else 0)
+
+
+def _nothing_found(paths: tuple[Path, ...]) -> NoReturn:
+    where = "、".join(str(p) for p in paths) or "随附的 processes/ 和 forms/"
+    refuse("INVALID_INPUT", f"{where} 中没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件",
+           paths=[str(p) for p in paths])
 
 
 def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
@@ -197,7 +214,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tup
     return bpmn, forms
 
 
-@click.group("users")
+@click.group("users", cls=CliGroup)
 def users_group() -> None:
     """Manage users."""
 
@@ -218,7 +235,7 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], distr
         get_engine().identity.create_user(username, display_name=display_name, roles=roles, district=district,
                                           department=department, password=password, id_number=id_number)
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"已创建用户 {username}")
 
 
@@ -231,15 +248,14 @@ def users_list(district: str | None, role: str | None) -> None:
     try:
         users = get_engine().identity.list_users(district=district, role=role)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     for user in users:
         click.echo(f"{user.username:20} {user.display_name:10} {user.district or '-':8} "
                    f"{user.department or '-':10} {','.join(user.roles):24} "
                    f"{mask_id_number(user.id_number) if user.id_number else '-'}")
 
 
-@click.group("tokens")
+@click.group("tokens", cls=CliGroup)
 def tokens_group() -> None:
     """Manage API bearer tokens."""
 
@@ -253,12 +269,11 @@ def tokens_create(username: str, label: str | None) -> None:
     try:
         token = get_engine().identity.create_token(username, label=label)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(token)
 
 
-@click.group("demo")
+@click.group("demo", cls=CliGroup)
 def demo_group() -> None:
     """Demo data."""
 
@@ -272,11 +287,11 @@ def demo_seed() -> None:
         click.echo(line)
 
 
-@click.command("run")
+@click.command("run", cls=CliCommand)
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=BoundedInt(1, 65535, "端口号"))
+@click.option("--threads", default=8, show_default=True, type=BoundedInt(1, 1000, "线程数"))
 def run_command(host: str, port: int, threads: int) -> None:
     """Migrate, deploy the shipped processes and forms, seed demo users, then serve the web app."""
     from .demo import seed_demo
@@ -297,7 +312,7 @@ def run_command(host: str, port: int, threads: int) -> None:
     try:
         engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
     for line in seed_demo(engine, Path(app.instance_path)):
         click.echo(line)
     _warn_calendar_coverage(engine)
@@ -319,7 +334,7 @@ def _warn_calendar_coverage(engine: Any) -> None:
         click.echo(f"警告：{coverage.warning()}", err=True)
 
 
-@click.command("worker")
+@click.command("worker", cls=CliCommand)
 @with_appcontext
 @click.option("--once", is_flag=True, help="处理一次到期的定时器、待生成的归档包和待封存的链头后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
@@ -343,12 +358,13 @@ def worker_command(once: bool, interval: float) -> None:
     run_forever(engine, interval=interval)
 
 
-@click.command("bench")
+@click.command("bench", cls=CliCommand)
 @with_appcontext
 @click.option("--quick", is_flag=True, help="少量样本，用于冒烟测试")
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
               default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
-@click.option("--output", type=click.Path(path_type=Path), default=Path("bench/results.json"), show_default=True)
+@click.option("--output", type=PathParam(path_type=Path), default=Path("bench/results.json"),
+              show_default=True)
 @click.option("--only", type=click.Choice(["approval", "inbox", "history", "handoffs", "dashboard", "audit",
                                           "postgres-floor"]),
               default=None, help="只运行一项基准（approval：审批办件四项对比；inbox：百万待办收件箱；"

@@ -2,24 +2,17 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from flask.cli import with_appcontext
 
 from engine import ID_TYPES, EngineError
 
+from .cli_common import CliGroup, fail
 from .runtime import get_engine
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    for field, messages in exc.details.get("fields", {}).items():
-        click.echo(f"  - {field}: {'；'.join(messages)}", err=True)
-    sys.exit(2)
-
-
-@click.group("applicants")
+@click.group("applicants", cls=CliGroup)
 def applicants_group() -> None:
     """Open and list applicant accounts (实名核验后开通，用于全程网办)."""
 
@@ -40,8 +33,7 @@ def applicants_add(username: str, name: str, id_type: str, id_number: str, verif
         made = get_engine().applicant_accounts.add(username, name=name, id_type=id_type, id_number=id_number,
                                                    verified_by=verified_by, password=password)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     shown = made.to_dict()
     click.echo(f"已开通申请人账号 {made.username}：{made.name}，{shown['id_type_name']} {shown['id_number']}，"
                f"由 {made.verified_by} 核验")

@@ -16,38 +16,33 @@ from engine import (
     queue_missing_archives, verify_archive,
 )
 
+from .cli_common import CASE, BoundedInt, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-def _fail(exc: EngineError, code: int = 2) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(code)
-
-
-@click.group("archive")
+@click.group("archive", cls=CliGroup)
 def archive_group() -> None:
     """Archive packages of closed cases (办结即归档): build, list, verify offline."""
 
 
 @archive_group.command("build")
 @with_appcontext
-@click.argument("case", required=False)
+@click.argument("case", required=False, type=CASE)
 @click.option("--missing", is_flag=True, help="为没有归档包的已办结办件排队（由工作进程生成）")
 def build_command(case: str | None, missing: bool) -> None:
     """Build (or rebuild) the package of closed CASE (id or 办件编号) now, or queue every --missing one."""
     engine = get_engine()
     if bool(case) == missing:
-        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --missing", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "请指定一个办件（编号或 id），或使用 --missing")
     if missing:
         click.echo(f"已为 {queue_missing_archives(engine)} 个没有归档包的已办结办件排队，由工作进程生成")
         return
     try:
         info = build_archive(engine, case, worker=f"cli:{socket.gethostname()}:{os.getpid()}"[:64])
     except ArchiveBuildFailed as exc:
-        _fail(exc, 1)
+        fail(exc, exit_code=1)
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"办件 {info.case_no} 的归档包已生成：{Path(engine.config.archives_dir) / str(info.path)}")
     click.echo(f"  SHA-256 {info.sha256}，{info.size} 字节，包含 {info.event_seq} 个审计事件")
 
@@ -55,7 +50,7 @@ def build_command(case: str | None, missing: bool) -> None:
 @archive_group.command("list")
 @with_appcontext
 @click.option("--state", type=click.Choice(ARCHIVE_STATES), default=None, help="只列出该状态的归档包")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--limit", type=BoundedInt(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个）")
 def list_command(state: str | None, limit: int, as_json: bool) -> None:
     """List archive packages, newest first: state, events covered, sha256, file or last error."""
@@ -73,7 +68,7 @@ def list_command(state: str | None, limit: int, as_json: bool) -> None:
 
 
 @archive_group.command("verify")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def verify_command(file: Path, as_json: bool) -> None:
     """Check FILE offline (no database, no configuration); exit 1 and name the first problem when it fails."""
@@ -94,7 +89,7 @@ def verify_command(file: Path, as_json: bool) -> None:
     sys.exit(0 if check.ok else 1)
 
 
-@click.group("export")
+@click.group("export", cls=CliGroup)
 def export_group() -> None:
     """Exports for analysis, streamed to standard output."""
 
@@ -111,7 +106,7 @@ def events_command(start: datetime, end: datetime, fmt: str, district: str | Non
     try:
         lines = export_events(get_engine(), query)
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
     count = -1 if fmt == "csv" else 0
     for line in lines:
         click.echo(line, nl=False)

@@ -15,21 +15,21 @@ from engine import (
     verify_history,
 )
 
+from .cli_common import CASE, INTEGER, CliCommand, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-@click.command("verify")
+@click.command("verify", cls=CliCommand)
 @with_appcontext
-@click.argument("case", required=False)
+@click.argument("case", required=False, type=CASE)
 @click.option("--all", "every", is_flag=True, help="检查全部办件，以及各区县每日封存的链头")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个办件或一个链头问题）")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--file", "file", type=PathParam(dir_okay=False, path_type=Path), default=None,
               help="检查历史文件（tongban history export 导出）中的哈希链，不读取数据库")
 def verify_command(case: str | None, every: bool, as_json: bool, file: Path | None) -> None:
     """Verify the audit chain of CASE (id or 办件编号), of --all cases or of a history --file; exit 1 when broken."""
     if bool(case) + every + (file is not None) != 1:
-        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all，或使用 --file 历史文件", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "请指定一个办件（编号或 id），或使用 --all，或使用 --file 历史文件")
     if file is not None:
         _verify_file(file, as_json)
     engine = get_engine()
@@ -54,8 +54,7 @@ def verify_command(case: str | None, every: bool, as_json: bool, file: Path | No
                 broken.add(problem.case_no)
             click.echo(json.dumps(problem.to_dict(), ensure_ascii=False) if as_json else problem.describe())
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     if not as_json and every:
         verdict = "全部完整" if not broken and not problems else f"{len(broken)} 个办件被篡改"
         heads = f"，{problems} 处与封存的链头不符" if problems else ""
@@ -68,8 +67,7 @@ def _verify_file(file: Path, as_json: bool) -> None:
     try:
         result = verify_history(read_history(file))
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.ok:
@@ -80,7 +78,7 @@ def _verify_file(file: Path, as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-@click.group("audit")
+@click.group("audit", cls=CliGroup)
 def audit_group() -> None:
     """Seal the districts' daily chain heads (tamper evidence for cut tails); list material downloads."""
 
@@ -94,8 +92,7 @@ def seal_command(day: datetime | None) -> None:
     try:
         sealed = seal_days(get_engine(), day=day.date() if day else None, actor="cli:audit-seal")
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     for head in sealed:
         state = "已封存" if head.created else "此前已封存"
         click.echo(f"{state} 区县 {head.district} {head.day.isoformat()}：{head.event_count} 个事件、"
@@ -106,9 +103,9 @@ def seal_command(day: datetime | None) -> None:
 
 @audit_group.command("access")
 @with_appcontext
-@click.option("--case", "case", default=None, help="只列这个办件（id 或办件编号）")
+@click.option("--case", "case", default=None, type=CASE, help="只列这个办件（id 或办件编号）")
 @click.option("--actor", default=None, help="只列这个用户")
-@click.option("--limit", type=int, default=100, show_default=True, help="每页最多列出多少条（1–1000）")
+@click.option("--limit", type=INTEGER, default=100, show_default=True, help="每页最多列出多少条（1–1000）")
 @click.option("--before", "cursor", default=None, metavar="CURSOR",
               help="从这个游标接着列出更早的记录（上一页最后打印的游标；--case、--actor 须与上一页相同）")
 @click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"items": [...], "next_cursor": 游标或 null}')
@@ -122,8 +119,7 @@ def access_command(case: str | None, actor: str | None, limit: int, cursor: str 
         page = get_engine().access_log.page(Actor.system("cli:audit-access"), case=case, actor=actor, limit=limit,
                                             cursor=cursor)
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     entries = page.items
     if as_json:
         click.echo(json.dumps({"items": [dict(e.to_dict(), at=e.at.isoformat()) for e in entries],

@@ -16,17 +16,18 @@ from engine import (
     ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
 )
 
+from .cli_common import INTEGER, BoundedInt, CliGroup, PathParam, fail
 from .runtime import get_engine
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
 ACTIONS_ZH = {"created": "已新增", "replaced": "已替换（已记入载入日志）", "unchanged": "未变化"}
 WEEKDAYS_ZH = "一二三四五六日"
+YEAR = BoundedInt(1, 9999, "年份")
+"""A calendar year; whether it is one the calendar can hold is the engine's to say (CALENDAR_INVALID)."""
 
 
 def _fail(exc: EngineError) -> NoReturn:
-    # Same shape as app.cli._fail; not imported from there because app.cli imports this module.
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(2)
+    fail(exc)
 
 
 def _actor(given: str | None) -> str:
@@ -58,7 +59,7 @@ def _years_text(years: list[int] | tuple[int, ...]) -> str:
     return "、".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs) or "无"
 
 
-@click.group("calendar")
+@click.group("calendar", cls=CliGroup)
 def calendar_group() -> None:
     """Statutory working-day calendar: holidays, 调休 make-up workdays and due dates."""
 
@@ -81,9 +82,9 @@ def calendar_seed() -> None:
 
 @calendar_group.command("import")
 @with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="该年份已载入不同内容时替换（记入载入日志）")
-@click.option("--year", type=int, help="文件未声明年份时（CSV 无 “# year:” 行）使用的年份")
+@click.option("--year", type=YEAR, help="文件未声明年份时（CSV 无 “# year:” 行）使用的年份")
 @click.option("--source", help="文件未注明来源时使用的通知文号")
 @click.option("--actor", help="操作人，记入载入日志（默认 cli:<系统用户>）")
 def calendar_import(file: Path, replace: bool, year: int | None, source: str | None,
@@ -123,7 +124,7 @@ def calendar_provisional() -> None:
 
 @calendar_group.command("show")
 @with_appcontext
-@click.argument("year", type=int)
+@click.argument("year", type=YEAR)
 def calendar_show(year: int) -> None:
     """Print YEAR's holidays and 调休上班 days and its number of working days."""
     engine = get_engine()
@@ -161,7 +162,7 @@ def _lines(facts: list[tuple[date, DayFact]]) -> list[str]:
 @calendar_group.command("due")
 @with_appcontext
 @click.option("--from", "start", required=True, help="起算日（当日不计入），YYYY-MM-DD")
-@click.option("--days", "n", required=True, type=int, help="期限长度")
+@click.option("--days", "n", required=True, type=INTEGER, help="期限长度")
 @click.option("--unit", type=click.Choice(["workday", "day"]), default="workday", show_default=True,
               help="workday：工作日；day：自然日（期满日为休息日或节假日时顺延）")
 @click.option("--strict", is_flag=True, help="涉及未载入的年份时拒绝计算，而不是按仅跳过周末估算")
@@ -183,7 +184,7 @@ def calendar_due(start: str, n: int, unit: str, strict: bool) -> None:
 
 @calendar_group.command("check")
 @with_appcontext
-@click.option("--days", "n", default=60, show_default=True, type=click.IntRange(0, 3650),
+@click.option("--days", "n", default=60, show_default=True, type=BoundedInt(0, 3650, "天数"),
               help="自今天起须覆盖的天数")
 def calendar_check(n: int) -> None:
     """Exit 1 with a warning when the calendar does not cover today + N days (today from the engine clock)."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -10,18 +9,11 @@ from flask.cli import with_appcontext
 
 from engine import DeployDraft, EngineError
 
+from .cli_common import ID, VERSION, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    for finding in exc.details.get("findings", []):
-        where = f" ({finding['element_id']})" if finding.get("element_id") else ""
-        click.echo(f"  - {finding['code']}{where}: {finding['message']}", err=True)
-    sys.exit(2)
-
-
-@click.group("drafts")
+@click.group("drafts", cls=CliGroup)
 def drafts_group() -> None:
     """Designers' drafts of processes and forms: saved without deploying, deployed after lint."""
 
@@ -29,10 +21,11 @@ def drafts_group() -> None:
 @drafts_group.command("save")
 @with_appcontext
 @click.argument("process_key")
-@click.argument("bpmn", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--form", "forms", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.argument("bpmn", type=PathParam(exists=True, dir_okay=False, path_type=Path))
+@click.option("--form", "forms", multiple=True,
+              type=PathParam(exists=True, dir_okay=False, path_type=Path),
               help="草稿包含的表单文件（.form），可重复")
-@click.option("--base-version", type=int, help="据以修改的已部署版本（新流程不填）")
+@click.option("--base-version", type=VERSION, help="据以修改的已部署版本（新流程不填）")
 @click.option("--actor", default="designer", show_default=True, help="保存人")
 def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_version: int | None,
                 actor: str) -> None:
@@ -42,11 +35,9 @@ def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_vers
         info = get_engine().drafts.create(process_key=process_key, bpmn=bpmn.read_text(encoding="utf-8"),
                                           forms=loaded, actor=actor, base_version=base_version)
     except json.JSONDecodeError as exc:
-        click.echo(f"错误 [INVALID_INPUT]：表单文件不是有效的 JSON：{exc}", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", f"表单文件不是有效的 JSON：{exc}")
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已保存草稿 #{info.id}：{info.process_key}（基于{_base(info.base_version)}，"
                f"{len(info.form_keys)} 个表单）")
 
@@ -70,15 +61,14 @@ def drafts_list(process_key: str | None, as_json: bool) -> None:
 
 @drafts_group.command("export")
 @with_appcontext
-@click.argument("draft_id", type=int)
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("draft_id", type=ID)
+@click.argument("folder", type=PathParam(file_okay=False, path_type=Path))
 def drafts_export(draft_id: int, folder: Path) -> None:
     """Write a draft's diagram (<key>.bpmn) and forms (<form>.form) into FOLDER."""
     try:
         draft = get_engine().drafts.get(draft_id)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{draft.info.process_key}.bpmn").write_text(draft.bpmn, encoding="utf-8")
     for key, form in draft.forms.items():
@@ -88,20 +78,19 @@ def drafts_export(draft_id: int, folder: Path) -> None:
 
 @drafts_group.command("delete")
 @with_appcontext
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=ID)
 def drafts_delete(draft_id: int) -> None:
     """Delete a draft (deployed versions stay)."""
     try:
         get_engine().drafts.delete(draft_id)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已删除草稿 #{draft_id}")
 
 
 @drafts_group.command("deploy")
 @with_appcontext
-@click.argument("draft_id", type=int)
+@click.argument("draft_id", type=ID)
 @click.option("--actor", required=True, help="部署人：须是具有 designer 角色的在职用户")
 @click.option("--force", is_flag=True, help="草稿的基础版本已不是最新版时仍部署")
 def drafts_deploy(draft_id: int, actor: str, force: bool) -> None:
@@ -109,13 +98,11 @@ def drafts_deploy(draft_id: int, actor: str, force: bool) -> None:
     engine = get_engine()
     who = engine.identity.actor_for_username(actor)
     if who is None:
-        click.echo(f"错误 [UNKNOWN_USER]：用户 {actor} 不存在或已停用", err=True)
-        sys.exit(2)
+        refuse("UNKNOWN_USER", f"用户 {actor} 不存在或已停用")
     try:
         result = engine.handle(DeployDraft(draft_id, who, force=force))
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"{result.process_key}：{result.message}")
     for warning in result.warnings:
         click.echo(f"  警告 {warning.code} ({warning.element_id or '-'}): {warning.message}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 
 import click
@@ -10,12 +9,8 @@ from flask.cli import with_appcontext
 
 from engine import RIGHTS, EngineError
 
+from .cli_common import ID, CliGroup, fail, refuse
 from .runtime import get_engine
-
-
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(2)
 
 
 def _date(value: str | None) -> date | None:
@@ -24,10 +19,10 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"日期 {value!r} 应为 YYYY-MM-DD") from None
+        refuse("INVALID_INPUT", f"日期 “{value}” 应为 YYYY-MM-DD")
 
 
-@click.group("grants")
+@click.group("grants", cls=CliGroup)
 def grants_group() -> None:
     """Add, list and revoke 全渝通办 grants (异地收件, 形式审查, 原件核验, 一次性告知, 送达, 就地批办)."""
 
@@ -51,8 +46,7 @@ def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str,
                                        valid_from=_date(valid_from), valid_to=_date(valid_to), basis=basis,
                                        actor=actor)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已添加授权 #{info.id}：{info.owning_district} → {info.receiving_district} "
                f"事项 {info.matter_code}：{'、'.join(RIGHTS[r] for r in info.rights)}")
 
@@ -64,8 +58,14 @@ def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str,
 @click.option("--all", "include_revoked", is_flag=True, help="包括已撤销的授权")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def grants_list(matter_code: str | None, district: str | None, include_revoked: bool, as_json: bool) -> None:
-    """List grants in force (or all of them)."""
-    rows = get_engine().grants.list(matter_code=matter_code, district=district, include_revoked=include_revoked)
+    """List grants in force (or all of them); an unknown --district is refused (UNKNOWN_DISTRICT)."""
+    engine = get_engine()
+    try:
+        if district:
+            engine.org.districts(district)      # the check of `org show`: UnknownDistrict when there is none
+        rows = engine.grants.list(matter_code=matter_code, district=district, include_revoked=include_revoked)
+    except EngineError as exc:
+        fail(exc)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2, default=str))
         return
@@ -80,7 +80,7 @@ def grants_list(matter_code: str | None, district: str | None, include_revoked: 
 
 @grants_group.command("revoke")
 @with_appcontext
-@click.argument("grant_id", type=int)
+@click.argument("grant_id", type=ID)
 @click.option("--reason", required=True, help="撤销理由")
 @click.option("--actor", default="admin", show_default=True, help="操作人")
 def grants_revoke(grant_id: int, reason: str, actor: str) -> None:
@@ -88,6 +88,5 @@ def grants_revoke(grant_id: int, reason: str, actor: str) -> None:
     try:
         info = get_engine().grants.revoke(grant_id, actor=actor, reason=reason)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"已撤销授权 #{info.id}")

@@ -11,14 +11,17 @@ from flask.cli import with_appcontext
 
 from engine import Actor, EngineError, load_case_history, write_history
 
+from .cli_common import EVENT_SEQ, CaseRef, CliGroup, PathParam, fail, refuse
 from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, EVENTS, TASK_STATES, when
 from .runtime import get_engine
 
 # The terminal is a list like any other: ID numbers are masked (engine.masking), so no auditor role here.
 CLI_ACTOR = Actor("cli", ("admin",), None, None)
+HISTORY_CASE = CaseRef("CASE_NOT_FOUND")
+"""A case as ``engine.history.find`` names it; an id no row can have is refused with its code."""
 
 
-class _ShowByDefault(click.Group):
+class _ShowByDefault(CliGroup):
     """``tongban history CASE`` shows a case; ``tongban history export CASE -o FILE`` is a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -34,8 +37,9 @@ def history_command() -> None:
 
 @history_command.command("export")
 @with_appcontext
-@click.argument("case")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.argument("case", type=HISTORY_CASE)
+@click.option("-o", "--output", "output", required=True,
+              type=PathParam(dir_okay=False, path_type=Path),
               help="写入的历史文件（JSON）")
 def export_command(case: str, output: Path) -> None:
     """Write CASE's history file: the case, its events with hashes, and every row its replay seeds."""
@@ -43,20 +47,18 @@ def export_command(case: str, output: Path) -> None:
     try:
         history = load_case_history(engine.database, engine.history.find(case))
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     try:
         write_history(history, output)
     except OSError as exc:
-        click.echo(f"错误 [HISTORY_FILE_UNWRITABLE]：无法写入 {output}：{exc}", err=True)
-        sys.exit(2)
+        refuse("HISTORY_FILE_UNWRITABLE", f"无法写入 {output}：{exc}")
     click.echo(f"已导出办件 {history.case_no} 的历史（{len(history.events)} 个事件）到 {output}")
 
 
 @history_command.command("show")
 @with_appcontext
-@click.argument("case")
-@click.option("--state", "seq", type=int, default=None, help="显示第 N 条事件时办件的状态（由重放重建）")
+@click.argument("case", type=HISTORY_CASE)
+@click.option("--state", "seq", type=EVENT_SEQ, default=None, help="显示第 N 条事件时办件的状态（由重放重建）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def show_command(case: str, seq: int | None, as_json: bool) -> None:
     """Print the history of CASE (id or 办件编号), or with --state N the case as of event N."""
@@ -73,8 +75,7 @@ def show_command(case: str, seq: int | None, as_json: bool) -> None:
             events += page.events
             after = page.next_after
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     if as_json:
         click.echo(json.dumps({"case": overview.case, "integrity": overview.integrity.to_dict(),
                                "path": overview.path, "events": events}, ensure_ascii=False, default=str))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -10,23 +9,18 @@ from flask.cli import with_appcontext
 
 from engine import MESSAGE_STATES, Actor, EngineError
 
+from .cli_common import ID, BoundedInt, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
-
-
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(2)
 
 
 def _admin(username: str) -> Actor:
     actor = get_engine().identity.actor_for_username(username)
     if actor is None:
-        click.echo(f"错误：用户 {username} 不存在或已停用", err=True)
-        sys.exit(2)
+        refuse("UNKNOWN_USER", f"用户 {username} 不存在或已停用")
     return actor
 
 
-@click.group("messages")
+@click.group("messages", cls=CliGroup)
 def messages_group() -> None:
     """List messages between cases; retry or discard poison, expired and rejected ones (admins)."""
 
@@ -35,7 +29,7 @@ def messages_group() -> None:
 @with_appcontext
 @click.option("--state", "states", multiple=True, type=click.Choice(sorted(MESSAGE_STATES)),
               help="只列出这些状态（可重复）；默认全部")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--limit", default=100, show_default=True, type=BoundedInt(1, 10000))
 @click.option("--rejections", is_flag=True, help="列出被拒收的消息信封（伪造、重放）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json: bool) -> None:
@@ -61,7 +55,7 @@ def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json
 
 @messages_group.command("retry")
 @with_appcontext
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ID)
 @click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
 @click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
 def messages_retry(message_id: int, reason: str, actor: str) -> None:
@@ -69,14 +63,13 @@ def messages_retry(message_id: int, reason: str, actor: str) -> None:
     try:
         get_engine().messages.retry(message_id, _admin(actor), reason)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"消息 #{message_id} 已重新排队投递")
 
 
 @messages_group.command("discard")
 @with_appcontext
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=ID)
 @click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
 @click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
 def messages_discard(message_id: int, reason: str, actor: str) -> None:
@@ -84,27 +77,23 @@ def messages_discard(message_id: int, reason: str, actor: str) -> None:
     try:
         get_engine().messages.discard(message_id, _admin(actor), reason)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"消息 #{message_id} 已丢弃")
 
 
 @messages_group.command("submit")
 @with_appcontext
-@click.argument("envelope_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("envelope_file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 def messages_submit(envelope_file: Path) -> None:
     """Queue a signed message envelope (JSON) from outside; forged or replayed ones are refused and recorded."""
     try:
         envelope = json.loads(envelope_file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        click.echo(f"错误：{envelope_file} 不是 UTF-8 JSON：{exc}", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", f"{envelope_file} 不是 UTF-8 JSON：{exc}")
     if not isinstance(envelope, dict):
-        click.echo("错误：消息信封应为 JSON 对象", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "消息信封应为 JSON 对象")
     try:
         message_id = get_engine().messages.submit(envelope, source=f"cli:{envelope_file.name}")
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"消息 #{message_id} 已接收，等待投递")

@@ -5,7 +5,6 @@ The CLI acts as the city-level 电子监察 (it runs on the server, like ``tongb
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -13,18 +12,14 @@ from flask.cli import with_appcontext
 
 from engine import CST, Actor, EngineError, REPORT_KINDS, report_period
 
+from .cli_common import BoundedInt, CliGroup, fail
 from .metric_labels import FIGURES, show
 from .runtime import get_engine
 
 CLI_ACTOR = Actor("cli", ("admin", "supervisor"), "500000", None)
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(2)
-
-
-@click.group("metrics")
+@click.group("metrics", cls=CliGroup)
 def metrics_group() -> None:
     """效能统计: the figures of a period, and the daily rollup behind them."""
 
@@ -48,8 +43,7 @@ def summary_command(period: str | None, anchor: str | None, first: str | None, l
         chosen = metrics.period(period=period, anchor=anchor, first=first, last=last)
         figures = metrics.summary(chosen, filters)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_json:
         click.echo(json.dumps({"period": chosen.to_dict(), "summary": figures}, ensure_ascii=False, indent=2))
         return
@@ -67,7 +61,7 @@ def rollup_command(rebuild: bool) -> None:
     click.echo(f"已汇总 {days} 天" if days else "日汇总已是最新")
 
 
-@click.group("report")
+@click.group("report", cls=CliGroup)
 def report_group() -> None:
     """通报: 日扫描 (daily), 周调度 (weekly) and 月通报 (monthly), one per district and period."""
 
@@ -83,8 +77,7 @@ def report_run(kind: str, period: str | None) -> None:
         chosen = report_period(kind, period, engine.metrics.today())
         created, existing = engine.reports.produce(kind, chosen, by="cli")
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"{REPORT_KINDS[kind]} {chosen.key}：新生成 {created} 份，已存在 {existing} 份")
 
 
@@ -92,7 +85,7 @@ def report_run(kind: str, period: str | None) -> None:
 @with_appcontext
 @click.option("--kind", type=click.Choice(list(REPORT_KINDS)), default=None)
 @click.option("--district", default=None, help="区县代码")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=50, show_default=True, type=BoundedInt(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def report_list(kind: str | None, district: str | None, limit: int, as_json: bool) -> None:
     """List reports, newest period first."""

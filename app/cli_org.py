@@ -1,7 +1,6 @@
 """``tongban org``: load districts, departments and users from a file, and show them."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -10,27 +9,24 @@ from flask.cli import with_appcontext
 
 from engine import EngineError, parse_org_file
 
+from .cli_common import CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
 
 
 def _fail(exc: EngineError) -> NoReturn:
-    # Same shape as app.cli._fail, plus every problem of a refused file on its own line.
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    for problem in exc.details.get("problems", []):
-        click.echo(f"  - {problem}", err=True)
-    sys.exit(2)
+    fail(exc)      # every problem of a refused file on its own line
 
 
-@click.group("org")
+@click.group("org", cls=CliGroup)
 def org_group() -> None:
     """Organisation: districts, departments and their users."""
 
 
 @org_group.command("load")
 @with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "csv"]), help="文件格式（默认按扩展名判断）")
 @click.option("--dry-run", is_flag=True, help="只检查并列出将要做的修改，不写入")
 def org_load(file: Path, fmt: str | None, dry_run: bool) -> None:
@@ -41,13 +37,11 @@ def org_load(file: Path, fmt: str | None, dry_run: bool) -> None:
     """
     fmt = fmt or FORMATS.get(file.suffix.lower())
     if fmt is None:
-        click.echo(f"无法从扩展名 “{file.suffix}” 判断格式，请用 --format yaml 或 --format csv", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", f"无法从扩展名 “{file.suffix}” 判断格式，请用 --format yaml 或 --format csv")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        click.echo(f"{file} 不是 UTF-8 编码的文本文件", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", f"{file} 不是 UTF-8 编码的文本文件")
     try:
         changes = get_engine().org.load(parse_org_file(text, fmt), dry_run=dry_run)
     except EngineError as exc:

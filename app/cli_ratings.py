@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 from typing import Any
 
@@ -11,23 +10,17 @@ from flask.cli import with_appcontext
 
 from engine import CHANNELS, LEVELS, Actor, CompleteTask, EngineError, RateCase
 
+from .cli_common import ID, BoundedInt, CliGroup, fail, refuse
 from .runtime import get_engine
 
 OPERATOR = Actor("cli", ("admin",))
 """Reads from the command line see every district (the operator runs the server)."""
 
 
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    for field, messages in exc.details.get("fields", {}).items():
-        click.echo(f"  - {field}: {'；'.join(messages)}", err=True)
-    sys.exit(2)
-
-
 def _user(username: str) -> Actor:
     actor = get_engine().identity.actor_for_username(username)
     if actor is None:
-        raise click.BadParameter(f"用户 {username} 不存在或已停用", param_hint="--as")
+        refuse("UNKNOWN_USER", f"--as 用户 {username} 不存在或已停用")
     return actor
 
 
@@ -35,7 +28,7 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
-        raise click.BadParameter(f"日期 {value!r} 应为 YYYY-MM-DD") from None
+        refuse("INVALID_INPUT", f"日期 “{value}” 应为 YYYY-MM-DD")
 
 
 def _line(r: dict[str, Any]) -> str:
@@ -48,7 +41,7 @@ def _dump(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group("ratings")
+@click.group("ratings", cls=CliGroup)
 def ratings_group() -> None:
     """好差评: ratings of closed cases, 差评整改 and appeals."""
 
@@ -56,7 +49,7 @@ def ratings_group() -> None:
 @ratings_group.command("add")
 @with_appcontext
 @click.argument("case_no")
-@click.option("--score", type=click.IntRange(1, 5), required=True,
+@click.option("--score", type=BoundedInt(1, 5, "分值"), required=True,
               help="满意度：" + "、".join(f"{k} {v}" for k, v in LEVELS.items()))
 @click.option("--channel", type=click.Choice(sorted(CHANNELS)), required=True,
               help="评价渠道：" + "、".join(f"{k} {v}" for k, v in CHANNELS.items()))
@@ -69,8 +62,7 @@ def ratings_add(case_no: str, score: int, channel: str, comment: str, username: 
         case_id = engine.ratings.case_id_for(case_no)
         engine.handle(RateCase(case_id, _user(username), score, channel, comment))
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(_line(engine.ratings.of_case(case_id) or {}))
 
 
@@ -80,7 +72,7 @@ def ratings_add(case_no: str, score: int, channel: str, comment: str, username: 
 @click.option("--department", help="责任部门代码")
 @click.option("--status", type=click.Choice(["recorded", "rectifying", "rectified", "removed"]))
 @click.option("--bad", "bad_only", is_flag=True, help="只列差评")
-@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option("--limit", type=BoundedInt(1, 500), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def ratings_list(district: str | None, department: str | None, status: str | None, bad_only: bool, limit: int,
                  as_json: bool) -> None:
@@ -98,13 +90,13 @@ def ratings_list(district: str | None, department: str | None, status: str | Non
 
 @ratings_group.command("show")
 @with_appcontext
-@click.argument("rating_id", type=int)
+@click.argument("rating_id", type=ID)
 def ratings_show(rating_id: int) -> None:
     """Show one rating with its 差评整改 progress, as JSON."""
     try:
         _dump(get_engine().ratings.get(OPERATOR, rating_id))
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @ratings_group.command("stats")
@@ -121,8 +113,7 @@ def ratings_stats(district: str | None, department: str | None, since: str | Non
         stats = get_engine().ratings.stats(OPERATOR, district=district, department=department,
                                            since=_date(since), until=_date(until))
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_json:
         _dump(stats)
         return
@@ -135,7 +126,7 @@ def ratings_stats(district: str | None, department: str | None, since: str | Non
 
 @ratings_group.command("appeal")
 @with_appcontext
-@click.argument("rating_id", type=int)
+@click.argument("rating_id", type=ID)
 @click.option("--as", "username", required=True, help="责任部门的用户名")
 @click.option("--reason", required=True, help="申诉理由")
 def ratings_appeal(rating_id: int, username: str, reason: str) -> None:
@@ -145,7 +136,7 @@ def ratings_appeal(rating_id: int, username: str, reason: str) -> None:
 
 @ratings_group.command("decide")
 @with_appcontext
-@click.argument("rating_id", type=int)
+@click.argument("rating_id", type=ID)
 @click.option("--as", "username", required=True, help="电子监察（supervisor）的用户名")
 @click.option("--upheld/--rejected", required=True, help="申诉成立（撤销评价）或不成立（继续整改）")
 @click.option("--opinion", required=True, help="复核意见")
@@ -161,4 +152,4 @@ def _complete(rating_id: int, username: str, elements: tuple[str, ...], data: di
         engine.handle(CompleteTask(engine.ratings.open_task(actor, rating_id, elements), actor, data))
         click.echo(_line(engine.ratings.get(actor, rating_id)))
     except EngineError as exc:
-        _fail(exc)
+        fail(exc)

@@ -11,23 +11,22 @@ from flask.cli import with_appcontext
 
 from engine import EngineError, Replayer, ReplayResult, read_history
 
+from .cli_common import CASE, CliCommand, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-@click.command("replay")
+@click.command("replay", cls=CliCommand)
 @with_appcontext
-@click.argument("case", required=False)
+@click.argument("case", required=False, type=CASE)
 @click.option("--all", "every", is_flag=True, help="重放全部办件")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="与 --all 一起使用：只重放该日（含）以后开始的办件，格式 YYYY-MM-DD")
-@click.option("--file", "files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--file", "files", multiple=True, type=PathParam(dir_okay=False, path_type=Path),
               help="从历史文件重放（tongban history export 导出），可重复；不读取数据库中的办件")
 def replay_command(case: str | None, every: bool, since: datetime | None, files: tuple[Path, ...]) -> None:
     """Replay CASE (id or 办件编号), --all cases or history --file FILEs; exit 1 when any diverges, 2 on bad input."""
     if (bool(case) + every + bool(files)) != 1 or (since is not None and not every):
-        click.echo("错误 [INVALID_INPUT]：请指定一个办件（编号或 id），或使用 --all [--since 日期]，"
-                   "或使用 --file 历史文件", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "请指定一个办件（编号或 id），或使用 --all [--since 日期]，或使用 --file 历史文件")
     engine = get_engine()
     if files:
         _replay_files(engine, files)
@@ -45,8 +44,7 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
                     if not result.identical:
                         diverged.append(result)
         except EngineError as exc:
-            click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-            sys.exit(2)
+            fail(exc)
     for result in diverged:
         click.echo(f"办件 {result.case_no}：{_describe(result)}")
     verdict = f"{len(diverged)} 个办件不一致" if diverged else "全部一致"
@@ -62,8 +60,7 @@ def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
     try:
         histories = [(path, read_history(path)) for path in files]
     except EngineError as exc:
-        click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-        sys.exit(2)
+        fail(exc)
     diverged = refused = 0
     with Replayer(engine) as replayer:
         for path, history in histories:

@@ -11,15 +11,11 @@ from flask.cli import with_appcontext
 
 from engine import CST, Actor, EngineError, is_bundle_file
 
+from .cli_common import VERSION, CliCommand, PathParam, case_ref_problem, fail, refuse
 from .runtime import get_engine
 
 ASPECTS_ZH = {"type": "类型", "name": "名称", "incoming": "流入", "outgoing": "流出", "extensions": "扩展属性",
               "expressions": "表达式"}
-
-
-def _fail(exc: EngineError) -> None:
-    click.echo(f"错误 [{exc.code}]：{exc.message}", err=True)
-    sys.exit(2)
 
 
 def _print_json(value: Any) -> None:
@@ -32,12 +28,11 @@ def actor_named(username: str | None, fallback: Actor) -> Actor:
         return fallback
     actor = get_engine().identity.actor_for_username(username)
     if actor is None:
-        click.echo(f"错误 [NOT_FOUND]：用户 {username} 不存在或已停用", err=True)
-        sys.exit(2)
+        refuse("NOT_FOUND", f"用户 {username} 不存在或已停用")
     return actor
 
 
-@click.command("versions")
+@click.command("versions", cls=CliCommand)
 @with_appcontext
 @click.argument("process_key")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
@@ -46,8 +41,7 @@ def versions_command(process_key: str, as_json: bool) -> None:
     try:
         listing = get_engine().versions.list(process_key)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_json:
         _print_json(listing)
         return
@@ -64,19 +58,18 @@ def versions_command(process_key: str, as_json: bool) -> None:
         click.echo(f"  {entry['at'].astimezone(CST):%Y-%m-%d %H:%M}  {entry['actor']:12} {what}")
 
 
-@click.command("diff")
+@click.command("diff", cls=CliCommand)
 @with_appcontext
 @click.argument("process_key")
-@click.argument("from_version", type=int)
-@click.argument("to_version", type=int)
+@click.argument("from_version", type=VERSION)
+@click.argument("to_version", type=VERSION)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（新增、删除、修改的元素 id 及详情）")
 def diff_command(process_key: str, from_version: int, to_version: int, as_json: bool) -> None:
     """Show what changed in PROCESS_KEY between two versions, element by element."""
     try:
         diff = get_engine().versions.diff(process_key, from_version, to_version)
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if as_json:
         _print_json(diff)
         return
@@ -91,10 +84,11 @@ def diff_command(process_key: str, from_version: int, to_version: int, as_json: 
                f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}")
 
 
-@click.command("dryrun")
+@click.command("dryrun", cls=CliCommand)
 @with_appcontext
 @click.argument("target")
-@click.option("--scenario", "scenarios", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--scenario", "scenarios", multiple=True,
+              type=PathParam(exists=True, dir_okay=False, path_type=Path),
               help="场景文件；可重复；默认为流程目录下 scenarios/*.yaml")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每个场景一个结果）")
 def dryrun_command(target: str, scenarios: tuple[Path, ...], as_json: bool) -> None:
@@ -105,10 +99,18 @@ def dryrun_command(target: str, scenarios: tuple[Path, ...], as_json: bool) -> N
     """
     engine = get_engine()
     folder, bpmn = _draft(Path(target), engine.config.processes_dir)
+    if not folder.exists():
+        refuse("NOT_FOUND", f"没有找到 {target}：既不是流程目录或 .bpmn 文件，"
+                            f"也不是 {engine.config.processes_dir} 下的流程", target=target)
+    if not bpmn:
+        refuse("INVALID_INPUT", f"{folder} 中没有找到流程图（.bpmn）", target=target)
     chosen = list(scenarios) or sorted((folder / "scenarios").glob("*.y*ml"))
-    if not bpmn or not chosen:
-        click.echo(f"错误 [INVALID_INPUT]：{target} 没有找到流程图（.bpmn）或场景文件（scenarios/*.yaml）", err=True)
-        sys.exit(2)
+    if not chosen:
+        where = folder / "scenarios"
+        name = Path(target).name if Path(target).is_file() else folder.name
+        refuse("INVALID_INPUT", f"{name} 没有场景文件：{where} 下没有找到 *.yaml 或 *.yml"
+                                "（场景文件放在流程图所在目录的 scenarios/ 下，也可用 --scenario FILE 指定）",
+               target=target, scenarios_dir=str(where))
     forms = [(p.name, p.read_bytes()) for p in sorted(engine.config.forms_dir.glob("*.form"))]
     forms += [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.form"))]
     results = [engine.dryruns.run(bpmn, forms, path.name, path.read_bytes()) for path in chosen]
@@ -150,8 +152,10 @@ def migrate_cases(process_key: str, from_version: int | None, to_version: int | 
     """``tongban migrate KEY --from V1 --to V2 (--cases ...|--all) [--dry-run] [--batch N]``."""
     refs = [c.strip() for value in cases for c in value.split(",") if c.strip()]
     if from_version is None or to_version is None or bool(refs) == every:
-        click.echo("错误 [INVALID_INPUT]：请给出 --from、--to，以及 --cases 办件列表或 --all（二选一）", err=True)
-        sys.exit(2)
+        refuse("INVALID_INPUT", "请给出 --from、--to，以及 --cases 办件列表或 --all（二选一）")
+    unknown = [ref for ref in refs if case_ref_problem(ref)]     # digits no case id can have
+    if unknown:
+        refuse("NOT_FOUND", f"流程 {process_key} 没有这些办件：{'、'.join(unknown[:10])}", cases=unknown)
     actor = actor_named(as_user, Actor.system())
     versions = get_engine().versions
     try:
@@ -167,8 +171,7 @@ def migrate_cases(process_key: str, from_version: int | None, to_version: int | 
                 report = versions.migrate(process_key, from_version, to_version, actor=actor, batch=batch,
                                           planned=plans, progress=lambda plan, outcome: bar.update(1))
     except EngineError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     shown = report.planned if dry_run else report.refused
     for plan in shown:
         verdict = "可迁移" if plan.allowed else "不可迁移"
