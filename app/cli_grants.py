@@ -59,11 +59,8 @@ def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str,
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def grants_list(matter_code: str | None, district: str | None, include_revoked: bool, as_json: bool) -> None:
     """List grants in force (or all of them); an unknown --district is refused (UNKNOWN_DISTRICT)."""
-    engine = get_engine()
     try:
-        if district:
-            engine.org.districts(district)      # the check of `org show`: UnknownDistrict when there is none
-        rows = engine.grants.list(matter_code=matter_code, district=district, include_revoked=include_revoked)
+        rows = get_engine().grants.list(matter_code=matter_code, district=district, include_revoked=include_revoked)
     except EngineError as exc:
         fail(exc)
     if as_json:

@@ -130,7 +130,11 @@ class Grants:
 
     def list(self, *, matter_code: str | None = None, district: str | None = None,
              include_revoked: bool = False) -> list[GrantInfo]:
-        """List grants, optionally of one matter or touching one district (owning or receiving)."""
+        """List grants, optionally of one matter or touching one district (owning or receiving).
+
+        Raises:
+            UnknownDistrict: for a ``district`` that is not in the districts table.
+        """
         stmt = select(Grant).order_by(Grant.matter_code, Grant.owning_district, Grant.id)
         if matter_code:
             stmt = stmt.where(Grant.matter_code == matter_code)
@@ -139,6 +143,8 @@ class Grants:
         if not include_revoked:
             stmt = stmt.where(Grant.revoked_at.is_(None))
         with self.uow() as uow:
+            if district and district != ALL and uow.org.district(district) is None:
+                raise UnknownDistrict(f"区县代码 {district} 不存在", details={"district": district})
             return [_info(row) for row in uow.session.scalars(stmt)]
 
     def receivable(self, receiving: str) -> list[GrantInfo]:
