@@ -24,6 +24,8 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from engine import nested_deeper_than
+
 from .errors import ApiRefusal
 
 MAX_DEPTH = 64   # objects and arrays inside each other; form-js forms and process data stay far below
@@ -57,23 +59,11 @@ def loads(raw: bytes | str, *, what: str = "请求体") -> Any:
         raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）") from None
     except ValueError:   # an integer longer than sys.get_int_max_str_digits()
         raise JsonNotValid("number", f"{what}中的整数位数过多（上限 {sys.get_int_max_str_digits()} 位）") from None
-    if _deeper_than(value, MAX_DEPTH):
+    if nested_deeper_than(value, MAX_DEPTH):
         raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）")
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise JsonNotValid("unicode", f"{what}含有无效的 Unicode 字符（不成对的 UTF-16 代理项）")
     return value
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests objects and arrays more than ``limit`` deep (iteratively: no recursion)."""
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
 
 
 def _has_lone_surrogate(value: Any) -> bool:

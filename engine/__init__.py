@@ -75,6 +75,7 @@ from .message_delivery import DeliveryOutcome, WorkerKilled, deliver_message
 from .message_worker import MessageSweep, MessageWorker
 from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
 from .handoffs import ManifestMismatch
+from .variables import nested_deeper_than
 from .verification import CaseVerification, verify_all, verify_case
 from .versions import CasePlan, MigrationReport, Versions
 
@@ -116,6 +117,6 @@ __all__ = [
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
     "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
-    "MyCases", "SubmitSupplement", "CLERK_ROLES",
+    "MyCases", "SubmitSupplement", "CLERK_ROLES", "nested_deeper_than",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
 ]

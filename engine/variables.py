@@ -20,7 +20,7 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
     for key, value in data.items():
         if not isinstance(key, str) or not _NAME.match(key):
             problems[str(key)] = ["变量名应以字母开头，只含字母、数字和下划线，最长 64 个字符"]
-        elif _deeper_than(value, MAX_DEPTH):
+        elif nested_deeper_than(value, MAX_DEPTH):
             problems[key] = [f"列表和对象的嵌套不能超过 {MAX_DEPTH} 层"]
         elif not _json_native(value):
             problems[key] = ["取值只能是字符串、数字、布尔、null、列表或对象"]
@@ -32,7 +32,8 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
     return dict(data)
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` deep (iteratively: it never recurses)."""
     stack = [(value, 0)]   # iterative: a value nested thousands deep must not recurse
     while stack:
         node, depth = stack.pop()
