@@ -17,6 +17,12 @@ from ..runtime import get_engine
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics", description="效能统计（电子监察）")
 
 
+@blp.before_request
+def supervisors_only() -> None:
+    """Refuse callers who may see no figures before the query is read (401, then 403, before any 422)."""
+    get_engine().metrics.scope(current_actor())
+
+
 class MetricsQuerySchema(Schema):
     """The period (``period`` around ``date``, or ``from``..``to``) and the filters."""
 

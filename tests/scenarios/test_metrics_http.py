@@ -59,6 +59,11 @@ def test_a_district_supervisor_gets_their_district_and_nothing_else(client, toke
     clerk = client.get(f"/api/v1/metrics/summary?{NOVEMBER}", headers=tokens["clerk"])
     assert clerk.status_code == 403 and clerk.json["code"] == "METRICS_FORBIDDEN"
     assert client.get(f"/api/v1/metrics/summary?{NOVEMBER}").status_code == 401
+    # Who may ask is settled before the query is read: a clerk's malformed query is still a 403, not a 422.
+    for path in ("summary?period=fortnight", "trend?interval=hourly", "overdue?light=purple", "by-matter?limit=x"):
+        refused = client.get(f"/api/v1/metrics/{path}", headers=tokens["clerk"])
+        assert (refused.status_code, refused.json["code"]) == (403, "METRICS_FORBIDDEN"), path
+        assert client.get(f"/api/v1/metrics/{path}").status_code == 401
 
 
 @pytest.mark.parametrize("query, code, words", [
