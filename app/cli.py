@@ -25,7 +25,9 @@ from .cli_applicants import applicants_group
 from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
-from .cli_common import INTEGER, VERSION, BoundedInt, CliCommand, CliGroup, PathParam, fail, refuse
+from .cli_common import (
+    INTEGER, VERSION, BoundedInt, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse, usage_refusal,
+)
 from .cli_drafts import drafts_group
 from .cli_grants import grants_group
 from .cli_history import history_command
@@ -44,20 +46,25 @@ class TongbanGroup(FlaskGroup):
     """The ``tongban`` group: a database that is missing or not migrated gets a clear message, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; translate "no such table" and "cannot connect" into what to do next."""
+        """Run the subcommand; translate "no such table" and "cannot connect" into what to do next.
+
+        A :class:`CliCommand` does this itself (so that ``--json`` is honoured); this catches the rest.
+        """
         try:
             return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as exc:
-            text = str(exc.orig if exc.orig is not None else exc).lower()
-            if not any(hint in text for hint in _NOT_READY):
+            refusal = database_not_ready(exc)
+            if refusal is None:
                 raise
-            click.echo("错误 [DATABASE_NOT_READY]：数据库不可用或尚未迁移（" + str(exc.orig).strip().splitlines()[0]
-                       + "）。请先运行 tongban migrate（或 make run），并检查 TONGBAN_DATABASE_URL。", err=True)
-            sys.exit(2)
+            raise refusal from None
 
-
-_NOT_READY = ("no such table", "does not exist", "unable to open database", "connection refused",
-              "could not connect", "connection failed")
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                           list[str]]:
+        """An unknown command is refused in Chinese (``INVALID_INPUT``), as in every subgroup."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            raise usage_refusal(exc, as_json=False, ctx=ctx) from None
 
 
 def tongban_version() -> str:

@@ -17,6 +17,7 @@ import re
 from typing import Any, Iterator, NoReturn
 
 import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import EngineError
 from .bounds import BIGINT_MAX, INTEGER_MAX
@@ -171,8 +172,32 @@ def usage_message(exc: click.UsageError) -> str:
     return f"用法有误：{exc.message}"
 
 
+_NOT_READY = ("no such table", "does not exist", "unable to open database", "connection refused",
+              "could not connect", "connection failed")
+
+
+def database_not_ready(exc: OperationalError | ProgrammingError, *, as_json: bool = False) -> Refused | None:
+    """The refusal for a database that is missing, unreachable or not migrated; None for any other error."""
+    text = str(exc.orig if exc.orig is not None else exc)
+    if not any(hint in text.lower() for hint in _NOT_READY):
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return Refused("DATABASE_NOT_READY", f"数据库不可用或尚未迁移（{first}）。请先运行 tongban migrate（或 make run），"
+                   "并检查 TONGBAN_DATABASE_URL。", as_json=as_json)
+
+
 class CliCommand(click.Command):
     """A ``tongban`` command: a bad parameter is refused in the CLI's convention, under ``--json`` in JSON."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a database that is not ready is refused in the convention (JSON under ``--json``)."""
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as exc:
+            refusal = database_not_ready(exc, as_json=bool(ctx.params.get("as_json")))
+            if refusal is None:
+                raise
+            raise refusal from None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         as_json = self._json_asked(args)         # before parsing: click's parser consumes the list

@@ -45,8 +45,8 @@ class DefinitionRepository:
         else:
             found = self.uow.connection.execute(_LATEST_DEFINITION, {"key": process_key}).scalar()
         if found is None:
-            suffix = f" 的第 {version} 版" if version else ""
-            raise NotFound(f"流程 {process_key}{suffix} 尚未部署", details={"process_key": process_key})
+            what = f"流程 {process_key} 的第 {version} 版" if version else f"流程 {process_key} "
+            raise NotFound(f"{what}尚未部署", details={"process_key": process_key})
         return int(found)
 
     def by_hash(self, process_key: str, content_hash: str) -> ProcessDefinition | None:

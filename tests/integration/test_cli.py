@@ -101,8 +101,22 @@ def test_a_database_that_was_never_migrated_gets_a_clear_message_not_a_traceback
         assert result.exit_code == 2, (result.output, result.exception)
         assert "DATABASE_NOT_READY" in result.output and "tongban migrate" in result.output
         assert "Traceback" not in result.output
+        as_json = app.test_cli_runner().invoke(group, args=["deploy", "--json"], env={"FLASK_RUN_FROM_CLI": None})
+        assert as_json.exit_code == 2, (as_json.output, as_json.exception)
+        body = json.loads(as_json.stdout)
+        assert body["code"] == "DATABASE_NOT_READY" and "tongban migrate" in body["message"]
     finally:
         close_engine(app)
+
+
+def test_an_unknown_top_level_command_is_refused_in_chinese(app):
+    from app.cli import build_group
+    group = build_group()
+    group.create_app = lambda: app
+    result = app.test_cli_runner().invoke(group, args=["nosuch"], env={"FLASK_RUN_FROM_CLI": None}, prog_name="tongban")
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "错误 [INVALID_INPUT]：没有子命令 nosuch" in result.output and "tongban --help" in result.output
+    assert "No such command" not in result.output
 
 
 # --- migrate ---------------------------------------------------------------------------------------------------
