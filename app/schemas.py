@@ -318,11 +318,55 @@ class ResumeClockSchema(Schema):
                          load_default=lambda: ["legal", "committed"])
 
 
-class ExtendDeadlineSchema(Schema):
-    """Extend one clock, approved by a department head of the owning district."""
+class RequestExtensionSchema(Schema):
+    """Ask a department head of the owning district to extend one clock (行政许可法第四十二条)."""
 
     days = fields.Integer(required=True, validate=validate.Range(min=1, max=15))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    approved_by = fields.String(required=True, validate=validate.Length(min=1, max=64))
     clock = fields.String(load_default="legal", validate=validate.OneOf(["legal", "committed"]))
     told_to_applicant = fields.Boolean(load_default=False)
+
+
+class ExtendDeadlineSchema(RequestExtensionSchema):
+    """A department head of the owning district extends one clock, approving it by acting."""
+
+    approved_by = fields.String(load_default="", validate=validate.Length(max=64),
+                                metadata={"description": "批准人：省略或为本人（负责人本人在系统中批准）"})
+
+
+class ExtensionQuerySchema(Schema):
+    """Filters of the extension request list."""
+
+    state = fields.String(load_default="open", validate=validate.OneOf(
+        ["open", "lapsed", "approved", "rejected", "withdrawn", "all"]))
+    case_id = DbId(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class DecideExtensionSchema(Schema):
+    """The head's opinion: optional when approving, required when rejecting."""
+
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ExtensionRequestSchema(Schema):
+    """One deadline extension request."""
+
+    id = fields.Integer()
+    case_id = fields.Integer()
+    case_no = fields.String()
+    title = fields.String(allow_none=True)
+    process_key = fields.String()
+    clock = fields.String(metadata={"description": "legal 法定时限 / committed 承诺时限"})
+    days = fields.Integer()
+    reason = fields.String()
+    told_to_applicant = fields.Boolean()
+    district = fields.String(allow_none=True)
+    state = fields.String(metadata={"description": "open 待审批 / approved 已批准 / rejected 已驳回 / "
+                                                   "withdrawn 已撤回 / lapsed 办件已办结而失效"})
+    state_label = fields.String()
+    requested_by = fields.String()
+    requested_at = fields.DateTime()
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    comment = fields.String(allow_none=True)

@@ -22,10 +22,12 @@ from .commands import (
     DeployDefinitions,
     ExtendDeadline, FireDueTimers, LintDefinitions, MaterialInput, MigrateCase, Party, RaiseSupervision, RateCase,
     ReceiveApplication, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
-    ApplyOnline, SubmitSupplement,
+    ApplyOnline, SubmitSupplement, RequestExtension, DecideExtension, WithdrawExtension,
 )
 from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccounts, ApplicantIdentity, is_applicant
 from .my_cases import MyCases
+from .clock_handlers import REQUEST_STATES as EXTENSION_REQUEST_STATES
+from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
 from .config import EngineConfig
@@ -102,6 +104,8 @@ __all__ = [
     "SweepResult", "SystemClock", "TimerWorker", "TooManyAttempts", "UnclaimTask", "UnknownDepartment",
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
+    "RequestExtension", "DecideExtension", "WithdrawExtension", "EXTENSION_REQUEST_STATES",
+    "ClockClosed", "ExtensionApproverRequired", "ExtensionLimitExceeded", "ExtensionNotApproved",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "CaseHistory", "load_case_history", "HISTORY_FORMAT", "HistoryFileError", "dumps_history", "loads_history",
     "read_history", "verify_history", "write_history",

@@ -14,7 +14,7 @@ from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
     ExtendDeadline, FireDueTimers, RaiseSupervision, RateCase, ReceiveApplication, RecomputeDeadlines, ResumeClock,
     ReturnTask, StartCase, SuspendClock, UnclaimTask, LintDefinitions, MigrateCase, DeployDraft, ApplyOnline,
-    SubmitSupplement,
+    SubmitSupplement, RequestExtension, DecideExtension, WithdrawExtension,
 )
 from .access_log import AccessLogBook
 from .applicant_access import Applicants, QueryGuard
@@ -70,6 +70,9 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     SuspendClock: clock_handlers.suspend_clock,
     ResumeClock: clock_handlers.resume_clock,
     ExtendDeadline: clock_handlers.extend_deadline,
+    RequestExtension: clock_handlers.request_extension,
+    DecideExtension: clock_handlers.decide_extension,
+    WithdrawExtension: clock_handlers.withdraw_extension,
     RecomputeDeadlines: clock_handlers.recompute_deadlines,
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,

@@ -1,9 +1,11 @@
-"""Commands on a case's clocks: SuspendClock, ResumeClock, ExtendDeadline (one transaction each, audited).
+"""Commands on a case's clocks: pause, resume, and extension with its approval (one transaction each, audited).
 
-Only staff of the owning district (业务属地) act on its clocks; an extension needs a department head of that
-district as approver (行政许可法 第四十二条: 经本行政机关负责人批准) and is allowed once, within the legal
-maximum. Every change is an audit event with actor and reason, and the derived due and yellow instants
-on the case row are recomputed in the same write.
+Only staff of the owning district (业务属地) act on its clocks. An extension needs a department head of that
+district as approver (行政许可法第四十二条: 经本行政机关负责人批准), who approves in the system: staff ask
+(RequestExtension), the head approves or rejects (DecideExtension) and the approval applies the extension in
+the same transaction; a head may also extend directly (ExtendDeadline), approving by acting. It is allowed
+once, within the legal maximum. Every change is an audit event with actor and reason, and the derived due and
+yellow instants on the case row are recomputed in the same write.
 """
 from __future__ import annotations
 
@@ -12,13 +14,18 @@ from typing import Any, Callable
 
 from . import events as ev
 from .case_clocks import clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
-from .commands import Actor, ExtendDeadline, RecomputeDeadlines, ResumeClock, SuspendClock
-from .errors import Forbidden, InvalidInput, NotFound
+from .clock import CST
+from .commands import (
+    Actor, DecideExtension, ExtendDeadline, RecomputeDeadlines, RequestExtension, ResumeClock, SuspendClock,
+    WithdrawExtension,
+)
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .calendar_functions import case_clocks_bound
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
-from .legal_clock_rules import ClockClosed
+from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionNotApproved
 from .persistence.case_records import CaseRecord
+from .persistence.models import ExtensionRequest
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}
@@ -46,18 +53,171 @@ def resume_clock(cmd: ResumeClock, svc: Services) -> CaseRef:
 
 
 def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
-    """Extend one clock once, by at most 10 (or, for a 45-day joint procedure, 15) working days."""
+    """A department head extends one clock once, by at most 10 (or, for a 45-day joint procedure, 15) working days.
+
+    The head approves by acting: naming anyone else as approver is refused. Replay re-issues extensions
+    recorded before approvals moved into the system (``on_record``), where a clerk recorded a head's approval.
+    """
+    approver = cmd.approved_by.strip() or cmd.actor.username
+    if approver != cmd.actor.username and not cmd.on_record:
+        raise ExtensionNotApproved("延长期限须由业务属地的科室负责人本人在系统中批准：请提交延期申请，由负责人审批",
+                                   details={"approved_by": cmd.approved_by})
+
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
-        approver = uow.users.by_username(cmd.approved_by) if cmd.approved_by else None
-        approved = (approver is not None and approver.active and "department_head" in approver.roles
-                    and approver.district == case.owning_district)
-        limit = 15 if clock.budget.amount >= 45 else 10
-        return clock.extend(cmd.days, cmd.reason, cmd.approved_by, cmd.actor.username, now,
-                            max_total_days=limit, approver_roles_ok=approved,
+        pending = None if cmd.on_record else uow.extensions.open_for(case.id, cmd.clock)
+        if pending is not None:
+            # Decide the request instead, so that it does not stay open for an extension already made.
+            raise Conflict(f"该时限有 {pending.requested_by} 提交的待审批延期申请，请审批该申请",
+                           details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
+        return clock.extend(cmd.days, cmd.reason, approver, cmd.actor.username, now,
+                            max_total_days=_limit(clock), approver_roles_ok=_heads(uow, approver, case),
                             told_to_applicant=cmd.told_to_applicant)
-    event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=cmd.reason, approved_by=cmd.approved_by,
+    event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=cmd.reason, approved_by=approver,
                                 told_to_applicant=cmd.told_to_applicant)
     return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event)
+
+
+def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
+    """Ask for an extension; refused now when the head could not approve it (closed, extended, too long)."""
+    reason = cmd.reason.strip()
+    if not reason:
+        raise InvalidInput("延长期限须写明理由，并告知申请人（《行政许可法》第四十二条）",
+                           details={"fields": {"reason": "必填项"}})
+    if len(reason) > MAX_TEXT:
+        raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字", details={"fields": {"reason": f"最多 {MAX_TEXT} 字"}})
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        case = uow.cases.lock(cmd.case_id)
+        _authorize(cmd.actor, case)
+        _running(case)
+        clock = _clocks(case, (cmd.clock,), started_only=True)[cmd.clock]
+        # The approval would apply exactly this; refuse what it would refuse, before a head is asked.
+        clock.extend(cmd.days, reason, cmd.actor.username, cmd.actor.username, now,
+                     max_total_days=_limit(clock), approver_roles_ok=True)
+        pending = uow.extensions.open_for(case.id, cmd.clock)
+        if pending is not None:
+            when = _local(pending.requested_at)
+            raise Conflict(f"该时限已有待审批的延期申请（{pending.requested_by} 于 {when} 提交）",
+                           details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
+        request = uow.extensions.add(
+            case_id=case.id, clock=cmd.clock, days=cmd.days, reason=reason, told_to_applicant=cmd.told_to_applicant,
+            district=case.owning_district, state="open", requested_by=cmd.actor.username, requested_at=now)
+        requested = ev.ExtensionRequested(request_id=request.id, clock=cmd.clock, days=cmd.days, reason=reason,
+                                          told_to_applicant=cmd.told_to_applicant)
+        workflow = _note(uow, svc, case, [requested], cmd.actor, now)
+        uow.commit()
+        result = request_view(request, case.case_no)
+    _checkin(svc, case, workflow)
+    return result
+
+
+def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
+    """A department head of the owning district approves (applying the extension) or rejects a request."""
+    comment = (cmd.comment or "").strip()
+    if not cmd.approve and not comment:
+        raise InvalidInput("驳回延期申请须写明理由", details={"fields": {"comment": "必填项"}})
+    if len(comment) > MAX_TEXT:
+        raise InvalidInput(f"意见不能超过 {MAX_TEXT} 字", details={"fields": {"comment": f"最多 {MAX_TEXT} 字"}})
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        case, request = _open_request(uow, cmd.request_id, cmd.actor)
+        if "department_head" not in cmd.actor.roles or cmd.actor.district != case.owning_district:
+            raise ExtensionApproverRequired()
+        if cmd.approve:
+            def change(clock: Clock, at: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
+                return clock.extend(request.days, request.reason, cmd.actor.username, cmd.actor.username, at,
+                                    max_total_days=_limit(clock), approver_roles_ok=_heads(uow, cmd.actor.username,
+                                                                                            case),
+                                    told_to_applicant=request.told_to_applicant)
+            decided: list[ev.Event] = [
+                ev.ExtensionApproved(request_id=request.id, comment=comment),
+                ev.DeadlineExtended(clock=request.clock, days=request.days, reason=request.reason,
+                                    approved_by=cmd.actor.username, told_to_applicant=request.told_to_applicant)]
+            workflow = _apply(uow, svc, case, cmd.actor, (request.clock,), change, decided, now)
+        else:
+            workflow = _note(uow, svc, case, [ev.ExtensionRejected(request_id=request.id, comment=comment)],
+                             cmd.actor, now)
+        request.state = "approved" if cmd.approve else "rejected"
+        request.decided_by, request.decided_at, request.comment = cmd.actor.username, now, comment or None
+        uow.commit()
+        result = request_view(request, case.case_no)
+    _checkin(svc, case, workflow)
+    return result
+
+
+def withdraw_extension(cmd: WithdrawExtension, svc: Services) -> dict[str, Any]:
+    """The requester withdraws an open request (a head may still extend or be asked again later)."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        case, request = _open_request(uow, cmd.request_id, cmd.actor)
+        if request.requested_by != cmd.actor.username:
+            raise Forbidden("只有提交申请的人可以撤回延期申请", code="EXTENSION_NOT_REQUESTER")
+        workflow = _note(uow, svc, case, [ev.ExtensionWithdrawn(request_id=request.id)], cmd.actor, now)
+        request.state, request.decided_by, request.decided_at = "withdrawn", cmd.actor.username, now
+        uow.commit()
+        result = request_view(request, case.case_no)
+    _checkin(svc, case, workflow)
+    return result
+
+
+REQUEST_STATES = {"open": "待审批", "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回",
+                  "lapsed": "已失效"}
+"""The states of an extension request, in Chinese; ``lapsed`` is shown for an open request of a closed case."""
+MAX_TEXT = 2000
+
+
+def request_view(request: ExtensionRequest, case_no: str, case_status: str = "running") -> dict[str, Any]:
+    """Return the JSON view of a request; an open request of a case that is no longer running is ``lapsed``."""
+    state = "lapsed" if request.state == "open" and case_status != "running" else request.state
+    return {"id": request.id, "case_id": request.case_id, "case_no": case_no, "clock": request.clock,
+            "days": request.days, "reason": request.reason, "told_to_applicant": request.told_to_applicant,
+            "district": request.district, "state": state, "state_label": REQUEST_STATES[state],
+            "requested_by": request.requested_by, "requested_at": request.requested_at,
+            "decided_by": request.decided_by, "decided_at": request.decided_at, "comment": request.comment}
+
+
+def _open_request(uow: SqlAlchemyUnitOfWork, request_id: int, actor: Actor) -> tuple[CaseRecord, ExtensionRequest]:
+    """Lock the request's case, then the request (the order every writer keeps); it must be open, the case running."""
+    found = uow.extensions.get(request_id)
+    if found is None or ("admin" not in actor.roles and actor.district != found.district):
+        raise NotFound("延期申请不存在或无权访问", details={"request_id": request_id})
+    case = uow.cases.lock(found.case_id)
+    request = uow.extensions.lock(request_id)
+    if request.state != "open":
+        who = f"由 {request.decided_by} " if request.decided_by else ""
+        raise Conflict(f"该延期申请已{who}{REQUEST_STATES[request.state]}", details={"request_id": request_id},
+                       code="EXTENSION_REQUEST_CLOSED")
+    if case.status != "running":
+        raise ClockClosed("办件已办结，延期申请已失效", details={"request_id": request_id})
+    return case, request
+
+
+def _note(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, events: list[ev.Event], actor: Actor,
+          now: Any) -> Any:
+    """Record events that move no clock; the case's cached workflow (if any) moves to its new version after commit."""
+    workflow = svc.runner.cache.take(case.id, case.version, case.definition_id)
+    uow.cases.save(case, events=_record(case, events, actor, now))
+    return workflow
+
+
+def _checkin(svc: Services, case: CaseRecord, workflow: Any) -> None:
+    if workflow is not None:
+        svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+
+
+def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord) -> bool:
+    """Whether ``username`` is an active department head of the case's owning district (第四十二条: 负责人)."""
+    user = uow.users.by_username(username) if username else None
+    return (user is not None and user.active and "department_head" in user.roles
+            and user.district == case.owning_district)
+
+
+def _limit(clock: Clock) -> int:
+    return 15 if clock.budget.amount >= 45 else 10
+
+
+def _local(instant: Any) -> str:
+    return instant.astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
@@ -101,38 +261,62 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
     with svc.uow() as uow:
         case = uow.cases.lock(case_id)
         _authorize(actor, case)
-        if case.status != "running":
-            raise ClockClosed("办件已办结，不能再调整计时", details={"case_id": case_id})
-        clocks = clocks_of(case.clocks)
-        waiting = pending_kinds(case.clocks) & set(kinds)
-        unknown = [k for k in kinds if k not in clocks and k not in waiting]
-        if not kinds or unknown:
-            raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
-                               details={"clocks": list(kinds)})
-        doc = dict(case.clocks or {})
-        if waiting:
-            # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
-            if not (isinstance(event, ev.ClockPaused) and event.reason_kind == "correction"):
-                raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)})
-            doc = note_correction_notice(doc, now)
-        for kind in kinds:
-            if kind not in waiting:
-                doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
-        case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
-        definition = svc.catalog.get(uow, case.definition_id)
-        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
-                                       definition.spec, definition.subprocess_specs)
-        with case_clocks_bound(doc):
-            # Timers that read legal_due()/committed_due() follow the clock: a pause parks them, a resume
-            # or an extension moves them to the new due instant.
-            rearmed = rearm_timers(uow, svc, case, workflow, event.event_type)
-        if rearmed:
-            case.set(workflow_state=svc.runner.dump(workflow))
-        rows = _record(case, [event, *rearmed], actor, now)
-        uow.cases.save(case, events=rows)
+        _running(case)
+        workflow = _apply(uow, svc, case, actor, kinds, change, [event], now)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version)
+
+
+def _apply(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, actor: Actor, kinds: tuple[str, ...],
+           change: Callable[[Clock, Any, SqlAlchemyUnitOfWork, CaseRecord], Clock], events: list[ev.Event],
+           now: Any) -> Any:
+    """Change the named clocks of the locked, running case, move its timers, record ``events``; return the workflow.
+
+    ``events[0]`` is the input that causes the change: a 补正 pause before 受理 only notes the one-time notice.
+    """
+    cause = events[0]
+    notice = isinstance(cause, ev.ClockPaused) and cause.reason_kind == "correction"
+    clocks = _clocks(case, kinds, started_only=not notice)
+    waiting = pending_kinds(case.clocks) & set(kinds)
+    doc = dict(case.clocks or {})
+    if waiting:
+        doc = note_correction_notice(doc, now)
+    for kind in kinds:
+        if kind not in waiting:
+            doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
+    case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+    definition = svc.catalog.get(uow, case.definition_id)
+    workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                   definition.spec, definition.subprocess_specs)
+    with case_clocks_bound(doc):
+        # Timers that read legal_due()/committed_due() follow the clock: a pause parks them, a resume
+        # or an extension moves them to the new due instant.
+        rearmed = rearm_timers(uow, svc, case, workflow, events[-1].event_type)
+    if rearmed:
+        case.set(workflow_state=svc.runner.dump(workflow))
+    rows = _record(case, [*events, *rearmed], actor, now)
+    uow.cases.save(case, events=rows)
+    return workflow
+
+
+def _running(case: CaseRecord) -> None:
+    if case.status != "running":
+        raise ClockClosed("办件已办结，不能再调整计时", details={"case_id": case.id})
+
+
+def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool) -> dict[str, Clock]:
+    """Return the case's started clocks; refuse a kind it lacks, and a change other than a 补正 notice before 受理."""
+    clocks = clocks_of(case.clocks)
+    waiting = pending_kinds(case.clocks) & set(kinds)
+    unknown = [k for k in kinds if k not in clocks and k not in waiting]
+    if not kinds or unknown:
+        raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
+                           details={"clocks": list(kinds)})
+    if waiting and started_only:
+        # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
+        raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)})
+    return clocks
 
 
 def _authorize(actor: Actor, case: CaseRecord) -> None:

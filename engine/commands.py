@@ -262,15 +262,53 @@ class ResumeClock(Command):
 
 @dataclass(frozen=True)
 class ExtendDeadline(Command):
-    """Extend one clock by ``days`` working days, approved by a department head of the owning district."""
+    """A department head of the owning district extends one clock by ``days`` working days, approving it.
+
+    The approver is the actor: ``approved_by`` must name the actor (or be empty). Staff who are not heads
+    ask with :class:`RequestExtension` instead, and a head approves in the system.
+    """
 
     case_id: int
     actor: Actor
     days: int
     reason: str
-    approved_by: str
+    approved_by: str = ""
     clock: str = "legal"
     told_to_applicant: bool = False
+    on_record: bool = False
+    """Replay only: re-issue an extension recorded before approvals moved into the system, when the actor
+    recorded a head's approval given outside it. The approver must still be an active department head of the
+    owning district. Never set from the API or the CLI."""
+
+
+@dataclass(frozen=True)
+class RequestExtension(Command):
+    """Ask a department head of the owning district to extend one clock (行政许可法第四十二条)."""
+
+    case_id: int
+    actor: Actor
+    days: int
+    reason: str
+    clock: str = "legal"
+    told_to_applicant: bool = False
+
+
+@dataclass(frozen=True)
+class DecideExtension(Command):
+    """A department head approves (the extension applies at once) or rejects (``comment`` required) a request."""
+
+    request_id: int
+    actor: Actor
+    approve: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawExtension(Command):
+    """The requester withdraws an open extension request."""
+
+    request_id: int
+    actor: Actor
 
 
 @dataclass(frozen=True)

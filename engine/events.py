@@ -242,6 +242,44 @@ class SupervisionClosed(Event):
 
 
 @dataclass(frozen=True)
+class ExtensionRequested(Event):
+    """Staff asked to extend a clock; a department head of the owning district must approve (an input)."""
+
+    event_type: ClassVar[str] = "ExtensionRequested"
+    request_id: int = 0
+    clock: str = ""
+    days: int = 0
+    reason: str = ""
+    told_to_applicant: bool = False
+
+
+@dataclass(frozen=True)
+class ExtensionApproved(Event):
+    """A department head approved an extension request (an input); ``DeadlineExtended`` follows it."""
+
+    event_type: ClassVar[str] = "ExtensionApproved"
+    request_id: int = 0
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ExtensionRejected(Event):
+    """A department head rejected an extension request, with the reason (an input)."""
+
+    event_type: ClassVar[str] = "ExtensionRejected"
+    request_id: int = 0
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ExtensionWithdrawn(Event):
+    """The requester withdrew an open extension request (an input)."""
+
+    event_type: ClassVar[str] = "ExtensionWithdrawn"
+    request_id: int = 0
+
+
+@dataclass(frozen=True)
 class GrantExercised(Event):
     """A receiving district acted on another district's matter under a grant (which one, which right)."""
 

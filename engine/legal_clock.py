@@ -27,14 +27,16 @@ from typing import Any, Literal
 from .calendar import Due, WorkCalendar, business_date
 from .legal_clock_rules import (
     UNIT_ZH, XKF45_PROCEDURES, AcceptanceOutcome, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed,
-    ClockInvalid, ClockKind, ClockNotPaused, Extension, ExtensionLimitExceeded, ExtensionNotApproved,
+    ClockInvalid, ClockKind, ClockNotPaused, Extension, ExtensionApproverRequired, ExtensionLimitExceeded,
+    ExtensionNotApproved,
     PauseKind, Segment, SegmentKind, _fields, _instant, decision_budget, deemed_acceptance, delivery_due,
     extension_approver, extension_limit,
 )
 
 __all__ = [
     "AcceptanceOutcome", "Budget", "BudgetUnit", "Clock", "ClockAlreadyPaused", "ClockClosed", "ClockInvalid",
-    "ClockKind", "ClockNotPaused", "Extension", "ExtensionLimitExceeded", "ExtensionNotApproved", "Light",
+    "ClockKind", "ClockNotPaused", "Extension", "ExtensionApproverRequired", "ExtensionLimitExceeded",
+    "ExtensionNotApproved", "Light",
     "PauseKind", "Segment", "SegmentKind", "XKF45_PROCEDURES", "decision_budget", "deemed_acceptance",
     "delivery_due", "extension_approver", "extension_limit",
 ]

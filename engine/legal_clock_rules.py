@@ -64,6 +64,16 @@ class ExtensionNotApproved(Forbidden):
     code = "EXTENSION_NOT_APPROVED"
 
 
+class ExtensionApproverRequired(Forbidden):
+    """Someone other than a department head of the owning district tried to decide an extension request."""
+
+    code = "EXTENSION_APPROVER_REQUIRED"
+
+    def __init__(self, message: str = "只有业务属地的科室负责人可以审批延期申请（《行政许可法》第四十二条）",
+                 **kwargs: Any):
+        super().__init__(message, **kwargs)
+
+
 class ExtensionLimitExceeded(Conflict):
     """An extension beyond the legal maximum, or a second one: 第四十二条 allows one extension."""
 

@@ -22,8 +22,8 @@ from .inbox import InboxQuery
 from .inbox_separation import SeparationMarks
 from .masking import mask_for_roles
 from .persistence.models import (
-    NO_DEADLINE, Case, CaseEvent, CaseLink, MatterVersion, ProcessDefinition, SupervisionItem, TaskCandidate,
-    TaskItem, Timer,
+    NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
+    TaskCandidate, TaskItem, Timer,
 )
 
 _OVERSEERS = {"admin", "auditor", "supervisor"}
@@ -219,6 +219,34 @@ class Queries:
                      "district": item.district, "state": item.state, "raised_at": item.raised_at,
                      "closed_by": item.closed_by, "closed_at": item.closed_at, "opinion": item.opinion}
                     for item, case_no, title, process_key in session.execute(stmt)]
+
+    def extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
+                           limit: int = 100) -> list[dict[str, Any]]:
+        """Return the deadline extension requests of ``actor``'s district (admins: every district).
+
+        ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
+        undecided; the decided states and ``all`` list newest first.
+        """
+        from .clock_handlers import request_view
+        if "admin" not in actor.roles and not actor.district:
+            return []
+        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status)
+                .join(Case, Case.id == ExtensionRequest.case_id).limit(limit))
+        if "admin" not in actor.roles:
+            stmt = stmt.where(ExtensionRequest.district == actor.district)
+        if case_id is not None:
+            stmt = stmt.where(ExtensionRequest.case_id == case_id)
+        if state in ("open", "lapsed"):
+            running = Case.status == "running"
+            stmt = stmt.where(ExtensionRequest.state == "open", running if state == "open" else ~running)
+        elif state != "all":
+            stmt = stmt.where(ExtensionRequest.state == state)
+        newest = (ExtensionRequest.requested_at.desc(), ExtensionRequest.id.desc())
+        stmt = stmt.order_by(*((ExtensionRequest.requested_at, ExtensionRequest.id) if state == "open" else newest))
+        with self.sessions() as session:
+            return [mask_for_roles(actor.roles, {**request_view(request, case_no, status), "title": title,
+                                                 "process_key": process_key})
+                    for request, case_no, title, process_key, status in session.execute(stmt)]
 
     def matters(self, *, q: str | None = None, district: str | None = None,
                 limit: int = 100) -> list[dict[str, Any]]:

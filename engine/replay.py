@@ -14,7 +14,7 @@ clock is set to the recorded instant and the command that produced the event is 
 actor. Every event the replay writes is compared with the recorded one at the same position by type,
 element, actor, instant and payload; database ids (inbox task ids, 督办 item ids) differ between the two
 databases and are compared through a 1:1 mapping made where the ids are born (``TaskCreated``,
-``SupervisionRaised``). The case number is reused, so it matches too.
+``SupervisionRaised``, ``ExtensionRequested``). The case number is reused, so it matches too.
 
 Replay does not re-check permissions: the record shows the command was allowed, so the replay actor holds the
 task's candidate groups and the roles the clock and 督办 commands ask for. An input event with no command to
@@ -42,8 +42,9 @@ from .bootstrap import Engine, bootstrap
 from .case_history import CaseHistory, load_case_history
 from .clock import CST, ManualClock
 from .commands import (
-    Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DelegateTask, ExtendDeadline, FireDueTimers,
-    MigrateCase, RaiseSupervision, RecomputeDeadlines, ResumeClock, ReturnTask, StartCase, SuspendClock, UnclaimTask,
+    Actor, ClaimTask, CloseSupervision, Command, CompleteTask, DecideExtension, DelegateTask, ExtendDeadline,
+    FireDueTimers, MigrateCase, RaiseSupervision, RecomputeDeadlines, RequestExtension, ResumeClock, ReturnTask,
+    StartCase, SuspendClock, UnclaimTask, WithdrawExtension,
 )
 from .errors import EngineError, NotFound
 from .handlers import _record, open_case
@@ -145,6 +146,7 @@ class _Run:
     case_id: int | None = None
     tasks: dict[int, int] = field(default_factory=dict)       # replay task id -> recorded task id
     items: dict[int, int] = field(default_factory=dict)       # replay 督办 item id -> recorded item id
+    requests: dict[int, int] = field(default_factory=dict)    # replay extension request id -> recorded id
     groups: dict[int, frozenset[str]] = field(default_factory=dict)  # replay task id -> its candidate groups
     users: dict[str, Any] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
@@ -425,6 +427,11 @@ def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None)
         run.items[payload["item_id"]] = expected.payload.get("item_id")
     if "item_id" in payload and actual.event_type.startswith("Supervision"):
         payload["item_id"] = run.items.get(payload["item_id"], f"replay:{payload['item_id']}")
+    if same_kind and actual.event_type == "ExtensionRequested" and payload.get("request_id") not in run.requests \
+            and expected.payload.get("request_id") not in run.requests.values():
+        run.requests[payload["request_id"]] = expected.payload.get("request_id")
+    if "request_id" in payload and actual.event_type.startswith("Extension"):
+        payload["request_id"] = run.requests.get(payload["request_id"], f"replay:{payload['request_id']}")
     task_id = actual.task_id
     if task_id is not None:
         task_id = run.tasks.get(task_id, f"replay:{task_id}")
@@ -515,6 +522,16 @@ def _close_supervision(run: _Run, event: RecordedEvent, _rest: list[RecordedEven
     run.engine.handle(CloseSupervision(item, _actor(run, event.actor), event.payload["opinion"]))
 
 
+def _extension_request(make: Callable[[int, Actor, dict[str, Any]], Command]) -> Callable[..., None]:
+    def issue(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+        recorded = event.payload["request_id"]
+        mine = next((replayed for replayed, original in run.requests.items() if original == recorded), None)
+        if mine is None:
+            raise NotFound(f"记录中的延期申请 {recorded} 在重放中不存在")
+        run.engine.handle(make(mine, _actor(run, event.actor), event.payload))
+    return issue
+
+
 def _supplement(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
     """Re-record an online 补正 upload: an input with no effect on the workflow (the files are not replayed)."""
     p = event.payload
@@ -539,8 +556,14 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
         c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),
         p.get("expected_days"))),
     "ClockResumed": _case_command(lambda c, a, p: ResumeClock(c, a, tuple(p["clocks"]))),
+    # Extensions recorded before approvals moved into the system name a head the actor recorded (on_record).
     "DeadlineExtended": _case_command(lambda c, a, p: ExtendDeadline(
-        c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"])),
+        c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"], on_record=True)),
+    "ExtensionRequested": _case_command(lambda c, a, p: RequestExtension(
+        c, a, p["days"], p["reason"], p["clock"], p["told_to_applicant"])),
+    "ExtensionApproved": _extension_request(lambda r, a, p: DecideExtension(r, a, True, p["comment"])),
+    "ExtensionRejected": _extension_request(lambda r, a, p: DecideExtension(r, a, False, p["comment"])),
+    "ExtensionWithdrawn": _extension_request(lambda r, a, p: WithdrawExtension(r, a)),
     "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(c, p["reason"], a)),
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,

@@ -37,9 +37,9 @@ def register_api(app: Flask) -> Api:
         applications, audit, audit_checks, cases, definitions, drafts, dryrun, grants, health, history, lint, materials,
         matters, messages, metrics, online, public, ratings, supervision, tasks, versions,
     )
-    from . import applicants
+    from . import applicants, extensions
     for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, materials,
                    history, tasks, supervision, messages, audit, audit_checks, ratings, public, metrics, health, online,
-                   applicants):
+                   applicants, extensions):
         api.register_blueprint(module.blp)
     return api

@@ -6,12 +6,13 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from engine import ExtendDeadline, ResumeClock, StartCase, SuspendClock
+from engine import ExtendDeadline, RequestExtension, ResumeClock, StartCase, SuspendClock
 
 from ..auth import current_actor, require_user
 from ..runtime import get_engine
 from ..schemas import (
-    CaseRefSchema, CaseSchema, ExtendDeadlineSchema, ResumeClockSchema, StartCaseSchema, SuspendClockSchema,
+    CaseRefSchema, CaseSchema, ExtendDeadlineSchema, ExtensionRequestSchema, RequestExtensionSchema, ResumeClockSchema,
+    StartCaseSchema, SuspendClockSchema,
 )
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="办件")
@@ -64,5 +65,23 @@ def resume(body: dict[str, Any], case_id: int) -> Any:
 @blp.arguments(ExtendDeadlineSchema)
 @blp.response(200, CaseRefSchema)
 def extend(body: dict[str, Any], case_id: int) -> Any:
-    """Extend one clock once, approved by a department head (403 without approval, 409 past the limit)."""
+    """A department head of the owning district extends one clock, approving it by acting.
+
+    Anyone else asks with ``clocks/extension-requests``. 403 ``EXTENSION_NOT_APPROVED`` when the caller is not
+    such a head or names another approver; 409 ``EXTENSION_LIMIT_EXCEEDED`` for a second extension or past the
+    legal maximum.
+    """
     return get_engine().handle(ExtendDeadline(case_id, current_actor(), **body))
+
+
+@blp.route("/<int:case_id>/clocks/extension-requests", methods=["POST"])
+@require_user
+@blp.arguments(RequestExtensionSchema)
+@blp.response(201, ExtensionRequestSchema)
+def request_extension(body: dict[str, Any], case_id: int) -> Any:
+    """Ask a department head of the owning district to extend one clock; it waits in the heads' list.
+
+    Refused at once when the approval would be: 409 ``EXTENSION_LIMIT_EXCEEDED`` after an extension or past the
+    legal maximum, 409 ``EXTENSION_REQUEST_OPEN`` while another request for the clock waits.
+    """
+    return get_engine().handle(RequestExtension(case_id, current_actor(), **body))

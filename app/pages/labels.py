@@ -26,6 +26,8 @@ EVENTS = {
     "ClockResumed": "恢复计时", "DeadlineExtended": "延长时限", "DeadlinesRecomputed": "重算期限",
     "TaskDelegated": "转办", "TaskReturned": "退回", "TimersRearmed": "重排定时器", "SupervisionRaised": "督办",
     "SupervisionClosed": "督办办结",
+    "ExtensionRequested": "申请延长时限", "ExtensionApproved": "批准延长时限", "ExtensionRejected": "驳回延长申请",
+    "ExtensionWithdrawn": "撤回延长申请",
     "GrantExercised": "依授权办理", "GrantRefused": "无授权被拒", "MessageSent": "发送消息",
     "MessageReceived": "收到消息", "MessageExpired": "消息过期未送达", "MessageResolved": "消息人工处理",
     "CaseLinked": "关联办件",

@@ -421,6 +421,37 @@ class SupervisionItem(Base):
     opinion: Mapped[Optional[str]] = mapped_column(Text)
 
 
+class ExtensionRequest(Base):
+    """A request to extend a case's deadline (行政许可法第四十二条), waiting for a department head's approval.
+
+    Staff of the owning district ask (``open``); a department head of that district approves (the extension is
+    applied in the same transaction) or rejects it with a reason, or the requester withdraws it. At most one
+    request per case and clock is open at a time. Every change is also an event on the case's chain.
+    """
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (
+        Index(None, "state", "district", "requested_at"),
+        Index(None, "case_id", "id"),
+        Index("uq_extension_requests_open_case_clock", "case_id", "clock", unique=True,
+              postgresql_where=_OPEN, sqlite_where=_OPEN),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    clock: Mapped[str] = mapped_column(String(16))
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    told_to_applicant: Mapped[bool] = mapped_column(Boolean, default=False)
+    district: Mapped[Optional[str]] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[Optional[str]] = mapped_column(String(64))
+    decided_at: Mapped[Optional[datetime]]
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+
+
 class Message(Base):
     """Outbox and buffer of BPMN messages between cases; the idempotency key makes delivery exactly-once."""
 

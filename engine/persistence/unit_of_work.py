@@ -23,6 +23,7 @@ from .version_repository import VersionRepository
 from .case_repository import CaseRepository
 from .definition_repository import DefinitionRepository
 from .supervision_repository import SupervisionRepository
+from .extension_repository import ExtensionRepository
 from .timer_repository import TimerRepository
 from .user_repository import UserRepository
 
@@ -59,6 +60,7 @@ class SqlAlchemyUnitOfWork:
         self.users = UserRepository(self)
         self.timers = TimerRepository(self)
         self.supervision = SupervisionRepository(self)
+        self.extensions = ExtensionRepository(self)
         self.org = OrgRepository(self)
         self.applications = ApplicationRepository(self)
         self.messages = MessageRepository(self)

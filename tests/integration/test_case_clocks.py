@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 
 from engine import (
-    CST, Actor, CompleteTask, Conflict, ExtendDeadline, Forbidden, InvalidInput, ManualClock, NotFound,
+    CST, Actor, CompleteTask, Conflict, ExtendDeadline, ExtensionNotApproved, Forbidden, InvalidInput, ManualClock, NotFound,
     ResumeClock, StartCase, SuspendClock, ensure_calendar_seeded,
 )
 from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, OUTSIDER, XIAOFANG, ZHUJIAN, deploy_shipped, open_task
@@ -70,14 +70,24 @@ def test_illegal_clock_moves_are_refused_and_change_nothing(engine, case_id):
     assert (after["version"], after["event_count"]) == (before["version"], before["event_count"])
 
 
-def test_an_approved_extension_adds_working_days_once(engine, case_id):
-    engine.handle(ExtendDeadline(case_id, CLERK, 10, "案情复杂，需延长审查", approved_by=HEAD.username,
-                                 told_to_applicant=True))
+def test_a_head_extends_directly_approving_by_acting_and_only_once(engine, case_id):
+    engine.handle(ExtendDeadline(case_id, HEAD, 10, "案情复杂，需延长审查", told_to_applicant=True))
     assert clocks(engine, case_id)["legal"]["due_date"] == "2026-04-01"           # 03-18 + 10 WD
     with pytest.raises(Conflict):
-        engine.handle(ExtendDeadline(case_id, CLERK, 5, "再次延长", approved_by=HEAD.username))
+        engine.handle(ExtendDeadline(case_id, HEAD, 5, "再次延长"))
     event = [e for e in engine.queries.events(case_id) if e.event_type == "DeadlineExtended"][0]
-    assert (event.payload["approved_by"], event.payload["days"], event.actor) == (HEAD.username, 10, CLERK.username)
+    assert (event.payload["approved_by"], event.payload["days"], event.actor) == (HEAD.username, 10, HEAD.username)
+
+
+def test_a_clerk_cannot_record_an_approval_the_head_never_gave(engine, case_id):
+    before = engine.queries.case(CLERK, case_id)
+    with pytest.raises(ExtensionNotApproved) as refused:
+        engine.handle(ExtendDeadline(case_id, CLERK, 10, "案情复杂", approved_by=HEAD.username))
+    assert "延期申请" in refused.value.message
+    with pytest.raises(ExtensionNotApproved):         # nor a head name another head
+        engine.handle(ExtendDeadline(case_id, HEAD, 10, "案情复杂", approved_by="head_other"))
+    after = engine.queries.case(CLERK, case_id)
+    assert (after["version"], after["event_count"]) == (before["version"], before["event_count"])
 
 
 def test_the_inbox_colours_a_task_by_its_budget_and_filters_by_light(engine, clock, case_id):

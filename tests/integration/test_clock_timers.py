@@ -88,7 +88,7 @@ def test_a_pause_parks_the_timers_and_the_resume_moves_them_by_the_paused_workin
 
 def test_an_extension_moves_only_the_timers_of_the_extended_clock(engine, case_id):
     complete(engine, case_id, "accept")
-    engine.handle(ExtendDeadline(case_id, REVIEWER, 10, "需要现场勘验", HEAD.username, told_to_applicant=True))
+    engine.handle(ExtendDeadline(case_id, HEAD, 10, "需要现场勘验", told_to_applicant=True))
     # legal due 03-18 + 10 WD = 04-01; two working days left from the end of 03-30.
     assert waiting(engine, case_id) == {"warn": cst(2026, 3, 31), "committed_overdue": cst(2026, 3, 5)}
 

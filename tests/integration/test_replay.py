@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import (
-    CST, Actor, ClaimTask, CloseSupervision, CompleteTask, DelegateTask, DeployDefinitions, ExtendDeadline,
-    ManualClock, MaterialInput, ReceiveApplication, Replayer, ResumeClock, ReturnTask, StartCase, SuspendClock,
+    CST, Actor, ClaimTask, CloseSupervision, CompleteTask, DecideExtension, DelegateTask, DeployDefinitions,
+    ManualClock, RequestExtension, WithdrawExtension, MaterialInput, ReceiveApplication, Replayer, ResumeClock, ReturnTask, StartCase, SuspendClock,
     TimerWorker, UnclaimTask, ensure_calendar_seeded, import_calendar_year, parse_schedule,
 )
 from tests.conftest import DATA
@@ -40,8 +40,13 @@ def drive_parallel_approval(engine, clock) -> object:
     engine.handle(SuspendClock(ref.case_id, CLERK, "correction", "申请人补正土地证明"))
     clock.set(datetime(2026, 2, 27, 10, 0, tzinfo=CST))
     engine.handle(ResumeClock(ref.case_id, CLERK))
-    engine.handle(ExtendDeadline(ref.case_id, CLERK, 10, "案情复杂，需延长审查", approved_by=HEAD.username,
-                                 told_to_applicant=True))
+    # The extension's approval in the system: one request rejected, one withdrawn, one approved.
+    first = engine.handle(RequestExtension(ref.case_id, CLERK, 8, "案情复杂", told_to_applicant=True))
+    engine.handle(DecideExtension(first["id"], HEAD, False, "理由不充分，请补充说明"))
+    second = engine.handle(RequestExtension(ref.case_id, CLERK, 10, "案情复杂，需延长审查"))
+    engine.handle(WithdrawExtension(second["id"], CLERK))
+    third = engine.handle(RequestExtension(ref.case_id, CLERK, 10, "案情复杂，需延长审查", told_to_applicant=True))
+    engine.handle(DecideExtension(third["id"], HEAD, True, "同意"))
     for actor, element in ((ZHUJIAN, "review_zhujian"), (GUIHUA, "review_guihua"), (XIAOFANG, "review_xiaofang")):
         clock.advance(hours=2)
         last = engine.handle(CompleteTask(open_task(engine, actor, element)["id"], actor, APPROVE))
@@ -75,7 +80,8 @@ def tamper(database_url: str, sql: str, params: dict) -> None:
 
 def test_a_driven_parallel_approval_replays_identical(engine, approval):
     types = [e.event_type for e in engine.queries.events(approval.case_id)]
-    assert {"TaskClaimed", "TaskUnclaimed", "ClockPaused", "ClockResumed", "DeadlineExtended",
+    assert {"TaskClaimed", "TaskUnclaimed", "ClockPaused", "ClockResumed", "ExtensionRequested",
+            "ExtensionRejected", "ExtensionWithdrawn", "ExtensionApproved", "DeadlineExtended",
             "CaseCompleted"} <= set(types) and types.count("TaskCompleted") == 4
     with Replayer(engine) as replayer:
         result = replayer.replay_case(approval.case_no)

@@ -6,8 +6,8 @@ from datetime import datetime
 import pytest
 
 from engine import (
-    CST, Actor, CloseSupervision, Conflict, ExtendDeadline, InvalidInput, ManualClock, NotFound, StartCase,
-    TimerWorker, ensure_calendar_seeded,
+    CST, Actor, CloseSupervision, Conflict, DecideExtension, InvalidInput, ManualClock, NotFound, RequestExtension,
+    StartCase, TimerWorker, ensure_calendar_seeded,
 )
 from engine.audit import ChainedEvent, verify_chain
 from tests.helpers import CLERK, deploy_shipped
@@ -96,7 +96,8 @@ def test_an_extended_deadline_gets_its_own_items_when_it_nears_and_passes(engine
     clock.set(cst(2026, 3, 16, 9, 0))
     TimerWorker(engine).sweep()
     assert kinds(engine, SUPERVISOR_YZ) == ["committed_overdue", "legal_warning"]
-    engine.handle(ExtendDeadline(case_id, CLERK, 10, "需组织听证", "head_yz", told_to_applicant=True))
+    request = engine.handle(RequestExtension(case_id, CLERK, 10, "需组织听证", told_to_applicant=True))
+    engine.handle(DecideExtension(request["id"], Actor("head_yz", ("department_head",), "500103", None), True))
     clock.set(cst(2026, 3, 19, 9, 0))                 # the old legal deadline passed: no longer overdue
     TimerWorker(engine).sweep()
     assert kinds(engine, SUPERVISOR_YZ) == ["committed_overdue", "legal_warning"]

@@ -6,6 +6,7 @@ from typing import Any
 from app.runtime import get_engine
 from engine import ensure_calendar_seeded
 
+from .conftest import Caller
 from .test_http_api import assert_error, deployed, get_case, inbox, start_case  # noqa: F401 (fixture)
 
 
@@ -35,13 +36,56 @@ def test_clock_commands_over_http_change_the_due_dates_and_refuse_illegal_moves(
     assert_error(post(client, clerk, f"{base}/resume", {}), 409, "CLOCK_NOT_PAUSED")
     assert_error(post(client, clerk, f"{base}/extend", {"days": 10, "reason": "复杂", "approved_by": "nobody"}),
                  403, "EXTENSION_NOT_APPROVED")
-    assert_error(post(client, clerk, f"{base}/extend", {"days": 30, "reason": "复杂", "approved_by": "head_yz"}),
+    assert_error(post(client, clerk, f"{base}/extend", {"days": 10, "reason": "复杂", "approved_by": "head_yz"}),
+                 403, "EXTENSION_NOT_APPROVED")                 # the head approves in the system, not the clerk
+    assert_error(post(client, clerk, f"{base}/extend", {"days": 10, "reason": "复杂", "approved_by": "head_yz",
+                                                        "on_record": True}), 422, "INVALID_INPUT")   # replay's only
+    assert_error(post(client, clerk, f"{base}/extension-requests", {"days": 30, "reason": "复杂"}),
                  422, "INVALID_INPUT")
     before = {c["kind"]: c["due_date"] for c in get_case(client, clerk, case_id)["clocks"]}
-    assert post(client, clerk, f"{base}/extend", {"days": 10, "reason": "复杂", "approved_by": "head_yz",
-                                                  "told_to_applicant": True}).status_code == 200
+    asked = post(client, clerk, f"{base}/extension-requests", {"days": 10, "reason": "复杂", "told_to_applicant": True})
+    assert asked.status_code == 201, asked.get_json()
+    head = Caller("head_yz", {"Authorization": f"Bearer {identity.create_token('head_yz', label='t')}"})
+    approved = post(client, head, f"/api/v1/extension-requests/{asked.get_json()['id']}/approve", {})
+    assert approved.status_code == 200, approved.get_json()
     after = {c["kind"]: c["due_date"] for c in get_case(client, clerk, case_id)["clocks"]}
     assert after["legal"] > before["legal"] and after["committed"] == before["committed"]
     assert_error(post(client, deployed["outsider"], f"{base}/suspend", {"reason_kind": "correction",
                                                                         "reason": "越权"}), 404, "NOT_FOUND")
     assert_error(client.get("/api/v1/tasks?light=purple", headers=clerk.headers), 422, "INVALID_INPUT")
+
+
+def test_extension_requests_over_http_wait_for_the_head_and_refuse_everyone_else(app, client, deployed):
+    ensure_calendar_seeded(get_engine(app))
+    identity = get_engine(app).identity
+    identity.create_user("head_yz", display_name="科长", roles=("department_head",), district="500103")
+    head = Caller("head_yz", {"Authorization": f"Bearer {identity.create_token('head_yz', label='t')}"})
+    clerk, outsider = deployed["clerk"], deployed["outsider"]
+    case_id = start_case(client, clerk)["case_id"]
+    asked = post(client, clerk, f"/api/v1/cases/{case_id}/clocks/extension-requests",
+                 {"days": 5, "reason": "需现场勘验"})
+    assert asked.status_code == 201
+    request = asked.get_json()
+    assert (request["state"], request["state_label"], request["clock"]) == ("open", "待审批", "legal")
+    assert_error(post(client, clerk, f"/api/v1/cases/{case_id}/clocks/extension-requests",
+                      {"days": 5, "reason": "再次"}), 409, "EXTENSION_REQUEST_OPEN")
+
+    queue = client.get("/api/v1/extension-requests", headers=head.headers)
+    assert [r["id"] for r in queue.get_json()] == [request["id"]]
+    assert client.get("/api/v1/extension-requests", headers=outsider.headers).get_json() == []
+    assert client.get(f"/api/v1/extension-requests?case_id={case_id}&state=all",
+                      headers=clerk.headers).get_json()[0]["requested_by"] == clerk.username
+    assert_error(client.get("/api/v1/extension-requests?state=maybe", headers=head.headers), 422, "INVALID_INPUT")
+
+    decide = f"/api/v1/extension-requests/{request['id']}"
+    # The role is checked before the body is read: a clerk's malformed body is still a 403.
+    assert_error(post(client, clerk, f"{decide}/approve", {"comment": 5}), 403, "EXTENSION_APPROVER_REQUIRED")
+    assert_error(post(client, outsider, f"{decide}/withdraw", {}), 404, "NOT_FOUND")
+    assert_error(post(client, head, f"{decide}/reject", {}), 422, "INVALID_INPUT")
+    assert_error(post(client, head, "/api/v1/extension-requests/99999/approve", {}), 404, "NOT_FOUND")
+    rejected = post(client, head, f"{decide}/reject", {"comment": "勘验可在期限内完成，不予延长"})
+    assert rejected.status_code == 200 and rejected.get_json()["state"] == "rejected"
+    assert_error(post(client, clerk, f"{decide}/withdraw", {}), 409, "EXTENSION_REQUEST_CLOSED")
+    kinds = [e["event_type"] for e in client.get(f"/api/v1/cases/{case_id}/history",
+                                                 headers=clerk.headers).get_json()["events"]]
+    assert "ExtensionRequested" in kinds and "ExtensionRejected" in kinds and "DeadlineExtended" not in kinds

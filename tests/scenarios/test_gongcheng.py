@@ -275,13 +275,14 @@ def test_the_joint_procedure_extends_once_by_at_most_fifteen_working_days(client
     story.do("fagai", "s1_accept", ACCEPT)
     assert story.clocks()["committed"]["budget"] == "80 个工作日"
     base = f"/api/v1/cases/{story.case_id}/clocks/extend"
-    body = {"clock": "legal", "reason": "联合审图意见分歧，需专家论证", "approved_by": "head_zj", "told_to_applicant": True}
-    assert_error(client.post(base, json={**body, "days": 16}, headers=people["clerk"].headers),
-                 422, "INVALID_INPUT")
-    assert client.post(base, json={**body, "days": 15}, headers=people["clerk"].headers).status_code == 200
+    body = {"clock": "legal", "reason": "联合审图意见分歧，需专家论证", "told_to_applicant": True}
+    head = people["head"].headers
+    assert_error(client.post(base, json={**body, "days": 16}, headers=head), 422, "INVALID_INPUT")
+    assert_error(client.post(base, json={**body, "days": 15, "approved_by": "head_zj"}, headers=people["clerk"].headers),
+                 403, "EXTENSION_NOT_APPROVED")                         # a clerk cannot speak for the head
+    assert client.post(base, json={**body, "days": 15}, headers=head).status_code == 200
     assert story.clocks()["legal"]["due_date"] == "2026-05-28"        # 05-08 + 15 working days (05-09 works)
-    assert_error(client.post(base, json={**body, "days": 1}, headers=people["clerk"].headers),
-                 409, "EXTENSION_LIMIT_EXCEEDED")                       # once only
+    assert_error(client.post(base, json={**body, "days": 1}, headers=head), 409, "EXTENSION_LIMIT_EXCEEDED")
 
 
 def test_design_review_needs_two_of_three_approvals_and_goes_back_when_it_has_fewer(client, people, clock):

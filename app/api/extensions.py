@@ -1,0 +1,66 @@
+"""Deadline extension requests (行政许可法第四十二条): staff ask, a department head approves or rejects."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask_smorest import Blueprint
+
+from engine import DecideExtension, ExtensionApproverRequired, WithdrawExtension
+
+from ..auth import current_actor, require_user
+from ..runtime import get_engine
+from ..schemas import DecideExtensionSchema, ExtensionQuerySchema, ExtensionRequestSchema
+
+blp = Blueprint("extensions", __name__, url_prefix="/api/v1/extension-requests", description="延长时限申请")
+
+
+def heads_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse anyone but a department head before the body is read (403 before 422), as the engine would."""
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "department_head" not in current_actor().roles:
+            raise ExtensionApproverRequired()
+        return view(*args, **kwargs)
+    return wrapper
+
+
+@blp.route("", methods=["GET"])
+@require_user
+@blp.arguments(ExtensionQuerySchema, location="query")
+@blp.response(200, ExtensionRequestSchema(many=True))
+def list_requests(query: dict[str, Any]) -> Any:
+    """List the requests of your district: ``open`` (the default) is the heads' queue, oldest first."""
+    return get_engine().queries.extension_requests(current_actor(), **query)
+
+
+@blp.route("/<int:request_id>/approve", methods=["POST"])
+@require_user
+@heads_only
+@blp.arguments(DecideExtensionSchema)
+@blp.response(200, ExtensionRequestSchema)
+def approve(body: dict[str, Any], request_id: int) -> Any:
+    """Approve as a department head of the owning district: the extension applies at once.
+
+    403 ``EXTENSION_APPROVER_REQUIRED`` for anyone else, 404 outside your district, 409
+    ``EXTENSION_REQUEST_CLOSED`` once decided or withdrawn, 409 ``CLOCK_CLOSED`` when the case has ended.
+    """
+    return get_engine().handle(DecideExtension(request_id, current_actor(), True, body["comment"]))
+
+
+@blp.route("/<int:request_id>/reject", methods=["POST"])
+@require_user
+@heads_only
+@blp.arguments(DecideExtensionSchema)
+@blp.response(200, ExtensionRequestSchema)
+def reject(body: dict[str, Any], request_id: int) -> Any:
+    """Reject as a department head of the owning district; ``comment`` (the reason) is required."""
+    return get_engine().handle(DecideExtension(request_id, current_actor(), False, body["comment"]))
+
+
+@blp.route("/<int:request_id>/withdraw", methods=["POST"])
+@require_user
+@blp.response(200, ExtensionRequestSchema)
+def withdraw(request_id: int) -> Any:
+    """Withdraw your own open request (403 ``EXTENSION_NOT_REQUESTER`` for anyone else's)."""
+    return get_engine().handle(WithdrawExtension(request_id, current_actor()))
