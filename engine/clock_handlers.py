@@ -58,6 +58,8 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
     The head approves by acting: naming anyone else as approver is refused. Replay re-issues extensions
     recorded before approvals moved into the system (``on_record``), where a clerk recorded a head's approval.
     """
+    if len(cmd.reason) > MAX_TEXT:
+        raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字", details={"fields": {"reason": f"最多 {MAX_TEXT} 字"}})
     approver = cmd.approved_by.strip() or cmd.actor.username
     if approver != cmd.actor.username and not cmd.on_record:
         raise ExtensionNotApproved("延长期限须由业务属地的科室负责人本人在系统中批准：请提交延期申请，由负责人审批",

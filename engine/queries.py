@@ -222,17 +222,20 @@ class Queries:
 
     def extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
                            limit: int = 100) -> list[dict[str, Any]]:
-        """Return the deadline extension requests of ``actor``'s district (admins: every district).
+        """Return the deadline extension requests of ``actor``'s district (admins, auditors, city supervisors: all).
 
         ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
         undecided; the decided states and ``all`` list newest first.
         """
         from .clock_handlers import request_view
-        if "admin" not in actor.roles and not actor.district:
+        from .supervision import CITY
+        everywhere = bool({"admin", "auditor"} & set(actor.roles)) or (
+            "supervisor" in actor.roles and actor.district == CITY)
+        if not everywhere and not actor.district:
             return []
         stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status)
                 .join(Case, Case.id == ExtensionRequest.case_id).limit(limit))
-        if "admin" not in actor.roles:
+        if not everywhere:
             stmt = stmt.where(ExtensionRequest.district == actor.district)
         if case_id is not None:
             stmt = stmt.where(ExtensionRequest.case_id == case_id)
@@ -319,7 +322,13 @@ class Queries:
         if session.scalar(involved) is not None:
             return True
         starters = select(Case.id).where(Case.id.in_(linked), Case.started_by == actor.username).limit(1)
-        return session.scalar(starters) is not None
+        if session.scalar(starters) is not None:
+            return True
+        # A department head of the owning district is asked to decide its extension requests: they read the case.
+        if "department_head" in actor.roles and actor.district == case.owning_district:
+            asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id).limit(1)
+            return session.scalar(asked) is not None
+        return False
 
 
 def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:

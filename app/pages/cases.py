@@ -1,21 +1,40 @@
-"""The case page (summary, materials, clocks, tasks, timeline), its material files and the bpmn-js diagram."""
+"""The case page (summary, materials, clocks, tasks, timeline), its material files and the bpmn-js diagram.
+
+The clocks section carries the deadline extension of 行政许可法第四十二条: staff of the owning district ask
+(申请延长时限) and a department head of that district approves or rejects in the inbox, or extends directly,
+approving by acting. The requester may withdraw an open request. Refusals are told on the page, in Chinese.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from engine import (
+    DecideExtension, EngineError, ExtendDeadline, InvalidInput, NotFound, RequestExtension, WithdrawExtension,
+)
 
 from ..auth import current_actor
 from ..material_files import file_response
 from ..runtime import get_engine
 from . import bp, login_required
-from .labels import materials
+from .labels import CLOCKS, materials
+
+STAFF = frozenset({"window_clerk", "reviewer", "department_head"})
+CLOCK_KINDS = ("legal", "committed")
+MAX_DAYS = 15
+MAX_TEXT = 2000
 
 
 @bp.get("/cases/<int:case_id>")
 @login_required
 def case(case_id: int) -> Any:
     """Show a case you may see (404 otherwise)."""
+    return _render(case_id)
+
+
+def _render(case_id: int, form: dict[str, Any] | None = None, error: str | None = None, status: int = 200) -> Any:
+    """Render the case page; ``form`` and ``error`` refill the extension form after a refusal."""
     actor, engine = current_actor(), get_engine()
     detail = engine.queries.case(actor, case_id)
     current = [t for t in detail["tasks"] if t["state"] == "open"]
@@ -24,7 +43,108 @@ def case(case_id: int) -> Any:
     return render_template(
         "pages/case.html", case=detail, events=engine.queries.events(case_id), openable=openable,
         materials=materials(engine.documents.started_data(actor, case_id), engine.materials.list(actor, case_id)),
-        highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current])
+        highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current],
+        extension=_extension_context(actor, detail, form, error)), status
+
+
+def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] | None,
+                       error: str | None) -> dict[str, Any]:
+    """What the clocks section offers the viewer: the request list, and the form to ask or to extend."""
+    owning = actor.district is not None and actor.district == detail["owning_district"]
+    staff = owning and bool(STAFF.intersection(actor.roles))
+    head = owning and "department_head" in actor.roles
+    running = detail["status"] == "running"
+    # A clock may be extended once, after it started (受理): offer the started ones not yet extended.
+    clocks = [c["kind"] for c in detail["clocks"] if c.get("t0") and not c.get("extended_days")
+              and c["kind"] in CLOCK_KINDS]
+    requests = get_engine().queries.extension_requests(actor, state="all", case_id=detail["id"])
+    return {"requests": requests, "may_ask": staff and running and not head, "may_extend": head and running,
+            "may_decide": head and running, "clocks": clocks, "form": form or {}, "error": error,
+            "max_days": MAX_DAYS, "max_text": MAX_TEXT}
+
+
+@bp.post("/cases/<int:case_id>/extension-requests")
+@login_required
+def case_request_extension(case_id: int) -> Any:
+    """Ask a department head of the owning district to extend a clock; the request then waits in their inbox."""
+    return _extension_form(case_id, direct=False)
+
+
+@bp.post("/cases/<int:case_id>/extend")
+@login_required
+def case_extend(case_id: int) -> Any:
+    """A department head of the owning district extends a clock directly, approving it by acting."""
+    return _extension_form(case_id, direct=True)
+
+
+def _extension_form(case_id: int, *, direct: bool) -> Any:
+    form = {"clock": request.form.get("clock", "legal"), "days": request.form.get("days", "").strip(),
+            "reason": request.form.get("reason", ""), "told_to_applicant": bool(request.form.get("told_to_applicant"))}
+    actor = current_actor()
+    try:
+        days = _days(form["days"])
+        if form["clock"] not in CLOCK_KINDS:
+            raise InvalidInput("请选择要延长的时限（法定时限或承诺时限）")
+        if len(form["reason"].strip()) > MAX_TEXT:
+            raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字")
+        if direct:
+            get_engine().handle(ExtendDeadline(case_id, actor, days, form["reason"], clock=form["clock"],
+                                               told_to_applicant=form["told_to_applicant"]))
+        else:
+            get_engine().handle(RequestExtension(case_id, actor, days, form["reason"], clock=form["clock"],
+                                                 told_to_applicant=form["told_to_applicant"]))
+    except NotFound:
+        raise
+    except EngineError as exc:
+        return _render(case_id, form=form, error=exc.message, status=exc.http_status)
+    flash(f"已延长{CLOCKS[form['clock']]} {days} 个工作日" if direct else "已提交延期申请，等待科室负责人审批")
+    return redirect(url_for("pages.case", case_id=case_id, _anchor="clocks-title"))
+
+
+def _days(text: str) -> int:
+    """Read the days field: a whole number of working days, 1 to :data:`MAX_DAYS`."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 3) or not 1 <= int(text) <= MAX_DAYS:
+        raise InvalidInput(f"延长天数应为 1 到 {MAX_DAYS} 之间的整数（工作日）",
+                           details={"fields": {"days": "取值无效"}})
+    return int(text)
+
+
+@bp.post("/extension-requests/<int:request_id>/<any(approve, reject):decision>")
+@login_required
+def decide_extension(request_id: int, decision: str) -> Any:
+    """Approve (the extension applies at once) or reject (a reason is required) a request, as its head."""
+    comment = request.form.get("comment", "")
+    try:
+        done = get_engine().handle(DecideExtension(request_id, current_actor(), decision == "approve", comment))
+        verb = "已批准" if decision == "approve" else "已驳回"
+        flash(f"{verb}办件 {done['case_no']} 的延期申请（{done['days']} 个工作日）")
+    except NotFound:
+        raise
+    except EngineError as exc:
+        flash(exc.message, "error")
+    return redirect(_back())
+
+
+@bp.post("/extension-requests/<int:request_id>/withdraw")
+@login_required
+def withdraw_extension(request_id: int) -> Any:
+    """Withdraw your own open request."""
+    try:
+        done = get_engine().handle(WithdrawExtension(request_id, current_actor()))
+        flash(f"已撤回办件 {done['case_no']} 的延期申请")
+    except NotFound:
+        raise
+    except EngineError as exc:
+        flash(exc.message, "error")
+    return redirect(_back())
+
+
+def _back() -> str:
+    """Where a decision returns to: the case page it was made on (``back=case``), else the inbox's list."""
+    case_id = request.form.get("case_id", "")
+    if request.form.get("back") == "case" and case_id.isascii() and case_id.isdigit() and len(case_id) < 19:
+        return url_for("pages.case", case_id=int(case_id), _anchor="clocks-title")
+    return url_for("pages.inbox", _anchor="extensions-title")
 
 
 @bp.get("/cases/<int:case_id>/diagram.bpmn")

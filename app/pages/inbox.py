@@ -1,4 +1,8 @@
-"""The inbox: 待办 (mine), 可认领 (available) and 已办 (completed) tabs, filters and keyset paging."""
+"""The inbox: 待办 (mine), 可认领 (available) and 已办 (completed) tabs, filters and keyset paging.
+
+A department head also sees 待审批的延期申请: the open deadline extension requests of their district, oldest
+first, each with 批准 and 驳回 (a reason required) (:mod:`app.pages.cases` holds the decision's route).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -36,7 +40,9 @@ def inbox() -> Any:
     if request.headers.get("HX-Request"):
         more = request.headers.get("HX-Target") == "more-row"
         return render_template("pages/inbox_rows.html", more=more, **context)
-    return render_template("pages/inbox.html", **context)
+    extensions = (engine.queries.extension_requests(actor, state="open")
+                  if "department_head" in actor.roles else None)
+    return render_template("pages/inbox.html", extensions=extensions, **context)
 
 
 def _rows(actor: Any, tab: str, filters: dict[str, str], cursor: str | None) -> tuple[list[dict], str | None]:

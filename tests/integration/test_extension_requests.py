@@ -74,6 +74,18 @@ def test_a_request_waits_for_the_head_and_the_approval_applies_the_extension(eng
     assert events[at].payload == {"request_id": request["id"], "comment": "同意延长"}
 
 
+def test_the_heads_asked_may_read_the_case_and_overseers_see_every_request(engine, case_id):
+    with pytest.raises(NotFound):                     # a head with no task on the case does not see it ...
+        engine.queries.case(HEAD_2, case_id)
+    request = engine.handle(RequestExtension(case_id, CLERK, 10, "案情复杂"))
+    assert engine.queries.case(HEAD_2, case_id)["id"] == case_id   # ... until asked to decide its extension
+    with pytest.raises(NotFound):
+        engine.queries.case(HEAD_WZ, case_id)         # not a head of another district
+    auditor = Actor("auditor_city", ("auditor",), "500000", None)
+    assert [r["id"] for r in engine.queries.extension_requests(auditor, state="all")] == [request["id"]]
+    assert engine.queries.extension_requests(Actor("nobody", ("window_clerk",), None, None)) == []
+
+
 def test_a_request_the_head_could_not_approve_is_refused_at_once_and_writes_nothing(engine, case_id):
     before = written(engine, case_id)
     with pytest.raises(ExtensionLimitExceeded):                           # 第四十二条: at most 10 working days
