@@ -12,10 +12,15 @@ from ..errors import http_error_response
 from ..json_body import JsonBodyParser
 from ..schemas import ErrorSchema
 
-# Every ``@blp.arguments`` binds the parser when its module is imported, and each API module imports this
-# package first: so every JSON body of the API is read by JsonBodyParser (400 for JSON it cannot take, 415 for
-# a body of another content type) before any view module is loaded.
-flask_smorest.Blueprint.ARGUMENTS_PARSER = JsonBodyParser()
+class Blueprint(flask_smorest.Blueprint):
+    """The API's blueprints: every JSON body is read by :class:`JsonBodyParser`.
+
+    That is 400 ``BAD_REQUEST`` for JSON it cannot take (malformed, too deep, a huge number, a lone surrogate)
+    and 415 for a body of another content type. A subclass, not a change to flask-smorest's class, so another
+    flask-smorest app in the same process keeps its own parser; :func:`register_api` refuses any other kind.
+    """
+
+    ARGUMENTS_PARSER = JsonBodyParser()
 
 
 class Api(_SmorestApi):
@@ -41,5 +46,7 @@ def register_api(app: Flask) -> Api:
     for module in (definitions, versions, drafts, lint, dryrun, matters, grants, applications, cases, materials,
                    history, tasks, supervision, messages, audit, audit_checks, ratings, public, metrics, health, online,
                    applicants, extensions):
+        if not isinstance(module.blp, Blueprint):
+            raise TypeError(f"{module.__name__}.blp must be app.api.Blueprint (its JSON bodies need JsonBodyParser)")
         api.register_blueprint(module.blp)
     return api

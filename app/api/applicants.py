@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import VERIFIER_ROLES
 
 from ..auth import current_actor, require_role
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("applicants", __name__, url_prefix="/api/v1/applicants", description="申请人账号（实名核验后开通）")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine import (
@@ -19,6 +18,7 @@ from ..auth import current_actor, require_user
 from ..errors import translate
 from ..json_body import JsonNotValid, loads
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("applications", __name__, url_prefix="/api/v1/applications", description="收件")
 FILE_PREFIX = "material."

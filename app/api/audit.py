@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, send_file, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import EXPORT_MEDIA_TYPES, ExportQuery, archive_file, export_events
 
 from ..auth import require_role
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计：归档信息包与数据导出")
 

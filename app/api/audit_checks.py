@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from engine import replay_for, replay_report, verify_for
 
 from ..auth import current_actor, require_user
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/cases", description="重放核对与链条校验（审计）")
 

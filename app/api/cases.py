@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import ExtendDeadline, RequestExtension, ResumeClock, StartCase, SuspendClock
 
@@ -14,6 +13,7 @@ from ..schemas import (
     CaseRefSchema, CaseSchema, ExtendDeadlineSchema, ExtensionRequestSchema, RequestExtensionSchema, ResumeClockSchema,
     StartCaseSchema, SuspendClockSchema,
 )
+from . import Blueprint
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="办件")
 

@@ -5,13 +5,13 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import DeployDefinitions, InvalidInput, is_bundle_file, is_catalog_file
 
 from ..auth import current_actor, require_role, require_user
 from ..runtime import get_engine
 from ..schemas import DefinitionSchema, DeployedSchema
+from . import Blueprint
 
 blp = Blueprint("definitions", __name__, url_prefix="/api/v1/definitions",
                 description="流程定义：部署与版本")

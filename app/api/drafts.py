@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import DeployDraft
@@ -12,6 +11,7 @@ from ..auth import current_actor, require_role
 from ..bounds import DbInt
 from ..runtime import get_engine
 from ..schemas import DeployedSchema, FindingSchema
+from . import Blueprint
 
 blp = Blueprint("drafts", __name__, url_prefix="/api/v1/drafts", description="流程草稿：保存、打开、删除、部署")
 

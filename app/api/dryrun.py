@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import require_role
 from ..runtime import get_engine
 from ..schemas_versions import DryRunRequestSchema, DryRunResultSchema
+from . import Blueprint
 
 blp = Blueprint("dryrun", __name__, url_prefix="/api/v1/dryrun", description="演练：草稿按场景试运行")
 

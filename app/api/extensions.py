@@ -4,13 +4,12 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask_smorest import Blueprint
-
 from engine import DecideExtension, ExtensionApproverRequired, WithdrawExtension
 
 from ..auth import current_actor, require_user
 from ..runtime import get_engine
 from ..schemas import DecideExtensionSchema, ExtensionQuerySchema, ExtensionRequestSchema
+from . import Blueprint
 
 blp = Blueprint("extensions", __name__, url_prefix="/api/v1/extension-requests", description="延长时限申请")
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import RIGHTS
 
 from ..auth import current_actor, require_role
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("grants", __name__, url_prefix="/api/v1/grants", description="全渝通办授权")
 

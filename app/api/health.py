@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine import calendar_coverage
 
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="运行状态")
 

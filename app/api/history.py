@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_actor, require_user
 from ..bounds import DbInt
 from ..runtime import get_engine
 from ..schemas import MASKED
+from . import Blueprint
 
 blp = Blueprint("history", __name__, url_prefix="/api/v1/cases", description="办理历史（审计）")
 STATES = "not_started 未起算 / running 计时中 / paused 已暂停 / stopped 已办结停止"

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import LintDefinitions
 
 from ..auth import require_role
 from ..runtime import get_engine
 from ..schemas import LintReportSchema
+from . import Blueprint
 from .definitions import uploaded_files
 
 blp = Blueprint("lint", __name__, url_prefix="/api/v1/lint", description="流程定义检查：部署前发现问题")

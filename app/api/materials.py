@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from engine import ACCESS_OUTCOMES
@@ -14,6 +13,7 @@ from ..bounds import case_ref
 from ..material_files import file_response
 from ..runtime import get_engine
 from ..schemas import ErrorSchema
+from . import Blueprint
 
 blp = Blueprint("materials", __name__, url_prefix="/api/v1", description="申请材料与查阅记录")
 

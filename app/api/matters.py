@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_actor, require_user
 from ..bounds import DbInt
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("matters", __name__, url_prefix="/api/v1/matters", description="事项目录")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..auth import current_actor
 from ..metric_labels import FIGURES
 from ..runtime import get_engine
+from . import Blueprint
 
 blp = Blueprint("metrics", __name__, url_prefix="/api/v1/metrics", description="效能统计（电子监察）")
 

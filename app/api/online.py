@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine import (
@@ -20,6 +19,7 @@ from ..auth import current_actor
 from ..errors import translate
 from ..json_body import JsonNotValid, loads
 from ..runtime import get_engine
+from . import Blueprint
 from .applications import FILE_PREFIX, IntakeResultSchema, MaterialChoiceSchema, PartySchema, uploads_of
 from .rating_schemas import ApplicantViewSchema, ScoreFields
 

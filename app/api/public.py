@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_smorest import Blueprint
 
 from ..runtime import get_engine
+from . import Blueprint
 from .rating_schemas import ApplicantViewSchema, PublicRatingSchema, QuerySchema
 
 blp = Blueprint("public", __name__, url_prefix="/api/v1/public", description="申请人：办件查询、好差评（无需登录）")

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine import CompleteTask, RateCase
 
 from ..auth import current_actor, require_role, require_user
 from ..runtime import get_engine
+from . import Blueprint
 from .rating_schemas import (
     AppealDecisionSchema, AppealSchema, RatingEntrySchema, RatingListQuerySchema, RatingSchema, StatsQuerySchema,
     StatsSchema,

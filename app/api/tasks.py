@@ -5,7 +5,6 @@ from dataclasses import asdict
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine import ClaimTask, ClaimTasks, CompleteTask, DelegateTask, InboxQuery, ReturnTask, UnclaimTask
 
@@ -15,6 +14,7 @@ from ..schemas import (
     BulkClaimResultSchema, BulkClaimSchema, CaseRefSchema, CompleteTaskSchema, DelegateTaskSchema, ErrorSchema,
     ReturnTaskSchema, TaskCountsSchema, TaskFilterSchema, TaskPageSchema, TaskQuerySchema, TaskSchema,
 )
+from . import Blueprint
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="待办任务")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..auth import current_actor, require_role
 from ..runtime import get_engine
 from ..schemas_versions import (
     DiffArgsSchema, DiffSchema, MigrationReportSchema, MigrationRequestSchema, VersionsSchema,
 )
+from . import Blueprint
 
 blp = Blueprint("versions", __name__, url_prefix="/api/v1/definitions",
                 description="流程版本：版本列表、结构差异、办件迁移")

@@ -167,3 +167,14 @@ def test_deploy_findings_are_chinese_sentences_with_the_parser_text_in_parenthes
     assert (form["code"], form["message"]) == (
         "FORM_NOT_JSON", "表单文件不是有效的 JSON，无法解析（第 1 行第 1 列；解析器：Expecting value）")
     assert client.get("/api/v1/definitions", headers=designer.headers).get_json() == before
+
+
+def test_every_api_blueprint_reads_bodies_with_the_strict_loader_and_leaves_flask_smorest_alone(app):
+    import flask_smorest
+
+    from app.api import Blueprint
+    from app.json_body import JsonBodyParser
+    api_blueprints = [bp for bp in app.blueprints.values() if isinstance(bp, flask_smorest.Blueprint)]
+    assert len(api_blueprints) >= 20 and all(isinstance(bp, Blueprint) for bp in api_blueprints)
+    assert isinstance(Blueprint.ARGUMENTS_PARSER, JsonBodyParser)
+    assert not isinstance(flask_smorest.Blueprint.ARGUMENTS_PARSER, JsonBodyParser)
