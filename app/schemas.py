@@ -295,6 +295,7 @@ class ClockViewSchema(Schema):
     light = fields.String()
     paused = fields.Boolean()
     extended_days = fields.Integer()
+    extension_reason = fields.String(allow_none=True, metadata={"description": "延长理由（已批准的延长）"})
     rule = fields.String()
     periods = fields.Integer(metadata={"description": "时段序号：按阶段计时（tb:clock stopsAt）的时限，已开始的时段数"})
 

@@ -220,7 +220,7 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
     rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
              "due_date": None, "status": "between_periods" if entry.get("periods") else "not_started",
              "left": None, "used": None, "light": "not_started", "paused": False, "extended_days": 0,
-             "periods": len(entry.get("periods", ())),
+             "extension_reason": None, "periods": len(entry.get("periods", ())),
              "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"
              + ("；上一时段已结束，待下一阶段受理" if entry.get("periods") else "")}
             for kind, entry in (doc or {}).items()
@@ -233,7 +233,8 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
             "status": due.status, "left": clock.left(calendar, at), "used": clock.used(calendar, at),
             "light": clock.light(calendar, at, yellow_days=int(entry["yellow_days"]),
                                  yellow_ratio=float(entry["yellow_ratio"])),
-            "paused": clock.paused, "extended_days": sum(e.days for e in clock.extensions), "rule": due.rule,
+            "paused": clock.paused, "extended_days": sum(e.days for e in clock.extensions),
+            "extension_reason": clock.extensions[-1].reason if clock.extensions else None, "rule": due.rule,
             "periods": len(entry.get("periods", ())) + (1 if entry.get("stops_at") else 0),
         })
     return rows

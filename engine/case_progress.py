@@ -111,7 +111,10 @@ def deadlines(clocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "budget": clock.get("budget"), "started": started, "paused": bool(clock.get("paused")),
                      "due_date": clock.get("due_date") if started else None,
                      "left": clock.get("left") if started else None,
-                     "rule": None if started else f"受理之日起 {clock.get('budget')}"})
+                     "rule": None if started else f"受理之日起 {clock.get('budget')}",
+                     # 第四十二条: the applicant is told the extension and its reason.
+                     "extended_days": clock.get("extended_days") or 0,
+                     "extension_reason": clock.get("extension_reason")})
     return rows
 
 

@@ -45,6 +45,8 @@ class DeadlineSchema(Schema):
     due_date = fields.String(allow_none=True, metadata={"description": "办结期限（含当日），YYYY-MM-DD"})
     left = fields.Integer(allow_none=True, metadata={"description": "剩余工作日"})
     rule = fields.String(allow_none=True, metadata={"description": "未起算时的计算规则"})
+    extended_days = fields.Integer(metadata={"description": "经负责人批准延长的工作日数（《行政许可法》第四十二条）"})
+    extension_reason = fields.String(allow_none=True, metadata={"description": "延长理由"})
 
 
 class NoticeItemSchema(Schema):

@@ -64,6 +64,10 @@ def test_a_request_waits_for_the_head_and_the_approval_applies_the_extension(eng
     assert engine.queries.extension_requests(HEAD) == []
     assert [r["state"] for r in engine.queries.extension_requests(CLERK, state="all")] == ["approved"]
 
+    # 第四十二条: the applicant is told the extension and its reason (办件查询, 我的办件).
+    (told,) = [d for d in engine.applicants.view(case_id)["deadlines"] if d["kind"] == "legal"]
+    assert (told["extended_days"], told["extension_reason"], told["due_date"]) == (10, "需组织专家论证", "2026-04-01")
+
     events = engine.queries.events(case_id)
     kinds = [e.event_type for e in events]
     at = kinds.index("ExtensionApproved")

@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.runtime import get_engine
-from engine import Actor, ensure_calendar_seeded
-from tests.helpers import deploy_shipped
+from engine import Actor, CompleteTask, ExtendDeadline, ensure_calendar_seeded
+from tests.helpers import ACCEPT, CLERK, deploy_shipped
 from tests.pages_helpers import csrf_of
-from tests.rating_helpers import closed_case, food_application, food_correction
+from tests.rating_helpers import closed_case, food_application, food_correction, receive, task_of
 
 HTMX = {"HX-Request": "true"}
 PHONE = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36"}
@@ -93,3 +93,15 @@ def test_a_closed_case_is_rated_once_from_the_page_on_a_phone(app, client):
     assert (rating["channel_name"], rating["comment"]) == ("移动服务端", "窗口说法不一")
     again = post(client, "/query/rate", HTMX, case_no=case.case_no, query_code=case.query_code, score="1")
     assert again.status_code == 409 and "每件办件只能评价一次" in again.get_data(as_text=True)
+
+
+def test_an_extension_and_its_reason_are_told_to_the_applicant(app, client):
+    """行政许可法第四十二条: the applicant is told the extension's reason; the query page shows it."""
+    engine = get_engine(app)
+    case = receive(engine)
+    engine.handle(CompleteTask(task_of(engine, CLERK, "accept", case.case_id)["id"], CLERK, ACCEPT))
+    head = Actor("head_yz", ("department_head",), "500103", "zhujian")
+    engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district="500103")
+    engine.handle(ExtendDeadline(case.case_id, head, 10, "需组织专家评审<b>论证</b>", told_to_applicant=True))
+    html = post(client, "/query", HTMX, case_no=case.case_no, query_code=case.query_code).get_data(as_text=True)
+    assert "经负责人批准延长 10 个工作日，理由：需组织专家评审&lt;b&gt;论证&lt;/b&gt;" in html
