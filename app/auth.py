@@ -11,6 +11,7 @@ from typing import Any, Callable
 from flask import abort, g, request, session
 
 from engine import Actor, Forbidden
+from engine.org_file import ROLE_NAMES
 
 from .runtime import get_engine
 
@@ -65,7 +66,8 @@ def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., An
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             actor = current_actor()
             if not set(roles).intersection(actor.roles):
-                raise Forbidden(f"此操作需要以下角色之一：{'、'.join(roles)}")
+                named = "、".join(ROLE_NAMES.get(role, role) for role in roles)
+                raise Forbidden(f"此操作需要以下角色之一：{named}", details={"roles": list(roles)})
             return view(*args, **kwargs)
         return wrapper
     return decorator

@@ -80,11 +80,11 @@ def _describe(result: ReplayResult) -> str:
     """The one-line verdict, followed by the recorded and replayed event where they differ."""
     found = result.divergence
     if found is None:
-        return f"replay: identical ({result.events} events)"
+        return f"重放一致（{result.events} 个事件）"
     if found.reason == "unsupported":
-        return f"replay: {found.message}"
-    lines = [f"replay: diverged at event #{found.seq}（{found.message}）",
-             f"  expected: {_json(found.expected)}", f"  got:      {_json(found.got)}"]
+        return f"重放无法进行：{found.message}"
+    lines = [f"重放在第 {found.seq} 个事件处出现差异（{found.message}）",
+             f"  记录：{_json(found.expected)}", f"  重放：{_json(found.got)}"]
     return "\n".join(lines)
 
 

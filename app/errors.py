@@ -145,7 +145,8 @@ def wants_page() -> bool:
         return True
     if request.path.startswith(("/api/", "/vendor/", "/static/")):
         return False
-    return request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
+    # A browser asks for text/html first (and */* after it); an API client asks for JSON or anything (*/*).
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def render_page_error(status: int, message: str | None = None) -> Any:

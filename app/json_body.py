@@ -32,6 +32,7 @@ MAX_DEPTH = 64   # objects and arrays inside each other; form-js forms and proce
 JSON_REQUIRED = "请求体应为 JSON（Content-Type: application/json）"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NUL = re.compile("\x00")   # PostgreSQL stores no NUL in text or jsonb; SQLite would, and pages would show it
 
 
 class JsonNotValid(ValueError):
@@ -61,17 +62,20 @@ def loads(raw: bytes | str, *, what: str = "请求体") -> Any:
         raise JsonNotValid("number", f"{what}中的整数位数过多（上限 {sys.get_int_max_str_digits()} 位）") from None
     if nested_deeper_than(value, MAX_DEPTH):
         raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）")
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+    if _SURROGATE_ESCAPE.search(text) and _any_string(value, _SURROGATE):
         raise JsonNotValid("unicode", f"{what}含有无效的 Unicode 字符（不成对的 UTF-16 代理项）")
+    if "\\u0000" in text and _any_string(value, _NUL):
+        raise JsonNotValid("nul", f"{what}含有空字符（U+0000），无法保存")
     return value
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def _any_string(value: Any, pattern: re.Pattern[str]) -> bool:
+    """Whether a key or string anywhere in ``value`` matches ``pattern`` (iteratively)."""
     stack = [value]
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if _SURROGATE.search(node):
+            if pattern.search(node):
                 return True
         elif isinstance(node, dict):
             stack.extend(node.keys())
@@ -107,3 +111,24 @@ class JsonBodyParser(FlaskParser):
             return loads(raw)
         except JsonNotValid as exc:
             refuse_body(exc)
+
+
+def install_nul_guard(app: Any) -> None:
+    """Refuse a query string or form field holding U+0000 (400), as :func:`loads` refuses it in a JSON body.
+
+    PostgreSQL stores no NUL in text: a NUL in a filter or a page form would otherwise be a 500 there, and on
+    SQLite a NUL stored and shown again on a page.
+    """
+    from flask import request
+
+    @app.before_request
+    def refuse_nul() -> None:
+        fields = list(request.args.items(multi=True))
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += list(request.form.items(multi=True))
+        bad = sorted({name for name, value in fields if "\x00" in name or "\x00" in value})
+        if bad:
+            message = "请求含有空字符（U+0000），无法保存"
+            raise ApiRefusal(400, message, "BAD_REQUEST", reason="nul",
+                             fields={name.replace("\x00", "\\u0000"): [message] for name in bad})

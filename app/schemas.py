@@ -322,10 +322,11 @@ class ResumeClockSchema(Schema):
 class RequestExtensionSchema(Schema):
     """Ask a department head of the owning district to extend one clock (行政许可法第四十二条)."""
 
-    days = fields.Integer(required=True, validate=validate.Range(min=1, max=15))
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=15),
+                          metadata={"description": "工作日，整数 1-15（一般时限至多 10，联合办理 45 日时限至多 15）"})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     clock = fields.String(load_default="legal", validate=validate.OneOf(["legal", "committed"]))
-    told_to_applicant = fields.Boolean(load_default=False)
+    told_to_applicant = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class ExtendDeadlineSchema(RequestExtensionSchema):
@@ -342,12 +343,14 @@ class ExtensionQuerySchema(Schema):
         ["open", "lapsed", "approved", "rejected", "withdrawn", "all"]))
     case_id = DbId(load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
+                            metadata={"description": "跳过的条数（分页）；总数见响应头 X-Total-Count"})
 
 
 class DecideExtensionSchema(Schema):
     """The head's opinion: optional when approving, required when rejecting."""
 
-    comment = fields.String(load_default="", validate=validate.Length(max=500))
+    comment = fields.String(load_default="", allow_none=True, validate=validate.Length(max=500))
 
 
 class ExtensionRequestSchema(Schema):
@@ -367,7 +370,9 @@ class ExtensionRequestSchema(Schema):
                                                    "withdrawn 已撤回 / lapsed 办件已办结而失效"})
     state_label = fields.String()
     requested_by = fields.String()
+    requested_by_name = fields.String(metadata={"description": "申请人姓名（列表中）"})
     requested_at = fields.DateTime()
     decided_by = fields.String(allow_none=True)
+    decided_by_name = fields.String(allow_none=True, metadata={"description": "审批人姓名（列表中）"})
     decided_at = fields.DateTime(allow_none=True)
     comment = fields.String(allow_none=True)

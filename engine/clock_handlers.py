@@ -9,8 +9,12 @@ yellow instants on the case row are recomputed in the same write.
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import timezone
+from types import SimpleNamespace
 from typing import Any, Callable
+
+from sqlalchemy import select
 
 from . import events as ev
 from .case_clocks import clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
@@ -25,7 +29,7 @@ from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionNotApproved
 from .persistence.case_records import CaseRecord
-from .persistence.models import ExtensionRequest
+from .persistence.models import Case, ExtensionRequest
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}
@@ -52,14 +56,35 @@ def resume_clock(cmd: ResumeClock, svc: Services) -> CaseRef:
     return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change, ev.ClockResumed(clocks=tuple(cmd.clocks)))
 
 
+def written(text: Any) -> str:
+    """Return ``text`` stripped, or "" when nothing readable is left: whitespace and invisible format characters
+    (zero-width space, BOM, direction marks) do not make a reason the law asks to be written down."""
+    if not isinstance(text, str):
+        return ""
+    stripped = text.strip()
+    return stripped if any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in stripped) else ""
+
+
+def _reason(text: Any, field: str, message: str) -> str:
+    """The stripped reason; refused when blank (``details.fields.<field>``) or longer than :data:`MAX_TEXT`."""
+    found = written(text)
+    if not found:
+        raise InvalidInput(message, details={"fields": {field: ["必填项"]}})
+    if len(found) > MAX_TEXT:
+        raise InvalidInput(f"不能超过 {MAX_TEXT} 字", details={"fields": {field: [f"最多 {MAX_TEXT} 字"]}})
+    return found
+
+
+_WHY = "延长期限须写明理由，并告知申请人（《行政许可法》第四十二条）"
+
+
 def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
     """A department head extends one clock once, by at most 10 (or, for a 45-day joint procedure, 15) working days.
 
     The head approves by acting: naming anyone else as approver is refused. Replay re-issues extensions
     recorded before approvals moved into the system (``on_record``), where a clerk recorded a head's approval.
     """
-    if len(cmd.reason) > MAX_TEXT:
-        raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字", details={"fields": {"reason": f"最多 {MAX_TEXT} 字"}})
+    reason = cmd.reason if cmd.on_record else _reason(cmd.reason, "reason", _WHY)
     approver = cmd.approved_by.strip() or cmd.actor.username
     if approver != cmd.actor.username and not cmd.on_record:
         raise ExtensionNotApproved("延长期限须由业务属地的科室负责人本人在系统中批准：请提交延期申请，由负责人审批",
@@ -71,28 +96,29 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
             # Decide the request instead, so that it does not stay open for an extension already made.
             raise Conflict(f"该时限有 {pending.requested_by} 提交的待审批延期申请，请审批该申请",
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
-        return clock.extend(cmd.days, cmd.reason, approver, cmd.actor.username, now,
+        return clock.extend(cmd.days, reason, approver, cmd.actor.username, now,
                             max_total_days=_limit(clock), approver_roles_ok=_heads(uow, approver, case),
                             told_to_applicant=cmd.told_to_applicant)
-    event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=cmd.reason, approved_by=approver,
+    event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=reason, approved_by=approver,
                                 told_to_applicant=cmd.told_to_applicant)
     return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event)
 
 
 def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
     """Ask for an extension; refused now when the head could not approve it (closed, extended, too long)."""
-    reason = cmd.reason.strip()
-    if not reason:
-        raise InvalidInput("延长期限须写明理由，并告知申请人（《行政许可法》第四十二条）",
-                           details={"fields": {"reason": "必填项"}})
-    if len(reason) > MAX_TEXT:
-        raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字", details={"fields": {"reason": f"最多 {MAX_TEXT} 字"}})
+    if not cmd.on_record and not _STAFF.intersection(cmd.actor.roles):
+        raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以申请延长时限", code="EXTENSION_REQUEST_FORBIDDEN")
+    reason = _reason(cmd.reason, "reason", _WHY)
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(cmd.case_id)
-        _authorize(cmd.actor, case)
+        if not cmd.on_record:
+            # Staff of the owning district who may read the case: a request tells its 办件编号 back.
+            if cmd.actor.district != case.owning_district:
+                raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
+            _visible(uow, cmd.actor, case)
         _running(case)
-        clock = _clocks(case, (cmd.clock,), started_only=True)[cmd.clock]
+        clock = _clocks(case, (cmd.clock,), started_only=True, extension=True)[cmd.clock]
         # The approval would apply exactly this; refuse what it would refuse, before a head is asked.
         clock.extend(cmd.days, reason, cmd.actor.username, cmd.actor.username, now,
                      max_total_days=_limit(clock), approver_roles_ok=True)
@@ -115,11 +141,8 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
 
 def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
     """A department head of the owning district approves (applying the extension) or rejects a request."""
-    comment = (cmd.comment or "").strip()
-    if not cmd.approve and not comment:
-        raise InvalidInput("驳回延期申请须写明理由", details={"fields": {"comment": "必填项"}})
-    if len(comment) > MAX_TEXT:
-        raise InvalidInput(f"意见不能超过 {MAX_TEXT} 字", details={"fields": {"comment": f"最多 {MAX_TEXT} 字"}})
+    comment = _reason(cmd.comment, "comment", "驳回延期申请须写明理由") if not cmd.approve or written(cmd.comment) \
+        else ""
     now = svc.clock.now()
     with svc.uow() as uow:
         case, request = _open_request(uow, cmd.request_id, cmd.actor)
@@ -165,17 +188,19 @@ def withdraw_extension(cmd: WithdrawExtension, svc: Services) -> dict[str, Any]:
 REQUEST_STATES = {"open": "待审批", "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回",
                   "lapsed": "已失效"}
 """The states of an extension request, in Chinese; ``lapsed`` is shown for an open request of a closed case."""
-MAX_TEXT = 2000
+MAX_TEXT = 500
+"""The longest reason or opinion of an extension (the API's limit too)."""
 
 
 def request_view(request: ExtensionRequest, case_no: str, case_status: str = "running") -> dict[str, Any]:
     """Return the JSON view of a request; an open request of a case that is no longer running is ``lapsed``."""
     state = "lapsed" if request.state == "open" and case_status != "running" else request.state
+    utc = (lambda at: at.astimezone(timezone.utc) if at is not None else None)  # noqa: E731 - as the database gives
     return {"id": request.id, "case_id": request.case_id, "case_no": case_no, "clock": request.clock,
             "days": request.days, "reason": request.reason, "told_to_applicant": request.told_to_applicant,
             "district": request.district, "state": state, "state_label": REQUEST_STATES[state],
-            "requested_by": request.requested_by, "requested_at": request.requested_at,
-            "decided_by": request.decided_by, "decided_at": request.decided_at, "comment": request.comment}
+            "requested_by": request.requested_by, "requested_at": utc(request.requested_at),
+            "decided_by": request.decided_by, "decided_at": utc(request.decided_at), "comment": request.comment}
 
 
 def _open_request(uow: SqlAlchemyUnitOfWork, request_id: int, actor: Actor) -> tuple[CaseRecord, ExtensionRequest]:
@@ -186,9 +211,10 @@ def _open_request(uow: SqlAlchemyUnitOfWork, request_id: int, actor: Actor) -> t
     case = uow.cases.lock(found.case_id)
     request = uow.extensions.lock(request_id)
     if request.state != "open":
-        who = f"由 {request.decided_by} " if request.decided_by else ""
-        raise Conflict(f"该延期申请已{who}{REQUEST_STATES[request.state]}", details={"request_id": request_id},
-                       code="EXTENSION_REQUEST_CLOSED")
+        verb = {"approved": "批准", "rejected": "驳回", "withdrawn": "撤回"}[request.state]
+        who = _display_name(uow, request.decided_by)
+        raise Conflict(f"该延期申请已由{who}{verb}" if who else f"该延期申请已{verb}",
+                       details={"request_id": request_id, "state": request.state}, code="EXTENSION_REQUEST_CLOSED")
     if case.status != "running":
         raise ClockClosed("办件已办结，延期申请已失效", details={"request_id": request_id})
     return case, request
@@ -205,6 +231,20 @@ def _note(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, events: li
 def _checkin(svc: Services, case: CaseRecord, workflow: Any) -> None:
     if workflow is not None:
         svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
+
+
+def _display_name(uow: SqlAlchemyUnitOfWork, username: str | None) -> str:
+    user = uow.users.by_username(username) if username else None
+    return (user.display_name or username) if user is not None else (username or "")
+
+
+def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
+    """Refuse (404) a person who may not read the case, as its page and API would: nothing about it leaks."""
+    from .queries import Queries
+    started_by = uow.session.scalar(select(Case.started_by).where(Case.id == case.id))
+    row = SimpleNamespace(id=case.id, started_by=started_by, owning_district=case.owning_district)
+    if not Queries.sees_case(uow.session, actor, row):
+        raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
 
 
 def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord) -> bool:
@@ -259,6 +299,9 @@ def _iso(value: Any) -> Any:
 
 def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
             change: Callable[[Clock, Any, SqlAlchemyUnitOfWork, CaseRecord], Clock], event: ev.Event) -> CaseRef:
+    if "admin" not in actor.roles and not _STAFF.intersection(actor.roles):
+        # Before the case is read: a role that never acts on clocks learns nothing about which cases exist.
+        raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(case_id)
@@ -279,7 +322,8 @@ def _apply(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, actor: Ac
     """
     cause = events[0]
     notice = isinstance(cause, ev.ClockPaused) and cause.reason_kind == "correction"
-    clocks = _clocks(case, kinds, started_only=not notice)
+    clocks = _clocks(case, kinds, started_only=not notice,
+                     extension=isinstance(cause, (ev.DeadlineExtended, ev.ExtensionApproved)))
     waiting = pending_kinds(case.clocks) & set(kinds)
     doc = dict(case.clocks or {})
     if waiting:
@@ -307,7 +351,8 @@ def _running(case: CaseRecord) -> None:
         raise ClockClosed("办件已办结，不能再调整计时", details={"case_id": case.id})
 
 
-def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool) -> dict[str, Clock]:
+def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool,
+            extension: bool = False) -> dict[str, Clock]:
     """Return the case's started clocks; refuse a kind it lacks, and a change other than a 补正 notice before 受理."""
     clocks = clocks_of(case.clocks)
     waiting = pending_kinds(case.clocks) & set(kinds)
@@ -315,6 +360,9 @@ def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool) -> 
     if not kinds or unknown:
         raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
                            details={"clocks": list(kinds)})
+    if waiting and extension:
+        raise InvalidInput("时限自受理之日起算，尚未起算的时限不能延长", details={"clocks": sorted(waiting)},
+                           code="CLOCK_NOT_STARTED")
     if waiting and started_only:
         # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
         raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)})

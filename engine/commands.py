@@ -291,6 +291,8 @@ class RequestExtension(Command):
     reason: str
     clock: str = "legal"
     told_to_applicant: bool = False
+    on_record: bool = False
+    """Replay only: the record shows the request was allowed, so who asked is not checked again."""
 
 
 @dataclass(frozen=True)

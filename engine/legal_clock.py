@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from .calendar import Due, WorkCalendar, business_date
+from .calendar import CST, Due, WorkCalendar, business_date
 from .legal_clock_rules import (
     UNIT_ZH, XKF45_PROCEDURES, AcceptanceOutcome, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed,
     ClockInvalid, ClockKind, ClockNotPaused, Extension, ExtensionApproverRequired, ExtensionLimitExceeded,
@@ -145,7 +145,8 @@ class Clock:
         if not approved_by.strip() or not approver_roles_ok:
             raise ExtensionNotApproved("延长期限须经负责人批准（《行政许可法》第四十二条），批准人缺失或无权批准")
         if self.extensions:
-            raise ExtensionLimitExceeded(f"{self.kind.zh}已于 {self.extensions[0].at} 延长一次，依法不得再次延长")
+            when = self.extensions[0].at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+            raise ExtensionLimitExceeded(f"{self.kind.zh}已于 {when} 延长一次，依法不得再次延长")
         if days > max_total_days:
             raise ExtensionLimitExceeded(f"延长 {days} {UNIT_ZH[self.budget.unit]}超过上限 {max_total_days}")
         extension = Extension(days, reason, approved_by, actor, at, told_to_applicant)

@@ -34,6 +34,10 @@ from .errors import OrgFileInvalid
 from .masking import is_valid_id_number, mask_id_number
 
 ROLES = ("window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin")
+ROLE_NAMES = {"window_clerk": "窗口人员", "reviewer": "审查人员", "department_head": "科室负责人",
+              "supervisor": "电子监察（督办）人员", "designer": "流程设计人员", "auditor": "审计人员",
+              "admin": "管理员"}
+"""The roles as people read them (error messages, pages)."""
 KINDS = ("区", "县", "自治县", "功能区", "市")
 DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})$")
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import inbox
 from .bundle import progress, provided
@@ -23,7 +23,7 @@ from .inbox_separation import SeparationMarks
 from .masking import mask_for_roles
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
-    TaskCandidate, TaskItem, Timer,
+    TaskCandidate, TaskItem, Timer, User,
 )
 
 _OVERSEERS = {"admin", "auditor", "supervisor"}
@@ -221,35 +221,41 @@ class Queries:
                     for item, case_no, title, process_key in session.execute(stmt)]
 
     def extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
-                           limit: int = 100) -> list[dict[str, Any]]:
+                           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Return the deadline extension requests of ``actor``'s district (admins, auditors, city supervisors: all).
 
         ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
         undecided; the decided states and ``all`` list newest first.
         """
         from .clock_handlers import request_view
-        from .supervision import CITY
-        everywhere = bool({"admin", "auditor"} & set(actor.roles)) or (
-            "supervisor" in actor.roles and actor.district == CITY)
+        everywhere = _sees_every_district(actor)
         if not everywhere and not actor.district:
             return []
-        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status)
-                .join(Case, Case.id == ExtensionRequest.case_id).limit(limit))
-        if not everywhere:
-            stmt = stmt.where(ExtensionRequest.district == actor.district)
-        if case_id is not None:
-            stmt = stmt.where(ExtensionRequest.case_id == case_id)
-        if state in ("open", "lapsed"):
-            running = Case.status == "running"
-            stmt = stmt.where(ExtensionRequest.state == "open", running if state == "open" else ~running)
-        elif state != "all":
-            stmt = stmt.where(ExtensionRequest.state == state)
+        requester, decider = aliased(User), aliased(User)
+        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status,
+                       requester.display_name, decider.display_name)
+                .join(Case, Case.id == ExtensionRequest.case_id)
+                .outerjoin(requester, requester.username == ExtensionRequest.requested_by)
+                .outerjoin(decider, decider.username == ExtensionRequest.decided_by).limit(limit).offset(offset))
+        stmt = stmt.where(*_extension_filters(actor, everywhere, state, case_id))
         newest = (ExtensionRequest.requested_at.desc(), ExtensionRequest.id.desc())
         stmt = stmt.order_by(*((ExtensionRequest.requested_at, ExtensionRequest.id) if state == "open" else newest))
         with self.sessions() as session:
-            return [mask_for_roles(actor.roles, {**request_view(request, case_no, status), "title": title,
-                                                 "process_key": process_key})
-                    for request, case_no, title, process_key, status in session.execute(stmt)]
+            return [mask_for_roles(actor.roles, {
+                **request_view(request, case_no, status), "title": title, "process_key": process_key,
+                "requested_by_name": asked or request.requested_by,
+                "decided_by_name": (decided or request.decided_by) if request.decided_by else None})
+                for request, case_no, title, process_key, status, asked, decided in session.execute(stmt)]
+
+    def count_extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None) -> int:
+        """How many requests :meth:`extension_requests` would list in all (the heads' queue: ``open``)."""
+        everywhere = _sees_every_district(actor)
+        if not everywhere and not actor.district:
+            return 0
+        stmt = (select(func.count()).select_from(ExtensionRequest).join(Case, Case.id == ExtensionRequest.case_id)
+                .where(*_extension_filters(actor, everywhere, state, case_id)))
+        with self.sessions() as session:
+            return int(session.scalar(stmt) or 0)
 
     def matters(self, *, q: str | None = None, district: str | None = None,
                 limit: int = 100) -> list[dict[str, Any]]:
@@ -329,6 +335,25 @@ class Queries:
             asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id).limit(1)
             return session.scalar(asked) is not None
         return False
+
+
+def _sees_every_district(actor: Actor) -> bool:
+    """Admins, auditors and city-level supervisors read every district's extension requests."""
+    from .supervision import CITY
+    return bool({"admin", "auditor"} & set(actor.roles)) or ("supervisor" in actor.roles and actor.district == CITY)
+
+
+def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int | None) -> list[Any]:
+    """The conditions of an extension request listing: the actor's district, the case, the state."""
+    where: list[Any] = [] if everywhere else [ExtensionRequest.district == actor.district]
+    if case_id is not None:
+        where.append(ExtensionRequest.case_id == case_id)
+    if state in ("open", "lapsed"):
+        running = Case.status == "running"
+        where += [ExtensionRequest.state == "open", running if state == "open" else ~running]
+    elif state != "all":
+        where.append(ExtensionRequest.state == state)
+    return where
 
 
 def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:

@@ -560,7 +560,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "DeadlineExtended": _case_command(lambda c, a, p: ExtendDeadline(
         c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"], on_record=True)),
     "ExtensionRequested": _case_command(lambda c, a, p: RequestExtension(
-        c, a, p["days"], p["reason"], p["clock"], p["told_to_applicant"])),
+        c, a, p["days"], p["reason"], p["clock"], p["told_to_applicant"], on_record=True)),
     "ExtensionApproved": _extension_request(lambda r, a, p: DecideExtension(r, a, True, p["comment"])),
     "ExtensionRejected": _extension_request(lambda r, a, p: DecideExtension(r, a, False, p["comment"])),
     "ExtensionWithdrawn": _extension_request(lambda r, a, p: WithdrawExtension(r, a)),

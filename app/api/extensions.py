@@ -27,10 +27,17 @@ def heads_only(view: Callable[..., Any]) -> Callable[..., Any]:
 @blp.route("", methods=["GET"])
 @require_user
 @blp.arguments(ExtensionQuerySchema, location="query")
-@blp.response(200, ExtensionRequestSchema(many=True))
+@blp.response(200, ExtensionRequestSchema(many=True), headers={
+    "X-Total-Count": {"description": "符合筛选条件的申请总数（分页用）", "schema": {"type": "integer"}}})
 def list_requests(query: dict[str, Any]) -> Any:
-    """List the requests of your district: ``open`` (the default) is the heads' queue, oldest first."""
-    return get_engine().queries.extension_requests(current_actor(), **query)
+    """List the requests of your district: ``open`` (the default) is the heads' queue, oldest first.
+
+    Page with ``limit`` and ``offset``; the ``X-Total-Count`` header tells how many match in all.
+    """
+    actor, queries = current_actor(), get_engine().queries
+    rows = queries.extension_requests(actor, **query)
+    total = queries.count_extension_requests(actor, state=query["state"], case_id=query["case_id"])
+    return rows, {"X-Total-Count": str(total)}
 
 
 @blp.route("/<int:request_id>/approve", methods=["POST"])

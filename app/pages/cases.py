@@ -11,7 +11,8 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from engine import (
-    DecideExtension, EngineError, ExtendDeadline, InvalidInput, NotFound, RequestExtension, WithdrawExtension,
+    EXTENSION_TEXT_MAX, DecideExtension, EngineError, ExtendDeadline, InvalidInput, NotFound, RequestExtension,
+    WithdrawExtension,
 )
 
 from ..auth import current_actor
@@ -23,7 +24,6 @@ from .labels import CLOCKS, materials
 STAFF = frozenset({"window_clerk", "reviewer", "department_head"})
 CLOCK_KINDS = ("legal", "committed")
 MAX_DAYS = 15
-MAX_TEXT = 2000
 
 
 @bp.get("/cases/<int:case_id>")
@@ -55,12 +55,13 @@ def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] 
     head = owning and "department_head" in actor.roles
     running = detail["status"] == "running"
     # A clock may be extended once, after it started (受理): offer the started ones not yet extended.
-    clocks = [c["kind"] for c in detail["clocks"] if c.get("t0") and not c.get("extended_days")
-              and c["kind"] in CLOCK_KINDS]
     requests = get_engine().queries.extension_requests(actor, state="all", case_id=detail["id"])
+    waiting = {r["clock"] for r in requests if r["state"] == "open"}   # decided first, then asked again
+    clocks = [c["kind"] for c in detail["clocks"] if c.get("t0") and not c.get("extended_days")
+              and c["kind"] in CLOCK_KINDS and c["kind"] not in waiting]
     return {"requests": requests, "may_ask": staff and running and not head, "may_extend": head and running,
             "may_decide": head and running, "clocks": clocks, "form": form or {}, "error": error,
-            "max_days": MAX_DAYS, "max_text": MAX_TEXT}
+            "max_days": MAX_DAYS, "max_text": EXTENSION_TEXT_MAX}
 
 
 @bp.post("/cases/<int:case_id>/extension-requests")
@@ -85,8 +86,6 @@ def _extension_form(case_id: int, *, direct: bool) -> Any:
         days = _days(form["days"])
         if form["clock"] not in CLOCK_KINDS:
             raise InvalidInput("请选择要延长的时限（法定时限或承诺时限）")
-        if len(form["reason"].strip()) > MAX_TEXT:
-            raise InvalidInput(f"理由不能超过 {MAX_TEXT} 字")
         if direct:
             get_engine().handle(ExtendDeadline(case_id, actor, days, form["reason"], clock=form["clock"],
                                                told_to_applicant=form["told_to_applicant"]))

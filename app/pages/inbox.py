@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import EngineError
+from engine import EXTENSION_TEXT_MAX, EngineError
 
 from ..auth import current_actor
 from ..runtime import get_engine
@@ -40,9 +40,11 @@ def inbox() -> Any:
     if request.headers.get("HX-Request"):
         more = request.headers.get("HX-Target") == "more-row"
         return render_template("pages/inbox_rows.html", more=more, **context)
-    extensions = (engine.queries.extension_requests(actor, state="open")
-                  if "department_head" in actor.roles else None)
-    return render_template("pages/inbox.html", extensions=extensions, **context)
+    heads = "department_head" in actor.roles
+    extensions = engine.queries.extension_requests(actor, state="open") if heads else None
+    waiting = engine.queries.count_extension_requests(actor) if heads else 0
+    return render_template("pages/inbox.html", extensions=extensions, extensions_total=waiting,
+                           extension_max=EXTENSION_TEXT_MAX, **context)
 
 
 def _rows(actor: Any, tab: str, filters: dict[str, str], cursor: str | None) -> tuple[list[dict], str | None]:

@@ -88,7 +88,7 @@ def test_a_clerk_asks_on_the_case_page_and_the_head_approves_in_the_inbox(app):
     assert inbox is not None and "待审批的延期申请" in inbox
     [request] = requests_of(app, "open")
     assert f'href="/cases/{case_id}">{request["case_no"]}</a>' in inbox
-    for text in ("法定时限", "5 个工作日", REASON, "window_yz", "2026-11-23 09:00", "批准", "驳回"):
+    for text in ("法定时限", "5 个工作日", REASON, "渝中窗口", "2026-11-23 09:00", "批准", "驳回"):
         assert text in inbox, text
     assert "待审批" in head.get(f"/cases/{case_id}").get_data(as_text=True)   # the link opens the case
 
@@ -102,7 +102,7 @@ def test_a_clerk_asks_on_the_case_page_and_the_head_approves_in_the_inbox(app):
     assert (done["state"], done["decided_by"], done["comment"]) == ("approved", "head_yz", "同意延长")
 
     page = clerk.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert "已批准" in page and "同意延长" in page and "head_yz" in page
+    assert "已批准" in page and "同意延长" in page and "渝中住建科长" in page
     assert legal_due(app) in page and "已延长 5 个工作日" in page
     assert '<option value="legal"' not in page           # extended once: only the committed clock is left
 
@@ -133,7 +133,10 @@ def test_rejecting_without_a_reason_shows_the_error_and_changes_nothing(app):
     assert "已驳回" in page and "理由不充分" in page and legal_due(app) == before
     again = decide(head, request["id"], "approve")         # decided once: said on the page, not a 500
     assert again.status_code == 302
-    assert "该延期申请已由 head_yz 已驳回" in head.get("/").get_data(as_text=True)
+    assert "该延期申请已由渝中住建科长驳回" in head.get("/").get_data(as_text=True)
+    # The history timeline tells the request and the head's reason for the rejection.
+    history = clerk.get(f"/cases/{case_id}/history").get_data(as_text=True)
+    assert "驳回延长申请" in history and "意见：理由不充分" in history and "法定时限延长 5 个工作日" in history
 
 
 def test_a_clerk_does_not_see_the_section_nor_may_decide(app):

@@ -96,7 +96,7 @@ def test_a_request_the_head_could_not_approve_is_refused_at_once_and_writes_noth
         engine.handle(RequestExtension(case_id, CLERK, 11, "案情复杂"))
     with pytest.raises(InvalidInput) as blank:
         engine.handle(RequestExtension(case_id, CLERK, 5, " \u3000 "))
-    assert blank.value.details == {"fields": {"reason": "必填项"}}
+    assert blank.value.details == {"fields": {"reason": ["必填项"]}}
     with pytest.raises(InvalidInput):
         engine.handle(RequestExtension(case_id, CLERK, 5, "案情复杂", clock="nosuch"))
     with pytest.raises(NotFound):                                         # not the owning district
@@ -108,7 +108,7 @@ def test_a_request_the_head_could_not_approve_is_refused_at_once_and_writes_noth
 def test_one_open_request_per_clock_and_none_after_the_one_extension(engine, case_id):
     first = engine.handle(RequestExtension(case_id, CLERK, 10, "案情复杂"))
     with pytest.raises(Conflict) as twice:
-        engine.handle(RequestExtension(case_id, ZHUJIAN, 5, "再申请"))
+        engine.handle(RequestExtension(case_id, CLERK, 5, "再申请"))
     assert (twice.value.code, twice.value.details) == ("EXTENSION_REQUEST_OPEN", {"request_id": first["id"]})
     committed = engine.handle(RequestExtension(case_id, CLERK, 3, "承诺时限另行申请", clock="committed"))
     assert committed["clock"] == "committed"
@@ -136,7 +136,7 @@ def test_only_a_head_of_the_owning_district_decides_and_a_rejection_needs_its_re
         engine.handle(DecideExtension(request["id"], HEAD_WZ, True))      # a head of another district
     with pytest.raises(InvalidInput) as blank:
         engine.handle(DecideExtension(request["id"], HEAD, False, "  "))
-    assert blank.value.details == {"fields": {"comment": "必填项"}}
+    assert blank.value.details == {"fields": {"comment": ["必填项"]}}
     assert written(engine, case_id) == before
 
     rejected = engine.handle(DecideExtension(request["id"], HEAD, False, "理由不充分"))
@@ -144,7 +144,7 @@ def test_only_a_head_of_the_owning_district_decides_and_a_rejection_needs_its_re
     assert legal_due(engine, case_id) == "2026-03-18"
     with pytest.raises(Conflict) as again:
         engine.handle(DecideExtension(request["id"], HEAD_2, True))
-    assert again.value.code == "EXTENSION_REQUEST_CLOSED" and HEAD.username in again.value.message
+    assert (again.value.code, again.value.message) == ("EXTENSION_REQUEST_CLOSED", "该延期申请已由科长驳回")
     assert legal_due(engine, case_id) == "2026-03-18"
 
 
@@ -204,3 +204,56 @@ def test_the_golden_history_still_holds_an_extension_recorded_by_a_clerk():
     history = read_history(HISTORIES / "permit_clocks_paused_and_extended.json")
     (extended,) = [e for e in history.events if e.event_type == "DeadlineExtended"]
     assert extended.actor != extended.payload["approved_by"]
+
+
+def test_only_staff_who_may_read_the_case_ask_and_nothing_about_it_leaks_to_others(engine, case_id):
+    before = written(engine, case_id)
+    with pytest.raises(NotFound):                     # a reviewer of the district with no task on it yet
+        engine.handle(RequestExtension(case_id, ZHUJIAN, 5, "探测"))
+    for outsider in (Actor("admin", ("admin",), "500000", None), Actor("audit", ("auditor",), "500000", None)):
+        with pytest.raises(Forbidden) as refused:     # roles that never act on clocks: 403 before the case is read
+            engine.handle(RequestExtension(case_id, outsider, 5, "代申请"))
+        assert refused.value.code == "EXTENSION_REQUEST_FORBIDDEN"
+        with pytest.raises(Forbidden):
+            engine.handle(RequestExtension(10 ** 9, outsider, 5, "代申请"))   # a case that does not exist: the same
+    with pytest.raises(Forbidden):
+        engine.handle(ExtendDeadline(case_id, Actor("audit", ("auditor",), "500000", None), 5, "直接"))
+    assert written(engine, case_id) == before
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\ufeff", " \u200b\u3000", "\u202e"])
+def test_an_invisible_reason_is_no_reason(engine, case_id, blank):
+    with pytest.raises(InvalidInput) as refused:
+        engine.handle(RequestExtension(case_id, CLERK, 5, blank))
+    assert refused.value.details == {"fields": {"reason": ["必填项"]}}
+    with pytest.raises(InvalidInput) as direct:       # the same answer for a head's direct extension
+        engine.handle(ExtendDeadline(case_id, HEAD, 5, blank))
+    assert direct.value.details == {"fields": {"reason": ["必填项"]}}
+
+
+def test_a_clock_not_started_cannot_be_extended_and_a_second_extension_names_the_first_plainly(engine, clock):
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    engine.identity.create_user(HEAD.username, display_name="科长", roles=HEAD.roles, district="500103",
+                                department="zhujian")
+    waiting = engine.handle(StartCase("standard_permit", CLERK)).case_id    # its legal clock starts at 受理
+    with pytest.raises(InvalidInput) as refused:
+        engine.handle(RequestExtension(waiting, CLERK, 5, "案情复杂"))
+    assert refused.value.code == "CLOCK_NOT_STARTED"
+    running = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    engine.handle(DecideExtension(engine.handle(RequestExtension(running, CLERK, 5, "案情复杂"))["id"], HEAD, True))
+    with pytest.raises(ExtensionLimitExceeded) as twice:
+        engine.handle(ExtendDeadline(running, HEAD, 5, "再次"))
+    assert twice.value.message == "法定时限已于 2026-02-12 10:00 延长一次，依法不得再次延长"
+
+
+def test_the_heads_queue_pages_and_counts_every_waiting_request(engine, case_id):
+    ids = [engine.handle(RequestExtension(case, CLERK, 5, f"第 {n} 件"))["id"]
+           for n, case in enumerate([case_id, *(engine.handle(StartCase("parallel_approval", CLERK)).case_id
+                                                for _ in range(2))])]
+    first = engine.queries.extension_requests(HEAD, limit=2)
+    rest = engine.queries.extension_requests(HEAD, limit=2, offset=2)
+    assert [r["id"] for r in first + rest] == ids                          # oldest first, nothing twice
+    assert engine.queries.count_extension_requests(HEAD) == 3
+    assert engine.queries.count_extension_requests(HEAD, case_id=case_id) == 1
+    assert engine.queries.count_extension_requests(HEAD_WZ) == 0

@@ -138,8 +138,8 @@ def test_the_divergent_twin_verifies_but_replay_names_the_first_effect_that_diff
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     result = runner.invoke(args=["replay", "--file", str(path)])
     assert result.exit_code == 1
-    expected, got = result.output.split("expected:")[1].split("got:")
-    assert result.output.startswith(f"replay: diverged at event #{seq + 1}（事件与记录不一致）\n")
+    expected, got = result.output.split("记录：")[1].split("重放：")
+    assert result.output.startswith(f"重放在第 {seq + 1} 个事件处出现差异（事件与记录不一致）\n")
     assert '"elements": ["gw_decision", "join_review", "merge_grant"]' in expected
     assert '"elements": ["gw_decision"]' in got
     assert runner.invoke(args=["verify", "--file", str(path)]).exit_code == 0
@@ -150,10 +150,10 @@ def test_the_cli_replays_several_golden_files_and_names_each(runner):
     result = runner.invoke(args=["replay", "--file", files[0], "--file", files[1]])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == 2 and all("replay: identical (" in line for line in lines)
+    assert len(lines) == 2 and all("重放一致（" in line for line in lines)
     assert lines[0].startswith(f"{files[0]}（办件 TB20261123000001）：")
     one = runner.invoke(args=["replay", "--file", files[1]])
-    assert (one.exit_code, one.output) == (0, "replay: identical (23 events)\n")
+    assert (one.exit_code, one.output) == (0, "重放一致（23 个事件）\n")
 
 
 # --- bad files --------------------------------------------------------------------------------------------------

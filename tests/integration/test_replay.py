@@ -162,7 +162,7 @@ def test_the_cli_replays_one_case_and_all_cases(engine, approval, clock, runner,
     one = runner.invoke(args=["replay", approval.case_no])
     assert one.exit_code == 0, one.output
     count = len(engine.queries.events(approval.case_id))
-    assert one.output.strip() == f"replay: identical ({count} events)"
+    assert one.output.strip() == f"重放一致（{count} 个事件）"
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
     second = engine.handle(StartCase("parallel_approval", CLERK))
     everything = runner.invoke(args=["replay", "--all"])
@@ -175,10 +175,10 @@ def test_the_cli_replays_one_case_and_all_cases(engine, approval, clock, runner,
             "c": second.case_id})
     broken = runner.invoke(args=["replay", "--all"])
     assert broken.exit_code == 1
-    assert f"办件 {second.case_no}：replay: diverged at event #1" in broken.output
+    assert f"办件 {second.case_no}：重放在第 1 个事件处出现差异" in broken.output
     assert "1 个办件不一致" in broken.output
     single = runner.invoke(args=["replay", str(second.case_id)])
-    assert single.exit_code == 1 and "expected:" in single.output and "got:" in single.output
+    assert single.exit_code == 1 and "  记录：" in single.output and "  重放：" in single.output
 
 
 def test_an_input_whose_payload_lost_its_fields_is_refused_at_its_number(engine, approval, database_url):

@@ -37,8 +37,11 @@ def post_json_text(client, caller, path, text, content_type="application/json"):
     (start_body(nested(200)), "depth"),             # decodes, but deeper than any request may be
     (start_body("9" * 5_000), "number"),
     (start_body('"\\ud800"'), "unicode"),           # a lone surrogate no database or answer can encode
+    (start_body('"a\\u0000b"'), "nul"),             # PostgreSQL stores no NUL in text or jsonb
+    ('{"process_key": "parallel_approval", "title": "\\u0000"}', "nul"),
     ('{"process_key": "parallel_approval"', "syntax"),
-], ids=["deep-100k", "deep-5k", "deep-200", "5000-digits", "lone-surrogate", "truncated"])
+], ids=["deep-100k", "deep-5k", "deep-200", "5000-digits", "lone-surrogate", "nul-in-data", "nul-in-title",
+        "truncated"])
 def test_json_that_cannot_be_taken_is_a_bad_request_and_starts_nothing(client, deployed, text, reason):
     clerk = deployed["clerk"]
     body = assert_error(post_json_text(client, clerk, "/api/v1/cases", text), 400, "BAD_REQUEST")
@@ -178,3 +181,17 @@ def test_every_api_blueprint_reads_bodies_with_the_strict_loader_and_leaves_flas
     assert len(api_blueprints) >= 20 and all(isinstance(bp, Blueprint) for bp in api_blueprints)
     assert isinstance(Blueprint.ARGUMENTS_PARSER, JsonBodyParser)
     assert not isinstance(flask_smorest.Blueprint.ARGUMENTS_PARSER, JsonBodyParser)
+
+
+def test_a_nul_in_a_query_or_a_page_form_is_a_bad_request_not_a_server_error(client, deployed):
+    clerk = deployed["clerk"]
+    body = assert_error(client.get("/api/v1/tasks?q=a%00b", headers=clerk.headers), 400, "BAD_REQUEST")
+    assert body["details"]["reason"] == "nul" and body["details"]["fields"] == {"q": [body["message"]]}
+    assert client.get("/api/v1/tasks?q=a%5Cu0000b", headers=clerk.headers).status_code == 200   # the text \u0000
+    page = client.post("/login", data={"username": "a\x00", "password": "x"})
+    assert page.status_code == 400
+
+
+def test_a_role_refusal_names_the_roles_as_people_read_them(client, deployed):
+    body = assert_error(client.get("/api/v1/supervision", headers=deployed["clerk"].headers), 403, "FORBIDDEN")
+    assert body["message"] == "此操作需要以下角色之一：电子监察（督办）人员" and body["details"] == {"roles": ["supervisor"]}

@@ -71,7 +71,10 @@ def test_extension_requests_over_http_wait_for_the_head_and_refuse_everyone_else
                       {"days": 5, "reason": "再次"}), 409, "EXTENSION_REQUEST_OPEN")
 
     queue = client.get("/api/v1/extension-requests", headers=head.headers)
-    assert [r["id"] for r in queue.get_json()] == [request["id"]]
+    assert [r["id"] for r in queue.get_json()] == [request["id"]] and queue.headers["X-Total-Count"] == "1"
+    assert queue.get_json()[0]["requested_by_name"] != clerk.username            # people read names
+    later = client.get("/api/v1/extension-requests?offset=1", headers=head.headers)
+    assert later.get_json() == [] and later.headers["X-Total-Count"] == "1"
     assert client.get("/api/v1/extension-requests", headers=outsider.headers).get_json() == []
     assert client.get(f"/api/v1/extension-requests?case_id={case_id}&state=all",
                       headers=clerk.headers).get_json()[0]["requested_by"] == clerk.username

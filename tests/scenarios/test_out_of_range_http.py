@@ -261,3 +261,14 @@ def test_every_integer_the_api_reads_is_bounded_by_a_column():
     assert paths["/api/v1/cases/{case_id}"]["parameters"][0]["schema"]["maximum"] == BIGINT_MAX
     after = next(p for p in paths["/api/v1/cases/{case_id}/history"]["get"]["parameters"] if p["name"] == "after")
     assert after["schema"]["maximum"] == INTEGER_MAX
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_a_url_no_route_matches_is_the_404_page_for_a_browser_and_json_for_an_api_client(app, people):
+    browser = page_client(app, "window_yz")
+    page = browser.get(f"/cases/{H}", headers={"Accept": BROWSER_ACCEPT})
+    assert (page.status_code, page.mimetype) == (404, "text/html") and NOT_FOUND_PAGE in page.get_data(as_text=True)
+    api = browser.get(f"/cases/{H}", headers={"Accept": "*/*"})              # curl's default
+    assert (api.status_code, api.get_json()["code"]) == (404, "NOT_FOUND")
