@@ -10,8 +10,7 @@ from typing import Any, Callable
 
 from flask import abort, g, request, session
 
-from engine import Actor, Forbidden
-from engine.org_file import ROLE_NAMES
+from engine import ROLE_NAMES, Actor, Forbidden
 
 from .runtime import get_engine
 

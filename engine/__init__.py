@@ -27,6 +27,7 @@ from .commands import (
 from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccounts, ApplicantIdentity, is_applicant
 from .my_cases import MyCases
 from .clock_handlers import MAX_TEXT as EXTENSION_TEXT_MAX, REQUEST_STATES as EXTENSION_REQUEST_STATES
+from .org_file import ROLE_NAMES
 from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
@@ -105,7 +106,7 @@ __all__ = [
     "UnknownDistrict", "upgrade_database", "UserInfo", "verify_all", "verify_case", "WorkCalendar",
     "WorkflowFailed", "YearSchedule",
     "RequestExtension", "DecideExtension", "WithdrawExtension", "EXTENSION_REQUEST_STATES", "EXTENSION_TEXT_MAX",
-    "ClockClosed", "ExtensionApproverRequired", "ExtensionLimitExceeded", "ExtensionNotApproved",
+    "ROLE_NAMES", "ClockClosed", "ExtensionApproverRequired", "ExtensionLimitExceeded", "ExtensionNotApproved",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "CaseHistory", "load_case_history", "HISTORY_FORMAT", "HistoryFileError", "dumps_history", "loads_history",
     "read_history", "verify_history", "write_history",

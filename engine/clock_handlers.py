@@ -9,7 +9,6 @@ yellow instants on the case row are recomputed in the same write.
 """
 from __future__ import annotations
 
-import unicodedata
 from datetime import timezone
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -31,14 +30,14 @@ from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, Extension
 from .persistence.case_records import CaseRecord
 from .persistence.models import Case, ExtensionRequest
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .text_input import require_written, written
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}
 
 
 def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
     """Pause the named clocks (补正, 特别程序 with its expected days, or 容缺)."""
-    if not cmd.reason.strip():
-        raise InvalidInput("暂停计时必须写明理由")
+    require_written(cmd.reason, "reason", "暂停计时必须写明理由")
     expected = Budget(cmd.expected_days, "workday") if cmd.expected_days else None
 
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
@@ -56,23 +55,8 @@ def resume_clock(cmd: ResumeClock, svc: Services) -> CaseRef:
     return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change, ev.ClockResumed(clocks=tuple(cmd.clocks)))
 
 
-def written(text: Any) -> str:
-    """Return ``text`` stripped, or "" when nothing readable is left: whitespace and invisible format characters
-    (zero-width space, BOM, direction marks) do not make a reason the law asks to be written down."""
-    if not isinstance(text, str):
-        return ""
-    stripped = text.strip()
-    return stripped if any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in stripped) else ""
-
-
 def _reason(text: Any, field: str, message: str) -> str:
-    """The stripped reason; refused when blank (``details.fields.<field>``) or longer than :data:`MAX_TEXT`."""
-    found = written(text)
-    if not found:
-        raise InvalidInput(message, details={"fields": {field: ["必填项"]}})
-    if len(found) > MAX_TEXT:
-        raise InvalidInput(f"不能超过 {MAX_TEXT} 字", details={"fields": {field: [f"最多 {MAX_TEXT} 字"]}})
-    return found
+    return require_written(text, field, message, limit=MAX_TEXT)
 
 
 _WHY = "延长期限须写明理由，并告知申请人（《行政许可法》第四十二条）"

@@ -13,9 +13,10 @@ from typing import Any
 
 from . import events as ev
 from .commands import Actor, CloseSupervision, RaiseSupervision
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, NotFound
 from .handlers import CaseRef, Services, _record
 from .persistence.case_records import CaseRecord
+from .text_input import require_written
 
 CITY = "500000"
 """The district code of city-level supervisors (重庆市), who follow every district."""
@@ -71,11 +72,7 @@ def raise_supervision(cmd: RaiseSupervision, svc: Services) -> CaseRef:
 
 def close_supervision(cmd: CloseSupervision, svc: Services) -> dict[str, Any]:
     """Close an open item of a district the actor supervises, with a non-empty opinion."""
-    opinion = (cmd.opinion or "").strip()
-    if not opinion:
-        raise InvalidInput("办结督办须填写督办意见", details={"field": "opinion"})
-    if len(opinion) > MAX_OPINION:
-        raise InvalidInput(f"督办意见不能超过 {MAX_OPINION} 字", details={"field": "opinion"})
+    opinion = require_written(cmd.opinion, "opinion", "办结督办须填写督办意见", limit=MAX_OPINION)
     now = svc.clock.now()
     with svc.uow() as uow:
         found = uow.supervision.lock(cmd.item_id)

@@ -12,6 +12,7 @@ from .calendar_functions import case_clocks_bound
 from .candidates import parse_candidate, user_groups
 from .commands import Actor, ClaimTask, ClaimTasks, DelegateTask, ReturnTask
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .text_input import require_written
 from .handlers import CaseRef, Services, _apply_step, _check_actionable, _record, claim_task
 from .persistence.case_records import TaskRecord
 from .separation import check_separation
@@ -140,5 +141,4 @@ def _check_delegate_target(uow: object, task: TaskRecord, username: str) -> None
 
 def _require_reason(reason: str, action: str) -> None:
     """Refuse a blank reason: the audit log must say why a task was handed on or sent back."""
-    if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput(f"{action}须写明理由", details={"fields": {"reason": ["必填项"]}})
+    require_written(reason, "reason", f"{action}须写明理由")

@@ -42,7 +42,7 @@ def test_a_clerk_asks_for_an_extension_and_the_head_approves_it_in_the_inbox(ser
     page.wait_for_load_state()
     assert "已提交延期申请，等待科室负责人审批" in page.get_by_role("status").inner_text()
     row = page.locator("table.extension-requests tbody tr").filter(has_text=REASON)
-    assert "待审批" in row.inner_text() and "window_yz" in row.inner_text()
+    assert "待审批" in row.inner_text() and "渝中窗口" in row.inner_text()
     assert row.get_by_role("button", name="撤回").is_visible()
     assert fits(page)
     shot(page, "ext-01-case-requested", full_page=True)
@@ -56,7 +56,7 @@ def test_a_clerk_asks_for_an_extension_and_the_head_approves_it_in_the_inbox(ser
     queue = page.locator("section.extensions")
     assert "待审批的延期申请" in queue.get_by_role("heading").inner_text()
     pending = queue.get_by_role("row").filter(has_text=case_no)
-    for text in ("法定时限", "5 个工作日", REASON, "window_yz"):
+    for text in ("法定时限", "5 个工作日", REASON, "渝中窗口"):
         assert text in pending.inner_text(), text
     assert fits(page)
     shot(page, "ext-02-inbox-queue")
@@ -74,7 +74,7 @@ def test_a_clerk_asks_for_an_extension_and_the_head_approves_it_in_the_inbox(ser
     page.wait_for_url(re.compile(rf"/cases/{case_id}$"))
     page.wait_for_load_state()
     decided = page.locator("table.extension-requests tbody tr").filter(has_text=REASON)
-    assert "已批准" in decided.inner_text() and "同意延长" in decided.inner_text() and "head_yz" in decided.inner_text()
+    assert "已批准" in decided.inner_text() and "同意延长" in decided.inner_text() and "渝中住建科长" in decided.inner_text()
     legal = page.locator("section[aria-labelledby=clocks-title] table").first.get_by_role("row").filter(
         has_text="法定时限")
     assert after in legal.inner_text() and "已延长 5 个工作日" in legal.inner_text()
