@@ -41,6 +41,13 @@ def csrf_of(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1)
 
 
+def client_for(app: Any, username: str) -> FlaskClient:
+    """A test client logged in as ``username`` (with the seeded password)."""
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
     """Submit the login form as a browser would (CSRF token from the form); return the response."""
     token = csrf_of(client)

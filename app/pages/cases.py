@@ -112,25 +112,24 @@ def _days(text: str) -> int:
 @login_required
 def decide_extension(request_id: int, decision: str) -> Any:
     """Approve (the extension applies at once) or reject (a reason is required) a request, as its head."""
-    comment = request.form.get("comment", "")
-    try:
-        done = get_engine().handle(DecideExtension(request_id, current_actor(), decision == "approve", comment))
-        verb = "已批准" if decision == "approve" else "已驳回"
-        flash(f"{verb}办件 {done['case_no']} 的延期申请（{done['days']} 个工作日）")
-    except NotFound:
-        raise
-    except EngineError as exc:
-        flash(exc.message, "error")
-    return redirect(_back())
+    verb = "已批准" if decision == "approve" else "已驳回"
+    return _on_request(DecideExtension(request_id, current_actor(), decision == "approve",
+                                       request.form.get("comment", "")),
+                       lambda done: f"{verb}办件 {done['case_no']} 的延期申请（{done['days']} 个工作日）")
 
 
 @bp.post("/extension-requests/<int:request_id>/withdraw")
 @login_required
 def withdraw_extension(request_id: int) -> Any:
     """Withdraw your own open request."""
+    return _on_request(WithdrawExtension(request_id, current_actor()),
+                       lambda done: f"已撤回办件 {done['case_no']} 的延期申请")
+
+
+def _on_request(command: Any, told: Any) -> Any:
+    """Run a decision or withdrawal; flash what happened (or the refusal) and go back. 404 stays the 404 page."""
     try:
-        done = get_engine().handle(WithdrawExtension(request_id, current_actor()))
-        flash(f"已撤回办件 {done['case_no']} 的延期申请")
+        flash(told(get_engine().handle(command)))
     except NotFound:
         raise
     except EngineError as exc:

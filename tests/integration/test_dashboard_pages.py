@@ -13,7 +13,7 @@ from app.runtime import get_engine
 from engine import Period
 
 from ..metrics_data import NOW, insert_dataset
-from ..pages_helpers import PASSWORD, login
+from ..pages_helpers import PASSWORD, client_for
 
 NOVEMBER = "period=month&date=2026-11-15"
 USERS = {"supervisor": ("500000", ("supervisor",)), "supervisor_wz": ("500101", ("supervisor",)),
@@ -33,12 +33,6 @@ def app(database_url, clock):
     raw.dispose()
     yield application
     engine.close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def rows_of(response):

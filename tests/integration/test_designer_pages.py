@@ -10,7 +10,7 @@ from app import create_app
 from app.runtime import get_engine
 from tests.draft_diagrams import renamed
 
-from ..pages_helpers import PASSWORD, login, seed
+from ..pages_helpers import PASSWORD, client_for, seed
 
 BOOT = re.compile(r'<script type="application/json" id="(?:designer|form)-boot">(.*?)</script>', re.S)
 
@@ -26,12 +26,6 @@ def app(database_url, clock):
                          password=PASSWORD)
     yield application
     get_engine(application).close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def boot_of(response) -> dict:

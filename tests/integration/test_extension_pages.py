@@ -10,7 +10,7 @@ from app.runtime import get_engine
 from engine import ClaimTask, CompleteTask, ensure_calendar_seeded
 
 from ..helpers import ACCEPT, CLERK, open_task
-from ..pages_helpers import PASSWORD, csrf_of, login, seed
+from ..pages_helpers import PASSWORD, client_for, csrf_of, seed
 
 HEAD = ("head_yz", "渝中住建科长", ("department_head", "reviewer"), "500103", "zhujian")
 REASON = "需要组织现场核查，材料较多"
@@ -31,12 +31,6 @@ def app(database_url, clock):
     engine.handle(CompleteTask(accept, CLERK, ACCEPT))
     yield application
     engine.close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def legal_due(app):

@@ -12,7 +12,7 @@ from engine import Actor, ClaimTask, CompleteTask, DeployDefinitions, StartCase
 
 from ..conftest import DATA
 from ..helpers import ACCEPT, APPROVE, CLERK, ZHUJIAN, open_task
-from ..pages_helpers import PASSWORD, login, seed
+from ..pages_helpers import PASSWORD, client_for, seed
 from .test_replay import tamper
 
 REVIEWER = Actor("rv", ("reviewer",), "500103")
@@ -34,12 +34,6 @@ def app(database_url, clock):
     application.config["CASE_ID"] = case_id
     yield application
     engine.close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def test_the_history_page_shows_integrity_path_and_the_first_page_of_events(app):

@@ -10,7 +10,7 @@ from app import create_app
 from app.runtime import get_engine
 from engine import Actor
 
-from ..pages_helpers import csrf_of, login, seed
+from ..pages_helpers import client_for, csrf_of, seed
 
 CODE = "11500103MB1D25937B4000117001"
 AUDITOR = Actor("auditor", ("auditor",), "500000", None)
@@ -25,12 +25,6 @@ def app(database_url, clock, tmp_path):
     seed(application)
     yield application
     get_engine(application).close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def application_form(csrf: str, **changes) -> dict:

@@ -10,7 +10,7 @@ from app.runtime import get_engine
 from engine import ClaimTask, CompleteTask, StartCase
 
 from ..helpers import ACCEPT, CLERK, count_statements
-from ..pages_helpers import PASSWORD, csrf_of, login, seed
+from ..pages_helpers import PASSWORD, client_for, csrf_of, seed
 
 
 @pytest.fixture
@@ -19,12 +19,6 @@ def app(database_url, clock):
     application.config["CASE_ID"] = seed(application)
     yield application
     get_engine(application).close()
-
-
-def client_for(app, username):
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def accept_task_id(app):
