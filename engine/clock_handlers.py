@@ -78,7 +78,7 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
         pending = None if cmd.on_record else uow.extensions.open_for(case.id, cmd.clock)
         if pending is not None:
             # Decide the request instead, so that it does not stay open for an extension already made.
-            raise Conflict(f"该时限有 {pending.requested_by} 提交的待审批延期申请，请审批该申请",
+            raise Conflict(f"该时限有{_display_name(uow, pending.requested_by)}提交的待审批延期申请，请审批该申请",
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         return clock.extend(cmd.days, reason, approver, cmd.actor.username, now,
                             max_total_days=_limit(clock), approver_roles_ok=_heads(uow, approver, case),
@@ -109,7 +109,7 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
         pending = uow.extensions.open_for(case.id, cmd.clock)
         if pending is not None:
             when = _local(pending.requested_at)
-            raise Conflict(f"该时限已有待审批的延期申请（{pending.requested_by} 于 {when} 提交）",
+            raise Conflict(f"该时限已有待审批的延期申请（{_display_name(uow, pending.requested_by)}于 {when} 提交）",
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         request = uow.extensions.add(
             case_id=case.id, clock=cmd.clock, days=cmd.days, reason=reason, told_to_applicant=cmd.told_to_applicant,
@@ -125,8 +125,9 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
 
 def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
     """A department head of the owning district approves (applying the extension) or rejects a request."""
-    comment = _reason(cmd.comment, "comment", "驳回延期申请须写明理由") if not cmd.approve or written(cmd.comment) \
-        else ""
+    comment = written(cmd.comment)        # optional when approving, required when rejecting
+    if comment or not cmd.approve:
+        comment = _reason(cmd.comment, "comment", "驳回延期申请须写明理由")
     now = svc.clock.now()
     with svc.uow() as uow:
         case, request = _open_request(uow, cmd.request_id, cmd.actor)
