@@ -160,8 +160,8 @@ class PostgresSchema:
             self.close()
             raise
 
-    def server_cpu_seconds(self) -> float | None:
-        """CPU seconds used so far by every PostgreSQL process on this host (backends, WAL writer, ...).
+    def server_cpu_seconds(self) -> ServerCpu | None:
+        """CPU used so far by every PostgreSQL process on this host (backends, WAL writer, ...), per process.
 
         None when the server is not on this host (then its processes are not ours to read). The sum covers
         the whole server: other databases' work counts too, so read it on a quiet machine.
@@ -200,9 +200,30 @@ class PostgresSchema:
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def postgres_cpu_seconds(proc: Path = Path("/proc")) -> float | None:
-    """Sum of user + system CPU seconds of the processes named ``postgres`` in ``proc``; None if none is seen."""
-    total, seen = 0, False
+@dataclass(frozen=True)
+class ServerCpu:
+    """User + system CPU ticks of each PostgreSQL process at one instant.
+
+    ``later - earlier`` is the CPU seconds the server spent between the two readings, counted per process: a
+    process that ended meanwhile (another client's backend closing) drops out instead of taking its whole past
+    from the sum, so the difference is never negative. The benchmark's own backends stay open while it reads.
+    """
+
+    ticks: dict[int, int]
+
+    @property
+    def seconds(self) -> float:
+        """All the CPU seconds these processes have used since they started."""
+        return sum(self.ticks.values()) / _CLOCK_TICKS
+
+    def __sub__(self, earlier: "ServerCpu") -> float:
+        used = (now - earlier.ticks.get(pid, 0) for pid, now in self.ticks.items())
+        return sum(tick for tick in used if tick > 0) / _CLOCK_TICKS   # a reused pid never counts negative
+
+
+def postgres_cpu_seconds(proc: Path = Path("/proc")) -> ServerCpu | None:
+    """CPU ticks of every process named ``postgres`` in ``proc``; None if none is seen."""
+    ticks: dict[int, int] = {}
     for stat in proc.glob("[0-9]*/stat"):
         try:
             line = stat.read_text()
@@ -211,9 +232,8 @@ def postgres_cpu_seconds(proc: Path = Path("/proc")) -> float | None:
         # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split at the last ')'.
         name, rest = line[line.find("(") + 1:line.rfind(")")], line[line.rfind(")") + 2:].split()
         if name == "postgres" and len(rest) > 12:
-            total += int(rest[11]) + int(rest[12])  # utime, stime (fields 14 and 15 of proc(5))
-            seen = True
-    return total / _CLOCK_TICKS if seen else None
+            ticks[int(stat.parent.name)] = int(rest[11]) + int(rest[12])  # utime, stime (fields 14, 15 of proc(5))
+    return ServerCpu(ticks) if ticks else None
 
 
 def cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
@@ -258,7 +278,7 @@ class Stopwatch:
     is None when there is no server to read.
     """
 
-    def __init__(self, server: Callable[[], float | None] | None = None):
+    def __init__(self, server: Callable[[], ServerCpu | None] | None = None):
         self.server = server
 
     def __enter__(self) -> "Stopwatch":

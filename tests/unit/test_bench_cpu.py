@@ -10,7 +10,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(proc, pid: int, comm: str, utime: int, stime: int) -> None:
-    (proc / str(pid)).mkdir()
+    (proc / str(pid)).mkdir(exist_ok=True)
     fields = ["S", "1"] + ["0"] * 9 + [str(utime), str(stime)] + ["0"] * 30
     (proc / str(pid) / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)}\n")
 
@@ -21,7 +21,17 @@ def test_postgres_cpu_sums_user_and_system_time_of_the_postgres_processes_only(t
     _stat(tmp_path, 12, "python3", 50 * TICKS, 50 * TICKS)
     _stat(tmp_path, 13, "a (weird) name", 70 * TICKS, 0)
     (tmp_path / "self").mkdir()
-    assert postgres_cpu_seconds(tmp_path) == 8.0
+    assert postgres_cpu_seconds(tmp_path).seconds == 8.0
+
+
+def test_a_server_process_that_ends_between_two_readings_does_not_make_the_difference_negative(tmp_path):
+    _stat(tmp_path, 10, "postgres", 3 * TICKS, 1 * TICKS)       # the benchmark's backend
+    _stat(tmp_path, 11, "postgres", 40 * TICKS, 0)              # another client's backend, about to close
+    before = postgres_cpu_seconds(tmp_path)
+    (tmp_path / "11" / "stat").unlink()
+    _stat(tmp_path, 10, "postgres", 5 * TICKS, 2 * TICKS)       # +3 s
+    _stat(tmp_path, 12, "postgres", 1 * TICKS, 0)               # a backend that started meanwhile: +1 s
+    assert postgres_cpu_seconds(tmp_path) - before == 4.0
 
 
 def test_postgres_cpu_is_none_when_no_server_process_is_visible(tmp_path):
