@@ -1,6 +1,6 @@
 """Commands on a case's clocks: pause, resume, and extension with its approval (one transaction each, audited).
 
-Only staff of the owning district (业务属地) act on its clocks. An extension needs a department head of that
+Only staff of the owning district (业务属地) who may read the case act on its clocks. An extension needs a department head of that
 district as approver (行政许可法第四十二条: 经本行政机关负责人批准), who approves in the system: staff ask
 (RequestExtension), the head approves or rejects (DecideExtension) and the approval applies the extension in
 the same transaction; a head may also extend directly (ExtendDeadline), approving by acting. It is allowed
@@ -290,7 +290,7 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(case_id)
-        _authorize(actor, case)
+        _authorize(uow, actor, case)
         _running(case)
         workflow = _apply(uow, svc, case, actor, kinds, change, [event], now)
         uow.commit()
@@ -354,10 +354,16 @@ def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool,
     return clocks
 
 
-def _authorize(actor: Actor, case: CaseRecord) -> None:
+def _authorize(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
+    """Staff of the owning district who may read the case (as its page would let them), or an admin.
+
+    District alone is not enough: a reviewer whose work never touches the case, or a head no one has asked
+    to decide on it, cannot open its page, so they cannot pause, resume or extend it either.
+    """
     if "admin" in actor.roles:
         return
     if actor.district != case.owning_district:
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
     if not _STAFF.intersection(actor.roles):
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")
+    _visible(uow, actor, case)

@@ -71,6 +71,7 @@ def test_illegal_clock_moves_are_refused_and_change_nothing(engine, case_id):
 
 
 def test_a_head_extends_directly_approving_by_acting_and_only_once(engine, case_id):
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))   # the head now reviews it
     engine.handle(ExtendDeadline(case_id, HEAD, 10, "案情复杂，需延长审查", told_to_applicant=True))
     assert clocks(engine, case_id)["legal"]["due_date"] == "2026-04-01"           # 03-18 + 10 WD
     with pytest.raises(Conflict):

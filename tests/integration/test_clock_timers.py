@@ -22,7 +22,7 @@ from engine.persistence.models import Timer
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "processes"
 REVIEWER = Actor("reviewer_yz", ("reviewer",), "500103", None)
-HEAD = Actor("head_yz", ("department_head",), "500103", None)
+HEAD = Actor("head_yz", ("department_head", "reviewer"), "500103", None)   # reads the case through its review tasks
 SUPERVISOR = Actor("supervisor", ("supervisor",), "500000", None)
 
 

@@ -92,3 +92,37 @@ def test_extension_requests_over_http_wait_for_the_head_and_refuse_everyone_else
     kinds = [e["event_type"] for e in client.get(f"/api/v1/cases/{case_id}/history",
                                                  headers=clerk.headers).get_json()["events"]]
     assert "ExtensionRequested" in kinds and "ExtensionRejected" in kinds and "DeadlineExtended" not in kinds
+
+
+def test_only_district_staff_who_may_read_the_case_act_on_its_clocks(app, client, deployed):
+    """Staff of the owning district whose work never touches the case cannot pause, resume or extend it: the
+    case is as unknown to them (404) as its page is, and a refused command writes nothing."""
+    ensure_calendar_seeded(get_engine(app))
+    identity = get_engine(app).identity
+    for username, roles, department in (("reviewer_sw", ("reviewer",), "shuiwu"),
+                                        ("head_sw", ("department_head",), "shuiwu")):
+        identity.create_user(username, display_name=username, roles=roles, district="500103",
+                             department=department)
+    stranger, head = (Caller(name, {"Authorization": f"Bearer {identity.create_token(name, label='t')}"})
+                      for name in ("reviewer_sw", "head_sw"))
+    clerk = deployed["clerk"]
+    case_id = start_case(client, clerk)["case_id"]
+    base = f"/api/v1/cases/{case_id}/clocks"
+    assert_error(client.get(f"/api/v1/cases/{case_id}", headers=stranger.headers), 404, "NOT_FOUND")
+    history = client.get(f"/api/v1/cases/{case_id}/history", headers=clerk.headers).get_json()["events"]
+
+    assert_error(post(client, stranger, f"{base}/suspend", {"reason_kind": "correction", "reason": "越权"}),
+                 404, "NOT_FOUND")
+    assert post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "补正材料"}).status_code == 200
+    assert_error(post(client, stranger, f"{base}/resume", {}), 404, "NOT_FOUND")
+    assert {c["light"] for c in get_case(client, clerk, case_id)["clocks"]} == {"paused"}   # still paused
+    assert post(client, clerk, f"{base}/resume", {}).status_code == 200
+    # A head of the district extends directly only a case they may read; with no request on it they may not.
+    assert_error(client.get(f"/api/v1/cases/{case_id}", headers=head.headers), 404, "NOT_FOUND")
+    assert_error(post(client, head, f"{base}/extend", {"days": 5, "reason": "复杂"}), 404, "NOT_FOUND")
+    after = client.get(f"/api/v1/cases/{case_id}/history", headers=clerk.headers).get_json()["events"]
+    assert [e["event_type"] for e in after[len(history):]] == ["ClockPaused", "ClockResumed"]
+    # Once staff ask for an extension the head is asked to decide, reads the case, and may extend directly.
+    asked = post(client, clerk, f"{base}/extension-requests", {"days": 5, "reason": "需现场勘验"})
+    assert asked.status_code == 201
+    assert client.get(f"/api/v1/cases/{case_id}", headers=head.headers).status_code == 200
