@@ -2,11 +2,10 @@
 
 Only staff of the owning district (业务属地) who may read the case act on its clocks. An extension needs a
 department head of that district as approver (行政许可法第四十二条: 经本行政机关负责人批准), who approves in
-the system: staff ask
-(RequestExtension), the head approves or rejects (DecideExtension) and the approval applies the extension in
-the same transaction; a head may also extend directly (ExtendDeadline), approving by acting. It is allowed
-once, within the legal maximum. Every change is an audit event with actor and reason, and the derived due and
-yellow instants on the case row are recomputed in the same write.
+the system: staff ask (RequestExtension), the head approves or rejects (DecideExtension) and the approval
+applies the extension in the same transaction; a head may also extend directly (ExtendDeadline), approving by
+acting. It is allowed once, within the legal maximum. Every change is an audit event with actor and reason,
+and the derived due and yellow instants on the case row are recomputed in the same write.
 """
 from __future__ import annotations
 
