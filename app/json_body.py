@@ -33,6 +33,12 @@ JSON_REQUIRED = "请求体应为 JSON（Content-Type: application/json）"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL = re.compile("\x00")   # PostgreSQL stores no NUL in text or jsonb; SQLite would, and pages would show it
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) make text display in another
+# order than it is stored ("Trojan Source"): a name or reason holding one reads differently on a page, in an
+# export and in the audit trail. Chinese and Latin text never needs them; the implicit marks U+200E/U+200F stay.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI_ESCAPE = re.compile(r"\\u20(?:2[a-eA-E]|6[6-9])")
+BIDI_MESSAGE = "含有改变文字显示方向的控制字符（U+202A–U+202E、U+2066–U+2069），显示的内容会与实际保存的不同，无法保存"
 
 
 class JsonNotValid(ValueError):
@@ -66,6 +72,8 @@ def loads(raw: bytes | str, *, what: str = "请求体") -> Any:
         raise JsonNotValid("unicode", f"{what}含有无效的 Unicode 字符（不成对的 UTF-16 代理项）")
     if "\\u0000" in text and _any_string(value, _NUL):
         raise JsonNotValid("nul", f"{what}含有空字符（U+0000），无法保存")
+    if (_BIDI.search(text) or _BIDI_ESCAPE.search(text)) and _any_string(value, _BIDI):
+        raise JsonNotValid("bidi", f"{what}{BIDI_MESSAGE}")
     return value
 
 
@@ -113,22 +121,29 @@ class JsonBodyParser(FlaskParser):
             refuse_body(exc)
 
 
-def install_nul_guard(app: Any) -> None:
-    """Refuse a query string or form field holding U+0000 (400), as :func:`loads` refuses it in a JSON body.
+def install_text_guard(app: Any) -> None:
+    """Refuse a query string or form field holding U+0000 or a bidirectional control (400), as :func:`loads`
+    refuses them in a JSON body.
 
     PostgreSQL stores no NUL in text: a NUL in a filter or a page form would otherwise be a 500 there, and on
-    SQLite a NUL stored and shown again on a page.
+    SQLite a NUL stored and shown again on a page. A direction override would be stored and shown reordered.
     """
     from flask import request
 
     @app.before_request
-    def refuse_nul() -> None:
+    def refuse_unsafe_text() -> None:
         fields = list(request.args.items(multi=True))
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             fields += list(request.form.items(multi=True))
-        bad = sorted({name for name, value in fields if "\x00" in name or "\x00" in value})
-        if bad:
-            message = "请求含有空字符（U+0000），无法保存"
-            raise ApiRefusal(400, message, "BAD_REQUEST", reason="nul",
-                             fields={name.replace("\x00", "\\u0000"): [message] for name in bad})
+        for reason, pattern, message in (("nul", _NUL, "请求含有空字符（U+0000），无法保存"),
+                                         ("bidi", _BIDI, f"请求{BIDI_MESSAGE}")):
+            bad = sorted({name for name, value in fields if pattern.search(name) or pattern.search(value)})
+            if bad:
+                raise ApiRefusal(400, message, "BAD_REQUEST", reason=reason,
+                                 fields={_visible_name(name): [message] for name in bad})
+
+
+def _visible_name(name: str) -> str:
+    """A field name as it can be shown back: NUL and direction controls as ``\\uXXXX`` escapes."""
+    return re.sub("[\x00\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", name)

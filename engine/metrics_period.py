@@ -82,8 +82,12 @@ class Period:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "kind": self.kind, "label": self.label}
 
 
-def parse_date(value: Any, what: str) -> date:
-    """Read ``YYYY-MM-DD`` (or a date); refuse anything else with ``METRICS_DATE_INVALID``."""
+def parse_date(value: Any, what: str, param: str = "date") -> date:
+    """Read ``YYYY-MM-DD`` (or a date); refuse anything else with ``METRICS_DATE_INVALID``.
+
+    ``what`` names the value in the message; ``param`` is the query parameter it came from, under
+    ``details.fields`` as the API's own field errors are.
+    """
     if isinstance(value, datetime):
         return value.astimezone(CST).date() if value.tzinfo else value.date()
     if isinstance(value, date):
@@ -94,8 +98,9 @@ def parse_date(value: Any, what: str) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise MetricsQueryInvalid(f"{what}“{text[:40]}”不是有效日期，应写成 YYYY-MM-DD，例如 2026-11-23",
-                                  code="METRICS_DATE_INVALID", details={"field": what, "value": text[:40]}) from None
+        message = f"{what}“{text[:40]}”不是有效日期，应写成 YYYY-MM-DD，例如 2026-11-23"
+        raise MetricsQueryInvalid(message, code="METRICS_DATE_INVALID",
+                                  details={"fields": {param: [message]}, "value": text[:40]}) from None
 
 
 def around(kind: str, anchor: date) -> Period:
@@ -110,8 +115,8 @@ def around(kind: str, anchor: date) -> Period:
         return Period(anchor.replace(day=1), following - timedelta(days=1), "month")
     if kind == "year":
         return Period(date(anchor.year, 1, 1), date(anchor.year, 12, 31), "year")
-    raise MetricsQueryInvalid(f"统计周期“{str(kind)[:20]}”无效，应为 day（日）、week（周）、month（月）或 year（年）",
-                              code="METRICS_PERIOD_INVALID", details={"field": "period"})
+    message = f"统计周期“{str(kind)[:20]}”无效，应为 day（日）、week（周）、month（月）或 year（年）"
+    raise MetricsQueryInvalid(message, code="METRICS_PERIOD_INVALID", details={"fields": {"period": [message]}})
 
 
 def resolve(today: date, *, period: str | None = None, anchor: Any = None, first: Any = None,
@@ -124,9 +129,11 @@ def resolve(today: date, *, period: str | None = None, anchor: Any = None, first
     """
     if first not in (None, "") or last not in (None, ""):
         if first in (None, "") or last in (None, ""):
-            raise MetricsQueryInvalid("自定义区间须同时给出开始日期（from）和结束日期（to）",
-                                      code="METRICS_RANGE_INCOMPLETE", details={"field": "from" if not first else "to"})
-        chosen = Period(parse_date(first, "开始日期"), parse_date(last, "结束日期"))
+            message = "自定义区间须同时给出开始日期（from）和结束日期（to）"
+            missing = "from" if first in (None, "") else "to"
+            raise MetricsQueryInvalid(message, code="METRICS_RANGE_INCOMPLETE",
+                                      details={"fields": {missing: [message]}})
+        chosen = Period(parse_date(first, "开始日期", "from"), parse_date(last, "结束日期", "to"))
     else:
         chosen = around(period or "month", parse_date(anchor, "日期") if anchor not in (None, "") else today)
     return check(chosen, today)
@@ -157,8 +164,8 @@ def buckets(chosen: Period, interval: str) -> list[Period]:
         MetricsQueryInvalid: an unknown interval, or more than :data:`MAX_BUCKETS` buckets.
     """
     if interval not in INTERVALS:
-        raise MetricsQueryInvalid(f"趋势粒度“{str(interval)[:20]}”无效，应为 day、week、month 或 year",
-                                  code="METRICS_INTERVAL_INVALID", details={"field": "interval"})
+        message = f"趋势粒度“{str(interval)[:20]}”无效，应为 day、week、month 或 year"
+        raise MetricsQueryInvalid(message, code="METRICS_INTERVAL_INVALID", details={"fields": {"interval": [message]}})
     out: list[Period] = []
     day = chosen.first
     while day <= chosen.last:

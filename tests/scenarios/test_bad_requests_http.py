@@ -39,9 +39,12 @@ def post_json_text(client, caller, path, text, content_type="application/json"):
     (start_body('"\\ud800"'), "unicode"),           # a lone surrogate no database or answer can encode
     (start_body('"a\\u0000b"'), "nul"),             # PostgreSQL stores no NUL in text or jsonb
     ('{"process_key": "parallel_approval", "title": "\\u0000"}', "nul"),
+    # A direction override shows "申请人张三\u202e退回" reordered on every page and export: refused, raw or escaped.
+    ('{"process_key": "parallel_approval", "title": "张三\u202e回退"}', "bidi"),
+    (start_body('"\\u2067x\\u2069"'), "bidi"),
     ('{"process_key": "parallel_approval"', "syntax"),
 ], ids=["deep-100k", "deep-5k", "deep-200", "5000-digits", "lone-surrogate", "nul-in-data", "nul-in-title",
-        "truncated"])
+        "bidi-in-title", "bidi-escaped-in-data", "truncated"])
 def test_json_that_cannot_be_taken_is_a_bad_request_and_starts_nothing(client, deployed, text, reason):
     clerk = deployed["clerk"]
     body = assert_error(post_json_text(client, clerk, "/api/v1/cases", text), 400, "BAD_REQUEST")
@@ -190,6 +193,18 @@ def test_a_nul_in_a_query_or_a_page_form_is_a_bad_request_not_a_server_error(cli
     assert client.get("/api/v1/tasks?q=a%5Cu0000b", headers=clerk.headers).status_code == 200   # the text \u0000
     page = client.post("/login", data={"username": "a\x00", "password": "x"})
     assert page.status_code == 400
+
+
+def test_a_direction_override_in_a_query_or_a_page_form_is_refused(client, deployed):
+    clerk = deployed["clerk"]
+    body = assert_error(client.get("/api/v1/tasks?q=%E2%80%AEabc", headers=clerk.headers), 400, "BAD_REQUEST")
+    assert body["details"]["reason"] == "bidi" and body["details"]["fields"] == {"q": [body["message"]]}
+    assert "U+202A" in body["message"] and not ENGLISH_WORD.search(body["message"].split("（")[0])
+    assert client.get("/api/v1/tasks?q=%E2%80%8Fabc", headers=clerk.headers).status_code == 200   # U+200F is a mark
+    page = client.post("/login", data={"username": "window_yz", "password": "x\u2066"})
+    assert page.status_code == 400
+    named = assert_error(client.get("/api/v1/tasks?a%E2%80%AEb=1", headers=clerk.headers), 400, "BAD_REQUEST")
+    assert list(named["details"]["fields"]) == ["a\\u202eb"]
 
 
 def test_a_role_refusal_names_the_roles_as_people_read_them(client, deployed):

@@ -66,6 +66,21 @@ def test_a_district_supervisor_gets_their_district_and_nothing_else(client, toke
         assert client.get(f"/api/v1/metrics/{path}").status_code == 401
 
 
+@pytest.mark.parametrize("query, code, field", [
+    ("from=2026/11/01&to=2026-11-30", "METRICS_DATE_INVALID", "from"),
+    ("from=2026-11-01&to=2026-11-31", "METRICS_DATE_INVALID", "to"),
+    ("date=11/23", "METRICS_DATE_INVALID", "date"),
+    ("from=2026-11-01", "METRICS_RANGE_INCOMPLETE", "to"),
+    ("to=2026-11-01", "METRICS_RANGE_INCOMPLETE", "from"),
+    ("period=fortnight", "METRICS_PERIOD_INVALID", "period"),
+    ("interval=hourly", "METRICS_INTERVAL_INVALID", "interval"),
+])
+def test_a_bad_query_parameter_is_named_under_details_fields(client, tokens, query, code, field):
+    answer = client.get(f"/api/v1/metrics/trend?{query}", headers=tokens["supervisor"])
+    assert (answer.status_code, answer.json["code"]) == (422, code), answer.json
+    assert answer.json["details"]["fields"] == {field: [answer.json["message"]]}
+
+
 @pytest.mark.parametrize("query, code, words", [
     ("from=2026-11-30&to=2026-11-01", "METRICS_RANGE_REVERSED", "晚于结束日期"),
     ("from=2001-01-01&to=2026-11-30", "METRICS_RANGE_TOO_LONG", "超过十年"),
