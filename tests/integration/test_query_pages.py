@@ -100,8 +100,9 @@ def test_an_extension_and_its_reason_are_told_to_the_applicant(app, client):
     engine = get_engine(app)
     case = receive(engine)
     engine.handle(CompleteTask(task_of(engine, CLERK, "accept", case.case_id)["id"], CLERK, ACCEPT))
-    head = Actor("head_yz", ("department_head",), "500103", "zhujian")
-    engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district="500103")
+    head = Actor("head_yz", ("department_head", "reviewer"), "500103", "zhujian")   # reads the case: 住建 reviews it
+    engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district="500103",
+                                department="zhujian")
     engine.handle(ExtendDeadline(case.case_id, head, 10, "需组织专家评审<b>论证</b>", told_to_applicant=True))
     html = post(client, "/query", HTMX, case_no=case.case_no, query_code=case.query_code).get_data(as_text=True)
     assert "经负责人批准延长 10 个工作日，理由：需组织专家评审&lt;b&gt;论证&lt;/b&gt;" in html
