@@ -10,7 +10,6 @@ and the derived due and yellow instants on the case row are recomputed in the sa
 from __future__ import annotations
 
 from datetime import timezone
-from types import SimpleNamespace
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -226,8 +225,8 @@ def _display_name(uow: SqlAlchemyUnitOfWork, username: str | None) -> str:
 def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
     """Refuse (404) a person who may not read the case, as its page and API would: nothing about it leaks."""
     from .queries import Queries
-    started_by = uow.session.scalar(select(Case.started_by).where(Case.id == case.id))
-    row = SimpleNamespace(id=case.id, started_by=started_by, owning_district=case.owning_district)
+    row = uow.session.execute(select(Case.id, Case.started_by, Case.owning_district, Case.receiving_district,
+                                     Case.deciding_district).where(Case.id == case.id)).one()
     if not Queries.sees_case(uow.session, actor, row):
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
 

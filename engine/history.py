@@ -8,8 +8,9 @@ event shows who acted (name and district), the BPMN element and both clocks as t
 (退回 and review again) show their rounds. The state as of an event is rebuilt by replay
 (:mod:`engine.history_state`), and the integrity of the record is :func:`engine.verification.verify_case`.
 
-Who may read it: auditors, supervisors and admins, and staff (window, reviewer, department head) who may
-see the case under the usual rules (:meth:`engine.queries.Queries.sees_case`). Other roles get 403; a case
+Who may read it: auditors and admins, supervisors of a district the case belongs to (or of the city), and
+staff (window, reviewer, department head) who may see the case under the usual rules
+(:meth:`engine.queries.Queries.sees_case`). Other roles get 403; a case
 that does not exist or that the reader may not see is 404, the same answer for both.
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ MAX_PAGE = 500
 _DATA_EVENTS = frozenset({"CaseStarted", "TaskCompleted"})
 _CASE_COLUMNS = (Case.id, Case.case_no, Case.title, Case.process_key, Case.status, Case.definition_id,
                  Case.event_seq, Case.chain_head, Case.clocks, Case.started_by, Case.started_at, Case.ended_at,
+                 Case.owning_district, Case.receiving_district, Case.deciding_district,
                  ProcessDefinition.version.label("definition_version"),
                  ProcessDefinition.content_hash.label("content_hash"))
 

@@ -26,7 +26,8 @@ from .persistence.models import (
     TaskCandidate, TaskItem, Timer, User,
 )
 
-_OVERSEERS = {"admin", "auditor", "supervisor"}
+_OVERSEERS = {"admin", "auditor"}
+"""Roles that read every case. A supervisor reads every case only at city level (:func:`_supervises_case`)."""
 
 
 @dataclass(frozen=True)
@@ -312,12 +313,15 @@ class Queries:
 
     @staticmethod
     def sees_case(session: Session, actor: Actor, case: Any) -> bool:
-        """Whether ``actor`` may see ``case`` (a row with ``id`` and ``started_by``), as :meth:`case` decides."""
+        """Whether ``actor`` may see ``case``, as :meth:`case` decides: a row with ``id``, ``started_by`` and the
+        three districts (``owning_district``, ``receiving_district``, ``deciding_district``)."""
         return Queries._sees_case(session, actor, case)
 
     @staticmethod
     def _sees_case(session: Session, actor: Actor, case: Case) -> bool:
         if _OVERSEERS.intersection(actor.roles) or case.started_by == actor.username:
+            return True
+        if _supervises_case(actor, case):
             return True
         # Linked cases (异地代收代办) are one application: whoever works on one side sees the other too.
         linked = select(CaseLink.partner_case_id).where(CaseLink.case_id == case.id)
@@ -335,6 +339,16 @@ class Queries:
             asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id).limit(1)
             return session.scalar(asked) is not None
         return False
+
+
+def _supervises_case(actor: Actor, case: Any) -> bool:
+    """A supervisor (电子监察) reads the cases of their own district, whichever side of a handoff it is on
+    (owning, receiving or deciding); a city-level supervisor reads every case."""
+    from .supervision import CITY
+    if "supervisor" not in actor.roles or not actor.district:
+        return False
+    return actor.district == CITY or actor.district in (case.owning_district, case.receiving_district,
+                                                        case.deciding_district)
 
 
 def _sees_every_district(actor: Actor) -> bool:
