@@ -43,13 +43,19 @@ class IntakeResult:
     missing: tuple[str, ...]
 
 
+CATALOG_FACTS = ("department", "substantive_check")
+"""Start data every intake takes from the matter's catalog entry (承办部门, 实质核查): the diagrams route and
+branch on them, so a case started without them could never move. A window's form may repeat the catalog's
+value but not change it; an online applicant may not set them at all."""
+
+
 @dataclass(frozen=True)
 class IntakeRoute:
     """Where and how an application comes in: at a window (``counter``) or online (``online``, 全程网办).
 
     ``receiving``/``owning`` are the 收件地 and 业务属地; ``account`` the applicant account applying online;
-    ``facts`` the matter's facts put into the case data (online: the catalog's department, not the applicant's
-    choice); ``originals_later`` lets ``original`` materials come without 原件核验 (checked at a later step,
+    ``facts`` further facts put into the case data (the catalog's :data:`CATALOG_FACTS` are put in on every
+    route); ``originals_later`` lets ``original`` materials come without 原件核验 (checked at a later step,
     e.g. at 送达 for an online application).
     """
 
@@ -99,10 +105,13 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     later = route.originals_later or (owning != receiving and matter.handoff is not None)
     lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=later)
     errors.update(checklist_errors)
+    catalog = {key: matter.doc[key] for key in CATALOG_FACTS if key in matter.doc}
+    errors.update(_catalog_clash(form, catalog))
     data, clash = case_data(matter, applicant, lines, form, reserved=set(route.facts) | route.reserved)
     errors.update(clash)
     if errors:
         refuse(errors, refused)
+    data.update(catalog)
     data.update(route.facts)
     staged = stage_lines(svc.materials, lines)
     added: list[str] = []
@@ -117,6 +126,17 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     finally:
         for item in staged.values():
             svc.materials.discard(item)
+
+
+def _catalog_clash(form: Mapping[str, Any], catalog: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Form keys that would change what the matter's catalog entry says (the window may only repeat it)."""
+    words = {"department": "承办部门", "substantive_check": "是否实质核查"}
+    return {f"form.{key}": [f"{words[key]}由事项目录确定（{_shown(value)}），不能改填"]
+            for key, value in catalog.items() if key in form and form[key] != value}
+
+
+def _shown(value: Any) -> str:
+    return {True: "是", False: "否"}.get(value, str(value)) if isinstance(value, bool) else str(value)
 
 
 def stage_lines(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, StagedFile]:

@@ -20,11 +20,9 @@ from .commands import ApplyOnline, Party, ReceiveApplication
 from .errors import ApplicationInvalid, Forbidden, InvalidInput, MatterUnavailable
 from .handlers import Services
 from .identifiers import normalise_id_number
-from .intake import IntakeResult, IntakeRoute, take_in
+from .intake import CATALOG_FACTS, IntakeResult, IntakeRoute, take_in
 
 ONLINE = "online"
-CATALOG_FACTS = ("department", "substantive_check")
-"""Start data an online case takes from the catalog; the applicant may not set these keys."""
 
 
 def apply_online(cmd: ApplyOnline, svc: Services) -> IntakeResult:
@@ -47,8 +45,8 @@ def apply_online(cmd: ApplyOnline, svc: Services) -> IntakeResult:
         raise InvalidInput("网上申报不能声明已核验原件：原件在送达时或由窗口核验", code="ORIGINAL_NOT_ONLINE",
                            details={"fields": {f"materials.{k}": ["网上申报不能勾选“已核验原件”"] for k in claimed}})
     applicant, agent = parties(cmd, me)
-    facts = {key: matter.doc[key] for key in CATALOG_FACTS if key in matter.doc}
-    route = IntakeRoute(ONLINE, district, district, account=me.username, facts=facts, originals_later=True,
+    # The catalog's facts come in as on every route; an applicant may not even repeat them.
+    route = IntakeRoute(ONLINE, district, district, account=me.username, originals_later=True,
                         reserved=frozenset(CATALOG_FACTS))
     received = ReceiveApplication(matter.code, cmd.actor, applicant, cmd.contact_phone, cmd.materials, agent,
                                   cmd.form, owning_district=district)

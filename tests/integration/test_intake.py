@@ -191,3 +191,18 @@ def test_start_case_with_a_matter_takes_its_process_and_limits_and_diagram_only_
     with pytest.raises(Exception) as mismatch:
         intake.handle(StartCase("other_process", CLERK, {}, matter_code=CODE))
     assert mismatch.value.code == "MATTER_PROCESS_MISMATCH"
+
+
+def test_a_window_intake_takes_the_department_and_the_substantive_check_from_the_catalog(intake):
+    """The diagrams route on ``department`` and branch on ``substantive_check``: a counter case started without
+    them stuck at 受理 or 移交 (EXPRESSION_FAILED). The catalog gives them; the form may repeat, not change them."""
+    def started_data(result):
+        return [e for e in intake.queries.events(result.case.case_id) if e.event_type == "CaseStarted"][0].payload["data"]
+
+    assert started_data(receive(intake, form={}))["department"] == "zhujian"   # parallel_approval's catalog entry
+    assert started_data(receive(intake, form={"department": "zhujian"}))["department"] == "zhujian"
+    before = counts(intake)
+    with pytest.raises(ApplicationInvalid) as refused:
+        receive(intake, form={"department": "guihua"})
+    assert refused.value.details["fields"] == {"form.department": ["承办部门由事项目录确定（zhujian），不能改填"]}
+    assert counts(intake) == before
