@@ -72,6 +72,11 @@ def archive_file(engine: Any, case_id: int) -> ArchiveFile:
     """
     info = archive_info(engine, case_id)
     if info.state in ("pending", "building"):
+        if info.attempts and info.last_error:
+            # Failed before and waiting for its next try: say why, rather than "being built" for ever.
+            why = f"归档包尚未生成：已尝试 {info.attempts} 次未成功，将自动重试；上次失败原因：{info.last_error}"
+            raise Conflict(why, code="ARCHIVE_PENDING", details={"case_no": info.case_no, "attempts": info.attempts,
+                                                            "last_error": info.last_error})
         raise Conflict("归档包正在生成，请稍后再试", code="ARCHIVE_PENDING", details={"case_no": info.case_no})
     if info.state == "failed":
         raise Conflict(f"归档包生成失败：{info.last_error}", code="ARCHIVE_FAILED", details={"case_no": info.case_no})

@@ -165,7 +165,10 @@ def _event_lines(events: Iterable[ChainedEvent], facts: fmt.EventFacts) -> Itera
 
 
 def _write_materials(archive: _Zip, materials: Sequence[MaterialFile]) -> None:
+    """Write each material's file once and the list of materials; files are named by content, so materials
+    uploaded with the same bytes (intake stores them once) share one member of the package."""
     listed = []
+    written: set[str] = set()
     for item in sorted(materials, key=lambda m: m.key):
         path = None
         if item.sha256 is not None:
@@ -173,6 +176,8 @@ def _write_materials(archive: _Zip, materials: Sequence[MaterialFile]) -> None:
                 raise ArchiveBuildFailed(f"材料“{item.name}”的文件不在材料库中（sha256 {item.sha256}）",
                                          details={"material": item.key, "sha256": item.sha256})
             path = fmt.material_path(item.sha256, item.media_type)
+        if path is not None and path not in written:
+            written.add(path)
             entry = archive.write(path, _chunks(item.open), stored=True)
             if entry["sha256"] != item.sha256:
                 raise ArchiveBuildFailed(f"材料“{item.name}”的文件内容与登记的 sha256 不符（材料库文件被改动）",

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import threading
 import zipfile
 
@@ -9,11 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import (
-    Actor, ArchiveBuildFailed, CloseSupervision, Conflict, TimerWorker, archive_file, build_archive, list_archives, verify_archive,
+    Actor, ArchiveBuildFailed, CloseSupervision, Conflict, MaterialInput, ReceiveApplication, TimerWorker, archive_file,
+    build_archive, list_archives, verify_archive,
 )
 from engine.persistence.models import Archive, Case, ProcessDefinition
-from tests.helpers import deploy_shipped
-from tests.integration.closing import PDF, closed_case, receive, run_to_end
+from tests.helpers import CLERK, deploy_shipped
+from tests.integration.closing import CODE, COMPANY, PDF, closed_case, receive, run_to_end
 
 AUDITOR = Actor("auditor", ("auditor",), "500000", "shenji")
 
@@ -173,3 +176,35 @@ def test_the_worker_schedules_the_builder_and_the_daily_seal_beside_the_timer_sw
                               "archives-w1": ("build_archives", "interval", 5.0, 1),
                               "seal-w1": ("seal", "interval", 60, 1),
                               "periodic-w1": ("_periodic_job", "interval", 60.0, 1)}
+
+
+def test_materials_uploaded_with_the_same_bytes_share_one_file_in_the_package(deployed):
+    """Intake stores equal content once; the package did too little of the same and failed its own check
+    (包中有重名文件), leaving the case unarchived for ever. Now both materials name the one member."""
+    same = PDF + b"one scan for two materials"
+    materials = (MaterialInput("application_form", io.BytesIO(same), "申请表.pdf"),
+                 MaterialInput("land_certificate", license_ref="LIC-500103-2026-0001"),
+                 MaterialInput("drawing_review", io.BytesIO(same), "审查合格书.pdf"),
+                 MaterialInput("bid_notice", io.BytesIO(PDF + b"bid-same"), "中标通知书.pdf"),
+                 MaterialInput("funding_proof", io.BytesIO(PDF + b"fund-same"), "承诺书.pdf", original_verified=True))
+    case_id = deployed.handle(ReceiveApplication(CODE, CLERK, COMPANY, "13800138000", materials,
+                                                 form={"project": "某小区 2 号楼"})).case.case_id
+    assert run_to_end(deployed, case_id) == "completed"
+    assert TimerWorker(deployed).build_archives() == (1, 0)
+    (info,) = list_archives(deployed)
+    path = deployed.config.archives_dir / info.path
+    assert verify_archive(path).ok
+    with zipfile.ZipFile(path) as package:
+        files = [n for n in package.namelist() if "/materials/files/" in n]
+        listed = {m["key"]: m["file"] for m in json.loads(package.read(f"{info.case_no}/materials/materials.json"))}
+    assert len(files) == 3 and listed["application_form"] == listed["drawing_review"]
+
+
+def test_a_package_waiting_to_be_retried_says_why_it_failed(deployed):
+    case_id = closed_case(deployed)
+    deployed.services.materials.path_of(hashlib.sha256(PDF + b"drawing").hexdigest()).unlink()
+    assert TimerWorker(deployed).build_archives() == (0, 1)
+    with pytest.raises(Conflict) as waiting:
+        archive_file(deployed, case_id)
+    assert waiting.value.code == "ARCHIVE_PENDING" and waiting.value.details["attempts"] == 1
+    assert "已尝试 1 次" in waiting.value.message and "不在材料库中" in waiting.value.message
