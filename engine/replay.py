@@ -47,6 +47,7 @@ from .commands import (
     StartCase, SuspendClock, UnclaimTask, WithdrawExtension,
 )
 from .errors import EngineError, NotFound
+from .grants import GrantMissing
 from .handlers import _record, open_case
 from .migrations import upgrade_database
 from .persistence.models import (
@@ -222,7 +223,7 @@ class Replayer:
             process_part, stray = _split_after_end(recorded)
             divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
                 stray.seq, "unsupported", stray.to_dict(), None,
-                f"unsupported event {stray.event_type} at #{stray.seq}（出现在评价事件之后）")
+                f"第 {stray.seq} 个事件 {stray.event_type} 出现在评价事件之后，重放不支持")
         return ReplayResult(history.case["id"], history.case_no, len(recorded), divergence)
 
     def state_at(self, case_ref: str | int, seq: int,
@@ -351,10 +352,10 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
                 return ReplayDivergence(event.seq, "missing", event.to_dict(), None,
                                         "记录中有此事件，重放未产生")
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
-                                    f"unsupported event {event.event_type} at #{event.seq}")
+                                    f"第 {event.seq} 个事件 {event.event_type} 没有可重放的命令，重放不支持")
         if run.case_id is None and event.event_type != "CaseStarted":
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
-                                    f"unsupported event {event.event_type} at #{event.seq}（办件尚未开始）")
+                                    f"第 {event.seq} 个事件 {event.event_type} 出现在办件开始之前，重放不支持")
         run.clock.set(event.occurred_at.astimezone(CST))
         _calendar_as_of(run, event.occurred_at)
         run.withheld.at(event.seq, event.event_type, event.occurred_at)
@@ -503,6 +504,16 @@ def _task_command(make: Callable[[int, Actor, RecordedEvent], Command]) -> Calla
     return issue
 
 
+def _refused_completion(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+    """A receiving district's completion its grant did not cover (``GrantRefused``): re-issue it with the grants
+    as of then. Refused again, the handler records the same event; allowed, replay shows what it did instead."""
+    task_id = _replay_task_id(run, event.task_id)
+    try:
+        run.engine.handle(CompleteTask(task_id, _actor(run, event.actor, task_id), {}))
+    except GrantMissing:
+        pass    # the refusal is the input's whole effect: its GrantRefused row is compared next
+
+
 def _case_command(make: Callable[[int, Actor, dict[str, Any]], Command]) -> Callable[..., None]:
     def issue(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
         run.engine.handle(make(run.case_id, _actor(run, event.actor), event.payload))
@@ -552,6 +563,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
                                                                 e.payload["reason"])),
     "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
     "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a)),
+    "GrantRefused": _refused_completion,
     "ClockPaused": _case_command(lambda c, a, p: SuspendClock(
         c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),
         p.get("expected_days"))),

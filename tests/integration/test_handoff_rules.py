@@ -6,12 +6,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import CST, DeployDefinitions, GrantMissing, MessageWorker, TimerWorker
+from engine import CST, CompleteTask, DeployDefinitions, GrantMissing, MessageWorker, Replayer, TimerWorker
 from engine.persistence.models import Case, CaseEvent, Message, ProcessDefinition
 from tests.conftest import ROOT
 from tests.handoff_helpers import (
-    ARRIVED, CODE_RECEIVING_CLOCK, COMPLETE, CORRECTED, IDENTITY, INCOMPLETE, NOTICE, ORIGINALS,
-    SUPERVISOR_YZ, WINDOW_QJ, WINDOW_YZ, do, receive, setup, task_of, verify_at_qianjiang,
+    ARRIVED, CODE, CODE_RECEIVING_CLOCK, COMPLETE, CORRECTED, IDENTITY, INCOMPLETE, NOTICE, ORIGINALS, QIANJIANG,
+    SUPERVISOR_YZ, WINDOW_QJ, WINDOW_YZ, YUZHONG, do, receive, setup, task_of, verify_at_qianjiang,
 )
 
 
@@ -38,6 +38,25 @@ def test_a_task_outside_the_grant_is_refused_and_the_refusal_is_audited(engine):
     assert task_of(engine, WINDOW_QJ, "verify_original", case_id)["state"] == "open"
     exercised = [e.payload["right"] for e in events(engine, case_id, "GrantExercised")]
     assert exercised == ["receive", "receive"]       # intake (异地收件) and 身份核验
+
+
+def test_a_case_with_a_refused_task_replays_identically_with_the_grants_as_they_were(engine, clock):
+    """QA: a refused 原件核验 (GrantRefused) made the whole case unreplayable. Replay re-issues it under the grants
+    in force then: refused again, then allowed once the right was granted."""
+    setup(engine, rights=("receive", "formal_review", "deliver"))
+    case_id = receive(engine).case.case_id
+    do(engine, WINDOW_QJ, "verify_identity", IDENTITY, case_id)
+    with pytest.raises(GrantMissing):
+        do(engine, WINDOW_QJ, "verify_original", ORIGINALS, case_id)
+    clock.advance(timedelta(hours=1))
+    engine.grants.add(matter_code=CODE, owning=YUZHONG, receiving=QIANJIANG, rights=["verify_original"],
+                      actor="admin")
+    clock.advance(timedelta(hours=1))
+    engine.handle(CompleteTask(task_of(engine, WINDOW_QJ, "verify_original", case_id)["id"], WINDOW_QJ, ORIGINALS))
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(case_id)
+    assert result.identical, result.divergence
+    assert [e.event_type for e in events(engine, case_id)].count("GrantRefused") == 1
 
 
 def test_one_time_notice_happens_at_the_window_only_where_granted(engine):
