@@ -1,11 +1,12 @@
 """Commands on a case's clocks: pause, resume, and extension with its approval (one transaction each, audited).
 
-Only staff of the owning district (业务属地) who may read the case act on its clocks. An extension needs a
-department head of that district as approver (行政许可法第四十二条: 经本行政机关负责人批准), who approves in
-the system: staff ask (RequestExtension), the head approves or rejects (DecideExtension) and the approval
-applies the extension in the same transaction; a head may also extend directly (ExtendDeadline), approving by
-acting. It is allowed once, within the legal maximum. Every change is an audit event with actor and reason,
-and the derived due and yellow instants on the case row are recomputed in the same write.
+Only staff of the owning district (业务属地; under a 就地批办 grant, the deciding one) who may read the case
+act on its clocks. An extension needs a department head of that district as approver (行政许可法第四十二条:
+经本行政机关负责人批准), who approves in the system: staff ask (RequestExtension), the head approves or
+rejects (DecideExtension) and the approval applies the extension in the same transaction; a head may also
+extend directly (ExtendDeadline), approving by acting. It is allowed once, within the legal maximum. Every
+change is an audit event with actor and reason, and the derived due and yellow instants on the case row are
+recomputed in the same write.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
         case = uow.cases.lock(cmd.case_id)
         if not cmd.on_record:
             # Staff of the owning district who may read the case: a request tells its 办件编号 back.
-            if cmd.actor.district != case.owning_district:
+            if cmd.actor.district != _acting(case):
                 raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
             _visible(uow, cmd.actor, case)
         _running(case)
@@ -112,7 +113,7 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         request = uow.extensions.add(
             case_id=case.id, clock=cmd.clock, days=cmd.days, reason=reason, told_to_applicant=cmd.told_to_applicant,
-            district=case.owning_district, state="open", requested_by=cmd.actor.username, requested_at=now)
+            district=_acting(case), state="open", requested_by=cmd.actor.username, requested_at=now)
         requested = ev.ExtensionRequested(request_id=request.id, clock=cmd.clock, days=cmd.days, reason=reason,
                                           told_to_applicant=cmd.told_to_applicant)
         workflow = _note(uow, svc, case, [requested], cmd.actor, now)
@@ -123,14 +124,14 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
 
 
 def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
-    """A department head of the owning district approves (applying the extension) or rejects a request."""
+    """A department head of the acting district approves (applying the extension) or rejects a request."""
     comment = written(cmd.comment)        # optional when approving, required when rejecting
     if comment or not cmd.approve:
         comment = _reason(cmd.comment, "comment", "驳回延期申请须写明理由")
     now = svc.clock.now()
     with svc.uow() as uow:
         case, request = _open_request(uow, cmd.request_id, cmd.actor)
-        if "department_head" not in cmd.actor.roles or cmd.actor.district != case.owning_district:
+        if "department_head" not in cmd.actor.roles or cmd.actor.district != _acting(case):
             raise ExtensionApproverRequired()
         if cmd.approve:
             def change(clock: Clock, at: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
@@ -231,11 +232,17 @@ def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
 
 
+def _acting(case: CaseRecord) -> str | None:
+    """The district whose staff act on the case's clocks: the deciding one under a 就地批办 grant (it reviews
+    and decides, so it asks for 补正 and its 负责人 approves extensions), else the owning one (业务属地)."""
+    return case.deciding_district or case.owning_district
+
+
 def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord) -> bool:
     """Whether ``username`` is an active department head of the case's owning district (第四十二条: 负责人)."""
     user = uow.users.by_username(username) if username else None
     return (user is not None and user.active and "department_head" in user.roles
-            and user.district == case.owning_district)
+            and user.district == _acting(case))
 
 
 def _limit(clock: Clock) -> int:
@@ -361,7 +368,7 @@ def _authorize(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> Non
     """
     if "admin" in actor.roles:
         return
-    if actor.district != case.owning_district:
+    if actor.district != _acting(case):
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
     if not _STAFF.intersection(actor.roles):
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")

@@ -334,9 +334,11 @@ class Queries:
         starters = select(Case.id).where(Case.id.in_(linked), Case.started_by == actor.username).limit(1)
         if session.scalar(starters) is not None:
             return True
-        # A department head of the owning district is asked to decide its extension requests: they read the case.
-        if "department_head" in actor.roles and actor.district == case.owning_district:
-            asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id).limit(1)
+        # A department head of the district a request asks (the owning one, or the deciding one under 就地批办)
+        # is asked to decide it: they read the case.
+        if "department_head" in actor.roles and actor.district:
+            asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id,
+                                                      ExtensionRequest.district == actor.district).limit(1)
             return session.scalar(asked) is not None
         return False
 

@@ -138,3 +138,31 @@ def test_without_the_decide_right_the_matter_is_handed_over_and_the_owner_decide
     # A matter that does not offer 就地批办 cannot be given the decision at all.
     refused = assert_error(grant(client, admin, DRAIN_CODE, ["receive", "decide"]), 422, "GRANT_MODE_UNSUPPORTED")
     assert "就地批办" in refused["message"]
+
+
+def test_the_deciding_district_acts_on_the_clocks_and_its_head_approves_extensions(app, client, people):
+    """Under 就地批办 黔江 reviews and decides, so 黔江 asks for 补正 and its 负责人 approves an extension
+    (行政许可法第四十二条); 渝中, which sees nothing of the case, cannot touch its clocks."""
+    assert grant(client, people["admin_city"], FOOD_CODE, ["receive", "formal_review", "decide"]).status_code == 201
+    window = people["window_qj"]
+    case_id = receive_at_qianjiang(client, window, FOOD_CODE)
+    base = f"/api/v1/cases/{case_id}/clocks"
+    suspended = client.post(f"{base}/suspend", headers=window.headers, json={"reason_kind": "correction",
+                                                                           "reason": "需补正营业执照副本"})
+    assert suspended.status_code == 200, suspended.get_json()
+    assert client.post(f"{base}/resume", headers=window.headers, json={}).status_code == 200
+    assert_error(client.post(f"{base}/suspend", headers=people["head_yz_sc"].headers,
+                             json={"reason_kind": "correction", "reason": "越权"}), 404, "NOT_FOUND")
+    asked = client.post(f"{base}/extension-requests", headers=window.headers,
+                        json={"days": 5, "reason": "需现场核查经营场所", "told_to_applicant": True})
+    assert asked.status_code == 201, asked.get_json()
+    approve = f"/api/v1/extension-requests/{asked.get_json()['id']}/approve"
+    assert_error(client.post(approve, headers=people["head_yz_sc"].headers, json={}), 404, "NOT_FOUND")
+    assert client.get("/api/v1/extension-requests", headers=people["head_yz_sc"].headers).get_json() == []
+    assert [r["id"] for r in client.get("/api/v1/extension-requests", headers=people["head_qj_sc"].headers)
+            .get_json()] == [asked.get_json()["id"]]
+    approved = client.post(approve, headers=people["head_qj_sc"].headers, json={"comment": "同意"})
+    assert approved.status_code == 200, approved.get_json()
+    legal = {c["kind"]: c for c in client.get(f"/api/v1/cases/{case_id}", headers=window.headers)
+             .get_json()["clocks"]}["legal"]
+    assert legal["extended_days"] == 5
