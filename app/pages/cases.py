@@ -50,9 +50,11 @@ def _render(case_id: int, form: dict[str, Any] | None = None, error: str | None 
 def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] | None,
                        error: str | None) -> dict[str, Any]:
     """What the clocks section offers the viewer: the request list, and the form to ask or to extend."""
-    owning = actor.district is not None and actor.district == detail["owning_district"]
-    staff = owning and bool(STAFF.intersection(actor.roles))
-    head = owning and "department_head" in actor.roles
+    # The owning district acts on the clocks; under 就地批办 the deciding one (as the engine decides).
+    acting = detail.get("deciding_district") or detail["owning_district"]
+    ours = actor.district is not None and actor.district == acting
+    staff = ours and bool(STAFF.intersection(actor.roles))
+    head = ours and "department_head" in actor.roles
     running = detail["status"] == "running"
     # A clock may be extended once, after it started (受理): offer the started ones not yet extended.
     requests = get_engine().queries.extension_requests(actor, state="all", case_id=detail["id"])

@@ -17,6 +17,7 @@ from app.runtime import get_engine
 from engine import CST, ManualClock, ensure_calendar_seeded
 from tests.conftest import ROOT
 from tests.goldens import record_golden
+from tests.pages_helpers import PASSWORD, client_for
 
 from .conftest import Caller
 from .test_http_api import assert_error, claim, complete, inbox, upload
@@ -46,7 +47,7 @@ def people(app, client: FlaskClient, cast: dict[str, Caller]) -> dict[str, Calle
     callers = dict(cast)
     for username, (roles, district, department) in STAFF.items():
         engine.identity.create_user(username, display_name=username, roles=roles, district=district,
-                                    department=department)
+                                    department=department, password=PASSWORD)
         callers[username] = Caller(username, {"Authorization": f"Bearer {engine.identity.create_token(username)}"})
     folder = ROOT / "processes" / "standard_permit"
     # The catalog's handoff entries name the 异地代收代办 collaboration, so it is deployed alongside.
@@ -161,8 +162,12 @@ def test_the_deciding_district_acts_on_the_clocks_and_its_head_approves_extensio
     assert client.get("/api/v1/extension-requests", headers=people["head_yz_sc"].headers).get_json() == []
     assert [r["id"] for r in client.get("/api/v1/extension-requests", headers=people["head_qj_sc"].headers)
             .get_json()] == [asked.get_json()["id"]]
+    page = client_for(app, "window_qj").get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "待审批" in page and "需现场核查经营场所" in page      # the deciding window's case page lists it
+    assert "批准" in client_for(app, "head_qj_sc").get(f"/cases/{case_id}").get_data(as_text=True)
     approved = client.post(approve, headers=people["head_qj_sc"].headers, json={"comment": "同意"})
     assert approved.status_code == 200, approved.get_json()
     legal = {c["kind"]: c for c in client.get(f"/api/v1/cases/{case_id}", headers=window.headers)
              .get_json()["clocks"]}["legal"]
     assert legal["extended_days"] == 5
+    assert client_for(app, "head_yz_sc").get(f"/cases/{case_id}").status_code == 404
