@@ -10,6 +10,7 @@ from . import bounds, runtime
 from .api import register_api
 from .errors import register_error_handlers
 from .json_body import install_text_guard
+from .request_limits import install_upload_limit
 from .pages import register_pages
 from .security import configure_sessions
 
@@ -18,6 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then ``TONGBAN_*`` env vars, then test overrides."""
     app = Flask(__name__, instance_relative_config=True)
     bounds.install(app)  # before any route: <int:...> and type=int stop where the columns do (app/bounds.py)
+    install_upload_limit(app)  # multipart material uploads may exceed 10 MB; before any hook reads a body
     install_text_guard(app)  # no U+0000 (PostgreSQL stores none) nor direction override in a query or form field
     app.config.from_mapping(
         SECRET_KEY=None,

@@ -5,11 +5,13 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, current_app, has_app_context, jsonify, render_template, request
+from flask import Flask, has_app_context, jsonify, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from engine import EngineError
+
+from .request_limits import current_limit
 
 log = logging.getLogger("tongban.app")
 
@@ -126,8 +128,8 @@ def error_body(status: int, message: str | None = None, code: str | None = None,
     """Return the JSON error shape for an HTTP status."""
     body: dict[str, Any] = {"code": code or _HTTP_CODE.get(status, f"HTTP_{status}"),
                             "message": message or _HTTP_ZH.get(status, "请求失败")}
-    if status == 413 and has_app_context() and current_app.config.get("MAX_CONTENT_LENGTH"):
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+    limit = current_limit() if status == 413 and has_app_context() else None
+    if limit:
         body["message"] = f"请求内容过大，上限为 {limit / 1024 / 1024:g} MB"
         details.setdefault("max_bytes", limit)
     if details:

@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import TestResponse, encode_multipart
 
 from .conftest import Caller
 from .test_http_api import assert_error, deployed, inbox  # noqa: F401 (fixture)
@@ -144,3 +145,32 @@ def test_a_caller_who_may_not_receive_is_refused_403_before_the_body_is_validate
     empty = client.post("/api/v1/applications", headers=clerk.headers, data={"application": "{}"},
                         content_type="multipart/form-data")
     assert "matter_code" in assert_error(empty, 422, "INVALID_INPUT")["details"]["fields"]   # a clerk is told why
+
+
+def test_materials_up_to_their_own_limit_fit_in_one_request_and_larger_ones_name_the_material(app, client, deployed):
+    """A multipart application may exceed the 10 MB body limit of other requests: each material may be up to
+    TONGBAN_MAX_MATERIAL_BYTES (20 MB) and the request up to ten of them. QA found 12 MB refused with 413."""
+    clerk = deployed["clerk"]
+    twelve, over = PDF + b"0" * (12 * 1024 * 1024), PDF + b"0" * (21 * 1024 * 1024)
+
+    def answer(files: dict[str, bytes]) -> TestResponse:
+        # Encoded in memory: the test client would spool a large body to a temporary file it never closes.
+        values: dict[str, Any] = {"application": json.dumps(APPLICATION, ensure_ascii=False)}
+        values.update({f"material.{key}": FileStorage(io.BytesIO(content), f"{key}.pdf", content_type="application/pdf")
+                       for key, content in files.items()})
+        boundary, body = encode_multipart(values)
+        return client.post("/api/v1/applications", headers=clerk.headers, data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}")
+
+    received = answer({"application_form": twelve, "drawing_review": PDF + b"d", "funding_proof": PDF + b"f"})
+    assert received.status_code == 201, received.get_data(as_text=True)[:300]
+    refused = assert_error(answer({"application_form": PDF, "drawing_review": over, "funding_proof": PDF + b"f"}),
+                           422, "MATERIAL_TOO_LARGE")
+    assert list(refused["details"]["fields"]) == ["materials.drawing_review"]
+    # A JSON body stays at 10 MB, and the 413 names the limit that applied to the request.
+    big = client.post("/api/v1/cases", headers=clerk.headers, data=b"[" + b"0," * (6 * 1024 * 1024) + b"0]",
+                      content_type="application/json")
+    assert "10 MB" in assert_error(big, 413, "PAYLOAD_TOO_LARGE")["message"]
+    app.config["TONGBAN_MAX_UPLOAD_BYTES"] = 5 * 1024 * 1024
+    limited = assert_error(answer({"application_form": twelve}), 413, "PAYLOAD_TOO_LARGE")
+    assert "5 MB" in limited["message"] and limited["details"]["max_bytes"] == 5 * 1024 * 1024
