@@ -1,6 +1,7 @@
 """The ``tongban`` command: every operation runs through it (a Flask CLI group, tested with the CLI runner)."""
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -26,7 +27,8 @@ from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
 from .cli_common import (
-    INTEGER, VERSION, BoundedInt, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse, usage_refusal,
+    INTEGER, VERSION, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
+    usage_refusal,
 )
 from .cli_drafts import drafts_group
 from .cli_grants import grants_group
@@ -42,8 +44,49 @@ from .runtime import engine_config, get_engine
 log = logging.getLogger("tongban.cli")
 
 
-class TongbanGroup(FlaskGroup):
-    """The ``tongban`` group: a database that is missing or not migrated gets a clear message, not a traceback."""
+FLASK_OPTIONS_ZH = {
+    "env_file": "从该文件加载环境变量（环境中已设置的变量优先）；需要安装 python-dotenv",
+    "app": "（Flask 的选项）要加载的应用或工厂函数，形如 module:name；tongban 总是加载自己的应用，此选项不起作用",
+    "debug": "开启或关闭 Flask 的调试模式（不给时按环境变量 FLASK_DEBUG）",
+}
+"""Chinese help of the options FlaskGroup adds (-e/--env-file, -A/--app, --debug/--no-debug), by parameter name."""
+
+
+def with_help(param: click.Parameter, text: str) -> click.Parameter:
+    """A copy of ``param`` (Flask's or an extension's, shared with every other user of it) with ``text`` as help."""
+    twin = copy.copy(param)
+    twin.help = text  # type: ignore[attr-defined]
+    return twin
+
+
+def in_chinese(command: click.Command, text: str, short_help: str | None = None, *,
+               params: dict[str, str] | None = None, commands: list[click.Command] | None = None) -> click.Command:
+    """Flask's or an extension's ``command`` as a tongban command, with Chinese help; it runs the same callback.
+
+    ``params`` gives the Chinese help of its parameters by name; a group's ``commands`` are its subcommands, each
+    already given in Chinese.
+    """
+    params = dict(params or {})
+    unknown = set(params) - {param.name for param in command.params}
+    if unknown:
+        raise ValueError(f"{command.name} has no parameter {', '.join(sorted(unknown))}")
+    twins = [with_help(param, params[param.name]) if param.name in params else param for param in command.params]
+    if isinstance(command, click.Group):
+        return CliGroup(command.name, commands=commands or [], callback=command.callback, params=twins, help=text,
+                        short_help=short_help)
+    return CliCommand(command.name, callback=command.callback, params=twins, help=text, short_help=short_help)
+
+
+class TongbanGroup(ChineseHelp, FlaskGroup):
+    """The ``tongban`` group: a database that is missing or not migrated gets a clear message, not a traceback.
+
+    Its help page is in Chinese (:class:`ChineseHelp`), Flask's own options included (:data:`FLASK_OPTIONS_ZH`).
+    """
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(**extra)
+        self.params = [with_help(param, FLASK_OPTIONS_ZH[param.name]) if param.name in FLASK_OPTIONS_ZH else param
+                       for param in self.params]
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the subcommand; translate "no such table" and "cannot connect" into what to do next.
@@ -94,9 +137,26 @@ def build_group() -> TongbanGroup:
     group = TongbanGroup(create_app=lambda: create_app(), add_default_commands=False, load_dotenv=False,
                          add_version_option=False, params=[VERSION_OPTION],
                          help="tongban 通办：政务服务事项审批引擎。每个操作都是一个子命令。")
-    group.add_command(shell_command)
-    group.add_command(routes_command)
+    group.add_command(in_chinese(
+        shell_command, "在应用上下文中启动交互式 Python 解释器，命名空间由应用按其配置预先填好。\n\n"
+        "用于执行少量管理代码，无需手动配置应用。", "在应用上下文中启动交互式 Python 解释器"))
+    group.add_command(in_chinese(
+        routes_command, "列出应用注册的全部路由：端点、HTTP 方法和规则。", params={
+            "sort": "路由的排序方式；match 为 Flask 分派请求时匹配路由的顺序",
+            "all_methods": "也列出 HEAD 和 OPTIONS 方法"}))
     return group
+
+
+def _openapi_in_chinese(group: click.Group) -> click.Command:
+    """flask-smorest's ``openapi`` group (print, write, list-config-prefixes) with Chinese help."""
+    options = {"format": "输出格式（默认 json）", "config_prefix": "API 的配置前缀（默认为空：本应用只有一个 API）"}
+    texts = {"print": ("打印 OpenAPI 文档（JSON，或 --format yaml 时为 YAML）。", "打印 OpenAPI 文档", options),
+             "write": ("把 OpenAPI 文档写入文件 OUTPUT_FILE（JSON，或 --format yaml 时为 YAML）。",
+                       "把 OpenAPI 文档写入文件", options),
+             "list-config-prefixes": ("列出可用的 API 配置前缀。", None, {})}
+    subcommands = [in_chinese(command, texts[name][0], texts[name][1], params=texts[name][2])
+                   for name, command in group.commands.items()]
+    return in_chinese(group, "OpenAPI 文档：打印、写入文件、列出 API 配置前缀。", commands=subcommands)
 
 
 def main() -> None:
@@ -112,9 +172,15 @@ def register_cli(app: Flask) -> None:
                     dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group,
                     metrics_group, report_group, applicants_group):
         app.cli.add_command(command)
+    openapi = app.cli.commands.get("openapi")       # flask-smorest's, added by register_api before this
+    if isinstance(openapi, click.Group):
+        app.cli.add_command(_openapi_in_chinese(openapi))
 
 
-@click.command("migrate", cls=CliCommand)
+@click.command("migrate", cls=CliCommand, short_help="升级数据库结构，或把办件迁移到流程的另一个版本", help=(
+    "不给 PROCESS_KEY 时：把数据库结构升级到最新版本（alembic）。\n\n"
+    "给出 PROCESS_KEY 时：把该流程办理中的办件从 --from 版本迁移到 --to 版本"
+    "（版本见 tongban versions 和 tongban diff）。"))
 @with_appcontext
 @click.argument("process_key", required=False)
 @click.option("--from", "from_version", type=VERSION, help="迁移办件：源版本")
@@ -149,7 +215,9 @@ def migrate_command(process_key: str | None, from_version: int | None, to_versio
         click.echo(f"已为 {filled} 个早先的办件补算效能统计字段，并重建日汇总")
 
 
-@click.command("deploy", cls=CliCommand)
+@click.command("deploy", cls=CliCommand, short_help="部署流程图、表单、事项目录和一件事映射文件", help=(
+    "部署流程图（BPMN）、表单、事项目录（matters.yaml）和一件事映射（bundle.yaml）文件；"
+    "不给 PATHS 时部署随附的全部文件。"))
 @with_appcontext
 @click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
@@ -175,7 +243,9 @@ def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) 
         click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {line.content_hash[:12]}  {line.message}")
 
 
-@click.command("lint", cls=CliCommand)
+@click.command("lint", cls=CliCommand, short_help="检查流程图、表单、事项目录和一件事映射文件，不部署", help=(
+    "检查流程图（BPMN）、表单、matters.yaml 和 bundle.yaml 文件，不部署；不给 PATHS 时检查随附的全部文件。\n\n"
+    "退出状态：没有错误时为 0（可以有警告），有错误时为 1，用法有误时为 2。"))
 @with_appcontext
 @click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每条问题一个对象）")
@@ -221,12 +291,12 @@ def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tup
     return bpmn, forms
 
 
-@click.group("users", cls=CliGroup)
+@click.group("users", cls=CliGroup, help="管理用户。")
 def users_group() -> None:
     """Manage users."""
 
 
-@users_group.command("create")
+@users_group.command("create", help="在已有的区县和部门中创建用户。")
 @with_appcontext
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="显示姓名")
@@ -246,7 +316,7 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], distr
     click.echo(f"已创建用户 {username}")
 
 
-@users_group.command("list")
+@users_group.command("list", help="列出用户（身份证号已脱敏）。")
 @with_appcontext
 @click.option("--district", help="只列出该区县的用户")
 @click.option("--role", type=click.Choice(ROLES), help="只列出持有该角色的用户")
@@ -262,12 +332,13 @@ def users_list(district: str | None, role: str | None) -> None:
                    f"{mask_id_number(user.id_number) if user.id_number else '-'}")
 
 
-@click.group("tokens", cls=CliGroup)
+@click.group("tokens", cls=CliGroup, help="管理 API 令牌。")
 def tokens_group() -> None:
     """Manage API bearer tokens."""
 
 
-@tokens_group.command("create")
+@tokens_group.command("create", short_help="为用户签发 API 令牌",
+                      help="为 USERNAME 签发 API 令牌（只打印这一次；数据库只保存它的哈希值）。")
 @with_appcontext
 @click.argument("username")
 @click.option("--label", help="用途说明")
@@ -280,12 +351,12 @@ def tokens_create(username: str, label: str | None) -> None:
     click.echo(token)
 
 
-@click.group("demo", cls=CliGroup)
+@click.group("demo", cls=CliGroup, help="演示数据。")
 def demo_group() -> None:
     """Demo data."""
 
 
-@demo_group.command("seed")
+@demo_group.command("seed", help="创建演示用户（已有的不重复创建）并打印其登录信息。")
 @with_appcontext
 def demo_seed() -> None:
     """Create the demo users (idempotent) and print their logins."""
@@ -294,11 +365,13 @@ def demo_seed() -> None:
         click.echo(line)
 
 
-@click.command("run", cls=CliCommand)
+@click.command("run", cls=CliCommand, short_help="迁移、部署、创建演示用户，然后启动 Web 应用",
+               help="迁移数据库，部署随附的流程和表单，创建演示用户，然后启动 Web 应用。")
 @with_appcontext
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=BoundedInt(1, 65535, "端口号"))
-@click.option("--threads", default=8, show_default=True, type=BoundedInt(1, 1000, "线程数"))
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听的地址")
+@click.option("--port", default=5000, show_default=True, type=BoundedInt(1, 65535, "端口号"), help="监听的端口")
+@click.option("--threads", default=8, show_default=True, type=BoundedInt(1, 1000, "线程数"),
+              help="处理请求的线程数")
 def run_command(host: str, port: int, threads: int) -> None:
     """Migrate, deploy the shipped processes and forms, seed demo users, then serve the web app."""
     from .demo import seed_demo
@@ -341,7 +414,8 @@ def _warn_calendar_coverage(engine: Any) -> None:
         click.echo(f"警告：{coverage.warning()}", err=True)
 
 
-@click.command("worker", cls=CliCommand)
+@click.command("worker", cls=CliCommand, short_help="工作进程：触发到期的定时器，投递到期的消息", help=(
+    "触发到期的 BPMN 定时器，投递到期的消息；可在 Web 进程之外同时运行任意多个。"))
 @with_appcontext
 @click.option("--once", is_flag=True, help="处理一次到期的定时器、待生成的归档包和待封存的链头后退出")
 @click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
@@ -365,13 +439,15 @@ def worker_command(once: bool, interval: float) -> None:
     run_forever(engine, interval=interval)
 
 
-@click.command("bench", cls=CliCommand)
+@click.command("bench", cls=CliCommand, short_help="运行基准测试，打印对比表并写入结果文件",
+               help="并列运行各项基准测试，打印对比表格，并把结果写入 bench/results.json（或 --output）。")
 @with_appcontext
 @click.option("--quick", is_flag=True, help="少量样本，用于冒烟测试")
 @click.option("--postgresql-url", envvar="TONGBAN_BENCH_POSTGRESQL_URL",
-              default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True)
+              default="postgresql+psycopg://postgres@127.0.0.1:5432/test", show_default=True,
+              help="PostgreSQL 部分所用的数据库（也可用环境变量 TONGBAN_BENCH_POSTGRESQL_URL 指定）")
 @click.option("--output", type=PathParam(path_type=Path), default=Path("bench/results.json"),
-              show_default=True)
+              show_default=True, help="写入结果的 JSON 文件")
 @click.option("--only", type=click.Choice(["approval", "inbox", "history", "handoffs", "dashboard", "audit",
                                           "postgres-floor"]),
               default=None, help="只运行一项基准（approval：审批办件四项对比；inbox：百万待办收件箱；"

@@ -12,12 +12,13 @@ from .cli_common import CliGroup, fail
 from .runtime import get_engine
 
 
-@click.group("applicants", cls=CliGroup)
+@click.group("applicants", cls=CliGroup, help="开通和列出申请人账号（实名核验后开通，用于全程网办）。")
 def applicants_group() -> None:
     """Open and list applicant accounts (实名核验后开通，用于全程网办)."""
 
 
-@applicants_group.command("add")
+@applicants_group.command("add", short_help="开通申请人账号（证件已由窗口人员或管理员核验）",
+                          help="开通申请人账号：其身份已由 --verified-by 所指的人员按证件核验。")
 @with_appcontext
 @click.argument("username")
 @click.option("--name", required=True, help="证件上的姓名")
@@ -39,7 +40,7 @@ def applicants_add(username: str, name: str, id_type: str, id_number: str, verif
                f"由 {made.verified_by} 核验")
 
 
-@applicants_group.command("list")
+@applicants_group.command("list", help="列出申请人账号（证件号码已脱敏）。")
 @with_appcontext
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 def applicants_list(as_json: bool) -> None:

@@ -20,12 +20,14 @@ from .cli_common import CASE, BoundedInt, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-@click.group("archive", cls=CliGroup)
+@click.group("archive", cls=CliGroup, help="已办结办件的归档包（办结即归档）：生成、列出、离线校验。")
 def archive_group() -> None:
     """Archive packages of closed cases (办结即归档): build, list, verify offline."""
 
 
-@archive_group.command("build")
+@archive_group.command("build", short_help="生成已办结办件的归档包，或为缺少的排队", help=(
+    "立即生成（或重新生成）已办结办件 CASE（id 或办件编号）的归档包；"
+    "或用 --missing 为所有缺少归档包的已办结办件排队。"))
 @with_appcontext
 @click.argument("case", required=False, type=CASE)
 @click.option("--missing", is_flag=True, help="为没有归档包的已办结办件排队（由工作进程生成）")
@@ -47,10 +49,11 @@ def build_command(case: str | None, missing: bool) -> None:
     click.echo(f"  SHA-256 {info.sha256}，{info.size} 字节，包含 {info.event_seq} 个审计事件")
 
 
-@archive_group.command("list")
+@archive_group.command("list", short_help="列出归档包（最新的在前）", help=(
+    "列出归档包（最新的在前）：状态、包含的事件数、sha256、文件或最近一次错误。"))
 @with_appcontext
 @click.option("--state", type=click.Choice(ARCHIVE_STATES), default=None, help="只列出该状态的归档包")
-@click.option("--limit", type=BoundedInt(1, 100_000), default=50, show_default=True)
+@click.option("--limit", type=BoundedInt(1, 100_000), default=50, show_default=True, help="最多列出多少个")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个）")
 def list_command(state: str | None, limit: int, as_json: bool) -> None:
     """List archive packages, newest first: state, events covered, sha256, file or last error."""
@@ -67,7 +70,8 @@ def list_command(state: str | None, limit: int, as_json: bool) -> None:
     click.echo(f"共 {len(found)} 个归档包")
 
 
-@archive_group.command("verify")
+@archive_group.command("verify", short_help="离线校验归档包（不需要数据库和配置）", help=(
+    "离线校验归档包 FILE（不需要数据库和配置）；校验未通过时以状态 1 退出，并指出第一个问题。"))
 @click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def verify_command(file: Path, as_json: bool) -> None:
@@ -89,16 +93,18 @@ def verify_command(file: Path, as_json: bool) -> None:
     sys.exit(0 if check.ok else 1)
 
 
-@click.group("export", cls=CliGroup)
+@click.group("export", cls=CliGroup, help="供分析用的导出，以流的方式写到标准输出。")
 def export_group() -> None:
     """Exports for analysis, streamed to standard output."""
 
 
-@export_group.command("events")
+@export_group.command("events", short_help="导出一段时间的审计事件（个人信息已脱敏）", help=(
+    "把 --from 至 --to（北京时间日期）的审计事件按 CSV 或 jsonl（每行一个 JSON）写到标准输出，个人信息已脱敏。"))
 @with_appcontext
 @click.option("--from", "start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="起始日期（含）")
 @click.option("--to", "end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="结束日期（含）")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
+              help="输出格式：csv，或 jsonl（每行一个 JSON 对象）")
 @click.option("--district", default=None, help="只导出该区县（业务属地）的办件")
 def events_command(start: datetime, end: datetime, fmt: str, district: str | None) -> None:
     """Write the audit events from --from to --to (CST dates) as CSV or JSON lines, personal data masked."""

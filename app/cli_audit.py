@@ -19,7 +19,8 @@ from .cli_common import CASE, INTEGER, CliCommand, CliGroup, PathParam, fail, re
 from .runtime import get_engine
 
 
-@click.command("verify", cls=CliCommand)
+@click.command("verify", cls=CliCommand, short_help="校验审计哈希链：一个办件、全部办件或历史文件", help=(
+    "校验办件 CASE（id 或办件编号）、全部办件（--all）或历史文件（--file）的审计哈希链；链条断裂时以状态 1 退出。"))
 @with_appcontext
 @click.argument("case", required=False, type=CASE)
 @click.option("--all", "every", is_flag=True, help="检查全部办件，以及各区县每日封存的链头")
@@ -78,12 +79,14 @@ def _verify_file(file: Path, as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-@click.group("audit", cls=CliGroup)
+@click.group("audit", cls=CliGroup, short_help="封存各区县每日的链头；列出材料查阅记录", help=(
+    "封存各区县每日的链头（截去末尾的事件也能被发现）；列出材料下载的查阅记录。"))
 def audit_group() -> None:
     """Seal the districts' daily chain heads (tamper evidence for cut tails); list material downloads."""
 
 
-@audit_group.command("seal")
+@audit_group.command("seal", short_help="封存各区县的日链头（工作进程每天自动执行）", help=(
+    "封存各区县在 --day 这一天的链头；不指定时封存所有已结束、尚未封存的日期（工作进程每天自动执行）。"))
 @with_appcontext
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="封存这一天（YYYY-MM-DD）；不指定时封存所有已结束、尚未封存的日期")
@@ -101,7 +104,10 @@ def seal_command(day: datetime | None) -> None:
     click.echo(f"新封存 {created} 个区县日链头" if sealed else "没有需要封存的日期（已结束、未封存且有事件的日期）")
 
 
-@audit_group.command("access")
+@audit_group.command("access", short_help="列出材料查阅记录（最新的在前）", help=(
+    "列出材料下载的查阅记录（最新的在前）：谁、何时、哪个办件的哪份材料、结果。\n\n"
+    "每次列出一页：还有更早的记录时，最后一行是列出下一页的命令（带 --before 游标）；"
+    "使用 --json 时游标在 next_cursor 字段中。"))
 @with_appcontext
 @click.option("--case", "case", default=None, type=CASE, help="只列这个办件（id 或办件编号）")
 @click.option("--actor", default=None, help="只列这个用户")

@@ -59,12 +59,13 @@ def _years_text(years: list[int] | tuple[int, ...]) -> str:
     return "、".join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs) or "无"
 
 
-@click.group("calendar", cls=CliGroup)
+@click.group("calendar", cls=CliGroup, help="法定工作日日历：节假日、调休上班日和期限计算。")
 def calendar_group() -> None:
     """Statutory working-day calendar: holidays, 调休 make-up workdays and due dates."""
 
 
-@calendar_group.command("seed")
+@calendar_group.command("seed", short_help="载入 chinesecalendar 覆盖而尚未载入的年份", help=(
+    "载入 chinesecalendar 包覆盖、但尚未载入的所有年份（可重复运行）。"))
 @with_appcontext
 def calendar_seed() -> None:
     """Load every year the chinesecalendar package covers that is not loaded yet (idempotent)."""
@@ -80,7 +81,7 @@ def calendar_seed() -> None:
     click.echo(f"已载入年份：{_years_text([info.year for info in calendar_years(engine)])}")
 
 
-@calendar_group.command("import")
+@calendar_group.command("import", help="从 YAML 或 CSV 文件 FILE 载入一年的国务院节假日安排。")
 @with_appcontext
 @click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="该年份已载入不同内容时替换（记入载入日志）")
@@ -110,7 +111,8 @@ def calendar_import(file: Path, replace: bool, year: int | None, source: str | N
         click.echo(f"已重算 {checked} 个在办办件的时限，其中 {changed} 个发生变化")
 
 
-@calendar_group.command("provisional")
+@calendar_group.command("provisional", short_help="列出时限为暂定的在办办件", help=(
+    "列出时限为暂定的在办办件（时限跨入尚未载入节假日安排的年份）。"))
 @with_appcontext
 def calendar_provisional() -> None:
     """List running cases whose deadline is a provisional estimate (it reaches a year not yet loaded)."""
@@ -122,7 +124,8 @@ def calendar_provisional() -> None:
     click.echo(f"共 {len(rows)} 个办件的时限为暂定（跨入尚未载入节假日安排的年份）")
 
 
-@calendar_group.command("show")
+@calendar_group.command("show", short_help="打印某年的节假日安排和工作日天数",
+                        help="打印 YEAR 年的放假日期、调休上班日和全年工作日天数。")
 @with_appcontext
 @click.argument("year", type=YEAR)
 def calendar_show(year: int) -> None:
@@ -159,7 +162,7 @@ def _lines(facts: list[tuple[date, DayFact]]) -> list[str]:
     return [text for _, text in sorted(entries)]
 
 
-@calendar_group.command("due")
+@calendar_group.command("due", help="计算期满日；打印的最后一行只有日期（YYYY-MM-DD）。")
 @with_appcontext
 @click.option("--from", "start", required=True, help="起算日（当日不计入），YYYY-MM-DD")
 @click.option("--days", "n", required=True, type=INTEGER, help="期限长度")
@@ -182,7 +185,8 @@ def calendar_due(start: str, n: int, unit: str, strict: bool) -> None:
     click.echo(due.date.isoformat())
 
 
-@calendar_group.command("check")
+@calendar_group.command("check", short_help="检查节假日安排是否覆盖今后 N 天", help=(
+    "节假日安排未覆盖今天起 --days 天时给出警告，并以状态 1 退出（今天按引擎的时钟）。"))
 @with_appcontext
 @click.option("--days", "n", default=60, show_default=True, type=BoundedInt(0, 3650, "天数"),
               help="自今天起须覆盖的天数")

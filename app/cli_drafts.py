@@ -13,12 +13,14 @@ from .cli_common import ID, VERSION, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-@click.group("drafts", cls=CliGroup)
+@click.group("drafts", cls=CliGroup, short_help="流程设计人员的流程和表单草稿", help=(
+    "流程设计人员的流程和表单草稿：保存时不部署，检查通过后部署。"))
 def drafts_group() -> None:
     """Designers' drafts of processes and forms: saved without deploying, deployed after lint."""
 
 
-@drafts_group.command("save")
+@drafts_group.command("save", short_help="把流程图（及表单）保存为新草稿，不部署",
+                      help="把流程图 BPMN（及表单）保存为流程 PROCESS_KEY 的新草稿；不部署。")
 @with_appcontext
 @click.argument("process_key")
 @click.argument("bpmn", type=PathParam(exists=True, dir_okay=False, path_type=Path))
@@ -42,7 +44,7 @@ def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_vers
                f"{len(info.form_keys)} 个表单）")
 
 
-@drafts_group.command("list")
+@drafts_group.command("list", help="列出草稿（最近保存的在前）。")
 @with_appcontext
 @click.option("--key", "process_key", help="只列出该流程的草稿")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
@@ -59,7 +61,8 @@ def drafts_list(process_key: str | None, as_json: bool) -> None:
                    f"{d.updated_by} {d.updated_at:%Y-%m-%d %H:%M}  表单：{'、'.join(d.form_keys) or '无'}")
 
 
-@drafts_group.command("export")
+@drafts_group.command("export", short_help="把草稿的流程图和表单写入文件夹",
+                      help="把草稿的流程图（<key>.bpmn）和表单（<form>.form）写入文件夹 FOLDER。")
 @with_appcontext
 @click.argument("draft_id", type=ID)
 @click.argument("folder", type=PathParam(file_okay=False, path_type=Path))
@@ -76,7 +79,7 @@ def drafts_export(draft_id: int, folder: Path) -> None:
     click.echo(f"已导出草稿 #{draft_id} 到 {folder}：1 个流程图，{len(draft.forms)} 个表单")
 
 
-@drafts_group.command("delete")
+@drafts_group.command("delete", help="删除草稿（已部署的版本保留）。")
 @with_appcontext
 @click.argument("draft_id", type=ID)
 def drafts_delete(draft_id: int) -> None:
@@ -88,7 +91,8 @@ def drafts_delete(draft_id: int) -> None:
     click.echo(f"已删除草稿 #{draft_id}")
 
 
-@drafts_group.command("deploy")
+@drafts_group.command("deploy", short_help="检查草稿并部署为流程的下一个版本",
+                      help="检查草稿，并把它部署为其流程的下一个版本；部署后删除该草稿。")
 @with_appcontext
 @click.argument("draft_id", type=ID)
 @click.option("--actor", required=True, help="部署人：须是具有 designer 角色的在职用户")

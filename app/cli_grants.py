@@ -22,12 +22,14 @@ def _date(value: str | None) -> date | None:
         refuse("INVALID_INPUT", f"日期 “{value}” 应为 YYYY-MM-DD")
 
 
-@click.group("grants", cls=CliGroup)
+@click.group("grants", cls=CliGroup, short_help="添加、列出和撤销全渝通办授权", help=(
+    "添加、列出和撤销全渝通办授权（异地收件、形式审查、原件核验、一次性告知、送达、就地批办）。"))
 def grants_group() -> None:
     """Add, list and revoke 全渝通办 grants (异地收件, 形式审查, 原件核验, 一次性告知, 送达, 就地批办)."""
 
 
-@grants_group.command("add")
+@grants_group.command("add", short_help="把一个事项的权限从业务属地授予收件地",
+                      help="把一个事项的权限从业务属地区县授予收件地区县（或全部区县）。")
 @with_appcontext
 @click.option("--matter", "matter_code", required=True, help="事项实施编码")
 @click.option("--owning", required=True, help="业务属地区县代码")
@@ -51,7 +53,8 @@ def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str,
                f"事项 {info.matter_code}：{'、'.join(RIGHTS[r] for r in info.rights)}")
 
 
-@grants_group.command("list")
+@grants_group.command("list", short_help="列出有效的授权（或全部授权）", help=(
+    "列出有效的授权（--all 时包括已撤销的）；--district 不是已有区县时拒绝（UNKNOWN_DISTRICT）。"))
 @with_appcontext
 @click.option("--matter", "matter_code", help="只列出该事项")
 @click.option("--district", help="只列出涉及该区县（业务属地或收件地）的授权")
@@ -75,7 +78,8 @@ def grants_list(matter_code: str | None, district: str | None, include_revoked: 
         click.echo("没有授权")
 
 
-@grants_group.command("revoke")
+@grants_group.command("revoke", short_help="撤销授权（仍保留记录，以备审计）",
+                      help="撤销授权；撤销的授权仍可用 tongban grants list --all 列出，以备审计。")
 @with_appcontext
 @click.argument("grant_id", type=ID)
 @click.option("--reason", required=True, help="撤销理由")

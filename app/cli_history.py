@@ -30,12 +30,14 @@ class _ShowByDefault(CliGroup):
         return super().parse_args(ctx, args)
 
 
-@click.group("history", cls=_ShowByDefault)
+@click.group("history", cls=_ShowByDefault, short_help="办件的办理历史：显示，或导出为历史文件", help=(
+    "办件的办理历史：显示（tongban history CASE），或导出为文件（tongban history export CASE -o FILE）。"))
 def history_command() -> None:
     """A case's history: show it (history CASE), or export it to a file (history export CASE -o FILE)."""
 
 
-@history_command.command("export")
+@history_command.command("export", short_help="导出办件的历史文件（离线重放和校验用）", help=(
+    "写出办件 CASE 的历史文件：办件本身、带哈希的各个事件，以及重放时要预置的全部数据行。"))
 @with_appcontext
 @click.argument("case", type=HISTORY_CASE)
 @click.option("-o", "--output", "output", required=True,
@@ -55,7 +57,8 @@ def export_command(case: str, output: Path) -> None:
     click.echo(f"已导出办件 {history.case_no} 的历史（{len(history.events)} 个事件）到 {output}")
 
 
-@history_command.command("show")
+@history_command.command("show", short_help="打印办件的办理历史，或某条事件时的状态", help=(
+    "打印办件 CASE（id 或办件编号）的办理历史；使用 --state N 时打印第 N 条事件时办件的状态。"))
 @with_appcontext
 @click.argument("case", type=HISTORY_CASE)
 @click.option("--state", "seq", type=EVENT_SEQ, default=None, help="显示第 N 条事件时办件的状态（由重放重建）")

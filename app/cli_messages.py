@@ -20,16 +20,18 @@ def _admin(username: str) -> Actor:
     return actor
 
 
-@click.group("messages", cls=CliGroup)
+@click.group("messages", cls=CliGroup, short_help="办件之间的消息：列出、重试、丢弃、提交", help=(
+    "列出办件之间的消息；重试或丢弃投递失败、已过期和已拒收的消息（管理员）。"))
 def messages_group() -> None:
     """List messages between cases; retry or discard poison, expired and rejected ones (admins)."""
 
 
-@messages_group.command("list")
+@messages_group.command("list", short_help="列出消息（最新的在前）",
+                        help="列出消息（最新的在前）：状态、尝试次数和最近一次错误。")
 @with_appcontext
 @click.option("--state", "states", multiple=True, type=click.Choice(sorted(MESSAGE_STATES)),
               help="只列出这些状态（可重复）；默认全部")
-@click.option("--limit", default=100, show_default=True, type=BoundedInt(1, 10000))
+@click.option("--limit", default=100, show_default=True, type=BoundedInt(1, 10000), help="最多列出多少条")
 @click.option("--rejections", is_flag=True, help="列出被拒收的消息信封（伪造、重放）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json: bool) -> None:
@@ -53,7 +55,7 @@ def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json
     click.echo("合计：" + ("，".join(f"{MESSAGE_STATES[s]} {n}" for s, n in sorted(counts.items())) or "没有消息"))
 
 
-@messages_group.command("retry")
+@messages_group.command("retry", help="把投递失败或已过期的消息重新排队投递。")
 @with_appcontext
 @click.argument("message_id", type=ID)
 @click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
@@ -67,7 +69,7 @@ def messages_retry(message_id: int, reason: str, actor: str) -> None:
     click.echo(f"消息 #{message_id} 已重新排队投递")
 
 
-@messages_group.command("discard")
+@messages_group.command("discard", help="丢弃投递失败、已过期或已拒收的消息（不再投递）。")
 @with_appcontext
 @click.argument("message_id", type=ID)
 @click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
@@ -81,7 +83,8 @@ def messages_discard(message_id: int, reason: str, actor: str) -> None:
     click.echo(f"消息 #{message_id} 已丢弃")
 
 
-@messages_group.command("submit")
+@messages_group.command("submit", short_help="接收外部的已签名消息信封并排队投递", help=(
+    "接收外部发来的已签名消息信封（JSON）并排队投递；伪造或重放的信封被拒收并记录。"))
 @with_appcontext
 @click.argument("envelope_file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 def messages_submit(envelope_file: Path) -> None:

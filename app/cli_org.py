@@ -19,12 +19,14 @@ def _fail(exc: EngineError) -> NoReturn:
     fail(exc)      # every problem of a refused file on its own line
 
 
-@click.group("org", cls=CliGroup)
+@click.group("org", cls=CliGroup, help="组织机构：区县、部门及其用户。")
 def org_group() -> None:
     """Organisation: districts, departments and their users."""
 
 
-@org_group.command("load")
+@org_group.command("load", short_help="从 YAML 或 CSV 文件载入区县、部门和用户", help=(
+    "在一个事务中从 FILE（YAML 或 CSV）载入区县、部门和用户。\n\n"
+    "先检查每一行，有一行不合格就拒绝整个文件。再次载入同一文件不会有任何改动（按代码和用户名匹配已有记录）。"))
 @with_appcontext
 @click.argument("file", type=PathParam(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["yaml", "csv"]), help="文件格式（默认按扩展名判断）")
@@ -55,7 +57,8 @@ def org_load(file: Path, fmt: str | None, dry_run: bool) -> None:
     click.echo(f"试运行（未写入）：{summary}" if dry_run else f"已载入 {file.name}：{summary}")
 
 
-@org_group.command("show")
+@org_group.command("show", short_help="列出区县；给出区县时列出其部门和用户数",
+                   help="列出区县；给出 DISTRICT 时列出该区县的部门，以及各部门有多少用户。")
 @with_appcontext
 @click.argument("district", required=False)
 def org_show(district: str | None) -> None:

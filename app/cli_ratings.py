@@ -41,12 +41,12 @@ def _dump(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-@click.group("ratings", cls=CliGroup)
+@click.group("ratings", cls=CliGroup, help="好差评：已办结办件的评价、差评整改和申诉。")
 def ratings_group() -> None:
     """好差评: ratings of closed cases, 差评整改 and appeals."""
 
 
-@ratings_group.command("add")
+@ratings_group.command("add", help="在窗口录入申请人对已办结办件的评价（窗口代录）。")
 @with_appcontext
 @click.argument("case_no")
 @click.option("--score", type=BoundedInt(1, 5, "分值"), required=True,
@@ -66,13 +66,15 @@ def ratings_add(case_no: str, score: int, channel: str, comment: str, username: 
     click.echo(_line(engine.ratings.of_case(case_id) or {}))
 
 
-@ratings_group.command("list")
+@ratings_group.command("list", help="列出评价（最新的在前）。")
 @with_appcontext
 @click.option("--district", help="业务属地区县代码")
 @click.option("--department", help="责任部门代码")
-@click.option("--status", type=click.Choice(["recorded", "rectifying", "rectified", "removed"]))
+@click.option("--status", type=click.Choice(["recorded", "rectifying", "rectified", "removed"]),
+              help="只列出该状态的评价：recorded 已评价、rectifying 差评整改中、rectified 已整改并回访、"
+                   "removed 申诉成立已撤销")
 @click.option("--bad", "bad_only", is_flag=True, help="只列差评")
-@click.option("--limit", type=BoundedInt(1, 500), default=100, show_default=True)
+@click.option("--limit", type=BoundedInt(1, 500), default=100, show_default=True, help="最多列出多少条")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def ratings_list(district: str | None, department: str | None, status: str | None, bad_only: bool, limit: int,
                  as_json: bool) -> None:
@@ -88,7 +90,7 @@ def ratings_list(district: str | None, department: str | None, status: str | Non
         click.echo("没有评价")
 
 
-@ratings_group.command("show")
+@ratings_group.command("show", help="以 JSON 显示一条评价及其差评整改进度。")
 @with_appcontext
 @click.argument("rating_id", type=ID)
 def ratings_show(rating_id: int) -> None:
@@ -99,7 +101,8 @@ def ratings_show(rating_id: int) -> None:
         fail(exc)
 
 
-@ratings_group.command("stats")
+@ratings_group.command("stats", short_help="按满意度统计评价数", help=(
+    "按满意度统计评价数；申诉成立而撤销的评价不计入（另行计数）。"))
 @with_appcontext
 @click.option("--district", help="业务属地区县代码")
 @click.option("--department", help="责任部门代码")
@@ -124,7 +127,8 @@ def ratings_stats(district: str | None, department: str | None, since: str | Non
                f"申诉撤销 {stats['removed']}（不计入）")
 
 
-@ratings_group.command("appeal")
+@ratings_group.command("appeal", short_help="责任部门对差评提出申诉（而不整改）",
+                       help="责任部门对差评提出申诉（而不整改），由电子监察人员复核。")
 @with_appcontext
 @click.argument("rating_id", type=ID)
 @click.option("--as", "username", required=True, help="责任部门的用户名")
@@ -134,7 +138,7 @@ def ratings_appeal(rating_id: int, username: str, reason: str) -> None:
     _complete(rating_id, username, ("rectify",), {"action": "appeal", "appeal_reason": reason})
 
 
-@ratings_group.command("decide")
+@ratings_group.command("decide", help="对申诉作出复核决定（申诉复核）。")
 @with_appcontext
 @click.argument("rating_id", type=ID)
 @click.option("--as", "username", required=True, help="电子监察（supervisor）的用户名")

@@ -15,7 +15,9 @@ from .cli_common import CASE, CliCommand, PathParam, fail, refuse
 from .runtime import get_engine
 
 
-@click.command("replay", cls=CliCommand)
+@click.command("replay", cls=CliCommand, short_help="重放办件并与记录比对：一个、全部或历史文件", help=(
+    "重放办件 CASE（id 或办件编号）、全部办件（--all）或历史文件（--file）；"
+    "有办件不一致时以状态 1 退出，输入有误时为 2。"))
 @with_appcontext
 @click.argument("case", required=False, type=CASE)
 @click.option("--all", "every", is_flag=True, help="重放全部办件")

@@ -32,7 +32,8 @@ def actor_named(username: str | None, fallback: Actor) -> Actor:
     return actor
 
 
-@click.command("versions", cls=CliCommand)
+@click.command("versions", cls=CliCommand, short_help="列出流程的各个版本及其办件数", help=(
+    "列出流程 PROCESS_KEY 的各个版本：部署人和部署时间，办理中和已办结的办件数。"))
 @with_appcontext
 @click.argument("process_key")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
@@ -58,7 +59,8 @@ def versions_command(process_key: str, as_json: bool) -> None:
         click.echo(f"  {entry['at'].astimezone(CST):%Y-%m-%d %H:%M}  {entry['actor']:12} {what}")
 
 
-@click.command("diff", cls=CliCommand)
+@click.command("diff", cls=CliCommand, short_help="逐个元素比较流程的两个版本",
+               help="逐个元素列出流程 PROCESS_KEY 在两个版本（FROM_VERSION、TO_VERSION）之间的变化。")
 @with_appcontext
 @click.argument("process_key")
 @click.argument("from_version", type=VERSION)
@@ -84,7 +86,10 @@ def diff_command(process_key: str, from_version: int, to_version: int, as_json: 
                f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}")
 
 
-@click.command("dryrun", cls=CliCommand)
+@click.command("dryrun", cls=CliCommand, short_help="用场景文件试运行草稿，不触及真实数据", help=(
+    "用场景文件试运行草稿（流程目录、.bpmn 文件或随附流程的标识）。\n\n"
+    "不触及真实数据：每个场景在一次性的数据库中、用手动时钟运行。"
+    "全部场景通过时退出状态为 0，有场景未通过时为 1，用法有误时为 2。"))
 @with_appcontext
 @click.argument("target")
 @click.option("--scenario", "scenarios", multiple=True,

@@ -1,7 +1,8 @@
 """The CLI's conventions (README, Commands) held by every command through Flask's CLI runner.
 
 Bad input is ``错误 [CODE]：<Chinese>`` on stderr and exit 2, never a traceback: an id no row can have included;
-``--json`` refusals are the API's ``{"code", "message", "details"}`` on stdout; ``--version`` names tongban.
+``--json`` refusals are the API's ``{"code", "message", "details"}`` on stdout; ``--version`` names tongban;
+every ``--help`` page reads in Chinese.
 """
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from flask import current_app
+from flask.cli import ScriptInfo
 
+from app import create_app
 from app.cli_common import MAX_ID, BoundedInt, CaseRef, CliCommand, CliGroup
+from engine import ROLES
 from tests.conftest import DATA
 from tests.integration.test_cli import app, failed, ok, runner, stderr_of  # noqa: F401 - fixtures
 
@@ -238,3 +243,94 @@ def test_grants_list_refuses_an_unknown_district_like_users_list(runner):
     assert grants.startswith("错误 [UNKNOWN_DISTRICT]：区县代码 999999 不存在")
     assert users.split("：")[0] == grants.split("：")[0]
     assert ok(runner.invoke(args=["grants", "list", "--district", "500103"])).strip() == "没有授权"
+
+
+# --- --help reads in Chinese --------------------------------------------------------------------------------------
+
+ENGLISH_ALLOWED = frozenset({
+    "tongban",                                                  # the product
+    "Python", "Flask", "Werkzeug", "PostgreSQL", "OpenAPI",     # what --version, shell, routes, bench, openapi name
+    "alembic", "chinesecalendar", "python-dotenv",              # packages that migrate, calendar seed, -e use
+})
+"""Names a help page may hold besides code tokens. Keep it small: a sentence belongs in Chinese."""
+
+_ASCII_RUN = re.compile(r"[!-~]+")
+_CODE_MARK = re.compile(r"[_./:@=<>%#*|+\[\]{}$\\\d]")
+_VALUE_LIST = re.compile(r"[A-Za-z][\w-]*(?:\s*\|\s*[A-Za-z][\w-]*)+")   # day | week | month, as click's [a|b]
+_LITERAL = re.compile(r"“[ -~]*”")                                         # “# year:”: quoted as written
+
+
+def _tongban_commands(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):
+    """Every command and subgroup of ``group`` (as ``tongban`` lists them), by path."""
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _tongban_commands(command, ctx, (*prefix, name))
+
+
+def _choices(command: click.Command) -> set[str]:
+    return {str(c) for p in command.params if isinstance(p.type, click.Choice) for c in p.type.choices}
+
+
+def english_words(page: str, paths: list[str], children: list[str], values: set[str]) -> list[tuple[str, str]]:
+    """(word, line) for each English word of 4+ letters on a help page.
+
+    Not words: option names (``--json``), metavars, codes and env var names (upper case: ``PROCESS_KEY``,
+    ``INVALID_INPUT``, ``TONGBAN_DATABASE_URL``), anything with a digit or code punctuation (paths, URLs, field
+    names, ``module:name``, ``.bpmn``), choices (``[json|yaml]``, ``day | week`` and ``values``: the parameter
+    choices of the command and its subcommands), role codes, a literal in “…”, a command path after ``tongban``
+    (``paths``, even wrapped), a subcommand (``children``) at the start of its row, and :data:`ENGLISH_ALLOWED`.
+    """
+    allowed = ENGLISH_ALLOWED | set(ROLES) | values
+    named = "|".join(r"\s+".join(map(re.escape, path.split())) for path in paths)
+    page = re.sub(rf"tongban(?:\s+(?:{named})(?![\w-]))?", " ", page)
+    row = re.compile(rf"^\s+(?:{'|'.join(map(re.escape, children)) or '(?!)'})(?=\s|$)")
+    found = []
+    for line in page.splitlines():
+        text = _VALUE_LIST.sub(" ", _LITERAL.sub(" ", row.sub(" ", line)))
+        for run in _ASCII_RUN.findall(text):
+            word = run.lstrip("([\"'").rstrip(")]\"',.;:!?")
+            if word.startswith("-") or _CODE_MARK.search(word) or word.isupper() or word in allowed:
+                continue
+            if re.search(r"[A-Za-z]{4,}", word):
+                found.append((word, line.strip()))
+    return found
+
+
+def test_every_help_page_reads_in_chinese(tmp_path):
+    """``tongban ... --help`` for every command and subgroup: click's words, Flask's and ours are all Chinese."""
+    from app.cli import build_group
+    help_app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'help.sqlite'}"})
+    help_app.instance_path = str(tmp_path / "instance")
+    group = build_group()
+    group.create_app = lambda: help_app
+    with click.Context(group, obj=ScriptInfo(create_app=lambda: help_app)) as ctx:    # pops the app context
+        commands = [((), group), *_tongban_commands(group, ctx)]                        # get_command pushes
+    paths = sorted((" ".join(path) for path, _command in commands if path), key=len, reverse=True)
+    assert {"users create", "openapi write", "routes", "shell", "history export"} <= set(paths)
+    english = []
+    for path, _command in commands:
+        below = [(p, c) for p, c in commands if p[:len(path)] == path]
+        children = [p[-1] for p, _c in below if len(p) == len(path) + 1]
+        values = set().union(*(_choices(c) for _p, c in below))
+        result = CliRunner().invoke(group, [*path, "--help"], prog_name="tongban")
+        assert result.exit_code == 0, (path, result.output, result.exception)
+        assert result.stdout.startswith(f"用法：{' '.join(('tongban', *path))} [选项]"), result.stdout
+        english += [(" ".join(path), word, line) for word, line in english_words(result.stdout, paths, children,
+                                                                                  values)]
+    assert not current_app, "the walk left an app context pushed: later tests would run on this app"
+    assert not english, "English on a --help page (write help= in Chinese):\n" + "\n".join(
+        f"  {' '.join(filter(None, ('tongban', path, '--help')))}: {word!r} in {line!r}" for path, word, line in english)
+
+
+def test_the_help_check_finds_english():
+    """The check above: click's own words and an English sentence are found; codes, values and names are not."""
+    page = ("Usage: tongban x [OPTIONS]\n  Show this message and exit.\n  [default: 50; required]\n"
+            "  --kind [daily|weekly]  通报类型：daily 日扫描、weekly 周调度  [默认：daily]\n"
+            "  统计周期：day | week | month；见 tongban users\n     list；JSON、TONGBAN_DATABASE_URL、.bpmn、"
+            "bench/results.json、https://example.org/path、module:name、next_cursor、sha256、PostgreSQL、“# year:”\n"
+            "  list  列出\n  Lists users who have logged in.\n")
+    words = [word for word, _line in english_words(page, ["users list", "x"], ["list"], {"daily", "weekly"})]
+    assert words == ["Usage", "Show", "this", "message", "exit", "default", "required", "Lists", "users", "have",
+                     "logged"]
