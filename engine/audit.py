@@ -127,14 +127,19 @@ def verify_chain(events: Iterable[ChainedEvent], *, expected_head: str | None = 
                     e.prev_hash, e.hash) for e in events), expected_head)
 
 
-def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head: str | None = None) -> ChainCheck:
+def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head: str | None = None,
+                expected_count: int | None = None) -> ChainCheck:
     """Like :func:`verify_chain`, for one case's rows as read from ``case_events``, in ``seq`` order.
 
     Each row is ``(case_id, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash,
     hash)`` with the payload as its stored JSON text: no :class:`ChainedEvent` is built and a payload text
     seen before is not parsed again, which together make a short case about three times cheaper to verify.
+    ``expected_count`` is the number of events the case row says it has (``cases.event_seq``).
     """
-    return _check(rows, expected_head, case_no=case_no)
+    check = _check(rows, expected_head, case_no=case_no)
+    if check.ok and expected_count is not None and check.checked != expected_count:
+        return ChainCheck(False, check.checked, check.checked + 1, "event count differs from the case's recorded count")
+    return check
 
 
 def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_no: str | None = None) -> ChainCheck:

@@ -5,8 +5,9 @@ Verification re-computes every hash from the stored fields, so an edited payload
 event, or a truncated tail (the head no longer matches) is found, with the first broken link reported.
 ``--all`` reads the cases in batches and each batch's events in one ordered, streamed query, so it runs in
 constant memory at thousands of cases a second.
-A case whose tail was cut *and* whose head was moved back verifies on its own; the districts' sealed
-daily heads (:mod:`engine.chain_heads`) catch that, for one case here and for all in ``check_chain_heads``.
+A case whose tail was cut and whose head was moved back is caught by the case row's event count
+(``event_seq``); one whose count was moved back too verifies on its own, and the districts' sealed daily heads
+(:mod:`engine.chain_heads`) catch that, for one case here and for all in ``check_chain_heads``.
 """
 from __future__ import annotations
 
@@ -49,13 +50,13 @@ class CaseVerification:
 def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
     """Verify one case, named by its id or its case number (办件编号)."""
     with engine.database.read_sessions() as session:
-        stmt = select(Case.id, Case.case_no, Case.chain_head)
+        stmt = select(Case.id, Case.case_no, Case.chain_head, Case.event_seq)
         stmt = stmt.where(Case.id == int(case_ref)) if str(case_ref).isdigit() else stmt.where(
             Case.case_no == str(case_ref))
         row = session.execute(stmt).one_or_none()
         if row is None:
             raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
-        result = _verify(session, row.id, row.case_no, row.chain_head)
+        result = _verify(session, row.id, row.case_no, row.chain_head, row.event_seq)
         sealed = first_sealed_problem(session, row.id) if result.ok else None
         if sealed is not None:
             return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe())
@@ -72,7 +73,7 @@ def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:
     last = 0
     while True:
         with engine.database.read_sessions() as session:
-            cases = session.execute(select(Case.id, Case.case_no, Case.chain_head).where(Case.id > last)
+            cases = session.execute(select(Case.id, Case.case_no, Case.chain_head, Case.event_seq).where(Case.id > last)
                                     .order_by(Case.id).limit(batch)).all()
             if not cases:
                 return
@@ -100,16 +101,17 @@ def _verify_batch(cases: list[Any], rows: Iterable[Any]) -> Iterator[CaseVerific
         mine: Iterable[Any] = ()
         if pending is not None and pending[0] == case.id:
             mine, pending = pending[1], None
-        yield _result(case.id, case.case_no, verify_rows(case.case_no, mine, expected_head=case.chain_head))
+        yield _result(case.id, case.case_no, verify_rows(case.case_no, mine, expected_head=case.chain_head,
+                                                         expected_count=case.event_seq))
         if pending is None:
             pending = next(groups, None)   # skips what a broken chain left unread of its own group
 
 
-def _verify(session: Any, case_id: int, case_no: str, head: str) -> CaseVerification:
+def _verify(session: Any, case_id: int, case_no: str, head: str, count: int) -> CaseVerification:
     events = session.connection().execute(select(*_EVENT_COLUMNS).where(CaseEvent.case_id == case_id)
                                           .order_by(CaseEvent.seq).execution_options(yield_per=1000))
     try:
-        check = verify_rows(case_no, events, expected_head=head)
+        check = verify_rows(case_no, events, expected_head=head, expected_count=count)
     finally:
         events.close()   # a broken chain stops reading early: release the server-side cursor now
     return _result(case_id, case_no, check)
@@ -131,4 +133,5 @@ def chinese_reason(reason: str | None) -> str | None:
         "prev_hash does not match the previous event": "与前一事件的哈希链接不符（有事件被删除、插入或重排）",
         "content does not match its hash": "事件内容与其哈希不符（内容被修改）",
         "chain head differs from the case's recorded head": "最后一个事件与办件记录的链头不符（末尾事件被删除）",
+        "event count differs from the case's recorded count": "事件数与办件记录的不符（末尾事件被删除，链头被改回）",
     }.get(reason, reason)

@@ -65,3 +65,30 @@ def test_verify_needs_one_case_or_all(runner, cases):
     assert runner.invoke(args=["verify"]).exit_code == 2
     missing = runner.invoke(args=["verify", "TB00000000000000"])
     assert missing.exit_code == 2 and "NOT_FOUND" in missing.output
+
+
+def test_verify_finds_a_cut_tail_with_the_head_moved_back_from_the_case_rows_event_count(engine, cases, database_url,
+                                                                                        runner):
+    """QA: the last event deleted and chain_head set to the one before verified as intact; the case row's
+    event_seq still counted the deleted event. Both ``verify CASE`` and ``verify --all`` now see it."""
+    case = cases[1]
+    count = len(engine.queries.events(case.case_id))
+    eng = raw(database_url)
+    with eng.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.execute(text("ALTER TABLE case_events DISABLE TRIGGER case_events_append_only"))
+        else:
+            conn.execute(text("DROP TRIGGER case_events_no_delete"))
+        previous = conn.execute(text("SELECT hash FROM case_events WHERE case_id = :c AND seq = :s"),
+                                {"c": case.case_id, "s": count - 1}).scalar_one()
+        conn.execute(text("DELETE FROM case_events WHERE case_id = :c AND seq = :s"), {"c": case.case_id, "s": count})
+        conn.execute(text("UPDATE cases SET chain_head = :h WHERE id = :c"), {"h": previous, "c": case.case_id})
+        if postgres:
+            conn.execute(text("ALTER TABLE case_events ENABLE TRIGGER case_events_append_only"))
+    eng.dispose()
+    bad = verify_case(engine, case.case_id)
+    assert (bad.ok, bad.checked, bad.broken_seq) == (False, count - 1, count)
+    assert bad.reason == "事件数与办件记录的不符（末尾事件被删除，链头被改回）"
+    result = runner.invoke(args=["verify", "--all"])
+    assert result.exit_code == 1 and "1 个办件被篡改" in result.output
