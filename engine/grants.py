@@ -207,10 +207,19 @@ def require_grant(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, r
     """Return the grant that authorises the action, or refuse it with :class:`GrantMissing`."""
     found = authority(uow, matter_code=matter_code, owning=owning, receiving=receiving, right=right, on=on)
     if found is None:
-        raise GrantMissing(f"{receiving} 未获 {owning} 授予事项 {matter_code} 的{RIGHTS[right]}权限",
+        matter = uow.definitions.matter(matter_code)
+        name = f"“{matter.doc.get('name') or matter_code}”（{matter_code}）" if matter is not None else matter_code
+        raise GrantMissing(f"{_district(uow, receiving)}未获{_district(uow, owning)}授予事项{name}的"
+                           f"{RIGHTS[right]}权限",
                            details={"matter_code": matter_code, "owning_district": owning,
                                     "receiving_district": receiving, "right": right})
     return found
+
+
+def _district(uow: SqlAlchemyUnitOfWork, code: str) -> str:
+    """A district as people name it, with its code: 黔江区（500114）; the code alone if unknown."""
+    row = uow.org.district(code)
+    return f"{row.name}（{code}）" if row is not None and row.name else code
 
 
 def _info(row: Grant) -> GrantInfo:

@@ -41,7 +41,7 @@ def test_a_grant_allows_exactly_its_rights_its_district_and_its_dates(engine, gr
     assert may(engine, QIANJIANG, "receive") is None                  # another receiving district
     assert may(engine, WANZHOU, "receive", on=date(2027, 1, 1)) is None
     with engine.services.uow() as uow:
-        with pytest.raises(GrantMissing, match="500114 未获 500103 授予事项 .* 的异地收件权限"):
+        with pytest.raises(GrantMissing, match=r"黔江区（500114）未获渝中区（500103）授予事项“.+”（.+）的异地收件权限"):
             grants.require(uow, matter_code=CODE, owning=YUZHONG, receiving=QIANJIANG, right="receive")
 
 

@@ -138,4 +138,4 @@ def test_a_window_lists_and_receives_a_matter_another_district_granted_it(app):
     csrf = csrf_of(outsider, "/intake")
     refused = outsider.post("/intake", content_type="multipart/form-data",
                             data=application_form(csrf, owning_district="500103"))
-    assert refused.status_code == 422 and "未获 500103 授予事项" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "未获渝中区（500103）授予事项" in refused.get_data(as_text=True)
