@@ -47,6 +47,10 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, None)
+        if "Excessive depth" in str(exc.msg or exc):
+            # libxml2 stops at 256 nested elements unless told huge_tree, which untrusted input never gets.
+            raise _rejected("BPMN_MALFORMED_XML", f"文件 {name} 的元素嵌套超过 256 层，出于安全原因不予解析"
+                            + detail("", line=line, column=column)) from None
         raise _rejected("BPMN_MALFORMED_XML", f"文件 {name} 的 XML 格式错误，无法解析"
                         + detail(exc.msg or exc, line=line, column=column)) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":

@@ -60,6 +60,16 @@ def test_hostile_or_malformed_xml_is_refused_with_a_precise_code(payload, code):
     assert codes(exc) == [code]
 
 
+def test_a_diagram_nested_past_libxml2s_limit_is_refused_in_chinese_without_the_parsers_english():
+    depth = 300
+    nested = (b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">'
+              + b"<bpmn:documentation>" * depth + b"x" + b"</bpmn:documentation>" * depth + b"</bpmn:definitions>")
+    with pytest.raises(DefinitionRejected) as exc:
+        load(nested, "deep.bpmn")
+    assert codes(exc) == ["BPMN_MALFORMED_XML"]
+    assert "嵌套超过 256 层" in exc.value.message and "Excessive" not in exc.value.message
+
+
 def test_a_50_megabyte_file_is_refused_before_parsing():
     huge = diagram().replace(b"</bpmn:definitions>", b"<!--" + b"x" * (50 * 1024 * 1024) + b"--></bpmn:definitions>")
     with pytest.raises(DefinitionRejected) as exc:
