@@ -9,6 +9,7 @@ so definitions deployed today stay deployable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
 from .bundle import is_bundle_file, parse_bundle
@@ -50,7 +51,8 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
                evaluator: Evaluator, limits: LintLimits, deployed: DeployedFacts) -> list[Finding]:
     """Return every finding for the files (name, bytes), errors and warnings, each with its file."""
     bpmn_files, findings = list(bpmn_files), []
-    forms = _lint_forms(form_files, limits.max_form_bytes, findings)
+    broken: dict[str, str] = {}
+    forms = _lint_forms(form_files, limits.max_form_bytes, findings, broken)
 
     def form(key: str) -> FormDefinition | None:
         return forms[key] if key in forms else deployed.form(key)
@@ -69,7 +71,7 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
             infos[name] = info
             if not any(f.severity == "error" for f in found):
                 clean.add(name)
-            findings += _in(name, missing_forms(info.user_tasks, lambda key: form(key) is not None))
+            findings += _in(name, missing_forms(info.user_tasks, lambda key: form(key) is not None, broken))
     unit = _lint_unit([(n, d) for n, d in diagrams if n in clean], evaluator, limits, roots, findings)
     keys = {key: name for name, info in infos.items() for key in info.process_ids}
     findings += _messages(roots, deployed, keys)
@@ -81,11 +83,20 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
     return findings
 
 
-def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str], bool]) -> list[Finding]:
-    """Return a ``TB_FORM_MISSING`` finding for each form key the user tasks use that ``exists`` denies."""
+def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str], bool],
+                  broken: Mapping[str, str] | None = None) -> list[Finding]:
+    """Return a ``TB_FORM_MISSING`` finding for each form key the user tasks use that ``exists`` denies.
+
+    ``broken`` maps the key a refused form file is named for (``forms/<key>.form``) to that file: the form is
+    there but has errors of its own, so the finding points at them instead of asking to deploy it.
+    """
     keys = sorted({t.form_key for t in user_tasks.values() if t.form_key})
-    return [Finding("TB_FORM_MISSING", f"表单 {key} 不存在，请先部署 forms/{key}.form",
-                    next(t.element_id for t in user_tasks.values() if t.form_key == key))
+
+    def said(key: str) -> str:
+        if broken and key in broken:
+            return f"表单 {key} 的文件 {broken[key]} 有错误，未能载入：请先改正该文件的问题"
+        return f"表单 {key} 不存在，请先部署 forms/{key}.form"
+    return [Finding("TB_FORM_MISSING", said(key), next(t.element_id for t in user_tasks.values() if t.form_key == key))
             for key in keys if not exists(key)]
 
 
@@ -98,14 +109,16 @@ def _rejected(exc: DefinitionRejected, name: str | None) -> list[Finding]:
     return [Finding(**{"file": name, **f}) if f.get("file") is None else Finding(**f) for f in listed]
 
 
-def _lint_forms(files: Iterable[tuple[str, bytes]], max_bytes: int,
-                findings: list[Finding]) -> dict[str, FormDefinition]:
+def _lint_forms(files: Iterable[tuple[str, bytes]], max_bytes: int, findings: list[Finding],
+                broken: dict[str, str]) -> dict[str, FormDefinition]:
+    """Parse the form files; a refused one adds its findings and is noted in ``broken`` under its file's stem."""
     forms: dict[str, FormDefinition] = {}
     for name, data in files:
         try:
             parsed = parse_form(data, max_bytes=max_bytes)
         except DefinitionRejected as exc:
             findings += _rejected(exc, name)
+            broken[PurePosixPath(name).name.removesuffix(".form")] = name
             continue
         if parsed.key in forms:
             findings.append(Finding("FORM_DUPLICATE_ID", f"表单标识 {parsed.key} 重复（{name}）", parsed.key,

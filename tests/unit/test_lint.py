@@ -145,6 +145,14 @@ def test_a_timer_literal_that_does_not_parse_is_an_error():
     assert lint(("t.bpmn", diagram(timer='"PT2H"'))) == []
 
 
+def test_a_form_file_with_errors_is_pointed_at_not_asked_to_be_deployed():
+    ext = '<tb:assignment candidateGroups="reviewer"/><tb:form key="opinion"/>'
+    findings = lint(("t.bpmn", diagram(task_extensions=ext)), forms=(("forms/opinion.form", b'{"id": "opinion"}'),))
+    [missing] = [f for f in findings if f.code == "TB_FORM_MISSING"]
+    assert missing.message == "表单 opinion 的文件 forms/opinion.form 有错误，未能载入：请先改正该文件的问题"
+    assert any(f.file == "forms/opinion.form" and f.severity == "error" for f in findings)
+
+
 def test_a_form_must_be_linted_along_or_deployed():
     ext = '<tb:assignment candidateGroups="reviewer"/><tb:form key="opinion"/>'
     assert found(lint(("t.bpmn", diagram(task_extensions=ext))), "TB_FORM_MISSING") == [("task", "error")]
