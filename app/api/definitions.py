@@ -28,18 +28,21 @@ class Definitions(MethodView):
         return get_engine().queries.definitions()
 
     @require_role("designer")
-    @blp.response(201, DeployedSchema(many=True))
+    @blp.response(201, DeployedSchema(many=True), description="至少有一个文件产生了新版本")
+    @blp.alt_response(200, schema=DeployedSchema(many=True), description="所有文件都与已部署的版本相同，未产生新版本")
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}})
     def post(self) -> Any:
         """Deploy uploaded .bpmn, .form, matter catalog (matters.yaml) and bundle (bundle.yaml) files (field ``files``).
 
         Designers only. Unchanged files keep their version; everything is deployed or nothing is; each new
-        version is recorded in the definition log.
+        version is recorded in the definition log. 201 when a new version was created, 200 when every file was
+        already deployed as it is (nothing created).
         """
         bpmn, forms = uploaded_files()
         report = get_engine().handle(DeployDefinitions(bpmn, forms, actor=current_actor()))
-        return [line.to_dict() for line in report]
+        lines = [line.to_dict() for line in report]
+        return lines, 201 if any(line["status"] == "created" for line in lines) else 200
 
 
 def uploaded_files() -> tuple[tuple[tuple[str, bytes], ...], tuple[tuple[str, bytes], ...]]:
