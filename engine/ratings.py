@@ -23,7 +23,7 @@ from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
 from .persistence.case_records import CaseRecord
-from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
+from .persistence.models import Application, Case, CaseEvent, CaseLink, Rating, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.steps import StepResult
 from .variables import check_variables
@@ -48,6 +48,7 @@ _tasks = TaskItem.__table__
 _cases = Case.__table__
 _events = CaseEvent.__table__
 _applications = Application.__table__
+_links = CaseLink.__table__
 
 
 def check_rating(score: Any, channel: Any, comment: Any) -> str:
@@ -106,10 +107,17 @@ def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
         if case.status != "completed":
             raise Conflict("办件尚未办结，办结后才能评价", code="CASE_NOT_CLOSED",
                            details={"case_no": case.case_no, "status": case.status})
-        if uow.connection.execute(select(_ratings.c.id).where(_ratings.c.case_id == case.id)).first():
+        application = application_cases(uow, case.id)
+        rated = uow.connection.execute(select(_ratings.c.case_no).where(_ratings.c.case_id.in_(application))
+                                       .limit(1)).scalar()
+        if rated == case.case_no:
             raise Conflict("该办件已评价，每件办件只能评价一次", code="ALREADY_RATED",
                            details={"case_no": case.case_no})
-        department = responsible_department(uow, case)
+        if rated is not None:
+            # 异地代收代办: the receiving and the owning case are one application, rated once.
+            raise Conflict(f"该申请已在关联办件 {rated} 评价，每件申请只能评价一次", code="ALREADY_RATED",
+                           details={"case_no": case.case_no, "rated_case_no": rated})
+        department = responsible_department(uow, case, application)
         matter_code = uow.connection.execute(select(_cases.c.matter_code).where(_cases.c.id == case.id)).scalar()
         source = "applicant" if _by_query_code(cmd.actor) or is_applicant(cmd.actor) else "window"
         values = {"case_id": case.id, "case_no": case.case_no, "matter_code": matter_code,
@@ -150,19 +158,29 @@ def _open_rectification(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseReco
     return rectification, workflow
 
 
-def responsible_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> str:
-    """Return the department of the owning district that last completed a task of the case (谁办理、谁负责).
+def application_cases(uow: SqlAlchemyUnitOfWork, case_id: int) -> list[int]:
+    """The case and the cases linked with it: one application (异地代收代办's receiving and owning case)."""
+    partners = uow.connection.execute(
+        select(_links.c.partner_case_id).where(_links.c.case_id == case_id)
+        .union(select(_links.c.case_id).where(_links.c.partner_case_id == case_id))).scalars().all()
+    return sorted({case_id, *partners})
 
-    Candidate groups name departments as ``role@district/department``; the task completed last (by the
-    audit log's order) whose group names a department of the owning district decides. Cases worked only
-    at the window fall back to the 政务服务中心 (``zwzx``).
+
+def responsible_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord, cases: list[int] | None = None) -> str:
+    """Return the department of the owning district that last completed a task of the application (谁办理、谁负责).
+
+    Candidate groups name departments as ``role@district/department``; the task completed last whose group
+    names a department of the owning district decides, across ``cases`` (the application's cases: a handoff's
+    receiving case is worked by another district's window, its owning case by the deciding department).
+    Cases worked only at the window fall back to the 政务服务中心 (``zwzx``).
     """
     prefix = f"@{case.owning_district}/"
-    # The audit log orders completions strictly (several may share an instant).
+    # Within a case the audit log orders completions strictly (several may share an instant); across the
+    # linked cases the instants do.
     rows = uow.connection.execute(
         select(_tasks.c.candidate_groups).select_from(_events.join(_tasks, _tasks.c.id == _events.c.task_id))
-        .where(_events.c.case_id == case.id, _events.c.event_type == "TaskCompleted")
-        .order_by(_events.c.seq.desc()))
+        .where(_events.c.case_id.in_(cases or [case.id]), _events.c.event_type == "TaskCompleted")
+        .order_by(_events.c.occurred_at.desc(), _events.c.case_id.desc(), _events.c.seq.desc()))
     for (groups,) in rows:
         for group in groups or ():
             if prefix in group:
