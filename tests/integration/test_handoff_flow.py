@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import APPLICANT, Conflict, MessageWorker, RateCase
+from engine import APPLICANT, Conflict, MessageWorker, RateCase, Replayer
 from engine.persistence.models import Case, CaseEvent, CaseLink, CaseMaterial, Message, Rating
 from tests.handoff_helpers import (
     ARRIVED, DELIVERED, GRANTED, REVIEWED, HEAD_YZ, LICENSE, QIANJIANG, REVIEWER_YZ, WINDOW_QJ, WINDOW_YZ, YUZHONG, do,
@@ -58,6 +58,10 @@ def test_a_handoff_application_is_rated_once_and_its_bad_rating_goes_to_the_deci
     worker.sweep()
     do(engine, WINDOW_QJ, "deliver", DELIVERED, ref.case_id)
 
+    with Replayer(engine) as replayer:                  # both sides replay: the message-started one too
+        for case_id in (ref.case_id, owning.id):
+            result = replayer.replay_case(case_id)
+            assert result.identical, (case_id, result.divergence)
     engine.handle(RateCase(ref.case_id, APPLICANT, 4, "1", "送达太慢"))     # the applicant rates where they applied
     with engine.database.read_sessions() as session:
         (rating,) = session.scalars(select(Rating)).all()
