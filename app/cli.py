@@ -409,8 +409,8 @@ def run_command(host: str, port: int, threads: int) -> None:
 def _warn_calendar_coverage(engine: Any) -> None:
     coverage = calendar_coverage(engine)
     if not coverage.ok:
-        log.warning("calendar does not cover %s..%s: missing %s", coverage.today, coverage.horizon,
-                    coverage.missing_years)
+        log.warning("法定工作日日历未覆盖 %s 至 %s：缺少 %s 年的节假日安排", coverage.today, coverage.horizon,
+                    "、".join(str(year) for year in coverage.missing_years))
         click.echo(f"警告：{coverage.warning()}", err=True)
 
 
