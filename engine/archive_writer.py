@@ -165,8 +165,11 @@ def _event_lines(events: Iterable[ChainedEvent], facts: fmt.EventFacts) -> Itera
 
 
 def _write_materials(archive: _Zip, materials: Sequence[MaterialFile]) -> None:
-    """Write each material's file once and the list of materials; files are named by content, so materials
-    uploaded with the same bytes (intake stores them once) share one member of the package."""
+    """Write each material's file once, then the list of materials.
+
+    Files are named by content, so materials uploaded with the same bytes (intake stores them once) share one
+    member of the package.
+    """
     listed = []
     written: set[str] = set()
     for item in sorted(materials, key=lambda m: m.key):

@@ -233,8 +233,11 @@ def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
 
 
 def _acting(case: CaseRecord) -> str | None:
-    """The district whose staff act on the case's clocks: the deciding one under a 就地批办 grant (it reviews
-    and decides, so it asks for 补正 and its 负责人 approves extensions), else the owning one (业务属地)."""
+    """The district whose staff act on the case's clocks.
+
+    It is the deciding one under a 就地批办 grant (it reviews and decides, so it asks for 补正 and its 负责人
+    approves extensions), else the owning one (业务属地).
+    """
     return case.deciding_district or case.owning_district
 
 

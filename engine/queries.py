@@ -313,8 +313,11 @@ class Queries:
 
     @staticmethod
     def sees_case(session: Session, actor: Actor, case: Any) -> bool:
-        """Whether ``actor`` may see ``case``, as :meth:`case` decides: a row with ``id``, ``started_by`` and the
-        three districts (``owning_district``, ``receiving_district``, ``deciding_district``)."""
+        """Whether ``actor`` may see ``case``, as :meth:`case` decides.
+
+        ``case`` is a row with ``id``, ``started_by`` and the three districts (``owning_district``,
+        ``receiving_district``, ``deciding_district``).
+        """
         return Queries._sees_case(session, actor, case)
 
     @staticmethod
@@ -344,8 +347,11 @@ class Queries:
 
 
 def _supervises_case(actor: Actor, case: Any) -> bool:
-    """A supervisor (电子监察) reads the cases of their own district, whichever side of a handoff it is on
-    (owning, receiving or deciding); a city-level supervisor reads every case."""
+    """Whether a supervisor (电子监察) reads ``case``.
+
+    A district's supervisors read their district's cases, whichever side of a handoff it is on (owning,
+    receiving or deciding); a city-level supervisor reads every case.
+    """
     from .supervision import CITY
     if "supervisor" not in actor.roles or not actor.district:
         return False

@@ -505,8 +505,11 @@ def _task_command(make: Callable[[int, Actor, RecordedEvent], Command]) -> Calla
 
 
 def _refused_completion(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
-    """A receiving district's completion its grant did not cover (``GrantRefused``): re-issue it with the grants
-    as of then. Refused again, the handler records the same event; allowed, replay shows what it did instead."""
+    """Re-issue a receiving district's completion its grant did not cover (``GrantRefused``).
+
+    The grants are as of then: refused again, the handler records the same event; allowed, replay shows what
+    it did instead.
+    """
     task_id = _replay_task_id(run, event.task_id)
     try:
         run.engine.handle(CompleteTask(task_id, _actor(run, event.actor, task_id), {}))
