@@ -1,6 +1,7 @@
 """marshmallow schemas describing the API (not the tables)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -10,6 +11,19 @@ from .bounds import DbId, DbInt
 # GB/T 2260 codes (500103) and the functional zones' internal codes (CQ-LJXQ).
 DISTRICT_CODE = r"^[A-Za-z0-9][A-Za-z0-9-]{1,11}$"
 MASKED = "居民身份证号按角色脱敏（5001**********1234）：仅窗口人员和审计人员可见全文"
+
+
+class Instant(fields.DateTime):
+    """An instant in ISO 8601 in UTC (``+00:00``), as the API gives every stored time.
+
+    Times read back from the database are UTC already; one the engine just made on its clock is China
+    Standard Time (``+08:00``), so an answer written right after a change would otherwise differ from a read.
+    """
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class ErrorSchema(Schema):

@@ -13,6 +13,7 @@ from engine import VERIFIER_ROLES
 
 from ..auth import current_actor, require_role
 from ..runtime import get_engine
+from ..schemas import Instant
 from . import Blueprint
 
 blp = Blueprint("applicants", __name__, url_prefix="/api/v1/applicants", description="申请人账号（实名核验后开通）")
@@ -37,7 +38,7 @@ class ApplicantSchema(Schema):
     id_type_name = fields.String()
     id_number = fields.String()
     verified_by = fields.String(allow_none=True)
-    verified_at = fields.DateTime(allow_none=True)
+    verified_at = Instant(allow_none=True)
 
 
 class ApplicantListSchema(Schema):

@@ -10,7 +10,7 @@ from engine import DeployDraft
 from ..auth import current_actor, require_role
 from ..bounds import DbInt
 from ..runtime import get_engine
-from ..schemas import DeployedSchema, FindingSchema
+from ..schemas import DeployedSchema, FindingSchema, Instant
 from . import Blueprint
 
 blp = Blueprint("drafts", __name__, url_prefix="/api/v1/drafts", description="流程草稿：保存、打开、删除、部署")
@@ -28,9 +28,9 @@ class DraftInfoSchema(Schema):
     base_version = fields.Integer(allow_none=True, metadata={"description": "草稿据以修改的已部署版本"})
     base_hash = fields.String(allow_none=True)
     author = fields.String()
-    created_at = fields.DateTime()
+    created_at = Instant()
     updated_by = fields.String()
-    updated_at = fields.DateTime()
+    updated_at = Instant()
     form_keys = fields.List(fields.String())
 
 

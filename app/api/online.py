@@ -19,8 +19,10 @@ from ..auth import current_actor
 from ..errors import translate
 from ..json_body import JsonNotValid, loads
 from ..runtime import get_engine
+from ..schemas import Instant
 from . import Blueprint
 from .applications import FILE_PREFIX, IntakeResultSchema, MaterialChoiceSchema, PartySchema, uploads_of
+from .matters import MatterSchema
 from .rating_schemas import ApplicantViewSchema, ScoreFields
 
 blp = Blueprint("online", __name__, url_prefix="/api/v1", description="全程网办：申请人账号的网上申报与我的办件")
@@ -48,6 +50,12 @@ class SupplementSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=500))
 
 
+class OnlineMattersSchema(Schema):
+    """The matters offered online, as the catalog gives them (``GET /api/v1/matters``)."""
+
+    items = fields.List(fields.Nested(MatterSchema))
+
+
 class MyCaseSchema(Schema):
     """One of my cases in the list."""
 
@@ -68,6 +76,26 @@ class MyCasesSchema(Schema):
     items = fields.List(fields.Nested(MyCaseSchema))
 
 
+class ReceivedMaterialSchema(Schema):
+    """A material of my case as received (uploaded or an 电子证照 reference)."""
+
+    key = fields.String()
+    filename = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    media_type = fields.String(allow_none=True)
+    license_ref = fields.String(allow_none=True)
+    received_at = Instant()
+
+
+class SupplementRecordSchema(Schema):
+    """A 补正 I uploaded online."""
+
+    seq = fields.Integer()
+    at = Instant()
+    materials = fields.List(fields.Dict())
+    note = fields.String()
+
+
 class MyCaseDetailSchema(ApplicantViewSchema):
     """My case: where it stands (as 办件查询 tells it), what I submitted, and whether I can upload 补正 now."""
 
@@ -81,8 +109,8 @@ class MyCaseDetailSchema(ApplicantViewSchema):
     applicant = fields.Dict()
     agent = fields.Dict(allow_none=True)
     contact_phone = fields.String()
-    materials_received = fields.List(fields.Dict())
-    supplements = fields.List(fields.Dict())
+    materials_received = fields.List(fields.Nested(ReceivedMaterialSchema))
+    supplements = fields.List(fields.Nested(SupplementRecordSchema))
 
 
 class SupplementResultSchema(Schema):
@@ -91,7 +119,7 @@ class SupplementResultSchema(Schema):
     case_id = fields.Integer()
     case_no = fields.String()
     materials = fields.List(fields.Dict())
-    received_at = fields.DateTime()
+    received_at = Instant()
 
 
 def applicant() -> Actor:
@@ -103,7 +131,7 @@ def applicant() -> Actor:
 
 
 @blp.route("/online/matters", methods=["GET"])
-@blp.response(200)
+@blp.response(200, OnlineMattersSchema)
 def online_matters() -> Any:
     """List the matters offered online (全程网办), with the districts that offer them; ``q`` searches."""
     applicant()
@@ -124,7 +152,8 @@ def apply() -> Any:
     result = get_engine().handle(online_command(applicant(), body, request.files))
     return {"case_id": result.case.case_id, "case_no": result.case.case_no, "status": result.case.status,
             "query_code": result.query_code, "tolerance": result.tolerance, "missing": list(result.missing),
-            "receipt_url": f"/my/cases/{result.case.case_id}", "created_task_ids": []}
+            "receipt_url": f"/my/cases/{result.case.case_id}",
+            "created_task_ids": list(result.case.created_task_ids)}
 
 
 @blp.route("/my/cases", methods=["GET"])

@@ -9,6 +9,7 @@ from engine import CloseSupervision
 
 from ..auth import current_actor, require_role
 from ..runtime import get_engine
+from ..schemas import Instant
 from . import Blueprint
 
 blp = Blueprint("supervision", __name__, url_prefix="/api/v1/supervision", description="督办")
@@ -39,7 +40,7 @@ class SupervisionItemSchema(Schema):
     state = fields.String()
     raised_at = fields.DateTime()
     closed_by = fields.String(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
+    closed_at = Instant(allow_none=True)
     opinion = fields.String(allow_none=True)
 
 
@@ -57,7 +58,7 @@ class ClosedSchema(Schema):
     case_no = fields.String()
     state = fields.String()
     closed_by = fields.String()
-    closed_at = fields.DateTime()
+    closed_at = Instant()
 
 
 @blp.route("", methods=["GET"])

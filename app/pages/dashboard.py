@@ -1,8 +1,10 @@
-"""效能监察 dashboard: filter bar (period, district, matter), charts, tables with CSV, overdue drill-down.
+"""效能监察 dashboard: filter bar (period, district, department, matter), charts, tables with CSV, overdue drill-down.
 
 City supervisors and administrators see every district; a district's supervisors see theirs. Every table
-shown downloads as CSV with the same filters plus ``format=csv&table=NAME``. A bad period is shown on the
-page (422; 200 inside an htmx swap, which htmx would otherwise not display).
+shown downloads as CSV with the same filters plus ``format=csv&table=NAME``. The period and the filters are
+checked by the engine as for ``/api/v1/metrics``: what the API refuses (a bad period, an unknown code,
+another district for a district's supervisor) is shown on the page with its message above an empty body,
+with the API's status (422, 403; 200 inside an htmx swap, which htmx would otherwise not display).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any, Callable
 
 from flask import render_template, request
 
-from engine import InvalidInput
+from engine import Forbidden, InvalidInput
 
 from ..auth import current_actor
 from ..metric_labels import COMPARE, FIGURES, LABELS, PERIODS, TREND, csv_response, figure_rows, show
@@ -20,21 +22,29 @@ from .labels import when
 
 TOP = 15
 LISTED = 50
-FIELDS = ("period", "date", "from", "to", "district", "matter")
+FIELDS = ("period", "date", "from", "to", "district", "department", "matter")
+REFUSED = (InvalidInput, Forbidden)
+"""What the engine's checks of the period and filters raise (the metrics API's 422 and 403)."""
 
 
-def read_form(args: Any, scope: str | None) -> dict[str, str]:
-    """The filter bar's values from the query string (a district supervisor's district is fixed)."""
+def read_form(args: Any) -> dict[str, str]:
+    """The filter bar's values from the query string; without a period, ``from``/``to`` ask for a custom range.
+
+    A district supervisor's district is not filled in here: the engine applies it, and refuses another.
+    """
     form = {name: (args.get(name) or "").strip()[:40] for name in FIELDS}
-    form["period"] = form["period"] or "month"
-    if scope is not None:
-        form["district"] = scope
+    form["period"] = form["period"] or ("range" if form["from"] or form["to"] else "month")
     return form
 
 
 def resolve(metrics: Any, actor: Any, form: dict[str, str]) -> tuple[Any, Any]:
-    """Check the filters and the period; custom ranges use from/to, the others the date."""
-    filters = metrics.filters(actor, district=form["district"] or None, matter=form["matter"] or None)
+    """Check the filters and the period with the engine; custom ranges use from/to, the others the date.
+
+    Raises:
+        InvalidInput, Forbidden: what ``/api/v1/metrics`` refuses for the same query.
+    """
+    filters = metrics.filters(actor, district=form["district"] or None, department=form["department"] or None,
+                              matter=form["matter"] or None)
     if form["period"] == "range":
         return metrics.period(first=form["from"] or None, last=form["to"] or None), filters
     return metrics.period(period=form["period"], anchor=form["date"] or None), filters
@@ -65,15 +75,16 @@ def dashboard() -> Any:
     actor, engine = current_actor(), get_engine()
     metrics = engine.metrics
     scope = metrics.scope(actor)
-    form = read_form(request.args, scope)
+    form = read_form(request.args)
     context: dict[str, Any] = {"form": form, "scope": scope, "periods": PERIODS, "error": None,
                                "districts": sorted(metrics.names("district").items()),
+                               "departments": sorted(metrics.names("department").items()),
                                "matters": sorted(metrics.names("matter").items(), key=lambda kv: kv[1])}
     status = 200
     try:
         period, filters = resolve(metrics, actor, form)
-    except InvalidInput as exc:
-        context["error"], status = exc.message, 422
+    except REFUSED as exc:
+        context["error"], status = exc.message, exc.http_status
     else:
         computed = tables(metrics, period, filters)
         if request.args.get("format") == "csv":
@@ -84,7 +95,7 @@ def dashboard() -> Any:
     link_args = {k: v for k, v in form.items() if v}
     context.update(labels=LABELS, figures=FIGURES, compare=COMPARE, trend_columns=TREND, show=show,
                    link_args=link_args, csv_args={**link_args, "format": "csv"},
-                   matter_names=dict(context["matters"]))
+                   matter_names=dict(context["matters"]), department_names=dict(context["departments"]))
     if request.headers.get("HX-Request"):
         return render_template("pages/dashboard_body.html", **context), 200
     return render_template("pages/dashboard.html", **context), status
@@ -95,20 +106,21 @@ def dashboard() -> Any:
 def overdue() -> Any:
     """List every running case received in the period that is overdue (or near due), with CSV."""
     actor, metrics = current_actor(), get_engine().metrics
-    scope = metrics.scope(actor)
-    form = read_form(request.args, scope)
+    metrics.scope(actor)  # who may see no figures at all gets the 403 error page
+    form = read_form(request.args)
     light = "yellow" if request.args.get("light") == "yellow" else "red"
-    rows, error, status = [], None, 200
+    rows, error, status, filters = [], None, 200, None
     try:
         period, filters = resolve(metrics, actor, form)
         rows = metrics.lights(period, filters, light=light, limit=1000)
-    except InvalidInput as exc:
-        error, status, period = exc.message, 422, None
+    except REFUSED as exc:
+        error, status, period = exc.message, exc.http_status, None
     if request.args.get("format") == "csv" and error is None:
         return light_csv(light, rows)
     back = {k: v for k, v in form.items() if v}
     return render_template("pages/dashboard_overdue.html", rows=rows, error=error, light=light, period=period,
-                           form=form, back_args=back, csv_args={**back, "light": light, "format": "csv"}), status
+                           form=form, filters=filters, back_args=back,
+                           csv_args={**back, "light": light, "format": "csv"}), status
 
 
 def chart_data(values: dict[str, Any]) -> dict[str, Any]:

@@ -86,8 +86,8 @@ def test_the_htmx_filter_bar_swaps_only_the_body(app):
 
 
 def test_a_district_supervisor_sees_their_district_and_others_are_refused(app):
-    html = client_for(app, "supervisor_wz").get(f"/dashboard?{NOVEMBER}&district=500103").get_data(as_text=True)
-    assert '<span class="kpi-value" data-key="received">4</span>' in html  # forced to 万州 500101
+    html = client_for(app, "supervisor_wz").get(f"/dashboard?{NOVEMBER}").get_data(as_text=True)
+    assert '<span class="kpi-value" data-key="received">4</span>' in html  # 万州 500101 only
     assert '<select id="f-district" disabled>' in html
     clerk = client_for(app, "window_yz").get("/dashboard")
     assert clerk.status_code == 403 and "效能统计只对电子监察" in clerk.get_data(as_text=True)
@@ -108,6 +108,45 @@ def test_a_bad_period_shows_its_message_on_the_page(app, query, words):
     swapped = client.get(f"/dashboard?{query}", headers={"HX-Request": "true"})
     assert swapped.status_code == 200 and words in swapped.get_data(as_text=True)
     assert client.get(f"/dashboard/overdue?{query}").status_code == 422
+
+
+@pytest.mark.parametrize("query, status, code", [
+    ("from=2026-01-01", 422, "METRICS_RANGE_INCOMPLETE"),
+    ("period=range&to=2026-11-30", 422, "METRICS_RANGE_INCOMPLETE"),
+    ("district=500101&department=zz", 422, "UNKNOWN_DEPARTMENT"),
+    ("matter=NO_SUCH_MATTER", 422, "MATTER_NOT_FOUND"),
+    ("district=500103", 403, "METRICS_DISTRICT_FORBIDDEN"),
+])
+def test_the_page_shows_what_the_metrics_api_refuses_above_an_empty_body(app, query, status, code):
+    client = client_for(app, "supervisor_wz")
+    refused = client.get(f"/api/v1/metrics/summary?{query}")
+    assert (refused.status_code, refused.get_json()["code"]) == (status, code)
+    message = refused.get_json()["message"]
+    for path in ("/dashboard", "/dashboard/overdue"):
+        page = client.get(f"{path}?{query}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == status, (path, html)
+        assert f'<p class="error-box" role="alert">{message}</p>' in html
+        assert "kpi-value" not in html and 'id="table-lights"' not in html  # no other district's figures
+    swapped = client.get(f"/dashboard?{query}", headers={"HX-Request": "true"})
+    assert swapped.status_code == 200 and message in swapped.get_data(as_text=True)
+    assert "kpi-value" not in swapped.get_data(as_text=True)
+    assert client.get(f"/dashboard?{query}&format=csv&table=summary").mimetype == "text/html"
+
+
+def test_the_department_filter_narrows_the_figures_as_the_api_does(app):
+    client = client_for(app, "supervisor")
+    html = client.get(f"/dashboard?{NOVEMBER}&department=zhujian").get_data(as_text=True)
+    api = client.get(f"/api/v1/metrics/summary?{NOVEMBER}&department=zhujian").get_json()["summary"]
+    assert api["received"] == 5
+    assert '<span class="kpi-value" data-key="received">5</span>' in html and "住房城乡建设委员会" in html
+    summary = rows_of(client.get(f"/dashboard?{NOVEMBER}&department=zhujian&format=csv&table=summary"))
+    assert ["收件量", "5", "5"] in summary
+
+
+def test_from_and_to_without_a_period_ask_for_a_custom_range_as_in_the_api(app):
+    html = client_for(app, "supervisor").get("/dashboard?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    assert '<span class="kpi-value" data-key="received">9</span>' in html and "2026-11-01 至 2026-11-30" in html
 
 
 def test_the_full_overdue_list_and_its_csv(app):

@@ -1,6 +1,8 @@
 """``/api/v1/drafts``: designers save, reopen and delete drafts; only designers deploy one, on both databases."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from app.runtime import get_engine
@@ -50,6 +52,22 @@ def test_a_draft_is_saved_reopened_updated_and_deleted_and_nothing_is_deployed(c
     assert versions == [1]
     assert client.delete(f"/api/v1/drafts/{draft['id']}", headers=designer.headers).status_code == 204
     assert_error(client.get(f"/api/v1/drafts/{draft['id']}", headers=designer.headers), 404, "NOT_FOUND")
+
+
+def test_a_draft_gives_the_same_iso_8601_times_in_utc_whichever_call_answers(client, deployed, clock):
+    designer = deployed["designer"]
+    created = save(client, designer, renamed()).get_json()
+    opened = client.get(f"/api/v1/drafts/{created['id']}", headers=designer.headers).get_json()
+    assert opened["created_at"] == created["created_at"] and opened["updated_at"] == created["updated_at"]
+    clock.advance(timedelta(minutes=5))
+    updated = client.put(f"/api/v1/drafts/{created['id']}", headers=designer.headers,
+                         json={"revision": 1, "bpmn": renamed("甲")}).get_json()
+    reopened = client.get(f"/api/v1/drafts/{created['id']}", headers=designer.headers).get_json()
+    (listed,) = client.get("/api/v1/drafts", headers=designer.headers).get_json()
+    assert updated["created_at"] == reopened["created_at"] == listed["created_at"] == created["created_at"]
+    assert updated["updated_at"] == reopened["updated_at"] == listed["updated_at"] != created["updated_at"]
+    for when in (created["created_at"], updated["updated_at"]):
+        assert datetime.fromisoformat(when).utcoffset() == timedelta(0), when
 
 
 def test_only_a_designer_deploys_a_draft_and_a_new_case_uses_the_new_version(client, deployed):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -112,6 +113,11 @@ def test_an_applicant_applies_online_corrects_online_and_sees_the_permit_deliver
         "drainage_plan", "water_quality_report"}
     assert {m["key"]: m["filename"] for m in my_case(client, zhang, case_id)["materials_received"]}[
         "drainage_plan"] == "drainage_plan.pdf"
+    received_at = response.get_json()["received_at"]             # ISO 8601 in UTC, as every read gives times
+    seen = my_case(client, zhang, case_id)
+    assert seen["supplements"][-1]["at"] == received_at and received_at.endswith("+00:00")
+    assert all(datetime.fromisoformat(m["received_at"]).utcoffset() == timedelta(0)
+               for m in seen["materials_received"])
     do(client, clerk, case_id, "receive_correction", {"correction_complete": "complete",
                                                       "correction_note": "网上补正材料齐全"})
     do(client, clerk, case_id, "accept_corrected", RECEIPT)
@@ -155,6 +161,25 @@ def test_staff_and_applicants_stay_on_their_own_side(app, client, people):
     assert_error(client.post("/api/v1/applicants", headers=people["zhujian"].headers, json=ZHANG), 403, "FORBIDDEN")
     online = client.get("/api/v1/online/matters", headers=zhang.headers).get_json()["items"]
     assert DRAINAGE in {m["code"] for m in online} and all("online" in m["modes"] for m in online)
+
+
+def test_an_online_application_answers_the_tasks_it_created_as_the_counter_does(app, client, people):
+    clerk = people["clerk"]
+    zhang = open_account(client, clerk, app)
+    response = apply_online(client, zhang)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    applied = response.get_json()
+    (receive,) = open_tasks(client, clerk, applied["case_id"])       # 收件 (网上预审) in the 渝中 window's inbox
+    assert receive["element_id"] == "receive" and applied["created_task_ids"] == [receive["id"]]
+
+
+def test_online_matters_give_times_in_iso_8601_as_the_catalog_does(app, client, people):
+    zhang = open_account(client, people["clerk"], app)
+    (online,) = [m for m in client.get("/api/v1/online/matters", headers=zhang.headers).get_json()["items"]
+                 if m["code"] == DRAINAGE]
+    staff = client.get(f"/api/v1/matters/{DRAINAGE}", headers=people["clerk"].headers).get_json()
+    assert online["deployed_at"] == staff["deployed_at"]
+    assert datetime.fromisoformat(online["deployed_at"]).utcoffset() == timedelta(0)
 
 
 def test_online_refusals_over_http_are_chinese_with_stable_codes_and_write_nothing(app, client, people):

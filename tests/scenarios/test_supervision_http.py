@@ -44,3 +44,4 @@ def test_supervisors_list_and_close_the_items_of_their_district(app, client, clo
     done = client.get("/api/v1/supervision?state=closed", headers=yz.headers).get_json()
     assert [i["opinion"] for i in done] == ["已约谈住建科，限三日办结"]
     assert datetime.fromisoformat(done[0]["closed_at"]).astimezone(CST).year == 2027
+    assert closed.get_json()["closed_at"] == done[0]["closed_at"]        # the answer and a read agree (UTC)
