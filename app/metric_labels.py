@@ -7,6 +7,8 @@ from typing import Any, Iterable, Sequence
 
 from flask import Response
 
+from engine import spreadsheet_safe
+
 # key, label, kind (count | rate | days)
 FIGURES: tuple[tuple[str, str, str], ...] = (
     ("received", "收件量", "count"),
@@ -63,13 +65,17 @@ def show(key: str, value: Any) -> str:
 
 
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A UTF-8 CSV download (with a BOM, so spreadsheet programs read the Chinese correctly)."""
+    """A UTF-8 CSV download (with a BOM, so spreadsheet programs read the Chinese correctly).
+
+    Every cell goes through the engine's ``spreadsheet_safe``: text a spreadsheet would run as a formula is
+    written as text.
+    """
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([spreadsheet_safe(v) for v in row])
     return Response(buffer.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}.csv"})
 

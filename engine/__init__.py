@@ -9,6 +9,7 @@ from .audit_checks import AUDIT_ROLES, may_audit, replay_for, replay_report, ver
 from .archives import build_now as build_archive, queue_missing as queue_missing_archives
 from .bootstrap import Engine, bootstrap
 from .chain_heads import HeadProblem, SealedDay, check_chain_heads, seal_days
+from .csv_cells import spreadsheet_safe
 from .exports import MEDIA_TYPES as EXPORT_MEDIA_TYPES, ExportQuery, export_events
 from .calendar import (
     CalendarInvalid, CalendarUnknown, CalendarYearExists, DayFact, DayKind, Due, WorkCalendar, YearSchedule,
@@ -118,6 +119,7 @@ __all__ = [
     "LintDefinitions",
     "ARCHIVE_STATES", "ArchiveBuildFailed", "ArchiveCheck", "ArchiveFile", "ArchiveInfo", "ArchiveProblem",
     "archive_file", "build_archive", "check_chain_heads", "EXPORT_MEDIA_TYPES", "export_events", "ExportQuery",
+    "spreadsheet_safe",
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
     "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from sqlalchemy import select
 
 from .clock import CST
+from .csv_cells import spreadsheet_safe
 from .errors import InvalidInput, UnknownDistrict
 from .masking import is_id_number_key, mask_id_number, mask_text
 from .persistence.models import Case, CaseEvent, District
@@ -122,7 +123,7 @@ def _lines(engine: Any, query: ExportQuery, batch: int) -> Iterator[str]:
 
 def _csv_line(values: Any) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    csv.writer(out, lineterminator="\n").writerow([spreadsheet_safe(v) for v in values])
     return out.getvalue()
 
 
