@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -105,6 +106,13 @@ class WorkflowRunner(MessageSteps):
         while node is not None and not (node.task_spec.manual and node.has_state(TaskState.COMPLETED)):
             if _is_join(node.task_spec):
                 raise Conflict("退回路径经过并行汇聚，无法确定上一步，不能退回",
+                               code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
+            if isinstance(node.task_spec, MultiInstanceTask) and node.has_state(TaskState.COMPLETED):
+                # A finished 会签 gathered several people's opinions, as a join gathers branches: "the previous
+                # step" is all of them, and walking past it would silently drop them. (A READY instance's own,
+                # still running 会签 is no step back: returning one instance goes on to the step before it.)
+                name = getattr(node.task_spec, "bpmn_name", None) or _element(node)
+                raise Conflict(f"上一步是会签环节“{name}”，由多人办理，无法确定退回给谁，不能退回",
                                code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
             node = node.parent
         if node is None or node.parent is None:

@@ -350,3 +350,19 @@ def test_the_legal_clock_counts_45_working_days_per_stage_and_rests_between_stag
     expected = calendar.workdays_after(datetime(2026, 3, 18).date(), 45).date
     assert legal["due_date"] == expected.isoformat() == "2026-05-25"     # 45 WD: 清明 and 劳动节 off, 05-09 works
     assert story.clocks()["committed"]["due_date"] == "2026-05-14"      # the project target did not move
+
+
+def test_the_step_after_a_joint_review_cannot_be_returned_past_it(client, people, clock):
+    """QA: 退回 from 结论 after the stage-1 会签 reopened 受理, silently dropping both departments' opinions (the
+    walk back passed over the finished multi-instance). It is refused like a return across a parallel join; a
+    return from inside a running 会签 still goes to 受理."""
+    story = Story(client, people, clock, "social")
+    story.do("fagai", "s1_accept", ACCEPT)
+    story.review("s1_review", {"guihua": "approve", "fagai": "approve"})
+    conclude = story.task("fagai", "s1_conclude")
+    refused = assert_error(client.post(f"/api/v1/tasks/{conclude['id']}/return", headers=people["fagai"].headers,
+                                       json={"reason": "退回重审"}), 409, "RETURN_ACROSS_JOIN")
+    assert "会签" in refused["message"] and refused["details"]["element_id"] == "s1_review"
+    assert story.task("fagai", "s1_conclude")["id"] == conclude["id"]          # nothing moved
+    history = client.get(f"/api/v1/cases/{story.case_id}/history", headers=people["clerk"].headers).get_json()
+    assert "TaskReturned" not in [e["event_type"] for e in history["events"]]
