@@ -12,6 +12,9 @@ from engine import MESSAGE_STATES, Actor, EngineError
 from .cli_common import ID, BoundedInt, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
 
+REJECTIONS = {"forged": "伪造", "replayed": "重放"}
+"""Why an envelope was refused, as the list prints it."""
+
 
 def _admin(username: str) -> Actor:
     actor = get_engine().identity.actor_for_username(username)
@@ -42,11 +45,13 @@ def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
+    if rejections:
+        for r in rows:
+            click.echo(f"#{r['id']} {r['rejected_at']:%Y-%m-%d %H:%M} [{REJECTIONS.get(r['reason'], r['reason'])}] "
+                       f"{r['idempotency_key']} {r['name'] or ''}：{r['detail']}")
+        click.echo(f"合计：列出拒收记录 {len(rows)} 条" if rows else "合计：没有拒收记录")
+        return
     for r in rows:
-        if rejections:
-            click.echo(f"#{r['id']} {r['rejected_at']:%Y-%m-%d %H:%M} {r['reason']} {r['idempotency_key']} "
-                       f"{r['name'] or ''}：{r['detail']}")
-            continue
         route = f"{r['sender_case_no'] or '外部'} → {r['receiver_case_no'] or r['correlation_key'] or '（消息启动）'}"
         error = f"  {r['last_error']}" if r["last_error"] and r["state"] != "delivered" else ""
         click.echo(f"#{r['id']} [{r['state_label']}] {r['name']} {route} 尝试 {r['attempts']} 次"
@@ -92,7 +97,8 @@ def messages_submit(envelope_file: Path) -> None:
     try:
         envelope = json.loads(envelope_file.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        refuse("INVALID_INPUT", f"{envelope_file} 不是 UTF-8 JSON：{exc}")
+        where = f"（第 {exc.lineno} 行第 {exc.colno} 列）" if isinstance(exc, json.JSONDecodeError) else ""
+        refuse("INVALID_INPUT", f"{envelope_file} 不是 UTF-8 编码的 JSON 文件{where}")
     if not isinstance(envelope, dict):
         refuse("INVALID_INPUT", "消息信封应为 JSON 对象")
     try:

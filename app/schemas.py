@@ -321,7 +321,8 @@ class SuspendClockSchema(Schema):
                                 validate=validate.OneOf(["correction", "special_procedure", "tolerance"]))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
     clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
-                         load_default=lambda: ["legal", "committed"])
+                         load_default=lambda: ["legal", "committed"],
+                         validate=validate.Length(min=1, error="至少选择一个时限（legal 或 committed）"))
     procedure = fields.String(load_default="", validate=validate.Length(max=64))
     expected_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
 
@@ -330,7 +331,8 @@ class ResumeClockSchema(Schema):
     """Resume paused clocks."""
 
     clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
-                         load_default=lambda: ["legal", "committed"])
+                         load_default=lambda: ["legal", "committed"],
+                         validate=validate.Length(min=1, error="至少选择一个时限（legal 或 committed）"))
 
 
 class RequestExtensionSchema(Schema):

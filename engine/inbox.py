@@ -57,13 +57,13 @@ class InboxQuery:
     def check(self) -> None:
         """Refuse values outside the allowed sets (the API validates too; the engine does not rely on it)."""
         for name, value, allowed in (("scope", self.scope, SCOPES), ("sort", self.sort, SORTS),
-                                     ("order", self.order, ORDERS)):
-            if value not in allowed:
-                raise InvalidInput(f"{name} 应为 {'/'.join(allowed)} 之一")
-        if self.light is not None and self.light not in LIGHTS:
-            raise InvalidInput(f"light 应为 {'/'.join(LIGHTS)} 之一")
+                                     ("order", self.order, ORDERS), ("light", self.light, LIGHTS)):
+            if value not in allowed and not (name == "light" and value is None):
+                message = f"{_WORDS[name]}（{name}）应为 {'、'.join(allowed)} 之一"
+                raise InvalidInput(message, details={"fields": {name: [message]}})
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit 应在 1 到 {MAX_LIMIT} 之间")
+            message = f"每页条数（limit）应在 1 到 {MAX_LIMIT} 之间"
+            raise InvalidInput(message, details={"fields": {"limit": [message]}})
         if self.due_before is not None and self.due_before.tzinfo is None:
             raise InvalidInput("due_before 须带时区，例如 2026-12-01T00:00:00+08:00")
 
@@ -97,6 +97,10 @@ def scope_condition(actor: Actor, scope: str) -> ColumnElement[bool]:
     available = and_(TaskItem.assignee.is_(None), exists().where(
         TaskCandidate.task_id == TaskItem.id, TaskCandidate.group_key.in_(sorted(actor.groups))))
     return and_(TaskItem.state == "open", {"mine": mine, "available": available, "all": or_(mine, available)}[scope])
+
+
+_WORDS = {"scope": "范围", "sort": "排序", "order": "顺序", "light": "灯色"}
+"""What the inbox's query parameters are called on the page."""
 
 
 def filter_conditions(query: InboxQuery, now: datetime) -> list[ColumnElement[bool]]:

@@ -99,7 +99,8 @@ class Clock:
         self._check_change(at)
         if self.paused:
             current = self.segments[-1]
-            raise ClockAlreadyPaused(f"{self.kind.zh}已因{current.label}于 {current.start} 暂停，不能重复暂停")
+            since = current.start.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+            raise ClockAlreadyPaused(f"{self.kind.zh}已因{current.label}于 {since} 暂停，不能重复暂停")
         if reason_kind not in PauseKind.__members__.values():
             raise ClockInvalid(f"暂停原因 {reason_kind!r} 无效：应为 correction、special_procedure 或 tolerance")
         if not reason.strip():

@@ -63,6 +63,9 @@ def test_messages_submit_refuses_a_forged_envelope_and_records_it(app, runner, t
     path.write_text(json.dumps(envelope, ensure_ascii=False), encoding="utf-8")
     assert "签名校验失败" in failed(runner.invoke(args=["messages", "submit", str(path)]))
     rejected = ok(runner.invoke(args=["messages", "list", "--rejections"]))
-    assert "forged 外部/1/1 ping" in rejected
+    assert "[伪造] 外部/1/1 ping" in rejected and rejected.rstrip().endswith("合计：列出拒收记录 1 条")
     (tmp_path / "bad.json").write_text("[1, 2]", encoding="utf-8")
     assert "JSON 对象" in failed(runner.invoke(args=["messages", "submit", str(tmp_path / "bad.json")]))
+    (tmp_path / "text.json").write_text("not json", encoding="utf-8")
+    said = failed(runner.invoke(args=["messages", "submit", str(tmp_path / "text.json")]))
+    assert "不是 UTF-8 编码的 JSON 文件（第 1 行第 1 列）" in said and "Expecting" not in said

@@ -55,6 +55,7 @@ def test_inbox_filters_answer_htmx_with_just_the_rows(app):
     assert "受理" in client.get("/?tab=available&q=某建设").get_data(as_text=True)          # applicant name
     assert "受理" in client.get("/?tab=available&q=TB2026").get_data(as_text=True)          # case number
     assert "没有符合筛选条件的任务" in client.get("/?tab=available&matter=other").get_data(as_text=True)
+    assert "灯色（light）应为 green、yellow、red 之一" in client.get("/?tab=available&light=blue").get_data(as_text=True)
 
 
 def test_the_more_link_pages_through_the_inbox_by_keyset(app):

@@ -53,6 +53,11 @@ def test_clock_commands_over_http_change_the_due_dates_and_refuse_illegal_moves(
     assert_error(post(client, deployed["outsider"], f"{base}/suspend", {"reason_kind": "correction",
                                                                         "reason": "越权"}), 404, "NOT_FOUND")
     assert_error(client.get("/api/v1/tasks?light=purple", headers=clerk.headers), 422, "INVALID_INPUT")
+    for path in ("suspend", "resume"):
+        empty = assert_error(post(client, clerk, f"{base}/{path}", {"reason_kind": "correction", "reason": "x",
+                                                                    "clocks": []} if path == "suspend" else
+                                  {"clocks": []}), 422, "INVALID_INPUT")
+        assert empty["details"]["fields"]["json"]["clocks"] == ["至少选择一个时限（legal 或 committed）"]
 
 
 def test_extension_requests_over_http_wait_for_the_head_and_refuse_everyone_else(app, client, deployed):

@@ -1,6 +1,8 @@
 """engine.legal_clock: due dates, pauses, extensions, lights, 行政许可法 rules and the JSON round trip."""
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import json
 from datetime import date, datetime, timezone
@@ -146,7 +148,8 @@ def test_resuming_a_running_clock_is_refused_with_a_stable_code():
 
 def test_pausing_a_paused_clock_twice_is_refused():
     clock = legal().pause(at("2026-03-04"), "correction", "缺材料", "乙")
-    refused(Conflict, "CLOCK_ALREADY_PAUSED", clock.pause, at("2026-03-05"), "tolerance", "容缺", "乙")
+    error = refused(Conflict, "CLOCK_ALREADY_PAUSED", clock.pause, at("2026-03-05"), "tolerance", "容缺", "乙")
+    assert re.search(r"于 2026-03-04 \d\d:\d\d 暂停，不能重复暂停$", error.message), error.message   # minutes, CST
 
 
 def test_a_pause_after_the_deadline_passed_does_not_revive_it(cal):
