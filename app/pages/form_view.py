@@ -10,6 +10,7 @@ its field's label, option values as their option labels (:func:`fields_of`, :fun
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -261,12 +262,18 @@ def _read(item: Item, form: MultiDict, options: dict[str, Any]) -> Any:
     if item.kind in ("select", "radio"):
         return options.get(raw, raw)
     if item.kind == "number":
-        try:
-            number = float(raw)
-        except ValueError:
+        # Only what a number input sends: Python's float() would also take "1_000", full-width "１２", "nan"
+        # and "inf". Anything else stays text, which the form check refuses as 应为数字.
+        if not _NUMBER.fullmatch(raw):
+            return raw
+        number = float(raw)
+        if not math.isfinite(number):
             return raw
         return int(number) if number.is_integer() and "." not in raw else number
     return raw
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 def _options(source: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -132,3 +132,14 @@ def test_submitted_data_is_put_into_words_by_the_first_form_that_names_each_key(
                                  "values": [{"label": "新建", "value": "new"}, {"label": "改建", "value": 2}]}]}
     assert form_view.described({"kinds": ["new", 2, "other"]}, form_view.fields_of([checklist])) == [
         form_view.Entry("kinds", "类别", ["新建", "改建", "other"])]
+
+
+def test_only_what_a_number_input_sends_is_read_as_a_number():
+    """QA: "1_000" was stored as 1000 and full-width "１２" as 12 (Python's float() takes both), unlike the API."""
+    source = shipped("review_opinion")
+    for raw in ("1_000", "１２", "nan", "inf", "1e400", "0x10", " 1 2"):
+        data, _ = form_view.parse(source, MultiDict({"reviewed_area": raw}))
+        assert data["reviewed_area"] == raw.strip(), raw
+    for raw, number in (("12", 12), ("-3.5", -3.5), ("1e3", 1000), (".5", 0.5), ("+7", 7)):
+        data, _ = form_view.parse(source, MultiDict({"reviewed_area": raw}))
+        assert data["reviewed_area"] == number and type(data["reviewed_area"]) is type(number), raw
