@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import REPORT_KINDS
+from engine import REPORT_KINDS, Forbidden, InvalidInput
 
 from ..auth import current_actor
 from ..metric_labels import COMPARE, FIGURES, LABELS, csv_response, figure_rows, show
@@ -23,14 +23,24 @@ def reports() -> Any:
     """List the 通报 you may read, newest period first."""
     actor, engine = current_actor(), get_engine()
     scope = engine.metrics.scope(actor)
-    kind = request.args.get("kind") if request.args.get("kind") in REPORT_KINDS else ""
-    district = scope or (request.args.get("district") or "").strip()[:12]
+    kind = (request.args.get("kind") or "").strip()[:20]
+    district = (request.args.get("district") or "").strip()[:12]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows = engine.reports.list(actor, kind=kind or None, district=district or None, limit=PAGE + 1,
-                               offset=(page - 1) * PAGE)
+    rows, error, status = [], None, 200
+    try:
+        # The filters are checked as the dashboard checks them: another district is refused, not replaced.
+        if kind and kind not in REPORT_KINDS:
+            allowed = "、".join(f"{k}（{v}）" for k, v in REPORT_KINDS.items())
+            raise InvalidInput(f"通报类型“{kind}”无效，应为 {allowed} 之一", details={"fields": {"kind": ["类型无效"]}})
+        chosen = engine.metrics.filters(actor, district=district or None).district
+        rows = engine.reports.list(actor, kind=kind or None, district=chosen, limit=PAGE + 1,
+                                   offset=(page - 1) * PAGE)
+    except (InvalidInput, Forbidden) as exc:
+        error, status = exc.message, exc.http_status
+    status = 200 if request.headers.get("HX-Request") else status   # htmx swaps only a 2xx answer
     return render_template("pages/reports.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, kind=kind,
-                           district=district, scope=scope, kinds=REPORT_KINDS,
-                           districts=sorted(engine.metrics.names("district").items()))
+                           district=district or scope or "", scope=scope, kinds=REPORT_KINDS, error=error,
+                           districts=sorted(engine.metrics.names("district").items())), status
 
 
 @bp.get("/reports/<int:report_id>")

@@ -175,3 +175,12 @@ def test_reports_are_listed_shown_and_downloaded_by_district(app):
     city_daily = next(r for r in engine.reports.list(engine.identity.actor_for_username("supervisor"))
                       if r["district"] == "500103")
     assert client.get(f"/reports/{city_daily['id']}").status_code == 404
+    # Filters are checked as on the dashboard: another district or an unknown kind is said, not replaced.
+    other = client.get("/reports?district=500103")
+    assert other.status_code == 403 and "您只能查看本区县" in other.get_data(as_text=True)
+    assert "TBTEST" not in other.get_data(as_text=True).split("<table")[1] and "万州区" not in \
+        other.get_data(as_text=True).split("<table")[1]
+    wrong = client.get("/reports?kind=foo")
+    assert wrong.status_code == 422 and "通报类型“foo”无效" in wrong.get_data(as_text=True)
+    assert client.get("/reports?kind=foo", headers={"HX-Request": "true"}).status_code == 200
+    assert client.get("/reports?kind=monthly").get_data(as_text=True).count("月通报") >= 1
