@@ -108,9 +108,12 @@ def overdue() -> Any:
     actor, metrics = current_actor(), get_engine().metrics
     metrics.scope(actor)  # who may see no figures at all gets the 403 error page
     form = read_form(request.args)
-    light = "yellow" if request.args.get("light") == "yellow" else "red"
+    asked = (request.args.get("light") or "red").strip()[:20]
+    light = "yellow" if asked == "yellow" else "red"
     rows, error, status, filters = [], None, 200, None
     try:
+        if asked not in ("red", "yellow"):
+            raise InvalidInput(f"灯色“{asked}”无效，应为 red（超期）或 yellow（临期）")
         period, filters = resolve(metrics, actor, form)
         rows = metrics.lights(period, filters, light=light, limit=1000)
     except REFUSED as exc:

@@ -155,6 +155,9 @@ def test_the_full_overdue_list_and_its_csv(app):
     assert "TBTEST000004" in html and f'/cases/{app.config["IDS"]["C4"]}' in html
     yellow = rows_of(client.get(f"/dashboard/overdue?{NOVEMBER}&light=yellow&format=csv"))
     assert [r[0] for r in yellow[1:]] == ["TBTEST000006"]
+    blue = client.get(f"/dashboard/overdue?{NOVEMBER}&light=blue")
+    assert blue.status_code == 422 and "灯色“blue”无效" in blue.get_data(as_text=True)
+    assert "TBTEST000004" not in blue.get_data(as_text=True)              # not the red list instead
 
 
 def test_reports_are_listed_shown_and_downloaded_by_district(app):
