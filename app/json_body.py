@@ -145,5 +145,5 @@ def install_text_guard(app: Any) -> None:
 
 
 def _visible_name(name: str) -> str:
-    """A field name as it can be shown back: NUL and direction controls as ``\\uXXXX`` escapes."""
+    """A field name as it can be shown back: NUL and direction controls as escapes such as ``\\u202e``."""
     return re.sub("[\x00\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", name)
