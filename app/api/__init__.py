@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api as _SmorestApi
+from webargs.flaskparser import is_json_request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import http_error_response
-from ..json_body import JsonBodyParser
+from ..errors import ApiRefusal, http_error_response
+from ..json_body import JSON_REQUIRED, JsonBodyParser, has_body
 from ..schemas import ErrorSchema
 
 class Blueprint(flask_smorest.Blueprint):
@@ -21,6 +22,21 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(refuse_other_bodies)
+
+
+def refuse_other_bodies() -> None:
+    """415 for a body that is neither JSON nor a multipart upload, also where the endpoint reads no body.
+
+    An endpoint with JSON arguments already refuses one (:class:`JsonBodyParser`); one without (claim, unclaim,
+    approve …) would otherwise read a form-encoded or plain-text body as nothing and answer 200.
+    """
+    if is_json_request(request) or request.mimetype == "multipart/form-data" or not has_body(request):
+        return
+    raise ApiRefusal(415, JSON_REQUIRED, "UNSUPPORTED_MEDIA_TYPE", content_type=request.mimetype or "")
 
 
 class Api(_SmorestApi):

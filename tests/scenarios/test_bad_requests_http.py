@@ -108,6 +108,17 @@ def test_completing_with_a_form_encoded_body_is_refused_and_changes_nothing(clie
     assert get_case(client, clerk, case["case_id"]) == before
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_an_endpoint_that_reads_no_body_refuses_one_of_another_content_type(client, deployed, case, content_type):
+    """QA: claim and unclaim read no body and answered 200 to a form-encoded one; the README promises 415."""
+    clerk, task_id = deployed["clerk"], case["accept_task"]["id"]
+    response = client.post(f"/api/v1/tasks/{task_id}/claim", headers=clerk.headers, data="x=1",
+                           content_type=content_type)
+    assert assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")["details"]["content_type"] == content_type
+    assert only_task(client, clerk, "accept")["assignee"] is None
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=clerk.headers).status_code == 200   # no body
+
+
 def test_json_with_a_charset_an_empty_body_and_multipart_uploads_still_work(client, deployed):
     clerk = deployed["clerk"]
     started = client.post("/api/v1/cases", headers=clerk.headers, content_type="application/json; charset=utf-8",
