@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request
 
+from .runtime import get_engine
+
 MULTIPART = "multipart/form-data"
 MATERIALS_PER_REQUEST = 10
 FIELDS_ALLOWANCE = 1024 * 1024
@@ -22,7 +24,6 @@ def upload_limit(app: Flask) -> int:
     configured = app.config.get("TONGBAN_MAX_UPLOAD_BYTES")
     if configured not in (None, ""):
         return int(configured)
-    from .runtime import get_engine
     return get_engine(app).config.max_material_bytes * MATERIALS_PER_REQUEST + FIELDS_ALLOWANCE
 
 

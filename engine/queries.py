@@ -352,11 +352,9 @@ def _supervises_case(actor: Actor, case: Any) -> bool:
     A district's supervisors read their district's cases, whichever side of a handoff it is on (owning,
     receiving or deciding); a city-level supervisor reads every case.
     """
-    from .supervision import CITY
-    if "supervisor" not in actor.roles or not actor.district:
-        return False
-    return actor.district == CITY or actor.district in (case.owning_district, case.receiving_district,
-                                                        case.deciding_district)
+    from .supervision import supervises
+    return bool(actor.district) and any(supervises(actor, district) for district in (
+        case.owning_district, case.receiving_district, case.deciding_district))
 
 
 def _sees_every_district(actor: Actor) -> bool:

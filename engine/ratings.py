@@ -23,7 +23,7 @@ from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
 from .handlers import Services, _record, open_case
 from .persistence.case_records import CaseRecord
-from .persistence.models import Application, Case, CaseEvent, CaseLink, Rating, TaskItem
+from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.steps import StepResult
 from .variables import check_variables
@@ -48,7 +48,6 @@ _tasks = TaskItem.__table__
 _cases = Case.__table__
 _events = CaseEvent.__table__
 _applications = Application.__table__
-_links = CaseLink.__table__
 
 
 def check_rating(score: Any, channel: Any, comment: Any) -> str:
@@ -160,10 +159,7 @@ def _open_rectification(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseReco
 
 def application_cases(uow: SqlAlchemyUnitOfWork, case_id: int) -> list[int]:
     """The case and the cases linked with it: one application (异地代收代办's receiving and owning case)."""
-    partners = uow.connection.execute(
-        select(_links.c.partner_case_id).where(_links.c.case_id == case_id)
-        .union(select(_links.c.case_id).where(_links.c.partner_case_id == case_id))).scalars().all()
-    return sorted({case_id, *partners})
+    return sorted({case_id, *(partner["partner_case_id"] for partner in uow.messages.partners(case_id))})
 
 
 def responsible_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord, cases: list[int] | None = None) -> str:
