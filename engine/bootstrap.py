@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,6 +37,7 @@ from .material_access import MaterialAccess
 from .material_store import MaterialStore
 from .my_cases import MyCases
 from .message_admin import Messages
+from .message_delivery import receiver_problem
 from .messages import MessageSettings
 from .metrics import Metrics
 from .metrics_backfill import backfill_case_facts
@@ -121,7 +123,8 @@ class Engine:
                                      self.ratings, self.handle)
         self.applicant_accounts = ApplicantAccounts(services.uow, services.clock)
         self.my_cases = MyCases(database.read_sessions, self.applicants.view)
-        self.messages = Messages(services.uow, services.clock, services.messages, handlers._record)
+        self.messages = Messages(services.uow, services.clock, services.messages, handlers._record,
+                                 partial(receiver_problem, catalog=services.catalog))
         self.versions = Versions(services, lambda: SqlAlchemyUnitOfWork(database.engine),
                                  max_bpmn_bytes=config.max_bpmn_bytes)
         self.drafts = Drafts(services.uow, services.clock, max_bpmn_bytes=config.max_bpmn_bytes,

@@ -25,8 +25,11 @@ class Messages:
     """Admin operations on the outbox; every write is its own transaction."""
 
     def __init__(self, uow: Callable[[], SqlAlchemyUnitOfWork], clock: Clock, settings: MessageSettings,
-                 record: Callable[..., list[dict[str, Any]]]):
+                 record: Callable[..., list[dict[str, Any]]],
+                 receiver_problem: Callable[[SqlAlchemyUnitOfWork, str, str | None], str | None]):
         self.uow, self.clock, self.settings, self._record = uow, clock, settings, record
+        self._receiver_problem = receiver_problem
+        """Why no case could receive a message (name, correlation key); None when one can."""
 
     def list(self, *, states: tuple[str, ...] | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """Messages newest first (optionally in ``states``), with case numbers and the state in Chinese."""
@@ -64,7 +67,12 @@ class Messages:
         return self._resolve(message_id, actor, reason, "discard")
 
     def submit(self, envelope: Mapping[str, Any], *, source: str) -> int:
-        """Accept a signed envelope from outside into the queue; return its id. Forged or replayed: refused."""
+        """Accept a signed envelope from outside into the queue; return its id.
+
+        Forged or replayed: refused (409) and recorded. A genuine envelope that no case could ever receive
+        (no process starts at its message; the receiving case is unknown, ended, or has no step catching it)
+        is refused with ``MESSAGE_NO_RECEIVER`` (422) and not queued: it would wait out its time to live.
+        """
         fields = {"idempotency_key": str, "name": str, "payload": dict, "signature": str}
         bad = [k for k, kind in fields.items() if not isinstance(envelope.get(k), kind) or not envelope.get(k)]
         if bad or len(str(envelope.get("idempotency_key"))) > 128 or len(str(envelope.get("name"))) > 128:
@@ -78,6 +86,11 @@ class Messages:
             elif uow.messages.key_exists(envelope["idempotency_key"]):
                 reason = ("replayed", "幂等键已存在：该消息已接收过（重放），已拒收并记录")
             if reason is None:
+                problem = self._receiver_problem(uow, envelope["name"], envelope.get("correlation_key"))
+                if problem is not None:
+                    raise InvalidInput(problem, code="MESSAGE_NO_RECEIVER",
+                                       details={"name": envelope["name"],
+                                                "correlation_key": envelope.get("correlation_key")})
                 sender_id = uow.messages.case_by_no(envelope["sender"]) if envelope.get("sender") else None
                 new_id = uow.messages.insert_one({
                     "idempotency_key": envelope["idempotency_key"], "name": envelope["name"],

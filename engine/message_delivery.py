@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from sqlalchemy import select
+
 from . import events as ev
 from .calendar_functions import case_clocks_bound
 from .case_opening import Opening
@@ -22,8 +24,10 @@ from .errors import NotFound
 from .handlers import Services, _apply_step, _record, open_case
 from .handoffs import ManifestMismatch, accepted_at, copy_materials, verify_manifest
 from .messages import payload_digest, verify
-from .persistence.models import ProcessDefinition
+from .persistence.models import Case, ProcessDefinition
+from .spiff.message_steps import catchable_messages
 
+cases = Case.__table__
 WORKER = Actor.system("message-worker")
 
 
@@ -209,6 +213,30 @@ def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now
     uow.messages.defer(row["id"], until=now + svc.messages.not_ready_retry, error=detail)
     uow.commit()
     return DeliveryOutcome(row["id"], "buffered", detail=detail)
+
+
+def receiver_problem(uow: Any, name: str, correlation_key: str | None, *, catalog: Any) -> str | None:
+    """Why no case could ever receive message ``name`` (None when one can), checked when an envelope arrives.
+
+    Without a correlation key the message starts a case, so the newest version of some process must start
+    at a message start event catching ``name``. With one, the key is the receiving case's number: that case
+    must exist, still run, and its process must have a catch event or receive task for ``name``. Whether it
+    waits for it right now is not asked: a message may come before its receiver is ready, and is buffered.
+    """
+    if not correlation_key:
+        if _starting_process(uow, name) is None:
+            return f"没有流程以消息“{name}”启动，该消息无人接收"
+        return None
+    row = uow.connection.execute(select(cases.c.definition_id, cases.c.status)
+                                 .where(cases.c.case_no == correlation_key)).first()
+    if row is None:
+        return f"接收方办件 {correlation_key} 不存在"
+    if row.status != "running":
+        return f"接收方办件 {correlation_key} 已结束，不再接收消息"
+    definition = catalog.get(uow, row.definition_id)
+    if name not in catchable_messages(definition.spec, definition.subprocess_specs):
+        return f"接收方办件 {correlation_key} 的流程中没有接收消息“{name}”的环节"
+    return None
 
 
 def _starting_process(uow: Any, name: str) -> str | None:

@@ -9,12 +9,30 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 
 from ..errors import Conflict
 from .serializer import TongbanWorkflow
 
 if TYPE_CHECKING:
     from .steps import StepResult
+
+
+def catchable_messages(spec: Any, subprocess_specs: Mapping[str, Any]) -> set[str]:
+    """Names of the messages any catch event or receive task of the process (or a process it calls) catches.
+
+    Message start events count: a start event is a catching event too.
+    """
+    names: set[str] = set()
+    for process in (spec, *subprocess_specs.values()):
+        for task_spec in process.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if not isinstance(task_spec, CatchingEvent) or definition is None:
+                continue
+            parts = definition.event_definitions if isinstance(definition, MultipleEventDefinition) else [definition]
+            names.update(d.name for d in parts if isinstance(d, MessageEventDefinition))
+    return names
 
 
 class MessageSteps:

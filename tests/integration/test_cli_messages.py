@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from app.runtime import get_engine
 from engine import ManualClock, MessageWorker
+from engine.messages import sign
 from tests.integration.test_cli import app, failed, ok, runner  # noqa: F401 - fixtures
 from tests.message_helpers import cases, complete, deploy, messages, start_ping
 
@@ -64,6 +65,11 @@ def test_messages_submit_refuses_a_forged_envelope_and_records_it(app, runner, t
     assert "签名校验失败" in failed(runner.invoke(args=["messages", "submit", str(path)]))
     rejected = ok(runner.invoke(args=["messages", "list", "--rejections"]))
     assert "[伪造] 外部/1/1 ping" in rejected and rejected.rstrip().endswith("合计：列出拒收记录 1 条")
+    lost = {"idempotency_key": "外部/1/2", "name": "nobody", "correlation_key": None, "payload": {"topic": "x"},
+            "sender": None}
+    path.write_text(json.dumps({**lost, "signature": sign(engine.services.messages.secret, lost)}), encoding="utf-8")
+    assert "没有流程以消息“nobody”启动，该消息无人接收" in failed(runner.invoke(args=["messages", "submit", str(path)]))
+    assert len(messages(engine)) == 1
     (tmp_path / "bad.json").write_text("[1, 2]", encoding="utf-8")
     assert "JSON 对象" in failed(runner.invoke(args=["messages", "submit", str(tmp_path / "bad.json")]))
     (tmp_path / "text.json").write_text("not json", encoding="utf-8")

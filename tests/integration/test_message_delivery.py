@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine import Conflict, MessageRejected, MessageWorker, deliver_message
+from engine import Conflict, InvalidInput, MessageRejected, MessageWorker, deliver_message
 from engine.messages import sign
-from engine.persistence.models import Message, MessageRejection
+from engine import StartCase
+from engine.persistence.models import Case, Message, MessageRejection
 from engine.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.message_helpers import (
-    ADMIN, cases, complete, deploy, event_types, messages, open_elements, start_ping,
+    ADMIN, CLERK, cases, complete, deploy, event_types, messages, open_elements, start_ping,
 )
 
 
@@ -127,6 +128,34 @@ def test_a_delivered_message_is_never_delivered_again(engine, pinged):
     second = deliver_message(row.id, engine.services)
     assert (first.state, second.state) == ("delivered", "skipped")
     assert len(cases(engine, "pong")) == 1
+
+
+def test_an_envelope_no_case_could_receive_is_refused_and_nothing_is_queued(engine, pinged):
+    [ping] = cases(engine, "ping")
+    closed = engine.handle(StartCase("ping", CLERK, {"topic": "t"}))
+    with engine.database.writer.begin() as conn:  # as if it had ended
+        conn.execute(update(Case.__table__).where(Case.id == closed.case_id).values(status="completed"))
+    before = [m.id for m in messages(engine)]
+
+    def envelope(name, correlation_key, n):
+        env = {"idempotency_key": f"外部/{n}", "name": name, "correlation_key": correlation_key,
+               "payload": {"answer": "x"}, "sender": None}
+        return {**env, "signature": sign(engine.services.messages.secret, env)}
+
+    refused = {
+        "没有流程以消息“nobody”启动": envelope("nobody", None, 1),
+        "接收方办件 NO-SUCH 不存在": envelope("pong", "NO-SUCH", 2),
+        f"接收方办件 {ping.case_no} 的流程中没有接收消息“ping”的环节": envelope("ping", ping.case_no, 3),
+        f"接收方办件 {closed.case_no} 已结束": envelope("pong", closed.case_no, 4),
+    }
+    for said, env in refused.items():
+        with pytest.raises(InvalidInput, match=said) as caught:
+            engine.messages.submit(env, source="test")
+        assert caught.value.code == "MESSAGE_NO_RECEIVER"
+    assert [m.id for m in messages(engine)] == before and engine.messages.rejections() == []
+    # The ping case catches pong even though it does not wait for it yet (it is at "hold"): buffered, not refused.
+    accepted = engine.messages.submit(envelope("pong", ping.case_no, 5), source="test")
+    assert [m.id for m in messages(engine)] == [*before, accepted]
 
 
 def test_a_tampered_row_is_rejected_at_delivery_and_recorded(engine, pinged):
