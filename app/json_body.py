@@ -24,7 +24,7 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from engine import nested_deeper_than
+from engine import BIDI_CONTROLS, BIDI_WHAT, nested_deeper_than
 
 from .errors import ApiRefusal
 
@@ -33,12 +33,9 @@ JSON_REQUIRED = "请求体应为 JSON（Content-Type: application/json）"
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUL = re.compile("\x00")   # PostgreSQL stores no NUL in text or jsonb; SQLite would, and pages would show it
-# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) make text display in another
-# order than it is stored ("Trojan Source"): a name or reason holding one reads differently on a page, in an
-# export and in the audit trail. Chinese and Latin text never needs them; the implicit marks U+200E/U+200F stay.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_BIDI = BIDI_CONTROLS   # "Trojan Source" controls (engine.text_input); U+200E/U+200F stay allowed
 _BIDI_ESCAPE = re.compile(r"\\u20(?:2[a-eA-E]|6[6-9])")
-BIDI_MESSAGE = "含有改变文字显示方向的控制字符（U+202A–U+202E、U+2066–U+2069），显示的内容会与实际保存的不同，无法保存"
+BIDI_MESSAGE = f"{BIDI_WHAT}，无法保存"
 
 
 class JsonNotValid(ValueError):

@@ -81,9 +81,11 @@ from .messages import STATES as MESSAGE_STATES, MessageRejected, MessageSettings
 from .handoffs import ManifestMismatch
 from .variables import nested_deeper_than
 from .verification import CaseVerification, verify_all, verify_case
+from .text_input import BIDI_CONTROLS, BIDI_WHAT
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
+    "BIDI_CONTROLS", "BIDI_WHAT",
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
     "AccessEntry", "AccessPage", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from .calendar import MAX_YEAR, MIN_YEAR, ONE_DAY, WEEKDAYS_ZH, CalendarInvalid, DayFact, DayKind
+from .text_input import BIDI_WHAT, bidi_lines
 
 def content_hash(facts: Mapping[date, DayFact]) -> str:
     """Return the sha256 of a year's facts (dates, kinds and notes; not the source or who loaded it)."""
@@ -105,6 +106,7 @@ def parse_schedule(text: str, fmt: str, *, year: int | None = None,
         header, entries = _csv_entries(text, problems)
     else:
         raise CalendarInvalid(f"不支持的节假日安排格式 “{fmt}”：应为 yaml 或 csv")
+    problems += [f"第 {line} 行：{BIDI_WHAT}" for line in bidi_lines(text)]
     declared = _declared_year(header.get("year"), year, problems)
     src = str(header.get("source") or source or "").strip()
     if not src:

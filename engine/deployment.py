@@ -96,20 +96,20 @@ class DefinitionCatalog:
         row = uow.definitions.by_id(definition_id, with_source=True)
         files = [(row.source_name or "main.bpmn", row.bpmn_xml.encode())]
         files += [(name, xml.encode()) for name, xml in sorted(row.resources.items())]
-        parsed = parse_unit(files, self.evaluator, max_bytes=self.max_bpmn_bytes, validate_xsd=False)
+        parsed = parse_unit(files, self.evaluator, max_bytes=self.max_bpmn_bytes, validate_xsd=False, stored=True)
         process = parsed.processes[row.process_key]
         forms = {}
         for key, content_hash in row.form_refs.items():
             form_row = uow.definitions.form(key, content_hash)
             if form_row is None:
                 raise DefinitionRejected(f"流程 {row.process_key} 引用的表单 {key} 版本缺失")
-            forms[key] = parse_form(canonical_json(form_row.source), expected_key=key)
+            forms[key] = parse_form(canonical_json(form_row.source), expected_key=key, stored=True)
         bundle, bundle_form = (row.meta or {}).get("bundle"), None
         if bundle is not None:
             form_row = uow.definitions.form(bundle["form"], bundle["form_hash"])
             if form_row is None:
                 raise DefinitionRejected(f"流程 {row.process_key} 的一表申报表单 {bundle['form']} 版本缺失")
-            bundle_form = parse_form(canonical_json(form_row.source), expected_key=bundle["form"])
+            bundle_form = parse_form(canonical_json(form_row.source), expected_key=bundle["form"], stored=True)
         loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
                                   process.spec, process.subprocess_specs, process.user_tasks, forms,
                                   tuple(process.clocks), bundle, bundle_form, dict(process.messages))
@@ -122,7 +122,7 @@ class DefinitionCatalog:
         """Return every finding for the files against what is deployed (see :mod:`engine.lint`); store nothing."""
         def form(key: str) -> FormDefinition | None:
             row = uow.definitions.form(key)
-            return parse_form(canonical_json(row.source), expected_key=key) if row is not None else None
+            return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
         latest: dict[str, tuple[int, str]] = {}
         for row in uow.definitions.list():
             if row.process_key not in latest:
@@ -176,7 +176,7 @@ class DefinitionCatalog:
             if key in forms:
                 return forms[key]
             row = uow.definitions.form(key)
-            return parse_form(canonical_json(row.source), expected_key=key) if row is not None else None
+            return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
         docs: dict[str, dict[str, Any]] = {}
         for bundle in bundles:
             if bundle.process_key in docs:

@@ -25,6 +25,7 @@ from .form_schema import (
     _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for,
 )
 from .parser_text import detail
+from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
 __all__ = ["FormDefinition", "FormField", "LAYOUT_TYPES", "LIST_MARK", "OPTION_TYPES", "READONLY", "REQUIRED",
            "VALUE_TYPES", "load_forms", "parse_form"]
@@ -262,13 +263,15 @@ def _reject(code: str, message: str, element_id: str | None = None) -> Definitio
 
 
 def parse_form(data: bytes | str, *, expected_key: str | None = None,
-               max_bytes: int = 1_000_000) -> FormDefinition:
+               max_bytes: int = 1_000_000, stored: bool = False) -> FormDefinition:
     """Parse an untrusted form-js JSON document.
 
     Args:
         data: the ``.form`` file content (UTF-8 bytes or text).
         expected_key: when given, the form's ``id`` must equal it (e.g. the formKey a user task names).
         max_bytes: larger documents are refused before parsing.
+        stored: the form of a version already deployed, being reloaded: not held to checks added after it
+            was accepted (direction controls), so every deployed version stays loadable.
 
     Returns:
         The :class:`FormDefinition`, with its validation schema built.
@@ -286,6 +289,10 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         raise _reject("FORM_NOT_JSON", _not_json(exc)) from None
     if not isinstance(source, dict):
         raise _reject("FORM_NOT_OBJECT", "表单文件应为 JSON 对象")
+    if not stored and BIDI_CONTROLS.search(json.dumps(source, ensure_ascii=False)):
+        # Labels, options and descriptions are what applicants and reviewers read: they must read as stored.
+        raise _reject("FORM_BIDI_TEXT", f"表单文件{BIDI_WHAT}，不予接受", source.get("id") if isinstance(
+            source.get("id"), str) else None)
     key = source.get("id")
     if not isinstance(key, str) or not _FORM_ID.match(key):
         raise _reject("FORM_NO_ID", "表单缺少有效的 id（字母开头，仅含字母、数字、_ . -）")

@@ -169,7 +169,7 @@ def _messages(roots: Mapping[str, Any], deployed: DeployedFacts, keys: Mapping[s
 
 def _stored(xml: str, key: str) -> Any:
     data = xml.encode()
-    return parse_xml(data, name=key, max_bytes=len(data) + 1)
+    return parse_xml(data, name=key, max_bytes=len(data) + 1, stored=True)
 
 
 def _removed_ids(roots: Mapping[str, Any], keys: Mapping[str, str], deployed: DeployedFacts) -> list[Finding]:

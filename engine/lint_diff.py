@@ -55,8 +55,8 @@ class DiagramDiff:
 
 def diff_diagrams(old_xml: str, new_xml: str, process_id: str, *, max_bytes: int) -> DiagramDiff:
     """Compare process ``process_id`` in two BPMN documents (already deployed, so already validated)."""
-    old = element_facts(parse_xml(old_xml.encode(), name="from.bpmn", max_bytes=max_bytes), process_id)
-    new = element_facts(parse_xml(new_xml.encode(), name="to.bpmn", max_bytes=max_bytes), process_id)
+    old = element_facts(parse_xml(old_xml.encode(), name="from.bpmn", max_bytes=max_bytes, stored=True), process_id)
+    new = element_facts(parse_xml(new_xml.encode(), name="to.bpmn", max_bytes=max_bytes, stored=True), process_id)
     result = DiagramDiff()
     for element_id in sorted(new.keys() - old.keys()):
         result.added.append(element_id)

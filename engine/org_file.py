@@ -32,6 +32,7 @@ from typing import Any
 
 from .errors import OrgFileInvalid
 from .masking import is_valid_id_number, mask_id_number
+from .text_input import BIDI_WHAT, bidi_lines
 
 ROLES = ("window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin")
 ROLE_NAMES = {"window_clerk": "窗口人员", "reviewer": "审查人员", "department_head": "科室负责人",
@@ -108,6 +109,7 @@ def parse_org_file(text: str, fmt: str) -> OrgFile:
         records = _csv_records(text, problems)
     else:
         raise OrgFileInvalid(f"不支持的组织机构文件格式 “{fmt}”：应为 yaml 或 csv")
+    problems += [f"第 {line} 行：{BIDI_WHAT}" for line in bidi_lines(text)]
     org = _build(records, problems)
     _duplicates(org, problems)
     _raise_if(sorted(problems, key=_line_of))

@@ -106,11 +106,14 @@ def _xsd_validator() -> BpmnValidator:
 
 
 def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_bytes: int,
-               validate_xsd: bool = True) -> ParsedUnit:
-    """Parse, validate and check ``files`` (name, bytes); raise DefinitionRejected listing every error."""
+               validate_xsd: bool = True, stored: bool = False) -> ParsedUnit:
+    """Parse, validate and check ``files`` (name, bytes); raise DefinitionRejected listing every error.
+
+    ``stored``: the files of a deployed version being reloaded (see :func:`parse_xml`).
+    """
     roots, infos, findings = {}, {}, []
     for name, data in files:
-        root = parse_xml(data, name=name, max_bytes=max_bytes)
+        root = parse_xml(data, name=name, max_bytes=max_bytes, stored=stored)
         if validate_xsd:
             try:
                 _xsd_validator().validate(root, name)

@@ -18,6 +18,7 @@ from ..definitions import (
 )
 from ..errors import DefinitionRejected
 from ..parser_text import detail
+from ..text_input import BIDI_CONTROLS, BIDI_WHAT
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
@@ -35,8 +36,12 @@ _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEv
 _RIGHTS = ("receive", "formal_review", "verify_original", "notify", "deliver", "decide")
 
 
-def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
-    """Parse ``data`` as untrusted XML and return the root element, or raise DefinitionRejected."""
+def parse_xml(data: bytes, *, name: str, max_bytes: int, stored: bool = False) -> etree._Element:
+    """Parse ``data`` as untrusted XML and return the root element, or raise DefinitionRejected.
+
+    ``stored``: the XML of a version already deployed (reloaded, replayed, compared). It is not held to checks
+    added after it was accepted (direction controls), so every deployed version stays loadable.
+    """
     if len(data) > max_bytes:
         raise _rejected("BPMN_TOO_LARGE", f"文件 {name} 大小 {len(data)} 字节，超过上限 {max_bytes} 字节")
     if _FORBIDDEN_MARKUP.search(data) or _FORBIDDEN_MARKUP.search(_as_utf8(data)):
@@ -55,7 +60,31 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int) -> etree._Element:
                         + detail(exc.msg or exc, line=line, column=column)) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise _rejected("BPMN_NOT_DEFINITIONS", f"文件 {name} 的根元素不是 bpmn:definitions")
+    where = None if stored else _bidi_element(root)
+    if where is not None:
+        gap = " " if where[-1].isascii() else ""
+        raise _rejected("BPMN_BIDI_TEXT", f"文件 {name} 中{where}{gap}{BIDI_WHAT}，不予接受")
     return root
+
+
+def _bidi_element(root: etree._Element) -> str | None:
+    """Where the first bidirectional control of the document is ("元素 X 的属性 name"), None if there is none.
+
+    Names and documentation become inbox rows, forms and audit entries, so they must read as stored.
+    """
+    for el in root.iter():
+        if not isinstance(el.tag, str):   # a comment or processing instruction
+            label = f"第 {el.sourceline} 行的注释"
+        elif el.get("id"):
+            label = f"元素 {el.get('id')} "
+        else:
+            label = f"第 {el.sourceline} 行的 {etree.QName(el).localname} 元素"
+        for attribute, value in el.attrib.items():
+            if BIDI_CONTROLS.search(value):
+                return f"{label}的属性 {etree.QName(attribute).localname}"
+        if any(text and BIDI_CONTROLS.search(text) for text in (el.text, el.tail)):
+            return f"{label}的文字"
+    return None
 
 
 def _as_utf8(data: bytes) -> bytes:

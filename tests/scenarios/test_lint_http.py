@@ -37,3 +37,15 @@ def test_a_reviewer_may_not_lint(client, cast):
 
 def test_linting_nothing_is_invalid_input(client, cast):
     assert_error(post_lint(client, cast["designer"], []), 422, "INVALID_INPUT")
+
+
+def test_a_direction_control_in_a_name_is_refused_by_lint_and_by_deploy(client, cast):
+    """A task name that would display reversed ("Trojan Source") never reaches an inbox."""
+    from tests.scenarios.test_http_api import upload
+    trojan = diagram(process_id="trojan").replace('name="任务"'.encode(), 'name="审批\u202e退回"'.encode(), 1)
+    body = post_lint(client, cast["designer"], [("trojan.bpmn", trojan)]).get_json()
+    assert [(f["code"], f["file"]) for f in body["findings"]] == [("BPMN_BIDI_TEXT", "trojan.bpmn")]
+    assert "元素 task 的属性 name" in body["findings"][0]["message"]
+    refused = assert_error(upload(client, cast["designer"], [("trojan.bpmn", trojan)]), 422, "DEFINITION_REJECTED")
+    assert [f["code"] for f in refused["details"]["findings"]] == ["BPMN_BIDI_TEXT"]
+    assert client.get("/api/v1/definitions", headers=cast["designer"].headers).get_json() == []
