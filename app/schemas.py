@@ -262,6 +262,9 @@ class CaseSchema(Schema):
     receiving_district = fields.String(allow_none=True)
     deciding_district = fields.String(allow_none=True, metadata={
         "description": "就地批办时作出决定的收件地（依业务属地授权）；为空表示由业务属地决定"})
+    clock_district = fields.String(allow_none=True, metadata={
+        "description": "办理时限由哪个区县的人员处置（暂停、恢复、申请与批准延期）："
+                       "就地批办时为决定地，否则为业务属地"})
     started_by = fields.String(allow_none=True)
     started_at = fields.DateTime()
     updated_at = fields.DateTime()

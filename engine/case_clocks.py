@@ -22,6 +22,15 @@ from .legal_clock_rules import deemed_acceptance
 KINDS = ("legal", "committed")
 
 
+def clock_district(owning_district: str | None, deciding_district: str | None) -> str | None:
+    """The district whose staff act on a case's clocks (pause for 补正, resume, ask for or approve an extension).
+
+    It is the deciding one under a 就地批办 grant (it reviews and decides, so it asks for 补正 and its 负责人
+    approves extensions), else the owning one (业务属地).
+    """
+    return deciding_district or owning_district
+
+
 def catalog_clock_specs(specs: tuple[ClockSpec, ...], limits: Mapping[str, tuple[int, str]],
                         lights: Mapping[str, Any] | None = None) -> tuple[ClockSpec, ...]:
     """Return the diagram's clocks with their amounts (and light thresholds) taken from the matter catalog.

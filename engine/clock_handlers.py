@@ -16,7 +16,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from . import events as ev
-from .case_clocks import clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
+from .case_clocks import clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
 from .clock import CST
 from .commands import (
     Actor, DecideExtension, ExtendDeadline, RecomputeDeadlines, RequestExtension, ResumeClock, SuspendClock,
@@ -233,12 +233,8 @@ def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
 
 
 def _acting(case: CaseRecord) -> str | None:
-    """The district whose staff act on the case's clocks.
-
-    It is the deciding one under a 就地批办 grant (it reviews and decides, so it asks for 补正 and its 负责人
-    approves extensions), else the owning one (业务属地).
-    """
-    return case.deciding_district or case.owning_district
+    """The district whose staff act on the case's clocks (:func:`~.case_clocks.clock_district`)."""
+    return clock_district(case.owning_district, case.deciding_district)
 
 
 def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import inbox
 from .bundle import progress, provided
+from .case_clocks import clock_district
 from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
@@ -168,6 +169,7 @@ class Queries:
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,
                 "receiving_district": case.receiving_district, "deciding_district": case.deciding_district,
+                "clock_district": clock_district(case.owning_district, case.deciding_district),
                 "started_by": case.started_by,
                 "started_at": case.started_at, "updated_at": case.updated_at, "ended_at": case.ended_at,
                 "version": case.version, "event_count": case.event_seq, "chain_head": case.chain_head,

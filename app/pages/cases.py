@@ -1,8 +1,9 @@
 """The case page (summary, materials, clocks, tasks, timeline), its material files and the bpmn-js diagram.
 
-The clocks section carries the deadline extension of 行政许可法第四十二条: staff of the owning district ask
-(申请延长时限) and a department head of that district approves or rejects in the inbox, or extends directly,
-approving by acting. The requester may withdraw an open request. Refusals are told on the page, in Chinese.
+The clocks section carries the deadline extension of 行政许可法第四十二条: staff of the district acting on the
+clocks (the case's ``clock_district``: the owning one, or the deciding one under 就地批办) ask (申请延长时限) and a
+department head of that district approves or rejects in the inbox, or extends directly, approving by acting.
+The requester may withdraw an open request. Refusals are told on the page, in Chinese.
 """
 from __future__ import annotations
 
@@ -50,9 +51,7 @@ def _render(case_id: int, form: dict[str, Any] | None = None, error: str | None 
 def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] | None,
                        error: str | None) -> dict[str, Any]:
     """What the clocks section offers the viewer: the request list, and the form to ask or to extend."""
-    # The owning district acts on the clocks; under 就地批办 the deciding one (as the engine decides).
-    acting = detail.get("deciding_district") or detail["owning_district"]
-    ours = actor.district is not None and actor.district == acting
+    ours = actor.district is not None and actor.district == detail["clock_district"]
     staff = ours and bool(STAFF.intersection(actor.roles))
     head = ours and "department_head" in actor.roles
     running = detail["status"] == "running"

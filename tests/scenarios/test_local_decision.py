@@ -94,8 +94,8 @@ def test_the_receiving_district_decides_under_a_decide_grant_and_the_audit_names
         "decide_commitment", ["department_head@500114/shichang"])
     assert open_for(client, people["head_yz_sc"], case_id) == []
     case = client.get(f"/api/v1/cases/{case_id}", headers=people["window_qj"].headers).get_json()
-    assert (case["owning_district"], case["receiving_district"], case["deciding_district"]) == (
-        "500103", "500114", "500114")
+    assert (case["owning_district"], case["receiving_district"], case["deciding_district"], case["clock_district"]) == (
+        "500103", "500114", "500114", "500114")
     exercised = [e.payload for e in get_engine(app).queries.events(case_id) if e.event_type == "GrantExercised"]
     assert exercised == [
         {"grant_id": created.get_json()["id"], "right": "receive", "owning_district": "500103",
@@ -132,7 +132,7 @@ def test_without_the_decide_right_the_matter_is_handed_over_and_the_owner_decide
     assert response.status_code == 201, response.get_data(as_text=True)
     case = client.get(f"/api/v1/cases/{response.get_json()['case_id']}", headers=people["window_qj"].headers).get_json()
     # 异地代收代办: 黔江 runs the receiving process and hands over; no decision is taken in 黔江.
-    assert (case["process_key"], case["deciding_district"]) == ("yidi_shoujian", None)
+    assert (case["process_key"], case["deciding_district"], case["clock_district"]) == ("yidi_shoujian", None, "500103")
     rights = [e.payload["right"] for e in get_engine(app).queries.events(case["id"]) if e.event_type == "GrantExercised"]
     assert "decide" not in rights
 
