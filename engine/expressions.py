@@ -31,11 +31,20 @@ from .expression_guards import (
 
 __all__ = ["ALLOWED_METHODS", "DEFAULT_FUNCTIONS", "Evaluator", "Limits"]
 
+def _unbound_value_of(name: str, default: Any = None) -> Any:
+    """Placeholder for ``value_of`` outside an evaluation (each evaluation binds its own data)."""
+    raise ExpressionFailed("value_of 只能在表达式求值时使用", details={"reason": "error"})
+
+
 DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = types.MappingProxyType({
     "len": len, "min": _charged(min, True), "max": _charged(max, True), "sum": _sum, "abs": abs,
     "round": _round, "int": int, "float": float, "str": _charged(str, True), "bool": bool,
-    "any": _charged(any, False), "all": _charged(all, False), "sorted": _sorted})
-"""Functions every expression may call (bounded wrappers where the builtin could run long)."""
+    "any": _charged(any, False), "all": _charged(all, False), "sorted": _sorted, "value_of": _unbound_value_of})
+"""Functions every expression may call (bounded wrappers where the builtin could run long).
+
+``value_of(name, default=None)`` reads a process variable that may not be set (a case started without
+it), where the bare name would fail the step: bound to each evaluation's data in ``Evaluator._scope``.
+"""
 
 
 class Evaluator:
@@ -116,7 +125,12 @@ class Evaluator:
 
     def _scope(self, names: Mapping[str, Any]) -> dict[str, Any]:
         scope = {key: value for key, value in names.items() if type(key) is str and not key.startswith("_")}
+        data = dict(scope)
+
+        def value_of(name: str, default: Any = None) -> Any:
+            return data.get(name, default) if isinstance(name, str) else default
         scope.update(self._table)   # functions win: data cannot shadow len or a guard
+        scope["value_of"] = value_of
         scope["__builtins__"] = {}  # without this key Python would insert the real builtins
         return scope
 

@@ -203,3 +203,30 @@ def test_online_refusals_over_http_are_chinese_with_stable_codes_and_write_nothi
     assert_error(supplement(client, li, case_id, {"drainage_plan": PDF}), 404, "NOT_FOUND")
     assert_error(client.post("/api/v1/applicants", headers=clerk.headers, json={**ZHANG, "username": "zs2"}), 409,
                  "APPLICANT_EXISTS")
+
+
+def test_an_application_still_owing_tolerance_materials_cannot_be_accepted_on_the_spot(app, client, people, clock):
+    """Choosing 当场受理 for an application received with 容缺 materials leads to 容缺受理 (signed commitment)."""
+    clerk = people["clerk"]
+    zhang = open_account(client, clerk, app)
+    at(clock, 3, 2, 20)
+    owing = {**APPLICATION, "materials": {**APPLICATION["materials"], "pretreatment_proof": {"missing": True}}}
+    response = apply_online(client, zhang, owing)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    case_id = response.get_json()["case_id"]
+    assert response.get_json()["missing"] == ["pretreatment_proof"]
+    at(clock, 3, 3)
+    do(client, clerk, case_id, "receive", RECEIVE)
+    do(client, clerk, case_id, "formal_review", ACCEPT)
+    assert [t["element_id"] for t in open_tasks(client, clerk, case_id)] == ["accept_tolerance"]
+    do(client, clerk, case_id, "accept_tolerance", {
+        "tolerance_commitment_signed": True, "tolerance_items": [{"item_name": "预处理设施的运行情况说明"}],
+        "tolerance_days": 5, "receipt_no": "容缺 02"})
+    assert "receive_tolerance" in [t["element_id"] for t in open_tasks(client, clerk, case_id)]
+    # Without 容缺 materials the same choice accepts on the spot (the first test's case shows the same path).
+    other = apply_online(client, zhang, APPLICATION, {**FILES, "pretreatment_proof": PDF + b"pre"})
+    assert other.status_code == 201, other.get_data(as_text=True)
+    other_id = other.get_json()["case_id"]
+    do(client, clerk, other_id, "receive", RECEIVE)
+    do(client, clerk, other_id, "formal_review", ACCEPT)
+    assert [t["element_id"] for t in open_tasks(client, clerk, other_id)] == ["accept_on_spot"]

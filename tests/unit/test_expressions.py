@@ -83,8 +83,20 @@ def test_function_names_that_could_reach_internals_are_refused():
 
 def test_the_public_tables_hold_only_safe_names():
     assert set(DEFAULT_FUNCTIONS) == {"len", "min", "max", "sum", "abs", "round", "int", "float", "str",
-                                      "bool", "any", "all", "sorted"}
+                                      "bool", "any", "all", "sorted", "value_of"}
     assert not ALLOWED_METHODS & {"format", "format_map", "mro", "append", "update", "pop", "__class__"}
+
+
+def test_value_of_reads_a_variable_that_may_not_be_set_and_nothing_hidden():
+    evaluator = Evaluator()
+    assert evaluator.evaluate('value_of("tolerance", False)', {}) is False
+    assert evaluator.evaluate('value_of("tolerance", False)', {"tolerance": True}) is True
+    assert evaluator.evaluate('value_of("missing")', {}) is None
+    assert evaluator.evaluate('value_of("_secret", 0)', {"_secret": 1}) == 0       # private names stay invisible
+    assert evaluator.evaluate('value_of("len", 0)', {}) == 0                        # data only, never a function
+    assert evaluator.evaluate("value_of(1, 2)", {}) == 2
+    assert evaluator.evaluate('value_of("x", 0)', {"x": 5, "value_of": "shadow"}) == 5   # data cannot shadow it
+    assert evaluator.names_used('a == 1 and value_of("b", 0)') == frozenset({"a"})
 
 
 REJECTED = [
