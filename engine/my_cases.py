@@ -12,6 +12,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .case_clocks import clocks_of
 from .errors import NotFound
 from .masking import mask_id_number
 from .persistence.models import Application, Case, CaseEvent, CaseMaterial, MatterVersion
@@ -32,9 +33,15 @@ class MyCases:
         self.sessions, self.view = sessions, view
 
     def list(self, username: str, *, limit: int = 100) -> list[dict[str, Any]]:
-        """The account's cases, newest first: number, matter, district, status, received and due dates."""
+        """The account's cases, newest first: number, matter, district, status, received and due dates.
+
+        A closed case's due date is gone with its clocks; the working days it used against its committed
+        limit (and whether it was late) stand in for it.
+        """
         stmt = (select(Case.id, Case.case_no, Case.status, Case.owning_district, Case.committed_due_at,
-                       Case.ended_at, Application.received_at, MatterVersion.name)
+                       Case.ended_at, Case.committed_used_days, Case.committed_limit_days, Case.committed_late,
+                       Case.clocks,
+                       Application.received_at, MatterVersion.name)
                 .join(Application, Application.case_id == Case.id)
                 .join(MatterVersion, (MatterVersion.code == Application.matter_code)
                       & (MatterVersion.version == Application.matter_version))
@@ -43,7 +50,9 @@ class MyCases:
         with self.sessions() as session:
             return [{"case_id": r.id, "case_no": r.case_no, "matter_name": r.name, "status": r.status,
                      "status_label": STATUS_LABELS.get(r.status, r.status), "district": r.owning_district,
-                     "received_at": r.received_at, "committed_due_at": r.committed_due_at, "ended_at": r.ended_at}
+                     "received_at": r.received_at, "committed_due_at": r.committed_due_at, "ended_at": r.ended_at,
+                     "committed_used_days": r.committed_used_days, "committed_limit_days": r.committed_limit_days,
+                     "committed_late": r.committed_late, "committed_paused": _paused(r.clocks, "committed")}
                     for r in session.execute(stmt)]
 
     def detail(self, username: str, case_id: int) -> dict[str, Any]:
@@ -88,3 +97,9 @@ def _parties(application: Application) -> dict[str, Any]:
                           "id_number": mask_id_number(application.applicant_id_number),
                           "legal_representative": application.legal_representative},
             "agent": agent, "contact_phone": application.contact_phone}
+
+
+def _paused(doc: Any, kind: str) -> bool:
+    """Whether the case's ``kind`` clock runs but is paused (补正, 特别程序, 容缺): no due date meanwhile."""
+    clock = clocks_of(doc).get(kind)
+    return clock is not None and clock.paused and not clock.closed

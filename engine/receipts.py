@@ -17,7 +17,7 @@ from .errors import NotFound
 from .identifiers import ID_TYPES
 from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
 from .masking import mask_id_number
-from .persistence.models import Application, Case, CaseMaterial, MatterVersion
+from .persistence.models import Application, Case, CaseEvent, CaseMaterial, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .queries import Queries
 
@@ -41,10 +41,12 @@ class Receipts:
             if case is None or not Queries._sees_case(session, actor, case):
                 raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
             found = _load(session, case)
+            intake = _intake_manifest(session, case.id) if found is not None else {}
         if found is None:
             raise NotFound("该办件不是经窗口收件登记的，没有收件回执", details={"case_id": case_id})
         application, matter_row, materials = found
-        return receipt_view(case, application, matter_row, materials, self.queries.case(actor, case_id)["clocks"])
+        return receipt_view(case, application, matter_row, materials, self.queries.case(actor, case_id)["clocks"],
+                            intake)
 
 
 def _load(session: Session, case: Case) -> tuple[Application, MatterVersion, list[CaseMaterial]] | None:
@@ -58,9 +60,22 @@ def _load(session: Session, case: Case) -> tuple[Application, MatterVersion, lis
     return application, matter_row, materials
 
 
+def _intake_manifest(session: Session, case_id: int) -> dict[str, dict[str, Any]]:
+    """What 收件 recorded of each material (key -> its ``ApplicationReceived`` manifest entry)."""
+    payload = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
+                                                             CaseEvent.event_type == "ApplicationReceived")
+                             .order_by(CaseEvent.seq).limit(1))
+    return {item["key"]: item for item in (payload or {}).get("materials", ())}
+
+
 def receipt_view(case: Case, application: Application, matter_row: MatterVersion,
-                 materials: list[CaseMaterial], clocks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return the receipt as plain data: matter, parties (masked), materials line by line, deadlines."""
+                 materials: list[CaseMaterial], clocks: list[dict[str, Any]],
+                 intake: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Return the receipt as plain data: matter, parties (masked), materials line by line, deadlines.
+
+    ``intake`` is what 收件 recorded per material: a line whose material changed since (补正, or a 容缺
+    material supplied later) says so, since the receipt speaks of what was received at 收件.
+    """
     matter = Matter.from_doc(matter_row.doc)
     owning, receiving = case.owning_district or "", case.receiving_district or ""
     received = {m.material_key: m for m in materials}
@@ -76,13 +91,20 @@ def receipt_view(case: Case, application: Application, matter_row: MatterVersion
             status, detail = "tolerance", "容缺，受理后补交"
         else:
             status, detail = "absent", "未提交（非必备）" if not material.required else "未提交"
+        if row is not None and intake is not None:
+            first = intake.get(material.key)
+            if first is None:
+                detail += "（收件时未提交，后经补正补交）"
+            elif (first.get("sha256"), first.get("license_ref")) != (row.sha256, row.license_ref):
+                detail += "（已按补正要求更换）"
         lines.append({"key": material.key, "name": material.name, "required": material.required,
                       "status": status, "detail": detail, "sha256": row.sha256 if row else None,
                       "original_verified": bool(row and row.verified_by),
                       "verified_by": row.verified_by if row else None})
     return {
         "case_id": case.id, "case_no": case.case_no, "status": case.status, "received_at": application.received_at,
-        "received_by": application.received_by, "owning_district": owning, "receiving_district": receiving,
+        "received_by": application.received_by, "channel": application.channel, "owning_district": owning,
+        "receiving_district": receiving,
         "committed_due_at": case.committed_due_at, "legal_due_at": case.legal_due_at, "clocks": clocks,
         "matter": {"code": matter.code, "name": matter.name, "version": matter_row.version,
                    "handling": matter.handling, "legal_limit": str(matter.legal_limit),

@@ -66,8 +66,14 @@ class MyCaseSchema(Schema):
     status_label = fields.String()
     district = fields.String(allow_none=True)
     received_at = fields.DateTime()
-    committed_due_at = fields.DateTime(allow_none=True)
+    committed_due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "承诺办结期限（办理中且已受理时；办结后见 committed_used_days）"})
     ended_at = fields.DateTime(allow_none=True)
+    committed_used_days = fields.Integer(allow_none=True, metadata={"description": "办结时用去的工作日（承诺时限）"})
+    committed_limit_days = fields.Integer(allow_none=True, metadata={"description": "承诺时限（工作日，含延长）"})
+    committed_late = fields.Boolean(allow_none=True, metadata={"description": "是否超过承诺时限办结"})
+    committed_paused = fields.Boolean(metadata={
+        "description": "承诺时限暂停计时中（补正、特别程序、容缺），暂无办结期限"})
 
 
 class MyCasesSchema(Schema):

@@ -133,8 +133,14 @@ def test_an_applicant_applies_online_corrects_online_and_sees_the_permit_deliver
     do(client, clerk, case_id, "deliver", {"delivery_method": "electronic", "delivery_note": "电子证照推送至申请人"})
     done = my_case(client, zhang, case_id)
     assert (done["status"], done["stage_label"], done["can_supplement"]) == ("completed", "已办结", False)
-    assert done["result"] and [c["status_label"] for c in client.get(
-        "/api/v1/my/cases", headers=zhang.headers).get_json()["items"]] == ["已办结"]
+    [listed] = client.get("/api/v1/my/cases", headers=zhang.headers).get_json()["items"]
+    assert done["result"] and listed["status_label"] == "已办结" and listed["committed_due_at"] is None
+    # The due date went with the clocks at 办结; what the case used against its limit stands in for it.
+    assert (listed["committed_used_days"], listed["committed_limit_days"], listed["committed_late"]) == (2, 10, False)
+    page = client.get("/my/cases", headers=zhang.headers).get_data(as_text=True)
+    assert "已办结，用时 2 个工作日（承诺 10 个）" in page and "受理后起算" not in page
+    receipt = client.get(f"/cases/{case_id}/receipt", headers=clerk.headers).get_data(as_text=True)
+    assert "网上申报（申请人本人提交）" in receipt and "（已按补正要求更换）" in receipt
     assert path(app, case_id)[:7] == ["start", "receive", "formal_review", "correction_notice", "receive_correction",
                                       "accept_corrected", "review"]
     with Replayer(get_engine(app)) as replayer:             # the online 补正 is an input replay re-records
@@ -223,6 +229,12 @@ def test_an_application_still_owing_tolerance_materials_cannot_be_accepted_on_th
         "tolerance_commitment_signed": True, "tolerance_items": [{"item_name": "预处理设施的运行情况说明"}],
         "tolerance_days": 5, "receipt_no": "容缺 02"})
     assert "receive_tolerance" in [t["element_id"] for t in open_tasks(client, clerk, case_id)]
+    suspended = client.post(f"/api/v1/cases/{case_id}/clocks/suspend", headers=clerk.headers,
+                            json={"reason_kind": "tolerance", "reason": "等待补交预处理设施运行情况说明"})
+    assert suspended.status_code == 200, suspended.get_data(as_text=True)
+    [listed] = client.get("/api/v1/my/cases", headers=zhang.headers).get_json()["items"]
+    assert (listed["committed_due_at"], listed["committed_paused"]) == (None, True)
+    assert "暂停计时中" in client.get("/my/cases", headers=zhang.headers).get_data(as_text=True)
     # Without 容缺 materials the same choice accepts on the spot (the first test's case shows the same path).
     other = apply_online(client, zhang, APPLICATION, {**FILES, "pretreatment_proof": PDF + b"pre"})
     assert other.status_code == 201, other.get_data(as_text=True)
