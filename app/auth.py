@@ -58,15 +58,19 @@ def require_user(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def require_role(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Refuse the request unless the user holds one of ``roles``."""
+def require_role(*roles: str, code: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Refuse the request unless the user holds one of ``roles``.
+
+    ``code`` is the stable error code of the refusal where the engine has its own for the operation
+    (``DEPLOY_FORBIDDEN``), so a client sees one code whichever way it asked; ``FORBIDDEN`` otherwise.
+    """
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             actor = current_actor()
             if not set(roles).intersection(actor.roles):
                 named = "、".join(ROLE_NAMES.get(role, role) for role in roles)
-                raise Forbidden(f"此操作需要以下角色之一：{named}", details={"roles": list(roles)})
+                raise Forbidden(f"此操作需要以下角色之一：{named}", details={"roles": list(roles)}, code=code)
             return view(*args, **kwargs)
         return wrapper
     return decorator

@@ -1,6 +1,7 @@
 """``tongban drafts``: the designers' drafts from the command line (save, list, export, delete, deploy)."""
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from engine import DeployDraft, EngineError
 
 from .cli_common import ID, VERSION, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
+
+EDITORS = ("designer", "admin")
+"""Who may save drafts (as ``/api/v1/drafts`` allows); deploying one takes a designer."""
 
 
 @click.group("drafts", cls=CliGroup, short_help="流程设计人员的流程和表单草稿", help=(
@@ -28,16 +32,33 @@ def drafts_group() -> None:
               type=PathParam(exists=True, dir_okay=False, path_type=Path),
               help="草稿包含的表单文件（.form），可重复")
 @click.option("--base-version", type=VERSION, help="据以修改的已部署版本（新流程不填）")
-@click.option("--actor", default="designer", show_default=True, help="保存人")
+@click.option("--actor", default="designer", show_default=True,
+              help="保存人：须是具有 designer 或 admin 角色的在职用户")
 def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_version: int | None,
                 actor: str) -> None:
-    """Save a diagram (and forms) as a new draft of PROCESS_KEY; nothing is deployed."""
+    """Save a diagram (and forms) as a new draft of PROCESS_KEY; nothing is deployed.
+
+    The saver must be an active designer or admin, as over the API: a draft is recorded under their name.
+    """
+    engine = get_engine()
+    who = engine.identity.actor_for_username(actor)
+    if who is None:
+        refuse("UNKNOWN_USER", f"用户 {actor} 不存在或已停用")
+    if not set(EDITORS).intersection(who.roles):
+        refuse("FORBIDDEN", f"用户 {actor} 不是流程设计人员或管理员，不能保存草稿")
+    loaded = {}
+    for path in forms:
+        try:
+            loaded[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            refuse("INVALID_INPUT", f"表单文件 {path.name} 不是 UTF-8 编码")
+        except json.JSONDecodeError as exc:
+            refuse("INVALID_INPUT", f"表单文件 {path.name} 不是有效的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）")
     try:
-        loaded = {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in forms}
-        info = get_engine().drafts.create(process_key=process_key, bpmn=bpmn.read_text(encoding="utf-8"),
-                                          forms=loaded, actor=actor, base_version=base_version)
-    except json.JSONDecodeError as exc:
-        refuse("INVALID_INPUT", f"表单文件不是有效的 JSON：{exc}")
+        info = engine.drafts.create(process_key=process_key, bpmn=bpmn.read_text(encoding="utf-8"),
+                                    forms=loaded, actor=who.username, base_version=base_version)
+    except UnicodeDecodeError:
+        refuse("INVALID_INPUT", f"流程图文件 {bpmn.name} 不是 UTF-8 编码")
     except EngineError as exc:
         fail(exc)
     click.echo(f"已保存草稿 #{info.id}：{info.process_key}（基于{_base(info.base_version)}，"
@@ -72,10 +93,13 @@ def drafts_export(draft_id: int, folder: Path) -> None:
         draft = get_engine().drafts.get(draft_id)
     except EngineError as exc:
         fail(exc)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{draft.info.process_key}.bpmn").write_text(draft.bpmn, encoding="utf-8")
-    for key, form in draft.forms.items():
-        (folder / f"{key}.form").write_text(json.dumps(form, ensure_ascii=False, indent=2), encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{draft.info.process_key}.bpmn").write_text(draft.bpmn, encoding="utf-8")
+        for key, form in draft.forms.items():
+            (folder / f"{key}.form").write_text(json.dumps(form, ensure_ascii=False, indent=2), encoding="utf-8")
+    except OSError as exc:
+        refuse("EXPORT_FAILED", f"无法写入文件夹 {folder}：{_os_reason(exc)}", folder=str(folder))
     click.echo(f"已导出草稿 #{draft_id} 到 {folder}：1 个流程图，{len(draft.forms)} 个表单")
 
 
@@ -110,6 +134,14 @@ def drafts_deploy(draft_id: int, actor: str, force: bool) -> None:
     click.echo(f"{result.process_key}：{result.message}")
     for warning in result.warnings:
         click.echo(f"  警告 {warning.code} ({warning.element_id or '-'}): {warning.message}")
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file could not be written, in Chinese (the OS's own words are English)."""
+    reasons = {errno.ENOENT: "上级文件夹不存在或无法创建", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
+               errno.EROFS: "文件系统只读", errno.ENOSPC: "磁盘空间不足", errno.ENOTDIR: "路径中有一段不是文件夹",
+               errno.EEXIST: "同名文件已存在"}
+    return reasons.get(exc.errno, f"系统错误（errno {exc.errno}）")
 
 
 def _base(version: int | None) -> str:

@@ -51,7 +51,7 @@ class DraftDeployed:
             return f"已部署为第 {self.version} 版"
         if self.version == self.previous_version:
             return "与当前版本相同，未产生新版本"
-        return f"与第 {self.version} 版相同，未产生新版本"
+        return f"与第 {self.version} 版相同，未产生新版本；当前版本仍为第 {self.previous_version} 版"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape the API answers with."""
@@ -64,7 +64,7 @@ class DraftDeployed:
 def deploy_draft(cmd: DeployDraft, svc: Services) -> DraftDeployed:
     """Lint and deploy a draft as the next version of its process, then delete the draft."""
     if DEPLOYER_ROLE not in cmd.actor.roles:
-        raise Forbidden("只有流程设计人员（designer）可以部署流程")
+        raise Forbidden("只有流程设计人员（designer）可以部署流程", code="DEPLOY_FORBIDDEN")
     with svc.uow() as uow:
         draft = lock_draft(uow, cmd.draft_id)
         if cmd.revision is not None and draft.revision != cmd.revision:

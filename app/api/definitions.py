@@ -27,7 +27,7 @@ class Definitions(MethodView):
         """List deployed definitions, newest version first."""
         return get_engine().queries.definitions()
 
-    @require_role("designer")
+    @require_role("designer", code="DEPLOY_FORBIDDEN")
     @blp.response(201, DeployedSchema(many=True), description="至少有一个文件产生了新版本")
     @blp.alt_response(200, schema=DeployedSchema(many=True), description="所有文件都与已部署的版本相同，未产生新版本")
     @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {

@@ -130,9 +130,14 @@ def delete_draft(draft_id: int) -> Any:
 
 
 @blp.route("/<int:draft_id>/deploy", methods=["POST"])
-@require_role("designer")
+@require_role("designer", code="DEPLOY_FORBIDDEN")
 @blp.arguments(DeployDraftSchema)
 @blp.response(201, DraftDeployedSchema)
+@blp.alt_response(200, schema=DraftDeployedSchema, description="草稿与已部署的某一版本相同，未产生新版本")
 def deploy_draft(body: dict[str, Any], draft_id: int) -> Any:
-    """Lint the draft and deploy it as the next version (designers only); the draft is then removed."""
-    return get_engine().handle(DeployDraft(draft_id, current_actor(), **body)).to_dict()
+    """Lint the draft and deploy it as the next version (designers only); the draft is then removed.
+
+    201 when a new version was created, 200 when the draft equals a deployed version (as deploy answers).
+    """
+    deployed = get_engine().handle(DeployDraft(draft_id, current_actor(), **body))
+    return deployed.to_dict(), 201 if deployed.status == "created" else 200

@@ -44,7 +44,7 @@ class Diff(MethodView):
 class Migrations(MethodView):
     """Moving running cases to another version."""
 
-    @require_role("admin")
+    @require_role("admin", code="MIGRATION_FORBIDDEN")
     @blp.arguments(MigrationRequestSchema)
     @blp.response(200, MigrationReportSchema)
     def post(self, body: dict[str, Any], process_key: str) -> Any:

@@ -687,7 +687,9 @@ class ProcessDraft(Base):
     """
 
     __tablename__ = "process_drafts"
-    __table_args__ = (Index(None, "process_key"),)
+    # AUTOINCREMENT on SQLite: a deleted or deployed draft's id is never handed to another draft (a stale
+    # browser tab must not act on someone else's draft); PostgreSQL's sequences never reuse ids anyway.
+    __table_args__ = (Index(None, "process_key"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     process_key: Mapped[str] = mapped_column(String(128))

@@ -64,3 +64,25 @@ def test_a_bad_draft_and_a_missing_one_exit_2_with_a_chinese_message(app, runner
     missing = runner.invoke(args=["drafts", "delete", "7"])
     assert missing.exit_code == 2 and "草稿 7 不存在" in stderr_of(missing)
     assert runner.invoke(args=["drafts", "delete", "1"]).output.strip() == "已删除草稿 #1"
+
+
+def test_a_draft_is_saved_only_by_an_active_designer_or_admin_and_export_failures_are_told(  # noqa: F811
+        app, runner, tmp_path: Path):
+    deploy_and_users(app, runner)
+    (tmp_path / "p.bpmn").write_text(with_fourth_review(), encoding="utf-8")
+    args = ["drafts", "save", "parallel_approval", str(tmp_path / "p.bpmn"), "--base-version", "1"]
+    clerk = runner.invoke(args=[*args, "--actor", "clerk"])
+    assert clerk.exit_code == 2 and "错误 [FORBIDDEN]" in stderr_of(clerk)
+    nobody = runner.invoke(args=[*args, "--actor", "nobody"])
+    assert nobody.exit_code == 2 and "错误 [UNKNOWN_USER]" in stderr_of(nobody)
+    assert runner.invoke(args=["drafts", "list"]).output.strip() == "没有草稿"
+    (tmp_path / "bad.form").write_text('{"id": "x",}', encoding="utf-8")
+    bad = runner.invoke(args=[*args, "--form", str(tmp_path / "bad.form")])
+    assert bad.exit_code == 2 and "表单文件 bad.form 不是有效的 JSON（第 1 行第 12 列）" in stderr_of(bad)
+    assert "Expecting" not in stderr_of(bad)
+    assert runner.invoke(args=args).exit_code == 0
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    blocked = runner.invoke(args=["drafts", "export", "1", str(tmp_path / "file" / "out")])
+    assert blocked.exit_code == 2, blocked.output
+    assert "错误 [EXPORT_FAILED]" in stderr_of(blocked) and "路径中有一段不是文件夹" in stderr_of(blocked)
+    assert "Traceback" not in stderr_of(blocked)

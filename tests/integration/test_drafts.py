@@ -174,3 +174,14 @@ def test_a_new_process_is_drafted_from_nothing_and_deployed_as_version_one(engin
     with engine.database.read_sessions() as session:
         assert session.scalar(select(func.count()).select_from(ProcessDefinition)
                               .where(ProcessDefinition.process_key == "parallel_new")) == 1
+
+
+def test_a_deleted_drafts_id_is_never_given_to_another_draft(deployed):
+    """A tab still open on a deleted draft must not reach the next one (SQLite used to reuse max(id) + 1)."""
+    drafts = deployed.drafts
+    first = drafts.create(process_key="parallel_approval", bpmn=renamed(), actor="designer", base_version=1)
+    drafts.delete(first.id)
+    second = drafts.create(process_key="parallel_approval", bpmn=renamed(), actor="admin", base_version=1)
+    assert second.id > first.id
+    with pytest.raises(NotFound):
+        drafts.update(first.id, revision=1, actor="designer", forms={})

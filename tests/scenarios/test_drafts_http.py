@@ -75,7 +75,7 @@ def test_only_a_designer_deploys_a_draft_and_a_new_case_uses_the_new_version(cli
     draft = save(client, deployed["admin"], with_fourth_review()).get_json()
     for who in ("admin", "clerk", "zhujian"):
         assert_error(client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed[who].headers, json={}),
-                     403, "FORBIDDEN")
+                     403, "DEPLOY_FORBIDDEN")
 
     response = client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed["designer"].headers,
                            json={"revision": 1})
@@ -93,8 +93,8 @@ def test_only_a_designer_deploys_a_draft_and_a_new_case_uses_the_new_version(cli
 def test_deploying_an_identical_draft_says_no_version_was_made(client, deployed):
     draft = save(client, deployed["designer"]).get_json()
     response = client.post(f"/api/v1/drafts/{draft['id']}/deploy", headers=deployed["designer"].headers)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    assert response.get_json()["message"] == "与当前版本相同，未产生新版本"
+    assert response.status_code == 200, response.get_data(as_text=True)   # 201 only for a new version
+    assert (response.get_json()["status"], response.get_json()["message"]) == ("unchanged", "与当前版本相同，未产生新版本")
 
 
 def test_a_draft_with_a_lint_error_is_refused_with_its_findings(client, deployed):

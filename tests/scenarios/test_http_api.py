@@ -301,7 +301,7 @@ def test_unclaiming_gives_the_task_back_to_the_department(client, deployed, in_r
 
 def test_only_a_designer_may_deploy(client, cast):
     for who in ("clerk", "zhujian"):
-        assert_error(upload(client, cast[who], shipped_files()), 403, "FORBIDDEN")
+        assert_error(upload(client, cast[who], shipped_files()), 403, "DEPLOY_FORBIDDEN")
     assert client.get("/api/v1/definitions", headers=cast["clerk"].headers).get_json() == []
 
 

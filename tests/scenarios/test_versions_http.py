@@ -53,8 +53,8 @@ def migrate(client: FlaskClient, caller: Caller, body: dict[str, Any]) -> Any:
 
 
 def test_only_designers_deploy_and_each_new_version_is_listed_with_who_and_when(client, people, clock):
-    assert_error(deploy(client, people["admin"], parallel_v1()), 403, "FORBIDDEN")
-    assert_error(deploy(client, people["clerk"], parallel_v1()), 403, "FORBIDDEN")
+    assert_error(deploy(client, people["admin"], parallel_v1()), 403, "DEPLOY_FORBIDDEN")
+    assert_error(deploy(client, people["clerk"], parallel_v1()), 403, "DEPLOY_FORBIDDEN")
     assert deploy(client, people["designer"], parallel_v1()).status_code == 201
     assert deploy(client, people["designer"], parallel_v1()).get_json()[0]["status"] == "unchanged"
     clock.advance(hours=1)
@@ -113,7 +113,7 @@ def test_an_admin_plans_then_migrates_and_the_case_finishes_on_the_new_version(c
     waiting, reviewing = start(client, clerk), start(client, clerk)
     do(client, clerk, reviewing, "accept", ACCEPT)
     deploy(client, designer, with_review(parallel_v1()))
-    assert_error(migrate(client, designer, {"from": 1, "to": 2, "all": True}), 403, "FORBIDDEN")
+    assert_error(migrate(client, designer, {"from": 1, "to": 2, "all": True}), 403, "MIGRATION_FORBIDDEN")
     assert_error(migrate(client, admin, {"from": 1, "to": 2}), 422, "INVALID_INPUT")
     assert_error(migrate(client, admin, {"from": 1, "to": 2, "cases": [True]}), 422, "INVALID_INPUT")
     assert_error(migrate(client, admin, {"from": 1, "to": 2, "cases": ["TB2026NOPE"]}), 404, "NOT_FOUND")
