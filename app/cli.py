@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
     Actor, DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
-    ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever, start_background,
-    upgrade_database,
+    Versions, ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever,
+    start_background, upgrade_database,
 )
 
 from .cli_applicants import applicants_group
@@ -27,7 +27,7 @@ from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
 from .cli_common import (
-    INTEGER, VERSION, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
+    VERSION, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
     usage_refusal,
 )
 from .cli_drafts import drafts_group
@@ -188,7 +188,8 @@ def register_cli(app: Flask) -> None:
 @click.option("--cases", multiple=True, help="迁移办件：办件编号或 id，逗号分隔，可重复")
 @click.option("--all", "every", is_flag=True, help="迁移办件：源版本上所有办理中的办件")
 @click.option("--dry-run", is_flag=True, help="迁移办件：只检查，列出可迁移与不可迁移的办件及原因")
-@click.option("--batch", default=50, show_default=True, type=INTEGER, help="迁移办件：每批办件数")
+@click.option("--batch", default=50, show_default=True, type=BoundedInt(1, Versions.max_batch, "批量大小"),
+              help="迁移办件：每批办件数")
 @click.option("--as", "as_user", help="迁移办件：以该用户（须为系统管理员）的名义，记入日志")
 def migrate_command(process_key: str | None, from_version: int | None, to_version: int | None,
                     cases: tuple[str, ...], every: bool, dry_run: bool, batch: int, as_user: str | None) -> None:

@@ -68,6 +68,9 @@ class MigrationReport:
 class Versions:
     """Version listing, diffs and migrations of one engine's definitions."""
 
+    max_batch = MAX_BATCH
+    """The largest number of cases one migration batch may hold."""
+
     def __init__(self, services: Services, reader: Callable[[], SqlAlchemyUnitOfWork], *, max_bpmn_bytes: int):
         self.services = services
         self.reader = reader
@@ -123,7 +126,8 @@ class Versions:
         under its lock anyway, and refused when it changed since).
         """
         if not 1 <= batch <= MAX_BATCH:
-            raise InvalidInput(f"批量大小应在 1 至 {MAX_BATCH} 之间", code="MIGRATION_BAD_BATCH")
+            message = f"批量大小应在 1 至 {MAX_BATCH} 之间"
+            raise InvalidInput(message, details={"fields": {"batch": [message]}})
         require_migrator(actor)
         report = MigrationReport(process_key, from_version, to_version, dry_run)
         report.planned = planned if planned is not None else self.plan(process_key, from_version, to_version,

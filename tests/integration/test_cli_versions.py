@@ -92,6 +92,11 @@ def test_migrate_needs_its_versions_and_a_selection_and_an_admin(runner, app):
     err = failed(runner.invoke(args=["migrate", "parallel_approval", "--from", "1", "--to", "2", "--all",
                                      "--as", "designer_yz"]))
     assert "MIGRATION_FORBIDDEN" in err
+    for batch in ("0", "1001"):     # refused before anything is planned or printed
+        bad = runner.invoke(args=["migrate", "parallel_approval", "--from", "1", "--to", "2", "--all",
+                                  "--batch", batch])
+        assert bad.exit_code == 2 and bad.stdout == "", bad.stdout
+        assert "错误 [INVALID_INPUT]" in bad.stderr and "应为 1 到 1000 之间的批量大小" in bad.stderr
 
 
 def test_dryrun_runs_a_process_s_scenarios_by_key_folder_or_file(runner, tmp_path):
