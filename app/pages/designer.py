@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import redirect, render_template, request, url_for
 
-from engine import ROLES, Forbidden, NotFound
+from engine import ROLES, Forbidden, InvalidInput, NotFound
 
 from ..auth import current_actor
 from ..runtime import get_engine
@@ -30,9 +30,11 @@ def _require_designer() -> Any:
 def designer() -> Any:
     """List process keys with their deployed versions and drafts; ``?key=&name=`` opens a new process."""
     _require_designer()
-    if request.args.get("key"):
-        return redirect(url_for("pages.modeler", process_key=request.args["key"].strip(),
-                                name=request.args.get("name") or None))
+    if "key" in request.args:
+        key = request.args["key"].strip()
+        if not key:
+            raise InvalidInput("请填写流程标识（字母或下划线开头，仅含字母、数字、_ . -）")
+        return redirect(url_for("pages.modeler", process_key=key, name=request.args.get("name") or None))
     engine = get_engine()
     processes: dict[str, dict[str, Any]] = {}
     for row in engine.queries.definitions():
@@ -63,7 +65,7 @@ def modeler(process_key: str) -> Any:
 def form_editor(form_id: str) -> Any:
     """Open the form-js editor on a form: the draft's copy (``?draft=``), else the deployed one, else a new form."""
     actor, engine = _require_designer(), get_engine()
-    draft_id = request.args.get("draft", type=int)
+    draft_id = _number_arg("draft", "草稿编号")
     draft = engine.drafts.get(draft_id) if draft_id is not None else None
     boot = {"form_id": form_id, "designer": "designer" in actor.roles, **_form_document(engine, form_id, draft),
             "draft": None if draft is None else {"id": draft.info.id, "revision": draft.info.revision,
@@ -74,9 +76,23 @@ def form_editor(form_id: str) -> Any:
     return render_template("pages/designer_form.html", boot=boot, form_id=form_id, draft=draft)
 
 
+def _number_arg(name: str, noun: str) -> int | None:
+    """A query parameter that must be a positive whole number when given.
+
+    ``?version=abc`` is refused, not silently read as "the latest".
+    """
+    text = request.args.get(name)
+    if text is None:
+        return None
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**63 - 1:
+        raise InvalidInput(f"{noun}应为正整数，收到 “{text[:20]}”")
+    return int(text)
+
+
 def _document(engine: Any, process_key: str, versions: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """The diagram the modeler opens (draft, deployed version or blank) and how the page names it."""
-    draft_id, version = request.args.get("draft", type=int), request.args.get("version", type=int)
+    draft_id, version = _number_arg("draft", "草稿编号"), _number_arg("version", "版本号")
     if draft_id is not None:
         draft = engine.drafts.get(draft_id)
         if draft.info.process_key != process_key:

@@ -115,3 +115,20 @@ def test_the_designer_packages_and_files_are_served_locally_and_nothing_else(app
     for path in ("/vendor/@bpmn-io/form-js/../package.json", "/vendor/@bpmn-io/diagram-js/x.js",
                  "/vendor/@bpmn-io/form-js/", "/vendor/@bpmn-io/form-js/index.cjs.map/../../package.json"):
         assert client.get(path).status_code == 404, path
+
+
+def test_bad_addresses_get_the_chinese_error_page_not_json_nor_the_latest_version(app):
+    designer = client_for(app, "designer")
+    empty = designer.get("/designer?key=++")
+    assert empty.status_code == 422 and empty.mimetype == "text/html"
+    assert "请填写流程标识" in empty.get_data(as_text=True)
+    wrong = designer.get("/designer?key=流程%20一")
+    assert wrong.status_code == 302
+    opened = designer.get(wrong.headers["Location"])
+    assert opened.status_code == 422 and "流程标识" in opened.get_data(as_text=True)
+    for query, said in (("version=abc", "版本号应为正整数"), ("draft=1.5", "草稿编号应为正整数"),
+                        ("version=0", "版本号应为正整数")):
+        refused = designer.get(f"/designer/parallel_approval?{query}")
+        assert refused.status_code == 422 and said in refused.get_data(as_text=True), query
+    lost = designer.get("/designer/a/b", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert lost.status_code == 404 and lost.mimetype == "text/html"
