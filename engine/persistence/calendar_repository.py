@@ -127,8 +127,8 @@ class CalendarRepository:
         else:
             self.session.execute(delete(CalendarDay).where(CalendarDay.year == schedule.year))
             outcome = ImportOutcome(schedule.year, "replaced", new_hash, old_hash)
-            log.warning("calendar year %s replaced by %s: %s -> %s (%s)", schedule.year, actor, old_hash,
-                        new_hash, schedule.source)
+            log.warning("%s 年节假日安排已由 %s 替换：摘要 %s → %s（依据：%s）", schedule.year, actor, old_hash[:12],
+                        new_hash[:12], schedule.source)
         if outcome.action != "unchanged":
             self._insert_days(schedule, actor=actor, now=now)
         self.session.execute(insert(CalendarImport).values(
