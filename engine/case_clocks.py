@@ -224,13 +224,18 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
     return columns
 
 
-def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime) -> list[dict[str, Any]]:
-    """Return each clock as people read it: due date, confirmed or provisional, days left, light, why."""
+def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime,
+            names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Return each clock as people read it: due date, confirmed or provisional, days left, light, why.
+
+    ``names`` gives the steps' names (element id -> name), so that a clock waiting for 受理 names the steps
+    that start it (受理（当场受理、补正后受理）后起算); without them the rule says 受理后起算.
+    """
     rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
              "due_date": None, "status": "between_periods" if entry.get("periods") else "not_started",
              "left": None, "used": None, "light": "not_started", "paused": False, "extended_days": 0,
              "extension_reason": None, "periods": len(entry.get("periods", ())),
-             "rule": f"受理（{'、'.join(element_ids(entry['pending']['starts_at']))}）后起算"
+             "rule": _starting_rule(entry["pending"]["starts_at"], names)
              + ("；上一时段已结束，待下一阶段受理" if entry.get("periods") else "")}
             for kind, entry in (doc or {}).items()
             if entry.get("pending")]
@@ -247,6 +252,14 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime)
             "periods": len(entry.get("periods", ())) + (1 if entry.get("stops_at") else 0),
         })
     return rows
+
+
+def _starting_rule(starts_at: Any, names: Mapping[str, str] | None) -> str:
+    """受理（<the starting steps by name>）后起算, or 受理后起算 when the names are not known."""
+    if names is None:
+        return "受理后起算"
+    steps = list(dict.fromkeys(names.get(e) or e for e in element_ids(starts_at)))
+    return f"受理（{'、'.join(steps)}）后起算" if steps else "受理后起算"
 
 
 def task_deadline(amount: int, unit: str, created_at: datetime,

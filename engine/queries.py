@@ -174,16 +174,19 @@ class Queries:
                 "started_at": case.started_at, "updated_at": case.updated_at, "ended_at": case.ended_at,
                 "version": case.version, "event_count": case.event_seq, "chain_head": case.chain_head,
                 "legal_due_at": case.legal_due_at, "committed_due_at": case.committed_due_at,
-                "clocks": self._clock_summary(case.clocks),
+                "clocks": self._clock_summary(case.clocks, session, case.definition_id),
                 "tasks": [task_view(t, case, _light_at(t, case, self._now()) if t.state == "open" else None)
                           for t in tasks],
             })
 
-    def _clock_summary(self, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
+    def _clock_summary(self, doc: dict[str, Any] | None, session: Session,
+                       definition_id: int) -> list[dict[str, Any]]:
         if not doc or self.calendar is None:
             return []
         from .case_clocks import summary
-        return summary(doc, self.calendar.get(), self._now())
+        meta = session.scalar(select(ProcessDefinition.meta).where(ProcessDefinition.id == definition_id)) or {}
+        names = {key: task.get("name") or key for key, task in (meta.get("user_tasks") or {}).items()}
+        return summary(doc, self.calendar.get(), self._now(), names)
 
     def cases_with_clocks(self, *, provisional_only: bool = False,
                           with_timers: bool = False) -> list[dict[str, Any]]:

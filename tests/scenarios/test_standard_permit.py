@@ -151,6 +151,8 @@ def test_accepted_on_the_spot_reviewed_by_two_granted_issued_and_delivered(app, 
         ("receive", "收件", ["window_clerk@500103"], "permit_receive")]
     assert {c["kind"]: c["status"] for c in clocks(client, clerk, case_id).values()} == {
         "legal": "not_started", "committed": "not_started"}           # 法定时限自受理之日起算
+    assert {c["rule"] for c in clocks(client, clerk, case_id).values()} == {
+        "受理（当场受理、补正后受理、容缺受理）后起算"}                # the steps by name, not their element ids
     do(client, clerk, case_id, "receive", RECEIVE)
     review_task = do(client, clerk, case_id, "formal_review", ACCEPT)
     assert local(review_task["due_at"]) == "2026-03-10T00:00:00+08:00"        # 形式审查: 5 WD (第三十二条)
