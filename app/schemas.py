@@ -254,6 +254,7 @@ class CaseSchema(Schema):
     definition_version = fields.Integer(metadata={"description": "办件固定运行的流程定义版本（部署新版后不变）"})
     matter_code = fields.String(allow_none=True, metadata={"description": "事项实施编码（按事项收件时）"})
     matter_version = fields.Integer(allow_none=True, metadata={"description": "收件时的事项目录版本"})
+    matter_name = fields.String(allow_none=True, metadata={"description": "事项名称（按事项收件时，取当时的目录版本）"})
     business_key = fields.String(allow_none=True, metadata={"description": MASKED})
     title = fields.String(allow_none=True, metadata={"description": MASKED})
     status = fields.String()

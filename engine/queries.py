@@ -166,6 +166,9 @@ class Queries:
                 "definition_version": session.scalar(select(ProcessDefinition.version)
                                                      .where(ProcessDefinition.id == case.definition_id)),
                 "matter_code": case.matter_code, "matter_version": case.matter_version,
+                "matter_name": session.scalar(select(MatterVersion.name).where(
+                    MatterVersion.code == case.matter_code, MatterVersion.version == case.matter_version))
+                if case.matter_code else None,
                 "business_key": case.business_key, "title": case.title, "status": case.status,
                 "stage": case.stage, "owning_district": case.owning_district,
                 "receiving_district": case.receiving_district, "deciding_district": case.deciding_district,

@@ -221,6 +221,11 @@ def test_an_application_still_owing_tolerance_materials_cannot_be_accepted_on_th
     assert response.status_code == 201, response.get_data(as_text=True)
     case_id = response.get_json()["case_id"]
     assert response.get_json()["missing"] == ["pretreatment_proof"]
+    # The case names the matter received (its catalog name), not the process that runs it.
+    assert client.get(f"/api/v1/cases/{case_id}", headers=clerk.headers).get_json()["matter_name"] == \
+        "城镇污水排入排水管网许可"
+    page = client.get(f"/cases/{case_id}", headers=clerk.headers).get_data(as_text=True)
+    assert "<dt>事项</dt><dd>城镇污水排入排水管网许可</dd>" in page
     at(clock, 3, 3)
     do(client, clerk, case_id, "receive", RECEIVE)
     do(client, clerk, case_id, "formal_review", ACCEPT)
