@@ -138,7 +138,7 @@ def test_the_applicant_follows_a_permit_through_its_stages_and_sees_the_one_time
     assert (look()["stage"], look()["notice"]) == ("received", None)       # materials in, 受理 pending
     step(eng, CLERK, case_id, "accept_corrected", {"receipt_no": "渝中受〔2026〕0007 号"})
     view = look()
-    assert (view["stage"], view["stage_label"], view["next_step"]) == ("accepted", "已受理", "审查（实质核查两人以上）")
+    assert (view["stage"], view["stage_label"], view["next_step"]) == ("accepted", "已受理", "审查")
     committed = view["deadlines"][0]
     assert (committed["started"], committed["due_date"], committed["left"]) == (True, "2026-12-01", 5)
     step(eng, SHICHANG, case_id, "review", {"review_result": {"conclusion": "meets", "opinion": "符合",

@@ -450,7 +450,7 @@ def test_substantive_check_needs_two_different_reviewers_and_a_decider_who_did_n
 
     assert claim(client, first, one["id"]).status_code == 200
     body = assert_error(claim(client, first, two["id"]), 409, "SEPARATION_OF_DUTIES")
-    assert "reviewer_zj 已认领本轮另一份“审查（实质核查两人以上）”" in body["message"]
+    assert "reviewer_zj 已认领本轮另一份“审查”" in body["message"]
     assert body["details"]["conflicting_task_id"] == one["id"]
     assert_error(complete(client, first, two["id"], REVIEW), 409, "SEPARATION_OF_DUTIES")
     assert complete(client, first, one["id"], REVIEW).status_code == 200
@@ -467,7 +467,7 @@ def test_substantive_check_needs_two_different_reviewers_and_a_decider_who_did_n
     # 审查与决定分离: head_rev reviewed, so only another head decides.
     decide = [t for t in open_tasks(client, both, case_id) if t["element_id"] == "decide"]
     body = assert_error(claim(client, both, decide[0]["id"]), 409, "SEPARATION_OF_DUTIES")
-    assert "“许可决定”须由其他工作人员办理：head_rev 已办理“审查（实质核查两人以上）”" in body["message"]
+    assert "“许可决定”须由其他工作人员办理：head_rev 已办理“审查”" in body["message"]
     assert claim(client, people["head_zj"], decide[0]["id"]).status_code == 200
     assert complete(client, people["head_zj"], decide[0]["id"], GRANT).status_code == 200
     # Refusals change nothing: only the successful claims are recorded (one per review instance, one decide).
