@@ -111,6 +111,8 @@ def deadlines(clocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "budget": clock.get("budget"), "started": started, "paused": bool(clock.get("paused")),
                      "due_date": clock.get("due_date") if started else None,
                      "left": clock.get("left") if started else None,
+                     # A due date reaching a year whose holidays are not published yet may still move.
+                     "provisional": started and clock.get("status") == "provisional",
                      "rule": None if started else f"受理之日起 {clock.get('budget')}",
                      # 第四十二条: the applicant is told the extension and its reason.
                      "extended_days": clock.get("extended_days") or 0,

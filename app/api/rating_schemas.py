@@ -44,6 +44,8 @@ class DeadlineSchema(Schema):
     paused = fields.Boolean()
     due_date = fields.String(allow_none=True, metadata={"description": "办结期限（含当日），YYYY-MM-DD"})
     left = fields.Integer(allow_none=True, metadata={"description": "剩余工作日"})
+    provisional = fields.Boolean(metadata={
+        "description": "暂定：期限落在节假日安排尚未公布的年份，公布后可能调整"})
     rule = fields.String(allow_none=True, metadata={"description": "未起算时的计算规则"})
     extended_days = fields.Integer(metadata={"description": "经负责人批准延长的工作日数（《行政许可法》第四十二条）"})
     extension_reason = fields.String(allow_none=True, metadata={"description": "延长理由"})

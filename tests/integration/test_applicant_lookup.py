@@ -6,18 +6,19 @@ lock the pair, the case number (from any address) and the address (over any case
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from engine import (
-    Actor, CompleteTask, EngineConfig, NotFound, QueryGuard, TooManyAttempts, bootstrap, ensure_calendar_seeded,
+    CST, Actor, CompleteTask, EngineConfig, NotFound, QueryGuard, TooManyAttempts, bootstrap, ensure_calendar_seeded,
 )
 from engine.persistence.models import LoginAttempt
 from engine.query_codes import check_query_code
 from tests.conftest import ROOT
-from tests.helpers import CLERK, deploy_shipped
+from tests.helpers import ACCEPT, CLERK, deploy_shipped
 from tests.rating_helpers import closed_case, food_application, food_correction, receive, task_of
 
 SHICHANG = Actor("reviewer_sc", ("reviewer",), "500103", "shichang")
@@ -160,3 +161,14 @@ def test_a_closed_case_shows_its_result_and_invites_a_rating_once(eng):
                                                                                               "移动服务端")
     with pytest.raises(NotFound):                # the code is checked before anything else
         eng.applicants.rate(case.case_no, "WRONG", "10.4.0.1", score=1, channel="2")
+
+
+def test_a_due_date_in_a_year_whose_holidays_are_not_published_is_told_as_provisional(eng, clock):
+    """Staff see ``status: provisional``; the applicant is told the date may still move."""
+    clock.set(datetime(2026, 12, 14, 10, tzinfo=CST))
+    case = receive(eng)
+    eng.handle(CompleteTask(task_of(eng, CLERK, "accept", case.case_id)["id"], CLERK, ACCEPT))
+    view = eng.applicants.lookup(case.case_no, case.query_code, "10.5.0.1")
+    by_kind = {d["kind"]: d for d in view["deadlines"]}
+    assert by_kind["legal"]["due_date"].startswith("2027-") and by_kind["legal"]["provisional"] is True
+    assert by_kind["committed"]["due_date"].startswith("2026-") and by_kind["committed"]["provisional"] is False
