@@ -355,7 +355,8 @@ def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool,
                            code="CLOCK_NOT_STARTED")
     if waiting and started_only:
         # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
-        raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)})
+        raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)},
+                           code="CLOCK_NOT_STARTED")
     return clocks
 
 

@@ -168,8 +168,11 @@ def test_a_clock_starting_at_acceptance_applies_the_deemed_acceptance_rule(engin
                                                                           accepted_on, notice_on, t0, deemed):
     case_id, task_id = accept_case()
     assert clocks(engine, case_id, REVIEWER)["legal"]["status"] == "not_started"
-    with pytest.raises(InvalidInput):
-        engine.handle(ResumeClock(case_id, REVIEWER, ("legal",)))
+    for premature in (ResumeClock(case_id, REVIEWER, ("legal",)),
+                      SuspendClock(case_id, REVIEWER, "special_procedure", "听证", ("legal",))):
+        with pytest.raises(InvalidInput) as refused:
+            engine.handle(premature)
+        assert refused.value.code == "CLOCK_NOT_STARTED"     # the code extension requests already answer
     if notice_on:
         clock.set(datetime(2026, *notice_on, 10, 0, tzinfo=CST))
         engine.handle(SuspendClock(case_id, REVIEWER, "correction", "一次性告知补正", ("legal",)))
