@@ -125,10 +125,12 @@ class Evaluator:
 
     def _scope(self, names: Mapping[str, Any]) -> dict[str, Any]:
         scope = {key: value for key, value in names.items() if type(key) is str and not key.startswith("_")}
-        data = dict(scope)
 
         def value_of(name: str, default: Any = None) -> Any:
-            return data.get(name, default) if isinstance(name, str) else default
+            # The data as given: never a function of the table, never a private (underscore) name.
+            if type(name) is not str or name.startswith("_"):
+                return default
+            return names.get(name, default)
         scope.update(self._table)   # functions win: data cannot shadow len or a guard
         scope["value_of"] = value_of
         scope["__builtins__"] = {}  # without this key Python would insert the real builtins
