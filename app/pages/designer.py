@@ -16,6 +16,8 @@ from ..runtime import get_engine
 from . import bp, login_required
 
 DESIGNER_ROLES = ("designer", "admin")
+MAX_ID, MAX_INT32 = 2**63 - 1, 2**31 - 1
+"""The largest draft id (BIGINT) and version (INTEGER) a row can have."""
 
 
 def _require_designer() -> Any:
@@ -65,7 +67,7 @@ def modeler(process_key: str) -> Any:
 def form_editor(form_id: str) -> Any:
     """Open the form-js editor on a form: the draft's copy (``?draft=``), else the deployed one, else a new form."""
     actor, engine = _require_designer(), get_engine()
-    draft_id = _number_arg("draft", "草稿编号")
+    draft_id = _number_arg("draft", "草稿编号", MAX_ID)
     draft = engine.drafts.get(draft_id) if draft_id is not None else None
     boot = {"form_id": form_id, "designer": "designer" in actor.roles, **_form_document(engine, form_id, draft),
             "draft": None if draft is None else {"id": draft.info.id, "revision": draft.info.revision,
@@ -76,23 +78,27 @@ def form_editor(form_id: str) -> Any:
     return render_template("pages/designer_form.html", boot=boot, form_id=form_id, draft=draft)
 
 
-def _number_arg(name: str, noun: str) -> int | None:
+def _number_arg(name: str, noun: str, largest: int) -> int | None:
     """A query parameter that must be a positive whole number when given.
 
-    ``?version=abc`` is refused, not silently read as "the latest".
+    ``?version=abc`` is refused (422), not silently read as "the latest"; a number past what its column holds
+    (``largest``) names no row, so it is the 404 page, as an id past its column is everywhere else.
     """
     text = request.args.get(name)
     if text is None:
         return None
     text = text.strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 2**63 - 1:
+    if not (text.isascii() and text.isdigit()) or not text.lstrip("0"):
         raise InvalidInput(f"{noun}应为正整数，收到 “{text[:20]}”")
-    return int(text)
+    digits = text.lstrip("0")
+    if len(digits) > len(str(largest)) or int(digits) > largest:
+        raise NotFound(f"{noun} {digits[:20]} 不存在")
+    return int(digits)
 
 
 def _document(engine: Any, process_key: str, versions: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """The diagram the modeler opens (draft, deployed version or blank) and how the page names it."""
-    draft_id, version = _number_arg("draft", "草稿编号"), _number_arg("version", "版本号")
+    draft_id, version = _number_arg("draft", "草稿编号", MAX_ID), _number_arg("version", "版本号", MAX_INT32)
     if draft_id is not None:
         draft = engine.drafts.get(draft_id)
         if draft.info.process_key != process_key:

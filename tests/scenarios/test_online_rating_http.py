@@ -16,7 +16,7 @@ from tests.pages_helpers import login
 
 from .conftest import Caller
 from .test_http_api import assert_error, upload
-from .test_online_http import ZHANG, apply_online, my_case, open_account
+from .test_online_http import FILES, PDF, ZHANG, apply_online, my_case, open_account
 from .test_standard_permit import (  # noqa: F401 (fixtures)
     ACCEPT, GRANT, LICENSE, RECEIPT, RECEIVE, REVIEW, at, clock, do, events, people,
 )
@@ -28,7 +28,8 @@ LI = {"username": "lisi", "name": "李四", "id_type": "111", "id_number": "5001
 def closed_online_case(client: FlaskClient, people: dict[str, Caller], clock: Any, applicant: Caller) -> int:
     """Apply online, then let the 渝中 window and 住建 take the case to 已办结 (granted, delivered)."""
     at(clock, 3, 2)
-    response = apply_online(client, applicant)
+    # Every material supplied (none 容缺), so that 当场受理 accepts it on the spot.
+    response = apply_online(client, applicant, files={**FILES, "pretreatment_proof": PDF + b"pre"})
     assert response.status_code == 201, response.get_data(as_text=True)
     case_id = response.get_json()["case_id"]
     clerk = people["clerk"]

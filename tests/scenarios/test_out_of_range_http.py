@@ -205,7 +205,7 @@ def test_the_largest_values_a_column_holds_still_reach_the_engine(app, client, p
     assert claimed.status_code == 200 and claimed.get_json()["results"][0]["result"] == "not_found"
     designer = page_client(app, "designer")
     assert designer.get(f"/designer/parallel_approval?version={INTEGER_MAX}").status_code == 404
-    assert designer.get("/designer/parallel_approval?version=abc").status_code == 200  # not a number: the default
+    assert designer.get("/designer/parallel_approval?version=abc").status_code == 422  # not a number: said so
     rows = page_client(app, "auditor").get(f"/cases/{case_id}/history/rows?after={INTEGER_MAX}",
                                            headers={"HX-Request": "true"})
     assert rows.status_code == 200
