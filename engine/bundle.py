@@ -27,13 +27,14 @@ sub-task asks the applicant again for what the bundle holds.
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .catalog import KEY, PROCESS_KEY, _Checker, _Node, _raise, load_yaml, yaml_file_named
 from .errors import FormInvalid
-from .forms import FormDefinition
+from .forms import REQUIRED, FormDefinition
 
 FIELD_PATH = re.compile(r"^[^\W\d][\w-]*(\.[^\W\d][\w-]*)*$")
 ELEMENT_ID = re.compile(r"^[A-Za-z_][\w.-]{0,127}$")
@@ -242,6 +243,70 @@ def _set(data: dict[str, Any], path: str, value: Any) -> None:
     for part in parents:
         data = data.setdefault(part, {})
     data[last] = value
+
+
+MATERIAL_NOT_COLLECTED = "一件事各部门共用此材料，收件时须提交（上传文件或电子证照），不能容缺"
+PHONE_FIELD = "contact_phone"
+"""A 一表申报 form field the application's own contact phone fills in when the applicant leaves it out."""
+
+
+def form_keys(form: FormDefinition) -> set[str]:
+    """The top-level data keys of a form (``materials`` for ``materials.id_card``): what its data is made of."""
+    return {f.key.split(".")[0] for f in form.fields}
+
+
+def application_form(bundle: Mapping[str, Any], form: FormDefinition, values: Mapping[str, Any],
+                     references: Mapping[str, str], contact_phone: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Map an application received at intake (收件) onto the bundle's 一表申报 form and check it.
+
+    The applicant fills in the form's own fields (``values``). Each material the bundle collects once is
+    filled in from intake's materials checklist (``references``: material key -> the 电子证照 number or the
+    upload's sha256), and the form's ``contact_phone``, when left out, from the application's contact phone.
+    Intake's own bookkeeping (applicant, matter, 容缺 ...) is not the form's and is not checked here.
+
+    Args:
+        bundle: the stored bundle doc (``materials`` with each one's form field).
+        form: the pinned 一表申报 form.
+        values: the application's ``form`` object.
+        references: what the checklist received, per material key (a 容缺 or absent material has none).
+        contact_phone: the application's contact phone.
+
+    Returns:
+        The cleaned form data, and the problems keyed as intake reports them: ``form.<field>`` for the
+        applicant's fields, ``materials.<key>`` for a shared material, ``contact_phone`` for the phone taken
+        from the application (empty when the form passed).
+    """
+    data = copy.deepcopy(dict(values))
+    owner: dict[str, str] = {}
+    for item in bundle.get("materials", ()):
+        owner[item["field"]] = f"materials.{item['key']}"
+        if references.get(item["key"]) and _settable(data, item["field"]):
+            _set(data, item["field"], references[item["key"]])
+    if PHONE_FIELD in {f.key for f in form.fields} and _get(data, PHONE_FIELD) in (None, ""):
+        data[PHONE_FIELD] = (contact_phone or "").strip()
+        owner[PHONE_FIELD] = PHONE_FIELD
+    try:
+        return form.validate(data), {}
+    except FormInvalid as exc:
+        found: dict[str, list[str]] = {}
+        for path, messages in exc.details.get("fields", {}).items():
+            key = owner.get(path, f"form.{path}")
+            if key.startswith("materials.") and REQUIRED in messages:
+                messages = [MATERIAL_NOT_COLLECTED]
+            found.setdefault(key, []).extend(messages)
+        return {}, found
+
+
+def _settable(data: Mapping[str, Any], path: str) -> bool:
+    """Whether every parent of ``path`` in ``data`` is an object or missing (not a value in the way)."""
+    value: Any = data
+    for part in path.split(".")[:-1]:
+        value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return True
+        if not isinstance(value, Mapping):
+            return False
+    return True
 
 
 def matter_of(bundle: Mapping[str, Any] | None, element_id: str) -> Mapping[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from .bundle import PHONE_FIELD
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent, FormVersion, ProcessDefinition
 from .queries import Queries
@@ -49,6 +50,26 @@ class CaseDocuments:
                 return None
             return session.scalar(select(FormVersion.source).where(FormVersion.form_key == task["form_key"],
                                                                    FormVersion.content_hash == content_hash))
+
+    def application_form(self, process_key: str) -> dict[str, Any] | None:
+        """Return the 一表申报 form of a 一件事 process's newest version; None for a single-matter process.
+
+        The catalog is public to whoever may apply, so this asks no visibility question. The answer is
+        ``{"source": form-js JSON, "filled": [field, ...]}``: ``filled`` are the fields intake fills in itself
+        (each shared material's from the materials checklist, ``contact_phone`` from the application's phone,
+        see :func:`engine.bundle.application_form`), which an application page does not ask for.
+        """
+        with self.sessions() as session:
+            meta = session.scalar(select(ProcessDefinition.meta).where(ProcessDefinition.process_key == process_key)
+                                  .order_by(ProcessDefinition.version.desc()).limit(1))
+            bundle = (meta or {}).get("bundle")
+            if not bundle:
+                return None
+            source = session.scalar(select(FormVersion.source).where(FormVersion.form_key == bundle["form"],
+                                                                     FormVersion.content_hash == bundle["form_hash"]))
+        if not isinstance(source, dict):
+            return None
+        return {"source": source, "filled": [m["field"] for m in bundle.get("materials", ())] + [PHONE_FIELD]}
 
     def pinned_forms(self, actor: Any, case_id: int) -> dict[str, dict[str, Any]]:
         """Return every form-js JSON the case's definition version pins, by form key (sorted by key).

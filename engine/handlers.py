@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from . import events as ev
 from .audit import GENESIS, event_hash
-from .bundle import merge as merge_bundle
+from .bundle import form_keys, merge as merge_bundle
 from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
 from .clock import CST, Clock
@@ -163,13 +163,16 @@ def check_starter(uow: SqlAlchemyUnitOfWork, cmd: StartCase) -> None:
 
 def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: dict[str, Any], now: datetime,
               inputs_after: Callable[[CaseRecord, MatterVersion | None], list[ev.Event]] | None = None,
-              opening: Opening | None = None) -> tuple[CaseRecord, tuple[int, ...], Any]:
+              opening: Opening | None = None, intake: bool = False) -> tuple[CaseRecord, tuple[int, ...], Any]:
     """Insert and run a new case inside ``uow`` (the caller commits); return it, its new tasks, its workflow.
 
     ``inputs_after`` adds audit events recorded right after ``CaseStarted`` (intake records the
     application there); it gets the case row and the matter version received under. ``opening`` says how
     a case opens otherwise (a message start, see :class:`~engine.case_opening.Opening`); a matter received
     for another district whose catalog entry has ``handoff`` opens its receiving process (异地代收代办).
+    ``intake``: ``data`` comes from intake (收件, or its replay) and holds intake's bookkeeping (applicant,
+    matter_code, 承办部门 ...) beside the application, so a bundle checks only its 一表申报 form's keys;
+    intake has checked the application against that form already (:func:`engine.bundle.application_form`).
     """
     owning = cmd.owning_district or cmd.actor.district
     receiving = cmd.receiving_district or cmd.actor.district or owning
@@ -195,7 +198,13 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
     if definition.bundle_form is not None:
         # 一表申报: a bundle's case starts from its one application form, checked like any task form.
-        data = definition.bundle_form.validate(data)
+        if intake:
+            keys = form_keys(definition.bundle_form)
+            bookkeeping = {key: value for key, value in data.items() if key not in keys}
+            data = {**bookkeeping, **definition.bundle_form.validate(
+                {key: value for key, value in data.items() if key in keys})}
+        else:
+            data = definition.bundle_form.validate(data)
     # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
     specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
     if matter_row is not None and opening.catalog_clocks:

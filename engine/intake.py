@@ -17,15 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from . import events as ev
+from .bundle import application_form, form_keys
 from .calendar import business_date
 from .catalog import Matter
 from .commands import Party, ReceiveApplication, StartCase
+from .deployment import LoadedDefinition
 from .errors import Forbidden, InvalidInput
 from .grants import require_grant
 from .handlers import CaseRef, Services, matter_for, open_case
 from .intake_checks import ChecklistLine, case_data, check_checklist, check_party, check_phone, refuse
 from .material_store import MaterialRejected, MaterialStore, StagedFile
 from .persistence.models import MatterVersion
+from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .query_codes import hash_query_code, new_query_code
 from .variables import check_variables
 
@@ -90,10 +93,14 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
             # Refuse before any file is staged; open_case checks again inside the writing transaction.
             require_grant(uow, matter_code=matter.code, owning=owning, receiving=receiving, right="receive",
                           on=business_date(svc.clock.now()))
-    applicant, errors = check_party(cmd.applicant, "applicant", agent=False)
+        # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant.
+        proxied = owning != receiving and matter.handoff is not None
+        bundle = None if proxied else _bundle_definition(svc, uow, matter)
+    today = business_date(svc.clock.now())   # a birth date may not follow it (on the engine's clock)
+    applicant, errors = check_party(cmd.applicant, "applicant", agent=False, today=today)
     agent = None
     if cmd.agent is not None:
-        agent, agent_errors = check_party(cmd.agent, "agent", agent=True)
+        agent, agent_errors = check_party(cmd.agent, "agent", agent=True, today=today)
         errors.update(agent_errors)
     errors.update(check_phone(cmd.contact_phone))
     try:
@@ -101,14 +108,19 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     except InvalidInput as exc:
         form = {}
         errors.update({f"form.{k}": v for k, v in exc.details.get("fields", {"": [exc.message]}).items()})
-    # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant.
-    later = route.originals_later or (owning != receiving and matter.handoff is not None)
+    later = route.originals_later or proxied
     lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=later)
     errors.update(checklist_errors)
     catalog = {key: matter.doc[key] for key in CATALOG_FACTS if key in matter.doc}
     errors.update(_catalog_clash(form, catalog))
     data, clash = case_data(matter, applicant, lines, form, reserved=set(route.facts) | route.reserved)
     errors.update(clash)
+    if bundle is not None:
+        # 一件事: the application's form is the bundle's 一表申报 form; shared materials come from the checklist.
+        problems = application_form(bundle.bundle or {}, bundle.bundle_form, form, _references(lines),
+                                    cmd.contact_phone)[1]
+        for key, messages in problems.items():
+            errors.setdefault(key, messages)
     if errors:
         refuse(errors, refused)
     data.update(catalog)
@@ -116,6 +128,8 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     staged = stage_lines(svc.materials, lines)
     added: list[str] = []
     try:
+        if bundle is not None:
+            data = _bundle_data(bundle, data, form, lines, staged, cmd.contact_phone)
         for item in staged.values():
             if svc.materials.keep(item):
                 added.append(item.sha256)
@@ -126,6 +140,43 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     finally:
         for item in staged.values():
             svc.materials.discard(item)
+
+
+def _bundle_definition(svc: Services, uow: SqlAlchemyUnitOfWork, matter: Matter) -> LoadedDefinition | None:
+    """The newest definition of the matter's process when it is a 一件事 bundle (None for a single matter)."""
+    definition = svc.catalog.get(uow, uow.definitions.latest_id(matter.process_key))
+    return definition if definition.bundle_form is not None else None
+
+
+def _references(lines: list[ChecklistLine], staged: Mapping[str, StagedFile] | None = None) -> dict[str, str]:
+    """What the checklist received per material: the 电子证照 number, or the uploaded file's sha256.
+
+    Before the files are staged (``staged`` None) an upload stands for a sha256 of the same shape, so the
+    bundle form is checked with what it will hold.
+    """
+    found = {}
+    for line in lines:
+        if line.how == "license":
+            found[line.material.key] = line.given.license_ref.strip()
+        elif line.how == "upload":
+            found[line.material.key] = staged[line.material.key].sha256 if staged is not None else "0" * 64
+    return found
+
+
+def _bundle_data(bundle: LoadedDefinition, data: dict[str, Any], form: Mapping[str, Any],
+                 lines: list[ChecklistLine], staged: Mapping[str, StagedFile], phone: str) -> dict[str, Any]:
+    """A bundle case's start data: the 一表申报 form as mapped from the application, and intake's bookkeeping.
+
+    Intake's keys the form uses itself (its ``materials`` list beside the form's ``materials`` group) are
+    left out: the form's own values are what the sub-matters read.
+    """
+    assert bundle.bundle_form is not None
+    cleaned, problems = application_form(bundle.bundle or {}, bundle.bundle_form, form, _references(lines, staged),
+                                         phone)
+    if problems:
+        refuse(problems, [])
+    keys = form_keys(bundle.bundle_form)
+    return {**{key: value for key, value in data.items() if key not in keys and key not in form}, **cleaned}
 
 
 def _catalog_clash(form: Mapping[str, Any], catalog: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -191,7 +242,7 @@ def _record(cmd: ReceiveApplication, svc: Services, route: IntakeRoute, matter: 
         return [received]
 
     with svc.uow() as uow:
-        case, created, workflow = open_case(uow, svc, start, data, now, inputs_after=after_start)
+        case, created, workflow = open_case(uow, svc, start, data, now, inputs_after=after_start, intake=True)
         application_id = uow.applications.insert({
             "case_id": case.id, "matter_code": matter.code, "matter_version": pinned["version"],
             "channel": route.channel, "account": route.account, "applicant_kind": applicant.kind,

@@ -178,6 +178,32 @@ def mark_collected(items: list[Item], collected: Mapping[str, Any]) -> None:
             item.description = "已由一件事申报收取，无需重复提交"
 
 
+def nested(items: list[Item], prefix: str, leave_out: Iterable[str] = ()) -> list[Item]:
+    """Return ``items`` with their keys under ``prefix``, for a form shown inside another page's form.
+
+    The fields ``leave_out`` names (unprefixed keys) are dropped, and a group left without fields with them;
+    e.g. 网上申报 shows a 一件事's 一表申报 form as ``form.company_name`` ... without the fields intake fills.
+    """
+    skip, kept = set(leave_out), []
+    for item in items:
+        if item.kind in ("group", "list"):
+            item.children = nested(item.children, prefix, skip)
+            if item.kind == "group" and not any(c.kind not in ("text", "separator") for c in item.children):
+                continue
+        elif item.key in skip:
+            continue
+        if item.key:
+            item.key = prefix + item.key
+        kept.append(item)
+    return kept
+
+
+def under(form: Mapping[str, Any], prefix: str) -> MultiDict:
+    """The posted fields named ``<prefix><key>``, as ``<key>`` (to :func:`build` or :func:`parse` them)."""
+    pairs = form.items(multi=True) if isinstance(form, MultiDict) else form.items()
+    return MultiDict([(key[len(prefix):], value) for key, value in pairs if key.startswith(prefix)])
+
+
 def parse(source: Mapping[str, Any], form: MultiDict,
           collected: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Turn posted fields into (nested JSON data for the engine, flat dotted values to refill the form).

@@ -17,8 +17,9 @@ from engine import (
 
 from ..auth import current_actor
 from ..runtime import get_engine
-from . import bp, login_required
+from . import bp, form_view, login_required
 from .labels import district_name
+from .online import application_data, application_fields
 
 PARTY_FIELDS = ("kind", "name", "id_type", "id_number", "legal_representative", "authorization")
 LABELS = {"applicant.kind": "申请人类型", "applicant.name": "申请人姓名或名称", "applicant.id_type": "申请人证件类型",
@@ -110,9 +111,8 @@ def command_from_form(actor: Actor, form: ImmutableMultiDict, files: ImmutableMu
     if form.get("agent.kind"):
         agent = Party(**{f: (form.get(f"agent.{f}") or "") for f in PARTY_FIELDS})
     applicant = Party(**{f: (form.get(f"applicant.{f}") or "") for f in PARTY_FIELDS if f != "authorization"})
-    subject = (form.get("form.subject") or "").strip()
     return ReceiveApplication(matter["code"], actor, applicant, form.get("contact_phone", ""), tuple(materials),
-                              agent, {"subject": subject} if subject else {},
+                              agent, application_data(matter, form),
                               owning_district=owning if owning != actor.district else None)
 
 
@@ -146,9 +146,12 @@ def _form(actor: Actor, code: str, values: Any, errors: dict[str, list[str]], *,
         return render_template("pages/intake.html", matter=None, q=code, found=_search(actor, ""),
                                message=message or f"事项 {code} 不存在或未在本区县提供"), \
             404 if status == 200 else status
-    labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]}}
+    fields = application_fields(matter, values, errors)
+    labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]},
+              **{item.key: item.label for item in form_view.leaves(fields or [])}}
     return render_template("pages/intake.html", matter=matter, values=values, errors=errors, message=message,
-                           labels=labels, owning=owning, owning_name=district_name(owning) if owning else None,
+                           fields=fields, labels=labels, owning=owning,
+                           owning_name=district_name(owning) if owning else None,
                            applicant_kinds=APPLICANT_KINDS, agent_kinds=AGENT_KINDS, id_types=ID_TYPES), status
 
 

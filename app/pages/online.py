@@ -18,11 +18,13 @@ from engine import (
 
 from ..auth import current_actor
 from ..runtime import get_engine
-from . import bp, login_required
+from . import bp, form_view, login_required
 from .labels import district_name
 from .query import LEVEL_CHOICES, page_channel
 
 CODES_KEY = "online_query_codes"
+FORM = "form."
+"""Prefix of the application form's fields on the page (``form.subject``, a 一件事's ``form.company_name``)."""
 LABELS = {"district": "办理地", "contact_phone": "联系电话", "applicant.name": "法人名称",
           "applicant.id_number": "统一社会信用代码", "applicant.legal_representative": "法定代表人",
           "agent.authorization": "授权委托书编号", "note": "补正说明", "materials": "补正材料"}
@@ -109,11 +111,30 @@ def command_from_form(actor: Actor, form: ImmutableMultiDict, files: ImmutableMu
     if form.get("as") == "legal":
         applicant = Party("legal", form.get("applicant.name", ""), id_number=form.get("applicant.id_number", ""),
                           legal_representative=form.get("applicant.legal_representative", ""))
-    subject = (form.get("form.subject") or "").strip()
     return ApplyOnline(matter["code"], actor, (form.get("district") or "").strip() or None,
                        form.get("contact_phone", ""),
                        tuple(_inputs([m["key"] for m in matter["materials"]], form, files)), applicant,
-                       form.get("agent.authorization", ""), {"subject": subject} if subject else {})
+                       form.get("agent.authorization", ""), application_data(matter, form))
+
+
+def application_data(matter: dict[str, Any], form: ImmutableMultiDict) -> dict[str, Any]:
+    """The application's ``form`` object: a 一件事's 一表申报 fields, else the summary (``form.subject``)."""
+    bundle = get_engine().documents.application_form(matter["process"])
+    if bundle is not None:
+        return form_view.parse(bundle["source"], form_view.under(form, FORM), dict.fromkeys(bundle["filled"]))[0]
+    subject = (form.get("form.subject") or "").strip()
+    return {"subject": subject} if subject else {}
+
+
+def application_fields(matter: dict[str, Any], values: Any,
+                       errors: dict[str, list[str]]) -> list[form_view.Item] | None:
+    """A 一件事's 一表申报 fields to fill in (``form.<key>``), without those intake fills; None for one matter."""
+    bundle = get_engine().documents.application_form(matter["process"])
+    if bundle is None:
+        return None
+    mine = {key[len(FORM):]: messages for key, messages in errors.items() if key.startswith(FORM)}
+    items = form_view.build(bundle["source"], form_view.under(values, FORM), mine)
+    return form_view.nested(items, FORM, bundle["filled"])
 
 
 def _inputs(keys: list[str], form: ImmutableMultiDict, files: ImmutableMultiDict) -> list[MaterialInput]:
@@ -181,10 +202,13 @@ def _form(actor: Actor, code: str, values: Any, errors: dict[str, list[str]], *,
                                message=message or f"事项 {code} 不存在或不支持全程网办")
         return page, 404 if status == 200 else status
     districts = _districts(matter)
-    labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]}}
+    fields = application_fields(matter, values, errors)
+    labels = {**LABELS, **{f"materials.{m['key']}": m["name"] for m in matter["materials"]},
+              **{item.key: item.label for item in form_view.leaves(fields or [])}}
     me = get_engine().applicant_accounts.identity(actor.username).to_dict()
     return render_template("pages/online.html", matter=matter, values=values, errors=errors, message=message,
-                           labels=labels, districts=districts, me=me, id_types=ID_TYPES), status
+                           labels=labels, districts=districts, me=me, id_types=ID_TYPES,
+                           fields=fields), status
 
 
 def _districts(matter: dict[str, Any]) -> list[tuple[str, str]]:
