@@ -479,8 +479,8 @@ def case_ref_problem(text: str) -> bool:
 class CaseRef(click.ParamType):
     """A case named by id or 办件编号, passed on as written; digits no id can have are refused as unknown.
 
-    ``code`` is what the command's engine call says of an unknown case (``NOT_FOUND``, or ``CASE_NOT_FOUND`` for
-    the history), so ``99999999999999999999`` is refused exactly as ``99999`` is.
+    ``code`` is what the command's engine call says of an unknown case (``NOT_FOUND`` for every command today),
+    so ``99999999999999999999`` is refused exactly as ``99999`` is.
     """
 
     name = "case"

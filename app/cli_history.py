@@ -11,14 +11,14 @@ from flask.cli import with_appcontext
 
 from engine import Actor, EngineError, load_case_history, write_history
 
-from .cli_common import EVENT_SEQ, CaseRef, CliGroup, PathParam, fail, refuse
+from .cli_common import EVENT_SEQ, CaseRef, CliGroup, PathParam, fail
 from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, EVENTS, TASK_STATES, when
 from .runtime import get_engine
 
 # The terminal is a list like any other: ID numbers are masked (engine.masking), so no auditor role here.
 CLI_ACTOR = Actor("cli", ("admin",), None, None)
-HISTORY_CASE = CaseRef("CASE_NOT_FOUND")
-"""A case as ``engine.history.find`` names it; an id no row can have is refused with its code."""
+HISTORY_CASE = CaseRef()
+"""A case as ``engine.history.find`` names it; an unknown one is ``NOT_FOUND``, as in every other command."""
 
 
 class _ShowByDefault(CliGroup):
@@ -52,8 +52,8 @@ def export_command(case: str, output: Path) -> None:
         fail(exc)
     try:
         write_history(history, output)
-    except OSError as exc:
-        refuse("HISTORY_FILE_UNWRITABLE", f"无法写入 {output}：{exc}")
+    except EngineError as exc:   # HISTORY_FILE_UNWRITABLE, the reason in Chinese
+        fail(exc)
     click.echo(f"已导出办件 {history.case_no} 的历史（{len(history.events)} 个事件）到 {output}")
 
 

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import click
 from flask.cli import with_appcontext
 
-from engine import CHANNELS, LEVELS, Actor, CompleteTask, EngineError, RateCase
+from engine import (
+    CHANNELS, LEVELS, Actor, CompleteTask, EngineError, RateCase, appeal_data, appeal_decision_data,
+)
 
 from .cli_common import ID, BoundedInt, CliGroup, fail, refuse
 from .runtime import get_engine
@@ -135,7 +137,7 @@ def ratings_stats(district: str | None, department: str | None, since: str | Non
 @click.option("--reason", required=True, help="申诉理由")
 def ratings_appeal(rating_id: int, username: str, reason: str) -> None:
     """Appeal a 差评 as the responsible department (instead of 整改); a supervisor decides."""
-    _complete(rating_id, username, ("rectify",), {"action": "appeal", "appeal_reason": reason})
+    _complete(rating_id, username, ("rectify",), lambda: appeal_data(reason))
 
 
 @ratings_group.command("decide", help="对申诉作出复核决定（申诉复核）。")
@@ -147,13 +149,16 @@ def ratings_appeal(rating_id: int, username: str, reason: str) -> None:
 def ratings_decide(rating_id: int, username: str, upheld: bool, opinion: str) -> None:
     """Decide an appeal (申诉复核)."""
     _complete(rating_id, username, ("appeal_review",),
-              {"appeal_decision": "upheld" if upheld else "rejected", "appeal_opinion": opinion})
+              lambda: appeal_decision_data("upheld" if upheld else "rejected", opinion))
 
 
-def _complete(rating_id: int, username: str, elements: tuple[str, ...], data: dict[str, Any]) -> None:
+def _complete(rating_id: int, username: str, elements: tuple[str, ...],
+              data: Callable[[], dict[str, Any]]) -> None:
+    """Complete the rating's open task at ``elements`` as ``username`` with ``data()`` (which may refuse)."""
     engine, actor = get_engine(), _user(username)
     try:
-        engine.handle(CompleteTask(engine.ratings.open_task(actor, rating_id, elements), actor, data))
+        inputs = data()
+        engine.handle(CompleteTask(engine.ratings.open_task(actor, rating_id, elements), actor, inputs))
         click.echo(_line(engine.ratings.get(actor, rating_id)))
     except EngineError as exc:
         fail(exc)

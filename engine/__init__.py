@@ -65,7 +65,10 @@ from .persistence.calendar_repository import (
     import_calendar_year, load_work_calendar,
 )
 from .rating_queries import RatingReads, rating_scope
-from .ratings import APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, check_rating
+from .ratings import (
+    APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, appeal_data, appeal_decision_data,
+    check_rating,
+)
 from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
 from .replay_calendar import CalendarNotCarried
 from .replay_inputs import ChainBroken, DefinitionChanged, DefinitionMissing
@@ -124,7 +127,7 @@ __all__ = [
     "spreadsheet_safe",
     "HeadProblem", "list_archives", "queue_missing_archives", "seal_days", "SealedDay", "verify_archive",
     "APPLICANT", "Applicants", "BAD_SCORES", "CHANNELS", "check_rating", "LEVELS", "QueryGuard", "RateCase",
-    "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES",
+    "RatingReads", "rating_scope", "RECTIFICATION_PROCESS", "STATUSES", "appeal_data", "appeal_decision_data",
     "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
     "MyCases", "SubmitSupplement", "CLERK_ROLES", "nested_deeper_than",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",

@@ -10,12 +10,13 @@ anyone apply in someone else's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
+from .calendar import business_date
 from .clock import Clock
 from .commands import Actor
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -74,11 +75,11 @@ class ApplicantAccounts:
                 holds this identity document).
         """
         name, number = (name or "").strip(), normalise_id_number(id_number or "")
-        fields = _problems(username, name, id_type, number, password)
+        now = self.clock.now()
+        fields = _problems(username, name, id_type, number, password, today=business_date(now))
         if fields:
             raise InvalidInput(f"申请人账号有 {len(fields)} 处需要修改", code="APPLICANT_INVALID",
                                details={"fields": fields})
-        now = self.clock.now()
         with self.uow() as uow:
             verifier = uow.users.by_username(verified_by)
             if verifier is None or not verifier.active or not VERIFIER_ROLES.intersection(verifier.roles):
@@ -123,7 +124,8 @@ def _identity(user: User) -> ApplicantIdentity:
                              user.id_verified_by, user.id_verified_at)
 
 
-def _problems(username: str, name: str, id_type: str, number: str, password: str | None) -> dict[str, list[str]]:
+def _problems(username: str, name: str, id_type: str, number: str, password: str | None, *,
+              today: date) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     if not USERNAME.match(username or ""):
         fields["username"] = ["用户名应以小写字母开头，只含小写字母、数字和 _ . -，2 到 64 个字符"]
@@ -134,7 +136,7 @@ def _problems(username: str, name: str, id_type: str, number: str, password: str
     if id_type not in ID_TYPES:
         fields["id_type"] = [f"证件类型应为：{'、'.join(f'{k} {v}' for k, v in ID_TYPES.items())}"]
     else:
-        problem = id_number_problem(id_type, number) if number else "请填写证件号码"
+        problem = id_number_problem(id_type, number, today=today) if number else "请填写证件号码"
         if problem:
             fields["id_number"] = [problem]
         elif len(number) > 18:

@@ -15,6 +15,7 @@ from .archive_problems import Fail
 from .archive_readme import readme_text
 from .audit import canonical_json
 from .definitions import definition_content_hash
+from .parser_text import json_problem
 
 
 class PackageReader(Protocol):
@@ -171,8 +172,8 @@ def _member(reader: PackageReader, listed: Mapping[str, Any], source: str, path:
 def _parse(path: str, data: bytes) -> Any:
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Fail(path, f"不是有效的 JSON：{exc}") from None
+    except (ValueError, RecursionError) as exc:   # not UTF-8, not JSON, an integer too long
+        raise Fail(path, json_problem(exc)) from None
 
 
 def _object(reader: PackageReader, path: str) -> dict[str, Any]:

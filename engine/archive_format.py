@@ -28,6 +28,7 @@ from typing import Any, Mapping
 
 from .audit import ChainedEvent
 from .clock import CST
+from .parser_text import json_problem
 
 FORMAT = "tongban-archive"
 FORMAT_VERSION = 1
@@ -103,8 +104,8 @@ def parse_event_line(line: bytes) -> ChainedEvent:
     """Read one ``events.jsonl`` line; ValueError naming what is wrong."""
     try:
         record = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"不是有效的 JSON：{exc}") from None
+    except (ValueError, RecursionError) as exc:   # not UTF-8, not JSON, an integer too long
+        raise ValueError(json_problem(exc)) from None
     if not isinstance(record, dict):
         raise ValueError("应为 JSON 对象")
     missing = [k for k in ("case_no", "seq", "type", "at", "actor", "element_id", "task_id", "payload",

@@ -8,8 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import select
+
 from .errors import Conflict, NotFound
 from .persistence.audit_repository import ArchiveRepository
+from .persistence.models import Case
 
 STATES = ("pending", "building", "built", "failed")
 
@@ -46,11 +49,22 @@ class ArchiveFile:
 
 
 def archive_info(engine: Any, case_id: int) -> ArchiveInfo:
-    """The job of one case; NotFound when the case has none (still running, or closed before archiving)."""
+    """The job of one case.
+
+    Raises:
+        NotFound: ``NOT_FOUND`` when no such case exists; ``ARCHIVE_NOT_FOUND`` when the case has no job
+            (still running, or closed before archiving was installed).
+    """
     found = list_archives(engine, case_id=case_id)
-    if not found:
-        raise NotFound("该办件没有归档包（尚未办结）", code="ARCHIVE_NOT_FOUND", details={"case_id": case_id})
-    return found[0]
+    if found:
+        return found[0]
+    with engine.database.engine.connect() as conn:
+        status = conn.execute(select(Case.status).where(Case.id == case_id)).scalar()
+    if status is None:
+        raise NotFound("办件不存在", details={"case_id": case_id})
+    why = ("尚未办结" if status != "completed"
+           else "办结于归档启用之前，可运行 tongban archive build --missing 补建")
+    raise NotFound(f"该办件没有归档包（{why}）", code="ARCHIVE_NOT_FOUND", details={"case_id": case_id})
 
 
 def list_archives(engine: Any, *, state: str | None = None, limit: int = 100,
@@ -66,7 +80,7 @@ def archive_file(engine: Any, case_id: int) -> ArchiveFile:
     """The built package of a case, checked against its recorded sha256 before it is handed out.
 
     Raises:
-        NotFound: no such case, or no package (``ARCHIVE_NOT_FOUND``).
+        NotFound: no such case (``NOT_FOUND``), or no package (``ARCHIVE_NOT_FOUND``).
         Conflict: not built yet (``ARCHIVE_PENDING``), given up (``ARCHIVE_FAILED``), or the file is missing
             or differs from what was built (``ARCHIVE_FILE_CHANGED``).
     """

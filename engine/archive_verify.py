@@ -20,6 +20,7 @@ from . import archive_format as fmt
 from .archive_contents import check_contents
 from .archive_problems import ArchiveProblem, Fail
 from .audit import GENESIS, event_hash
+from .parser_text import json_problem
 
 __all__ = ["ArchiveCheck", "ArchiveProblem", "verify_archive"]
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -70,8 +71,10 @@ def verify_archive(path: str | Path) -> ArchiveCheck:
             reader.check(package)
     except Fail as failed:
         problem = failed.problem
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        problem = ArchiveProblem("(zip)", f"不是有效的 zip 文件：{exc}")
+    except zipfile.LargeZipFile:
+        problem = ArchiveProblem("(zip)", "不是有效的 zip 文件（需要 ZIP64 支持）")
+    except (zipfile.BadZipFile, EOFError):
+        problem = ArchiveProblem("(zip)", "不是有效的 zip 文件（不是 zip 格式，或已损坏、被截断）")
     else:
         problem = None
     return ArchiveCheck(problem is None, str(path), digest.hexdigest(), size, reader.root, reader.listed_count,
@@ -149,8 +152,8 @@ class _Reader:
                 while chunk := handle.read(1024 * 1024):
                     digest.update(chunk)
                     size += len(chunk)
-        except (zipfile.BadZipFile, EOFError) as exc:
-            raise Fail(path, f"压缩数据校验失败，文件已损坏或被改动（{exc}）") from None
+        except (zipfile.BadZipFile, EOFError):
+            raise Fail(path, "压缩数据校验失败（CRC 不符或数据不完整），文件已损坏或被改动") from None
         if size != entry["size"]:
             raise Fail(path, "文件大小与清单不符", f"{entry['size']} 字节", f"{size} 字节")
         if digest.hexdigest() != entry["sha256"]:
@@ -171,8 +174,8 @@ class _Reader:
             raise Fail(path, "缺少该文件") from None
         try:
             return json.loads(data)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Fail(path, f"不是有效的 JSON：{exc}") from None
+        except (ValueError, RecursionError) as exc:   # not UTF-8, not JSON, an integer too long
+            raise Fail(path, json_problem(exc)) from None
 
     def _read_events(self, case_no: str) -> fmt.EventFacts:
         facts, prev, expected_seq = fmt.EventFacts(case_no), GENESIS, 1

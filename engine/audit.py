@@ -104,6 +104,10 @@ def _payload_text(stored: str) -> str:
     return found
 
 
+COUNT_DIFFERS = "event count differs from the case's recorded count"
+"""How a :class:`ChainCheck` reason starts when the chain is intact but shorter or longer than the case row says."""
+
+
 @dataclass(frozen=True)
 class ChainCheck:
     """Result of verifying one case's chain.
@@ -138,7 +142,8 @@ def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head:
     """
     check = _check(rows, expected_head, case_no=case_no)
     if check.ok and expected_count is not None and check.checked != expected_count:
-        return ChainCheck(False, check.checked, check.checked + 1, "event count differs from the case's recorded count")
+        return ChainCheck(False, check.checked, check.checked + 1, f"{COUNT_DIFFERS}: recorded {expected_count}, "
+                          f"found {check.checked}")
     return check
 
 

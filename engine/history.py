@@ -96,14 +96,18 @@ class CaseHistory:
         self._lock = threading.Lock()
 
     def find(self, case_ref: str | int) -> int:
-        """Return the id of the case named by its id or its 办件编号; NotFound (``CASE_NOT_FOUND``) otherwise."""
+        """Return the id of the case named by its id or its 办件编号; NotFound (``NOT_FOUND``) otherwise.
+
+        ``NOT_FOUND`` as every command that names a case says of an unknown one (``tongban history``, ``verify``,
+        ``replay``); the history's reads keep ``CASE_NOT_FOUND`` for a case the reader may not see.
+        """
         stmt = select(Case.id)
         stmt = stmt.where(Case.id == int(case_ref)) if str(case_ref).isdigit() else stmt.where(
             Case.case_no == str(case_ref))
         with self.sessions() as session:
             found = session.execute(stmt).scalar()
         if found is None:
-            raise NotFound(f"办件 {case_ref} 不存在", code="CASE_NOT_FOUND", details={"case": str(case_ref)})
+            raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
         return int(found)
 
     def overview(self, actor: Actor, case_id: int) -> HistoryOverview:

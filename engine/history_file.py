@@ -24,6 +24,7 @@ exactly as before; they are never written again.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -33,6 +34,7 @@ from sqlalchemy import Date, Table
 from .audit import verify_chain
 from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent, trim_calendar
 from .errors import InvalidInput
+from .parser_text import file_problem, json_problem
 from .persistence.models import (
     CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
@@ -53,7 +55,7 @@ EVENT_FIELDS = ("seq", "event_type", "occurred_at", "actor", "element_id", "task
 
 
 class HistoryFileError(InvalidInput):
-    """A history file that cannot be read: unreadable, not JSON, an unknown format, a missing part."""
+    """A history file that cannot be read (unreadable, not JSON, an unknown format, a missing part) or written."""
 
     code = "HISTORY_FILE_INVALID"
 
@@ -88,16 +90,28 @@ def _compact(value: Any) -> str:
 
 
 def write_history(history: CaseHistory, path: Path) -> None:
-    """Write the history file to ``path`` (UTF-8)."""
-    path.write_text(dumps_history(history), encoding="utf-8")
+    """Write the history file to ``path`` (UTF-8).
+
+    Raises:
+        HistoryFileError: ``HISTORY_FILE_UNWRITABLE`` when the file cannot be written, saying why in Chinese.
+    """
+    text = dumps_history(history)
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HistoryFileError(f"无法写入 {path}：{file_problem(exc, writing=True)}", code="HISTORY_FILE_UNWRITABLE",
+                               details={"file": str(path)}) from exc
 
 
 def read_history(path: Path) -> CaseHistory:
     """Read and check a history file; :class:`HistoryFileError` says what is wrong with it."""
     try:
         text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HistoryFileError(f"无法读取历史文件 {path}：{exc}", code="HISTORY_FILE_UNREADABLE",
+    except OSError as exc:
+        raise HistoryFileError(f"无法读取历史文件 {path}：{file_problem(exc)}", code="HISTORY_FILE_UNREADABLE",
+                               details={"file": str(path)}) from exc
+    except UnicodeDecodeError as exc:
+        raise HistoryFileError(f"无法读取历史文件 {path}：{json_problem(exc)}", code="HISTORY_FILE_UNREADABLE",
                                details={"file": str(path)}) from exc
     return loads_history(text, name=str(path))
 
@@ -106,9 +120,12 @@ def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
     """Parse the file's text (see :func:`read_history`)."""
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HistoryFileError(f"{name} 不是完整的 JSON（第 {exc.lineno} 行第 {exc.colno} 列：{exc.msg}），"
-                               "可能被截断或损坏", details={"file": name, "line": exc.lineno}) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
+        raise HistoryFileError(f"{name} {json_problem(exc)}，可能被截断或损坏",
+                               details={"file": name, "line": line}) from exc
+    except ValueError as exc:   # an integer longer than sys.get_int_max_str_digits()
+        raise HistoryFileError(f"{name} {json_problem(exc)}", details={"file": name}) from exc
     if not isinstance(doc, dict) or doc.get("format") not in READABLE:
         found = doc.get("format") if isinstance(doc, dict) else None
         raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {'、'.join(READABLE)}）",
@@ -117,9 +134,27 @@ def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
     try:
         history = _history(doc)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise HistoryFileError(f"{name} 的内容不完整或格式错误：{exc}", details={"file": name}) from exc
+        raise HistoryFileError(f"{name} 的内容不完整或格式错误：{_shape_problem(exc)}",
+                               details={"file": name}) from exc
     _check_definitions(history, name)
     return history
+
+
+def _shape_problem(exc: Exception) -> str:
+    """What a malformed part is, in Chinese: this module's own words, else a missing key or a generic phrase.
+
+    Python's own messages (``string indices must be integers``, ``Invalid isoformat string``) are English
+    and name no part of the file, so they are not shown.
+    """
+    said = str(exc.args[0]) if exc.args else ""
+    if isinstance(exc, KeyError) and not _CHINESE.search(said):
+        return f"缺少 {said}"
+    if _CHINESE.search(said):
+        return said
+    return "某个部分的类型或取值不符合历史文件格式"
+
+
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def verify_history(history: CaseHistory) -> CaseVerification:

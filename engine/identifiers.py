@@ -7,8 +7,9 @@ check character. Other documents are checked for shape only: their numbers carry
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from .masking import is_valid_id_number
+from .masking import ID_SHAPE_FAULT, id_number_fault
 
 RESIDENT_ID = "111"
 ID_TYPES = {
@@ -43,14 +44,19 @@ def is_valid_credit_code(value: str) -> bool:
     return bool(_CREDIT_SHAPE.match(value)) and credit_code_check_char(value[:17]) == value[17]
 
 
-def id_number_problem(id_type: str, number: str) -> str | None:
-    """Return why ``number`` is not a valid number of document type ``id_type`` (Chinese), or None."""
+def id_number_problem(id_type: str, number: str, *, today: date | None = None) -> str | None:
+    """Return why ``number`` is not a valid number of document type ``id_type`` (Chinese), or None.
+
+    A 居民身份证号 is checked by :func:`engine.masking.id_number_fault` (shape, region code, birth date not
+    after ``today``, check character); ``today`` defaults to the wall-clock date in China Standard Time.
+    """
     if id_type not in ID_TYPES:
         return f"证件类型 {id_type!r} 不受支持，可选：{'、'.join(f'{k} {v}' for k, v in ID_TYPES.items())}"
     if id_type == RESIDENT_ID:
-        if not re.fullmatch(r"\d{17}[0-9Xx]", number):
-            return "居民身份证号应为 18 位（前 17 位数字，末位数字或 X）"
-        return None if is_valid_id_number(number) else "居民身份证号校验位不正确，请核对"
+        fault = id_number_fault(number, today=today)
+        if fault is None:
+            return None
+        return f"居民身份证号{fault}" if fault == ID_SHAPE_FAULT else f"居民身份证号{fault}，请核对"
     if not _SHAPES[id_type].match(number):
         return f"{ID_TYPES[id_type]}号码格式不正确"
     return None

@@ -15,10 +15,11 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from .calendar import business_date
 from .clock import Clock
 from .commands import Actor
 from .errors import Conflict, InvalidInput, NotFound, UnknownDepartment, UnknownDistrict
-from .masking import is_valid_id_number
+from .masking import id_number_fault
 from .org_file import ROLES
 from .org_file import USERNAME as _USERNAME
 from .persistence.models import ApiToken, User
@@ -70,8 +71,9 @@ class Identity:
             raise InvalidInput("密码至少 8 个字符")
         if id_number is not None:
             id_number = id_number.strip().upper()
-            if not is_valid_id_number(id_number):
-                raise InvalidInput("身份证号无效：应为 18 位，且校验位正确")
+            fault = id_number_fault(id_number, today=business_date(self.clock.now()))
+            if fault:
+                raise InvalidInput(f"身份证号无效：{fault}")
         with self.uow() as uow:
             _check_org(uow, district, department)
             if uow.users.by_username(username) is not None:

@@ -6,6 +6,7 @@ message, so a form can show them all at once; nothing is stored before these che
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from .catalog import Matter, Material
@@ -28,8 +29,13 @@ class ChecklistLine:
     given: MaterialInput | None = None
 
 
-def check_party(party: Party, prefix: str, *, agent: bool) -> tuple[Party, dict[str, list[str]]]:
-    """Return the party with its numbers normalised, and its problems keyed ``<prefix>.<field>``."""
+def check_party(party: Party, prefix: str, *, agent: bool,
+                today: date | None = None) -> tuple[Party, dict[str, list[str]]]:
+    """Return the party with its numbers normalised, and its problems keyed ``<prefix>.<field>``.
+
+    ``today`` is the business date a 居民身份证号's birth date may not follow (the wall-clock date in China
+    Standard Time when not given).
+    """
     errors: dict[str, list[str]] = {}
     kinds = AGENT_KINDS if agent else APPLICANT_KINDS
     name = (party.name or "").strip()
@@ -51,7 +57,7 @@ def check_party(party: Party, prefix: str, *, agent: bool) -> tuple[Party, dict[
         if party.id_type not in ID_TYPES:
             errors[f"{prefix}.id_type"] = [f"请选择证件类型：{'、'.join(ID_TYPES.values())}"]
         else:
-            problem = id_number_problem(party.id_type, number) if number else "请填写证件号码"
+            problem = id_number_problem(party.id_type, number, today=today) if number else "请填写证件号码"
             if problem:
                 errors[f"{prefix}.id_number"] = [problem]
     if agent and not (party.authorization or "").strip():

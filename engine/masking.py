@@ -11,7 +11,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
+
+from .calendar import business_date
+from .clock import SystemClock
 
 FULL_ID_NUMBER_ROLES = frozenset({"window_clerk", "auditor"})
 """Roles that see full ID numbers in the cases they may see."""
@@ -22,9 +26,22 @@ ID_NUMBER_KEYS = frozenset({"id_number", "applicant_id_number", "agent_id_number
 ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
 """An 18-character ID number inside free text, not glued to other letters or digits."""
 
-_SHAPE = re.compile(r"^[1-9]\d{16}[0-9Xx]$")
+_SHAPE = re.compile(r"^\d{17}[0-9Xx]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+
+PROVINCE_CODES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                            50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
+"""GB/T 2260 province-level codes: the first two digits of every 居民身份证号 (北京 11 … 澳门 82)."""
+EARLIEST_BIRTH_YEAR = 1900
+"""Birth years before this are refused: no living holder of an 18-digit number was born earlier."""
+
+ID_SHAPE_FAULT = "应为 18 位（前 17 位数字，末位数字或 X）"
+ID_REGION_FAULT = "行政区划代码不正确（前两位应为省级行政区划代码，11–82）"
+ID_BIRTH_DATE_FAULT = "出生日期不正确（第 7–14 位不是有效的日期）"
+ID_BIRTH_EARLY_FAULT = f"出生日期不正确（出生年份不能早于 {EARLIEST_BIRTH_YEAR} 年）"
+ID_BIRTH_FUTURE_FAULT = "出生日期不正确（第 7–14 位的日期晚于今天）"
+ID_CHECK_FAULT = "校验位不正确"
 
 
 def id_number_check_char(first17: str) -> str:
@@ -32,9 +49,47 @@ def id_number_check_char(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
 
 
-def is_valid_id_number(value: str) -> bool:
-    """Return True when ``value`` is an 18-character ID number whose check character is right."""
-    return bool(_SHAPE.match(value)) and id_number_check_char(value[:17]) == value[17].upper()
+def id_number_fault(value: str, *, today: date | None = None) -> str | None:
+    """Return what is wrong with an 18-character 居民身份证号 (GB 11643-1999), in Chinese, or None.
+
+    Checked in this order, so the message names the part to correct rather than the check character a
+    mistyped part also breaks: the shape (17 digits and a digit or ``X``), the region code (its first two
+    digits a province of GB/T 2260), the birth date (digits 7-14: a real day, not before
+    :data:`EARLIEST_BIRTH_YEAR` and not after ``today``), then the check character (ISO 7064 MOD 11-2). The
+    message never repeats the number's digits (it may reach logs).
+
+    Args:
+        value: the number as typed (a trailing lower-case ``x`` is accepted).
+        today: the business date births may not follow; the wall-clock date in China Standard Time when not
+            given (callers with an injected clock pass its date).
+
+    Returns:
+        One of the ``ID_*_FAULT`` phrases, or None for a valid number.
+    """
+    if not isinstance(value, str) or not _SHAPE.match(value):
+        return ID_SHAPE_FAULT
+    if int(value[:2]) not in PROVINCE_CODES:
+        return ID_REGION_FAULT
+    try:
+        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return ID_BIRTH_DATE_FAULT
+    if born.year < EARLIEST_BIRTH_YEAR:
+        return ID_BIRTH_EARLY_FAULT
+    if born > (today or _today()):
+        return ID_BIRTH_FUTURE_FAULT
+    if id_number_check_char(value[:17]) != value[17].upper():
+        return ID_CHECK_FAULT
+    return None
+
+
+def is_valid_id_number(value: str, *, today: date | None = None) -> bool:
+    """Return True when ``value`` is a valid 18-character ID number (see :func:`id_number_fault`)."""
+    return id_number_fault(value, today=today) is None
+
+
+def _today() -> date:
+    return business_date(SystemClock().now())
 
 
 def mask_id_number(value: Any) -> str:

@@ -12,7 +12,7 @@ YAML::
       - {district: "500103", code: zhujian, name: 住房城乡建设委员会}
     users:
       - {username: reviewer_zj, name: 渝中住建审查, district: "500103", department: zhujian,
-         roles: [reviewer], id_number: "50010319900307123X"}
+         roles: [reviewer], id_number: "500103199003071239"}
 
 CSV: a header line, then one row per record; ``type`` is ``district``, ``department`` or ``user``, and
 ``code`` holds the district code, the department code or the username::
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OrgFileInvalid
-from .masking import is_valid_id_number, mask_id_number
+from .masking import id_number_fault, mask_id_number
 from .text_input import BIDI_WHAT, bidi_lines
 
 ROLES = ("window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin")
@@ -310,8 +310,9 @@ def _user(line: int, item: dict[str, Any], problems: list[str]) -> UserRow:
     id_number = _text(item.get("id_number"))
     if id_number is not None:
         id_number = id_number.upper()
-        if not is_valid_id_number(id_number):
-            problems.append(f"第 {line} 行：身份证号 {mask_id_number(id_number)} 无效（应为 18 位且校验位正确）")
+        fault = id_number_fault(id_number)
+        if fault:
+            problems.append(f"第 {line} 行：身份证号 {mask_id_number(id_number)} 无效：{fault}")
     return UserRow(username, name, tuple(dict.fromkeys(roles)), district, department, id_number, line)
 
 

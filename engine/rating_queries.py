@@ -97,15 +97,26 @@ class RatingReads:
 
         Raises:
             NotFound: unknown rating, or outside the actor's scope.
+            Forbidden: the actor sees the rating but is not among the task's candidates (a window clerk of the
+                district appealing for the department); answered for the rating, never naming the task.
             Conflict: ``RECTIFICATION_STEP_CLOSED`` when no such task is open now.
         """
         found = self.get(actor, rating_id)
         progress = found["rectification"]
         for task in (progress or {}).get("tasks", ()):
             if task["state"] == "open" and task["element_id"] in element_ids:
+                self._require_candidate(actor, rating_id, int(task["id"]))
                 return int(task["id"])
         raise Conflict("该评价当前没有待办的此环节（可能尚未到此环节或已办结）", code="RECTIFICATION_STEP_CLOSED",
                        details={"rating_id": rating_id, "status": found["status"]})
+
+    def _require_candidate(self, actor: Actor, rating_id: int, task_id: int) -> None:
+        with self.sessions() as session:
+            task = session.get(TaskItem, task_id)
+        if task is None or task.assignee == actor.username or actor.groups.intersection(task.candidate_groups or ()):
+            return   # a vanished task is the completion's to report; an assignee or a candidate may go on
+        raise Forbidden(f"您不是该评价“{task.name}”环节的办理人（申诉由责任部门提出，申诉复核由电子监察人员作出）",
+                        details={"rating_id": rating_id})
 
     def stats(self, actor: Actor, *, district: str | None = None, department: str | None = None,
               since: date | None = None, until: date | None = None) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .persistence.case_records import CaseRecord
 from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.steps import StepResult
+from .text_input import require_written, written
 from .variables import check_variables
 
 LEVELS = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
@@ -41,6 +42,8 @@ APPLICANT = Actor("applicant:query", ("applicant",))
 """The actor of a rating the applicant made after proving the query code (no user account)."""
 CLERK_ROLES = ("window_clerk",)
 MAX_COMMENT = 500
+MAX_APPEAL_TEXT = 2000
+"""The longest appeal reason (申诉理由) or review opinion (复核意见), in characters."""
 FALLBACK_DEPARTMENT = "zwzx"
 """The 政务服务中心: responsible when no task of the case named a department of the owning district."""
 _ratings = Rating.__table__
@@ -53,14 +56,15 @@ _applications = Application.__table__
 def check_rating(score: Any, channel: Any, comment: Any) -> str:
     """Return the trimmed comment, or raise ``RATING_INVALID`` naming every bad field.
 
-    A 差评 needs a comment saying what went wrong, so the department knows what to rectify.
+    A 差评 needs a comment saying what went wrong, so the department knows what to rectify; a comment of
+    blanks or invisible format characters only counts as none (:func:`engine.text_input.written`).
     """
     problems: dict[str, list[str]] = {}
     if isinstance(score, bool) or not isinstance(score, int) or score not in LEVELS:
         problems["score"] = ["满意度应为 1 到 5 的整数（1 非常满意、2 满意、3 基本满意、4 不满意、5 非常不满意）"]
     if not isinstance(channel, str) or channel not in CHANNELS:
         problems["channel"] = ["评价渠道应为 " + "、".join(f"{k} {v}" for k, v in CHANNELS.items()) + " 之一"]
-    text = comment.strip() if isinstance(comment, str) else ""
+    text = written(comment)   # spaces or invisible characters alone (U+200B, U+FEFF …) say nothing
     if comment is not None and not isinstance(comment, str):
         problems["comment"] = ["文字评价应为文本"]
     elif len(text) > MAX_COMMENT:
@@ -70,6 +74,26 @@ def check_rating(score: Any, channel: Any, comment: Any) -> str:
     if problems:
         raise InvalidInput("评价内容有误", code="RATING_INVALID", details={"fields": problems})
     return text
+
+
+def appeal_data(reason: Any) -> dict[str, Any]:
+    """Return the 差评整改 task data that appeals the rating (申诉), with the reason trimmed.
+
+    Raises:
+        InvalidInput: the reason is blank or invisible (``details.fields.reason``) or too long.
+    """
+    return {"action": "appeal",
+            "appeal_reason": require_written(reason, "reason", "请写明申诉理由", limit=MAX_APPEAL_TEXT)}
+
+
+def appeal_decision_data(decision: str, opinion: Any) -> dict[str, Any]:
+    """Return the 申诉复核 task data: ``upheld`` or ``rejected`` and the opinion trimmed.
+
+    Raises:
+        InvalidInput: the opinion is blank or invisible (``details.fields.opinion``) or too long.
+    """
+    return {"appeal_decision": decision,
+            "appeal_opinion": require_written(opinion, "opinion", "请写明复核意见", limit=MAX_APPEAL_TEXT)}
 
 
 def may_enter_for(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> bool:

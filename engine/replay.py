@@ -410,7 +410,14 @@ def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> Repla
     want = expected.to_dict()
     if canonical_json(got) == canonical_json(want):
         return None
-    return ReplayDivergence(expected.seq, "mismatch", want, got, "事件与记录不一致")
+    differing = [key for key in want if canonical_json(want[key]) != canonical_json(got.get(key))]
+    named = "、".join(dict.fromkeys(_COMPARED.get(key, key) for key in differing)) or "内容"
+    return ReplayDivergence(expected.seq, "mismatch", want, got, f"记录与重放的{named}不同")
+
+
+_COMPARED = {"seq": "序号", "event_type": "事件类型", "occurred_at": "时间", "actor": "办理人", "element_id": "环节",
+             "task_id": "任务", "payload": "内容"}
+"""What a mismatch names, per compared field of an event (the verdict table's row labels)."""
 
 
 def _translate(run: _Run, actual: RecordedEvent, expected: RecordedEvent | None) -> dict[str, Any]:
@@ -487,7 +494,8 @@ def _start(run: _Run, event: RecordedEvent, rest: list[RecordedEvent]) -> None:
         extra = lambda _case, _row: [received]  # noqa: E731 - the recorded application is the input
     svc = run.engine.services
     with svc.uow() as uow:
-        started, _, workflow = open_case(uow, svc, cmd, dict(p["data"]), svc.clock.now(), inputs_after=extra)
+        started, _, workflow = open_case(uow, svc, cmd, dict(p["data"]), svc.clock.now(), inputs_after=extra,
+                                         intake=application is not None)
         if application is not None and run.materials:
             # Intake stored these with the application; a handoff's manifest is built from them.
             uow.connection.execute(insert(CaseMaterial.__table__), [{**m, "case_id": started.id}

@@ -11,6 +11,7 @@ A case whose tail was cut and whose head was moved back is caught by the case ro
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from itertools import groupby
 from operator import itemgetter
@@ -18,7 +19,7 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Text, cast, select
 
-from .audit import ChainCheck, verify_rows
+from .audit import COUNT_DIFFERS, ChainCheck, verify_rows
 from .chain_heads import first_sealed_problem
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent
@@ -129,9 +130,18 @@ def chinese_reason(reason: str | None) -> str | None:
     if reason.startswith("expected seq"):
         expected, found = reason.removeprefix("expected seq ").split(", found ")
         return f"事件序号不连续：应为 {expected}，实际为 {found}（有事件被删除或插入）"
+    if reason.startswith(COUNT_DIFFERS):
+        counts = [int(n) for n in re.findall(r"\d+", reason.removeprefix(COUNT_DIFFERS))]
+        if len(counts) != 2:
+            return "事件数与办件记录不符（可能末尾事件被删除后链头被改回，或办件记录被改动）"
+        recorded, found = counts
+        if recorded > found:
+            return (f"事件数与办件记录不符：记录为 {recorded} 个，链上只有 {found} 个"
+                    "（可能末尾事件被删除后链头被改回，或办件记录被改动）")
+        return (f"事件数与办件记录不符：记录为 {recorded} 个，链上却有 {found} 个"
+                "（可能办件记录被改动，或链上多出了事件）")
     return {
         "prev_hash does not match the previous event": "与前一事件的哈希链接不符（有事件被删除、插入或重排）",
         "content does not match its hash": "事件内容与其哈希不符（内容被修改）",
         "chain head differs from the case's recorded head": "最后一个事件与办件记录的链头不符（末尾事件被删除）",
-        "event count differs from the case's recorded count": "事件数与办件记录的不符（末尾事件被删除，链头被改回）",
     }.get(reason, reason)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import CompleteTask, RateCase
+from engine import CompleteTask, RateCase, appeal_data, appeal_decision_data
 
 from ..auth import current_actor, require_role, require_user
 from ..runtime import get_engine
@@ -64,7 +64,7 @@ def show(rating_id: int) -> Any:
 @blp.response(200, RatingSchema)
 def appeal(body: dict[str, Any], rating_id: int) -> Any:
     """Appeal a 差评 as the responsible department (完成差评整改任务 with 申诉); a supervisor decides."""
-    return _complete(rating_id, ("rectify",), {"action": "appeal", "appeal_reason": body["reason"]})
+    return _complete(rating_id, ("rectify",), appeal_data(body["reason"]))
 
 
 @blp.route("/<int:rating_id>/appeal/decision", methods=["POST"])
@@ -73,8 +73,7 @@ def appeal(body: dict[str, Any], rating_id: int) -> Any:
 @blp.response(200, RatingSchema)
 def decide(body: dict[str, Any], rating_id: int) -> Any:
     """Decide an appeal (申诉复核): upheld removes the rating from the statistics, rejected sends it back."""
-    return _complete(rating_id, ("appeal_review",),
-                     {"appeal_decision": body["decision"], "appeal_opinion": body["opinion"]})
+    return _complete(rating_id, ("appeal_review",), appeal_decision_data(body["decision"], body["opinion"]))
 
 
 def _complete(rating_id: int, elements: tuple[str, ...], data: dict[str, Any]) -> Any:

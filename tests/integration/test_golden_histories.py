@@ -139,7 +139,7 @@ def test_the_divergent_twin_verifies_but_replay_names_the_first_effect_that_diff
     result = runner.invoke(args=["replay", "--file", str(path)])
     assert result.exit_code == 1
     expected, got = result.output.split("记录：")[1].split("重放：")
-    assert result.output.startswith(f"重放在第 {seq + 1} 个事件处出现差异（事件与记录不一致）\n")
+    assert result.output.startswith(f"重放在第 {seq + 1} 个事件处出现差异（记录与重放的内容不同）\n")
     assert '"elements": ["gw_decision", "join_review", "merge_grant"]' in expected
     assert '"elements": ["gw_decision"]' in got
     assert runner.invoke(args=["verify", "--file", str(path)]).exit_code == 0

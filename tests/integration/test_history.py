@@ -219,6 +219,6 @@ def test_the_cli_prints_the_history_and_a_state_with_id_numbers_masked(engine, l
     as_json = cli.invoke(args=["history", case_no, "--json"])
     assert json.loads(as_json.output)["integrity"]["ok"] is True
     missing = cli.invoke(args=["history", "TB00000000000000"])
-    assert missing.exit_code == 2 and "CASE_NOT_FOUND" in missing.output
+    assert missing.exit_code == 2 and "错误 [NOT_FOUND]：办件 TB00000000000000 不存在" in missing.output
     out_of_range = cli.invoke(args=["history", case_no, "--state", "999"])
     assert out_of_range.exit_code == 2 and "EVENT_NOT_FOUND" in out_of_range.output

@@ -59,8 +59,9 @@ def test_a_tampered_case_shows_the_first_divergence_and_the_first_broken_link(ap
            {"p": '{"data": {"round": 99, "done": true}}', "c": case_id})
     auditor = client_for(app, "auditor")
     text = post_replay(auditor, case_id).get_data(as_text=True)
-    assert 'data-verdict="diverged" data-seq="5"' in text and "重放在第 5 条事件处不一致</strong>（事件与记录不一致）" in text
-    assert "记录（expected）" in text and "重放（got）" in text and 'class="differs"' in text
+    assert 'data-verdict="diverged" data-seq="5"' in text and "重放在第 5 条事件处不一致</strong>：记录与重放的内容不同。" in text
+    assert "事件与记录不一致" not in text and "expected" not in text and "got" not in text
+    assert '<th scope="col">记录</th><th scope="col">重放</th>' in text and 'class="differs"' in text
     assert f'href="/cases/{case_id}/history?seq=5#event-5"' in text
     verified = auditor.get(f"/cases/{case_id}/history/verify", headers=HX).get_data(as_text=True)
     assert 'data-verdict="broken" data-seq="5"' in verified and "第 5 条断链" in verified and "内容被修改" in verified

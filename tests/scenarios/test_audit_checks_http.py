@@ -42,7 +42,7 @@ def test_a_tampered_completion_shows_as_a_divergence_and_a_broken_link(client, a
     divergence = body["divergence"]
     assert divergence["seq"] == accepted["seq"] + 1 and divergence["reason"] == "mismatch"
     assert divergence["expected"]["seq"] == accepted["seq"] + 1 and divergence["got"] != divergence["expected"]
-    assert divergence["message"] == "事件与记录不一致"
+    assert divergence["message"] == "记录与重放的内容不同"
     verified = client.get(f"/api/v1/cases/{returned_case}/verify", headers=auditor.headers).get_json()
     assert (verified["ok"], verified["broken_seq"]) == (False, accepted["seq"])
     assert "内容被修改" in verified["reason"]

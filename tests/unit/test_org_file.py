@@ -105,7 +105,7 @@ def test_duplicates_name_both_lines():
 def test_a_bad_id_number_is_refused_without_echoing_it():
     bad = "users:\n  - {username: a_b, name: 甲, roles: [reviewer], id_number: '500103198506120318'}\n"
     (problem,) = problems_of(bad)
-    assert problem == "第 2 行：身份证号 5001**********0318 无效（应为 18 位且校验位正确）"
+    assert problem == "第 2 行：身份证号 5001**********0318 无效：校验位不正确"
 
 
 def test_every_bad_row_is_reported_not_only_the_first():
