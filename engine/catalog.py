@@ -47,8 +47,9 @@ import yaml
 
 from .audit import canonical_json
 from .catalog_handoff import check_handoff
-from .definitions import Finding
+from .definitions import PROCESS_KEY, Finding   # PROCESS_KEY: engine.bundle and engine.drafts import it from here
 from .errors import DefinitionRejected
+from .org_file import DEPARTMENT_CODE
 from .parser_text import detail
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
@@ -57,7 +58,10 @@ UNITS = {"workday": "个工作日", "day": "日"}
 TYPE_CODE = re.compile(r"^\d{2}$")
 DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})$")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-PROCESS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+MAX_NAME = 200
+"""Longest 事项名称 (the ``matter_versions.name`` column)."""
+MAX_SOURCE_NAME = 255
+"""Longest catalog file name (the ``matter_versions.source_name`` column)."""
 MAX_CATALOG_BYTES = 1_000_000
 MAX_LIMIT_DAYS = 3650
 MAX_NODES = 100_000
@@ -195,11 +199,22 @@ def _compose(text: str, name: str) -> _Node:
     budget = [MAX_NODES]
     try:
         return _convert(root, loader, budget) if root is not None else _Node(None, 1)
+    except _BadValue as exc:
+        raise DefinitionRejected(f"{name} 第 {exc.line} 行：{exc.message}", details={"findings": [
+            Finding("TB_CATALOG_FIELD", exc.message, None, line=exc.line, file=name).to_dict()]}) from None
     except RecursionError:
         budget[0] = -1
     finally:
         loader.dispose()
     raise DefinitionRejected(f"{name}：内容过于庞大或嵌套过深（超过 {MAX_NODES} 个值，可能是 YAML 别名展开）")
+
+
+class _BadValue(Exception):
+    """A well-formed YAML value that cannot be read (``2026-02-30``, ``!!int abc``, a list as a key)."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line, self.message = line, message
 
 
 def _convert(node: yaml.Node, loader: yaml.SafeLoader, budget: list[int]) -> _Node:
@@ -209,11 +224,31 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, budget: list[int]) -> _No
         raise RecursionError
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        return _Node({loader.construct_object(k, deep=True): _convert(v, loader, budget) for k, v in node.value},
-                     line)
+        out = {}
+        for key_node, value_node in node.value:
+            key = _construct(key_node, loader)
+            try:
+                hash(key)
+            except TypeError:
+                raise _BadValue(key_node.start_mark.line + 1, "键应为文字或数字，不能是列表或映射") from None
+            out[key] = _convert(value_node, loader, budget)
+        return _Node(out, line)
     if isinstance(node, yaml.SequenceNode):
         return _Node([_convert(item, loader, budget) for item in node.value], line)
-    return _Node(loader.construct_object(node, deep=True), line)
+    return _Node(_construct(node, loader), line)
+
+
+def _construct(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    """Build one value; a value PyYAML recognises but cannot build is refused with its line, not a traceback."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        raise _BadValue(node.start_mark.line + 1, f"不支持的 YAML 标签 {node.tag}" + detail(exc.problem)) from None
+    except (ValueError, TypeError, OverflowError) as exc:   # e.g. datetime.date(2026, 2, 30)
+        text = node.value if isinstance(node, yaml.ScalarNode) else ""
+        what = "日期或时间" if node.tag.endswith(":timestamp") else f" {node.tag.rsplit(':', 1)[-1]} 值"
+        raise _BadValue(node.start_mark.line + 1, f"{text!r} 不是有效的{what}；若是文字请加引号"
+                        + detail(exc)) from None
 
 
 class _Checker:
@@ -277,7 +312,8 @@ class _Checker:
 def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()) -> list[Matter]:
     """Parse and validate one catalog file; raise :class:`DefinitionRejected` listing every problem.
 
-    ``known_districts`` (codes), when given, is the list district codes must come from.
+    ``known_districts`` (codes), when given, is the list district codes must come from; a :class:`KnownOrg`
+    also has a matter's ``department`` checked against the departments of the districts offering it.
     """
     root = load_yaml(name, data)
     check = _Checker(name)
@@ -285,7 +321,7 @@ def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()
     if entries is None or not isinstance(entries.value, list) or not entries.value:
         check.fail("TB_CATALOG_FIELD", "文件应以 matters: 开头，列出至少一个事项", root.line)
         _raise(check)
-    districts = set(known_districts)
+    districts = known_districts if isinstance(known_districts, KnownOrg) else frozenset(known_districts)
     matters, codes = [], {}
     for node in entries.value:
         matter = _matter(check, node, districts)
@@ -301,7 +337,7 @@ def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()
     return matters
 
 
-def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
+def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter | None:
     if not isinstance(node.value, dict):
         check.fail("TB_CATALOG_FIELD", "每个事项应为一组 键: 值", node.line)
         return None
@@ -313,6 +349,8 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
     name = check.text(entry, "name", line, what="事项名称")
+    if name is not None and len(name) > MAX_NAME:
+        check.fail("TB_CATALOG_FIELD", f"name（事项名称）过长：{len(name)} 个字符，上限 {MAX_NAME}", entry["name"].line)
     check.text(entry, "basic_code", line, what="基本编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
     check.text(entry, "type", line, what="事项类型代码（GB/T 39046 A.1，两位数字）", pattern=TYPE_CODE)
     check.text(entry, "basis", line, what="设定依据")
@@ -336,7 +374,10 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
     handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
-    department = check.text(entry, "department", line, required=False, pattern=KEY, what="承办部门代码")
+    department = check.text(entry, "department", line, required=False, pattern=DEPARTMENT_CODE,
+                            what="承办部门代码，小写字母开头，2 至 40 个字符")
+    if department is not None and isinstance(districts, KnownOrg):
+        _department_known(check, department, offered, districts, entry["department"].line)
     substantive = entry.get("substantive_check")
     if substantive is not None and not isinstance(substantive.value, bool):
         check.fail("TB_CATALOG_FIELD", "substantive_check（是否须两名以上工作人员实质核查）应为 true 或 false",
@@ -357,6 +398,40 @@ def _matter(check: _Checker, node: _Node, districts: set[str]) -> Matter | None:
         doc["substantive_check"] = substantive.value  # likewise
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
+
+
+class KnownOrg(frozenset):
+    """The district codes of the organisation, with each district's department codes.
+
+    A frozenset of district codes (what ``known_districts`` takes), so every caller that passes plain codes
+    keeps working; passing this instead also checks a matter's ``department`` against the districts that
+    offer it (``TB_CATALOG_DEPARTMENT``).
+    """
+
+    departments: Mapping[str, frozenset[str]]
+
+    def __new__(cls, districts: Iterable[str], departments: Iterable[tuple[str, str]] = ()) -> "KnownOrg":
+        """Build from district codes and ``(district, department)`` code pairs."""
+        known = super().__new__(cls, districts)
+        by_district: dict[str, set[str]] = {}
+        for district, department in departments:
+            by_district.setdefault(district, set()).add(department)
+        known.departments = {k: frozenset(v) for k, v in by_district.items()}
+        return known
+
+
+def _department_known(check: _Checker, department: str, offered: tuple[str, ...] | None, org: KnownOrg,
+                      line: int) -> None:
+    """Refuse a 承办部门 missing from a district that offers the matter.
+
+    Only districts whose departments the organisation lists are judged (a district without any is not).
+    """
+    where = sorted(org) if offered is None else offered
+    missing = [d for d in where if org.departments.get(d) and department not in org.departments[d]]
+    if missing:
+        more = f"等 {len(missing)} 个区县" if len(missing) > 1 else ""
+        check.fail("TB_CATALOG_DEPARTMENT", f"承办部门 {department} 不在提供该事项的区县 {missing[0]}{more}的组织"
+                   "机构中；请改正部门代码，或先用 tongban org load 添加该部门", line, department)
 
 
 def _not_longer(check: _Checker, shorter: Limit, longer: Limit, line: int, what: str, than: str) -> None:
@@ -388,7 +463,7 @@ def _modes(check: _Checker, node: _Node | None, line: int) -> tuple[str, ...]:
     return tuple(modes)
 
 
-def _districts(check: _Checker, node: _Node | None, line: int, known: set[str]) -> tuple[str, ...] | None:
+def _districts(check: _Checker, node: _Node | None, line: int, known: frozenset[str]) -> tuple[str, ...] | None:
     if node is None:
         check.fail("TB_CATALOG_FIELD", "缺少 districts（提供该事项的区县代码列表，或 all）", line)
         return ()
@@ -407,7 +482,7 @@ def _districts(check: _Checker, node: _Node | None, line: int, known: set[str]) 
     return tuple(codes)
 
 
-def _district_ok(code: str, known: set[str]) -> bool:
+def _district_ok(code: str, known: frozenset[str]) -> bool:
     return code in known if known else bool(DISTRICT_CODE.match(code))
 
 
@@ -443,7 +518,7 @@ def _materials(check: _Checker, node: _Node | None, line: int) -> tuple[Material
     return tuple(materials)
 
 
-def _overrides(check: _Checker, node: _Node | None, known: set[str],
+def _overrides(check: _Checker, node: _Node | None, known: frozenset[str],
                committed: Limit | None) -> dict[str, dict[str, Any]]:
     if node is None or node.value is None:
         return {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -10,6 +11,17 @@ from .audit import canonical_json
 TB_NS = "http://tongban.cq.gov.cn/schema/bpmn/1.0"
 """Namespace of tongban's BPMN extensions (assignment, form, deadline)."""
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+PROCESS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}\Z")
+"""What a process key (the executable ``bpmn:process`` id) may be: an ASCII letter or ``_`` first, then ASCII
+letters, digits, ``_ . -``, at most 128 characters (the ``process_key`` columns). Deploy, drafts and the matter
+catalog all use this rule; versions deployed before deploy checked it still load."""
+
+
+def is_process_key(value: object) -> bool:
+    """Whether ``value`` is a valid process key (see :data:`PROCESS_KEY`)."""
+    return isinstance(value, str) and PROCESS_KEY.match(value) is not None
+
 
 DEADLINE_UNITS = ("workdays", "days", "hours")
 DEADLINE_CLOCKS = ("task", "legal", "committed")

@@ -7,13 +7,15 @@ tasks use (``form_refs``), so a form edit is a new definition version too.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Mapping
+from pathlib import PurePosixPath
+from typing import Any, Iterator, Mapping
 
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
-from .catalog import CatalogCheck, Matter, is_catalog_file, parse_catalog
+from .catalog import MAX_SOURCE_NAME, CatalogCheck, KnownOrg, Matter, is_catalog_file, parse_catalog
 from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
 from .errors import DefinitionRejected
 from .expressions import Evaluator
@@ -21,7 +23,7 @@ from .forms import FormDefinition, parse_form
 from .lint import DeployedFacts, LintLimits, lint_files, missing_forms
 from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
-from .spiff.parser import ParsedProcess, parse_unit
+from .spiff.parser import ParsedProcess, ParsedUnit, parse_unit
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,11 @@ class DefinitionCatalog:
         for row in uow.definitions.list():
             if row.process_key not in latest:
                 latest[row.process_key] = (row.version, row.bpmn_xml)
-        facts = DeployedFacts(form, latest, frozenset(d.code for d in uow.org.districts()))
+        org = _known_org(uow)
+        # A KnownOrg is the frozenset of district codes that also knows their departments: the catalogs lint
+        # reads with it get the same department check as a deploy (TB_CATALOG_DEPARTMENT).
+        facts = DeployedFacts(form, latest, org,
+                              frozenset((d, code) for d, codes in org.departments.items() for code in codes))
         return lint_files(bpmn_files, form_files, self.evaluator,
                           LintLimits(self.max_bpmn_bytes, self.max_form_bytes), facts)
 
@@ -138,39 +144,88 @@ class DefinitionCatalog:
         ``bpmn_files`` holds the files of ``processes/``: BPMN diagrams and matter catalogs
         (``matters.yaml``, see :mod:`engine.catalog`), told apart by name. A catalog's matters must name a
         process that is deployed or comes with the same deploy.
+
+        Every file is checked before anything is written; a refusal lists the problems of every bad file at
+        once, each finding with the ``file`` it is in (checks that need a stage that failed are left out:
+        bundles and catalogs are checked against the processes only when the diagrams parsed).
         """
         catalogs = [(name, data) for name, data in bpmn_files if is_catalog_file(name)]
-        bundles = [parse_bundle(name, data) for name, data in bpmn_files if is_bundle_file(name)]
-        bpmn_files = [(name, data) for name, data in bpmn_files
-                      if not is_catalog_file(name) and not is_bundle_file(name)]
-        report: list[Deployed] = []
-        forms: dict[str, FormDefinition] = {}
-        for name, data in form_files:
-            form = parse_form(data, max_bytes=self.max_form_bytes)
-            if form.key in forms:
-                raise DefinitionRejected(f"表单标识 {form.key} 重复（{name}）")
-            forms[form.key] = form
-            report.append(self._deploy_form(uow, form, actor, now))
+        bundle_files = [(name, data) for name, data in bpmn_files if is_bundle_file(name)]
+        diagrams = [(name, data) for name, data in bpmn_files
+                    if not is_catalog_file(name) and not is_bundle_file(name)]
+        refused = _Refusals()
+        for name, _data in diagrams + catalogs:
+            if len(name) > MAX_SOURCE_NAME:
+                refused.add(DefinitionRejected(f"文件名过长（{len(name)} 个字符，上限 {MAX_SOURCE_NAME}）", code=
+                                               "FILE_NAME_TOO_LONG"), name[:MAX_SOURCE_NAME] + "…")
+        forms, broken = self._parse_forms(form_files, refused)
         check = CatalogCheck()
-        districts = {d.code for d in uow.org.districts()} if catalogs else set()
+        org = _known_org(uow) if catalogs else KnownOrg(())
         for name, data in catalogs:
-            check.add(parse_catalog(name, data, known_districts=districts))
-        keys: set[str] = set()
-        if bpmn_files:
-            unit = parse_unit(bpmn_files, self.evaluator, max_bytes=self.max_bpmn_bytes)
-            mappings = self._check_bundles(uow, bundles, unit.processes, forms)
-            for process in unit.processes.values():
-                report.append(self._deploy_process(uow, process, forms, actor, now,
-                                                   mappings.get(process.process_key)))
-            keys = set(unit.processes)
-        elif bundles:
-            self._check_bundles(uow, bundles, {}, forms)
-        check.require_processes(lambda key: key in keys or uow.definitions.process_exists(key))
+            with refused.collect(name):
+                check.add(parse_catalog(name, data, known_districts=org))
+        bundles: list[BundleFile] = []
+        for name, data in bundle_files:
+            with refused.collect(name):
+                bundles.append(parse_bundle(name, data))
+        unit: ParsedUnit | None = None
+        if diagrams:
+            with refused.collect(None):
+                unit = parse_unit(diagrams, self.evaluator, max_bytes=self.max_bpmn_bytes)
+        processes = unit.processes if unit is not None else {}
+        mappings: dict[str, dict[str, Any]] = {}
+        form_refs: dict[str, dict[str, str]] = {}
+        if unit is not None or not diagrams:
+            mappings = self._check_bundles(uow, bundles, processes, forms, refused)
+            for key, process in processes.items():
+                form_refs[key] = self._form_refs(uow, process, forms, broken, refused)
+            with refused.collect(None):
+                check.require_processes(lambda key: key in processes or uow.definitions.process_exists(key))
+        refused.raise_if_any()
+        report = [self._deploy_form(uow, form, actor, now) for form in forms.values()]
+        report += [self._deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
+                   for key, process in processes.items()]
         report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
         return report
 
+    def _parse_forms(self, form_files: list[tuple[str, bytes]],
+                     refused: "_Refusals") -> tuple[dict[str, FormDefinition], dict[str, str]]:
+        """Parse this deploy's forms; return them by key, and the files refused by their name's stem."""
+        forms: dict[str, FormDefinition] = {}
+        broken: dict[str, str] = {}
+        for name, data in form_files:
+            try:
+                form = parse_form(data, max_bytes=self.max_form_bytes)
+            except DefinitionRejected as exc:
+                refused.add(exc, name)
+                broken[PurePosixPath(name).name.removesuffix(".form")] = name
+                continue
+            if form.key in forms:
+                message = f"表单标识 {form.key} 重复（{name}）"
+                refused.add(DefinitionRejected(message, details={"findings": [
+                    Finding("FORM_DUPLICATE_ID", message, form.key, file=name).to_dict()]}), name)
+                continue
+            forms[form.key] = form
+        return forms, broken
+
+    def _form_refs(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess, forms: Mapping[str, FormDefinition],
+                   broken: Mapping[str, str], refused: "_Refusals") -> dict[str, str]:
+        """The content hash of each form the process's tasks use: this deploy's, else the latest deployed."""
+        form_refs = {}
+        for key in sorted(process.form_keys):
+            if key in forms:
+                form_refs[key] = forms[key].content_hash
+            elif (row := uow.definitions.form(key)) is not None:
+                form_refs[key] = row.content_hash
+        missing = [replace(f, file=process.source_name)
+                   for f in missing_forms(process.user_tasks, lambda key: key in form_refs, broken)]
+        if missing:
+            refused.add(DefinitionRejected(missing[0].message, details={"findings": [f.to_dict() for f in missing]}),
+                        process.source_name)
+        return form_refs
+
     def _check_bundles(self, uow: SqlAlchemyUnitOfWork, bundles: list[BundleFile], processes: Mapping[str, Any],
-                       forms: Mapping[str, FormDefinition]) -> dict[str, dict[str, Any]]:
+                       forms: Mapping[str, FormDefinition], refused: "_Refusals") -> dict[str, dict[str, Any]]:
         """Check every bundle file against this deploy's forms and processes; return docs by process key."""
         def form(key: str) -> FormDefinition | None:
             if key in forms:
@@ -179,9 +234,10 @@ class DefinitionCatalog:
             return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
         docs: dict[str, dict[str, Any]] = {}
         for bundle in bundles:
-            if bundle.process_key in docs:
-                raise DefinitionRejected(f"{bundle.name}：流程 {bundle.process_key} 已有一件事映射")
-            docs[bundle.process_key] = bundle.check(form, processes.get(bundle.process_key))
+            with refused.collect(bundle.name):
+                if bundle.process_key in docs:
+                    raise DefinitionRejected(f"{bundle.name}：流程 {bundle.process_key} 已有一件事映射")
+                docs[bundle.process_key] = bundle.check(form, processes.get(bundle.process_key))
         return docs
 
     def _deploy_matter(self, uow: SqlAlchemyUnitOfWork, matter: Matter, actor: str, now: datetime) -> Deployed:
@@ -207,19 +263,8 @@ class DefinitionCatalog:
         uow.flush()
         return Deployed("form", form.key, version, "created", form.content_hash)
 
-    def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess,
-                        forms: Mapping[str, FormDefinition], actor: str, now: datetime,
-                        bundle: dict[str, Any] | None = None) -> Deployed:
-        form_refs = {}
-        for key in sorted(process.form_keys):
-            if key in forms:
-                form_refs[key] = forms[key].content_hash
-            elif (row := uow.definitions.form(key)) is not None:
-                form_refs[key] = row.content_hash
-        missing = missing_forms(process.user_tasks, lambda key: key in form_refs)
-        if missing:
-            findings = [f.to_dict() for f in missing]
-            raise DefinitionRejected(findings[0]["message"], details={"findings": findings})
+    def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess, form_refs: Mapping[str, str],
+                        actor: str, now: datetime, bundle: dict[str, Any] | None = None) -> Deployed:
         # A bundle mapping is part of the definition: changing it is a new version, as a form edit is.
         content_hash = definition_content_hash(process.bpmn_xml, process.resources, form_refs, bundle)
         existing = uow.definitions.by_hash(process.process_key, content_hash)
@@ -241,3 +286,40 @@ class DefinitionCatalog:
             source_name=process.source_name, deployed_at=now, deployed_by=actor))
         uow.flush()
         return Deployed("process", process.process_key, version, "created", content_hash)
+
+
+def _known_org(uow: SqlAlchemyUnitOfWork) -> KnownOrg:
+    """The organisation's district codes, with each district's department codes."""
+    return KnownOrg((d.code for d in uow.org.districts()),
+                    ((d.district_code, d.code) for d in uow.org.departments()))
+
+
+class _Refusals:
+    """What a deploy refuses, gathered file by file so that one bad file does not hide another's problems."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.findings: list[dict[str, Any]] = []
+
+    @contextmanager
+    def collect(self, name: str | None) -> Iterator[None]:
+        """Record a :class:`DefinitionRejected` raised inside the block instead of letting it end the deploy."""
+        try:
+            yield
+        except DefinitionRejected as exc:
+            self.add(exc, name)
+
+    def add(self, exc: DefinitionRejected, name: str | None) -> None:
+        """Record one refusal; findings that name no file get ``name`` (when known)."""
+        self.messages.append(exc.message)
+        listed = exc.details.get("findings") or [Finding(exc.code, exc.message).to_dict()]
+        self.findings += [{**f, "file": name, "line": f.get("line")} if f.get("file") is None and name else dict(f)
+                          for f in listed]
+
+    def raise_if_any(self) -> None:
+        """Refuse the deploy with every finding, led by the first refusal's message."""
+        if not self.messages:
+            return
+        more = len(self.messages) - 1
+        raise DefinitionRejected(self.messages[0] + (f"（另有 {more} 处被拒绝）" if more else ""),
+                                 details={"findings": self.findings})

@@ -22,7 +22,7 @@ from .definitions import Finding
 from .errors import DefinitionRejected, FormInvalid
 from .form_conditions import HideCondition, parse_hide
 from .form_schema import (
-    _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for,
+    _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for, pattern_problem,
 )
 from .parser_text import detail
 from .text_input import BIDI_CONTROLS, BIDI_WHAT
@@ -200,9 +200,43 @@ def _component_problems(comp: dict[str, Any], rules: Any) -> list[str]:
     return bad
 
 
+def _unsafe_pattern(rules: Mapping[str, Any]) -> str | None:
+    """Why a compiling ``validate.pattern`` may not run on the server (see :func:`pattern_problem`), else None."""
+    pattern = rules.get("pattern")
+    return pattern_problem(pattern) if isinstance(pattern, str) and pattern else None
+
+
+def _duplicate_ids(comps: Any, seen: dict[str, str], findings: list[Finding], depth: int = 0) -> None:
+    """Report components (of any type, at any depth) that reuse another component's ``id``.
+
+    form-js finds components by id, so the second one would be edited, validated and shown as the first.
+    """
+    if not isinstance(comps, list) or depth > _MAX_DEPTH:
+        return
+    for comp in comps:
+        if not isinstance(comp, dict):
+            continue
+        cid = comp.get("id")
+        if isinstance(cid, str) and cid:
+            if cid in seen:
+                findings.append(Finding("FORM_DUPLICATE_COMPONENT_ID", f"组件 id {cid} 重复（{seen[cid]}与"
+                                        f"{_label(comp)}）；每个组件须有不同的 id", cid))
+            else:
+                seen[cid] = _label(comp)
+        _duplicate_ids(comp.get("components"), seen, findings, depth + 1)
+
+
+def _label(comp: Mapping[str, Any]) -> str:
+    what = comp.get("key") or comp.get("path") or comp.get("label")
+    return f"{comp.get('type')} 组件" + (f" {what}" if isinstance(what, str) and what else "")
+
+
 def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
-          findings: list[Finding]) -> None:
-    """Collect data fields from a component list, recursing into groups and dynamic lists."""
+          findings: list[Finding], stored: bool = False) -> None:
+    """Collect data fields from a component list, recursing into groups and dynamic lists.
+
+    ``stored``: a deployed form being reloaded, not held to checks added since (unsafe patterns).
+    """
     if not isinstance(comps, list) or path.count(LIST_MARK) + len(path) > _MAX_DEPTH:
         findings.append(Finding("FORM_BAD_COMPONENTS", "components 应为列表，且嵌套不能过深", ".".join(path) or None))
         return
@@ -221,7 +255,7 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             findings.append(Finding("FORM_BAD_KEY", f"{ctype} 组件缺少有效的 key/path", where))
             continue
         if ctype == "group":
-            _walk(comp.get("components"), path + segs, hide, out, findings)
+            _walk(comp.get("components"), path + segs, hide, out, findings, stored)
             continue
         rules, values, name = comp.get("validate") or {}, comp.get("values"), ".".join(segs)
         problems = _component_problems(comp, rules)
@@ -232,6 +266,10 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             findings.append(Finding("FORM_NO_OPTIONS", f"字段 {name} 须在表单中列出选项（values）", where))
             continue
         if problems:
+            continue
+        unsafe = None if stored else _unsafe_pattern(rules)
+        if unsafe is not None:
+            findings.append(Finding("FORM_PATTERN_UNSAFE", f"字段 {name} 的 {unsafe}", where))
             continue
         full = path + segs
         # A required component hidden only by its own condition is required whenever that condition shows it.
@@ -255,7 +293,7 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             subtype=comp.get("subtype", "date") if ctype == "datetime" else None,
             decimal_digits=comp.get("decimalDigits") if ctype == "number" else None, hide=hide_when))
         if ctype == "dynamiclist":
-            _walk(comp.get("components"), full + (LIST_MARK,), hide, out, findings)
+            _walk(comp.get("components"), full + (LIST_MARK,), hide, out, findings, stored)
 
 
 def _reject(code: str, message: str, element_id: str | None = None) -> DefinitionRejected:
@@ -271,7 +309,8 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         expected_key: when given, the form's ``id`` must equal it (e.g. the formKey a user task names).
         max_bytes: larger documents are refused before parsing.
         stored: the form of a version already deployed, being reloaded: not held to checks added after it
-            was accepted (direction controls), so every deployed version stays loadable.
+            was accepted (direction controls, unsafe patterns, repeated component ids), so every deployed
+            version stays loadable.
 
     Returns:
         The :class:`FormDefinition`, with its validation schema built.
@@ -302,8 +341,10 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         raise _reject("FORM_NO_COMPONENTS", f"表单 {key} 缺少 components 列表", key)
     found: list[FormField] = []
     findings: list[Finding] = []
-    _walk(source["components"], (), False, found, findings)
+    _walk(source["components"], (), False, found, findings, stored)
     findings += [_clash(f) for f in _build_tree(tuple(found))[1]]
+    if not stored:
+        _duplicate_ids(source["components"], {}, findings)
     if findings:
         raise DefinitionRejected(f"表单 {key} 有 {len(findings)} 处错误：{findings[0].message}",
                                  details={"findings": [f.to_dict() for f in findings]})

@@ -10,8 +10,8 @@ import ast
 import hashlib
 import re
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser, BpmnValidator, TaskParser
@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -28,6 +28,7 @@ from ..definitions import DiagramInfo, Finding, MessageSpec, UserTaskInfo
 from ..errors import DefinitionRejected, EngineError
 from ..expressions import Evaluator
 from ..parser_text import detail, tidy
+from .clock_bridge import TimerValueInvalid, check_timer_value, timer_kind
 from .xml_loader import parse_xml, read_diagram
 
 _ISO_LIKE = re.compile(r"^(R\d*/)?P(\d+[YMWD])*(T(\d+[HMS])+)?$")
@@ -109,19 +110,26 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
                validate_xsd: bool = True, stored: bool = False) -> ParsedUnit:
     """Parse, validate and check ``files`` (name, bytes); raise DefinitionRejected listing every error.
 
+    Every finding carries the ``file`` it is in. Each stage checks every file before the unit is refused, so
+    one bad file does not hide another's problems; a later stage runs only when the earlier ones passed.
+
     ``stored``: the files of a deployed version being reloaded (see :func:`parse_xml`).
     """
     roots, infos, findings = {}, {}, []
     for name, data in files:
-        root = parse_xml(data, name=name, max_bytes=max_bytes, stored=stored)
+        try:
+            root = parse_xml(data, name=name, max_bytes=max_bytes, stored=stored)
+        except DefinitionRejected as exc:
+            findings += _in_file(name, (Finding(**f) for f in exc.details["findings"]))
+            continue
         if validate_xsd:
             try:
                 _xsd_validator().validate(root, name)
             except SpiffWorkflowException as exc:
-                findings.append(Finding("BPMN_SCHEMA_INVALID", schema_message(name, exc)))
+                findings.append(Finding("BPMN_SCHEMA_INVALID", schema_message(name, exc), file=name))
                 continue
-        roots[name], infos[name] = root, read_diagram(root)
-        findings += infos[name].findings
+        roots[name], infos[name] = root, read_diagram(root, stored=stored)
+        findings += _in_file(name, infos[name].findings)
     _raise_errors(findings)
 
     parser = TongbanBpmnParser()
@@ -129,16 +137,30 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
         try:
             parser.add_bpmn_xml(root, filename=name)
         except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError) as exc:
-            findings.append(Finding("BPMN_PARSE_FAILED", parse_message(name, exc)))
+            findings.append(Finding("BPMN_PARSE_FAILED", parse_message(name, exc), file=name))
     _raise_errors(findings)
 
     unit = ParsedUnit(warnings=[f for f in findings if f.severity != "error"])
     xml_by_file = {name: etree.tostring(root, encoding="unicode") for name, root in roots.items()}
     for name, info in infos.items():
         for pid in info.process_ids:
-            unit.processes[pid] = _build_process(parser, pid, name, info, infos, xml_by_file, evaluator, findings)
+            found: list[Finding] = []
+            unit.processes[pid] = _build_process(parser, pid, name, info, infos, xml_by_file, evaluator, found)
+            findings += _in_file(name, found)
+    if not stored:
+        # A new deploy refuses timer literals no case could run; a stored version still loads (its cases
+        # fail at the timer with EXPRESSION_FAILED instead).
+        for process in unit.processes.values():
+            if process.spec is not None:
+                findings += [f for f in _in_file(process.source_name, check_timer_literals(
+                    process.spec, process.subprocess_specs)) if f not in findings]
     _raise_errors(findings)
     return unit
+
+
+def _in_file(name: str, found: Iterable[Finding]) -> list[Finding]:
+    """Say which file each finding is in (a finding that names its file already keeps it)."""
+    return [f if f.file is not None else replace(f, file=name) for f in found]
 
 
 _NOT_EXPECTED = re.compile(r"^Element '(?P<element>[^']+)': This element is not expected")
@@ -275,30 +297,27 @@ def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator:
 
 
 def check_timer_literals(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[Finding]:
-    """Yield a finding for every timer whose expression is a quoted literal SpiffWorkflow cannot parse.
+    """Yield a ``TIMER_INVALID`` finding for every timer whose expression is a literal no case could run.
 
-    Computed timers (``workdays_after(...)``) are only known when the case runs; a literal such as
-    ``"PT2X"`` would fail the case the moment the timer is armed, so lint refuses it up front.
+    A literal that is not ISO 8601 (``"PT2X"``, ``5``), or that SpiffWorkflow would loop on or fire forever
+    with (``"P999999999Y"``, ``"R/PT0S"``, ``"R-1/PT1H"``), fails or hangs every case the moment the timer
+    is armed (:func:`.clock_bridge.check_timer_value` says why). Computed timers (``workdays_after(...)``)
+    are only known when the case runs; they are checked when armed.
     """
     for element_id, kind, text in iter_expressions(spec, subprocess_specs):
         if kind != "timer":
             continue
         try:
             value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue
         task_spec = _task_spec_by_bpmn_id(spec, subprocess_specs, element_id)
-        cycle = isinstance(getattr(task_spec, "event_definition", None), CycleTimerEventDefinition)
+        timer = timer_kind(getattr(task_spec, "event_definition", None)) or "date"
         try:
-            if not isinstance(value, str):
-                raise ValueError(value)
-            if cycle:
-                TimerEventDefinition.parse_iso_recurring_interval(value)
-            else:
-                TimerEventDefinition.parse_time_or_duration(value)
-        except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for a bad duration
-            yield Finding("TIMER_INVALID", f"元素 {element_id} 的定时器值 {value!r} 不是有效的 ISO 8601 "
-                                           f"{'重复周期' if cycle else '时长或时间'}", element_id)
+            check_timer_value(timer, value)
+        except TimerValueInvalid as exc:
+            shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+            yield Finding("TIMER_INVALID", f"元素 {element_id} 的定时器值 {shown} 无效：{exc.reason}", element_id)
 
 
 def _task_spec_by_bpmn_id(spec: Any, subprocess_specs: Mapping[str, Any], element_id: str) -> Any:

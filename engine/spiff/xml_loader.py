@@ -14,7 +14,7 @@ from lxml import etree
 from ..candidates import CandidateError, parse_candidate
 from ..definitions import (
     CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, MESSAGE_PARTS, TB_NS, ClockSpec, Deadline, DiagramInfo, Finding,
-    MessageSpec, UserTaskInfo, element_ids,
+    MessageSpec, UserTaskInfo, element_ids, is_process_key,
 )
 from ..errors import DefinitionRejected
 from ..parser_text import detail
@@ -34,6 +34,14 @@ _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEv
                "clock": {"process"}, "right": {"userTask"},
                "message": {"intermediateThrowEvent", "endEvent", "sendTask"}}
 _RIGHTS = ("receive", "formal_review", "verify_original", "notify", "deliver", "decide")
+MAX_ID = 128
+"""Longest element id: ids go into ``tasks``, ``timers`` and ``case_events`` (``element_id`` columns)."""
+MAX_PROCESS_NAME = 256
+"""Longest process or user task name (``process_definitions.name``, ``tasks.name``)."""
+MAX_LANE_NAME = 128
+"""Longest lane name: a task's stage (``tasks.lane``, ``tasks.stage``)."""
+MAX_MESSAGE_NAME = 128
+"""Longest message name (``messages.name``)."""
 
 
 def parse_xml(data: bytes, *, name: str, max_bytes: int, stored: bool = False) -> etree._Element:
@@ -98,10 +106,15 @@ def _as_utf8(data: bytes) -> bytes:
     return b""
 
 
-def read_diagram(root: etree._Element) -> DiagramInfo:
-    """Read executable processes, user-task extensions and structural findings from a parsed document."""
+def read_diagram(root: etree._Element, *, stored: bool = False) -> DiagramInfo:
+    """Read executable processes, user-task extensions and structural findings from a parsed document.
+
+    ``stored``: a deployed version being reloaded, not held to checks added since (process key rule, lengths).
+    """
     findings: list[Finding] = []
     findings += _check_extensions(root)
+    if not stored:
+        findings += _check_stored_strings(root)
     process_ids, names, user_tasks, clocks, messages = [], {}, {}, {}, {}
     for process in root.iterfind("bpmn:process", NS):
         pid = process.get("id")
@@ -127,6 +140,49 @@ def read_diagram(root: etree._Element) -> DiagramInfo:
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
     return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks, messages)
+
+
+def _check_stored_strings(root: etree._Element) -> list[Finding]:
+    """Refuse what would not fit the database: a bad process key, and ids or names longer than their columns.
+
+    PostgreSQL refuses a value longer than its ``varchar`` column (SQLite stores it anyway), so a diagram that
+    deploys on one database must not fail on the other, nor later, when a case reaches the element.
+    """
+    found: list[Finding] = []
+    keys: set[str] = set()
+    for process in root.iterfind("bpmn:process", NS):
+        pid = process.get("id") or ""
+        if process.get("isExecutable", "false") != "true" or not pid:
+            continue
+        keys.add(pid)
+        if not is_process_key(pid):
+            found.append(Finding("BPMN_BAD_PROCESS_KEY", f"流程标识 {_shown(pid)} 无效：应以英文字母或 _ 开头，只含"
+                                                         f"英文字母、数字和 _ . -，不超过 {MAX_ID} 个字符",
+                                 pid if len(pid) <= MAX_ID else None))
+        name = process.get("name") or ""
+        if len(name) > MAX_PROCESS_NAME:
+            found.append(_too_long(f"流程 {_shown(pid)} 的名称", len(name), MAX_PROCESS_NAME, pid))
+    for el in root.iter():
+        eid = el.get("id") if isinstance(el.tag, str) else None
+        if eid is not None and len(eid) > MAX_ID and not (el.tag == f"{{{BPMN_NS}}}process" and eid in keys):
+            found.append(_too_long(f"第 {el.sourceline} 行的 {etree.QName(el).localname} 元素 id", len(eid), MAX_ID,
+                                   None))
+    for tag, limit, what in (("userTask", MAX_PROCESS_NAME, "用户任务"), ("lane", MAX_LANE_NAME, "泳道"),
+                             ("message", MAX_MESSAGE_NAME, "消息")):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            name = el.get("name") or ""
+            if len(name) > limit:
+                found.append(_too_long(f"{what} {_shown(el.get('id') or '')} 的名称", len(name), limit, el.get("id")))
+    return found
+
+
+def _shown(value: str) -> str:
+    return value if len(value) <= 40 else f"{value[:40]}…"
+
+
+def _too_long(what: str, length: int, limit: int, element_id: str | None) -> Finding:
+    shown = element_id if element_id is None or len(element_id) <= MAX_ID else None
+    return Finding("BPMN_VALUE_TOO_LONG", f"{what}过长：{length} 个字符，上限 {limit}", shown)
 
 
 def _read_message(el: etree._Element, pid: str) -> tuple[MessageSpec | None, list[Finding]]:
