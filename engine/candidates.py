@@ -59,6 +59,11 @@ def parse_candidate(text: str) -> CandidateExpr:
     return CandidateExpr(match["role"], match["district"], match["department"])
 
 
+def is_reference(part: str | None) -> bool:
+    """Whether a district or department part is a ``${...}`` placeholder rather than a literal code."""
+    return part is not None and _REF.match(part) is not None
+
+
 def resolve_groups(expressions: Iterable[str], case: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
     """Resolve every expression of a task into group keys, in order and without duplicates."""
     keys: list[str] = []

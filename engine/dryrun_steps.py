@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import select
 
 from .bootstrap import Engine
-from .calendar import business_date
+from .calendar import MAX_YEAR, MIN_YEAR, CalendarInvalid, business_date, check_date
 from .clock import CST, ManualClock
 from .commands import Actor, CompleteTask, ResumeClock, ReturnTask, StartCase, SuspendClock
 from .errors import EngineError
@@ -50,8 +50,7 @@ class Play:
                                  "message": f"以 {self.scenario.starter.text} 身份开始办件，流程 {self._process()}"})
         except (StepFailed, EngineError) as exc:
             result.steps.append({"index": 0, "kind": "start", "line": None, "ok": False, "message": _text(exc)})
-        self._note_deadlines(0)
-        stopped = not result.steps[0]["ok"]
+        stopped = not self._noted(result.steps[-1], 0) or not result.steps[0]["ok"]
         for step in self.scenario.steps:
             entry = {"index": step.index, "kind": step.kind, "line": step.line}
             if stopped:
@@ -65,13 +64,27 @@ class Play:
             except (StepFailed, EngineError) as exc:
                 result.steps.append({**entry, "ok": False, "message": _text(exc)})
                 stopped = True
-            self._note_deadlines(step.index)
+            stopped = not self._noted(result.steps[-1], step.index) or stopped
         result.path = dict(self._path())
         result.deadlines = list(self.deadlines.values())
         if self.provisional:
             result.warnings.append({"code": "DRYRUN_DEADLINE_PROVISIONAL", "element": None, "message":
                                     "部署环境未载入相关年度的法定节假日安排，期限按周末估算（临时期限）；"
                                     "载入日历后结果可能不同（tongban calendar）"})
+
+    def _noted(self, entry: dict[str, Any], index: int) -> bool:
+        """Note the deadlines after step ``index``; when the case cannot be read, fail that step and say no.
+
+        Reading the case computes its clocks; a refusal there (e.g. a date the calendar cannot compute)
+        belongs to the step that caused it, not to the whole run.
+        """
+        try:
+            self._note_deadlines(index)
+        except EngineError as exc:
+            failed = f"步骤执行后无法读取办件状态：{_text(exc)}"
+            entry.update(ok=False, message=f"{entry['message']}；{failed}" if entry["ok"] else failed)
+            return False
+        return True
 
     def _process(self) -> str:
         if self.scenario.process is not None:
@@ -155,7 +168,10 @@ class Play:
             day = count(business_date(now), amount).date
             target = datetime.combine(day, now.astimezone(CST).timetz())
         else:
-            target = now + timedelta(**{unit: amount})
+            try:
+                target = now + timedelta(**{unit: amount})
+            except OverflowError:
+                raise StepFailed(f"时钟前移 {amount} {unit} 超出可计算范围（{MIN_YEAR}–{MAX_YEAR} 年）") from None
         return self._move(target)
 
     def _to(self, step: Step) -> str:
@@ -164,6 +180,11 @@ class Play:
         return self._move(step.args["at"])
 
     def _move(self, target: datetime) -> str:
+        try:
+            check_date(business_date(target))
+        except (CalendarInvalid, OverflowError):
+            raise StepFailed(f"目标时间 {target.isoformat()} 超出可计算范围（{MIN_YEAR}–{MAX_YEAR} 年），"
+                             "演练时钟不能移到该时间") from None
         self.clock.set(target)
         fired = 0
         worker = TimerWorker(self.engine, worker_id="dryrun")

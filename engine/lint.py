@@ -1,10 +1,10 @@
 """Lint a set of definition files: every finding a deploy would refuse with, plus graph checks, deploying nothing.
 
 The deploy checks are the deploy's own functions (hardened XML, XSD, ``tb:`` extensions, restricted
-expressions, missing forms, catalogs, bundles), run file by file so one bad file does not hide the others.
-The graph checks of :mod:`engine.lint_graph`, names and ids (:mod:`engine.lint_names`), literal timers,
-message counterparts and ids removed since the deployed version are lint's own: a deploy does not run them,
-so definitions deployed today stay deployable.
+expressions, timer literals, missing forms, catalogs, bundles), run file by file so one bad file does not
+hide the others. The graph checks of :mod:`engine.lint_graph`, names and ids (:mod:`engine.lint_names`),
+candidate groups nobody matches, message counterparts and ids removed since the deployed version are lint's
+own: a deploy does not run them, so definitions deployed today stay deployable.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
 from .bundle import is_bundle_file, parse_bundle
+from .candidates import CandidateError, is_reference, parse_candidate
 from .catalog import CatalogCheck, is_catalog_file, parse_catalog
 from .definitions import DiagramInfo, Finding, UserTaskInfo
 from .errors import DefinitionRejected
@@ -20,7 +21,8 @@ from .expressions import Evaluator
 from .forms import FormDefinition, parse_form
 from .lint_graph import MessageUse, check_graph, flow_node_ids, message_uses
 from .lint_names import check_ids, check_names
-from .spiff.parser import ParsedUnit, check_file, check_timer_literals, parse_unit
+from .org_file import ROLES
+from .spiff.parser import ParsedUnit, check_file, parse_unit
 from .spiff.xml_loader import parse_xml
 
 
@@ -31,12 +33,15 @@ class DeployedFacts:
     Attributes:
         form: looks up the latest deployed form by key (None when never deployed).
         processes: latest deployed version and XML of every deployed process key.
-        districts: known district codes, for catalogs.
+        districts: known district codes, for catalogs and candidate groups (empty: no organisation loaded,
+            literal districts are not checked).
+        departments: known ``(district, department)`` code pairs, for candidate groups (empty: not checked).
     """
 
     form: Callable[[str], FormDefinition | None]
     processes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
     districts: frozenset[str] = frozenset()
+    departments: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
             if not any(f.severity == "error" for f in found):
                 clean.add(name)
             findings += _in(name, missing_forms(info.user_tasks, lambda key: form(key) is not None, broken))
+            findings += _in(name, check_candidates(info.user_tasks, deployed))
     unit = _lint_unit([(n, d) for n, d in diagrams if n in clean], evaluator, limits, roots, findings)
     keys = {key: name for name, info in infos.items() for key in info.process_ids}
     findings += _messages(roots, deployed, keys)
@@ -98,6 +104,39 @@ def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str]
         return f"表单 {key} 不存在，请先部署 forms/{key}.form"
     return [Finding("TB_FORM_MISSING", said(key), next(t.element_id for t in user_tasks.values() if t.form_key == key))
             for key in keys if not exists(key)]
+
+
+def check_candidates(user_tasks: Mapping[str, UserTaskInfo], deployed: DeployedFacts) -> list[Finding]:
+    """Return a finding for each candidate group that names a role, district or department nobody has.
+
+    A task whose only groups match nobody can never be claimed. Roles are fixed (:data:`ROLES`), so an
+    unknown one is an error. A literal district code must be one of the organisation's districts, and a
+    literal department under a literal district one of that district's departments (errors). ``${...}``
+    placeholders are only known when a case runs and are not checked, nor is anything while the
+    organisation has no districts (or departments) loaded.
+    """
+    found: list[Finding] = []
+    for tid, task in sorted(user_tasks.items()):
+        for group in dict.fromkeys(task.candidate_groups):
+            try:
+                expr = parse_candidate(group)
+            except CandidateError:
+                continue  # TB_BAD_CANDIDATE says so already
+            where = f"用户任务 {tid} 的候选组 {group}"
+            if expr.role not in ROLES:
+                found.append(Finding("LINT_CANDIDATE_UNKNOWN_ROLE", f"{where} 中的角色 {expr.role} 不存在（可选："
+                                     f"{'、'.join(ROLES)}），该任务将无人可以办理", tid))
+                continue
+            if expr.district is None or is_reference(expr.district) or not deployed.districts:
+                continue
+            if expr.district not in deployed.districts:
+                found.append(Finding("LINT_CANDIDATE_UNKNOWN_DISTRICT", f"{where} 中的区县代码 {expr.district} 不在"
+                                     "组织机构中，该任务将无人可以办理", tid))
+            elif (expr.department is not None and not is_reference(expr.department) and deployed.departments
+                  and (expr.district, expr.department) not in deployed.departments):
+                found.append(Finding("LINT_CANDIDATE_UNKNOWN_DEPARTMENT", f"{where} 中的区县 {expr.district} 没有部门 "
+                                     f"{expr.department}，该任务将无人可以办理", tid))
+    return found
 
 
 def _in(name: str, found: Iterable[Finding]) -> list[Finding]:
@@ -141,8 +180,6 @@ def _lint_unit(files: list[tuple[str, bytes]], evaluator: Evaluator, limits: Lin
         findings += [replace(f, file=file_of.get(f.element_id)) for f in _rejected(exc, None)
                      if (f.code, f.message) not in seen]
         return None
-    for process in unit.processes.values():
-        findings += _in(process.source_name, check_timer_literals(process.spec, process.subprocess_specs))
     return unit
 
 

@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..clock import Clock
 from ..errors import Conflict, EngineError, WorkflowFailed
 from . import clock_bridge, migration
+from .clock_bridge import TimerValueInvalid, check_timer_value, timer_value_failed
 from .compaction import compact
 from .message_steps import MessageSteps
 from .migration import Blocker
@@ -29,6 +30,14 @@ from .serializer import StateCodec, TongbanWorkflow
 from .steps import ReadyTask, StepResult, ThrownMessage, WaitingTimer
 from .task_tree import ready_and_waiting, ready_task, waiting_timers
 from .workflow_cache import WorkflowCache
+
+MAX_ENGINE_STEPS = 500
+"""How many engine tasks (gateways, events, scripts, timer fires) one step may run before it is refused.
+
+A real approval step runs a handful; hundreds mean a cycle timer firing over and over (``R/PT1M`` after the
+clock jumped a month) or a loop without a user task. Each fire grows the task tree that the next one walks,
+so 500 steps already take seconds and thousands would hold the case's lock for minutes.
+"""
 
 
 class WorkflowRunner(MessageSteps):
@@ -146,6 +155,10 @@ class WorkflowRunner(MessageSteps):
                     value = workflow.script_engine.evaluate(task, event.expression)
                 except SpiffWorkflowException as exc:
                     raise _translate(exc) from None
+                try:
+                    check_timer_value("date", value)
+                except TimerValueInvalid as exc:
+                    raise timer_value_failed(_element(task), "date", value, exc.reason) from None
                 if value != task.internal_data.get("event_value"):
                     task.internal_data["event_value"] = value
                     moved.append(task.id)
@@ -206,8 +219,13 @@ class WorkflowRunner(MessageSteps):
     def _advance(self, workflow: Any, *, before: dict[str, str], action: Callable[[], Any]) -> StepResult:
         advanced: list[str] = []
         thrown: list[ThrownMessage] = []
+        steps = 0
 
         def did_complete(task: Any) -> None:
+            nonlocal steps
+            steps += 1
+            if steps > MAX_ENGINE_STEPS:
+                raise _too_many_steps(task)
             spec = task.task_spec
             bpmn_id = getattr(spec, "bpmn_id", None)
             if bpmn_id and not spec.manual:
@@ -242,6 +260,14 @@ class WorkflowRunner(MessageSteps):
         # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
         return result
+
+
+def _too_many_steps(task: Any) -> WorkflowFailed:
+    element = _element(task)
+    return WorkflowFailed(f"流程在一步之内运行了超过 {MAX_ENGINE_STEPS} 个引擎环节（最后在元素 {element}），已中止；"
+                          "常见原因是重复定时器的间隔过短或无人工环节的循环，请检查流程定义",
+                          code="ENGINE_STEPS_EXCEEDED",
+                          details={"element_id": element, "limit": MAX_ENGINE_STEPS})
 
 
 def _has_timers(workflow: Any) -> bool:
