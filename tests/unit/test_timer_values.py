@@ -5,13 +5,11 @@ Every step that could hang runs under :func:`bounded`, so a regression fails the
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
 import pytest
 
-from engine.clock import CST, ManualClock
 from engine.errors import DefinitionRejected, ExpressionFailed, WorkflowFailed
 from engine.expressions import Evaluator
 from engine.lint import DeployedFacts, LintLimits, lint_files
@@ -19,8 +17,8 @@ from engine.spiff import runner as runner_module
 from engine.spiff.clock_bridge import TimerValueInvalid, check_timer_value
 from engine.spiff.parser import parse_unit
 from engine.spiff.runner import WorkflowRunner
-from engine.spiff.script_env import safe_script_engine
 from tests.bpmn_factory import HEAD, diagram
+from tests.unit.test_runner import clock, runner  # noqa: F401 - fixtures (the manual clock, the restricted runner)
 
 HOSTILE_DURATIONS = ['"P999999999Y"', '"PT2X"', '"P-1D"', '"2026-13-45T00:00:00"', "5", '"P101Y"',
                      '"PT999999999H"']
@@ -62,16 +60,6 @@ def timer_diagram(kind: str, value: str) -> bytes:
 def parse(data: bytes, *, stored: bool = False) -> Any:
     return parse_unit([("t.bpmn", data)], Evaluator(), max_bytes=10**7, validate_xsd=False,
                       stored=stored).processes["probe"]
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=CST))
-
-
-@pytest.fixture
-def runner(clock):
-    return WorkflowRunner(safe_script_engine(), clock)
 
 
 def start(runner: WorkflowRunner, process: Any, data: dict[str, Any] | None = None) -> Any:
