@@ -178,8 +178,17 @@ def _yaml_records(text: str, problems: list[str]) -> list[tuple[str, int, dict[s
             mapping["__line__"] = node.start_mark.line + 1
             return mapping
 
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep=deep)
+            except (ValueError, TypeError, OverflowError):   # 2026-02-30, a list as a key: well-formed, unreadable
+                raise _Unreadable(node.start_mark.line + 1) from None
+
     try:
         doc = yaml.load(text, Loader=LineLoader)  # a SafeLoader subclass
+    except _Unreadable as exc:
+        problems.append(f"第 {exc.line} 行：值无法读取（如不存在的日期 2026-02-30）；文字请加引号")
+        return []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行：" if mark is not None else ""
@@ -208,6 +217,14 @@ def _yaml_records(text: str, problems: list[str]) -> list[tuple[str, int, dict[s
                 problems.append(f"第 {line} 行：未知的键 {'、'.join(extra)}")
             records.append((section, line, item))
     return records
+
+
+class _Unreadable(Exception):
+    """A well-formed YAML value that cannot be built (an impossible date, a list as a key), at ``line``."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
 
 
 def _csv_records(text: str, problems: list[str]) -> list[tuple[str, int, dict[str, Any]]]:

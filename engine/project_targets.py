@@ -98,6 +98,8 @@ def parse_targets(text: str, name: str = FILE_NAME) -> list[Target]:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TargetFileInvalid(f"{name} 不是有效的 YAML：{exc}") from None
+    except (ValueError, TypeError, OverflowError):   # well-formed but unreadable: 2026-02-30, a list as a key
+        raise TargetFileInvalid(f"{name} 中有无法读取的值（如不存在的日期 2026-02-30）；文字请加引号") from None
     categories = doc.get("categories") if isinstance(doc, dict) else None
     if not isinstance(categories, dict) or not categories:
         raise TargetFileInvalid(f"{name} 应有非空的 categories 映射")

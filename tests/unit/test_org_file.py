@@ -184,3 +184,8 @@ def test_functional_zone_codes_work_in_candidate_groups():
     assert parse_candidate("window_clerk@CQ-LJXQ/zwzx").district == "CQ-LJXQ"
     assert resolve_groups(["window_clerk@${receiving}"], {"receiving_district": "CQ-LJXQ"}, {}) == [
         "window_clerk@CQ-LJXQ"]
+
+
+def test_a_value_yaml_cannot_build_names_its_line_instead_of_raising():
+    problems = problems_of("districts:\n  - {code: CQ-A, name: 2026-02-30, kind: 功能区, parent: 500111}\n")
+    assert problems == ["第 2 行：值无法读取（如不存在的日期 2026-02-30）；文字请加引号"]

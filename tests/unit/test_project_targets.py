@@ -136,3 +136,8 @@ def test_amount_from_needs_a_variable_name(attributes, amount_from):
         assert specs == () and "TB_BAD_CLOCK" in [f.code for f in info.findings]
     else:
         assert specs[0].amount_from == amount_from and specs[0].to_dict()["amount_from"] == amount_from
+
+
+def test_a_value_yaml_cannot_build_is_refused_in_chinese_not_as_a_traceback():
+    with pytest.raises(TargetFileInvalid, match="无法读取的值（如不存在的日期 2026-02-30）"):
+        parse_targets("categories:\n  x: {name: 2026-02-30}\n")
