@@ -17,15 +17,9 @@ from app.runtime import get_engine
 from .conftest import Caller
 from .test_http_api import assert_error, deployed  # noqa: F401 (fixture)
 from .test_intake_http import APPLICATION, post_application
+from tests.unit.test_input_faults import mod11_2
+
 from .test_ratings_http import people, public, received_and_closed  # noqa: F401 (fixture)
-
-
-def mod11_2(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of 17 digits (GB 11643-1999 §5.3)."""
-    total = 0
-    for digit in first17:
-        total = (total + int(digit)) * 2 % 11
-    return "0123456789X"[(12 - total) % 11]
 
 
 def with_check(first17: str) -> str:
