@@ -45,10 +45,13 @@ def verify_command(case: str | None, every: bool, as_json: bool, file: Path | No
                 broken.add(result.case_no)
             if as_json:
                 click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+            elif result.state_differs:
+                click.echo(f"办件 {result.case_no}：链条完整，但流程状态快照被改动：{result.reason}")
             elif not result.ok:
                 click.echo(f"办件 {result.case_no}：链条断裂于第 {result.broken_seq} 个事件：{result.reason}")
             elif case:
-                click.echo(f"办件 {result.case_no}：完整（{result.checked} 个事件）")
+                snapshot = "，流程状态快照相符" if result.state_checked else ""
+                click.echo(f"办件 {result.case_no}：完整（{result.checked} 个事件{snapshot}）")
         for problem in check_chain_heads(engine) if every else ():
             problems += 1
             if problem.case_no:

@@ -2,16 +2,20 @@
 
 Each case gets the ten events of a short 补正循环 run (started, two rounds of the work task, completed),
 with a 办件编号, an actor, elements, task ids and form data, chained exactly as the engine chains them
-(``engine.audit.event_hash``), and its head on the case row. Rows go in through ``COPY`` in one pass, so
+(``engine.audit.event_hash``), and its head on the case row. Like the engine, the last event of each command
+that wrote a snapshot (start, both completions) records the snapshot's digest, and the case row holds a
+final snapshot of about 12 KB shaped like SpiffWorkflow's (its own task ids), so verification hashes what it
+would hash in production. Rows go in through ``COPY`` in one pass, so
 100,000 cases (1,000,000 events) load in well under a minute plus the hashing.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from engine.audit import GENESIS, event_hash
+from engine.audit import GENESIS, STATE_DIGEST, event_hash, state_digest
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 BATCH = 5_000
@@ -52,11 +56,32 @@ def _template(case: int) -> list[tuple[str, str | None, str | None, int | None, 
     ]
 
 
+_COMMAND_ENDS = (3, 7, 9)
+"""Indexes in :func:`_template` of the last event of a command that wrote a snapshot (start, two completions)."""
+
+
+def _snapshot(case_id: int, *, final: bool) -> str:
+    """A workflow snapshot of the case's own shape and size (36 tasks, about 12 KB of JSON)."""
+    ids = [hashlib.md5(f"{case_id}:{i}".encode()).hexdigest() for i in range(36)]
+    tasks = {tid: {"id": tid, "parent": ids[i - 1] if i else None, "children": [ids[i + 1]] if i < 35 else [],
+                   "last_state_change": 1772413200.0 + case_id + i, "state": 64 if final or i < 30 else 16,
+                   "task_spec": ("start", "decide", "work", "join", "end")[i % 5], "triggered": False,
+                   "internal_data": {}, "data": {"round": i % 3, "done": final and i > 33}, "typename": "Task"}
+             for i, tid in enumerate(ids)}
+    return json.dumps({"spec": "loop", "data": {"round": 1, "done": final}, "root": ids[0], "last_task": ids[-1],
+                       "success": True, "completed": final, "tasks": tasks, "subprocesses": {}, "bpmn_events": [],
+                       "correlations": {}, "typename": "TongbanWorkflow"}, ensure_ascii=False, separators=(",", ":"))
+
+
 def chained_case(case_id: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """One case row and its event rows (COPY order), with a valid hash chain."""
     case_no = f"BA{case_id:012d}"
     at, prev, rows = START + timedelta(minutes=case_id), GENESIS, []
+    snapshot = _snapshot(case_id, final=True)
     for seq, (kind, actor, element, task, payload) in enumerate(_template(case_id), start=1):
+        if seq - 1 in _COMMAND_ENDS:   # earlier snapshots are gone: only their digests stay on the chain
+            written = snapshot if seq - 1 == _COMMAND_ENDS[-1] else f"{case_id}:{seq}"
+            payload = {**payload, STATE_DIGEST: state_digest(written)}
         occurred = at + timedelta(seconds=seq)
         digest = event_hash(prev, case_no=case_no, seq=seq, event_type=kind, occurred_at=occurred, actor=actor,
                             element_id=element, task_id=task, payload=payload)
@@ -64,7 +89,7 @@ def chained_case(case_id: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
                      prev, digest))
         prev = digest
     return (case_id, case_no, None, "loop", "审计基准办件", "completed", "500103", "500103", "window_yz", at,
-            occurred, occurred, len(rows), prev, "bench", "", 1), rows
+            occurred, occurred, len(rows), prev, "bench", snapshot, 1), rows
 
 
 def seed_cases(raw_connection: Any, definition_id: int, cases: int,

@@ -14,6 +14,17 @@ from typing import Any, Iterable, Mapping
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of a case's first event."""
+STATE_DIGEST = "state_sha256"
+"""Payload key of the last event a command writes with a new workflow snapshot: the snapshot's sha256.
+
+The snapshot (``cases.workflow_state``) is what the case runs on next, yet it is not an event: this key puts
+its digest on the chain, so that verification finds a snapshot edited outside the engine.
+"""
+
+
+def state_digest(snapshot: str) -> str:
+    """The sha256 hex digest of a workflow snapshot as stored (its UTF-8 text)."""
+    return sha256(snapshot.encode()).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -117,12 +128,16 @@ class ChainCheck:
         checked: number of events examined.
         broken_seq: sequence number of the first event that does not verify, when not ok.
         reason: what is wrong there (English, for operators), when not ok.
+        state_seq: the last event carrying a snapshot digest (:data:`STATE_DIGEST`), if any.
+        state_digest: that digest.
     """
 
     ok: bool
     checked: int
     broken_seq: int | None = None
     reason: str | None = None
+    state_seq: int | None = None
+    state_digest: str | None = None
 
 
 def verify_chain(events: Iterable[ChainedEvent], *, expected_head: str | None = None) -> ChainCheck:
@@ -147,12 +162,32 @@ def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head:
     return check
 
 
+STATE_DIFFERS = "workflow snapshot differs from the digest recorded at event"
+"""How a reason starts when the chain holds but the case's snapshot is not the one its last command wrote."""
+
+
+def check_state(check: ChainCheck, snapshot_digest: str | None) -> ChainCheck:
+    """``check`` failed at its last digest-carrying event when the stored snapshot's digest differs from it.
+
+    A chain with no such event (written before snapshots were digested) is left as it is: nothing to compare.
+    """
+    if not check.ok or check.state_digest is None or check.state_digest == snapshot_digest:
+        return check
+    return ChainCheck(False, check.checked, check.state_seq, f"{STATE_DIFFERS} {check.state_seq}",
+                      check.state_seq, check.state_digest)
+
+
 def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_no: str | None = None) -> ChainCheck:
     """Verify rows led by the case number (``case_no`` None) or by anything else (the given ``case_no``)."""
     prev, count, expected_seq = GENESIS, 0, 1
+    state_seq = state = None
     canonical = _ENCODER.encode if case_no is None else _payload_text
     for lead, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash, digest in rows:
         count += 1
+        if STATE_DIGEST in payload:   # a key of the dict, or (cheaply, before parsing) a word of the text
+            stamped = payload if isinstance(payload, Mapping) else json.loads(payload)
+            if isinstance(stamped, Mapping) and STATE_DIGEST in stamped:
+                state_seq, state = seq, stamped[STATE_DIGEST]
         if seq != expected_seq:
             return ChainCheck(False, count, seq, f"expected seq {expected_seq}, found {seq}")
         if prev_hash != prev:
@@ -163,4 +198,4 @@ def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_n
         prev, expected_seq = digest, expected_seq + 1
     if expected_head is not None and prev != expected_head:
         return ChainCheck(False, count, expected_seq, "chain head differs from the case's recorded head")
-    return ChainCheck(True, count)
+    return ChainCheck(True, count, state_seq=state_seq, state_digest=state)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import events as ev
-from .audit import GENESIS, event_hash
+from .audit import GENESIS, STATE_DIGEST, event_hash, state_digest
 from .bundle import form_keys, merge as merge_bundle
 from .calendar_functions import case_clocks_bound
 from .candidates import resolve_groups
@@ -356,6 +356,7 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             # 阶段办结: the period ends; the clock waits for the next stage's 受理 (tb:clock stopsAt).
             doc, stopped = stop_periods(case.clocks, stopping, now)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
+            uow.extensions.lapse_open(case.id, stopping, now)     # a request belongs to its period (第四十二条)
             inputs.append(ev.ClocksStopped(element_id=task.element_id, task_id=task.id, clocks=stopped))
         with case_clocks_bound(case.clocks):
             if starting or stopping:
@@ -530,11 +531,18 @@ def inbox_columns(case: CaseRecord, ready: ReadyTask, due_at: datetime | None,
 
 
 def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime) -> list[dict[str, Any]]:
-    """Chain events onto the case's hash chain, move its head on the record, return the rows to insert."""
+    """Chain events onto the case's hash chain, move its head on the record, return the rows to insert.
+
+    When the command has set a new workflow snapshot, the last event carries its digest (``STATE_DIGEST``),
+    so verification can tell the snapshot the case runs on from the one the engine wrote.
+    """
     rows, prev, seq = [], case.chain_head, case.event_seq
+    snapshot = case.changes.get("workflow_state")
     for item in items:
         seq += 1
         payload = item.payload()
+        if snapshot and item is items[-1]:
+            payload[STATE_DIGEST] = state_digest(snapshot)
         digest = event_hash(prev, case_no=case.case_no, seq=seq, event_type=item.event_type, occurred_at=now,
                             actor=actor.username, element_id=item.element_id, task_id=item.task_id,
                             payload=payload)

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 
+from .audit import STATE_DIGEST
 from .commands import Actor
 from .errors import Forbidden, InvalidInput, NotFound
 from .history_clocks import CLOCK_EVENTS, ClockTracks, clocks_now
@@ -229,6 +230,7 @@ def _case_view(case: Any) -> dict[str, Any]:
 def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tracks: ClockTracks) -> dict[str, Any]:
     payload = dict(row.payload or {})
     data = payload.pop("data", None) if row.event_type in _DATA_EVENTS else None
+    snapshot = payload.pop(STATE_DIGEST, None)   # the chain's record of the snapshot, not a detail of the event
     user = users.get(row.actor or "")
     occurred: datetime = row.occurred_at
     return {
@@ -237,7 +239,7 @@ def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tr
                                                  "display_name": user.display_name if user else None,
                                                  "district": user.district if user else None},
         "element_id": row.element_id, "element_name": names.get(row.element_id) if row.element_id else None,
-        "task_id": row.task_id, "data": data, "details": payload,
+        "task_id": row.task_id, "data": data, "details": payload, "state_sha256": snapshot,
         "passed": [{"element_id": e, "name": names.get(e, "")} for e in payload.get("elements") or ()]
         if row.event_type == "FlowAdvanced" else [],
         "clocks": [c.to_dict() for c in tracks.at(row.seq, occurred)],

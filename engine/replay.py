@@ -37,7 +37,7 @@ from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 from sqlalchemy import bindparam, delete, insert, select
 
 from . import events as ev
-from .audit import canonical_json
+from .audit import STATE_DIGEST, canonical_json
 from .bootstrap import Engine, bootstrap
 from .case_history import CaseHistory, load_case_history
 from .clock import CST, ManualClock
@@ -406,13 +406,24 @@ def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
 
 
 def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:
-    got = _translate(run, actual, expected)
-    want = expected.to_dict()
+    got = _without_state_digest(_translate(run, actual, expected))
+    want = _without_state_digest(expected.to_dict())
     if canonical_json(got) == canonical_json(want):
         return None
     differing = [key for key in want if canonical_json(want[key]) != canonical_json(got.get(key))]
     named = "、".join(dict.fromkeys(_COMPARED.get(key, key) for key in differing)) or "内容"
     return ReplayDivergence(expected.seq, "mismatch", want, got, f"记录与重放的{named}不同")
+
+
+def _without_state_digest(event: dict[str, Any]) -> dict[str, Any]:
+    """The event without its snapshot digest: the replay's snapshot holds its own task ids, so never the same.
+
+    The digest is verification's to check (:mod:`engine.verification`), against the stored snapshot.
+    """
+    payload = event["payload"]
+    if STATE_DIGEST not in payload:
+        return event
+    return {**event, "payload": {k: v for k, v in payload.items() if k != STATE_DIGEST}}
 
 
 _COMPARED = {"seq": "序号", "event_type": "事件类型", "occurred_at": "时间", "actor": "办理人", "element_id": "环节",
@@ -577,15 +588,17 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "GrantRefused": _refused_completion,
     "ClockPaused": _case_command(lambda c, a, p: SuspendClock(
         c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),
-        p.get("expected_days"))),
+        p.get("expected_days"), on_record=True)),
     "ClockResumed": _case_command(lambda c, a, p: ResumeClock(c, a, tuple(p["clocks"]))),
     # Extensions recorded before approvals moved into the system name a head the actor recorded (on_record).
     "DeadlineExtended": _case_command(lambda c, a, p: ExtendDeadline(
         c, a, p["days"], p["reason"], p["approved_by"], p["clock"], p["told_to_applicant"], on_record=True)),
     "ExtensionRequested": _case_command(lambda c, a, p: RequestExtension(
         c, a, p["days"], p["reason"], p["clock"], p["told_to_applicant"], on_record=True)),
-    "ExtensionApproved": _extension_request(lambda r, a, p: DecideExtension(r, a, True, p["comment"])),
-    "ExtensionRejected": _extension_request(lambda r, a, p: DecideExtension(r, a, False, p["comment"])),
+    "ExtensionApproved": _extension_request(lambda r, a, p: DecideExtension(r, a, True, p["comment"],
+                                                                            on_record=True)),
+    "ExtensionRejected": _extension_request(lambda r, a, p: DecideExtension(r, a, False, p["comment"],
+                                                                            on_record=True)),
     "ExtensionWithdrawn": _extension_request(lambda r, a, p: WithdrawExtension(r, a)),
     "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(c, p["reason"], a)),
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),

@@ -17,9 +17,9 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, literal, select
 
-from .audit import COUNT_DIFFERS, ChainCheck, verify_rows
+from .audit import COUNT_DIFFERS, STATE_DIFFERS, ChainCheck, check_state, state_digest, verify_rows
 from .chain_heads import first_sealed_problem
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent
@@ -41,23 +41,28 @@ class CaseVerification:
     checked: int
     broken_seq: int | None = None
     reason: str | None = None
+    state_checked: bool = False
+    """Whether the case's workflow snapshot was compared with the digest on its chain (older chains have none)."""
+    state_differs: bool = False
+    """The chain holds but the snapshot is not the one written with ``broken_seq`` (not ``ok`` then)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON shape (CLI ``--json`` and API)."""
         return {"case_id": self.case_id, "case_no": self.case_no, "ok": self.ok, "checked": self.checked,
-                "broken_seq": self.broken_seq, "reason": self.reason}
+                "broken_seq": self.broken_seq, "reason": self.reason, "state_checked": self.state_checked,
+                "state_differs": self.state_differs}
 
 
 def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
     """Verify one case, named by its id or its case number (办件编号)."""
     with engine.database.read_sessions() as session:
-        stmt = select(Case.id, Case.case_no, Case.chain_head, Case.event_seq)
+        stmt = select(Case.id, Case.case_no, Case.chain_head, Case.event_seq, _state_column(session))
         stmt = stmt.where(Case.id == int(case_ref)) if str(case_ref).isdigit() else stmt.where(
             Case.case_no == str(case_ref))
         row = session.execute(stmt).one_or_none()
         if row is None:
             raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
-        result = _verify(session, row.id, row.case_no, row.chain_head, row.event_seq)
+        result = _verify(session, row.id, row.case_no, row.chain_head, row.event_seq, _digest(session, row.state))
         sealed = first_sealed_problem(session, row.id) if result.ok else None
         if sealed is not None:
             return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe())
@@ -74,7 +79,8 @@ def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:
     last = 0
     while True:
         with engine.database.read_sessions() as session:
-            cases = session.execute(select(Case.id, Case.case_no, Case.chain_head, Case.event_seq).where(Case.id > last)
+            cases = session.execute(select(Case.id, Case.case_no, Case.chain_head, Case.event_seq,
+                                           _state_column(session)).where(Case.id > last)
                                     .order_by(Case.id).limit(batch)).all()
             if not cases:
                 return
@@ -83,7 +89,7 @@ def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:
                 select(*_EVENT_COLUMNS).where(CaseEvent.case_id.between(cases[0].id, cases[-1].id))
                 .order_by(CaseEvent.case_id, CaseEvent.seq).execution_options(yield_per=2000))
             try:
-                yield from _verify_batch(cases, rows)
+                yield from _verify_batch(cases, rows, hashed=_hashed_in_sql(session))
             finally:
                 rows.close()
         if len(cases) < batch:
@@ -91,7 +97,7 @@ def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:
         last = cases[-1].id
 
 
-def _verify_batch(cases: list[Any], rows: Iterable[Any]) -> Iterator[CaseVerification]:
+def _verify_batch(cases: list[Any], rows: Iterable[Any], *, hashed: bool) -> Iterator[CaseVerification]:
     """Pair each case (in id order) with its group of event rows (ordered by case id, then seq)."""
     groups = groupby(rows, key=itemgetter(0))
     pending = next(groups, None)
@@ -102,25 +108,53 @@ def _verify_batch(cases: list[Any], rows: Iterable[Any]) -> Iterator[CaseVerific
         mine: Iterable[Any] = ()
         if pending is not None and pending[0] == case.id:
             mine, pending = pending[1], None
-        yield _result(case.id, case.case_no, verify_rows(case.case_no, mine, expected_head=case.chain_head,
-                                                         expected_count=case.event_seq))
+        check = verify_rows(case.case_no, mine, expected_head=case.chain_head, expected_count=case.event_seq)
+        yield _result(case.id, case.case_no, check, case.state if hashed else _snapshot_digest(case.state))
         if pending is None:
             pending = next(groups, None)   # skips what a broken chain left unread of its own group
 
 
-def _verify(session: Any, case_id: int, case_no: str, head: str, count: int) -> CaseVerification:
+def _verify(session: Any, case_id: int, case_no: str, head: str, count: int,
+            snapshot: str | None) -> CaseVerification:
     events = session.connection().execute(select(*_EVENT_COLUMNS).where(CaseEvent.case_id == case_id)
                                           .order_by(CaseEvent.seq).execution_options(yield_per=1000))
     try:
         check = verify_rows(case_no, events, expected_head=head, expected_count=count)
     finally:
         events.close()   # a broken chain stops reading early: release the server-side cursor now
-    return _result(case_id, case_no, check)
+    return _result(case_id, case_no, check, snapshot)
 
 
-def _result(case_id: int, case_no: str, check: ChainCheck) -> CaseVerification:
+def _result(case_id: int, case_no: str, check: ChainCheck, snapshot: str | None) -> CaseVerification:
+    """``snapshot``: the digest of the case's stored workflow snapshot, compared with the chain's last one."""
+    check = check_state(check, snapshot)
     return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq,
-                            chinese_reason(check.reason))
+                            chinese_reason(check.reason), state_checked=check.state_digest is not None,
+                            state_differs=(check.reason or "").startswith(STATE_DIFFERS))
+
+
+def _hashed_in_sql(session: Any) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _state_column(session: Any) -> Any:
+    """The case's snapshot as verification reads it: its digest on PostgreSQL, else the text (hashed here).
+
+    PostgreSQL hashes the snapshot where it is stored, so ``verify --all`` reads 64 characters per case
+    instead of the whole snapshot.
+    """
+    if _hashed_in_sql(session):
+        return func.encode(func.sha256(func.convert_to(Case.workflow_state, literal("UTF8"))),
+                           literal("hex")).label("state")
+    return Case.workflow_state.label("state")
+
+
+def _digest(session: Any, state: str | None) -> str | None:
+    return state if _hashed_in_sql(session) else _snapshot_digest(state)
+
+
+def _snapshot_digest(snapshot: str | None) -> str | None:
+    return None if snapshot is None else state_digest(snapshot)
 
 
 def chinese_reason(reason: str | None) -> str | None:
@@ -130,6 +164,9 @@ def chinese_reason(reason: str | None) -> str | None:
     if reason.startswith("expected seq"):
         expected, found = reason.removeprefix("expected seq ").split(", found ")
         return f"事件序号不连续：应为 {expected}，实际为 {found}（有事件被删除或插入）"
+    if reason.startswith(STATE_DIFFERS):
+        seq = reason.removeprefix(STATE_DIFFERS).strip()
+        return f"办件的流程状态快照与第 {seq} 个事件记下的摘要不符：当前快照不是引擎在该事件时写入的那一份"
     if reason.startswith(COUNT_DIFFERS):
         counts = [int(n) for n in re.findall(r"\d+", reason.removeprefix(COUNT_DIFFERS))]
         if len(counts) != 2:

@@ -45,8 +45,13 @@ class VerificationSchema(Schema):
     case_no = fields.String()
     ok = fields.Boolean()
     checked = fields.Integer(metadata={"description": "校验的事件数"})
-    broken_seq = fields.Integer(allow_none=True, metadata={"description": "第一个断链的事件序号"})
-    reason = fields.String(allow_none=True, metadata={"description": "断链原因，含与封存链头不符的情况"})
+    broken_seq = fields.Integer(allow_none=True, metadata={
+        "description": "第一个断链的事件序号；快照不符时为记下快照摘要的事件序号"})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "断链原因，含与封存链头不符、流程状态快照不符的情况"})
+    state_checked = fields.Boolean(metadata={
+        "description": "是否已将办件的流程状态快照与链上记下的摘要比对（此功能之前写入的办件没有摘要）"})
+    state_differs = fields.Boolean(metadata={"description": "事件链完整，但流程状态快照不是引擎写入的那一份"})
 
 
 @blp.route("/<int:case_id>/replay", methods=["POST"])

@@ -61,6 +61,8 @@ class HistoryEventSchema(Schema):
     task_id = fields.Integer(allow_none=True)
     data = fields.Dict(allow_none=True, metadata={"description": "提交的表单数据（收件、办理完成）；" + MASKED})
     details = fields.Dict(metadata={"description": "事件的其他内容（理由、计时、转办对象等）"})
+    state_sha256 = fields.String(allow_none=True, metadata={
+        "description": "该命令写入的流程状态快照的 sha256（命令的最后一个事件记下；校验链条时与办件当前的快照比对）"})
     passed = fields.List(fields.Nested(ElementSchema), metadata={"description": "流程流转经过的元素"})
     clocks = fields.List(fields.Nested(ClockAtSchema))
 
@@ -80,6 +82,8 @@ class IntegritySchema(Schema):
     checked = fields.Integer()
     broken_seq = fields.Integer(allow_none=True, metadata={"description": "第一个断链的事件序号"})
     reason = fields.String(allow_none=True)
+    state_checked = fields.Boolean(metadata={"description": "是否已将流程状态快照与链上记下的摘要比对"})
+    state_differs = fields.Boolean(metadata={"description": "事件链完整，但流程状态快照不是引擎写入的那一份"})
 
 
 class HistoryCaseSchema(Schema):

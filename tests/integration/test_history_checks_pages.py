@@ -67,6 +67,18 @@ def test_a_tampered_case_shows_the_first_divergence_and_the_first_broken_link(ap
     assert 'data-verdict="broken" data-seq="5"' in verified and "第 5 条断链" in verified and "内容被修改" in verified
 
 
+def test_a_snapshot_edited_in_the_database_is_its_own_verdict(app, database_url):  # noqa: F811
+    case_id = app.config["CASE_ID"]
+    auditor = client_for(app, "auditor")
+    intact = auditor.get(f"/cases/{case_id}/history/verify", headers=HX).get_data(as_text=True)
+    assert 'data-verdict="intact"' in intact and "流程状态快照与链上记下的摘要相符" in intact
+    tamper(database_url, "UPDATE cases SET workflow_state = workflow_state || ' ' WHERE id = :c", {"c": case_id})
+    text = auditor.get(f"/cases/{case_id}/history/verify", headers=HX).get_data(as_text=True)
+    seq = re.search(r'data-verdict="snapshot" data-seq="(\d+)"', text)
+    assert seq is not None and "<strong>流程状态快照被改动</strong>：事件链完整，但办件的流程状态快照与第" in text
+    assert f'href="/cases/{case_id}/history?seq={seq.group(1)}#event-{seq.group(1)}"' in text
+
+
 def test_a_replay_refused_by_the_definition_store_says_why_inline(app, database_url):  # noqa: F811
     case_id = app.config["CASE_ID"]
     edit_store(database_url, "DELETE FROM process_definitions WHERE process_key = 'loop'", {})

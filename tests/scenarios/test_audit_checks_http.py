@@ -26,7 +26,21 @@ def test_an_auditor_replays_and_verifies_an_intact_case(client, auditor, returne
     verified = client.get(f"/api/v1/cases/{returned_case}/verify", headers=auditor.headers)
     assert verified.status_code == 200
     assert {k: v for k, v in verified.get_json().items() if k != "case_no"} == {
-        "case_id": returned_case, "ok": True, "checked": count, "broken_seq": None, "reason": None}
+        "case_id": returned_case, "ok": True, "checked": count, "broken_seq": None, "reason": None,
+        "state_checked": True, "state_differs": False}
+
+
+def test_a_snapshot_edited_in_the_database_is_reported_with_the_event_that_recorded_its_digest(
+        client, auditor, returned_case, database_url):  # noqa: F811
+    events = client.get(f"/api/v1/cases/{returned_case}/history?limit=500", headers=auditor.headers
+                        ).get_json()["events"]
+    stamped = [e["seq"] for e in events if e["state_sha256"]]
+    assert stamped and all("state_sha256" not in e["details"] for e in events)
+    tamper(database_url, "UPDATE cases SET workflow_state = workflow_state || ' ' WHERE id = :c",
+           {"c": returned_case})
+    verified = client.get(f"/api/v1/cases/{returned_case}/verify", headers=auditor.headers).get_json()
+    assert (verified["ok"], verified["state_differs"], verified["broken_seq"]) == (False, True, stamped[-1])
+    assert verified["reason"].startswith(f"办件的流程状态快照与第 {stamped[-1]} 个事件记下的摘要不符")
 
 
 def test_a_tampered_completion_shows_as_a_divergence_and_a_broken_link(client, auditor, returned_case,  # noqa: F811

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.audit import GENESIS, ChainedEvent, canonical_json, event_hash, verify_chain, verify_rows
+from engine.audit import GENESIS, ChainedEvent, canonical_json, check_state, event_hash, verify_chain, verify_rows
 from engine.clock import CST
 
 PAYLOADS = [{}, {"data": {"round": 3, "done": False, "opinion": "需补正\n第二行"}},
@@ -77,3 +77,21 @@ def test_rows_with_stored_json_text_verify_like_chained_events_and_break_at_the_
     assert verify_rows("TB20261123000002", as_rows(events)).broken_seq == 1     # another case's number
     cut = verify_rows("TB20261123000001", as_rows(events)[:-1], expected_head=head)
     assert (cut.ok, cut.broken_seq, cut.reason) == (False, 12, "chain head differs from the case's recorded head")
+
+
+def test_the_last_snapshot_digest_on_the_chain_is_found_in_dicts_and_stored_text_alike():
+    digest, older = "d" * 64, "0" * 64
+    payloads = [{"elements": ["start"], "state_sha256": older},
+                {"data": {"state_sha256": "typed into a form"}},       # a form field of that name is data
+                {"elements": ["work"], "state_sha256": digest},
+                {"data": {"opinion": "同意"}}]                          # no new snapshot: claim, refusal ...
+    events = chain("TB20261123000001", payloads)
+    for check in (verify_chain(events), verify_rows("TB20261123000001", as_rows(events)),
+                  verify_rows("TB20261123000001", as_rows(events, lambda v: json.dumps(v, indent=1)))):
+        assert (check.ok, check.state_seq, check.state_digest) == (True, 3, digest)
+    nested_only = chain("TB20261123000001", payloads[1:2])
+    assert verify_rows("TB20261123000001", as_rows(nested_only)).state_digest is None
+    assert check_state(verify_chain(events), digest).ok
+    differs = check_state(verify_chain(events), older)
+    assert (differs.ok, differs.broken_seq, differs.checked) == (False, 3, 4)
+    assert differs.reason == "workflow snapshot differs from the digest recorded at event 3"
