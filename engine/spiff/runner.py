@@ -129,8 +129,7 @@ class WorkflowRunner(MessageSteps):
                            details={"element_id": _element(task)})
         previous = node
         before = self._ready_ids(workflow)
-        result = self._advance(workflow, before=before,
-                               action=lambda: workflow.reset_from_task_id(previous.id))
+        result = self._advance(workflow, before=before, action=lambda: _reset_from(workflow, previous.id))
         return result, _element(previous)
 
     def fire_timers(self, workflow: Any) -> StepResult:
@@ -260,6 +259,21 @@ class WorkflowRunner(MessageSteps):
         # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
         return result
+
+
+def _reset_from(workflow: Any, task_id: Any) -> None:
+    """``reset_from_task_id``, then forget the catching events it removed from the task tree.
+
+    SpiffWorkflow 3.2 removes the tasks after the reset point but leaves those that waited on an event (a
+    boundary timer such as the 容缺 deadline) registered with the workflow's event manager; the next
+    ``refresh_timers`` then updates a task whose parent is gone and fails. Any registration whose task is no
+    longer in its workflow's tree is dropped.
+    """
+    workflow.reset_from_task_id(task_id)
+    manager = workflow.event_manager
+    for waiting_id, task in list(manager.tasks.items()):
+        if task.workflow.tasks.get(waiting_id) is not task:
+            manager.remove_task(task)
 
 
 def _too_many_steps(task: Any) -> WorkflowFailed:

@@ -473,3 +473,23 @@ def test_substantive_check_needs_two_different_reviewers_and_a_decider_who_did_n
     # Refusals change nothing: only the successful claims are recorded (one per review instance, one decide).
     claims = [(e.element_id, e.actor) for e in events(app, case_id, "TaskClaimed")]
     assert claims[3:] == [("review", "reviewer_zj"), ("review", "reviewer_zj2"), ("decide", "head_zj")]
+
+
+def test_returning_a_task_opened_by_tolerance_acceptance_sends_the_case_back_to_it(app, client, people, clock):
+    """退回 from 审查 or 接收容缺材料 after 容缺受理: both branches of the split are withdrawn, 容缺受理 is open again."""
+    clerk, reviewer = people["clerk"], people["zhujian"]
+    for element, caller in (("review", reviewer), ("receive_tolerance", clerk)):
+        case_id = tolerance_case(client, people, days=5)
+        (task,) = [t for t in open_tasks(client, caller, case_id) if t["element_id"] == element]
+        assert claim(client, caller, task["id"]).status_code == 200
+        returned = client.post(f"/api/v1/tasks/{task['id']}/return", json={"reason": "容缺承诺书需重签"},
+                               headers=caller.headers)
+        assert returned.status_code == 200, returned.get_data(as_text=True)
+        assert [t["element_id"] for t in open_tasks(client, clerk, case_id)] == ["accept_tolerance"]
+        assert open_tasks(client, reviewer, case_id) == []
+        assert fire_timers(app) == 0                       # the 容缺 deadline went with its branch
+        do(client, clerk, case_id, "accept_tolerance", {
+            "tolerance_commitment_signed": True, "tolerance_items": [{"item_name": "预处理设施运行情况说明"}],
+            "tolerance_days": 5, "receipt_no": "容缺 02"})
+        assert sorted(t["element_id"] for t in open_tasks(client, clerk, case_id)) == ["receive_tolerance"]
+        assert [t["element_id"] for t in open_tasks(client, reviewer, case_id)] == ["review"]
