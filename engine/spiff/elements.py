@@ -8,14 +8,15 @@ def element_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, s
     """Return ``{bpmn element id: name}`` for every element of the process and its subprocesses.
 
     Elements drawn without a name map to an empty string; SpiffWorkflow's own helper specs (they have no
-    BPMN id) are left out.
+    BPMN id) are left out. A multi-instance task (会签) is two specs with one id, the unnamed instance spec
+    and the named one drawn: the name wins whichever comes first.
     """
     names: dict[str, str] = {}
     for process_spec in (spec, *subprocess_specs.values()):
         for task_spec in process_spec.task_specs.values():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
-            if bpmn_id:
-                names.setdefault(bpmn_id, getattr(task_spec, "bpmn_name", None) or "")
+            if bpmn_id and not names.get(bpmn_id):
+                names[bpmn_id] = getattr(task_spec, "bpmn_name", None) or ""
     return names
 
 
