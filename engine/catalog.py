@@ -22,6 +22,9 @@ any problem deploys nothing::
         department: zhujian                        # 承办部门 code (optional): the metrics count the case there
         substantive_check: true                    # optional: 实质核查 by two staff (行政许可法第三十四条);
                                                    #   with department, put into an online case's start data
+        facts: {sub_type: seizure}                 # optional: start data the matter fixes (the process
+                                                   #   branches on it); every intake puts it in, no form may
+                                                   #   change it
         materials:
           - key: application_form
             name: 建筑工程施工许可证申请表
@@ -51,6 +54,7 @@ from .definitions import PROCESS_KEY, Finding   # PROCESS_KEY: engine.bundle and
 from .errors import DefinitionRejected
 from .org_file import DEPARTMENT_CODE
 from .parser_text import detail
+from .text_input import BIDI_WHAT, bidi_lines
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
 HANDLING = {"instant": "即办件", "commitment": "承诺件"}
@@ -178,6 +182,11 @@ def load_yaml(name: str, data: bytes) -> _Node:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
+    hidden = bidi_lines(text)
+    if hidden:
+        # A matter or bundle name shown reversed at every window (Trojan Source), as BPMN and forms refuse.
+        raise DefinitionRejected(f"{name} 第 {hidden[0]} 行：{BIDI_WHAT}", details={"findings": [
+            Finding("TB_CATALOG_BIDI_TEXT", BIDI_WHAT, None, line=line, file=name).to_dict() for line in hidden]})
     return _compose(text, name)
 
 
@@ -337,6 +346,34 @@ def parse_catalog(name: str, data: bytes, *, known_districts: Iterable[str] = ()
     return matters
 
 
+FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+"""A fact's name: a variable the diagrams read (lower case, digits, underscores)."""
+_OWN_FIELDS = frozenset({"department", "substantive_check"})
+
+
+def _facts(check: _Checker, node: _Node | None) -> dict[str, Any]:
+    """The ``facts`` mapping: start data the matter fixes, names checked, values plain (text, number, yes/no)."""
+    if node is None:
+        return {}
+    if not isinstance(node.value, dict) or not node.value:
+        check.fail("TB_CATALOG_FIELD", "facts（事项确定的办件数据）应为一组 名称: 值", node.line)
+        return {}
+    facts: dict[str, Any] = {}
+    for key, value in node.value.items():
+        if not isinstance(key, str) or not FACT_KEY.match(key):
+            check.fail("TB_CATALOG_FIELD", f"facts 中的名称 {key!r} 应以小写字母开头，只含小写字母、数字和下划线，"
+                       "至多 40 个字符", value.line)
+        elif key in _OWN_FIELDS:
+            check.fail("TB_CATALOG_FIELD", f"{key} 有自己的字段，请直接写在事项下，不要写在 facts 中", value.line)
+        elif isinstance(value.value, bool) or (isinstance(value.value, int) and abs(value.value) < 2 ** 53) \
+                or (isinstance(value.value, str) and 0 < len(value.value) <= MAX_NAME):
+            facts[key] = value.value
+        else:
+            check.fail("TB_CATALOG_FIELD", f"facts 中 {key} 的值应为文字（1 至 {MAX_NAME} 个字符）、整数或 true/false",
+                       value.line)
+    return facts
+
+
 def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter | None:
     if not isinstance(node.value, dict):
         check.fail("TB_CATALOG_FIELD", "每个事项应为一组 键: 值", node.line)
@@ -344,7 +381,7 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
              "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff", "department",
-             "substantive_check"}
+             "substantive_check", "facts"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
@@ -382,6 +419,7 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
     if substantive is not None and not isinstance(substantive.value, bool):
         check.fail("TB_CATALOG_FIELD", "substantive_check（是否须两名以上工作人员实质核查）应为 true 或 false",
                    substantive.line)
+    facts = _facts(check, entry.get("facts"))
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -396,6 +434,8 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
         doc["department"] = department  # only when given, so entries without it keep their content hash
     if substantive is not None:
         doc["substantive_check"] = substantive.value  # likewise
+    if facts:
+        doc["facts"] = facts  # likewise
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
                   check.name, line)
 

@@ -111,7 +111,7 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     later = route.originals_later or proxied
     lines, checklist_errors, refused = check_checklist(matter, cmd.materials, originals_later=later)
     errors.update(checklist_errors)
-    catalog = {key: matter.doc[key] for key in CATALOG_FACTS if key in matter.doc}
+    catalog = catalog_facts(matter)
     errors.update(_catalog_clash(form, catalog))
     data, clash = case_data(matter, applicant, lines, form, reserved=set(route.facts) | route.reserved)
     errors.update(clash)
@@ -179,10 +179,19 @@ def _bundle_data(bundle: LoadedDefinition, data: dict[str, Any], form: Mapping[s
     return {**{key: value for key, value in data.items() if key not in keys and key not in form}, **cleaned}
 
 
+def catalog_facts(matter: Any) -> dict[str, Any]:
+    """The start data the matter's catalog entry fixes: :data:`CATALOG_FACTS` and the entry's own ``facts``.
+
+    ``facts`` name what the process branches on (不动产登记's ``sub_type``: 查封登记 runs the instant path
+    whatever a window's form says).
+    """
+    return {**{key: matter.doc[key] for key in CATALOG_FACTS if key in matter.doc}, **matter.doc.get("facts", {})}
+
+
 def _catalog_clash(form: Mapping[str, Any], catalog: Mapping[str, Any]) -> dict[str, list[str]]:
     """Form keys that would change what the matter's catalog entry says (the window may only repeat it)."""
     words = {"department": "承办部门", "substantive_check": "是否实质核查"}
-    return {f"form.{key}": [f"{words[key]}由事项目录确定（{_shown(value)}），不能改填"]
+    return {f"form.{key}": [f"{words[key] if key in words else key + ' '}由事项目录确定（{_shown(value)}），不能改填"]
             for key, value in catalog.items() if key in form and form[key] != value}
 
 

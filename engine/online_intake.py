@@ -20,7 +20,7 @@ from .commands import ApplyOnline, Party, ReceiveApplication
 from .errors import ApplicationInvalid, Forbidden, InvalidInput, MatterUnavailable
 from .handlers import Services
 from .identifiers import normalise_id_number
-from .intake import CATALOG_FACTS, IntakeResult, IntakeRoute, take_in
+from .intake import CATALOG_FACTS, IntakeResult, IntakeRoute, catalog_facts, take_in
 
 ONLINE = "online"
 
@@ -47,7 +47,7 @@ def apply_online(cmd: ApplyOnline, svc: Services) -> IntakeResult:
     applicant, agent = parties(cmd, me)
     # The catalog's facts come in as on every route; an applicant may not even repeat them.
     route = IntakeRoute(ONLINE, district, district, account=me.username, originals_later=True,
-                        reserved=frozenset(CATALOG_FACTS))
+                        reserved=frozenset(catalog_facts(matter)) | frozenset(CATALOG_FACTS))
     received = ReceiveApplication(matter.code, cmd.actor, applicant, cmd.contact_phone, cmd.materials, agent,
                                   cmd.form, owning_district=district)
     return take_in(received, svc, route)

@@ -206,3 +206,28 @@ def test_a_window_intake_takes_the_department_and_the_substantive_check_from_the
         receive(intake, form={"department": "guihua"})
     assert refused.value.details["fields"] == {"form.department": ["承办部门由事项目录确定（zhujian），不能改填"]}
     assert counts(intake) == before
+
+
+SEIZURE = "11500000MB1D25937B4000703002"   # 不动产登记 查封登记: facts {sub_type: seizure}
+
+
+def seizure_materials() -> tuple[MaterialInput, ...]:
+    return (MaterialInput("application_form", io.BytesIO(PDF), "申请书.pdf"),
+            MaterialInput("identity", io.BytesIO(PDF + b"id"), "身份证明.pdf", original_verified=True),
+            MaterialInput("court_order", io.BytesIO(PDF + b"court"), "协助执行通知书.pdf"))
+
+
+def test_the_matter_fixes_the_start_data_its_process_branches_on(intake):
+    """查封登记 is 即时登记 whatever the window's form says: the catalog entry's ``facts`` give ``sub_type``.
+
+    Before, an empty form failed with EXPRESSION_FAILED about 'sub_type', and ``general`` ran a 查封登记 as a
+    一般登记 (3 working days, 审核登簿)."""
+    started = receive(intake, seizure_materials(), code=SEIZURE, applicant=PERSON, form={})
+    (case_started,) = [e for e in intake.queries.events(started.case.case_id) if e.event_type == "CaseStarted"]
+    assert case_started.payload["data"]["sub_type"] == "seizure"
+    assert receive(intake, seizure_materials(), code=SEIZURE, applicant=PERSON, form={"sub_type": "seizure"})
+    before = counts(intake)
+    with pytest.raises(ApplicationInvalid) as refused:
+        receive(intake, seizure_materials(), code=SEIZURE, applicant=PERSON, form={"sub_type": "general"})
+    assert refused.value.details["fields"] == {"form.sub_type": ["sub_type 由事项目录确定（seizure），不能改填"]}
+    assert counts(intake) == before
