@@ -56,7 +56,9 @@ def notice_of(pause: Event | None, events: Sequence[Event]) -> dict[str, Any] | 
     """Return the one-time notice (一次性告知) behind a 补正 or 容缺 pause: every item and its requirement.
 
     The items come from the notice task's data (a list of ``{item_name, item_requirement}`` rows, as the
-    shipped 一次性告知补正 form collects them); a pause without such a task tells its reason.
+    shipped 一次性告知补正 form collects them): the task whose completion paused the clocks, else (the window
+    paused them first, through the API) the last task completed during the pause whose data holds such a
+    list. A pause without either tells its reason.
     """
     if pause is None or pause["payload"].get("reason_kind") not in ("correction", "tolerance"):
         return None
@@ -64,16 +66,25 @@ def notice_of(pause: Event | None, events: Sequence[Event]) -> dict[str, Any] | 
     if pause.get("task_id") is not None:
         done = [e for e in events if e["event_type"] == "TaskCompleted" and e.get("task_id") == pause["task_id"]]
         data = (done[-1]["payload"].get("data") or {}) if done else {}
-    items = []
-    for value in data.values():
-        if isinstance(value, list) and value and all(isinstance(v, Mapping) and "item_name" in v for v in value):
-            items = [{"name": str(v["item_name"]), "requirement": str(v.get("item_requirement") or "")}
-                     for v in value]
-            break
+    items = _notice_items(data)
+    if not items:
+        during = [e["payload"].get("data") or {} for e in events
+                  if e["event_type"] == "TaskCompleted" and e["seq"] > pause["seq"]]
+        data = next((d for d in reversed(during) if _notice_items(d)), data)
+        items = _notice_items(data)
     if not items:
         items = [{"name": str(pause["payload"].get("reason") or "请联系收件窗口了解需补正的内容"), "requirement": ""}]
     return {"kind": pause["payload"]["reason_kind"], "kind_label": _PAUSE_KINDS[pause["payload"]["reason_kind"]],
             "noticed_at": pause.get("occurred_at"), "notice_no": data.get("correction_notice_no"), "items": items}
+
+
+def _notice_items(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The notice's rows in a task's data: the first list of ``{item_name, item_requirement}`` mappings."""
+    for value in data.values():
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) and "item_name" in v for v in value):
+            return [{"name": str(v["item_name"]), "requirement": str(v.get("item_requirement") or "")}
+                    for v in value]
+    return []
 
 
 def stage_of(status: str, clocks: Sequence[Mapping[str, Any]], events: Sequence[Event]) -> str:

@@ -113,6 +113,23 @@ def test_a_pause_without_a_notice_task_tells_its_reason_as_the_item():
     assert (notice["kind_label"], notice["items"]) == ("容缺补正", [{"name": "容缺材料：中标通知书", "requirement": ""}])
 
 
+def test_a_notice_task_completed_while_the_window_had_already_paused_the_clocks_is_the_notice_shown():
+    """The window paused for 补正 through the API first; the 一次性告知补正 task then listed every item."""
+    events = [ev(1, "CaseStarted"), ev(2, "TaskCompleted", "receive", 1),
+              ev(3, "ClockPaused", reason_kind="correction", reason="材料不齐，需补正"),
+              ev(4, "TaskCompleted", "formal_review", 2, data={"intake_decision": "correction"}),
+              ev(5, "TaskCompleted", "correction_notice", 3, data={"correction_notice_no": "BZ-2026-77", "missing_items": [
+                  {"item_name": "排水水质检测报告", "item_requirement": "须为CMA章原件"},
+                  {"item_name": "预处理设施说明", "item_requirement": "加盖公章"}]})]
+    assert current_pause(events)["seq"] == 3
+    notice = notice_of(current_pause(events), events)
+    assert notice["notice_no"] == "BZ-2026-77"
+    assert notice["items"] == [{"name": "排水水质检测报告", "requirement": "须为CMA章原件"},
+                               {"name": "预处理设施说明", "requirement": "加盖公章"}]
+    # before the notice task, the pause's own reason is all there is to tell
+    assert notice_of(current_pause(events[:4]), events[:4])["items"] == [{"name": "材料不齐，需补正", "requirement": ""}]
+
+
 def test_a_closed_case_tells_the_end_it_reached_and_a_failed_one_asks_to_contact_the_window():
     events = [ev(1, "CaseStarted"), ev(2, "FlowAdvanced", elements=["gw", "end_refused"]), ev(3, "CaseCompleted")]
     view = progress("completed", [], [], events, {"end_refused": "不予许可", "end_granted": "办结（准予许可）"})
