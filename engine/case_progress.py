@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from .masking import mask_mobile_numbers, mask_text
+
 LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
           "special": "特别程序", "completed": "已办结", "halted": "办理中断"}
 HINTS = {
@@ -73,7 +75,8 @@ def notice_of(pause: Event | None, events: Sequence[Event]) -> dict[str, Any] | 
         data = next((d for d in reversed(during) if _notice_items(d)), data)
         items = _notice_items(data)
     if not items:
-        items = [{"name": str(pause["payload"].get("reason") or "请联系收件窗口了解需补正的内容"), "requirement": ""}]
+        items = [{"name": _told(str(pause["payload"].get("reason") or "请联系收件窗口了解需补正的内容")),
+                  "requirement": ""}]
     return {"kind": pause["payload"]["reason_kind"], "kind_label": _PAUSE_KINDS[pause["payload"]["reason_kind"]],
             "noticed_at": pause.get("occurred_at"), "notice_no": data.get("correction_notice_no"), "items": items}
 
@@ -82,9 +85,17 @@ def _notice_items(data: Mapping[str, Any]) -> list[dict[str, str]]:
     """The notice's rows in a task's data: the first list of ``{item_name, item_requirement}`` mappings."""
     for value in data.values():
         if isinstance(value, list) and value and all(isinstance(v, Mapping) and "item_name" in v for v in value):
-            return [{"name": str(v["item_name"]), "requirement": str(v.get("item_requirement") or "")}
+            return [{"name": _told(str(v["item_name"])), "requirement": _told(str(v.get("item_requirement") or ""))}
                     for v in value]
     return []
+
+
+def _told(text: str | None) -> str | None:
+    """Staff's free text as the applicant's view tells it: ID and mobile numbers written into it masked.
+
+    The lookup needs only the 办件编号 and query code, so it shows no personal number, whoever typed it where.
+    """
+    return None if text is None else mask_mobile_numbers(mask_text(text))
 
 
 def stage_of(status: str, clocks: Sequence[Mapping[str, Any]], events: Sequence[Event]) -> str:
@@ -127,7 +138,7 @@ def deadlines(clocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                      "rule": None if started else f"受理之日起 {clock.get('budget')}",
                      # 第四十二条: the applicant is told the extension and its reason.
                      "extended_days": clock.get("extended_days") or 0,
-                     "extension_reason": clock.get("extension_reason")})
+                     "extension_reason": _told(clock.get("extension_reason"))})
     return rows
 
 

@@ -130,6 +130,20 @@ def test_a_notice_task_completed_while_the_window_had_already_paused_the_clocks_
     assert notice_of(current_pause(events[:4]), events[:4])["items"] == [{"name": "材料不齐，需补正", "requirement": ""}]
 
 
+def test_the_applicant_view_masks_id_and_mobile_numbers_staff_wrote_into_reasons_and_notice_items():
+    events = [ev(1, "CaseStarted"), ev(2, "TaskCompleted", "correction_notice", 2, data={"missing_items": [
+                  {"item_name": "申请人 500103199001011232 的身份证明", "item_requirement": "电话 13912345678 联系"}]}),
+              ev(3, "ClockPaused", "correction_notice", 2, reason_kind="correction", reason="补正")]
+    notice = notice_of(current_pause(events), events)
+    assert notice["items"] == [{"name": "申请人 5001**********1232 的身份证明", "requirement": "电话 139****5678 联系"}]
+    told = [ev(1, "CaseStarted"), ev(2, "ClockPaused", reason_kind="tolerance", reason="联系 13800138000")]
+    assert notice_of(current_pause(told), told)["items"] == [{"name": "联系 138****8000", "requirement": ""}]
+    (row,) = [r for r in progress("running", [{**RUNNING[0], "extended_days": 2,
+                                               "extension_reason": "申请人 500103199001011232 材料待核"}], [],
+                                  [ev(1, "CaseStarted")], {})["deadlines"]]
+    assert row["extension_reason"] == "申请人 5001**********1232 材料待核"
+
+
 def test_a_closed_case_tells_the_end_it_reached_and_a_failed_one_asks_to_contact_the_window():
     events = [ev(1, "CaseStarted"), ev(2, "FlowAdvanced", elements=["gw", "end_refused"]), ev(3, "CaseCompleted")]
     view = progress("completed", [], [], events, {"end_refused": "不予许可", "end_granted": "办结（准予许可）"})
