@@ -16,7 +16,7 @@ from engine import (
     ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
 )
 
-from .cli_common import INTEGER, BoundedInt, CliGroup, PathParam, fail
+from .cli_common import BoundedInt, CliGroup, PathParam, fail
 from .runtime import get_engine
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
@@ -165,7 +165,8 @@ def _lines(facts: list[tuple[date, DayFact]]) -> list[str]:
 @calendar_group.command("due", help="计算期满日；打印的最后一行只有日期（YYYY-MM-DD）。")
 @with_appcontext
 @click.option("--from", "start", required=True, help="起算日（当日不计入），YYYY-MM-DD")
-@click.option("--days", "n", required=True, type=INTEGER, help="期限长度")
+@click.option("--days", "n", required=True, type=BoundedInt(0, 3650, "期限长度"),
+              help="期限长度（0 至 3650）")
 @click.option("--unit", type=click.Choice(["workday", "day"]), default="workday", show_default=True,
               help="workday：工作日；day：自然日（期满日为休息日或节假日时顺延）")
 @click.option("--strict", is_flag=True, help="涉及未载入的年份时拒绝计算，而不是按仅跳过周末估算")
