@@ -4,7 +4,9 @@ The clocks themselves are :class:`engine.legal_clock.Clock` values kept in ``cas
 write also stores, per clock, the instant it turns yellow and the instant it turns red (``*_yellow_at``,
 ``*_due_at``), computed here with the working-day calendar, so the inbox colours and sorts with plain
 comparisons against "now" and never computes a deadline per row at query time. A paused clock stores
-neither: its light is "paused" until it resumes.
+neither (its due date moves while it stands still; its light is "paused" until it resumes), except one whose
+deadline had passed before the pause began: that pause moves nothing, so the clock keeps its due and yellow
+instants and stays red (overdue) in every derived column and inbox row (行政许可法第七十四条).
 """
 from __future__ import annotations
 
@@ -205,13 +207,16 @@ def with_clock(doc: Mapping[str, Any], kind: str, clock: Clock) -> dict[str, Any
 def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> dict[str, Any]:
     """Return ``{legal,committed}_{due,yellow}_at`` (None where absent or paused) and ``deadline_provisional``.
 
+    A clock paused after its deadline had passed keeps its instants: the pause moves nothing and the
+    breach stays visible (:meth:`~engine.legal_clock.Clock.expired_before_pause`).
+
     ``deadline_provisional`` is True while any running clock's due date reaches a year whose holidays are
     not loaded yet; ``tongban calendar provisional`` lists those cases and an import recomputes them.
     """
     columns: dict[str, Any] = {f"{k}_{c}_at": None for k in KINDS for c in ("due", "yellow")}
     columns["deadline_provisional"] = False if doc else None
     for kind, clock in clocks_of(doc).items():
-        if clock.paused or clock.closed:
+        if clock.closed or (clock.paused and not clock.expired_before_pause(calendar)):
             continue
         entry = (doc or {})[kind]
         due = clock.due(calendar)

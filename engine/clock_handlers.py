@@ -10,8 +10,8 @@ recomputed in the same write.
 """
 from __future__ import annotations
 
-from datetime import timezone
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 
@@ -26,7 +26,9 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .calendar_functions import case_clocks_bound
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
-from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionNotApproved
+from .legal_clock_rules import (
+    ClockClosed, ClockKind, ClockNotPaused, ExtensionApproverRequired, ExtensionNotApproved, check_pause_terms,
+)
 from .persistence.case_records import CaseRecord
 from .persistence.models import Case, ExtensionRequest
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -36,8 +38,16 @@ _STAFF = {"window_clerk", "reviewer", "department_head"}
 
 
 def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
-    """Pause the named clocks (补正, 特别程序 with its expected days, or 容缺)."""
+    """Pause the named clocks (补正, 特别程序 with its expected days, or 容缺).
+
+    A 特别程序 must be one of 第四十五条's procedures with a bounded expected time
+    (:func:`~.legal_clock_rules.check_pause_terms`); replay (``on_record``) re-issues older pauses as recorded.
+    A clock whose deadline has already passed may still be paused (the 补正 or procedure is a fact to record),
+    but the pause moves nothing and the clock stays red (:meth:`~.legal_clock.Clock.expired_before_pause`).
+    """
     require_written(cmd.reason, "reason", "暂停计时必须写明理由")
+    if not cmd.on_record:
+        check_pause_terms(cmd.reason_kind, cmd.procedure, cmd.expected_days)
     expected = Budget(cmd.expected_days, "workday") if cmd.expected_days else None
 
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
@@ -49,10 +59,16 @@ def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
 
 
 def resume_clock(cmd: ResumeClock, svc: Services) -> CaseRef:
-    """Resume the named paused clocks."""
+    """Resume those of the named clocks that are paused; refused only when none of them is.
+
+    The default names both clocks, and after a 补正 pause that spans a 阶段办结 one of them may be waiting for
+    the next stage's 受理 (or running again in it) while the other is still paused: only the paused ones resume,
+    and ``ClockResumed`` records exactly those.
+    """
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
         return clock.resume(now, cmd.actor.username)
-    return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change, ev.ClockResumed(clocks=tuple(cmd.clocks)))
+    return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change,
+                   lambda kinds: ev.ClockResumed(clocks=kinds), narrow=_paused_kinds)
 
 
 def _reason(text: Any, field: str, message: str) -> str:
@@ -75,14 +91,15 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
                                    details={"approved_by": cmd.approved_by})
 
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
-        pending = None if cmd.on_record else uow.extensions.open_for(case.id, cmd.clock)
+        pending = None if cmd.on_record else _open_for(uow, case, cmd.clock)
         if pending is not None:
             # Decide the request instead, so that it does not stay open for an extension already made.
             raise Conflict(f"该时限有{_display_name(uow, pending.requested_by)}提交的待审批延期申请，请审批该申请",
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         return clock.extend(cmd.days, reason, approver, cmd.actor.username, now,
                             max_total_days=_limit(clock), approver_roles_ok=_heads(uow, approver, case),
-                            told_to_applicant=cmd.told_to_applicant)
+                            told_to_applicant=cmd.told_to_applicant,
+                            calendar=None if cmd.on_record else svc.calendar.get())
     event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=reason, approved_by=approver,
                                 told_to_applicant=cmd.told_to_applicant)
     return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event)
@@ -105,8 +122,9 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
         clock = _clocks(case, (cmd.clock,), started_only=True, extension=True)[cmd.clock]
         # The approval would apply exactly this; refuse what it would refuse, before a head is asked.
         clock.extend(cmd.days, reason, cmd.actor.username, cmd.actor.username, now,
-                     max_total_days=_limit(clock), approver_roles_ok=True)
-        pending = uow.extensions.open_for(case.id, cmd.clock)
+                     max_total_days=_limit(clock), approver_roles_ok=True,
+                     calendar=None if cmd.on_record else svc.calendar.get())
+        pending = _open_for(uow, case, cmd.clock)
         if pending is not None:
             when = _local(pending.requested_at)
             raise Conflict(f"该时限已有待审批的延期申请（{_display_name(uow, pending.requested_by)}于 {when} 提交）",
@@ -134,11 +152,13 @@ def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
         if "department_head" not in cmd.actor.roles or cmd.actor.district != _acting(case):
             raise ExtensionApproverRequired()
         if cmd.approve:
+            calendar = None if cmd.on_record else svc.calendar.get()
+
             def change(clock: Clock, at: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
                 return clock.extend(request.days, request.reason, cmd.actor.username, cmd.actor.username, at,
                                     max_total_days=_limit(clock), approver_roles_ok=_heads(uow, cmd.actor.username,
                                                                                             case),
-                                    told_to_applicant=request.told_to_applicant)
+                                    told_to_applicant=request.told_to_applicant, calendar=calendar)
             decided: list[ev.Event] = [
                 ev.ExtensionApproved(request_id=request.id, comment=comment),
                 ev.DeadlineExtended(clock=request.clock, days=request.days, reason=request.reason,
@@ -172,14 +192,26 @@ def withdraw_extension(cmd: WithdrawExtension, svc: Services) -> dict[str, Any]:
 
 REQUEST_STATES = {"open": "待审批", "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回",
                   "lapsed": "已失效"}
-"""The states of an extension request, in Chinese; ``lapsed`` is shown for an open request of a closed case."""
+"""The states of an extension request, in Chinese.
+
+``lapsed`` is shown for an open request of a closed case, and stored when the clock period the request was
+made in ends undecided (a 工改 stage's 阶段办结: ``ExtensionRepository.lapse_open`` in the same transaction):
+第四十二条's extension is of the period being run, so a request belongs to that period and is never applied to
+the fresh period of the next stage, which has its own one extension.
+"""
 MAX_TEXT = 500
 """The longest reason or opinion of an extension (the API's limit too)."""
 
 
-def request_view(request: ExtensionRequest, case_no: str, case_status: str = "running") -> dict[str, Any]:
-    """Return the JSON view of a request; an open request of a case that is no longer running is ``lapsed``."""
-    state = "lapsed" if request.state == "open" and case_status != "running" else request.state
+def request_view(request: ExtensionRequest, case_no: str, case_status: str = "running",
+                 clocks: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return the JSON view of a request.
+
+    An open request is ``lapsed`` when its case is no longer running, or (given the case's ``clocks``) when
+    the clock period it was made in has ended.
+    """
+    ended = request.state == "open" and clocks is not None and _period_ended(clocks, request) is not None
+    state = "lapsed" if request.state == "open" and (case_status != "running" or ended) else request.state
     utc = (lambda at: at.astimezone(timezone.utc) if at is not None else None)  # noqa: E731 - as the database gives
     return {"id": request.id, "case_id": request.case_id, "case_no": case_no, "clock": request.clock,
             "days": request.days, "reason": request.reason, "told_to_applicant": request.told_to_applicant,
@@ -195,6 +227,10 @@ def _open_request(uow: SqlAlchemyUnitOfWork, request_id: int, actor: Actor) -> t
         raise NotFound("延期申请不存在或无权访问", details={"request_id": request_id})
     case = uow.cases.lock(found.case_id)
     request = uow.extensions.lock(request_id)
+    ended = _period_ended(case.clocks, request) if request.state in ("open", "lapsed") else None
+    if ended is not None or request.state == "lapsed":
+        raise ClockClosed(_lapsed_message(request, ended or request.decided_at),
+                          details={"request_id": request_id, "state": "lapsed"})
     if request.state != "open":
         verb = {"approved": "批准", "rejected": "驳回", "withdrawn": "撤回"}[request.state]
         who = _display_name(uow, request.decided_by)
@@ -203,6 +239,63 @@ def _open_request(uow: SqlAlchemyUnitOfWork, request_id: int, actor: Actor) -> t
     if case.status != "running":
         raise ClockClosed("办件已办结，延期申请已失效", details={"request_id": request_id})
     return case, request
+
+
+def _period_ended(doc: Mapping[str, Any] | None, request: ExtensionRequest) -> datetime | None:
+    """When the clock period ``request`` was made in ended, or ``None`` while it still runs.
+
+    Derived from the periods kept on the case's clock entry and the request's time: a request made before the
+    current period started (or while the clock waits between periods) belongs to an ended one.
+    """
+    entry = (doc or {}).get(request.clock) or {}
+    periods = [Clock.from_dict(p) for p in entry.get("periods", ())]
+    if not periods:
+        return None
+    if "clock" in entry and request.requested_at >= Clock.from_dict(entry["clock"]).segments[0].start:
+        return None
+    made_in = [p for p in periods if p.segments[0].start <= request.requested_at] or periods[-1:]
+    return made_in[-1].closed_at
+
+
+def _lapsed_message(request: ExtensionRequest, ended: datetime | None) -> str:
+    name = ClockKind(request.clock).zh if request.clock in ClockKind.__members__.values() else request.clock
+    when = f"已于 {_local(ended)} 结束" if ended is not None else "已结束"
+    return (f"该延期申请提出时的{name}时段{when}（阶段办结），申请已失效，不能再审批或撤回；"
+            "延长只适用于提出申请时正在计时的时段，下一阶段如需延长请重新申请")
+
+
+def _open_for(uow: SqlAlchemyUnitOfWork, case: CaseRecord, kind: str) -> ExtensionRequest | None:
+    """The open request for the case's ``kind`` clock; one left open from an ended period is stored as lapsed."""
+    pending = uow.extensions.open_for(case.id, kind)
+    if pending is None:
+        return None
+    ended = _period_ended(case.clocks, pending)
+    if ended is None:
+        return pending
+    pending.state, pending.decided_at = "lapsed", ended
+    uow.session.flush()
+    return None
+
+
+def _paused_kinds(case: CaseRecord, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The named clocks that are paused; refuse when none is, saying why for each (running or not started)."""
+    clocks = clocks_of(case.clocks)
+    doc = case.clocks or {}
+    unknown = [k for k in kinds if k not in doc]
+    if not kinds or unknown:
+        raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
+                           details={"clocks": list(kinds)})
+    paused = tuple(k for k in kinds if k in clocks and clocks[k].paused)
+    if paused:
+        return paused
+    started = [k for k in kinds if k in clocks]
+    if started:
+        raise ClockNotPaused(f"{'、'.join(ClockKind(k).zh for k in started)}正在计时，无需恢复",
+                             details={"clocks": started})
+    between = any(doc[k].get("periods") for k in kinds)
+    why = "本阶段已结束、待下一阶段受理后重新起算" if between else "自受理之日起算，尚未起算"
+    raise InvalidInput(f"{'、'.join(ClockKind(k).zh for k in kinds)}{why}，没有可恢复的暂停",
+                       details={"clocks": list(kinds)}, code="CLOCK_NOT_STARTED")
 
 
 def _note(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, events: list[ev.Event], actor: Actor,
@@ -288,7 +381,14 @@ def _iso(value: Any) -> Any:
 
 
 def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
-            change: Callable[[Clock, Any, SqlAlchemyUnitOfWork, CaseRecord], Clock], event: ev.Event) -> CaseRef:
+            change: Callable[[Clock, Any, SqlAlchemyUnitOfWork, CaseRecord], Clock],
+            event: ev.Event | Callable[[tuple[str, ...]], ev.Event], *,
+            narrow: Callable[[CaseRecord, tuple[str, ...]], tuple[str, ...]] | None = None) -> CaseRef:
+    """Apply ``change`` to the named clocks of the locked case in one transaction.
+
+    ``narrow`` picks, under the lock, which of the named clocks the change applies to; ``event`` is then
+    built from them (or given as is).
+    """
     if "admin" not in actor.roles and not _STAFF.intersection(actor.roles):
         # Before the case is read: a role that never acts on clocks learns nothing about which cases exist.
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")
@@ -297,7 +397,10 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
         case = uow.cases.lock(case_id)
         _authorize(uow, actor, case)
         _running(case)
-        workflow = _apply(uow, svc, case, actor, kinds, change, [event], now)
+        if narrow is not None:
+            kinds = narrow(case, kinds)
+        cause = event(kinds) if callable(event) else event
+        workflow = _apply(uow, svc, case, actor, kinds, change, [cause], now)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version)
@@ -351,8 +454,10 @@ def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool,
         raise InvalidInput(f"该办件没有这些计时：{'、'.join(unknown) or '（未指定）'}",
                            details={"clocks": list(kinds)})
     if waiting and extension:
-        raise InvalidInput("时限自受理之日起算，尚未起算的时限不能延长", details={"clocks": sorted(waiting)},
-                           code="CLOCK_NOT_STARTED")
+        between = [k for k in sorted(waiting) if (case.clocks or {})[k].get("periods")]
+        message = (f"{'、'.join(ClockKind(k).zh for k in between)}本阶段的时段已结束，待下一阶段受理后重新起算；"
+                   "已结束的时段不能再延长" if between else "时限自受理之日起算，尚未起算的时限不能延长")
+        raise InvalidInput(message, details={"clocks": sorted(waiting)}, code="CLOCK_NOT_STARTED")
     if waiting and started_only:
         # Before 受理 a clock does not run; a 补正 request then is the one-time notice of 第三十二条.
         raise InvalidInput("受理前计时尚未开始，只能发出一次性补正告知", details={"clocks": sorted(waiting)},

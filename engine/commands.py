@@ -249,6 +249,9 @@ class SuspendClock(Command):
     clocks: tuple[str, ...] = ("legal", "committed")
     procedure: str = ""
     expected_days: int | None = None
+    on_record: bool = False
+    """Replay only: re-issue a pause recorded before 特别程序 had to be one of 第四十五条's procedures with a
+    bounded expected time, so that what was recorded then still replays. Never set from the API or the CLI."""
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,9 @@ class DecideExtension(Command):
     actor: Actor
     approve: bool
     comment: str = ""
+    on_record: bool = False
+    """Replay only: re-issue a decision recorded before an extension had to be approved before the period ran
+    out (第四十二条), so that what was recorded then still replays. Never set from the API or the CLI."""
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,16 @@ from typing import Any, Literal
 from .calendar import CST, Due, WorkCalendar, business_date
 from .legal_clock_rules import (
     UNIT_ZH, XKF45_PROCEDURES, AcceptanceOutcome, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed,
-    ClockInvalid, ClockKind, ClockNotPaused, Extension, ExtensionApproverRequired, ExtensionLimitExceeded,
-    ExtensionNotApproved,
+    ClockInvalid, ClockKind, ClockNotPaused, DeadlineExpired, Extension, ExtensionApproverRequired,
+    ExtensionLimitExceeded, ExtensionNotApproved,
     PauseKind, Segment, SegmentKind, _fields, _instant, decision_budget, deemed_acceptance, delivery_due,
     extension_approver, extension_limit,
 )
 
 __all__ = [
     "AcceptanceOutcome", "Budget", "BudgetUnit", "Clock", "ClockAlreadyPaused", "ClockClosed", "ClockInvalid",
-    "ClockKind", "ClockNotPaused", "Extension", "ExtensionApproverRequired", "ExtensionLimitExceeded",
-    "ExtensionNotApproved", "Light",
+    "ClockKind", "ClockNotPaused", "DeadlineExpired", "Extension", "ExtensionApproverRequired",
+    "ExtensionLimitExceeded", "ExtensionNotApproved", "Light",
     "PauseKind", "Segment", "SegmentKind", "XKF45_PROCEDURES", "decision_budget", "deemed_acceptance",
     "delivery_due", "extension_approver", "extension_limit",
 ]
@@ -126,19 +126,31 @@ class Clock:
         return replace(self, segments=self._ended(at) + (Segment(SegmentKind.RUNNING, at, actor=actor),))
 
     def extend(self, days: int, reason: str, approved_by: str, actor: str, at: datetime, *,
-               max_total_days: int, approver_roles_ok: bool, told_to_applicant: bool = False) -> Clock:
+               max_total_days: int, approver_roles_ok: bool, told_to_applicant: bool = False,
+               calendar: WorkCalendar | None = None) -> Clock:
         """Add ``days`` to the limit after approval (第四十二条: once, within ``max_total_days``).
 
         The caller decides who may approve (``approver_roles_ok``: the approver holds the 负责人 role
         the law asks for) and the maximum (:func:`extension_limit` for the legal clock).
 
+        第四十二条 lets a period that cannot be kept be extended, so the extension must be approved before
+        the period has run out: with ``calendar`` given, an extension on a business date after the current
+        due date is refused (it would move nothing, see the module docstring, yet use up the one extension).
+        The due date itself is still in time. Every new extension passes the calendar; only the replay of
+        a history recorded before this rule omits it, so that what was recorded then still replays.
+
         Raises:
             ClockClosed: when the clock is closed.
             ClockInvalid: for non-positive days, an empty reason or an instant before the last change.
+            DeadlineExpired: with ``calendar``, when the due date has already passed at ``at``.
             ExtensionNotApproved: without an approver, or when the approver lacks the role.
             ExtensionLimitExceeded: for a second extension or more days than ``max_total_days``.
         """
         self._check_change(at)
+        if calendar is not None and self.expired(calendar, at):
+            due = self.due(calendar, at).date
+            raise DeadlineExpired(f"{self.kind.zh}已于 {due} 届满，不能再延长（《行政许可法》第四十二条：延长须在"
+                                  "期限届满前批准）", details={"clock": self.kind.value, "due_date": due.isoformat()})
         if isinstance(days, bool) or not isinstance(days, int) or days <= 0:
             raise ClockInvalid(f"延长天数 {days!r} 无效：应为正整数")
         if not reason.strip():
@@ -194,6 +206,20 @@ class Clock:
         """The paused segments, in time order."""
         return tuple(s for s in self.segments if s.kind is SegmentKind.PAUSED)
 
+    def expired_before_pause(self, calendar: WorkCalendar) -> bool:
+        """Return True when the clock is paused and its deadline had passed before the pause began.
+
+        Such a pause moves nothing (see the module docstring): the due date stays where it was, the clock
+        stays overdue while paused, and every light and due column derived from it stays red.
+        """
+        if not self.paused:
+            return False
+        return business_date(self.segments[-1].start) > self.due(calendar).date
+
+    def expired(self, calendar: WorkCalendar, at: datetime) -> bool:
+        """Return True when the deadline has passed by ``at``'s business date (the clock is overdue)."""
+        return business_date(at) > self.due(calendar, at).date
+
     def expected_resume(self, calendar: WorkCalendar) -> Due | None:
         """Return when the current pause is expected to end (its start date plus ``expected``), if known."""
         pause = self.segments[-1]
@@ -236,15 +262,17 @@ class Clock:
               yellow_ratio: float = 0.2) -> Light:
         """Return the supervision colour (电子监察亮灯) at instant ``at``.
 
-        ``closed`` and ``paused`` come first: a paused clock's light is frozen (nothing is consumed while
-        it stands still), and the caller may still read :meth:`left`. Then red when the business date is
-        past the due date; yellow when ``left <= yellow_days`` or ``left <= yellow_ratio`` of the budget
-        including extensions; green otherwise.
+        ``closed`` comes first. A paused clock's light is ``paused`` (frozen: nothing is consumed while it
+        stands still, and the caller may still read :meth:`left`), except when the deadline had already
+        passed before the pause began: such a pause moves nothing and the breach stands (第七十四条), so
+        the light stays ``red`` (:meth:`expired_before_pause`). Then red when the business date is past the
+        due date; yellow when ``left <= yellow_days`` or ``left <= yellow_ratio`` of the budget including
+        extensions; green otherwise.
         """
         if self.closed:
             return "closed"
         if self.paused:
-            return "paused"
+            return "red" if self.expired_before_pause(calendar) else "paused"
         if business_date(at) > self.due(calendar, at).date:
             return "red"
         left = self.left(calendar, at)

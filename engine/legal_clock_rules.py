@@ -32,6 +32,16 @@ NOTICE_WINDOW_DAYS = 5
 DELIVERY_DAYS = 10
 XKF45_PROCEDURES: tuple[str, ...] = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
 """The procedures 第四十五条 names; their time "不计算在本节规定的期限内"."""
+MAX_PROCEDURE_DAYS = 60
+"""The longest time (working days) a 特别程序 pause may announce to the applicant.
+
+第四十五条 sets no limit of its own, but the statute bounds its procedures elsewhere: a 听证 is asked for
+within 5 working days and held within 20 (第四十七条), 检验、检测、检疫 start within 5 (第五十五条), and the
+longest decision period it knows is 45 + 15 working days for joint handling (第四十二条). A procedure announced
+as lasting longer than that whole period is far more likely a slip (3650) or an abuse than a real procedure;
+the expected time is only what the applicant is told: a pause still lasts until it is resumed, so a procedure
+that really runs longer is not cut short.
+"""
 
 
 class ClockInvalid(InvalidInput):
@@ -56,6 +66,12 @@ class ClockNotPaused(Conflict):
     """A resume was asked for while the clock is running."""
 
     code = "CLOCK_NOT_PAUSED"
+
+
+class DeadlineExpired(Conflict):
+    """An extension asked for, or approved, after the period had run out (第四十二条: before it ends)."""
+
+    code = "DEADLINE_EXPIRED"
 
 
 class ExtensionNotApproved(Forbidden):
@@ -272,6 +288,34 @@ def _fields(data: object, names: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(data, dict) or set(data) != set(names):
         raise ClockInvalid(f"数据 {data!r} 无效：应恰好包含字段 {', '.join(names)}")
     return data
+
+
+def check_pause_terms(reason_kind: str, procedure: str, expected_days: int | None) -> None:
+    """Refuse a 特别程序 pause that 第四十五条 does not cover, before any clock changes.
+
+    A 特别程序 stops the legal clock only for the procedures 第四十五条 names (:data:`XKF45_PROCEDURES`),
+    and its expected time must be told in writing: 1 to :data:`MAX_PROCEDURE_DAYS` working days. Other
+    pauses (补正, 容缺) name no procedure. Replay does not call this for pauses recorded before the rule.
+
+    Raises:
+        ClockInvalid: for another procedure text, a procedure on another pause, or a missing or too long
+            expected time.
+    """
+    named = (procedure or "").strip()
+    if reason_kind != PauseKind.SPECIAL_PROCEDURE:
+        if named:
+            raise ClockInvalid("只有特别程序需要写明程序名称（《行政许可法》第四十五条）",
+                               details={"procedure": procedure})
+        return
+    if named not in XKF45_PROCEDURES:
+        raise ClockInvalid("特别程序应为听证、招标、拍卖、检验、检测、检疫、鉴定或专家评审之一"
+                           "（《行政许可法》第四十五条）",
+                           details={"procedure": procedure, "allowed": list(XKF45_PROCEDURES)})
+    if isinstance(expected_days, bool) or not isinstance(expected_days, int) \
+            or not 1 <= expected_days <= MAX_PROCEDURE_DAYS:
+        raise ClockInvalid(f"特别程序所需时间应为 1 至 {MAX_PROCEDURE_DAYS} 个工作日，并书面告知申请人"
+                           "（《行政许可法》第四十五条）",
+                           details={"expected_days": expected_days, "max": MAX_PROCEDURE_DAYS})
 
 
 def decision_budget(joint: bool) -> Budget:

@@ -11,7 +11,10 @@ from engine import CST, RIGHTS
 from ..runtime import get_engine
 
 
-LIGHTS = {"green": "正常", "yellow": "临期", "red": "超期", "not_started": "未起算"}
+LIGHTS = {"green": "正常", "yellow": "临期", "red": "超期", "not_started": "未起算", "paused": "已暂停",
+          "closed": "已停止计时"}
+"""The label of each light a clock or task has (``paused``: standing still; ``closed``: 办结 or 终止).
+「无时限」 is left for what has no clock at all (:func:`register_filters`)."""
 TASK_STATES = {"open": "办理中", "completed": "已办结", "cancelled": "已撤销"}
 CASE_STATUSES = {"running": "办理中", "completed": "已办结", "failed": "异常"}
 CLOCKS = {"legal": "法定时限", "committed": "承诺时限"}

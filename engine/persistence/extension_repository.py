@@ -1,9 +1,10 @@
 """Deadline extension requests: inserted by staff, locked when a head decides or the requester withdraws."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .models import ExtensionRequest
 
@@ -26,6 +27,13 @@ class ExtensionRepository:
         return self.uow.session.scalars(select(ExtensionRequest).where(
             ExtensionRequest.case_id == case_id, ExtensionRequest.clock == clock,
             ExtensionRequest.state == "open")).one_or_none()
+
+    def lapse_open(self, case_id: int, clocks: tuple[str, ...], at: datetime) -> None:
+        """Mark the case's open requests for ``clocks`` as ``lapsed`` at ``at`` (their clock period ended)."""
+        self.uow.session.execute(update(ExtensionRequest).where(
+            ExtensionRequest.case_id == case_id, ExtensionRequest.clock.in_(clocks),
+            ExtensionRequest.state == "open").values(state="lapsed", decided_at=at)
+            .execution_options(synchronize_session="fetch"))
 
     def get(self, request_id: int) -> ExtensionRequest | None:
         """Load one request without a lock (to find the case to lock first)."""

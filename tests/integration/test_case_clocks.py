@@ -169,7 +169,7 @@ def test_a_clock_starting_at_acceptance_applies_the_deemed_acceptance_rule(engin
     case_id, task_id = accept_case()
     assert clocks(engine, case_id, REVIEWER)["legal"]["status"] == "not_started"
     for premature in (ResumeClock(case_id, REVIEWER, ("legal",)),
-                      SuspendClock(case_id, REVIEWER, "special_procedure", "听证", ("legal",))):
+                      SuspendClock(case_id, REVIEWER, "special_procedure", "听证", ("legal",), "听证", 10)):
         with pytest.raises(InvalidInput) as refused:
             engine.handle(premature)
         assert refused.value.code == "CLOCK_NOT_STARTED"     # the code extension requests already answer
