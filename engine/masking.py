@@ -23,8 +23,25 @@ FULL_ID_NUMBER_ROLES = frozenset({"window_clerk", "auditor"})
 ID_NUMBER_KEYS = frozenset({"id_number", "applicant_id_number", "agent_id_number"})
 """Data keys that always hold an ID number (any key ending in ``_id_number`` counts too)."""
 
-ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
-"""An 18-character ID number inside free text, not glued to other letters or digits."""
+_GLUED = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
+"""Letters and digits, ASCII and full-width (全角), that a number in text must not be glued to."""
+
+ID_NUMBER_IN_TEXT = re.compile(
+    rf"(?<![{_GLUED}])[1-9\uff11-\uff19]\d{{16}}[0-9Xx\uff10-\uff19\uff38\uff58](?![{_GLUED}])")
+"""An 18-character ID number inside free text, not glued to other letters or digits.
+
+Digits and the check character ``X`` may be typed full-width (``５００１…１２３Ｘ``, an input method's 全角 mode),
+or mixed with ASCII ones: the number is the same to a reader, so it is masked all the same. The character
+classes are written out rather than normalising the text (NFKC), so a match is found in one pass and
+masking keeps the text's other characters and its length unchanged.
+"""
+
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)([1\uff11][3-9\uff13-\uff19]\d)\d{4}(\d{4})(?!\d)")
+"""A mainland mobile number (11 digits, ``1[3-9]…``) inside free text, not within a longer run of digits.
+
+ASCII, full-width or mixed digits (``\\d`` is any decimal digit; the leading ``1[3-9]`` is spelled out in both
+widths).
+"""
 
 _SHAPE = re.compile(r"^\d{17}[0-9Xx]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -108,6 +125,15 @@ def mask_id_number(value: Any) -> str:
 def mask_text(text: str) -> str:
     """Mask every ID number that appears inside free text (titles, messages, notes)."""
     return ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+def mask_mobile_numbers(text: str) -> str:
+    """Mask every mobile number inside free text: keep its first 3 and last 4 digits (``138****8000``).
+
+    Full-width and mixed digits count as digits (see :data:`MOBILE_IN_TEXT`); the characters kept are the
+    ones typed, so the text keeps its length. ID numbers are left to :func:`mask_text`.
+    """
+    return MOBILE_IN_TEXT.sub(r"\1****\2", text)
 
 
 def is_id_number_key(key: Any) -> bool:

@@ -233,6 +233,9 @@ class Queries:
                            limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Return the deadline extension requests of ``actor``'s district (admins, auditors, city supervisors: all).
 
+        Its department heads list all of them (they are asked to decide); other staff only those of cases they
+        may read, and their own (:func:`_extension_scope`).
+
         ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
         undecided; the decided states and ``all`` list newest first.
         """
@@ -372,8 +375,8 @@ def _sees_every_district(actor: Actor) -> bool:
 
 
 def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int | None) -> list[Any]:
-    """The conditions of an extension request listing: the actor's district, the case, the state."""
-    where: list[Any] = [] if everywhere else [ExtensionRequest.district == actor.district]
+    """The conditions of an extension request listing: whose (:func:`_extension_scope`), the case, the state."""
+    where: list[Any] = [] if everywhere else [_extension_scope(actor)]
     if case_id is not None:
         where.append(ExtensionRequest.case_id == case_id)
     if state in ("open", "lapsed"):
@@ -382,6 +385,48 @@ def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int 
     elif state != "all":
         where.append(ExtensionRequest.state == state)
     return where
+
+
+def _extension_scope(actor: Actor) -> Any:
+    """Which requests someone who does not see every district lists: a condition on the request and its case.
+
+    The department heads of the district are the ones asked to decide its requests (and read each case through
+    its request, see :meth:`Queries._sees_case`): they list every request of the district. Anyone else lists the
+    district's requests of the cases they may read (:func:`_readable_case`) and their own: a request says which
+    case it is about, its title and the reason, so it is as private as the case (404 for a case one may not read).
+    """
+    of_district = ExtensionRequest.district == actor.district
+    if "department_head" in actor.roles:
+        return of_district
+    return and_(of_district, or_(ExtensionRequest.requested_by == actor.username, _readable_case(actor)))
+
+
+def _readable_case(actor: Actor) -> Any:
+    """The rule of :meth:`Queries._sees_case` as a condition on :class:`Case`, for listings paged in SQL.
+
+    The case's starter, a supervisor of one of its districts, and whoever is or was on one of its tasks or its
+    linked case's tasks (assignee, completer, candidate group), or started the linked case. Overseers (who read
+    every case) and the department heads asked to decide a request are the callers' to let through.
+    """
+    linked = select(CaseLink.partner_case_id).where(CaseLink.case_id == Case.id).correlate(Case)
+    involved = (select(TaskItem.id)
+                .where(or_(TaskItem.case_id == Case.id, TaskItem.case_id.in_(linked)))
+                .where(or_(TaskItem.assignee == actor.username, TaskItem.completed_by == actor.username,
+                           select(TaskCandidate.task_id)
+                           .where(TaskCandidate.task_id == TaskItem.id,
+                                  TaskCandidate.group_key.in_(sorted(actor.groups)))
+                           .correlate(TaskItem).exists()))
+                .correlate(Case).exists())
+    partner = aliased(Case)
+    started_linked = (select(CaseLink.id)
+                      .join(partner, partner.id == CaseLink.partner_case_id)
+                      .where(CaseLink.case_id == Case.id, partner.started_by == actor.username)
+                      .correlate(Case).exists())
+    readable = [Case.started_by == actor.username, involved, started_linked]
+    if "supervisor" in actor.roles and actor.district:
+        readable.append(or_(Case.owning_district == actor.district, Case.receiving_district == actor.district,
+                            Case.deciding_district == actor.district))
+    return or_(*readable)
 
 
 def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Statistics leave out ratings removed by an upheld appeal (申诉成立); the rows stay and are counted apart.
 Who sees what: administrators, auditors and city supervisors (市级) every rating; supervisors and window
-clerks their district's; reviewers and department heads their own department's.
+clerks their district's; reviewers and department heads their own department's. Staff views leave through
+:func:`engine.masking.mask_for_roles`, as case views do: an ID number the applicant wrote into a comment (or
+an appeal reason into the removal) is masked unless the reader's role needs it in full.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .clock import CST
 from .commands import Actor
 from .errors import BadRequest, Conflict, Forbidden, NotFound
+from .masking import mask_for_roles
 from .persistence.models import Case, Rating, TaskItem
 from .ratings import BAD_SCORES, CHANNELS, LEVELS, STATUSES
 
@@ -65,7 +68,8 @@ class RatingReads:
         if bad_only:
             stmt = stmt.where(Rating.score.in_(sorted(BAD_SCORES)))
         with self.sessions() as session:
-            return [rating_view(row) for row in session.scalars(stmt.limit(max(1, min(limit, 500))))]
+            return [mask_for_roles(actor.roles, rating_view(row))
+                    for row in session.scalars(stmt.limit(max(1, min(limit, 500))))]
 
     def case_id_for(self, case_no: str) -> int:
         """Return the id of the case with this 办件编号 (404 with the same words as a forbidden case)."""
@@ -82,10 +86,14 @@ class RatingReads:
             row = session.scalars(stmt).first()
             if row is None:
                 raise NotFound("评价不存在或无权访问", details={"rating_id": rating_id})
-            return {**rating_view(row), "rectification": _progress(session, row.rectification_case_id)}
+            return mask_for_roles(actor.roles, {**rating_view(row),
+                                                "rectification": _progress(session, row.rectification_case_id)})
 
     def of_case(self, case_id: int) -> dict[str, Any] | None:
-        """Return the rating of a case with its progress, or None (for the applicant's own view)."""
+        """Return the rating of a case with its progress, or None, unmasked (the applicant's own view).
+
+        Staff callers mask it for the reader (:func:`engine.masking.mask_for_roles`).
+        """
         with self.sessions() as session:
             row = session.scalars(select(Rating).where(Rating.case_id == case_id)).first()
             if row is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import CompleteTask, RateCase, appeal_data, appeal_decision_data
+from engine import CompleteTask, RateCase, appeal_data, appeal_decision_data, mask_for_roles
 
 from ..auth import current_actor, require_role, require_user
 from ..runtime import get_engine
@@ -26,10 +26,10 @@ blp = Blueprint("ratings", __name__, url_prefix="/api/v1/ratings", description="
 @blp.response(201, RatingSchema)
 def enter(body: dict[str, Any]) -> Any:
     """Enter the applicant's rating of a closed case received or owned by your district (窗口代录)."""
-    engine = get_engine()
+    engine, actor = get_engine(), current_actor()
     case_id = engine.ratings.case_id_for(body["case_no"])
-    engine.handle(RateCase(case_id, current_actor(), body["score"], body["channel"], body["comment"]))
-    return engine.ratings.of_case(case_id)
+    engine.handle(RateCase(case_id, actor, body["score"], body["channel"], body["comment"]))
+    return mask_for_roles(actor.roles, engine.ratings.of_case(case_id))
 
 
 @blp.route("", methods=["GET"])
@@ -37,7 +37,10 @@ def enter(body: dict[str, Any]) -> Any:
 @blp.arguments(RatingListQuerySchema, location="query")
 @blp.response(200, RatingSchema(many=True))
 def list_ratings(query: dict[str, Any]) -> Any:
-    """List the ratings in your scope, newest first (district for supervisors and windows, department for staff)."""
+    """List the ratings in your scope, newest first (district for supervisors and windows, department for staff).
+
+    ID numbers in comments and appeal reasons are masked except for window clerks and auditors.
+    """
     return get_engine().ratings.list(current_actor(), **query)
 
 

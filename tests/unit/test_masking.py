@@ -15,6 +15,7 @@ from engine.masking import (
     mask_for_roles,
     mask_id_number,
     mask_mapping,
+    mask_mobile_numbers,
     mask_text,
     sees_full_id_numbers,
 )
@@ -52,6 +53,34 @@ def test_id_numbers_inside_free_text_are_masked_and_other_numbers_are_not():
     untouched = ["TB202611230000001", "1" + VALID, "ab" + VALID, "电话 13800138000", "9" * 17]
     for value in untouched:
         assert mask_text(value) == value
+
+
+def test_id_numbers_typed_with_full_width_or_mixed_digits_are_masked_keeping_the_text_length():
+    text = "全角 ５００１０３１９９００１０１１２３２ 混合 5００１０３１９９００１０１１２３２ 末位 ５００１０５１９９５０９１８４４１Ｘ。"
+    masked = mask_text(text)
+    assert masked == ("全角 ５００１**********１２３２ 混合 5００１**********１２３２ 末位 ５００１**********４４１Ｘ。")
+    assert len(masked) == len(text)
+    assert mask_text("５００１０５１９９５０９１８４４１ｘ") == "５００１**********４４１ｘ"
+    assert mask_mapping({"note": f"（{VALID[:6]}１９９００１０１１２３２）"}) == {"note": "（5001**********１２３２）"}
+    untouched = ["１" + "５００１０３１９９００１０１１２３２", "Ａ５００１０３１９９００１０１１２３２", "０" * 18,
+                 "５００１０３１９９００１０１１２３２ａ", "１３８００１３８０００"]
+    for value in untouched:
+        assert mask_text(value) == value
+
+
+def test_exports_mask_full_width_id_numbers_in_payloads():
+    from engine.exports import mask_personal
+    payload = {"data": {"note": "全角 ５００１０３１９９００１０１１２３２ 混合 5００１０３１９９００１０１１２３２"}}
+    assert mask_personal(payload) == {"data": {"note": "全角 ５００１**********１２３２ 混合 5００１**********１２３２"}}
+
+
+def test_mobile_numbers_in_text_are_masked_in_any_digit_width():
+    text = "电话 13800138000，全角 １３８００１３８０００，混合 1３９００１３９０００，座机 023-63891234"
+    masked = mask_mobile_numbers(text)
+    assert masked == "电话 138****8000，全角 １３８****８０００，混合 1３９****９０００，座机 023-63891234"
+    assert len(masked) == len(text)
+    for value in ("12800138000", "138001380001", "１２８００１３８０００", "TB202611230000001"):
+        assert mask_mobile_numbers(value) == value
 
 
 def test_mapping_masks_known_keys_whatever_their_shape_and_ids_anywhere_else():
