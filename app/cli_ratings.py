@@ -14,6 +14,7 @@ from engine import (
 
 from .cli_common import ID, BoundedInt, CliGroup, fail, refuse
 from .runtime import get_engine
+from .schemas import RequestDate
 
 OPERATOR = Actor("cli", ("admin",))
 """Reads from the command line see every district (the operator runs the server)."""
@@ -28,9 +29,12 @@ def _user(username: str) -> Actor:
 
 def _date(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         refuse("INVALID_INPUT", f"日期 “{value}” 应为 YYYY-MM-DD")
+    if day is not None and not RequestDate.EARLIEST <= day <= RequestDate.LATEST:
+        refuse("INVALID_INPUT", f"日期 “{value}”：{RequestDate.default_error_messages['range']}")
+    return day
 
 
 def _line(r: dict[str, Any]) -> str:

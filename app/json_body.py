@@ -100,6 +100,28 @@ def has_body(req: Request) -> bool:
     return bool(req.content_length) or bool(req.get_data(cache=True)) or bool(req.form) or bool(req.files)
 
 
+_DECODED = "tongban.json_body"
+"""Where :func:`json_of` keeps a request's decoded body (in its WSGI environ), so it is decoded once."""
+
+
+def json_of(req: Request) -> Any:
+    """The request's JSON body decoded by :func:`loads` (``missing`` when empty), or 400 ``BAD_REQUEST``.
+
+    Decoded once per request: the API checks every JSON body before the view runs, also where the endpoint
+    reads no body (claim, unclaim …), and :class:`JsonBodyParser` then reads the same value.
+    """
+    if _DECODED not in req.environ:
+        raw = req.get_data(cache=True)
+        if not raw:
+            req.environ[_DECODED] = core.missing
+        else:
+            try:
+                req.environ[_DECODED] = loads(raw)
+            except JsonNotValid as exc:
+                refuse_body(exc)
+    return req.environ[_DECODED]
+
+
 class JsonBodyParser(FlaskParser):
     """webargs' Flask parser with :func:`loads` for JSON bodies and 415 for a body of another content type."""
 
@@ -109,13 +131,7 @@ class JsonBodyParser(FlaskParser):
             if has_body(req):
                 raise ApiRefusal(415, JSON_REQUIRED, "UNSUPPORTED_MEDIA_TYPE", content_type=req.mimetype or "")
             return core.missing
-        raw = req.get_data(cache=True)
-        if not raw:
-            return core.missing
-        try:
-            return loads(raw)
-        except JsonNotValid as exc:
-            refuse_body(exc)
+        return json_of(req)
 
 
 def install_text_guard(app: Any) -> None:

@@ -1,7 +1,7 @@
 """marshmallow schemas describing the API (not the tables)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -24,6 +24,48 @@ class Instant(fields.DateTime):
         if isinstance(value, datetime) and value.tzinfo is not None:
             value = value.astimezone(timezone.utc)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class RequestInstant(fields.AwareDateTime):
+    """An instant a request names (ISO 8601 with an offset) that a query compares with a stored time.
+
+    Only years 2000 to 2100 (UTC) are taken: no case, task or deadline lies outside them, and a time near the
+    ends of the calendar (``0001-01-01T00:00:00+14:00``) would overflow converting to UTC on its way to the
+    database (a 500). Outside them it is a 422 ``INVALID_INPUT`` with the field's message.
+    """
+
+    EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    LATEST = datetime(2101, 1, 1, tzinfo=timezone.utc)
+    default_error_messages = {"range": "时间应在 2000 年至 2100 年之间（UTC）"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = instant.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("range") from None
+        if not self.EARLIEST <= utc < self.LATEST:
+            raise self.make_error("range")
+        return instant
+
+
+class RequestDate(fields.Date):
+    """A business date a request names (``YYYY-MM-DD``) that a query turns into an instant.
+
+    Only 2000-01-01 to 2100-12-31: the start of year 1 in Beijing time is before year 1 in UTC, and the day
+    after 9999-12-31 does not exist, so either would overflow on the way to the database (a 500). Outside
+    them it is a 422 ``INVALID_INPUT`` with the field's message.
+    """
+
+    EARLIEST = date(2000, 1, 1)
+    LATEST = date(2100, 12, 31)
+    default_error_messages = {"range": "日期应在 2000-01-01 至 2100-12-31 之间"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not self.EARLIEST <= day <= self.LATEST:
+            raise self.make_error("range")
+        return day
 
 
 class ErrorSchema(Schema):
@@ -165,8 +207,8 @@ class TaskFilterSchema(Schema):
                              metadata={"description": "owning district (业务属地) code"})
     stage = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
     light = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
-    due_before = fields.AwareDateTime(load_default=None, metadata={"description": "due strictly before (ISO 8601, "
-                                                                               "with offset)"})
+    due_before = RequestInstant(load_default=None, metadata={"description": "due strictly before (ISO 8601, "
+                                                                        "with offset; years 2000-2100)"})
     q = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                       metadata={"description": "text in the case number or the applicant's name"})
 

@@ -257,15 +257,19 @@ def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:
     doc = cursors.unpack(cursor)
     try:
         made_for = (doc["s"], doc["o"])
-        values = [datetime.fromisoformat(v["t"]) if isinstance(v, dict) else int(v) for v in doc["k"]]
+        values = [cursors.instant(v["t"], NO_DEADLINE) if isinstance(v, dict) else int(v) for v in doc["k"]]
         *leading, last_id = values
         # An edited cursor must not reach the database with a number its columns cannot hold (a 500 there):
         # the last key is a task id (64-bit), any other number a light's rank (0 red .. 3 none).
         if not 1 <= last_id < 2 ** 63 or any(isinstance(v, int) and not 0 <= v <= 3 for v in leading):
             raise ValueError("not a key of the inbox")
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, OverflowError):   # OverflowError: int() of 1e400 (infinity)
         raise InvalidInput(cursors.INVALID) from None
     if made_for != (sort, order):
         raise BadRequest(f"分页游标属于另一种排序（{made_for[0]} {made_for[1]}），不能用于当前排序（{sort} {order}）",
                          code="CURSOR_SORT_MISMATCH", details={"cursor_sort": made_for[0], "sort": sort})
+    # Each key must be of its column's kind: a number where a time belongs would reach the time column.
+    shape = (int, datetime, int) if sort == "light" else (datetime, int)
+    if len(values) != len(shape) or not all(isinstance(v, kind) for v, kind in zip(values, shape, strict=False)):
+        raise InvalidInput(cursors.INVALID)
     return values

@@ -109,14 +109,25 @@ def around(kind: str, anchor: date) -> Period:
         return Period(anchor, anchor, "day")
     if kind == "week":
         first = anchor - timedelta(days=anchor.weekday())
-        return Period(first, first + timedelta(days=6), "week")
+        return Period(first, _days_after(first, 6), "week")
     if kind == "month":
-        following = date(anchor.year + anchor.month // 12, anchor.month % 12 + 1, 1)
+        if anchor.month == 12:
+            return Period(anchor.replace(day=1), anchor.replace(day=31), "month")
+        following = date(anchor.year, anchor.month + 1, 1)
         return Period(anchor.replace(day=1), following - timedelta(days=1), "month")
     if kind == "year":
         return Period(date(anchor.year, 1, 1), date(anchor.year, 12, 31), "year")
     message = f"统计周期“{str(kind)[:20]}”无效，应为 day（日）、week（周）、month（月）或 year（年）"
     raise MetricsQueryInvalid(message, code="METRICS_PERIOD_INVALID", details={"fields": {"period": [message]}})
+
+
+def _days_after(day: date, days: int) -> date:
+    """``day`` plus ``days``, held to the last date Python has (the week of 9999-12-31 ends there).
+
+    Such a period is far past the horizon, so :func:`check` refuses it with ``METRICS_RANGE_TOO_LATE``
+    rather than the calendar overflowing into a 500.
+    """
+    return day + timedelta(days=days) if date.max - day >= timedelta(days=days) else date.max
 
 
 def resolve(today: date, *, period: str | None = None, anchor: Any = None, first: Any = None,

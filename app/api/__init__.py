@@ -10,7 +10,7 @@ from webargs.flaskparser import is_json_request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ApiRefusal, http_error_response
-from ..json_body import JSON_REQUIRED, JsonBodyParser, has_body
+from ..json_body import JSON_REQUIRED, JsonBodyParser, has_body, json_of
 from ..schemas import ErrorSchema
 
 class Blueprint(flask_smorest.Blueprint):
@@ -29,12 +29,17 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def refuse_other_bodies() -> None:
-    """415 for a body that is neither JSON nor a multipart upload, also where the endpoint reads no body.
+    """415 for a body that is neither JSON nor a multipart upload, 400 for JSON the API cannot take.
 
-    An endpoint with JSON arguments already refuses one (:class:`JsonBodyParser`); one without (claim, unclaim,
-    approve …) would otherwise read a form-encoded or plain-text body as nothing and answer 200.
+    Both also where the endpoint reads no body: an endpoint with JSON arguments already refuses them
+    (:class:`JsonBodyParser`); one without (claim, unclaim, approve …) would otherwise read a form-encoded,
+    plain-text or malformed JSON body as nothing and act on the request. A JSON body is decoded here, before
+    the view runs, by the same rules (:func:`json_of`: syntax, encoding, depth, NUL, direction controls …).
     """
-    if is_json_request(request) or request.mimetype == "multipart/form-data" or not has_body(request):
+    if request.mimetype == "multipart/form-data" or not has_body(request):
+        return
+    if is_json_request(request):
+        json_of(request)
         return
     raise ApiRefusal(415, JSON_REQUIRED, "UNSUPPORTED_MEDIA_TYPE", content_type=request.mimetype or "")
 

@@ -6,7 +6,8 @@ per uploaded material, as at the window's intake.
 """
 from __future__ import annotations
 
-from typing import Any
+from functools import wraps
+from typing import Any, Callable
 
 from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
@@ -136,7 +137,21 @@ def applicant() -> Actor:
     return actor
 
 
+def applicants_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse staff (403 ``APPLICANT_ONLY``) and anonymous callers (401) before any argument is read.
+
+    Put it between ``@blp.route`` and ``@blp.arguments``/``@blp.response``, so that it wraps the argument
+    parsing: staff get the 403 whatever the body, not a 422 about a field they should never have sent.
+    """
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        applicant()
+        return view(*args, **kwargs)
+    return wrapper
+
+
 @blp.route("/online/matters", methods=["GET"])
+@applicants_only
 @blp.response(200, OnlineMattersSchema)
 def online_matters() -> Any:
     """List the matters offered online (全程网办), with the districts that offer them; ``q`` searches."""
@@ -147,6 +162,7 @@ def online_matters() -> Any:
 
 
 @blp.route("/online/applications", methods=["POST"])
+@applicants_only
 @blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
     "type": "object", "properties": {"application": {"type": "string",
                                                      "description": "OnlineApplicationSchema 的 JSON"}},
@@ -163,6 +179,7 @@ def apply() -> Any:
 
 
 @blp.route("/my/cases", methods=["GET"])
+@applicants_only
 @blp.response(200, MyCasesSchema)
 def my_cases() -> Any:
     """List the cases you applied for online, newest first."""
@@ -170,6 +187,7 @@ def my_cases() -> Any:
 
 
 @blp.route("/my/cases/<int:case_id>", methods=["GET"])
+@applicants_only
 @blp.response(200, MyCaseDetailSchema)
 def my_case(case_id: int) -> Any:
     """Show one of your cases: stage, deadlines, the one-time 补正 notice, materials (someone else's: 404)."""
@@ -177,6 +195,7 @@ def my_case(case_id: int) -> Any:
 
 
 @blp.route("/my/cases/<int:case_id>/supplements", methods=["POST"])
+@applicants_only
 @blp.response(201, SupplementResultSchema)
 def supplement(case_id: int) -> Any:
     """Upload the materials an open 补正 notice asks for (409 ``NO_OPEN_CORRECTION`` when none is open)."""
@@ -187,6 +206,7 @@ def supplement(case_id: int) -> Any:
 
 
 @blp.route("/my/cases/<int:case_id>/rating", methods=["POST"])
+@applicants_only
 @blp.arguments(ScoreFields)
 @blp.response(201, MyCaseDetailSchema)
 def rate(body: dict[str, Any], case_id: int) -> Any:

@@ -5,6 +5,8 @@ from marshmallow import Schema, fields, validate
 
 from engine import CHANNELS, LEVELS
 
+from ..schemas import RequestDate
+
 SCORE_HELP = "满意度（GB/T 39046 A.8）：" + "、".join(f"{k} {v}" for k, v in LEVELS.items())
 CHANNEL_HELP = "评价渠道（GB/T 39046 表9）：" + "、".join(f"{k} {v}" for k, v in CHANNELS.items())
 
@@ -181,8 +183,8 @@ class StatsQuerySchema(Schema):
 
     district = fields.String(load_default=None, validate=validate.Length(max=12))
     department = fields.String(load_default=None, validate=validate.Length(max=40))
-    since = fields.Date(load_default=None, data_key="from")
-    until = fields.Date(load_default=None, data_key="to")
+    since = RequestDate(load_default=None, data_key="from")
+    until = RequestDate(load_default=None, data_key="to")
 
 
 class LevelCountSchema(Schema):
