@@ -13,6 +13,7 @@ from flask import abort, g, request, session
 from engine import ROLE_NAMES, Actor, Forbidden
 
 from .runtime import get_engine
+from .security import session_generation
 
 
 def current_actor() -> Actor:
@@ -43,9 +44,10 @@ def _actor_from_request() -> Actor | None:
     username = session.get("user")
     if not username:
         return None
-    actor = get_engine().identity.actor_for_username(username)
+    generation = session_generation()
+    actor = None if generation is None else get_engine().identity.actor_for_session(username, generation)
     if actor is None:
-        session.clear()  # the user was deactivated or removed since logging in
+        session.clear()  # logged out (this cookie is a copy), deactivated or removed since logging in
     return actor
 
 

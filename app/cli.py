@@ -27,7 +27,7 @@ from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
 from .cli_common import (
-    VERSION, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
+    VERSION, BoundedFloat, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
     usage_refusal,
 )
 from .cli_drafts import drafts_group
@@ -297,7 +297,9 @@ def users_group() -> None:
     """Manage users."""
 
 
-@users_group.command("create", help="在已有的区县和部门中创建用户。")
+@users_group.command("create", help=(
+    "在已有的区县和部门中创建用户。窗口人员、审查人员、科室负责人和电子监察人员须填写区县和部门"
+    "（市级人员填写区县 500000）；姓名不能为空。"))
 @with_appcontext
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="显示姓名")
@@ -311,7 +313,8 @@ def users_create(username: str, display_name: str, roles: tuple[str, ...], distr
     """Create a user in an existing district and department."""
     try:
         get_engine().identity.create_user(username, display_name=display_name, roles=roles, district=district,
-                                          department=department, password=password, id_number=id_number)
+                                          department=department, password=password, id_number=id_number,
+                                          require_placement=True)
     except EngineError as exc:
         fail(exc)
     click.echo(f"已创建用户 {username}")
@@ -419,7 +422,8 @@ def _warn_calendar_coverage(engine: Any) -> None:
     "触发到期的 BPMN 定时器，投递到期的消息；可在 Web 进程之外同时运行任意多个。"))
 @with_appcontext
 @click.option("--once", is_flag=True, help="处理一次到期的定时器、待生成的归档包和待封存的链头后退出")
-@click.option("--interval", default=1.0, show_default=True, type=float, help="检查间隔（秒）")
+@click.option("--interval", default=1.0, show_default=True, type=BoundedFloat(0.1, 3600, "秒数"),
+              help="检查间隔（秒，0.1 至 3600）")
 def worker_command(once: bool, interval: float) -> None:
     """Fire due BPMN timers and deliver due messages; run any number of these next to the web processes."""
     engine = get_engine()

@@ -452,6 +452,31 @@ class BoundedInt(click.ParamType):
         return f"BoundedInt({self.minimum}, {self.maximum})"
 
 
+class BoundedFloat(click.ParamType):
+    """A decimal number between ``minimum`` and ``maximum`` (inclusive), e.g. seconds; refused in Chinese else.
+
+    ``nan``, ``inf`` and anything that is not a plain decimal are refused like a value out of range.
+    """
+
+    name = "number"
+
+    def __init__(self, minimum: float, maximum: float, noun: str = "数值") -> None:
+        self.minimum, self.maximum, self.noun = minimum, maximum, noun
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value).strip()
+        plain = text.isascii() and len(text) <= 20 and text.replace(".", "", 1).lstrip("-").isdigit()
+        number = float(text) if plain else None
+        if number is None or not self.minimum <= number <= self.maximum:
+            shown = text if len(text) <= 40 else f"{text[:40]}…"
+            raise CliUsageError(f"应为 {self.minimum:g} 到 {self.maximum:g} 之间的{self.noun}，收到 “{shown}”",
+                                ctx=ctx, param=param)
+        return number
+
+    def __repr__(self) -> str:
+        return f"BoundedFloat({self.minimum}, {self.maximum})"
+
+
 ID = BoundedInt(1, MAX_ID, "编号")
 """The id of a row (grant, draft, message, rating, ...): 1 to 2**63 - 1."""
 

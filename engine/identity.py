@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .calendar import business_date
@@ -20,7 +20,7 @@ from .clock import Clock
 from .commands import Actor
 from .errors import Conflict, InvalidInput, NotFound, UnknownDepartment, UnknownDistrict
 from .masking import id_number_fault
-from .org_file import ROLES
+from .org_file import ROLES, placement_problem
 from .org_file import USERNAME as _USERNAME
 from .persistence.models import ApiToken, User
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -52,11 +52,18 @@ class Identity:
 
     def create_user(self, username: str, *, display_name: str, roles: Iterable[str], district: str | None = None,
                     department: str | None = None, password: str | None = None,
-                    id_number: str | None = None) -> UserInfo:
+                    id_number: str | None = None, require_placement: bool = False) -> UserInfo:
         """Create a user; refuse bad names, unknown roles, districts and departments, and duplicates.
 
+        Args:
+            require_placement: also refuse a user whose roles work per district (window clerks, reviewers,
+                department heads, supervisors) without a district and department, as ``tongban users create``
+                and ``tongban org load`` do (:func:`~engine.org_file.placement_problem`); callers inside the
+                engine may place district-level staff without a department.
+
         Raises:
-            InvalidInput: a bad username, role, password or ID number.
+            InvalidInput: a bad username, blank display name, role, password or ID number, or (with
+                ``require_placement``) a district-level role without a district and department.
             UnknownDistrict: ``district`` is not in the districts table.
             UnknownDepartment: ``district`` has no department ``department`` (or no district was given).
             Conflict: the username is taken.
@@ -67,6 +74,9 @@ class Identity:
         unknown = [r for r in roles if r not in ROLES]
         if unknown or not roles:
             raise InvalidInput(f"角色无效：{', '.join(unknown) or '（空）'}；可选 {', '.join(ROLES)}")
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 64:
+            raise InvalidInput("姓名不能为空，且不超过 64 个字符", details={"field": "name"})
         if password is not None and len(password) < 8:
             raise InvalidInput("密码至少 8 个字符")
         if id_number is not None:
@@ -76,6 +86,10 @@ class Identity:
                 raise InvalidInput(f"身份证号无效：{fault}")
         with self.uow() as uow:
             _check_org(uow, district, department)
+            placement = placement_problem(roles, district, department) if require_placement else None
+            if placement is not None:
+                raise InvalidInput(placement, details={"roles": list(roles), "district": district,
+                                                       "department": department})
             if uow.users.by_username(username) is not None:
                 raise Conflict(f"用户 {username} 已存在")
             uow.users.add(User(username=username, display_name=display_name, district=district,
@@ -127,6 +141,46 @@ class Identity:
             row = session.execute(_ACTOR_BY_USERNAME, {"username": username}).first()
         return _actor_from_row(row)
 
+    def session_generation(self, username: str) -> int | None:
+        """Return the generation a page session opened now must carry, or None for no active user.
+
+        A page session holds this value from its login; :meth:`actor_for_session` accepts it only while it is
+        still the user's, and :meth:`end_sessions` moves it on, so every copy of a logged-out cookie is refused.
+        """
+        with self.sessions() as session:
+            return session.scalar(_GENERATION_BY_USERNAME, {"username": username})
+
+    def actor_for_session(self, username: str, generation: int) -> Actor | None:
+        """Return the actor of a page session, or None once the user logged out (or is no longer active).
+
+        Args:
+            username: the user the session names.
+            generation: the generation the session was given at login (see :meth:`session_generation`).
+        """
+        with self.sessions() as session:
+            row = session.execute(_ACTOR_BY_SESSION, {"username": username, "generation": generation}).first()
+        return _actor_from_row(row)
+
+    def end_sessions(self, username: str, generation: int) -> bool:
+        """End every page session of ``username`` (logging out), if ``generation`` is still the current one.
+
+        A stale session's copy cannot end the sessions opened since: it no longer holds the current generation.
+
+        Args:
+            username: the user logging out.
+            generation: the generation of the session that logs out.
+
+        Returns:
+            Whether the sessions were ended (False when the generation had already moved on).
+        """
+        with self.uow() as uow:
+            ended = uow.session.execute(
+                update(User).where(User.username == username, User.session_generation == generation)
+                .values(session_generation=User.session_generation + 1)
+                .execution_options(synchronize_session=False)).rowcount
+            uow.commit()
+        return bool(ended)
+
     def actor_for_password(self, username: str, password: str) -> Actor | None:
         """Return the actor when the password matches, or None (same work either way).
 
@@ -164,6 +218,12 @@ _ACTOR_BY_TOKEN = (
 """The active user owning an unrevoked, unexpired token with this hash."""
 _ACTOR_BY_USERNAME = select(*_ACTOR_COLUMNS).where(_users.c.username == bindparam("username"),
                                                    _users.c.active.is_(True))
+_ACTOR_BY_SESSION = select(*_ACTOR_COLUMNS).where(_users.c.username == bindparam("username"),
+                                                  _users.c.session_generation == bindparam("generation"),
+                                                  _users.c.active.is_(True))
+"""The active user a page session names, while the session's generation is still the user's."""
+_GENERATION_BY_USERNAME = select(_users.c.session_generation).where(_users.c.username == bindparam("username"),
+                                                                    _users.c.active.is_(True))
 _PASSWORD_BY_USERNAME = select(*_ACTOR_COLUMNS, _users.c.password_hash).where(
     _users.c.username == bindparam("username"), _users.c.active.is_(True))
 

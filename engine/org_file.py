@@ -39,6 +39,10 @@ ROLE_NAMES = {"window_clerk": "窗口人员", "reviewer": "审查人员", "depar
               "supervisor": "电子监察（督办）人员", "designer": "流程设计人员", "auditor": "审计人员",
               "admin": "管理员"}
 """The roles as people read them (error messages, pages)."""
+DISTRICT_ROLES = ("window_clerk", "reviewer", "department_head", "supervisor")
+"""Roles that work in one district and department: their tasks go to ``role@district/department`` groups and
+their supervision and metrics are their district's, so a user holding one must name both (a city-level user
+names 重庆市 ``500000``). Designers, auditors and administrators work city-wide and may leave them out."""
 KINDS = ("区", "县", "自治县", "功能区", "市")
 DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})$")
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -116,9 +120,26 @@ def parse_org_file(text: str, fmt: str) -> OrgFile:
     return org
 
 
+def placement_problem(roles: Iterable[str], district: str | None, department: str | None) -> str | None:
+    """Why a user with ``roles`` cannot work where placed (None: placed well enough); see :data:`DISTRICT_ROLES`.
+
+    ``tongban users create`` and ``tongban org load`` both apply it, so the same user is refused by either.
+    """
+    working = [ROLE_NAMES[r] for r in dict.fromkeys(roles) if r in DISTRICT_ROLES]
+    if not working or (district and department):
+        return None
+    missing = "区县和部门" if not district and not department else "区县" if not district else "部门"
+    return (f"{'、'.join(working)}须填写所在的{missing}（待办按“角色@区县/部门”分派，"
+            "市级人员填写区县 500000 及其部门）")
+
+
 def reference_problems(org: OrgFile, districts: Iterable[str],
                        departments: Iterable[tuple[str, str]]) -> list[str]:
-    """Return the rows that point at a district or department neither the file nor the database has."""
+    """Return the rows that point at a district or department neither the file nor the database has.
+
+    A user whose roles work per district (:data:`DISTRICT_ROLES`) and who names no district or department is
+    refused here too (:func:`placement_problem`), as ``tongban users create`` refuses them.
+    """
     known = set(districts) | {d.code for d in org.districts}
     known_departments = set(departments) | {(d.district_code, d.code) for d in org.departments}
     problems = []
@@ -133,6 +154,8 @@ def reference_problems(org: OrgFile, districts: Iterable[str],
             problems.append(f"第 {user.line} 行：用户 {user.username} 的区县代码 {user.district} 不存在")
         elif user.department and (user.district, user.department) not in known_departments:
             problems.append(f"第 {user.line} 行：区县 {user.district} 没有部门 {user.department}")
+        elif (placement := placement_problem(user.roles, user.district, user.department)) is not None:
+            problems.append(f"第 {user.line} 行：用户 {user.username}：{placement}")
     return problems
 
 

@@ -19,6 +19,7 @@ from engine import (
 from ..auth import current_actor
 from ..material_files import file_response
 from ..runtime import get_engine
+from ..security import inert
 from . import bp, login_required
 from .labels import CLOCKS, materials
 
@@ -149,9 +150,16 @@ def _back() -> str:
 @bp.get("/cases/<int:case_id>/diagram.bpmn")
 @login_required
 def diagram(case_id: int) -> Any:
-    """Send the BPMN XML of the case's pinned definition version."""
+    """Send the BPMN XML of the case's pinned definition version, as a download that can never run as a page.
+
+    The diagram viewer fetches it (``fetch`` reads the body whatever the disposition); opened directly, the
+    browser saves it instead of rendering it, and the sandbox CSP and ``nosniff`` keep any markup planted in a
+    deployed diagram inert even then.
+    """
     xml = get_engine().documents.diagram(current_actor(), case_id)
-    return Response(xml, mimetype="application/xml", headers={"Cache-Control": "private, max-age=3600"})
+    return inert(Response(xml, mimetype="application/xml", headers={
+        "Cache-Control": "private, max-age=3600",
+        "Content-Disposition": f'attachment; filename="case-{case_id}.bpmn"'}))
 
 
 @bp.get("/cases/<int:case_id>/materials/<material_key>")

@@ -1,6 +1,7 @@
 """Log in with a user name and password (argon2, throttled) and log out."""
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,12 @@ from ..security import end_session, start_session
 from . import bp
 
 WRONG = "用户名或密码错误"
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters no return path may hold: C0, DEL, C1, line/paragraph separators and direction controls.
+
+``urlsplit`` silently drops tab, CR and LF before parsing, so a target holding them would pass the checks and
+then break (or split) the ``Location`` header.
+"""
 
 
 @bp.get("/login")
@@ -46,8 +53,9 @@ def logout() -> Any:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Allow only a local path as the place to return to (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Allow only a local path as the place to return to (no open redirect, no control characters)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target \
+            or _CONTROLS.search(target):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

@@ -546,6 +546,8 @@ class User(Base):
     id_verified_by: Mapped[Optional[str]] = mapped_column(String(64))
     """Who checked an applicant's identity document when creating the account (实名核验)."""
     id_verified_at: Mapped[Optional[datetime]]
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Which page sessions are valid: a session holds the value read at login; logging out moves it on."""
 
 
 class District(Base):

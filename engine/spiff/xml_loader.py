@@ -23,6 +23,15 @@ from ..text_input import BIDI_CONTROLS, BIDI_WHAT
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
 _FORBIDDEN_MARKUP = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ACTIVE_NS = {"http://www.w3.org/1999/xhtml", "http://www.w3.org/2000/svg", "http://www.w3.org/1998/Math/MathML"}
+"""Namespaces whose elements a browser renders as a live document (scripts, links, event handlers)."""
+_PROCESS_SCRIPT_NS = {BPMN_NS, CAMUNDA_NS}
+"""Namespaces whose ``script`` element is a script task's code for the engine, not a browser's."""
+_EVENT_HANDLER = re.compile(r"on[a-z]{3,}")
+_SCRIPT_URL = re.compile(r"(javascript|vbscript|livescript):")
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f]")
+"""Browsers skip ASCII whitespace and controls in a URL scheme, so ``java&#9;script:`` still runs."""
+_STYLESHEET = re.compile(rb"<\?\s*xml-stylesheet", re.IGNORECASE)
 _ISO_DAYS = re.compile(r"^P(\d+)D$")
 _ISO_HOURS = re.compile(r"^PT(\d+)H$")
 _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers", "separateFrom"}, "form": {"key"},
@@ -72,7 +81,39 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int, stored: bool = False) -
     if where is not None:
         gap = " " if where[-1].isascii() else ""
         raise _rejected("BPMN_BIDI_TEXT", f"文件 {name} 中{where}{gap}{BIDI_WHAT}，不予接受")
+    active = None if stored else _active_content(data, root)
+    if active is not None:
+        raise _rejected("BPMN_ACTIVE_CONTENT", f"文件 {name} 中{active}，是浏览器会执行的网页内容，"
+                                               "流程图中不允许出现，不予接受")
     return root
+
+
+def _active_content(data: bytes, root: etree._Element) -> str | None:
+    """Where the first markup a browser would run is ("第 3 行的 script 元素"), None if there is none.
+
+    A deployed diagram is served back to staff browsers (the case diagram, the designer), so it must not
+    carry an XHTML, SVG or MathML element, a ``script`` element in any other namespace than BPMN's and
+    Camunda's (there it is a script task's code, run by the engine), an event-handler attribute (``onload``),
+    a ``javascript:``/``vbscript:`` URL, or an ``xml-stylesheet`` instruction (XSLT).
+    """
+    if _STYLESHEET.search(data) or _STYLESHEET.search(_as_utf8(data)):
+        return " xml-stylesheet 处理指令（XSLT 样式表）"
+    for el in root.iter():
+        if not isinstance(el.tag, str):   # a comment or processing instruction
+            continue
+        qname = etree.QName(el)
+        label = f"第 {el.sourceline} 行的 {qname.localname} 元素"
+        if qname.namespace in _ACTIVE_NS:
+            return f"{label}（命名空间 {qname.namespace}）"
+        if qname.localname.lower() == "script" and qname.namespace not in _PROCESS_SCRIPT_NS:
+            return label
+        for attribute, value in el.attrib.items():
+            local = etree.QName(attribute).localname
+            if _EVENT_HANDLER.fullmatch(local.lower()):
+                return f"{label}的事件处理属性 {local}"
+            if _SCRIPT_URL.match(_URL_NOISE.sub("", value).lower()):
+                return f"{label}的属性 {local} 中的脚本链接（javascript:）"
+    return None
 
 
 def _bidi_element(root: etree._Element) -> str | None:

@@ -299,7 +299,7 @@ def test_demo_seed_creates_the_demo_users_with_tokens_and_is_idempotent(runner, 
 
 def test_demo_seed_keeps_users_that_already_exist(runner, app):
     ok(runner.invoke(args=["users", "create", "window_yz", "--name", "自建", "--role", "window_clerk",
-                           "--district", "500103"]))
+                           "--district", "500103", "--department", "zwzx"]))
     ok(runner.invoke(args=["demo", "seed"]))
     users = {u.username: u for u in get_engine(app).identity.list_users()}
     assert users["window_yz"].display_name == "自建"

@@ -334,3 +334,10 @@ def test_the_help_check_finds_english():
     words = [word for word, _line in english_words(page, ["users list", "x"], ["list"], {"daily", "weekly"})]
     assert words == ["Usage", "Show", "this", "message", "exit", "default", "required", "Lists", "users", "have",
                      "logged"]
+
+
+@pytest.mark.parametrize("interval", ["-1", "0", "nan", "inf", "1e3", "3601", "０.５", "99999999999999999999"])
+def test_the_worker_refuses_an_interval_that_would_spin_or_sleep_for_ever(runner, interval):
+    """``--interval -1`` used to be accepted and ran the worker as a busy loop."""
+    err = failed(runner.invoke(args=["worker", "--interval", interval]))
+    assert err.startswith("错误 [INVALID_INPUT]：--interval 应为 0.1 到 3600 之间的秒数"), err

@@ -108,3 +108,15 @@ def finishes_while_a_command_holds_the_write_lock(engine, work) -> bool:
         finished_while_locked = not thread.is_alive()
     thread.join(timeout=60)
     return finished_while_locked
+
+
+def test_a_page_session_is_valid_only_while_its_generation_is_the_users(engine):
+    _user(engine)
+    generation = engine.identity.session_generation(CLERK.username)
+    assert engine.identity.actor_for_session(CLERK.username, generation) == CLERK
+    assert engine.identity.end_sessions(CLERK.username, generation) is True
+    assert engine.identity.actor_for_session(CLERK.username, generation) is None
+    assert engine.identity.end_sessions(CLERK.username, generation) is False   # a stale copy ends nothing
+    fresh = engine.identity.session_generation(CLERK.username)
+    assert fresh != generation and engine.identity.actor_for_session(CLERK.username, fresh) == CLERK
+    assert engine.identity.session_generation("nobody") is None

@@ -187,12 +187,35 @@ def test_users_create_refuses_an_unknown_district_or_department(runner, app, arg
     assert get_engine(app).identity.list_users() == []
 
 
-def test_users_in_a_functional_zone_or_without_a_district_can_be_created(runner, app):
+def test_users_in_a_functional_zone_or_city_wide_can_be_created(runner, app):
     ok(create_user(runner, "window_lj", "--role", "window_clerk", "--district", "CQ-LJXQ",
                    "--department", "zwzx"))
-    ok(create_user(runner, "supervisor_any", "--role", "supervisor"))
+    ok(create_user(runner, "supervisor_city", "--role", "supervisor", "--district", "500000",
+                   "--department", "jiancha"))
+    ok(create_user(runner, "auditor_any", "--role", "auditor"))       # city-wide roles need no district
     assert {u.username: u.district for u in get_engine(app).identity.list_users()} == {
-        "supervisor_any": None, "window_lj": "CQ-LJXQ"}
+        "auditor_any": None, "supervisor_city": "500000", "window_lj": "CQ-LJXQ"}
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (["--name", "测试", "--role", "reviewer"], "审查人员须填写所在的区县和部门"),
+    (["--name", "测试", "--role", "supervisor"], "电子监察（督办）人员须填写所在的区县和部门"),
+    (["--name", "测试", "--role", "window_clerk", "--district", "500103"], "窗口人员须填写所在的部门"),
+    (["--name", "", "--role", "reviewer", "--district", "500103", "--department", "zhujian"], "姓名不能为空"),
+    (["--name", "  ", "--role", "auditor"], "姓名不能为空"),
+], ids=["reviewer-nowhere", "supervisor-nowhere", "clerk-without-department", "empty-name", "blank-name"])
+def test_users_create_refuses_a_user_who_could_never_work(runner, app, args, text):
+    """QA: users without a district and department, or with an empty 姓名, were created (exit 0)."""
+    err = failed(runner.invoke(args=["users", "create", "qa_u2", *args]))
+    assert "错误 [INVALID_INPUT]" in err and text in err, err
+    assert get_engine(app).identity.list_users() == []
+
+
+def test_org_load_refuses_a_district_role_without_district_and_department_as_users_create_does(runner, app,
+                                                                                              tmp_path):
+    err = failed(load(runner, tmp_path, "users:\n  - {username: qa_o5, name: 戊, roles: [reviewer]}\n"))
+    assert "错误 [ORG_FILE_INVALID]" in err and "第 2 行：用户 qa_o5：审查人员须填写所在的区县和部门" in err, err
+    assert counts(app)[2] == 0
 
 
 def test_users_list_filters_by_district_and_role_and_masks_id_numbers(runner, app):

@@ -1,14 +1,18 @@
 """Page login: argon2 passwords, session cookie flags, CSRF on every page POST, throttling, logout."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from app import create_app
 from app.runtime import get_engine
+from engine.persistence.models import User
 
-from ..pages_helpers import PASSWORD, csrf_of, login, seed
+from ..pages_helpers import PASSWORD, client_for, csrf_of, login, seed
 
 
 @pytest.fixture
@@ -175,3 +179,91 @@ def test_login_returns_only_to_local_paths(app, client):
 
 def _clerk(app):
     return get_engine(app).identity.actor_for_username("window_yz")
+
+
+@pytest.mark.parametrize("target", ["/\nX", "/\r\nSet-Cookie: x=1", "/\tinbox", "/a\x00b", "/a\x7fb", "/a\x85b",
+                                    "/a\u2028b", "/a\u2029b", "/a\u202eb", "/a\u2066b"])
+def test_a_return_path_with_a_control_character_falls_back_to_the_inbox(client, target):
+    page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+    assert 'name="next"' not in page
+    token = csrf_of(client)
+    response = client.post("/login", data={"username": "window_yz", "password": PASSWORD, "csrf_token": token,
+                                           "next": target})
+    # NUL and direction controls are refused (400) for every form field before any view runs.
+    refused_anyway = bool(re.search("[\x00\u202a-\u202e\u2066-\u2069]", target))
+    assert (response.status_code, response.headers.get("Location")) == ((400, None) if refused_anyway else (302, "/"))
+    assert "Set-Cookie: x" not in str(response.headers)
+
+
+def test_the_login_link_with_an_encoded_newline_in_next_logs_in_to_the_inbox(client):
+    page = client.get("/login?next=/%0aX").get_data(as_text=True)
+    field = re.search(r'name="next" value="([^"]*)"', page)
+    token = csrf_of(client, "/login?next=/%0aX")
+    data = {"username": "window_yz", "password": PASSWORD, "csrf_token": token}
+    if field:  # what a browser would submit from the hidden field
+        data["next"] = html.unescape(field.group(1))
+    response = client.post("/login", data=data)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+
+def _cookie_of(client):
+    cookie = client.get_cookie("tongban_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _holding(app, cookie):
+    """A fresh client holding a copied session cookie (as someone who copied it from the browser would)."""
+    copy = app.test_client()
+    copy.set_cookie("tongban_session", cookie)
+    return copy
+
+
+def test_logging_out_ends_every_copy_of_the_session_cookie(app, client):
+    login(client, "window_yz")
+    token = csrf_of(client, "/")
+    cookie = _cookie_of(client)
+    assert _holding(app, cookie).get("/").status_code == 200
+    assert _holding(app, cookie).get("/api/v1/tasks/counts").status_code == 200
+    task_id = get_engine(app).queries.tasks(_clerk(app), limit=1).items[0]["id"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+    page = _holding(app, cookie).get("/")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+    counts = _holding(app, cookie).get("/api/v1/tasks/counts")
+    assert counts.status_code == 401 and counts.json["code"] == "UNAUTHENTICATED"
+    claim = _holding(app, cookie).post(f"/api/v1/tasks/{task_id}/claim", headers={"X-CSRFToken": token})
+    assert claim.status_code == 401 and claim.json["code"] == "UNAUTHENTICATED"
+    form = _holding(app, cookie).post(f"/tasks/{task_id}/claim", data={"csrf_token": token})
+    assert form.status_code == 302 and form.headers["Location"].startswith("/login")
+    assert get_engine(app).queries.task(_clerk(app), task_id)["assignee"] is None
+
+
+def test_logging_out_ends_the_users_other_sessions_but_a_stale_copy_cannot_log_anyone_out(app, client):
+    login(client, "window_yz")
+    stale, stale_token = _cookie_of(client), csrf_of(client, "/")
+    client.post("/logout", data={"csrf_token": stale_token})
+    other_browser = client_for(app, "window_yz")
+    again = client_for(app, "window_yz")
+    # The old cookie's copy logging out changes nothing for the sessions opened since.
+    _holding(app, stale).post("/logout", data={"csrf_token": stale_token})
+    assert other_browser.get("/").status_code == 200 and again.get("/").status_code == 200
+    # Logging out in one browser ends the user's sessions everywhere, but not another user's.
+    reviewer = client_for(app, "reviewer_zj")
+    again.post("/logout", data={"csrf_token": csrf_of(again, "/")})
+    assert other_browser.get("/").status_code == 302
+    assert reviewer.get("/").status_code == 200
+    assert login(other_browser, "window_yz").status_code == 302 and other_browser.get("/").status_code == 200
+
+
+def test_a_session_without_a_generation_or_of_a_deactivated_user_is_refused(app, client):
+    login(client, "window_yz")
+    cookie = _cookie_of(client)
+    with client.session_transaction() as session:
+        del session["generation"]
+    assert client.get("/").status_code == 302
+    assert _holding(app, cookie).get("/").status_code == 200
+    with get_engine(app).database.engine.begin() as conn:
+        conn.execute(update(User).where(User.username == "window_yz").values(active=False))
+    assert _holding(app, cookie).get("/api/v1/tasks/counts").status_code == 401

@@ -7,7 +7,8 @@ import pytest
 
 from app import create_app
 from app.runtime import get_engine
-from engine import ClaimTask, CompleteTask, StartCase
+from engine import ClaimTask, CompleteTask, DefinitionRejected, DeployDefinitions, StartCase
+from engine.spiff import xml_loader
 
 from ..helpers import ACCEPT, CLERK, count_statements
 from ..pages_helpers import PASSWORD, client_for, csrf_of, seed
@@ -131,6 +132,36 @@ def test_the_case_page_shows_summary_clocks_tasks_timeline_and_the_diagram(app):
     assert f'data-src="/cases/{case_id}/diagram.bpmn"' in page and 'data-highlight="accept"' in page
     diagram = client.get(f"/cases/{case_id}/diagram.bpmn")
     assert diagram.mimetype == "application/xml" and b'<bpmn:userTask id="accept"' in diagram.data
+
+
+PLANTED = b'<html:script xmlns:html="http://www.w3.org/1999/xhtml">alert(document.cookie)</html:script>'
+
+
+def test_a_diagram_is_served_as_an_inert_download_even_holding_a_planted_script(app, monkeypatch):
+    """A version deployed before deploy refused scripts still loads, and its diagram can never run as a page."""
+    engine = get_engine(app)
+    name, data = next((n, d) for n, d in engine.shipped_files()[0] if n == "parallel_approval/main.bpmn")
+    planted = data.replace(b"<bpmn:extensionElements>", b"<bpmn:extensionElements>" + PLANTED, 1)
+    with pytest.raises(DefinitionRejected) as refused:
+        engine.handle(DeployDefinitions(((name, planted),), ()))
+    assert refused.value.details["findings"][0]["code"] == "BPMN_ACTIVE_CONTENT"
+    with monkeypatch.context() as before_the_check:
+        before_the_check.setattr(xml_loader, "_active_content", lambda data, root: None)
+        engine.handle(DeployDefinitions(((name, planted),), ()))
+    case_id = engine.handle(StartCase("parallel_approval", CLERK, {"applicant": "某公司", "materials": ["营业执照"]},
+                                      title="图中有脚本")).case_id
+    client = client_for(app, "window_yz")
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f'data-src="/cases/{case_id}/diagram.bpmn"' in page
+    diagram = client.get(f"/cases/{case_id}/diagram.bpmn")
+    assert diagram.status_code == 200 and PLANTED in diagram.data
+    assert diagram.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert diagram.headers["X-Content-Type-Options"] == "nosniff"
+    assert diagram.headers["Content-Disposition"] == f'attachment; filename="case-{case_id}.bpmn"'
+    for path in ("/", "/api/v1/tasks/counts", "/login"):
+        assert client.get(path).headers["X-Content-Type-Options"] == "nosniff", path
+    assert client.get("/api/v1/tasks/counts").headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert "Content-Security-Policy" not in client.get("/").headers
 
 
 def test_the_case_page_links_only_the_tasks_the_viewer_may_open(app):

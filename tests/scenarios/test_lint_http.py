@@ -49,3 +49,18 @@ def test_a_direction_control_in_a_name_is_refused_by_lint_and_by_deploy(client, 
     refused = assert_error(upload(client, cast["designer"], [("trojan.bpmn", trojan)]), 422, "DEFINITION_REJECTED")
     assert [f["code"] for f in refused["details"]["findings"]] == ["BPMN_BIDI_TEXT"]
     assert client.get("/api/v1/definitions", headers=cast["designer"].headers).get_json() == []
+
+
+def test_a_script_planted_in_the_extension_elements_is_refused_by_lint_and_by_deploy(client, cast):
+    """An XHTML script would run in tongban's origin when a staff browser opens the case's diagram."""
+    from tests.scenarios.test_http_api import upload
+    planted = diagram(process_id="planted", task_extensions=(
+        '<tb:assignment candidateGroups="reviewer"/>'
+        '<html:script xmlns:html="http://www.w3.org/1999/xhtml">alert(document.cookie)</html:script>'))
+    body = post_lint(client, cast["designer"], [("planted.bpmn", planted)]).get_json()
+    assert [(f["code"], f["file"]) for f in body["findings"]] == [("BPMN_ACTIVE_CONTENT", "planted.bpmn")]
+    assert "script 元素（命名空间 http://www.w3.org/1999/xhtml）" in body["findings"][0]["message"]
+    refused = assert_error(upload(client, cast["designer"], [("planted.bpmn", planted)]), 422,
+                           "DEFINITION_REJECTED")
+    assert [f["code"] for f in refused["details"]["findings"]] == ["BPMN_ACTIVE_CONTENT"]
+    assert client.get("/api/v1/definitions", headers=cast["designer"].headers).get_json() == []

@@ -22,7 +22,7 @@ users:
     id_number: 50010519950918441x
   - {username: reviewer_wl, name: 渝中文旅审查, district: 500103, department: wenlv,
      roles: "reviewer|department_head"}
-  - {username: supervisor_city, name: 市级监察, roles: [supervisor]}
+  - {username: supervisor_city, name: 市级监察, roles: [supervisor], district: 500000, department: jiancha}
 """
 GOOD_CSV = """\
 type,code,name,kind,parent,district,department,roles,id_number
@@ -31,12 +31,12 @@ department,zwzx,政务服务中心,,,CQ-SQJK,,,
 department,wenlv,文化旅游委员会,,,500103,,,
 user,window_sq,双桥窗口,,,CQ-SQJK,zwzx,window_clerk,50010519950918441X
 user,reviewer_wl,渝中文旅审查,,,500103,wenlv,reviewer|department_head,
-user,supervisor_city,市级监察,,,,,supervisor,
+user,supervisor_city,市级监察,,,500000,jiancha,supervisor,
 """
 EXPECTED_USERS = (
     UserRow("window_sq", "双桥窗口", ("window_clerk",), "CQ-SQJK", "zwzx", "50010519950918441X"),
     UserRow("reviewer_wl", "渝中文旅审查", ("reviewer", "department_head"), "500103", "wenlv"),
-    UserRow("supervisor_city", "市级监察", ("supervisor",)),
+    UserRow("supervisor_city", "市级监察", ("supervisor",), "500000", "jiancha"),
 )
 
 
@@ -132,8 +132,9 @@ def test_an_unknown_format_is_refused():
 
 def test_references_are_checked_against_the_database_and_the_file_itself():
     org = parse_org_file(GOOD_YAML, "yaml")
-    assert reference_problems(org, {"500103", "500111"}, {("500103", "zhujian")}) == []
-    assert reference_problems(org, {"500103"}, set()) == ["第 2 行：上级区县代码 500111 不存在"]
+    assert reference_problems(org, {"500000", "500103", "500111"}, {("500000", "jiancha")}) == []
+    assert reference_problems(org, {"500000", "500103"}, {("500000", "jiancha")}) == [
+        "第 2 行：上级区县代码 500111 不存在"]
     lonely = parse_org_file(
         "users:\n  - {username: a_b, name: 甲, roles: [reviewer], district: 500199}\n"
         "  - {username: c_d, name: 乙, roles: [reviewer], district: 500103, department: wenlv}\n", "yaml")
@@ -189,3 +190,15 @@ def test_functional_zone_codes_work_in_candidate_groups():
 def test_a_value_yaml_cannot_build_names_its_line_instead_of_raising():
     problems = problems_of("districts:\n  - {code: CQ-A, name: 2026-02-30, kind: 功能区, parent: 500111}\n")
     assert problems == ["第 2 行：值无法读取（如不存在的日期 2026-02-30）；文字请加引号"]
+
+
+def test_a_user_whose_roles_work_per_district_must_name_a_district_and_department():
+    """QA: a reviewer or supervisor without a district (or department) loaded, and could never work."""
+    org = parse_org_file(
+        "users:\n  - {username: qa_o5, name: 戊, roles: [reviewer]}\n"
+        "  - {username: qa_o6, name: 己, roles: [supervisor], district: 500103}\n"
+        "  - {username: qa_o7, name: 庚, roles: [auditor]}\n"
+        "  - {username: qa_o8, name: 辛, roles: [window_clerk], district: 500103, department: zwzx}\n", "yaml")
+    assert reference_problems(org, {"500103"}, {("500103", "zwzx")}) == [
+        "第 2 行：用户 qa_o5：审查人员须填写所在的区县和部门（待办按“角色@区县/部门”分派，市级人员填写区县 500000 及其部门）",
+        "第 3 行：用户 qa_o6：电子监察（督办）人员须填写所在的部门（待办按“角色@区县/部门”分派，市级人员填写区县 500000 及其部门）"]
