@@ -22,6 +22,16 @@ def _date(value: str | None) -> date | None:
         refuse("INVALID_INPUT", f"日期 “{value}” 应为 YYYY-MM-DD")
 
 
+def _admin(username: str) -> str:
+    """The username of an active administrator, or refuse (UNKNOWN_USER, FORBIDDEN) like ``messages retry``."""
+    actor = get_engine().identity.actor_for_username(username)
+    if actor is None:
+        refuse("UNKNOWN_USER", f"用户 {username} 不存在或已停用")
+    if "admin" not in actor.roles:
+        refuse("FORBIDDEN", f"用户 {username} 不是管理员，只有管理员可以添加或撤销授权")
+    return actor.username
+
+
 @click.group("grants", cls=CliGroup, short_help="添加、列出和撤销全渝通办授权", help=(
     "添加、列出和撤销全渝通办授权（异地收件、形式审查、原件核验、一次性告知、送达、就地批办）。"))
 def grants_group() -> None:
@@ -39,10 +49,11 @@ def grants_group() -> None:
 @click.option("--from", "valid_from", help="生效日 YYYY-MM-DD（默认今天）")
 @click.option("--to", "valid_to", help="截止日 YYYY-MM-DD（含当日；默认长期）")
 @click.option("--basis", help="授权依据（文件名称文号）")
-@click.option("--actor", default="admin", show_default=True, help="操作人（写入授权记录）")
+@click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名（写入授权记录）")
 def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str, ...], valid_from: str | None,
                valid_to: str | None, basis: str | None, actor: str) -> None:
     """Delegate rights on one matter from its owning district to a receiving district (or all)."""
+    actor = _admin(actor)
     try:
         info = get_engine().grants.add(matter_code=matter_code, owning=owning, receiving=receiving, rights=rights,
                                        valid_from=_date(valid_from), valid_to=_date(valid_to), basis=basis,
@@ -53,12 +64,13 @@ def grants_add(matter_code: str, owning: str, receiving: str, rights: tuple[str,
                f"事项 {info.matter_code}：{'、'.join(RIGHTS[r] for r in info.rights)}")
 
 
-@grants_group.command("list", short_help="列出有效的授权（或全部授权）", help=(
-    "列出有效的授权（--all 时包括已撤销的）；--district 不是已有区县时拒绝（UNKNOWN_DISTRICT）。"))
+@grants_group.command("list", short_help="列出今天有效的授权（或全部授权）", help=(
+    "列出今天（北京时间）有效的授权（--all 时包括已撤销、已过期和尚未生效的，并逐条标明）；"
+    "--district 不是已有区县时拒绝（UNKNOWN_DISTRICT）。"))
 @with_appcontext
 @click.option("--matter", "matter_code", help="只列出该事项")
 @click.option("--district", help="只列出涉及该区县（业务属地或收件地）的授权")
-@click.option("--all", "include_revoked", is_flag=True, help="包括已撤销的授权")
+@click.option("--all", "include_revoked", is_flag=True, help="包括已撤销、已过期和尚未生效的授权")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def grants_list(matter_code: str | None, district: str | None, include_revoked: bool, as_json: bool) -> None:
     """List grants in force (or all of them); an unknown --district is refused (UNKNOWN_DISTRICT)."""
@@ -71,7 +83,8 @@ def grants_list(matter_code: str | None, district: str | None, include_revoked: 
         return
     for r in rows:
         until = r.valid_to.isoformat() if r.valid_to else "长期"
-        state = "（已撤销）" if r.revoked else ""
+        state = ("（已撤销）" if r.revoked else "（已过期）" if r.expired
+                 else "（尚未生效）" if r.in_force is False else "")
         click.echo(f"#{r.id} {r.matter_code} {r.owning_district} → {r.receiving_district} "
                    f"{'、'.join(RIGHTS[x] for x in r.rights)} {r.valid_from}～{until}{state}")
     if not rows:
@@ -83,9 +96,10 @@ def grants_list(matter_code: str | None, district: str | None, include_revoked: 
 @with_appcontext
 @click.argument("grant_id", type=ID)
 @click.option("--reason", required=True, help="撤销理由")
-@click.option("--actor", default="admin", show_default=True, help="操作人")
+@click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
 def grants_revoke(grant_id: int, reason: str, actor: str) -> None:
     """Revoke a grant; it stays listed (with --all) for the audit."""
+    actor = _admin(actor)
     try:
         info = get_engine().grants.revoke(grant_id, actor=actor, reason=reason)
     except EngineError as exc:

@@ -15,6 +15,7 @@ from .archive_problems import Fail
 from .archive_readme import readme_text
 from .audit import canonical_json
 from .definitions import definition_content_hash
+from .messages import payload_digest
 from .parser_text import json_problem
 
 
@@ -50,7 +51,7 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
     _check_definition(reader, listed, facts)
     _check_catalog(reader, manifest, listed, facts)
     _check_form_data(reader, facts)
-    _check_materials(reader, listed, facts)
+    _check_materials(reader, listed, facts, _check_handoff(reader, listed, facts))
 
 
 def _check_chain(reader: PackageReader, manifest: Mapping[str, Any], facts: fmt.EventFacts) -> None:
@@ -134,25 +135,50 @@ def _check_form_data(reader: PackageReader, facts: fmt.EventFacts) -> None:
     raise Fail(fmt.FORM_DATA, "表单数据比审计事件多", str(len(expected["submissions"])), str(len(mine)))
 
 
-def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts) -> None:
+def _check_handoff(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts) -> dict[str, Any] | None:
+    """Tie the message the case was opened on to its ``MessageReceived`` event; return it (None: no such case)."""
+    started = facts.start_message
+    if started is None:
+        if fmt.HANDOFF in listed:
+            raise Fail(fmt.HANDOFF, "办件不是由消息启动的，包中却有移交消息")
+        return None
+    if fmt.HANDOFF not in listed:
+        raise Fail(fmt.HANDOFF, "办件由消息启动（MessageReceived），包中缺少该消息（移交材料清单）")
+    doc = _object(reader, fmt.HANDOFF)
+    payload = doc.get("payload")
+    got = payload_digest(payload) if isinstance(payload, dict) else None
+    if got != started.get("payload_sha256"):
+        raise Fail(fmt.HANDOFF, "移交消息内容的哈希与 MessageReceived 事件不符（消息被改动）",
+                   _text(started.get("payload_sha256")), _text(got))
+    for key in ("idempotency_key", "sender_case_no"):
+        if doc.get(key) != started.get(key):
+            raise Fail(fmt.HANDOFF, f"{key} 与 MessageReceived 事件不符", _text(started.get(key)), _text(doc.get(key)))
+    return doc
+
+
+def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts,
+                     handoff: Mapping[str, Any] | None) -> None:
     items = reader.json(fmt.MATERIALS)
     if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
         raise Fail(fmt.MATERIALS, "材料清单应为对象列表，每项有 key")
     by_key = {item["key"]: item for item in items}
-    recorded = {m.get("key"): m for m in facts.application_materials or []}
+    # An application's materials come from ApplicationReceived (and 补正); a case opened on a handoff message
+    # takes the manifest of that message, whose hash the MessageReceived event records.
+    recorded = facts.recorded_materials(handoff)
+    origin = "移交消息的材料清单" if facts.application_materials is None and facts.start_message is not None \
+        else "ApplicationReceived 事件记录的材料"
     for key in sorted(set(by_key) - set(recorded), key=str):
-        raise Fail(fmt.MATERIALS, f"材料 {key} 不在 ApplicationReceived 事件记录的材料中")
-    for key, event in recorded.items():
+        raise Fail(fmt.MATERIALS, f"材料 {key} 不在{origin}中")
+    for key, (record, source, verifier) in recorded.items():
         item = by_key.get(key)
         if item is None:
-            raise Fail(fmt.MATERIALS, f"缺少 ApplicationReceived 事件记录的材料 {key}")
-        # The clerk who received the application is the one who saw the originals (原件核验) at the counter.
-        verifier = facts.application_actor if event.get("original_verified") else None
-        for field, value in (("sha256", event.get("sha256")), ("license_ref", event.get("license_ref")),
-                             ("original_verified_by", verifier)):
-            if item.get(field) != value:
-                raise Fail(fmt.MATERIALS, f"材料 {key} 的 {field} 与 ApplicationReceived 事件不符", _text(value),
-                           _text(item.get(field)))
+            raise Fail(fmt.MATERIALS, f"缺少{origin}中的材料 {key}")
+        # Packages built before materials named their source held application materials only.
+        for field, value in (("sha256", record.get("sha256")), ("license_ref", record.get("license_ref")),
+                             ("original_verified_by", verifier), ("source", source)):
+            got = item.get(field, "application") if field == "source" else item.get(field)
+            if got != value:
+                raise Fail(fmt.MATERIALS, f"材料 {key} 的 {field} 与{origin}不符", _text(value), _text(got))
         if item.get("sha256") is None:
             continue
         path = fmt.material_path(item["sha256"], item.get("media_type"))

@@ -9,6 +9,7 @@ package is named by the 办件编号 and holds metadata, the electronic files an
     <办件编号>/metadata/case.json         the case (办件) record
     <办件编号>/metadata/catalog.json      the matter catalog entry (事项目录) as received under
     <办件编号>/metadata/application.json  the application (办事申请), when received at intake
+    <办件编号>/metadata/handoff.json      the message a case started on (异地代收代办 移交), with its manifest
     <办件编号>/metadata/chain_head.json   the case's audit chain head
     <办件编号>/definition/...             definition.json, the BPMN files exactly as pinned, the pinned forms
     <办件编号>/records/events.jsonl       every audit event, one JSON object per line, with both hashes
@@ -17,7 +18,11 @@ package is named by the 办件编号 and holds metadata, the electronic files an
 
 Every fact the manifest states about the case is derived from the hash-chained events (and checked
 against them offline); the definition, forms and catalog entry are tied to the chain by their content
-hashes, which the ``CaseStarted`` and ``MatterReceived`` events record.
+hashes, which the ``CaseStarted`` and ``MatterReceived`` events record. A case started by a message
+(the owning district's case of an 异地代收代办) has no ``ApplicationReceived``: its materials come from the
+handoff manifest in that message, which ``metadata/handoff.json`` holds and the ``MessageReceived`` event ties
+to the chain by its ``payload_sha256``. Each entry of ``materials.json`` says where it came from
+(``source``: ``application``, ``supplement`` or ``handoff``).
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ MANIFEST = "manifest.json"
 CASE = "metadata/case.json"
 CATALOG = "metadata/catalog.json"
 APPLICATION = "metadata/application.json"
+HANDOFF = "metadata/handoff.json"
 CHAIN_HEAD = "metadata/chain_head.json"
 DEFINITION = "definition/definition.json"
 BPMN_DIR = "definition/bpmn/"
@@ -50,10 +56,16 @@ FILES_DIR = "materials/files/"
 
 DESCRIPTIONS = {
     README: "说明", CASE: "办件元数据", CATALOG: "事项目录条目", APPLICATION: "办事申请",
+    HANDOFF: "移交消息（含移交材料清单）",
     CHAIN_HEAD: "审计哈希链链头", DEFINITION: "流程定义说明", EVENTS: "审计事件（哈希链）",
     FORM_DATA: "表单数据", MATERIALS: "申请材料清单",
 }
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "application/ofd": ".ofd"}
+
+MATERIAL_SOURCES = {"application": "收件时提交", "supplement": "补正时提交", "handoff": "收件地移交"}
+"""Where a material of the package came from (``source`` in ``materials.json``), as people read it."""
+OPENING_EVENTS = frozenset({"CaseStarted", "MatterReceived", "GrantExercised"})
+"""The events recorded before the inputs a case was opened with (a starting message comes right after)."""
 
 DERIVED_CASE_KEYS = ("case_no", "owning_district", "receiving_district", "started_at", "ended_at", "process_key",
                      "definition_version", "definition_hash", "matter_code", "matter_version", "matter_hash")
@@ -152,6 +164,10 @@ class EventFacts:
     matter: Mapping[str, Any] | None = None
     application_materials: list[Mapping[str, Any]] | None = None
     application_actor: str | None = None
+    material_sources: dict[str, str] = field(default_factory=dict)
+    start_message: Mapping[str, Any] | None = None
+    """The ``MessageReceived`` payload of the message the case was opened on (None: not message-started)."""
+    opening: bool = True
     task_names: dict[int, str] = field(default_factory=dict)
     submissions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -165,14 +181,18 @@ class EventFacts:
             self.completed_at = event.occurred_at
         elif event.event_type == "MatterReceived" and self.matter is None:
             self.matter = payload
+        elif event.event_type == "MessageReceived" and self.start_message is None and self.opening:
+            self.start_message = payload
         elif event.event_type == "ApplicationReceived" and self.application_materials is None:
             self.application_materials = list(payload.get("materials") or [])
             self.application_actor = event.actor
+            self.material_sources = {m.get("key"): "application" for m in self.application_materials}
         elif event.event_type == "SupplementReceived" and self.application_materials is not None:
             # 网上补正 replaces (or adds) the material of each key; no original was verified online.
             supplied = {m.get("key"): {**m, "original_verified": False} for m in payload.get("materials") or []}
             self.application_materials = [m for m in self.application_materials if m.get("key") not in supplied]
             self.application_materials += list(supplied.values())
+            self.material_sources.update({key: "supplement" for key in supplied})
         elif event.event_type == "TaskCreated" and event.task_id is not None:
             self.task_names[event.task_id] = str(payload.get("name") or "")
         elif event.event_type == "TaskCompleted":
@@ -180,6 +200,27 @@ class EventFacts:
                 "seq": event.seq, "at": local_time(event.occurred_at), "actor": event.actor,
                 "element_id": event.element_id, "task_id": event.task_id,
                 "task_name": self.task_names.get(event.task_id or -1), "data": payload.get("data") or {}})
+        if event.event_type not in OPENING_EVENTS:
+            self.opening = False
+
+    def recorded_materials(self, handoff: Mapping[str, Any] | None) -> dict[Any, tuple[Mapping[str, Any], str,
+                                                                                      str | None]]:
+        """Every material the record names: key -> (its record, its source, who verified its original).
+
+        An application's materials are those of ``ApplicationReceived`` (and later ``SupplementReceived``);
+        the clerk who received the application is the one who saw the originals at the counter. A case
+        opened on a message takes the manifest of that message (``handoff``, the content of
+        :data:`HANDOFF`, already checked against the event), with the verifier each entry names.
+        """
+        if self.application_materials is not None:
+            return {m.get("key"): (m, self.material_sources.get(m.get("key"), "application"),
+                                   self.application_actor if m.get("original_verified") else None)
+                    for m in self.application_materials}
+        manifest = ((handoff or {}).get("payload") or {}).get("manifest")
+        if self.start_message is None or not isinstance(manifest, list):
+            return {}
+        return {m.get("key"): (m, "handoff", m.get("original_verified_by")) for m in manifest
+                if isinstance(m, Mapping)}
 
     def case_facts(self) -> dict[str, Any]:
         """The manifest's derived case facts (:data:`DERIVED_CASE_KEYS`)."""

@@ -63,6 +63,9 @@ class PackageInput:
     application: Mapping[str, Any] | None
     materials: Sequence[MaterialFile]
     events: Iterable[ChainedEvent]
+    handoff: Mapping[str, Any] | None = None
+    """The first message the case received: ``name``, ``idempotency_key``, ``sender_case_no``, ``payload``
+    (written as :data:`~engine.archive_format.HANDOFF` when the case was opened on it); None without one."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,8 @@ def write_package(out: BinaryIO, package: PackageInput) -> WrittenPackage:
         if facts.count == 0:
             raise ArchiveBuildFailed(f"办件 {case_no} 没有审计事件，不能归档", details={"case_no": case_no})
         archive.write(fmt.FORM_DATA, [fmt.pretty_json(facts.form_data())])
-        _write_materials(archive, package.materials)
+        handoff = _write_handoff(archive, package, facts)
+        _write_materials(archive, package.materials, facts.recorded_materials(handoff))
         case = {**facts.case_facts(), **_case_extras(package)}
         archive.write(fmt.CASE, [fmt.pretty_json({**case, "stage": package.case.get("stage"),
                                                   "started_by": package.case.get("started_by"),
@@ -164,11 +168,26 @@ def _event_lines(events: Iterable[ChainedEvent], facts: fmt.EventFacts) -> Itera
         yield fmt.event_line(event)
 
 
-def _write_materials(archive: _Zip, materials: Sequence[MaterialFile]) -> None:
-    """Write each material's file once, then the list of materials.
+def _write_handoff(archive: _Zip, package: PackageInput, facts: fmt.EventFacts) -> Mapping[str, Any] | None:
+    """Write the message the case was opened on (its manifest is where the materials came from), if any."""
+    started = facts.start_message
+    if started is None:
+        return None
+    handoff = package.handoff
+    if handoff is None or handoff.get("idempotency_key") != started.get("idempotency_key"):
+        raise ArchiveBuildFailed(f"办件 {package.case['case_no']} 由消息启动，但找不到该消息（移交材料清单）",
+                                 details={"idempotency_key": started.get("idempotency_key")})
+    archive.write(fmt.HANDOFF, [fmt.pretty_json(handoff)])
+    return handoff
+
+
+def _write_materials(archive: _Zip, materials: Sequence[MaterialFile],
+                     recorded: Mapping[Any, tuple[Mapping[str, Any], str, str | None]]) -> None:
+    """Write each material's file once, then the list of materials, each naming where it came from.
 
     Files are named by content, so materials uploaded with the same bytes (intake stores them once) share one
-    member of the package.
+    member of the package. ``recorded`` (:meth:`~engine.archive_format.EventFacts.recorded_materials`) gives
+    each material's source: the application, a supplement or the handoff manifest.
     """
     listed = []
     written: set[str] = set()
@@ -190,7 +209,8 @@ def _write_materials(archive: _Zip, materials: Sequence[MaterialFile]) -> None:
                        "media_type": item.media_type, "original_filename": item.original_filename,
                        "license_ref": item.license_ref, "original_verified_by": item.verified_by,
                        "original_verified_at": fmt.local_time(item.verified_at),
-                       "received_at": fmt.local_time(item.received_at), "file": path})
+                       "received_at": fmt.local_time(item.received_at), "file": path,
+                       "source": recorded[item.key][1] if item.key in recorded else None})
     archive.write(fmt.MATERIALS, [fmt.pretty_json(listed)])
 
 

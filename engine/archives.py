@@ -27,7 +27,7 @@ from .audit import ChainedEvent
 from .clock import CST
 from .errors import Conflict, EngineError, NotFound
 from .persistence.models import (
-    Application, Case, CaseEvent, CaseMaterial, FormVersion, MatterVersion, ProcessDefinition,
+    Application, Case, CaseEvent, CaseMaterial, FormVersion, MatterVersion, Message, ProcessDefinition,
 )
 
 log = logging.getLogger("tongban.archives")
@@ -182,7 +182,26 @@ def _package_input(session: Any, engine: Any, case: Case) -> PackageInput:
         application=None if application is None else _application(application),
         materials=_materials(session, engine, case.id, matter),
         events=_events(session, case),
+        handoff=_first_message(session, case),
     )
+
+
+def _first_message(session: Any, case: Case) -> dict[str, Any] | None:
+    """The first message the case received (the one it was opened on, for a message-started case).
+
+    The audit log keeps only the payload's sha256 (``MessageReceived``); the package carries the payload from
+    the ``messages`` row, so the offline check can tie the handoff manifest, and so the materials, to the chain.
+    """
+    payload = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case.id,
+                                                             CaseEvent.event_type == "MessageReceived")
+                             .order_by(CaseEvent.seq).limit(1))
+    if not payload or not payload.get("idempotency_key"):
+        return None
+    row = session.scalars(select(Message).where(Message.idempotency_key == payload["idempotency_key"])).first()
+    if row is None:
+        return None
+    return {"name": row.name, "idempotency_key": row.idempotency_key,
+            "sender_case_no": payload.get("sender_case_no"), "payload": row.payload}
 
 
 def _application(row: Application) -> dict[str, Any]:

@@ -10,7 +10,7 @@ engine asks before a receiving district acts on another district's matter.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Iterable
 
@@ -54,13 +54,21 @@ class GrantInfo:
     basis: str | None
     created_by: str
     revoked: bool
+    in_force: bool | None = field(default=None, compare=False)
+    expired: bool | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a dict (dates stay dates; the API schema and the CLI format them)."""
+        """The fields as a dict (dates stay dates; the API schema and the CLI format them).
+
+        ``in_force`` says whether the grant authorises anything on today's business date (not revoked and
+        within its dates); ``expired`` whether its last day has passed. Both are None where the grant was not
+        read against a day.
+        """
         return {"id": self.id, "matter_code": self.matter_code, "owning_district": self.owning_district,
                 "receiving_district": self.receiving_district, "rights": list(self.rights),
                 "valid_from": self.valid_from, "valid_to": self.valid_to, "basis": self.basis,
-                "created_by": self.created_by, "revoked": self.revoked}
+                "created_by": self.created_by, "revoked": self.revoked, "in_force": self.in_force,
+                "expired": self.expired}
 
 
 class Grants:
@@ -108,7 +116,7 @@ class Grants:
                         created_at=self.clock.now())
             uow.session.add(row)
             uow.flush()
-            info = _info(row)
+            info = _info(row, business_date(self.clock.now()))
             uow.commit()
         return info
 
@@ -121,10 +129,10 @@ class Grants:
             if row is None:
                 raise NotFound(f"授权 {grant_id} 不存在", details={"grant_id": grant_id})
             if row.revoked_at is not None:
-                raise Conflict(f"授权 {grant_id} 已于 {row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销")
+                raise Conflict(f"授权 {grant_id} 已于 {business_date(row.revoked_at)} 由 {row.revoked_by} 撤销")
             row.revoked_by, row.revoked_at, row.revoke_reason = actor, self.clock.now(), reason.strip()[:MAX_TEXT]
             uow.flush()
-            info = _info(row)
+            info = _info(row, business_date(self.clock.now()))
             uow.commit()
         return info
 
@@ -132,20 +140,26 @@ class Grants:
              include_revoked: bool = False) -> list[GrantInfo]:
         """List grants, optionally of one matter or touching one district (owning or receiving).
 
+        Without ``include_revoked`` only the grants in force on today's business date (Beijing time) are
+        listed: not revoked, already begun and not yet expired. With it every grant is listed, each marked
+        ``in_force`` and ``expired``.
+
         Raises:
             UnknownDistrict: for a ``district`` that is not in the districts table.
         """
+        day = business_date(self.clock.now())
         stmt = select(Grant).order_by(Grant.matter_code, Grant.owning_district, Grant.id)
         if matter_code:
             stmt = stmt.where(Grant.matter_code == matter_code)
         if district:
             stmt = stmt.where(or_(Grant.owning_district == district, Grant.receiving_district == district))
         if not include_revoked:
-            stmt = stmt.where(Grant.revoked_at.is_(None))
+            stmt = stmt.where(Grant.revoked_at.is_(None), Grant.valid_from <= day,
+                              or_(Grant.valid_to.is_(None), Grant.valid_to >= day))
         with self.uow() as uow:
             if district and district != ALL and uow.org.district(district) is None:
                 raise UnknownDistrict(f"区县代码 {district} 不存在", details={"district": district})
-            return [_info(row) for row in uow.session.scalars(stmt)]
+            return [_info(row, day) for row in uow.session.scalars(stmt)]
 
     def receivable(self, receiving: str) -> list[GrantInfo]:
         """Grants in force today that let ``receiving`` receive (异地收件) another district's matter."""
@@ -222,6 +236,9 @@ def _district(uow: SqlAlchemyUnitOfWork, code: str) -> str:
     return f"{row.name}（{code}）" if row is not None and row.name else code
 
 
-def _info(row: Grant) -> GrantInfo:
+def _info(row: Grant, day: date | None = None) -> GrantInfo:
+    revoked = row.revoked_at is not None
+    expired = None if day is None else row.valid_to is not None and row.valid_to < day
+    in_force = None if day is None else not revoked and not expired and row.valid_from <= day
     return GrantInfo(row.id, row.matter_code, row.owning_district, row.receiving_district, tuple(row.rights),
-                     row.valid_from, row.valid_to, row.basis, row.created_by, row.revoked_at is not None)
+                     row.valid_from, row.valid_to, row.basis, row.created_by, revoked, in_force, expired)

@@ -10,8 +10,9 @@ handoff throw event asks the engine to attach what the owning district needs (``
 * ``verification``: every completed task that needed a grant: element, right, who, when, what they entered.
 
 The owning district's case starts from that message; before it does, every manifest hash is checked against
-the material store. Tasks that carry ``tb:right`` are refused (and the refusal recorded) when the receiving
-district's grant does not cover them.
+the material store. It is the case the metrics count for the application, so it takes over the receiving
+case's intake facts (channel, 补正 rounds, 容缺, visits; :func:`copy_materials`). Tasks that carry
+``tb:right`` are refused (and the refusal recorded) when the receiving district's grant does not cover them.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from .case_opening import Opening
 from .catalog import Matter
 from .errors import InvalidInput
 from .grants import RIGHTS, authority
-from .persistence.models import CaseEvent, CaseMaterial, MatterVersion
+from .case_metrics import visits
+from .persistence.models import Case, CaseEvent, CaseMaterial, MatterVersion
 
 
 class ManifestMismatch(InvalidInput):
@@ -96,7 +98,12 @@ def verify_manifest(store: Any, manifest: Any) -> None:
 
 
 def copy_materials(uow: Any, case_id: int, manifest: list[Mapping[str, Any]], now: datetime) -> None:
-    """Record the handed-over materials on the owning district's case (the files are already stored)."""
+    """Record the handed-over materials on the owning district's case (the files are already stored).
+
+    The owning case is the one the metrics count for the application, so it also takes over the intake
+    facts of the receiving case (:func:`take_over_intake`).
+    """
+    take_over_intake(uow, case_id)
     rows = [{"case_id": case_id, "material_key": m["key"], "sha256": m.get("sha256"), "size": m.get("size"),
              "media_type": m.get("media_type"), "original_filename": m.get("filename"),
              "license_ref": m.get("license_ref"), "verified_by": m.get("original_verified_by"),
@@ -104,6 +111,36 @@ def copy_materials(uow: Any, case_id: int, manifest: list[Mapping[str, Any]], no
              else None, "received_at": now} for m in manifest]
     if rows:
         uow.connection.execute(CaseMaterial.__table__.insert(), rows)
+
+
+def take_over_intake(uow: Any, case_id: int) -> None:
+    """Give the case started by a handoff the receiving case's channel, 补正 rounds, 容缺 and visits.
+
+    The application was received at the receiving district's window (窗口收件, perhaps with 容缺 materials,
+    perhaps after 补正 there) and the owning case, not that leg, counts as the application in the metrics
+    (最多跑一次, 容缺率, 补正率). The sender is the one the case's ``MessageReceived`` names; after the handoff
+    the receiving leg only delivers the result, which the visit rule does not count, so nothing later needs
+    carrying over. Replay, which has no sender case, leaves the columns as the events make them.
+    """
+    cases, events = Case.__table__, CaseEvent.__table__
+    payload = uow.connection.execute(select(events.c.payload).where(events.c.case_id == case_id,
+                                                                    events.c.event_type == "MessageReceived")
+                                     .order_by(events.c.seq).limit(1)).scalar()
+    sender_no = (payload or {}).get("sender_case_no")
+    if not sender_no:
+        return
+    sender = uow.connection.execute(select(cases.c.channel, cases.c.corrections, cases.c.tolerance)
+                                    .where(cases.c.case_no == sender_no)).first()
+    mine = uow.connection.execute(select(cases.c.channel, cases.c.corrections, cases.c.tolerance)
+                                  .where(cases.c.id == case_id)).first()
+    if sender is None or mine is None:
+        return
+    channel = mine.channel or sender.channel
+    corrections = (mine.corrections or 0) + (sender.corrections or 0)
+    tolerance = bool(mine.tolerance or sender.tolerance)
+    uow.connection.execute(cases.update().where(cases.c.id == case_id).values(
+        channel=channel, corrections=corrections, tolerance=tolerance,
+        visits=visits(channel, corrections, tolerance)))
 
 
 def _file_sha256(path: Any) -> str:

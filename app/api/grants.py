@@ -30,6 +30,9 @@ class GrantSchema(Schema):
     basis = fields.String(load_default=None, validate=validate.Length(max=500))
     created_by = fields.String(dump_only=True)
     revoked = fields.Boolean(dump_only=True)
+    in_force = fields.Boolean(dump_only=True, allow_none=True,
+                              metadata={"description": "今天（北京时间）是否有效：未撤销、已生效且未过期"})
+    expired = fields.Boolean(dump_only=True, allow_none=True, metadata={"description": "有效期是否已过"})
 
 
 class GrantQuerySchema(Schema):
@@ -37,7 +40,8 @@ class GrantQuerySchema(Schema):
 
     matter_code = fields.String(load_default=None)
     district = fields.String(load_default=None)
-    include_revoked = fields.Boolean(load_default=False)
+    include_revoked = fields.Boolean(load_default=False, metadata={
+        "description": "包括已撤销、已过期和尚未生效的授权；默认只列出今天有效的"})
 
 
 class RevokeSchema(Schema):

@@ -82,6 +82,7 @@ def test_the_grants_commands(engine, grants, database_url):
     app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
     set_engine(app, engine)
     runner = app.test_cli_runner()
+    engine.identity.create_user("admin", display_name="管理员", roles=("admin",), district="500000")
     added = runner.invoke(args=["grants", "add", "--matter", CODE, "--owning", YUZHONG, "--receiving", WANZHOU,
                                 "--right", "receive", "--right", "notify", "--to", "2027-06-30"])
     assert added.exit_code == 0, added.output
@@ -95,3 +96,54 @@ def test_the_grants_commands(engine, grants, database_url):
     assert runner.invoke(args=["grants", "list"]).output.strip() == "没有授权"
     again = runner.invoke(args=["grants", "revoke", "1", "--reason", "调整"])
     assert again.exit_code == 2 and "CONFLICT" in again.output
+
+
+def _cli(engine, database_url):
+    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url})
+    set_engine(app, engine)
+    return app.test_cli_runner()
+
+
+def test_grants_add_and_revoke_refuse_an_unknown_or_non_admin_actor(engine, grants, database_url):
+    runner = _cli(engine, database_url)
+    engine.identity.create_user("admin", display_name="管理员", roles=("admin",), district="500000")
+    engine.identity.create_user("window_yz", display_name="窗口", roles=("window_clerk",), district=YUZHONG,
+                                department="zwzx")
+    add = ["grants", "add", "--matter", CODE, "--owning", YUZHONG, "--receiving", WANZHOU, "--right", "receive"]
+    for actor, code in (("nobody", "UNKNOWN_USER"), ("window_yz", "FORBIDDEN")):
+        refused = runner.invoke(args=[*add, "--actor", actor])
+        assert refused.exit_code == 2 and f"错误 [{code}]" in refused.output, refused.output
+    assert grants.list(include_revoked=True) == []
+    assert runner.invoke(args=add).exit_code == 0
+    for actor, code in (("ghost", "UNKNOWN_USER"), ("window_yz", "FORBIDDEN")):
+        refused = runner.invoke(args=["grants", "revoke", "1", "--reason", "测试", "--actor", actor])
+        assert refused.exit_code == 2 and f"错误 [{code}]" in refused.output, refused.output
+    assert [g.revoked for g in grants.list(include_revoked=True)] == [False]
+    assert [g.created_by for g in grants.list()] == ["admin"]
+
+
+def test_expired_and_future_grants_are_not_listed_as_in_force(engine, grants, database_url):
+    expired = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive"], actor="admin",
+                         valid_from=date(2026, 1, 1), valid_to=date(2026, 2, 1))
+    live = grants.add(matter_code=CODE, owning=YUZHONG, receiving=QIANJIANG, rights=["receive"], actor="admin")
+    future = grants.add(matter_code=CODE, owning=YUZHONG, receiving="all", rights=["notify"], actor="admin",
+                        valid_from=date(2027, 1, 1))
+    assert [g.id for g in grants.list()] == [live.id]
+    listed = {g.id: g.to_dict() for g in grants.list(include_revoked=True)}
+    assert (listed[expired.id]["expired"], listed[expired.id]["in_force"]) == (True, False)
+    assert (listed[live.id]["expired"], listed[live.id]["in_force"]) == (False, True)
+    assert (listed[future.id]["expired"], listed[future.id]["in_force"]) == (False, False)
+    runner = _cli(engine, database_url)
+    out = runner.invoke(args=["grants", "list"]).output
+    assert f"#{live.id} " in out and f"#{expired.id} " not in out and f"#{future.id} " not in out
+    out = runner.invoke(args=["grants", "list", "--all"]).output
+    assert f"#{expired.id} {CODE}" in out and "2026-01-01～2026-02-01（已过期）" in out
+    assert "（尚未生效）" in out
+
+
+def test_a_second_revoke_names_the_beijing_day_of_the_first(engine, grants, clock):
+    grant = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive"], actor="admin")
+    clock.set(datetime(2026, 12, 5, 3, 41, tzinfo=CST))          # 2026-12-04 19:41 UTC
+    grants.revoke(grant.id, actor="admin", reason="试点结束")
+    with pytest.raises(Conflict, match="已于 2026-12-05 由 admin 撤销"):
+        grants.revoke(grant.id, actor="admin", reason="再次撤销")

@@ -24,6 +24,12 @@ def test_admins_add_and_revoke_grants_others_may_only_read(app, client, deployed
     assert created.status_code == 201, created.get_json()
     grant = created.get_json()
     assert grant["created_by"] == "admin_city" and grant["valid_from"] == "2026-11-23" and not grant["revoked"]
+    assert (grant["in_force"], grant["expired"]) == (True, False)
+    old = client.post("/api/v1/grants", json={**body, "valid_from": "2026-01-01", "valid_to": "2026-02-01"},
+                      headers=admin.headers).get_json()
+    every = client.get("/api/v1/grants", query_string={"include_revoked": "true"}, headers=auditor.headers)
+    assert [(g["id"], g["in_force"], g["expired"]) for g in every.get_json()] == [
+        (grant["id"], True, False), (old["id"], False, True)]
     listed = client.get("/api/v1/grants", query_string={"district": "500114"}, headers=auditor.headers)
     assert [g["id"] for g in listed.get_json()] == [grant["id"]]
     assert_error(client.post("/api/v1/grants", json={**body, "rights": ["approve_everything"]},
