@@ -20,13 +20,18 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=CST))
 
 
-@pytest.fixture
-def case_id(engine):
+def started_case(engine) -> int:
+    """The calendar seeded, the shipped processes deployed, the 渝中 住建 head created; a parallel approval started."""
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
     engine.identity.create_user(HEAD.username, display_name="科长", roles=HEAD.roles, district="500103",
                                 department="zhujian")
     return engine.handle(StartCase("parallel_approval", CLERK)).case_id
+
+
+@pytest.fixture
+def case_id(engine):
+    return started_case(engine)
 
 
 def clocks(engine, case_id, viewer=CLERK):

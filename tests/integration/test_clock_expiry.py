@@ -10,27 +10,19 @@ from datetime import datetime
 import pytest
 
 from engine import (
-    CST, Actor, CompleteTask, Conflict, DecideExtension, ExtendDeadline, InvalidInput, ManualClock, RequestExtension,
-    ResumeClock, StartCase, SuspendClock, ensure_calendar_seeded,
+    CST, CompleteTask, Conflict, DecideExtension, ExtendDeadline, InvalidInput, RequestExtension,
+    ResumeClock, SuspendClock,
 )
-from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
+from tests.helpers import ACCEPT, CLERK, open_task
 
-HEAD = Actor("head_yz", ("department_head", "reviewer"), "500103", "zhujian")
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=CST))
+from .test_case_clocks import HEAD, clock, started_case  # noqa: F401 - clock: the fixture
 
 
 @pytest.fixture
 def case_id(engine):
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    engine.identity.create_user(HEAD.username, display_name="科长", roles=HEAD.roles, district="500103",
-                                department="zhujian")
-    case_id = engine.handle(StartCase("parallel_approval", CLERK)).case_id
-    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))   # the head now reviews it
+    """test_case_clocks' case (its head created), accepted: the head now reviews it."""
+    case_id = started_case(engine)
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
     return case_id
 
 

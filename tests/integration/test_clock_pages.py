@@ -3,22 +3,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
-from app import create_app
 from app.runtime import get_engine
 from engine import CompleteTask, SuspendClock
 
 from ..helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, open_task
-from ..pages_helpers import client_for, seed
+from ..pages_helpers import client_for
+from .test_pages import app  # noqa: F401 - the fixture: an app with a seeded case
 
 
-@pytest.fixture
-def app(database_url, clock):
-    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock})
-    application.config["CASE_ID"] = seed(application)
-    yield application
-    get_engine(application).close()
 
 
 def clock_cells(page: str) -> str:

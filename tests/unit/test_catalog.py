@@ -130,3 +130,17 @@ def test_substantive_check_is_an_optional_boolean_kept_out_of_entries_without_it
     assert "substantive_check" not in parse(GOOD)[0].doc          # unchanged content hash for the others
     findings = refused(GOOD + "    substantive_check: 两人\n")
     assert (findings[0]["code"], findings[0]["line"]) == ("TB_CATALOG_FIELD", 16)
+
+
+def test_catalog_facts_are_plain_named_values_and_bidi_controls_are_refused():
+    """``facts``: start data the matter fixes (不动产登记's sub_type); a line with a bidi control is refused."""
+    (entry,) = parse(GOOD + "    facts: {sub_type: seizure, rounds: 2, urgent: true}\n")
+    assert entry.doc["facts"] == {"sub_type": "seizure", "rounds": 2, "urgent": True}
+    assert "facts" not in parse(GOOD)[0].doc   # an entry without it keeps its content hash
+    line = GOOD.count("\n") + 1
+    for bad, words in (("facts: {Sub-Type: x}", "应以小写字母开头"), ("facts: {department: zhujian}", "有自己的字段"),
+                       ("facts: {sub_type: [a, b]}", "的值应为文字"), ("facts: []", "应为一组 名称: 值")):
+        (finding,) = refused(GOOD + f"    {bad}\n")
+        assert finding["code"] == "TB_CATALOG_FIELD" and words in finding["message"] and finding["line"] == line
+    hidden = refused(GOOD.replace("测试事项", "测试\u202e项事"))
+    assert [(f["code"], f["line"]) for f in hidden] == [("TB_CATALOG_BIDI_TEXT", 4)]   # the name

@@ -177,32 +177,3 @@ def test_a_department_missing_from_the_offering_districts_is_refused_when_the_or
         parse_catalog("m.yaml", CATALOG.replace(b"department: zhujian", b"department: " + b"z" * 41, 1))
     assert codes(info) == ["TB_CATALOG_FIELD"]
 
-
-def test_catalog_facts_are_plain_named_values_and_bidi_controls_are_refused():
-    base = """matters:
-  - code: "T1"
-    basic_code: "1"
-    name: 测试事项
-    type: "01"
-    basis: 测试
-    level: 4
-    handling: commitment
-    legal_limit: {amount: 20, unit: workday}
-    committed_limit: {amount: 10, unit: workday}
-    process: standard_permit
-    modes: [local]
-    districts: all
-    materials: [{key: application_form, name: 申请书}]
-"""
-    (ok,) = parse_catalog("m.yaml", (base + "    facts: {sub_type: seizure, rounds: 2, urgent: true}\n").encode())
-    assert ok.doc["facts"] == {"sub_type": "seizure", "rounds": 2, "urgent": True}
-    assert "facts" not in parse_catalog("m.yaml", base.encode())[0].doc   # content hash unchanged without it
-    for bad, words in (("facts: {Sub-Type: x}", "应以小写字母开头"), ("facts: {department: zhujian}", "有自己的字段"),
-                       ("facts: {sub_type: [a, b]}", "的值应为文字"), ("facts: []", "应为一组 名称: 值")):
-        with pytest.raises(DefinitionRejected) as refused:
-            parse_catalog("m.yaml", (base + f"    {bad}\n").encode())
-        (finding,) = refused.value.details["findings"]
-        assert finding["code"] == "TB_CATALOG_FIELD" and words in finding["message"] and finding["line"] == 15
-    with pytest.raises(DefinitionRejected) as hidden:
-        parse_catalog("m.yaml", base.replace("测试事项", "测试\u202e项事").encode())
-    assert [(f["code"], f["line"]) for f in hidden.value.details["findings"]] == [("TB_CATALOG_BIDI_TEXT", 4)]
