@@ -93,8 +93,13 @@ def report_run(kind: str, period: str | None) -> None:
 @click.option("--limit", default=50, show_default=True, type=BoundedInt(1, 1000), help="最多列出多少份")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def report_list(kind: str | None, district: str | None, limit: int, as_json: bool) -> None:
-    """List reports, newest period first."""
-    rows = get_engine().reports.list(CLI_ACTOR, kind=kind, district=district, limit=limit)
+    """List reports, newest period first; an unknown --district is refused (UNKNOWN_DISTRICT), as on the page."""
+    engine = get_engine()
+    try:
+        chosen = engine.metrics.filters(CLI_ACTOR, district=district.strip() or None).district if district else None
+    except EngineError as exc:
+        fail(exc)
+    rows = engine.reports.list(CLI_ACTOR, kind=kind, district=chosen, limit=limit)
     if as_json:
         click.echo(json.dumps([_plain(r) for r in rows], ensure_ascii=False, indent=2))
         return

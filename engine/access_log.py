@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import cursors
 from .clock import Clock
 from .commands import Actor
-from .errors import BadRequest, Forbidden, InvalidInput
+from .errors import BadRequest, Forbidden, InvalidInput, NotFound
 from .persistence.models import AccessLog, Case
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -155,13 +155,24 @@ class AccessLogBook:
         stmt = select(_log).order_by(_log.c.id.desc()).limit(limit + 1)
         if cursor:
             stmt = stmt.where(_log.c.id < decode_cursor(cursor, case=case, actor=actor))
-        if case:
-            stmt = stmt.where(_log.c.case_id == int(case)) if case.isdigit() else \
-                stmt.where(_log.c.case_id == select(Case.id).where(Case.case_no == case).scalar_subquery())
         if actor:
             stmt = stmt.where(_log.c.actor == actor)
         with self.sessions() as session:
+            if case:
+                stmt = stmt.where(_log.c.case_id == _case_id(session, case))
             rows = [AccessEntry(**row._mapping) for row in session.execute(stmt)]
         if len(rows) <= limit:
             return AccessPage(rows, None)
         return AccessPage(rows[:limit], encode_cursor(rows[limit - 1].id, case=case, actor=actor))
+
+
+def _case_id(session: Session, case: str) -> int:
+    """The id of the case named by id or 办件编号; NOT_FOUND for one that does not exist.
+
+    A mistyped case must not read as "nobody ever opened its materials".
+    """
+    by_id = case.isdigit() and int(case) < 2 ** 63
+    found = session.scalar(select(Case.id).where(Case.id == int(case) if by_id else Case.case_no == case))
+    if found is None:
+        raise NotFound(f"办件 {case} 不存在", details={"case": case})
+    return int(found)

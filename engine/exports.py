@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterator
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from .clock import CST
 from .csv_cells import spreadsheet_safe
 from .errors import InvalidInput, UnknownDistrict
-from .masking import is_id_number_key, mask_id_number, mask_text
+from .masking import is_id_number_key, mask_id_number, mask_mobile_numbers, mask_text
 from .persistence.models import Case, CaseEvent, District
 
 FORMATS = ("csv", "jsonl")
@@ -33,7 +32,6 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson;
 NAME_KEYS = frozenset({"applicant", "applicant_name", "agent", "agent_name", "legal_representative",
                        "legal_rep_name", "buyer_name", "seller_name", "contact", "contact_name", "owner_name"})
 """Keys whose values are names of people: the surname (first character) stays."""
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,7 @@ def mask_personal(data: Any, key: str | None = None) -> Any:
         if key.endswith(("_account_no", "social_insurance_no")):
             return _keep_ends(text, 0, 4)
     if isinstance(data, str):
-        return MOBILE.sub(r"\1****\2", mask_text(data))
+        return mask_mobile_numbers(mask_text(data))
     return data
 
 

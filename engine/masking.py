@@ -36,11 +36,13 @@ classes are written out rather than normalising the text (NFKC), so a match is f
 masking keeps the text's other characters and its length unchanged.
 """
 
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)([1\uff11][3-9\uff13-\uff19]\d)\d{4}(\d{4})(?!\d)")
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:[+\uff0b])?86[- ]?)?"                 # country code, kept
+                            r"([1\uff11][3-9\uff13-\uff19]\d)([- ]?)\d{4}([- ]?)(\d{4})(?!\d)")
 """A mainland mobile number (11 digits, ``1[3-9]…``) inside free text, not within a longer run of digits.
 
 ASCII, full-width or mixed digits (``\\d`` is any decimal digit; the leading ``1[3-9]`` is spelled out in both
-widths).
+widths), with or without the country code (``+86``, ``86``) and written in groups (``138-0013-8000``,
+``138 0013 8000``). The prefix, the first three and last four digits and the separators are kept.
 """
 
 _SHAPE = re.compile(r"^\d{17}[0-9Xx]$")
@@ -133,7 +135,7 @@ def mask_mobile_numbers(text: str) -> str:
     Full-width and mixed digits count as digits (see :data:`MOBILE_IN_TEXT`); the characters kept are the
     ones typed, so the text keeps its length. ID numbers are left to :func:`mask_text`.
     """
-    return MOBILE_IN_TEXT.sub(r"\1****\2", text)
+    return MOBILE_IN_TEXT.sub(r"\1\2\3****\4\5", text)
 
 
 def is_id_number_key(key: Any) -> bool:

@@ -76,7 +76,7 @@ class RatingReads:
         with self.sessions() as session:
             found = session.scalar(select(Case.id).where(Case.case_no == case_no.strip()))
         if found is None:
-            raise NotFound("办件不存在或无权访问", details={"case_no": case_no})
+            raise NotFound("办件不存在或无权访问", details={"case_no": case_no.strip()})
         return int(found)
 
     def get(self, actor: Actor, rating_id: int) -> dict[str, Any]:

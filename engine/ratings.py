@@ -124,7 +124,8 @@ def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
     with svc.uow() as uow:
         case = uow.cases.lock(cmd.case_id)
         if not may_enter_for(uow, cmd.actor, case):
-            raise NotFound("办件不存在或无权访问", details={"case_id": cmd.case_id})
+            # Word for word what a 办件编号 that does not exist gets (RatingReads.case_id_for): no id, no hint.
+            raise NotFound("办件不存在或无权访问", details={"case_no": case.case_no})
         if case.process_key == RECTIFICATION_PROCESS:
             raise InvalidInput("差评整改办件不接受评价", code="CASE_NOT_RATEABLE")
         if case.status != "completed":

@@ -211,3 +211,16 @@ def test_the_cli_json_carries_next_cursor_and_refuses_a_cursor_for_other_filters
     assert "分页游标属于另一组筛选条件（办件 不限、用户 不限）" in refused.stderr
     garbage = runner.invoke(args=["audit", "access", "--before", "garbage"])
     assert garbage.exit_code == 2 and "错误 [INVALID_INPUT]：分页游标无效" in garbage.stderr
+
+
+def test_an_unknown_case_is_not_found_rather_than_an_empty_log(app, client, headers, logged):  # noqa: F811
+    """A mistyped 办件编号 or id must not read as "nobody ever opened its materials"."""
+    runner = app.test_cli_runner()
+    for case in ("NOPE", "424242"):
+        result = runner.invoke(args=["audit", "access", "--case", case])
+        assert result.exit_code == 2 and result.output.startswith(f"错误 [NOT_FOUND]：办件 {case} 不存在"), result.output
+        response = client.get("/api/v1/access-log", headers=headers["auditor"], query_string={"case": case})
+        assert response.status_code == 404 and response.get_json()["code"] == "NOT_FOUND"
+    case_id, case_no = logged["a"]
+    for case in (str(case_id), case_no):   # a real case is still found either way
+        assert runner.invoke(args=["audit", "access", "--case", case]).stdout.splitlines()[-1] == "共 12 条查阅记录"

@@ -185,6 +185,8 @@ def test_every_json_command_refuses_in_json(runner, tmp_path):
         (["grants", "list", "--district", "999999", "--json"], "UNKNOWN_DISTRICT"),
         (["messages", "list", "--limit", "0", "--json"], "INVALID_INPUT"),
         (["metrics", "summary", "--district", "999999", "--json"], "UNKNOWN_DISTRICT"),
+        (["report", "list", "--district", "599999", "--json"], "UNKNOWN_DISTRICT"),
+        (["report", "list", "--district", "XYZ", "--json"], "UNKNOWN_DISTRICT"),
         (["report", "list", "--limit", "0", "--json"], "INVALID_INPUT"),
         (["ratings", "stats", "--from", "12/01", "--json"], "INVALID_INPUT"),
         (["ratings", "list", "--limit", "0", "--json"], "INVALID_INPUT"),

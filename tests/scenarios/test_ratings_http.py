@@ -155,8 +155,13 @@ def test_a_window_enters_a_rating_and_guessed_query_codes_are_throttled(client, 
     body = received_and_closed(client, people)
     assert_error(client.post("/api/v1/ratings", headers=people["zhujian"].headers,
                              json={"case_no": body["case_no"], "score": 1, "channel": "4"}), 403, "FORBIDDEN")
-    assert_error(client.post("/api/v1/ratings", headers=people["outsider"].headers,
-                             json={"case_no": body["case_no"], "score": 1, "channel": "4"}), 404, "NOT_FOUND")
+    hidden = assert_error(client.post("/api/v1/ratings", headers=people["outsider"].headers,
+                                      json={"case_no": body["case_no"], "score": 1, "channel": "4"}), 404, "NOT_FOUND")
+    missing = assert_error(client.post("/api/v1/ratings", headers=people["outsider"].headers,
+                                       json={"case_no": "TB20991231000001", "score": 1, "channel": "4"}), 404, "NOT_FOUND")
+    # another district's case answers as one that does not exist: no database id, nothing to tell them apart
+    assert (hidden["message"], hidden["details"]) == (missing["message"], {"case_no": body["case_no"]})
+    assert missing["details"] == {"case_no": "TB20991231000001"}
     entered = client.post("/api/v1/ratings", headers=people["clerk"].headers,
                           json={"case_no": body["case_no"], "score": 3, "channel": "6", "comment": "电话回访"})
     assert entered.status_code == 201

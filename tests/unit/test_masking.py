@@ -72,6 +72,8 @@ def test_exports_mask_full_width_id_numbers_in_payloads():
     from engine.exports import mask_personal
     payload = {"data": {"note": "全角 ５００１０３１９９００１０１１２３２ 混合 5００１０３１９９００１０１１２３２"}}
     assert mask_personal(payload) == {"data": {"note": "全角 ５００１**********１２３２ 混合 5００１**********１２３２"}}
+    phones = {"data": {"note": "+8613800138000 138-0013-8000 １３８００１３８０００"}}
+    assert mask_personal(phones) == {"data": {"note": "+86138****8000 138-****-8000 １３８****８０００"}}
 
 
 def test_mobile_numbers_in_text_are_masked_in_any_digit_width():
@@ -81,6 +83,14 @@ def test_mobile_numbers_in_text_are_masked_in_any_digit_width():
     assert len(masked) == len(text)
     for value in ("12800138000", "138001380001", "１２８００１３８０００", "TB202611230000001"):
         assert mask_mobile_numbers(value) == value
+
+
+def test_mobile_numbers_with_the_country_code_or_in_groups_are_masked_too():
+    text = "手机 +8613800138000、86 139 0013 9000、138-0013-8000、＋86１３７００１３７０００"
+    masked = mask_mobile_numbers(text)
+    assert masked == "手机 +86138****8000、86 139 **** 9000、138-****-8000、＋86１３７****７０００"
+    assert len(masked) == len(text)
+    assert mask_mobile_numbers("订单 5008613800138000") == "订单 5008613800138000"   # inside a longer number
 
 
 def test_mapping_masks_known_keys_whatever_their_shape_and_ids_anywhere_else():
