@@ -63,9 +63,11 @@ def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
         if row is None:
             raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
         result = _verify(session, row.id, row.case_no, row.chain_head, row.event_seq, _digest(session, row.state))
-        sealed = first_sealed_problem(session, row.id) if result.ok else None
+        # A tail cut with the head moved back also leaves the snapshot without its digest on the chain: the
+        # sealed head names the cause, so it is reported first.
+        sealed = first_sealed_problem(session, row.id) if result.ok or result.state_differs else None
         if sealed is not None:
-            return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe())
+            return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe(), state_differs=False)
         return result
 
 

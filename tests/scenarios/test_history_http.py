@@ -38,7 +38,7 @@ def test_an_auditor_pages_through_the_history_and_steps_to_an_event(app, client,
     assert first.status_code == 200
     body = first.get_json()
     assert body["integrity"] == {"ok": True, "checked": body["case"]["event_count"], "broken_seq": None,
-                                 "reason": None}
+                                 "reason": None, "state_checked": True, "state_differs": False}
     counts = {step["element_id"]: step["count"] for step in body["path"]}
     assert counts["accept"] == 2 and counts["review_zhujian"] == 2 and counts["start"] == 1
     assert [e["seq"] for e in body["events"]] == [1, 2, 3, 4, 5] and body["next_after"] == 5
