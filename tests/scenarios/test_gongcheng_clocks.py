@@ -9,6 +9,7 @@ from typing import Any
 
 from app.runtime import get_engine
 
+from .conftest import Caller
 from .test_gongcheng import ACCEPT, PASS, Story, clock, people  # noqa: F401 (fixtures)
 from .test_http_api import assert_error
 
@@ -66,10 +67,8 @@ def test_a_direct_extension_between_stages_says_the_period_ended(client, people,
     assert "本阶段的时段已结束" in refused["message"]
 
 
-def test_resume_after_a_correction_pause_spanning_a_stage_end_resumes_the_paused_clocks(app, client, people,
-                                                                                        clock):
-    """QA F2: resume {} was refused with the suspend's message, then with CLOCK_NOT_PAUSED for the legal clock,
-    while the committed clock stayed paused."""
+def paused_for_correction_across_stage_1(client, people, clock) -> tuple[Story, str, Caller]:
+    """A social 工改 case accepted into stage 1, both clocks paused for 补正, then stage 1 ended."""
     story = Story(client, people, clock, "social")
     story.do("fagai", "s1_accept", ACCEPT)
     base = f"/api/v1/cases/{story.case_id}/clocks"
@@ -77,6 +76,14 @@ def test_resume_after_a_correction_pause_spanning_a_stage_end_resumes_the_paused
     assert post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "补正规划条件"}).status_code \
         == 200
     end_stage_1(story)
+    return story, base, clerk
+
+
+def test_resume_after_a_correction_pause_spanning_a_stage_end_resumes_the_paused_clocks(app, client, people,
+                                                                                        clock):
+    """QA F2: resume {} was refused with the suspend's message, then with CLOCK_NOT_PAUSED for the legal clock,
+    while the committed clock stayed paused."""
+    story, base, clerk = paused_for_correction_across_stage_1(client, people, clock)
     clocks = story.clocks()
     assert (clocks["legal"]["status"], clocks["committed"]["light"]) == ("between_periods", "paused")
 
@@ -94,13 +101,7 @@ def test_resume_after_a_correction_pause_spanning_a_stage_end_resumes_the_paused
 
 
 def test_resume_after_the_next_stage_started_resumes_the_still_paused_committed_clock(client, people, clock):
-    story = Story(client, people, clock, "social")
-    story.do("fagai", "s1_accept", ACCEPT)
-    base = f"/api/v1/cases/{story.case_id}/clocks"
-    clerk = people["clerk"]
-    assert post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "补正规划条件"}).status_code \
-        == 200
-    end_stage_1(story)
+    story, base, clerk = paused_for_correction_across_stage_1(client, people, clock)
     story.at(3, 9)
     story.do("guihua", "s2_accept", ACCEPT)
     clocks = story.clocks()
