@@ -4,7 +4,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from engine import Actor, ClaimTask, CompleteTask, MaterialInput, Party, ReceiveApplication
+from sqlalchemy import select
+
+from engine import Actor, ClaimTask, CompleteTask, MaterialInput, MessageWorker, Party, ReceiveApplication
+from engine.persistence.models import Case
 from tests.helpers import deploy_shipped
 
 CODE = "11500103MB1D25937B4000118005"            # 城镇污水排入排水管网许可 (standard permit, clock at arrival)
@@ -78,3 +81,21 @@ def verify_at_qianjiang(engine: Any, case_id: int) -> None:
     do(engine, WINDOW_QJ, "verify_original", ORIGINALS, case_id)
     do(engine, WINDOW_QJ, "formal_review", COMPLETE, case_id)
     do(engine, WINDOW_QJ, "handoff", HANDOFF, case_id)
+
+
+def complete_handoff(engine: Any) -> tuple[int, int]:
+    """Run a whole 异地代收代办 to its end: (the 黔江 receiving case, the 渝中 owning case), both closed."""
+    setup(engine)
+    mine = receive(engine).case.case_id
+    verify_at_qianjiang(engine, mine)
+    worker = MessageWorker(engine)
+    assert worker.sweep().delivered == 1
+    with engine.database.read_sessions() as session:
+        theirs = session.scalars(select(Case.id).where(Case.id != mine)).one()
+    do(engine, WINDOW_YZ, "confirm_arrival", ARRIVED, theirs)
+    do(engine, REVIEWER_YZ, "review", REVIEWED, theirs)
+    do(engine, HEAD_YZ, "decide", GRANTED, theirs)
+    do(engine, REVIEWER_YZ, "issue_license", LICENSE, theirs)
+    assert worker.sweep().delivered == 1
+    do(engine, WINDOW_QJ, "deliver", DELIVERED, mine)
+    return mine, theirs

@@ -5,16 +5,11 @@ import io
 import json
 import zipfile
 
-from sqlalchemy import select
 
 from app import create_app
 from app.runtime import set_engine
-from engine import MessageWorker, TimerWorker, list_archives, verify_archive
-from engine.persistence.models import Case
-from tests.handoff_helpers import (
-    ARRIVED, DELIVERED, GRANTED, HEAD_YZ, LICENSE, REVIEWER_YZ, WINDOW_QJ, WINDOW_YZ, do, receive, setup,
-    verify_at_qianjiang,
-)
+from engine import TimerWorker, list_archives, verify_archive
+from tests.handoff_helpers import complete_handoff
 from tests.unit.archive_fixture import entries, sha
 
 
@@ -36,25 +31,8 @@ def _edited(package: bytes, case_no: str, path: str, data: bytes | None) -> byte
     return out.getvalue()
 
 
-def _full_handoff(engine) -> tuple[int, int]:
-    setup(engine)
-    receiving = receive(engine).case.case_id
-    verify_at_qianjiang(engine, receiving)
-    worker = MessageWorker(engine)
-    assert worker.sweep().delivered == 1
-    with engine.database.read_sessions() as session:
-        owning = session.scalar(select(Case.id).where(Case.id != receiving))
-    do(engine, WINDOW_YZ, "confirm_arrival", ARRIVED, owning)
-    do(engine, REVIEWER_YZ, "review", {"review_result": {"conclusion": "meets", "opinion": "符合许可条件"}}, owning)
-    do(engine, HEAD_YZ, "decide", GRANTED, owning)
-    do(engine, REVIEWER_YZ, "issue_license", LICENSE, owning)
-    assert worker.sweep().delivered == 1
-    do(engine, WINDOW_QJ, "deliver", DELIVERED, receiving)
-    return receiving, owning
-
-
 def test_both_packages_of_a_handoff_are_built_and_verify_with_each_material_s_source(engine, database_url):
-    receiving, owning = _full_handoff(engine)
+    receiving, owning = complete_handoff(engine)
     TimerWorker(engine).build_archives()
     archives = {a.case_id: a for a in list_archives(engine)}
     assert {archives[c].state for c in (receiving, owning)} == {"built"}, \

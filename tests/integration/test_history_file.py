@@ -9,33 +9,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
 
-from engine import MessageWorker, Replayer, dumps_history, load_case_history, loads_history, read_history, verify_history
-from engine.persistence.models import Case
-from tests.handoff_helpers import (
-    ARRIVED, DELIVERED, GRANTED, HEAD_YZ, LICENSE, REVIEWED, REVIEWER_YZ, WINDOW_QJ, WINDOW_YZ, do, receive, setup,
-    verify_at_qianjiang,
-)
+from engine import Replayer, dumps_history, load_case_history, loads_history, read_history, verify_history
+from tests.handoff_helpers import complete_handoff
 
 
 @pytest.fixture
 def handoff(engine) -> tuple[int, int]:
     """A completed 异地代收代办: (the 黔江 receiving case, the 渝中 owning case)."""
-    setup(engine)
-    mine = receive(engine).case.case_id
-    verify_at_qianjiang(engine, mine)
-    worker = MessageWorker(engine)
-    assert worker.sweep().delivered == 1
-    with engine.database.read_sessions() as session:
-        theirs = session.scalars(select(Case.id).where(Case.id != mine)).one()
-    do(engine, WINDOW_YZ, "confirm_arrival", ARRIVED, theirs)
-    do(engine, REVIEWER_YZ, "review", REVIEWED, theirs)
-    do(engine, HEAD_YZ, "decide", GRANTED, theirs)
-    do(engine, REVIEWER_YZ, "issue_license", LICENSE, theirs)
-    assert worker.sweep().delivered == 1
-    do(engine, WINDOW_QJ, "deliver", DELIVERED, mine)
-    return mine, theirs
+    return complete_handoff(engine)
 
 
 def test_both_legs_of_a_handoff_replay_identically_from_the_database_and_from_their_files(engine, handoff):
