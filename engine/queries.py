@@ -379,9 +379,12 @@ def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int 
     where: list[Any] = [] if everywhere else [_extension_scope(actor)]
     if case_id is not None:
         where.append(ExtensionRequest.case_id == case_id)
-    if state in ("open", "lapsed"):
-        running = Case.status == "running"
-        where += [ExtensionRequest.state == "open", running if state == "open" else ~running]
+    if state == "open":
+        where += [ExtensionRequest.state == "open", Case.status == "running"]
+    elif state == "lapsed":
+        # Stored as lapsed when its clock period ended undecided; shown as lapsed when its case closed open.
+        where.append(or_(ExtensionRequest.state == "lapsed",
+                         and_(ExtensionRequest.state == "open", Case.status != "running")))
     elif state != "all":
         where.append(ExtensionRequest.state == state)
     return where

@@ -42,6 +42,10 @@ def test_a_request_of_stage_1_lapses_when_the_stage_ends_and_never_extends_stage
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [(r["id"], r["state"], r["state_label"]) for r in items] == [
         (asked.get_json()["id"], "lapsed", "已失效")]
+    for state, expected in (("lapsed", [asked.get_json()["id"]]), ("open", [])):   # stored lapsed, listed so
+        listed = client.get(f"/api/v1/extension-requests?state={state}&case_id={story.case_id}",
+                            headers=people["head"].headers).get_json()
+        assert [r["id"] for r in (listed["items"] if isinstance(listed, dict) else listed)] == expected, state
 
     story.at(3, 9)
     story.do("guihua", "s2_accept", ACCEPT)                             # stage 2: a fresh 45-day period
