@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -21,6 +21,7 @@ from .commands import Actor
 from .errors import NotFound
 from .inbox import InboxQuery
 from .inbox_separation import SeparationMarks
+from .legal_clock import Clock as LegalClock
 from .masking import mask_for_roles
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
@@ -101,6 +102,7 @@ class Queries:
             # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
             items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
                      for row in rows[:query.limit]]
+            _mark_paused(session, rows[:query.limit], items)
             if self.separation is not None and query.scope != "completed":
                 self.separation.annotate(session, actor.username, rows[:query.limit], items)
         if len(rows) <= query.limit:
@@ -482,6 +484,24 @@ def _partners(session: Session, case_id: int) -> list[dict[str, Any]]:
     return out
 
 
+def _mark_paused(session: Any, rows: Sequence[Any], items: list[dict[str, Any]]) -> None:
+    """Give the page's undated rows whose case's 承诺 clock is paused the light ``paused``.
+
+    The light is computed in SQL from the stored instants, which a paused clock does not have; the clocks of
+    the (few) cases with open undated rows following a clock that has no due instant are read in one query.
+    """
+    undated = {row.case_id for row in rows
+               if row.light_now is None and row.state == "open" and row.due_at is None
+               and row.case_committed_due_at is None}
+    if not undated:
+        return
+    clocks = dict(session.execute(select(Case.id, Case.clocks).where(Case.id.in_(undated))).all())
+    for row, item in zip(rows, items):
+        if row.case_id in clocks and row.light_now is None and row.state == "open" \
+                and _follows_paused_clock(row, clocks[row.case_id]):
+            item["light"] = "paused"
+
+
 def _sees_task(actor: Actor, task: TaskItem) -> bool:
     return (task.assignee == actor.username or task.completed_by == actor.username
             or bool(actor.groups.intersection(task.candidate_groups)))
@@ -489,8 +509,22 @@ def _sees_task(actor: Actor, task: TaskItem) -> bool:
 
 def _light_at(task: TaskItem, case: Case, now: datetime) -> str | None:
     # The same comparisons as inbox.light_expression, on a row already loaded.
-    if task.state != "open" or task.inbox_due_at >= NO_DEADLINE:
+    if task.state != "open":
         return None
+    if task.inbox_due_at >= NO_DEADLINE:
+        return "paused" if _follows_paused_clock(task, case.clocks) else None
     if task.inbox_due_at <= now:
         return "red"
     return "yellow" if task.inbox_yellow_at is not None and task.inbox_yellow_at <= now else "green"
+
+
+def _follows_paused_clock(task: Any, clocks: Mapping[str, Any] | None) -> bool:
+    """Whether an undated open task takes its light from its case's 承诺 clock, and that clock stands still.
+
+    Such a task has no due instant while the clock is paused (its deadline moves as long as the pause lasts),
+    so its row would read as having no time limit at all: it reads 已暂停 instead.
+    """
+    if task.due_at is not None:
+        return False                  # the task's own budget, not the case's clock
+    entry = (clocks or {}).get("committed") or {}
+    return "clock" in entry and LegalClock.from_dict(entry["clock"]).paused

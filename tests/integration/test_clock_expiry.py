@@ -72,6 +72,21 @@ def test_a_pause_before_the_due_date_still_parks_the_clock(engine, clock, case_i
     assert {k: c["light"] for k, c in clocks(engine, case_id).items()} == {"legal": "paused", "committed": "red"}
 
 
+def test_a_pause_in_time_makes_the_inbox_rows_and_the_task_read_paused_until_resume(engine, clock, case_id):
+    """The rows following the case's 承诺 clock lost their instants on a pause and read 「无时限」."""
+    clock.set(datetime(2026, 2, 24, 10, 0, tzinfo=CST))                      # both clocks running, in time
+    before = tasks(engine, case_id, HEAD)
+    assert before and {light for light, _ in before.values()} == {"green"}
+    engine.handle(SuspendClock(case_id, CLERK, "correction", "补正"))
+    assert {light for light, _ in tasks(engine, case_id, HEAD).values()} == {"paused"}
+    assert {t["light"] for t in engine.queries.case(CLERK, case_id)["tasks"] if t["state"] == "open"} == {"paused"}
+    (task_id,) = before
+    assert engine.queries.task(HEAD, task_id)["light"] == "paused"
+    assert engine.queries.tasks(HEAD, light="green").items == []             # not dated, so in no colour
+    engine.handle(ResumeClock(case_id, CLERK))
+    assert {light for light, _ in tasks(engine, case_id, HEAD).values()} == {"green"}
+
+
 def test_an_expired_legal_deadline_cannot_be_extended_by_request_approval_or_directly(engine, clock, case_id):
     """QA F6: a late extension was accepted (已延长), moved nothing and used up the one extension."""
     clock.set(datetime(2026, 3, 18, 16, 0, tzinfo=CST))                      # the last day: still in time to ask
