@@ -140,10 +140,11 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
                                    details={"reason": "no_clock", "clock": kind})
         if "clock" not in entry:
             return NEVER.isoformat()
-        clock = Clock.from_dict(entry["clock"])
-        if clock.paused or clock.closed:
+        clock, calendar = Clock.from_dict(entry["clock"]), provider.get()
+        # A pause that began after the deadline moves nothing (第七十四条): the breach and its timers stand.
+        if clock.closed or (clock.paused and not clock.expired_before_pause(calendar)):
             return NEVER.isoformat()
-        return period_end(clock.due(provider.get()).date).isoformat()
+        return period_end(clock.due(calendar).date).isoformat()
 
     def case_received_on() -> str:
         """The case's receipt date (收件, YYYY-MM-DD): the earliest clock start or pending receipt."""

@@ -86,6 +86,17 @@ def test_a_pause_parks_the_timers_and_the_resume_moves_them_by_the_paused_workin
     assert kinds == ["clocks_started", "ClockPaused", "ClockResumed"]
 
 
+def test_a_pause_after_the_deadline_leaves_the_timers_and_the_worker_still_fires_them(engine, clock, case_id):
+    """A late pause moves no deadline (第七十四条), so it must not park the timers that read it either."""
+    complete(engine, case_id, "accept")
+    armed = waiting(engine, case_id)
+    clock.set(cst(2026, 3, 19, 10, 0))                 # both deadlines passed; the worker has not swept yet
+    engine.handle(SuspendClock(case_id, REVIEWER, "correction", "申请人补正材料"))
+    assert waiting(engine, case_id) == armed
+    assert TimerWorker(engine).sweep().cases == 1
+    assert open_elements(engine, case_id) == {"decide", "urge", "alert"}
+
+
 def test_an_extension_moves_only_the_timers_of_the_extended_clock(engine, case_id):
     complete(engine, case_id, "accept")
     engine.handle(ExtendDeadline(case_id, HEAD, 10, "需要现场勘验", told_to_applicant=True))
