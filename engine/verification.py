@@ -29,6 +29,12 @@ from .persistence.models import Case, CaseEvent
 _EVENT_COLUMNS = (CaseEvent.case_id, CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
                   CaseEvent.element_id, CaseEvent.task_id, cast(CaseEvent.payload, Text), CaseEvent.prev_hash,
                   CaseEvent.hash)
+# On PostgreSQL the server writes the instant as the chain hashes it: reading a timestamptz into a datetime,
+# moving it to UTC and formatting it again took a fifth of a ``verify --all`` pass in Python.
+_PG_EVENT_COLUMNS = (*_EVENT_COLUMNS[:3],
+                     func.to_char(func.timezone(literal("UTC"), CaseEvent.occurred_at),
+                                  literal('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')).label("occurred_at"),
+                     *_EVENT_COLUMNS[4:])
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ def verify_all(engine: Any, *, batch: int = 500) -> Iterator[CaseVerification]:
                 return
             # Core, not the ORM: its per-row bookkeeping cost twice the reading itself.
             rows = session.connection().execute(
-                select(*_EVENT_COLUMNS).where(CaseEvent.case_id.between(cases[0].id, cases[-1].id))
+                select(*_event_columns(session)).where(CaseEvent.case_id.between(cases[0].id, cases[-1].id))
                 .order_by(CaseEvent.case_id, CaseEvent.seq).execution_options(yield_per=2000))
             try:
                 yield from _verify_batch(cases, rows, hashed=_hashed_in_sql(session))
@@ -118,7 +124,7 @@ def _verify_batch(cases: list[Any], rows: Iterable[Any], *, hashed: bool) -> Ite
 
 def _verify(session: Any, case_id: int, case_no: str, head: str, count: int,
             snapshot: str | None) -> CaseVerification:
-    events = session.connection().execute(select(*_EVENT_COLUMNS).where(CaseEvent.case_id == case_id)
+    events = session.connection().execute(select(*_event_columns(session)).where(CaseEvent.case_id == case_id)
                                           .order_by(CaseEvent.seq).execution_options(yield_per=1000))
     try:
         check = verify_rows(case_no, events, expected_head=head, expected_count=count)
@@ -133,6 +139,10 @@ def _result(case_id: int, case_no: str, check: ChainCheck, snapshot: str | None)
     return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq,
                             chinese_reason(check.reason), state_checked=check.state_digest is not None,
                             state_differs=(check.reason or "").startswith(STATE_DIFFERS))
+
+
+def _event_columns(session: Any) -> tuple[Any, ...]:
+    return _PG_EVENT_COLUMNS if _hashed_in_sql(session) else _EVENT_COLUMNS
 
 
 def _hashed_in_sql(session: Any) -> bool:

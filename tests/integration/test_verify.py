@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import CompleteTask, StartCase, verify_case
+from engine import CompleteTask, StartCase, verify_all, verify_case
 from tests.helpers import ACCEPT, CLERK, deploy_shipped
 
 
@@ -93,3 +93,35 @@ def test_verify_finds_a_cut_tail_with_the_head_moved_back_from_the_case_rows_eve
                           "（可能末尾事件被删除后链头被改回，或办件记录被改动）")
     result = runner.invoke(args=["verify", "--all"])
     assert result.exit_code == 1 and "1 个办件被篡改" in result.output
+
+
+def test_instants_with_microseconds_verify_and_a_one_microsecond_edit_is_found(engine, clock, database_url):
+    # PostgreSQL writes each instant as text for the hash (verify's query formats it in SQL); SQLite's rows
+    # are formatted in Python. Either way the text must be the chain's, to the microsecond.
+    deploy_shipped(engine)
+    clock.advance(microseconds=654_321)
+    ref = engine.handle(StartCase("parallel_approval", CLERK))
+    clock.advance(seconds=1, microseconds=7)
+    (accept,) = [t for t in engine.queries.case(CLERK, ref.case_id)["tasks"] if t["element_id"] == "accept"]
+    engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
+    assert verify_case(engine, ref.case_id).ok
+    assert [r.ok for r in verify_all(engine)] == [True]
+    eng = raw(database_url)
+    with eng.begin() as conn:
+        seq = conn.execute(text("SELECT max(seq) FROM case_events WHERE case_id = :c"), {"c": ref.case_id}).scalar()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE case_events DISABLE TRIGGER case_events_append_only"))
+            conn.execute(text("UPDATE case_events SET occurred_at = occurred_at + interval '1 microsecond' "
+                              "WHERE case_id = :c AND seq = :s"), {"c": ref.case_id, "s": seq})
+            conn.execute(text("ALTER TABLE case_events ENABLE TRIGGER case_events_append_only"))
+        else:
+            conn.execute(text("DROP TRIGGER case_events_no_update"))
+            stored = conn.execute(text("SELECT occurred_at FROM case_events WHERE case_id = :c AND seq = :s"),
+                                  {"c": ref.case_id, "s": seq}).scalar()
+            assert stored.endswith(".654328")     # 0.654321 s + 1 s + 7 µs, stored to the microsecond
+            conn.execute(text("UPDATE case_events SET occurred_at = :t WHERE case_id = :c AND seq = :s"),
+                         {"t": stored[:-1] + "9", "c": ref.case_id, "s": seq})
+    eng.dispose()
+    bad = verify_case(engine, ref.case_id)
+    assert (bad.ok, bad.broken_seq) == (False, seq) and "内容被修改" in bad.reason
+    assert [(r.ok, r.broken_seq) for r in verify_all(engine)] == [(False, seq)]
