@@ -42,9 +42,6 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
     for key, value in manifest["case"].items():
         if case.get(key) != value:
             raise Fail(fmt.CASE, f"{key} 与清单不符", _text(value), _text(case.get(key)))
-    readme = readme_text({**manifest, "files": []}, [e for p, e in listed.items() if p != fmt.README])
-    if fmt.README in listed and reader.read(fmt.README) != readme.encode():
-        raise Fail(fmt.README, "说明与清单不符（说明被改动）")
     for path, entry in listed.items():
         if entry.get("description") != fmt.describe(path):
             raise Fail(fmt.MANIFEST, f"清单中 {path} 的说明被改动", fmt.describe(path), _text(entry.get("description")))
@@ -52,6 +49,11 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
     _check_catalog(reader, manifest, listed, facts)
     _check_form_data(reader, facts)
     _check_materials(reader, listed, facts, _check_handoff(reader, listed, facts))
+    # Last: the README lists what the package holds, so a document taken out with its manifest entry would
+    # show here first, under a vaguer reason than the check of that document gives.
+    readme = readme_text({**manifest, "files": []}, [e for p, e in listed.items() if p != fmt.README])
+    if fmt.README in listed and reader.read(fmt.README) != readme.encode():
+        raise Fail(fmt.README, "说明与清单不符（说明被改动）")
 
 
 def _check_chain(reader: PackageReader, manifest: Mapping[str, Any], facts: fmt.EventFacts) -> None:

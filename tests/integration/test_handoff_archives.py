@@ -49,8 +49,10 @@ def test_both_packages_of_a_handoff_are_built_and_verify_with_each_material_s_so
         with zipfile.ZipFile(path) as package:
             names = {n.split("/", 1)[1] for n in package.namelist()}
             items = json.loads(package.read(f"{info.case_no}/materials/materials.json"))
+            readme = package.read(f"{info.case_no}/README.txt").decode()
         sources[case_id] = {m["key"]: m["source"] for m in items}
         assert ("metadata/handoff.json" in names) == (case_id == owning)
+        assert ("metadata/handoff.json" in readme and "移交消息" in readme) == (case_id == owning)
     assert set(sources[receiving].values()) == {"application"}
     assert set(sources[owning].values()) == {"handoff"}
     assert set(sources[owning]) == set(sources[receiving]) >= {"application_form", "water_quality_report"}
