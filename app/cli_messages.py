@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from engine import MESSAGE_STATES, Actor, EngineError
+from engine import CST, MESSAGE_STATES, Actor, EngineError
 
 from .cli_common import ID, BoundedInt, CliGroup, PathParam, fail, refuse
 from .runtime import get_engine
@@ -35,7 +35,7 @@ def messages_group() -> None:
 @click.option("--state", "states", multiple=True, type=click.Choice(sorted(MESSAGE_STATES)),
               help="只列出这些状态（可重复）；默认全部")
 @click.option("--limit", default=100, show_default=True, type=BoundedInt(1, 10000), help="最多列出多少条")
-@click.option("--rejections", is_flag=True, help="列出被拒收的消息信封（伪造、重放）")
+@click.option("--rejections", is_flag=True, help="列出被拒收的消息信封（伪造、重放），时间为北京时间")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json: bool) -> None:
     """List messages newest first, with their state, attempts and last error."""
@@ -47,7 +47,8 @@ def messages_list(states: tuple[str, ...], limit: int, rejections: bool, as_json
         return
     if rejections:
         for r in rows:
-            click.echo(f"#{r['id']} {r['rejected_at']:%Y-%m-%d %H:%M} [{REJECTIONS.get(r['reason'], r['reason'])}] "
+            click.echo(f"#{r['id']} {r['rejected_at'].astimezone(CST):%Y-%m-%d %H:%M} "
+                       f"[{REJECTIONS.get(r['reason'], r['reason'])}] "
                        f"{r['idempotency_key']} {r['name'] or ''}：{r['detail']}")
         click.echo(f"合计：列出拒收记录 {len(rows)} 条" if rows else "合计：没有拒收记录")
         return

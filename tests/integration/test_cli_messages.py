@@ -5,7 +5,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from app.runtime import get_engine
-from engine import ManualClock, MessageWorker
+from engine import CST, ManualClock, MessageWorker
 from engine.messages import sign
 from tests.integration.test_cli import app, failed, ok, runner  # noqa: F401 - fixtures
 from tests.message_helpers import cases, complete, deploy, messages, start_ping
@@ -65,6 +65,8 @@ def test_messages_submit_refuses_a_forged_envelope_and_records_it(app, runner, t
     assert "签名校验失败" in failed(runner.invoke(args=["messages", "submit", str(path)]))
     rejected = ok(runner.invoke(args=["messages", "list", "--rejections"]))
     assert "[伪造] 外部/1/1 ping" in rejected and rejected.rstrip().endswith("合计：列出拒收记录 1 条")
+    rejected_at = engine.messages.rejections(limit=1)[0]["rejected_at"]
+    assert f"{rejected_at.astimezone(CST):%Y-%m-%d %H:%M} [伪造]" in rejected       # Beijing time, as --help says
     lost = {"idempotency_key": "外部/1/2", "name": "nobody", "correlation_key": None, "payload": {"topic": "x"},
             "sender": None}
     path.write_text(json.dumps({**lost, "signature": sign(engine.services.messages.secret, lost)}), encoding="utf-8")
