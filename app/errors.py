@@ -5,13 +5,13 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, has_app_context, jsonify, render_template, request
+from flask import Flask, has_app_context, has_request_context, jsonify, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from engine import EngineError
 
-from .request_limits import current_limit
+from .request_limits import MULTIPART, current_limit
 
 log = logging.getLogger("tongban.app")
 
@@ -128,13 +128,32 @@ def error_body(status: int, message: str | None = None, code: str | None = None,
     """Return the JSON error shape for an HTTP status."""
     body: dict[str, Any] = {"code": code or _HTTP_CODE.get(status, f"HTTP_{status}"),
                             "message": message or _HTTP_ZH.get(status, "请求失败")}
-    limit = current_limit() if status == 413 and has_app_context() else None
-    if limit:
-        body["message"] = f"请求内容过大，上限为 {limit / 1024 / 1024:g} MB"
-        details.setdefault("max_bytes", limit)
+    if status == 413 and has_app_context():
+        body["message"] = _too_large(details)
     if details:
         body["details"] = details
     return body
+
+
+def _too_large(details: dict[str, Any]) -> str:
+    """Name the limit a 413 came from: the body's size, or (for a body within it) the form parser's limits.
+
+    Werkzeug's form parser refuses more than ``max_form_parts`` fields or a non-file field larger than
+    ``max_form_memory_size`` with the same bare 413 as an oversized body; the body's length tells them apart.
+    """
+    limit = current_limit()
+    length = request.content_length if has_request_context() else None
+    if has_request_context() and limit and length is not None and length <= limit \
+            and request.mimetype in (MULTIPART, "application/x-www-form-urlencoded"):
+        parts, memory = request.max_form_parts, request.max_form_memory_size
+        details.setdefault("max_form_parts", parts)
+        details.setdefault("max_field_bytes", memory)
+        return (f"表单字段过多或过大：最多 {parts} 个字段（含文件），文件以外的每个字段不超过 "
+                f"{memory / 1024:g} KB")
+    if limit:
+        details.setdefault("max_bytes", limit)
+        return f"请求内容过大，上限为 {limit / 1024 / 1024:g} MB"
+    return _HTTP_ZH[413]
 
 
 _PAGE_MESSAGES = {400: "请求无效：页面可能已过期，请刷新后重试", 404: "您要找的页面不存在，或您无权查看",

@@ -174,3 +174,11 @@ def test_materials_up_to_their_own_limit_fit_in_one_request_and_larger_ones_name
     app.config["TONGBAN_MAX_UPLOAD_BYTES"] = 5 * 1024 * 1024
     limited = assert_error(answer({"application_form": twelve}), 413, "PAYLOAD_TOO_LARGE")
     assert "5 MB" in limited["message"] and limited["details"]["max_bytes"] == 5 * 1024 * 1024
+    # A small body with too many fields is refused by the form parser: the 413 names that limit, not 5 MB.
+    boundary, body = encode_multipart({f"field_{n}": "x" for n in range(1001)})
+    assert len(body) < 200 * 1024
+    crowded = assert_error(client.post("/api/v1/applications", headers=clerk.headers, data=body,
+                                       content_type=f"multipart/form-data; boundary={boundary}"),
+                           413, "PAYLOAD_TOO_LARGE")
+    assert "最多 1000 个字段" in crowded["message"] and "MB" not in crowded["message"]
+    assert crowded["details"]["max_form_parts"] == 1000 and "max_bytes" not in crowded["details"]
