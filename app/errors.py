@@ -148,8 +148,7 @@ def _too_large(details: dict[str, Any]) -> str:
         parts, memory = request.max_form_parts, request.max_form_memory_size
         details.setdefault("max_form_parts", parts)
         details.setdefault("max_field_bytes", memory)
-        return (f"表单字段过多或过大：最多 {parts} 个字段（含文件），文件以外的每个字段不超过 "
-                f"{memory / 1024:g} KB")
+        return f"表单字段过多或过大：最多 {parts} 个字段（含文件），文件以外的每个字段不超过 {memory:,} 字节"
     if limit:
         details.setdefault("max_bytes", limit)
         return f"请求内容过大，上限为 {limit / 1024 / 1024:g} MB"

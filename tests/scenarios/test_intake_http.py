@@ -180,5 +180,5 @@ def test_materials_up_to_their_own_limit_fit_in_one_request_and_larger_ones_name
     crowded = assert_error(client.post("/api/v1/applications", headers=clerk.headers, data=body,
                                        content_type=f"multipart/form-data; boundary={boundary}"),
                            413, "PAYLOAD_TOO_LARGE")
-    assert "最多 1000 个字段" in crowded["message"] and "MB" not in crowded["message"]
+    assert crowded["message"] == "表单字段过多或过大：最多 1000 个字段（含文件），文件以外的每个字段不超过 500,000 字节"
     assert crowded["details"]["max_form_parts"] == 1000 and "max_bytes" not in crowded["details"]
