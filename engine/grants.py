@@ -21,6 +21,7 @@ from .clock import Clock
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, UnknownDistrict
 from .persistence.models import Grant, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .text_input import require_written
 
 RIGHTS = {
     "receive": "异地收件",
@@ -32,6 +33,8 @@ RIGHTS = {
 }
 ALL = "all"
 MAX_TEXT = 500
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+"""The dates a grant may name (a typo such as 0026 or 9999 is refused rather than stored)."""
 
 
 class GrantMissing(Forbidden):
@@ -92,6 +95,10 @@ class Grants:
             raise InvalidInput(f"授权事项无效：{'、'.join(unknown) or '（空）'}；可选 "
                                + "、".join(f"{k}（{v}）" for k, v in RIGHTS.items()), details={"rights": unknown})
         start = valid_from or business_date(self.clock.now())
+        for name, day in (("valid_from", start), ("valid_to", valid_to)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                message = f"授权日期 {day} 超出范围：应在 {FIRST_DAY} 至 {LAST_DAY} 之间"
+                raise InvalidInput(message, details={"fields": {name: [message]}})
         if valid_to is not None and valid_to < start:
             raise InvalidInput(f"有效期结束日 {valid_to} 早于开始日 {start}")
         if basis is not None and len(basis) > MAX_TEXT:
@@ -111,6 +118,16 @@ class Grants:
                     raise UnknownDistrict(f"区县代码 {code} 不存在", details={"district": code})
             if owning == ALL:
                 raise InvalidInput("业务属地须为具体区县")
+            offered = (matter.doc or {}).get("districts", ALL)
+            if offered != ALL and owning not in offered:
+                raise InvalidInput(f"事项 {matter_code} 不在 {_district(uow, owning)} 办理，该区县不能授权他地代办",
+                                   code="GRANT_NOT_OFFERED", details={"matter_code": matter_code, "district": owning})
+            covering = _covering(uow, matter_code, owning, receiving, rights, start, valid_to)
+            if covering is not None:
+                whom = "所有区县" if receiving == ALL else _district(uow, receiving)
+                raise Conflict(f"已有授权 #{covering.id} 在这段日期内给了{whom}这些权限，"
+                               "新授权不会多授予任何权限", code="GRANT_DUPLICATE",
+                               details={"grant_id": covering.id})
             row = Grant(matter_code=matter_code, owning_district=owning, receiving_district=receiving,
                         rights=list(rights), valid_from=start, valid_to=valid_to, basis=basis, created_by=actor,
                         created_at=self.clock.now())
@@ -121,16 +138,15 @@ class Grants:
         return info
 
     def revoke(self, grant_id: int, *, actor: str, reason: str) -> GrantInfo:
-        """Revoke a grant (it stays listed as revoked); a reason is required."""
-        if not reason.strip():
-            raise InvalidInput("撤销授权须写明理由")
+        """Revoke a grant (it stays listed as revoked); a reason people can read is required."""
+        reason = require_written(reason, "reason", "撤销授权须写明理由", limit=MAX_TEXT)
         with self.uow() as uow:
             row = uow.session.get(Grant, grant_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"授权 {grant_id} 不存在", details={"grant_id": grant_id})
             if row.revoked_at is not None:
                 raise Conflict(f"授权 {grant_id} 已于 {business_date(row.revoked_at)} 由 {row.revoked_by} 撤销")
-            row.revoked_by, row.revoked_at, row.revoke_reason = actor, self.clock.now(), reason.strip()[:MAX_TEXT]
+            row.revoked_by, row.revoked_at, row.revoke_reason = actor, self.clock.now(), reason
             uow.flush()
             info = _info(row, business_date(self.clock.now()))
             uow.commit()
@@ -228,6 +244,20 @@ def require_grant(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, r
                            details={"matter_code": matter_code, "owning_district": owning,
                                     "receiving_district": receiving, "right": right})
     return found
+
+
+def _covering(uow: SqlAlchemyUnitOfWork, matter_code: str, owning: str, receiving: str, rights: tuple[str, ...],
+              start: date, end: date | None) -> Grant | None:
+    """An unrevoked grant that already gives ``receiving`` (or every district) all of ``rights`` on every day
+    from ``start`` to ``end`` (open-ended: for ever), so that a new one would add nothing."""
+    rows = uow.session.scalars(select(Grant).where(
+        Grant.matter_code == matter_code, Grant.owning_district == owning, Grant.revoked_at.is_(None),
+        Grant.receiving_district.in_((receiving, ALL)), Grant.valid_from <= start).order_by(Grant.id))
+    for row in rows:
+        lasts = row.valid_to is None or (end is not None and end <= row.valid_to)
+        if lasts and set(rights) <= set(row.rights):
+            return row
+    return None
 
 
 def _district(uow: SqlAlchemyUnitOfWork, code: str) -> str:

@@ -53,8 +53,11 @@ def test_a_grant_to_all_districts_covers_every_receiving_window(engine, grants):
 
 def test_a_revoked_grant_no_longer_authorises_but_stays_listed(engine, grants, clock):
     grant = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive"], actor="admin")
-    with pytest.raises(InvalidInput):
-        grants.revoke(grant.id, actor="admin", reason=" ")
+    for blank in (" ", "\u200b\u3000", "\ufeff"):                      # nothing a reader would see
+        with pytest.raises(InvalidInput, match="撤销授权须写明理由"):
+            grants.revoke(grant.id, actor="admin", reason=blank)
+    with pytest.raises(InvalidInput, match="不能超过 500 字"):
+        grants.revoke(grant.id, actor="admin", reason="理" * 501)
     grants.revoke(grant.id, actor="admin", reason="试点结束")
     assert may(engine, WANZHOU, "receive") is None
     assert grants.list() == [] and [g.revoked for g in grants.list(include_revoked=True)] == [True]
@@ -69,6 +72,8 @@ def test_a_revoked_grant_no_longer_authorises_but_stays_listed(engine, grants, c
     ({"receiving": "999999"}, UnknownDistrict), ({"owning": "all"}, InvalidInput),
     ({"receiving": YUZHONG}, InvalidInput), ({"matter_code": "NOPE"}, NotFound),
     ({"valid_from": date(2026, 12, 1), "valid_to": date(2026, 11, 1)}, InvalidInput),
+    ({"valid_to": date(9999, 12, 31)}, InvalidInput), ({"valid_from": date(26, 11, 23)}, InvalidInput),
+    ({"owning": WANZHOU, "receiving": YUZHONG}, InvalidInput),     # 万州 does not offer this matter
 ])
 def test_bad_grants_are_refused_and_nothing_is_written(grants, change, error):
     args = {"matter_code": CODE, "owning": YUZHONG, "receiving": WANZHOU, "rights": ["receive"], "actor": "admin",
@@ -147,3 +152,22 @@ def test_a_second_revoke_names_the_beijing_day_of_the_first(engine, grants, cloc
     grants.revoke(grant.id, actor="admin", reason="试点结束")
     with pytest.raises(Conflict, match="已于 2026-12-05 由 admin 撤销"):
         grants.revoke(grant.id, actor="admin", reason="再次撤销")
+
+
+def test_a_grant_that_adds_nothing_to_one_in_force_is_refused_and_one_that_adds_is_kept(grants):
+    first = grants.add(matter_code=CODE, owning=YUZHONG, receiving="all", rights=["receive", "notify"],
+                       valid_to=date(2027, 6, 30), actor="admin")
+    for same in ({"receiving": WANZHOU, "rights": ["receive"], "valid_to": date(2027, 3, 31)},   # inside "all"
+                 {"receiving": "all", "rights": ["notify"], "valid_from": date(2027, 1, 4),
+                  "valid_to": date(2027, 6, 30)}):
+        with pytest.raises(Conflict, match=f"已有授权 #{first.id}") as refused:
+            grants.add(matter_code=CODE, owning=YUZHONG, actor="admin", **same)
+        assert (refused.value.code, refused.value.details) == ("GRANT_DUPLICATE", {"grant_id": first.id})
+    longer = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive"], actor="admin")
+    more = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive", "deliver"],
+                      valid_to=date(2027, 6, 30), actor="admin")
+    assert [g.id for g in grants.list()] == [first.id, longer.id, more.id]
+    grants.revoke(longer.id, actor="admin", reason="改为新授权")
+    again = grants.add(matter_code=CODE, owning=YUZHONG, receiving=WANZHOU, rights=["receive"],
+                       valid_from=date(2027, 7, 1), actor="admin")           # a revoked grant covers nothing
+    assert again.id > more.id
