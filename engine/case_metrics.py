@@ -27,8 +27,12 @@ from .calendar import WorkCalendar, business_date
 from .case_clocks import KINDS, clocks_of, pending_kinds
 from .legal_clock import Budget, Clock
 
-FACTS_VERSION = 1
-"""Stored in ``cases.facts_version``: rows without it predate the facts and are backfilled by ``migrate``."""
+FACTS_VERSION = 2
+"""Stored in ``cases.facts_version``: rows without it predate the facts and are backfilled by ``migrate``.
+
+Version 2: a case started by a handoff counts the intake of the case that received the application (channel,
+补正 rounds, 容缺, visits); ``migrate`` recomputes those four facts of version-1 cases started so.
+"""
 COUNTER = "counter"
 ONLINE = "online"
 

@@ -11,6 +11,7 @@ from engine import (
     CST, CompleteTask, DeployDefinitions, ManualClock, MaterialInput, Party, ReceiveApplication, ResumeClock,
     StartCase, SuspendClock, ensure_calendar_seeded,
 )
+from engine.case_metrics import FACTS_VERSION
 from engine.persistence.models import Case
 from tests.conftest import DATA
 from tests.helpers import CLERK, ZHUJIAN, deploy_shipped, open_task
@@ -50,7 +51,7 @@ def test_acceptance_corrections_and_working_days_follow_the_case(accepting, cloc
     ref = accepting.handle(StartCase("accept_then_decide", CLERK, {"department": "zhujian"}))
     start = facts(accepting, ref.case_id)
     assert (start["department"], start["accepted_at"], start["visits"], start["facts_version"]) == \
-        ("zhujian", None, 0, 1)
+        ("zhujian", None, 0, FACTS_VERSION)
     clock.set(datetime(2026, 2, 12, 11, 0, tzinfo=CST))
     # Before 受理 a 补正 request is the one-time notice: the first 补正 round.
     accepting.handle(SuspendClock(ref.case_id, CLERK, "correction", "一次性告知补正", clocks=("legal",)))

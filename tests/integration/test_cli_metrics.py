@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, select, update
 
 from app import create_app
 from app.runtime import get_engine
+from engine.case_metrics import FACTS_VERSION
 from engine.persistence.models import Case
 
 from ..metrics_data import EXPECTED_NOVEMBER, NOW, insert_dataset
@@ -87,6 +88,6 @@ def test_migrate_backfills_cases_that_predate_the_facts(app, database_url):
     result = run(app, "migrate")
     assert result.exit_code == 0 and "已为 1 个早先的办件补算效能统计字段" in result.output
     with raw.connect() as conn:
-        assert conn.execute(select(Case.facts_version).where(Case.case_no == "TBTEST000001")).scalar() == 1
+        assert conn.execute(select(Case.facts_version).where(Case.case_no == "TBTEST000001")).scalar() == FACTS_VERSION
     raw.dispose()
     assert "补算" not in run(app, "migrate").output
