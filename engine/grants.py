@@ -248,8 +248,11 @@ def require_grant(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, r
 
 def _covering(uow: SqlAlchemyUnitOfWork, matter_code: str, owning: str, receiving: str, rights: tuple[str, ...],
               start: date, end: date | None) -> Grant | None:
-    """An unrevoked grant that already gives ``receiving`` (or every district) all of ``rights`` on every day
-    from ``start`` to ``end`` (open-ended: for ever), so that a new one would add nothing."""
+    """An unrevoked grant that makes a new one add nothing, or None.
+
+    That is one giving ``receiving`` (or every district) all of ``rights`` on every day from ``start`` to
+    ``end`` (None: for ever).
+    """
     rows = uow.session.scalars(select(Grant).where(
         Grant.matter_code == matter_code, Grant.owning_district == owning, Grant.revoked_at.is_(None),
         Grant.receiving_district.in_((receiving, ALL)), Grant.valid_from <= start).order_by(Grant.id))
