@@ -323,6 +323,19 @@ class CaseSchema(Schema):
                                                   "completed) and open task count"})
     partners = fields.List(fields.Nested(lambda: PartnerCaseSchema()),
                            metadata={"description": "linked cases (异地代收代办: the other district's case)"})
+    timers = fields.List(fields.Nested(lambda: CaseTimerSchema()), metadata={
+        "description": "waiting timers with a real due instant, soonest first (容缺补齐期限届满 …)"})
+
+
+class CaseTimerSchema(Schema):
+    """A timer the case waits on, e.g. the 容缺 deadline: the case is terminated when it fires."""
+
+    element_id = fields.String()
+    name = fields.String(metadata={"description": "the name drawn in the pinned definition"})
+    attached_to = fields.String(allow_none=True, metadata={
+        "description": "a boundary timer's task element id; null for any other timer"})
+    ends_case = fields.Boolean(metadata={"description": "firing terminates the case (终止办理)"})
+    due_at = fields.DateTime()
 
 
 class PartnerCaseSchema(Schema):

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .case_clocks import summary
-from .case_progress import progress
+from .case_progress import progress, tolerance_deadline
 from .catalog import Matter
 from .clock import Clock
 from .commands import RateCase
@@ -105,9 +105,10 @@ class Applicants:
     """What an applicant holding a query code may do: see where the case stands, rate it once closed."""
 
     def __init__(self, sessions: sessionmaker[Session], services: Any, guard: QueryGuard, ratings: RatingReads,
-                 handle: Callable[[Any], Any]):
+                 handle: Callable[[Any], Any], *, timers: Any = None):
         self.sessions, self.services, self.guard, self.ratings, self.handle = (
             sessions, services, guard, ratings, handle)
+        self.timers = timers  # engine.case_timers.CaseTimers, for the 容缺 deadline (None: never told)
 
     def lookup(self, case_no: str, query_code: str, source: str) -> dict[str, Any]:
         """Return the applicant's view of the case (raises like :meth:`QueryGuard.verify`)."""
@@ -121,7 +122,7 @@ class Applicants:
         return self.view(case_id)
 
     def view(self, case_id: int) -> dict[str, Any]:
-        """Return stage, next step, deadlines, notice, result and rating of a case; no personal data."""
+        """Return stage, next step, deadlines, notice, 容缺 deadline, result and rating of a case; no personal data."""
         with self.sessions() as session:
             case = session.get(Case, case_id)
             if case is None:
@@ -140,6 +141,7 @@ class Applicants:
         clocks = self._clocks(case.clocks)
         state = progress(case.status, clocks, open_tasks, events,
                          self._end_names(case.definition_id) if case.status == "completed" else {})
+        waiting = self.timers.waiting(case_id) if self.timers is not None and open_tasks else []
         missing = [] if application is None or matter is None else [
             m.name for m in Matter.from_doc(matter.doc).materials if m.key in application.missing]
         rating = self.ratings.of_case(case_id)
@@ -148,6 +150,7 @@ class Applicants:
                 "ended_at": case.ended_at, "committed_due_at": case.committed_due_at,
                 "legal_due_at": case.legal_due_at, "tolerance": bool(application and application.tolerance),
                 "missing": missing if case.status == "running" else [],
+                "tolerance_deadline": tolerance_deadline(waiting, open_tasks),
                 "rating": None if rating is None else _applicant_rating(rating),
                 "can_rate": case.status == "completed" and rating is None}
 

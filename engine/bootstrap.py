@@ -21,6 +21,7 @@ from .access_log import AccessLogBook
 from .applicant_access import Applicants, QueryGuard
 from .applicant_accounts import ApplicantAccounts
 from .case_documents import CaseDocuments
+from .case_timers import CaseTimers
 from .calendar_functions import CalendarProvider, calendar_functions
 from .bundle import is_bundle_file
 from .catalog import is_catalog_file
@@ -94,6 +95,7 @@ class Engine:
     ``receipts`` reads 收件回执; ``materials`` lists a case's materials and hands out their files, each
     download recorded in ``access_log``; ``applicants`` answers query-code lookups and ratings (办件查询, 好差评);
     ``applicant_accounts`` creates applicant accounts (全程网办) and ``my_cases`` reads their own cases;
+    ``case_timers`` reads a case's waiting timers with their due instants (容缺补齐期限 …);
     ``ratings`` reads ratings, their 差评整改 progress and statistics; ``history`` reads case histories
     for auditors (timeline, path, state as of an event); ``versions`` lists, diffs and migrates definition
     versions; ``drafts`` keeps designers' drafts; ``metrics`` reads the 效能 figures and ``reports`` the 通报.
@@ -119,8 +121,9 @@ class Engine:
         self.reports = Reports(database.read_sessions, services.uow, services.clock, self.metrics)
         self.history = CaseHistory(self)
         self.ratings = RatingReads(database.read_sessions)
+        self.case_timers = CaseTimers(database.read_sessions, self._definition)
         self.applicants = Applicants(database.read_sessions, services, QueryGuard(services.uow, services.clock),
-                                     self.ratings, self.handle)
+                                     self.ratings, self.handle, timers=self.case_timers)
         self.applicant_accounts = ApplicantAccounts(services.uow, services.clock)
         self.my_cases = MyCases(database.read_sessions, self.applicants.view)
         self.messages = Messages(services.uow, services.clock, services.messages, handlers._record,

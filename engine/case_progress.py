@@ -10,11 +10,16 @@ diagram:
 * 审查中 — work went on after 受理;
 * 特别程序 — the clocks are paused for a 特别程序 (听证、检验、专家评审 …);
 * 已办结 — the process ended; the result is the name of the end event reached.
+
+While a 容缺 wait is open (a task carrying a boundary timer that terminates the case, such as 接收容缺材料 with
+容缺补齐期限届满), the applicant is told the last day to bring the material (:func:`tolerance_deadline`).
 """
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
+from .clock import CST
 from .masking import mask_mobile_numbers, mask_text
 
 LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
@@ -157,3 +162,24 @@ def progress(status: str, clocks: Sequence[Mapping[str, Any]], open_tasks: Seque
     result = result_of(events, end_names) if stage == "completed" else None
     return {"stage": stage, "stage_label": LABELS[stage], "hint": HINTS[stage], "next_step": next_step,
             "deadlines": deadlines(clocks) if status == "running" else [], "notice": notice, "result": result}
+
+
+def tolerance_deadline(timers: Sequence[Mapping[str, Any]],
+                       open_tasks: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Return ``{due_date, text}`` while an open task waits under a timer that terminates the case, else None.
+
+    ``timers`` are the case's waiting timers (:meth:`engine.case_timers.CaseTimers.waiting`). ``due_date``
+    (``YYYY-MM-DD``) is the last day in Beijing time: a deadline at midnight ends the day before
+    (``2026-03-06 00:00`` → 03-05). Only the date is told, nothing personal.
+    """
+    waiting = {t["element_id"] for t in open_tasks}
+    due = [t["due_at"] for t in timers if t.get("ends_case") and t.get("attached_to") in waiting]
+    if not due:
+        return None
+    last_day = last_day_before(min(due)).isoformat()
+    return {"due_date": last_day, "text": f"请于 {last_day}（含当日）前补齐容缺材料，逾期将终止办理"}
+
+
+def last_day_before(instant: Any) -> date:
+    """The last Beijing day on which something due at ``instant`` is still on time."""
+    return (instant.astimezone(CST) - timedelta(microseconds=1)).date()

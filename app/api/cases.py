@@ -37,8 +37,10 @@ class CaseDetail(MethodView):
     @require_user
     @blp.response(200, CaseSchema)
     def get(self, case_id: int) -> Any:
-        """Return a case with its tasks, if you may see it."""
-        return get_engine().queries.case(current_actor(), case_id)
+        """Return a case with its tasks and its waiting timers (e.g. the 容缺 deadline), if you may see it."""
+        engine = get_engine()
+        detail = engine.queries.case(current_actor(), case_id)   # 404 unless the caller may see the case
+        return {**detail, "timers": engine.case_timers.waiting(case_id)}
 
 
 @blp.route("/<int:case_id>/clocks/suspend", methods=["POST"])

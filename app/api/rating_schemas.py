@@ -70,6 +70,13 @@ class NoticeSchema(Schema):
     items = fields.List(fields.Nested(NoticeItemSchema))
 
 
+class ToleranceDeadlineSchema(Schema):
+    """The last day to bring the 容缺 material while the case waits for it; the case ends after it."""
+
+    due_date = fields.String(metadata={"description": "补齐容缺材料的最后一日（含当日，北京时间），YYYY-MM-DD"})
+    text = fields.String(metadata={"description": "请于 YYYY-MM-DD（含当日）前补齐容缺材料，逾期将终止办理"})
+
+
 class ApplicantRatingSchema(Schema):
     """The applicant's own rating and what became of it."""
 
@@ -104,6 +111,8 @@ class ApplicantViewSchema(Schema):
     notice = fields.Nested(NoticeSchema, allow_none=True)
     tolerance = fields.Boolean()
     missing = fields.List(fields.String(), metadata={"description": "容缺受理时须补交的材料"})
+    tolerance_deadline = fields.Nested(ToleranceDeadlineSchema, allow_none=True, metadata={
+        "description": "等待补齐容缺材料时：最后期限，逾期将终止办理；否则为空"})
     result = fields.String(allow_none=True, metadata={"description": "办结时到达的结束事件名称"})
     rating = fields.Nested(ApplicantRatingSchema, allow_none=True)
     can_rate = fields.Boolean()

@@ -77,6 +77,9 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
         materials=materials(engine.documents.started_data(actor, item["case_id"]),
                             engine.materials.list(actor, item["case_id"])),
         events=engine.queries.events(item["case_id"]), mine=item["assignee"] == actor.username,
+        # The deadlines drawn on this task (the 容缺 deadline on 接收容缺材料), while it is open.
+        timers=engine.case_timers.waiting(item["case_id"], attached_to=item["element_id"])
+        if item["state"] == "open" else [],
         highlight=[item["element_id"]] if item["state"] == "open" else []), status
 
 

@@ -1,7 +1,14 @@
-"""The BPMN elements of a parsed definition, by id, as plain data (for the history, its diagram, 办件查询)."""
+"""The BPMN elements of a parsed definition, by id, as plain data (history, diagram, 办件查询, waiting timers)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 
 
 def element_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
@@ -34,3 +41,44 @@ def end_event_names(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str,
             if "EndEvent" in kinds and bpmn_id:
                 names[bpmn_id] = getattr(task_spec, "bpmn_name", None) or bpmn_id
     return names
+
+
+@dataclass(frozen=True)
+class TimerElement:
+    """A timer event as drawn: its name, the task it is attached to (a boundary timer) and what firing does.
+
+    ``ends_case``: an interrupting boundary timer of the top-level process whose flow goes straight to a
+    terminate end event, so the case is terminated when it fires (容缺补齐期限届满 → 终止办理).
+    """
+
+    element_id: str
+    name: str
+    attached_to: str | None
+    ends_case: bool
+
+
+def timer_elements(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, TimerElement]:
+    """Return every timer event of the process and its subprocesses by element id (see :class:`TimerElement`).
+
+    An unnamed timer is named by its id. The task a boundary timer is attached to is read from the
+    ``BoundaryEventSplit`` SpiffWorkflow puts before that task: its one output that is not a boundary event.
+    """
+    found: dict[str, TimerElement] = {}
+    for process_spec in (spec, *subprocess_specs.values()):
+        attached: dict[str, str] = {}
+        for split in process_spec.task_specs.values():
+            if isinstance(split, BoundaryEventSplit):
+                main = next((o for o in split.outputs if not isinstance(o, BoundaryEvent)), None)
+                for event in split.outputs:
+                    if main is not None and isinstance(event, BoundaryEvent):
+                        attached[event.name] = main.bpmn_id or main.name
+        for task_spec in process_spec.task_specs.values():
+            bpmn_id = getattr(task_spec, "bpmn_id", None)
+            if not bpmn_id or not isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition):
+                continue
+            boundary = attached.get(task_spec.name)
+            ends = (process_spec is spec and boundary is not None and bool(getattr(task_spec, "cancel_activity", False))
+                    and any(isinstance(o, EndEvent) and isinstance(o.event_definition, TerminateEventDefinition)
+                            for o in task_spec.outputs))
+            found[bpmn_id] = TimerElement(bpmn_id, getattr(task_spec, "bpmn_name", None) or bpmn_id, boundary, ends)
+    return found

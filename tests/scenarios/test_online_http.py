@@ -234,6 +234,13 @@ def test_an_application_still_owing_tolerance_materials_cannot_be_accepted_on_th
         "tolerance_commitment_signed": True, "tolerance_items": [{"item_name": "预处理设施的运行情况说明"}],
         "tolerance_days": 5, "receipt_no": "容缺 02"})
     assert "receive_tolerance" in [t["element_id"] for t in open_tasks(client, clerk, case_id)]
+    # 办件查询 and 我的办件 tell the last day (5 WD from 03-03: due 03-11 00:00), and nothing personal.
+    told = "请于 2026-03-10（含当日）前补齐容缺材料，逾期将终止办理"
+    pair = {"case_no": response.get_json()["case_no"], "query_code": response.get_json()["query_code"]}
+    public = client.post("/api/v1/public/lookup", json=pair).get_json()
+    assert public["tolerance_deadline"] == {"due_date": "2026-03-10", "text": told}
+    assert "张三" not in json.dumps(public, ensure_ascii=False) and "13800138000" not in json.dumps(public)
+    assert my_case(client, zhang, case_id)["tolerance_deadline"]["text"] == told
     suspended = client.post(f"/api/v1/cases/{case_id}/clocks/suspend", headers=clerk.headers,
                             json={"reason_kind": "tolerance", "reason": "等待补交预处理设施运行情况说明"})
     assert suspended.status_code == 200, suspended.get_data(as_text=True)

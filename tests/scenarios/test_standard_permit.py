@@ -356,6 +356,30 @@ def test_tolerance_deadline_passing_first_terminates_the_case(app, client, peopl
     record_golden("standard_permit_tolerance_expired", app, case_id)
 
 
+def test_the_tolerance_deadline_is_told_on_the_case_api_case_page_and_task_page(app, client, people, clock):
+    """F13: 容缺补齐期限届满 (5 WD from 03-02: due 03-10 00:00) is shown to staff until the material arrives."""
+    clerk, reviewer = people["clerk"], people["zhujian"]
+    case_id = tolerance_case(client, people, days=5)
+    [timer] = get_case(client, clerk, case_id)["timers"]
+    assert {**timer, "due_at": local(timer["due_at"])} == {
+        "element_id": "tolerance_expired", "name": "容缺补齐期限届满", "attached_to": "receive_tolerance",
+        "ends_case": True, "due_at": "2026-03-10T00:00:00+08:00"}
+    shown = "容缺补齐期限届满：2026-03-09 24:00 前（逾期将终止办理）"
+    assert shown in client.get(f"/cases/{case_id}", headers=clerk.headers).get_data(as_text=True)
+    [waiting] = open_tasks(client, clerk, case_id)
+    assert shown in client.get(f"/tasks/{waiting['id']}", headers=clerk.headers).get_data(as_text=True)
+    [review] = open_tasks(client, reviewer, case_id)                   # not drawn on 审查: not told there
+    assert "容缺补齐期限届满" not in client.get(f"/tasks/{review['id']}", headers=reviewer.headers).get_data(as_text=True)
+    at(clock, 3, 9, 17)
+    do(client, clerk, case_id, "receive_tolerance", {"tolerance_supplied": True, "tolerance_note": "已补齐"})
+    assert get_case(client, clerk, case_id)["timers"] == []
+    assert shown not in client.get(f"/cases/{case_id}", headers=clerk.headers).get_data(as_text=True)
+    # A case accepted on the spot waits on no timer.
+    other = accept_on_spot(client, people, DRAINAGE)
+    assert get_case(client, clerk, other)["timers"] == []
+    assert "逾期将终止办理" not in client.get(f"/cases/{other}", headers=clerk.headers).get_data(as_text=True)
+
+
 # --- 决定: 不予许可 --------------------------------------------------------------------------------------------------
 
 def test_refusal_needs_reasons_and_basis_and_is_delivered(app, client, people, clock):
