@@ -147,7 +147,7 @@ def test_tasks_without_a_budget_follow_the_committed_clock_through_a_pause(engin
     assert (review["due_at"], review["inbox_due_at"], review["light"]) == (None, committed, "green")
     engine.handle(SuspendClock(case_id, CLERK, "correction", "补正材料"))
     paused = open_task(engine, ZHUJIAN, "review_zhujian")
-    assert (paused["inbox_due_at"], paused["light"]) == (None, None)
+    assert (paused["inbox_due_at"], paused["light"]) == (None, "paused")      # 已暂停, not 无时限
     assert engine.queries.tasks(ZHUJIAN, light="green").items == []
     clock.advance(days=7)
     engine.handle(ResumeClock(case_id, CLERK))
