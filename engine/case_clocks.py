@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
 from .definitions import ClockSpec, element_ids
-from .errors import WorkflowFailed
+from .errors import Conflict, WorkflowFailed
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import deemed_acceptance
 
@@ -73,6 +73,8 @@ def start_clocks(specs: tuple[ClockSpec, ...], at: datetime, actor: str,
                 entry["pending"]["amount_from"] = spec.amount_from
             if spec.stops_at:
                 entry.update(starts_at=spec.starts_at, stops_at=spec.stops_at)
+                if spec.notice_at:
+                    entry["notice_by"] = spec.notice_at     # each later period has its own notice task
         else:
             amount = _amount(spec.amount_from, data or {}) if spec.amount_from else spec.amount
             entry["clock"] = Clock.start(spec.kind, Budget(amount, spec.unit), business_date(at), at,
@@ -138,6 +140,8 @@ def stop_periods(doc: Mapping[str, Any], kinds: tuple[str, ...], at: datetime) -
         clock = Clock.from_dict(entry["clock"]).close(at)
         pending = {"budget": clock.budget.to_dict(), "starts_at": entry["starts_at"], "received_at": at.isoformat(),
                    "notice_at": None, "next_period": True}
+        if entry.get("notice_by"):
+            pending["notice_by"] = entry["notice_by"]
         rest = {k: v for k, v in entry.items() if k not in ("clock", "periods")}
         new[kind] = rest | {"pending": pending, "periods": [*entry.get("periods", ()), clock.to_dict()]}
         stopped[kind] = {"t0": clock.t0.isoformat(), "period": len(new[kind]["periods"])}
@@ -164,6 +168,46 @@ def _amount(name: str, data: Mapping[str, Any]) -> int:
         raise WorkflowFailed(f"时限取自办件变量 {name}，但其值 {value!r} 不是 1 到 3650 的整数",
                              details={"variable": name})
     return value
+
+
+class NoticeAlreadyGiven(Conflict):
+    """A second one-time 补正 notice before 受理: 第三十二条 requires telling everything to correct at once."""
+
+    code = "NOTICE_ALREADY_GIVEN"
+
+
+def notice_given(doc: Mapping[str, Any] | None) -> datetime | None:
+    """When the one-time 补正 notice of the application now waiting for 受理 was given, or None.
+
+    The notice belongs to a clock period, as the 5-working-day window does: a 工改 stage whose period ended
+    (``stopsAt``) waits for the next stage's 受理 with no notice, and that stage's application (its own
+    materials, received anew) may be told once of its own 补正. After 受理 no clock waits: a 补正 then is a
+    pause of a running clock, not this notice.
+    """
+    given = [datetime.fromisoformat(entry["pending"]["notice_at"]) for entry in (doc or {}).values()
+             if entry.get("pending") and entry["pending"].get("notice_at")]
+    return min(given, default=None)
+
+
+def refuse_second_notice(doc: Mapping[str, Any] | None, hint: str = "") -> None:
+    """Refuse a one-time 补正 notice when this period's application already had one; ``hint`` ends the message.
+
+    Raises:
+        NoticeAlreadyGiven: 409, naming the day (Beijing time) the notice was given.
+    """
+    given = notice_given(doc)
+    if given is None:
+        return
+    day = business_date(given).isoformat()
+    raise NoticeAlreadyGiven(f"已于 {day} 一次性告知补正内容，不得再次告知；申请人补正后，材料齐全的予以受理，"
+                             f"仍不齐全的依法不予受理（《行政许可法》第三十二条第一款第（四）项）{hint}",
+                             details={"notice_at": given.isoformat(), "notice_date": day})
+
+
+def is_notice_task(doc: Mapping[str, Any] | None, element_id: str) -> bool:
+    """Whether completing ``element_id`` is the one-time 补正 notice (``noticeAt``) of a clock waiting for 受理."""
+    return any(element_id in element_ids(entry["pending"].get("notice_by"))
+               for entry in (doc or {}).values() if entry.get("pending"))
 
 
 def note_correction_notice(doc: Mapping[str, Any], at: datetime) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from typing import Any, Callable, Mapping
 from sqlalchemy import select
 
 from . import events as ev
-from .case_clocks import clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, with_clock
+from .case_clocks import (
+    clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, refuse_second_notice, with_clock,
+)
 from .clock import CST
 from .commands import (
     Actor, DecideExtension, ExtendDeadline, RecomputeDeadlines, RequestExtension, ResumeClock, SuspendClock,
@@ -44,6 +46,8 @@ def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
     (:func:`~.legal_clock_rules.check_pause_terms`); replay (``on_record``) re-issues older pauses as recorded.
     A clock whose deadline has already passed may still be paused (the 补正 or procedure is a fact to record),
     but the pause moves nothing and the clock stays red (:meth:`~.legal_clock.Clock.expired_before_pause`).
+    A 补正 before 受理 is the one-time notice: a second one in the same clock period is refused (409
+    ``NOTICE_ALREADY_GIVEN``), except on replay of what was recorded before that rule.
     """
     require_written(cmd.reason, "reason", "暂停计时必须写明理由")
     if not cmd.on_record:
@@ -55,7 +59,13 @@ def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
                            procedure=cmd.procedure)
     event = ev.ClockPaused(clocks=tuple(cmd.clocks), reason_kind=cmd.reason_kind, reason=cmd.reason,
                            procedure=cmd.procedure, expected_days=cmd.expected_days)
-    return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change, event)
+
+    def once(case: CaseRecord, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        # Before 受理 a 补正 request is the one-time notice of 第三十二条: a second one is refused.
+        if cmd.reason_kind == "correction" and not cmd.on_record and pending_kinds(case.clocks) & set(kinds):
+            refuse_second_notice(case.clocks)
+        return kinds
+    return _change(cmd.case_id, cmd.actor, cmd.clocks, svc, change, event, narrow=once)
 
 
 def resume_clock(cmd: ResumeClock, svc: Services) -> CaseRef:
@@ -386,8 +396,8 @@ def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
             narrow: Callable[[CaseRecord, tuple[str, ...]], tuple[str, ...]] | None = None) -> CaseRef:
     """Apply ``change`` to the named clocks of the locked case in one transaction.
 
-    ``narrow`` picks, under the lock, which of the named clocks the change applies to; ``event`` is then
-    built from them (or given as is).
+    ``narrow`` picks, under the lock, which of the named clocks the change applies to (or refuses the change
+    before anything is written); ``event`` is then built from them (or given as is).
     """
     if "admin" not in actor.roles and not _STAFF.intersection(actor.roles):
         # Before the case is read: a role that never acts on clocks learns nothing about which cases exist.

@@ -220,6 +220,9 @@ class CompleteTask(Command):
     task_id: int
     actor: Actor
     data: Mapping[str, Any] = field(default_factory=dict)
+    on_record: bool = False
+    """Replay only: re-issue a completion recorded before a second one-time 补正 notice was refused, so that
+    what was recorded then still replays. Never set from the API or the CLI."""
 
 
 @dataclass(frozen=True)

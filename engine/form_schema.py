@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate as mv
 
+from .form_dates import date_range
+
 if TYPE_CHECKING:   # annotations only: engine.forms imports this module
     from .forms import FormField
 
@@ -295,6 +297,8 @@ def _validators(f: FormField) -> list[Callable[[Any], Any]]:
         out.append(_check(bool, REQUIRED))
     elif f.type == "datetime":
         out.append(_check(_well_formed(f.subtype or "date"), _FORMATS[f.subtype or "date"][2]))
+        bounds = date_range(f, _well_formed(f.subtype or "date"))
+        out += [bounds] if bounds is not None else []
     return out
 
 

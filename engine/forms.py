@@ -14,6 +14,7 @@ import json
 import pathlib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Mapping
 
 from marshmallow import Schema, ValidationError
@@ -21,6 +22,7 @@ from marshmallow import Schema, ValidationError
 from .definitions import Finding
 from .errors import DefinitionRejected, FormInvalid
 from .form_conditions import HideCondition, parse_hide
+from .form_dates import TODAY, date_rule_problems
 from .form_schema import (
     _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for, pattern_problem,
 )
@@ -59,6 +61,9 @@ class FormField:
         component_id: the form-js component id, to point the designer at it.
         hide: for a required component with a ``conditional.hide`` the server understands (see
             :mod:`engine.form_conditions`): it is required whenever this condition does not hide it.
+        disallow_passed: form-js ``disallowPassedDates`` of a date field: no day before today. With
+            ``rules["minDate"]``/``rules["maxDate"]`` (``YYYY-MM-DD``, ``today``, ``today+N``, ``today-N``)
+            these bound a date, checked against the business date given to :meth:`FormDefinition.validate`.
     """
 
     key: str
@@ -73,6 +78,7 @@ class FormField:
     rules: Mapping[str, Any] = field(default_factory=dict, compare=False)
     component_id: str | None = None
     hide: HideCondition | None = field(default=None, compare=False)
+    disallow_passed: bool = False
 
 
 def _clash(f: FormField) -> Finding:
@@ -103,12 +109,14 @@ class FormDefinition:
                                      details={"findings": [_clash(f).to_dict() for f in clashes]})
         object.__setattr__(self, "_schema", _schema_for(root))
 
-    def validate(self, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    def validate(self, data: Mapping[str, Any], *, partial: bool = False, today: date | None = None) -> dict[str, Any]:
         """Check a submission and return the cleaned data.
 
         Args:
             data: the submitted JSON object.
             partial: when True, required fields may be missing (a draft); present values are still checked.
+            today: the business date (Beijing) the submission is made on; date bounds counted from today
+                (``disallowPassedDates``, ``minDate``/``maxDate`` of ``today±N``) are checked only when given.
 
         Returns:
             JSON-native data (dates stay ISO strings); optional fields missing or null are absent.
@@ -117,10 +125,13 @@ class FormDefinition:
             FormInvalid: listing every bad field in ``details["fields"]`` (dotted path -> Chinese messages).
         """
         found: dict[str, list[str]] = {}
+        token = TODAY.set(today)
         try:
             cleaned = self._schema.load(data, partial=partial)
         except ValidationError as exc:
             found = _flatten(exc.messages, "", {})
+        finally:
+            TODAY.reset(token)
         if not partial and isinstance(data, Mapping):
             for f in self.fields:
                 if f.hide is not None and f.key not in found and not f.hide.hides(data) \
@@ -190,6 +201,7 @@ def _component_problems(comp: dict[str, Any], rules: Any) -> list[str]:
                                                                                           "phone") else []
     bad += ["subtype 只能是 date、time 或 datetime"] if comp["type"] == "datetime" and comp.get(
         "subtype", "date") not in _FORMATS else []
+    bad += date_rule_problems(comp, rules)
     if rules.get("pattern"):
         try:
             re.compile(rules["pattern"], re.ASCII)
@@ -291,7 +303,8 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             readonly=comp.get("readonly") is True or comp.get("disabled") is True,
             options=tuple(v["value"] for v in values) if ctype in OPTION_TYPES else (),
             subtype=comp.get("subtype", "date") if ctype == "datetime" else None,
-            decimal_digits=comp.get("decimalDigits") if ctype == "number" else None, hide=hide_when))
+            decimal_digits=comp.get("decimalDigits") if ctype == "number" else None, hide=hide_when,
+            disallow_passed=ctype == "datetime" and comp.get("disallowPassedDates") is True))
         if ctype == "dynamiclist":
             _walk(comp.get("components"), full + (LIST_MARK,), hide, out, findings, stored)
 

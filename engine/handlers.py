@@ -22,8 +22,9 @@ from .commands import (
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound, UnknownDistrict
 from .case_clocks import (
-    KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
-    close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
+    KINDS, catalog_clock_specs, derived_columns, is_notice_task, note_correction_notice, notice_kinds,
+    refuse_second_notice, start_clocks, start_pending, close_all, starts_clocks, stop_periods, stops_clocks,
+    task_deadline,
 )
 from .calendar import business_date
 from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
@@ -202,9 +203,9 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
             keys = form_keys(definition.bundle_form)
             bookkeeping = {key: value for key, value in data.items() if key not in keys}
             data = {**bookkeeping, **definition.bundle_form.validate(
-                {key: value for key, value in data.items() if key in keys})}
+                {key: value for key, value in data.items() if key in keys}, today=business_date(now))}
         else:
-            data = definition.bundle_form.validate(data)
+            data = definition.bundle_form.validate(data, today=business_date(now))
     # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
     specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
     if matter_row is not None and opening.catalog_clocks:
@@ -311,7 +312,12 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
 
 
 def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
-    """Validate form data, complete the task and run the case until it waits again."""
+    """Validate form data, complete the task and run the case until it waits again.
+
+    Date rules of the form (``disallowPassedDates``, ``validate.minDate``/``maxDate``) count from the business
+    date of the completion. A completion that would be a second one-time 补正 notice is refused (409
+    ``NOTICE_ALREADY_GIVEN``) before anything is written.
+    """
     now = svc.clock.now()
     with svc.uow() as uow:
         task, case = uow.cases.lock_by_task(cmd.task_id)
@@ -324,6 +330,9 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             uow.commit()  # nothing written yet: end the transaction, then record the refusal on its own
             _record_refusal(svc, case.id, task, cmd.actor, refused, now)
             raise
+        if not cmd.on_record and is_notice_task(case.clocks, task.element_id):
+            # 第三十二条: one notice of everything to correct; a loop back to the notice task may not tell again.
+            refuse_second_notice(case.clocks, "；请将本步骤退回上一步，按已告知的内容受理或不予受理")
         form = definition.forms.get(task.form_key) if task.form_key else None
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
@@ -332,7 +341,8 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             # What the bundle already collected is filled in, never asked again (一件事 一表申报).
             submitted = merge_bundle(definition.bundle, task.element_id,
                                      svc.runner.task_data(workflow, task.spiff_task_id), submitted)
-        data = form.validate(submitted) if form is not None else check_variables(submitted, what="表单数据")
+        data = form.validate(submitted, today=business_date(now)) if form is not None \
+            else check_variables(submitted, what="表单数据")
         inputs: list[ev.Event] = [ev.TaskCompleted(element_id=task.element_id, task_id=task.id, data=data)]
         inputs += exercised
         noticed = notice_kinds(case.clocks, task.element_id)

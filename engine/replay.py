@@ -580,7 +580,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "CaseStarted": _start,
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
     "TaskUnclaimed": _task_command(lambda t, a, e: UnclaimTask(t, a)),
-    "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"])),
+    "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"], on_record=True)),
     "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
                                                                 e.payload["reason"])),
     "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
