@@ -85,10 +85,12 @@ from .handoffs import ManifestMismatch
 from .variables import nested_deeper_than
 from .verification import CaseVerification, verify_all, verify_case
 from .text_input import BIDI_CONTROLS, BIDI_WHAT
+from .form_dates import date_limits
+from .case_clocks import NoticeAlreadyGiven
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
-    "BIDI_CONTROLS", "BIDI_WHAT",
+    "BIDI_CONTROLS", "BIDI_WHAT", "date_limits", "NoticeAlreadyGiven",
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
     "AccessEntry", "AccessPage", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",

@@ -106,6 +106,17 @@ def date_range(f: FormField, well_formed: Callable[[str], bool]) -> Callable[[An
     return run
 
 
+def date_limits(disallow_passed: bool, rules: Mapping[str, Any], today: date) -> tuple[date | None, date | None]:
+    """The first and last day a date field accepts on ``today`` (None: unbounded on that side).
+
+    The same bounds :func:`date_range` enforces, for a date input's ``min``/``max`` on a page.
+    """
+    lows = [_on(b, today) for b in (date_bound("today") if disallow_passed else None,
+                                    date_bound(rules.get("minDate"))) if b is not None]
+    highs = [_on(b, today) for b in (date_bound(rules.get("maxDate")),) if b is not None]
+    return max((d for d in lows if d is not None), default=None), min((d for d in highs if d is not None), default=None)
+
+
 def _on(bound: Bound, today: date | None) -> date | None:
     fixed, offset = bound
     if fixed is not None:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Iterable, Mapping
 
 from werkzeug.datastructures import MultiDict
+
+from engine import date_limits
 
 INPUT_TYPES = {"textfield": "text", "number": "number"}
 DATE_INPUTS = {"date": "date", "time": "time", "datetime": "datetime-local"}
@@ -41,6 +44,7 @@ class Item:
     rules: Mapping[str, Any] = field(default_factory=dict)
     step: str | None = None
     children: list["Item"] = field(default_factory=list)
+    disallow_passed: bool = False
 
     @property
     def dom_id(self) -> str:
@@ -49,9 +53,20 @@ class Item:
 
 
 def build(source: Mapping[str, Any], values: Mapping[str, Any] | None = None,
-          errors: Mapping[str, list[str]] | None = None) -> list[Item]:
-    """Return the items to render for ``source``, filled with ``values`` and ``errors`` (dotted keys)."""
-    return _items(source.get("components") or [], "", values or {}, errors or {})
+          errors: Mapping[str, list[str]] | None = None, *, today: date | None = None) -> list[Item]:
+    """Return the items to render for ``source``, filled with ``values`` and ``errors`` (dotted keys).
+
+    ``today`` (the business date) gives date inputs the ``min``/``max`` of their bounds (``disallowPassedDates``,
+    ``validate.minDate``/``maxDate``), so the browser's picker offers only days the engine accepts.
+    """
+    items = _items(source.get("components") or [], "", values or {}, errors or {})
+    if today is not None:
+        for item in leaves(items):
+            if item.input_type == "date":
+                low, high = date_limits(item.disallow_passed, item.rules, today)
+                item.rules = {**item.rules, **({"min": low.isoformat()} if low else {}),
+                              **({"max": high.isoformat()} if high else {})}
+    return items
 
 
 def _items(components: list[Any], prefix: str, values: Mapping[str, Any],
@@ -109,6 +124,7 @@ def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
         item.input_type = INPUT_TYPES[ctype]
     if ctype == "datetime":
         item.input_type = DATE_INPUTS.get(comp.get("subtype", "date"), "date")
+        item.disallow_passed = comp.get("disallowPassedDates") is True
     if ctype == "number":
         digits = comp.get("decimalDigits")
         item.step = str(comp.get("increment") or (f"{10 ** -digits:.{digits}f}" if digits else "1")) \

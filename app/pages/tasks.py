@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine import ClaimTask, CompleteTask, Conflict, FormInvalid, Forbidden, UnclaimTask
+from engine import ClaimTask, CompleteTask, Conflict, FormInvalid, Forbidden, UnclaimTask, business_date
 
 from ..auth import current_actor
 from ..runtime import get_engine
@@ -67,7 +67,8 @@ def _render(task_id: int, values: dict[str, Any] | None = None, errors: dict[str
     item = engine.queries.task(actor, task_id)
     case = engine.queries.case(actor, item["case_id"])
     source = engine.documents.task_form(actor, task_id)
-    fields = form_view.build(source, values, errors) if source else []
+    # The picker's min/max follow the form's date bounds on today's business date, as the engine checks them.
+    fields = form_view.build(source, values, errors, today=business_date(engine.clock.now())) if source else []
     form_view.mark_collected(fields, _collected(item))
     known = {f.key for f in form_view.leaves(fields)}
     stray = {key: messages for key, messages in (errors or {}).items() if key not in known}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from werkzeug.datastructures import MultiDict
 
@@ -143,3 +144,15 @@ def test_only_what_a_number_input_sends_is_read_as_a_number():
     for raw, number in (("12", 12), ("-3.5", -3.5), ("1e3", 1000), (".5", 0.5), ("+7", 7)):
         data, _ = form_view.parse(source, MultiDict({"reviewed_area": raw}))
         assert data["reviewed_area"] == number and type(data["reviewed_area"]) is type(number), raw
+
+
+def test_a_bounded_date_input_offers_only_the_days_the_engine_accepts():
+    by_key = {i.key: i for i in form_view.leaves(form_view.build(shipped("permit_license"), today=date(2026, 3, 10)))}
+    valid_until = by_key["license_valid_until"]
+    assert (valid_until.input_type, valid_until.rules["min"], valid_until.rules["max"]) == (
+        "date", "2026-03-11", "2100-12-31")                          # minDate today+1, disallowPassedDates, maxDate
+    unbounded = {i.key: i for i in form_view.leaves(form_view.build(shipped("applicant_info"),
+                                                                    today=date(2026, 3, 10)))}
+    assert all("min" not in i.rules and "max" not in i.rules for i in unbounded.values() if i.input_type == "date")
+    assert "min" not in {i.key: i for i in form_view.leaves(form_view.build(shipped("permit_license")))}[
+        "license_valid_until"].rules                                  # no day given: nothing to count from
