@@ -7,21 +7,19 @@ under 容缺补齐期限届满, due 2026-11-27 00:00 Beijing time (the end of 11
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from app import create_app
 from app.runtime import get_engine
-from engine import CST, CompleteTask, ensure_calendar_seeded
+from engine import CST, CompleteTask
 from engine.calendar_functions import NEVER
 from engine.persistence.models import Timer
-from tests.helpers import CLERK, count_statements, deploy_shipped
+from tests.helpers import CLERK, count_statements
 from tests.pages_helpers import PASSWORD, csrf_of, login
+from tests.integration.test_query_pages import app, client  # noqa: F401 - fixtures: the shipped app
 from tests.rating_helpers import Received, food_application, task_of
 
 DUE = datetime(2026, 11, 27, 0, 0, tzinfo=CST)
@@ -29,22 +27,6 @@ SHOWN = "容缺补齐期限届满：2026-11-26 24:00 前（逾期将终止办理
 TOLD = "请于 2026-11-26（含当日）前补齐容缺材料，逾期将终止办理"
 TIMER = {"element_id": "tolerance_expired", "name": "容缺补齐期限届满", "attached_to": "receive_tolerance",
          "ends_case": True}
-
-
-@pytest.fixture
-def app(database_url: str, clock, tmp_path: Path) -> Iterator[Flask]:
-    application = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": database_url, "TONGBAN_CLOCK": clock,
-                              "TONGBAN_MATERIALS_DIR": str(tmp_path / "materials")})
-    engine = get_engine(application)
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    yield application
-    engine.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
