@@ -3,7 +3,7 @@
 The inbox never computes a deadline when it reads (DESIGN §6): every write that changes a clock stores
 the due and yellow instants on the case and task rows. This benchmark reports what that costs the writer:
 
-* ``deadlines / engine-sqlite`` runs parallel_approval (法定 20 and 承诺 10 working days, a 5-working-day
+* ``deadlines / engine-sqlite`` runs the approval workload (法定 20 and 承诺 10 working days, a 5-working-day
   task budget on 受理) from start to end; ``deadlines / no-clocks-sqlite`` runs the very same diagram with
   its ``tb:clock`` and ``tb:deadline`` elements removed. Both run in interleaved repeats on the seeded
   calendar; the difference of the medians is the deadline cost per case.
@@ -29,12 +29,12 @@ _DEADLINE_ELEMENTS = re.compile(rb"\s*<tb:(?:clock|deadline)\b[^>]*/>")
 
 
 class ApprovalWithoutClocks(EngineApproval):
-    """parallel_approval deployed again with its clocks and task budgets stripped (the newest version runs)."""
+    """The approval workload deployed again with its clocks and task budgets stripped (the newest version runs)."""
 
     def __init__(self, name: str, database: Any):
         super().__init__(name, database)
         stripped = _DEADLINE_ELEMENTS.sub(b"", APPROVAL_BPMN.read_bytes())
-        self.engine.handle(DeployDefinitions((("parallel_approval/main.bpmn", stripped),)))
+        self.engine.handle(DeployDefinitions((("approval_bench.bpmn", stripped),)))
 
 
 def _per_call_us(fn: Callable[[], Any], calls: int) -> float:
@@ -90,7 +90,7 @@ def deadline_lines(result: dict[str, Any]) -> list[str]:
     """The table printed by ``tongban bench``."""
     med = result["median_ms_per_case"]
     return [
-        "Deadline cost per case write (SQLite, parallel_approval start..end, medians of interleaved repeats)",
+        "Deadline cost per case write (SQLite, approval workload start..end, medians of interleaved repeats)",
         f"  {'workload':<32} {'ms/case':>9}",
         f"  {WITH:<32} {med[WITH]:>9.2f}",
         f"  {WITHOUT:<32} {med[WITHOUT]:>9.2f}",

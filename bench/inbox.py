@@ -21,12 +21,12 @@ from typing import Any, Callable
 
 from sqlalchemy import event, text
 
-from engine import Actor, DeployDefinitions, InboxQuery, StartCase
+from engine import Actor, InboxQuery, StartCase
 from engine.org_file import reference_org
 from engine.persistence.models import NO_DEADLINE
 
 from .stats import percentile
-from .workloads import ACCEPT, APPROVAL_KEY, INITIAL_DATA, PostgresSchema
+from .workloads import ACCEPT, APPROVAL_KEY, INITIAL_DATA, PostgresSchema, deploy_workloads
 
 # Chongqing's 38 districts and counties (GB/T 2260) and the 3 functional zones (CQ-LJXQ, CQ-GXQ, CQ-WSJK), as
 # shipped in the reference organisation: a user of any other code is refused (UNKNOWN_DISTRICT).
@@ -74,8 +74,7 @@ def _run(schema: PostgresSchema, plan: InboxPlan, echo: Callable[[str], None]) -
     app = create_app({"TONGBAN_DATABASE_URL": schema.url, "TESTING": True})
     engine = get_engine(app)
     try:
-        bpmn, forms = engine.shipped_files()
-        engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
+        deploy_workloads(engine)
         echo(f"  inbox: loading {plan.tasks:,} open tasks with COPY into {schema.schema} ...")
         t0 = time.perf_counter()
         _load(engine, plan.tasks, now=engine.clock.now())

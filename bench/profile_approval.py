@@ -1,8 +1,8 @@
 """Where one approval case's milliseconds go, per command, on SQLite and PostgreSQL.
 
-``python -m bench.profile_approval`` runs warm-up cases, then profiles ``--cases`` more of
-``parallel_approval`` (StartCase + 4 CompleteTask) through ``engine.handle``. Per command it prints the
-statements (with their time inside the driver, measured between SQLAlchemy's ``before_cursor_execute`` and
+``python -m bench.profile_approval`` runs warm-up cases, then profiles ``--cases`` more of the approval
+workload (``bench/data/approval.bpmn``: StartCase + 4 CompleteTask) through ``engine.handle``. Per command it
+prints the statements (with their time inside the driver, measured between SQLAlchemy's ``before_cursor_execute`` and
 ``after_cursor_execute``), the driver round trips (statements plus BEGIN and COMMIT, which psycopg sends on
 their own), and the command's wall time; then the cProfile top of all profiled cases (``--top``).
 """
