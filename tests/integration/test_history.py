@@ -67,7 +67,9 @@ def test_the_path_counts_the_return_loop_and_the_record_is_intact(engine, looped
     assert path == {"start": ("收件", 1), "accept": ("受理", 2), "accepted_gw": ("是否受理", 2),
                     "split": ("并联审查", 2), "review_zhujian": ("住建部门审查", 2),
                     "review_guihua": ("规划部门审查", 2), "review_xiaofang": ("消防部门审查", 2),
-                    "join": ("汇总", 1), "end_done": ("办结", 1)}
+                    "record_zhujian": ("记录住建部门结论", 1), "record_guihua": ("记录规划部门结论", 1),
+                    "record_xiaofang": ("记录消防部门结论", 1), "join": ("汇总", 1),
+                    "all_agreed_gw": ("是否全部同意", 1), "end_done": ("办结", 1)}
     assert "end_rejected" not in path
     assert overview.integrity.ok and overview.integrity.checked == overview.case["event_count"]
     assert (overview.case["status"], overview.case["definition_version"]) == ("completed", 1)

@@ -99,7 +99,7 @@ def test_the_diff_names_element_ids_per_category(client, people):
     body = response.get_json()
     assert (body["from"]["version"], body["to"]["version"]) == (1, 2)
     assert body["added"] == ["end_granted", "f_review_shengtai_join", "f_split_review_shengtai", "review_shengtai"]
-    assert body["removed"] == ["end_done"] and body["changed"] == ["f_join_end", "join", "split"]
+    assert body["removed"] == ["end_done"] and body["changed"] == ["f_agreed_done", "join", "split"]
     assert body["details"]["split"]["changes"][0]["aspect"] == "outgoing"
     assert_error(client.get("/api/v1/definitions/parallel_approval/diff?from=1",
                             headers=people["designer"].headers), 422, "INVALID_INPUT")
@@ -163,7 +163,8 @@ def test_a_designer_dry_runs_a_draft_and_others_may_not(client, people):
 
 def test_a_draft_that_fails_lint_or_its_scenario_says_why(client, people):
     deploy(client, people["designer"], parallel_v1())
-    broken = parallel_v1().replace(b'sourceRef="join" targetRef="end_done"', b'sourceRef="join" targetRef="nowhere"')
+    broken = parallel_v1().replace(b'sourceRef="join" targetRef="all_agreed_gw"',
+                                   b'sourceRef="join" targetRef="nowhere"')
     response = client.post("/api/v1/dryrun", headers=people["designer"].headers,
                            json={"bpmn": broken.decode(), "scenario": SCENARIO})
     result = response.get_json()

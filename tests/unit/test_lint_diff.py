@@ -14,7 +14,7 @@ def test_identical_versions_and_layout_moves_have_no_differences():
     moved = parallel_v1().replace(b'<dc:Bounds x="240" y="200"', b'<dc:Bounds x="260" y="210"')
     result = diff(parallel_v1(), moved)
     assert (result.added, result.removed, result.changed) == ([], [], [])
-    assert result.unchanged == 22            # the process, 10 flow nodes and 11 sequence flows
+    assert result.unchanged == 32            # the process, 15 flow nodes and 16 sequence flows
 
 
 def test_a_new_parallel_review_is_added_and_rewires_split_and_join():

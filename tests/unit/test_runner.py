@@ -67,7 +67,7 @@ def test_parallel_approval_runs_to_the_end_with_a_restore_between_every_step(run
     case.complete("review_guihua", approved="approve")
     case.complete("review_xiaofang", approved="approve")
     step = case.complete("review_zhujian", approved="approve")
-    assert step.completed and step.advanced == ["join", "end_done"]
+    assert step.completed and step.advanced == ["record_zhujian", "join", "all_agreed_gw", "end_done"]
     assert runner.current_data(case.workflow())["decision"] == "accept"
 
 
