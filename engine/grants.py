@@ -209,14 +209,31 @@ def authority(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, recei
     """
     if right not in RIGHTS:
         raise ValueError(f"unknown right {right!r}")
-    stmt = (select(Grant).where(Grant.matter_code == matter_code, Grant.owning_district == owning,
-                                Grant.receiving_district.in_([receiving, ALL]), Grant.revoked_at.is_(None),
-                                Grant.valid_from <= on, or_(Grant.valid_to.is_(None), Grant.valid_to >= on))
+    stmt = (select(Grant).where(*_in_force(matter_code, owning, receiving, on))
             .order_by(Grant.receiving_district == ALL, Grant.id))
     for row in uow.session.scalars(stmt):
         if right in row.rights:
             return _info(row)
     return None
+
+
+def rights_in_force(uow: SqlAlchemyUnitOfWork, *, matter_code: str, owning: str, receiving: str,
+                    on: date) -> list[str]:
+    """Every right ``receiving`` holds on ``on`` for ``owning``'s matter, in the order of :data:`RIGHTS`.
+
+    The rights :func:`authority` would find a grant for, read in one query.
+    """
+    held: set[str] = set()
+    for rights in uow.session.scalars(select(Grant.rights).where(*_in_force(matter_code, owning, receiving, on))):
+        held.update(rights)
+    return [r for r in RIGHTS if r in held]
+
+
+def _in_force(matter_code: str, owning: str, receiving: str, on: date) -> tuple[Any, ...]:
+    """The conditions on a grant of the matter from ``owning`` to ``receiving`` (or to all) in force on ``on``."""
+    return (Grant.matter_code == matter_code, Grant.owning_district == owning,
+            Grant.receiving_district.in_([receiving, ALL]), Grant.revoked_at.is_(None), Grant.valid_from <= on,
+            or_(Grant.valid_to.is_(None), Grant.valid_to >= on))
 
 
 def local_decision(uow: SqlAlchemyUnitOfWork, matter: MatterVersion, owning: str, receiving: str,

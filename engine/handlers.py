@@ -31,7 +31,7 @@ from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_c
 from .catalog import Matter
 from .case_opening import Opening
 from .grants import GrantMissing, local_decision, require_grant
-from .handoffs import attach_parts, proxy_opening
+from .handoffs import attach_parts, proxy_opening, refreshed_rights
 from .messages import write_outbox
 from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
@@ -372,6 +372,10 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             if starting or stopping:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
                 inputs += rearm_timers(uow, svc, case, workflow, "clocks_started" if starting else "clocks_stopped")
+            if case.owning_district != case.receiving_district:
+                # A receiving window's process routes on the grants in force now, not those of the intake.
+                data = {**data, **refreshed_rights(uow, case, svc.runner.task_data(workflow, task.spiff_task_id),
+                                                   now)}
             step = svc.runner.complete(workflow, task.spiff_task_id, data)
         before = {t.spiff_task_id: t for t in step.timers_before}
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, before)

@@ -27,7 +27,7 @@ from .calendar import business_date
 from .case_opening import Opening
 from .catalog import Matter
 from .errors import InvalidInput
-from .grants import RIGHTS, authority
+from .grants import rights_in_force
 from .case_metrics import visits
 from .persistence.models import Case, CaseEvent, CaseMaterial, MatterVersion
 
@@ -43,12 +43,27 @@ def proxy_opening(uow: Any, matter_row: MatterVersion, owning: str, receiving: s
     matter = Matter.from_doc(matter_row.doc)
     if owning == receiving or not matter.handoff:
         return None
-    day = business_date(now)
-    rights = [r for r in RIGHTS if authority(uow, matter_code=matter.code, owning=owning, receiving=receiving,
-                                             right=r, on=day) is not None]
+    rights = rights_in_force(uow, matter_code=matter.code, owning=owning, receiving=receiving, on=business_date(now))
     return Opening(process_key=matter.handoff["process"], catalog_clocks=False,
                    data={"granted_rights": rights, "owning_district": owning, "receiving_district": receiving,
                          "transfer_workdays": matter.handoff["transfer_limit"]["amount"]})
+
+
+def refreshed_rights(uow: Any, case: Any, task_data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """``{"granted_rights": [...]}`` as in force now, for a receiving district's process that reads it; else {}.
+
+    That is a task completed in a case received for another district whose process routes on the variable
+    (the receiving window's process, e.g. to 一次性告知). The variable is set at intake; a grant added or
+    revoked since must decide the next gateway, not the one in force when the application came in. Replay
+    re-issues the completion under the grants in force then, so it routes the same way.
+    """
+    if case.owning_district == case.receiving_district or "granted_rights" not in task_data:
+        return {}
+    facts = uow.messages.case_facts(case.id)
+    if not facts or not facts["matter_code"]:
+        return {}
+    return {"granted_rights": rights_in_force(uow, matter_code=facts["matter_code"], owning=case.owning_district,
+                                              receiving=case.receiving_district, on=business_date(now))}
 
 
 def attach_parts(uow: Any, case: Any, definition: Any, parts: tuple[str, ...], now: datetime) -> dict[str, Any]:

@@ -80,6 +80,40 @@ def test_without_the_notify_right_an_incomplete_application_goes_to_the_owning_d
     assert task_of(engine, WINDOW_QJ, "handoff", case_id)
 
 
+WITHOUT_NOTIFY = ("receive", "formal_review", "verify_original", "deliver")
+
+
+def test_the_notice_route_follows_the_notify_right_in_force_at_formal_review_not_at_intake(engine, clock):
+    """QA: the route to 一次性告知 read the rights of the intake. A 告知权 granted later was ignored, and one revoked
+    later still led to the notice task, which the grant check then refused: the case was stuck."""
+    setup(engine, rights=WITHOUT_NOTIFY)
+    granted_later = receive(engine).case.case_id                          # received without 告知权
+    clock.advance(timedelta(minutes=10))
+    notify = engine.grants.add(matter_code=CODE, owning=YUZHONG, receiving=QIANJIANG, rights=["notify"],
+                               actor="admin")
+    clock.advance(timedelta(minutes=10))
+    revoked_later = receive(engine).case.case_id                          # received with it
+
+    def review_incomplete(case_id: int) -> set[str]:
+        clock.advance(timedelta(hours=1))
+        do(engine, WINDOW_QJ, "verify_identity", IDENTITY, case_id)
+        do(engine, WINDOW_QJ, "verify_original", ORIGINALS, case_id)
+        do(engine, WINDOW_QJ, "formal_review", INCOMPLETE, case_id)
+        return {t["element_id"] for t in engine.queries.case(WINDOW_QJ, case_id)["tasks"] if t["state"] == "open"}
+
+    assert review_incomplete(granted_later) == {"notify"}
+    do(engine, WINDOW_QJ, "notify", NOTICE, granted_later)                 # and the grant check lets it through
+    clock.advance(timedelta(minutes=10))
+    engine.grants.revoke(notify.id, actor="admin", reason="告知权收回")
+    engine.grants.add(matter_code=CODE, owning=YUZHONG, receiving=QIANJIANG, rights=["notify"],
+                      valid_from=date(2026, 12, 1), actor="admin")        # not in force yet: changes nothing
+    assert review_incomplete(revoked_later) == {"handoff"}                 # to the owning district, not stuck
+    with Replayer(engine) as replayer:
+        for case_id in (granted_later, revoked_later):
+            result = replayer.replay_case(case_id)
+            assert result.identical, result.divergence
+
+
 def test_the_handoff_carries_the_manifest_with_hashes_and_who_verified_each_original(engine):
     setup(engine)
     case_id = receive(engine).case.case_id
