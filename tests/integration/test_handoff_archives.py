@@ -1,34 +1,14 @@
 """Both cases of an 异地代收代办 are archived: the owning case's materials come from the handoff manifest."""
 from __future__ import annotations
 
-import io
 import json
 import zipfile
-
 
 from app import create_app
 from app.runtime import set_engine
 from engine import TimerWorker, list_archives, verify_archive
 from tests.handoff_helpers import complete_handoff
-from tests.unit.archive_fixture import entries, sha
-
-
-def _edited(package: bytes, case_no: str, path: str, data: bytes | None) -> bytes:
-    """The package with one entry changed (or dropped) and the manifest made to match, as a forger would."""
-    files = entries(package)
-    if data is None:
-        files.pop(path)
-    else:
-        files[path] = data
-    manifest = json.loads(files["manifest.json"])
-    manifest["files"] = [{**e, "sha256": sha(files[e["path"]]), "size": len(files[e["path"]])}
-                         for e in manifest["files"] if e["path"] in files]
-    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(f"{case_no}/{name}", content)
-    return out.getvalue()
+from tests.unit.archive_fixture import entries, rezip
 
 
 def test_both_packages_of_a_handoff_are_built_and_verify_with_each_material_s_source(engine, database_url):
@@ -66,6 +46,7 @@ def test_both_packages_of_a_handoff_are_built_and_verify_with_each_material_s_so
             ("metadata/handoff.json", None, None, "缺少该消息")):
         changed = None if old is None else files[path].replace(old, new, 1)
         tampered = engine.config.archives_dir / "tampered.zip"
-        tampered.write_bytes(_edited(owning_zip, archives[owning].case_no, path, changed))
+        tampered.write_bytes(rezip(owning_zip, change={path: changed}, fix_manifest=True,
+                                    case_no=archives[owning].case_no))
         result = verify_archive(tampered)
         assert not result.ok and message in result.problem.message, result.problem

@@ -95,8 +95,9 @@ def entries(package: bytes) -> dict[str, bytes]:
 
 
 def rezip(package: bytes, *, change: dict[str, bytes | None] | None = None, add: dict[str, bytes] | None = None,
-          fix_manifest: bool = False) -> bytes:
-    """Re-pack as someone editing the package would: change or drop entries, add some, maybe fix the manifest."""
+          fix_manifest: bool = False, case_no: str = CASE_NO) -> bytes:
+    """Re-pack as someone editing the package would: change or drop entries, add some, maybe fix the manifest
+    (its sizes and hashes, and no entry for a dropped file). ``case_no`` names the package's folder."""
     files = entries(package)
     for path, data in (change or {}).items():
         if data is None:
@@ -106,14 +107,13 @@ def rezip(package: bytes, *, change: dict[str, bytes | None] | None = None, add:
     files.update(add or {})
     if fix_manifest:
         manifest = json.loads(files["manifest.json"])
-        for entry in manifest["files"]:
-            if entry["path"] in files:
-                entry.update(sha256=sha(files[entry["path"]]), size=len(files[entry["path"]]))
+        manifest["files"] = [{**e, "sha256": sha(files[e["path"]]), "size": len(files[e["path"]])}
+                             for e in manifest["files"] if e["path"] in files]
         files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         for path, data in files.items():
-            archive.writestr(f"{CASE_NO}/{path}", data)
+            archive.writestr(f"{case_no}/{path}", data)
     return out.getvalue()
 
 
