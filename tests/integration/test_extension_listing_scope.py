@@ -5,17 +5,14 @@ the district for whom the case itself is 404 leaked the case. Overseers still li
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
-from engine import CST, Actor, CompleteTask, ManualClock, NotFound, RequestExtension, StartCase, ensure_calendar_seeded
-from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, ZHUJIAN, deploy_shipped, open_task
+from engine import Actor, CompleteTask, NotFound, RequestExtension, StartCase
+from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, ZHUJIAN, open_task
+from tests.integration.test_extension_requests import HEAD, HEAD_WZ, case_id, clock  # noqa: F401 - fixtures
+from tests.integration.test_extension_requests import HEAD_2 as HEAD_GH   # 规划's head of the district
 from tests.rating_helpers import task_of
 
-HEAD = Actor("head_yz", ("department_head", "reviewer"), "500103", "zhujian")
-HEAD_GH = Actor("head_gh", ("department_head",), "500103", "guihua")
-HEAD_WZ = Actor("head_wz", ("department_head",), "500101", "zhujian")
 WINDOW_2 = Actor("window_yz2", ("window_clerk",), "500103", "zwzx")
 SUPERVISOR_YZ = Actor("supervisor_yz", ("supervisor",), "500103", "jiancha")
 SUPERVISOR_WZ = Actor("supervisor_wz", ("supervisor",), "500101", "jiancha")
@@ -24,22 +21,6 @@ AUDITOR = Actor("auditor_city", ("auditor",), "500000", "shenji")
 ADMIN = Actor("admin", ("admin",), "500000", None)
 EVERYONE = (CLERK, WINDOW_2, ZHUJIAN, GUIHUA, HEAD, HEAD_GH, HEAD_WZ, SUPERVISOR_YZ, SUPERVISOR_WZ, CITY, AUDITOR,
             ADMIN)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """Thursday 2026-02-12 10:00 CST, a loaded calendar year."""
-    return ManualClock(datetime(2026, 2, 12, 10, 0, tzinfo=CST))
-
-
-@pytest.fixture
-def case_id(engine) -> int:
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    for head in (HEAD, HEAD_GH, HEAD_WZ):
-        engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district=head.district,
-                                    department=head.department)
-    return engine.handle(StartCase("parallel_approval", CLERK)).case_id
 
 
 def listed(engine, actor: Actor, case_id: int) -> tuple[list[int], list[int], int, int]:
