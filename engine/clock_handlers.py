@@ -30,6 +30,7 @@ from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import (
     ClockClosed, ClockKind, ClockNotPaused, ExtensionApproverRequired, ExtensionNotApproved, check_pause_terms,
+    heads_department,
 )
 from .persistence.case_records import CaseRecord
 from .persistence.models import Case, ExtensionRequest
@@ -107,7 +108,8 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
             raise Conflict(f"该时限有{_display_name(uow, pending.requested_by)}提交的待审批延期申请，请审批该申请",
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         return clock.extend(cmd.days, reason, approver, cmd.actor.username, now,
-                            max_total_days=_limit(clock), approver_roles_ok=_heads(uow, approver, case),
+                            max_total_days=_limit(clock),
+                            approver_roles_ok=_heads(uow, approver, case, on_record=cmd.on_record),
                             told_to_applicant=cmd.told_to_applicant,
                             calendar=None if cmd.on_record else svc.calendar.get())
     event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=reason, approved_by=approver,
@@ -161,13 +163,15 @@ def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
         case, request = _open_request(uow, cmd.request_id, cmd.actor)
         if "department_head" not in cmd.actor.roles or cmd.actor.district != _acting(case):
             raise ExtensionApproverRequired()
+        if not cmd.on_record and not heads_department(cmd.actor.department, case.department):
+            raise _other_department(uow, case)
         if cmd.approve:
             calendar = None if cmd.on_record else svc.calendar.get()
 
             def change(clock: Clock, at: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
+                head = _heads(uow, cmd.actor.username, case, on_record=cmd.on_record)
                 return clock.extend(request.days, request.reason, cmd.actor.username, cmd.actor.username, at,
-                                    max_total_days=_limit(clock), approver_roles_ok=_heads(uow, cmd.actor.username,
-                                                                                            case),
+                                    max_total_days=_limit(clock), approver_roles_ok=head,
                                     told_to_applicant=request.told_to_applicant, calendar=calendar)
             decided: list[ev.Event] = [
                 ev.ExtensionApproved(request_id=request.id, comment=comment),
@@ -330,7 +334,7 @@ def _visible(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
     """Refuse (404) a person who may not read the case, as its page and API would: nothing about it leaks."""
     from .queries import Queries
     row = uow.session.execute(select(Case.id, Case.started_by, Case.owning_district, Case.receiving_district,
-                                     Case.deciding_district).where(Case.id == case.id)).one()
+                                     Case.deciding_district, Case.department).where(Case.id == case.id)).one()
     if not Queries.sees_case(uow.session, actor, row):
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
 
@@ -340,11 +344,23 @@ def _acting(case: CaseRecord) -> str | None:
     return clock_district(case.owning_district, case.deciding_district)
 
 
-def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord) -> bool:
-    """Whether ``username`` is an active department head of the case's owning district (第四十二条: 负责人)."""
+def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord, *, on_record: bool = False) -> bool:
+    """Whether ``username`` is an active head of the case's 承办部门 in its acting district (第四十二条: 负责人).
+
+    The replay of what was recorded before the department had to match (``on_record``) checks the district only.
+    """
     user = uow.users.by_username(username) if username else None
     return (user is not None and user.active and "department_head" in user.roles
-            and user.district == _acting(case))
+            and user.district == _acting(case) and (on_record or heads_department(user.department, case.department)))
+
+
+def _other_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> ExtensionApproverRequired:
+    """The refusal of a head of another department, naming the department that handles the case."""
+    found = uow.org.department(_acting(case) or "", case.department or "")
+    name = found.name if found is not None else case.department
+    return ExtensionApproverRequired(
+        f"该办件由{name}承办，延期申请须由该部门的科室负责人审批（《行政许可法》第四十二条）",
+        details={"department": case.department})
 
 
 def _limit(clock: Clock) -> int:

@@ -40,7 +40,7 @@ MAX_PAGE = 500
 _DATA_EVENTS = frozenset({"CaseStarted", "TaskCompleted"})
 _CASE_COLUMNS = (Case.id, Case.case_no, Case.title, Case.process_key, Case.status, Case.definition_id,
                  Case.event_seq, Case.chain_head, Case.clocks, Case.started_by, Case.started_at, Case.ended_at,
-                 Case.owning_district, Case.receiving_district, Case.deciding_district,
+                 Case.owning_district, Case.receiving_district, Case.deciding_district, Case.department,
                  ProcessDefinition.version.label("definition_version"),
                  ProcessDefinition.content_hash.label("content_hash"))
 

@@ -90,6 +90,17 @@ class ExtensionApproverRequired(Forbidden):
         super().__init__(message, **kwargs)
 
 
+def heads_department(head_department: str | None, case_department: str | None) -> bool:
+    """Whether a department head of ``head_department`` is the 负责人 of a case handled by ``case_department``.
+
+    第四十二条 asks for the approval of 本行政机关负责人: the head of the department that handles the case (the
+    matter's 承办部门). A case with no department (started from a process, not a matter) may be decided by any
+    department head of its district. The 45-day joint procedure's 本级人民政府负责人 is represented by the head
+    of the matter's lead department (牵头部门), the department the catalog names.
+    """
+    return case_department is None or head_department == case_department
+
+
 class ExtensionLimitExceeded(Conflict):
     """An extension beyond the legal maximum, or a second one: 第四十二条 allows one extension."""
 

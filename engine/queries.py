@@ -22,6 +22,7 @@ from .errors import NotFound
 from .inbox import InboxQuery
 from .inbox_separation import SeparationMarks
 from .legal_clock import Clock as LegalClock
+from .legal_clock_rules import heads_department
 from .masking import mask_for_roles
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
@@ -350,9 +351,10 @@ class Queries:
         starters = select(Case.id).where(Case.id.in_(linked), Case.started_by == actor.username).limit(1)
         if session.scalar(starters) is not None:
             return True
-        # A department head of the district a request asks (the owning one, or the deciding one under 就地批办)
-        # is asked to decide it: they read the case.
-        if "department_head" in actor.roles and actor.district:
+        # A head of the department handling the case, in the district a request asks (the owning one, or the
+        # deciding one under 就地批办), is asked to decide it: they read the case.
+        if ("department_head" in actor.roles and actor.district
+                and heads_department(actor.department, case.department)):
             asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id,
                                                       ExtensionRequest.district == actor.district).limit(1)
             return session.scalar(asked) is not None
@@ -395,15 +397,18 @@ def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int 
 def _extension_scope(actor: Actor) -> Any:
     """Which requests someone who does not see every district lists: a condition on the request and its case.
 
-    The department heads of the district are the ones asked to decide its requests (and read each case through
-    its request, see :meth:`Queries._sees_case`): they list every request of the district. Anyone else lists the
+    The heads of the department handling a case (:func:`~.legal_clock_rules.heads_department`) in the district are
+    the ones asked to decide its requests (and read the case through its request, see :meth:`Queries._sees_case`):
+    they list those, besides the requests of the cases they may read and their own. Anyone else lists the
     district's requests of the cases they may read (:func:`_readable_case`) and their own: a request says which
     case it is about, its title and the reason, so it is as private as the case (404 for a case one may not read).
     """
     of_district = ExtensionRequest.district == actor.district
+    mine = [ExtensionRequest.requested_by == actor.username, _readable_case(actor)]
     if "department_head" in actor.roles:
-        return of_district
-    return and_(of_district, or_(ExtensionRequest.requested_by == actor.username, _readable_case(actor)))
+        mine.append(Case.department.is_(None) if actor.department is None
+                    else or_(Case.department.is_(None), Case.department == actor.department))
+    return and_(of_district, or_(*mine))
 
 
 def _readable_case(actor: Actor) -> Any:
