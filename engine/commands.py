@@ -227,10 +227,12 @@ class CompleteTask(Command):
 
 @dataclass(frozen=True)
 class FireDueTimers(Command):
-    """Fire the due timers of one case at the engine clock's now."""
+    """Fire the due timers of one case at the engine clock's now; a late cycle timer fires once for its missed slots."""
 
     case_id: int
     actor: Actor = field(default_factory=Actor.system)
+    merge_missed: bool = True
+    """Replay only (False): re-issue a fire recorded before missed cycle slots were merged, which fired each."""
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,18 @@ class TimersFired(Event):
 
     event_type: ClassVar[str] = "TimersFired"
     due_elements: tuple[str, ...] = ()
+    missed: dict[str, int] | None = None
+    """Per cycle timer element, the passed slots merged into this one fire (:mod:`engine.spiff.cycle_catchup`).
+
+    Always given (``{}`` when none) since missed slots are merged; absent from fires recorded before, which
+    fired once per slot and replay so."""
+
+    def payload(self) -> dict[str, Any]:
+        """The fields, leaving out ``missed`` for a fire recorded before missed slots were merged."""
+        out = super().payload()
+        if self.missed is None:
+            del out["missed"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -405,9 +405,10 @@ def fire_due_timers(cmd: FireDueTimers, svc: Services) -> CaseRef:
             uow.cases.finish_timers(case.id, stale, at=now)
             uow.commit()
             return CaseRef(case.id, case.case_no, case.status, case.version)
+        missed = svc.runner.merge_missed_cycles(workflow) if cmd.merge_missed else None
         with case_clocks_bound(case.clocks):
             step = svc.runner.fire_timers(workflow)
-        fired = ev.TimersFired(due_elements=due)
+        fired = ev.TimersFired(due_elements=due, missed=missed)
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, [fired], cmd.actor, now, before)
         uow.cases.save(case, events=rows)
         uow.commit()

@@ -584,7 +584,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
                                                                 e.payload["reason"])),
     "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
-    "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a)),
+    "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a, merge_missed="missed" in p)),
     "GrantRefused": _refused_completion,
     "ClockPaused": _case_command(lambda c, a, p: SuspendClock(
         c, a, p["reason_kind"], p["reason"], tuple(p["clocks"]), p.get("procedure", ""),

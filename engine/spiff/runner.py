@@ -24,6 +24,7 @@ from ..errors import Conflict, EngineError, WorkflowFailed
 from . import clock_bridge, migration
 from .clock_bridge import TimerValueInvalid, check_timer_value, timer_value_failed
 from .compaction import compact
+from .cycle_catchup import merge_missed_cycles
 from .message_steps import MessageSteps
 from .migration import Blocker
 from .serializer import StateCodec, TongbanWorkflow
@@ -34,9 +35,10 @@ from .workflow_cache import WorkflowCache
 MAX_ENGINE_STEPS = 500
 """How many engine tasks (gateways, events, scripts, timer fires) one step may run before it is refused.
 
-A real approval step runs a handful; hundreds mean a cycle timer firing over and over (``R/PT1M`` after the
-clock jumped a month) or a loop without a user task. Each fire grows the task tree that the next one walks,
-so 500 steps already take seconds and thousands would hold the case's lock for minutes.
+A real approval step runs a handful; hundreds mean a loop without a user task, or a cycle timer firing over and
+over (``R/PT1M`` after the clock jumped a month) where its missed slots are not merged (:mod:`.cycle_catchup`).
+Each fire grows the task tree that the next one walks, so 500 steps already take seconds and thousands would
+hold the case's lock for minutes.
 """
 
 
@@ -136,6 +138,10 @@ class WorkflowRunner(MessageSteps):
         """Let due timers fire (at the engine clock's now) and run until the workflow waits."""
         before = self._ready_ids(workflow)
         return self._advance(workflow, before=before, action=workflow.refresh_timers)
+
+    def merge_missed_cycles(self, workflow: Any) -> dict[str, int]:
+        """Let each late cycle timer fire once for all its passed slots (:mod:`.cycle_catchup`); return the skipped."""
+        return merge_missed_cycles(workflow, self.clock.now())
 
     def rearm_timers(self, workflow: Any) -> list[WaitingTimer]:
         """Re-evaluate every waiting date timer's expression (e.g. after a calendar import); return those moved.

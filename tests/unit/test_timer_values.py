@@ -177,3 +177,30 @@ def test_rearming_a_date_timer_checks_the_new_value(runner):
 
 def test_the_factory_diagram_with_a_good_timer_still_deploys():
     assert parse(diagram(timer='"PT2H"')).spec is not None
+
+
+# --- missed cycle slots (engine.spiff.cycle_catchup) ------------------------------------------------------------
+
+def test_a_cycle_late_by_a_month_fires_once_when_its_missed_slots_are_merged(runner, clock):
+    process = parse(timer_diagram("timeCycle", '"R/PT1M"'))
+    workflow, _ = start(runner, process)
+    clock.advance(days=30)                            # 43,200 slots; the last one is exactly now, not yet passed
+    assert runner.merge_missed_cycles(workflow) == {"timer": 43_198}
+    step = bounded(lambda: runner.fire_timers(workflow))
+    assert step.advanced.count("remind") == 1
+    (timer,) = runner.waiting_timers(workflow)
+    assert timer.due_at == clock.now()                # the slot at now fires next, not one per missed minute
+    assert runner.merge_missed_cycles(workflow) == {}
+
+
+@pytest.mark.parametrize(("cycle", "advance_hours", "missed", "fired"), [
+    ('"R/PT1H"', 0.5, {}, 0),                         # nothing passed yet
+    ('"R/PT1H"', 1.5, {}, 1),                         # one slot passed: nothing to merge
+    ('"R/PT1H"', 3.5, {"timer": 2}, 1),
+    ('"R2/PT1H"', 10, {"timer": 1}, 1),               # a finite cycle: the merged slots count as used
+])
+def test_only_slots_beyond_the_first_passed_one_are_merged(runner, clock, cycle, advance_hours, missed, fired):
+    workflow, _ = start(runner, parse(timer_diagram("timeCycle", cycle)))
+    clock.advance(minutes=int(advance_hours * 60))
+    assert runner.merge_missed_cycles(workflow) == missed
+    assert bounded(lambda: runner.fire_timers(workflow)).advanced.count("remind") == fired
