@@ -12,6 +12,7 @@ from typing import Any
 from .commands import Actor
 from .errors import Forbidden
 from .replay import ReplayResult
+from .replay_case_row import NAMES as ROW_NAMES
 from .verification import CaseVerification, verify_case
 
 AUDIT_ROLES = frozenset({"auditor"})
@@ -47,6 +48,8 @@ def replay_report(result: ReplayResult) -> dict[str, Any]:
     found = result.divergence
     divergence = None if found is None else {"seq": found.seq, "reason": found.reason, "message": found.message,
                                              "expected": found.expected, "got": found.got}
+    if divergence is not None and found.reason == "case_row":
+        divergence["labels"] = {column: ROW_NAMES[column] for column in found.expected or {}}
     return {"case_id": result.case_id, "case_no": result.case_no, "identical": result.identical,
             "events": result.events, "divergence": divergence}
 

@@ -23,6 +23,7 @@ from sqlalchemy import select, tuple_
 
 from .audit import ChainedEvent
 from .calendar import business_date
+from .replay_case_row import ROW_STATE_COLUMNS
 from .persistence.models import (
     CalendarDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message, ProcessDefinition, User,
 )
@@ -30,7 +31,8 @@ from .persistence.models import (
 CASE_COLUMNS = ("id", "case_no", "definition_id", "process_key", "business_key", "title", "status",
                 "owning_district", "receiving_district", "deciding_district", "started_by", "started_at",
                 "ended_at", "matter_code", "matter_version", "event_seq", "chain_head")
-"""The case row's columns a history keeps (no workflow snapshot, no derived metrics)."""
+"""The case row's columns a history keeps (no workflow snapshot, no derived metrics), besides the clock columns
+replay compares (:data:`engine.replay_case_row.ROW_STATE_COLUMNS`), which a file exported before may lack."""
 MATERIAL_COLUMNS = ("material_key", "sha256", "size", "media_type", "original_filename", "license_ref",
                     "verified_by", "verified_at", "received_at")
 SENDER_COLUMNS = ("case_no", "title", "matter_code", "owning_district", "receiving_district", "started_at")
@@ -132,7 +134,8 @@ def load_case_history(database: Any, case_id: int) -> CaseHistory:
             select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor, CaseEvent.element_id,
                    CaseEvent.task_id, CaseEvent.payload, CaseEvent.prev_hash, CaseEvent.hash)
             .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]
-        partial = CaseHistory({k: case[k] for k in CASE_COLUMNS}, events, [], [], [], [], [], [], [], [])
+        partial = CaseHistory({k: case[k] for k in CASE_COLUMNS + ROW_STATE_COLUMNS}, events, [], [], [], [], [], [],
+                              [], [])
         definitions = _definitions(session, case, partial.pinned_hashes())
         matters, grants = _matter(session, case)
         return CaseHistory(

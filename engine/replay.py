@@ -36,7 +36,7 @@ from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
 from sqlalchemy import bindparam, delete, insert, select
 
-from . import events as ev
+from . import events as ev, replay_case_row as case_row
 from .audit import STATE_DIGEST, canonical_json
 from .bootstrap import Engine, bootstrap
 from .case_history import CaseHistory, load_case_history
@@ -98,11 +98,15 @@ class ReplayDivergence:
     """The event number (``seq``) in the recorded log where the difference shows."""
     reason: str
     """``mismatch``, ``missing`` (recorded, not replayed), ``extra`` (replayed, not recorded),
-    ``refused`` (the replayed command raised an error) or ``unsupported`` (no command replays this input)."""
+    ``refused`` (the replayed command raised an error), ``unsupported`` (no command replays this input), or
+    ``case_row``: every event matched, but the case row's clocks, due instants, status or end do not (``seq``
+    is then the last event's)."""
     expected: dict[str, Any] | None = None
-    """The recorded event, or None when the replay produced an extra one."""
+    """The recorded event, or None when the replay produced an extra one; for ``case_row``, the differing
+    columns as recorded."""
     got: dict[str, Any] | None = None
-    """The replayed event in the record's id space, or None when the replay produced nothing here."""
+    """The replayed event in the record's id space, or None when the replay produced nothing here; for
+    ``case_row``, the differing columns as replayed."""
     message: str = ""
     """A one-line explanation (the refused command's error, the unsupported event type)."""
 
@@ -224,6 +228,8 @@ class Replayer:
             divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
                 stray.seq, "unsupported", stray.to_dict(), None,
                 f"第 {stray.seq} 个事件 {stray.event_type} 出现在评价事件之后，重放不支持")
+            if divergence is None and run.case_id is not None:
+                divergence = _case_row(run, history, recorded)
         return ReplayResult(history.case["id"], history.case_no, len(recorded), divergence)
 
     def state_at(self, case_ref: str | int, seq: int,
@@ -381,6 +387,15 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
         extra = _translate(run, got[len(recorded)], None)
         return ReplayDivergence(len(recorded) + 1, "extra", None, extra, "重放产生了记录中没有的事件")
     return None
+
+
+def _case_row(run: _Run, history: CaseHistory, recorded: list[RecordedEvent]) -> ReplayDivergence | None:
+    """Every event matched: compare the case row's clocks, due instants, status and end (:mod:`.replay_case_row`)."""
+    found = case_row.differences(history.case, run.reader, run.case_id)
+    if found is None:
+        return None
+    want, got = found
+    return ReplayDivergence(recorded[-1].seq if recorded else 0, "case_row", want, got, case_row.message(want))
 
 
 def _calendar_as_of(run: _Run, instant: datetime) -> None:

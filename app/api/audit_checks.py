@@ -14,7 +14,8 @@ from . import Blueprint
 blp = Blueprint("audit_checks", __name__, url_prefix="/api/v1/cases", description="重放核对与链条校验（审计）")
 
 REASONS = ("mismatch 事件不一致 / missing 记录有、重放无 / extra 重放多出 / refused 重放命令被拒绝 / "
-           "unsupported 无法重放的输入")
+           "unsupported 无法重放的输入 / case_row 事件全部一致，但办件记录的时限、到期时间、状态或办结时间"
+           "与重放结果不同（expected、got 为不同的字段）")
 
 
 class DivergenceSchema(Schema):
