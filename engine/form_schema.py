@@ -9,15 +9,13 @@
 
 It never imports :mod:`engine.forms` at runtime (that module imports this one): fields are read by
 attribute, and :class:`~engine.forms.FormField` appears only in annotations. Pure module: stdlib and
-marshmallow only. Shared helpers keep their leading underscore; :mod:`engine.forms` re-exports the public
-constants.
+marshmallow, with ``validate.pattern`` run by :mod:`engine.form_patterns` in bounded time. Shared helpers
+keep their leading underscore; :mod:`engine.forms` re-exports the public constants.
 """
 from __future__ import annotations
 
 import math
 import re
-import re._constants as _sre   # the stdlib's own regex parser: how the pattern will really run
-import re._parser as _sre_parse
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate as mv
 
 from .form_dates import date_range
+from .form_patterns import deploy_problem, pattern_check
 
 if TYPE_CHECKING:   # annotations only: engine.forms imports this module
     from .forms import FormField
@@ -48,148 +47,6 @@ _FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], Any], str]] = {
     "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"),
                  datetime.fromisoformat, "日期时间格式应为 YYYY-MM-DDTHH:MM+08:00"),
 }
-
-
-MAX_PATTERN_LENGTH = 500
-"""Longest ``validate.pattern`` a deploy accepts, in characters."""
-PATTERN_MAX_INPUT = 2_000
-"""Longest text a ``validate.pattern`` is run on (or the field's ``maxLength``, when smaller)."""
-_WIDE = 32   # a repeat with more than this many (or unbounded) repetitions can backtrack without limit
-_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)   # possessive repeats and atomic groups never backtrack
-_SINGLE = (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY)
-# Characters to compare character classes on: Latin-1 and a few CJK and full-width ones.
-_SAMPLE = frozenset(chr(i) for i in range(256)) | frozenset("中文。，\u3000Ａ１\u2028")
-_CATEGORY = {name: re.compile(rx, re.ASCII) for name, rx in (
-    ("CATEGORY_DIGIT", r"\d"), ("CATEGORY_NOT_DIGIT", r"\D"), ("CATEGORY_SPACE", r"\s"),
-    ("CATEGORY_NOT_SPACE", r"\S"), ("CATEGORY_WORD", r"\w"), ("CATEGORY_NOT_WORD", r"\W"),
-    ("CATEGORY_LINEBREAK", r"\n"), ("CATEGORY_NOT_LINEBREAK", r"[^\n]"))}
-
-
-class _Unsafe(Exception):
-    """A pattern whose matching time can grow exponentially or polynomially with the input."""
-
-
-def pattern_problem(pattern: str) -> str | None:
-    r"""Say why the server must not run a form's ``validate.pattern``, or None when it may.
-
-    Python's matcher backtracks and holds the GIL, so one request with a crafted value can stall the whole
-    process for minutes. Refused are patterns longer than :data:`MAX_PATTERN_LENGTH` and, read from the
-    stdlib's own parse of the pattern, nested unbounded repeats (star height above 1: ``(a+)+``, ``(a*)*``,
-    ``(.*a)*``, ``(\w+\s?)+``) and unbounded repeats that follow one another over characters both can match
-    (``\d+\d+``, ``\S+@\S+``), whose time is a power of the input length. Possessive repeats and atomic
-    groups never backtrack and are allowed. Overlapping alternatives inside a repeat (``(a|aa)+``) are not
-    detected; the input cap (:data:`PATTERN_MAX_INPUT`) bounds what remains.
-
-    Args:
-        pattern: the pattern text, already known to compile.
-
-    Returns:
-        A Chinese sentence for a ``FORM_PATTERN_UNSAFE`` finding, or None.
-    """
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        return f"pattern 过长（{len(pattern)} 个字符，上限 {MAX_PATTERN_LENGTH}）"
-    try:
-        items = _sre_parse.parse(pattern, re.ASCII)
-        _scan(list(items), inside=False)
-    except _Unsafe as exc:
-        return f"pattern 可能导致回溯失控（{exc}），服务器无法安全地校验；请去掉嵌套或相邻的重复"
-    except (re.error, RecursionError, OverflowError):
-        return "pattern 过于复杂，服务器无法安全地校验"
-    return None
-
-
-def _scan(items: list[Any], *, inside: bool) -> None:
-    """Raise :class:`_Unsafe` for a wide repeat inside another (``inside``) or overlapping neighbours."""
-    _neighbours(items)
-    for op, av in items:
-        if op in _REPEATS:
-            low, high, body = av
-            wide = high == _sre.MAXREPEAT or high > _WIDE
-            if wide and inside:
-                raise _Unsafe("嵌套的不定次重复，如 (a+)+")
-            _scan(list(body), inside=inside or wide)
-        elif op is _sre.SUBPATTERN:
-            _scan(list(av[3]), inside=inside)
-        elif op is _sre.BRANCH:
-            for branch in av[1]:
-                _scan(list(branch), inside=inside)
-        elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
-            _scan(list(av[1]), inside=inside)
-        elif op is _sre.GROUPREF_EXISTS:
-            for branch in av[1:]:
-                if branch is not None:
-                    _scan(list(branch), inside=inside)
-        # ATOMIC_GROUP and POSSESSIVE_REPEAT do not backtrack into themselves: nothing to check inside.
-
-
-def _flat(items: list[Any]) -> list[Any]:
-    r"""The items of a sequence with plain groups opened, so ``(\d+)\d+`` is seen as two neighbours."""
-    out = []
-    for op, av in items:
-        out += _flat(list(av[3])) if op is _sre.SUBPATTERN else [(op, av)]
-    return out
-
-
-def _neighbours(items: list[Any]) -> None:
-    """Refuse an unbounded single-character repeat reachable from another over a shared character."""
-    open_: list[frozenset[str]] = []   # what an earlier repeat and everything since can both still match
-    for op, av in _flat(items):
-        if op is _sre.AT:
-            continue
-        if op in _REPEATS and len(av[2]) == 1 and av[2][0][0] in _SINGLE:
-            chars = _chars(*av[2][0])
-            if av[1] == _sre.MAXREPEAT or av[1] > _WIDE:
-                if any(chars & earlier for earlier in open_):
-                    raise _Unsafe("相邻的不定次重复可匹配相同字符，如 \\d+\\d+")
-                open_.append(chars)
-            elif av[0] >= 1:
-                open_ = [earlier & chars for earlier in open_ if earlier & chars]
-            continue
-        if op in _SINGLE:
-            chars = _chars(op, av)
-            open_ = [earlier & chars for earlier in open_ if earlier & chars]
-            continue
-        open_ = []   # anything else (alternatives, repeated groups, lookarounds) is judged on its own
-
-
-def _chars(op: Any, av: Any) -> frozenset[str]:
-    """The sample characters one single-character item matches (all of them when unsure)."""
-    if op is _sre.LITERAL:
-        return frozenset({chr(av)})
-    if op is _sre.NOT_LITERAL:
-        return _SAMPLE - {chr(av)}
-    if op is _sre.ANY:
-        return _SAMPLE - {"\n"}
-    chars: set[str] = set()
-    negate = False
-    for kind, value in av:
-        if kind is _sre.NEGATE:
-            negate = True
-        elif kind is _sre.LITERAL:
-            chars.add(chr(value))
-        elif kind is _sre.RANGE:
-            chars |= {c for c in _SAMPLE if value[0] <= ord(c) <= value[1]}
-        elif kind is _sre.CATEGORY and str(value) in _CATEGORY:
-            chars |= {c for c in _SAMPLE if _CATEGORY[str(value)].match(c)}
-        else:
-            return _SAMPLE
-    return _SAMPLE - chars if negate else frozenset(chars)
-
-
-def _pattern_check(pattern: str, max_length: int | None) -> Callable[[Any], None]:
-    """The validator for ``validate.pattern``: a JavaScript-like search, on bounded input only."""
-    # form-js runs JavaScript RegExp.test: a search, where \d and \w are ASCII.
-    rx = re.compile(pattern, re.ASCII)
-    cap = min(max_length, PATTERN_MAX_INPUT) if max_length is not None else PATTERN_MAX_INPUT
-
-    def run(value: str) -> None:
-        if len(value) > cap:
-            if max_length is not None and len(value) > max_length:
-                return   # the maxLength validator reports it; running the pattern would only cost time
-            raise ValidationError(f"格式不正确：超过 {cap} 个字符的文本无法校验格式")
-        if rx.search(value) is None:
-            raise ValidationError("格式不正确")
-    return run
 
 
 @dataclass
@@ -280,10 +137,11 @@ def _validators(f: FormField) -> list[Callable[[Any], Any]]:
         out += [_check(str.strip, REQUIRED)] if f.required else []
         out += [mv.Length(min=r["minLength"], error="长度不能少于 {min}")] if r.get("minLength") is not None else []
         out += [mv.Length(max=r["maxLength"], error="长度不能超过 {max}")] if r.get("maxLength") is not None else []
-        if r.get("pattern") and pattern_problem(r["pattern"]) is None:
-            # A pattern deploy would refuse today comes only from a form deployed before the check: it still
-            # loads, but running it could stall the server, so the server leaves it to the browser.
-            out.append(_pattern_check(r["pattern"], r.get("maxLength")))
+        # A pattern deploy would refuse today comes from a form deployed before the check: it still loads, and
+        # its pattern is left to the browser.
+        vetted = r.get("pattern") and deploy_problem(r["pattern"]) is None
+        check = pattern_check(r["pattern"], r.get("maxLength")) if vetted else None
+        out += [check] if check is not None else []
         if r.get("validationType") == "email":
             out.append(mv.Email(error="邮箱格式不正确"))
         elif r.get("validationType") == "phone":

@@ -24,8 +24,9 @@ from .errors import DefinitionRejected, FormInvalid
 from .form_conditions import HideCondition, parse_hide
 from .form_dates import TODAY, date_rule_problems
 from .form_schema import (
-    _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for, pattern_problem,
+    _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _flatten, _is_num, _kind, _schema_for,
 )
+from .form_patterns import deploy_problem, pattern_budget
 from .parser_text import detail
 from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
@@ -112,6 +113,9 @@ class FormDefinition:
     def validate(self, data: Mapping[str, Any], *, partial: bool = False, today: date | None = None) -> dict[str, Any]:
         """Check a submission and return the cleaned data.
 
+        Its ``validate.pattern`` checks share a time budget (:func:`~engine.form_patterns.pattern_budget`): a
+        value not checked in time is a field error, so a crafted value never holds the caller's lock for long.
+
         Args:
             data: the submitted JSON object.
             partial: when True, required fields may be missing (a draft); present values are still checked.
@@ -127,7 +131,8 @@ class FormDefinition:
         found: dict[str, list[str]] = {}
         token = TODAY.set(today)
         try:
-            cleaned = self._schema.load(data, partial=partial)
+            with pattern_budget():
+                cleaned = self._schema.load(data, partial=partial)
         except ValidationError as exc:
             found = _flatten(exc.messages, "", {})
         finally:
@@ -212,10 +217,14 @@ def _component_problems(comp: dict[str, Any], rules: Any) -> list[str]:
     return bad
 
 
-def _unsafe_pattern(rules: Mapping[str, Any]) -> str | None:
-    """Why a compiling ``validate.pattern`` may not run on the server (see :func:`pattern_problem`), else None."""
+def _new_pattern_problem(rules: Mapping[str, Any], name: str, where: str | None) -> Finding | None:
+    """Why a new deploy refuses a compiling ``validate.pattern`` (see :func:`deploy_problem`), else None."""
     pattern = rules.get("pattern")
-    return pattern_problem(pattern) if isinstance(pattern, str) and pattern else None
+    problem = deploy_problem(pattern) if isinstance(pattern, str) and pattern else None
+    if problem is None:
+        return None
+    what = "的配置有误：" if problem[0] == "FORM_BAD_VALIDATE" else "的 "
+    return Finding(problem[0], f"字段 {name} {what}{problem[1]}", where)
 
 
 def _duplicate_ids(comps: Any, seen: dict[str, str], findings: list[Finding], depth: int = 0) -> None:
@@ -279,9 +288,9 @@ def _walk(comps: Any, path: tuple[str, ...], hidden: bool, out: list[FormField],
             continue
         if problems:
             continue
-        unsafe = None if stored else _unsafe_pattern(rules)
-        if unsafe is not None:
-            findings.append(Finding("FORM_PATTERN_UNSAFE", f"字段 {name} 的 {unsafe}", where))
+        refused = None if stored else _new_pattern_problem(rules, name, where)
+        if refused is not None:
+            findings.append(refused)
             continue
         full = path + segs
         # A required component hidden only by its own condition is required whenever that condition shows it.

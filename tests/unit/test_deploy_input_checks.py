@@ -16,7 +16,7 @@ from engine.definitions import is_process_key
 from engine.drafts import _check_key
 from engine.errors import DefinitionRejected, FormInvalid, InvalidInput
 from engine.expressions import Evaluator
-from engine.form_schema import PATTERN_MAX_INPUT, pattern_problem
+from engine.form_patterns import PATTERN_MAX_INPUT, pattern_problem
 from engine.forms import parse_form
 from engine.scenario import ScenarioInvalid, parse_scenario
 from engine.spiff.parser import parse_unit
