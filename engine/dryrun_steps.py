@@ -151,8 +151,10 @@ class Play:
     def _suspend(self, step: Step) -> str:
         actor = self._actor(step.args["by"])
         self.engine.handle(SuspendClock(self.case_id, actor, step.args["kind"], step.args["reason"],
-                                        tuple(step.args["clocks"])))
-        return f"暂停计时（{step.args['kind']}）：{'、'.join(step.args['clocks'])}"
+                                        tuple(step.args["clocks"]), step.args["procedure"],
+                                        step.args["expected_days"]))
+        procedure = step.args["procedure"] and f"，{step.args['procedure']} {step.args['expected_days']} 个工作日"
+        return f"暂停计时（{step.args['kind']}{procedure}）：{'、'.join(step.args['clocks'])}"
 
     def _resume(self, step: Step) -> str:
         actor = self._actor(step.args["by"])

@@ -19,6 +19,10 @@ Scenario files live next to the diagram (``processes/<key>/scenarios/*.yaml``)::
       - suspend: correction                    # pause clocks (correction, special_procedure, tolerance)
         by: window_clerk@500103
         reason: 申请人补正材料
+      - suspend: special_procedure             # a 特别程序 names its procedure (第四十五条) and expected days
+        by: reviewer@500103/zhujian
+        procedure: 专家评审
+        expected_days: 10
       - resume: [legal, committed]
         by: window_clerk@500103
       - return: review                         # 退回 the open task at this element to the step before
@@ -43,6 +47,7 @@ from typing import Any, Mapping
 from .catalog import _Node, load_yaml
 from .clock import CST
 from .errors import DefinitionRejected, InvalidInput
+from .legal_clock_rules import ClockInvalid, check_pause_terms
 from .org_file import ROLES
 
 DEFAULT_START = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
@@ -51,7 +56,8 @@ EXPECT_KEYS = ("tasks", "ended", "path_contains", "path_excludes", "due")
 SUSPEND_KINDS = ("correction", "special_procedure", "tolerance")
 CLOCK_KINDS = ("legal", "committed")
 _ALLOWED = {"complete": {"by", "data"}, "advance": set(), "to": set(), "expect": set(),
-            "suspend": {"by", "reason", "clocks"}, "resume": {"by"}, "return": {"by", "reason"}}
+            "suspend": {"by", "reason", "clocks", "procedure", "expected_days"}, "resume": {"by"},
+            "return": {"by", "reason"}}
 _ADVANCE = re.compile(r"^\s*(\d{1,4})\s*(workdays?|days?|hours?|minutes?|个?工作日|天|日|小时|分钟)\s*$")
 _UNITS = {"workday": "workdays", "工作日": "workdays", "个工作日": "workdays", "day": "days", "天": "days",
           "日": "days", "hour": "hours", "小时": "hours", "minute": "minutes", "分钟": "minutes"}
@@ -264,8 +270,15 @@ class _Check:
         kind = self.text(node, "suspend")
         if kind not in SUSPEND_KINDS:
             self.fail(f"suspend 应为 {'、'.join(SUSPEND_KINDS)} 之一", node.line)
+        procedure = self.text(entry.get("procedure"), "procedure") or ""
+        days = plain(entry["expected_days"]) if "expected_days" in entry else None
+        try:
+            check_pause_terms(kind, procedure, days)
+        except ClockInvalid as exc:
+            self.fail(exc.message, (entry.get("procedure") or entry.get("expected_days") or node).line)
         return {"kind": kind, "by": self._actor(entry, index, node.line), "clocks": self.clocks(entry.get("clocks")),
-                "reason": self.text(entry.get("reason"), "reason") or "演练：暂停计时"}
+                "reason": self.text(entry.get("reason"), "reason") or "演练：暂停计时", "procedure": procedure,
+                "expected_days": days}
 
     def _resume(self, node: _Node, entry: dict[str, _Node], index: int) -> dict[str, Any] | None:
         return {"clocks": self.clocks(node), "by": self._actor(entry, index, node.line)}

@@ -137,3 +137,40 @@ def test_without_the_holiday_calendar_the_deadlines_are_flagged_as_estimates(eng
     assert [w["code"] for w in result.warnings] == ["DRYRUN_DEADLINE_PROVISIONAL"]
     ensure_calendar_seeded(engine)
     assert run(engine, scenario).warnings == []
+
+
+def test_a_special_procedure_is_rehearsed_with_its_procedure_and_expected_days(calendar):
+    """QA: every 特别程序 step failed (CLOCK_INVALID), and procedure/expected_days were unknown keys."""
+    result = run(calendar, """\
+start: {by: window_clerk@500103/zwzx}
+steps:
+  - complete: accept
+    by: window_clerk@500103/zwzx
+    data: {decision: accept, opinion: 材料齐全, materials_complete: true}
+  - expect: {due: {legal: 2026-12-21}}
+  - suspend: special_procedure
+    by: window_clerk@500103/zwzx
+    reason: 组织专家评审
+    clocks: legal
+    procedure: 专家评审
+    expected_days: 10
+  - advance: 10 workdays
+  - resume: legal
+    by: window_clerk@500103/zwzx
+  - expect: {due: {legal: 2027-01-01}}
+""")
+    assert result.ok, (result.errors, [s for s in result.steps if not s["ok"]])
+    assert result.steps[3]["message"] == "暂停计时（special_procedure，专家评审 10 个工作日）：legal"
+
+
+def test_a_special_procedure_the_law_does_not_name_is_refused_with_its_line(calendar):
+    result = run(calendar, """\
+start: {by: window_clerk@500103/zwzx}
+steps:
+  - suspend: special_procedure
+    by: window_clerk@500103/zwzx
+    procedure: 内部讨论
+    expected_days: 10
+""")
+    assert not result.ok and [e["line"] for e in result.errors] == [5]
+    assert "第四十五条" in result.errors[0]["message"]
