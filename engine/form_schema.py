@@ -25,6 +25,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, pre_load, va
 
 from .form_dates import date_range
 from .form_patterns import deploy_problem, pattern_check
+from .text_input import written
 
 if TYPE_CHECKING:   # annotations only: engine.forms imports this module
     from .forms import FormField
@@ -134,7 +135,7 @@ def _well_formed(subtype: str) -> Callable[[str], bool]:
 def _validators(f: FormField) -> list[Callable[[Any], Any]]:
     r, out = f.rules, []
     if f.type in ("textfield", "textarea"):
-        out += [_check(str.strip, REQUIRED)] if f.required else []
+        out += [_check(written, REQUIRED)] if f.required else []
         out += [mv.Length(min=r["minLength"], error="长度不能少于 {min}")] if r.get("minLength") is not None else []
         out += [mv.Length(max=r["maxLength"], error="长度不能超过 {max}")] if r.get("maxLength") is not None else []
         # A pattern deploy would refuse today comes from a form deployed before the check: it still loads, and

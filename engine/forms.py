@@ -28,7 +28,7 @@ from .form_schema import (
 )
 from .form_patterns import deploy_problem, pattern_budget
 from .parser_text import detail
-from .text_input import BIDI_CONTROLS, BIDI_WHAT
+from .text_input import BIDI_CONTROLS, BIDI_WHAT, written
 
 __all__ = ["FormDefinition", "FormField", "LAYOUT_TYPES", "LIST_MARK", "OPTION_TYPES", "READONLY", "REQUIRED",
            "VALUE_TYPES", "load_forms", "parse_form"]
@@ -155,8 +155,12 @@ def _value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def _blank(value: Any) -> bool:
-    """Missing for a required field: null, blank text, an empty list or an unticked checkbox."""
-    return value is None or value is False or value == [] or isinstance(value, str) and not value.strip()
+    """Missing for a required field: null, text with nothing visible, an empty list or an unticked checkbox.
+
+    Text of only blanks or invisible characters (zero-width spaces, direction marks: :func:`~.text_input.written`)
+    is blank, as the clock, 退回 and 转办 reasons treat it: a required 审查意见 of two U+200B recorded nothing.
+    """
+    return value is None or value is False or value == [] or isinstance(value, str) and not written(value)
 
 
 class _NotOurJson(ValueError):

@@ -147,6 +147,15 @@ def test_blank_required_text_counts_as_missing(forms):
     assert errors == {"opinion": ["必填项"]}
 
 
+@pytest.mark.parametrize("invisible", ["\u200b\u200b", " \u200e\u2060 ", "\ufeff"])
+def test_required_text_of_only_invisible_characters_counts_as_missing(forms, invisible):
+    """QA: a required 审查意见 of two zero-width spaces was recorded as given."""
+    errors = field_errors(forms["accept_application"], {"decision": "accept", "opinion": invisible})
+    assert errors == {"opinion": ["必填项"]}
+    kept = forms["accept_application"].validate({"decision": "accept", "opinion": "\u200b同意\u200b"})
+    assert kept["opinion"] == "\u200b同意\u200b"                 # visible text is kept as written
+
+
 def test_a_string_is_not_a_number(forms):
     errors = field_errors(forms["review_opinion"], {**REVIEW, "reviewed_area": "12"})
     assert errors == {"reviewed_area": ["应为数字"]}
