@@ -171,6 +171,8 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     missing = [c for c in CASE_COLUMNS if c not in case]
     if missing:
         raise KeyError(f"case 缺少字段 {', '.join(missing)}")
+    if not isinstance(doc["events"], list) or not doc["events"]:
+        raise ValueError("events 应为非空的事件列表（每个办件至少记录了 CaseStarted）")
     events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
     tables = {name: [_row(table, row, name) for row in seed[name]] for name, table in SEED_TABLES.items()}
     for row in tables["materials"]:
@@ -195,12 +197,19 @@ def _withheld(items: list[Any]) -> dict[int, datetime]:
     return withheld
 
 
+MAX_SEQ = 2**31 - 1
+"""The largest event number a file may carry (the database's ``seq`` is a 32-bit integer)."""
+
+
 def _event(item: Mapping[str, Any], index: int) -> StoredEvent:
     missing = [f for f in EVENT_FIELDS if f not in item]
     if missing:
         raise KeyError(f"第 {index} 个事件缺少字段 {', '.join(missing)}")
-    if not isinstance(item["seq"], int) or not isinstance(item["payload"], dict):
-        raise TypeError(f"第 {index} 个事件的 seq 或 payload 类型错误")
+    seq = item["seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+        raise TypeError(f"第 {index} 个事件的 seq 应为 1 至 {MAX_SEQ} 的整数")
+    if not isinstance(item["payload"], dict):
+        raise TypeError(f"第 {index} 个事件的 payload 类型错误")
     return StoredEvent(**{**item, "occurred_at": _instant(item["occurred_at"])})
 
 

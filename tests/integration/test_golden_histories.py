@@ -164,6 +164,11 @@ def write(tmp_path: Path, doc: Any) -> Path:
     return path
 
 
+def with_seq(doc: dict[str, Any], index: int, seq: Any) -> dict[str, Any]:
+    doc["events"][index - 1]["seq"] = seq
+    return doc
+
+
 def without_definitions(doc: dict[str, Any]) -> dict[str, Any]:
     doc["seed"]["definitions"] = []
     return doc
@@ -174,7 +179,14 @@ def without_definitions(doc: dict[str, Any]) -> dict[str, Any]:
     (lambda: TWIN_SOURCE.read_text(encoding="utf-8")[:5000], "HISTORY_FILE_INVALID", "可能被截断"),
     (lambda: without_definitions(golden_doc()), "HISTORY_DEFINITION_MISSING", "缺少办件所用的流程定义"),
     (lambda: {k: v for k, v in golden_doc().items() if k != "seed"}, "HISTORY_FILE_INVALID", "不完整"),
-], ids=["unknown-format-version", "truncated", "definition-missing", "seed-missing"])
+    # QA: replay --file said 重放一致（0 个事件） for a file whose events were emptied.
+    (lambda: {**golden_doc(), "events": []}, "HISTORY_FILE_INVALID", "events 应为非空的事件列表"),
+    (lambda: {**golden_doc(), "events": {}}, "HISTORY_FILE_INVALID", "events 应为非空的事件列表"),
+    # QA: a seq of 10**30 was taken, and verify named 第 1000…0 个事件.
+    (lambda: with_seq(golden_doc(), 4, 10**30), "HISTORY_FILE_INVALID", "第 4 个事件的 seq 应为 1 至 2147483647 的整数"),
+    (lambda: with_seq(golden_doc(), 2, True), "HISTORY_FILE_INVALID", "第 2 个事件的 seq 应为 1 至 2147483647 的整数"),
+], ids=["unknown-format-version", "truncated", "definition-missing", "seed-missing", "events-empty", "events-not-a-list",
+        "seq-huge", "seq-bool"])
 def test_a_bad_history_file_is_refused_with_its_code(runner, tmp_path, make, code, words):
     path = write(tmp_path, make())
     with pytest.raises(HistoryFileError) as refused:
