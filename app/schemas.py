@@ -373,15 +373,29 @@ class ClockViewSchema(Schema):
     periods = fields.Integer(metadata={"description": "时段序号：按阶段计时（tb:clock stopsAt）的时限，已开始的时段数"})
 
 
+class ClockKinds(fields.List):
+    """The clocks a pause or resume names (``legal``, ``committed``; both when left out), each once in order.
+
+    A name given twice is taken once: it was applied once anyway, but the answer named the clock twice.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(fields.String(validate=validate.OneOf(["legal", "committed"])),
+                         load_default=lambda: ["legal", "committed"],
+                         validate=validate.Length(min=1, error="至少选择一个时限（legal 或 committed）"),
+                         metadata={"description": "legal（法定）、committed（承诺），缺省为两者；重复的只算一次"})
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list[str]:
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
+
+
 class SuspendClockSchema(Schema):
     """Pause clocks: correction (补正), special_procedure (特别程序) or tolerance (容缺)."""
 
     reason_kind = fields.String(required=True,
                                 validate=validate.OneOf(["correction", "special_procedure", "tolerance"]))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
-                         load_default=lambda: ["legal", "committed"],
-                         validate=validate.Length(min=1, error="至少选择一个时限（legal 或 committed）"))
+    clocks = ClockKinds()
     procedure = fields.String(load_default="", validate=validate.Length(max=64))
     expected_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
 
@@ -389,9 +403,7 @@ class SuspendClockSchema(Schema):
 class ResumeClockSchema(Schema):
     """Resume paused clocks."""
 
-    clocks = fields.List(fields.String(validate=validate.OneOf(["legal", "committed"])),
-                         load_default=lambda: ["legal", "committed"],
-                         validate=validate.Length(min=1, error="至少选择一个时限（legal 或 committed）"))
+    clocks = ClockKinds()
 
 
 class RequestExtensionSchema(Schema):

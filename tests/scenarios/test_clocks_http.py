@@ -131,3 +131,20 @@ def test_only_district_staff_who_may_read_the_case_act_on_its_clocks(app, client
     asked = post(client, clerk, f"{base}/extension-requests", {"days": 5, "reason": "需现场勘验"})
     assert asked.status_code == 201
     assert client.get(f"/api/v1/cases/{case_id}", headers=head.headers).status_code == 200
+
+
+def test_a_clock_named_twice_is_paused_and_resumed_once_and_named_once(app, client, deployed):
+    """QA: resume {"clocks": ["legal", "legal"]} answered 法定时限、法定时限正在计时，无需恢复."""
+    ensure_calendar_seeded(get_engine(app))
+    clerk = deployed["clerk"]
+    case_id = start_case(client, clerk)["case_id"]
+    base = f"/api/v1/cases/{case_id}/clocks"
+    refused = assert_error(post(client, clerk, f"{base}/resume", {"clocks": ["legal", "legal"]}), 409,
+                           "CLOCK_NOT_PAUSED")
+    assert refused["message"] == "法定时限正在计时，无需恢复" and refused["details"]["clocks"] == ["legal"]
+    paused = post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "补正",
+                                                    "clocks": ["legal", "committed", "legal"]})
+    assert paused.status_code == 200, paused.get_json()
+    (event,) = [e for e in get_engine(app).queries.events(case_id) if e.event_type == "ClockPaused"]
+    assert event.payload["clocks"] == ["legal", "committed"]
+    assert post(client, clerk, f"{base}/resume", {"clocks": ["committed", "committed"]}).status_code == 200
