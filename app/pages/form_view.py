@@ -294,7 +294,12 @@ def _walk(items: list[Item]) -> list[Item]:
 
 def _read(item: Item, form: MultiDict, options: dict[str, Any]) -> Any:
     if item.kind == "checkbox":
-        return item.key in form
+        # The page's box sends "true" when ticked and nothing when not; any other value was not sent by it and
+        # stays text, which the form check refuses (应为布尔值) as the API does.
+        sent = form.getlist(item.key)
+        if sent in ([], ["true"]):
+            return sent == ["true"]
+        return sent[0] if len(sent) == 1 else sent
     if item.kind == "checklist":
         chosen = form.getlist(item.key)
         return [options.get(v, v) for v in chosen] if chosen else None

@@ -88,6 +88,10 @@ def test_a_clerk_claims_and_completes_a_task_through_the_form(app):
     assert 'id="f-opinion-err">必填项' in text
     assert 'aria-invalid="true"' in text
     assert '<option value="accept" selected>' in text
+    # QA: a box the page never sends as "maybe" was recorded as ticked; the API refuses "yes" as 应为布尔值.
+    maybe = client.post(f"/tasks/{task_id}/complete", data={
+        "csrf_token": token, "decision": "accept", "opinion": "材料齐全，予以受理", "materials_complete": "maybe"})
+    assert maybe.status_code == 422 and 'id="f-materials_complete-err">应为布尔值' in maybe.get_data(as_text=True)
     done = client.post(f"/tasks/{task_id}/complete", data={
         "csrf_token": token, "decision": "accept", "opinion": "材料齐全，予以受理", "materials_complete": "true"})
     assert done.status_code == 302 and done.headers["Location"] == "/"
