@@ -74,9 +74,11 @@ def deploy_draft(cmd: DeployDraft, svc: Services) -> DraftDeployed:
                                      .where(ProcessDefinition.process_key == draft.process_key)
                                      .order_by(ProcessDefinition.version.desc()).limit(1)).first()
         if latest is not None and latest.content_hash != draft.base_hash and not cmd.force:
-            base = f"第 {draft.base_version} 版" if draft.base_version else "空白流程"
-            raise Conflict(f"草稿基于{base}，此后 {latest.deployed_by or '他人'} 已部署第 {latest.version} 版；"
-                           "请打开最新版本核对修改，或确认以本草稿覆盖", code="DRAFT_STALE",
+            who = latest.deployed_by or "他人"
+            # A blank draft may be newer than the version deployed: 「此后」 would say the wrong order.
+            stale = (f"草稿基于第 {draft.base_version} 版，此后 {who} 已部署第 {latest.version} 版"
+                     if draft.base_version else f"草稿基于空白流程，而该流程已有 {who} 部署的第 {latest.version} 版")
+            raise Conflict(f"{stale}；请打开最新版本核对修改，或确认以本草稿覆盖", code="DRAFT_STALE",
                            details={"base_version": draft.base_version, "latest_version": latest.version})
         bpmn_files, form_files = _files(uow, draft, latest)
         findings = svc.catalog.lint(uow, bpmn_files, form_files)

@@ -244,7 +244,7 @@ def _duplicate_ids(comps: Any, seen: dict[str, str], findings: list[Finding], de
         cid = comp.get("id")
         if isinstance(cid, str) and cid:
             if cid in seen:
-                findings.append(Finding("FORM_DUPLICATE_COMPONENT_ID", f"组件 id {cid} 重复（{seen[cid]}与"
+                findings.append(Finding("FORM_DUPLICATE_COMPONENT_ID", f"组件 id {cid} 重复（{seen[cid]} 与 "
                                         f"{_label(comp)}）；每个组件须有不同的 id", cid))
             else:
                 seen[cid] = _label(comp)

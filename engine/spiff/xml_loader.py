@@ -223,7 +223,8 @@ def _shown(value: str) -> str:
 
 def _too_long(what: str, length: int, limit: int, element_id: str | None) -> Finding:
     shown = element_id if element_id is None or len(element_id) <= MAX_ID else None
-    return Finding("BPMN_VALUE_TOO_LONG", f"{what}过长：{length} 个字符，上限 {limit}", shown)
+    space = " " if what[-1:].isascii() else ""     # 「元素 id 过长」, 「名称过长」
+    return Finding("BPMN_VALUE_TOO_LONG", f"{what}{space}过长：{length} 个字符，上限 {limit}", shown)
 
 
 def _read_message(el: etree._Element, pid: str) -> tuple[MessageSpec | None, list[Finding]]:

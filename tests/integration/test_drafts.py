@@ -121,7 +121,17 @@ def test_a_draft_whose_base_is_no_longer_the_latest_needs_force(deployed):
         deployed.handle(DeployDraft(second.id, DESIGNER))
     assert stale.value.code == "DRAFT_STALE"
     assert stale.value.details == {"base_version": 1, "latest_version": 2}
+    assert stale.value.message.startswith("草稿基于第 1 版，此后 designer 已部署第 2 版；")
     assert deployed.handle(DeployDraft(second.id, DESIGNER, force=True)).version == 3
+
+
+def test_a_blank_draft_of_a_deployed_process_is_not_said_to_be_older_than_it(deployed):
+    """QA: a blank draft created after version 1 was deployed was told 「此后 … 已部署第 1 版」."""
+    blank = deployed.drafts.create(process_key="parallel_approval", bpmn=renamed("丙"), actor="designer")
+    with pytest.raises(Conflict) as stale:
+        deployed.handle(DeployDraft(blank.id, DESIGNER))
+    assert stale.value.code == "DRAFT_STALE" and "此后" not in stale.value.message
+    assert stale.value.message.startswith("草稿基于空白流程，而该流程已有")
 
 
 def test_only_designers_deploy_drafts(deployed):

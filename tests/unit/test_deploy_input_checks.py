@@ -84,6 +84,7 @@ def test_two_components_with_one_id_are_refused_but_a_stored_form_still_loads():
     with pytest.raises(DefinitionRejected) as info:
         parse_form(form("^a$", ids=("same", "same")))
     assert codes(info) == ["FORM_DUPLICATE_COMPONENT_ID"]
+    assert " 与 " in info.value.details["findings"][0]["message"]           # QA: 「opinion与textfield」
     with pytest.raises(DefinitionRejected) as info:   # a layout component inside a group counts too
         parse_form(form("^a$", ids=("f3", "f2")))
     assert codes(info) == ["FORM_DUPLICATE_COMPONENT_ID"]
@@ -142,6 +143,9 @@ def test_a_bad_process_key_or_an_overlong_name_is_refused_but_a_stored_version_l
     assert found == {("cn.bpmn", "BPMN_BAD_PROCESS_KEY"), ("key.bpmn", "BPMN_BAD_PROCESS_KEY"),
                      ("name.bpmn", "BPMN_VALUE_TOO_LONG"), ("task.bpmn", "BPMN_VALUE_TOO_LONG"),
                      ("id.bpmn", "BPMN_VALUE_TOO_LONG")}
+    messages = {f["file"]: f["message"] for f in info.value.details["findings"]}
+    assert "endEvent 元素 id 过长：129 个字符" in messages["id.bpmn"]      # QA: 「id过长」
+    assert "的名称过长：257 个字符" in messages["task.bpmn"]
     stored = parse_unit([("cn.bpmn", bad["cn.bpmn"])], Evaluator(), max_bytes=10**7, validate_xsd=False, stored=True)
     assert list(stored.processes) == ["流程一"]
 
