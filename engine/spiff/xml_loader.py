@@ -77,10 +77,10 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int, stored: bool = False) -
                         + detail(exc.msg or exc, line=line, column=column)) from None
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise _rejected("BPMN_NOT_DEFINITIONS", f"文件 {name} 的根元素不是 bpmn:definitions")
-    where = None if stored else _bidi_element(root)
+    where, element_id = (None, None) if stored else _bidi_element(root)
     if where is not None:
         gap = " " if where[-1].isascii() else ""
-        raise _rejected("BPMN_BIDI_TEXT", f"文件 {name} 中{where}{gap}{BIDI_WHAT}，不予接受")
+        raise _rejected("BPMN_BIDI_TEXT", f"文件 {name} 中{where}{gap}{BIDI_WHAT}，不予接受", element_id)
     active = None if stored else _active_content(data, root)
     if active is not None:
         raise _rejected("BPMN_ACTIVE_CONTENT", f"文件 {name} 中{active}，是浏览器会执行的网页内容，"
@@ -116,24 +116,28 @@ def _active_content(data: bytes, root: etree._Element) -> str | None:
     return None
 
 
-def _bidi_element(root: etree._Element) -> str | None:
-    """Where the first bidirectional control of the document is ("元素 X 的属性 name"), None if there is none.
+def _bidi_element(root: etree._Element) -> tuple[str | None, str | None]:
+    """Where the first bidirectional control of the document is ("元素 X 的属性 name") and that element's id.
 
-    Names and documentation become inbox rows, forms and audit entries, so they must read as stored.
+    Names and documentation become inbox rows, forms and audit entries, so they must read as stored. The id
+    (for the modeler to highlight the element) is None for a comment, an element without one, or an id that
+    is itself too long or carries the control; ``(None, None)`` when the document has none.
     """
     for el in root.iter():
+        eid = el.get("id") if isinstance(el.tag, str) else None
         if not isinstance(el.tag, str):   # a comment or processing instruction
             label = f"第 {el.sourceline} 行的注释"
-        elif el.get("id"):
-            label = f"元素 {el.get('id')} "
+        elif eid:
+            label = f"元素 {eid} "
         else:
             label = f"第 {el.sourceline} 行的 {etree.QName(el).localname} 元素"
+        shown = eid if eid and len(eid) <= MAX_ID and not BIDI_CONTROLS.search(eid) else None
         for attribute, value in el.attrib.items():
             if BIDI_CONTROLS.search(value):
-                return f"{label}的属性 {etree.QName(attribute).localname}"
+                return f"{label}的属性 {etree.QName(attribute).localname}", shown
         if any(text and BIDI_CONTROLS.search(text) for text in (el.text, el.tail)):
-            return f"{label}的文字"
-    return None
+            return f"{label}的文字", shown
+    return None, None
 
 
 def _as_utf8(data: bytes) -> bytes:
@@ -242,8 +246,8 @@ def _read_message(el: etree._Element, pid: str) -> tuple[MessageSpec | None, lis
     return MessageSpec(eid, pid, payload, (el.get("correlation") or "").strip() or None, attach), []
 
 
-def _rejected(code: str, message: str) -> DefinitionRejected:
-    return DefinitionRejected(message, details={"findings": [Finding(code, message).to_dict()]})
+def _rejected(code: str, message: str, element_id: str | None = None) -> DefinitionRejected:
+    return DefinitionRejected(message, details={"findings": [Finding(code, message, element_id).to_dict()]})
 
 
 def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ...], list[Finding]]:

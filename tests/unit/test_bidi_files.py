@@ -20,11 +20,22 @@ BPMN = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MOD
 
 
 def refused_bpmn(body: str) -> str:
+    return refused_finding(body)["message"]
+
+
+def refused_finding(body: str) -> dict:
     with pytest.raises(DefinitionRejected) as caught:
         parse_xml(BPMN.format(body).encode(), name="x.bpmn", max_bytes=1_000_000)
     [finding] = caught.value.details["findings"]
-    assert finding["code"] == "BPMN_BIDI_TEXT"
-    return caught.value.message
+    assert finding["code"] == "BPMN_BIDI_TEXT" and finding["message"] == caught.value.message
+    return finding
+
+
+def test_the_finding_names_the_element_for_the_modeler_to_highlight():
+    """QA: element_id was null although the message named the element."""
+    assert refused_finding('<bpmn:userTask id="t" name="审\u202e批"/>')["element_id"] == "t"
+    assert refused_finding('<bpmn:userTask name="审\u202e批"/>')["element_id"] is None
+    assert refused_finding('<bpmn:userTask id="t\u202e" name="审批"/>')["element_id"] is None   # not shown as is
 
 
 @pytest.mark.parametrize("control", ["\u202a", "\u202e", "\u2066", "\u2069"])
