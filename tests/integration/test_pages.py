@@ -7,7 +7,7 @@ import pytest
 
 from app import create_app
 from app.runtime import get_engine
-from engine import ClaimTask, CompleteTask, DefinitionRejected, DeployDefinitions, StartCase
+from engine import ClaimTask, CompleteTask, DefinitionRejected, DeployDefinitions, StartCase, SuspendClock
 from engine.spiff import xml_loader
 
 from ..helpers import ACCEPT, CLERK, count_statements
@@ -139,6 +139,20 @@ def test_the_case_page_shows_summary_clocks_tasks_timeline_and_the_diagram(app):
 
 
 PLANTED = b'<html:script xmlns:html="http://www.w3.org/1999/xhtml">alert(document.cookie)</html:script>'
+
+
+def test_the_summary_says_a_paused_clock_is_paused_instead_of_a_dash(app):
+    """QA: the summary read 承诺到期 — while the clocks table showed the clock 已暂停 with its due date."""
+    client = client_for(app, "window_yz")
+    case_id = app.config["CASE_ID"]
+    engine = get_engine(app)
+    clerk = engine.identity.actor_for_username("window_yz")
+    running = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert re.search(r"<dt>承诺到期</dt><dd>\d{4}-\d{2}-\d{2} ", running)
+    engine.handle(SuspendClock(case_id, clerk, "correction", "申请人补正", ("committed",)))
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "<dt>承诺到期</dt><dd>已暂停计时</dd>" in page
+    assert re.search(r"<dt>法定到期</dt><dd>\d{4}-\d{2}-\d{2} ", page)
 
 
 def test_a_diagram_is_served_as_an_inert_download_even_holding_a_planted_script(app, monkeypatch):
