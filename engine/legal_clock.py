@@ -100,7 +100,8 @@ class Clock:
         if self.paused:
             current = self.segments[-1]
             since = current.start.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-            raise ClockAlreadyPaused(f"{self.kind.zh}已因{current.label}于 {since} 暂停，不能重复暂停")
+            raise ClockAlreadyPaused(f"{self.kind.zh}已因{current.label}于 {since} 暂停，不能重复暂停",
+                                     details={"clock": self.kind.value, "paused_at": current.start.isoformat()})
         if reason_kind not in PauseKind.__members__.values():
             raise ClockInvalid(f"暂停原因 {reason_kind!r} 无效：应为 correction、special_procedure 或 tolerance")
         if not reason.strip():
@@ -159,9 +160,12 @@ class Clock:
             raise ExtensionNotApproved("延长期限须经负责人批准（《行政许可法》第四十二条），批准人缺失或无权批准")
         if self.extensions:
             when = self.extensions[0].at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-            raise ExtensionLimitExceeded(f"{self.kind.zh}已于 {when} 延长一次，依法不得再次延长")
+            raise ExtensionLimitExceeded(f"{self.kind.zh}已于 {when} 延长一次，依法不得再次延长",
+                                         details={"clock": self.kind.value,
+                                                  "extended_at": self.extensions[0].at.isoformat()})
         if days > max_total_days:
-            raise ExtensionLimitExceeded(f"延长 {days} {UNIT_ZH[self.budget.unit]}超过上限 {max_total_days}")
+            raise ExtensionLimitExceeded(f"延长 {days} {UNIT_ZH[self.budget.unit]}超过上限 {max_total_days}",
+                                         details={"clock": self.kind.value, "days": days, "max": max_total_days})
         extension = Extension(days, reason, approved_by, actor, at, told_to_applicant)
         return replace(self, extensions=self.extensions + (extension,))
 

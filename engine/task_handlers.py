@@ -132,7 +132,8 @@ def heads_group(actor: Actor, candidate_groups: list[str]) -> bool:
 def _check_delegate_target(uow: object, task: TaskRecord, username: str) -> None:
     user = uow.users.by_username(username)  # type: ignore[attr-defined]
     if user is None or not user.active:
-        raise InvalidInput(f"转办对象 {username} 不存在或已停用", code="DELEGATE_TARGET_INVALID")
+        raise InvalidInput(f"转办对象 {username} 不存在或已停用", code="DELEGATE_TARGET_INVALID",
+                           details={"to": username})
     groups = user_groups(user.roles, user.district, user.department) | {f"user:{user.username}"}
     if not groups.intersection(task.candidate_groups):
         raise InvalidInput(f"转办对象 {username} 不属于该任务的候选组", code="DELEGATE_TARGET_NOT_CANDIDATE",

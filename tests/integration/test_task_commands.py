@@ -265,7 +265,7 @@ def test_an_inactive_user_cannot_receive_a_task(engine, in_review):
     engine.handle(ClaimTask(task["id"], ZHUJIAN))
     with pytest.raises(InvalidInput) as exc:
         engine.handle(DelegateTask(task["id"], ZHUJIAN, ZHUJIAN_2.username, "转办"))
-    assert exc.value.code == "DELEGATE_TARGET_INVALID"
+    assert exc.value.code == "DELEGATE_TARGET_INVALID" and exc.value.details == {"to": ZHUJIAN_2.username}
 
 
 # --- claims --------------------------------------------------------------------------------------------------

@@ -29,8 +29,9 @@ def test_clock_commands_over_http_change_the_due_dates_and_refuse_illegal_moves(
     ok = post(client, clerk, f"{base}/suspend", {"reason_kind": "special_procedure", "reason": "组织专家评审",
                                                    "procedure": "专家评审", "expected_days": 5})
     assert ok.status_code == 200, ok.get_json()
-    assert_error(post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "再停"}), 409,
-                 "CLOCK_ALREADY_PAUSED")
+    again = assert_error(post(client, clerk, f"{base}/suspend", {"reason_kind": "correction", "reason": "再停"}),
+                         409, "CLOCK_ALREADY_PAUSED")
+    assert again["details"]["clock"] == "legal" and again["details"]["paused_at"]       # QA: no details
     assert {c["light"] for c in get_case(client, clerk, case_id)["clocks"]} == {"paused"}
     assert post(client, clerk, f"{base}/resume", {}).status_code == 200
     assert_error(post(client, clerk, f"{base}/resume", {}), 409, "CLOCK_NOT_PAUSED")
