@@ -108,7 +108,7 @@ class Engine:
         self.clock = services.clock
         self.calendar: CalendarProvider | None = services.calendar
         self.queries = Queries(database.read_sessions, services.clock, services.calendar,
-                               SeparationMarks(self._definition))
+                               SeparationMarks(self._definition), targets=services.catalog.targets)
         self.identity = Identity(services.uow, services.clock, database.read_sessions)
         self.documents = CaseDocuments(database.read_sessions, self.queries)
         self.logins = LoginGuard(services.uow, database.read_sessions, services.clock, self.identity)
@@ -218,12 +218,13 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     clock = clock or SystemClock()
     database = database or make_database(config.database_url, echo=config.sql_echo)
     calendar = CalendarProvider(lambda: _read_calendar(database))
-    functions = {**calendar_functions(calendar), **target_functions(load_targets(config.processes_dir))}
+    targets = load_targets(config.processes_dir)
+    functions = {**calendar_functions(calendar), **target_functions(targets)}
     evaluator = Evaluator(functions)
     runner = WorkflowRunner(safe_script_engine(functions, allow_scripts=config.allow_script_tasks), clock,
                             cache=WorkflowCache(config.workflow_cache_size))
     catalog = DefinitionCatalog(evaluator, max_bpmn_bytes=config.max_bpmn_bytes,
-                                max_form_bytes=config.max_form_bytes)
+                                max_form_bytes=config.max_form_bytes, targets=targets)
     secret = config.message_secret.encode() if config.message_secret else secrets.token_bytes(32)
     settings = MessageSettings(secret, ttl=timedelta(hours=config.message_ttl_hours),
                                max_attempts=config.message_max_attempts)

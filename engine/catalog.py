@@ -14,7 +14,7 @@ any problem deploys nothing::
         level: 4                                   # 行使层级代码, A.2
         handling: commitment                       # 办件类型: instant 即办件 | commitment 承诺件
         legal_limit: {amount: 20, unit: workday}   # 法定时限; unit workday | day
-        committed_limit: {amount: 10, unit: workday}
+        committed_limit: {amount: 10, unit: workday}   # or {by: project_category}: see below
         process: parallel_approval                 # the BPMN process key it runs
         modes: [online, proxy, joint]              # 全渝通办: online 全程网办, proxy 异地代收代办,
                                                    #   joint 多地联办, local 就地批办
@@ -36,6 +36,13 @@ any problem deploys nothing::
           "500103": {agency: 渝中区住房城乡建委, window: 区政务服务中心 3 号窗,
                      committed_limit: {amount: 5, unit: workday}}
 
+``committed_limit: {by: project_category}`` says the 承诺时限 is each project category's 审批目标时限 from
+``targets.yaml`` (工改, :mod:`engine.category_limit`): no amount, no district override of it, no ``handoff``,
+not for an 即办件, and not compared with the legal limit (工改's committed clock spans the whole project, the
+legal one each stage). Its process must take the committed clock's length from the case data
+(``<tb:clock kind="committed" amountFrom="...">``) and the engine must have loaded a ``targets.yaml``; the
+deploy refuses otherwise (``TB_CATALOG_CATEGORY_CLOCK``, ``TB_CATALOG_CATEGORY_TARGETS``).
+
 A change to an entry is a new version of that matter (content-hashed, like definitions); cases record the
 version they were received under.
 """
@@ -50,6 +57,7 @@ import yaml
 
 from .audit import canonical_json
 from .catalog_handoff import check_handoff
+from .category_limit import CategoryLimit, category_findings, is_category_node, parse_category_limit
 from .definitions import PROCESS_KEY, Finding   # PROCESS_KEY: engine.bundle and engine.drafts import it from here
 from .errors import DefinitionRejected
 from .org_file import DEPARTMENT_CODE
@@ -123,7 +131,7 @@ class Matter:
     process_key: str
     handling: str
     legal_limit: Limit
-    committed_limit: Limit
+    committed_limit: Limit | CategoryLimit
     modes: tuple[str, ...]
     districts: tuple[str, ...] | None
     materials: tuple[Material, ...]
@@ -131,6 +139,8 @@ class Matter:
     doc: Mapping[str, Any]
     source_name: str = ""
     line: int = 0
+    committed_line: int = 0
+    """The line of ``committed_limit`` in the catalog file (0 when rebuilt from storage)."""
 
     @property
     def content_hash(self) -> str:
@@ -151,19 +161,31 @@ class Matter:
         """The matter's yellow thresholds (``yellow_days``, ``yellow_ratio``); empty: the clock defaults."""
         return self.doc.get("lights") or {}
 
-    def committed_limit_in(self, district: str | None) -> Limit:
-        """The committed limit that applies in ``district`` (an override may only shorten it)."""
+    @property
+    def by_category(self) -> bool:
+        """Whether the committed limit is set per project category (the targets table, not an amount)."""
+        return isinstance(self.committed_limit, CategoryLimit)
+
+    def committed_limit_in(self, district: str | None) -> Limit | CategoryLimit:
+        """The committed limit that applies in ``district`` (an override may only shorten it).
+
+        A limit set per project category is the same everywhere: a deploy refuses a district override of it.
+        """
         override = self.overrides.get(district or "", {}).get("committed_limit")
-        return Limit(**override) if override else self.committed_limit
+        return Limit(**override) if override and not self.by_category else self.committed_limit
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> "Matter":
         """Rebuild a matter from its stored JSON form (already validated at deploy)."""
         return cls(
             code=doc["code"], name=doc["name"], process_key=doc["process"], handling=doc["handling"],
-            legal_limit=Limit(**doc["legal_limit"]), committed_limit=Limit(**doc["committed_limit"]),
+            legal_limit=Limit(**doc["legal_limit"]), committed_limit=_limit_from_doc(doc["committed_limit"]),
             modes=tuple(doc["modes"]), districts=None if doc["districts"] == "all" else tuple(doc["districts"]),
             materials=tuple(Material(**m) for m in doc["materials"]), overrides=doc["overrides"], doc=doc)
+
+
+def _limit_from_doc(doc: Mapping[str, Any]) -> Limit | CategoryLimit:
+    return CategoryLimit(**doc) if "by" in doc else Limit(**doc)
 
 
 @dataclass
@@ -400,10 +422,15 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
                    entry["handling"].line)
     process = check.text(entry, "process", line, what="办理流程的 process key", pattern=PROCESS_KEY)
     legal = check.limit(entry.get("legal_limit"), "legal_limit", "法定时限", line)
-    committed = check.limit(entry.get("committed_limit"), "committed_limit", "承诺时限", line)
-    if legal and committed:
+    committed: Limit | CategoryLimit | None
+    if is_category_node(entry.get("committed_limit")):
+        committed = parse_category_limit(check, entry["committed_limit"], "committed_limit（承诺时限）")
+    else:
+        committed = check.limit(entry.get("committed_limit"), "committed_limit", "承诺时限", line)
+    if legal and isinstance(committed, Limit):
+        # A limit per project category is not compared: 工改's spans the project, the legal one each stage.
         _not_longer(check, committed, legal, entry["committed_limit"].line, "承诺时限", "法定时限")
-    if handling == "instant" and committed and committed.amount != 0:
+    if handling == "instant" and committed and (isinstance(committed, CategoryLimit) or committed.amount != 0):
         check.fail("TB_CATALOG_LIMIT", "即办件的承诺时限应为 0（当场办结）", entry["committed_limit"].line)
     modes = _modes(check, entry.get("modes"), line)
     offered = _districts(check, entry.get("districts"), line, districts)
@@ -411,6 +438,10 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
     overrides = _overrides(check, entry.get("overrides"), districts, committed)
     lights = _lights(check, entry.get("lights"))
     handoff = check_handoff(check, entry.get("handoff"), modes, PROCESS_KEY)
+    if handoff is not None and isinstance(committed, CategoryLimit):
+        # The owning district's case of a handoff starts its clocks at once, before any category target exists.
+        check.fail("TB_CATALOG_HANDOFF", "承诺时限按项目类别确定的事项不能配置 handoff（异地代收代办）：业务属地的办件"
+                   "一收到即起算，无法先按项目类别取得承诺时限", entry["handoff"].line)
     department = check.text(entry, "department", line, required=False, pattern=DEPARTMENT_CODE,
                             what="承办部门代码，小写字母开头，2 至 40 个字符")
     if department is not None and isinstance(districts, KnownOrg):
@@ -437,7 +468,7 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
     if facts:
         doc["facts"] = facts  # likewise
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
-                  check.name, line)
+                  check.name, line, entry["committed_limit"].line)
 
 
 class KnownOrg(frozenset):
@@ -559,7 +590,7 @@ def _materials(check: _Checker, node: _Node | None, line: int) -> tuple[Material
 
 
 def _overrides(check: _Checker, node: _Node | None, known: frozenset[str],
-               committed: Limit | None) -> dict[str, dict[str, Any]]:
+               committed: Limit | CategoryLimit | None) -> dict[str, dict[str, Any]]:
     if node is None or node.value is None:
         return {}
     if not isinstance(node.value, dict):
@@ -579,9 +610,15 @@ def _overrides(check: _Checker, node: _Node | None, known: frozenset[str],
             check.fail("TB_CATALOG_FIELD", f"区县 {code} 的未知字段 {key}；可用 agency、window、committed_limit",
                        entry[key].line, code)
         override: dict[str, Any] = {k: entry[k].value for k in ("agency", "window") if k in entry}
-        if "committed_limit" in entry:
+        if "committed_limit" in entry and isinstance(committed, CategoryLimit):
+            check.fail("TB_CATALOG_LIMIT", f"事项的承诺时限按项目类别确定，区县 {code} 不能另设 committed_limit；"
+                       "各类别的时限在 targets.yaml 中配置", entry["committed_limit"].line, code)
+        elif "committed_limit" in entry and is_category_node(entry["committed_limit"]):
+            check.fail("TB_CATALOG_LIMIT", f"区县 {code} 的承诺时限只能写成 {{amount: 天数, unit: workday|day}}；"
+                       "按项目类别确定须写在事项的 committed_limit 上", entry["committed_limit"].line, code)
+        elif "committed_limit" in entry:
             limit = check.limit(entry["committed_limit"], "committed_limit", f"区县 {code} 承诺时限", value.line)
-            if limit is not None and committed is not None:
+            if limit is not None and isinstance(committed, Limit):
                 _not_longer(check, limit, committed, entry["committed_limit"].line, f"区县 {code} 的承诺时限",
                             "事项的承诺时限")
                 override["committed_limit"] = limit.to_dict()
@@ -648,3 +685,15 @@ class CatalogCheck:
             first = missing[0]
             raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",
                                      details={"findings": missing})
+
+    def require_category_clocks(self, clocks_of: Any, categories: Mapping[str, str]) -> None:
+        """Refuse matters whose committed limit is set per project category that their process cannot keep.
+
+        The process must take its committed clock's length from the case data (``amountFrom``) and the engine
+        must have loaded the category targets (see :func:`engine.category_limit.category_findings`).
+        """
+        found = [f.to_dict() for f in category_findings(self.matters, clocks_of, categories)]
+        if found:
+            first = found[0]
+            raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",
+                                     details={"findings": found})

@@ -23,6 +23,7 @@ from .forms import FormDefinition, parse_form
 from .lint import DeployedFacts, LintLimits, lint_files, missing_forms
 from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .project_targets import TargetTable
 from .spiff.parser import ParsedProcess, ParsedUnit, parse_unit
 
 
@@ -81,12 +82,18 @@ class Deployed:
 
 
 class DefinitionCatalog:
-    """Parses, deploys and caches definitions; one per engine, safe to share between threads."""
+    """Parses, deploys and caches definitions; one per engine, safe to share between threads.
 
-    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int):
+    ``targets`` is the 工改 project category table the engine loaded from ``processes/*/targets.yaml``: a
+    matter whose committed limit is set per category needs it (:mod:`engine.category_limit`).
+    """
+
+    def __init__(self, evaluator: Evaluator, *, max_bpmn_bytes: int, max_form_bytes: int,
+                 targets: TargetTable | None = None):
         self.evaluator = evaluator
         self.max_bpmn_bytes = max_bpmn_bytes
         self.max_form_bytes = max_form_bytes
+        self.targets = targets if targets is not None else TargetTable()
         self._lock = threading.Lock()
         self._loaded: dict[int, LoadedDefinition] = {}
 
@@ -126,14 +133,17 @@ class DefinitionCatalog:
             row = uow.definitions.form(key)
             return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
         latest: dict[str, tuple[int, str]] = {}
+        clocks: dict[str, tuple[dict[str, Any], ...]] = {}
         for row in uow.definitions.list():
             if row.process_key not in latest:
                 latest[row.process_key] = (row.version, row.bpmn_xml)
+                clocks[row.process_key] = tuple((row.meta or {}).get("clocks") or ())
         org = _known_org(uow)
         # A KnownOrg is the frozenset of district codes that also knows their departments: the catalogs lint
         # reads with it get the same department check as a deploy (TB_CATALOG_DEPARTMENT).
         facts = DeployedFacts(form, latest, org,
-                              frozenset((d, code) for d, codes in org.departments.items() for code in codes))
+                              frozenset((d, code) for d, codes in org.departments.items() for code in codes),
+                              clocks=clocks, categories=self.targets.categories)
         return lint_files(bpmn_files, form_files, self.evaluator,
                           LintLimits(self.max_bpmn_bytes, self.max_form_bytes), facts)
 
@@ -181,6 +191,8 @@ class DefinitionCatalog:
                 form_refs[key] = self._form_refs(uow, process, forms, broken, refused)
             with refused.collect(None):
                 check.require_processes(lambda key: key in processes or uow.definitions.process_exists(key))
+            with refused.collect(None):
+                check.require_category_clocks(lambda key: _clocks_of(uow, processes, key), self.targets.categories)
         refused.raise_if_any()
         report = [self._deploy_form(uow, form, actor, now) for form in forms.values()]
         report += [self._deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
@@ -286,6 +298,16 @@ class DefinitionCatalog:
             source_name=process.source_name, deployed_at=now, deployed_by=actor))
         uow.flush()
         return Deployed("process", process.process_key, version, "created", content_hash)
+
+
+def _clocks_of(uow: SqlAlchemyUnitOfWork, processes: Mapping[str, ParsedProcess],
+               key: str) -> list[dict[str, Any]] | None:
+    """The clocks process ``key`` declares: this deploy's diagram, else the newest deployed version (None: neither)."""
+    if key in processes:
+        return [c.to_dict() for c in processes[key].clocks]
+    if not uow.definitions.process_exists(key):
+        return None
+    return list((uow.definitions.by_id(uow.definitions.latest_id(key)).meta or {}).get("clocks") or ())
 
 
 def _known_org(uow: SqlAlchemyUnitOfWork) -> KnownOrg:

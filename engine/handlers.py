@@ -29,6 +29,7 @@ from .case_clocks import (
 from .calendar import business_date
 from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
 from .catalog import Matter
+from .category_limit import CategoryLimit, resolve_pending
 from .case_opening import Opening
 from .grants import GrantMissing, local_decision, require_grant
 from .handoffs import attach_parts, proxy_opening, refreshed_rights
@@ -208,11 +209,16 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
             data = definition.bundle_form.validate(data, today=business_date(now))
     # A clock with when= (e.g. the committed limit of one 不动产登记 sub-type) applies only where it holds.
     specs = tuple(s for s in definition.clocks if s.when is None or svc.catalog.evaluator.evaluate(s.when, data))
+    by_category = False
     if matter_row is not None and opening.catalog_clocks:
         matter = Matter.from_doc(matter_row.doc)
+        limits = {"legal": (matter.legal_limit.amount, matter.legal_limit.unit)}
         committed = matter.committed_limit_in(owning)
-        specs = catalog_clock_specs(specs, {"legal": (matter.legal_limit.amount, matter.legal_limit.unit),
-                                            "committed": (committed.amount, committed.unit)}, matter.lights)
+        # A limit per project category has no amount here: the diagram's committed clock (amountFrom) keeps its own.
+        by_category = isinstance(committed, CategoryLimit)
+        if not by_category:
+            limits["committed"] = (committed.amount, committed.unit)
+        specs = catalog_clock_specs(specs, limits, matter.lights)
     if opening.clocks_from is not None:
         # T0 is fixed elsewhere (收件地受理 in the receiving district's case): every clock starts now.
         specs = tuple(replace(s, starts_at=None, notice_at=None, amount_from=None) for s in specs)
@@ -220,6 +226,9 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     clock_columns = _clock_columns(specs, svc, opening.clocks_from or now, cmd.actor, data)
     with case_clocks_bound(clock_columns.get("clocks")):
         workflow, step = (opening.begin or svc.runner.start)(definition.spec, definition.subprocess_specs, data)
+    if by_category and clock_columns.get("clocks"):
+        # The first step computed the case's own target (工改: target_workdays): its clock shows it from 收件 on.
+        clock_columns["clocks"] = resolve_pending(clock_columns["clocks"], svc.runner.current_data(workflow))
     day = now.astimezone(CST).strftime("%Y%m%d")
     case_no = f"TB{day}{uow.cases.next_number(day):06d}"
     case = uow.cases.insert({

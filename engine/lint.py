@@ -36,12 +36,17 @@ class DeployedFacts:
         districts: known district codes, for catalogs and candidate groups (empty: no organisation loaded,
             literal districts are not checked).
         departments: known ``(district, department)`` code pairs, for candidate groups (empty: not checked).
+        clocks: the clocks (``ClockSpec.to_dict()`` shapes) of the latest deployed version of each process.
+        categories: the project categories the engine loaded from ``targets.yaml`` (code -> name), for
+            matters whose committed limit is set per category; None: not checked.
     """
 
     form: Callable[[str], FormDefinition | None]
     processes: Mapping[str, tuple[int, str]] = field(default_factory=dict)
     districts: frozenset[str] = frozenset()
     departments: frozenset[tuple[str, str]] = frozenset()
+    clocks: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    categories: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,9 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
     keys = {key: name for name, info in infos.items() for key in info.process_ids}
     findings += _messages(roots, deployed, keys)
     findings += _removed_ids(roots, keys, deployed)
-    findings += _lint_catalogs(bpmn_files, deployed, keys)
+    clocks = {key: [c.to_dict() for c in info.clocks.get(key, ())] for info in infos.values()
+              for key in info.process_ids}
+    findings += _lint_catalogs(bpmn_files, deployed, keys, clocks)
     for name, data in bpmn_files:
         if is_bundle_file(name):
             findings += _lint_bundle(name, data, form, keys, unit)
@@ -223,8 +230,8 @@ def _removed_ids(roots: Mapping[str, Any], keys: Mapping[str, str], deployed: De
     return found
 
 
-def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts,
-                   keys: Mapping[str, str]) -> list[Finding]:
+def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts, keys: Mapping[str, str],
+                   clocks: Mapping[str, list[dict[str, Any]]]) -> list[Finding]:
     found: list[Finding] = []
     check = CatalogCheck()
     for name, data in files:
@@ -238,6 +245,12 @@ def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts,
         check.require_processes(lambda key: key in keys or key in deployed.processes)
     except DefinitionRejected as exc:
         found += _rejected(exc, None)
+    if deployed.categories is not None:
+        try:
+            check.require_category_clocks(lambda key: clocks.get(key, deployed.clocks.get(key)),
+                                          deployed.categories)
+        except DefinitionRejected as exc:
+            found += _rejected(exc, None)
     return found
 
 

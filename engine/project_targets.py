@@ -60,14 +60,20 @@ class TargetTable:
     """Every category's rows, oldest first; look a target up by category and day."""
 
     def __init__(self, rows: Iterable[Target] = ()):
-        self._rows: dict[str, list[Target]] = {}
-        for row in sorted(rows, key=lambda r: r.effective_from):
-            self._rows.setdefault(row.category, []).append(row)
+        rows = list(rows)
+        self._rows: dict[str, list[Target]] = {code: [] for code in dict.fromkeys(r.category for r in rows)}
+        for row in sorted(rows, key=lambda r: r.effective_from):   # categories keep the file's order
+            self._rows[row.category].append(row)
 
     @property
     def categories(self) -> dict[str, str]:
         """Return the category codes with their Chinese names."""
         return {code: rows[-1].name for code, rows in self._rows.items()}
+
+    def in_force(self, on: date) -> list[Target]:
+        """Return each category's row in force on ``on``, in the file's order (a category not yet in force: none)."""
+        rows = ([r for r in rows if r.effective_from <= on] for rows in self._rows.values())
+        return [found[-1] for found in rows if found]
 
     def target(self, category: str, on: date) -> Target:
         """Return the row of ``category`` in force on ``on``.

@@ -6,7 +6,7 @@ business keys, any data added to a view later) are masked unless the actor's rol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import inbox
 from .bundle import progress, provided
+from .calendar import business_date
 from .case_clocks import clock_district
+from .category_limit import limit_view
 from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
@@ -24,6 +26,7 @@ from .inbox_separation import SeparationMarks
 from .legal_clock import Clock as LegalClock
 from .legal_clock_rules import heads_department
 from .masking import mask_for_roles
+from .project_targets import TargetTable
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
     TaskCandidate, TaskItem, Timer, User,
@@ -78,11 +81,13 @@ class Queries:
     """Inbox and case reads for one actor at a time; visibility is part of every query."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, calendar: Any = None,
-                 separation: SeparationMarks | None = None):
+                 separation: SeparationMarks | None = None, targets: TargetTable | None = None):
         self.sessions = sessions
         self.clock = clock
         self.calendar = calendar
         self.separation = separation
+        self.targets = targets
+        """The 工改 project category targets, for committed limits set per category (None: none loaded)."""
 
     def _now(self) -> datetime:
         return self.clock.now()
@@ -291,7 +296,7 @@ class Queries:
             matter = Matter.from_doc(row.doc)
             if district and not matter.offered_in(district):
                 continue
-            found.append(matter_view(row, district))
+            found.append(matter_view(row, district, self.targets, business_date(self._now())))
             if len(found) >= limit:
                 break
         return found
@@ -304,7 +309,7 @@ class Queries:
         chosen = next((r for r in rows if version in (None, r.version)), None)
         if chosen is None:
             raise NotFound(f"事项 {code}{f' 第 {version} 版' if version else ''} 不存在", details={"code": code})
-        view = matter_view(chosen, district)
+        view = matter_view(chosen, district, self.targets, business_date(self._now()))
         view["versions"] = [{"version": r.version, "content_hash": r.content_hash, "deployed_at": r.deployed_at,
                              "deployed_by": r.deployed_by} for r in rows]
         return view
@@ -439,13 +444,17 @@ def _readable_case(actor: Actor) -> Any:
     return or_(*readable)
 
 
-def matter_view(row: MatterVersion, district: str | None) -> dict[str, Any]:
-    """A catalog entry as the API shows it; the committed limit is the one in force in ``district``."""
+def matter_view(row: MatterVersion, district: str | None, targets: TargetTable | None, on: date) -> dict[str, Any]:
+    """A catalog entry as the API shows it; the committed limit is the one in force in ``district``.
+
+    A committed limit set per project category lists each category's figure in force on ``on`` (today) from
+    ``targets`` (:func:`engine.category_limit.limit_view`).
+    """
     doc = dict(row.doc)
     matter = Matter.from_doc(doc)
     override = doc["overrides"].get(district or "", {})
     return {**doc, "version": row.version, "content_hash": row.content_hash, "deployed_at": row.deployed_at,
-            "committed_limit": matter.committed_limit_in(district).to_dict(),
+            "committed_limit": limit_view(matter.committed_limit_in(district), targets, on),
             "agency": override.get("agency", doc.get("agency")), "window": override.get("window")}
 
 

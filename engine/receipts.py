@@ -1,16 +1,21 @@
 """The read side of intake: the 收件回执 of a case (the applicant's lookup is :mod:`engine.applicant_access`).
 
 A receipt is handed to the applicant, so ID numbers on it are always masked, whatever the reader's role,
-and so is the contact phone; a 统一社会信用代码 is public and shown in full.
+and so is the contact phone; a 统一社会信用代码 is public and shown in full. Its 承诺时限 is the catalog's for
+the owning district, or, for a matter whose committed limit is set per project category (工改), the case's
+own: its committed clock's budget (:func:`engine.category_limit.case_budget`).
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .catalog import Limit, Matter
+from .calendar import business_date
+from .catalog import Matter
+from .category_limit import BASES, case_budget, category_text, limit_view
 from .clock import Clock
 from .commands import Actor
 from .errors import NotFound
@@ -19,6 +24,7 @@ from .intake_checks import AGENT_KINDS, APPLICANT_KINDS
 from .masking import mask_id_number
 from .persistence.models import Application, Case, CaseEvent, CaseMaterial, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .project_targets import TargetTable
 from .queries import Queries
 
 MEDIA_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG", "application/ofd": "OFD"}
@@ -41,12 +47,15 @@ class Receipts:
             if case is None or not Queries._sees_case(session, actor, case):
                 raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
             found = _load(session, case)
-            intake = _intake_manifest(session, case.id) if found is not None else {}
-        if found is None:
-            raise NotFound("该办件不是经窗口收件登记的，没有收件回执", details={"case_id": case_id})
+            if found is None:
+                raise NotFound("该办件不是经窗口收件登记的，没有收件回执", details={"case_id": case_id})
+            intake = _intake_manifest(session, case.id)
+            matter = Matter.from_doc(found[1].doc)
+            own = _own_committed(case, matter, _start_data(session, case.id), self.queries.targets,
+                                 business_date(self.clock.now())) if matter.by_category else None
         application, matter_row, materials = found
         return receipt_view(case, application, matter_row, materials, self.queries.case(actor, case_id)["clocks"],
-                            intake)
+                            intake, committed_limit=own)
 
 
 def _load(session: Session, case: Case) -> tuple[Application, MatterVersion, list[CaseMaterial]] | None:
@@ -68,13 +77,38 @@ def _intake_manifest(session: Session, case_id: int) -> dict[str, dict[str, Any]
     return {item["key"]: item for item in (payload or {}).get("materials", ())}
 
 
+def _start_data(session: Session, case_id: int) -> dict[str, Any]:
+    """The data the case was received with (its ``CaseStarted`` event)."""
+    payload = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case_id,
+                                                             CaseEvent.event_type == "CaseStarted").limit(1))
+    return dict((payload or {}).get("data") or {})
+
+
+def _own_committed(case: Case, matter: Matter, data: dict[str, Any], targets: TargetTable | None,
+                   today: date) -> str:
+    """The 承诺时限 of a case whose matter sets it per project category: its clock's, with the category named.
+
+    A case whose clock does not know its budget yet shows the catalog's figures per category instead.
+    """
+    budget = case_budget(case.clocks)
+    by = matter.committed_limit.to_dict()["by"]
+    if budget is None:
+        return category_text(limit_view(matter.committed_limit, targets, today))
+    category = data.get(by)     # the basis is also the start data's variable (project_category)
+    name = (targets.categories if targets is not None else {}).get(category) if isinstance(category, str) else None
+    return f"{budget}（{name}）" if name else f"{budget}（按{BASES[by]}）"
+
+
 def receipt_view(case: Case, application: Application, matter_row: MatterVersion,
                  materials: list[CaseMaterial], clocks: list[dict[str, Any]],
-                 intake: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+                 intake: dict[str, dict[str, Any]] | None = None, *,
+                 committed_limit: str | None = None) -> dict[str, Any]:
     """Return the receipt as plain data: matter, parties (masked), materials line by line, deadlines.
 
     ``intake`` is what 收件 recorded per material: a line whose material changed since (补正, or a 容缺
     material supplied later) says so, since the receipt speaks of what was received at 收件.
+    ``committed_limit`` replaces the catalog's 承诺时限 of the owning district (a case's own, see
+    :func:`_own_committed`).
     """
     matter = Matter.from_doc(matter_row.doc)
     owning, receiving = case.owning_district or "", case.receiving_district or ""
@@ -108,7 +142,7 @@ def receipt_view(case: Case, application: Application, matter_row: MatterVersion
         "committed_due_at": case.committed_due_at, "legal_due_at": case.legal_due_at, "clocks": clocks,
         "matter": {"code": matter.code, "name": matter.name, "version": matter_row.version,
                    "handling": matter.handling, "legal_limit": str(matter.legal_limit),
-                   "committed_limit": str(_committed(matter, owning)),
+                   "committed_limit": committed_limit or str(matter.committed_limit_in(owning)),
                    "agency": matter.overrides.get(owning, {}).get("agency") or matter.doc.get("agency"),
                    "window": matter.overrides.get(receiving, {}).get("window")},
         "applicant": {"kind": APPLICANT_KINDS.get(application.applicant_kind, application.applicant_kind),
@@ -128,10 +162,6 @@ def receipt_view(case: Case, application: Application, matter_row: MatterVersion
         "materials": lines, "tolerance": application.tolerance,
         "missing": [line["name"] for line in lines if line["status"] == "tolerance"],
     }
-
-
-def _committed(matter: Matter, district: str) -> Limit:
-    return matter.committed_limit_in(district)
 
 
 def _mask_phone(phone: str) -> str:

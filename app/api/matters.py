@@ -20,6 +20,27 @@ class LimitSchema(Schema):
     unit = fields.String(metadata={"description": "workday 工作日 / day 自然日"})
 
 
+class CategoryLimitSchema(Schema):
+    """The committed limit of one project category, as in force on ``as_of`` (targets.yaml)."""
+
+    category = fields.String(metadata={"description": "项目类别代码，如 social"})
+    name = fields.String(metadata={"description": "项目类别名称，如 一般社会投资项目"})
+    workdays = fields.Integer(metadata={"description": "承诺时限（审批目标时限，工作日）"})
+    effective_from = fields.String(attribute="from", data_key="from",
+                                   metadata={"format": "date", "description": "该时限的生效日期"})
+
+
+class CommittedLimitSchema(LimitSchema):
+    """A committed limit: an amount, or set per project category (``by``) with each category's figure."""
+
+    amount = fields.Integer(metadata={"description": "天数；按项目类别确定时无此项"})
+    by = fields.String(metadata={"description": "按项目类别确定时为 project_category，天数见 categories；"
+                                                "每个办件的承诺时限以其受理时的类别目标为准"})
+    as_of = fields.String(metadata={"format": "date", "description": "categories 所列时限的生效查询日（今日）"})
+    categories = fields.List(fields.Nested(CategoryLimitSchema),
+                             metadata={"description": "各项目类别当日生效的承诺时限，按 targets.yaml 的顺序"})
+
+
 class MaterialSchema(Schema):
     """One item of the materials list."""
 
@@ -32,7 +53,7 @@ class MaterialSchema(Schema):
 
 
 class MatterSchema(Schema):
-    """A catalog entry (the committed limit is the one in force in the asked district)."""
+    """A catalog entry (the committed limit is the one in force in the asked district, or per project category)."""
 
     code = fields.String(metadata={"description": "实施编码"})
     basic_code = fields.String(metadata={"description": "基本编码"})
@@ -42,7 +63,7 @@ class MatterSchema(Schema):
     level = fields.Integer(metadata={"description": "行使层级代码（GB/T 39046 A.2）"})
     handling = fields.String(metadata={"description": "instant 即办件 / commitment 承诺件"})
     legal_limit = fields.Nested(LimitSchema)
-    committed_limit = fields.Nested(LimitSchema)
+    committed_limit = fields.Nested(CommittedLimitSchema)
     process = fields.String()
     modes = fields.List(fields.String())
     districts = fields.Raw(metadata={"description": "提供该事项的区县代码列表，或 all"})

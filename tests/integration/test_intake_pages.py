@@ -139,3 +139,26 @@ def test_a_window_lists_and_receives_a_matter_another_district_granted_it(app):
     refused = outsider.post("/intake", content_type="multipart/form-data",
                             data=application_form(csrf, owning_district="500103"))
     assert refused.status_code == 422 and "未获渝中区（500103）授予事项" in refused.get_data(as_text=True)
+
+
+def test_a_matter_with_its_committed_limit_per_project_category_shows_the_figures_and_the_cases_own(app):
+    """工改 (F11): the list and the form show each category's 承诺时限; the receipt the case's own, not 45."""
+    from engine import MaterialInput, Party, ReceiveApplication
+    gc = "GC500000-LHBL-0001"
+    figures = "按项目类别：一般社会投资项目 50 个工作日、政府投资项目 80 个工作日、小型社会投资项目 35 个工作日、" \
+              "带方案出让用地项目 20 个工作日、一般工业项目 15 个工作日"
+    clerk = client_for(app, "window_yz")
+    listed = clerk.get("/intake/matters?q=工程建设项目", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"{gc} · 承诺 {figures}" in listed and "承诺 45" not in listed
+    page = clerk.get(f"/intake?matter={gc}").get_data(as_text=True)
+    assert f"法定时限 45 个工作日 · 承诺时限 {figures}" in page
+    engine = get_engine(app)
+    result = engine.handle(ReceiveApplication(gc, engine.identity.actor_for_username("window_yz"),
+                                              Party("legal", "重庆某建设有限公司", id_number="91500103MA5U1234XJ",
+                                                    legal_representative="王五"), "13800138000",
+                                              (MaterialInput("project_application", io.BytesIO(PDF), "申请表.pdf"),
+                                               MaterialInput("project_approval", io.BytesIO(PDF + b"a"), "备案.pdf")),
+                                              form={"project_name": "渝中区某综合楼", "project_category": "with_plan"}))
+    receipt = clerk.get(f"/cases/{result.case.case_id}/receipt").get_data(as_text=True)
+    assert "<dt>承诺时限</dt><dd>20 个工作日（带方案出让用地项目）</dd>" in receipt
+    assert "受理之日起 20 个工作日（带方案出让用地项目）" in receipt and "45 个工作日（" not in receipt

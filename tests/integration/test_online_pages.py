@@ -114,3 +114,15 @@ def test_the_supplement_form_appears_with_an_open_notice_and_stores_the_upload(a
     assert "补正材料已提交" in after and "审查合格书-盖章.pdf" in after and "已补盖章页" in after
     no_csrf = zhang.post(f"{location}/supplements", data={"note": "x"}, content_type="multipart/form-data")
     assert no_csrf.status_code == 400
+
+
+def test_an_applicant_sees_each_project_categorys_committed_limit_of_a_matter_set_per_category(app, zhang):
+    """工改 (F11): 网上申报 lists and heads the matter with the figures in force today, not the placeholder 45."""
+    figures = "按项目类别：一般社会投资项目 50 个工作日、政府投资项目 80 个工作日、小型社会投资项目 35 个工作日、" \
+              "带方案出让用地项目 20 个工作日、一般工业项目 15 个工作日"
+    listed = zhang.get("/online?q=工程建设项目").get_data(as_text=True)
+    assert f"GC500000-LHBL-0001 · 承诺 {figures} · 全市通办" in listed
+    page = zhang.get("/online?matter=GC500000-LHBL-0001").get_data(as_text=True)
+    assert f"法定时限 45 个工作日 · 承诺时限 {figures}" in page and "承诺时限 45" not in page
+    permit = zhang.get(f"/online?matter={CODE}").get_data(as_text=True)
+    assert "法定时限 20 个工作日 · 承诺时限 10 个工作日" in permit     # a matter with an amount, as before
