@@ -51,7 +51,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import yaml
 
@@ -62,7 +62,7 @@ from .definitions import PROCESS_KEY, Finding   # PROCESS_KEY: engine.bundle and
 from .errors import DefinitionRejected
 from .org_file import DEPARTMENT_CODE
 from .parser_text import detail
-from .text_input import BIDI_WHAT, bidi_lines
+from .text_input import BIDI_CONTROLS, BIDI_WHAT, bidi_lines
 
 MODES = {"online": "全程网办", "proxy": "异地代收代办", "joint": "多地联办", "local": "就地批办"}
 HANDLING = {"instant": "即办件", "commitment": "承诺件"}
@@ -205,11 +205,32 @@ def load_yaml(name: str, data: bytes) -> _Node:
     except UnicodeDecodeError:
         raise DefinitionRejected(f"{name} 不是 UTF-8 文本") from None
     hidden = bidi_lines(text)
-    if hidden:
-        # A matter or bundle name shown reversed at every window (Trojan Source), as BPMN and forms refuse.
-        raise DefinitionRejected(f"{name} 第 {hidden[0]} 行：{BIDI_WHAT}", details={"findings": [
-            Finding("TB_CATALOG_BIDI_TEXT", BIDI_WHAT, None, line=line, file=name).to_dict() for line in hidden]})
-    return _compose(text, name)
+    if not hidden:
+        root = _compose(text, name)
+        # An escape in a quoted scalar ("\u202e") holds no control in the text, only in the value it reads as.
+        hidden = sorted(set(_bidi_value_lines(root)))
+        if not hidden:
+            return root
+    # A matter or bundle name shown reversed at every window (Trojan Source), as BPMN and forms refuse.
+    raise DefinitionRejected(f"{name} 第 {hidden[0]} 行：{BIDI_WHAT}", details={"findings": [
+        Finding("TB_CATALOG_BIDI_TEXT", BIDI_WHAT, None, line=line, file=name).to_dict() for line in hidden]})
+
+
+def _bidi_value_lines(node: _Node | None) -> Iterator[int]:
+    """The lines of the keys and text values holding a bidirectional control, walking the composed nodes."""
+    todo = [node] if node is not None else []
+    while todo:
+        current = todo.pop()
+        value = current.value
+        if isinstance(value, str) and BIDI_CONTROLS.search(value):
+            yield current.line
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if isinstance(key, str) and BIDI_CONTROLS.search(key):
+                    yield child.line
+                todo.append(child)
+        elif isinstance(value, list):
+            todo.extend(value)
 
 
 def _compose(text: str, name: str) -> _Node:

@@ -144,3 +144,6 @@ def test_catalog_facts_are_plain_named_values_and_bidi_controls_are_refused():
         assert finding["code"] == "TB_CATALOG_FIELD" and words in finding["message"] and finding["line"] == line
     hidden = refused(GOOD.replace("测试事项", "测试\u202e项事"))
     assert [(f["code"], f["line"]) for f in hidden] == [("TB_CATALOG_BIDI_TEXT", 4)]   # the name
+    # QA: written as an escape in a quoted scalar, the control is in the value, not in the text of the line.
+    escaped = refused(GOOD.replace("测试事项", '"测试\\u202e项事"') + '    facts: {"sub\\u2066": x}\n')
+    assert [(f["code"], f["line"]) for f in escaped] == [("TB_CATALOG_BIDI_TEXT", 4), ("TB_CATALOG_BIDI_TEXT", line)]
