@@ -10,11 +10,11 @@ import pytest
 
 from engine import (
     Actor, CompleteTask, DecideExtension, ExtendDeadline, ExtensionApproverRequired, ExtensionNotApproved, NotFound,
-    RequestExtension, StartCase, WithdrawExtension, ensure_calendar_seeded,
+    RequestExtension, WithdrawExtension,
 )
-from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
+from tests.helpers import ACCEPT, CLERK, open_task
 from tests.integration.test_extension_requests import HEAD, HEAD_2, clock, legal_due, written  # noqa: F401
-from tests.integration.test_extension_requests import HEAD_WZ
+from tests.integration.test_extension_requests import HEAD_WZ, start_with_heads
 
 REVIEWING_HEAD = Actor("head_gh", ("department_head", "reviewer"), "500103", "guihua")
 
@@ -22,12 +22,7 @@ REVIEWING_HEAD = Actor("head_gh", ("department_head", "reviewer"), "500103", "gu
 @pytest.fixture
 def zhujian_case(engine):
     """A 住建 case of the district (500103), and the heads of 住建 and 规划 there and 住建's in 万州."""
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    for head in (HEAD, HEAD_2, HEAD_WZ):
-        engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district=head.district,
-                                    department=head.department)
-    return engine.handle(StartCase("parallel_approval", CLERK, {"department": "zhujian"})).case_id
+    return start_with_heads(engine, {"department": "zhujian"})
 
 
 def reads(engine, actor, case_id) -> bool:

@@ -32,12 +32,17 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def case_id(engine):
+    return start_with_heads(engine)
+
+
+def start_with_heads(engine, data: dict | None = None) -> int:
+    """Calendar and shipped files, the three heads as users, and a parallel approval case started with ``data``."""
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
     for head in (HEAD, HEAD_2, HEAD_WZ):
         engine.identity.create_user(head.username, display_name="科长", roles=head.roles, district=head.district,
                                     department=head.department)
-    return engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    return engine.handle(StartCase("parallel_approval", CLERK, data or {})).case_id
 
 
 def legal_due(engine, case_id) -> str:
