@@ -36,7 +36,10 @@ from .clock import CST
 from .parser_text import json_problem
 
 FORMAT = "tongban-archive"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""The version this engine writes. Version 2 added to README.txt what the event chain does not protect."""
+READABLE_VERSIONS = (1, 2)
+"""Versions the verifier reads: every package ever written still verifies."""
 STANDARD = "GB/T 42727—2023《政务服务事项电子文件归档规范》"
 
 README = "README.txt"
@@ -70,6 +73,13 @@ OPENING_EVENTS = frozenset({"CaseStarted", "MatterReceived", "GrantExercised"})
 DERIVED_CASE_KEYS = ("case_no", "owning_district", "receiving_district", "started_at", "ended_at", "process_key",
                      "definition_version", "definition_hash", "matter_code", "matter_version", "matter_hash")
 """The manifest's case facts that the events determine (the verifier recomputes each)."""
+MANIFEST_CASE_KEYS = DERIVED_CASE_KEYS + ("title", "status", "matter_name", "basic_code")
+"""Every case fact of the manifest: the derived ones, the title, the status and the catalog entry's name and code."""
+CASE_KEYS = MANIFEST_CASE_KEYS + ("stage", "started_by", "clocks")
+"""Every field of ``metadata/case.json`` (the same in every format version)."""
+CLOCK_EVENTS = frozenset({"ClocksStarted", "ClockPaused", "ClockResumed", "DeadlineExtended", "ClocksStopped",
+                          "CaseCompleted"})
+"""The events that change a case's clocks (the ones :mod:`engine.archive_clocks` reads)."""
 
 
 def describe(path: str) -> str:
@@ -170,6 +180,10 @@ class EventFacts:
     opening: bool = True
     task_names: dict[int, str] = field(default_factory=dict)
     submissions: list[dict[str, Any]] = field(default_factory=list)
+    clock_events: list[ChainedEvent] = field(default_factory=list)
+    """The events that changed the clocks (:data:`CLOCK_EVENTS`), in order."""
+    migrated: bool = False
+    """Whether the case was moved to another definition version (``CaseMigrated``) at some point."""
 
     def add(self, event: ChainedEvent) -> None:
         """Take in the next event of the chain."""
@@ -200,6 +214,10 @@ class EventFacts:
                 "seq": event.seq, "at": local_time(event.occurred_at), "actor": event.actor,
                 "element_id": event.element_id, "task_id": event.task_id,
                 "task_name": self.task_names.get(event.task_id or -1), "data": payload.get("data") or {}})
+        elif event.event_type == "CaseMigrated":
+            self.migrated = True
+        if event.event_type in CLOCK_EVENTS:
+            self.clock_events.append(event)
         if event.event_type not in OPENING_EVENTS:
             self.opening = False
 

@@ -1,4 +1,9 @@
-"""The README.txt of an archive package: what it holds and how to check it, in Chinese, for people."""
+"""The README.txt of an archive package: what it holds and how to check it, in Chinese, for people.
+
+The text depends on the package's format version: the verifier regenerates it and compares it byte for byte,
+so a package keeps the README of the version it was written in. Version 2 adds what the event chain does not
+protect (:data:`_UNPROTECTED`).
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -23,9 +28,23 @@ _LAYOUT = (
 )
 
 
+_UNPROTECTED = (
+    "  4. 以下内容不在审计事件中，哈希链不保护，只受 manifest.json 中的 SHA-256 保护（请将本包的 SHA-256 与",
+    "     系统登记的值核对：tongban archive list）：metadata/application.json（个人信息不写入审计日志）、",
+    "     办件标题、材料清单中的说明性字段（名称、原文件名、类型），以及 metadata/case.json 中时限的黄灯阈值、",
+    "     起算和结束的环节、未起算时限的等待记录。受理时起算、天数未记入 ClocksStarted 事件的时限，其天数只核对",
+    "     为所锁定的流程图或事项目录声明的时限之一（办件迁移过流程版本的不核对）。",
+)
+"""Format version 2: what only the manifest's sha256 protects (README.md, Archives and exports, says the same)."""
+
+
 def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> str:
-    """Return the README for a package whose manifest (without its file list yet) and entries are given."""
+    """Return the README for a package whose manifest (without its file list yet) and entries are given.
+
+    The manifest's ``format_version`` picks the text (a package written in version 1 keeps its README).
+    """
     case, chain = manifest["case"], manifest["chain"]
+    version = manifest.get("format_version", fmt.FORMAT_VERSION)
     present = {e["path"] for e in entries} | {fmt.README, fmt.MANIFEST}
     layout = [f"  {path:<32}{text}" for path, text in _LAYOUT
               if path in present or any(p.startswith(path) for p in present if path.endswith("/"))]
@@ -49,7 +68,7 @@ def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]
         f"流程：{case.get('process_key')} 第 {case.get('definition_version')} 版（内容哈希 "
         f"{case.get('definition_hash')}）",
         f"审计事件：{chain['event_count']} 个；链头 {chain['head']}",
-        f"格式：{fmt.FORMAT} 第 {fmt.FORMAT_VERSION} 版",
+        f"格式：{fmt.FORMAT} 第 {version} 版",
         "",
         "目录",
         *layout,
@@ -65,6 +84,7 @@ def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]
         "     并可与系统中区县每日封存的链头（tongban audit seal / tongban verify --all）核对。",
         "  3. 流程定义的内容哈希、事项目录条目的内容哈希已记入 CaseStarted 和 MatterReceived 事件，",
         "     因此流程图、表单和目录条目也受哈希链保护。",
+        *(_UNPROTECTED if version != 1 else ()),
         "",
         "时间均为北京时间（UTC+8），审计事件内的 at 字段除外（UTC）。",
         "",

@@ -4,8 +4,11 @@ Checks, in order, stopping at the first problem and naming the entry, what was e
 the zip itself (one folder named by the 办件编号, CRCs), the manifest (format, version), that the files in
 the package are exactly those the manifest lists, each file's size and sha256, the event hash chain line by
 line, the chain head, every case fact the manifest states (against the events), the definition's and the
-forms' content hashes (against ``CaseStarted``), the catalog entry's (against ``MatterReceived``), the form
-data (a projection of the events) and the materials manifest (against ``ApplicationReceived``).
+forms' content hashes (against ``CaseStarted``), the catalog entry's (against ``MatterReceived``), every field
+of ``metadata/case.json`` (:mod:`engine.archive_case`, its clocks rebuilt from the clock events by
+:mod:`engine.archive_clocks`), the form data (a projection of the events) and the materials manifest (against
+``ApplicationReceived``). Every entry is read streamed and against a limit (:mod:`engine.archive_limits`), so a
+zip bomb is refused without being inflated.
 """
 from __future__ import annotations
 
@@ -14,16 +17,15 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from . import archive_format as fmt
+from . import archive_format as fmt, archive_limits as limits
 from .archive_contents import check_contents
-from .archive_problems import ArchiveProblem, Fail
+from .archive_problems import ENTRY_TOO_LARGE, ArchiveProblem, Fail
 from .audit import GENESIS, event_hash
 from .parser_text import json_problem
 
 __all__ = ["ArchiveCheck", "ArchiveProblem", "verify_archive"]
-MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,9 @@ class _Reader:
                 raise Fail(path, "清单列出的文件在包中缺失")
         for name in sorted(names - set(listed) - {fmt.MANIFEST}):
             raise Fail(name, "包中有清单未列出的文件")
+        if fmt.EVENTS not in listed:
+            raise Fail(fmt.EVENTS, "缺少该文件（审计事件）")
+        limits.check_declared({path: entry["size"] for path, entry in listed.items()}, "清单所列大小")
         for path, entry in listed.items():
             self._check_entry(path, entry)
         facts = self._read_events(manifest["package"])
@@ -120,26 +125,30 @@ class _Reader:
             raise Fail("(zip)", "归档信息包应只含一个以办件编号命名的文件夹", "1 个文件夹",
                        f"{len(roots)} 个：{'、'.join(roots[:5])}")
         self.root = roots[0]
+        # Before anything is inflated: what the headers state (reading counts what really comes out).
+        limits.check_declared({i.filename.split("/", 1)[1]: i.file_size for i in infos}, "文件头所载大小")
         return {name.split("/", 1)[1] for name in seen}
 
     def _check_manifest(self, manifest: Any) -> None:
         if not isinstance(manifest, dict):
             raise Fail(fmt.MANIFEST, "清单应为 JSON 对象")
         if manifest.get("format") != fmt.FORMAT:
-            raise Fail(fmt.MANIFEST, "不是 tongban 归档信息包（format 不符）", fmt.FORMAT, str(manifest.get("format")))
-        if manifest.get("format_version") != fmt.FORMAT_VERSION:
-            raise Fail(fmt.MANIFEST, "不支持的格式版本", str(fmt.FORMAT_VERSION), str(manifest.get("format_version")))
+            raise Fail(fmt.MANIFEST, "不是 tongban 归档信息包（format 不符）", fmt.FORMAT, manifest.get("format"))
+        if manifest.get("format_version") not in fmt.READABLE_VERSIONS:
+            raise Fail(fmt.MANIFEST, "不支持的格式版本", "、".join(map(str, fmt.READABLE_VERSIONS)),
+                       manifest.get("format_version"))
         if manifest.get("standard") != fmt.STANDARD:
-            raise Fail(fmt.MANIFEST, "清单中的 standard 被改动", fmt.STANDARD, str(manifest.get("standard")))
+            raise Fail(fmt.MANIFEST, "清单中的 standard 被改动", fmt.STANDARD, manifest.get("standard"))
         if manifest.get("package") != self.root:
-            raise Fail(fmt.MANIFEST, "清单中的包名与文件夹名不符", str(self.root), str(manifest.get("package")))
+            raise Fail(fmt.MANIFEST, "清单中的包名与文件夹名不符", self.root, manifest.get("package"))
         for key, kind in (("case", dict), ("chain", dict), ("files", list)):
             if not isinstance(manifest.get(key), kind):
                 raise Fail(fmt.MANIFEST, f"清单缺少 {key} 或格式不对")
         seen = set()
         for entry in manifest["files"]:
             if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
-                    and isinstance(entry.get("sha256"), str) and isinstance(entry.get("size"), int)):
+                    and isinstance(entry.get("sha256"), str) and isinstance(entry.get("size"), int)
+                    and not isinstance(entry.get("size"), bool) and entry["size"] >= 0):
                 raise Fail(fmt.MANIFEST, "清单的 files 中有格式不对的条目（应有 path、sha256、size）")
             if entry["path"] in seen or entry["path"] == fmt.MANIFEST or not fmt.is_safe_entry(entry["path"]):
                 raise Fail(fmt.MANIFEST, f"清单的 files 中有重复或不安全的路径：{entry['path']}")
@@ -147,24 +156,20 @@ class _Reader:
 
     def _check_entry(self, path: str, entry: dict[str, Any]) -> None:
         digest, size = hashlib.sha256(), 0
-        try:
-            with self.zip.open(f"{self.root}/{path}") as handle:
-                while chunk := handle.read(1024 * 1024):
-                    digest.update(chunk)
-                    size += len(chunk)
-        except (zipfile.BadZipFile, EOFError):
-            raise Fail(path, "压缩数据校验失败（CRC 不符或数据不完整），文件已损坏或被改动") from None
+        # One byte past the stated size is enough to know it is wrong: nothing beyond is inflated.
+        for chunk in limits.chunks(self.zip, f"{self.root}/{path}", path, entry["size"]):
+            digest.update(chunk)
+            size += len(chunk)
         if size != entry["size"]:
-            raise Fail(path, "文件大小与清单不符", f"{entry['size']} 字节", f"{size} 字节")
+            got = f"{size} 字节" if size <= entry["size"] else f"超过 {entry['size']} 字节"
+            raise Fail(path, "文件大小与清单不符", f"{entry['size']} 字节", got)
         if digest.hexdigest() != entry["sha256"]:
             raise Fail(path, "SHA-256 与清单不符（文件被改动）", entry["sha256"], digest.hexdigest())
 
     def read(self, path: str) -> bytes:
-        """The bytes of one entry (sizes were checked against the manifest already)."""
-        info = self.zip.getinfo(f"{self.root}/{path}")
-        if info.file_size > MAX_JSON_BYTES:
-            raise Fail(path, "文件过大，不能作为 JSON 读取", f"≤ {MAX_JSON_BYTES} 字节", f"{info.file_size} 字节")
-        return self.zip.read(info)
+        """The bytes of one document, at most :data:`~engine.archive_limits.MAX_DOCUMENT_BYTES`."""
+        name = self.zip.getinfo(f"{self.root}/{path}").filename      # KeyError: not in the package
+        return limits.read_whole(self.zip, name, path)
 
     def json(self, path: str) -> Any:
         """Parse one JSON entry; a missing or broken file is a problem of that entry."""
@@ -177,31 +182,57 @@ class _Reader:
         except (ValueError, RecursionError) as exc:   # not UTF-8, not JSON, an integer too long
             raise Fail(path, json_problem(exc)) from None
 
+    def same(self, path: str, data: bytes) -> bool:
+        """Whether the entry holds exactly ``data``, compared chunk by chunk."""
+        at = 0
+        for chunk in limits.chunks(self.zip, f"{self.root}/{path}", path, len(data)):
+            if data[at:at + len(chunk)] != chunk:
+                return False
+            at += len(chunk)
+        return at == len(data)
+
     def _read_events(self, case_no: str) -> fmt.EventFacts:
         facts, prev, expected_seq = fmt.EventFacts(case_no), GENESIS, 1
-        with self.zip.open(f"{self.root}/{fmt.EVENTS}") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    event = fmt.parse_event_line(line)
-                except ValueError as exc:
-                    raise Fail(fmt.EVENTS, f"第 {number} 行：{exc}") from None
-                if event.case_no != case_no:
-                    raise Fail(fmt.EVENTS, f"第 {number} 行：办件编号与包名不符", case_no, event.case_no)
-                if event.seq != expected_seq:
-                    raise Fail(fmt.EVENTS, f"第 {number} 行：事件序号不连续（有事件被删除或插入）",
-                               str(expected_seq), str(event.seq))
-                if event.prev_hash != prev:
-                    raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：与前一事件的哈希链接不符", prev, event.prev_hash)
-                recomputed = event_hash(prev, case_no=event.case_no, seq=event.seq, event_type=event.event_type,
-                                        occurred_at=event.occurred_at, actor=event.actor,
-                                        element_id=event.element_id, task_id=event.task_id, payload=event.payload)
-                if recomputed != event.hash:
-                    raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：内容与其哈希不符（内容被修改）", recomputed,
-                               event.hash)
-                facts.add(event)
-                prev, expected_seq = event.hash, expected_seq + 1
-                self.events = facts.count
+        for number, line in enumerate(self._lines(fmt.EVENTS), start=1):
+            try:
+                event = fmt.parse_event_line(line)
+            except ValueError as exc:
+                raise Fail(fmt.EVENTS, f"第 {number} 行：{exc}") from None
+            if event.case_no != case_no:
+                raise Fail(fmt.EVENTS, f"第 {number} 行：办件编号与包名不符", case_no, event.case_no)
+            if event.seq != expected_seq:
+                raise Fail(fmt.EVENTS, f"第 {number} 行：事件序号不连续（有事件被删除或插入）", expected_seq, event.seq)
+            if event.prev_hash != prev:
+                raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：与前一事件的哈希链接不符", prev, event.prev_hash)
+            recomputed = event_hash(prev, case_no=event.case_no, seq=event.seq, event_type=event.event_type,
+                                    occurred_at=event.occurred_at, actor=event.actor,
+                                    element_id=event.element_id, task_id=event.task_id, payload=event.payload)
+            if recomputed != event.hash:
+                raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件：内容与其哈希不符（内容被修改）", recomputed,
+                           event.hash)
+            facts.add(event)
+            prev, expected_seq = event.hash, expected_seq + 1
+            self.events = facts.count
         if facts.count == 0:
             raise Fail(fmt.EVENTS, "没有审计事件")
         self.head = facts.head
         return facts
+
+    def _lines(self, path: str) -> Iterator[bytes]:
+        """The entry's lines, each refused when longer than a document (the entry's size was checked already)."""
+        rest, number = b"", 0
+        for chunk in limits.chunks(self.zip, f"{self.root}/{path}", path, limits.MAX_RECORD_BYTES):
+            *lines, rest = (rest + chunk).split(b"\n")
+            for line in lines:
+                number += 1
+                yield self._line(path, number, line + b"\n")
+            self._line(path, number + 1, rest)
+        if rest:
+            yield rest
+
+    @staticmethod
+    def _line(path: str, number: int, line: bytes) -> bytes:
+        if len(line) > limits.MAX_DOCUMENT_BYTES:
+            raise Fail(path, f"第 {number} 行过长，未读取", f"≤ {limits.MAX_DOCUMENT_BYTES} 字节",
+                       f"超过 {limits.MAX_DOCUMENT_BYTES} 字节", code=ENTRY_TOO_LARGE)
+        return line

@@ -14,6 +14,7 @@ from app.runtime import get_engine, set_engine
 from engine import list_archives
 from tests.helpers import deploy_shipped
 from tests.integration.closing import closed_case, receive
+from tests.unit.archive_fixture import entries, rezip
 
 
 @pytest.fixture
@@ -99,6 +100,42 @@ def _with_changed_event(data: bytes, case_no: str) -> bytes:
                 content = content.replace(b'"reviewer_zj"', b'"reviewer_zz"', 1)
             target.writestr(name, content)
     return out.getvalue()
+
+
+def test_archive_verify_names_an_edited_case_record_even_with_the_manifest_fixed_to_match(runner, engine, tmp_path):
+    """QA's edit: the legal budget raised, T0 back-dated, an extension added, a segment paused, the starter
+    changed, the hashes in the manifest fixed. Each is named with both values, and nothing prints as None."""
+    closed_case(engine)
+    runner.invoke(args=["worker", "--once"])
+    (info,) = list_archives(engine)
+    original = (engine.config.archives_dir / info.path).read_bytes()
+    case = json.loads(entries(original)["metadata/case.json"])
+    legal = case["clocks"]["legal"]["clock"]
+    assert (legal["budget"]["amount"], case["started_by"]) == (20, "window_yz")
+    for change, said, expected, got in (
+            (lambda c: c["clocks"]["legal"]["clock"]["budget"].update(amount=60),
+             "clocks.legal.clock.budget（时限）", "20 个工作日", "60 个工作日"),
+            (lambda c: c["clocks"]["legal"]["clock"].update(t0="2026-11-02"), "clocks.legal.clock.t0（起算日）",
+             legal["t0"], "2026-11-02"),
+            (lambda c: c["clocks"]["legal"]["clock"]["extensions"].append({
+                "days": 10, "reason": "补录", "approved_by": "admin", "actor": "admin",
+                "at": legal["segments"][0]["start"], "told_to_applicant": True}),
+             "clocks.legal.clock.extensions（延长）的个数", "0 个", "1 个"),
+            (lambda c: c["clocks"]["legal"]["clock"]["segments"][0].update(kind="paused", reason_kind="correction"),
+             "clocks.legal.clock.segments[0].kind", "running", "paused"),
+            (lambda c: c.update(started_by="admin"), "started_by（启动人）", "window_yz", "admin"),
+            (lambda c: c.update(stage="审查"), "stage（办件阶段）", "（无）", "审查"),
+            (lambda c: c["clocks"].pop("committed"), "clocks 缺少 committed", "1 个计时时段", "（无）")):
+        edited = json.loads(json.dumps(case))
+        change(edited)
+        tampered = tmp_path / "tampered.zip"
+        tampered.write_bytes(rezip(original, change={"metadata/case.json": json.dumps(edited).encode()},
+                                   fix_manifest=True, case_no=info.case_no))
+        bad = runner.invoke(args=["archive", "verify", str(tampered)])
+        assert bad.exit_code == 1 and f"第一个问题：metadata/case.json：{said}" in bad.output, bad.output
+        assert f"应为：{expected}\n" in bad.output and f"实际：{got}\n" in bad.output and "None" not in bad.output
+        problem = json.loads(runner.invoke(args=["archive", "verify", "--json", str(tampered)]).output)["problem"]
+        assert (problem["entry"], problem["code"]) == ("metadata/case.json", "ARCHIVE_CASE_MISMATCH")
 
 
 def test_auditors_download_a_built_package_and_others_are_refused(app, engine):

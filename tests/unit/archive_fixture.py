@@ -121,3 +121,65 @@ def flip(data: bytes, old: bytes, new: bytes) -> bytes:
     """Replace the first ``old`` (which must be there) with ``new`` of the same length."""
     assert old in data and len(old) == len(new), (old, new)
     return data.replace(old, new, 1)
+
+
+CLOCKED_BPMN = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+                'xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0" id="d"><process id="p" name="示例">'
+                '<extensionElements><tb:clock kind="legal" workdays="20"/>'
+                '<tb:clock kind="committed" workdays="10" startsAt="accept"/></extensionElements>'
+                '</process></definitions>\n')
+
+
+def clocked_input() -> PackageInput:
+    """A case with both clocks, as the engine records them: the 法定 one started at 收件 (its budget on the
+    ``ClocksStarted`` event), the 承诺 one at 受理 (budget from the diagram, not on the event), a 补正 pause,
+    a resume and an approved extension, all closed at 办结."""
+    from engine.legal_clock import Budget, Clock
+
+    base = package_input()
+    refs = {"review": form_hash()}
+    content_hash = definition_content_hash(CLOCKED_BPMN, {}, refs)
+    at = [T0 + timedelta(minutes=n) for n in range(14)]      # event n happens at at[n]
+    legal = Clock.start("legal", Budget(20), at[4].date(), at[4], "window_yz")
+    committed = Clock.start("committed", Budget(10), at[7].date(), at[7], "window_yz")
+    legal, committed = (c.pause(at[9], "correction", "补正营业执照", "reviewer_zj") for c in (legal, committed))
+    legal, committed = (c.resume(at[10], "window_yz") for c in (legal, committed))
+    legal = legal.extend(5, "需现场核查", "head_zj", "head_zj", at[11], max_total_days=10, approver_roles_ok=True,
+                         told_to_applicant=True)
+    legal, committed = (c.close(at[13]) for c in (legal, committed))
+    clocks = {"legal": {"yellow_days": 1, "yellow_ratio": 0.2, "clock": legal.to_dict()},
+              "committed": {"yellow_days": 1, "yellow_ratio": 0.2, "clock": committed.to_dict()}}
+    opening = [(e.event_type, {"actor": e.actor}, dict(e.payload)) for e in base.events[:3]]
+    opening[0][2]["content_hash"] = content_hash
+    events = chained(opening + [
+        ("ClocksStarted", {}, {"clocks": {"legal": {"budget": {"amount": 20, "unit": "workday"},
+                                                    "t0": at[4].date().isoformat()}}}),
+        ("TaskCreated", {"element_id": "accept", "task_id": 6}, {"name": "受理", "candidate_groups": ["window_clerk"],
+                                                                  "form_key": None}),
+        ("TaskCompleted", {"element_id": "accept", "task_id": 6}, {"data": {"accepted": True}}),
+        ("ClocksStarted", {"element_id": "accept"}, {"clocks": {"committed": {
+            "kind": "committed", "t0": at[7].date().isoformat(), "deemed": False, "explanation": ""}}}),
+        ("TaskCreated", {"element_id": "review", "task_id": 7}, {"name": "审查", "candidate_groups": ["reviewer"],
+                                                                  "form_key": "review"}),
+        ("ClockPaused", {"actor": "reviewer_zj"}, {"clocks": ["legal", "committed"], "reason_kind": "correction",
+                                                   "reason": "补正营业执照", "procedure": "", "expected_days": None}),
+        ("ClockResumed", {}, {"clocks": ["legal", "committed"]}),
+        ("DeadlineExtended", {"actor": "head_zj"}, {"clock": "legal", "days": 5, "reason": "需现场核查",
+                                                    "approved_by": "head_zj", "told_to_applicant": True}),
+        ("TaskCompleted", {"element_id": "review", "task_id": 7, "actor": "reviewer_zj"},
+         {"data": {"opinion": "同意"}}),
+        ("CaseCompleted", {}, {}),
+    ])
+    assert [e.occurred_at for e in events] == at[1:]
+    return PackageInput(
+        case={**base.case, "clocks": clocks, "closed_at": events[-1].occurred_at},
+        definition={**base.definition, "content_hash": content_hash, "bpmn_xml": CLOCKED_BPMN, "resources": {}},
+        forms=base.forms, catalog=base.catalog, application=base.application, materials=base.materials,
+        events=events)
+
+
+def build_clocked() -> bytes:
+    out = io.BytesIO()
+    write_package(out, clocked_input())
+    return out.getvalue()
