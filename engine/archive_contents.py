@@ -81,13 +81,14 @@ def _check_chain(reader: PackageReader, manifest: Mapping[str, Any], facts: fmt.
 
 
 def _check_definition(reader: PackageReader, listed: Mapping[str, Any], facts: fmt.EventFacts) -> list[str]:
-    """Tie the definition to ``CaseStarted``; return its BPMN texts (main file first)."""
+    """Tie the definition to ``CaseStarted`` (or the last ``CaseMigrated``); return its BPMN texts (main first)."""
     doc = _object(reader, fmt.DEFINITION)
     derived = facts.case_facts()
     for key, fact in (("process_key", "process_key"), ("version", "definition_version"),
                       ("content_hash", "definition_hash")):
         if doc.get(key) != derived[fact]:
-            raise Fail(fmt.DEFINITION, f"{key} 与 CaseStarted 事件记录的流程版本不符", shown(derived[fact]),
+            which = "CaseMigrated（最后一次迁移）" if facts.migrated else "CaseStarted"
+            raise Fail(fmt.DEFINITION, f"{key} 与 {which} 事件记录的流程版本不符", shown(derived[fact]),
                        shown(doc.get(key)))
     resources = doc.get("resources")
     form_refs, forms = doc.get("form_refs"), doc.get("forms")

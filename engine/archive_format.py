@@ -182,8 +182,8 @@ class EventFacts:
     submissions: list[dict[str, Any]] = field(default_factory=list)
     clock_events: list[ChainedEvent] = field(default_factory=list)
     """The events that changed the clocks (:data:`CLOCK_EVENTS`), in order."""
-    migrated: bool = False
-    """Whether the case was moved to another definition version (``CaseMigrated``) at some point."""
+    migrated: Mapping[str, Any] | None = None
+    """The last ``CaseMigrated`` payload (the definition the case ran on last), None when never migrated."""
 
     def add(self, event: ChainedEvent) -> None:
         """Take in the next event of the chain."""
@@ -215,7 +215,7 @@ class EventFacts:
                 "element_id": event.element_id, "task_id": event.task_id,
                 "task_name": self.task_names.get(event.task_id or -1), "data": payload.get("data") or {}})
         elif event.event_type == "CaseMigrated":
-            self.migrated = True
+            self.migrated = payload
         if event.event_type in CLOCK_EVENTS:
             self.clock_events.append(event)
         if event.event_type not in OPENING_EVENTS:
@@ -249,8 +249,10 @@ class EventFacts:
             "receiving_district": started.get("receiving_district"),
             "started_at": local_time(self.started.occurred_at) if self.started is not None else None,
             "ended_at": local_time(self.completed_at), "process_key": started.get("process_key"),
-            "definition_version": started.get("definition_version"),
-            "definition_hash": started.get("content_hash"), "matter_code": matter.get("code"),
+            # The package holds the definition the case ran on last: a migration's target, else the start's.
+            "definition_version": (self.migrated or {}).get("to_version", started.get("definition_version")),
+            "definition_hash": (self.migrated or {}).get("to_hash", started.get("content_hash")),
+            "matter_code": matter.get("code"),
             "matter_version": matter.get("version"), "matter_hash": matter.get("content_hash"),
         }
 

@@ -1,10 +1,15 @@
 """Versions and case migration on SQLite and PostgreSQL: allowed and refused plans, races, audit and replay."""
 from __future__ import annotations
 
+import json
+import zipfile
+
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import Actor, CompleteTask, DeployDefinitions, Forbidden, NotFound, Replayer, StartCase
+from engine import (
+    Actor, CompleteTask, DeployDefinitions, Forbidden, NotFound, Replayer, StartCase, build_archive, verify_archive,
+)
 from tests.helpers import ACCEPT, APPROVE, CLERK, GUIHUA, XIAOFANG, ZHUJIAN, deploy_shipped, open_task
 from tests.versioning import parallel_v1, renamed, retitled, with_review
 
@@ -16,6 +21,12 @@ def deploy(engine, xml: bytes) -> int:
     (line,) = [d for d in engine.handle(DeployDefinitions((("parallel_approval/main.bpmn", xml),)))
                if d.kind == "process"]
     return line.version
+
+
+def zip_entry(path, suffix: str) -> bytes:
+    with zipfile.ZipFile(path) as package:
+        (name,) = [n for n in package.namelist() if n.endswith(suffix)]
+        return package.read(name)
 
 
 def start(engine) -> int:
@@ -38,6 +49,12 @@ def test_a_case_waiting_at_an_unchanged_task_migrates_and_completes_on_the_new_v
     assert len(migrated) == 1 and migrated[0].actor == "admin_sj"
     assert migrated[0].payload["from_version"] == 1 and migrated[0].payload["to_version"] == 2
     assert migrated[0].payload["mapping"] == {"accept": "accept"}
+    # The closed case's package holds version 2, the one it ran on last, and verifies (it never could before:
+    # the check compared the definition with CaseStarted's version 1).
+    info = build_archive(engine, case_id, worker="test")
+    check = verify_archive(engine.config.archives_dir / info.path)
+    assert check.ok, check.problem
+    assert json.loads(zip_entry(engine.config.archives_dir / info.path, "definition.json"))["version"] == 2
 
 
 def test_a_case_waiting_at_a_removed_element_is_refused_and_left_alone(engine):
