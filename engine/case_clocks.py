@@ -196,12 +196,16 @@ def refuse_second_notice(doc: Mapping[str, Any] | None, hint: str = "") -> None:
         NoticeAlreadyGiven: 409, naming the day (Beijing time) the notice was given.
     """
     given = notice_given(doc)
-    if given is None:
-        return
+    if given is not None:
+        raise notice_refused(given, hint)
+
+
+def notice_refused(given: datetime, hint: str = "") -> NoticeAlreadyGiven:
+    """The 409 for a second one-time 补正 notice, the first having been given at ``given``."""
     day = business_date(given).isoformat()
-    raise NoticeAlreadyGiven(f"已于 {day} 一次性告知补正内容，不得再次告知；申请人补正后，材料齐全的予以受理，"
-                             f"仍不齐全的依法不予受理（《行政许可法》第三十二条第一款第（四）项）{hint}",
-                             details={"notice_at": given.isoformat(), "notice_date": day})
+    return NoticeAlreadyGiven(f"已于 {day} 一次性告知补正内容，不得再次告知；申请人补正后，材料齐全的予以受理，"
+                              f"仍不齐全的依法不予受理（《行政许可法》第三十二条第一款第（四）项）{hint}",
+                              details={"notice_at": given.isoformat(), "notice_date": day})
 
 
 def is_notice_task(doc: Mapping[str, Any] | None, element_id: str) -> bool:

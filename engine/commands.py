@@ -211,6 +211,9 @@ class ReturnTask(Command):
     task_id: int
     actor: Actor
     reason: str
+    on_record: bool = False
+    """Replay only: re-issue a 退回 recorded before a 退回 into a one-time 补正 notice already given was
+    refused, so that what was recorded then still replays. Never set from the API or the CLI."""
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,8 @@ class DiagramInfo:
     findings: tuple[Finding, ...] = ()
     clocks: dict[str, tuple[ClockSpec, ...]] = field(default_factory=dict)
     messages: dict[str, MessageSpec] = field(default_factory=dict)
+    one_time_notice: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per process, the user tasks ``tb:oneTimeNotice`` names: the one-time 补正 notice, given once per case."""
 
 
 def definition_content_hash(bpmn_xml: str, resources: Mapping[str, str], form_refs: Mapping[str, str],

@@ -47,6 +47,8 @@ class LoadedDefinition:
     """The pinned 一表申报 form the bundle's cases are started with."""
     messages: Mapping[str, MessageSpec] = field(default_factory=dict)
     """How each message throw builds the message it sends (``tb:message``), by element id."""
+    one_time_notice: tuple[str, ...] = ()
+    """The tasks that give the one-time 补正 notice in a process without clocks (``tb:oneTimeNotice``)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class DefinitionCatalog:
             bundle_form = parse_form(canonical_json(form_row.source), expected_key=bundle["form"], stored=True)
         loaded = LoadedDefinition(row.id, row.process_key, row.version, row.name, row.content_hash,
                                   process.spec, process.subprocess_specs, process.user_tasks, forms,
-                                  tuple(process.clocks), bundle, bundle_form, dict(process.messages))
+                                  tuple(process.clocks), bundle, bundle_form, dict(process.messages),
+                                  tuple(process.one_time_notice))
         with self._lock:
             self._loaded[row.id] = loaded
         return loaded

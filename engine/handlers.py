@@ -22,9 +22,8 @@ from .commands import (
 from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound, UnknownDistrict
 from .case_clocks import (
-    KINDS, catalog_clock_specs, derived_columns, is_notice_task, note_correction_notice, notice_kinds,
-    refuse_second_notice, start_clocks, start_pending, close_all, starts_clocks, stop_periods, stops_clocks,
-    task_deadline,
+    KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
+    close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
 )
 from .calendar import business_date
 from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
@@ -34,6 +33,7 @@ from .case_opening import Opening
 from .grants import GrantMissing, local_decision, require_grant
 from .handoffs import attach_parts, proxy_opening, refreshed_rights
 from .messages import write_outbox
+from .one_time_notice import COMPLETE_HINT, refuse_repeat_notice
 from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
 from .persistence.models import MatterVersion
@@ -339,9 +339,9 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             uow.commit()  # nothing written yet: end the transaction, then record the refusal on its own
             _record_refusal(svc, case.id, task, cmd.actor, refused, now)
             raise
-        if not cmd.on_record and is_notice_task(case.clocks, task.element_id):
+        if not cmd.on_record:
             # 第三十二条: one notice of everything to correct; a loop back to the notice task may not tell again.
-            refuse_second_notice(case.clocks, "；请将本步骤退回上一步，按已告知的内容受理或不予受理")
+            refuse_repeat_notice(uow, case, definition.one_time_notice, task.element_id, COMPLETE_HINT)
         form = definition.forms.get(task.form_key) if task.form_key else None
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)

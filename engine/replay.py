@@ -598,7 +598,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"], on_record=True)),
     "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
                                                                 e.payload["reason"])),
-    "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"])),
+    "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"], on_record=True)),
     "TimersFired": _case_command(lambda c, a, p: FireDueTimers(c, a, merge_missed="missed" in p)),
     "GrantRefused": _refused_completion,
     "ClockPaused": _case_command(lambda c, a, p: SuspendClock(

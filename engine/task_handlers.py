@@ -14,6 +14,7 @@ from .commands import Actor, ClaimTask, ClaimTasks, DelegateTask, ReturnTask
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .text_input import require_written
 from .handlers import CaseRef, Services, _apply_step, _check_actionable, _record, claim_task
+from .one_time_notice import RETURN_HINT, refuse_repeat_notice
 from .persistence.case_records import TaskRecord
 from .separation import check_separation
 
@@ -92,8 +93,9 @@ def return_task(cmd: ReturnTask, svc: Services) -> CaseRef:
     """Send the case back from an open task to the user task completed before it on the same path (退回).
 
     The current task (and anything else after the previous step) is cancelled, the previous step becomes a
-    new open task, and the reason is recorded. Refused with 409 when there is no previous user task or the
-    path back crosses a parallel join.
+    new open task, and the reason is recorded. Refused with 409 when there is no previous user task, the
+    path back crosses a parallel join, or the previous task is a one-time 补正 notice already given
+    (``NOTICE_ALREADY_GIVEN``, :mod:`engine.one_time_notice`).
     """
     _require_reason(cmd.reason, "退回")
     now = svc.clock.now()
@@ -104,8 +106,11 @@ def return_task(cmd: ReturnTask, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         timers_before = {t.spiff_task_id: t for t in svc.runner.waiting_timers(workflow)}
+        def refuse(previous: str) -> None:
+            if not cmd.on_record:   # 第三十二条: a notice given once is not reopened to be given again
+                refuse_repeat_notice(uow, case, definition.one_time_notice, previous, RETURN_HINT)
         with case_clocks_bound(case.clocks):   # timers reached again may read legal_due()
-            step, previous = svc.runner.return_to_previous(workflow, task.spiff_task_id)
+            step, previous = svc.runner.return_to_previous(workflow, task.spiff_task_id, check=refuse)
         returned = ev.TaskReturned(element_id=task.element_id, task_id=task.id, to_element_id=previous,
                                    reason=cmd.reason)
         created, rows = _apply_step(uow, svc, case, definition, workflow, step, [returned], cmd.actor, now,

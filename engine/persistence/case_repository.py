@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Integer, and_, bindparam, insert, null, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, null, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -219,6 +219,12 @@ class CaseRepository:
     def performed_tasks(self, case_id: int, element_ids: Iterable[str], username: str) -> list[Any]:
         """The case's tasks among ``element_ids`` that ``username`` completed or holds open (职责分离)."""
         return list(self._conn.execute(performed_tasks_statement([case_id], element_ids, username)))
+
+    def first_completion(self, case_id: int, element_ids: Iterable[str]) -> datetime | None:
+        """When the case first completed one of ``element_ids`` (the one-time 补正 notice), or None."""
+        stmt = select(func.min(tasks.c.completed_at)).where(
+            tasks.c.case_id == case_id, tasks.c.element_id.in_(list(element_ids)), tasks.c.state == "completed")
+        return self._conn.execute(stmt).scalar()
 
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""

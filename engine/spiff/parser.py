@@ -76,6 +76,8 @@ class ParsedProcess:
     """How each message throw of the process (and of the processes it calls) builds what it sends."""
     message_starts: tuple[str, ...] = ()
     """Names of the messages that start this process at a message start event."""
+    one_time_notice: tuple[str, ...] = ()
+    """The one-time 补正 notice tasks of a process without clocks (``tb:oneTimeNotice``)."""
 
     def source_hash(self) -> str:
         """Hash of the XML this process runs from (its own file plus the files it calls into)."""
@@ -262,7 +264,8 @@ def _build_process(parser: TongbanBpmnParser, pid: str, name: str, info: Diagram
     starts = tuple(sorted({ts.event_definition.name for ts in spec.bpmn_start_events
                            if isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)}))
     return ParsedProcess(pid, info.process_names.get(pid, pid), spec, subs, user_tasks, xml_by_file[name],
-                         resources, name, forms, info.clocks.get(pid, ()), messages, starts)
+                         resources, name, forms, info.clocks.get(pid, ()), messages, starts,
+                         info.one_time_notice.get(pid, ()))
 
 
 def _connect_instances(process_spec: Any) -> None:

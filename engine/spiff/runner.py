@@ -102,15 +102,17 @@ class WorkflowRunner(MessageSteps):
         result.timers_before = timers_before
         return result
 
-    def return_to_previous(self, workflow: Any, spiff_task_id: str) -> tuple[StepResult, str]:
+    def return_to_previous(self, workflow: Any, spiff_task_id: str,
+                           check: Callable[[str], None] | None = None) -> tuple[StepResult, str]:
         """Send the case back from a READY user task to the user task completed before it (退回).
 
         The previous user task is the nearest completed user task among the task's ancestors, i.e. on the
         same path; it is reset (SpiffWorkflow's ``reset_from_task_id``) to run again with the data it saw
         the first time, and everything after it, this task included, is withdrawn. Refused (Conflict) when
         there is no such task in this (sub)process, or when the path back crosses a parallel or inclusive
-        join, where "the previous step" would be several branches. Returns the step and the element id
-        returned to.
+        join, where "the previous step" would be several branches. ``check`` is called with the element id
+        of the previous task before anything changes, and may refuse by raising. Returns the step and the
+        element id returned to.
         """
         task = self._ready_user_task(workflow, spiff_task_id)
         node = task.parent
@@ -130,6 +132,8 @@ class WorkflowRunner(MessageSteps):
             raise Conflict("没有可退回的上一步人工环节", code="NO_PREVIOUS_TASK",
                            details={"element_id": _element(task)})
         previous = node
+        if check is not None:
+            check(_element(previous))
         before = self._ready_ids(workflow)
         result = self._advance(workflow, before=before, action=lambda: _reset_from(workflow, previous.id))
         return result, _element(previous)

@@ -38,9 +38,9 @@ _KNOWN_TB = {"assignment": {"candidateGroups", "candidateUsers", "separateFrom"}
              "deadline": {"workdays", "days", "hours", "clock"},
              "clock": {"kind", "workdays", "days", "yellowDays", "yellowRatio", "startsAt", "noticeAt", "amountFrom",
                        "stopsAt", "when"},
-             "right": {"name"}, "message": {"payload", "correlation", "attach"}}
+             "right": {"name"}, "message": {"payload", "correlation", "attach"}, "oneTimeNotice": {"tasks"}}
 _TB_PARENTS = {"assignment": {"userTask", "lane"}, "form": {"userTask", "startEvent"}, "deadline": {"userTask"},
-               "clock": {"process"}, "right": {"userTask"},
+               "clock": {"process"}, "oneTimeNotice": {"process"}, "right": {"userTask"},
                "message": {"intermediateThrowEvent", "endEvent", "sendTask"}}
 _RIGHTS = ("receive", "formal_review", "verify_original", "notify", "deliver", "decide")
 MAX_ID = 128
@@ -160,7 +160,7 @@ def read_diagram(root: etree._Element, *, stored: bool = False) -> DiagramInfo:
     findings += _check_extensions(root)
     if not stored:
         findings += _check_stored_strings(root)
-    process_ids, names, user_tasks, clocks, messages = [], {}, {}, {}, {}
+    process_ids, names, user_tasks, clocks, messages, notices = [], {}, {}, {}, {}, {}
     for process in root.iterfind("bpmn:process", NS):
         pid = process.get("id")
         if process.get("isExecutable", "false") != "true" or not pid:
@@ -170,6 +170,8 @@ def read_diagram(root: etree._Element, *, stored: bool = False) -> DiagramInfo:
         findings += _check_structure(process)
         clocks[pid], clock_findings = _read_clocks(process, pid)
         findings += clock_findings
+        notices[pid], notice_findings = _read_one_time_notice(process, pid)
+        findings += notice_findings
         lanes = _lane_assignments(process)
         for task in process.iter(f"{{{BPMN_NS}}}userTask"):
             info, task_findings = _read_user_task(task, pid, lanes)
@@ -184,7 +186,7 @@ def read_diagram(root: etree._Element, *, stored: bool = False) -> DiagramInfo:
     findings += _check_separation(user_tasks)
     if not process_ids:
         findings.append(Finding("BPMN_NO_EXECUTABLE_PROCESS", "图中没有可执行流程（isExecutable=\"true\"）"))
-    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks, messages)
+    return DiagramInfo(tuple(process_ids), names, user_tasks, tuple(findings), clocks, messages, notices)
 
 
 def _check_stored_strings(root: etree._Element) -> list[Finding]:
@@ -306,6 +308,20 @@ def _read_clocks(process: etree._Element, pid: str) -> tuple[tuple[ClockSpec, ..
             and not by_kind["legal"].stops_at and by_kind["committed"].amount > by_kind["legal"].amount:
         found.append(Finding("TB_BAD_CLOCK", f"流程 {pid} 的承诺时限不能长于法定时限", pid))
     return tuple(specs), found
+
+
+def _read_one_time_notice(process: etree._Element, pid: str) -> tuple[tuple[str, ...], list[Finding]]:
+    """Read ``<tb:oneTimeNotice tasks="notify .."/>``: the one-time 补正 notice tasks of a process without clocks."""
+    named, found = [], []
+    for el in process.iterfind("bpmn:extensionElements/tb:oneTimeNotice", NS):
+        refs = element_ids(el.get("tasks")) or ("",)
+        wrong = [ref for ref in refs if process.find(f".//bpmn:userTask[@id='{_xpath_safe(ref)}']", NS) is None]
+        if wrong:
+            found.append(Finding("TB_BAD_NOTICE", f"流程 {pid} 的 tb:oneTimeNotice tasks 中的 {wrong[0]!r} "
+                                                  "不是本流程中的用户任务", pid))
+            continue
+        named += [ref for ref in refs if ref not in named]
+    return tuple(named), found
 
 
 def _xpath_safe(value: str) -> str:

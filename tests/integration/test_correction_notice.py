@@ -127,3 +127,33 @@ def test_a_second_notice_recorded_before_the_rule_still_replays(engine, clock, c
     with Replayer(engine) as replayer:
         result = replayer.replay_case(case_no)
     assert result.identical, result.divergence
+
+
+def test_a_return_into_the_notice_task_after_the_notice_is_refused_and_changes_nothing(engine, clock, case_id):
+    clock.set(datetime(2026, 2, 13, 10, 0, tzinfo=CST))
+    give(engine, case_id, "task")                            # notice done: 形式审查 is open again
+    clock.set(datetime(2026, 2, 16, 10, 0, tzinfo=CST))
+    before = written(engine, case_id)
+    with pytest.raises(Conflict) as refused:
+        engine.handle(ReturnTask(open_task(engine, REVIEWER, "review")["id"], REVIEWER, "告知书漏列一项"))
+    assert (refused.value.code, refused.value.http_status) == ("NOTICE_ALREADY_GIVEN", 409)
+    assert refused.value.message.startswith(MESSAGE)
+    assert written(engine, case_id) == before
+    assert open_task(engine, REVIEWER, "review")              # still where it was
+    complete(engine, "review", {"path": "accept"})
+    complete(engine, "accept")
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(case_id)
+    assert result.identical, result.divergence
+
+
+def test_a_return_into_the_notice_task_recorded_before_the_rule_still_replays(engine, clock, case_id):
+    clock.set(datetime(2026, 2, 13, 10, 0, tzinfo=CST))
+    give(engine, case_id, "task")
+    engine.handle(ReturnTask(open_task(engine, REVIEWER, "review")["id"], REVIEWER, "重新告知", on_record=True))
+    complete(engine, "notice", on_record=True)                # the notice given again, as recorded then
+    complete(engine, "review", {"path": "accept"})
+    complete(engine, "accept")
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(case_id)
+    assert result.identical, result.divergence

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import Actor, DeployDefinitions, MessageWorker, Replayer
+import pytest
+
+from engine import Actor, ClaimTask, CompleteTask, Conflict, DeployDefinitions, MessageWorker, Replayer, ReturnTask
 from engine.persistence.models import Case, Message, ProcessDefinition
 from tests.conftest import ROOT
 from tests.handoff_helpers import (
     CODE, CORRECTED, HANDOFF, IDENTITY, INCOMPLETE, NOTICE, ORIGINALS, QIANJIANG, WINDOW_QJ, WINDOW_YZ, YUZHONG,
-    do, receive, setup,
+    do, receive, setup, task_of,
 )
 
 ADMIN = Actor("admin_sj", ("admin",), "500000", "dsj")
@@ -99,3 +101,52 @@ def test_cases_on_the_old_version_migrate_and_are_then_not_notified_twice(engine
         for case_id in (waiting_for_correction, corrected):
             result = replayer.replay_case(case_id)
             assert result.identical, result.divergence
+
+
+def claimed(engine, element_id: str, case_id: int) -> int:
+    task = task_of(engine, WINDOW_QJ, element_id, case_id)
+    if task["assignee"] != WINDOW_QJ.username:
+        engine.handle(ClaimTask(task["id"], WINDOW_QJ))
+    return task["id"]
+
+
+def written(engine, case_id: int) -> tuple:
+    case = engine.queries.case(WINDOW_QJ, case_id)
+    return case["version"], case["event_count"], sorted((t["element_id"], t["state"]) for t in case["tasks"])
+
+
+def test_a_return_into_the_notice_already_given_is_refused_and_writes_nothing(engine):
+    """tb:oneTimeNotice: 退回 from 接收补正材料 would reopen 一次性告知补正 for a second notice."""
+    setup(engine)
+    mine = receive(engine).case.case_id
+    notice_then_correction(engine, mine, corrected=False)
+    task_id = claimed(engine, "receive_correction", mine)
+    before = written(engine, mine)
+    with pytest.raises(Conflict) as refused:
+        engine.handle(ReturnTask(task_id, WINDOW_QJ, "告知书漏列一项，重新告知"))
+    assert (refused.value.code, refused.value.http_status) == ("NOTICE_ALREADY_GIVEN", 409)
+    assert refused.value.message.startswith("已于 ") and "一次性告知补正内容，不得再次告知" in refused.value.message
+    assert written(engine, mine) == before
+    engine.handle(CompleteTask(task_id, WINDOW_QJ, CORRECTED))          # the case goes on as told
+    do(engine, WINDOW_QJ, "formal_review", STILL_INCOMPLETE, mine)
+    assert open_tasks(engine, mine) == {"handoff"}
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(mine)
+    assert result.identical, result.divergence
+
+
+def test_a_second_notice_recorded_before_the_declaration_still_replays(engine):
+    """A 退回 into the notice and the notice given again, as recorded before the rule (on_record), replay."""
+    setup(engine)
+    mine = receive(engine).case.case_id
+    notice_then_correction(engine, mine, corrected=False)
+    engine.handle(ReturnTask(claimed(engine, "receive_correction", mine), WINDOW_QJ, "重新告知", on_record=True))
+    again = claimed(engine, "notify", mine)
+    with pytest.raises(Conflict) as refused:                        # without the record: refused
+        engine.handle(CompleteTask(again, WINDOW_QJ, NOTICE))
+    assert refused.value.code == "NOTICE_ALREADY_GIVEN"
+    engine.handle(CompleteTask(again, WINDOW_QJ, {**NOTICE, "correction_notice_no": "BZ-QJ-002"}, on_record=True))
+    do(engine, WINDOW_QJ, "receive_correction", CORRECTED, mine)
+    with Replayer(engine) as replayer:
+        result = replayer.replay_case(mine)
+    assert result.identical, result.divergence

@@ -157,6 +157,31 @@ def test_a_clock_naming_anything_but_user_tasks_of_its_process_is_refused(attrib
     assert codes(exc) == ["TB_BAD_CLOCK"] and wrong in exc.value.details["findings"][0]["message"]
 
 
+def test_the_receiving_window_process_declares_its_one_time_notice_task():
+    unit = load_with_clock_functions((SHIPPED / "yidi_daiban" / "main.bpmn").read_bytes())
+    assert unit.processes["yidi_shoujian"].one_time_notice == ("notify",)
+    assert unit.processes["yidi_banli"].one_time_notice == ()
+
+
+def one_time_notice(tasks: str) -> bytes:
+    """accept_paths without its clock, naming its notice task(s) with tb:oneTimeNotice instead."""
+    return (DATA / "accept_paths_clock.bpmn").read_text().replace(
+        '<tb:clock kind="legal" workdays="20" startsAt="accept_direct accept_corrected" noticeAt="notice"/>',
+        f'<tb:oneTimeNotice tasks="{tasks}"/>').encode()
+
+
+def test_a_one_time_notice_declaration_names_user_tasks_of_its_process():
+    process = load_with_clock_functions(one_time_notice("notice, accept_corrected")).processes["accept_paths"]
+    assert (process.clocks, process.one_time_notice) == ((), ("notice", "accept_corrected"))
+
+
+@pytest.mark.parametrize("tasks, wrong", [("notice nowhere", "'nowhere'"), ("start", "'start'"), (" ", "''")])
+def test_a_one_time_notice_naming_anything_but_user_tasks_of_its_process_is_refused(tasks, wrong):
+    with pytest.raises(DefinitionRejected) as exc:
+        load_with_clock_functions(one_time_notice(tasks))
+    assert codes(exc) == ["TB_BAD_NOTICE"] and wrong in exc.value.details["findings"][0]["message"]
+
+
 def test_shipped_standard_permit_has_a_chinese_name_and_a_diagram_shape_for_every_element():
     import re
 

@@ -184,3 +184,11 @@ def test_a_bundle_is_checked_against_its_linted_process_and_forms():
     assert all(f.line for f in alone)
     without_forms = lint(("qiye_kaiban/main.bpmn", process), ("qiye_kaiban/bundle.yaml", bundle))
     assert "TB_BUNDLE_FORM" in {f.code for f in without_forms if f.file == "qiye_kaiban/bundle.yaml"}
+
+
+def test_a_one_time_notice_naming_an_unknown_task_is_an_error():
+    body = ('<bpmn:extensionElements><tb:oneTimeNotice tasks="notify"/></bpmn:extensionElements>'
+            '<bpmn:startEvent id="s"/>' + flow("f1", "s", "notice") + task("notice") + flow("f2", "notice", "e")
+            + '<bpmn:endEvent id="e"/>')
+    assert found(lint(("t.bpmn", process(body))), "TB_BAD_NOTICE") == [("probe", "error")]
+    assert lint(("t.bpmn", process(body.replace('tasks="notify"', 'tasks="notice"')))) == []
