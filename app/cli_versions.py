@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -127,10 +128,25 @@ def dryrun_command(target: str, scenarios: tuple[Path, ...], as_json: bool) -> N
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 
+def _folder_declaring(processes_dir: Path, key: str) -> Path | None:
+    """The shipped folder whose diagram declares process ``key`` (``<bpmn:process id="key">``), if one does."""
+    declares = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?process\b[^>]*\sid="' + re.escape(key.encode()) + rb'"')
+    for path in sorted(processes_dir.glob("*/*.bpmn")):
+        if declares.search(path.read_bytes()):
+            return path.parent
+    return None
+
+
 def _draft(target: Path, processes_dir: Path) -> tuple[Path, list[tuple[str, bytes]]]:
-    """The draft's folder and its files: the diagram(s) and a bundle mapping next to them."""
+    """The draft's folder and its files: the diagram(s) and a bundle mapping next to them.
+
+    ``target`` is a folder or a ``.bpmn`` file, else a folder under ``processes_dir``, else the key of a process
+    shipped there (``yidi_shoujian`` lives in ``yidi_daiban/``): the folder of the diagram declaring it.
+    """
     if not target.exists() and (processes_dir / str(target)).is_dir():
         target = processes_dir / str(target)
+    elif not target.exists():
+        target = _folder_declaring(processes_dir, str(target)) or target
     if target.is_file():
         return target.parent, [(target.name, target.read_bytes())]
     if not target.is_dir():

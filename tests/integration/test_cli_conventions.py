@@ -237,6 +237,14 @@ def test_dryrun_of_a_diagram_without_scenarios_says_so_and_where_it_looked(runne
     assert failed(runner.invoke(args=["dryrun", "no_such_process"])).startswith("错误 [NOT_FOUND]：没有找到 no_such_process")
 
 
+def test_dryrun_takes_the_key_of_a_shipped_process_whose_folder_has_another_name(runner):
+    """yidi_shoujian is declared in processes/yidi_daiban/: its key gave NOT_FOUND although the help offers keys."""
+    by_key = runner.invoke(args=["dryrun", "yidi_shoujian", "--json"])
+    by_folder = runner.invoke(args=["dryrun", "yidi_daiban", "--json"])
+    assert by_key.exit_code == 0, by_key.output
+    assert json.loads(by_key.stdout) == json.loads(by_folder.stdout)
+
+
 # --- grants list refuses an unknown district like users list -----------------------------------------------
 
 def test_grants_list_refuses_an_unknown_district_like_users_list(runner):
