@@ -12,10 +12,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+import sqlalchemy
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, DateTime, Integer, String, Text
 from sqlalchemy.exc import DBAPIError
 
 from .types import UtcDateTime
+
+_log = logging.getLogger(__name__)
+_INTERNALS_CHANGED = (AttributeError, KeyError, TypeError)
+"""What reading SQLAlchemy's private compiler attributes raises when a release has changed them."""
 
 _HOT: dict[int, tuple[Any, dict[tuple[Any, ...], Any], bool]] = {}
 """id(statement) -> (statement, its compiled forms by dialect and parameter shape, RETURNING allowed)."""
@@ -72,7 +77,8 @@ class CompiledWrite:
         shape = (type(dialect), dialect.server_version_info, tuple(first), many)
         compiled_writes = entry[1]
         if shape not in compiled_writes:
-            compiled_writes[shape] = cls._compile(dialect, statement, tuple(sorted(first)), many, entry[2])
+            compiled_writes[shape] = _or_none(cls._compile, dialect, statement, tuple(sorted(first)), many,
+                                              entry[2])
         return compiled_writes[shape]
 
     @classmethod
@@ -163,6 +169,15 @@ def _last_value_remembered(process: Callable[[Any], Any]) -> Callable[[Any], Any
 _UNSET = object()
 
 
+def _or_none(compile_: Callable[..., Any], dialect: Any, statement: Any, *args: Any) -> Any:
+    """``compile_(dialect, statement, *args)``, or None (run through SQLAlchemy) when its internals changed."""
+    try:
+        return compile_(dialect, statement, *args)
+    except _INTERNALS_CHANGED as exc:
+        _log.warning("hot statement not compiled (SQLAlchemy %s internals differ: %s: %s); it runs through "
+                     "Connection.execute: %s", sqlalchemy.__version__, type(exc).__name__, exc,
+                     " ".join(str(statement).split())[:80])
+        return None
 
 
 _PLAIN_RESULT_TYPES = (BigInteger, Integer, String, Text, Boolean, DateTime, JSON, UtcDateTime)
@@ -193,7 +208,7 @@ class CompiledRead:
         shape = (type(dialect), dialect.server_version_info, tuple(parameters), "read")
         compiled_reads = entry[1]
         if shape not in compiled_reads:
-            compiled_reads[shape] = cls._compile(dialect, statement, tuple(sorted(parameters)))
+            compiled_reads[shape] = _or_none(cls._compile, dialect, statement, tuple(sorted(parameters)))
         return compiled_reads[shape]
 
     @classmethod

@@ -281,3 +281,26 @@ def test_the_compiled_lock_read_returns_the_records_sqlalchemy_returns(engine, s
     # converted as SQLAlchemy converts: aware UTC instants, JSON documents, booleans
     assert case.updated_at.utcoffset() is not None and isinstance(case.clocks, dict)
     assert isinstance(task.candidate_groups, list) and isinstance(case.tolerance, bool)
+
+
+def test_a_release_whose_compiler_internals_differ_falls_back_to_sqlalchemy(engine, monkeypatch, caplog):
+    """A patch release renaming a private compiler attribute costs speed, never a command."""
+    from engine.persistence import compiled
+    deploy_shipped(engine)
+    # Fresh shape caches, and a compiler without the private attribute the compiled path reads.
+    monkeypatch.setattr(compiled, "_HOT", {k: (s, {}, r) for k, (s, _c, r) in compiled._HOT.items()})
+
+    def renamed(self, compiled_statement):
+        raise AttributeError("'SQLCompiler' object has no attribute '_bind_processors'")
+    monkeypatch.setattr(compiled.CompiledWrite, "__init__", renamed)
+    ran: list[str] = []
+    monkeypatch.setattr(compiled.CompiledWrite, "run", lambda *a: ran.append("compiled"))
+    with caplog.at_level("WARNING", logger="engine.persistence.compiled"):
+        case_id = _drive_to_the_end(engine)
+    assert ran == []
+    assert any("hot statement not compiled" in r.getMessage() and "_bind_processors" in r.getMessage()
+               for r in caplog.records)
+    with engine.database.engine.connect() as conn:
+        version, = conn.execute(text("SELECT version FROM cases WHERE id = :id"), {"id": case_id}).one()
+        events = conn.execute(text("SELECT count(*) FROM case_events WHERE case_id = :id"), {"id": case_id}).scalar()
+    assert version == 3 and events >= 4
