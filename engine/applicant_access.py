@@ -16,12 +16,12 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .case_clocks import summary
-from .case_progress import progress, tolerance_deadline
+from .case_progress import HANDED_OVER_HINT, delivering, progress, tolerance_deadline
 from .catalog import Matter
 from .clock import Clock
 from .commands import RateCase
 from .errors import NotFound, TooManyAttempts
-from .persistence.models import Application, Case, CaseEvent, LoginAttempt, MatterVersion, TaskItem
+from .persistence.models import Application, Case, CaseEvent, CaseLink, LoginAttempt, MatterVersion, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .query_codes import ITERATIONS, check_query_code
 from .rating_queries import RatingReads
@@ -122,7 +122,14 @@ class Applicants:
         return self.view(case_id)
 
     def view(self, case_id: int) -> dict[str, Any]:
-        """Return stage, next step, deadlines, notice, 容缺 deadline, result and rating of a case; no personal data."""
+        """Return stage, next step, deadlines, notice, 容缺 deadline, result and rating of a case; no personal data.
+
+        An 异地代收代办 application is one application in two linked cases: the receiving window's, which the
+        applicant holds the query code of, and the owning district's, which accepts, reviews and decides
+        (受理 stays with the 业务属地). Once handed over, the view is the owning case's: its stage, next step
+        and clocks (their extension and pauses included); once it has decided, the receiving window's 送达.
+        The application is rated once, on either case (:func:`engine.ratings.application_cases`).
+        """
         with self.sessions() as session:
             case = session.get(Case, case_id)
             if case is None:
@@ -131,28 +138,43 @@ class Applicants:
             matter = None if application is None else session.scalars(select(MatterVersion).where(
                 MatterVersion.code == application.matter_code,
                 MatterVersion.version == application.matter_version)).first()
-            open_tasks = [{"name": t.name, "element_id": t.element_id} for t in session.scalars(
-                select(TaskItem).where(TaskItem.case_id == case_id, TaskItem.state == "open")
-                .order_by(TaskItem.created_at, TaskItem.id))]
-            events = [{"seq": e.seq, "event_type": e.event_type, "element_id": e.element_id, "task_id": e.task_id,
-                       "payload": e.payload or {}, "occurred_at": e.occurred_at}
-                      for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                               .order_by(CaseEvent.seq))]
+            open_tasks, events = _open_tasks(session, case_id), _events(session, case_id)
+            owning = session.scalars(select(Case).join(CaseLink, CaseLink.partner_case_id == Case.id).where(
+                CaseLink.case_id == case_id, CaseLink.relation == "handoff", CaseLink.role == "receiving")).first()
+            decider = None if owning is None else (owning, _open_tasks(session, owning.id), _events(session, owning.id))
         clocks = self._clocks(case.clocks)
         state = progress(case.status, clocks, open_tasks, events,
                          self._end_names(case.definition_id) if case.status == "completed" else {})
+        dues = case.legal_due_at, case.committed_due_at
+        if decider is not None and case.status == "running":
+            state = self._handed_over(state, open_tasks, *decider)
+        if owning is not None:
+            dues = owning.legal_due_at, owning.committed_due_at
         waiting = self.timers.waiting(case_id) if self.timers is not None and open_tasks else []
         missing = [] if application is None or matter is None else [
             m.name for m in Matter.from_doc(matter.doc).materials if m.key in application.missing]
         rating = self.ratings.of_case(case_id)
+        if rating is None and owning is not None:
+            rating = self.ratings.of_case(owning.id)
         return {**state, "case_no": case.case_no, "matter_name": matter.name if matter else (case.title or ""),
                 "status": case.status, "received_at": application.received_at if application else case.started_at,
-                "ended_at": case.ended_at, "committed_due_at": case.committed_due_at,
-                "legal_due_at": case.legal_due_at, "tolerance": bool(application and application.tolerance),
+                "ended_at": case.ended_at, "legal_due_at": dues[0], "committed_due_at": dues[1],
+                "tolerance": bool(application and application.tolerance),
                 "missing": missing if case.status == "running" else [],
                 "tolerance_deadline": tolerance_deadline(waiting, open_tasks),
                 "rating": None if rating is None else _applicant_rating(rating),
                 "can_rate": case.status == "completed" and rating is None}
+
+    def _handed_over(self, state: dict[str, Any], open_tasks: list[dict[str, Any]], owning: Case,
+                     owning_tasks: list[dict[str, Any]], owning_events: list[dict[str, Any]]) -> dict[str, Any]:
+        """The running receiving case's view once the application went to the owning district."""
+        if owning.status == "completed":
+            # Decided there; the result comes back to the receiving window, which delivers it (送达).
+            return {**state, **delivering(open_tasks)}
+        there = progress(owning.status, self._clocks(owning.clocks), owning_tasks, owning_events, {})
+        if there["stage"] == "received":
+            there["hint"] = HANDED_OVER_HINT
+        return there
 
     def _clocks(self, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
         if not doc or self.services.calendar is None:
@@ -163,6 +185,18 @@ class Applicants:
         with self.services.uow() as uow:
             definition = self.services.catalog.get(uow, definition_id)
         return end_event_names(definition.spec, definition.subprocess_specs)
+
+
+def _open_tasks(session: Session, case_id: int) -> list[dict[str, Any]]:
+    return [{"name": t.name, "element_id": t.element_id} for t in session.scalars(
+        select(TaskItem).where(TaskItem.case_id == case_id, TaskItem.state == "open")
+        .order_by(TaskItem.created_at, TaskItem.id))]
+
+
+def _events(session: Session, case_id: int) -> list[dict[str, Any]]:
+    return [{"seq": e.seq, "event_type": e.event_type, "element_id": e.element_id, "task_id": e.task_id,
+             "payload": e.payload or {}, "occurred_at": e.occurred_at}
+            for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]
 
 
 def _applicant_rating(rating: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ diagram:
 * 已受理 — the last thing done was the task that started the clocks (受理);
 * 审查中 — work went on after 受理;
 * 特别程序 — the clocks are paused for a 特别程序 (听证、检验、专家评审 …);
+* 待送达 — an 异地代收代办 application the owning district has decided, before the receiving window's 送达;
 * 已办结 — the process ended; the result is the name of the end event reached.
 
 While a 容缺 wait is open (a task carrying a boundary timer that terminates the case, such as 接收容缺材料 with
@@ -23,13 +24,14 @@ from .clock import CST
 from .masking import mask_mobile_numbers, mask_text
 
 LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
-          "special": "特别程序", "completed": "已办结", "halted": "办理中断"}
+          "special": "特别程序", "delivering": "待送达", "completed": "已办结", "halted": "办理中断"}
 HINTS = {
     "received": "收件窗口正在审核申请材料，决定是否受理。",
     "correction": "申请材料需要补正：请按下面一次性告知的全部内容补齐，交到收件窗口。补正期间不计入办理时限。",
     "accepted": "申请已受理，即将进入审查。",
     "reviewing": "申请已受理，正在审查办理。",
     "special": "正在进行特别程序（如听证、检验、检测、专家评审），所需时间不计入办理时限。",
+    "delivering": "业务属地已作出办理结果，由收件窗口向您送达。",
     "completed": "办件已办结。",
     "halted": "办理中断，请联系收件窗口。",
 }
@@ -162,6 +164,17 @@ def progress(status: str, clocks: Sequence[Mapping[str, Any]], open_tasks: Seque
     result = result_of(events, end_names) if stage == "completed" else None
     return {"stage": stage, "stage_label": LABELS[stage], "hint": HINTS[stage], "next_step": next_step,
             "deadlines": deadlines(clocks) if status == "running" else [], "notice": notice, "result": result}
+
+
+HANDED_OVER_HINT = "申请材料已移交业务属地，正在审核是否受理。"
+"""The 已收件 hint of an 异地代收代办 application once handed over: the owning district decides on 受理."""
+
+
+def delivering(open_tasks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Stage, next step and deadlines of an 异地代收代办 application decided by the owning district, not yet 送达."""
+    names = list(dict.fromkeys(str(t["name"]) for t in open_tasks))
+    return {"stage": "delivering", "stage_label": LABELS["delivering"], "hint": HINTS["delivering"],
+            "next_step": "、".join(names) or "等待办理结果回传", "deadlines": [], "notice": None, "result": None}
 
 
 def tolerance_deadline(timers: Sequence[Mapping[str, Any]],
