@@ -1,5 +1,6 @@
 // The properties panel's sections for our BPMN extensions (namespace tb, see tb-moddle.json): candidates,
-// form, task deadline, timers with calendar functions, messages, flow conditions and the process's clocks.
+// form, task deadline, timers with calendar functions, messages, flow conditions, the process's clocks and its
+// one-time 补正 notice tasks.
 (function (D) {
   "use strict";
   var h = D.h, field = D.field, select = D.select, section = D.section;
@@ -217,17 +218,23 @@
       h("div", { className: "field" }, h("label", {}, box, " 默认路径（其他条件都不成立时走这里）")));
   }
 
+  // The user tasks of a process, its subprocesses' included, in diagram order (what the loader accepts as refs).
+  function userTasks(process) {
+    var tasks = [];
+    (function collect(container) {
+      (container.flowElements || []).forEach(function (e) {
+        if (e.$instanceOf("bpmn:UserTask")) { tasks.push(e); }
+        if (e.$instanceOf("bpmn:SubProcess")) { collect(e); }
+      });
+    })(process);
+    return tasks;
+  }
+
   // --- process: tb:clock declarations ---------------------------------------------------------------------
   function clocks(panel, element, process) {
     var edits = panel.edits;
     var list = D.extensions(process, "tb:Clock");
-    var tasks = [];
-    (function collect(container) {
-      (container.flowElements || []).forEach(function (e) {
-        if (e.$instanceOf("bpmn:UserTask")) { tasks.push(e.id); }
-        if (e.$instanceOf("bpmn:SubProcess")) { collect(e); }
-      });
-    })(process);
+    var tasks = userTasks(process).map(function (t) { return t.id; });
     var datalist = h("datalist", { id: "tb-user-tasks" }, tasks.map(function (id) { return h("option", { value: id }); }));
     var rows = list.map(function (clock, index) {
       function input(name, label, hint, attrs) {
@@ -268,8 +275,65 @@
       h("div", { className: "actions" }, add("legal"), add("committed")));
   }
 
+  // --- process: tb:oneTimeNotice, the one-time 补正 notice tasks (given once per case) ------------------------
+  function noticeTasks(declared) {
+    var ids = [];
+    declared.forEach(function (n) {
+      (n.tasks || "").split(/[\s,]+/).forEach(function (id) { if (id && ids.indexOf(id) < 0) { ids.push(id); } });
+    });
+    return ids;
+  }
+
+  // Steps that make the process declare exactly `ids` in one tb:oneTimeNotice (none: the element is removed).
+  function writeNotice(edits, element, process, declared, ids) {
+    var value = ids.length ? { tasks: ids.join(" ") } : null;
+    if (declared.length < 2) { return edits.extension(element, process, "tb:OneTimeNotice", declared[0] || null, value); }
+    var ext = process.extensionElements;  // hand-written XML may hold several: keep the first, drop the others
+    var rest = ext.values.filter(function (v) { return declared.indexOf(v) < 0 || (value && v === declared[0]); });
+    return [value ? edits.props(element, declared[0], value) : null,
+            rest.length ? edits.props(element, ext, { values: rest }) : edits.props(element, process, { extensionElements: undefined })];
+  }
+
+  function notice(panel, element, process) {
+    var declared = D.extensions(process, "tb:OneTimeNotice");
+    var chosen = noticeTasks(declared);
+    var tasks = userTasks(process);
+    var known = tasks.map(function (t) { return t.id; });
+    var choices = tasks.map(function (t) { return [t.id, (t.name || t.id) + "（" + t.id + "）"]; })
+      .concat(chosen.filter(function (id) { return known.indexOf(id) < 0; }).map(function (id) {
+        return [id, id + "（不是本流程的用户任务，请取消勾选）"]; }));
+    var hintId = "tb-notice-hint";
+    var group = h("fieldset", { className: "field notice-tasks", "aria-describedby": hintId },
+      h("legend", { text: "一次性告知环节" }));
+    choices.forEach(function (choice) {
+      group.appendChild(h("label", { className: "choice" }, h("input", { type: "checkbox", value: choice[0],
+        field: "notice-" + choice[0], checked: chosen.indexOf(choice[0]) >= 0, onchange: function () {
+          var ids = Array.prototype.filter.call(group.querySelectorAll("input[type=checkbox]"), function (box) {
+            return box.checked; }).map(function (box) { return box.value; });
+          panel.edits.run(writeNotice(panel.edits, element, process, declared, ids));
+        } }), " " + choice[1]));
+    });
+    if (!choices.length) { group.appendChild(h("p", { className: "hint", text: "本流程还没有用户任务" })); }
+    var clocked = D.extensions(process, "tb:Clock").length > 0;
+    group.appendChild(h("p", { className: "hint", id: hintId },
+      "一次性告知补正（《行政许可法》第三十二条第一款第四项）：这些环节中任一个办理完成后，本办件不能再办理其中任何环节，" +
+      "也不能退回到这些环节（NOTICE_ALREADY_GIVEN）。全部不选则不作此限制。" +
+      (clocked ? "已声明办件时限的流程也可在时限的“一次性告知环节”中填写，按计时周期计；此处按整个办件计。" : "")));
+    return section("一次性告知（tb:oneTimeNotice）", group);
+  }
+
+  // Steps that keep the process's tb:oneTimeNotice naming a user task whose id changes from `from` to `to`.
+  D.renameNoticeTask = function (edits, element, from, to) {
+    var process = element.businessObject.$instanceOf("bpmn:UserTask") ? D.processOf(element) : null;
+    var declared = process ? D.extensions(process, "tb:OneTimeNotice") : [];
+    var ids = noticeTasks(declared);
+    if (ids.indexOf(from) < 0) { return []; }
+    return writeNotice(edits, element, process, declared, ids.map(function (id) { return id === from ? to : id; })
+      .filter(function (id, i, all) { return all.indexOf(id) === i; }));
+  };
+
   D.sections = {
-    process: function (panel, element, process) { return [clocks(panel, element, process)]; },
+    process: function (panel, element, process) { return [clocks(panel, element, process), notice(panel, element, process)]; },
     forElement: function (panel, element, bo) {
       var out = [];
       if (is(bo, "bpmn:UserTask")) {

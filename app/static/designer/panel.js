@@ -148,7 +148,8 @@
     if (!ID.test(id)) { this.errors.id = "ID 须以字母或下划线开头，只含字母、数字、_ . -"; }
     else if (registry.get(id) || this.modeler.get("moddle").ids.assigned(id)) { this.errors.id = "ID " + id + " 已被其他元素使用"; }
     if (this.errors.id) { this.show(element, true); return; }
-    this.edits.run([this.edits.shapeProps(element, { id: id })]);
+    // A user task named by the process's tb:oneTimeNotice keeps its place there under the new id.
+    this.edits.run([this.edits.shapeProps(element, { id: id })].concat(D.renameNoticeTask(this.edits, element, bo.id, id)));
   };
 
   // The bpmn:Process an element belongs to (the root's, or a participant's processRef).
