@@ -2,19 +2,23 @@
 
 A case's 法定 and 承诺 clocks live on its row, not in its events, so an edited budget, T0, pause or extension
 in a package would verify if only the events were checked. Yet every part of a started clock follows from the
-events, read as :mod:`engine.history_clocks` reads them: ``ClocksStarted`` opens a period (its T0, and its
-budget when the event records it), ``ClockPaused`` and ``ClockResumed`` end the running segment and open the
+events, read as :mod:`engine.history_clocks` reads them: ``ClocksStarted`` opens a period (its T0 and its
+budget), ``ClockPaused`` and ``ClockResumed`` end the running segment and open the
 next one on a clock that runs (a 补正 before 受理 only notes the one-time notice), ``DeadlineExtended`` adds an
 extension, ``ClocksStopped`` closes a period of a per-stage clock and ``CaseCompleted`` closes the clocks. Each
 segment and extension carries its event's instant and actor. So each period is rebuilt from the events and
 compared field by field, and the first difference is named (``clocks.legal.clock.t0``, expected and found).
+The budget is compared with the one ``ClocksStarted`` records, so a package whose 承诺 10 working days were made
+20 fails even where the diagram declares both lengths (``clocks.committed.clock.budget``, expected and found).
 
 The events do not hold everything (README.md and, from format version 2, README.txt list it):
 
-* a budget ``ClocksStarted`` does not record (a clock started at 受理 without ``amountFrom``) must be one that
-  the pinned diagram or catalog entry declares: the engine picks among them at intake by rules the package
-  does not carry. A later period of a per-stage clock keeps the budget of the period before. A migrated case's
-  earlier diagram is not in the package, so there such a budget is not checked;
+* a clock started at 受理 by an engine from before every ``ClocksStarted`` recorded its budget (older cases:
+  only a length taken from the case data, ``amountFrom``, was recorded) has a budget the events do not hold.
+  It must be one that the pinned diagram or catalog entry declares: the engine picked among them at intake
+  by rules the package does not carry, so a swap between two declared budgets is not caught there. A later
+  period of a per-stage clock keeps the budget of the period before. A migrated case's earlier diagram is
+  not in the package, so there such a budget is not checked at all;
 * the first segment of a case opened on a handoff message starts at the receiving district's acceptance,
   before the event: it must fall on T0 and not after the event;
 * the light thresholds, the steps a clock starts or stops at, and the record of a clock that never started

@@ -2,7 +2,8 @@
 
 The text depends on the package's format version: the verifier regenerates it and compares it byte for byte,
 so a package keeps the README of the version it was written in. Version 2 adds what the event chain does not
-protect (:data:`_UNPROTECTED`).
+protect (:data:`_UNPROTECTED_V2`); version 3 says that a clock started at 受理 has its budget in
+``ClocksStarted`` and checked exactly, except in cases accepted before (:data:`_UNPROTECTED`).
 """
 from __future__ import annotations
 
@@ -28,14 +29,27 @@ _LAYOUT = (
 )
 
 
-_UNPROTECTED = (
+_UNPROTECTED_V2 = (
     "  4. 以下内容不在审计事件中，哈希链不保护，只受 manifest.json 中的 SHA-256 保护（请将本包的 SHA-256 与",
     "     系统登记的值核对：tongban archive list）：metadata/application.json（个人信息不写入审计日志）、",
     "     办件标题、材料清单中的说明性字段（名称、原文件名、类型），以及 metadata/case.json 中时限的黄灯阈值、",
     "     起算和结束的环节、未起算时限的等待记录。受理时起算、天数未记入 ClocksStarted 事件的时限，其天数只核对",
     "     为所锁定的流程图或事项目录声明的时限之一（办件迁移过流程版本的不核对）。",
 )
-"""Format version 2: what only the manifest's sha256 protects (README.md, Archives and exports, says the same)."""
+"""Format version 2: what only the manifest's sha256 protects (kept byte for byte for version 2 packages)."""
+
+_UNPROTECTED = (
+    "  4. 以下内容不在审计事件中，哈希链不保护，只受 manifest.json 中的 SHA-256 保护（请将本包的 SHA-256 与",
+    "     系统登记的值核对：tongban archive list）：metadata/application.json（个人信息不写入审计日志）、",
+    "     办件标题、材料清单中的说明性字段（名称、原文件名、类型），以及 metadata/case.json 中时限的黄灯阈值、",
+    "     起算和结束的环节、未起算时限的等待记录。",
+    "  5. 时限的天数记入其起算的 ClocksStarted 事件（budget），metadata/case.json 中的天数与之逐一核对。",
+    "     较早受理的办件中，受理时起算且天数不取自办件变量的时限，其 ClocksStarted 事件未记录天数：",
+    "     其天数只核对为所锁定的流程图或事项目录声明的时限之一（两个声明的时限互换无法发现；",
+    "     办件迁移过流程版本的不核对）。",
+)
+"""Format version 3: what only the manifest's sha256 protects, and which budgets only older events leave
+unrecorded (README.md, Archives and exports, says the same)."""
 
 
 def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> str:
@@ -84,7 +98,7 @@ def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]
         "     并可与系统中区县每日封存的链头（tongban audit seal / tongban verify --all）核对。",
         "  3. 流程定义的内容哈希、事项目录条目的内容哈希已记入 CaseStarted 和 MatterReceived 事件，",
         "     因此流程图、表单和目录条目也受哈希链保护。",
-        *(_UNPROTECTED if version != 1 else ()),
+        *{1: (), 2: _UNPROTECTED_V2}.get(version, _UNPROTECTED),
         "",
         "时间均为北京时间（UTC+8），审计事件内的 at 字段除外（UTC）。",
         "",

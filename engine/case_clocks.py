@@ -91,6 +91,12 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
     came within 5 working days of receipt (deemed acceptance, audited with its explanation). A clock
     declared with ``amountFrom`` takes its length from that variable of ``data`` (the task's data).
 
+    What started is the ``ClocksStarted`` payload of each clock: ``kind``, ``t0``, ``budget``, ``deemed`` and
+    ``explanation`` (and ``amount_from`` when the length came from the case data). With the event's instant
+    and actor they rebuild the period exactly, so an archive's budget is checked against the event
+    (:mod:`engine.archive_clocks`). Events recorded before every clock carried ``budget`` lack it unless
+    ``amount_from`` is set; replay compares those without it (:mod:`engine.replay_shapes`).
+
     Raises:
         WorkflowFailed: an ``amountFrom`` variable is missing or not a whole number of 1 to 3650.
     """
@@ -111,11 +117,12 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
             budget = Budget(_amount(pending["amount_from"], data or {}), budget.unit)
         clock = Clock.start(kind, budget, t0, at, actor)
         new[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}
-        started.append({"kind": kind, "t0": t0.isoformat(), "deemed": outcome.deemed,
+        # The budget is on the event whatever chose it (diagram, catalog, a catalog category, the case data).
+        started.append({"kind": kind, "t0": t0.isoformat(), "budget": budget.to_dict(), "deemed": outcome.deemed,
                         "explanation": outcome.explanation})
         if pending.get("amount_from"):
-            # The length came from the case data: the audit says which variable and what it held.
-            started[-1].update(budget=budget.to_dict(), amount_from=pending["amount_from"])
+            # The length came from the case data: the audit also says which variable held it.
+            started[-1]["amount_from"] = pending["amount_from"]
     return new, started
 
 

@@ -167,10 +167,18 @@ class CaseCompleted(Event):
 
 @dataclass(frozen=True)
 class ClocksStarted(Event):
-    """The case's clocks started; T0 and budgets are in the stored clocks (an effect)."""
+    """Clocks started, with what rebuilds each period: its T0 and budget (an effect).
+
+    With the event's instant and actor, which open the first running segment, each entry rebuilds the
+    period exactly (:mod:`engine.archive_clocks` checks an archive's clocks against it).
+    """
 
     event_type: ClassVar[str] = "ClocksStarted"
     clocks: dict[str, Any] = field(default_factory=dict)
+    """Per kind (``legal``, ``committed``): ``t0`` and ``budget`` (``{amount, unit}``). A clock started at 受理
+    adds ``kind``, ``deemed`` and ``explanation`` (第三十二条's deemed acceptance) and, when its length came from
+    the case data, ``amount_from`` (the variable). A 受理 entry recorded before every clock carried its budget
+    has ``budget`` only with ``amount_from``; replay compares it without (:mod:`engine.replay_shapes`)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,45 @@
+"""Events recorded by an older engine: the fields the engine added since, which replay compares only when recorded.
+
+The engine sometimes records more in an event than it used to. An input tells the replayed command which
+behaviour it was recorded under (``TimersFired`` without ``missed`` replays with ``merge_missed=False``). An
+effect has no command of its own, so the comparison takes the shape of the recorded event instead: a field
+added since is left out of the replayed event where the recorded one predates it, and compared exactly
+wherever the recorded event has it (an edited value is a divergence). Nothing is rewritten in the log, so the
+hash chain and ``verify`` see old events as they were stored.
+
+Added fields so far:
+
+* ``ClocksStarted``: ``budget`` in the entry of a clock started at 受理 (the entry with ``deemed``). Before, only
+  a clock whose length came from the case data (``amount_from``, always with its ``budget``) recorded it; a
+  clock started with the case (收件) always did.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def as_recorded(replayed: dict[str, Any], recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``replayed`` (an event's JSON shape) without the fields added since ``recorded`` was written.
+
+    Both are :meth:`engine.replay.RecordedEvent.to_dict` shapes of the same position in the log. A field is left
+    out only where the recorded event lacks it and predates it; in every other case ``replayed`` is returned
+    as it is.
+    """
+    if replayed.get("event_type") != "ClocksStarted" or recorded.get("event_type") != "ClocksStarted":
+        return replayed
+    was, now = (recorded.get("payload") or {}).get("clocks"), (replayed.get("payload") or {}).get("clocks")
+    if not isinstance(was, Mapping) or not isinstance(now, Mapping):
+        return replayed
+    clocks = {kind: _started_as_recorded(entry, was.get(kind)) for kind, entry in now.items()}
+    if clocks == now:
+        return replayed
+    return {**replayed, "payload": {**replayed["payload"], "clocks": clocks}}
+
+
+def _started_as_recorded(entry: Any, recorded: Any) -> Any:
+    """One clock's ``ClocksStarted`` entry without ``budget`` when its recorded 受理 entry predates it."""
+    older = isinstance(recorded, Mapping) and "deemed" in recorded and "budget" not in recorded \
+        and "amount_from" not in recorded
+    if older and isinstance(entry, Mapping) and "amount_from" not in entry and "budget" in entry:
+        return {key: value for key, value in entry.items() if key != "budget"}
+    return entry
