@@ -130,9 +130,11 @@ def mask_personal(data: Any, key: str | None = None) -> Any:
 
     ID numbers and mobile numbers are masked wherever they appear; names (surname kept), phone numbers,
     addresses (first six characters kept) and account numbers (last four kept) under the keys that hold them.
+    A form group nests its fields under the group's key (form-js ``path``): every part of an ``address`` group
+    is masked as an address, and the ``name`` of a person's group (``applicant``, ``agent`` ...) as a name.
     """
     if isinstance(data, dict):
-        return {k: mask_personal(v, k) for k, v in data.items()}
+        return {k: mask_personal(v, _inner_key(key, k)) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
         return [mask_personal(item, key) for item in data]
     if isinstance(data, bool) or data is None:
@@ -145,13 +147,26 @@ def mask_personal(data: Any, key: str | None = None) -> Any:
             return text[:1] + "*" * (len(text) - 1)
         if "phone" in key or "mobile" in key:
             return _keep_ends(text, 3, 4)
-        if key == "address" or key.endswith("_address"):
+        if _is_address(key):
             return text[:6] + "***" if len(text) > 6 else "***"
         if key.endswith(("_account_no", "social_insurance_no")):
             return _keep_ends(text, 0, 4)
     if isinstance(data, str):
         return mask_mobile_numbers(mask_text(data))
     return data
+
+
+def _inner_key(group: str | None, key: str) -> str:
+    """The key a field of a nested group is masked under: the group's where the group says what it holds."""
+    if group is not None and _is_address(group):
+        return group
+    if group in NAME_KEYS and key == "name":
+        return group
+    return key
+
+
+def _is_address(key: str) -> bool:
+    return key == "address" or key.endswith("_address")
 
 
 def _keep_ends(text: str, head: int, tail: int) -> str:

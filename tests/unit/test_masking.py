@@ -170,3 +170,17 @@ def test_installed_log_masking_covers_handlers_added_later_and_installs_once(cap
         assert stream.getvalue() == "WARNING 申请人身份证号 5001**********0317\n"
     finally:
         logging.setLogRecordFactory(before)
+
+
+def test_a_form_groups_nested_fields_are_masked_by_what_the_group_holds():
+    """form-js nests a group's fields under its path (forms/applicant_info.form's ``address`` group)."""
+    from engine.exports import mask_personal
+    payload = {"data": {"address": {"district": "yuzhong", "street": "解放碑民族路188号3单元502室", "postcode": "400010"},
+                        "applicant": {"name": "张三丰", "kind": "natural", "phone": "13800138000"},
+                        "contact_address": {"detail": "江北区观音桥步行街8号"},
+                        "materials": [{"name": "申请表", "key": "application_form"}]}}
+    assert mask_personal(payload) == {"data": {
+        "address": {"district": "yuzhon***", "street": "解放碑民族路***", "postcode": "***"},
+        "applicant": {"name": "张**", "kind": "natural", "phone": "138****8000"},
+        "contact_address": {"detail": "江北区观音桥***"},
+        "materials": [{"name": "申请表", "key": "application_form"}]}}
