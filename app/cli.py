@@ -299,7 +299,7 @@ def users_group() -> None:
 
 @users_group.command("create", help=(
     "在已有的区县和部门中创建用户。窗口人员、审查人员、科室负责人和电子监察人员须填写区县和部门"
-    "（市级人员填写区县 500000）；姓名不能为空。"))
+    "（市级人员填写区县 500000）；区县政府负责人（government_head）须填写区县；姓名不能为空。"))
 @with_appcontext
 @click.argument("username")
 @click.option("--name", "display_name", required=True, help="显示姓名")

@@ -1,6 +1,9 @@
 """Demo users for a first look: every staff role, in 渝中区 500103, 万州区 500101, 黔江区 500114, 两江新区 and 市级,
 and one applicant account (全程网办).
 
+Each demo district has its government head (``government_head``, 本级人民政府负责人, no department): they approve
+the extensions of the 45-day joint procedure (工改, 行政许可法第四十二条第二款).
+
 Every district and department named here is in the seeded organisation model (engine/data/districts.yaml).
 The ID numbers are made up (right check character, no real person) to show masking in lists and the API.
 """
@@ -11,8 +14,8 @@ from pathlib import Path
 from engine import Conflict, Engine
 
 DEMO_PASSWORD = "tongban-demo"
-# username, display name, roles, district, department
-DEMO_USERS = (
+# username, display name, roles, district, department (None: a government head acts for the whole district)
+DEMO_USERS: tuple[tuple[str, str, tuple[str, ...], str, str | None], ...] = (
     ("window_yz", "渝中窗口", ("window_clerk",), "500103", "zwzx"),
     ("window_qj", "黔江窗口", ("window_clerk",), "500114", "zwzx"),
     ("reviewer_yz", "渝中住建审查", ("reviewer",), "500103", "zhujian"),
@@ -34,6 +37,10 @@ DEMO_USERS = (
     ("reviewer_lj_gh", "两江新区规划审查", ("reviewer",), "CQ-LJXQ", "guihua"),
     ("head_lj_gh", "两江新区规划科长", ("department_head", "reviewer"), "CQ-LJXQ", "guihua"),
     ("designer_lj", "两江新区流程设计", ("designer",), "CQ-LJXQ", "dsj"),
+    ("gov_yz", "渝中区政府负责人", ("government_head",), "500103", None),
+    ("gov_wz", "万州区政府负责人", ("government_head",), "500101", None),
+    ("gov_qj", "黔江区政府负责人", ("government_head",), "500114", None),
+    ("gov_lj", "两江新区管委会负责人", ("government_head",), "CQ-LJXQ", None),
 )
 DEMO_ID_NUMBERS = {
     "window_yz": "500103198506120317",
@@ -76,6 +83,6 @@ def seed_demo(engine: Engine, instance: Path) -> list[str]:
             known[username] = engine.identity.create_token(username, label="demo")
     tokens_file.write_text("".join(f"{u} {t}\n" for u, t in known.items()))
     lines = [f"演示账号（密码均为 {DEMO_PASSWORD}；API 令牌见 {tokens_file}）："]
-    lines += [f"  {u:14} {n}  {','.join(r)}@{d}/{dept}" for u, n, r, d, dept in DEMO_USERS]
+    lines += [f"  {u:14} {n}  {','.join(r)}@{d}{f'/{dept}' if dept else ''}" for u, n, r, d, dept in DEMO_USERS]
     lines += [f"  {u:14} {n}  applicant（申请人账号：我的办件、网上申报 /my/cases）" for u, n, _, _ in DEMO_APPLICANTS]
     return lines

@@ -369,6 +369,9 @@ class ClockViewSchema(Schema):
     paused = fields.Boolean()
     extended_days = fields.Integer()
     extension_reason = fields.String(allow_none=True, metadata={"description": "延长理由（已批准的延长）"})
+    extension_approver_role = fields.String(allow_none=True, metadata={"description": (
+        "延长须经谁批准：department_head 承办部门的科室负责人，government_head 本级人民政府负责人"
+        "（联合办理 45 个工作日，《行政许可法》第四十二条第二款）")})
     rule = fields.String()
     periods = fields.Integer(metadata={"description": "时段序号：按阶段计时（tb:clock stopsAt）的时限，已开始的时段数"})
 
@@ -456,6 +459,11 @@ class ExtensionRequestSchema(Schema):
     state = fields.String(metadata={"description": "open 待审批 / approved 已批准 / rejected 已驳回 / "
                                                    "withdrawn 已撤回 / lapsed 办件已办结而失效"})
     state_label = fields.String()
+    approver_role = fields.String(metadata={"description": (
+        "审批人：department_head 承办部门的科室负责人 / government_head 本级人民政府负责人"
+        "（联合办理 45 个工作日的延长，《行政许可法》第四十二条第二款）")})
+    approver_label = fields.String(metadata={"description": "审批人（中文）"})
+    may_decide = fields.Boolean(metadata={"description": "调用者可否审批该申请（列表中）"})
     requested_by = fields.String()
     requested_by_name = fields.String(metadata={"description": "申请人姓名（列表中）"})
     requested_at = fields.DateTime()

@@ -1,10 +1,12 @@
 """Commands on a case's clocks: pause, resume, and extension with its approval (one transaction each, audited).
 
 Only staff of the owning district (业务属地; under a 就地批办 grant, the deciding one) who may read the case
-act on its clocks. An extension needs a department head of that district as approver (行政许可法第四十二条:
-经本行政机关负责人批准), who approves in the system: staff ask (RequestExtension), the head approves or
-rejects (DecideExtension) and the approval applies the extension in the same transaction; a head may also
-extend directly (ExtendDeadline), approving by acting. It is allowed once, within the legal maximum. Every
+act on its clocks. An extension needs the approval of the 负责人 行政许可法第四十二条 names, in that district
+(:mod:`engine.extension_approval`): a department head of the case's 承办部门 (第一款: 经本行政机关负责人批准),
+or for the 45-day joint procedure the district government's head (第二款: 经本级人民政府负责人批准). They approve
+in the system: staff ask (RequestExtension, which records whose approval it waits for), the approver approves
+or rejects (DecideExtension) and the approval applies the extension in the same transaction; the approver may
+also extend directly (ExtendDeadline), approving by acting. It is allowed once, within the legal maximum. Every
 change is an audit event with actor and reason, and the derived due and yellow instants on the case row are
 recomputed in the same write.
 """
@@ -26,6 +28,10 @@ from .commands import (
 )
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .calendar_functions import case_clocks_bound
+from .extension_approval import (
+    APPROVER_NAMES, APPROVER_ROLES, DEPARTMENT_HEAD, GOVERNMENT_HEAD, decides_extension, department_head_required,
+    extension_approver_role, government_head_required, joint_procedure,
+)
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import (
@@ -38,6 +44,8 @@ from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .text_input import require_written, written
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}
+_EXTENDERS = _STAFF | {GOVERNMENT_HEAD}
+"""Who may reach a direct extension: staff, and the government head of a joint procedure (its approver)."""
 
 
 def suspend_clock(cmd: SuspendClock, svc: Services) -> CaseRef:
@@ -90,18 +98,25 @@ _WHY = "延长期限须写明理由，并告知申请人（《行政许可法》
 
 
 def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
-    """A department head extends one clock once, by at most 10 (or, for a 45-day joint procedure, 15) working days.
+    """The approver extends one clock once, by at most 10 (or, for a 45-day joint procedure, 15) working days.
 
-    The head approves by acting: naming anyone else as approver is refused. Replay re-issues extensions
-    recorded before approvals moved into the system (``on_record``), where a clerk recorded a head's approval.
+    The approver is a department head of the case's 承办部门, or for the joint procedure only the district
+    government's head (a department head gets 403 ``EXTENSION_APPROVER_REQUIRED``). They approve by acting:
+    naming anyone else as approver is refused. Replay re-issues extensions recorded before approvals moved
+    into the system (``on_record``), where a clerk recorded a head's approval, and those recorded before the
+    joint procedure's approver was the government head, where the lead department's head approved.
     """
     reason = cmd.reason if cmd.on_record else _reason(cmd.reason, "reason", _WHY)
     approver = cmd.approved_by.strip() or cmd.actor.username
     if approver != cmd.actor.username and not cmd.on_record:
-        raise ExtensionNotApproved("延长期限须由业务属地的科室负责人本人在系统中批准：请提交延期申请，由负责人审批",
+        raise ExtensionNotApproved("延长期限须由有权批准的负责人（科室负责人，联合办理的为本级人民政府负责人）"
+                                   "本人在系统中批准：请提交延期申请，由负责人审批",
                                    details={"approved_by": cmd.approved_by})
 
     def change(clock: Clock, now: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
+        role = extension_approver_role(clock.kind, clock.budget)
+        if not cmd.on_record:
+            _may_approve(uow, cmd.actor, case, role, direct=True)
         pending = None if cmd.on_record else _open_for(uow, case, cmd.clock)
         if pending is not None:
             # Decide the request instead, so that it does not stay open for an extension already made.
@@ -109,16 +124,20 @@ def extend_deadline(cmd: ExtendDeadline, svc: Services) -> CaseRef:
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         return clock.extend(cmd.days, reason, approver, cmd.actor.username, now,
                             max_total_days=_limit(clock),
-                            approver_roles_ok=_heads(uow, approver, case, on_record=cmd.on_record),
+                            approver_roles_ok=_approves(uow, approver, case, role, on_record=cmd.on_record),
                             told_to_applicant=cmd.told_to_applicant,
                             calendar=None if cmd.on_record else svc.calendar.get())
     event = ev.DeadlineExtended(clock=cmd.clock, days=cmd.days, reason=reason, approved_by=approver,
                                 told_to_applicant=cmd.told_to_applicant)
-    return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event)
+    return _change(cmd.case_id, cmd.actor, (cmd.clock,), svc, change, event, roles=_EXTENDERS)
 
 
 def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
-    """Ask for an extension; refused now when the head could not approve it (closed, extended, too long)."""
+    """Ask for an extension; refused now when the head could not approve it (closed, extended, too long).
+
+    The request records whose approval it waits for (``approver_role``, from the clock: the district
+    government's head for the 45-day joint procedure, else a head of the 承办部门).
+    """
     if not cmd.on_record and not _STAFF.intersection(cmd.actor.roles):
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以申请延长时限", code="EXTENSION_REQUEST_FORBIDDEN")
     reason = _reason(cmd.reason, "reason", _WHY)
@@ -143,7 +162,8 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
                            details={"request_id": pending.id}, code="EXTENSION_REQUEST_OPEN")
         request = uow.extensions.add(
             case_id=case.id, clock=cmd.clock, days=cmd.days, reason=reason, told_to_applicant=cmd.told_to_applicant,
-            district=_acting(case), state="open", requested_by=cmd.actor.username, requested_at=now)
+            district=_acting(case), state="open", requested_by=cmd.actor.username, requested_at=now,
+            approver_role=extension_approver_role(clock.kind, clock.budget))
         requested = ev.ExtensionRequested(request_id=request.id, clock=cmd.clock, days=cmd.days, reason=reason,
                                           told_to_applicant=cmd.told_to_applicant)
         workflow = _note(uow, svc, case, [requested], cmd.actor, now)
@@ -154,22 +174,29 @@ def request_extension(cmd: RequestExtension, svc: Services) -> dict[str, Any]:
 
 
 def decide_extension(cmd: DecideExtension, svc: Services) -> dict[str, Any]:
-    """A department head of the acting district approves (applying the extension) or rejects a request."""
+    """The approver the request asks for approves (applying the extension) or rejects it.
+
+    That is, in the acting district, a head of the case's 承办部门 or, for a request of the 45-day joint
+    procedure, the government head (:func:`_may_approve`). Replay (``on_record``) passes recorded decisions
+    through: before the government head approved the joint procedure's extensions, the lead department's head
+    did, and before that any department head of the district.
+    """
     comment = written(cmd.comment)        # optional when approving, required when rejecting
     if comment or not cmd.approve:
         comment = _reason(cmd.comment, "comment", "驳回延期申请须写明理由")
     now = svc.clock.now()
     with svc.uow() as uow:
         case, request = _open_request(uow, cmd.request_id, cmd.actor)
-        if "department_head" not in cmd.actor.roles or cmd.actor.district != _acting(case):
+        role = request.approver_role
+        if not cmd.on_record:
+            _may_approve(uow, cmd.actor, case, role)
+        elif not APPROVER_ROLES.intersection(cmd.actor.roles) or cmd.actor.district != _acting(case):
             raise ExtensionApproverRequired()
-        if not cmd.on_record and not heads_department(cmd.actor.department, case.department):
-            raise _other_department(uow, case)
         if cmd.approve:
             calendar = None if cmd.on_record else svc.calendar.get()
 
             def change(clock: Clock, at: Any, uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> Clock:
-                head = _heads(uow, cmd.actor.username, case, on_record=cmd.on_record)
+                head = _approves(uow, cmd.actor.username, case, role, on_record=cmd.on_record)
                 return clock.extend(request.days, request.reason, cmd.actor.username, cmd.actor.username, at,
                                     max_total_days=_limit(clock), approver_roles_ok=head,
                                     told_to_applicant=request.told_to_applicant, calendar=calendar)
@@ -230,6 +257,7 @@ def request_view(request: ExtensionRequest, case_no: str, case_status: str = "ru
     return {"id": request.id, "case_id": request.case_id, "case_no": case_no, "clock": request.clock,
             "days": request.days, "reason": request.reason, "told_to_applicant": request.told_to_applicant,
             "district": request.district, "state": state, "state_label": REQUEST_STATES[state],
+            "approver_role": request.approver_role, "approver_label": APPROVER_NAMES.get(request.approver_role, ""),
             "requested_by": request.requested_by, "requested_at": utc(request.requested_at),
             "decided_by": request.decided_by, "decided_at": utc(request.decided_at), "comment": request.comment}
 
@@ -344,14 +372,42 @@ def _acting(case: CaseRecord) -> str | None:
     return clock_district(case.owning_district, case.deciding_district)
 
 
-def _heads(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord, *, on_record: bool = False) -> bool:
-    """Whether ``username`` is an active head of the case's 承办部门 in its acting district (第四十二条: 负责人).
+def _approves(uow: SqlAlchemyUnitOfWork, username: str, case: CaseRecord, role: str, *,
+              on_record: bool = False) -> bool:
+    """Whether ``username`` is an active approver of the ``role`` an extension asks for, in the acting district.
 
-    The replay of what was recorded before the department had to match (``on_record``) checks the district only.
+    The replay of what was recorded before (``on_record``) checks only that the user is a head of either kind
+    in the district: the department did not have to match once, and the lead department's head approved the
+    joint procedure's extensions before its government head did.
     """
     user = uow.users.by_username(username) if username else None
-    return (user is not None and user.active and "department_head" in user.roles
-            and user.district == _acting(case) and (on_record or heads_department(user.department, case.department)))
+    if user is None or not user.active:
+        return False
+    if on_record:
+        return user.district == _acting(case) and bool(APPROVER_ROLES.intersection(user.roles))
+    return decides_extension(user.roles, user.district, user.department, approver_role=role,
+                             request_district=_acting(case), case_department=case.department)
+
+
+def _may_approve(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord, role: str, *,
+                 direct: bool = False) -> None:
+    """Refuse (403 ``EXTENSION_APPROVER_REQUIRED``) an actor who is not the approver ``role`` names here.
+
+    For a direct extension (``direct``) of the 第一款 kind, only a government head is refused here: staff and
+    heads of another department get ``EXTENSION_NOT_APPROVED`` from the clock, as before.
+    """
+    district = _acting(case)
+    if role == GOVERNMENT_HEAD:
+        if GOVERNMENT_HEAD not in actor.roles or actor.district != district:
+            raise government_head_required(district)
+        return
+    if DEPARTMENT_HEAD not in actor.roles or actor.district != district:
+        if GOVERNMENT_HEAD in actor.roles:
+            raise department_head_required(case.department)
+        if not direct:
+            raise ExtensionApproverRequired()
+    elif not direct and not heads_department(actor.department, case.department):
+        raise _other_department(uow, case)
 
 
 def _other_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> ExtensionApproverRequired:
@@ -364,7 +420,7 @@ def _other_department(uow: SqlAlchemyUnitOfWork, case: CaseRecord) -> ExtensionA
 
 
 def _limit(clock: Clock) -> int:
-    return 15 if clock.budget.amount >= 45 else 10
+    return 15 if joint_procedure(clock.budget) else 10
 
 
 def _local(instant: Any) -> str:
@@ -409,19 +465,21 @@ def _iso(value: Any) -> Any:
 def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
             change: Callable[[Clock, Any, SqlAlchemyUnitOfWork, CaseRecord], Clock],
             event: ev.Event | Callable[[tuple[str, ...]], ev.Event], *,
-            narrow: Callable[[CaseRecord, tuple[str, ...]], tuple[str, ...]] | None = None) -> CaseRef:
+            narrow: Callable[[CaseRecord, tuple[str, ...]], tuple[str, ...]] | None = None,
+            roles: set[str] = _STAFF) -> CaseRef:
     """Apply ``change`` to the named clocks of the locked case in one transaction.
 
     ``narrow`` picks, under the lock, which of the named clocks the change applies to (or refuses the change
-    before anything is written); ``event`` is then built from them (or given as is).
+    before anything is written); ``event`` is then built from them (or given as is). ``roles`` are the roles
+    that may act at all (admins besides).
     """
-    if "admin" not in actor.roles and not _STAFF.intersection(actor.roles):
+    if "admin" not in actor.roles and not roles.intersection(actor.roles):
         # Before the case is read: a role that never acts on clocks learns nothing about which cases exist.
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(case_id)
-        _authorize(uow, actor, case)
+        _authorize(uow, actor, case, roles)
         _running(case)
         if narrow is not None:
             kinds = narrow(case, kinds)
@@ -491,16 +549,17 @@ def _clocks(case: CaseRecord, kinds: tuple[str, ...], *, started_only: bool,
     return clocks
 
 
-def _authorize(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> None:
+def _authorize(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord, roles: set[str] = _STAFF) -> None:
     """Staff of the owning district who may read the case (as its page would let them), or an admin.
 
     District alone is not enough: a reviewer whose work never touches the case, or a head no one has asked
-    to decide on it, cannot open its page, so they cannot pause, resume or extend it either.
+    to decide on it, cannot open its page, so they cannot pause, resume or extend it either. ``roles`` may
+    admit more than staff (a government head to a direct extension).
     """
     if "admin" in actor.roles:
         return
     if actor.district != _acting(case):
         raise NotFound("办件不存在或无权访问", details={"case_id": case.id})
-    if not _STAFF.intersection(actor.roles):
+    if not roles.intersection(actor.roles):
         raise Forbidden("只有业务属地的窗口、审查人员或科室负责人可以调整计时")
     _visible(uow, actor, case)

@@ -81,7 +81,11 @@ class ExtensionNotApproved(Forbidden):
 
 
 class ExtensionApproverRequired(Forbidden):
-    """Someone other than a department head of the owning district tried to decide an extension request."""
+    """Someone other than the 负责人 第四十二条 names tried to decide (or directly make) an extension.
+
+    That is a department head of the case's 承办部门 in the deciding district for the 20-day limit, and the head
+    of that district's government for the 45-day joint procedure (:mod:`engine.extension_approval`).
+    """
 
     code = "EXTENSION_APPROVER_REQUIRED"
 
@@ -93,10 +97,10 @@ class ExtensionApproverRequired(Forbidden):
 def heads_department(head_department: str | None, case_department: str | None) -> bool:
     """Whether a department head of ``head_department`` is the 负责人 of a case handled by ``case_department``.
 
-    第四十二条 asks for the approval of 本行政机关负责人: the head of the department that handles the case (the
-    matter's 承办部门). A case with no department (started from a process, not a matter) may be decided by any
-    department head of its district. The 45-day joint procedure's 本级人民政府负责人 is represented by the head
-    of the matter's lead department (牵头部门), the department the catalog names.
+    第四十二条第一款 asks for the approval of 本行政机关负责人: the head of the department that handles the case
+    (the matter's 承办部门). A case with no department (started from a process, not a matter) may be decided by
+    any department head of its district. The 45-day joint procedure's extension is not theirs: 第四十二条第二款
+    names 本级人民政府负责人 (:mod:`engine.extension_approval`).
     """
     return case_department is None or head_department == case_department
 

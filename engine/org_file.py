@@ -34,15 +34,22 @@ from .errors import OrgFileInvalid
 from .masking import id_number_fault, mask_id_number
 from .text_input import BIDI_WHAT, bidi_lines
 
-ROLES = ("window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin")
+ROLES = ("window_clerk", "reviewer", "department_head", "government_head", "supervisor", "designer", "auditor",
+         "admin")
 ROLE_NAMES = {"window_clerk": "窗口人员", "reviewer": "审查人员", "department_head": "科室负责人",
-              "supervisor": "电子监察（督办）人员", "designer": "流程设计人员", "auditor": "审计人员",
-              "admin": "管理员"}
-"""The roles as people read them (error messages, pages)."""
+              "government_head": "区县政府负责人", "supervisor": "电子监察（督办）人员", "designer": "流程设计人员",
+              "auditor": "审计人员", "admin": "管理员"}
+"""The roles as people read them (error messages, pages).
+
+``government_head`` is 本级人民政府负责人 of 《行政许可法》第四十二条第二款: the head of a district's government (of a
+functional zone's 管委会; of 重庆市 at ``500000``), who approves the extension of a 45-day joint procedure."""
 DISTRICT_ROLES = ("window_clerk", "reviewer", "department_head", "supervisor")
 """Roles that work in one district and department: their tasks go to ``role@district/department`` groups and
 their supervision and metrics are their district's, so a user holding one must name both (a city-level user
 names 重庆市 ``500000``). Designers, auditors and administrators work city-wide and may leave them out."""
+GOVERNMENT_ROLES = ("government_head",)
+"""Roles that act for one district's government, not for a department: a user holding one names the district
+and may leave the department out."""
 KINDS = ("区", "县", "自治县", "功能区", "市")
 DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})$")
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -121,13 +128,17 @@ def parse_org_file(text: str, fmt: str) -> OrgFile:
 
 
 def placement_problem(roles: Iterable[str], district: str | None, department: str | None) -> str | None:
-    """Why a user with ``roles`` cannot work where placed (None: placed well enough); see :data:`DISTRICT_ROLES`.
+    """Why a user with ``roles`` cannot work where placed (None: placed well enough).
+
+    See :data:`DISTRICT_ROLES` (district and department) and :data:`GOVERNMENT_ROLES` (district).
 
     ``tongban users create`` and ``tongban org load`` both apply it, so the same user is refused by either.
     """
-    working = [ROLE_NAMES[r] for r in dict.fromkeys(roles) if r in DISTRICT_ROLES]
+    roles = tuple(dict.fromkeys(roles))
+    working = [ROLE_NAMES[r] for r in roles if r in DISTRICT_ROLES]
     if not working or (district and department):
-        return None
+        governing = [ROLE_NAMES[r] for r in roles if r in GOVERNMENT_ROLES]
+        return f"{'、'.join(governing)}须填写所在的区县（市级填写 500000）" if governing and not district else None
     missing = "区县和部门" if not district and not department else "区县" if not district else "部门"
     return (f"{'、'.join(working)}须填写所在的{missing}（待办按“角色@区县/部门”分派，"
             "市级人员填写区县 500000 及其部门）")

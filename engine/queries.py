@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from . import inbox
@@ -23,8 +23,9 @@ from .commands import Actor
 from .errors import NotFound
 from .inbox import InboxQuery
 from .inbox_separation import SeparationMarks
+from .legal_clock import Budget
 from .legal_clock import Clock as LegalClock
-from .legal_clock_rules import heads_department
+from .extension_approval import DEPARTMENT_HEAD, GOVERNMENT_HEAD, decides_extension, extension_approver_role
 from .masking import mask_for_roles
 from .project_targets import TargetTable
 from .persistence.models import (
@@ -197,7 +198,14 @@ class Queries:
         from .case_clocks import summary
         meta = session.scalar(select(ProcessDefinition.meta).where(ProcessDefinition.id == definition_id)) or {}
         names = {key: task.get("name") or key for key, task in (meta.get("user_tasks") or {}).items()}
-        return summary(doc, self.calendar.get(), self._now(), names)
+        rows = summary(doc, self.calendar.get(), self._now(), names)
+        for row in rows:
+            # Who approves an extension of the clock (第四十二条): the government head for a joint procedure.
+            entry = doc.get(row["kind"]) or {}
+            budget = (entry.get("clock") if row["t0"] else None) or entry.get("pending") or {}
+            row["extension_approver_role"] = (extension_approver_role(row["kind"], Budget.from_dict(budget["budget"]))
+                                              if "budget" in budget else None)
+        return rows
 
     def cases_with_clocks(self, *, provisional_only: bool = False,
                           with_timers: bool = False) -> list[dict[str, Any]]:
@@ -238,42 +246,48 @@ class Queries:
                     for item, case_no, title, process_key in session.execute(stmt)]
 
     def extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
-                           limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+                           limit: int = 100, offset: int = 0, deciding: bool = False) -> list[dict[str, Any]]:
         """Return the deadline extension requests of ``actor``'s district (admins, auditors, city supervisors: all).
 
-        Its department heads list all of them (they are asked to decide); other staff only those of cases they
-        may read, and their own (:func:`_extension_scope`).
+        The approvers a request asks for list it (:func:`_asked`: the heads of the case's 承办部门, or the
+        government head for a 45-day joint procedure); other staff only those of cases they may read, and their
+        own (:func:`_extension_scope`). ``deciding`` lists only the requests ``actor`` is asked to decide (the
+        heads' queue on the inbox page). Each row says whether ``actor`` may decide it (``may_decide``).
 
         ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
         undecided; the decided states and ``all`` list newest first.
         """
         from .clock_handlers import request_view
-        everywhere = _sees_every_district(actor)
+        everywhere = _sees_every_district(actor) and not deciding
         if not everywhere and not actor.district:
             return []
         requester, decider = aliased(User), aliased(User)
-        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status,
+        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status, Case.department,
                        requester.display_name, decider.display_name)
                 .join(Case, Case.id == ExtensionRequest.case_id)
                 .outerjoin(requester, requester.username == ExtensionRequest.requested_by)
                 .outerjoin(decider, decider.username == ExtensionRequest.decided_by).limit(limit).offset(offset))
-        stmt = stmt.where(*_extension_filters(actor, everywhere, state, case_id))
+        stmt = stmt.where(*_extension_filters(actor, everywhere, state, case_id, deciding))
         newest = (ExtensionRequest.requested_at.desc(), ExtensionRequest.id.desc())
         stmt = stmt.order_by(*((ExtensionRequest.requested_at, ExtensionRequest.id) if state == "open" else newest))
         with self.sessions() as session:
-            return [mask_for_roles(actor.roles, {
-                **request_view(request, case_no, status), "title": title, "process_key": process_key,
-                "requested_by_name": asked or request.requested_by,
-                "decided_by_name": (decided or request.decided_by) if request.decided_by else None})
-                for request, case_no, title, process_key, status, asked, decided in session.execute(stmt)]
+            rows = [({**request_view(request, case_no, status), "title": title, "process_key": process_key,
+                      "requested_by_name": asked or request.requested_by,
+                      "decided_by_name": (decided or request.decided_by) if request.decided_by else None}, department)
+                    for request, case_no, title, process_key, status, department, asked, decided
+                    in session.execute(stmt)]
+        return [mask_for_roles(actor.roles, {**view, "may_decide": view["state"] == "open" and decides_extension(
+            actor.roles, actor.district, actor.department, approver_role=view["approver_role"],
+            request_district=view["district"], case_department=department)}) for view, department in rows]
 
-    def count_extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None) -> int:
-        """How many requests :meth:`extension_requests` would list in all (the heads' queue: ``open``)."""
-        everywhere = _sees_every_district(actor)
+    def count_extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
+                                 deciding: bool = False) -> int:
+        """How many requests :meth:`extension_requests` would list in all (the heads' queue: ``open``, ``deciding``)."""
+        everywhere = _sees_every_district(actor) and not deciding
         if not everywhere and not actor.district:
             return 0
         stmt = (select(func.count()).select_from(ExtensionRequest).join(Case, Case.id == ExtensionRequest.case_id)
-                .where(*_extension_filters(actor, everywhere, state, case_id)))
+                .where(*_extension_filters(actor, everywhere, state, case_id, deciding)))
         with self.sessions() as session:
             return int(session.scalar(stmt) or 0)
 
@@ -356,13 +370,15 @@ class Queries:
         starters = select(Case.id).where(Case.id.in_(linked), Case.started_by == actor.username).limit(1)
         if session.scalar(starters) is not None:
             return True
-        # A head of the department handling the case, in the district a request asks (the owning one, or the
-        # deciding one under 就地批办), is asked to decide it: they read the case.
-        if ("department_head" in actor.roles and actor.district
-                and heads_department(actor.department, case.department)):
-            asked = select(ExtensionRequest.id).where(ExtensionRequest.case_id == case.id,
-                                                      ExtensionRequest.district == actor.district).limit(1)
-            return session.scalar(asked) is not None
+        # The approver a request asks for (a head of the department handling the case, or the government head
+        # for a joint procedure), in the district it asks (the owning one, or the deciding one under 就地批办), is
+        # asked to decide it: they read the case.
+        asked = _asked(actor)
+        if asked is not None and actor.district:
+            found = (select(ExtensionRequest.id).join(Case, Case.id == ExtensionRequest.case_id)
+                     .where(ExtensionRequest.case_id == case.id, ExtensionRequest.district == actor.district, asked)
+                     .limit(1))
+            return session.scalar(found) is not None
         return False
 
 
@@ -383,9 +399,17 @@ def _sees_every_district(actor: Actor) -> bool:
     return bool({"admin", "auditor"} & set(actor.roles)) or ("supervisor" in actor.roles and actor.district == CITY)
 
 
-def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int | None) -> list[Any]:
-    """The conditions of an extension request listing: whose (:func:`_extension_scope`), the case, the state."""
-    where: list[Any] = [] if everywhere else [_extension_scope(actor)]
+def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int | None,
+                       deciding: bool = False) -> list[Any]:
+    """The conditions of an extension request listing: whose (:func:`_extension_scope`), the case, the state.
+
+    ``deciding``: only the requests ``actor`` is asked to decide (:func:`_asked`), in their district.
+    """
+    asked = _asked(actor) if deciding else None
+    if deciding:
+        where: list[Any] = [ExtensionRequest.district == actor.district, asked if asked is not None else false()]
+    else:
+        where = [] if everywhere else [_extension_scope(actor)]
     if case_id is not None:
         where.append(ExtensionRequest.case_id == case_id)
     if state == "open":
@@ -402,18 +426,35 @@ def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int 
 def _extension_scope(actor: Actor) -> Any:
     """Which requests someone who does not see every district lists: a condition on the request and its case.
 
-    The heads of the department handling a case (:func:`~.legal_clock_rules.heads_department`) in the district are
-    the ones asked to decide its requests (and read the case through its request, see :meth:`Queries._sees_case`):
-    they list those, besides the requests of the cases they may read and their own. Anyone else lists the
-    district's requests of the cases they may read (:func:`_readable_case`) and their own: a request says which
-    case it is about, its title and the reason, so it is as private as the case (404 for a case one may not read).
+    The approvers a request asks for in the district (:func:`_asked`) are the ones asked to decide it (and read
+    the case through it, see :meth:`Queries._sees_case`): they list those, besides the requests of the cases
+    they may read and their own. Anyone else lists the district's requests of the cases they may read
+    (:func:`_readable_case`) and their own: a request says which case it is about, its title and the reason, so
+    it is as private as the case (404 for a case one may not read).
     """
     of_district = ExtensionRequest.district == actor.district
     mine = [ExtensionRequest.requested_by == actor.username, _readable_case(actor)]
-    if "department_head" in actor.roles:
-        mine.append(Case.department.is_(None) if actor.department is None
-                    else or_(Case.department.is_(None), Case.department == actor.department))
+    asked = _asked(actor)
+    if asked is not None:
+        mine.append(asked)
     return and_(of_district, or_(*mine))
+
+
+def _asked(actor: Actor) -> Any:
+    """The requests (joined with their case) whose approver ``actor`` is, the district aside; None for no head.
+
+    A request asks for the ``approver_role`` it recorded when it was made (:mod:`engine.extension_approval`): a
+    department head of the case's 承办部门 (any, for a case with no department), or for a 45-day joint procedure
+    the government head, never a department's head.
+    """
+    asked = []
+    if DEPARTMENT_HEAD in actor.roles:
+        department = (Case.department.is_(None) if actor.department is None
+                      else or_(Case.department.is_(None), Case.department == actor.department))
+        asked.append(and_(ExtensionRequest.approver_role == DEPARTMENT_HEAD, department))
+    if GOVERNMENT_HEAD in actor.roles:
+        asked.append(ExtensionRequest.approver_role == GOVERNMENT_HEAD)
+    return or_(*asked) if asked else None
 
 
 def _readable_case(actor: Actor) -> Any:
@@ -421,7 +462,7 @@ def _readable_case(actor: Actor) -> Any:
 
     The case's starter, a supervisor of one of its districts, and whoever is or was on one of its tasks or its
     linked case's tasks (assignee, completer, candidate group), or started the linked case. Overseers (who read
-    every case) and the department heads asked to decide a request are the callers' to let through.
+    every case) and the approvers asked to decide a request (:func:`_asked`) are the callers' to let through.
     """
     linked = select(CaseLink.partner_case_id).where(CaseLink.case_id == Case.id).correlate(Case)
     involved = (select(TaskItem.id)

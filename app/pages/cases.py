@@ -4,9 +4,11 @@ The clocks section also lists the timers the case waits on with their due instan
 (容缺补齐期限届满) that terminates the case when it passes.
 
 The clocks section carries the deadline extension of 行政许可法第四十二条: staff of the district acting on the
-clocks (the case's ``clock_district``: the owning one, or the deciding one under 就地批办) ask (申请延长时限) and a
-department head of that district approves or rejects in the inbox, or extends directly, approving by acting.
-The requester may withdraw an open request. Refusals are told on the page, in Chinese.
+clocks (the case's ``clock_district``: the owning one, or the deciding one under 就地批办) ask (申请延长时限) and
+the clock's approver in that district approves or rejects in the inbox, or extends directly, approving by
+acting: a department head, or for the 45-day joint procedure the district government's head (第二款), to whom a
+department head asks like other staff. The requester may withdraw an open request. Refusals are told on the
+page, in Chinese.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from . import bp, login_required
 from .labels import CLOCKS, materials
 
 STAFF = frozenset({"window_clerk", "reviewer", "department_head"})
+HEADS = frozenset({"department_head", "government_head"})
 CLOCK_KINDS = ("legal", "committed")
 MAX_DAYS = 15
 
@@ -54,38 +57,47 @@ def _render(case_id: int, form: dict[str, Any] | None = None, error: str | None 
 
 def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] | None,
                        error: str | None) -> dict[str, Any]:
-    """What the clocks section offers the viewer: the request list, and the form to ask or to extend."""
-    ours = actor.district is not None and actor.district == detail["clock_district"]
+    """What the clocks section offers the viewer: the request list, and the forms to extend and to ask.
+
+    The approver of a clock (``extension_approver_role``: a department head, or the government head for a
+    joint procedure) extends it directly; other staff ask, a department head too for a joint procedure's clock.
+    """
+    ours = actor.district is not None and actor.district == detail["clock_district"] and detail["status"] == "running"
     staff = ours and bool(STAFF.intersection(actor.roles))
-    head = ours and "department_head" in actor.roles
-    running = detail["status"] == "running"
     # A clock may be extended once, after it started (受理): offer the started ones not yet extended.
     requests = get_engine().queries.extension_requests(actor, state="all", case_id=detail["id"])
     waiting = {r["clock"] for r in requests if r["state"] == "open"}   # decided first, then asked again
-    clocks = [c["kind"] for c in detail["clocks"] if c.get("t0") and not c.get("extended_days")
+    clocks = [c for c in detail["clocks"] if c.get("t0") and not c.get("extended_days")
               and c["kind"] in CLOCK_KINDS and c["kind"] not in waiting]
-    return {"requests": requests, "may_ask": staff and running and not head, "may_extend": head and running,
-            "may_decide": head and running, "clocks": clocks, "form": form or {}, "error": error,
-            "max_days": MAX_DAYS, "max_text": EXTENSION_TEXT_MAX}
+    direct = [c["kind"] for c in clocks if ours and c.get("extension_approver_role") in actor.roles]
+    ask = [c["kind"] for c in clocks if staff and c["kind"] not in direct]
+    # A refusal is told in the form it came from, refilled; a form no longer offered tells it above the forms.
+    error_at = None if form is None else "direct" if form["direct"] and direct else \
+        "ask" if not form["direct"] and ask else None
+    return {"requests": requests, "may_ask": staff, "may_extend": ours and bool(HEADS.intersection(actor.roles)),
+            "direct_clocks": direct, "ask_clocks": ask, "error_at": error_at,
+            "government": {c["kind"] for c in clocks if c.get("extension_approver_role") == "government_head"},
+            "form": form or {}, "error": error, "max_days": MAX_DAYS, "max_text": EXTENSION_TEXT_MAX}
 
 
 @bp.post("/cases/<int:case_id>/extension-requests")
 @login_required
 def case_request_extension(case_id: int) -> Any:
-    """Ask a department head of the owning district to extend a clock; the request then waits in their inbox."""
+    """Ask the clock's approver in the owning district to extend it; the request then waits in their inbox."""
     return _extension_form(case_id, direct=False)
 
 
 @bp.post("/cases/<int:case_id>/extend")
 @login_required
 def case_extend(case_id: int) -> Any:
-    """A department head of the owning district extends a clock directly, approving it by acting."""
+    """The clock's approver in the owning district extends it directly, approving it by acting."""
     return _extension_form(case_id, direct=True)
 
 
 def _extension_form(case_id: int, *, direct: bool) -> Any:
     form = {"clock": request.form.get("clock", "legal"), "days": request.form.get("days", "").strip(),
-            "reason": request.form.get("reason", ""), "told_to_applicant": bool(request.form.get("told_to_applicant"))}
+            "reason": request.form.get("reason", ""), "told_to_applicant": bool(request.form.get("told_to_applicant")),
+            "direct": direct}
     actor = current_actor()
     try:
         days = _days(form["days"])
@@ -95,13 +107,14 @@ def _extension_form(case_id: int, *, direct: bool) -> Any:
             get_engine().handle(ExtendDeadline(case_id, actor, days, form["reason"], clock=form["clock"],
                                                told_to_applicant=form["told_to_applicant"]))
         else:
-            get_engine().handle(RequestExtension(case_id, actor, days, form["reason"], clock=form["clock"],
-                                                 told_to_applicant=form["told_to_applicant"]))
+            asked = get_engine().handle(RequestExtension(case_id, actor, days, form["reason"], clock=form["clock"],
+                                                         told_to_applicant=form["told_to_applicant"]))
     except NotFound:
         raise
     except EngineError as exc:
         return _render(case_id, form=form, error=exc.message, status=exc.http_status)
-    flash(f"已延长{CLOCKS[form['clock']]} {days} 个工作日" if direct else "已提交延期申请，等待科室负责人审批")
+    waits_for = "本级人民政府负责人" if not direct and asked["approver_role"] == "government_head" else "科室负责人"
+    flash(f"已延长{CLOCKS[form['clock']]} {days} 个工作日" if direct else f"已提交延期申请，等待{waits_for}审批")
     return redirect(url_for("pages.case", case_id=case_id, _anchor="clocks-title"))
 
 
@@ -116,7 +129,7 @@ def _days(text: str) -> int:
 @bp.post("/extension-requests/<int:request_id>/<any(approve, reject):decision>")
 @login_required
 def decide_extension(request_id: int, decision: str) -> Any:
-    """Approve (the extension applies at once) or reject (a reason is required) a request, as its head."""
+    """Approve (the extension applies at once) or reject (a reason is required) a request, as its approver."""
     verb = "已批准" if decision == "approve" else "已驳回"
     return _on_request(DecideExtension(request_id, current_actor(), decision == "approve",
                                        request.form.get("comment", "")),

@@ -1,7 +1,9 @@
 """The inbox: 待办 (mine), 可认领 (available) and 已办 (completed) tabs, filters and keyset paging.
 
-A department head also sees 待审批的延期申请: the open deadline extension requests of their district, oldest
-first, each with 批准 and 驳回 (a reason required) (:mod:`app.pages.cases` holds the decision's route).
+A head also sees 待审批的延期申请: the open deadline extension requests of their district that ask for them,
+oldest first, each with 批准 and 驳回 (a reason required) (:mod:`app.pages.cases` holds the decision's route): a
+department head those of their department's cases, the district government's head (``government_head``) those
+of the 45-day joint procedure (行政许可法第四十二条第二款).
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from ..runtime import get_engine
 from . import bp, login_required
 
 TABS = (("mine", "待办"), ("available", "可认领"), ("completed", "已办"))
+HEADS = frozenset({"department_head", "government_head"})
+"""The roles asked to decide extension requests (行政许可法第四十二条)."""
 PAGE_SIZE = 20
 
 
@@ -40,11 +44,11 @@ def inbox() -> Any:
     if request.headers.get("HX-Request"):
         more = request.headers.get("HX-Target") == "more-row"
         return render_template("pages/inbox_rows.html", more=more, **context)
-    heads = "department_head" in actor.roles
-    extensions = engine.queries.extension_requests(actor, state="open") if heads else None
-    waiting = engine.queries.count_extension_requests(actor) if heads else 0
+    heads = bool(HEADS.intersection(actor.roles))
+    extensions = engine.queries.extension_requests(actor, state="open", deciding=True) if heads else None
+    waiting = engine.queries.count_extension_requests(actor, deciding=True) if heads else 0
     return render_template("pages/inbox.html", extensions=extensions, extensions_total=waiting,
-                           extension_max=EXTENSION_TEXT_MAX, **context)
+                           governing="government_head" in actor.roles, extension_max=EXTENSION_TEXT_MAX, **context)
 
 
 def _rows(actor: Any, tab: str, filters: dict[str, str], cursor: str | None) -> tuple[list[dict], str | None]:

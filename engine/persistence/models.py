@@ -422,11 +422,13 @@ class SupervisionItem(Base):
 
 
 class ExtensionRequest(Base):
-    """A request to extend a case's deadline (行政许可法第四十二条), waiting for a department head's approval.
+    """A request to extend a case's deadline (行政许可法第四十二条), waiting for its 负责人's approval.
 
-    Staff of the owning district ask (``open``); a department head of that district approves (the extension is
-    applied in the same transaction) or rejects it with a reason, or the requester withdraws it. At most one
-    request per case and clock is open at a time. Every change is also an event on the case's chain.
+    Staff of the owning district ask (``open``); the approver the request names in ``approver_role`` approves
+    (the extension is applied in the same transaction) or rejects it with a reason, or the requester withdraws
+    it: ``department_head`` (a head of the case's 承办部门 in that district, 第一款) or ``government_head`` (the
+    district government's head, for the 45-day joint procedure, 第二款), set when the request is made. At most
+    one request per case and clock is open at a time. Every change is also an event on the case's chain.
     """
 
     __tablename__ = "extension_requests"
@@ -447,6 +449,7 @@ class ExtensionRequest(Base):
     state: Mapped[str] = mapped_column(String(16))
     requested_by: Mapped[str] = mapped_column(String(64))
     requested_at: Mapped[datetime]
+    approver_role: Mapped[str] = mapped_column(String(32))
     decided_by: Mapped[Optional[str]] = mapped_column(String(64))
     decided_at: Mapped[Optional[datetime]]
     comment: Mapped[Optional[str]] = mapped_column(Text)

@@ -243,10 +243,11 @@ def test_the_demo_covers_every_role_in_four_districts_with_their_departments(run
     users = get_engine(app).identity.list_users()
     assert {u.district for u in users} >= {"500103", "500101", "500114", "CQ-LJXQ"}
     assert {role for u in users for role in u.roles} == {
-        "window_clerk", "reviewer", "department_head", "supervisor", "designer", "auditor", "admin", "applicant"}
+        "window_clerk", "reviewer", "department_head", "government_head", "supervisor", "designer", "auditor", "admin",
+        "applicant"}
     for district in ("500103", "500101", "500114", "CQ-LJXQ"):
         roles = {role for u in users if u.district == district for role in u.roles}
-        assert {"window_clerk", "reviewer", "department_head"} <= roles, district
+        assert {"window_clerk", "reviewer", "department_head", "government_head"} <= roles, district
     listing = ok(runner.invoke(args=["users", "list"]))
     assert "5001**********0317" in listing and "500103198506120317" not in listing
 

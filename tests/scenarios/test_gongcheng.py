@@ -32,6 +32,7 @@ DEPARTMENTS = {
     "shengtai": ("reviewer_st", ("reviewer",), "shengtai"),
     "renfang": ("reviewer_rf", ("reviewer",), "renfang"),
     "head": ("head_zj", ("department_head",), "zhujian"),
+    "gov": ("gov_yz", ("government_head",), None),        # 渝中区 本级人民政府负责人 (第四十二条第二款)
 }
 ACCEPT = {"materials_complete": True, "accept_note": "材料齐全，予以受理"}
 PASS = {"stage_passed": "pass", "stage_conclusion": "各部门意见均同意，本阶段办结", "approval_doc_no": "渝中工改〔2026〕1号"}
@@ -52,7 +53,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def people(app: Any, client: FlaskClient, cast: dict[str, Caller]) -> dict[str, Caller]:
-    """The cast plus 发改, 生态环境, 人防 (a department added to 渝中区) and a 住建 head; shipped files deployed."""
+    """The cast plus 发改, 生态环境, 人防 (a department added to 渝中区), a 住建 head and the district's government head."""
     engine = get_engine(app)
     ensure_calendar_seeded(engine)
     engine.org.load(parse_org_file("departments:\n  - {district: '500103', code: renfang, name: 人民防空办公室}\n",
@@ -276,19 +277,22 @@ def test_the_joint_procedure_extends_once_by_at_most_fifteen_working_days(client
     assert story.clocks()["committed"]["budget"] == "80 个工作日"
     base = f"/api/v1/cases/{story.case_id}/clocks/extend"
     body = {"clock": "legal", "reason": "联合审图意见分歧，需专家论证", "told_to_applicant": True}
-    head, clerk = people["head"].headers, people["clerk"].headers
-    # 住建's head has no work on stage 1 yet: the case is unknown to them until someone asks them to decide.
-    assert_error(client.post(base, json={**body, "days": 15}, headers=head), 404, "NOT_FOUND")
-    assert_error(client.post(base, json={**body, "days": 15, "approved_by": "head_zj"}, headers=clerk),
+    head, gov, clerk = people["head"].headers, people["gov"].headers, people["clerk"].headers
+    # The government head has no work on the case: it is unknown to them until someone asks them to decide.
+    assert_error(client.post(base, json={**body, "days": 15}, headers=gov), 404, "NOT_FOUND")
+    assert_error(client.post(base, json={**body, "days": 15, "approved_by": "gov_yz"}, headers=clerk),
                  403, "EXTENSION_NOT_APPROVED")                         # a clerk cannot speak for the head
     ask = f"/api/v1/cases/{story.case_id}/clocks/extension-requests"
     assert_error(client.post(ask, json={**body, "days": 16}, headers=clerk), 422, "INVALID_INPUT")
     asked = client.post(ask, json={**body, "days": 15}, headers=clerk)
     assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["approver_role"] == "government_head"
     approve = f"/api/v1/extension-requests/{asked.get_json()['id']}/approve"
-    assert client.post(approve, json={}, headers=head).status_code == 200
+    # 第四十二条第二款: 本级人民政府负责人 approves, not the lead department's (住建's) head.
+    assert_error(client.post(approve, json={}, headers=head), 403, "EXTENSION_APPROVER_REQUIRED")
+    assert client.post(approve, json={}, headers=gov).status_code == 200
     assert story.clocks()["legal"]["due_date"] == "2026-05-28"        # 05-08 + 15 working days (05-09 works)
-    twice = assert_error(client.post(base, json={**body, "days": 1}, headers=head), 409, "EXTENSION_LIMIT_EXCEEDED")
+    twice = assert_error(client.post(base, json={**body, "days": 1}, headers=gov), 409, "EXTENSION_LIMIT_EXCEEDED")
     assert twice["details"]["clock"] == "legal" and twice["details"]["extended_at"]
 
 

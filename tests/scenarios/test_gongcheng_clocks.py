@@ -35,26 +35,26 @@ def test_a_request_of_stage_1_lapses_when_the_stage_ends_and_never_extends_stage
     approve = f"/api/v1/extension-requests/{asked.get_json()['id']}/approve"
     end_stage_1(story)
 
-    refused = assert_error(post(client, people["head"], approve, {}), 409, "CLOCK_CLOSED")
+    refused = assert_error(post(client, people["gov"], approve, {}), 409, "CLOCK_CLOSED")
     assert "时段已于 2026-03-04" in refused["message"] and "结束" in refused["message"]
     listed = client.get(f"/api/v1/extension-requests?state=all&case_id={story.case_id}",
-                        headers=people["head"].headers).get_json()
+                        headers=people["gov"].headers).get_json()
     items = listed["items"] if isinstance(listed, dict) else listed
     assert [(r["id"], r["state"], r["state_label"]) for r in items] == [
         (asked.get_json()["id"], "lapsed", "已失效")]
     for state, expected in (("lapsed", [asked.get_json()["id"]]), ("open", [])):   # stored lapsed, listed so
         listed = client.get(f"/api/v1/extension-requests?state={state}&case_id={story.case_id}",
-                            headers=people["head"].headers).get_json()
+                            headers=people["gov"].headers).get_json()
         assert [r["id"] for r in (listed["items"] if isinstance(listed, dict) else listed)] == expected, state
 
     story.at(3, 9)
     story.do("guihua", "s2_accept", ACCEPT)                             # stage 2: a fresh 45-day period
-    assert_error(post(client, people["head"], approve, {}), 409, "CLOCK_CLOSED")
+    assert_error(post(client, people["gov"], approve, {}), 409, "CLOCK_CLOSED")
     legal = story.clocks()["legal"]
     assert (legal["periods"], legal["extended_days"], legal["extension_reason"]) == (2, 0, None)
     again = post(client, people["guihua"], ask, {**body, "reason": "设计方案需专家论证"})   # stage 2's own request
     assert again.status_code == 201, again.get_json()
-    approved = post(client, people["head"], f"/api/v1/extension-requests/{again.get_json()['id']}/approve", {})
+    approved = post(client, people["gov"], f"/api/v1/extension-requests/{again.get_json()['id']}/approve", {})
     assert approved.status_code == 200, approved.get_json()
     legal = story.clocks()["legal"]
     assert (legal["extended_days"], legal["extension_reason"]) == (15, "设计方案需专家论证")

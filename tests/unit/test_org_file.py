@@ -112,7 +112,8 @@ def test_every_bad_row_is_reported_not_only_the_first():
     text = GOOD_CSV + "user,x,甲,,,,,emperor,\nspaceship,CQ-ABC,某,,,,,,\ndistrict,CQ-ABC,某区,乡,,,,,\n"
     assert problems_of(text, "csv") == [
         "第 8 行：用户名 “x” 无效，应以小写字母开头，只含小写字母、数字和 _ . -",
-        "第 8 行：角色无效：emperor；可选 window_clerk, reviewer, department_head, supervisor, designer, auditor, admin",
+        "第 8 行：角色无效：emperor；可选 window_clerk, reviewer, department_head, government_head, supervisor, designer, "
+        "auditor, admin",
         "第 9 行：type 应为 district、department 或 user，而不是 “spaceship”",
         "第 10 行：区县类型 “乡” 无效，应为 区、县、自治县、功能区、市 之一",
     ]
