@@ -27,7 +27,7 @@ from .commands import (
 )
 from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccounts, ApplicantIdentity, is_applicant
 from .my_cases import MyCases
-from .clock_handlers import MAX_TEXT as EXTENSION_TEXT_MAX, REQUEST_STATES as EXTENSION_REQUEST_STATES
+from .extension_handlers import MAX_TEXT as EXTENSION_TEXT_MAX, REQUEST_STATES as EXTENSION_REQUEST_STATES
 from .org_file import ROLE_NAMES
 from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
 from .case_migration import MigrationRefused, Refusal

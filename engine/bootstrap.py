@@ -8,8 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from . import case_migration, clock_handlers, draft_deploy, handlers, intake, message_delivery, online_intake, \
-    ratings, supervision, supplements, task_handlers
+from . import case_migration, clock_handlers, draft_deploy, extension_handlers, handlers, intake, message_delivery, \
+    online_intake, ratings, supervision, supplements, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
@@ -72,10 +72,10 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     FireDueTimers: handlers.fire_due_timers,
     SuspendClock: clock_handlers.suspend_clock,
     ResumeClock: clock_handlers.resume_clock,
-    ExtendDeadline: clock_handlers.extend_deadline,
-    RequestExtension: clock_handlers.request_extension,
-    DecideExtension: clock_handlers.decide_extension,
-    WithdrawExtension: clock_handlers.withdraw_extension,
+    ExtendDeadline: extension_handlers.extend_deadline,
+    RequestExtension: extension_handlers.request_extension,
+    DecideExtension: extension_handlers.decide_extension,
+    WithdrawExtension: extension_handlers.withdraw_extension,
     RecomputeDeadlines: clock_handlers.recompute_deadlines,
     RaiseSupervision: supervision.raise_supervision,
     CloseSupervision: supervision.close_supervision,

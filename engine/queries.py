@@ -2,22 +2,21 @@
 
 Every view leaves here through :func:`engine.masking.mask_for_roles`: ID numbers in it (case titles,
 business keys, any data added to a view later) are masked unless the actor's role needs them in full.
+:class:`Queries` takes its extension request listings from :mod:`engine.extension_queries` and its catalog
+reads from :mod:`engine.matter_queries` (mixins), so callers keep one ``queries`` object.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import and_, exists, false, func, or_, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import inbox
 from .bundle import progress, provided
-from .calendar import business_date
 from .case_clocks import clock_district
-from .category_limit import limit_view
-from .catalog import Matter
 from .clock import Clock
 from .commands import Actor
 from .errors import NotFound
@@ -25,12 +24,14 @@ from .inbox import InboxQuery
 from .inbox_separation import SeparationMarks
 from .legal_clock import Budget
 from .legal_clock import Clock as LegalClock
-from .extension_approval import DEPARTMENT_HEAD, GOVERNMENT_HEAD, decides_extension, extension_approver_role
+from .extension_approval import extension_approver_role
+from .extension_queries import ExtensionReads, _asked
 from .masking import mask_for_roles
+from .matter_queries import MatterReads
 from .project_targets import TargetTable
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
-    TaskCandidate, TaskItem, Timer, User,
+    TaskCandidate, TaskItem, Timer,
 )
 
 _OVERSEERS = {"admin", "auditor"}
@@ -78,7 +79,7 @@ def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
     }
 
 
-class Queries:
+class Queries(ExtensionReads, MatterReads):
     """Inbox and case reads for one actor at a time; visibility is part of every query."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, calendar: Any = None,
@@ -245,89 +246,6 @@ class Queries:
                      "closed_by": item.closed_by, "closed_at": item.closed_at, "opinion": item.opinion}
                     for item, case_no, title, process_key in session.execute(stmt)]
 
-    def extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
-                           limit: int = 100, offset: int = 0, deciding: bool = False) -> list[dict[str, Any]]:
-        """Return the deadline extension requests of ``actor``'s district (admins, auditors, city supervisors: all).
-
-        The approvers a request asks for list it (:func:`_asked`: the heads of the case's 承办部门, or the
-        government head for a 45-day joint procedure); other staff only those of cases they may read, and their
-        own (:func:`_extension_scope`). ``deciding`` lists only the requests ``actor`` is asked to decide (the
-        heads' queue on the inbox page). Each row says whether ``actor`` may decide it (``may_decide``).
-
-        ``open`` lists what waits for a head, oldest first (a queue); ``lapsed`` the open ones whose case ended
-        undecided; the decided states and ``all`` list newest first.
-        """
-        from .clock_handlers import request_view
-        everywhere = _sees_every_district(actor) and not deciding
-        if not everywhere and not actor.district:
-            return []
-        requester, decider = aliased(User), aliased(User)
-        stmt = (select(ExtensionRequest, Case.case_no, Case.title, Case.process_key, Case.status, Case.department,
-                       requester.display_name, decider.display_name)
-                .join(Case, Case.id == ExtensionRequest.case_id)
-                .outerjoin(requester, requester.username == ExtensionRequest.requested_by)
-                .outerjoin(decider, decider.username == ExtensionRequest.decided_by).limit(limit).offset(offset))
-        stmt = stmt.where(*_extension_filters(actor, everywhere, state, case_id, deciding))
-        newest = (ExtensionRequest.requested_at.desc(), ExtensionRequest.id.desc())
-        stmt = stmt.order_by(*((ExtensionRequest.requested_at, ExtensionRequest.id) if state == "open" else newest))
-        with self.sessions() as session:
-            rows = [({**request_view(request, case_no, status), "title": title, "process_key": process_key,
-                      "requested_by_name": asked or request.requested_by,
-                      "decided_by_name": (decided or request.decided_by) if request.decided_by else None}, department)
-                    for request, case_no, title, process_key, status, department, asked, decided
-                    in session.execute(stmt)]
-        return [mask_for_roles(actor.roles, {**view, "may_decide": view["state"] == "open" and decides_extension(
-            actor.roles, actor.district, actor.department, approver_role=view["approver_role"],
-            request_district=view["district"], case_department=department)}) for view, department in rows]
-
-    def count_extension_requests(self, actor: Actor, *, state: str = "open", case_id: int | None = None,
-                                 deciding: bool = False) -> int:
-        """How many requests :meth:`extension_requests` would list in all (the heads' queue: ``open``, ``deciding``)."""
-        everywhere = _sees_every_district(actor) and not deciding
-        if not everywhere and not actor.district:
-            return 0
-        stmt = (select(func.count()).select_from(ExtensionRequest).join(Case, Case.id == ExtensionRequest.case_id)
-                .where(*_extension_filters(actor, everywhere, state, case_id, deciding)))
-        with self.sessions() as session:
-            return int(session.scalar(stmt) or 0)
-
-    def matters(self, *, q: str | None = None, district: str | None = None,
-                limit: int = 100) -> list[dict[str, Any]]:
-        """Search the catalog (newest version of each matter) by name or code; ``district``: offered there."""
-        newest = (select(MatterVersion.code, func.max(MatterVersion.version).label("version"))
-                  .group_by(MatterVersion.code).subquery())
-        stmt = (select(MatterVersion).join(newest, and_(MatterVersion.code == newest.c.code,
-                                                        MatterVersion.version == newest.c.version))
-                .order_by(MatterVersion.name, MatterVersion.code))
-        if q:
-            pattern = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(MatterVersion.name.like(pattern, escape="\\"),
-                                  MatterVersion.code.like(pattern, escape="\\")))
-        with self.sessions() as session:
-            rows = session.scalars(stmt).all()
-        found = []
-        for row in rows:
-            matter = Matter.from_doc(row.doc)
-            if district and not matter.offered_in(district):
-                continue
-            found.append(matter_view(row, district, self.targets, business_date(self._now())))
-            if len(found) >= limit:
-                break
-        return found
-
-    def matter(self, code: str, *, version: int | None = None, district: str | None = None) -> dict[str, Any]:
-        """Return one catalog entry (the newest unless a version is asked for) with its version history."""
-        with self.sessions() as session:
-            rows = session.scalars(select(MatterVersion).where(MatterVersion.code == code)
-                                   .order_by(MatterVersion.version.desc())).all()
-        chosen = next((r for r in rows if version in (None, r.version)), None)
-        if chosen is None:
-            raise NotFound(f"事项 {code}{f' 第 {version} 版' if version else ''} 不存在", details={"code": code})
-        view = matter_view(chosen, district, self.targets, business_date(self._now()))
-        view["versions"] = [{"version": r.version, "content_hash": r.content_hash, "deployed_at": r.deployed_at,
-                             "deployed_by": r.deployed_by} for r in rows]
-        return view
-
     def definitions(self, process_key: str | None = None) -> list[dict[str, Any]]:
         """Return deployed definition versions, newest first per key."""
         stmt = select(ProcessDefinition).order_by(ProcessDefinition.process_key, ProcessDefinition.version.desc())
@@ -391,112 +309,6 @@ def _supervises_case(actor: Actor, case: Any) -> bool:
     from .supervision import supervises
     return bool(actor.district) and any(supervises(actor, district) for district in (
         case.owning_district, case.receiving_district, case.deciding_district))
-
-
-def _sees_every_district(actor: Actor) -> bool:
-    """Admins, auditors and city-level supervisors read every district's extension requests."""
-    from .supervision import CITY
-    return bool({"admin", "auditor"} & set(actor.roles)) or ("supervisor" in actor.roles and actor.district == CITY)
-
-
-def _extension_filters(actor: Actor, everywhere: bool, state: str, case_id: int | None,
-                       deciding: bool = False) -> list[Any]:
-    """The conditions of an extension request listing: whose (:func:`_extension_scope`), the case, the state.
-
-    ``deciding``: only the requests ``actor`` is asked to decide (:func:`_asked`), in their district.
-    """
-    asked = _asked(actor) if deciding else None
-    if deciding:
-        where: list[Any] = [ExtensionRequest.district == actor.district, asked if asked is not None else false()]
-    else:
-        where = [] if everywhere else [_extension_scope(actor)]
-    if case_id is not None:
-        where.append(ExtensionRequest.case_id == case_id)
-    if state == "open":
-        where += [ExtensionRequest.state == "open", Case.status == "running"]
-    elif state == "lapsed":
-        # Stored as lapsed when its clock period ended undecided; shown as lapsed when its case closed open.
-        where.append(or_(ExtensionRequest.state == "lapsed",
-                         and_(ExtensionRequest.state == "open", Case.status != "running")))
-    elif state != "all":
-        where.append(ExtensionRequest.state == state)
-    return where
-
-
-def _extension_scope(actor: Actor) -> Any:
-    """Which requests someone who does not see every district lists: a condition on the request and its case.
-
-    The approvers a request asks for in the district (:func:`_asked`) are the ones asked to decide it (and read
-    the case through it, see :meth:`Queries._sees_case`): they list those, besides the requests of the cases
-    they may read and their own. Anyone else lists the district's requests of the cases they may read
-    (:func:`_readable_case`) and their own: a request says which case it is about, its title and the reason, so
-    it is as private as the case (404 for a case one may not read).
-    """
-    of_district = ExtensionRequest.district == actor.district
-    mine = [ExtensionRequest.requested_by == actor.username, _readable_case(actor)]
-    asked = _asked(actor)
-    if asked is not None:
-        mine.append(asked)
-    return and_(of_district, or_(*mine))
-
-
-def _asked(actor: Actor) -> Any:
-    """The requests (joined with their case) whose approver ``actor`` is, the district aside; None for no head.
-
-    A request asks for the ``approver_role`` it recorded when it was made (:mod:`engine.extension_approval`): a
-    department head of the case's 承办部门 (any, for a case with no department), or for a 45-day joint procedure
-    the government head, never a department's head.
-    """
-    asked = []
-    if DEPARTMENT_HEAD in actor.roles:
-        department = (Case.department.is_(None) if actor.department is None
-                      else or_(Case.department.is_(None), Case.department == actor.department))
-        asked.append(and_(ExtensionRequest.approver_role == DEPARTMENT_HEAD, department))
-    if GOVERNMENT_HEAD in actor.roles:
-        asked.append(ExtensionRequest.approver_role == GOVERNMENT_HEAD)
-    return or_(*asked) if asked else None
-
-
-def _readable_case(actor: Actor) -> Any:
-    """The rule of :meth:`Queries._sees_case` as a condition on :class:`Case`, for listings paged in SQL.
-
-    The case's starter, a supervisor of one of its districts, and whoever is or was on one of its tasks or its
-    linked case's tasks (assignee, completer, candidate group), or started the linked case. Overseers (who read
-    every case) and the approvers asked to decide a request (:func:`_asked`) are the callers' to let through.
-    """
-    linked = select(CaseLink.partner_case_id).where(CaseLink.case_id == Case.id).correlate(Case)
-    involved = (select(TaskItem.id)
-                .where(or_(TaskItem.case_id == Case.id, TaskItem.case_id.in_(linked)))
-                .where(or_(TaskItem.assignee == actor.username, TaskItem.completed_by == actor.username,
-                           select(TaskCandidate.task_id)
-                           .where(TaskCandidate.task_id == TaskItem.id,
-                                  TaskCandidate.group_key.in_(sorted(actor.groups)))
-                           .correlate(TaskItem).exists()))
-                .correlate(Case).exists())
-    partner = aliased(Case)
-    started_linked = (select(CaseLink.id)
-                      .join(partner, partner.id == CaseLink.partner_case_id)
-                      .where(CaseLink.case_id == Case.id, partner.started_by == actor.username)
-                      .correlate(Case).exists())
-    readable = [Case.started_by == actor.username, involved, started_linked]
-    if "supervisor" in actor.roles and actor.district:
-        readable.append(or_(Case.owning_district == actor.district, Case.receiving_district == actor.district,
-                            Case.deciding_district == actor.district))
-    return or_(*readable)
-
-
-def matter_view(row: MatterVersion, district: str | None, targets: TargetTable | None, on: date) -> dict[str, Any]:
-    """A catalog entry as the API shows it; the committed limit is the one in force in ``district``.
-
-    A committed limit set per project category lists each category's figure in force on ``on`` (today) from
-    ``targets`` (:func:`engine.category_limit.limit_view`).
-    """
-    doc = dict(row.doc)
-    matter = Matter.from_doc(doc)
-    override = doc["overrides"].get(district or "", {})
-    return {**doc, "version": row.version, "content_hash": row.content_hash, "deployed_at": row.deployed_at,
-            "committed_limit": limit_view(matter.committed_limit_in(district), targets, on),
-            "agency": override.get("agency", doc.get("agency")), "window": override.get("window")}
 
 
 def _bundle_of(session: Session, case: Case) -> dict[str, Any] | None:
