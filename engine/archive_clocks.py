@@ -4,7 +4,8 @@ A case's 法定 and 承诺 clocks live on its row, not in its events, so an edit
 in a package would verify if only the events were checked. Yet every part of a started clock follows from the
 events, read as :mod:`engine.history_clocks` reads them: ``ClocksStarted`` opens a period (its T0 and its
 budget), ``ClockPaused`` and ``ClockResumed`` end the running segment and open the
-next one on a clock that runs (a 补正 before 受理 only notes the one-time notice), ``DeadlineExtended`` adds an
+next one on a clock that runs (a 补正 before 受理 only notes the one-time notice), as a ``ClocksStarted`` does for
+each clock its ``resumed`` names (受理 ended that clock's 补正 pause), ``DeadlineExtended`` adds an
 extension, ``ClocksStopped`` closes a period of a per-stage clock and ``CaseCompleted`` closes the clocks. Each
 segment and extension carries its event's instant and actor. So each period is rebuilt from the events and
 compared field by field, and the first difference is named (``clocks.legal.clock.t0``, expected and found).
@@ -123,6 +124,13 @@ def _periods(events: Iterable[ChainedEvent]) -> dict[str, list[_Period]]:
             for kind, started in (named.items() if isinstance(named, Mapping) else ()):
                 periods.setdefault(str(kind), []).append(
                     _Period(event, started if isinstance(started, Mapping) else {}, [_segment("running", event)]))
+            resumed = payload.get("resumed")
+            for kind in (resumed if isinstance(resumed, Mapping) else ()):
+                # 受理 ended this running clock's 补正 pause: it runs again from the event.
+                current = periods.get(str(kind), [None])[-1]
+                if current is not None and current.closed is None:
+                    current.segments[-1].update(end=event.occurred_at, ended=event)
+                    current.segments.append(_segment("running", event))
             continue
         for kind, found in periods.items():
             current = found[-1]
@@ -193,8 +201,8 @@ def _compare(path: str, kind: str, clock: Clock, period: _Period, previous: Mapp
               "、".join(_budget(b) for b in declared) or None, _budget(budget))
     found = [_segment_of(s) for s in clock.segments]
     if len(found) != len(period.segments):
-        _fail(f"{path}.segments（计时与暂停时段）的个数与审计事件不符（ClockPaused、ClockResumed）",
-              f"{len(period.segments)} 个", f"{len(found)} 个")
+        _fail(f"{path}.segments（计时与暂停时段）的个数与审计事件不符（ClockPaused、ClockResumed、"
+              "ClocksStarted 的 resumed）", f"{len(period.segments)} 个", f"{len(found)} 个")
     relaxed = facts.start_message is not None and period.opened.element_id is None
     for n, (want, got) in enumerate(zip(period.segments, found)):
         for key in _SEGMENT_FIELDS:

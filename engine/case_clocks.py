@@ -126,6 +126,30 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
     return new, started
 
 
+ENDED_BY_ACCEPTANCE = ("correction",)
+"""The pauses 受理 ends: a 补正 is over once the applicant has brought everything asked for (第三十二条第一款
+第五项: then the application is accepted). A 容缺 pause is not: 容缺受理 accepts while materials are still owed,
+and whether that wait counts against the 承诺时限 is a local rule (DOMAIN §2.2), so it ends when the window
+resumes the clock. A 特别程序 (第四十五条) has its own end and goes on."""
+
+
+def resume_at_acceptance(doc: Mapping[str, Any], at: datetime, actor: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Resume every started clock paused for 补正 at ``at`` (a 受理 that started other clocks).
+
+    Returns the doc and, per resumed kind, the reason kind of the pause that ended: the ``resumed`` of the
+    ``ClocksStarted`` event, from which history and archive checks rebuild the new running segment (it starts
+    at the event's instant, by its actor, as :meth:`~engine.legal_clock.Clock.resume` writes it). A clock
+    paused for 容缺 or a 特别程序, running, closed or still waiting for 受理 is left as it is.
+    """
+    new, resumed = dict(doc), {}
+    for kind, clock in clocks_of(doc).items():
+        pause = clock.segments[-1]
+        if clock.paused and pause.reason_kind is not None and pause.reason_kind.value in ENDED_BY_ACCEPTANCE:
+            new = with_clock(new, kind, clock.resume(at, actor))
+            resumed[kind] = pause.reason_kind.value
+    return new, resumed
+
+
 def stops_clocks(doc: Mapping[str, Any] | None, element_id: str) -> tuple[str, ...]:
     """Kinds of running clocks whose current period ends when ``element_id`` completes (``stopsAt``)."""
     return tuple(kind for kind, entry in (doc or {}).items()

@@ -8,12 +8,15 @@ ends, from its closed clocks (:func:`closing_columns`):
   started through the API);
 * ``accepted_at``: the instant the case was accepted (受理), i.e. no clock waits for 受理 any more; a case
   without such a clock is accepted when it is received; a case never accepted (不予受理) keeps none;
-* ``corrections``: the 补正 rounds: each one-time 补正 notice and each clock pause for 补正;
+* ``corrections``: the 补正 rounds: each one-time 补正 notice and each clock pause for 补正 (a round is counted
+  where it starts; whether 受理 ended it, ``ClocksStarted.resumed``, or someone resumed the clocks by hand
+  changes nothing);
 * ``tolerance``: 容缺 was used: materials were missing at intake under 容缺, or a clock paused for 容缺;
 * ``visits``: the trips to a window the record shows: the counter intake, one per 补正 round (the applicant
   brings the materials) and one for 容缺 (the missing materials follow); none for an online application
   (全程网办), whose 补正 and 容缺 materials are uploaded too. ``visits <= 1`` is 最多跑一次;
-* per clock, ``*_used_days`` (working days used from T0 to the closing date, paused days excluded),
+* per clock, ``*_used_days`` (working days used from T0 to the closing date, paused days excluded: a pause
+  ends where its clock ran again, at a ``ClockResumed`` or at the 受理 that resumed it),
   ``*_limit_days`` (the limit with its extension, in working days) and ``*_late`` (closed after its due date).
 """
 from __future__ import annotations

@@ -43,17 +43,20 @@ Event = Mapping[str, Any]
 def current_pause(events: Sequence[Event]) -> Event | None:
     """Return the latest ``ClockPaused`` event still in force, or None.
 
-    A pause ends when the clocks resume or start (受理 after 补正). A one-time notice given by completing a
-    task (``noticeAt``) also ends when another task is completed: the window received the materials.
+    A pause ends when the clocks resume. A 补正 or 容缺 pause also ends when clocks start (受理 after 补正,
+    第三十二条第一款第五项: 受理 resumes the clocks it paused, ``ClocksStarted.resumed``); a 特别程序 goes on
+    across a 工改 stage's 受理 until its clocks resume. A one-time notice given by completing a task
+    (``noticeAt``) also ends when another task is completed: the window received the materials.
     """
     pauses = [e for e in events if e["event_type"] == "ClockPaused"]
     if not pauses:
         return None
     last = pauses[-1]
+    special = last["payload"].get("reason_kind") == "special_procedure"
     for later in events:
         if later["seq"] <= last["seq"]:
             continue
-        if later["event_type"] in ("ClockResumed", "ClocksStarted"):
+        if later["event_type"] == "ClockResumed" or (later["event_type"] == "ClocksStarted" and not special):
             return None
         if last.get("task_id") is not None and later["event_type"] == "TaskCompleted" \
                 and later.get("task_id") != last["task_id"]:

@@ -226,6 +226,9 @@ class CompleteTask(Command):
     on_record: bool = False
     """Replay only: re-issue a completion recorded before a second one-time 补正 notice was refused, so that
     what was recorded then still replays. Never set from the API or the CLI."""
+    resume_pauses: bool = True
+    """Replay only (False): re-issue a 受理 recorded before 受理 ended the 补正 pauses of the other clocks
+    (its ``ClocksStarted`` has no ``resumed``), which left them paused until someone resumed them by hand."""
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,19 @@ class ClocksStarted(Event):
     adds ``kind``, ``deemed`` and ``explanation`` (第三十二条's deemed acceptance) and, when its length came from
     the case data, ``amount_from`` (the variable). A 受理 entry recorded before every clock carried its budget
     has ``budget`` only with ``amount_from``; replay compares it without (:mod:`engine.replay_shapes`)."""
+    resumed: dict[str, str] = field(default_factory=dict)
+    """Per kind of another clock that was paused for 补正 and runs again from this 受理: the pause's
+    reason kind (``correction``, ``tolerance``). 受理 ends the 补正 (第三十二条第一款第五项); the clock's new
+    running segment starts at the event's instant, by its actor. Left out of the payload when no clock resumed,
+    and so absent from every 受理 recorded before 受理 ended those pauses (the clerk resumed them by hand, with
+    a ``ClockResumed``); replay re-issues such a 受理 without ending them (``CompleteTask.resume_pauses``)."""
+
+    def payload(self) -> dict[str, Any]:
+        """The fields, leaving out ``resumed`` when no paused clock ran again."""
+        out = super().payload()
+        if not self.resumed:
+            del out["resumed"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound, UnknownDistrict
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
-    close_all, starts_clocks, stop_periods, stops_clocks, task_deadline,
+    close_all, resume_at_acceptance, starts_clocks, stop_periods, stops_clocks, task_deadline,
 )
 from .calendar import business_date
 from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
@@ -325,7 +325,8 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
 
     Date rules of the form (``disallowPassedDates``, ``validate.minDate``/``maxDate``) count from the business
     date of the completion. A completion that would be a second one-time 补正 notice is refused (409
-    ``NOTICE_ALREADY_GIVEN``) before anything is written.
+    ``NOTICE_ALREADY_GIVEN``) before anything is written. A 受理 that starts clocks also resumes, at the same
+    instant, every other clock paused for 补正 (``ClocksStarted.resumed``); a 特别程序 pause goes on.
     """
     now = svc.clock.now()
     with svc.uow() as uow:
@@ -368,8 +369,13 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             task_data = {**svc.runner.task_data(workflow, task.spiff_task_id), **data}
             doc, started = start_pending(case.clocks, task.element_id, now, svc.calendar.get(), cmd.actor.username,
                                          task_data)
+            # 受理 ends the other clocks' 补正 pauses (第三十二条第一款第五项), recorded on the event.
+            resumed: dict[str, str] = {}
+            if cmd.resume_pauses:
+                doc, resumed = resume_at_acceptance(doc, now, cmd.actor.username)
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
-            inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started}))
+            inputs.append(ev.ClocksStarted(element_id=task.element_id, clocks={s["kind"]: s for s in started},
+                                           resumed=resumed))
         stopping = stops_clocks(case.clocks, task.element_id)
         if stopping:
             # 阶段办结: the period ends; the clock waits for the next stage's 受理 (tb:clock stopsAt).

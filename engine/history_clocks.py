@@ -5,7 +5,8 @@ an earlier moment is a prefix of it: the segments and extensions that existed th
 open, not yet closed. Which prefix is read off the audit log, event by event (never by time, since one
 command writes several events at the same instant): ``ClocksStarted`` opens the first running segment,
 ``ClockPaused`` and ``ClockResumed`` each open a new segment on clocks already started (a 补正 request
-before 受理 only notes the one-time notice), ``DeadlineExtended`` adds an extension, ``ClocksStopped`` ends
+before 受理 only notes the one-time notice), as does a ``ClocksStarted`` for the clocks its ``resumed`` names
+(受理 ended their 补正 pause), ``DeadlineExtended`` adds an extension, ``ClocksStopped`` ends
 a period of a per-stage clock (``tb:clock stopsAt``; the next ``ClocksStarted`` opens the next period, whose
 record is the next entry of the stored ``periods``) and ``CaseCompleted`` closes the clocks. Days used and
 left are then computed by the clock itself, with the working-day calendar.
@@ -137,6 +138,8 @@ def _advance(progress: _Progress, kind: str, event_type: str, payload: Mapping[s
         return progress
     if event_type == "ClocksStopped" and kind in (payload.get("clocks") or {}):
         return replace(progress, closed=True)
+    if event_type == "ClocksStarted" and kind in (payload.get("resumed") or {}):
+        return replace(progress, segments=progress.segments + 1)     # 受理 ended its 补正 pause
     if event_type in ("ClockPaused", "ClockResumed") and kind in (payload.get("clocks") or ()):
         return replace(progress, segments=progress.segments + 1)
     if event_type == "DeadlineExtended" and payload.get("clock") == kind:

@@ -2,7 +2,8 @@
 
 ``tongban migrate`` runs it after the schema upgrade. Each case's facts are derived from what it recorded:
 the channel and 容缺 from its application, the 补正 rounds and 容缺 pauses from its ``ClockPaused`` events,
-the acceptance instant from its ``ClocksStarted`` events, the department from its matter version or start
+the acceptance instant from its ``ClocksStarted`` events (the pauses a 受理 ended, their ``resumed``, are rounds
+counted at their ``ClockPaused`` already), the department from its matter version or start
 data, and, for a closed case, the working days of its closed clocks with the current calendar. Each batch
 is one transaction that locks its case rows, so a command on one of them waits and then reads the facts.
 

@@ -18,6 +18,9 @@ databases and are compared through a 1:1 mapping made where the ids are born (``
 
 An effect recorded before the engine added a field to its type (``ClocksStarted``'s budget of a clock started
 at 受理) is compared without that field; one that records it must match it exactly (:mod:`engine.replay_shapes`).
+A 受理 recorded before 受理 ended the 补正 pauses of the other clocks has a ``ClocksStarted`` without
+``resumed`` where the clocks stayed paused: replay re-issues it so (``CompleteTask.resume_pauses``), and the
+``ClockResumed`` someone recorded later by hand replays as recorded.
 
 Replay does not re-check permissions: the record shows the command was allowed, so the replay actor holds the
 task's candidate groups and the roles the clock and 督办 commands ask for. An input event with no command to
@@ -60,7 +63,7 @@ from .persistence.models import (
 from .replay_calendar import WithheldYears
 from .replay_inputs import GrantsAsOf, check_pins_against_chain
 from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
-from .replay_shapes import as_recorded
+from .replay_shapes import as_recorded, resumed_at_acceptance
 
 # Events written as part of another command's outcome (after its input event) or as effects.
 _EFFECTS = frozenset({"MatterReceived", "GrantExercised", "ApplicationReceived", "TaskCreated",
@@ -543,6 +546,17 @@ def _task_command(make: Callable[[int, Actor, RecordedEvent], Command]) -> Calla
     return issue
 
 
+def _complete(run: _Run, event: RecordedEvent, rest: list[RecordedEvent]) -> None:
+    """Re-issue a completion; a 受理 whose ``ClocksStarted`` has no ``resumed`` leaves paused clocks paused.
+
+    Such a 受理 either resumed nothing (the same either way) or was recorded before 受理 ended the 补正
+    pauses of the other clocks: then they stayed paused until a recorded ``ClockResumed``, as replayed.
+    """
+    task_id = _replay_task_id(run, event.task_id)
+    run.engine.handle(CompleteTask(task_id, _actor(run, event.actor, task_id), event.payload["data"],
+                                   on_record=True, resume_pauses=resumed_at_acceptance(event, rest, _EFFECTS)))
+
+
 def _refused_completion(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
     """Re-issue a receiving district's completion its grant did not cover (``GrantRefused``).
 
@@ -600,7 +614,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "CaseStarted": _start,
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
     "TaskUnclaimed": _task_command(lambda t, a, e: UnclaimTask(t, a)),
-    "TaskCompleted": _task_command(lambda t, a, e: CompleteTask(t, a, e.payload["data"], on_record=True)),
+    "TaskCompleted": _complete,
     "TaskDelegated": _task_command(lambda t, a, e: DelegateTask(t, a, e.payload["to_user"],
                                                                 e.payload["reason"])),
     "TaskReturned": _task_command(lambda t, a, e: ReturnTask(t, a, e.payload["reason"], on_record=True)),

@@ -12,10 +12,16 @@ Added fields so far:
 * ``ClocksStarted``: ``budget`` in the entry of a clock started at 受理 (the entry with ``deemed``). Before, only
   a clock whose length came from the case data (``amount_from``, always with its ``budget``) recorded it; a
   clock started with the case (收件) always did.
+
+A field may also record a behaviour the engine added; then the input that caused the effect replays under the
+behaviour its recorded effect shows (:func:`resumed_at_acceptance`):
+
+* ``ClocksStarted``: ``resumed``, the other clocks a 受理 resumed from a 补正 pause. Before, 受理 left them
+  paused until someone resumed them by hand (a ``ClockResumed`` later in the log).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping, Sequence
 
 
 def as_recorded(replayed: dict[str, Any], recorded: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,3 +49,21 @@ def _started_as_recorded(entry: Any, recorded: Any) -> Any:
     if older and isinstance(entry, Mapping) and "amount_from" not in entry and "budget" in entry:
         return {key: value for key, value in entry.items() if key != "budget"}
     return entry
+
+
+def resumed_at_acceptance(completed: Any, rest: Sequence[Any], effects: Collection[str]) -> bool:
+    """Whether the recorded completion ``completed`` is replayed ending the 补正 pauses of other clocks.
+
+    ``rest`` are the recorded events after it (:class:`engine.replay.RecordedEvent`) and ``effects`` the event
+    types no command replays. The completion's effects run up to the next input; a one-time 补正 notice the
+    same completion gave (``ClockPaused`` of its task) is one of them. False when its ``ClocksStarted`` lacks
+    ``resumed``: it then resumed nothing (the same either way), or it was recorded before 受理 ended the
+    pauses and the clocks stayed paused. True when it started no clock (nothing to resume then).
+    """
+    for later in rest:
+        if later.event_type == "ClocksStarted" and later.element_id == completed.element_id:
+            return "resumed" in (later.payload or {})
+        if later.event_type not in effects and not (later.event_type == "ClockPaused"
+                                                    and later.task_id == completed.task_id):
+            break
+    return True

@@ -104,12 +104,11 @@ def test_resume_after_a_correction_pause_spanning_a_stage_end_resumes_the_paused
     assert "补正告知" not in waiting["message"] and "没有可恢复的暂停" in waiting["message"]
 
 
-def test_resume_after_the_next_stage_started_resumes_the_still_paused_committed_clock(client, people, clock):
+def test_the_next_stage_s_acceptance_resumes_the_committed_clock_still_paused_for_correction(client, people,
+                                                                                          clock):
+    """受理 ends the 补正 (第三十二条第一款第五项): nobody has to resume the 承诺 clock by hand any more."""
     story, base, clerk = paused_for_correction_across_stage_1(client, people, clock)
     story.at(3, 9)
     story.do("guihua", "s2_accept", ACCEPT)
-    clocks = story.clocks()
-    assert (clocks["legal"]["paused"], clocks["committed"]["paused"]) == (False, True)
-    resumed = post(client, clerk, f"{base}/resume", {})
-    assert resumed.status_code == 200, resumed.get_json()
     assert {c["paused"] for c in story.clocks().values()} == {False}
+    assert_error(post(client, clerk, f"{base}/resume", {}), 409, "CLOCK_NOT_PAUSED")
