@@ -45,8 +45,9 @@
     // By element, not by id: an id may have been renamed since the markers were set.
     clearMarkers(this.modeler, ["tb-lint-error", "tb-lint-warning"]);
     overlays.remove({ type: "tb-lint" });
-    var flagged = findings.map(function (f) { return f.element_id; });
-    if (this.focused && flagged.indexOf(this.focused.id) < 0) {
+    // A process-level finding names the process: its pool carries the marker (see D.elementFor).
+    var elements = findings.map(function (f) { return D.elementFor(registry, f.element_id); });
+    if (this.focused && elements.indexOf(this.focused) < 0) {
       clearMarkers(this.modeler, ["tb-lint-focus"]);
       this.focused = null;
     }
@@ -56,8 +57,8 @@
     this.summary.textContent = findings.length ? errors + " 个错误，" + warnings + " 个警告" : "没有发现问题";
     this.summary.className = errors ? "sub lint-bad" : "sub lint-good";
     this.list.textContent = "";
-    findings.forEach(function (finding) {
-      var element = finding.element_id ? registry.get(finding.element_id) : null;
+    findings.forEach(function (finding, index) {
+      var element = elements[index];
       var label = finding.severity === "error" ? "错误" : "警告";
       var where = element ? (element.businessObject.name || element.id) : (finding.element_id || "");
       var content = [h("span", { className: "sev sev-" + finding.severity, text: label }), " ",
@@ -149,14 +150,14 @@
     var clocks = { legal: "法定时限", committed: "承诺时限", task: "环节时限" };
     var deadlines = (body.deadlines || []).map(function (d) {
       if (typeof d !== "object" || d === null) { return h("li", { text: String(d) }); }
-      var element = d.element ? registry.get(d.element) : null;
+      var element = D.elementFor(registry, d.element);
       var who = element ? (element.businessObject.name || d.element) : d.element || "办件";
       return h("li", { text: who + " · " + (clocks[d.clock] || d.clock || "期限") + "：" + (d.due || "—") +
                              (d.step !== undefined ? "（第 " + d.step + " 步时）" : "") });
     });
     function problems(list) {
       return (list || []).map(function (e) {
-        var element = e.element ? registry.get(e.element) : null;
+        var element = D.elementFor(registry, e.element);
         var text = e.message + "（" + e.code + (e.element ? " · " + e.element : "") + "）";
         return h("li", {}, element ? h("button", { type: "button", className: "finding", text: text,
           onclick: function () { self.ctx.lint.focus(element); } }) : text);

@@ -30,6 +30,7 @@
     D.modeler = modeler;  // for the browser tests and the console
     var ctx = { boot: boot, forms: function () { return state.forms; } };
     ctx.edits = new D.Edits(modeler);
+    ctx.taskRefs = new D.TaskRefs(modeler, ctx.edits);  // deleting a user task takes it out of notice and clocks
     ctx.openForm = function (key) { openForm(modeler, key); };
     ctx.lint = new D.Lint(modeler, ctx);
     ctx.panel = new D.Panel(document.getElementById("panel"), modeler, ctx);

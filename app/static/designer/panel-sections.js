@@ -275,28 +275,10 @@
       h("div", { className: "actions" }, add("legal"), add("committed")));
   }
 
-  // --- process: tb:oneTimeNotice, the one-time 补正 notice tasks (given once per case) ------------------------
-  function noticeTasks(declared) {
-    var ids = [];
-    declared.forEach(function (n) {
-      (n.tasks || "").split(/[\s,]+/).forEach(function (id) { if (id && ids.indexOf(id) < 0) { ids.push(id); } });
-    });
-    return ids;
-  }
-
-  // Steps that make the process declare exactly `ids` in one tb:oneTimeNotice (none: the element is removed).
-  function writeNotice(edits, element, process, declared, ids) {
-    var value = ids.length ? { tasks: ids.join(" ") } : null;
-    if (declared.length < 2) { return edits.extension(element, process, "tb:OneTimeNotice", declared[0] || null, value); }
-    var ext = process.extensionElements;  // hand-written XML may hold several: keep the first, drop the others
-    var rest = ext.values.filter(function (v) { return declared.indexOf(v) < 0 || (value && v === declared[0]); });
-    return [value ? edits.props(element, declared[0], value) : null,
-            rest.length ? edits.props(element, ext, { values: rest }) : edits.props(element, process, { extensionElements: undefined })];
-  }
-
+  // --- process: tb:oneTimeNotice, the one-time 补正 notice tasks (given once per case; see task-refs.js) ---------
   function notice(panel, element, process) {
     var declared = D.extensions(process, "tb:OneTimeNotice");
-    var chosen = noticeTasks(declared);
+    var chosen = D.noticeTasks(declared);
     var tasks = userTasks(process);
     var known = tasks.map(function (t) { return t.id; });
     var choices = tasks.map(function (t) { return [t.id, (t.name || t.id) + "（" + t.id + "）"]; })
@@ -310,7 +292,7 @@
         field: "notice-" + choice[0], checked: chosen.indexOf(choice[0]) >= 0, onchange: function () {
           var ids = Array.prototype.filter.call(group.querySelectorAll("input[type=checkbox]"), function (box) {
             return box.checked; }).map(function (box) { return box.value; });
-          panel.edits.run(writeNotice(panel.edits, element, process, declared, ids));
+          panel.edits.run(D.writeNotice(panel.edits, element, process, declared, ids));
         } }), " " + choice[1]));
     });
     if (!choices.length) { group.appendChild(h("p", { className: "hint", text: "本流程还没有用户任务" })); }
@@ -321,16 +303,6 @@
       (clocked ? "已声明办件时限的流程也可在时限的“一次性告知环节”中填写，按计时周期计；此处按整个办件计。" : "")));
     return section("一次性告知（tb:oneTimeNotice）", group);
   }
-
-  // Steps that keep the process's tb:oneTimeNotice naming a user task whose id changes from `from` to `to`.
-  D.renameNoticeTask = function (edits, element, from, to) {
-    var process = element.businessObject.$instanceOf("bpmn:UserTask") ? D.processOf(element) : null;
-    var declared = process ? D.extensions(process, "tb:OneTimeNotice") : [];
-    var ids = noticeTasks(declared);
-    if (ids.indexOf(from) < 0) { return []; }
-    return writeNotice(edits, element, process, declared, ids.map(function (id) { return id === from ? to : id; })
-      .filter(function (id, i, all) { return all.indexOf(id) === i; }));
-  };
 
   D.sections = {
     process: function (panel, element, process) { return [clocks(panel, element, process), notice(panel, element, process)]; },

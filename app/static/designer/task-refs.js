@@ -1,0 +1,109 @@
+// What names a user task from elsewhere in the process, and what names a process on the canvas.
+// A user task's id appears in the process's <tb:oneTimeNotice tasks=".."> and in the startsAt, noticeAt and stopsAt
+// of its <tb:clock> declarations: renaming a task in the panel keeps its place in tb:oneTimeNotice, and deleting it
+// from the canvas takes it out of all of them within the same command (one undo step). A process has no shape
+// of its own in a collaboration: its pool (the participant whose processRef it is) stands for it.
+(function (D) {
+  "use strict";
+
+  var CLOCK_REFS = ["startsAt", "noticeAt", "stopsAt"];
+  var SPAN_REFS = ["startsAt", "stopsAt"];  // left naming a deleted task rather than emptied (see TaskRefs)
+
+  function ids(value) {
+    return (value || "").split(/[\s,]+/).filter(Boolean);
+  }
+
+  // The ids the process's tb:oneTimeNotice elements (`declared`) name, each once, in order.
+  D.noticeTasks = function (declared) {
+    var out = [];
+    declared.forEach(function (n) {
+      ids(n.tasks).forEach(function (id) { if (out.indexOf(id) < 0) { out.push(id); } });
+    });
+    return out;
+  };
+
+  // Steps that make the process declare exactly `ids` in one tb:oneTimeNotice (none: the element is removed).
+  D.writeNotice = function (edits, element, process, declared, list) {
+    var value = list.length ? { tasks: list.join(" ") } : null;
+    if (declared.length < 2) { return edits.extension(element, process, "tb:OneTimeNotice", declared[0] || null, value); }
+    var ext = process.extensionElements;  // hand-written XML may hold several: keep the first, drop the others
+    var rest = ext.values.filter(function (v) { return declared.indexOf(v) < 0 || (value && v === declared[0]); });
+    return [value ? edits.props(element, declared[0], value) : null,
+            rest.length ? edits.props(element, ext, { values: rest }) : edits.props(element, process, { extensionElements: undefined })];
+  };
+
+  // Steps that keep the process's tb:oneTimeNotice naming a user task whose id changes from `from` to `to`.
+  D.renameNoticeTask = function (edits, element, from, to) {
+    var process = element.businessObject.$instanceOf("bpmn:UserTask") ? D.processOf(element) : null;
+    var declared = process ? D.extensions(process, "tb:OneTimeNotice") : [];
+    var list = D.noticeTasks(declared);
+    if (list.indexOf(from) < 0) { return []; }
+    return D.writeNotice(edits, element, process, declared, list.map(function (id) { return id === from ? to : id; })
+      .filter(function (id, i, all) { return all.indexOf(id) === i; }));
+  };
+
+  // Steps that take the user task `id` out of `process`'s tb:oneTimeNotice (removed once empty) and out of its
+  // clocks' startsAt, noticeAt and stopsAt. A noticeAt left empty goes; a startsAt or stopsAt that would be left
+  // empty keeps the id, so the clock is neither dropped nor silently made to run from receipt or to the end
+  // of the case: lint reports TB_BAD_CLOCK on it until the designer names another task. `host` is the
+  // process's shape (the edits' element).
+  D.forgetTask = function (edits, host, process, id) {
+    var steps = [];
+    var declared = D.extensions(process, "tb:OneTimeNotice");
+    var named = D.noticeTasks(declared);
+    if (named.indexOf(id) >= 0) {
+      steps = steps.concat(D.writeNotice(edits, host, process, declared, named.filter(function (n) { return n !== id; })));
+    }
+    D.extensions(process, "tb:Clock").forEach(function (clock) {
+      var changes = {}, changed = false;
+      CLOCK_REFS.forEach(function (attr) {
+        var list = ids(clock[attr]);
+        if (list.indexOf(id) < 0) { return; }
+        var rest = list.filter(function (n) { return n !== id; });
+        if (!rest.length && SPAN_REFS.indexOf(attr) >= 0) { return; }
+        changes[attr] = rest.length ? rest.join(" ") : undefined;
+        changed = true;
+      });
+      if (changed) { steps.push(edits.props(host, clock, changes)); }
+    });
+    return steps.filter(Boolean);
+  };
+
+  // The canvas element `id` names: the element itself, or for the id of a process inside a collaboration its
+  // pool. (A diagram without pools has the process as its root element, found by id.)
+  D.elementFor = function (registry, id) {
+    if (!id) { return null; }
+    return registry.get(id) || registry.filter(function (e) {
+      return e.type === "bpmn:Participant" && e.businessObject.processRef && e.businessObject.processRef.id === id;
+    })[0] || null;
+  };
+
+  // The shape that stands for the bpmn:Process `process`: its pool, or the root element of a diagram without pools.
+  D.processShape = function (registry, process) {
+    return registry.filter(function (e) {
+      var bo = e.businessObject;
+      return bo === process || (e.type === "bpmn:Participant" && bo.processRef === process);
+    })[0] || null;
+  };
+
+  // Registers the hook: before a user task is deleted (alone, with a selection, or with its subprocess or pool),
+  // its id leaves the process's extensions, as nested commands of the same deletion, so one undo restores both.
+  // Replacing a task keeps its id on the canvas (bpmn-js gives the new element the old id), so the shape a
+  // replace removes is left alone.
+  function TaskRefs(modeler, edits) {
+    var registry = modeler.get("elementRegistry");
+    var replaced = [];
+    modeler.on("commandStack.shape.replace.preExecute", function (event) { replaced.push(event.context.oldShape); });
+    modeler.on("commandStack.changed", function () { replaced = []; });
+    modeler.on("commandStack.shape.delete.preExecute", function (event) {
+      var shape = event.context.shape;
+      var bo = shape.businessObject;
+      if (shape.labelTarget || !bo || !bo.$instanceOf("bpmn:UserTask") || replaced.indexOf(shape) >= 0) { return; }
+      var process = D.processOf(shape);
+      var host = process ? D.processShape(registry, process) : null;
+      if (host) { edits.run(D.forgetTask(edits, host, process, bo.id)); }
+    });
+  }
+
+  D.TaskRefs = TaskRefs;
+})(window.TongbanDesigner);

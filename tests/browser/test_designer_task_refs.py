@@ -1,0 +1,143 @@
+"""Process-level lint findings and user tasks named by process extensions, in the designer.
+
+A finding that names a process inside a collaboration (``TB_BAD_NOTICE``, ``TB_BAD_CLOCK``) is drawn on the process's
+pool, and clicking it selects the pool, so the panel shows the process settings. Deleting a user task from the
+canvas takes its id out of ``<tb:oneTimeNotice tasks>`` (removed once empty) and out of the ``tb:clock``
+``noticeAt``/``startsAt`` in the same command, so one undo restores both; a clock whose only start task is
+deleted stays and lint points at it."""
+from __future__ import annotations
+
+from lxml import etree
+
+from app.runtime import get_engine
+from engine.definitions import TB_NS
+
+from .test_designer import SELECTION, shot
+from .test_designer_notice import BPMN, new_draft, save, stored_notices
+from .test_review_flow import log_in
+
+NOTICE = '<tb:oneTimeNotice tasks="correction_notice receive_correction"/>'
+COMMITTED = ('startsAt="accept_on_spot accept_corrected accept_tolerance" noticeAt="correction_notice"/>\n'
+             '    </bpmn:extensionElements>')
+NOTICE_NOW = """() => TongbanDesigner.modeler.get('canvas').getRootElement().businessObject.extensionElements.values
+    .filter(v => v.$type === 'tb:OneTimeNotice').map(v => v.tasks)"""
+
+
+def open_draft(page, server, process_key: str, draft_id: int) -> None:  # noqa: ANN001
+    log_in(page, server.url, "designer")
+    page.goto(f"{server.url}/designer/{process_key}?draft={draft_id}")
+    page.wait_for_selector("body[data-modeler-ready=true]", timeout=20000)
+    page.wait_for_selector("#lint-summary:not(:has-text('检查'))", timeout=20000)
+
+
+def stored_clocks(server, draft_id: int, process_id: str) -> list[dict[str, str]]:  # noqa: ANN001
+    """The attributes of every tb:clock of ``process_id`` in the draft as stored on the server."""
+    root = etree.fromstring(get_engine(server.app).drafts.get(draft_id).bpmn.encode())
+    process = root.find(f"{BPMN}process[@id='{process_id}']")
+    return [dict(el.attrib) for el in process.iterfind(f"{BPMN}extensionElements/{{{TB_NS}}}clock")]
+
+
+def stored_task_ids(server, draft_id: int) -> set[str]:  # noqa: ANN001
+    root = etree.fromstring(get_engine(server.app).drafts.get(draft_id).bpmn.encode())
+    return {el.get("id") for el in root.iter(f"{BPMN}userTask")}
+
+
+def has_marker(page, element_id: str, marker: str) -> bool:  # noqa: ANN001
+    return page.evaluate("""([id, marker]) => TongbanDesigner.modeler.get('canvas').hasMarker(id, marker)""",
+                         [element_id, marker])
+
+
+def delete_from_context_pad(page, element_id: str) -> None:  # noqa: ANN001
+    page.click(f'[data-element-id="{element_id}"]')
+    page.click('.djs-context-pad [data-action="delete"]')
+    page.wait_for_selector(f'[data-element-id="{element_id}"]', state="detached")
+
+
+def test_a_process_finding_in_a_collaboration_selects_the_pool_and_shows_the_process_settings(server, page):
+    draft_id = new_draft(server, "yidi_shoujian", ('<tb:oneTimeNotice tasks="notify"/>',
+                                                   '<tb:oneTimeNotice tasks="notify gone"/>'))
+    open_draft(page, server, "yidi_shoujian", draft_id)
+    finding = page.locator("#lint-list button.finding", has_text="TB_BAD_NOTICE")
+    finding.wait_for(timeout=20000)
+    assert "收件地（受权窗口）" in finding.inner_text()  # named by its pool
+    assert has_marker(page, "p_receiving", "tb-lint-error")
+    assert page.locator('.djs-overlays[data-container-id="p_receiving"] .tb-lint-badge').count() == 1
+
+    finding.click()
+    assert page.evaluate(SELECTION) == ["p_receiving"]
+    assert has_marker(page, "p_receiving", "tb-lint-focus")
+    assert page.inner_text("#panel .panel-title") == "泳池：收件地（受权窗口）"
+    notice = page.get_by_role("group", name="一次性告知环节")
+    assert notice.get_by_label("gone（不是本流程的用户任务，请取消勾选）").is_checked()
+    shot(page, "refs-01-pool-finding")
+
+    # Deleting the owning process's only start task keeps its clocks; lint points at the owning pool.
+    delete_from_context_pad(page, "confirm_arrival")
+    clock = page.locator("#lint-list button.finding", has_text="TB_BAD_CLOCK").first
+    clock.wait_for(timeout=20000)
+    assert "confirm_arrival" in clock.inner_text()
+    clock.click()
+    assert page.evaluate(SELECTION) == ["p_owning"]
+    assert page.get_by_label("起算环节").first.input_value() == "confirm_arrival"
+    save(page, 2)
+    assert [c.get("startsAt") for c in stored_clocks(server, draft_id, "yidi_banli")] == ["confirm_arrival"] * 2
+
+
+def test_a_process_finding_without_pools_still_selects_the_process(server, page):
+    draft_id = new_draft(server, "parallel_approval", ("<bpmn:extensionElements>",
+                                                       '<bpmn:extensionElements><tb:oneTimeNotice tasks="gone"/>'))
+    open_draft(page, server, "parallel_approval", draft_id)
+    finding = page.locator("#lint-list button.finding", has_text="TB_BAD_NOTICE")
+    finding.wait_for(timeout=20000)
+    finding.click()
+    assert page.evaluate(SELECTION) == ["parallel_approval"]
+    assert page.inner_text("#panel .panel-title").startswith("流程")
+    assert page.get_by_role("group", name="一次性告知环节").get_by_label(
+        "gone（不是本流程的用户任务，请取消勾选）").is_checked()
+
+
+def test_deleting_a_notice_task_takes_it_out_of_the_notice_and_the_clocks_and_undo_restores_it(server, page):
+    draft_id = new_draft(server, "standard_permit", (COMMITTED, COMMITTED.replace(
+        "</bpmn:extensionElements>", NOTICE + "\n    </bpmn:extensionElements>")))
+    open_draft(page, server, "standard_permit", draft_id)
+    assert stored_notices(server, draft_id, "standard_permit") == ["correction_notice receive_correction"]
+
+    delete_from_context_pad(page, "correction_notice")
+    save(page, 2)
+    assert stored_notices(server, draft_id, "standard_permit") == ["receive_correction"]
+    assert [c.get("noticeAt") for c in stored_clocks(server, draft_id, "standard_permit")] == [None, None]
+    assert "correction_notice" not in get_engine(server.app).drafts.get(draft_id).bpmn
+    page.evaluate("() => TongbanDesigner.modeler.get('selection').select(null)")
+    notice = page.get_by_role("group", name="一次性告知环节")
+    assert notice.get_by_label("接收补正材料（receive_correction）").is_checked()
+    shot(page, "refs-02-deleted")
+
+    page.get_by_role("button", name="撤销").click()  # one step: the task, the notice and the clocks
+    page.wait_for_selector('[data-element-id="correction_notice"]')
+    page.get_by_role("button", name="重做").click()
+    page.wait_for_selector('[data-element-id="correction_notice"]', state="detached")
+    assert page.evaluate(NOTICE_NOW) == ["receive_correction"]
+    page.get_by_role("button", name="撤销").click()
+    page.wait_for_selector('[data-element-id="correction_notice"]')
+    assert page.evaluate(NOTICE_NOW) == ["correction_notice receive_correction"]
+    save(page, 3)
+    assert stored_notices(server, draft_id, "standard_permit") == ["correction_notice receive_correction"]
+    assert [c.get("noticeAt") for c in stored_clocks(server, draft_id, "standard_permit")] == ["correction_notice"] * 2
+    assert "correction_notice" in stored_task_ids(server, draft_id)
+
+    # Several at once (one of them a start task among others): the notice left empty goes, startsAt keeps the rest.
+    page.evaluate("""() => { const m = TongbanDesigner.modeler, r = m.get('elementRegistry');
+        m.get('selection').select(['correction_notice', 'receive_correction', 'accept_on_spot'].map(id => r.get(id))); }""")
+    page.click('.djs-context-pad [data-action="delete"]')
+    page.wait_for_selector('[data-element-id="receive_correction"]', state="detached")
+    save(page, 4)
+    assert stored_notices(server, draft_id, "standard_permit") == []
+    clocks = stored_clocks(server, draft_id, "standard_permit")
+    assert [c.get("startsAt") for c in clocks] == ["accept_corrected accept_tolerance"] * 2
+    assert [c.get("noticeAt") for c in clocks] == [None, None]
+    page.get_by_role("button", name="撤销").click()
+    page.wait_for_selector('[data-element-id="receive_correction"]')
+    save(page, 5)
+    assert stored_notices(server, draft_id, "standard_permit") == ["correction_notice receive_correction"]
+    assert [c.get("startsAt") for c in stored_clocks(server, draft_id, "standard_permit")] == [
+        "accept_on_spot accept_corrected accept_tolerance"] * 2
