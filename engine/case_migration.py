@@ -2,7 +2,8 @@
 
 A case moves only when nothing it is doing now would change meaning (see :mod:`engine.spiff.migration` for
 the workflow rules). On top of those, an open inbox task must keep its form and its candidates in the
-target, since the inbox row was routed and will be validated by them. Clocks already started keep their
+target (the same form key pinned at the same form version), since the inbox row was routed and will be
+validated by them. Clocks already started keep their
 budgets (they were started under the old rules); open tasks keep their deadlines.
 
 The handler is one transaction like every command: lock the case (waiting at most ``lock_timeout``), refuse
@@ -74,11 +75,22 @@ def check_case(svc: Services, case: CaseRecord, workflow: Any, source: LoadedDef
             refusals.append(Refusal("MIGRATION_TASK_FORM_CHANGED",
                                     f"待办环节 {element_id}（{old.name}）在目标版本中表单已由 {old.form_key} 改为 "
                                     f"{new.form_key}；请等该环节办结后再迁移", element_id))
+        elif _pinned_hash(source, old.form_key) != _pinned_hash(target, new.form_key):
+            # Same key, another pinned version: the task would be validated against fields it never showed.
+            refusals.append(Refusal("MIGRATION_TASK_FORM_CHANGED",
+                                    f"待办环节 {element_id}（{old.name}）的表单 {old.form_key} 在目标版本中已改版"
+                                    f"（锁定的表单版本不同）；请等该环节办结后再迁移", element_id))
         if (old.candidate_groups, old.candidate_users) != (new.candidate_groups, new.candidate_users):
             refusals.append(Refusal("MIGRATION_TASK_CANDIDATES_CHANGED",
                                     f"待办环节 {element_id}（{old.name}）在目标版本中办理人（候选组）已改变；"
                                     f"请等该环节办结后再迁移", element_id))
     return refusals
+
+
+def _pinned_hash(definition: LoadedDefinition, form_key: str | None) -> str | None:
+    """The content hash of the form version ``definition`` pins for ``form_key`` (None: no form)."""
+    form = definition.forms.get(form_key) if form_key else None
+    return form.content_hash if form is not None else None
 
 
 def target_definition(uow: SqlAlchemyUnitOfWork, svc: Services, process_key: str, version: int) -> LoadedDefinition:

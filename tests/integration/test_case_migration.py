@@ -190,3 +190,23 @@ def test_cases_are_named_by_id_or_number_and_only_within_the_process(engine):
     with pytest.raises(NotFound) as missing:
         engine.versions.plan("parallel_approval", 1, 2, actor=ADMIN, cases=[other.case_no])
     assert missing.value.details == {"cases": [other.case_no]}
+
+
+def test_a_task_whose_pinned_form_changed_version_is_refused_though_its_key_is_the_same(engine):
+    """The inbox row was opened under the old form: moving it would validate against fields it never showed."""
+    from tests.conftest import ROOT
+    deploy_shipped(engine)
+    case_id = start(engine)                                    # waits at 受理 (form accept_application)
+    form = json.loads((ROOT / "forms" / "accept_application.form").read_text(encoding="utf-8"))
+    form["components"].append({"type": "select", "key": "risk_level", "label": "风险等级",
+                               "values": [{"label": "低", "value": "low"}], "validate": {"required": True}})
+    bpmn = (ROOT / "processes" / "parallel_approval" / "main.bpmn").read_bytes()
+    deployed = engine.handle(DeployDefinitions((("parallel_approval/main.bpmn", bpmn),),
+                                               (("accept_application.form", json.dumps(form).encode()),)))
+    assert [d.version for d in deployed if d.kind == "process"] == [2]    # same diagram, another pinned form
+    report = engine.versions.migrate("parallel_approval", 1, 2, actor=ADMIN)
+    (refused,) = report.refused
+    assert [(r.code, r.element_id) for r in refused.refusals] == [("MIGRATION_TASK_FORM_CHANGED", "accept")]
+    assert "accept_application" in refused.refusals[0].message and "已改版" in refused.refusals[0].message
+    assert report.migrated == [] and refused.case_id == case_id
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))   # still on version 1
