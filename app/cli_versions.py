@@ -83,8 +83,16 @@ def diff_command(process_key: str, from_version: int, to_version: int, as_json: 
             aspects = "、".join(ASPECTS_ZH[c["aspect"]] for c in info.get("changes", []))
             click.echo(f"{label}  {element:28} {info['type']:18} {info['name'] or ''}"
                        + (f"  （{aspects}）" if aspects else ""))
+    forms = diff["forms"]
+    for key in forms["added"]:
+        click.echo(f"表单新增  {key}")
+    for key in forms["removed"]:
+        click.echo(f"表单移除  {key}")
+    for change in forms["changed"]:
+        click.echo(f"表单改版  {change['key']:28} {change['from_hash'][:12]} → {change['to_hash'][:12]}")
     click.echo(f"v{from_version} → v{to_version}：新增 {len(diff['added'])}，删除 {len(diff['removed'])}，"
-               f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}")
+               f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}；锁定表单新增 {len(forms['added'])}，"
+               f"移除 {len(forms['removed'])}，改版 {len(forms['changed'])}")
 
 
 @click.command("dryrun", cls=CliCommand, short_help="用场景文件试运行草稿，不触及真实数据", help=(

@@ -63,6 +63,22 @@ class VersionHeadSchema(Schema):
     deployed_by = fields.String(allow_none=True)
 
 
+class PinChangeSchema(Schema):
+    """A form key both versions pin, at different form versions."""
+
+    key = fields.String()
+    from_hash = fields.String()
+    to_hash = fields.String()
+
+
+class FormsDiffSchema(Schema):
+    """Form keys pinned only by the newer version, only by the older one, or at another form version."""
+
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())
+    changed = fields.List(fields.Nested(PinChangeSchema))
+
+
 class DiffSchema(Schema):
     """Element ids per category (to colour a diagram) and what changed in each."""
 
@@ -74,6 +90,7 @@ class DiffSchema(Schema):
     changed = fields.List(fields.String())
     unchanged = fields.Integer()
     details = fields.Dict(metadata={"description": "元素 id → {type, name, changes: [{aspect, from, to}]}"})
+    forms = fields.Nested(FormsDiffSchema, metadata={"description": "两版锁定的表单版本之差"})
 
 
 class CaseRef(fields.Field):

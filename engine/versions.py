@@ -94,12 +94,16 @@ class Versions:
                 "versions": versions, "log": [_entry(e) for e in log]}
 
     def diff(self, process_key: str, from_version: int, to_version: int) -> dict[str, Any]:
-        """Structural diff of two deployed versions (see :mod:`engine.lint_diff`)."""
+        """Structural diff of two deployed versions (see :mod:`engine.lint_diff`), and of the forms they pin.
+
+        A version can differ from the one before only in a pinned form (the same diagram deployed with a
+        changed form): ``forms`` then says which key moved to which form version, where the elements do not.
+        """
         with self.reader() as uow:
             old, new = (_definition(uow.versions, process_key, v) for v in (from_version, to_version))
         result = diff_diagrams(old["bpmn_xml"], new["bpmn_xml"], process_key, max_bytes=self.max_bpmn_bytes)
         return {"process_key": process_key, "from": _version_head(old), "to": _version_head(new),
-                **result.to_dict()}
+                **result.to_dict(), "forms": _pinned_forms_diff(old["form_refs"] or {}, new["form_refs"] or {})}
 
     def plan(self, process_key: str, from_version: int, to_version: int, *, actor: Actor,
              cases: Iterable[str] | None = None) -> list[CasePlan]:
@@ -211,6 +215,13 @@ def _definition(repo: VersionRepository, process_key: str, version: int) -> dict
         raise NotFound(f"流程 {process_key} 的第 {version} 版尚未部署",
                        details={"process_key": process_key, "version": version})
     return row
+
+
+def _pinned_forms_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
+    """Form keys pinned only by the new version, only by the old one, and pinned at another content hash."""
+    return {"added": sorted(new.keys() - old.keys()), "removed": sorted(old.keys() - new.keys()),
+            "changed": [{"key": key, "from_hash": old[key], "to_hash": new[key]}
+                        for key in sorted(old.keys() & new.keys()) if old[key] != new[key]]}
 
 
 def _version_head(row: dict[str, Any]) -> dict[str, Any]:

@@ -204,6 +204,11 @@ def test_a_task_whose_pinned_form_changed_version_is_refused_though_its_key_is_t
     deployed = engine.handle(DeployDefinitions((("parallel_approval/main.bpmn", bpmn),),
                                                (("accept_application.form", json.dumps(form).encode()),)))
     assert [d.version for d in deployed if d.kind == "process"] == [2]    # same diagram, another pinned form
+    diff = engine.versions.diff("parallel_approval", 1, 2)                 # the designer sees why
+    assert (diff["added"], diff["removed"], diff["changed"]) == ([], [], [])
+    (pin,) = diff["forms"]["changed"]
+    assert pin["key"] == "accept_application" and pin["from_hash"] != pin["to_hash"]
+    assert (diff["forms"]["added"], diff["forms"]["removed"]) == ([], [])
     report = engine.versions.migrate("parallel_approval", 1, 2, actor=ADMIN)
     (refused,) = report.refused
     assert [(r.code, r.element_id) for r in refused.refusals] == [("MIGRATION_TASK_FORM_CHANGED", "accept")]

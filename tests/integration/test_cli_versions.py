@@ -41,7 +41,7 @@ def test_versions_and_diff_show_who_deployed_what_and_what_changed(runner, app, 
 
     diff = ok(runner.invoke(args=["diff", "parallel_approval", "1", "2"]))
     assert "新增  review_shengtai" in diff and "修改  join" in diff and "（流入）" in diff
-    assert diff.splitlines()[-1] == "v1 → v2：新增 3，删除 0，修改 2，未变 30"
+    assert diff.splitlines()[-1] == "v1 → v2：新增 3，删除 0，修改 2，未变 30；锁定表单新增 0，移除 0，改版 0"
     assert json.loads(ok(runner.invoke(args=["diff", "parallel_approval", "1", "2", "--json"])))["changed"] == [
         "join", "split"]
     assert "尚未部署" in failed(runner.invoke(args=["diff", "parallel_approval", "1", "7"]))
