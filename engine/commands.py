@@ -337,6 +337,9 @@ class RecomputeDeadlines(Command):
     case_id: int
     reason: str
     actor: Actor = field(default_factory=Actor.system)
+    move_tasks: bool = True
+    """Replay only (False): re-issue a recompute recorded before it moved open tasks' own deadlines (its
+    ``DeadlinesRecomputed`` names no ``task:`` key), so that what was recorded then still replays."""
 
 
 @dataclass(frozen=True)

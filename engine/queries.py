@@ -212,11 +212,12 @@ class Queries(ExtensionReads, MatterReads):
                           with_timers: bool = False) -> list[dict[str, Any]]:
         """Return running cases that carry clocks (only those with a provisional deadline, if asked).
 
-        With ``with_timers``, running cases with a waiting timer are included too: their due times may come
-        from the working-day calendar as well.
+        With ``with_timers``, running cases with a waiting timer or an open task with a budget of its own are
+        included too: their due times may come from the working-day calendar as well.
         """
         has_timer = exists().where(Timer.case_id == Case.id, Timer.state == "waiting")
-        scope = or_(Case.clocks.is_not(None), has_timer) if with_timers else Case.clocks.is_not(None)
+        has_budget = exists().where(TaskItem.case_id == Case.id, TaskItem.state == "open", TaskItem.due_at.is_not(None))
+        scope = or_(Case.clocks.is_not(None), has_timer, has_budget) if with_timers else Case.clocks.is_not(None)
         stmt = select(Case.id, Case.case_no, Case.version, Case.legal_due_at, Case.committed_due_at,
                       Case.deadline_provisional).where(Case.status == "running", scope)
         if provisional_only:

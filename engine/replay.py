@@ -634,7 +634,9 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "ExtensionRejected": _extension_request(lambda r, a, p: DecideExtension(r, a, False, p["comment"],
                                                                             on_record=True)),
     "ExtensionWithdrawn": _extension_request(lambda r, a, p: WithdrawExtension(r, a)),
-    "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(c, p["reason"], a)),
+    # Recomputes recorded before they moved open tasks' own deadlines name no task: keys (replay them so).
+    "DeadlinesRecomputed": _case_command(lambda c, a, p: RecomputeDeadlines(
+        c, p["reason"], a, move_tasks=any(str(k).startswith("task:") for k in p.get("after") or {}))),
     "SupervisionRaised": _case_command(lambda c, a, p: RaiseSupervision(c, a)),
     "SupervisionClosed": _close_supervision,
     "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),

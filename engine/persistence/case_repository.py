@@ -65,6 +65,12 @@ _FOLLOW_CASE_CLOCK_CANDIDATES = hot(
         select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
                                  tasks.c.due_at.is_(None))))
     .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+# An open task's own budget re-counted with a changed calendar (RecomputeDeadlines): the row and its candidates.
+_MOVE_TASK_DEADLINE = (update(tasks).where(tasks.c.id == bindparam("b_task_id"), tasks.c.state == "open")
+                       .values(due_at=bindparam("b_due"), yellow_at=bindparam("b_yellow"),
+                               inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+_MOVE_TASK_DEADLINE_CANDIDATES = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
+                                  .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
 _SET_AVAILABLE = hot(update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
                   .values(available=bindparam("b_available")))
 _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
@@ -185,6 +191,27 @@ class CaseRepository:
         self.uow.deferred.case_id = case.id
         case.version += 1
         case.changes.clear()
+
+    def open_budgeted_tasks(self, case_id: int) -> list[Any]:
+        """The case's open tasks with a budget of their own (``due_at`` set), oldest first.
+
+        Each row has ``id``, ``element_id``, ``created_at`` (the instant the budget counts from), ``due_at``
+        and ``yellow_at``.
+        """
+        stmt = (select(tasks.c.id, tasks.c.element_id, tasks.c.created_at, tasks.c.due_at, tasks.c.yellow_at)
+                .where(tasks.c.case_id == case_id, tasks.c.state == "open", tasks.c.due_at.is_not(None))
+                .order_by(tasks.c.created_at, tasks.c.id))
+        return list(self._conn.execute(stmt))
+
+    def move_task_deadline(self, task_id: int, due_at: datetime, yellow_at: datetime) -> None:
+        """Give an open task new own due and yellow instants, on its row and its candidate rows (deferred).
+
+        The inbox's light and due order read ``inbox_due_at``/``inbox_yellow_at``, which for a task with its
+        own budget are that budget's instants (:func:`engine.handlers.inbox_columns`).
+        """
+        params = {"b_task_id": task_id, "b_due": due_at, "b_yellow": yellow_at}
+        self.uow.defer(_MOVE_TASK_DEADLINE_CANDIDATES, params)
+        self.uow.defer(_MOVE_TASK_DEADLINE, params)
 
     def update_task(self, task_id: int, **values: Any) -> None:
         """Change columns of one inbox row (and whether its candidate rows count as available); deferred."""
