@@ -55,11 +55,8 @@ class Refused(click.ClickException):
         return cls(exc.code, exc.message, exc.details, exit_code=exit_code, as_json=as_json)
 
     def to_dict(self) -> dict[str, Any]:
-        """The API's error shape (``details`` only when there are some), as :meth:`EngineError.to_dict`."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+        """The API's error shape (``details`` always, ``{}`` when there is nothing to add), as the API's."""
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
 
     def show(self, file: Any = None) -> None:
         if self.as_json:

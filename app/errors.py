@@ -130,8 +130,7 @@ def error_body(status: int, message: str | None = None, code: str | None = None,
                             "message": message or _HTTP_ZH.get(status, "请求失败")}
     if status == 413 and has_app_context():
         body["message"] = _too_large(details)
-    if details:
-        body["details"] = details
+    body["details"] = details     # always present, ``{}`` when there is nothing to add: one shape for clients
     return body
 
 

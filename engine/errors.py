@@ -30,10 +30,7 @@ class EngineError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape the API sends: ``{"code", "message", "details"}``."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+        return {"code": self.code, "message": self.message, "details": dict(self.details)}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
