@@ -5,11 +5,12 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.migrations import alembic_config
-from engine.persistence.models import Base, ExtensionRequest
+from engine.persistence.models import ExtensionRequest
+from tests.migration_helpers import downgraded
 
 BEFORE = "5e2b7d4c9a18"
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
@@ -18,15 +19,7 @@ T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def old_database(database_url):
     """The database taken back to the revision before ``approver_role`` (dropping what the tests left)."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    command.downgrade(alembic_config(database_url), BEFORE)
-    yield database_url, engine
-    command.upgrade(alembic_config(database_url), "head")
-    engine.dispose()
+    yield from downgraded(database_url, BEFORE)
 
 
 def test_requests_made_before_the_revision_stay_with_the_department_head(old_database):

@@ -5,10 +5,11 @@ from datetime import datetime, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from engine.migrations import alembic_config
-from engine.persistence.models import NO_DEADLINE, Base, TaskCandidate, TaskItem
+from engine.persistence.models import NO_DEADLINE, TaskCandidate, TaskItem
+from tests.migration_helpers import downgraded
 
 BEFORE = "7d4e0b9c2a15"
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
@@ -19,15 +20,7 @@ OWN = datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
 @pytest.fixture
 def old_database(database_url):
     """The database taken back to the revision before the inbox columns (dropping what the tests left)."""
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    command.downgrade(alembic_config(database_url), BEFORE)
-    yield database_url, engine
-    command.upgrade(alembic_config(database_url), "head")
-    engine.dispose()
+    yield from downgraded(database_url, BEFORE)
 
 
 def test_rows_written_before_the_revision_get_their_case_facts_and_due_instants(old_database):
