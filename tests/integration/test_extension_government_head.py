@@ -16,6 +16,7 @@ from engine import (
     Replayer, RequestExtension, StartCase, WithdrawExtension, ensure_calendar_seeded, read_history, verify_history,
 )
 from tests.goldens import HISTORIES
+from tests.integration.test_extension_department import reads
 from tests.helpers import CLERK, deploy_shipped, open_task
 
 REVIEWER_FG = Actor("reviewer_fg", ("reviewer",), "500103", "fagai")
@@ -62,12 +63,6 @@ def written(engine, case_id) -> tuple[int, int]:
     return case["version"], case["event_count"]
 
 
-def reads(engine, actor, case_id) -> bool:
-    try:
-        engine.queries.case(actor, case_id)
-    except NotFound:
-        return False
-    return True
 
 
 def test_a_joint_procedure_request_waits_for_the_government_head_not_the_lead_departments(people, clock):

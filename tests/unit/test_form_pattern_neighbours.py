@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from marshmallow import ValidationError
 
 from engine.errors import DefinitionRejected
 from engine.form_patterns import PATTERN_TIMEOUT, deploy_problem, pattern_check
 from engine.forms import parse_form
-from tests.unit.test_timer_values import bounded
+from tests.unit.test_form_patterns import refusal
 
 # (pattern, what the message names, a value it backtracks on for seconds: all accepted by the old check)
 NEWLY_REFUSED = [
@@ -68,15 +67,7 @@ def probe(pattern: str):
 
 def outcome(pattern: str, value: str) -> str:
     """Check ``value`` as a form does (50 ms of matching at most): "" when it fits, else the field message."""
-    check = pattern_check(pattern, None)
-
-    def run() -> str:
-        try:
-            check(value)
-        except ValidationError as exc:
-            return exc.messages[0]
-        return ""
-    return bounded(run, seconds=10)
+    return refusal(pattern_check(pattern, None), value)
 
 
 @pytest.mark.parametrize(("pattern", "fragment", "value"), NEWLY_REFUSED + STILL_REFUSED)
