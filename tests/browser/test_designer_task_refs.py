@@ -4,16 +4,19 @@ A finding that names a process inside a collaboration (``TB_BAD_NOTICE``, ``TB_B
 pool, and clicking it selects the pool, so the panel shows the process settings. Deleting a user task from the
 canvas takes its id out of ``<tb:oneTimeNotice tasks>`` (removed once empty) and out of the ``tb:clock``
 ``noticeAt``/``startsAt`` in the same command, so one undo restores both; a clock whose only start task is
-deleted stays and lint points at it."""
+deleted stays and lint points at it. Renaming a user task in the panel renames it, in the same command, wherever
+the process names it: the clocks' ``startsAt``/``noticeAt``/``stopsAt``, ``tb:oneTimeNotice`` and the user tasks'
+``tb:assignment separateFrom``."""
 from __future__ import annotations
 
 from lxml import etree
 
 from app.runtime import get_engine
+from engine import LintDefinitions
 from engine.definitions import TB_NS
 
-from .test_designer import SELECTION, shot
-from .test_designer_notice import BPMN, new_draft, save, stored_notices
+from .test_designer import SELECTION, api, shot
+from .test_designer_notice import BPMN, new_draft, no_lint_error, save, stored_notices
 from .test_review_flow import log_in
 
 NOTICE = '<tb:oneTimeNotice tasks="correction_notice receive_correction"/>'
@@ -141,3 +144,72 @@ def test_deleting_a_notice_task_takes_it_out_of_the_notice_and_the_clocks_and_un
     assert stored_notices(server, draft_id, "standard_permit") == ["correction_notice receive_correction"]
     assert [c.get("startsAt") for c in stored_clocks(server, draft_id, "standard_permit")] == [
         "accept_on_spot accept_corrected accept_tolerance"] * 2
+
+
+# standard_permit edited by hand so that ``review`` is named in every kind of place that stores a task id, among
+# other ids and with the separators people write (lint asks only that each names a user task of the process).
+RENAME_EDITS = (
+    ('<tb:clock kind="legal" workdays="20" startsAt="accept_on_spot accept_corrected accept_tolerance" '
+     'noticeAt="correction_notice"/>',
+     '<tb:clock kind="legal" workdays="20" startsAt="accept_on_spot,review accept_tolerance" '
+     'noticeAt="correction_notice review" stopsAt="decide review"/>\n'
+     '      <tb:oneTimeNotice tasks="review correction_notice"/>'),
+    ('candidateGroups="department_head@${deciding}/${department}" separateFrom="review"',
+     'candidateGroups="department_head@${deciding}/${department}" separateFrom="accept_on_spot, review"'),
+)
+
+
+def stored_refs(server, draft_id: int) -> dict[str, list[str | None]]:  # noqa: ANN001
+    """Every attribute of the stored draft that names user tasks, by attribute, in document order."""
+    root = etree.fromstring(get_engine(server.app).drafts.get(draft_id).bpmn.encode())
+    clocks = list(root.iter(f"{{{TB_NS}}}clock"))
+    refs = {attr: [c.get(attr) for c in clocks] for attr in ("startsAt", "noticeAt", "stopsAt")}
+    refs["tasks"] = [n.get("tasks") for n in root.iter(f"{{{TB_NS}}}oneTimeNotice")]
+    refs["separateFrom"] = [a.get("separateFrom") for a in root.iter(f"{{{TB_NS}}}assignment") if a.get("separateFrom")]
+    return refs
+
+
+def lint_errors(server, draft_id: int) -> list[str]:  # noqa: ANN001
+    """The server's lint of the stored draft: the codes of its errors (warnings such as a renamed id aside)."""
+    bpmn = get_engine(server.app).drafts.get(draft_id).bpmn.encode()
+    findings = get_engine(server.app).handle(LintDefinitions((("standard_permit.bpmn", bpmn),)))
+    return [f.code for f in findings if f.severity == "error"]
+
+
+def test_renaming_a_task_renames_it_wherever_the_process_names_it_and_one_undo_restores_all(server, page):
+    bpmn = get_engine(server.app).drafts.deployed_source("standard_permit")["bpmn"]
+    for old, new in RENAME_EDITS:
+        assert old in bpmn
+        bpmn = bpmn.replace(old, new)
+    status, draft = api(server, "designer", "POST", "/api/v1/drafts",
+                        {"process_key": "standard_permit", "bpmn": bpmn, "base_version": 1})
+    assert status == 201, draft
+    draft_id = draft["id"]
+    before = stored_refs(server, draft_id)
+    assert before == {
+        "startsAt": ["accept_on_spot,review accept_tolerance", "accept_on_spot accept_corrected accept_tolerance"],
+        "noticeAt": ["correction_notice review", "correction_notice"], "stopsAt": ["decide review", None],
+        "tasks": ["review correction_notice"], "separateFrom": ["review", "accept_on_spot, review"]}
+    assert lint_errors(server, draft_id) == []
+    open_draft(page, server, "standard_permit", draft_id)
+
+    page.click('[data-element-id="review"]')
+    page.get_by_label("ID", exact=True).fill("substantive_review")
+    page.get_by_label("ID", exact=True).press("Tab")
+    page.wait_for_selector('[data-element-id="substantive_review"]')
+    save(page, 2)
+    assert stored_refs(server, draft_id) == {
+        "startsAt": ["accept_on_spot,substantive_review accept_tolerance",
+                     "accept_on_spot accept_corrected accept_tolerance"],
+        "noticeAt": ["correction_notice substantive_review", "correction_notice"],
+        "stopsAt": ["decide substantive_review", None], "tasks": ["substantive_review correction_notice"],
+        "separateFrom": ["substantive_review", "accept_on_spot, substantive_review"]}
+    assert lint_errors(server, draft_id) == []
+    no_lint_error(page)  # the live lint too: only the warning that a deployed id is gone
+    assert 'id="review_results"' in get_engine(server.app).drafts.get(draft_id).bpmn  # ids that merely begin so stay
+
+    page.get_by_role("button", name="撤销").click()  # one step: the id and every reference to it
+    page.wait_for_selector('[data-element-id="review"]')
+    save(page, 3)
+    assert stored_refs(server, draft_id) == before
+    assert "substantive_review" not in get_engine(server.app).drafts.get(draft_id).bpmn

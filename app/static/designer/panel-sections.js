@@ -218,23 +218,11 @@
       h("div", { className: "field" }, h("label", {}, box, " 默认路径（其他条件都不成立时走这里）")));
   }
 
-  // The user tasks of a process, its subprocesses' included, in diagram order (what the loader accepts as refs).
-  function userTasks(process) {
-    var tasks = [];
-    (function collect(container) {
-      (container.flowElements || []).forEach(function (e) {
-        if (e.$instanceOf("bpmn:UserTask")) { tasks.push(e); }
-        if (e.$instanceOf("bpmn:SubProcess")) { collect(e); }
-      });
-    })(process);
-    return tasks;
-  }
-
   // --- process: tb:clock declarations ---------------------------------------------------------------------
   function clocks(panel, element, process) {
     var edits = panel.edits;
     var list = D.extensions(process, "tb:Clock");
-    var tasks = userTasks(process).map(function (t) { return t.id; });
+    var tasks = D.userTasks(process).map(function (t) { return t.id; });
     var datalist = h("datalist", { id: "tb-user-tasks" }, tasks.map(function (id) { return h("option", { value: id }); }));
     var rows = list.map(function (clock, index) {
       function input(name, label, hint, attrs) {
@@ -279,7 +267,7 @@
   function notice(panel, element, process) {
     var declared = D.extensions(process, "tb:OneTimeNotice");
     var chosen = D.noticeTasks(declared);
-    var tasks = userTasks(process);
+    var tasks = D.userTasks(process);
     var known = tasks.map(function (t) { return t.id; });
     var choices = tasks.map(function (t) { return [t.id, (t.name || t.id) + "（" + t.id + "）"]; })
       .concat(chosen.filter(function (id) { return known.indexOf(id) < 0; }).map(function (id) {

@@ -148,8 +148,11 @@
     if (!ID.test(id)) { this.errors.id = "ID 须以字母或下划线开头，只含字母、数字、_ . -"; }
     else if (registry.get(id) || this.modeler.get("moddle").ids.assigned(id)) { this.errors.id = "ID " + id + " 已被其他元素使用"; }
     if (this.errors.id) { this.show(element, true); return; }
-    // A user task named by the process's tb:oneTimeNotice keeps its place there under the new id.
-    this.edits.run([this.edits.shapeProps(element, { id: id })].concat(D.renameNoticeTask(this.edits, element, bo.id, id)));
+    // What names the element by id (the process's notice and clocks, its tasks' separateFrom) follows, in the
+    // same command: one undo restores both.
+    var process = D.processOf(element);
+    this.edits.run([this.edits.shapeProps(element, { id: id })]
+      .concat(process ? D.renameTask(this.edits, element, process, bo.id, id) : []));
   };
 
   // The bpmn:Process an element belongs to (the root's, or a participant's processRef).

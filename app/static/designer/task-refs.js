@@ -1,8 +1,9 @@
 // What names a user task from elsewhere in the process, and what names a process on the canvas.
-// A user task's id appears in the process's <tb:oneTimeNotice tasks=".."> and in the startsAt, noticeAt and stopsAt
-// of its <tb:clock> declarations: renaming a task in the panel keeps its place in tb:oneTimeNotice, and deleting it
-// from the canvas takes it out of all of them within the same command (one undo step). A process has no shape
-// of its own in a collaboration: its pool (the participant whose processRef it is) stands for it.
+// A user task's id appears in the process's <tb:oneTimeNotice tasks="..">, in the startsAt, noticeAt and stopsAt
+// of its <tb:clock> declarations and in its user tasks' <tb:assignment separateFrom="..">: renaming a task in the
+// panel renames it in all of them, and deleting it from the canvas takes it out of the notice and the clocks,
+// each within the same command (one undo step). A process has no shape of its own in a collaboration: its pool
+// (the participant whose processRef it is) stands for it.
 (function (D) {
   "use strict";
 
@@ -32,14 +33,42 @@
             rest.length ? edits.props(element, ext, { values: rest }) : edits.props(element, process, { extensionElements: undefined })];
   };
 
-  // Steps that keep the process's tb:oneTimeNotice naming a user task whose id changes from `from` to `to`.
-  D.renameNoticeTask = function (edits, element, from, to) {
-    var process = element.businessObject.$instanceOf("bpmn:UserTask") ? D.processOf(element) : null;
-    var declared = process ? D.extensions(process, "tb:OneTimeNotice") : [];
-    var list = D.noticeTasks(declared);
-    if (list.indexOf(from) < 0) { return []; }
-    return D.writeNotice(edits, element, process, declared, list.map(function (id) { return id === from ? to : id; })
-      .filter(function (id, i, all) { return all.indexOf(id) === i; }));
+  // The user tasks of a process, its subprocesses' included, in diagram order (what the loader accepts as refs).
+  D.userTasks = function (process) {
+    var tasks = [];
+    (function collect(container) {
+      (container.flowElements || []).forEach(function (e) {
+        if (e.$instanceOf("bpmn:UserTask")) { tasks.push(e); }
+        if (e.$instanceOf("bpmn:SubProcess")) { collect(e); }
+      });
+    })(process);
+    return tasks;
+  };
+
+  // Every [extension element, attributes] of `process` whose values name user tasks.
+  function references(process) {
+    var out = D.extensions(process, "tb:OneTimeNotice").map(function (n) { return [n, ["tasks"]]; })
+      .concat(D.extensions(process, "tb:Clock").map(function (c) { return [c, CLOCK_REFS]; }));
+    D.userTasks(process).forEach(function (task) {
+      D.extensions(task, "tb:Assignment").forEach(function (a) { out.push([a, ["separateFrom"]]); });
+    });
+    return out;
+  }
+
+  // Steps that make every reference in `process` to the element `from` name it `to` instead, in place: the
+  // separators stay as written (separateFrom is split at commas only, the others at commas or spaces).
+  // `element` is the renamed element's shape (the edits' element).
+  D.renameTask = function (edits, element, process, from, to) {
+    return references(process).map(function (ref) {
+      var changes = {}, changed = false;
+      ref[1].forEach(function (attr) {
+        var value = ref[0][attr];
+        if (ids(value).indexOf(from) < 0) { return; }
+        changes[attr] = value.split(/([\s,]+)/).map(function (part) { return part === from ? to : part; }).join("");
+        changed = true;
+      });
+      return changed ? edits.props(element, ref[0], changes) : null;
+    }).filter(Boolean);
   };
 
   // Steps that take the user task `id` out of `process`'s tb:oneTimeNotice (removed once empty) and out of its
