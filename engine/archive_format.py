@@ -36,11 +36,15 @@ from .clock import CST
 from .parser_text import json_problem
 
 FORMAT = "tongban-archive"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """The version this engine writes. Version 2 added to README.txt what the event chain does not protect;
-version 3 says there that ``ClocksStarted`` records every clock's budget (older cases' 受理 clocks excepted)."""
-READABLE_VERSIONS = (1, 2, 3)
-"""Versions the verifier reads: every package ever written still verifies."""
+version 3 says there that ``ClocksStarted`` records every clock's budget (older cases' 受理 clocks excepted);
+version 4 that a ``ClocksStarted`` may record the clocks its 受理 resumed (``resumed``), which a verifier of
+version 3 would not rebuild: it refuses a version 4 package as of a version it does not know instead of
+reporting a false mismatch of the clocks."""
+READABLE_VERSIONS = (1, 2, 3, 4)
+"""Versions the verifier reads: every package ever written still verifies (a package written in version 3
+after ``resumed`` was recorded, before version 4, too)."""
 STANDARD = "GB/T 42727—2023《政务服务事项电子文件归档规范》"
 
 README = "README.txt"

@@ -14,6 +14,8 @@ ENTRY_TOO_LARGE = "ARCHIVE_ENTRY_TOO_LARGE"
 """Code of an entry larger uncompressed than the verifier reads (a zip bomb, or not a tongban package)."""
 TOO_LARGE = "ARCHIVE_TOO_LARGE"
 """Code of a package whose entries together are larger uncompressed than the verifier reads."""
+VERSION_TOO_NEW = "ARCHIVE_VERSION_TOO_NEW"
+"""Code of a package written in a format version newer than the verifier knows (check it with a newer tongban)."""
 NONE_SHOWN = "（无）"
 """How a missing value is shown to people (never Python's ``None``)."""
 
@@ -37,7 +39,7 @@ class ArchiveProblem:
         expected: the value the check expected, when there is one.
         got: the value found instead (（无） when nothing was found).
         code: a stable code for programs (:data:`INVALID`, :data:`CASE_MISMATCH`, :data:`ENTRY_TOO_LARGE`,
-            :data:`TOO_LARGE`).
+            :data:`TOO_LARGE`, :data:`VERSION_TOO_NEW`).
     """
 
     entry: str

@@ -3,7 +3,9 @@
 The text depends on the package's format version: the verifier regenerates it and compares it byte for byte,
 so a package keeps the README of the version it was written in. Version 2 adds what the event chain does not
 protect (:data:`_UNPROTECTED_V2`); version 3 says that a clock started at 受理 has its budget in
-``ClocksStarted`` and checked exactly, except in cases accepted before (:data:`_UNPROTECTED`).
+``ClocksStarted`` and checked exactly, except in cases accepted before (:data:`_UNPROTECTED`); version 4 that a
+``ClocksStarted`` may name the clocks its 受理 resumed, and why an older tongban refuses the package
+(:data:`_RESUMED`).
 """
 from __future__ import annotations
 
@@ -50,6 +52,16 @@ _UNPROTECTED = (
 )
 """Format version 3: what only the manifest's sha256 protects, and which budgets only older events leave
 unrecorded (README.md, Archives and exports, says the same)."""
+
+_RESUMED = (
+    "  6. 受理时结束了补正暂停的时限，其 ClocksStarted 事件记有 resumed（时限种类及所结束暂停的原因），",
+    "     该时限自此事件起恢复计时，metadata/case.json 中的计时时段据此核对。只认识第 1 至 3 版格式的 tongban",
+    "     不认识 resumed，会以“不支持的格式版本”拒绝本包，请用更新版本的 tongban 校验。",
+)
+"""Format version 4 adds: ``ClocksStarted.resumed``, and why an older verifier refuses the package."""
+
+_CHECKS = {1: (), 2: _UNPROTECTED_V2, 3: _UNPROTECTED, 4: _UNPROTECTED + _RESUMED}
+"""The version-dependent end of 如何校验, by format version."""
 
 
 def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> str:
@@ -98,7 +110,7 @@ def readme_text(manifest: Mapping[str, Any], entries: Sequence[Mapping[str, Any]
         "     并可与系统中区县每日封存的链头（tongban audit seal / tongban verify --all）核对。",
         "  3. 流程定义的内容哈希、事项目录条目的内容哈希已记入 CaseStarted 和 MatterReceived 事件，",
         "     因此流程图、表单和目录条目也受哈希链保护。",
-        *{1: (), 2: _UNPROTECTED_V2}.get(version, _UNPROTECTED),
+        *_CHECKS.get(version, _CHECKS[fmt.FORMAT_VERSION]),
         "",
         "时间均为北京时间（UTC+8），审计事件内的 at 字段除外（UTC）。",
         "",

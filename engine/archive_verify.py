@@ -1,14 +1,15 @@
 """Check an archive package offline: no database, no configuration, only the zip file.
 
 Checks, in order, stopping at the first problem and naming the entry, what was expected and what was found:
-the zip itself (one folder named by the 办件编号, CRCs), the manifest (format, version), that the files in
-the package are exactly those the manifest lists, each file's size and sha256, the event hash chain line by
-line, the chain head, every case fact the manifest states (against the events), the definition's and the
-forms' content hashes (against ``CaseStarted``), the catalog entry's (against ``MatterReceived``), every field
-of ``metadata/case.json`` (:mod:`engine.archive_case`, its clocks rebuilt from the clock events by
-:mod:`engine.archive_clocks`), the form data (a projection of the events) and the materials manifest (against
-``ApplicationReceived``). Every entry is read streamed and against a limit (:mod:`engine.archive_limits`), so a
-zip bomb is refused without being inflated.
+the zip itself (one folder named by the 办件编号, CRCs), the manifest (format, version: one newer than those
+this verifier reads is refused as such, ``ARCHIVE_VERSION_TOO_NEW``), that the files in the package are exactly
+those the manifest lists, each file's size and sha256, the event hash chain line by line, the chain head, every
+case fact the manifest states (against the events), the definition's and the forms' content hashes (against
+``CaseStarted``), the catalog entry's (against ``MatterReceived``), every field of ``metadata/case.json``
+(:mod:`engine.archive_case`, its clocks rebuilt from the clock events by :mod:`engine.archive_clocks`), the form
+data (a projection of the events) and the materials manifest (against ``ApplicationReceived``). Every entry is
+read streamed and against a limit (:mod:`engine.archive_limits`), so a zip bomb is refused without being
+inflated.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any, Iterator
 
 from . import archive_format as fmt, archive_limits as limits
 from .archive_contents import check_contents
-from .archive_problems import ENTRY_TOO_LARGE, ArchiveProblem, Fail
+from .archive_problems import ENTRY_TOO_LARGE, VERSION_TOO_NEW, ArchiveProblem, Fail
 from .audit import GENESIS, event_hash
 from .parser_text import json_problem
 
@@ -83,6 +84,17 @@ def verify_archive(path: str | Path) -> ArchiveCheck:
                         reader.events, reader.head, problem)
 
 
+def _check_version(version: Any) -> None:
+    """Refuse a format version this verifier does not read; a newer one says to use a newer tongban."""
+    if type(version) is int and version in fmt.READABLE_VERSIONS:     # JSON true or 1.0 is no version 1
+        return
+    readable, newest = "、".join(map(str, fmt.READABLE_VERSIONS)), max(fmt.READABLE_VERSIONS)
+    if type(version) is int and version > newest:
+        raise Fail(fmt.MANIFEST, f"格式版本 {version} 比本程序能校验的版本新（最高为第 {newest} 版），"
+                   "请用更新版本的 tongban 校验", readable, version, code=VERSION_TOO_NEW)
+    raise Fail(fmt.MANIFEST, "不支持的格式版本", readable, version)
+
+
 class _Reader:
     """Walks one package; raises :class:`Fail` at the first problem."""
 
@@ -134,9 +146,7 @@ class _Reader:
             raise Fail(fmt.MANIFEST, "清单应为 JSON 对象")
         if manifest.get("format") != fmt.FORMAT:
             raise Fail(fmt.MANIFEST, "不是 tongban 归档信息包（format 不符）", fmt.FORMAT, manifest.get("format"))
-        if manifest.get("format_version") not in fmt.READABLE_VERSIONS:
-            raise Fail(fmt.MANIFEST, "不支持的格式版本", "、".join(map(str, fmt.READABLE_VERSIONS)),
-                       manifest.get("format_version"))
+        _check_version(manifest.get("format_version"))
         if manifest.get("standard") != fmt.STANDARD:
             raise Fail(fmt.MANIFEST, "清单中的 standard 被改动", fmt.STANDARD, manifest.get("standard"))
         if manifest.get("package") != self.root:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from .audit import STATE_DIGEST
 from .commands import Actor
 from .errors import Forbidden, InvalidInput, NotFound
-from .history_clocks import CLOCK_EVENTS, ClockTracks, clocks_now
+from .history_clocks import CLOCK_EVENTS, ClockTracks, clocks_now, resumed_clocks
 from .history_state import StateReplayer
 from .masking import mask_for_roles
 from .persistence.models import Case, CaseEvent, ProcessDefinition, User
@@ -67,7 +67,8 @@ class TimelinePage:
 
     Attributes:
         case: the case's facts (number, title, status, event count, pinned definition version and hash).
-        events: the page's events in order, each with actor, element, both clocks and the submitted data.
+        events: the page's events in order, each with actor, element, both clocks and the submitted data, and
+            the clocks a 受理 resumed in words (``resumed``, :func:`~engine.history_clocks.resumed_clocks`).
         next_after: the ``after`` that reads the next page, None on the last page.
     """
 
@@ -243,4 +244,5 @@ def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tr
         "passed": [{"element_id": e, "name": names.get(e, "")} for e in payload.get("elements") or ()]
         if row.event_type == "FlowAdvanced" else [],
         "clocks": [c.to_dict() for c in tracks.at(row.seq, occurred)],
+        "resumed": resumed_clocks(row.event_type, payload),
     }

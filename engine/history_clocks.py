@@ -9,7 +9,8 @@ before 受理 only notes the one-time notice), as does a ``ClocksStarted`` for t
 (受理 ended their 补正 pause), ``DeadlineExtended`` adds an extension, ``ClocksStopped`` ends
 a period of a per-stage clock (``tb:clock stopsAt``; the next ``ClocksStarted`` opens the next period, whose
 record is the next entry of the stored ``periods``) and ``CaseCompleted`` closes the clocks. Days used and
-left are then computed by the clock itself, with the working-day calendar.
+left are then computed by the clock itself, with the working-day calendar. :func:`resumed_clocks` puts a
+``ClocksStarted``'s ``resumed`` into words for the timeline.
 
 Pure: no database; the caller hands over the case's clock document and its clock events.
 """
@@ -21,7 +22,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from .calendar import WorkCalendar, business_date
-from .legal_clock import Clock
+from .legal_clock import Clock, ClockKind, PauseKind
 
 CLOCK_EVENTS = ("ClocksStarted", "ClockPaused", "ClockResumed", "DeadlineExtended", "ClocksStopped",
                 "CaseCompleted")
@@ -82,6 +83,23 @@ def clocks_now(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: dateti
     """Describe every clock of a stored clock document at instant ``at`` (pending ones as not started)."""
     return [clock_at(kind, Clock.from_dict(entry["clock"]) if "clock" in entry else None, entry, calendar, at)
             for kind, entry in (doc or {}).items()]
+
+
+def resumed_clocks(event_type: str, payload: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """The clocks a ``ClocksStarted`` resumed (受理 ended their pause), each as ``kind``, ``reason_kind``, ``label``.
+
+    The label names the clock and the pause that ended in words, e.g. "承诺时限（补正）"; a kind or reason this
+    engine does not know is shown as recorded. Any other event, or one that resumed nothing, gives ``[]``.
+    """
+    resumed = (payload or {}).get("resumed") if event_type == "ClocksStarted" else None
+    if not isinstance(resumed, Mapping):
+        return []
+    return [{"kind": str(kind), "reason_kind": str(reason),
+             "label": f"{_zh(ClockKind, kind)}（{_zh(PauseKind, reason)}）"} for kind, reason in resumed.items()]
+
+
+def _zh(names: type[ClockKind] | type[PauseKind], value: Any) -> str:
+    return names(value).zh if value in names.__members__.values() else str(value)
 
 
 class ClockTracks:

@@ -12,9 +12,11 @@ still, so the 承诺 clock is due 4 working days later, on 05-20.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from app.runtime import get_engine
@@ -27,6 +29,7 @@ from engine.persistence.models import Case
 from tests.conftest import ROOT
 from tests.goldens import HISTORIES
 from tests.integration.test_clock_started_budget import rehashed
+from tests.pages_helpers import PASSWORD, client_for
 from tests.unit.archive_fixture import entries, rezip
 
 from .test_gongcheng import ACCEPT, PASS, Story, clock, people  # noqa: F401 (fixtures)
@@ -152,6 +155,27 @@ def test_the_next_stage_s_acceptance_resumes_the_committed_clock_paused_for_corr
         conn.execute(update(Case).where(Case.id == story.case_id).values(
             facts_version=None, corrections=0, visits=0, committed_used_days=None, committed_late=None))
     assert engine.backfill_metric_facts() == 1 and case_facts(app, story.case_id) == facts
+
+
+@pytest.mark.parametrize("pause, line", [
+    (CORRECTION, "受理时恢复计时：承诺时限（补正）"),
+    ({"reason_kind": "tolerance", "reason": "容缺受理：消防设计说明后补", "clocks": ["committed"]}, None),
+], ids=["correction", "tolerance"])
+def test_the_history_page_says_which_clock_the_acceptance_resumed_and_which_pause_it_ended(app, client, people, clock,
+                                                                                           pause, line):
+    story = Story(client, people, clock, "social")
+    between_stages(story, pause)
+    story.at(3, 11)
+    story.do("guihua", "s2_accept", ACCEPT)
+    (started,) = [e for e in events_of(app, story.case_id, "ClocksStarted") if e.element_id == "s2_accept"]
+    get_engine(app).identity.create_user("auditor_sj", display_name="市审计", roles=("auditor",), district="500000",
+                                         department="shenji", password=PASSWORD)
+    rows = client_for(app, "auditor_sj").get(f"/cases/{story.case_id}/history/rows?after={started.seq - 1}",
+                                             headers={"HX-Request": "true"}).get_data(as_text=True)
+    row = re.search(rf'<tr id="event-{started.seq}".*?</tr>', rows, re.S).group(0)
+    assert "开始计时" in row
+    lines = re.findall(r'<div class="sub">(受理时恢复计时：[^<]*)</div>', rows)
+    assert lines == ([line] if line else []) and all(text in row for text in lines)
 
 
 def test_a_tolerance_pause_goes_on_across_the_next_stage_s_acceptance(app, client, people, clock):

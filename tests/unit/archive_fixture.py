@@ -5,9 +5,11 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.archive_readme import readme_text
 from engine.archive_writer import MaterialFile, PackageInput, write_package
 from engine.audit import GENESIS, ChainedEvent, canonical_json, event_hash
 from engine.clock import CST
@@ -117,6 +119,19 @@ def rezip(package: bytes, *, change: dict[str, bytes | None] | None = None, add:
     return out.getvalue()
 
 
+def as_version(package: bytes, version: Any, readme_version: Any = None) -> bytes:
+    """The package as an engine writing format ``version`` wrote it: its manifest says so and its README.txt is
+    that version's text (``readme_version``'s instead, for a README that does not match its manifest)."""
+    files = entries(package)
+    manifest = json.loads(files["manifest.json"])
+    manifest["format_version"] = version
+    listed = [e for e in manifest["files"] if e["path"] != "README.txt"]
+    shown = version if readme_version is None else readme_version
+    readme = readme_text({**manifest, "format_version": shown, "files": []}, listed)
+    return rezip(package, change={"manifest.json": json.dumps(manifest, ensure_ascii=False).encode(),
+                                  "README.txt": readme.encode()}, fix_manifest=True, case_no=manifest["package"])
+
+
 def flip(data: bytes, old: bytes, new: bytes) -> bytes:
     """Replace the first ``old`` (which must be there) with ``new`` of the same length."""
     assert old in data and len(old) == len(new), (old, new)
@@ -182,4 +197,21 @@ def clocked_input() -> PackageInput:
 def build_clocked() -> bytes:
     out = io.BytesIO()
     write_package(out, clocked_input())
+    return out.getvalue()
+
+
+def build_resumed() -> bytes:
+    """The clocked case whose 补正 pause a 受理 ended: event 10 is the ``ClocksStarted`` that names both clocks in
+    its ``resumed`` instead of a ``ClockResumed`` (the case record is the same: both run again from event 10)."""
+    base = clocked_input()
+    specs = []
+    for event in base.events:
+        kind, payload = event.event_type, dict(event.payload)
+        if kind == "ClockResumed":
+            kind, payload = "ClocksStarted", {"clocks": {}, "resumed": {"legal": "correction",
+                                                                        "committed": "correction"}}
+        specs.append((kind, {"actor": event.actor, "element_id": event.element_id, "task_id": event.task_id},
+                      payload))
+    out = io.BytesIO()
+    write_package(out, replace(base, events=chained(specs)))
     return out.getvalue()

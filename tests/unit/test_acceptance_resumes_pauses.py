@@ -15,7 +15,7 @@ from engine.calendar import WorkCalendar, facts_from_chinesecalendar
 from engine.case_clocks import clocks_of, resume_at_acceptance
 from engine.case_progress import current_pause, stage_of
 from engine.clock import CST
-from engine.history_clocks import ClockTracks
+from engine.history_clocks import ClockTracks, resumed_clocks
 from engine.legal_clock import Budget, Clock
 from engine.replay_shapes import resumed_at_acceptance
 
@@ -93,6 +93,20 @@ def test_the_history_sees_the_resumed_clock_running_from_the_acceptance_event():
     after = {c.kind: c for c in tracks.at(18, at("2026-03-11"))}
     assert (after["legal"].state, after["committed"].state) == ("running", "running")
     assert (after["committed"].due_date, after["committed"].light) == ("2026-05-20", "green")   # 4 days later
+
+
+def test_the_timeline_names_each_clock_the_acceptance_resumed_and_the_pause_it_ended():
+    started = {"clocks": {"legal": {"t0": "2026-03-11"}}}
+    assert resumed_clocks("ClocksStarted", {**started, "resumed": {"committed": "correction"}}) == [
+        {"kind": "committed", "reason_kind": "correction", "label": "承诺时限（补正）"}]
+    both = resumed_clocks("ClocksStarted", {**started, "resumed": {"legal": "correction", "committed": "tolerance"}})
+    assert [r["label"] for r in both] == ["法定时限（补正）", "承诺时限（容缺）"]
+    # A kind or reason this engine does not know is shown as recorded, not dropped and not an error.
+    assert resumed_clocks("ClocksStarted", {"resumed": {"stage": "recess"}})[0]["label"] == "stage（recess）"
+    assert resumed_clocks("ClocksStarted", started) == []
+    assert resumed_clocks("ClocksStarted", {**started, "resumed": ["committed"]}) == []
+    assert resumed_clocks("ClockResumed", {"clocks": ["committed"], "resumed": {"committed": "correction"}}) == []
+    assert resumed_clocks("ClocksStarted", None) == []
 
 
 def event(seq: int, event_type: str, payload: dict | None = None, **columns) -> dict:

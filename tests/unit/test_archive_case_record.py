@@ -51,13 +51,13 @@ def test_packages_written_in_format_version_1_still_verify(path):
     assert "不在审计事件中" not in entries(path.read_bytes())["README.txt"].decode()
 
 
-def test_a_new_package_is_format_version_3_and_its_readme_says_what_the_chain_does_not_protect(tmp_path):
+def test_a_new_package_is_format_version_4_and_its_readme_says_what_the_chain_does_not_protect(tmp_path):
     package = build_clocked()
     assert check(tmp_path, package).ok
     files = entries(package)
-    assert json.loads(files["manifest.json"])["format_version"] == 3
+    assert json.loads(files["manifest.json"])["format_version"] == 4
     readme = files["README.txt"].decode()
-    assert "格式：tongban-archive 第 3 版" in readme
+    assert "格式：tongban-archive 第 4 版" in readme
     assert "不在审计事件中" in readme and "metadata/application.json" in readme and "黄灯阈值" in readme
     assert "时限的天数记入其起算的 ClocksStarted 事件" in readme and "两个声明的时限互换无法发现" in readme
 
@@ -136,7 +136,7 @@ def test_a_report_never_shows_a_python_none(tmp_path):
     manifest = json.loads(files["manifest.json"])
     del manifest["format_version"]
     result = check(tmp_path, rezip(build(), change={"manifest.json": json.dumps(manifest).encode()}))
-    assert (result.problem.message, result.problem.expected, result.problem.got) == ("不支持的格式版本", "1、2、3", "（无）")
+    assert (result.problem.message, result.problem.expected, result.problem.got) == ("不支持的格式版本", "1、2、3、4", "（无）")
     assert Fail("x", "缺少", "1", None).problem.describe() == "x：缺少（应为 1，实际为 （无））"
     assert "None" not in result.problem.describe()
 

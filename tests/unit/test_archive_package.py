@@ -37,7 +37,7 @@ def test_the_manifest_lists_every_file_with_its_sha256_and_the_case_facts():
     manifest = json.loads(files["manifest.json"])
     assert {e["path"]: e["sha256"] for e in manifest["files"]} == {
         path: sha(data) for path, data in files.items() if path != "manifest.json"}
-    assert manifest["format"] == "tongban-archive" and manifest["format_version"] == 3
+    assert manifest["format"] == "tongban-archive" and manifest["format_version"] == 4
     case = manifest["case"]
     assert (case["case_no"], case["matter_code"], case["basic_code"], case["owning_district"],
             case["receiving_district"]) == ("TB20261123000042", "11500103MB1D25937B4000117001", "000117001000",
@@ -115,7 +115,7 @@ def test_a_deleted_event_and_a_cut_tail_are_named(tmp_path):
 
 @pytest.mark.parametrize("old,new,message", [
     (b'"ended_at": "2026-11-23T09:06', b'"ended_at": "2026-11-23T09:07', "case.ended_at 与审计事件不符"),
-    (b'"format_version": 3', b'"format_version": 4', "不支持的格式版本"),
+    (b'"format_version": 4', b'"format_version": 5', "比本程序能校验的版本新"),
     (b'"case_no": "TB20261123000042"', b'"case_no": "TB20261123000043"', "case.case_no 与审计事件不符"),
     (b'{', b'[', "不是有效的 JSON"),
 ])

@@ -16,14 +16,13 @@ import pytest
 
 from engine import verify_archive
 from engine.archive_problems import CASE_MISMATCH
-from engine.archive_readme import readme_text
 from engine.archive_writer import write_package
 from engine.calendar import WorkCalendar
 from engine.clock import CST
 from engine.history_clocks import ClockTracks
 from engine.legal_clock import Budget, Clock
 from engine.replay_shapes import as_recorded
-from tests.unit.archive_fixture import chained, clocked_input, entries, rezip
+from tests.unit.archive_fixture import as_version, chained, clocked_input, entries, rezip
 
 TEN, TWENTY = {"amount": 10, "unit": "workday"}, {"amount": 20, "unit": "workday"}
 CASE = "metadata/case.json"
@@ -117,13 +116,7 @@ def test_an_old_event_without_the_budget_still_only_bounds_it_to_the_declared_on
 
 def as_version_2(package: bytes, readme_version: int = 2) -> bytes:
     """The package as the engine wrote it in format version 2 (its README text included)."""
-    files = entries(package)
-    manifest = json.loads(files["manifest.json"])
-    manifest["format_version"] = 2
-    listed = [e for e in manifest["files"] if e["path"] != "README.txt"]
-    readme = readme_text({**manifest, "format_version": readme_version, "files": []}, listed)
-    return rezip(package, change={"manifest.json": json.dumps(manifest, ensure_ascii=False).encode(),
-                                  "README.txt": readme.encode()}, fix_manifest=True, case_no=manifest["package"])
+    return as_version(package, 2, readme_version)
 
 
 def test_a_package_written_in_format_version_2_keeps_its_readme_and_verifies(tmp_path):
