@@ -175,9 +175,13 @@ class TaskSchema(Schema):
     completed_by = fields.String(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
     yellow_at = fields.DateTime(allow_none=True)
+    deadline_clock = fields.String(allow_none=True, metadata={
+        "description": "legal / committed: the task's own budget counts on that case clock (it pauses and extends "
+                       "with it; due_at is null while it stands still or has not started); null: counted on its own"})
     case_committed_due_at = fields.DateTime(allow_none=True)
     case_legal_due_at = fields.DateTime(allow_none=True)
-    light = fields.String(allow_none=True, metadata={"description": "green / yellow / red; null without a deadline"})
+    light = fields.String(allow_none=True, metadata={
+        "description": "green / yellow / red; paused while the clock it follows stands still; null without a deadline"})
     applicant_name = fields.String(allow_none=True, metadata={"description": "申请人, copied from the case data"})
     stage = fields.String(allow_none=True, metadata={"description": "the case's stage, else the task's lane"})
     inbox_due_at = fields.DateTime(allow_none=True, metadata={

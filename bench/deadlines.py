@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from engine import CST, DeployDefinitions, ensure_calendar_seeded, load_work_calendar
-from engine.case_clocks import derived_columns, start_clocks, task_deadline, with_clock, clocks_of
+from engine.case_clocks import clocks_of, derived_columns, start_clocks, with_clock
+from engine.task_budgets import task_deadline
 from engine.definitions import ClockSpec
 
 from .workloads import APPROVAL_BPMN, Batch, EngineApproval, SqliteDatabase

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Mapping
 
-from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
+from .calendar import WorkCalendar, business_date, period_end
 from .definitions import ClockSpec, element_ids
 from .errors import Conflict, WorkflowFailed
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import deemed_acceptance
+from .task_budgets import back_from
 
 KINDS = ("legal", "committed")
 
@@ -304,7 +305,7 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
         columns[f"{kind}_due_at"] = period_end(due_day)
         period = clock.budget.amount + sum(e.days for e in clock.extensions)
         threshold = max(int(entry["yellow_days"]), math.floor(float(entry["yellow_ratio"]) * period))
-        columns[f"{kind}_yellow_at"] = period_end(_back(calendar, due_day, threshold))
+        columns[f"{kind}_yellow_at"] = period_end(back_from(calendar, due_day, threshold))
     return columns
 
 
@@ -344,24 +345,3 @@ def _starting_rule(starts_at: Any, names: Mapping[str, str] | None) -> str:
         return "受理后起算"
     steps = list(dict.fromkeys(names.get(e) or e for e in element_ids(starts_at)))
     return f"受理（{'、'.join(steps)}）后起算" if steps else "受理后起算"
-
-
-def task_deadline(amount: int, unit: str, created_at: datetime,
-                  calendar: WorkCalendar) -> tuple[datetime, datetime]:
-    """Return (due_at, yellow_at) of a task budget from ``<tb:deadline>``, counted from its creation."""
-    if unit == "hours":
-        due = created_at + timedelta(hours=amount)
-        return due, due - max(timedelta(hours=1), timedelta(hours=amount) * 0.2)
-    start = business_date(created_at)
-    count = calendar.workdays_after if unit == "workdays" else calendar.days_after
-    due_day = count(start, amount).date
-    threshold = max(1, math.floor(0.2 * amount))
-    return period_end(due_day), period_end(_back(calendar, due_day, threshold))
-
-
-def _back(calendar: WorkCalendar, due_day: date, threshold: int) -> date:
-    """Return the last business date on which more than ``threshold`` working days were left."""
-    day = due_day
-    while calendar.working_days_between(day, due_day) <= threshold:
-        day -= ONE_DAY
-    return day

@@ -7,26 +7,25 @@ Extending a clock, with its approval, is :mod:`engine.extension_handlers`'s, thr
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Callable
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from . import events as ev
 from .case_clocks import (
     clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, refuse_second_notice,
-    task_deadline, with_clock,
+    with_clock,
 )
 from .commands import Actor, RecomputeDeadlines, ResumeClock, SuspendClock
-from .deployment import LoadedDefinition
 from .errors import Forbidden, InvalidInput, NotFound
 from .calendar_functions import case_clocks_bound
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_rules import ClockClosed, ClockKind, ClockNotPaused, check_pause_terms
 from .persistence.case_records import CaseRecord
-from .persistence.models import Case, CaseEvent
+from .persistence.models import Case
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .task_budget_moves import follow_case_clocks, iso_utc as _iso, moved_task_deadlines
 from .text_input import require_written
 
 _STAFF = {"window_clerk", "reviewer", "department_head"}
@@ -113,8 +112,9 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
     """Recompute the derived due instants with the current calendar; write (and audit) only a change.
 
     Besides the case's clocks and its date timers, an open task with a budget of its own (``<tb:deadline>``)
-    is counted again from its creation with the current calendar (:func:`~.case_clocks.task_deadline`, as at
-    creation); a task whose instants moved gets them on its inbox row and candidate rows, so its light follows.
+    is counted again from its creation with the current calendar and the case's clocks
+    (:func:`~.task_budgets.budget_instants`, as at creation); a task whose instants moved gets them on its inbox
+    row and candidate rows, so its light follows.
     ``DeadlinesRecomputed`` records every moved instant in ``before``/``after``: the case's columns, each
     re-armed timer as ``timer:<element>`` and each moved task as ``task:<element>:due_at``/``:yellow_at``.
     """
@@ -127,7 +127,7 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
         before = {key: _iso(getattr(case, key)) for key in fresh}
         after = {key: _iso(value) for key, value in fresh.items()}
         definition = svc.catalog.get(uow, case.definition_id)
-        tasks = _moved_task_deadlines(uow, svc, case, definition) if cmd.move_tasks else []
+        tasks = moved_task_deadlines(uow, svc, case, definition) if cmd.move_tasks else []
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         with case_clocks_bound(case.clocks):
@@ -152,57 +152,6 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
     if workflow is not None:
         svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version)
-
-
-def _moved_task_deadlines(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord,
-                          definition: LoadedDefinition) -> list[tuple[Any, datetime, datetime]]:
-    """The case's open tasks with their own budget whose (due, yellow) the current calendar moves, with the new ones.
-
-    The budget is the ``<tb:deadline>`` of the definition the task was created under: a migration moves the
-    case, not the budgets of its open tasks (:mod:`engine.case_migration`), so a task created before a
-    ``CaseMigrated`` keeps the budget of the version it was created on.
-    """
-    rows = uow.cases.open_budgeted_tasks(case.id) if svc.calendar is not None else []
-    if not rows:
-        return []
-    calendar = svc.calendar.get()
-    created_on = _created_on(uow, svc, case, definition, [row.id for row in rows])
-    moved = []
-    for row in rows:
-        info = created_on.get(row.id, definition).user_tasks.get(row.element_id)
-        if info is None or info.deadline is None:
-            continue
-        due_at, yellow_at = task_deadline(info.deadline.amount, info.deadline.unit, row.created_at, calendar)
-        if (_iso(due_at), _iso(yellow_at)) != (_iso(row.due_at), _iso(row.yellow_at)):
-            moved.append((row, due_at, yellow_at))
-    return moved
-
-
-def _created_on(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, definition: LoadedDefinition,
-                task_ids: list[int]) -> dict[int, LoadedDefinition]:
-    """The definitions tasks were created on where that is not the case's current one (after a migration)."""
-    stmt = (select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.task_id, CaseEvent.payload)
-            .where(CaseEvent.case_id == case.id,
-                   or_(CaseEvent.event_type == "CaseMigrated",
-                       and_(CaseEvent.event_type == "TaskCreated", CaseEvent.task_id.in_(task_ids))))
-            .order_by(CaseEvent.seq))
-    found = list(uow.session.execute(stmt))
-    migrations = [(seq, payload["from_hash"]) for seq, kind, _t, payload in found if kind == "CaseMigrated"]
-    if not migrations:
-        return {}
-    out: dict[int, LoadedDefinition] = {}
-    for seq, kind, task_id, _p in found:
-        later = next((from_hash for at, from_hash in migrations if at > seq), None)
-        if kind == "TaskCreated" and later is not None:
-            row = uow.definitions.by_hash(case.process_key, later)
-            if row is not None:
-                out[task_id] = svc.catalog.get(uow, row.id)
-    return out
-
-
-def _iso(value: Any) -> Any:
-    # Compare instants in UTC: the database hands them back in UTC, the calendar computes them in CST.
-    return value.astimezone(timezone.utc).isoformat() if hasattr(value, "astimezone") else value
 
 
 def _change(case_id: int, actor: Actor, kinds: tuple[str, ...], svc: Services,
@@ -253,6 +202,7 @@ def _apply(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, actor: Ac
             doc = with_clock(doc, kind, change(clocks[kind], now, uow, case))
     case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
     definition = svc.catalog.get(uow, case.definition_id)
+    follow_case_clocks(uow, svc, case, definition)
     workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                    definition.spec, definition.subprocess_specs)
     with case_clocks_bound(doc):

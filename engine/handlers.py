@@ -23,7 +23,7 @@ from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
 from .errors import Conflict, Forbidden, InvalidInput, MatterUnavailable, NotFound, UnknownDistrict
 from .case_clocks import (
     KINDS, catalog_clock_specs, derived_columns, note_correction_notice, notice_kinds, start_clocks, start_pending,
-    close_all, resume_at_acceptance, starts_clocks, stop_periods, stops_clocks, task_deadline,
+    close_all, resume_at_acceptance, starts_clocks, stop_periods, stops_clocks,
 )
 from .calendar import business_date
 from .case_metrics import FACTS_VERSION, closing_columns, department_of, event_columns
@@ -34,6 +34,8 @@ from .grants import GrantMissing, local_decision, require_grant
 from .handoffs import attach_parts, proxy_opening, refreshed_rights
 from .messages import write_outbox
 from .one_time_notice import COMPLETE_HINT, refuse_repeat_notice
+from .task_budget_moves import follow_case_clocks
+from .task_budgets import budget_instants
 from .task_rights import require_task_right
 from .definitions import ClockSpec, Finding
 from .persistence.models import MatterVersion
@@ -383,6 +385,9 @@ def complete_task(cmd: CompleteTask, svc: Services) -> CaseRef:
             case.set(clocks=doc, **derived_columns(doc, svc.calendar.get()))
             uow.extensions.lapse_open(case.id, stopping, now)     # a request belongs to its period (第四十二条)
             inputs.append(ev.ClocksStopped(element_id=task.element_id, task_id=task.id, clocks=stopped))
+        if starting or stopping:
+            # Open tasks whose budget counts on a case clock follow it (the one completing goes nowhere).
+            follow_case_clocks(uow, svc, case, definition, skip=(task.id,))
         with case_clocks_bound(case.clocks):
             if starting or stopping:
                 # Timers armed with legal_due() while the clock waited get their real due time now.
@@ -500,15 +505,16 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
         groups = resolve_groups(info.candidate_groups if info else (), case_fields, ready.data)
         groups += [f"user:{u}" for u in (info.candidate_users if info else ())]
         groups_per_row.append(groups)
-        due_at = yellow_at = None
+        due_at = yellow_at = bound = None
         if info is not None and info.deadline is not None and svc.calendar is not None:
-            due_at, yellow_at = task_deadline(info.deadline.amount, info.deadline.unit, now, svc.calendar.get())
+            due_at, yellow_at = budget_instants(info.deadline, now, case.clocks, svc.calendar.get())
+            bound = None if info.deadline.clock == "task" else info.deadline.clock
         rows.append({"case_id": case.id, "spiff_task_id": ready.spiff_task_id, "element_id": ready.element_id,
                      "name": ready.name, "lane": ready.lane, "process_key": case.process_key,
                      "district": case.owning_district, "form_key": info.form_key if info else None,
                      "candidate_groups": groups, "state": "open", "created_at": now, "due_at": due_at,
-                     "yellow_at": yellow_at, "activation": ready.activation,
-                     **inbox_columns(case, ready, due_at, yellow_at)})
+                     "yellow_at": yellow_at, "deadline_clock": bound, "activation": ready.activation,
+                     **inbox_columns(case, ready, due_at, yellow_at, own=bound is not None)})
     ids = uow.cases.insert_tasks(rows)
     uow.cases.insert_candidates([{"task_id": i, "group_key": g, "available": True, "inbox_due_at": r["inbox_due_at"],
                                   "inbox_yellow_at": r["inbox_yellow_at"], "created_at": now}
@@ -545,18 +551,19 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
 
 
 def inbox_columns(case: CaseRecord, ready: ReadyTask, due_at: datetime | None,
-                  yellow_at: datetime | None) -> dict[str, Any]:
+                  yellow_at: datetime | None, *, own: bool = False) -> dict[str, Any]:
     """The case facts copied onto a new inbox row, so the inbox filters and sorts on ``tasks`` alone.
 
     The stage is the case's stage when it has one, else the task's lane; the applicant is the case data's
-    ``applicant_name`` (or ``applicant``). The due instants are the task's own budget, else the case's
-    committed (承诺) clock; ``CaseRepository.save`` keeps the latter current when the clock moves.
+    ``applicant_name`` (or ``applicant``). The due instants are the task's own budget (``own``: one counted
+    on a case clock, which has none while that clock stands still), else the case's committed (承诺) clock;
+    ``CaseRepository.save`` keeps the latter current when the clock moves, :mod:`.task_budget_moves` the former.
     """
     applicant = ready.data.get("applicant_name") or ready.data.get("applicant")
-    own = due_at is not None
+    own = own or due_at is not None
     return {"case_no": case.case_no, "stage": case.stage or ready.lane,
             "applicant_name": applicant[:128] if isinstance(applicant, str) else None,
-            "inbox_due_at": due_at if own else case.committed_due_at or NO_DEADLINE,
+            "inbox_due_at": (due_at or NO_DEADLINE) if own else case.committed_due_at or NO_DEADLINE,
             "inbox_yellow_at": yellow_at if own else case.committed_yellow_at}
 
 

@@ -73,7 +73,8 @@ def task_view(task: Any, case: Any, light: str | None = None) -> dict[str, Any]:
         "district": task.district, "created_at": task.created_at, "claimed_at": task.claimed_at,
         "completed_at": task.completed_at, "completed_by": task.completed_by, "due_at": task.due_at,
         "light": light, "case_title": case.title, "applicant_name": task.applicant_name, "stage": task.stage,
-        "yellow_at": task.yellow_at, "case_committed_due_at": case.committed_due_at,
+        "yellow_at": task.yellow_at, "deadline_clock": task.deadline_clock,
+        "case_committed_due_at": case.committed_due_at,
         "case_legal_due_at": case.legal_due_at,
         "inbox_due_at": None if task.inbox_due_at >= NO_DEADLINE else task.inbox_due_at,
     }
@@ -353,14 +354,15 @@ def _partners(session: Session, case_id: int) -> list[dict[str, Any]]:
 
 
 def _mark_paused(session: Any, rows: Sequence[Any], items: list[dict[str, Any]]) -> None:
-    """Give the page's undated rows whose case's 承诺 clock is paused the light ``paused``.
+    """Give the page's undated rows whose clock stands still the light ``paused``.
 
+    That clock is the one the task's own budget counts on (``deadline_clock``), else the case's 承诺 clock.
     The light is computed in SQL from the stored instants, which a paused clock does not have; the clocks of
     the (few) cases with open undated rows following a clock that has no due instant are read in one query.
     """
     undated = {row.case_id for row in rows
                if row.light_now is None and row.state == "open" and row.due_at is None
-               and row.case_committed_due_at is None}
+               and (row.deadline_clock is not None or row.case_committed_due_at is None)}
     if not undated:
         return
     clocks = dict(session.execute(select(Case.id, Case.clocks).where(Case.id.in_(undated))).all())
@@ -387,12 +389,13 @@ def _light_at(task: TaskItem, case: Case, now: datetime) -> str | None:
 
 
 def _follows_paused_clock(task: Any, clocks: Mapping[str, Any] | None) -> bool:
-    """Whether an undated open task takes its light from its case's 承诺 clock, and that clock stands still.
+    """Whether an undated open task takes its light from a case clock, and that clock stands still.
 
-    Such a task has no due instant while the clock is paused (its deadline moves as long as the pause lasts),
-    so its row would read as having no time limit at all: it reads 已暂停 instead.
+    The clock is the one its own budget counts on (``<tb:deadline clock=>``), else the case's 承诺 clock. Such
+    a task has no due instant while the clock is paused (its deadline moves as long as the pause lasts), so its
+    row would read as having no time limit at all: it reads 已暂停 instead.
     """
     if task.due_at is not None:
-        return False                  # the task's own budget, not the case's clock
-    entry = (clocks or {}).get("committed") or {}
+        return False                  # dated: its light comes from its instants
+    entry = (clocks or {}).get(task.deadline_clock or "committed") or {}
     return "clock" in entry and LegalClock.from_dict(entry["clock"]).paused

@@ -55,22 +55,25 @@ _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_i
                                         _TIMERS.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                                         _TIMERS.c.state == "waiting")
                   .values(state="done", fired_at=bindparam("b_at")))
-# The inbox's stored instants follow the case's committed clock on open tasks without a budget of their own.
+# The inbox's stored instants follow the case's committed clock on open tasks without a budget of their own
+# (a budget counted on a case clock is one of their own, undated while that clock stands still).
 _FOLLOW_CASE_CLOCK = hot(update(tasks).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
-                                          tasks.c.due_at.is_(None))
+                                          tasks.c.due_at.is_(None), tasks.c.deadline_clock.is_(None))
                       .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
 candidates = TaskCandidate.__table__
 _FOLLOW_CASE_CLOCK_CANDIDATES = hot(
     update(candidates).where(candidates.c.task_id.in_(
         select(tasks.c.id).where(tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
-                                 tasks.c.due_at.is_(None))))
+                                 tasks.c.due_at.is_(None), tasks.c.deadline_clock.is_(None))))
     .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
-# An open task's own budget re-counted with a changed calendar (RecomputeDeadlines): the row and its candidates.
+# An open task's own budget re-counted (a changed calendar, or the case clock it counts on moved): the row and
+# its candidates. An undated budget (its clock stands still) sorts last in the inbox.
 _MOVE_TASK_DEADLINE = (update(tasks).where(tasks.c.id == bindparam("b_task_id"), tasks.c.state == "open")
                        .values(due_at=bindparam("b_due"), yellow_at=bindparam("b_yellow"),
-                               inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+                               inbox_due_at=bindparam("b_inbox_due"), inbox_yellow_at=bindparam("b_yellow")))
 _MOVE_TASK_DEADLINE_CANDIDATES = (update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
-                                  .values(inbox_due_at=bindparam("b_due"), inbox_yellow_at=bindparam("b_yellow")))
+                                  .values(inbox_due_at=bindparam("b_inbox_due"),
+                                          inbox_yellow_at=bindparam("b_yellow")))
 _SET_AVAILABLE = hot(update(candidates).where(candidates.c.task_id == bindparam("b_task_id"))
                   .values(available=bindparam("b_available")))
 _CLOSE_CANDIDATES = (update(candidates).where(candidates.c.task_id.in_(
@@ -192,24 +195,31 @@ class CaseRepository:
         case.version += 1
         case.changes.clear()
 
-    def open_budgeted_tasks(self, case_id: int) -> list[Any]:
-        """The case's open tasks with a budget of their own (``due_at`` set), oldest first.
+    def open_budgeted_tasks(self, case_id: int, *, on_case_clock: bool = False) -> list[Any]:
+        """The case's open tasks with a budget of their own, oldest first (only those on a case clock, if asked).
 
-        Each row has ``id``, ``element_id``, ``created_at`` (the instant the budget counts from), ``due_at``
-        and ``yellow_at``.
+        A budget of its own is dated (``due_at`` set) or counted on a case clock (``deadline_clock`` set, and
+        undated while that clock stands still). Each row has ``id``, ``element_id``, ``created_at`` (the instant
+        the budget counts from), ``due_at``, ``yellow_at`` and ``deadline_clock``.
         """
-        stmt = (select(tasks.c.id, tasks.c.element_id, tasks.c.created_at, tasks.c.due_at, tasks.c.yellow_at)
-                .where(tasks.c.case_id == case_id, tasks.c.state == "open", tasks.c.due_at.is_not(None))
+        own = tasks.c.deadline_clock.is_not(None)
+        if not on_case_clock:
+            own = or_(own, tasks.c.due_at.is_not(None))
+        stmt = (select(tasks.c.id, tasks.c.element_id, tasks.c.created_at, tasks.c.due_at, tasks.c.yellow_at,
+                       tasks.c.deadline_clock)
+                .where(tasks.c.case_id == case_id, tasks.c.state == "open", own)
                 .order_by(tasks.c.created_at, tasks.c.id))
         return list(self._conn.execute(stmt))
 
-    def move_task_deadline(self, task_id: int, due_at: datetime, yellow_at: datetime) -> None:
+    def move_task_deadline(self, task_id: int, due_at: datetime | None, yellow_at: datetime | None) -> None:
         """Give an open task new own due and yellow instants, on its row and its candidate rows (deferred).
 
         The inbox's light and due order read ``inbox_due_at``/``inbox_yellow_at``, which for a task with its
-        own budget are that budget's instants (:func:`engine.handlers.inbox_columns`).
+        own budget are that budget's instants (:func:`engine.handlers.inbox_columns`); ``None`` (a budget on a
+        case clock that stands still) has no due instant and sorts last.
         """
-        params = {"b_task_id": task_id, "b_due": due_at, "b_yellow": yellow_at}
+        params = {"b_task_id": task_id, "b_due": due_at, "b_yellow": yellow_at,
+                  "b_inbox_due": NO_DEADLINE if due_at is None else due_at}
         self.uow.defer(_MOVE_TASK_DEADLINE_CANDIDATES, params)
         self.uow.defer(_MOVE_TASK_DEADLINE, params)
 

@@ -205,6 +205,9 @@ class TaskItem(Base):
     completed_by: Mapped[Optional[str]] = mapped_column(String(64))
     due_at: Mapped[Optional[datetime]]
     yellow_at: Mapped[Optional[datetime]]
+    deadline_clock: Mapped[Optional[str]] = mapped_column(String(16))
+    """The case clock (``legal``, ``committed``) the task's own budget counts on, else None: ``due_at`` and
+    ``yellow_at`` then follow that clock and are None while it stands still or has not started."""
     legal_due_at: Mapped[Optional[datetime]]
     committed_due_at: Mapped[Optional[datetime]]
     light: Mapped[Optional[str]] = mapped_column(String(8))

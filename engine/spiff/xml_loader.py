@@ -454,6 +454,10 @@ def _read_deadline(el: etree._Element | None, due_date: str | None,
     if clock not in DEADLINE_CLOCKS:
         problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline clock={clock!r} 无效，"
                                                    f"应为 {'/'.join(DEADLINE_CLOCKS)}", tid))
+    if not problems and clock != "task" and units[0] == "hours":
+        kind = "法定" if clock == "legal" else "承诺"
+        problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline 以小时计，只能按任务自身计时"
+                                                   f"（clock=\"task\"）；计在{kind}时限上须用 workdays 或 days", tid))
     if problems:
         return None, problems
     raw = el.get(units[0]) or ""

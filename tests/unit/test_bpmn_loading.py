@@ -93,6 +93,8 @@ def test_missing_start_event_is_refused():
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="-3"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" days="2"/>', "TB_BAD_DEADLINE"),
     ('<tb:assignment candidateGroups="reviewer"/><tb:deadline workdays="5" clock="lunar"/>', "TB_BAD_DEADLINE"),
+    # A clock counts whole days: an hour budget cannot pause and extend with it.
+    ('<tb:assignment candidateGroups="reviewer"/><tb:deadline hours="4" clock="legal"/>', "TB_BAD_DEADLINE"),
 ])
 def test_unknown_or_invalid_extension_values_are_refused(extension, code):
     with pytest.raises(DefinitionRejected) as exc:
