@@ -2,11 +2,11 @@
 
 A finding that names a process inside a collaboration (``TB_BAD_NOTICE``, ``TB_BAD_CLOCK``) is drawn on the process's
 pool, and clicking it selects the pool, so the panel shows the process settings. Deleting a user task from the
-canvas takes its id out of ``<tb:oneTimeNotice tasks>`` (removed once empty) and out of the ``tb:clock``
-``noticeAt``/``startsAt`` in the same command, so one undo restores both; a clock whose only start task is
-deleted stays and lint points at it. Renaming a user task in the panel renames it, in the same command, wherever
-the process names it: the clocks' ``startsAt``/``noticeAt``/``stopsAt``, ``tb:oneTimeNotice`` and the user tasks'
-``tb:assignment separateFrom``."""
+canvas takes its id out of ``<tb:oneTimeNotice tasks>`` (removed once empty), out of the ``tb:clock``
+``noticeAt``/``startsAt`` and out of the other user tasks' ``tb:assignment separateFrom`` (removed once empty) in the
+same command, so one undo restores them all; a clock whose only start task is deleted stays and lint points at it.
+Renaming a user task in the panel renames it, in the same command, wherever the process names it: the clocks'
+``startsAt``/``noticeAt``/``stopsAt``, ``tb:oneTimeNotice`` and the user tasks' ``tb:assignment separateFrom``."""
 from __future__ import annotations
 
 from lxml import etree
@@ -213,3 +213,68 @@ def test_renaming_a_task_renames_it_wherever_the_process_names_it_and_one_undo_r
     save(page, 3)
     assert stored_refs(server, draft_id) == before
     assert "substantive_review" not in get_engine(server.app).drafts.get(draft_id).bpmn
+
+
+# standard_permit edited by hand so that other user tasks name ``review`` in their separateFrom: among other ids
+# with the separators people write, alone beside candidate groups, and alone in a tb:assignment whose task takes
+# its candidates from the Camunda attribute.
+POST_CHECK = ('<bpmn:userTask id="post_check" name="事中事后核查">\n      <bpmn:extensionElements>\n'
+              '        <tb:assignment candidateGroups="reviewer@${owning}/${department}"/>')
+SEPARATION_EDITS = (
+    ('xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0"',
+     'xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0" xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'),
+    ('candidateGroups="department_head@${deciding}/${department}" separateFrom="review"',
+     'candidateGroups="department_head@${deciding}/${department}" separateFrom="formal_review, review,accept_on_spot"'),
+    ('candidateGroups="reviewer@${deciding}/${department}"/>',
+     'candidateGroups="reviewer@${deciding}/${department}" separateFrom="review"/>'),
+    (POST_CHECK, POST_CHECK.replace('name="事中事后核查">', 'name="事中事后核查" camunda:candidateGroups='
+                                    '"reviewer@${owning}/${department}">').replace(
+        'candidateGroups="reviewer@${owning}/${department}"/>', 'separateFrom="review"/>')),
+)
+SEPARATING = ("decide", "issue_license", "post_check")
+
+
+def stored_assignments(server, draft_id: int) -> dict[str, list[dict[str, str]]]:  # noqa: ANN001
+    """The attributes of the tb:assignment elements of each task in SEPARATING, as stored on the server."""
+    root = etree.fromstring(get_engine(server.app).drafts.get(draft_id).bpmn.encode())
+    tasks = {el.get("id"): el for el in root.iter(f"{BPMN}userTask")}
+    return {tid: [dict(a.attrib) for a in tasks[tid].iterfind(f"{BPMN}extensionElements/{{{TB_NS}}}assignment")]
+            for tid in SEPARATING}
+
+
+def test_deleting_a_task_takes_it_out_of_the_other_tasks_separation_and_one_undo_restores_it(server, page):
+    bpmn = get_engine(server.app).drafts.deployed_source("standard_permit")["bpmn"]
+    for old, new in SEPARATION_EDITS:
+        assert bpmn.count(old) == 1, old
+        bpmn = bpmn.replace(old, new)
+    status, draft = api(server, "designer", "POST", "/api/v1/drafts",
+                        {"process_key": "standard_permit", "bpmn": bpmn, "base_version": 1})
+    assert status == 201, draft
+    draft_id = draft["id"]
+    decide = {"candidateGroups": "department_head@${deciding}/${department}"}
+    issue = {"candidateGroups": "reviewer@${deciding}/${department}"}
+    before = {"decide": [{**decide, "separateFrom": "formal_review, review,accept_on_spot"}],
+              "issue_license": [{**issue, "separateFrom": "review"}], "post_check": [{"separateFrom": "review"}]}
+    assert stored_assignments(server, draft_id) == before
+    assert lint_errors(server, draft_id) == []
+    open_draft(page, server, "standard_permit", draft_id)
+
+    delete_from_context_pad(page, "review")
+    save(page, 2)
+    assert stored_assignments(server, draft_id) == {
+        "decide": [{**decide, "separateFrom": "formal_review, accept_on_spot"}], "issue_license": [issue],
+        "post_check": []}
+    assert lint_errors(server, draft_id) == []  # no TB_BAD_SEPARATION; post_check keeps its Camunda candidates
+    no_lint_error(page)
+    saved = get_engine(server.app).drafts.get(draft_id).bpmn
+    assert 'camunda:candidateGroups="reviewer@${owning}/${department}"' in saved
+    page.click('[data-element-id="post_check"]')
+    assert page.get_by_label("候选组", exact=True).input_value() == "reviewer@${owning}/${department}"
+    shot(page, "refs-03-separation-deleted")
+
+    page.get_by_role("button", name="撤销").click()  # one step: the task and every separateFrom naming it
+    page.wait_for_selector('[data-element-id="review"]')
+    save(page, 3)
+    assert stored_assignments(server, draft_id) == before
+    assert "review" in stored_task_ids(server, draft_id)
+    assert lint_errors(server, draft_id) == []

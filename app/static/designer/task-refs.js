@@ -1,9 +1,9 @@
 // What names a user task from elsewhere in the process, and what names a process on the canvas.
 // A user task's id appears in the process's <tb:oneTimeNotice tasks="..">, in the startsAt, noticeAt and stopsAt
 // of its <tb:clock> declarations and in its user tasks' <tb:assignment separateFrom="..">: renaming a task in the
-// panel renames it in all of them, and deleting it from the canvas takes it out of the notice and the clocks,
-// each within the same command (one undo step). A process has no shape of its own in a collaboration: its pool
-// (the participant whose processRef it is) stands for it.
+// panel renames it in all of them, and deleting it from the canvas takes it out of the notice, the clocks and the
+// other user tasks' separateFrom, each within the same command (one undo step). A process has no shape of its own
+// in a collaboration: its pool (the participant whose processRef it is) stands for it.
 (function (D) {
   "use strict";
 
@@ -71,19 +71,39 @@
     }).filter(Boolean);
   };
 
-  // Steps that take the user task `id` out of `process`'s tb:oneTimeNotice (removed once empty) and out of its
-  // clocks' startsAt, noticeAt and stopsAt. A noticeAt left empty goes; a startsAt or stopsAt that would be left
-  // empty keeps the id, so the clock is neither dropped nor silently made to run from receipt or to the end
-  // of the case: lint reports TB_BAD_CLOCK on it until the designer names another task. `host` is the
-  // process's shape (the edits' element).
-  D.forgetTask = function (edits, host, process, id) {
-    var steps = [];
+  // The ids a separateFrom names: split at commas only, as the loader does.
+  function separateIds(value) {
+    return (value || "").split(",").map(function (part) { return part.trim(); }).filter(Boolean);
+  }
+
+  // `value`, a separateFrom, without the id `id`: each remaining id keeps the separator written after it (the last
+  // one none). "" when no id is left.
+  function withoutSeparate(value, id) {
+    var parts = value.split(/(\s*,\s*)/);  // ids at even indexes, the separator after each at the odd ones
+    var kept = [];
+    for (var i = 0; i < parts.length; i += 2) {
+      if (parts[i].trim() !== id) { kept.push(parts[i], parts[i + 1] || ""); }
+    }
+    kept.pop();
+    return separateIds(kept.join("")).length ? kept.join("") : "";
+  }
+
+  // Whether the tb:assignment `a` says anything but its separateFrom.
+  function assigns(a) {
+    return Boolean(a.candidateGroups || a.candidateUsers || Object.keys(a.$attrs || {}).length);
+  }
+
+  // Steps that take the user task `id` out of `process`'s tb:oneTimeNotice (removed once empty).
+  function forgetNotice(edits, host, process, id) {
     var declared = D.extensions(process, "tb:OneTimeNotice");
     var named = D.noticeTasks(declared);
-    if (named.indexOf(id) >= 0) {
-      steps = steps.concat(D.writeNotice(edits, host, process, declared, named.filter(function (n) { return n !== id; })));
-    }
-    D.extensions(process, "tb:Clock").forEach(function (clock) {
+    if (named.indexOf(id) < 0) { return []; }
+    return D.writeNotice(edits, host, process, declared, named.filter(function (n) { return n !== id; }));
+  }
+
+  // Steps that take the user task `id` out of `process`'s clocks' startsAt, noticeAt and stopsAt (see forgetTask).
+  function forgetClocks(edits, host, process, id) {
+    return D.extensions(process, "tb:Clock").map(function (clock) {
       var changes = {}, changed = false;
       CLOCK_REFS.forEach(function (attr) {
         var list = ids(clock[attr]);
@@ -93,9 +113,41 @@
         changes[attr] = rest.length ? rest.join(" ") : undefined;
         changed = true;
       });
-      if (changed) { steps.push(edits.props(host, clock, changes)); }
+      return changed ? edits.props(host, clock, changes) : null;
     });
-    return steps.filter(Boolean);
+  }
+
+  // Steps that take the user task `id` out of the separateFrom of `process`'s other user tasks. A separateFrom
+  // left empty goes (the loader reads a missing one as an empty one), and so does a tb:assignment left with no
+  // attribute (the loader reads it as none), lest the panel show its empty candidates over the task's
+  // camunda:candidateGroups.
+  function forgetSeparation(edits, host, process, id) {
+    var steps = [];
+    D.userTasks(process).forEach(function (task) {
+      if (task.id === id) { return; }
+      var emptied = [];
+      D.extensions(task, "tb:Assignment").forEach(function (a) {
+        if (separateIds(a.separateFrom).indexOf(id) < 0) { return; }
+        var rest = withoutSeparate(a.separateFrom, id);
+        if (rest || assigns(a)) { steps.push(edits.props(host, a, { separateFrom: rest || undefined })); }
+        else { emptied.push(a); }
+      });
+      if (!emptied.length) { return; }
+      var values = task.extensionElements.values.filter(function (v) { return emptied.indexOf(v) < 0; });
+      steps.push(values.length ? edits.props(host, task.extensionElements, { values: values })
+                               : edits.props(host, task, { extensionElements: undefined }));
+    });
+    return steps;
+  }
+
+  // Steps that take the user task `id` out of `process`'s tb:oneTimeNotice (removed once empty), out of its
+  // clocks' startsAt, noticeAt and stopsAt and out of its other user tasks' separateFrom (removed once empty).
+  // A noticeAt left empty goes; a startsAt or stopsAt that would be left empty keeps the id, so the clock is
+  // neither dropped nor silently made to run from receipt or to the end of the case: lint reports TB_BAD_CLOCK
+  // on it until the designer names another task. `host` is the process's shape (the edits' element).
+  D.forgetTask = function (edits, host, process, id) {
+    return forgetNotice(edits, host, process, id).concat(forgetClocks(edits, host, process, id),
+                                                        forgetSeparation(edits, host, process, id)).filter(Boolean);
   };
 
   // The canvas element `id` names: the element itself, or for the id of a process inside a collaboration its
@@ -116,7 +168,8 @@
   };
 
   // Registers the hook: before a user task is deleted (alone, with a selection, or with its subprocess or pool),
-  // its id leaves the process's extensions, as nested commands of the same deletion, so one undo restores both.
+  // its id leaves the process's extensions and its other user tasks' separateFrom, as nested commands of the same
+  // deletion, so one undo restores them all.
   // Replacing a task keeps its id on the canvas (bpmn-js gives the new element the old id), so the shape a
   // replace removes is left alone.
   function TaskRefs(modeler, edits) {
