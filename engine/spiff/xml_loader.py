@@ -83,36 +83,48 @@ def parse_xml(data: bytes, *, name: str, max_bytes: int, stored: bool = False) -
         raise _rejected("BPMN_BIDI_TEXT", f"文件 {name} 中{where}{gap}{BIDI_WHAT}，不予接受", element_id)
     active = None if stored else _active_content(data, root)
     if active is not None:
-        raise _rejected("BPMN_ACTIVE_CONTENT", f"文件 {name} 中{active}，是浏览器会执行的网页内容，"
-                                               "流程图中不允许出现，不予接受")
+        where, holder = active
+        raise _rejected("BPMN_ACTIVE_CONTENT", f"文件 {name} 中{where}，是浏览器会执行的网页内容，"
+                                               "流程图中不允许出现，不予接受", holder)
     return root
 
 
-def _active_content(data: bytes, root: etree._Element) -> str | None:
-    """Where the first markup a browser would run is ("第 3 行的 script 元素"), None if there is none.
+def _active_content(data: bytes, root: etree._Element) -> tuple[str, str | None] | None:
+    """Where the first markup a browser would run is ("第 3 行的 script 元素") and its element's id, or None.
 
     A deployed diagram is served back to staff browsers (the case diagram, the designer), so it must not
     carry an XHTML, SVG or MathML element, a ``script`` element in any other namespace than BPMN's and
     Camunda's (there it is a script task's code, run by the engine), an event-handler attribute (``onload``),
-    a ``javascript:``/``vbscript:`` URL, or an ``xml-stylesheet`` instruction (XSLT).
+    a ``javascript:``/``vbscript:`` URL, or an ``xml-stylesheet`` instruction (XSLT). The id is that of the
+    BPMN element holding the markup, for the modeler to highlight (see :func:`_holder`).
     """
     if _STYLESHEET.search(data) or _STYLESHEET.search(_as_utf8(data)):
-        return " xml-stylesheet 处理指令（XSLT 样式表）"
+        return " xml-stylesheet 处理指令（XSLT 样式表）", None
     for el in root.iter():
         if not isinstance(el.tag, str):   # a comment or processing instruction
             continue
         qname = etree.QName(el)
         label = f"第 {el.sourceline} 行的 {qname.localname} 元素"
         if qname.namespace in _ACTIVE_NS:
-            return f"{label}（命名空间 {qname.namespace}）"
+            return f"{label}（命名空间 {qname.namespace}）", _holder(el, root)
         if qname.localname.lower() == "script" and qname.namespace not in _PROCESS_SCRIPT_NS:
-            return label
+            return label, _holder(el, root)
         for attribute, value in el.attrib.items():
             local = etree.QName(attribute).localname
             if _EVENT_HANDLER.fullmatch(local.lower()):
-                return f"{label}的事件处理属性 {local}"
+                return f"{label}的事件处理属性 {local}", _holder(el, root)
             if _SCRIPT_URL.match(_URL_NOISE.sub("", value).lower()):
-                return f"{label}的属性 {local} 中的脚本链接（javascript:）"
+                return f"{label}的属性 {local} 中的脚本链接（javascript:）", _holder(el, root)
+    return None
+
+
+def _holder(el: etree._Element, root: etree._Element) -> str | None:
+    """The id of ``el`` or of its nearest ancestor with one below the root, None if none (or one too long)."""
+    for node in (el, *el.iterancestors()):
+        if node is root:
+            return None
+        if node.get("id"):
+            return node.get("id") if len(node.get("id")) <= MAX_ID else None
     return None
 
 

@@ -117,3 +117,22 @@ def test_others_may_not_read_or_save_drafts_and_bad_bodies_are_refused(client, d
     missing = client.put(f"/api/v1/drafts/{draft['id']}", headers=deployed["designer"].headers, json={})
     assert_error(missing, 422, "INVALID_INPUT")
     assert_error(client.delete("/api/v1/drafts/999", headers=deployed["designer"].headers), 404, "NOT_FOUND")
+
+
+def test_a_draft_holding_markup_a_browser_would_run_is_refused_naming_the_element_to_select(client, deployed):
+    """QA: the save's finding named the file and the tag (「文件 草稿 中第 40 行的 script 元素」), no element."""
+    from tests.scenarios.test_lint_http import post_lint
+    designer = deployed["designer"]
+    planted = PARALLEL.replace('<tb:form key="review_opinion"/>', '<tb:form key="review_opinion"/>'
+                               '<h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script>', 1)
+    findings = assert_error(save(client, designer, planted), 422, "DEFINITION_REJECTED")["details"]["findings"]
+    assert [(f["code"], f["element_id"]) for f in findings] == [("BPMN_ACTIVE_CONTENT", "review_zhujian")]
+    assert "第 40 行的 script 元素" in findings[0]["message"]
+    draft = save(client, designer).get_json()
+    linked = renamed("javascript:alert(1)")          # a name typed into the modeler
+    findings = assert_error(client.put(f"/api/v1/drafts/{draft['id']}", headers=designer.headers,
+                                       json={"revision": 1, "bpmn": linked}), 422, "DEFINITION_REJECTED")["details"]["findings"]
+    assert [(f["code"], f["element_id"]) for f in findings] == [("BPMN_ACTIVE_CONTENT", "review_zhujian")]
+    # The designer's live check (the list whose findings select their element) names it the same way.
+    linted = post_lint(client, designer, [("parallel_approval.bpmn", linked.encode())]).get_json()["findings"]
+    assert ("BPMN_ACTIVE_CONTENT", "review_zhujian") in [(f["code"], f["element_id"]) for f in linted]

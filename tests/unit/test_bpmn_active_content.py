@@ -81,3 +81,31 @@ def test_a_version_deployed_before_the_check_still_loads():
     """Reloading, replaying or comparing a stored version passes ``stored``: it is never refused afresh."""
     root = parse_xml(BPMN.format(XHTML_SCRIPT).encode(), name="x.bpmn", max_bytes=1_000_000, stored=True)
     assert root.find(".//{http://www.w3.org/1999/xhtml}script").text == "alert(document.cookie)"
+
+
+def refused_finding(body: str, prolog: str = "", document: str = BPMN) -> dict:
+    with pytest.raises(DefinitionRejected) as caught:
+        parse_xml((prolog + document.format(body)).encode(), name="x.bpmn", max_bytes=1_000_000)
+    [finding] = caught.value.details["findings"]
+    assert finding["code"] == "BPMN_ACTIVE_CONTENT"
+    return finding
+
+
+@pytest.mark.parametrize(("body", "element_id"), [
+    ('<bpmn:userTask id="t" name="审批" onload="alert(1)"/>', "t"),                 # on the element itself
+    (f'<bpmn:userTask id="t" name="审批">{XHTML_SCRIPT}</bpmn:userTask>', "t"),     # in its extensions
+    ('<bpmn:userTask id="t"><bpmn:extensionElements><x:link xmlns:x="urn:x" href="javascript:alert(1)"/>'
+     '</bpmn:extensionElements></bpmn:userTask>', "t"),
+    (XHTML_SCRIPT, "p"),                                                             # the process's own
+])
+def test_the_finding_names_the_bpmn_element_holding_the_markup_for_the_modeler_to_highlight(body, element_id):
+    """QA: a draft save refused with 「第 1 行的 script 元素」, the file and the tag, and no element to select."""
+    finding = refused_finding(body)
+    assert finding["element_id"] == element_id and "第 1 行的" in finding["message"]
+
+
+def test_markup_outside_the_processes_names_no_element():
+    stylesheet = '<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="/x.xsl"?>'
+    assert refused_finding('<bpmn:startEvent id="s"/>', stylesheet)["element_id"] is None
+    top = BPMN.replace('<bpmn:process id="p"', '<h:div xmlns:h="http://www.w3.org/1999/xhtml"/><bpmn:process id="p"')
+    assert refused_finding('<bpmn:startEvent id="s"/>', document=top)["element_id"] is None
