@@ -309,7 +309,7 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
         if claim:
             check_separation(uow, svc.catalog.get(uow, case.definition_id), task, actor.username)
         if not claim and task.assignee != actor.username:
-            raise Conflict("该任务未被您认领，无法退回认领", details={"task_id": task.id})
+            raise Conflict("该任务尚未被认领，不能退回认领", details={"task_id": task.id})
         event = ev.TaskClaimed if claim else ev.TaskUnclaimed
         rows = _record(case, [event(element_id=task.element_id, task_id=task.id)], actor, now)
         # The workflow does not change, but the case version does: carry a cached workflow over to it.
