@@ -31,6 +31,15 @@ Possessive repeats and atomic groups never give characters back, so they start n
 follows an overlapping repeat is re-run for each of its splits and ends a chain. An unbounded repeat
 (with at most one repetition required) that ends the pattern ends the search at the first split that fits
 (``\S+@\S+``) and is left alone.
+
+A repeat runs like copies of its body side by side. When a repeat of variable count inside lets two copies
+share out the same text (the rule above, with ``a{1,30}`` open like ``a+``), a text of shared characters
+splits among the copies in up to the product of their choices, each split tried from every start before a
+failing suffix: ``(a{1,30}){1,30}$`` about 30^30 ways, ``(?:(?:ab){1,32}){1,32}$`` 32^32. More than
+:data:`_SPLITS` is refused (on the 2,000 characters a value may have, millions of steps: the 50 ms a value
+may take), and so is an unbounded repeat of such copies (``(a{1,3})+``, exponential). Copies of fixed
+length (``^(?:[A-Z]{2}\d{2}){1,3}$``) or that share no text (``(\d{1,3}\.){3}``: each ends in a dot) split one
+way; ``(a{1,10}){3}`` has 1,000 ways, and ``(a?){1,32}`` one per count, as an empty copy ends the repeat.
 """
 from __future__ import annotations
 
@@ -44,6 +53,7 @@ from typing import Any
 from .form_pattern_text import fragment
 
 _WIDE = 32   # a repeat with more than this many (or unbounded) repetitions can backtrack without limit
+_SPLITS = 1_000   # most ways a repeat's copies may split one text through a repeat of variable count inside
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)   # possessive repeats and atomic groups never backtrack
 _SINGLE = (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY)
 _ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
@@ -57,7 +67,14 @@ _ANCHORS = (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING)
 
 
 class _Unsafe(Exception):
-    """A pattern whose matching time can grow exponentially or polynomially with the input."""
+    """A pattern whose matching time can grow exponentially or polynomially with the input.
+
+    ``region``: for repeats in a row, the characters both may match (what they share out).
+    """
+
+    def __init__(self, message: str, region: frozenset[str] = frozenset()):
+        super().__init__(message)
+        self.region = region
 
 
 def backtracking_risk(pattern: str) -> str | None:
@@ -125,6 +142,8 @@ class _Scan:
                     except _Unsafe:
                         raise _Unsafe("重复的组内有不定次重复，相邻两次可匹配相同字符，如 (.*a){20}") from None
                 self.scan(list(body), inside=inside or wide, tail=False)
+                if high >= 2:
+                    self.copies((op, av), wide=wide)
             elif op is _sre.SUBPATTERN:
                 self.scan(list(av[3]), inside=inside, tail=last, top=top)
             elif op is _sre.BRANCH:
@@ -138,10 +157,46 @@ class _Scan:
                         self.scan(list(branch), inside=inside, tail=False)
             # ATOMIC_GROUP and POSSESSIVE_REPEAT do not backtrack into themselves: nothing to check inside.
 
-    def neighbours(self, items: list[Any], *, tail: bool, top: bool = False) -> None:
+    def copies(self, item: Any, *, wide: bool) -> None:
+        """Refuse a repeat whose copies split one text many ways through a repeat of variable count (see the module).
+
+        Run once the body is scanned, so that a nested unbounded repeat keeps its own message.
+        """
+        body = list(item[1][2])
+        try:
+            self.neighbours(body + body, tail=False, counted=True)
+        except _Unsafe as shared:
+            if wide and self.ways(body, shared.region, copy=True) > 1:
+                raise _Unsafe(f"重复的组内有次数可变的重复，相邻两次可匹配相同字符，分法随长度成倍增加："
+                              f"{fragment([item])}") from None
+            if not wide and self.ways([item], shared.region) > _SPLITS:
+                raise _Unsafe(f"重复的组内有次数可变的重复，相邻两次可匹配相同字符，同一段文字的分法超过 {_SPLITS} 种："
+                              f"{fragment([item])}") from None
+
+    def ways(self, items: list[Any], region: frozenset[str], *, copy: bool = False) -> int:
+        r"""In how many ways a sequence may match a text of ``region`` characters, at most ``_SPLITS + 1``.
+
+        Counted repeats multiply, alternatives add up. ``copy``: only non-empty matches, as a repeat takes no
+        copy after an empty one. A repeat of no ``region`` character (``[-\s]?`` among digits) counts once, as
+        it stays empty there, and so does an unbounded repeat: its own splits are the other rules' business.
+        """
+        total = 1
+        for op, av in items:
+            parts = _parts(op, av)
+            if op in _REPEATS and av[1] != _sre.MAXREPEAT and av[1] <= _WIDE and self.chars_of(parts[0]) & region:
+                total *= _powers(self.ways(parts[0], region, copy=True), av[0], av[1])
+            elif op is _sre.BRANCH or op is _sre.GROUPREF_EXISTS:
+                total *= sum(self.ways(part, region) for part in parts or [])
+            elif op is _sre.SUBPATTERN:
+                total *= self.ways(parts[0], region)
+            total = min(total, _SPLITS + 1)
+        return total - 1 if copy and total > 1 and self.first(items)[1] else total
+
+    def neighbours(self, items: list[Any], *, tail: bool, top: bool = False, counted: bool = False) -> None:
         """Refuse unbounded repeats in a row that can share out the same text (see the module).
 
         Two are refused, or three in the pattern's own sequence (``top``) when the pattern is anchored.
+        ``counted``: repeats of variable count (``a{1,30}``) are taken as unbounded ones.
         """
         limit = 3 if top and self.anchored else 2
         flat = _flat(items)
@@ -150,7 +205,7 @@ class _Scan:
             op, av = item
             if op in _ZERO_WIDTH:
                 continue
-            depth = self.wide([item])
+            depth = self.wide([item], counted=counted)
             # Ending the pattern with at most one repetition required, the first split that fits wins.
             if depth and not (tail and i == len(flat) - 1 and op in _REPEATS and av[0] <= 1):
                 hits = [earlier for earlier in open_ if self.overlap(earlier, item)]
@@ -161,7 +216,8 @@ class _Scan:
                         caret_helps = top and depth == 2 and not self.caret
                         raise _Unsafe(f"相邻的不定次重复 {chained.text} 与 {fragment([item])} 可匹配同一段文字"
                                       + ("，且之前已有一处这样的重复" if limit > 2 else "") + "，分法随长度成倍增加"
-                                      + ("；以 ^ 开头的 pattern 可容许一处" if caret_helps else ""))
+                                      + ("；以 ^ 开头的 pattern 可容许一处" if caret_helps else ""),
+                                      chained.chars & self.chars_of([item]))
             for earlier in open_:
                 earlier.between.append(item)
             # A repeat can hand over no text to a later one across an item it cannot match itself.
@@ -198,18 +254,22 @@ class _Scan:
                 return False
         return True
 
-    def wide(self, items: list[Any]) -> int:
-        """How many unbounded repeats one match of a sequence may pass through (0: its length is bounded)."""
+    def wide(self, items: list[Any], *, counted: bool = False) -> int:
+        """How many unbounded repeats one match of a sequence may pass through (0: its length is bounded).
+
+        ``counted``: a repeat of variable count that can backtrack (``a{1,30}``, not ``a{3}``) counts as unbounded.
+        """
         count = 0
         for op, av in items:
             parts = _parts(op, av)
             if op in _REPEATS or op is _sre.POSSESSIVE_REPEAT:
-                inner = self.wide(parts[0])
-                count += 1 + inner if av[1] == _sre.MAXREPEAT or av[1] > _WIDE else av[1] * inner
+                inner = self.wide(parts[0], counted=counted)
+                varies = counted and op in _REPEATS and av[0] < av[1]
+                count += 1 + inner if av[1] == _sre.MAXREPEAT or av[1] > _WIDE or varies else av[1] * inner
             elif op is _sre.GROUPREF:
                 count += 1   # as long as the group it repeats
             elif parts:   # a group, or the alternative that passes through most
-                count += max(self.wide(part) for part in parts)
+                count += max(self.wide(part, counted=counted) for part in parts)
         return count
 
     def ambiguous(self, items: list[Any], follow: frozenset[str]) -> None:
@@ -351,6 +411,17 @@ def _flat(items: list[Any]) -> list[Any]:
     for op, av in items:
         out += _flat(list(av[3])) if op is _sre.SUBPATTERN else [(op, av)]
     return out
+
+
+def _powers(base: int, low: int, high: int) -> int:
+    """The sum of ``base`` to the powers ``low`` to ``high`` (the ways of that many copies), at most ``_SPLITS + 1``."""
+    total, power = 0, 1
+    for count in range(high + 1):
+        total += power if count >= low else 0
+        if total > _SPLITS:
+            return _SPLITS + 1
+        power = min(power * base, _SPLITS + 1)
+    return total
 
 
 def _rigid(items: list[Any]) -> bool:

@@ -44,7 +44,7 @@ def _render_item(op: Any, av: Any) -> str:
     if op in _REPEATS:
         low, high, body = av
         text = render(list(body))
-        if len(body) != 1 or body[0][0] not in (*_SINGLE, _sre.SUBPATTERN):
+        if len(body) != 1 or body[0][0] not in (*_SINGLE, _sre.SUBPATTERN, _sre.BRANCH):   # a branch has its own (?:)
             text = f"(?:{text})"
         count = {(0, _sre.MAXREPEAT): "*", (1, _sre.MAXREPEAT): "+", (0, 1): "?"}.get((low, high)) or (
             f"{{{low}}}" if low == high else f"{{{low},{'' if high == _sre.MAXREPEAT else high}}}")

@@ -5,6 +5,7 @@ Two defences, because no static reading of a backtracking pattern catches every 
 * at deploy, :func:`deploy_problem` refuses patterns whose matching time can grow without limit, as read by
   :mod:`engine.form_pattern_scan` from the stdlib's own parse: nested repeats ``(a+)+``; overlapping
   alternatives in a repeat ``(a|aa)+``; a group repeated a few times around an unbounded repeat ``(.*a){20}``;
+  a repeat whose copies can split one text many ways through a variable count inside ``(a{1,30}){1,30}$``;
   and unbounded repeats in a row (characters, groups or branches holding one) that can share out the same
   text, judged on the characters each may start and end with and what stands between them: ``\d+\d+$``,
   ``(?:ab)+(?:ab)+$``, ``[ab]+ab[ab]+$``, ``\S+@\S+\.\S+``. Two such repeats are refused, since the search
@@ -60,9 +61,11 @@ def pattern_problem(pattern: str) -> str | None:
     share out the same text (``\d+\d+x``, ``(?:ab)+(?:ab)+$``, ``\S+@\S+\.\S+``), unless the later one ends
     the pattern (``\S+@\S+``: the first way that fits ends the search) or they are one pair in a pattern
     anchored by ``^`` (``^[^@\s]+@[^@\s]+\.[^@\s]+$``); and a group repeated a few times around an unbounded
-    repeat whose neighbouring copies overlap (``(.*a){20}``). Possessive repeats and atomic groups never
-    backtrack and are allowed. What this misses, such as counted repeats nested in counted repeats
-    (``(?:(?:ab){1,32}){1,32}$``), is bounded by the time limit of :func:`pattern_check`.
+    repeat whose neighbouring copies overlap (``(.*a){20}``); and a repeat whose copies can split one text
+    more than 1,000 ways through a repeat of variable count inside (``(a{1,30}){1,30}$``), or any number of
+    ways when it is unbounded (``(a{1,3})+``). Possessive repeats and atomic groups never backtrack and are
+    allowed. What this misses, such as a repeated group walking to the end from every start
+    (``((a)|(b))+$``, quadratic), is bounded by the time limit of :func:`pattern_check`.
 
     Args:
         pattern: the pattern text, already known to compile.
