@@ -29,7 +29,7 @@ from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccount
 from .my_cases import MyCases
 from .extension_handlers import MAX_TEXT as EXTENSION_TEXT_MAX, REQUEST_STATES as EXTENSION_REQUEST_STATES
 from .org_file import ROLE_NAMES
-from .legal_clock_rules import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
+from .legal_clock_records import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
 from .config import EngineConfig
@@ -69,9 +69,11 @@ from .ratings import (
     APPLICANT, BAD_SCORES, CHANNELS, LEVELS, RECTIFICATION_PROCESS, STATUSES, appeal_data, appeal_decision_data,
     check_rating,
 )
-from .replay import REPLAYED_EVENTS, ReplayDivergence, Replayer, ReplayResult
+from .replay import Replayer
 from .replay_calendar import CalendarNotCarried
+from .replay_commands import REPLAYED_EVENTS
 from .replay_inputs import ChainBroken, DefinitionChanged, DefinitionMissing
+from .replay_results import ReplayDivergence, ReplayResult
 from .case_history import CaseHistory, load_case_history
 from .history_file import (
     FORMAT as HISTORY_FORMAT, HistoryFileError, dumps_history, loads_history, read_history, verify_history,

@@ -39,7 +39,7 @@ from .calendar import business_date
 from .definitions import TB_NS
 from .errors import DefinitionRejected
 from .legal_clock import Clock
-from .legal_clock_rules import UNIT_ZH, ClockInvalid
+from .legal_clock_records import UNIT_ZH, ClockInvalid
 from .spiff.xml_loader import parse_xml
 
 _SEGMENT_FIELDS = ("kind", "start", "end", "actor", "reason_kind", "reason", "procedure", "expected")

@@ -11,8 +11,8 @@ from typing import Any
 
 from .commands import Actor
 from .errors import Forbidden
-from .replay import ReplayResult
 from .replay_case_row import NAMES as ROW_NAMES
+from .replay_results import ReplayResult
 from .verification import CaseVerification, verify_case
 
 AUDIT_ROLES = frozenset({"auditor"})

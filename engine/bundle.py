@@ -34,7 +34,8 @@ from typing import Any, Callable, Mapping
 
 from .catalog import KEY, PROCESS_KEY, _Checker, _Node, _raise, load_yaml, yaml_file_named
 from .errors import FormInvalid
-from .forms import REQUIRED, FormDefinition
+from .form_definition import FormDefinition
+from .forms import REQUIRED
 
 FIELD_PATH = re.compile(r"^[^\W\d][\w-]*(\.[^\W\d][\w-]*)*$")
 ELEMENT_ID = re.compile(r"^[A-Za-z_][\w.-]{0,127}$")

@@ -21,7 +21,8 @@ from .errors import Forbidden, InvalidInput, NotFound
 from .calendar_functions import case_clocks_bound
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
-from .legal_clock_rules import ClockClosed, ClockKind, ClockNotPaused, check_pause_terms
+from .legal_clock_records import ClockClosed, ClockKind, ClockNotPaused
+from .legal_clock_rules import check_pause_terms
 from .persistence.case_records import CaseRecord
 from .persistence.models import Case
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork

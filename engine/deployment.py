@@ -19,7 +19,8 @@ from .catalog import MAX_SOURCE_NAME, CatalogCheck, KnownOrg, Matter, is_catalog
 from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
 from .errors import DefinitionRejected
 from .expressions import Evaluator
-from .forms import FormDefinition, parse_form
+from .form_definition import FormDefinition
+from .forms import parse_form
 from .lint import DeployedFacts, LintLimits, lint_files, missing_forms
 from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork

@@ -10,13 +10,14 @@ it is recorded on each request when it is made (``extension_requests.approver_ro
 the role it asked for. Histories recorded before the 第二款 approver existed (the lead department's head
 approved) replay as recorded (``on_record``).
 
-Pure: :mod:`engine.legal_clock_rules` only.
+Pure: :mod:`engine.legal_clock_records` and :mod:`engine.legal_clock_rules` only.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .legal_clock_rules import Budget, ExtensionApproverRequired, heads_department
+from .legal_clock_records import Budget, ExtensionApproverRequired
+from .legal_clock_rules import heads_department
 
 DEPARTMENT_HEAD = "department_head"
 """The role of a department's 负责人: approves the extension of 第四十二条第一款 (本行政机关负责人)."""

@@ -29,7 +29,8 @@ from .extension_approval import (
 )
 from .handlers import CaseRef, Services, _record
 from .legal_clock import Clock
-from .legal_clock_rules import ClockClosed, ClockKind, ExtensionApproverRequired, ExtensionNotApproved, heads_department
+from .legal_clock_records import ClockClosed, ClockKind, ExtensionApproverRequired, ExtensionNotApproved
+from .legal_clock_rules import heads_department
 from .persistence.case_records import CaseRecord
 from .persistence.models import ExtensionRequest
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork

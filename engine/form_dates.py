@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from marshmallow import ValidationError
 
-if TYPE_CHECKING:   # annotations only: engine.forms imports engine.form_schema, which imports this module
-    from .forms import FormField
+if TYPE_CHECKING:   # annotations only: engine.form_definition imports this module
+    from .form_definition import FormField
 
 Bound = tuple[date | None, int | None]
 """A parsed bound: ``(day, None)`` for a fixed day, ``(None, N)`` for today plus N days."""
@@ -28,7 +28,7 @@ _BEIJING = timezone(timedelta(hours=8))   # a datetime value's day is its Beijin
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _RELATIVE = re.compile(r"^today(?:([+-])(\d{1,5}))?$", re.ASCII)
 TODAY: ContextVar[date | None] = ContextVar("form_today", default=None)
-"""The business date a submission is checked on, set by :meth:`engine.forms.FormDefinition.validate`.
+"""The business date a submission is checked on, set by :meth:`engine.form_definition.FormDefinition.validate`.
 
 Bounds counted from today are checked only while it is set; fixed days always are.
 """

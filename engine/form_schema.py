@@ -1,16 +1,16 @@
 """Marshmallow side of form-js forms: turn a form's data fields into the schema that checks submissions.
 
-:class:`engine.forms.FormDefinition` builds its schema here once per form. This module owns:
+:class:`engine.form_definition.FormDefinition` builds its schema here once per form. This module owns:
 
 * arranging fields into nested scopes by data path (:func:`_build_tree`, which also finds clashing paths);
 * the marshmallow fields, validators and messages that mirror form-js rules, strict about JSON types
   (:func:`_schema_for`), and flattening marshmallow's nested errors to dotted paths (:func:`_flatten`);
 * the value formats (phone, date/time) and type helpers the parser in :mod:`engine.forms` reuses.
 
-It never imports :mod:`engine.forms` at runtime (that module imports this one): fields are read by
-attribute, and :class:`~engine.forms.FormField` appears only in annotations. Pure module: stdlib and
-marshmallow, with ``validate.pattern`` run by :mod:`engine.form_patterns` in bounded time. Shared helpers
-keep their leading underscore; :mod:`engine.forms` re-exports the public constants.
+It never imports :mod:`engine.forms` or :mod:`engine.form_definition` at runtime (both import this one): fields
+are read by attribute, and :class:`~engine.form_definition.FormField` appears only in annotations. Pure module:
+stdlib and marshmallow, with ``validate.pattern`` run by :mod:`engine.form_patterns` in bounded time. Shared
+helpers keep their leading underscore; :mod:`engine.forms` re-exports the public constants.
 """
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ from .form_dates import date_range
 from .form_patterns import deploy_problem, pattern_check
 from .text_input import written
 
-if TYPE_CHECKING:   # annotations only: engine.forms imports this module
-    from .forms import FormField
+if TYPE_CHECKING:   # annotations only: engine.form_definition imports this module
+    from .form_definition import FormField
 
 LIST_MARK = "[]"
 """Path segment meaning "inside each item of the dynamic list named just before".
 
-See :attr:`engine.forms.FormField.path`.
+See :attr:`engine.form_definition.FormField.path`.
 """
 REQUIRED = "必填项"
 """Message for a required value that is missing, null, blank, an empty list or an unticked checkbox."""

@@ -16,7 +16,8 @@ An extension adds its days (in the budget's unit) to the budget. Pauses and exte
 order, and one that begins after the due date as it then stood moves nothing: an expired deadline is not
 revived, it stays a breach (行政许可法第七十四条).
 
-Pure: standard library, ``engine.calendar`` and the rules module (which adds ``engine.errors``) only.
+Pure: standard library, ``engine.calendar``, the records module (which adds ``engine.errors``) and the
+rules module only.
 """
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from .calendar import CST, Due, WorkCalendar, business_date
+from .legal_clock_records import (
+    UNIT_ZH, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed, ClockInvalid, ClockKind, ClockNotPaused,
+    DeadlineExpired, Extension, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved, PauseKind,
+    Segment, SegmentKind, _fields, _instant,
+)
 from .legal_clock_rules import (
-    UNIT_ZH, XKF45_PROCEDURES, AcceptanceOutcome, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed,
-    ClockInvalid, ClockKind, ClockNotPaused, DeadlineExpired, Extension, ExtensionApproverRequired,
-    ExtensionLimitExceeded, ExtensionNotApproved,
-    PauseKind, Segment, SegmentKind, _fields, _instant, decision_budget, deemed_acceptance, delivery_due,
-    extension_approver, extension_limit,
+    XKF45_PROCEDURES, AcceptanceOutcome, decision_budget, deemed_acceptance, delivery_due, extension_approver,
+    extension_limit,
 )
 
 __all__ = [

@@ -18,7 +18,8 @@ from .catalog import CatalogCheck, is_catalog_file, parse_catalog
 from .definitions import DiagramInfo, Finding, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
-from .forms import FormDefinition, parse_form
+from .form_definition import FormDefinition
+from .forms import parse_form
 from .lint_graph import MessageUse, check_graph, flow_node_ids, message_uses
 from .lint_names import check_ids, check_names
 from .org_file import ROLES

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from .audit import canonical_json
 from .legal_clock import Clock
-from .legal_clock_rules import ClockInvalid
+from .legal_clock_records import ClockInvalid
 from .persistence.models import Case
 
 ROW_STATE_COLUMNS = ("clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at")

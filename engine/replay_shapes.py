@@ -27,7 +27,7 @@ from typing import Any, Collection, Mapping, Sequence
 def as_recorded(replayed: dict[str, Any], recorded: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``replayed`` (an event's JSON shape) without the fields added since ``recorded`` was written.
 
-    Both are :meth:`engine.replay.RecordedEvent.to_dict` shapes of the same position in the log. A field is left
+    Both are :meth:`engine.replay_results.RecordedEvent.to_dict` shapes of the same position in the log. A field is left
     out only where the recorded event lacks it and predates it; in every other case ``replayed`` is returned
     as it is.
     """
@@ -54,7 +54,7 @@ def _started_as_recorded(entry: Any, recorded: Any) -> Any:
 def resumed_at_acceptance(completed: Any, rest: Sequence[Any], effects: Collection[str]) -> bool:
     """Whether the recorded completion ``completed`` is replayed ending the 补正 pauses of other clocks.
 
-    ``rest`` are the recorded events after it (:class:`engine.replay.RecordedEvent`) and ``effects`` the event
+    ``rest`` are the recorded events after it (:class:`engine.replay_results.RecordedEvent`) and ``effects`` the event
     types no command replays. The completion's effects run up to the next input; a one-time 补正 notice the
     same completion gave (``ClockPaused`` of its task) is one of them. False when its ``ClocksStarted`` lacks
     ``resumed``: it then resumed nothing (the same either way), or it was recorded before 受理 ended the

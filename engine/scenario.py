@@ -47,7 +47,8 @@ from typing import Any, Mapping
 from .catalog import _Node, load_yaml
 from .clock import CST
 from .errors import DefinitionRejected, InvalidInput
-from .legal_clock_rules import ClockInvalid, check_pause_terms
+from .legal_clock_records import ClockInvalid
+from .legal_clock_rules import check_pause_terms
 from .org_file import ROLES
 
 DEFAULT_START = datetime(2026, 11, 23, 9, 0, tzinfo=CST)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from engine.extension_approval import (
     decides_extension, department_head_required, extension_approver_role, government_head_required, joint_procedure,
 )
-from engine.legal_clock_rules import Budget
+from engine.legal_clock_records import Budget
 from engine.org_file import ROLE_NAMES, ROLES, parse_org_file, placement_problem, reference_problems
 
 
