@@ -181,7 +181,8 @@ class TaskSchema(Schema):
     case_committed_due_at = fields.DateTime(allow_none=True)
     case_legal_due_at = fields.DateTime(allow_none=True)
     light = fields.String(allow_none=True, metadata={
-        "description": "green / yellow / red; paused while the clock it follows stands still; null without a deadline"})
+        "description": "green / yellow / red; paused while the clock it follows stands still; not_started while "
+                       "the case clock its budget counts on waits for 受理; null without a deadline"})
     applicant_name = fields.String(allow_none=True, metadata={"description": "申请人, copied from the case data"})
     stage = fields.String(allow_none=True, metadata={"description": "the case's stage, else the task's lane"})
     inbox_due_at = fields.DateTime(allow_none=True, metadata={

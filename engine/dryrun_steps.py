@@ -235,10 +235,13 @@ class Play:
             if exact:
                 return None if instant is None else instant.astimezone(CST).isoformat()
             return None if clock is None else clock["due_date"]
-        rows = [t for t in case["tasks"] if t["element_id"] == key and t["due_at"] is not None]
-        if not rows:
+        # The step's latest instance, an open one first: a budget on a case clock has no instant while the
+        # clock stands still, and an earlier, closed instance's instant is not the step's now.
+        rows = [t for t in case["tasks"] if t["element_id"] == key]
+        latest = ([t for t in rows if t["state"] == "open"] or rows or [None])[-1]
+        if latest is None or latest["due_at"] is None:
             return None
-        instant = rows[-1]["due_at"].astimezone(CST)
+        instant = latest["due_at"].astimezone(CST)
         return instant.isoformat() if exact else (instant - timedelta(microseconds=1)).date().isoformat()
 
     def _path(self) -> Counter[str]:

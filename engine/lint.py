@@ -83,6 +83,7 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
             if not any(f.severity == "error" for f in found):
                 clean.add(name)
             findings += _in(name, missing_forms(info.user_tasks, lambda key: form(key) is not None, broken))
+            findings += _in(name, undeclared_deadline_clocks(info))
             findings += _in(name, check_candidates(info.user_tasks, deployed))
     unit = _lint_unit([(n, d) for n, d in diagrams if n in clean], evaluator, limits, roots, findings)
     keys = {key: name for name, info in infos.items() for key in info.process_ids}
@@ -112,6 +113,28 @@ def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str]
         return f"表单 {key} 不存在，请先部署 forms/{key}.form"
     return [Finding("TB_FORM_MISSING", said(key), next(t.element_id for t in user_tasks.values() if t.form_key == key))
             for key in keys if not exists(key)]
+
+
+_CLOCK_NAMES = {"legal": "法定", "committed": "承诺"}
+
+
+def undeclared_deadline_clocks(info: DiagramInfo) -> list[Finding]:
+    """Warn of each task budget counted on a clock its process does not declare (``TB_DEADLINE_CLOCK_UNDECLARED``).
+
+    Such a task has no due instant until that clock starts, and nothing in the diagram starts it. It is only a
+    warning: a matter catalog may still give the process that clock (:func:`~.case_clocks.catalog_clock_specs`).
+    """
+    found = []
+    for task in info.user_tasks.values():
+        clock = task.deadline.clock if task.deadline is not None else "task"
+        declared = {spec.kind for spec in info.clocks.get(task.process_id, ())}
+        if clock in _CLOCK_NAMES and clock not in declared:
+            found.append(Finding(
+                "TB_DEADLINE_CLOCK_UNDECLARED",
+                f"用户任务 {task.element_id} 的时限计在{_CLOCK_NAMES[clock]}时限上，但流程 {task.process_id} 未声明 "
+                f"tb:clock kind=\"{clock}\"：若事项目录也不给出该时限，此任务将一直没有期限", task.element_id,
+                severity="warning"))
+    return found
 
 
 def check_candidates(user_tasks: Mapping[str, UserTaskInfo], deployed: DeployedFacts) -> list[Finding]:

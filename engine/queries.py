@@ -111,7 +111,7 @@ class Queries(ExtensionReads, MatterReads):
             # Flat rows, not ORM entities: building 2 x 51 mapped objects cost more than the query itself.
             items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
                      for row in rows[:query.limit]]
-            _mark_paused(session, rows[:query.limit], items)
+            _mark_clock_lights(session, rows[:query.limit], items)
             if self.separation is not None and query.scope != "completed":
                 self.separation.annotate(session, actor.username, rows[:query.limit], items)
         if len(rows) <= query.limit:
@@ -353,11 +353,10 @@ def _partners(session: Session, case_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def _mark_paused(session: Any, rows: Sequence[Any], items: list[dict[str, Any]]) -> None:
-    """Give the page's undated rows whose clock stands still the light ``paused``.
+def _mark_clock_lights(session: Any, rows: Sequence[Any], items: list[dict[str, Any]]) -> None:
+    """Give the page's undated rows whose clock stands still or has not started their light (:func:`_clock_light`).
 
-    That clock is the one the task's own budget counts on (``deadline_clock``), else the case's 承诺 clock.
-    The light is computed in SQL from the stored instants, which a paused clock does not have; the clocks of
+    The light is computed in SQL from the stored instants, which such a clock does not have; the clocks of
     the (few) cases with open undated rows following a clock that has no due instant are read in one query.
     """
     undated = {row.case_id for row in rows
@@ -367,9 +366,8 @@ def _mark_paused(session: Any, rows: Sequence[Any], items: list[dict[str, Any]])
         return
     clocks = dict(session.execute(select(Case.id, Case.clocks).where(Case.id.in_(undated))).all())
     for row, item in zip(rows, items):
-        if row.case_id in clocks and row.light_now is None and row.state == "open" \
-                and _follows_paused_clock(row, clocks[row.case_id]):
-            item["light"] = "paused"
+        if row.case_id in clocks and row.light_now is None and row.state == "open":
+            item["light"] = _clock_light(row, clocks[row.case_id])
 
 
 def _sees_task(actor: Actor, task: TaskItem) -> bool:
@@ -382,20 +380,24 @@ def _light_at(task: TaskItem, case: Case, now: datetime) -> str | None:
     if task.state != "open":
         return None
     if task.inbox_due_at >= NO_DEADLINE:
-        return "paused" if _follows_paused_clock(task, case.clocks) else None
+        return _clock_light(task, case.clocks)
     if task.inbox_due_at <= now:
         return "red"
     return "yellow" if task.inbox_yellow_at is not None and task.inbox_yellow_at <= now else "green"
 
 
-def _follows_paused_clock(task: Any, clocks: Mapping[str, Any] | None) -> bool:
-    """Whether an undated open task takes its light from a case clock, and that clock stands still.
+def _clock_light(task: Any, clocks: Mapping[str, Any] | None) -> str | None:
+    """Return the light of an undated open task that takes it from a case clock: paused, not_started or None.
 
     The clock is the one its own budget counts on (``<tb:deadline clock=>``), else the case's 承诺 clock. Such
     a task has no due instant while the clock is paused (its deadline moves as long as the pause lasts), so its
-    row would read as having no time limit at all: it reads 已暂停 instead.
+    row would read as having no time limit at all: it reads 已暂停 instead. A budget on a clock still waiting
+    for 受理 (or for the next 工改 stage) reads 未起算; a task without a budget of its own just has no light
+    then, as it has no time limit of its own.
     """
     if task.due_at is not None:
-        return False                  # dated: its light comes from its instants
+        return None                   # dated: its light comes from its instants
     entry = (clocks or {}).get(task.deadline_clock or "committed") or {}
-    return "clock" in entry and LegalClock.from_dict(entry["clock"]).paused
+    if "clock" in entry:
+        return "paused" if LegalClock.from_dict(entry["clock"]).paused else None
+    return "not_started" if task.deadline_clock is not None and entry.get("pending") else None

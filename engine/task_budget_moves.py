@@ -9,6 +9,7 @@ in ``DeadlinesRecomputed``, which records every instant a calendar change moved.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -28,7 +29,8 @@ def moved_task_deadlines(uow: SqlAlchemyUnitOfWork, svc: Any, case: CaseRecord, 
                          on_case_clock: bool = False, skip: Iterable[int] = ()) -> list[Moved]:
     """The case's open tasks with their own budget whose (due, yellow) moved, with the new ones.
 
-    The budget is counted with the current calendar and the case's clocks as they now stand (``case.clocks``).
+    The budget is counted with the current calendar and the case's clocks as they now stand (``case.clocks``),
+    on the clock the task's row names (``deadline_clock``, NULL: its own).
     With ``on_case_clock`` only budgets on a case clock are looked at; ``skip`` leaves out tasks by id (the one
     being completed). The budget is the ``<tb:deadline>`` of the definition the task was created under: a
     migration moves the case, not the budgets of its open tasks (:mod:`engine.case_migration`), so a task
@@ -48,7 +50,10 @@ def moved_task_deadlines(uow: SqlAlchemyUnitOfWork, svc: Any, case: CaseRecord, 
         info = created_on.get(row.id, definition).user_tasks.get(row.element_id)
         if info is None or info.deadline is None:
             continue
-        due_at, yellow_at = budget_instants(info.deadline, row.created_at, case.clocks, calendar)
+        # The row says on which clock its budget counts: a row written before budgets counted on case clocks
+        # (deadline_clock NULL) keeps counting on its own, whatever its diagram says.
+        deadline = replace(info.deadline, clock=row.deadline_clock or "task")
+        due_at, yellow_at = budget_instants(deadline, row.created_at, case.clocks, calendar)
         if (iso_utc(due_at), iso_utc(yellow_at)) != (iso_utc(row.due_at), iso_utc(row.yellow_at)):
             moved.append((row, due_at, yellow_at))
     return moved

@@ -6,8 +6,9 @@ wall hours for ``hours``. One with ``clock="legal"`` or ``clock="committed"`` co
 
 - it counts only while the clock runs: a 补正, 容缺 or 特别程序 pause after the task's creation pushes the task's
   due date by the days it lasts, and while the clock stands still the task has no due instant (已暂停);
-- a task created before the clock starts (or between two 工改 periods) begins counting when it starts, and has
-  no due instant until then;
+- a task created before the clock starts (or between two 工改 periods) has no due instant until it starts, and
+  then counts from the clock's T0: the 受理 date, or the receipt date when 第三十二条 deems the application accepted
+  then (the clock has run since, and so has the task's budget);
 - an extension of the clock granted while the task is open adds its days to the task's budget (第四十二条: the
   extension is there because the decision needs more time, which its open steps are);
 - it is never due after the clock itself: a task made late in the period gets what is left;
@@ -89,16 +90,16 @@ def period_at(entry: Mapping[str, Any] | None, at: datetime) -> Clock | None:
 def counted_on(clock: Clock, created_at: datetime, budget: Budget) -> Clock:
     """The task's own reckoning: ``budget`` on ``clock``'s segments and extensions from the task's creation on.
 
-    It starts on the business date of the later of the task's creation and the clock's start (T0, not
-    counted itself, as for the case); the clock's pauses from then on pause it, and the extensions granted
-    from then on extend it.
+    Its T0 (not counted itself, as for the case) is the later of the task's creation date and the clock's T0,
+    which 第三十二条 may have back-dated before the clock was started; the clock's pauses from the later of the
+    task's creation and the clock's start on pause it, and the extensions granted from then on extend it.
     """
     begin = max(created_at, clock.segments[0].start)
     last = clock.segments[-1]
     segments = tuple(replace(s, start=max(s.start, begin)) for s in clock.segments
                      if s is last or s.end is None or s.end > begin)
     extensions = tuple(e for e in clock.extensions if e.at >= begin)
-    return Clock(clock.kind, budget, business_date(begin), segments, extensions, clock.closed_at)
+    return Clock(clock.kind, budget, max(business_date(created_at), clock.t0), segments, extensions, clock.closed_at)
 
 
 def back_from(calendar: WorkCalendar, due_day: date, threshold: int) -> date:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import (
     CST, Actor, CompleteTask, DeployDefinitions, ExtendDeadline, ManualClock, Replayer, ResumeClock, StartCase,
@@ -83,7 +83,7 @@ def case_id(engine, clock) -> int:
     case_id = engine.handle(StartCase("budget_on_clock", REVIEWER)).case_id
     prepare = row(engine, case_id, "prepare")
     assert (prepare["due"], prepare["inbox_due"], prepare["clock"]) == (None, NO_DEADLINE, "legal")
-    assert task(engine, "prepare")["light"] is None and task(engine, "prepare")["deadline_clock"] == "legal"
+    assert task(engine, "prepare")["light"] == "not_started" and task(engine, "prepare")["deadline_clock"] == "legal"
     clock.set(at(4))
     engine.handle(CompleteTask(task(engine, "accept")["id"], REVIEWER, {}))
     return case_id
@@ -169,8 +169,11 @@ def test_the_pages_say_which_clock_an_undated_task_waits_for(database_url, clock
         case_id = engine.handle(StartCase("budget_on_clock", REVIEWER)).case_id
         client = client_for(application, REVIEWER.username)
         prepare = task(engine, "prepare")["id"]
-        assert "待法定时限起算" in client.get("/?tab=available").get_data(as_text=True)
-        assert "待法定时限起算" in client.get(f"/tasks/{prepare}").get_data(as_text=True)
+        inbox = client.get("/?tab=available").get_data(as_text=True)
+        assert "待法定时限起算" in inbox and "未起算" in inbox
+        assert inbox.count("无时限") == 1                          # 受理 alone: it has no budget at all
+        task_page = client.get(f"/tasks/{prepare}").get_data(as_text=True)
+        assert "待法定时限起算" in task_page and "未起算" in task_page and "无时限" not in task_page
         case_page = client.get(f"/cases/{case_id}").get_data(as_text=True)
         assert case_page.count("未起算") >= 2                     # the 法定 clock, and 现场勘查准备 waiting for it
         clock.set(at(4))
@@ -182,3 +185,69 @@ def test_the_pages_say_which_clock_an_undated_task_waits_for(database_url, clock
         assert inbox.count("随法定时限暂停") == 2 and "已暂停" in inbox
     finally:
         engine.close()
+
+
+def test_a_row_written_before_budgets_counted_on_clocks_keeps_counting_on_its_own(engine, clock, case_id):
+    """QA: a recompute re-counted such a row on the diagram's clock and, the clock being paused, undated it for good."""
+    own_due, own_yellow = ends(11), ends(9)       # as the engine wrote it then: 5 working days from the 4th
+    review = task(engine, "review")["id"]
+    with engine.database.writer.begin() as conn:
+        conn.execute(update(TaskItem.__table__).where(TaskItem.id == review).values(
+            deadline_clock=None, due_at=own_due, yellow_at=own_yellow, inbox_due_at=own_due, inbox_yellow_at=own_yellow))
+        conn.execute(update(TaskCandidate.__table__).where(TaskCandidate.task_id == review).values(
+            inbox_due_at=own_due, inbox_yellow_at=own_yellow))
+    clock.set(at(5))
+    engine.handle(SuspendClock(case_id, REVIEWER, "correction", "申请人补正营业执照", clocks=("legal",)))
+    assert due(engine, case_id, "review") == own_due                  # a clock change leaves it alone
+    engine.recompute_deadlines("节假日安排载入")
+    assert (due(engine, case_id, "review"), row(engine, case_id, "review")["clock"]) == (own_due, None)
+    assert due(engine, case_id, "prepare") is None                    # the task made on the clock still follows it
+
+
+LINEAR = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:tb="http://tongban.cq.gov.cn/schema/bpmn/1.0" id="Defs_lc" targetNamespace="http://tongban.test">  <bpmn:process id="linear_on_clock" name="退回后暂停" isExecutable="true">
+    <bpmn:extensionElements><tb:clock kind="legal" workdays="20" startsAt="accept"/></bpmn:extensionElements>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="accept"/>
+    <bpmn:userTask id="accept" name="受理">
+      <bpmn:extensionElements><tb:assignment candidateGroups="reviewer@${owning}"/></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="accept" targetRef="review"/>
+    <bpmn:userTask id="review" name="审查">
+      <bpmn:extensionElements><tb:assignment candidateGroups="reviewer@${owning}"/>
+        <tb:deadline workdays="5" clock="legal"/></bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+""".encode()
+SCENARIO = """
+name: 退回后暂停
+process: linear_on_clock
+start: {at: 2026-03-02T10:00:00+08:00, by: reviewer@500103/zhujian}
+steps:
+  - complete: accept
+    by: reviewer@500103/zhujian
+  - expect: {due: {review: 2026-03-09}}
+  - return: review
+    by: reviewer@500103/zhujian
+    reason: 材料不全
+  - advance: 1 workdays
+  - complete: accept
+    by: reviewer@500103/zhujian
+  - expect: {tasks: [review], due: {review: 2026-03-10}}
+  - suspend: correction
+    by: reviewer@500103/zhujian
+    reason: 补正
+    clocks: [legal]
+  - expect: {tasks: [review], due: {review: null}}
+"""
+
+
+def test_a_dry_run_reads_the_due_date_of_the_steps_open_instance(engine):
+    """QA: after a 退回 the paused review has no due date; the dry run read the closed first review's."""
+    ensure_calendar_seeded(engine)
+    result = engine.dryruns.run([("linear_on_clock.bpmn", LINEAR)], [], "s.yaml", SCENARIO.encode())
+    assert result.ok, [step for step in result.steps if not step["ok"]]

@@ -192,3 +192,18 @@ def test_a_one_time_notice_naming_an_unknown_task_is_an_error():
             + '<bpmn:endEvent id="e"/>')
     assert found(lint(("t.bpmn", process(body))), "TB_BAD_NOTICE") == [("probe", "error")]
     assert lint(("t.bpmn", process(body.replace('tasks="notify"', 'tasks="notice"')))) == []
+
+
+def test_a_budget_on_a_clock_the_process_does_not_declare_is_a_warning():
+    """QA: <tb:deadline clock="legal"> with no tb:clock kind="legal": the task would never be due."""
+    budget = ('<bpmn:userTask id="review"><bpmn:extensionElements><tb:assignment candidateGroups="reviewer"/>'
+              '<tb:deadline workdays="5" clock="{clock}"/></bpmn:extensionElements></bpmn:userTask>')
+    body = ('<bpmn:startEvent id="s"/>' + flow("f1", "s", "review") + "{task}" + flow("f2", "review", "e")
+            + '<bpmn:endEvent id="e"/>')
+    undeclared = lint(("p.bpmn", process(body.format(task=budget.format(clock="legal")))))
+    assert found(undeclared, "TB_DEADLINE_CLOCK_UNDECLARED") == [("review", "warning")]
+    declared = process('<bpmn:extensionElements><tb:clock kind="legal" workdays="20"/></bpmn:extensionElements>'
+                       + body.format(task=budget.format(clock="legal")))
+    assert found(lint(("p.bpmn", declared)), "TB_DEADLINE_CLOCK_UNDECLARED") == []
+    own = lint(("p.bpmn", process(body.format(task=budget.format(clock="task")))))
+    assert found(own, "TB_DEADLINE_CLOCK_UNDECLARED") == []

@@ -120,3 +120,12 @@ def test_a_budget_on_the_committed_clock_reads_that_clock_only(cal):
     assert budget_instants(Deadline(5, "workdays", "legal"), at(4), doc, cal) == (None, None)
     doc = with_clock(doc, "legal", Clock.from_dict(doc["legal"]["clock"]).resume(at(9), "甲"))
     assert budget_instants(Deadline(5, "workdays", "legal"), at(4), doc, cal)[0] == ends(13)
+
+
+def test_a_task_made_at_receipt_counts_from_the_t0_that_deemed_acceptance_back_dates(cal):
+    """QA: 受理 came after 第三十二条's 5 working days, so the clock counts from the receipt; so does the task."""
+    spec = ClockSpec("legal", 20, "workday", starts_at="accept")
+    doc, started = start_pending(start_clocks((spec,), at(2), "窗口甲"), "accept", at(12), cal, "窗口甲")
+    assert started[0]["deemed"] and started[0]["t0"] == "2026-03-02"
+    assert due(doc, at(2), cal, 3) == ends(5)              # already overdue when 受理 is finally recorded
+    assert due(doc, at(6), cal, 3) == ends(11)             # made later than the T0: counts from its own day
