@@ -6,7 +6,8 @@ canvas takes its id out of ``<tb:oneTimeNotice tasks>`` (removed once empty), ou
 ``noticeAt``/``startsAt`` and out of the other user tasks' ``tb:assignment separateFrom`` (removed once empty) in the
 same command, so one undo restores them all; a clock whose only start task is deleted stays and lint points at it.
 Renaming a user task in the panel renames it, in the same command, wherever the process names it: the clocks'
-``startsAt``/``noticeAt``/``stopsAt``, ``tb:oneTimeNotice`` and the user tasks' ``tb:assignment separateFrom``."""
+``startsAt``/``noticeAt``/``stopsAt``, ``tb:oneTimeNotice`` and the user tasks' ``tb:assignment separateFrom`` (split
+at commas only, as the loader does). Clearing a user task's candidates keeps its ``separateFrom``."""
 from __future__ import annotations
 
 from lxml import etree
@@ -176,15 +177,27 @@ def lint_errors(server, draft_id: int) -> list[str]:  # noqa: ANN001
     return [f.code for f in findings if f.severity == "error"]
 
 
-def test_renaming_a_task_renames_it_wherever_the_process_names_it_and_one_undo_restores_all(server, page):
+def edited_draft(server, edits: tuple[tuple[str, str], ...]) -> int:  # noqa: ANN001
+    """Save the deployed standard_permit, each of ``edits`` (old, new) applied once, as a draft through the API."""
     bpmn = get_engine(server.app).drafts.deployed_source("standard_permit")["bpmn"]
-    for old, new in RENAME_EDITS:
-        assert old in bpmn
+    for old, new in edits:
+        assert bpmn.count(old) == 1, old
         bpmn = bpmn.replace(old, new)
     status, draft = api(server, "designer", "POST", "/api/v1/drafts",
                         {"process_key": "standard_permit", "bpmn": bpmn, "base_version": 1})
     assert status == 201, draft
-    draft_id = draft["id"]
+    return draft["id"]
+
+
+def rename_review(page) -> None:  # noqa: ANN001
+    page.click('[data-element-id="review"]')
+    page.get_by_label("ID", exact=True).fill("substantive_review")
+    page.get_by_label("ID", exact=True).press("Tab")
+    page.wait_for_selector('[data-element-id="substantive_review"]')
+
+
+def test_renaming_a_task_renames_it_wherever_the_process_names_it_and_one_undo_restores_all(server, page):
+    draft_id = edited_draft(server, RENAME_EDITS)
     before = stored_refs(server, draft_id)
     assert before == {
         "startsAt": ["accept_on_spot,review accept_tolerance", "accept_on_spot accept_corrected accept_tolerance"],
@@ -193,10 +206,7 @@ def test_renaming_a_task_renames_it_wherever_the_process_names_it_and_one_undo_r
     assert lint_errors(server, draft_id) == []
     open_draft(page, server, "standard_permit", draft_id)
 
-    page.click('[data-element-id="review"]')
-    page.get_by_label("ID", exact=True).fill("substantive_review")
-    page.get_by_label("ID", exact=True).press("Tab")
-    page.wait_for_selector('[data-element-id="substantive_review"]')
+    rename_review(page)
     save(page, 2)
     assert stored_refs(server, draft_id) == {
         "startsAt": ["accept_on_spot,substantive_review accept_tolerance",
@@ -243,14 +253,7 @@ def stored_assignments(server, draft_id: int) -> dict[str, list[dict[str, str]]]
 
 
 def test_deleting_a_task_takes_it_out_of_the_other_tasks_separation_and_one_undo_restores_it(server, page):
-    bpmn = get_engine(server.app).drafts.deployed_source("standard_permit")["bpmn"]
-    for old, new in SEPARATION_EDITS:
-        assert bpmn.count(old) == 1, old
-        bpmn = bpmn.replace(old, new)
-    status, draft = api(server, "designer", "POST", "/api/v1/drafts",
-                        {"process_key": "standard_permit", "bpmn": bpmn, "base_version": 1})
-    assert status == 201, draft
-    draft_id = draft["id"]
+    draft_id = edited_draft(server, SEPARATION_EDITS)
     decide = {"candidateGroups": "department_head@${deciding}/${department}"}
     issue = {"candidateGroups": "reviewer@${deciding}/${department}"}
     before = {"decide": [{**decide, "separateFrom": "formal_review, review,accept_on_spot"}],
@@ -278,3 +281,45 @@ def test_deleting_a_task_takes_it_out_of_the_other_tasks_separation_and_one_undo
     assert stored_assignments(server, draft_id) == before
     assert "review" in stored_task_ids(server, draft_id)
     assert lint_errors(server, draft_id) == []
+
+
+def test_renaming_a_task_splits_separate_from_at_commas_only_as_the_loader_does(server, page):
+    # "review formal_review" is one (unknown) id to the loader, so renaming review leaves it; the clock's
+    # noticeAt is split at spaces too (element_ids), so review is renamed there.
+    draft_id = edited_draft(server, (
+        ('candidateGroups="department_head@${deciding}/${department}" separateFrom="review"',
+         'candidateGroups="department_head@${deciding}/${department}" separateFrom="review formal_review , review"'),
+        ('noticeAt="correction_notice"/>\n    </bpmn:extensionElements>',
+         'noticeAt="correction_notice review"/>\n    </bpmn:extensionElements>')))
+    assert "TB_BAD_SEPARATION" in lint_errors(server, draft_id)
+    open_draft(page, server, "standard_permit", draft_id)
+
+    rename_review(page)
+    save(page, 2)
+    refs = stored_refs(server, draft_id)
+    assert refs["separateFrom"] == ["substantive_review", "review formal_review , substantive_review"]
+    assert refs["noticeAt"] == ["correction_notice", "correction_notice substantive_review"]
+    assert lint_errors(server, draft_id).count("TB_BAD_SEPARATION") == 1  # the hand-written "review formal_review"
+
+
+def test_clearing_a_tasks_candidates_keeps_its_separate_from(server, page):
+    draft_id = new_draft(server, "standard_permit")
+    open_draft(page, server, "standard_permit", draft_id)
+    for task in ("decide", "issue_license"):  # with a separateFrom, and with candidate groups only
+        page.click(f'[data-element-id="{task}"]')
+        page.get_by_label("候选组", exact=True).fill("")
+        page.get_by_label("候选组", exact=True).press("Tab")
+    save(page, 2)
+    assert stored_assignments(server, draft_id) == {
+        "decide": [{"separateFrom": "review"}], "issue_license": [], "post_check": [
+            {"candidateGroups": "reviewer@${owning}/${department}"}]}
+    page.click('[data-element-id="decide"]')
+    assert page.get_by_label("候选组", exact=True).input_value() == ""
+
+    page.get_by_role("button", name="撤销").click()
+    page.get_by_role("button", name="撤销").click()
+    save(page, 3)
+    assert stored_assignments(server, draft_id) == {
+        "decide": [{"candidateGroups": "department_head@${deciding}/${department}", "separateFrom": "review"}],
+        "issue_license": [{"candidateGroups": "reviewer@${deciding}/${department}"}],
+        "post_check": [{"candidateGroups": "reviewer@${owning}/${department}"}]}

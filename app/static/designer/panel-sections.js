@@ -31,8 +31,11 @@
     var users = assignment ? assignment.candidateUsers || "" : attrs["camunda:candidateUsers"] || "";
     var alias = !assignment && (attrs["camunda:candidateGroups"] || attrs["camunda:candidateUsers"]);
 
+    // Clearing both candidates removes the tb:assignment, unless it says more (a separateFrom, say): then only
+    // the candidates go.
     function write(newGroups, newUsers) {
-      var value = newGroups || newUsers ? { candidateGroups: newGroups, candidateUsers: newUsers } : null;
+      var more = assignment && (assignment.separateFrom || Object.keys(assignment.$attrs || {}).length);
+      var value = newGroups || newUsers || more ? { candidateGroups: newGroups, candidateUsers: newUsers } : null;
       edits.run(edits.extension(element, bo, "tb:Assignment", assignment, value)
         .concat(edits.dropAliases(element, bo, ["camunda:candidateGroups", "camunda:candidateUsers"])));
     }

@@ -62,14 +62,28 @@
     return references(process).map(function (ref) {
       var changes = {}, changed = false;
       ref[1].forEach(function (attr) {
-        var value = ref[0][attr];
-        if (ids(value).indexOf(from) < 0) { return; }
-        changes[attr] = value.split(/([\s,]+)/).map(function (part) { return part === from ? to : part; }).join("");
-        changed = true;
+        var rename = attr === "separateFrom" ? renameSeparate : renameIds;
+        var value = rename(ref[0][attr], from, to);
+        if (value !== null) { changes[attr] = value; changed = true; }
       });
       return changed ? edits.props(element, ref[0], changes) : null;
     }).filter(Boolean);
   };
+
+  // `value`, ids split at commas or spaces, with the id `from` named `to`; null when it does not name `from`.
+  function renameIds(value, from, to) {
+    if (ids(value).indexOf(from) < 0) { return null; }
+    return value.split(/([\s,]+)/).map(function (part) { return part === from ? to : part; }).join("");
+  }
+
+  // `value`, a separateFrom (ids split at commas only: "a b" is one id), with the id `from` named `to`, the
+  // spaces around each id kept; null when it does not name `from`.
+  function renameSeparate(value, from, to) {
+    if (separateIds(value).indexOf(from) < 0) { return null; }
+    return value.split(",").map(function (part) {
+      return part.trim() === from ? part.replace(from, function () { return to; }) : part;
+    }).join(",");
+  }
 
   // The ids a separateFrom names: split at commas only, as the loader does.
   function separateIds(value) {
