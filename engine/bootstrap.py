@@ -8,8 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from . import case_migration, clock_handlers, draft_deploy, extension_handlers, handlers, intake, message_delivery, \
-    online_intake, ratings, supervision, supplements, task_handlers
+from . import case_migration, case_start, clock_handlers, draft_deploy, extension_handlers, handlers, intake, \
+    message_delivery, online_intake, ratings, supervision, supplements, task_handlers
 from .clock import Clock, SystemClock
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
@@ -62,7 +62,7 @@ COMMAND_HANDLERS: dict[type[Command], Callable[[Any, handlers.Services], Any]] =
     DeployDefinitions: handlers.deploy_definitions,
     LintDefinitions: handlers.lint_definitions,
     DeployDraft: draft_deploy.deploy_draft,
-    StartCase: handlers.start_case,
+    StartCase: case_start.start_case,
     ClaimTask: handlers.claim_task,
     UnclaimTask: handlers.unclaim_task,
     CompleteTask: handlers.complete_task,

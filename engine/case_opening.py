@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 @dataclass(frozen=True)
 class Opening:
-    """Instructions for :func:`engine.handlers.open_case`.
+    """Instructions for :func:`engine.case_start.open_case`.
 
     Attributes:
         process_key: run this process instead of the matter's (异地代收代办: the receiving district's

@@ -17,7 +17,7 @@ from .calendar import MAX_YEAR, MIN_YEAR, CalendarInvalid, business_date, check_
 from .clock import CST, ManualClock
 from .commands import Actor, CompleteTask, ResumeClock, ReturnTask, StartCase, SuspendClock
 from .errors import EngineError
-from .handlers import start_as_given
+from .case_start import start_as_given
 from .persistence.models import CaseEvent, TaskItem
 from .scenario import Scenario, Step, Who
 from .timers import TimerWorker

@@ -24,7 +24,8 @@ from .commands import Party, ReceiveApplication, StartCase
 from .deployment import LoadedDefinition
 from .errors import Forbidden, InvalidInput
 from .grants import require_grant
-from .handlers import CaseRef, Services, matter_for, open_case
+from .case_start import matter_for, open_case
+from .handlers import CaseRef, Services
 from .intake_checks import ChecklistLine, case_data, check_checklist, check_party, check_phone, refuse
 from .material_store import MaterialRejected, MaterialStore, StagedFile
 from .persistence.models import MatterVersion

@@ -21,7 +21,8 @@ from .calendar_functions import case_clocks_bound
 from .case_opening import Opening
 from .commands import Actor, StartCase
 from .errors import NotFound
-from .handlers import Services, _apply_step, _record, open_case
+from .case_start import open_case
+from .handlers import Services, _apply_step, _record
 from .handoffs import ManifestMismatch, accepted_at, copy_materials, verify_manifest
 from .messages import payload_digest, verify
 from .persistence.models import Case, ProcessDefinition

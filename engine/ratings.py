@@ -21,7 +21,8 @@ from . import events as ev
 from .applicant_accounts import is_applicant
 from .commands import Actor, RateCase, StartCase
 from .errors import Conflict, InvalidInput, NotFound, WorkflowFailed
-from .handlers import Services, _record, open_case
+from .case_start import open_case
+from .handlers import Services, _record
 from .persistence.case_records import CaseRecord
 from .persistence.models import Application, Case, CaseEvent, Rating, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork

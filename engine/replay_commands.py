@@ -22,7 +22,8 @@ from .commands import (
 )
 from .errors import NotFound
 from .grants import GrantMissing
-from .handlers import _record, open_case
+from .case_start import open_case
+from .handlers import _record
 from .persistence.models import CaseMaterial, TaskItem
 from .replay_calendar import WithheldYears
 from .replay_inputs import GrantsAsOf

@@ -11,7 +11,8 @@ from engine.calendar_functions import CalendarProvider
 from engine.clock import CST, ManualClock
 from engine.commands import ClaimTask, CompleteTask, StartCase
 from engine.errors import Conflict, FormInvalid, NotFound
-from engine.handlers import Services, claim_task, complete_task, start_case
+from engine.case_start import start_case
+from engine.handlers import Services, claim_task, complete_task
 from engine.spiff.runner import WorkflowRunner
 from engine.spiff.script_env import safe_script_engine
 from tests.fakes import FakeCases, FakeCatalog, FakeUnitOfWork
