@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from engine.definitions import TB_NS
-from engine.spiff.xml_loader import _KNOWN_TB, _TB_PARENTS
+from engine.spiff.xml_extensions import _KNOWN_TB, _TB_PARENTS
 from tests.conftest import ROOT
 
 DESCRIPTOR = json.loads((ROOT / "app" / "static" / "designer" / "tb-moddle.json").read_text(encoding="utf-8"))
