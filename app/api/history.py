@@ -49,6 +49,14 @@ class ElementSchema(Schema):
     name = fields.String()
 
 
+class ResumedClockSchema(Schema):
+    """A clock a 受理 resumed (its 补正 pause ended there), in words."""
+
+    kind = fields.String(metadata={"description": "legal / committed"})
+    reason_kind = fields.String(metadata={"description": "the reason of the pause that ended, e.g. correction"})
+    label = fields.String(metadata={"description": "e.g. 承诺时限（补正）"})
+
+
 class HistoryEventSchema(Schema):
     """One event of the timeline, with both clocks right after it."""
 
@@ -65,6 +73,8 @@ class HistoryEventSchema(Schema):
         "description": "该命令写入的流程状态快照的 sha256（命令的最后一个事件记下；校验链条时与办件当前的快照比对）"})
     passed = fields.List(fields.Nested(ElementSchema), metadata={"description": "流程流转经过的元素"})
     clocks = fields.List(fields.Nested(ClockAtSchema))
+    resumed = fields.List(fields.Nested(ResumedClockSchema), metadata={
+        "description": "受理时恢复计时的时限（ClocksStarted.resumed：下一阶段受理结束了该时限的补正暂停）"})
 
 
 class PathStepSchema(Schema):

@@ -104,6 +104,7 @@ def test_the_next_stage_s_acceptance_resumes_the_committed_clock_paused_for_corr
     states = {e["seq"]: {c["kind"]: c["state"] for c in e["clocks"]} for e in history["events"]}
     (shown,) = [e for e in history["events"] if e["event_type"] == "ClocksStarted" and e["element_id"] == "s2_accept"]
     assert shown["details"]["resumed"] == {"committed": "correction"}
+    assert shown["resumed"] == [{"kind": "committed", "reason_kind": "correction", "label": "承诺时限（补正）"}]
     assert states[shown["seq"] - 1]["committed"] == "paused" and states[shown["seq"]] == {
         "legal": "running", "committed": "running"}
 
