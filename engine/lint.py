@@ -20,6 +20,7 @@ from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .form_definition import FormDefinition
 from .forms import parse_form
+from .legal_clock_records import ClockKind
 from .lint_graph import MessageUse, check_graph, flow_node_ids, message_uses
 from .lint_names import check_ids, check_names
 from .org_file import ROLES
@@ -115,9 +116,6 @@ def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str]
             for key in keys if not exists(key)]
 
 
-_CLOCK_NAMES = {"legal": "法定", "committed": "承诺"}
-
-
 def undeclared_deadline_clocks(info: DiagramInfo) -> list[Finding]:
     """Warn of each task budget counted on a clock its process does not declare (``TB_DEADLINE_CLOCK_UNDECLARED``).
 
@@ -128,10 +126,10 @@ def undeclared_deadline_clocks(info: DiagramInfo) -> list[Finding]:
     for task in info.user_tasks.values():
         clock = task.deadline.clock if task.deadline is not None else "task"
         declared = {spec.kind for spec in info.clocks.get(task.process_id, ())}
-        if clock in _CLOCK_NAMES and clock not in declared:
+        if clock in ClockKind.__members__.values() and clock not in declared:
             found.append(Finding(
                 "TB_DEADLINE_CLOCK_UNDECLARED",
-                f"用户任务 {task.element_id} 的时限计在{_CLOCK_NAMES[clock]}时限上，但流程 {task.process_id} 未声明 "
+                f"用户任务 {task.element_id} 的时限计在{ClockKind(clock).zh}上，但流程 {task.process_id} 未声明 "
                 f"tb:clock kind=\"{clock}\"：若事项目录也不给出该时限，此任务将一直没有期限", task.element_id,
                 severity="warning"))
     return found

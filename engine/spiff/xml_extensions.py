@@ -18,6 +18,7 @@ from ..definitions import (
     CAMUNDA_NS, DEADLINE_CLOCKS, DEADLINE_UNITS, MESSAGE_PARTS, TB_NS, ClockSpec, Deadline, Finding, MessageSpec,
     UserTaskInfo, element_ids,
 )
+from ..legal_clock_records import ClockKind
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {"bpmn": BPMN_NS, "tb": TB_NS, "camunda": CAMUNDA_NS}
@@ -235,9 +236,9 @@ def _read_deadline(el: etree._Element | None, due_date: str | None,
         problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline clock={clock!r} 无效，"
                                                    f"应为 {'/'.join(DEADLINE_CLOCKS)}", tid))
     if not problems and clock != "task" and units[0] == "hours":
-        kind = "法定" if clock == "legal" else "承诺"
+        kind = ClockKind(clock).zh
         problems.append(Finding("TB_BAD_DEADLINE", f"用户任务 {tid} 的 tb:deadline 以小时计，只能按任务自身计时"
-                                                   f"（clock=\"task\"）；计在{kind}时限上须用 workdays 或 days", tid))
+                                                   f"（clock=\"task\"）；计在{kind}上须用 workdays 或 days", tid))
     if problems:
         return None, problems
     raw = el.get(units[0]) or ""
