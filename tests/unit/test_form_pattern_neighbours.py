@@ -65,6 +65,17 @@ def probe(pattern: str):
         {"id": "f1", "type": "textfield", "key": "code", "label": "编码", "validate": {"pattern": pattern}}]}))
 
 
+def refused_at_deploy(pattern: str) -> str:
+    """Assert the pattern is refused alone and in a form's deploy (naming its field); return the message."""
+    code, message = deploy_problem(pattern)
+    assert code == "FORM_PATTERN_UNSAFE"
+    with pytest.raises(DefinitionRejected) as info:
+        probe(pattern)
+    [finding] = info.value.details["findings"]
+    assert (finding["code"], finding["element_id"]) == ("FORM_PATTERN_UNSAFE", "f1")
+    return message
+
+
 def outcome(pattern: str, value: str) -> str:
     """Check ``value`` as a form does (50 ms of matching at most): "" when it fits, else the field message."""
     return refusal(pattern_check(pattern, None), value)
@@ -72,13 +83,8 @@ def outcome(pattern: str, value: str) -> str:
 
 @pytest.mark.parametrize(("pattern", "fragment", "value"), NEWLY_REFUSED + STILL_REFUSED)
 def test_repeats_in_a_row_that_can_share_out_one_text_are_refused_and_named(pattern, fragment, value):
-    code, message = deploy_problem(pattern)
-    assert code == "FORM_PATTERN_UNSAFE"
+    message = refused_at_deploy(pattern)
     assert f"相邻的不定次重复 {fragment} 可匹配同一段文字" in message, message
-    with pytest.raises(DefinitionRejected) as info:
-        probe(pattern)
-    [finding] = info.value.details["findings"]
-    assert (finding["code"], finding["element_id"]) == ("FORM_PATTERN_UNSAFE", "f1")
 
 
 @pytest.mark.parametrize(("pattern", "fragment", "value"), NEWLY_REFUSED + STILL_REFUSED)
