@@ -70,7 +70,7 @@ from .ratings import (
     check_rating,
 )
 from .replay import Replayer
-from .replay_calendar import CalendarNotCarried
+from .replay_calendar import CalendarNotCarried, CalendarVersionLost
 from .replay_commands import REPLAYED_EVENTS
 from .replay_inputs import ChainBroken, DefinitionChanged, DefinitionMissing
 from .replay_results import ReplayDivergence, ReplayResult
@@ -99,8 +99,8 @@ __all__ = [
     "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
-    "CalendarNotCarried", "ChainBroken", "DefinitionChanged", "DefinitionMissing", "DefinitionRejected",
-    "DelegateTask", "DeployDefinitions",
+    "CalendarNotCarried", "CalendarVersionLost", "ChainBroken", "DefinitionChanged", "DefinitionMissing",
+    "DefinitionRejected", "DelegateTask", "DeployDefinitions",
     "DistrictInfo", "Due", "Engine", "EngineConfig",
     "EngineError", "ensure_calendar_seeded", "ExpressionFailed", "ExpressionRejected", "ExtendDeadline",
     "FireDueTimers", "Forbidden", "FormInvalid", "FULL_ID_NUMBER_ROLES", "GrantInfo", "GrantMissing", "Grants",

@@ -8,7 +8,10 @@ ID number), the calendar facts, the case's received materials, and the messages 
 handoff that started it, a result caught later) with their sender's facts. :func:`load_case_history` reads
 it from a database; :mod:`engine.history_file` writes it to and reads it from one JSON file.
 
-Read from a database, a history holds every calendar fact. :func:`trim_calendar` keeps only the whole years
+Read from a database, a history holds every calendar fact: those in force and those a later import replaced
+(``calendar_replaced``, each with the instant it stopped counting), so replay gives each command the schedule
+in force at its instant; and each schedule replaced before replaced ones were kept (``calendar_lost``), so
+replay refuses rather than guess when a command consults it. :func:`trim_calendar` keeps only the whole years
 the case can need (:func:`carried_years`: from its first event's year through the year after its last one,
 CST) and lists each loaded year it leaves out with the instant it was loaded (``calendar_withheld``), so
 replay can refuse, instead of estimate, when a command consults one of them (:mod:`engine.replay_calendar`).
@@ -24,6 +27,7 @@ from sqlalchemy import select, tuple_
 from .audit import ChainedEvent
 from .calendar import business_date
 from .replay_case_row import ROW_STATE_COLUMNS
+from .persistence.calendar_repository import CalendarRepository, LostVersion
 from .persistence.models import (
     CalendarDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message, ProcessDefinition, User,
 )
@@ -87,6 +91,11 @@ class CaseHistory:
     calendar_withheld: dict[int, datetime] = field(default_factory=dict)
     """Each loaded year whose rows were left out (:func:`trim_calendar`), with the instant it was loaded;
     empty when ``calendar`` holds every row."""
+    calendar_replaced: list[dict[str, Any]] = field(default_factory=list)
+    """The ``calendar_replaced_days`` rows (without ``id``), oldest load first: the facts of schedules a later
+    import replaced, each with its ``replaced_at``; after :func:`trim_calendar` those of the carried years."""
+    calendar_lost: list[LostVersion] = field(default_factory=list)
+    """The schedules replaced before their rows were kept (whatever their year: they are a line each)."""
 
     @property
     def case_no(self) -> str:
@@ -113,17 +122,23 @@ def carried_years(history: CaseHistory) -> tuple[int, int]:
 def trim_calendar(history: CaseHistory) -> CaseHistory:
     """The history with only the calendar rows of :func:`carried_years`; every other loaded year withheld.
 
-    A year is withheld with the earliest ``loaded_at`` of its rows: before then the case saw it as not loaded,
-    which replay reproduces without its rows. Trimming a trimmed history changes nothing.
+    A year is withheld with the earliest ``loaded_at`` of its rows, in force or replaced: before then the case saw
+    it as not loaded, which replay reproduces without its rows. Trimming a trimmed history changes nothing.
     """
     first, last = carried_years(history)
-    kept, withheld = [], dict(history.calendar_withheld)
-    for row in history.calendar:
-        if first <= row["year"] <= last:
-            kept.append(row)
-        elif row["year"] not in withheld or row["loaded_at"] < withheld[row["year"]]:
-            withheld[row["year"]] = row["loaded_at"]
-    return replace(history, calendar=kept, calendar_withheld=dict(sorted(withheld.items())))
+    withheld = dict(history.calendar_withheld)
+
+    def carried(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = []
+        for row in rows:
+            if first <= row["year"] <= last:
+                kept.append(row)
+            elif row["year"] not in withheld or row["loaded_at"] < withheld[row["year"]]:
+                withheld[row["year"]] = row["loaded_at"]
+        return kept
+
+    return replace(history, calendar=carried(history.calendar), calendar_replaced=carried(history.calendar_replaced),
+                   calendar_withheld=dict(sorted(withheld.items())))
 
 
 def load_case_history(database: Any, case_id: int) -> CaseHistory:
@@ -138,10 +153,12 @@ def load_case_history(database: Any, case_id: int) -> CaseHistory:
                               [], [])
         definitions = _definitions(session, case, partial.pinned_hashes())
         matters, grants = _matter(session, case)
+        calendar = CalendarRepository(session)
         return CaseHistory(
             partial.case, events, definitions, _forms(session, definitions), matters, grants,
             _users(session, events), _rows(session, select(CalendarDay.__table__), key="loaded_at"),
-            _materials(session, case_id), _messages(session, events))
+            _materials(session, case_id), _messages(session, events),
+            calendar_replaced=calendar.replaced_rows(), calendar_lost=calendar.lost_versions())
 
 
 def _rows(session: Any, stmt: Any, key: str | None = None) -> list[dict[str, Any]]:

@@ -20,6 +20,15 @@ meaning of ``seed.calendar`` changed: a reader that knew only ``/1`` would take 
 calendar and could silently compute another deadline, so it must refuse a ``/2`` file as an unknown format.
 ``/1`` files stay readable (:data:`READABLE`): their calendar is complete, nothing is withheld, and they replay
 exactly as before; they are never written again.
+
+``/3`` (written now) also carries, for the same years, the facts of schedules a later import replaced
+(``seed.calendar_replaced``, each row with its ``replaced_at``), so each replayed command reads the schedule in
+force at its instant, and lists every schedule replaced before replaced schedules were kept
+(``seed.calendar_lost``: year, ``loaded_at``, ``replaced_at``), where replay refuses
+(``HISTORY_CALENDAR_REPLACED``) a command that consults one. ``seed.calendar`` changed meaning again (the
+schedules in force *now*, no longer the only ones the case read), so a ``/2`` reader must refuse a ``/3`` file.
+``/1`` and ``/2`` files stay readable: they carry no replaced schedules (those were deleted when they were
+written).
 """
 from __future__ import annotations
 
@@ -35,22 +44,28 @@ from .audit import verify_chain
 from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent, trim_calendar
 from .errors import InvalidInput
 from .parser_text import file_problem, json_problem
+from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
 from .persistence.models import (
-    CalendarDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
+    CalendarDay, CalendarReplacedDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
 from .replay_inputs import first_broken_link
 from .verification import CaseVerification, chinese_reason
 
-FORMAT = "tongban-case-history/2"
+FORMAT = "tongban-case-history/3"
 """The format name and version this module writes."""
-READABLE = ("tongban-case-history/1", FORMAT)
-"""The formats this module reads (``/1``: every calendar row, nothing withheld)."""
+READABLE = ("tongban-case-history/1", "tongban-case-history/2", FORMAT)
+"""The formats this module reads (``/1``: every calendar row, nothing withheld; ``/1``, ``/2``: no replaced
+schedules)."""
 SEED_TABLES: dict[str, Table] = {
     "definitions": ProcessDefinition.__table__, "forms": FormVersion.__table__,
     "matters": MatterVersion.__table__, "grants": Grant.__table__, "users": User.__table__,
-    "calendar": CalendarDay.__table__, "materials": CaseMaterial.__table__,
+    "calendar": CalendarDay.__table__, "calendar_replaced": CalendarReplacedDay.__table__,
+    "materials": CaseMaterial.__table__,
 }
+SINCE_3 = frozenset({"calendar_replaced"})
+"""Seed tables a file older than ``/3`` does not have."""
+REPLACED_COLUMNS = frozenset({*DAY_COLUMNS, "replaced_at"})
 EVENT_FIELDS = ("seq", "event_type", "occurred_at", "actor", "element_id", "task_id", "payload", "prev_hash", "hash")
 
 
@@ -68,6 +83,8 @@ def dumps_history(history: CaseHistory) -> str:
     history = trim_calendar(history)
     seed = {name: getattr(history, name) for name in (*SEED_TABLES, "messages")}
     seed["calendar_withheld"] = [{"year": year, "loaded_at": at} for year, at in history.calendar_withheld.items()]
+    seed["calendar_lost"] = [{"year": v.year, "loaded_at": v.loaded_at, "replaced_at": v.replaced_at}
+                             for v in history.calendar_lost]
     doc = {"format": FORMAT, "case": history.case, "seed": seed,
            "events": [{name: getattr(e, name) for name in EVENT_FIELDS} for e in history.events]}
     return _layout(json.loads(json.dumps(doc, default=_plain)), "") + "\n"
@@ -174,17 +191,24 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     if not isinstance(doc["events"], list) or not doc["events"]:
         raise ValueError("events 应为非空的事件列表（每个办件至少记录了 CaseStarted）")
     events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
-    tables = {name: [_row(table, row, name) for row in seed[name]] for name, table in SEED_TABLES.items()}
+    since_3 = doc["format"] not in READABLE[:2]
+    tables = {name: [_row(table, row, name) for row in seed[name]] if since_3 or name not in SINCE_3 else []
+              for name, table in SEED_TABLES.items()}
     for row in tables["materials"]:
         if set(row) - set(MATERIAL_COLUMNS):
             raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
+    for row in tables["calendar_replaced"]:
+        if set(row) != REPLACED_COLUMNS or row["replaced_at"] is None:
+            raise ValueError(f"calendar_replaced 的行应含且只含字段 {sorted(REPLACED_COLUMNS)}")
     messages = [_message(item) for item in seed["messages"]]
     withheld = _withheld(seed["calendar_withheld"]) if doc["format"] != READABLE[0] else {}
-    both = sorted(withheld.keys() & {row["year"] for row in tables["calendar"]})
+    both = sorted(withheld.keys() & {row["year"] for row in (*tables["calendar"], *tables["calendar_replaced"])})
     if both:
         raise ValueError(f"calendar_withheld 与 calendar 含同一年份 {both}")
+    lost = [_lost(item) for item in seed["calendar_lost"]] if since_3 else []
     return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
-                       tables["users"], tables["calendar"], tables["materials"], messages, withheld)
+                       tables["users"], tables["calendar"], tables["materials"], messages, withheld,
+                       tables["calendar_replaced"], lost)
 
 
 def _withheld(items: list[Any]) -> dict[int, datetime]:
@@ -195,6 +219,14 @@ def _withheld(items: list[Any]) -> dict[int, datetime]:
             raise TypeError(f"calendar_withheld 的年份 {item['year']!r} 不是整数")
         withheld[item["year"]] = _instant(item["loaded_at"])
     return withheld
+
+
+def _lost(item: Mapping[str, Any]) -> LostVersion:
+    """One ``seed.calendar_lost`` item (format /3): a replaced schedule whose days were not kept."""
+    if not isinstance(item["year"], int) or isinstance(item["year"], bool):
+        raise TypeError(f"calendar_lost 的年份 {item['year']!r} 不是整数")
+    loaded = item["loaded_at"]
+    return LostVersion(item["year"], None if loaded is None else _instant(loaded), _instant(item["replaced_at"]))
 
 
 MAX_SEQ = 2**31 - 1

@@ -51,7 +51,7 @@ from .clock import CST, ManualClock
 from .errors import NotFound
 from .migrations import upgrade_database
 from .persistence.models import CalendarDay, Case, CaseCounter, FormVersion, MatterVersion, ProcessDefinition, User
-from .replay_calendar import WithheldYears
+from .replay_calendar import CalendarVersions, WithheldYears
 from .replay_commands import _Run
 from .replay_inputs import GrantsAsOf, check_pins_against_chain
 from .replay_results import RecordedEvent, ReplayDivergence, ReplayedState, ReplayResult, T
@@ -186,10 +186,12 @@ def _seed(run: _Run, history: CaseHistory) -> None:
             conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
     run.users = {u["username"]: u for u in history.users}
     run.grants = GrantsAsOf(history.grants)   # written as of each command's instant (a later revocation is not)
-    run.calendar = sorted(history.calendar, key=lambda row: row["loaded_at"])
-    if history.calendar_withheld:
-        # A trimmed calendar: consulting a year left out that the case had loaded refuses the replay.
-        run.withheld = WithheldYears(history.calendar_withheld, case_no=history.case_no)
+    run.calendar = CalendarVersions(history.calendar, history.calendar_replaced)
+    if history.calendar_withheld or history.calendar_lost:
+        # A trimmed calendar, or a replaced schedule that was not kept: consulting a year whose schedule in
+        # force then the history lacks refuses the replay.
+        run.withheld = WithheldYears(history.calendar_withheld, case_no=history.case_no,
+                                     lost=history.calendar_lost)
         run.engine.calendar.wrap(run.withheld.guard)
     run.materials = list(history.materials)
     run.messages = {m["idempotency_key"]: m for m in history.messages}

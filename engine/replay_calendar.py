@@ -9,16 +9,25 @@ without noticing (due instants live in the timers table, not in every event). So
 engine loads is a :class:`GuardedCalendar`: consulting such a year raises :class:`CalendarNotCarried`, which
 the replay walk turns into a refusal of the whole replay (``HISTORY_CALENDAR_MISSING``, HTTP 409, exit 2),
 even if the command swallowed the error on its way.
+
+A year may have been replaced (``calendar import --replace``) while the case ran: :class:`CalendarVersions`
+gives each command the version of each year in force at its instant. A version replaced before tongban kept
+replaced schedules is lost (:class:`~engine.persistence.calendar_repository.LostVersion`): consulting its year
+while it was in force refuses the replay in the same way (:class:`CalendarVersionLost`,
+``HISTORY_CALENDAR_REPLACED``).
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Mapping
+from operator import itemgetter
+from typing import Any, Mapping, Sequence
 
 from .calendar import DayFact, WorkCalendar
 from .clock import CST
 from .errors import Conflict
+from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
 
 
 class CalendarNotCarried(Conflict):
@@ -27,23 +36,58 @@ class CalendarNotCarried(Conflict):
     code = "HISTORY_CALENDAR_MISSING"
 
 
+class CalendarVersionLost(Conflict):
+    """A replayed command consulted a year while a schedule of it was in force whose days were not kept."""
+
+    code = "HISTORY_CALENDAR_REPLACED"
+
+
+class CalendarVersions:
+    """Every calendar row a history carries, in force now or replaced: which were in force at an instant.
+
+    Versions of one year follow each other (a replacement's rows are loaded at the instant the old ones stop),
+    so the rows in force at an instant never hold one day twice.
+    """
+
+    def __init__(self, current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]] = ()):
+        self._rows = sorted([*current, *replaced], key=itemgetter("loaded_at"))
+        self._loads = [row["loaded_at"] for row in self._rows]
+        self._ends = sorted(row["replaced_at"] for row in replaced)
+
+    def key(self, instant: datetime) -> tuple[int, int]:
+        """What changes when the rows in force change: rows loaded, and rows replaced, by ``instant``."""
+        return bisect_right(self._loads, instant), bisect_right(self._ends, instant)
+
+    def in_force(self, instant: datetime) -> list[dict[str, Any]]:
+        """The ``calendar_days`` rows in force at ``instant`` (loaded by then, not replaced by then)."""
+        return [{name: row[name] for name in DAY_COLUMNS} for row in self._rows[:self.key(instant)[0]]
+                if row.get("replaced_at") is None or row["replaced_at"] > instant]
+
+
 @dataclass
 class WithheldYears:
-    """The years a history left out (year -> instant loaded) and the command being replayed."""
+    """The years a history left out (year -> instant loaded), its lost versions, and the command being replayed."""
 
     loaded: Mapping[int, datetime]
     case_no: str = ""
+    lost: Sequence[LostVersion] = ()
     seq: int = 0
     event_type: str = ""
     instant: datetime | None = None
-    refused: CalendarNotCarried | None = field(default=None, init=False)
+    refused: Conflict | None = field(default=None, init=False)
 
     def at(self, seq: int, event_type: str, instant: datetime) -> None:
         """The replay is about to issue the command of event ``seq`` at ``instant``."""
         self.seq, self.event_type, self.instant = seq, event_type, instant
 
     def check(self, year: int) -> None:
-        """Raise (and remember) :class:`CalendarNotCarried` when ``year`` was loaded by now but not carried."""
+        """Raise (and remember) the refusal when ``year``'s schedule in force now is not in the history.
+
+        Raises:
+            CalendarNotCarried: ``year`` was loaded by now but the history left it out.
+            CalendarVersionLost: a schedule of ``year`` whose days were not kept was in force now.
+        """
+        self._check_lost(year)
         loaded = self.loaded.get(year)
         if loaded is None or self.instant is None or loaded > self.instant:
             return
@@ -55,6 +99,22 @@ class WithheldYears:
                 details={"year": year, "loaded_at": loaded.isoformat(), "seq": self.seq,
                          "event_type": self.event_type})
         raise self.refused
+
+    def _check_lost(self, year: int) -> None:
+        now = self.instant
+        for version in self.lost:
+            if version.year != year or now is None or now >= version.replaced_at \
+                    or (version.loaded_at is not None and version.loaded_at > now):
+                continue
+            if self.refused is None:
+                replaced = version.replaced_at.astimezone(CST)
+                self.refused = CalendarVersionLost(
+                    f"{year} 年的节假日安排已于 {replaced:%Y-%m-%d %H:%M} 被替换，替换前的内容未被保存（该次替换早于"
+                    f"系统保存被替换的安排），而重放第 {self.seq} 个事件（{self.event_type}）时需要查询该年在替换前的"
+                    f"工作日：缺少这些数据，算出的期限可能与原办理不同，因此拒绝重放",
+                    details={"year": year, "replaced_at": version.replaced_at.isoformat(), "seq": self.seq,
+                             "event_type": self.event_type})
+            raise self.refused
 
     def raise_if_refused(self) -> None:
         """Raise the refusal a command met, even if the command caught it on its way out."""

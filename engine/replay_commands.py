@@ -25,7 +25,7 @@ from .grants import GrantMissing
 from .case_start import open_case
 from .handlers import _record
 from .persistence.models import CaseMaterial, TaskItem
-from .replay_calendar import WithheldYears
+from .replay_calendar import CalendarVersions, WithheldYears
 from .replay_inputs import GrantsAsOf
 from .replay_messages import MESSAGE_INPUTS, RECEIPT_OF_MESSAGE, start_from_message
 from .replay_results import RecordedEvent
@@ -52,8 +52,8 @@ class _Run:
     requests: dict[int, int] = field(default_factory=dict)    # replay extension request id -> recorded id
     groups: dict[int, frozenset[str]] = field(default_factory=dict)  # replay task id -> its candidate groups
     users: dict[str, Any] = field(default_factory=dict)
-    calendar: list[dict[str, Any]] = field(default_factory=list)  # every source row, oldest load first
-    calendar_seeded: int = -1                                     # how many of them the scratch holds
+    calendar: CalendarVersions = field(default_factory=lambda: CalendarVersions(()))  # set by _seed
+    calendar_seeded: tuple[int, int] = (-1, -1)   # CalendarVersions.key of the rows the scratch holds
     withheld: WithheldYears = field(default_factory=lambda: WithheldYears({}))  # loaded years not carried
     grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
     materials: list[dict[str, Any]] = field(default_factory=list)  # the case's received materials

@@ -3,15 +3,13 @@
 Every event the replay writes is compared with the recorded one at the same position by type, element, actor,
 instant and payload (an old event without a field its type has since gained, without that field:
 :mod:`engine.replay_shapes`); database ids are compared through the 1:1 mappings made where they are born.
-Before each command the scratch database gets the calendar facts loaded by its instant. When every event
+Before each command the scratch database gets the calendar facts in force at its instant. When every event
 matched, the case row is compared (:mod:`engine.replay_case_row`).
 """
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import replace
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -116,15 +114,19 @@ def _case_row(run: _Run, history: CaseHistory, recorded: list[RecordedEvent]) ->
 
 
 def _calendar_as_of(run: _Run, instant: datetime) -> None:
-    """Give the scratch database the calendar facts loaded by ``instant`` (a year imported later is not)."""
-    known = bisect_right(run.calendar, instant, key=itemgetter("loaded_at"))   # sorted by loaded_at
-    if known == run.calendar_seeded:
+    """Give the scratch database the calendar facts in force at ``instant``.
+
+    A year imported later is not there; a year replaced later holds its schedule from before the replacement.
+    """
+    key = run.calendar.key(instant)
+    if key == run.calendar_seeded:
         return
+    rows = run.calendar.in_force(instant)
     with run.engine.database.writer.begin() as conn:
         conn.execute(delete(CalendarDay.__table__))
-        if known:
-            conn.execute(insert(CalendarDay.__table__), run.calendar[:known])
-    run.calendar_seeded = known
+        if rows:
+            conn.execute(insert(CalendarDay.__table__), rows)
+    run.calendar_seeded = key
     run.engine.calendar.invalidate()
 
 

@@ -1,9 +1,11 @@
 """The statutory calendar's storage: dated facts per loaded year, and an append-only log of every load.
 
 A year is loaded when ``calendar_days`` holds rows for it; ``calendar_imports`` records who loaded which
-content (by hash) and when, so a replaced schedule stays auditable. Loading a year that already holds
-different content is refused unless the caller explicitly asks to replace it. The arithmetic itself lives
-in :mod:`engine.calendar`; this module only turns rows into a :class:`~engine.calendar.WorkCalendar`.
+content (by hash) and when. Loading a year that already holds different content is refused unless the caller
+explicitly asks to replace it; a replaced schedule's rows move to ``calendar_replaced_days`` with the instant
+they stopped counting, so the schedule in force at any past instant can be read again (replay needs it). The
+arithmetic itself lives in :mod:`engine.calendar`; this module only turns rows into a
+:class:`~engine.calendar.WorkCalendar`.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from ..calendar import (
     facts_from_chinesecalendar,
 )
 from ..errors import Conflict
-from .models import CalendarDay, CalendarImport
+from .models import CalendarDay, CalendarImport, CalendarReplacedDay
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,25 @@ class ImportOutcome:
     action: Literal["created", "replaced", "unchanged"]
     content_hash: str
     previous_hash: str | None = None
+
+
+DAY_COLUMNS = ("day", "kind", "note", "year", "source", "loaded_at", "loaded_by")
+"""The columns of a dated fact, in force (``calendar_days``) or replaced (``calendar_replaced_days``)."""
+
+
+@dataclass(frozen=True)
+class LostVersion:
+    """A schedule of ``year`` replaced before tongban kept replaced schedules: its days are unknown.
+
+    Attributes:
+        year: the calendar year.
+        loaded_at: when the lost schedule was loaded (None when the log does not say).
+        replaced_at: when it was replaced.
+    """
+
+    year: int
+    loaded_at: datetime | None
+    replaced_at: datetime
 
 
 @dataclass(frozen=True)
@@ -125,7 +146,7 @@ class CalendarRepository:
                 f"核对无误后请加 --replace 替换", details={"year": schedule.year, "current_hash": old_hash,
                                                           "new_hash": new_hash})
         else:
-            self.session.execute(delete(CalendarDay).where(CalendarDay.year == schedule.year))
+            self._keep_replaced(schedule.year, now)
             outcome = ImportOutcome(schedule.year, "replaced", new_hash, old_hash)
             log.warning("%s 年节假日安排已由 %s 替换：摘要 %s → %s（依据：%s）", schedule.year, actor, old_hash[:12],
                         new_hash[:12], schedule.source)
@@ -156,6 +177,40 @@ class CalendarRepository:
         if year is not None:
             stmt = stmt.where(CalendarImport.year == year)
         return list(self.session.scalars(stmt))
+
+    def replaced_rows(self) -> list[dict[str, Any]]:
+        """Every replaced fact (:data:`DAY_COLUMNS` and ``replaced_at``), oldest load first."""
+        table = CalendarReplacedDay.__table__
+        return [row._asdict() for row in self.session.execute(
+            select(*(table.c[name] for name in (*DAY_COLUMNS, "replaced_at")))
+            .order_by(table.c.loaded_at, table.c.id))]
+
+    def lost_versions(self) -> list[LostVersion]:
+        """The schedules replaced before their rows were kept, from the load log, oldest first.
+
+        A ``replaced`` load with no row in ``calendar_replaced_days`` of its year and instant replaced a schedule
+        whose days are gone (it was replaced before revision ``6a1f3c8e2b95``). The lost schedule had counted
+        since the year's previous load.
+        """
+        kept = {(year, at) for year, at in self.session.execute(
+            select(CalendarReplacedDay.year, CalendarReplacedDay.replaced_at).distinct())}
+        loaded: dict[int, datetime] = {}
+        lost = []
+        for entry in self.imports():
+            if entry.action == "replaced" and (entry.year, entry.at) not in kept:
+                lost.append(LostVersion(entry.year, loaded.get(entry.year), entry.at))
+            if entry.action != "unchanged":
+                loaded[entry.year] = entry.at
+        return lost
+
+    def _keep_replaced(self, year: int, now: datetime) -> None:
+        """Move ``year``'s facts to ``calendar_replaced_days``, marked replaced at ``now``."""
+        days = CalendarDay.__table__
+        rows = [{**row._asdict(), "replaced_at": now} for row in self.session.execute(
+            select(*(days.c[name] for name in DAY_COLUMNS)).where(days.c.year == year).order_by(days.c.day))]
+        if rows:
+            self.session.execute(insert(CalendarReplacedDay), rows)
+        self.session.execute(delete(CalendarDay).where(CalendarDay.year == year))
 
     def _insert_days(self, schedule: YearSchedule, *, actor: str, now: datetime) -> None:
         rows = [{"day": day, "kind": fact.kind.value, "note": fact.note, "year": schedule.year,

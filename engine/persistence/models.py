@@ -611,6 +611,28 @@ class CalendarDay(Base):
     loaded_by: Mapped[str] = mapped_column(String(64))
 
 
+class CalendarReplacedDay(Base):
+    """One dated fact of a year's schedule that a later import replaced, and the instant it stopped counting.
+
+    ``calendar import --replace`` moves the year's ``calendar_days`` rows here before it writes the new ones, so
+    the schedule in force at any past instant can be read again: replay seeds each command with the version of
+    each year in force at its recorded instant. Append-only; the id only orders rows (a day may be replaced
+    more than once).
+    """
+
+    __tablename__ = "calendar_replaced_days"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[datetime]
+    loaded_by: Mapped[str] = mapped_column(String(64))
+    replaced_at: Mapped[datetime]
+
+
 class CalendarImport(Base):
     """Append-only log of calendar loads (created, replaced, unchanged): a replaced year stays auditable."""
 

@@ -18,7 +18,7 @@ from engine import (
     CST, CalendarNotCarried, CompleteTask, DeployDefinitions, HistoryFileError, Replayer, StartCase, TimerWorker, dumps_history,
     ensure_calendar_seeded, import_calendar_year, load_case_history, loads_history, parse_schedule,
 )
-from engine.history_file import READABLE, _layout, _plain
+from engine.history_file import FORMAT, READABLE, _layout, _plain
 from tests.conftest import DATA
 from tests.helpers import CLERK, open_task
 
@@ -80,7 +80,7 @@ def test_a_file_carries_its_years_and_names_the_others_with_their_load_instant(e
     full = load_case_history(engine.database, case_id)
     text = dumps_history(full)
     doc = json.loads(text)
-    assert doc["format"] == "tongban-case-history/2"
+    assert doc["format"] == FORMAT == "tongban-case-history/3"
     assert {row["year"] for row in doc["seed"]["calendar"]} == {2026, 2027}
     withheld = {item["year"]: item["loaded_at"] for item in doc["seed"]["calendar_withheld"]}
     assert set(withheld) == set(range(2004, 2026)) | {2028}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.runtime import get_engine
+from tests.integration.test_calendar_replaced_replay import forget_replaced_rows, replaced_while_running
 from tests.integration.test_replay import tamper
 from tests.integration.test_replay_inputs import edit_store
 
@@ -96,3 +98,13 @@ def test_the_openapi_document_describes_both_checks(client):
     assert {"200", "403", "404", "409"} <= set(replay["responses"]) and {"200", "403", "404"} <= set(verify["responses"])
     assert "divergence" in spec["components"]["schemas"]["ReplayReport"]["properties"]
     assert "broken_seq" in spec["components"]["schemas"]["Verification"]["properties"]
+
+
+def test_a_replay_that_needs_a_calendar_schedule_replaced_before_it_was_kept_is_a_409(app, client, auditor, clock):
+    engine = get_engine(app)
+    case_id = replaced_while_running(engine, clock)
+    assert client.post(f"/api/v1/cases/{case_id}/replay", headers=auditor.headers).get_json()["identical"] is True
+    forget_replaced_rows(engine)
+    body = assert_error(client.post(f"/api/v1/cases/{case_id}/replay", headers=auditor.headers), 409,
+                        "HISTORY_CALENDAR_REPLACED")
+    assert body["message"].startswith("2026 年的节假日安排已于 2026-11-23 10:00 被替换，替换前的内容未被保存")

@@ -1,4 +1,5 @@
-"""The guarded calendar of a replay from a trimmed history: a withheld year refuses once it was loaded."""
+"""The calendar of a replay: each command reads the schedules in force at its instant; a withheld year, or a
+schedule replaced before it was kept, refuses once the command would read it."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,7 +8,8 @@ import pytest
 
 from engine.calendar import DayFact, DayKind, WorkCalendar
 from engine.clock import CST
-from engine.replay_calendar import CalendarNotCarried, WithheldYears
+from engine.persistence.calendar_repository import LostVersion
+from engine.replay_calendar import CalendarNotCarried, CalendarVersionLost, CalendarVersions, WithheldYears
 
 LOADED_2028 = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
 FACTS = {date(2027, 1, 1): DayFact(DayKind.HOLIDAY, "元旦")}
@@ -50,3 +52,50 @@ def test_a_withheld_year_loaded_only_later_is_an_estimate_as_it_was_live():
     due = calendar.workdays_after(date(2027, 12, 29), 5)
     assert due == WorkCalendar(FACTS, {2027}).workdays_after(date(2027, 12, 29), 5)
     assert due.status == "provisional" and withheld.refused is None
+
+
+# --- replaced schedules -------------------------------------------------------------------------------------------
+
+NINE, TEN, ELEVEN = (datetime(2026, 11, 23, hour, 0, tzinfo=CST) for hour in (9, 10, 11))
+
+
+def day_row(day: date, kind: str, loaded_at: datetime, **replaced: datetime) -> dict:
+    return {"day": day, "kind": kind, "note": "测试", "year": day.year, "source": "测试", "loaded_at": loaded_at,
+            "loaded_by": "admin", **replaced}
+
+
+def test_the_rows_in_force_follow_each_replacement_and_never_hold_a_day_twice():
+    first = day_row(date(2026, 12, 1), "holiday", NINE, replaced_at=TEN)
+    second = day_row(date(2026, 12, 1), "makeup_workday", TEN, replaced_at=ELEVEN)
+    current = day_row(date(2026, 12, 2), "holiday", ELEVEN)
+    versions = CalendarVersions([current], [second, first])
+    assert versions.in_force(datetime(2026, 11, 23, 8, 0, tzinfo=CST)) == []
+    assert [(r["day"], r["kind"]) for r in versions.in_force(NINE)] == [(date(2026, 12, 1), "holiday")]
+    assert [(r["day"], r["kind"]) for r in versions.in_force(TEN)] == [(date(2026, 12, 1), "makeup_workday")]
+    assert [(r["day"], r["kind"]) for r in versions.in_force(ELEVEN)] == [(date(2026, 12, 2), "holiday")]
+    assert "replaced_at" not in versions.in_force(NINE)[0]          # a calendar_days row
+    assert len({versions.key(t) for t in (NINE, TEN, ELEVEN)}) == 3
+    assert versions.key(NINE) == versions.key(datetime(2026, 11, 23, 9, 59, tzinfo=CST))
+
+
+@pytest.mark.parametrize("loaded_at, instant, refused", [
+    (NINE, datetime(2026, 11, 23, 8, 0, tzinfo=CST), False),     # before the lost schedule: not loaded then
+    (NINE, NINE, True),
+    (NINE, datetime(2026, 11, 23, 9, 59, tzinfo=CST), True),
+    (NINE, TEN, False),                                             # the replacement is carried
+    (None, datetime(2020, 1, 1, tzinfo=CST), True),                 # the log does not say when it was loaded
+])
+def test_a_lost_schedule_refuses_only_while_it_was_in_force(loaded_at, instant, refused):
+    withheld = WithheldYears({}, case_no="TB20261123000001", lost=[LostVersion(2026, loaded_at, TEN)])
+    withheld.at(2, "TaskCompleted", instant)
+    calendar = withheld.guard(WorkCalendar({}, set()))
+    calendar.is_workday(date(2027, 3, 1))                           # another year: never refused
+    if not refused:
+        calendar.is_workday(date(2026, 12, 1))
+        assert withheld.refused is None
+        return
+    with pytest.raises(CalendarVersionLost) as lost:
+        calendar.is_workday(date(2026, 12, 1))
+    assert (lost.value.code, lost.value.http_status) == ("HISTORY_CALENDAR_REPLACED", 409)
+    assert lost.value.details == {"year": 2026, "replaced_at": TEN.isoformat(), "seq": 2, "event_type": "TaskCompleted"}
+    assert "2026 年的节假日安排已于 2026-11-23 10:00 被替换" in lost.value.message
