@@ -2,13 +2,12 @@
 
 A case's 法定 and 承诺 clocks live on its row, not in its events, so an edited budget, T0, pause or extension
 in a package would verify if only the events were checked. Yet every part of a started clock follows from the
-events, read as :mod:`engine.history_clocks` reads them: ``ClocksStarted`` opens a period (its T0 and its
-budget), ``ClockPaused`` and ``ClockResumed`` end the running segment and open the
-next one on a clock that runs (a 补正 before 受理 only notes the one-time notice), as a ``ClocksStarted`` does for
-each clock its ``resumed`` names (受理 ended that clock's 补正 pause), ``DeadlineExtended`` adds an
-extension, ``ClocksStopped`` closes a period of a per-stage clock and ``CaseCompleted`` closes the clocks. Each
-segment and extension carries its event's instant and actor. So each period is rebuilt from the events and
-compared field by field, and the first difference is named (``clocks.legal.clock.t0``, expected and found).
+events, read by the rules :mod:`engine.history_clocks` reads them by (:func:`~engine.clock_changes.clock_change`):
+``ClocksStarted`` opens a period (its T0 and its budget), pauses and resumptions (also those a 受理 ended,
+``resumed``) end a segment and open the next, ``DeadlineExtended`` adds an extension, ``ClocksStopped`` and
+``CaseCompleted`` close the period. Each segment and extension carries its event's instant and actor. So each
+period is rebuilt from the events and compared field by field, and the first difference is named
+(``clocks.legal.clock.t0``, expected and found).
 The budget is compared with the one ``ClocksStarted`` records, so a package whose 承诺 10 working days were made
 20 fails even where the diagram declares both lengths (``clocks.committed.clock.budget``, expected and found).
 
@@ -36,6 +35,7 @@ from .archive_limits import MAX_DOCUMENT_BYTES
 from .archive_problems import CASE_MISMATCH, Fail, shown
 from .audit import ChainedEvent
 from .calendar import business_date
+from .clock_changes import ClockChange, clock_change, started_clocks
 from .definitions import TB_NS
 from .errors import DefinitionRejected
 from .legal_clock import Clock
@@ -118,36 +118,30 @@ def _diagram_budgets(text: str) -> list[dict[str, Any]]:
 def _periods(events: Iterable[ChainedEvent]) -> dict[str, list[_Period]]:
     periods: dict[str, list[_Period]] = {}
     for event in events:
-        payload, kind_of = event.payload, event.event_type
-        named = payload.get("clocks")
-        if kind_of == "ClocksStarted":
-            for kind, started in (named.items() if isinstance(named, Mapping) else ()):
-                periods.setdefault(str(kind), []).append(
-                    _Period(event, started if isinstance(started, Mapping) else {}, [_segment("running", event)]))
-            resumed = payload.get("resumed")
-            for kind in (resumed if isinstance(resumed, Mapping) else ()):
-                # 受理 ended this running clock's 补正 pause: it runs again from the event.
-                current = periods.get(str(kind), [None])[-1]
-                if current is not None and current.closed is None:
-                    current.segments[-1].update(end=event.occurred_at, ended=event)
-                    current.segments.append(_segment("running", event))
-            continue
-        for kind, found in periods.items():
-            current = found[-1]
-            if current.closed is not None:
-                continue            # between periods or never restarted: a 补正 then only notes the notice
-            if kind_of in ("ClockPaused", "ClockResumed") and isinstance(named, (list, tuple)) and kind in named:
-                current.segments[-1].update(end=event.occurred_at, ended=event)
-                current.segments.append(_segment("paused" if kind_of == "ClockPaused" else "running", event))
-            elif kind_of == "DeadlineExtended" and payload.get("clock") == kind:
+        started = started_clocks(event.event_type, event.payload)
+        # The clocks seen so far, then those this event starts for the first time, in the order it names them.
+        for kind in [*periods, *(k for k in started if k not in periods)]:
+            current = periods[kind][-1] if kind in periods else None
+            change = clock_change(kind, event.event_type, event.payload,
+                                  in_period=current is not None and current.closed is None)
+            if change is ClockChange.START:
+                entry = started[kind]
+                periods.setdefault(kind, []).append(
+                    _Period(event, entry if isinstance(entry, Mapping) else {}, [_segment("running", event)]))
+            elif change is None or current is None:
+                continue
+            elif change is ClockChange.EXTEND:
+                payload = event.payload
                 current.extensions.append({
                     "days": payload.get("days"), "reason": payload.get("reason"),
                     "approved_by": payload.get("approved_by"), "actor": _actor(event), "at": event.occurred_at,
                     "told_to_applicant": payload.get("told_to_applicant", False), "event": event})
-            elif kind_of == "CaseCompleted" or (kind_of == "ClocksStopped" and isinstance(named, Mapping)
-                                                and kind in named):
+            else:
                 current.segments[-1].update(end=event.occurred_at, ended=event)
-                current.closed = event
+                if change is ClockChange.CLOSE:
+                    current.closed = event
+                else:
+                    current.segments.append(_segment("paused" if change is ClockChange.PAUSE else "running", event))
     return periods
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from . import clock_changes
 from .audit import ChainedEvent
 from .clock import CST
 from .parser_text import json_problem
@@ -82,8 +83,7 @@ MANIFEST_CASE_KEYS = DERIVED_CASE_KEYS + ("title", "status", "matter_name", "bas
 """Every case fact of the manifest: the derived ones, the title, the status and the catalog entry's name and code."""
 CASE_KEYS = MANIFEST_CASE_KEYS + ("stage", "started_by", "clocks")
 """Every field of ``metadata/case.json`` (the same in every format version)."""
-CLOCK_EVENTS = frozenset({"ClocksStarted", "ClockPaused", "ClockResumed", "DeadlineExtended", "ClocksStopped",
-                          "CaseCompleted"})
+CLOCK_EVENTS = frozenset(clock_changes.CLOCK_EVENTS)
 """The events that change a case's clocks (the ones :mod:`engine.archive_clocks` reads)."""
 
 

@@ -3,13 +3,10 @@
 A stored :class:`~engine.legal_clock.Clock` keeps every segment and extension it ever had, so its state at
 an earlier moment is a prefix of it: the segments and extensions that existed then, the last segment still
 open, not yet closed. Which prefix is read off the audit log, event by event (never by time, since one
-command writes several events at the same instant): ``ClocksStarted`` opens the first running segment,
-``ClockPaused`` and ``ClockResumed`` each open a new segment on clocks already started (a 补正 request
-before 受理 only notes the one-time notice), as does a ``ClocksStarted`` for the clocks its ``resumed`` names
-(受理 ended their 补正 pause), ``DeadlineExtended`` adds an extension, ``ClocksStopped`` ends
-a period of a per-stage clock (``tb:clock stopsAt``; the next ``ClocksStarted`` opens the next period, whose
-record is the next entry of the stored ``periods``) and ``CaseCompleted`` closes the clocks. Days used and
-left are then computed by the clock itself, with the working-day calendar. :func:`resumed_clocks` puts a
+command writes several events at the same instant), by the rules of :func:`~engine.clock_changes.clock_change`:
+each change opens a period, a segment or an extension, or closes the period (the next ``ClocksStarted`` of a
+per-stage clock opens the next period, whose record is the next entry of the stored ``periods``). Days used
+and left are then computed by the clock itself, with the working-day calendar. :func:`resumed_clocks` puts a
 ``ClocksStarted``'s ``resumed`` into words for the timeline.
 
 Pure: no database; the caller hands over the case's clock document and its clock events.
@@ -22,11 +19,10 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from .calendar import WorkCalendar, business_date
+from .clock_changes import CLOCK_EVENTS, ClockChange, clock_change
 from .legal_clock import Clock, ClockKind, PauseKind
 
-CLOCK_EVENTS = ("ClocksStarted", "ClockPaused", "ClockResumed", "DeadlineExtended", "ClocksStopped",
-                "CaseCompleted")
-"""The event types that change a clock's record."""
+__all__ = ["CLOCK_EVENTS", "ClockAt", "ClockTracks", "clock_at", "clocks_now", "resumed_clocks"]
 
 
 @dataclass(frozen=True)
@@ -150,19 +146,14 @@ class ClockTracks:
 
 
 def _advance(progress: _Progress, kind: str, event_type: str, payload: Mapping[str, Any]) -> _Progress:
-    if event_type == "ClocksStarted" and kind in (payload.get("clocks") or {}):
+    change = clock_change(kind, event_type, payload, in_period=progress.started and not progress.closed)
+    if change is ClockChange.START:
         return _Progress(started=True, segments=1, period=progress.period + 1)
-    if not progress.started or progress.closed:
-        return progress
-    if event_type == "ClocksStopped" and kind in (payload.get("clocks") or {}):
-        return replace(progress, closed=True)
-    if event_type == "ClocksStarted" and kind in (payload.get("resumed") or {}):
-        return replace(progress, segments=progress.segments + 1)     # 受理 ended its 补正 pause
-    if event_type in ("ClockPaused", "ClockResumed") and kind in (payload.get("clocks") or ()):
+    if change in (ClockChange.PAUSE, ClockChange.RESUME):
         return replace(progress, segments=progress.segments + 1)
-    if event_type == "DeadlineExtended" and payload.get("clock") == kind:
+    if change is ClockChange.EXTEND:
         return replace(progress, extensions=progress.extensions + 1)
-    if event_type == "CaseCompleted":
+    if change is ClockChange.CLOSE:
         return replace(progress, closed=True)
     return progress
 
