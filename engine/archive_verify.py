@@ -1,8 +1,10 @@
 """Check an archive package offline: no database, no configuration, only the zip file.
 
 Checks, in order, stopping at the first problem and naming the entry, what was expected and what was found:
-the zip itself (one folder named by the 办件编号, CRCs), the manifest (format, version: one newer than those
-this verifier reads is refused as such, ``ARCHIVE_VERSION_TOO_NEW``), that the files in the package are exactly
+the format version, first, wherever a manifest is found (at the top or in one folder: a newer format may lay
+the package out otherwise, so one newer than those this verifier reads is refused as such,
+``ARCHIVE_VERSION_TOO_NEW``, not as a layout it does not know), the zip itself (one folder named by the
+办件编号, CRCs), the manifest (format, version), that the files in the package are exactly
 those the manifest lists, each file's size and sha256, the event hash chain line by line, the chain head, every
 case fact the manifest states (against the events), the definition's and the forms' content hashes (against
 ``CaseStarted``), the catalog entry's (against ``MatterReceived``), every field of ``metadata/case.json``
@@ -105,6 +107,7 @@ class _Reader:
 
     def check(self, package: zipfile.ZipFile) -> None:
         self.zip = package
+        self._version_first()
         names = self._names()
         manifest = self.json(fmt.MANIFEST)
         self._check_manifest(manifest)
@@ -122,6 +125,28 @@ class _Reader:
             self._check_entry(path, entry)
         facts = self._read_events(manifest["package"])
         check_contents(self, manifest, listed, facts)
+
+    def _version_first(self) -> None:
+        """Refuse a format version this verifier does not read before judging the layout, which it defines.
+
+        The manifest is looked for at the top or in one folder. Where there is no single one, its header states
+        a size over the limit, it cannot be read or it is not a tongban manifest stating a version, the checks
+        that follow say what is wrong.
+        """
+        found = [i for i in self.zip.infolist()
+                 if i.filename.count("/") <= 1 and i.filename.rpartition("/")[2] == fmt.MANIFEST]
+        if len(found) != 1 or found[0].file_size > limits.MAX_DOCUMENT_BYTES:
+            return
+        try:
+            manifest = json.loads(limits.read_whole(self.zip, found[0].filename, fmt.MANIFEST))
+        except (Fail, ValueError, RecursionError):
+            return
+        if isinstance(manifest, dict) and manifest.get("format") == fmt.FORMAT and "format_version" in manifest:
+            try:
+                _check_version(manifest["format_version"])
+            except Fail:
+                self.root = found[0].filename.rpartition("/")[0] or None    # the package's name, where it has one
+                raise
 
     def _names(self) -> set[str]:
         infos = [i for i in self.zip.infolist() if not (i.is_dir() and i.file_size == 0)]

@@ -1,15 +1,19 @@
 """Archive format versions: a new package is version 4, whose ``ClocksStarted`` may name the clocks a 受理
 resumed; every package written before still verifies with the README of its own version; and a version newer
-than the verifier reads is refused as such (``ARCHIVE_VERSION_TOO_NEW``), before anything else is compared."""
+than the verifier reads is refused as such (``ARCHIVE_VERSION_TOO_NEW``), before anything else is compared,
+even the layout of the zip, which a newer format may change."""
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from typing import Callable
 
 import pytest
 
 from engine import verify_archive
 from engine.archive_problems import INVALID, VERSION_TOO_NEW
-from tests.unit.archive_fixture import as_version, build_clocked, build_resumed, entries, rezip
+from tests.unit.archive_fixture import CASE_NO, as_version, build_clocked, build_resumed, entries, rezip
 
 README_CHANGED = ("README.txt", "说明与清单不符（说明被改动）")
 
@@ -63,6 +67,47 @@ def test_a_package_of_a_newer_version_is_refused_as_too_new_before_anything_else
     assert not result.ok and (problem.entry, problem.code, problem.expected, problem.got) == (
         "manifest.json", VERSION_TOO_NEW, "1、2、3、4", "5")
     assert problem.message == "格式版本 5 比本程序能校验的版本新（最高为第 4 版），请用更新版本的 tongban 校验"
+    assert result.case_no == CASE_NO
+
+
+def laid_out(package: bytes, name: Callable[[str], str]) -> bytes:
+    """The package's files (by their path inside its folder) re-packed at the names ``name`` gives them."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path, data in entries(package).items():
+            archive.writestr(name(path), data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, case_no", [
+    (lambda path: path, None),                                                   # no folder at all
+    (lambda path: path if path == "manifest.json" else f"data/{path}", None),    # the manifest beside a folder
+    (lambda path: f"{CASE_NO}/{path}" if path == "manifest.json" else f"{CASE_NO}-files/{path}", CASE_NO),
+], ids=["flat", "manifest-at-the-top", "two-folders"])
+def test_a_package_of_a_newer_version_laid_out_otherwise_is_refused_as_too_new_not_as_a_broken_layout(
+        tmp_path, name, case_no):
+    result = check(tmp_path, laid_out(as_version(build_resumed(), 5), name))
+    problem = result.problem
+    assert not result.ok and (problem.entry, problem.code, problem.got) == ("manifest.json", VERSION_TOO_NEW, "5")
+    assert result.case_no == case_no
+
+
+@pytest.mark.parametrize("version", [4, 5])
+@pytest.mark.parametrize("name", [
+    lambda path: f"{CASE_NO}/{path}" if path != "README.txt" else f"{CASE_NO}-copy/manifest.json",  # 2 named so
+    lambda path: f"outer/{CASE_NO}/{path}",                                                          # one too deep
+], ids=["two-manifests", "nested"])
+def test_where_no_single_manifest_can_be_read_the_layout_is_the_problem(tmp_path, version, name):
+    result = check(tmp_path, laid_out(as_version(build_resumed(), version), name))
+    assert not result.ok and result.problem.code == INVALID, result.problem
+    assert (result.problem.entry, result.problem.message) in {
+        ("(zip)", "归档信息包应只含一个以办件编号命名的文件夹"), ("manifest.json", "缺少该文件")}
+
+
+def test_a_package_of_a_known_version_laid_out_otherwise_is_a_layout_problem(tmp_path):
+    result = check(tmp_path, laid_out(build_resumed(), lambda path: path))
+    assert not result.ok and (result.problem.entry, result.problem.message) == (
+        "(zip)", "归档信息包应只含一个以办件编号命名的文件夹")
 
 
 @pytest.mark.parametrize("version", [None, 0, -1, "4", 4.0, True], ids=repr)
