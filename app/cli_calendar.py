@@ -12,8 +12,8 @@ import click
 from flask.cli import with_appcontext
 
 from engine import (
-    CST, CalendarInvalid, CalendarUnknown, DayFact, DayKind, EngineError, calendar_coverage, calendar_years,
-    ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
+    CST, CalendarInvalid, CalendarUnknown, DayFact, DayKind, EngineError, calendar_coverage, calendar_log,
+    calendar_years, ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
 )
 
 from .cli_common import BoundedInt, CliGroup, PathParam, fail
@@ -140,6 +140,29 @@ def calendar_show(year: int) -> None:
     for line in _lines(calendar.year_facts(year)):
         click.echo(f"  {line}")
     click.echo(f"全年工作日：{calendar.workday_count(year)} 天")
+
+
+LOG_ACTIONS_ZH = {"created": "新增", "replaced": "替换", "unchanged": "未变化"}
+
+
+@calendar_group.command("log", short_help="列出节假日安排的载入日志", help=(
+    "列出节假日安排的每次载入（可只列 YEAR 年）：时间、操作、内容摘要、来源和操作人。替换时注明被替换的安排"
+    "是否已保存：未保存的（早于系统保存被替换安排的替换），重放在其有效期间查询该年的办件会被拒绝。"))
+@with_appcontext
+@click.argument("year", type=YEAR, required=False)
+def calendar_log_command(year: int | None) -> None:
+    """List every load of the calendar (of YEAR), and whether each replacement kept the replaced schedule."""
+    entries = calendar_log(get_engine(), year)
+    for entry in entries:
+        action = LOG_ACTIONS_ZH.get(entry.action, entry.action)
+        line = (f"{entry.at.astimezone(CST):%Y-%m-%d %H:%M}  {entry.year} 年  {action}  摘要 {entry.content_hash[:12]}"
+                f"  来源 {entry.source}  操作人 {entry.actor}")
+        if entry.action == "replaced":
+            kept = "已保存，可供重放" if entry.previous_kept else "未保存：重放在其有效期间查询该年的办件将被拒绝"
+            line += f"\n    被替换的安排（摘要 {(entry.previous_hash or '')[:12]}）{kept}"
+        click.echo(line)
+    lost = sum(entry.previous_kept is False for entry in entries)
+    click.echo(f"共 {len(entries)} 次载入" + (f"，其中 {lost} 次替换前的安排未保存" if lost else ""))
 
 
 def _lines(facts: list[tuple[date, DayFact]]) -> list[str]:

@@ -61,8 +61,8 @@ from .metrics_period import MetricsQueryInvalid, Period
 from .migrations import upgrade_database
 from .reports import KINDS as REPORT_KINDS, report_period
 from .persistence.calendar_repository import (
-    CalendarCoverage, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_years, ensure_calendar_seeded,
-    import_calendar_year, load_work_calendar,
+    CalendarCoverage, CalendarLoad, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_log, calendar_years,
+    ensure_calendar_seeded, import_calendar_year, load_work_calendar,
 )
 from .rating_queries import RatingReads, rating_scope
 from .ratings import (
@@ -96,7 +96,8 @@ __all__ = [
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
     "AccessEntry", "AccessPage", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",
-    "business_date", "calendar_coverage", "calendar_years", "CalendarCoverage", "CalendarInvalid",
+    "business_date", "calendar_coverage", "calendar_log", "calendar_years", "CalendarCoverage", "CalendarInvalid",
+    "CalendarLoad",
     "CalendarUnknown", "CalendarYearExists", "CalendarYearInfo", "CaseVerification", "ClaimTask", "ClaimTasks",
     "Clock", "CloseSupervision", "Command", "CompleteTask", "Conflict", "CST", "CSV_COLUMNS", "DayFact", "DayKind",
     "CalendarNotCarried", "CalendarVersionLost", "ChainBroken", "DefinitionChanged", "DefinitionMissing",

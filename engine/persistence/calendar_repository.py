@@ -67,6 +67,32 @@ class LostVersion:
 
 
 @dataclass(frozen=True)
+class CalendarLoad:
+    """One entry of the load log, with whether the schedule it replaced was kept.
+
+    Attributes:
+        year: the calendar year loaded.
+        action: ``created``, ``replaced`` or ``unchanged``.
+        content_hash: hash of the content loaded.
+        previous_hash: hash of the content it replaced (``replaced`` only).
+        source: the notice or package the facts came from.
+        actor: who loaded it.
+        at: when.
+        previous_kept: for ``replaced``, whether the replaced schedule's days were kept (False for a replacement
+            made before tongban kept them); None otherwise.
+    """
+
+    year: int
+    action: str
+    content_hash: str
+    previous_hash: str | None
+    source: str
+    actor: str
+    at: datetime
+    previous_kept: bool | None
+
+
+@dataclass(frozen=True)
 class CalendarYearInfo:
     """One loaded year as stored.
 
@@ -185,19 +211,30 @@ class CalendarRepository:
             select(*(table.c[name] for name in (*DAY_COLUMNS, "replaced_at")))
             .order_by(table.c.loaded_at, table.c.id))]
 
-    def lost_versions(self) -> list[LostVersion]:
-        """The schedules replaced before their rows were kept, from the load log, oldest first.
+    def load_log(self, year: int | None = None) -> list[CalendarLoad]:
+        """The load log, oldest first (optionally of one year), saying of each replacement whether it kept the old.
 
         A ``replaced`` load with no row in ``calendar_replaced_days`` of its year and instant replaced a schedule
-        whose days are gone (it was replaced before revision ``6a1f3c8e2b95``). The lost schedule had counted
-        since the year's previous load.
+        whose days are gone: it was replaced before revision ``6a1f3c8e2b95``.
         """
-        kept = {(year, at) for year, at in self.session.execute(
-            select(CalendarReplacedDay.year, CalendarReplacedDay.replaced_at).distinct())}
+        stmt = select(CalendarReplacedDay.year, CalendarReplacedDay.replaced_at).distinct()
+        if year is not None:
+            stmt = stmt.where(CalendarReplacedDay.year == year)
+        kept = {(found, at) for found, at in self.session.execute(stmt)}
+        return [CalendarLoad(entry.year, entry.action, entry.content_hash, entry.previous_hash, entry.source,
+                             entry.actor, entry.at,
+                             (entry.year, entry.at) in kept if entry.action == "replaced" else None)
+                for entry in self.imports(year)]
+
+    def lost_versions(self) -> list[LostVersion]:
+        """The schedules replaced before their rows were kept (:meth:`load_log`), oldest first.
+
+        The lost schedule had counted since the year's previous load (None when the log has none).
+        """
         loaded: dict[int, datetime] = {}
         lost = []
-        for entry in self.imports():
-            if entry.action == "replaced" and (entry.year, entry.at) not in kept:
+        for entry in self.load_log():
+            if entry.previous_kept is False:
                 lost.append(LostVersion(entry.year, loaded.get(entry.year), entry.at))
             if entry.action != "unchanged":
                 loaded[entry.year] = entry.at
@@ -238,6 +275,12 @@ def calendar_years(engine: Any) -> list[CalendarYearInfo]:
     """Return every loaded year, oldest first."""
     with engine.database.read_sessions() as session:
         return CalendarRepository(session).years()
+
+
+def calendar_log(engine: Any, year: int | None = None) -> list[CalendarLoad]:
+    """Return the load log, oldest first (see :meth:`CalendarRepository.load_log`)."""
+    with engine.database.read_sessions() as session:
+        return CalendarRepository(session).load_log(year)
 
 
 @dataclass(frozen=True)

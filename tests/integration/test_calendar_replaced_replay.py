@@ -177,3 +177,19 @@ def test_a_format_3_file_with_a_bad_replaced_schedule_is_refused(engine, clock, 
     with pytest.raises(HistoryFileError) as refused:
         loads_history(json.dumps(doc, ensure_ascii=False))
     assert refused.value.code == "HISTORY_FILE_INVALID" and words in refused.value.message
+
+
+def test_the_load_log_says_whether_each_replacement_kept_the_schedule_it_replaced(engine, clock, runner):
+    replaced_while_running(engine, clock)
+    out = runner.invoke(args=["calendar", "log", "2026"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert lines[0].startswith("2026-11-23 09:00  2026 年  新增  摘要 ") and "操作人 system" in lines[0]
+    assert lines[1].startswith("2026-11-23 10:00  2026 年  替换  摘要 ") and "来源 测试用修订安排  操作人 admin" in lines[1]
+    assert lines[2].endswith("已保存，可供重放") and lines[-1] == "共 2 次载入"
+    forget_replaced_rows(engine)
+    out = runner.invoke(args=["calendar", "log", "2026"]).output.splitlines()
+    assert out[2].endswith("未保存：重放在其有效期间查询该年的办件将被拒绝")
+    assert out[-1] == "共 2 次载入，其中 1 次替换前的安排未保存"
+    everything = runner.invoke(args=["calendar", "log"]).output.splitlines()
+    assert everything[-1] == f"共 {len(range(2004, 2027)) + 1} 次载入，其中 1 次替换前的安排未保存"

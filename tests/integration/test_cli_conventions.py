@@ -66,6 +66,7 @@ BIG_VALUES = [
     ("messages list", "limit", ["messages", "list", "--limit", BIG], "INVALID_INPUT"),
     ("report list", "limit", ["report", "list", "--limit", BIG], "INVALID_INPUT"),
     ("calendar show", "year", ["calendar", "show", BIG], "INVALID_INPUT"),
+    ("calendar log", "year", ["calendar", "log", BIG], "INVALID_INPUT"),
     ("calendar import", "year", ["calendar", "import", str(DATA / "calendar" / "2027.yaml"), "--year", BIG],
      "INVALID_INPUT"),
     ("calendar due", "n", ["calendar", "due", "--from", "2026-01-01", "--days", BIG], "INVALID_INPUT"),
