@@ -24,6 +24,7 @@ from .archive_verify import verify_archive
 from .archive_writer import ArchiveBuildFailed, MaterialFile, PackageInput, write_package
 from .archive_registry import ArchiveInfo, archive_info
 from .audit import ChainedEvent
+from .case_history import StoredEvent, event_columns
 from .clock import CST
 from .errors import Conflict, EngineError, NotFound
 from .persistence.models import (
@@ -227,9 +228,7 @@ def _materials(session: Any, engine: Any, case_id: int, matter: MatterVersion | 
 
 
 def _events(session: Any, case: Case) -> Iterator[ChainedEvent]:
-    rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
-                                  CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload, CaseEvent.prev_hash,
-                                  CaseEvent.hash)
+    rows = session.execute(select(*event_columns(StoredEvent))
                            .where(CaseEvent.case_id == case.id, CaseEvent.seq <= case.event_seq)
                            .order_by(CaseEvent.seq).execution_options(yield_per=1000))
     try:

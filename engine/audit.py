@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from hashlib import sha256
-from dataclasses import dataclass
+from operator import attrgetter
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -51,10 +52,14 @@ def _instant(value: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class ChainedEvent:
-    """The fields of one audit event that the hash covers, plus the two hashes."""
+class AuditEvent:
+    """The fields of one audit event that every reader of the log sees, in this order.
 
-    case_no: str
+    Each is the ``case_events`` column of the same name. :class:`engine.replay_results.RecordedEvent`,
+    :class:`engine.case_history.StoredEvent` and :class:`ChainedEvent` extend it, keeping these fields in this
+    order (the first two build from a row of :func:`engine.case_history.event_columns`).
+    """
+
     seq: int
     event_type: str
     occurred_at: datetime
@@ -62,8 +67,28 @@ class ChainedEvent:
     element_id: str | None
     task_id: int | None
     payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _OfCase:
+    case_no: str
+    """The case's 办件编号: the hash covers it, though no ``case_events`` column holds it."""
+
+
+@dataclass(frozen=True)
+class ChainedEvent(AuditEvent, _OfCase):
+    """The fields of one audit event that the hash covers, plus the two hashes.
+
+    A dataclass takes its bases' fields from the last base to the first, so ``case_no`` comes first:
+    ``ChainedEvent(case_no, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash, hash)``.
+    """
+
     prev_hash: str
     hash: str
+
+
+_CHAINED_ROW = attrgetter(*(f.name for f in fields(ChainedEvent)))
+"""A chained event as the row :func:`_check` reads."""
 
 
 def event_hash(prev_hash: str, *, case_no: str, seq: int, event_type: str, occurred_at: datetime,
@@ -144,8 +169,7 @@ class ChainCheck:
 
 def verify_chain(events: Iterable[ChainedEvent], *, expected_head: str | None = None) -> ChainCheck:
     """Check seq continuity, each prev_hash link and each recomputed hash; optionally the final head."""
-    return _check(((e.case_no, e.seq, e.event_type, e.occurred_at, e.actor, e.element_id, e.task_id, e.payload,
-                    e.prev_hash, e.hash) for e in events), expected_head)
+    return _check(map(_CHAINED_ROW, events), expected_head)
 
 
 def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head: str | None = None,

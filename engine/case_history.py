@@ -18,13 +18,13 @@ replay can refuse, instead of estimate, when a command consults one of them (:mo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import select, tuple_
 
-from .audit import ChainedEvent
+from .audit import AuditEvent, ChainedEvent
 from .calendar import business_date
 from .replay_case_row import ROW_STATE_COLUMNS
 from .persistence.calendar_repository import CalendarRepository, LostVersion
@@ -43,23 +43,23 @@ SENDER_COLUMNS = ("case_no", "title", "matter_code", "owning_district", "receivi
 
 
 @dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(AuditEvent):
     """One audit event exactly as stored, hashes included."""
 
-    seq: int
-    event_type: str
-    occurred_at: datetime
-    actor: str | None
-    element_id: str | None
-    task_id: int | None
-    payload: dict[str, Any]
     prev_hash: str
     hash: str
 
     def chained(self, case_no: str) -> ChainedEvent:
         """The event as :func:`engine.audit.verify_chain` reads it."""
-        return ChainedEvent(case_no, self.seq, self.event_type, self.occurred_at, self.actor, self.element_id,
-                            self.task_id, self.payload, self.prev_hash, self.hash)
+        return ChainedEvent(case_no, **vars(self))
+
+
+def event_columns(kind: type[AuditEvent]) -> tuple[Any, ...]:
+    """The ``case_events`` columns named by the fields of ``kind`` (not :class:`ChainedEvent`), in their order.
+
+    A row selected with them builds ``kind(*row)``.
+    """
+    return tuple(getattr(CaseEvent, f.name) for f in fields(kind))
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,7 @@ def load_case_history(database: Any, case_id: int) -> CaseHistory:
     with database.read_sessions() as session:
         case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()._asdict()
         events = [StoredEvent(*row) for row in session.execute(
-            select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor, CaseEvent.element_id,
-                   CaseEvent.task_id, CaseEvent.payload, CaseEvent.prev_hash, CaseEvent.hash)
-            .where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]
+            select(*event_columns(StoredEvent)).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]
         partial = CaseHistory({k: case[k] for k in CASE_COLUMNS + ROW_STATE_COLUMNS}, events, [], [], [], [], [], [],
                               [], [])
         definitions = _definitions(session, case, partial.pinned_hashes())

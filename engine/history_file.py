@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import fields
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -66,7 +67,8 @@ SEED_TABLES: dict[str, Table] = {
 SINCE_3 = frozenset({"calendar_replaced"})
 """Seed tables a file older than ``/3`` does not have."""
 REPLACED_COLUMNS = frozenset({*DAY_COLUMNS, "replaced_at"})
-EVENT_FIELDS = ("seq", "event_type", "occurred_at", "actor", "element_id", "task_id", "payload", "prev_hash", "hash")
+EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))
+"""An event's keys in the file, in their order: the fields of :class:`engine.case_history.StoredEvent`."""
 
 
 class HistoryFileError(InvalidInput):

@@ -10,28 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from .audit import AuditEvent
 from .clock import CST
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RecordedEvent:
-    """One stored audit event, as replay reads it from either database."""
-
-    seq: int
-    event_type: str
-    occurred_at: datetime
-    actor: str | None
-    element_id: str | None
-    task_id: int | None
-    payload: dict[str, Any]
+class RecordedEvent(AuditEvent):
+    """One stored audit event without its hashes, as replay reads it from either database."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape for reports (the instant in UTC ISO form)."""
-        return {"seq": self.seq, "event_type": self.event_type, "occurred_at": _iso(self.occurred_at),
-                "actor": self.actor, "element_id": self.element_id, "task_id": self.task_id,
-                "payload": self.payload}
+        """JSON shape for reports: the fields in their order, the instant in ISO form (CST)."""
+        return {**vars(self), "occurred_at": _iso(self.occurred_at)}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from . import replay_case_row as case_row
 from .audit import STATE_DIGEST, canonical_json
-from .case_history import CaseHistory
+from .case_history import CaseHistory, event_columns
 from .clock import CST
 from .errors import EngineError
 from .persistence.models import CalendarDay, CaseEvent
@@ -39,8 +39,7 @@ def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent]
     return recorded, None
 
 
-_EVENTS_AFTER = (select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.actor,
-                        CaseEvent.element_id, CaseEvent.task_id, CaseEvent.payload)
+_EVENTS_AFTER = (select(*event_columns(RecordedEvent))
                  .where(CaseEvent.case_id == bindparam("case_id"), CaseEvent.seq > bindparam("after"))
                  .order_by(CaseEvent.seq))   # built once: it is read after every replayed command
 
