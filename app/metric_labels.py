@@ -49,7 +49,6 @@ COMPARE = ("received", "accepted", "completed", "in_progress", "overdue", "near_
 TREND = ("received", "accepted", "completed", "late_legal", "late_committed", "legal_avg_days", "legal_speedup",
          "one_visit_rate", "correction_rate")
 PERIODS = (("day", "日"), ("week", "周"), ("month", "月"), ("year", "年"), ("range", "自定义"))
-CLOCKS = {"legal": "法定", "committed": "承诺"}
 
 
 def show(key: str, value: Any) -> str:

@@ -29,7 +29,9 @@ from .applicant_accounts import APPLICANT_ROLE, VERIFIER_ROLES, ApplicantAccount
 from .my_cases import MyCases
 from .extension_handlers import MAX_TEXT as EXTENSION_TEXT_MAX, REQUEST_STATES as EXTENSION_REQUEST_STATES
 from .org_file import ROLE_NAMES
-from .legal_clock_records import ClockClosed, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved
+from .legal_clock_records import (
+    ClockClosed, ClockKind, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved,
+)
 from .case_migration import MigrationRefused, Refusal
 from .commands import DeployDraft
 from .config import EngineConfig
@@ -118,6 +120,7 @@ __all__ = [
     "WorkflowFailed", "YearSchedule",
     "RequestExtension", "DecideExtension", "WithdrawExtension", "EXTENSION_REQUEST_STATES", "EXTENSION_TEXT_MAX",
     "ROLE_NAMES", "ClockClosed", "ExtensionApproverRequired", "ExtensionLimitExceeded", "ExtensionNotApproved",
+    "ClockKind",
     "REPLAYED_EVENTS", "ReplayDivergence", "Replayer", "ReplayResult",
     "CaseHistory", "load_case_history", "HISTORY_FORMAT", "HistoryFileError", "dumps_history", "loads_history",
     "read_history", "verify_history", "write_history",

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from .clock import CST
+from .legal_clock_records import ClockKind, PauseKind
 from .masking import mask_mobile_numbers, mask_text
 
 LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
@@ -35,8 +36,8 @@ HINTS = {
     "completed": "办件已办结。",
     "halted": "办理中断，请联系收件窗口。",
 }
-CLOCK_LABELS = {"committed": "承诺办结期限", "legal": "法定办结期限"}
-_PAUSE_KINDS = {"correction": "补正", "tolerance": "容缺补正", "special_procedure": "特别程序"}
+CLOCK_LABELS = {kind.value: f"{kind.short}办结期限" for kind in ClockKind}
+"""The deadline of each clock as the applicant reads it: 法定办结期限, 承诺办结期限."""
 Event = Mapping[str, Any]
 
 
@@ -87,7 +88,8 @@ def notice_of(pause: Event | None, events: Sequence[Event]) -> dict[str, Any] | 
     if not items:
         items = [{"name": _told(str(pause["payload"].get("reason") or "请联系收件窗口了解需补正的内容")),
                   "requirement": ""}]
-    return {"kind": pause["payload"]["reason_kind"], "kind_label": _PAUSE_KINDS[pause["payload"]["reason_kind"]],
+    kind = PauseKind(pause["payload"]["reason_kind"])
+    return {"kind": kind.value, "kind_label": kind.notice_zh,
             "noticed_at": pause.get("occurred_at"), "notice_no": data.get("correction_notice_no"), "items": items}
 
 

@@ -115,15 +115,24 @@ class Budget:
 
 
 class ClockKind(StrEnum):
-    """Which limit a clock measures: 法定时限 (the law's) or 承诺时限 (the published, shorter promise)."""
+    """Which limit a clock measures: 法定时限 (the law's) or 承诺时限 (the published, shorter promise).
+
+    The one place these names are spelled: :attr:`zh` is the name on its own, :attr:`short` the word put
+    before another (法定办结期限) or alone in a column already headed 时限 (a 通报's list).
+    """
 
     LEGAL = "legal"
     COMMITTED = "committed"
 
     @property
+    def short(self) -> str:
+        """The qualifier alone, "法定" or "承诺": report columns, and composed names such as 法定办结期限."""
+        return "法定" if self is ClockKind.LEGAL else "承诺"
+
+    @property
     def zh(self) -> str:
-        """The Chinese name, e.g. "法定时限"."""
-        return "法定时限" if self is ClockKind.LEGAL else "承诺时限"
+        """The Chinese name, "法定时限" or "承诺时限": messages, the case and inbox pages, the history."""
+        return f"{self.short}时限"
 
 
 class SegmentKind(StrEnum):
@@ -142,8 +151,17 @@ class PauseKind(StrEnum):
 
     @property
     def zh(self) -> str:
-        """The Chinese name, e.g. "补正"."""
+        """The Chinese name, e.g. "补正": staff messages, the pause's label and the history ("承诺时限（容缺）")."""
         return {"correction": "补正", "special_procedure": "特别程序", "tolerance": "容缺"}[self.value]
+
+    @property
+    def notice_zh(self) -> str:
+        """What the one-time notice asks the applicant for (办件查询: "需要容缺补正的全部内容").
+
+        A 容缺 pause waits for materials owed after 容缺受理, so the applicant is asked for "容缺补正", not
+        "容缺"; the other kinds read as :attr:`zh`.
+        """
+        return "容缺补正" if self is PauseKind.TOLERANCE else self.zh
 
 
 @dataclass(frozen=True)

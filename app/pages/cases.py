@@ -30,7 +30,7 @@ from .labels import CLOCKS, materials
 
 STAFF = frozenset({"window_clerk", "reviewer", "department_head"})
 HEADS = frozenset({"department_head", "government_head"})
-CLOCK_KINDS = ("legal", "committed")
+CLOCK_KINDS = tuple(CLOCKS)  # legal, committed: every ClockKind
 MAX_DAYS = 15
 
 

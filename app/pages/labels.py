@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from flask import g, has_app_context
 
-from engine import CST, RIGHTS
+from engine import CST, RIGHTS, ClockKind
 
 from ..runtime import get_engine
 
@@ -17,7 +17,10 @@ LIGHTS = {"green": "正常", "yellow": "临期", "red": "超期", "not_started":
 「无时限」 is left for what has no clock at all (:func:`register_filters`)."""
 TASK_STATES = {"open": "办理中", "completed": "已办结", "cancelled": "已撤销"}
 CASE_STATUSES = {"running": "办理中", "completed": "已办结", "failed": "异常"}
-CLOCKS = {"legal": "法定时限", "committed": "承诺时限"}
+CLOCKS = {kind.value: kind.zh for kind in ClockKind}
+"""Each clock's name (``ClockKind.zh``, 法定时限/承诺时限): the ``clock_kind`` filter and the extension flash."""
+CLOCKS_SHORT = {kind.value: kind.short for kind in ClockKind}
+"""Each clock's qualifier (``ClockKind.short``, 法定/承诺): a 通报's 时限 column, on its page and in its CSV."""
 CLOCK_STATUSES = {"not_started": "未起算", "running": "计时中", "paused": "已暂停", "due": "已到期",
                   "overdue": "已超期", "provisional": "暂定", "confirmed": "已确定", "stopped": "已停止"}
 EVENTS = {

@@ -11,10 +11,9 @@ from ..auth import current_actor
 from ..metric_labels import COMPARE, FIGURES, LABELS, csv_response, figure_rows, show
 from ..runtime import get_engine
 from . import bp, login_required
-from .labels import when
+from .labels import CLOCKS_SHORT, when
 
 PAGE = 100
-CLOCKS = {"legal": "法定", "committed": "承诺"}
 
 
 @bp.get("/reports")
@@ -49,7 +48,7 @@ def report(report_id: int) -> Any:
     """Show one 通报 (404 for another district's)."""
     found = get_engine().reports.get(current_actor(), report_id)
     return render_template("pages/report.html", report=found, body=found["body"], labels=LABELS, figures=FIGURES,
-                           compare=COMPARE, show=show, clocks=CLOCKS)
+                           compare=COMPARE, show=show, clocks=CLOCKS_SHORT)
 
 
 @bp.get("/reports/<int:report_id>.csv")
@@ -63,7 +62,7 @@ def report_csv(report_id: int) -> Any:
             lines = ([r["district"], r["name"], r["new_red"], r["new_yellow"]] for r in body["by_district"])
             return csv_response(name, ["区县代码", "区县", "新增红灯", "新增黄灯"], lines)
         rows = [["红灯" if light == "new_red" else "黄灯", item["case_no"], item["title"], item["matter_name"],
-                 CLOCKS[item["clock"]], when(item["at"]), when(item["due_at"])]
+                 CLOCKS_SHORT[item["clock"]], when(item["at"]), when(item["due_at"])]
                 for light in ("new_red", "new_yellow") for item in body[light]]
         return csv_response(name, ["灯色", "办件编号", "标题", "事项", "时限", "亮灯时间", "到期时间"], rows)
     rows: list[list[Any]] = [["汇总"], *figure_rows(body["summary"]), []]

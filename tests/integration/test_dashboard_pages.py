@@ -170,7 +170,8 @@ def test_reports_are_listed_shown_and_downloaded_by_district(app):
     mine = [r for r in engine.reports.list(engine.identity.actor_for_username("supervisor_wz"))]
     daily = next(r for r in mine if r["kind"] == "daily")
     monthly = next(r for r in mine if r["kind"] == "monthly")
-    assert "TBTEST000004" in client.get(f"/reports/{daily['id']}").get_data(as_text=True)
+    daily_page = client.get(f"/reports/{daily['id']}").get_data(as_text=True)
+    assert "TBTEST000004" in daily_page and "测试事项乙</td><td>法定</td>" in daily_page     # 时限: the qualifier
     lines = rows_of(client.get(f"/reports/{daily['id']}.csv"))
     assert lines[1][:2] == ["红灯", "TBTEST000004"] and lines[1][4] == "法定"
     monthly_csv = rows_of(client.get(f"/reports/{monthly['id']}.csv"))
