@@ -38,20 +38,27 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
                 result = replayer.replay_case(case)
                 click.echo(_describe(result))
                 sys.exit(0 if result.identical else 1)
-            ids = replayer.case_ids(since.date() if since else None)
-            diverged = []
-            with click.progressbar(ids, label="重放办件", file=sys.stderr) as bar:
-                for case_id in bar:
-                    result = replayer.replay_case(case_id)
-                    if not result.identical:
-                        diverged.append(result)
+            cases = replayer.cases(since.date() if since else None)
         except EngineError as exc:
             fail(exc)
+        diverged, refused = [], []
+        with click.progressbar(cases, label="重放办件", file=sys.stderr) as bar:
+            for case_id, case_no in bar:
+                try:
+                    result = replayer.replay_case(case_id)
+                except EngineError as exc:   # refused (a changed definition, a lost calendar): go on with the rest
+                    refused.append((case_no, exc))
+                    continue
+                if not result.identical:
+                    diverged.append(result)
     for result in diverged:
         click.echo(f"办件 {result.case_no}：{_describe(result)}")
-    verdict = f"{len(diverged)} 个办件不一致" if diverged else "全部一致"
-    click.echo(f"已重放 {len(ids)} 个办件：{verdict}")
-    sys.exit(1 if diverged else 0)
+    for case_no, exc in refused:
+        click.echo(f"办件 {case_no}：错误 [{exc.code}]：{exc.message}", err=True)
+    verdict = "、".join(filter(None, (f"{len(diverged)} 个办件不一致" if diverged else "",
+                                      f"{len(refused)} 个办件拒绝重放" if refused else ""))) or "全部一致"
+    click.echo(f"已重放 {len(cases)} 个办件：{verdict}")
+    sys.exit(2 if refused else 1 if diverged else 0)
 
 
 def _replay_files(engine: object, files: tuple[Path, ...]) -> None:

@@ -50,6 +50,7 @@ from .persistence.models import (
     CalendarDay, CalendarReplacedDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
+from .replay_calendar import versions_problem
 from .replay_inputs import first_broken_link
 from .verification import CaseVerification, chinese_reason
 
@@ -207,6 +208,9 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     both = sorted(withheld.keys() & {row["year"] for row in (*tables["calendar"], *tables["calendar_replaced"])})
     if both:
         raise ValueError(f"calendar_withheld 与 calendar 含同一年份 {both}")
+    problem = versions_problem(tables["calendar"], tables["calendar_replaced"])
+    if problem is not None:
+        raise ValueError(f"calendar 与 calendar_replaced 不成其为逐年依次生效的节假日安排：{problem}")
     lost = [_lost(item) for item in seed["calendar_lost"]] if since_3 else []
     return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
                        tables["users"], tables["calendar"], tables["materials"], messages, withheld,

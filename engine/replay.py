@@ -91,11 +91,15 @@ class Replayer:
 
     def case_ids(self, since: date | None = None) -> list[int]:
         """Return the ids of every case (started on or after ``since``, a CST business date), in id order."""
-        stmt = select(Case.id).order_by(Case.id)
+        return [case_id for case_id, _ in self.cases(since)]
+
+    def cases(self, since: date | None = None) -> list[tuple[int, str]]:
+        """Return the id and 办件编号 of every case (started on or after ``since``, CST), in id order."""
+        stmt = select(Case.id, Case.case_no).order_by(Case.id)
         if since is not None:
             stmt = stmt.where(Case.started_at >= datetime.combine(since, dtime(0), tzinfo=CST))
         with self.engine.database.read_sessions() as session:
-            return list(session.execute(stmt).scalars())
+            return [(case_id, case_no) for case_id, case_no in session.execute(stmt)]
 
     def replay_case(self, case_ref: str | int) -> ReplayResult:
         """Replay one case (id or 办件编号) of the engine's database and return the first divergence, if any."""

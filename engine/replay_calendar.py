@@ -42,14 +42,50 @@ class CalendarVersionLost(Conflict):
     code = "HISTORY_CALENDAR_REPLACED"
 
 
+class CalendarVersionsInvalid(Conflict):
+    """The calendar rows of a history do not form one schedule per year at a time (edited, or a clock went back)."""
+
+    code = "HISTORY_CALENDAR_INVALID"
+
+
+def versions_problem(current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]]) -> str | None:
+    """What makes these rows something other than versions of each year that follow each other, else None.
+
+    Each version of a year (its rows share ``loaded_at`` and ``replaced_at``; none for the one in force) counts
+    from its load until it was replaced, and the next starts no earlier; a day appears once in a version, in the
+    year it belongs to. Then the rows in force at any instant hold each day at most once.
+    """
+    versions: dict[tuple[int, Any, Any], set[Any]] = {}
+    for row in [*current, *replaced]:
+        if row["day"].year != row["year"]:
+            return f"{row['day']} 记在 {row['year']} 年"
+        end = row.get("replaced_at")
+        if end is not None and end < row["loaded_at"]:
+            return f"{row['day']} 的 replaced_at 早于其 loaded_at"
+        days = versions.setdefault((row["year"], row["loaded_at"], end), set())
+        if row["day"] in days:
+            return f"{row['day']} 在同一版本中出现两次"
+        days.add(row["day"])
+    ordered = sorted(versions, key=lambda v: (v[0], v[1], v[2] is None, v[2] or v[1]))
+    for earlier, later in zip(ordered, ordered[1:]):
+        if earlier[0] == later[0] and (earlier[2] is None or earlier[2] > later[1]):
+            return f"{earlier[0]} 年的两个版本同时有效（{later[1].isoformat()} 载入的版本开始时前一版本尚未被替换）"
+    return None
+
+
 class CalendarVersions:
     """Every calendar row a history carries, in force now or replaced: which were in force at an instant.
 
     Versions of one year follow each other (a replacement's rows are loaded at the instant the old ones stop),
-    so the rows in force at an instant never hold one day twice.
+    so the rows in force at an instant never hold one day twice; rows that do not are refused
+    (:func:`versions_problem`, :class:`CalendarVersionsInvalid`).
     """
 
     def __init__(self, current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]] = ()):
+        problem = versions_problem(current, replaced)
+        if problem is not None:
+            raise CalendarVersionsInvalid(f"办件历史中的节假日安排不成其为逐年依次生效的版本：{problem}，无法重放",
+                                          details={"problem": problem})
         self._rows = sorted([*current, *replaced], key=itemgetter("loaded_at"))
         self._loads = [row["loaded_at"] for row in self._rows]
         self._ends = sorted(row["replaced_at"] for row in replaced)

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..clock import CST
 from ..calendar import (
     CalendarYearExists, DayFact, DayKind, WorkCalendar, YearSchedule, business_date, content_hash,
     facts_from_chinesecalendar,
@@ -172,6 +173,7 @@ class CalendarRepository:
                 f"核对无误后请加 --replace 替换", details={"year": schedule.year, "current_hash": old_hash,
                                                           "new_hash": new_hash})
         else:
+            self._refuse_going_back(schedule.year, now)
             self._keep_replaced(schedule.year, now)
             outcome = ImportOutcome(schedule.year, "replaced", new_hash, old_hash)
             log.warning("%s 年节假日安排已由 %s 替换：摘要 %s → %s（依据：%s）", schedule.year, actor, old_hash[:12],
@@ -239,6 +241,20 @@ class CalendarRepository:
             if entry.action != "unchanged":
                 loaded[entry.year] = entry.at
         return lost
+
+    def _refuse_going_back(self, year: int, now: datetime) -> None:
+        """Refuse a replacement dated before the schedule it replaces was loaded (this host's clock is behind).
+
+        The replaced schedule would count from its load until before it: two versions of the year in force at
+        once, which neither replay nor an auditor could read.
+        """
+        loaded = self.session.scalar(select(func.max(CalendarDay.loaded_at)).where(CalendarDay.year == year))
+        if loaded is not None and loaded > now:
+            raise Conflict(
+                f"{year} 年现有节假日安排载入于 {loaded.astimezone(CST):%Y-%m-%d %H:%M:%S}，晚于本机当前时间 "
+                f"{now.astimezone(CST):%Y-%m-%d %H:%M:%S}：请核对各服务器的系统时间后再替换",
+                code="CALENDAR_CLOCK_BEHIND", details={"year": year, "loaded_at": loaded.isoformat(),
+                                                        "now": now.isoformat()})
 
     def _keep_replaced(self, year: int, now: datetime) -> None:
         """Move ``year``'s facts to ``calendar_replaced_days``, marked replaced at ``now``."""

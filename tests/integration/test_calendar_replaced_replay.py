@@ -14,16 +14,17 @@ from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from engine import (
-    CST, Actor, CalendarVersionLost, CompleteTask, DayFact, DayKind, DeployDefinitions, HistoryFileError, ManualClock,
+    CST, Actor, CalendarVersionLost, CompleteTask, Conflict, DayFact, DayKind, DeployDefinitions, HistoryFileError, ManualClock,
     Replayer, StartCase, dumps_history, ensure_calendar_seeded, import_calendar_year, load_case_history,
     loads_history,
 )
 from engine.calendar_schedule import facts_from_chinesecalendar
 from engine.persistence.calendar_repository import CalendarRepository
 from engine.persistence.models import CalendarReplacedDay
+from engine.replay_calendar import CalendarVersionsInvalid
 from tests.conftest import DATA
 from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
 
@@ -159,6 +160,11 @@ def test_a_schedule_replaced_before_it_was_kept_refuses_the_replays_that_read_it
     result = runner.invoke(args=["replay", str(case_id)])
     assert result.exit_code == 2
     assert result.output.startswith("错误 [HISTORY_CALENDAR_REPLACED]：2026 年的节假日安排已于 2026-11-23 10:00 被替换")
+    # --all goes on past a refused case, names it, and counts it in the summary.
+    everything = runner.invoke(args=["replay", "--all"])
+    assert everything.exit_code == 2
+    assert f"办件 {history.case_no}：错误 [HISTORY_CALENDAR_REPLACED]：2026 年的节假日安排" in everything.stderr
+    assert everything.stdout.splitlines()[-1] == "已重放 2 个办件：1 个办件拒绝重放"
 
 
 @pytest.mark.parametrize("edit, words", [
@@ -170,7 +176,14 @@ def test_a_schedule_replaced_before_it_was_kept_refuses_the_replays_that_read_it
         {"year": "2026", "loaded_at": None, "replaced_at": "2026-11-23T02:00:00+00:00"}), "calendar_lost 的年份"),
     (lambda doc: doc["seed"]["calendar_withheld"].append(
         {"year": 2026, "loaded_at": "2026-11-23T01:00:00+00:00"}), "同一年份 [2026]"),
-], ids=["no-replaced", "no-lost", "row-without-end", "row-with-null-end", "lost-not-a-year", "also-withheld"])
+    (lambda doc: doc["seed"]["calendar_replaced"].append(doc["seed"]["calendar_replaced"][0]), "在同一版本中出现两次"),
+    (lambda doc: [row.update(replaced_at="2026-11-23T02:30:00+00:00") for row in doc["seed"]["calendar_replaced"]],
+     "2026 年的两个版本同时有效"),
+    (lambda doc: doc["seed"]["calendar_replaced"][0].update(year=2027), "记在 2027 年"),
+    (lambda doc: doc["seed"]["calendar_replaced"][0].update(replaced_at="2026-11-23T00:00:00+00:00"),
+     "replaced_at 早于其 loaded_at"),
+], ids=["no-replaced", "no-lost", "row-without-end", "row-with-null-end", "lost-not-a-year", "also-withheld",
+        "day-twice", "versions-overlap", "wrong-year", "ends-before-load"])
 def test_a_format_3_file_with_a_bad_replaced_schedule_is_refused(engine, clock, edit, words):
     doc = json.loads(dumps_history(load_case_history(engine.database, replaced_while_running(engine, clock))))
     edit(doc)
@@ -193,3 +206,35 @@ def test_the_load_log_says_whether_each_replacement_kept_the_schedule_it_replace
     assert out[-1] == "共 2 次载入，其中 1 次替换前的安排未保存"
     everything = runner.invoke(args=["calendar", "log"]).output.splitlines()
     assert everything[-1] == f"共 {len(range(2004, 2027)) + 1} 次载入，其中 1 次替换前的安排未保存"
+
+
+def test_a_replacement_dated_before_the_schedule_it_replaces_is_refused_and_writes_nothing(engine, clock):
+    clock.set(MONDAY)
+    ensure_calendar_seeded(engine)
+    clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=CST))
+    import_calendar_year(engine, revised_2026(), actor="host-a", replace=True)
+    engine.clock = ManualClock(datetime(2026, 11, 23, 9, 59, tzinfo=CST))     # another host, a minute behind
+    try:
+        with pytest.raises(Conflict) as refused:
+            import_calendar_year(engine, facts_from_chinesecalendar([2026])[0], actor="host-b", replace=True)
+    finally:
+        engine.clock = clock
+    assert refused.value.code == "CALENDAR_CLOCK_BEHIND"
+    assert refused.value.message.startswith("2026 年现有节假日安排载入于 2026-11-23 10:00:00，晚于本机当前时间 "
+                                            "2026-11-23 09:59:00")
+    with engine.database.read_sessions() as session:
+        repository = CalendarRepository(session)
+        assert [e.actor for e in repository.load_log(2026)] == ["system", "host-a"]
+        assert EXTRA_HOLIDAY in repository.year_facts(2026)
+        assert {row["replaced_at"] for row in repository.replaced_rows()} == {clock.now()}
+
+
+def test_overlapping_versions_in_the_database_refuse_the_replay_with_a_reason(engine, clock):
+    case_id = replaced_while_running(engine, clock)
+    with engine.services.uow() as uow:       # what a host with its clock a minute behind once could write
+        uow.session.execute(update(CalendarReplacedDay).values(replaced_at=datetime(2026, 11, 23, 10, 30, tzinfo=CST)))
+        uow.commit()
+    with Replayer(engine) as replayer, pytest.raises(CalendarVersionsInvalid) as refused:
+        replayer.replay_case(case_id)
+    assert (refused.value.code, refused.value.http_status) == ("HISTORY_CALENDAR_INVALID", 409)
+    assert "2026 年的两个版本同时有效" in refused.value.message

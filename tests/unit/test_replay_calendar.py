@@ -9,7 +9,9 @@ import pytest
 from engine.calendar import DayFact, DayKind, WorkCalendar
 from engine.clock import CST
 from engine.persistence.calendar_repository import LostVersion
-from engine.replay_calendar import CalendarNotCarried, CalendarVersionLost, CalendarVersions, WithheldYears
+from engine.replay_calendar import (
+    CalendarNotCarried, CalendarVersionLost, CalendarVersions, CalendarVersionsInvalid, WithheldYears, versions_problem,
+)
 
 LOADED_2028 = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
 FACTS = {date(2027, 1, 1): DayFact(DayKind.HOLIDAY, "元旦")}
@@ -99,3 +101,28 @@ def test_a_lost_schedule_refuses_only_while_it_was_in_force(loaded_at, instant, 
     assert (lost.value.code, lost.value.http_status) == ("HISTORY_CALENDAR_REPLACED", 409)
     assert lost.value.details == {"year": 2026, "replaced_at": TEN.isoformat(), "seq": 2, "event_type": "TaskCompleted"}
     assert "2026 年的节假日安排已于 2026-11-23 10:00 被替换" in lost.value.message
+
+
+def test_a_zero_length_version_between_two_replacements_at_one_instant_is_a_schedule():
+    # Replaced at 10:00 by B, and B at 10:00 by C (one host, a frozen clock): B was never in force.
+    rows = [day_row(date(2026, 12, 1), "holiday", NINE, replaced_at=TEN),
+            day_row(date(2026, 12, 1), "workday", TEN, replaced_at=TEN)]
+    current = [day_row(date(2026, 12, 1), "dayoff", TEN)]
+    assert versions_problem(current, rows) is None
+    assert [r["kind"] for r in CalendarVersions(current, rows).in_force(TEN)] == ["dayoff"]
+
+
+@pytest.mark.parametrize("current, replaced, problem", [
+    ([day_row(date(2026, 12, 1), "holiday", NINE)], [day_row(date(2026, 12, 1), "holiday", TEN, replaced_at=ELEVEN)],
+     "2026 年的两个版本同时有效"),
+    ([], [day_row(date(2026, 12, 1), "holiday", NINE, replaced_at=ELEVEN),
+          day_row(date(2026, 12, 2), "holiday", TEN, replaced_at=ELEVEN)], "2026 年的两个版本同时有效"),
+    ([day_row(date(2026, 12, 1), "holiday", NINE)] * 2, [], "2026-12-01 在同一版本中出现两次"),
+    ([{**day_row(date(2026, 12, 1), "holiday", NINE), "year": 2027}], [], "2026-12-01 记在 2027 年"),
+    ([], [day_row(date(2026, 12, 1), "holiday", TEN, replaced_at=NINE)], "2026-12-01 的 replaced_at 早于其 loaded_at"),
+], ids=["current-starts-too-early", "replaced-overlap", "day-twice", "wrong-year", "ends-before-load"])
+def test_rows_that_are_no_succession_of_versions_are_refused(current, replaced, problem):
+    assert problem in versions_problem(current, replaced)
+    with pytest.raises(CalendarVersionsInvalid) as refused:
+        CalendarVersions(current, replaced)
+    assert refused.value.code == "HISTORY_CALENDAR_INVALID" and problem in refused.value.message
