@@ -17,6 +17,7 @@ from engine import (
 )
 
 from .cli_common import BoundedInt, CliGroup, PathParam, fail
+from .pages.labels import CLOCKS_SHORT
 from .runtime import get_engine
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}
@@ -118,8 +119,8 @@ def calendar_provisional() -> None:
     """List running cases whose deadline is a provisional estimate (it reaches a year not yet loaded)."""
     rows = get_engine().queries.cases_with_clocks(provisional_only=True)
     for row in rows:
-        dues = "，".join(f"{label} {row[key].astimezone(CST) - timedelta(days=1):%Y-%m-%d}"
-                        for key, label in (("legal_due_at", "法定"), ("committed_due_at", "承诺")) if row[key])
+        dues = "，".join(f"{label} {row[f'{kind}_due_at'].astimezone(CST) - timedelta(days=1):%Y-%m-%d}"
+                        for kind, label in CLOCKS_SHORT.items() if row[f"{kind}_due_at"])
         click.echo(f"{row['case_no']}  {dues or '计时暂停中'}")
     click.echo(f"共 {len(rows)} 个办件的时限为暂定（跨入尚未载入节假日安排的年份）")
 

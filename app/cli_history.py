@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from engine import Actor, EngineError, load_case_history, write_history
 
 from .cli_common import EVENT_SEQ, CaseRef, CliGroup, PathParam, fail
-from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, EVENTS, TASK_STATES, when
+from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, CLOCKS_SHORT, EVENTS, TASK_STATES, when
 from .runtime import get_engine
 
 # The terminal is a list like any other: ID numbers are masked (engine.masking), so no auditor role here.
@@ -104,7 +104,7 @@ def _line(event: dict[str, Any]) -> str:
 
 
 def _clock(c: dict[str, Any]) -> str:
-    kind = "法定" if c["kind"] == "legal" else "承诺"
+    kind = CLOCKS_SHORT.get(c["kind"], c["kind"])
     if c["state"] == "not_started":
         return f"{kind}:未起算"
     return f"{kind}:{CLOCK_STATUSES.get(c['state'], c['state'])} 剩{c['left']}/用{c['used']}"

@@ -18,12 +18,13 @@ from .clock import CST, ManualClock
 from .commands import Actor, CompleteTask, ResumeClock, ReturnTask, StartCase, SuspendClock
 from .errors import EngineError
 from .case_start import start_as_given
+from .legal_clock_records import ClockKind
 from .persistence.models import CaseEvent, TaskItem
 from .scenario import Scenario, Step, Who
 from .timers import TimerWorker
 
 _OBSERVER = Actor("dryrun", ("admin",), None, None)
-_CLOCK_NAMES = {"legal": "法定期限", "committed": "承诺期限"}
+_CLOCK_NAMES = {kind.value: f"{kind.short}期限" for kind in ClockKind}
 
 
 class StepFailed(Exception):

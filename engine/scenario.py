@@ -47,7 +47,7 @@ from typing import Any, Mapping
 from .catalog import _Node, load_yaml
 from .clock import CST
 from .errors import DefinitionRejected, InvalidInput
-from .legal_clock_records import ClockInvalid
+from .legal_clock_records import ClockInvalid, ClockKind
 from .legal_clock_rules import check_pause_terms
 from .org_file import ROLES
 
@@ -55,7 +55,7 @@ DEFAULT_START = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
 STEP_KINDS = ("complete", "advance", "to", "expect", "suspend", "resume", "return")
 EXPECT_KEYS = ("tasks", "ended", "path_contains", "path_excludes", "due")
 SUSPEND_KINDS = ("correction", "special_procedure", "tolerance")
-CLOCK_KINDS = ("legal", "committed")
+CLOCK_KINDS = tuple(kind.value for kind in ClockKind)
 _ALLOWED = {"complete": {"by", "data"}, "advance": set(), "to": set(), "expect": set(),
             "suspend": {"by", "reason", "clocks", "procedure", "expected_days"}, "resume": {"by"},
             "return": {"by", "reason"}}

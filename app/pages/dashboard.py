@@ -18,7 +18,7 @@ from ..auth import current_actor
 from ..metric_labels import COMPARE, FIGURES, LABELS, PERIODS, TREND, csv_response, figure_rows, show
 from ..runtime import get_engine
 from . import bp, login_required
-from .labels import when
+from .labels import CLOCKS_SHORT, when
 
 TOP = 15
 LISTED = 50
@@ -166,6 +166,6 @@ def light_csv(light: str, rows: list[dict[str, Any]]) -> Any:
     return csv_response("overdue" if light == "red" else "near-due", header, (
         [r["case_no"], r["title"], r["matter_name"], r["district_name"], when(r["started_at"]),
          when(r["legal_due_at"]), when(r["committed_due_at"]),
-         "、".join({"legal": "法定", "committed": "承诺"}[c] for c in r["red_clocks"]), r["overdue_workdays"]]
+         "、".join(CLOCKS_SHORT[c] for c in r["red_clocks"]), r["overdue_workdays"]]
         for r in rows))
 

@@ -137,6 +137,8 @@ def test_a_deadline_into_an_unloaded_year_is_provisional_until_that_year_is_impo
     runner = app.test_cli_runner()
     listed = runner.invoke(args=["calendar", "provisional"])
     assert listed.exit_code == 0 and engine.queries.case(CLERK, case_id)["case_no"] in listed.output
+    line = next(x for x in listed.output.splitlines() if x.startswith(engine.queries.case(CLERK, case_id)["case_no"]))
+    assert line.split("  ", 1)[1] == f"法定 {legal['due_date']}，承诺 {clocks(engine, case_id)['committed']['due_date']}"
     fixture = Path(__file__).resolve().parent.parent / "data" / "calendar" / "2027.yaml"
     imported = runner.invoke(args=["calendar", "import", str(fixture)])
     assert imported.exit_code == 0, imported.output
