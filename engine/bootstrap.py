@@ -229,7 +229,8 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
     settings = MessageSettings(secret, ttl=timedelta(hours=config.message_ttl_hours),
                                max_attempts=config.message_max_attempts)
     services = handlers.Services(clock=clock, runner=runner, catalog=catalog,
-                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer), calendar=calendar,
+                                 uow=lambda: SqlAlchemyUnitOfWork(database.writer, calendar=calendar),
+                                 calendar=calendar,
                                  materials=MaterialStore(config.materials_dir, config.max_material_bytes),
                                  messages=settings,
                                  rectification_workdays=config.rectification_workdays,

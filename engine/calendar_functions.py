@@ -4,7 +4,10 @@ A timer in a diagram carries an absolute due time computed by the statutory cale
 ``<timeDate>workdays_after(received_on, 5)</timeDate>``. The functions return ISO 8601 instants with an
 explicit ``+08:00`` (SpiffWorkflow reads naive timestamps in the server's timezone), at the moment the period
 ends: midnight after the last day counted, China Standard Time. The calendar is read from the database and
-refreshed after an import (and at most every ``ttl`` seconds, so other processes' imports are seen too).
+cached per process. Every command that can count days tells the provider the calendar generation committed when
+it began (:mod:`engine.persistence.calendar_generation`, read with the case row), and the provider reloads when
+that differs from the one it loaded at: an import in another process is seen by this process's next command.
+Reads that run no command (inbox lights, case views, metrics) see it after at most ``ttl`` seconds.
 
 ``legal_due()`` and ``committed_due()`` read the clocks of the case being worked on, which the handlers
 bind with :func:`case_clocks_bound` around every workflow step. A clock that is paused (补正, 特别程序) or
@@ -44,7 +47,12 @@ def case_clocks_bound(doc: Mapping[str, Any] | None) -> Iterator[None]:
 
 
 class CalendarProvider:
-    """Hands out the current :class:`WorkCalendar`, reloading it when stale or told to."""
+    """Hands out the current :class:`WorkCalendar`, reloading it when its generation changed, stale or told to.
+
+    Args:
+        load: reads the calendar from the database.
+        ttl: seconds after which a read that observed no generation reloads anyway (the read side's bound).
+    """
 
     def __init__(self, load: Callable[[], WorkCalendar], *, ttl: float = 60.0):
         self._load = load
@@ -52,14 +60,34 @@ class CalendarProvider:
         self._lock = threading.Lock()
         self._calendar: WorkCalendar | None = None
         self._loaded_at = 0.0
+        self._generation: int | None = None
+        """The generation the cached calendar is at least as new as (None: not known)."""
+        self._seen: int | None = None
+        """The generation a command last observed."""
 
     def get(self) -> WorkCalendar:
-        """Return the calendar, loading it on first use and after ``ttl`` seconds."""
+        """Return the calendar, loading it on first use, after a new generation was observed and after ``ttl``."""
         with self._lock:
             if self._calendar is None or time.monotonic() - self._loaded_at > self._ttl:
+                # Loaded after the observation of ``seen``: the rows read hold that generation or a newer one.
+                seen = self._seen
                 self._calendar = self._load()
                 self._loaded_at = time.monotonic()
+                self._generation = seen
             return self._calendar
+
+    def observe(self, generation: int) -> None:
+        """Note the calendar generation committed when a command began; the next :meth:`get` reloads if it moved.
+
+        Called with the case row's read (no statement of its own), so it must stay cheap: the usual case, the
+        generation the calendar was loaded at, takes no lock.
+        """
+        if generation == self._generation and generation == self._seen:
+            return
+        with self._lock:
+            self._seen = generation
+            if generation != self._generation:
+                self._calendar = None
 
     def invalidate(self) -> None:
         """Forget the cached calendar (after a year was imported or replaced)."""

@@ -129,6 +129,10 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
     definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
+    # From here on the clocks, the catalog's when= and the first step count days: with the calendar committed
+    # by now, even when another process imported it a moment ago (one cheap statement; none when a case row
+    # was read in this unit already).
+    uow.check_calendar()
     if definition.bundle_form is not None:
         # 一表申报: a bundle's case starts from its one application form, checked like any task form.
         if intake:

@@ -128,6 +128,9 @@ class FakeUnitOfWork:
             (self.store.cases, self.store.tasks, self.store.candidates, self.store.events,
              self.store.timers) = self._backup
 
+    def check_calendar(self) -> None:
+        """No calendar generation to read: the unit tests' calendar never changes."""
+
     def commit(self) -> None:
         self._done = True
         self.committed += 1

@@ -13,6 +13,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import NotFound
+from .calendar_generation import GENERATION
 from .compiled import hot
 from .case_records import CASE_RECORD_COLUMNS, TASK_RECORD_COLUMNS, CaseRecord, TaskRecord
 from .models import NO_DEADLINE, Case, CaseCounter, CaseEvent, TaskCandidate, TaskItem, Timer
@@ -23,10 +24,13 @@ tasks = TaskItem.__table__
 
 # Hot-path statements are built once: constructing and cache-keying a statement per call costs more than
 # the database round trip it makes.
-_LOCK_BY_TASK = hot(select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS])
+# Each lock also reads the committed calendar generation (last column): the command's calendar check costs
+# no statement of its own (.calendar_generation).
+_LOCK_BY_TASK = hot(select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS],
+                           GENERATION)
                     .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
                     .where(tasks.c.id == bindparam("task_id")).with_for_update())
-_LOCK_CASE = select(*CASE_RECORD_COLUMNS).where(cases.c.id == bindparam("case_id")).with_for_update()
+_LOCK_CASE = select(*CASE_RECORD_COLUMNS, GENERATION).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
                  "committed_yellow_at", "deadline_provisional", "channel", "accepted_at", "corrections",
@@ -141,21 +145,24 @@ class CaseRepository:
     def lock_by_task(self, task_id: int) -> tuple[TaskRecord, CaseRecord]:
         """Load a task and lock it with its case row (FOR UPDATE on PostgreSQL), with the workflow state.
 
-        Both rows are locked so that a command that waited for the lock re-reads both latest versions.
+        Both rows are locked so that a command that waited for the lock re-reads both latest versions. The
+        unit is told the calendar generation read with them.
         """
         rows = self.uow.deferred.read(_LOCK_BY_TASK, {"task_id": task_id})
         row = rows[0] if rows else None
         if row is None:
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
         split = len(TASK_RECORD_COLUMNS)
-        return TaskRecord(*row[:split]), CaseRecord(*row[split:])
+        self.uow.observe_calendar(row[-1])
+        return TaskRecord(*row[:split]), CaseRecord(*row[split:-1])
 
     def lock(self, case_id: int) -> CaseRecord:
-        """Load and lock one case row with its workflow state."""
+        """Load and lock one case row with its workflow state (and tell the unit the calendar generation)."""
         row = self._conn.execute(_LOCK_CASE, {"case_id": case_id}).one_or_none()
         if row is None:
             raise NotFound("办件不存在或无权访问", details={"case_id": case_id})
-        return CaseRecord(*row)
+        self.uow.observe_calendar(row[-1])
+        return CaseRecord(*row[:-1])
 
     def insert(self, values: dict[str, Any]) -> CaseRecord:
         """Insert a new case row and return it as a record."""

@@ -3,6 +3,10 @@
 The hot path (case commands) runs Core statements on the connection directly; an ORM session bound to the
 same connection and transaction is opened only when a repository needs it (deploy, users). Skipping the
 session on the hot path saves a noticeable share of each command's time.
+
+A unit also tells the process's calendar cache which calendar generation was committed when its command began
+(:mod:`.calendar_generation`): the case repository reads it with the case row, :meth:`check_calendar` on its
+own for a command that locks no case row first.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from .message_repository import MessageRepository
 from .audit_repository import ArchiveRepository, ChainHeadRepository
 from .org_repository import OrgRepository
 from .db import BUSY_TIMEOUT_MS
+from .calendar_generation import READ_GENERATION
 from .version_repository import VersionRepository
 from .case_repository import CaseRepository
 from .definition_repository import DefinitionRepository
@@ -35,12 +40,15 @@ class SqlAlchemyUnitOfWork:
     unique-key collision, or a serialization failure or lock timeout reported by the database.
     """
 
-    def __init__(self, engine: Engine, *, lock_timeout: float | None = None):
+    def __init__(self, engine: Engine, *, lock_timeout: float | None = None, calendar: Any = None):
         self.engine = engine
         self.connection: Connection | None = None
         self._session: Session | None = None
         self.lock_timeout = lock_timeout
         """Seconds to wait for a lock before a Conflict (``LOCK_TIMEOUT``); None: the database default."""
+        self.calendar = calendar
+        """The process's calendar cache (``observe(generation)``); None: nothing to tell."""
+        self._calendar_observed = False
 
     def __enter__(self) -> "SqlAlchemyUnitOfWork":
         self.connection = self.engine.connect()
@@ -55,6 +63,7 @@ class SqlAlchemyUnitOfWork:
                 raise Conflict("办件正被其他操作锁定，稍后重试", code="LOCK_TIMEOUT") from None
             raise
         self._session = None
+        self._calendar_observed = False
         self.cases = CaseRepository(self)
         self.definitions = DefinitionRepository(self)
         self.users = UserRepository(self)
@@ -104,6 +113,24 @@ class SqlAlchemyUnitOfWork:
         # The DBAPI connection goes back to the pool: give it the usual wait again.
         if self.lock_timeout is not None and self.connection.dialect.name == "sqlite":
             self.connection.connection.driver_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    def observe_calendar(self, generation: int) -> None:
+        """Tell the calendar cache the generation this unit read (with the case row: no statement of its own)."""
+        if not self._calendar_observed:
+            self._calendar_observed = True
+            if self.calendar is not None:
+                self.calendar.observe(generation)
+
+    def check_calendar(self) -> None:
+        """Make the calendar this command counts with no older than the committed one: one cheap statement.
+
+        For a command that counts days before it locks a case row (opening a case); nothing when a case row
+        read in this unit has told already, or when there is no calendar cache to tell.
+        """
+        if self._calendar_observed or self.calendar is None:
+            return
+        ((generation,),) = self.deferred.read(READ_GENERATION, {})
+        self.observe_calendar(generation)
 
     def defer(self, statement: Any, parameters: Any) -> None:
         """Queue a write whose result nobody reads; it is sent before the next statement or with COMMIT.

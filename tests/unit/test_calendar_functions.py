@@ -57,6 +57,54 @@ def test_the_provider_reloads_after_invalidation():
     assert provider.get().is_workday(date(2026, 2, 14)) and len(loads) == 2
 
 
+def test_the_provider_reloads_once_when_a_command_observes_another_calendar_generation():
+    loads: list[int] = []
+
+    def load() -> WorkCalendar:
+        loads.append(1)
+        return calendar_2026()
+    provider = CalendarProvider(load, ttl=3600)
+    provider.observe(3)
+    provider.get()
+    provider.observe(3)                  # the generation it was loaded at: kept
+    provider.get()
+    assert len(loads) == 1
+    provider.observe(4)                  # another process imported a year
+    provider.get(), provider.get()
+    assert len(loads) == 2
+    provider.observe(4)
+    provider.get()
+    assert len(loads) == 2
+
+
+def test_a_calendar_loaded_before_any_observation_is_reloaded_at_the_first_one():
+    # Its generation is not known: it may be older than the one the first command saw committed.
+    loads: list[int] = []
+
+    def load() -> WorkCalendar:
+        loads.append(1)
+        return calendar_2026()
+    provider = CalendarProvider(load, ttl=3600)
+    provider.get()
+    provider.observe(1)
+    provider.get()
+    provider.observe(1)
+    provider.get()
+    assert len(loads) == 2
+
+
+def test_the_time_to_live_still_bounds_reads_that_observe_no_generation():
+    loads: list[int] = []
+
+    def load() -> WorkCalendar:
+        loads.append(1)
+        return calendar_2026()
+    provider = CalendarProvider(load, ttl=-1)   # always past its time to live
+    provider.observe(1)
+    provider.get(), provider.get()
+    assert len(loads) == 2
+
+
 def running_doc(**clock_changes):
     from datetime import datetime
 
