@@ -27,12 +27,11 @@ from typing import Any, Callable, Iterator, Mapping
 from .calendar import WorkCalendar, business_date, period_end
 from .clock import CST
 from .errors import ExpressionFailed
-from .legal_clock import Clock
+from .legal_clock import Clock, ClockKind
 
 NEVER = datetime(9999, 12, 31, tzinfo=CST)
 """The due instant of a clock that does not run: a timer armed with it waits until it is re-armed."""
 
-_CLOCK_NAMES = {"legal": "法定", "committed": "承诺"}
 _case_clocks: ContextVar[Mapping[str, Any] | None] = ContextVar("tongban_case_clocks", default=None)
 
 
@@ -164,7 +163,7 @@ def calendar_functions(provider: CalendarProvider) -> dict[str, Callable[..., An
             raise ExpressionFailed(f"{kind}_due() 只能在办件的流程中使用", details={"reason": "context"})
         entry = doc.get(kind)
         if entry is None:
-            raise ExpressionFailed(f"本流程没有声明{_CLOCK_NAMES[kind]}时限（tb:clock kind=\"{kind}\"）",
+            raise ExpressionFailed(f"本流程没有声明{ClockKind(kind).zh}（tb:clock kind=\"{kind}\"）",
                                    details={"reason": "no_clock", "clock": kind})
         if "clock" not in entry:
             return NEVER.isoformat()
