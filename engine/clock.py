@@ -35,12 +35,16 @@ class ManualClock:
 
     Args:
         start: the initial instant; naive values are read as CST.
+        monotonic: refuse to be set back (the default: timers and audit assume time moves forward). Replay
+            turns it off: it re-issues each command at its recorded instant, and hosts whose clocks differ
+            can have recorded an earlier instant after a later one.
     """
 
-    def __init__(self, start: datetime | None = None):
+    def __init__(self, start: datetime | None = None, *, monotonic: bool = True):
         start = start or datetime(2026, 1, 5, 9, 0, tzinfo=CST)
         self._now = start if start.tzinfo else start.replace(tzinfo=CST)
         self._lock = threading.Lock()
+        self._monotonic = monotonic
 
     def now(self) -> datetime:
         """Return the instant the clock was last set to."""
@@ -48,10 +52,10 @@ class ManualClock:
             return self._now
 
     def set(self, instant: datetime) -> None:
-        """Jump to ``instant``; moving backwards is refused because timers and audit assume monotonic time."""
+        """Jump to ``instant``; moving backwards is refused (unless built with ``monotonic=False``)."""
         instant = instant if instant.tzinfo else instant.replace(tzinfo=CST)
         with self._lock:
-            if instant < self._now:
+            if self._monotonic and instant < self._now:
                 raise ValueError(f"ManualClock cannot move backwards ({instant} < {self._now})")
             self._now = instant
 

@@ -142,7 +142,7 @@ class Replayer:
             url = f"sqlite:///{folder / 'replay.sqlite'}"
             shutil.copy(self._template_path(), folder / "replay.sqlite")
             start = (recorded[0].occurred_at if recorded else case.started_at).astimezone(CST)
-            clock = ManualClock(start)
+            clock = ManualClock(start, monotonic=False)   # a host whose clock was behind wrote earlier instants
             config = replace(self.engine.config, database_url=url, materials_dir=folder / "materials")
             scratch = bootstrap(config, clock=clock)
             try:

@@ -62,7 +62,8 @@ class VerificationSchema(Schema):
 @blp.alt_response(404, description="NOT_FOUND：办件不存在")
 @blp.alt_response(409, description="DEFINITION_MISSING / DEFINITION_CHANGED：锁定的流程定义已从定义库删除或被改动；"
                  "CHAIN_BROKEN：记录该定义的事件已被改动（链条断裂处）；HISTORY_CALENDAR_REPLACED：办件办理时在用的"
-                 "节假日安排被替换且未被保存，重放无法得到原办理的工作日")
+                 "节假日安排被替换且未被保存，重放无法得到原办理的工作日；HISTORY_CALENDAR_INVALID：节假日安排的"
+                 "各版本不是逐年依次生效（记录被改动）")
 def replay(case_id: int) -> Any:
     """Replay the case from its pinned definition and recorded inputs, and name the first divergence."""
     return replay_report(replay_for(get_engine(), current_actor(), case_id))

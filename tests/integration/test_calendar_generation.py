@@ -20,7 +20,7 @@ from engine import (
     bootstrap, ensure_calendar_seeded, import_calendar_year,
 )
 from tests.conftest import DATA, ROOT
-from tests.helpers import CLERK, count_statements, deploy_shipped
+from tests.helpers import ACCEPT, CLERK, count_statements, deploy_shipped, open_task
 from tests.integration.test_calendar_replaced_replay import MONDAY, REVIEWER, legal_due, revised_2026
 
 REPLACED_AT = datetime(2026, 11, 23, 10, 0, tzinfo=CST)
@@ -108,3 +108,20 @@ def test_a_completion_reads_the_generation_with_its_case_row_and_a_start_in_one_
     reading = [i for i, s in enumerate(started) if "calendar_imports" in s]
     first_write = next(i for i, s in enumerate(started) if s.lstrip().upper().startswith("INSERT"))
     assert len(reading) == 1 and reading[0] < first_write, started
+
+
+def test_a_case_whose_next_event_came_from_a_host_whose_clock_is_behind_replays_at_the_recorded_instants(
+        engine, clock, web, runner):
+    # The web host (10:00:05) starts a case, the worker host (10:00:00, five seconds behind) takes its first
+    # step: seq 4 and on are earlier than seq 1-3. Replay re-issues each command at its recorded instant.
+    clock.set(MONDAY)
+    ensure_calendar_seeded(engine)
+    deploy_shipped(engine)
+    web.clock.set(FIVE_SECONDS_LATER)
+    case_id = web.handle(StartCase("parallel_approval", CLERK)).case_id
+    clock.set(REPLACED_AT)
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    instants = [e.occurred_at for e in engine.queries.events(case_id)]
+    assert instants != sorted(instants)
+    replays_identically(engine, case_id)
+    assert runner.invoke(args=["replay", "--all"]).exit_code == 0
