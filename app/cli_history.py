@@ -98,6 +98,8 @@ def _line(event: dict[str, Any]) -> str:
     where = event["element_name"] or event["element_id"] or "、".join(p["name"] or p["element_id"]
                                                                        for p in event["passed"]) or "—"
     clocks = " ".join(_clock(c) for c in event["clocks"])
+    if event.get("calendar_note"):
+        clocks += f"（{event['calendar_note']}）"
     data = f" {json.dumps(event['data'], ensure_ascii=False)}" if event["data"] else ""
     return f"#{event['seq']:<4} {when(event['occurred_at'])}  {EVENTS.get(event['event_type'], event['event_type'])}" \
            f"  {where}  {who}  {clocks}{data}"
@@ -117,7 +119,8 @@ def _print_state(state: dict[str, Any], as_json: bool) -> None:
     click.echo(f"第 {state['seq']} 条（{EVENTS.get(state['event_type'], state['event_type'])}，"
                f"{when(state['occurred_at'])}）所在操作完成后（至第 {state['through_seq']} 条）："
                f"办件{CASE_STATUSES.get(state['status'], state['status'])}")
-    click.echo("时限：" + (" ".join(_clock(c) for c in state["clocks"]) or "无"))
+    click.echo("时限：" + (" ".join(_clock(c) for c in state["clocks"]) or "无")
+               + (f"（{state['calendar_note']}）" if state.get("calendar_note") else ""))
     for task in state["tasks"]:
         who = task["completed_by_name"] or task["assignee_name"] or "待认领"
         label = TASK_STATES.get(task["state"], task["state"])

@@ -3,9 +3,10 @@
 The timeline is read from ``case_events`` a page at a time (keyset on ``seq``), with a fixed number of
 queries per page whatever its size: the page, the clock events up to its end, the users it names. Each
 event shows who acted (name and district), the BPMN element and both clocks as they stood right after it
-(:mod:`engine.history_clocks`); form data is masked for roles that do not see full ID numbers
-(:func:`engine.masking.mask_for_roles`). The path counts how often each element was entered, so loops
-(退回 and review again) show their rounds. The state as of an event is rebuilt by replay
+(:mod:`engine.history_clocks`), counted with the holiday schedules in force then and with a note of what
+they cannot show as it stood (:mod:`engine.history_calendar`); form data is masked for roles that do not
+see full ID numbers (:func:`engine.masking.mask_for_roles`). The path counts how often each element was
+entered, so loops (退回 and review again) show their rounds. The state as of an event is rebuilt by replay
 (:mod:`engine.history_state`), and the integrity of the record is :func:`engine.verification.verify_case`.
 
 Who may read it: auditors and admins, supervisors of a district the case belongs to (or of the city), and
@@ -18,13 +19,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from sqlalchemy import select
 
 from .audit import STATE_DIGEST
 from .commands import Actor
 from .errors import Forbidden, InvalidInput, NotFound
+from .history_calendar import CalendarNotes, HistoryCalendars, InForce
 from .history_clocks import CLOCK_EVENTS, ClockTracks, clocks_now, resumed_clocks
 from .history_state import StateReplayer
 from .masking import mask_for_roles
@@ -68,7 +70,8 @@ class TimelinePage:
     Attributes:
         case: the case's facts (number, title, status, event count, pinned definition version and hash).
         events: the page's events in order, each with actor, element, both clocks and the submitted data, and
-            the clocks a 受理 resumed in words (``resumed``, :func:`~engine.history_clocks.resumed_clocks`).
+            the clocks a 受理 resumed in words (``resumed``, :func:`~engine.history_clocks.resumed_clocks`), and
+            ``calendar_note`` (:func:`~engine.history_calendar.calendar_note`).
         next_after: the ``after`` that reads the next page, None on the last page.
     """
 
@@ -94,6 +97,7 @@ class CaseHistory:
         self.engine = engine
         self.sessions = engine.database.read_sessions
         self.states = StateReplayer(engine)
+        self.calendars = HistoryCalendars(lambda: engine.calendar.get(), self.sessions)
         self._names: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
 
@@ -144,9 +148,11 @@ class CaseHistory:
                 .where(CaseEvent.case_id == case_id, CaseEvent.event_type.in_(CLOCK_EVENTS),
                        CaseEvent.seq <= page[-1].seq).order_by(CaseEvent.seq)).all() if page and case.clocks else []
             users = _users(session, {row.actor for row in page if row.actor})
-        tracks = ClockTracks(case.clocks, clock_rows, self.engine.calendar.get())
+        at = self.calendars.reader() if case.clocks else None
+        tracks = ClockTracks(case.clocks, clock_rows, calendar_at=_keyed(at) if at else None)
         names = self.element_names(case.definition_id)
-        events = [_event_view(row, users, names, tracks) for row in page]
+        notes = CalendarNotes(at, case.started_at) if at else None
+        events = [_event_view(row, users, names, tracks, notes) for row in page]
         return TimelinePage(mask_for_roles(actor.roles, _case_view(case)), mask_for_roles(actor.roles, events),
                             page[-1].seq if len(rows) > limit else None)
 
@@ -168,6 +174,7 @@ class CaseHistory:
         names = self.element_names(case.definition_id)
         with self.sessions() as session:
             users = _users(session, {t[k] for t in replayed.tasks for k in ("assignee", "completed_by") if t[k]})
+        clocks, note = self._clocks_then(replayed.clocks, case.started_at, event.occurred_at)
         view = {
             "seq": seq, "through_seq": replayed.through_seq, "event_type": event.event_type,
             "occurred_at": event.occurred_at, "element_id": event.element_id,
@@ -176,10 +183,18 @@ class CaseHistory:
                        "assignee_name": _display(users, task["assignee"]),
                        "completed_by_name": _display(users, task["completed_by"])} for task in replayed.tasks],
             "data": replayed.data,
-            "clocks": [c.to_dict() for c in clocks_now(replayed.clocks, self.engine.calendar.get(),
-                                                       event.occurred_at)],
+            "clocks": clocks, "calendar_note": note,
         }
         return mask_for_roles(actor.roles, view)
+
+    def _clocks_then(self, doc: Mapping[str, Any] | None, started: datetime,
+                     instant: datetime) -> tuple[list[dict[str, Any]], str | None]:
+        """Every clock of ``doc`` at ``instant``, counted with the calendar then in force, and its note."""
+        if not doc:
+            return [], None
+        at = self.calendars.reader()
+        clocks = [c.to_dict() for c in clocks_now(doc, at(instant).calendar, instant)]
+        return clocks, CalendarNotes(at, started)(instant, [c["due_date"] for c in clocks])
 
     def element_names(self, definition_id: int) -> dict[str, str]:
         """Return ``{element id: name}`` of a deployed definition version (parsed once per process)."""
@@ -228,12 +243,21 @@ def _case_view(case: Any) -> dict[str, Any]:
             "content_hash": case.content_hash, "started_at": case.started_at, "ended_at": case.ended_at}
 
 
-def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tracks: ClockTracks) -> dict[str, Any]:
+def _keyed(at: Callable[[datetime], InForce]) -> Callable[[datetime], tuple[Hashable, Any]]:
+    def keyed(instant: datetime) -> tuple[Hashable, Any]:
+        found = at(instant)
+        return found.key, found.calendar
+    return keyed
+
+
+def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tracks: ClockTracks,
+                notes: CalendarNotes | None) -> dict[str, Any]:
     payload = dict(row.payload or {})
     data = payload.pop("data", None) if row.event_type in _DATA_EVENTS else None
     snapshot = payload.pop(STATE_DIGEST, None)   # the chain's record of the snapshot, not a detail of the event
     user = users.get(row.actor or "")
     occurred: datetime = row.occurred_at
+    clocks = [c.to_dict() for c in tracks.at(row.seq, occurred)]
     return {
         "seq": row.seq, "event_type": row.event_type, "occurred_at": occurred,
         "actor": None if row.actor is None else {"username": row.actor,
@@ -243,6 +267,6 @@ def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tr
         "task_id": row.task_id, "data": data, "details": payload, "state_sha256": snapshot,
         "passed": [{"element_id": e, "name": names.get(e, "")} for e in payload.get("elements") or ()]
         if row.event_type == "FlowAdvanced" else [],
-        "clocks": [c.to_dict() for c in tracks.at(row.seq, occurred)],
+        "clocks": clocks, "calendar_note": notes(occurred, [c["due_date"] for c in clocks]) if notes else None,
         "resumed": resumed_clocks(row.event_type, payload),
     }

@@ -6,7 +6,8 @@ open, not yet closed. Which prefix is read off the audit log, event by event (ne
 command writes several events at the same instant), by the rules of :func:`~engine.clock_changes.clock_change`:
 each change opens a period, a segment or an extension, or closes the period (the next ``ClocksStarted`` of a
 per-stage clock opens the next period, whose record is the next entry of the stored ``periods``). Days used
-and left are then computed by the clock itself, with the working-day calendar. :func:`resumed_clocks` puts a
+and left are then computed by the clock itself, with the working-day calendar in force at the event
+(:class:`engine.history_calendar.HistoryCalendars`). :func:`resumed_clocks` puts a
 ``ClocksStarted``'s ``resumed`` into words for the timeline.
 
 Pure: no database; the caller hands over the case's clock document and its clock events.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from .calendar import WorkCalendar, business_date
 from .clock_changes import CLOCK_EVENTS, ClockChange, clock_change
@@ -106,12 +107,15 @@ class ClockTracks:
         clock_events: ``(seq, event_type, payload)`` of the case's clock events (:data:`CLOCK_EVENTS`) in
             order, at least up to the last event that will be asked about.
         calendar: the working-day calendar the days are counted with.
+        calendar_at: instead, the calendar in force at an instant, as ``(key, calendar)``: one key, one
+            calendar (:class:`engine.history_calendar.HistoryCalendars`).
     """
 
     def __init__(self, doc: Mapping[str, Any] | None, clock_events: Iterable[tuple[int, str, Mapping[str, Any]]],
-                 calendar: WorkCalendar):
+                 calendar: WorkCalendar | None = None, *,
+                 calendar_at: Callable[[datetime], tuple[Hashable, WorkCalendar]] | None = None):
         self.doc = dict(doc or {})
-        self.calendar = calendar
+        self.calendar_at = calendar_at or (lambda instant: (None, calendar))
         # Every period's final record, in order: the closed earlier ones, then the current clock if any.
         self.final = {kind: [Clock.from_dict(p) for p in entry.get("periods", ())]
                       + ([Clock.from_dict(entry["clock"])] if "clock" in entry else [])
@@ -131,16 +135,17 @@ class ClockTracks:
     def at(self, seq: int, instant: datetime) -> list[ClockAt]:
         """Return every clock as it stood right after event ``seq``, which happened at ``instant``."""
         found = []
+        version, calendar = self.calendar_at(instant) if self.doc else (None, None)
         for kind, entry in self.doc.items():
             index = bisect.bisect_right(self._seqs[kind], seq) - 1
             progress = self._steps[kind][index] if index >= 0 else _Progress()
-            key = (kind, progress, business_date(instant))
+            key = (kind, progress, business_date(instant), version)
             if key not in self._memo:
                 records = self.final[kind]
                 record = records[progress.period - 1] if 0 < progress.period <= len(records) else None
                 clock = _prefix(record, progress)
                 # Days are counted per business date, so one answer serves every event of that day.
-                self._memo[key] = clock_at(kind, clock, entry, self.calendar, instant)
+                self._memo[key] = clock_at(kind, clock, entry, calendar, instant)
             found.append(self._memo[key])
         return found
 

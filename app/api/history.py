@@ -12,6 +12,7 @@ from ..schemas import MASKED
 from . import Blueprint
 
 blp = Blueprint("history", __name__, url_prefix="/api/v1/cases", description="办理历史（审计）")
+CALENDAR_NOTE = "时限未能按当时情形计算之处（当时的节假日安排被替换且未保存，或当时尚未载入），无则为 null"
 STATES = "not_started 未起算 / running 计时中 / paused 已暂停 / stopped 已办结停止"
 
 
@@ -73,6 +74,7 @@ class HistoryEventSchema(Schema):
         "description": "该命令写入的流程状态快照的 sha256（命令的最后一个事件记下；校验链条时与办件当前的快照比对）"})
     passed = fields.List(fields.Nested(ElementSchema), metadata={"description": "流程流转经过的元素"})
     clocks = fields.List(fields.Nested(ClockAtSchema))
+    calendar_note = fields.String(allow_none=True, metadata={"description": CALENDAR_NOTE})
     resumed = fields.List(fields.Nested(ResumedClockSchema), metadata={
         "description": "受理时恢复计时的时限（ClocksStarted.resumed：下一阶段受理结束了该时限的补正暂停）"})
 
@@ -148,6 +150,7 @@ class CaseStateSchema(Schema):
     tasks = fields.List(fields.Nested(StateTaskSchema))
     data = fields.Dict(metadata={"description": "当时的流程数据；" + MASKED})
     clocks = fields.List(fields.Nested(ClockAtSchema))
+    calendar_note = fields.String(allow_none=True, metadata={"description": CALENDAR_NOTE})
 
 
 @blp.route("/<int:case_id>/history")

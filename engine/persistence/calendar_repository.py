@@ -94,6 +94,21 @@ class CalendarLoad:
 
 
 @dataclass(frozen=True)
+class CalendarMark:
+    """How the calendar tables stand (equal marks: nothing loaded or replaced in between).
+
+    Attributes:
+        days: facts in force.
+        last_load: when the latest was loaded (None: no year is). Every replaced schedule stopped by then.
+        replaced: facts kept of replaced schedules.
+    """
+
+    days: int
+    last_load: datetime | None
+    replaced: int
+
+
+@dataclass(frozen=True)
 class CalendarYearInfo:
     """One loaded year as stored.
 
@@ -205,6 +220,20 @@ class CalendarRepository:
         if year is not None:
             stmt = stmt.where(CalendarImport.year == year)
         return list(self.session.scalars(stmt))
+
+    def current_rows(self) -> list[dict[str, Any]]:
+        """Every fact in force (:data:`DAY_COLUMNS`), oldest load first."""
+        table = CalendarDay.__table__
+        return [row._asdict() for row in self.session.execute(
+            select(*(table.c[name] for name in DAY_COLUMNS)).order_by(table.c.loaded_at, table.c.day))]
+
+    def change_mark(self) -> CalendarMark:
+        """What changes whenever a year is loaded or replaced, read in one aggregate statement."""
+        days = CalendarDay.__table__
+        replaced = select(func.count()).select_from(CalendarReplacedDay.__table__).scalar_subquery()
+        count, last, kept = self.session.execute(
+            select(func.count(), func.max(days.c.loaded_at), replaced).select_from(days)).one()
+        return CalendarMark(int(count), last, int(kept))
 
     def replaced_rows(self) -> list[dict[str, Any]]:
         """Every replaced fact (:data:`DAY_COLUMNS` and ``replaced_at``), oldest load first."""

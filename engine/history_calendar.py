@@ -1,0 +1,211 @@
+"""The working-day calendar in force at any instant of a case's history, for its clock figures (DESIGN §4, §8).
+
+A history shows each event's due dates and days used and left as they stood then, so it counts them with the
+holiday schedules in force at the event's instant: those loaded by then and not replaced by then, the rows
+replay reads (:class:`~engine.replay_calendar.CalendarVersions`). From the calendar's last load on, that is
+the whole calendar, so such instants use the engine's own cached one; a history all of whose events come
+later costs no query. When that instant is, is read in one aggregate statement each time the engine reloads
+its calendar (:meth:`~engine.persistence.calendar_repository.CalendarRepository.change_mark`); an earlier
+instant reads every version once, and builds one calendar per version, not per event.
+
+What the figures cannot show as they stood is said in words (:func:`calendar_note`): a year whose schedule
+then was replaced before tongban kept replaced schedules (:class:`LostVersion`) is counted with today's
+schedule of that year; a year not loaded then was counted weekends only, a provisional estimate; rows that do
+not form versions (edited by hand) leave today's calendar for every earlier instant.
+"""
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+from .calendar import DayFact, DayKind, WorkCalendar, business_date
+from .clock import CST
+from .persistence.calendar_repository import CalendarMark, CalendarRepository, LostVersion
+from .replay_calendar import CalendarVersions, CalendarVersionsInvalid
+
+NOW = ("now",)
+"""The key of the calendar in force from the last load on (the engine's own)."""
+
+
+def work_calendar(rows: Iterable[dict[str, Any]], *, strict: bool = False) -> WorkCalendar:
+    """A :class:`WorkCalendar` over rows shaped like ``calendar_days``, built as ``load_calendar`` builds one."""
+    rows = list(rows)
+    return WorkCalendar({row["day"]: DayFact(DayKind(row["kind"]), row["note"]) for row in rows},
+                        {row["year"] for row in rows}, strict=strict)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The calendar that counts at one instant.
+
+    Attributes:
+        calendar: the working-day calendar.
+        key: equal for two instants exactly when one calendar serves both.
+        lost: years counted with today's schedule, the one in force then not having been kept.
+        problem: why the stored versions could not be read (today's calendar is used), else None.
+    """
+
+    calendar: WorkCalendar
+    key: Hashable
+    lost: tuple[int, ...] = ()
+    problem: str | None = None
+
+
+def calendar_note(in_force: InForce, first: date, due_dates: Sequence[str | None], today: date) -> str | None:
+    """What the clock figures on business date ``today`` do not show as they stood then, in words; None when nothing.
+
+    The clocks counted the days from ``first`` (the case's first day) to the later of ``today`` and their
+    due dates, so only the years in between matter. ``due_dates`` are the clocks' (None: not started).
+    """
+    dues = [date.fromisoformat(d) for d in due_dates if d]
+    if not dues:
+        return None
+    years = range(min(first, today).year, max(*dues, today).year + 1)
+    said = []
+    if in_force.problem is not None:
+        said.append(f"节假日安排的历史版本记录有误（{in_force.problem}），时限按现行安排计算")
+    lost = [year for year in in_force.lost if year in years]
+    if lost:
+        said.append(f"{_years(lost)} 年当时施行的节假日安排已被替换且未保存，时限按该年现行安排计算")
+    unknown = [year for year in years if year not in in_force.calendar.known_years]
+    if unknown:
+        said.append(f"{_years(unknown)} 年的节假日安排当时尚未载入，到期日为仅按周末推算的暂定日期")
+    return "；".join(said) or None
+
+
+class CalendarNotes:
+    """:func:`calendar_note` for the events of one case, cheap for the usual event that needs none.
+
+    Args:
+        at: the calendar in force at an instant (:meth:`HistoryCalendars.reader`).
+        started: when the case started (its clocks count from then on).
+    """
+
+    def __init__(self, at: Callable[[datetime], InForce], started: datetime):
+        self._at = at
+        self._first = business_date(started)
+        self._unknown: dict[Hashable, tuple[datetime, str]] = {}
+
+    def __call__(self, instant: datetime, due_dates: Sequence[str | None]) -> str | None:
+        """The note for clocks with ``due_dates`` (None: not started) shown at ``instant``, or None."""
+        dues = [d for d in due_dates if d]
+        if not dues:
+            return None
+        found = self._at(instant)
+        if not found.lost and found.problem is None:
+            # Nothing to say while the instant and every due date lie before the first year not loaded.
+            until, first_day = self._unknown.get(found.key) or self._first_unknown(found)
+            if instant < until and max(dues) < first_day:
+                return None
+        return calendar_note(found, self._first, dues, business_date(instant))
+
+    def _first_unknown(self, found: InForce) -> tuple[datetime, str]:
+        """The start of the first year from the case's on that ``found`` has not loaded, as instant and ISO day."""
+        year = self._first.year
+        while year in found.calendar.known_years:
+            year += 1
+        # In UTC, as the instants read from the database are: comparing them then needs no offsets.
+        self._unknown[found.key] = datetime(year, 1, 1, tzinfo=CST).astimezone(timezone.utc), f"{year:04d}-01-01"
+        return self._unknown[found.key]
+
+
+def _years(years: Iterable[int]) -> str:
+    return "、".join(str(year) for year in years)
+
+
+@dataclass
+class _Versions:
+    """Every version the database keeps, read once per calendar mark, and what was worked out from them.
+
+    ``bounds`` are the instants the rows in force change at (a load, a replacement, a lost schedule's start);
+    ``slots`` the calendar in force between two bounds, by the index of the interval; ``built`` each calendar,
+    by :attr:`InForce.key`.
+    """
+
+    versions: CalendarVersions | None
+    lost: list[LostVersion]
+    current: dict[int, list[dict[str, Any]]]
+    problem: str | None = None
+    bounds: list[datetime] = field(default_factory=list)
+    slots: dict[int, InForce] = field(default_factory=dict)
+    built: dict[Hashable, WorkCalendar] = field(default_factory=dict)
+
+
+class HistoryCalendars:
+    """Hands out the calendar in force at past instants; one per engine, shared by every reader's thread.
+
+    Args:
+        current: the engine's calendar (``engine.calendar.get``), which the engine reloads when stale.
+        sessions: read sessions of the engine's database.
+    """
+
+    def __init__(self, current: Callable[[], WorkCalendar], sessions: Callable[[], Any]):
+        self._current = current
+        self._sessions = sessions
+        self._lock = threading.Lock()
+        self._seen: WorkCalendar | None = None
+        self._mark: CalendarMark | None = None
+        self._versions: _Versions | None = None
+
+    def reader(self) -> Callable[[datetime], InForce]:
+        """Return ``at(instant)`` over the calendar as it stands now (one read's worth: a page, a state)."""
+        calendar = self._current()
+        with self._lock:
+            if calendar is not self._seen:
+                # The engine reloaded its calendar: a cheap look tells whether anything was loaded since.
+                with self._sessions() as session:
+                    mark = CalendarRepository(session).change_mark()
+                if mark != self._mark:
+                    self._mark, self._versions = mark, None
+                self._seen = calendar
+            last_load = self._mark.last_load if self._mark else None
+        now = InForce(calendar, NOW)
+
+        def at(instant: datetime) -> InForce:
+            if last_load is None or instant >= last_load:
+                return now
+            return self._earlier(calendar, instant)
+        return at
+
+    def _earlier(self, calendar: WorkCalendar, instant: datetime) -> InForce:
+        versions = self._versions
+        if versions is None:
+            with self._lock:
+                versions = self._versions = self._versions or self._read()
+        if versions.versions is None:
+            return InForce(calendar, NOW, problem=versions.problem)
+        slot = bisect_right(versions.bounds, instant)
+        found = versions.slots.get(slot)
+        if found is None:
+            with self._lock:
+                found = versions.slots[slot] = self._in_force(versions, versions.versions, instant)
+        return found
+
+    @staticmethod
+    def _in_force(versions: _Versions, rows: CalendarVersions, instant: datetime) -> InForce:
+        lost = tuple(sorted({v.year for v in versions.lost
+                             if instant < v.replaced_at and (v.loaded_at is None or v.loaded_at <= instant)}))
+        key = (rows.key(instant), lost)
+        if key not in versions.built:
+            # A lost schedule's year is counted with today's schedule of that year (the note says so).
+            stand_in = [row for year in lost for row in versions.current.get(year, ())]
+            versions.built[key] = work_calendar([*rows.in_force(instant), *stand_in])
+        return InForce(versions.built[key], key, lost)
+
+    def _read(self) -> _Versions:
+        with self._sessions() as session:
+            repository = CalendarRepository(session)
+            current, replaced, lost = repository.current_rows(), repository.replaced_rows(), repository.lost_versions()
+        by_year: dict[int, list[dict[str, Any]]] = {}
+        for row in current:
+            by_year.setdefault(row["year"], []).append(row)
+        bounds = sorted({*(row["loaded_at"] for row in [*current, *replaced]),
+                         *(row["replaced_at"] for row in replaced),
+                         *(v.loaded_at for v in lost if v.loaded_at is not None), *(v.replaced_at for v in lost)})
+        try:
+            return _Versions(CalendarVersions(current, replaced), lost, by_year, bounds=bounds)
+        except CalendarVersionsInvalid as exc:
+            return _Versions(None, lost, by_year, exc.details.get("problem"))
