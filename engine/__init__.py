@@ -62,9 +62,10 @@ from .metrics import Metrics
 from .metrics_period import MetricsQueryInvalid, Period
 from .migrations import upgrade_database
 from .reports import KINDS as REPORT_KINDS, report_period
-from .persistence.calendar_repository import (
-    CalendarCoverage, CalendarLoad, CalendarYearInfo, ImportOutcome, calendar_coverage, calendar_log, calendar_years,
-    ensure_calendar_seeded, import_calendar_year, load_work_calendar,
+from .persistence.calendar_repository import CalendarLoad, CalendarYearInfo, ImportOutcome
+from .calendar_store import (
+    CalendarCoverage, calendar_coverage, calendar_log, calendar_years, ensure_calendar_seeded, import_calendar_year,
+    load_work_calendar,
 )
 from .rating_queries import RatingReads, rating_scope
 from .ratings import (
