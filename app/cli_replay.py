@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,8 @@ from engine import EngineError, Replayer, ReplayResult, read_history
 
 from .cli_common import CASE, CliCommand, PathParam, fail, refuse
 from .runtime import get_engine
+
+log = logging.getLogger(__name__)
 
 
 @click.command("replay", cls=CliCommand, short_help="重放办件并与记录比对：一个、全部或历史文件", help=(
@@ -41,7 +44,7 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
             cases = replayer.cases(since.date() if since else None)
         except EngineError as exc:
             fail(exc)
-        diverged, refused = [], []
+        diverged, refused, failed = [], [], []
         with click.progressbar(cases, label="重放办件", file=sys.stderr) as bar:
             for case_id, case_no in bar:
                 try:
@@ -49,16 +52,24 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
                 except EngineError as exc:   # refused (a changed definition, a lost calendar): go on with the rest
                     refused.append((case_no, exc))
                     continue
+                except Exception as exc:    # a fault of replay itself: one case must not stop an audit of all
+                    log.exception("replay of case %s failed", case_no)
+                    failed.append((case_no, exc))
+                    continue
                 if not result.identical:
                     diverged.append(result)
     for result in diverged:
         click.echo(f"办件 {result.case_no}：{_describe(result)}")
     for case_no, exc in refused:
         click.echo(f"办件 {case_no}：错误 [{exc.code}]：{exc.message}", err=True)
+    for case_no, exc in failed:
+        click.echo(f"办件 {case_no}：错误 [REPLAY_FAILED]：重放时出现内部错误（{type(exc).__name__}: {exc}），"
+                   "请将此信息报告给系统维护人员", err=True)
     verdict = "、".join(filter(None, (f"{len(diverged)} 个办件不一致" if diverged else "",
-                                      f"{len(refused)} 个办件拒绝重放" if refused else ""))) or "全部一致"
+                                      f"{len(refused)} 个办件拒绝重放" if refused else "",
+                                      f"{len(failed)} 个办件重放出错" if failed else ""))) or "全部一致"
     click.echo(f"已重放 {len(cases)} 个办件：{verdict}")
-    sys.exit(2 if refused else 1 if diverged else 0)
+    sys.exit(2 if refused or failed else 1 if diverged else 0)
 
 
 def _replay_files(engine: object, files: tuple[Path, ...]) -> None:

@@ -181,6 +181,25 @@ def test_the_cli_replays_one_case_and_all_cases(engine, approval, clock, runner,
     assert single.exit_code == 1 and "  记录：" in single.output and "  重放：" in single.output
 
 
+def test_replay_all_reports_a_case_whose_replay_fails_and_goes_on(engine, approval, clock, runner, monkeypatch):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=CST))
+    second = engine.handle(StartCase("parallel_approval", CLERK))
+    original = Replayer.replay_case
+
+    def faulty(self, case_ref):
+        if case_ref == approval.case_id:
+            raise ValueError("a fault of replay itself")
+        return original(self, case_ref)
+
+    monkeypatch.setattr(Replayer, "replay_case", faulty)
+    everything = runner.invoke(args=["replay", "--all"])
+    assert everything.exit_code == 2, everything.output
+    assert (f"办件 {approval.case_no}：错误 [REPLAY_FAILED]：重放时出现内部错误（ValueError: a fault of replay itself），"
+            "请将此信息报告给系统维护人员") in everything.stderr
+    assert everything.stdout.splitlines()[-1] == "已重放 2 个办件：1 个办件重放出错"
+    assert second.case_no not in everything.stderr
+
+
 def test_an_input_whose_payload_lost_its_fields_is_refused_at_its_number(engine, approval, database_url):
     (paused, *_) = [e for e in engine.queries.events(approval.case_id) if e.event_type == "ClockPaused"]
     tamper(database_url, "UPDATE case_events SET payload = '{}' WHERE case_id = :c AND seq = :s",
