@@ -21,20 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
-from .calendar import DayFact, DayKind, WorkCalendar, business_date
+from .calendar import WorkCalendar, business_date
 from .clock import CST
-from .persistence.calendar_repository import CalendarMark, CalendarRepository, LostVersion
+from .persistence.calendar_repository import CalendarMark, CalendarRepository, LostVersion, calendar_from_rows
 from .replay_calendar import CalendarVersions, CalendarVersionsInvalid
 
 NOW = ("now",)
 """The key of the calendar in force from the last load on (the engine's own)."""
-
-
-def work_calendar(rows: Iterable[dict[str, Any]], *, strict: bool = False) -> WorkCalendar:
-    """A :class:`WorkCalendar` over rows shaped like ``calendar_days``, built as ``load_calendar`` builds one."""
-    rows = list(rows)
-    return WorkCalendar({row["day"]: DayFact(DayKind(row["kind"]), row["note"]) for row in rows},
-                        {row["year"] for row in rows}, strict=strict)
 
 
 @dataclass(frozen=True)
@@ -192,7 +185,7 @@ class HistoryCalendars:
         if key not in versions.built:
             # A lost schedule's year is counted with today's schedule of that year (the note says so).
             stand_in = [row for year in lost for row in versions.current.get(year, ())]
-            versions.built[key] = work_calendar([*rows.in_force(instant), *stand_in])
+            versions.built[key] = calendar_from_rows([*rows.in_force(instant), *stand_in])
         return InForce(versions.built[key], key, lost)
 
     def _read(self) -> _Versions:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Mapping
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,19 @@ from .models import CalendarDay, CalendarImport, CalendarReplacedDay
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+
+
+def calendar_from_rows(rows: Iterable[Mapping[str, Any]], *, strict: bool = False) -> WorkCalendar:
+    """A :class:`WorkCalendar` over rows shaped like ``calendar_days`` (``day``, ``kind``, ``note``, ``year``).
+
+    The rows in force now (:meth:`CalendarRepository.load_calendar`) or at a past instant (the history's).
+    """
+    facts: dict[date, DayFact] = {}
+    years: set[int] = set()
+    for row in rows:
+        facts[row["day"]] = DayFact(DayKind(row["kind"]), row["note"])
+        years.add(row["year"])
+    return WorkCalendar(facts, years, strict=strict)
 
 
 @dataclass(frozen=True)
@@ -143,12 +156,7 @@ class CalendarRepository:
         """Return a :class:`WorkCalendar` over every loaded year (``strict`` refuses unloaded years)."""
         rows = self.session.execute(
             select(CalendarDay.day, CalendarDay.kind, CalendarDay.note, CalendarDay.year))
-        facts: dict[date, DayFact] = {}
-        years: set[int] = set()
-        for day, kind, note, year in rows:
-            facts[day] = DayFact(DayKind(kind), note)
-            years.add(year)
-        return WorkCalendar(facts, years, strict=strict)
+        return calendar_from_rows((row._asdict() for row in rows), strict=strict)
 
     def year_facts(self, year: int) -> dict[date, DayFact]:
         """Return the stored facts of ``year`` (empty when the year is not loaded)."""

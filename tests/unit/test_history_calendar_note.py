@@ -5,7 +5,8 @@ from datetime import date, datetime, timezone
 
 from engine.calendar import WorkCalendar, facts_from_chinesecalendar
 from engine.clock import CST
-from engine.history_calendar import NOW, CalendarNotes, InForce, calendar_note, work_calendar
+from engine.history_calendar import NOW, CalendarNotes, InForce, calendar_note
+from engine.persistence.calendar_repository import calendar_from_rows
 
 LOADED = WorkCalendar.from_schedules(facts_from_chinesecalendar([2025, 2026]))
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=CST)
@@ -50,6 +51,6 @@ def test_the_notes_of_a_case_say_nothing_while_every_year_counted_is_loaded_and_
 def test_rows_make_the_calendar_load_calendar_would():
     rows = [{"day": day, "kind": fact.kind.value, "note": fact.note, "year": day.year}
             for day, fact in LOADED.facts.items()]
-    built = work_calendar(rows)
+    built = calendar_from_rows(rows)
     assert dict(built.facts) == dict(LOADED.facts) and built.known_years == LOADED.known_years
-    assert not built.strict and work_calendar(rows, strict=True).strict
+    assert not built.strict and calendar_from_rows(rows, strict=True).strict
