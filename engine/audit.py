@@ -21,6 +21,14 @@ STATE_DIGEST = "state_sha256"
 The snapshot (``cases.workflow_state``) is what the case runs on next, yet it is not an event: this key puts
 its digest on the chain, so that verification finds a snapshot edited outside the engine.
 """
+CALENDAR_GENERATION = "calendar_generation"
+"""Payload key of the first event a command writes to a case: the calendar generation it counted days with.
+
+A generation is a number of calendar loads (:mod:`engine.persistence.calendar_generation`); replay seeds the
+command with the calendar as it stood after that many loads, so it counts with the schedule the command did,
+whatever the hosts' clocks said or however the command and an import overlapped. On the chain, so an edited
+generation is found by verification, not taken for a replay difference.
+"""
 
 
 def state_digest(snapshot: str) -> str:

@@ -21,6 +21,7 @@ import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
@@ -45,47 +46,106 @@ def case_clocks_bound(doc: Mapping[str, Any] | None) -> Iterator[None]:
         _case_clocks.reset(token)
 
 
+@dataclass
+class _CalendarUse:
+    """What one command (one unit of work) counts with: the calendar it first read, and its generation."""
+
+    provider: "CalendarProvider"
+    observed: int | None = None
+    calendar: WorkCalendar | None = None
+    generation: int | None = None
+
+
+_in_use: ContextVar[_CalendarUse | None] = ContextVar("tongban_calendar_in_use", default=None)
+
+
+def generation_in_use() -> int | None:
+    """The calendar generation the running command counts with, to record with its events (None: not known).
+
+    The generation of the calendar the command read (:meth:`CalendarProvider.get`), else the one it observed
+    committed when it began (it counted no days: any calendar of that generation replays it alike).
+    """
+    use = _in_use.get()
+    if use is None:
+        return None
+    return use.generation if use.calendar is not None else use.observed
+
+
 class CalendarProvider:
     """Hands out the current :class:`WorkCalendar`, reloading it when its generation changed, stale or told to.
 
+    Inside :meth:`in_use` (a unit of work, one command) every read returns the calendar the command read first,
+    whatever another thread of the process reloads meanwhile: a command counts all its days with one calendar,
+    and :func:`generation_in_use` says which, for its events (replay seeds each command with that generation).
+
     Args:
-        load: reads the calendar from the database.
+        load: reads the calendar from the database: the calendar, or the calendar and the generation its rows
+            were read at (:meth:`~engine.persistence.calendar_repository.CalendarRepository.load_calendar_generation`).
         ttl: seconds after which a read that observed no generation reloads anyway (the read side's bound).
     """
 
-    def __init__(self, load: Callable[[], WorkCalendar], *, ttl: float = 60.0):
+    def __init__(self, load: Callable[[], WorkCalendar | tuple[WorkCalendar, int]], *, ttl: float = 60.0):
         self._load = load
         self._ttl = ttl
         self._lock = threading.Lock()
         self._calendar: WorkCalendar | None = None
         self._loaded_at = 0.0
         self._generation: int | None = None
-        """The generation the cached calendar is at least as new as (None: not known)."""
+        """The generation of the cached calendar's rows, or one it is at least as new as (None: not known)."""
+        self._exact = False
+        """Whether ``_generation`` is the generation the rows were read at (the loader said so)."""
         self._seen: int | None = None
         """The generation a command last observed."""
 
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """One command's scope: its reads of this provider return the calendar it read first."""
+        current = _in_use.get()
+        if current is not None and current.provider is self:   # a unit of work inside another: one command
+            yield
+            return
+        token = _in_use.set(_CalendarUse(self))
+        try:
+            yield
+        finally:
+            _in_use.reset(token)
+
     def get(self) -> WorkCalendar:
         """Return the calendar, loading it on first use, after a new generation was observed and after ``ttl``."""
+        use = _in_use.get()
+        if use is not None and use.provider is self and use.calendar is not None:
+            return use.calendar
         with self._lock:
             if self._calendar is None or time.monotonic() - self._loaded_at > self._ttl:
                 # Loaded after the observation of ``seen``: the rows read hold that generation or a newer one.
                 seen = self._seen
-                self._calendar = self._load()
-                self._loaded_at = time.monotonic()
-                self._generation = seen
-            return self._calendar
+                loaded = self._load()
+                calendar, generation = loaded if isinstance(loaded, tuple) else (loaded, None)
+                self._calendar, self._loaded_at = calendar, time.monotonic()
+                self._exact = generation is not None
+                self._generation = generation if self._exact else seen
+            calendar, generation = self._calendar, self._generation
+        if use is not None and use.provider is self:
+            use.calendar = calendar
+            use.generation = generation if generation is not None else use.observed
+        return calendar
 
     def observe(self, generation: int) -> None:
         """Note the calendar generation committed when a command began; the next :meth:`get` reloads if it moved.
 
         Called with the case row's read (no statement of its own), so it must stay cheap: the usual case, the
-        generation the calendar was loaded at, takes no lock.
+        generation the calendar was loaded at, takes no lock. A calendar read at a newer generation than the one
+        observed (an import committed after the command's read) is kept: it is the newer schedule.
         """
+        use = _in_use.get()
+        if use is not None and use.provider is self and use.observed is None:
+            use.observed = generation
         if generation == self._generation and generation == self._seen:
             return
         with self._lock:
             self._seen = generation
-            if generation != self._generation:
+            known = self._generation
+            if known is None or generation > known or (generation < known and not self._exact):
                 self._calendar = None
 
     def invalidate(self) -> None:
@@ -101,7 +161,11 @@ class CalendarProvider:
         """
         with self._lock:
             inner = self._load
-            self._load = lambda: outer(inner())
+
+            def load() -> WorkCalendar | tuple[WorkCalendar, int]:
+                loaded = inner()
+                return (outer(loaded[0]), loaded[1]) if isinstance(loaded, tuple) else outer(loaded)
+            self._load = load
             self._calendar = None
 
 

@@ -15,6 +15,8 @@ replay refuses rather than guess when a command consults it. :func:`trim_calenda
 the case can need (:func:`carried_years`: from its first event's year through the year after its last one,
 CST) and lists each loaded year it leaves out with the instant it was loaded (``calendar_withheld``), so
 replay can refuse, instead of estimate, when a command consults one of them (:mod:`engine.replay_calendar`).
+It also holds the whole load log (``calendar_imports``, a few rows a year, never trimmed): a command recorded
+with its calendar generation replays with the calendar after that many loads.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from .calendar import business_date
 from .replay_case_row import ROW_STATE_COLUMNS
 from .persistence.calendar_repository import CalendarRepository, LostVersion
 from .persistence.models import (
-    CalendarDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message, ProcessDefinition, User,
+    CalendarDay, CalendarImport, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion, Message,
+    ProcessDefinition, User,
 )
 
 CASE_COLUMNS = ("id", "case_no", "definition_id", "process_key", "business_key", "title", "status",
@@ -96,6 +99,9 @@ class CaseHistory:
     import replaced, each with its ``replaced_at``; after :func:`trim_calendar` those of the carried years."""
     calendar_lost: list[LostVersion] = field(default_factory=list)
     """The schedules replaced before their rows were kept (whatever their year: they are a line each)."""
+    calendar_imports: list[dict[str, Any]] = field(default_factory=list)
+    """The ``calendar_imports`` rows (the load log, every year) in id order: a command recorded with its
+    calendar generation N replays with the calendar after the first N (:mod:`engine.replay_calendar`)."""
 
     @property
     def case_no(self) -> str:
@@ -156,7 +162,8 @@ def load_case_history(database: Any, case_id: int) -> CaseHistory:
             partial.case, events, definitions, _forms(session, definitions), matters, grants,
             _users(session, events), _rows(session, select(CalendarDay.__table__), key="loaded_at"),
             _materials(session, case_id), _messages(session, events),
-            calendar_replaced=calendar.replaced_rows(), calendar_lost=calendar.lost_versions())
+            calendar_replaced=calendar.replaced_rows(), calendar_lost=calendar.lost_versions(),
+            calendar_imports=_rows(session, select(CalendarImport.__table__).order_by(CalendarImport.id)))
 
 
 def _rows(session: Any, stmt: Any, key: str | None = None) -> list[dict[str, Any]]:

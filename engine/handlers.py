@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from . import events as ev
-from .audit import STATE_DIGEST, event_hash, state_digest
+from .audit import CALENDAR_GENERATION, STATE_DIGEST, event_hash, state_digest
 from .bundle import merge as merge_bundle
-from .calendar_functions import case_clocks_bound
+from .calendar_functions import case_clocks_bound, generation_in_use
 from .candidates import resolve_groups
 from .clock import Clock
 from .commands import (
@@ -378,13 +378,17 @@ def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime
     """Chain events onto the case's hash chain, move its head on the record, return the rows to insert.
 
     When the command has set a new workflow snapshot, the last event carries its digest (``STATE_DIGEST``),
-    so verification can tell the snapshot the case runs on from the one the engine wrote.
+    so verification can tell the snapshot the case runs on from the one the engine wrote. The first carries
+    the calendar generation the command counts with (``CALENDAR_GENERATION``), which replay seeds it with.
     """
     rows, prev, seq = [], case.chain_head, case.event_seq
     snapshot = case.changes.get("workflow_state")
+    generation = generation_in_use()
     for item in items:
         seq += 1
         payload = item.payload()
+        if generation is not None and item is items[0]:
+            payload[CALENDAR_GENERATION] = generation
         if snapshot and item is items[-1]:
             payload[STATE_DIGEST] = state_digest(snapshot)
         digest = event_hash(prev, case_no=case.case_no, seq=seq, event_type=item.event_type, occurred_at=now,

@@ -3,8 +3,9 @@
 The timeline is read from ``case_events`` a page at a time (keyset on ``seq``), with a fixed number of
 queries per page whatever its size: the page, the clock events up to its end, the users it names. Each
 event shows who acted (name and district), the BPMN element and both clocks as they stood right after it
-(:mod:`engine.history_clocks`), counted with the holiday schedules in force then and with a note of what
-they cannot show as it stood (:mod:`engine.history_calendar`); form data is masked for roles that do not
+(:mod:`engine.history_clocks`), counted with the calendar the command that wrote it counted with (its recorded
+calendar generation, else the holiday schedules in force at its instant) and with a note of what they cannot
+show as it stood (:mod:`engine.history_calendar`); form data is masked for roles that do not
 see full ID numbers (:func:`engine.masking.mask_for_roles`). The path counts how often each element was
 entered, so loops (退回 and review again) show their rounds. The state as of an event is rebuilt by replay
 (:mod:`engine.history_state`), and the integrity of the record is :func:`engine.verification.verify_case`.
@@ -19,14 +20,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Hashable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 
-from .audit import STATE_DIGEST
+from .audit import CALENDAR_GENERATION, STATE_DIGEST
 from .commands import Actor
 from .errors import Forbidden, InvalidInput, NotFound
-from .history_calendar import CalendarNotes, HistoryCalendars, InForce
+from .history_calendar import CalendarAt, CalendarNotes, HistoryCalendars, command_generations, recorded_generation
 from .history_clocks import CLOCK_EVENTS, ClockTracks, clocks_now, resumed_clocks
 from .history_state import StateReplayer
 from .masking import mask_for_roles
@@ -71,7 +72,8 @@ class TimelinePage:
         case: the case's facts (number, title, status, event count, pinned definition version and hash).
         events: the page's events in order, each with actor, element, both clocks and the submitted data, and
             the clocks a 受理 resumed in words (``resumed``, :func:`~engine.history_clocks.resumed_clocks`), and
-            ``calendar_note`` (:func:`~engine.history_calendar.calendar_note`).
+            ``calendar_note`` (:func:`~engine.history_calendar.calendar_note`); ``calendar_generation``, the one
+            the event records (the first event of a command; :data:`~engine.audit.CALENDAR_GENERATION`).
         next_after: the ``after`` that reads the next page, None on the last page.
     """
 
@@ -148,11 +150,14 @@ class CaseHistory:
                 .where(CaseEvent.case_id == case_id, CaseEvent.event_type.in_(CLOCK_EVENTS),
                        CaseEvent.seq <= page[-1].seq).order_by(CaseEvent.seq)).all() if page and case.clocks else []
             users = _users(session, {row.actor for row in page if row.actor})
+            before = _command_before(session, case_id, after, page[0]) if page and case.clocks else None
         at = self.calendars.reader() if case.clocks else None
-        tracks = ClockTracks(case.clocks, clock_rows, calendar_at=_keyed(at) if at else None)
+        tracks = ClockTracks(case.clocks, clock_rows)
         names = self.element_names(case.definition_id)
         notes = CalendarNotes(at, case.started_at) if at else None
-        events = [_event_view(row, users, names, tracks, notes) for row in page]
+        generations = command_generations(((row.seq, row.occurred_at, row.payload) for row in page), before)
+        events = [_event_view(row, users, names, tracks, at, notes, generation)
+                  for row, generation in zip(page, generations)]
         return TimelinePage(mask_for_roles(actor.roles, _case_view(case)), mask_for_roles(actor.roles, events),
                             page[-1].seq if len(rows) > limit else None)
 
@@ -168,13 +173,20 @@ class CaseHistory:
             if not 1 <= seq <= case.event_seq:
                 raise NotFound(f"办件 {case.case_no} 共有 {case.event_seq} 条事件，没有第 {seq} 条",
                                code="EVENT_NOT_FOUND", details={"seq": seq, "event_count": case.event_seq})
-            event = session.execute(select(CaseEvent.event_type, CaseEvent.occurred_at, CaseEvent.element_id)
-                                    .where(CaseEvent.case_id == case_id, CaseEvent.seq == seq)).one()
+            # The event, and those its command wrote before it (one instant): the command's calendar generation.
+            instant = select(CaseEvent.occurred_at).where(CaseEvent.case_id == case_id, CaseEvent.seq == seq)
+            rows = session.execute(select(CaseEvent.seq, CaseEvent.event_type, CaseEvent.occurred_at,
+                                          CaseEvent.element_id, CaseEvent.payload)
+                                   .where(CaseEvent.case_id == case_id, CaseEvent.seq <= seq,
+                                          CaseEvent.occurred_at == instant.scalar_subquery())
+                                   .order_by(CaseEvent.seq)).all()
+            event = rows[-1]
+        generation = command_generations((row.seq, row.occurred_at, row.payload) for row in rows)[-1]
         replayed = self.states.state(case.id, case.chain_head, seq)
         names = self.element_names(case.definition_id)
         with self.sessions() as session:
             users = _users(session, {t[k] for t in replayed.tasks for k in ("assignee", "completed_by") if t[k]})
-        clocks, note = self._clocks_then(replayed.clocks, case.started_at, event.occurred_at)
+        clocks, note = self._clocks_then(replayed.clocks, case.started_at, event.occurred_at, generation)
         view = {
             "seq": seq, "through_seq": replayed.through_seq, "event_type": event.event_type,
             "occurred_at": event.occurred_at, "element_id": event.element_id,
@@ -187,14 +199,18 @@ class CaseHistory:
         }
         return mask_for_roles(actor.roles, view)
 
-    def _clocks_then(self, doc: Mapping[str, Any] | None, started: datetime,
-                     instant: datetime) -> tuple[list[dict[str, Any]], str | None]:
-        """Every clock of ``doc`` at ``instant``, counted with the calendar then in force, and its note."""
+    def _clocks_then(self, doc: Mapping[str, Any] | None, started: datetime, instant: datetime,
+                     generation: int | None) -> tuple[list[dict[str, Any]], str | None]:
+        """Every clock of ``doc`` at ``instant``, counted with the command's calendar, and its note.
+
+        ``generation``: the calendar generation the command counted with; None: the calendar in force at ``instant``.
+        """
         if not doc:
             return [], None
         at = self.calendars.reader()
-        clocks = [c.to_dict() for c in clocks_now(doc, at(instant).calendar, instant)]
-        return clocks, CalendarNotes(at, started)(instant, [c["due_date"] for c in clocks])
+        found = at(instant, generation)
+        clocks = [c.to_dict() for c in clocks_now(doc, found.calendar, instant)]
+        return clocks, CalendarNotes(at, started)(instant, [c["due_date"] for c in clocks], found)
 
     def element_names(self, definition_id: int) -> dict[str, str]:
         """Return ``{element id: name}`` of a deployed definition version (parsed once per process)."""
@@ -243,21 +259,32 @@ def _case_view(case: Any) -> dict[str, Any]:
             "content_hash": case.content_hash, "started_at": case.started_at, "ended_at": case.ended_at}
 
 
-def _keyed(at: Callable[[datetime], InForce]) -> Callable[[datetime], tuple[Hashable, Any]]:
-    def keyed(instant: datetime) -> tuple[Hashable, Any]:
-        found = at(instant)
-        return found.key, found.calendar
-    return keyed
+def _command_before(session: Any, case_id: int, after: int, first: Any) -> tuple[int, datetime, int | None] | None:
+    """For a page starting after event ``after``: that event, with the calendar generation of its command.
+
+    Needed only when the page's ``first`` event records none: it may be an effect of a command begun earlier,
+    whose events share one instant (:func:`~engine.history_calendar.command_generations`).
+    """
+    if after < 1 or recorded_generation(first.payload) is not None:
+        return None
+    rows = session.execute(select(CaseEvent.seq, CaseEvent.occurred_at, CaseEvent.payload)
+                           .where(CaseEvent.case_id == case_id, CaseEvent.seq <= after,
+                                  CaseEvent.occurred_at == first.occurred_at).order_by(CaseEvent.seq)).all()
+    if not rows or rows[-1].seq != after:
+        return None
+    return after, first.occurred_at, command_generations((r.seq, r.occurred_at, r.payload) for r in rows)[-1]
 
 
 def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tracks: ClockTracks,
-                notes: CalendarNotes | None) -> dict[str, Any]:
+                at: CalendarAt | None, notes: CalendarNotes | None, generation: int | None) -> dict[str, Any]:
     payload = dict(row.payload or {})
     data = payload.pop("data", None) if row.event_type in _DATA_EVENTS else None
     snapshot = payload.pop(STATE_DIGEST, None)   # the chain's record of the snapshot, not a detail of the event
+    recorded = payload.pop(CALENDAR_GENERATION, None)   # the calendar the command counted with, likewise
     user = users.get(row.actor or "")
     occurred: datetime = row.occurred_at
-    clocks = [c.to_dict() for c in tracks.at(row.seq, occurred)]
+    found = at(occurred, generation) if at is not None else None
+    clocks = [c.to_dict() for c in tracks.at(row.seq, occurred, (found.key, found.calendar) if found else None)]
     return {
         "seq": row.seq, "event_type": row.event_type, "occurred_at": occurred,
         "actor": None if row.actor is None else {"username": row.actor,
@@ -265,8 +292,10 @@ def _event_view(row: Any, users: Mapping[str, Any], names: Mapping[str, str], tr
                                                  "district": user.district if user else None},
         "element_id": row.element_id, "element_name": names.get(row.element_id) if row.element_id else None,
         "task_id": row.task_id, "data": data, "details": payload, "state_sha256": snapshot,
+        "calendar_generation": recorded,
         "passed": [{"element_id": e, "name": names.get(e, "")} for e in payload.get("elements") or ()]
         if row.event_type == "FlowAdvanced" else [],
-        "clocks": clocks, "calendar_note": notes(occurred, [c["due_date"] for c in clocks]) if notes else None,
+        "clocks": clocks,
+        "calendar_note": notes(occurred, [c["due_date"] for c in clocks], found) if notes else None,
         "resumed": resumed_clocks(row.event_type, payload),
     }

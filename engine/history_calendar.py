@@ -1,17 +1,25 @@
-"""The working-day calendar in force at any instant of a case's history, for its clock figures (DESIGN §4, §8).
+"""The working-day calendar each event of a case's history was counted with, for its clock figures (DESIGN §4, §8).
 
 A history shows each event's due dates and days used and left as they stood then, so it counts them with the
-holiday schedules in force at the event's instant: those loaded by then and not replaced by then, the rows
-replay reads (:class:`~engine.replay_calendar.CalendarVersions`). From the calendar's last load on, that is
-the whole calendar, so such instants use the engine's own cached one; a history all of whose events come
-later costs no query. When that instant is, is read in one aggregate statement each time the engine reloads
-its calendar (:meth:`~engine.persistence.calendar_repository.CalendarRepository.change_mark`); an earlier
-instant reads every version once, and builds one calendar per version, not per event.
+calendar the command that wrote the event counted with, as replay does
+(:class:`~engine.replay_calendar.CalendarVersions`). A command records its calendar generation on the first
+event it writes (:data:`~engine.audit.CALENDAR_GENERATION`; :func:`command_generations` gives it to the events
+it wrote after): such an event gets the calendar after that many loads of the load log, whatever its instant
+(a host whose clock is behind the importer's, a command that overlapped an import). An event recorded before
+generations were, or in a database whose log does not account for every version, gets the holiday schedules
+in force at its instant: those loaded by then and not replaced by then.
+
+At the current generation, and at any instant from the calendar's last load on, the calendar is the one in force
+now, so such events use the engine's own cached one: a history all of whose events are at the current generation
+(the usual case) costs no query. What the current generation and the last load are, is read in one aggregate
+statement each time the engine reloads its calendar
+(:meth:`~engine.persistence.calendar_repository.CalendarRepository.change_mark`); an earlier generation or instant
+reads every version and the log once, and builds one calendar per version, not per event.
 
 What the figures cannot show as they stood is said in words (:func:`calendar_note`): a year whose schedule
 then was replaced before tongban kept replaced schedules (:class:`LostVersion`) is counted with today's
 schedule of that year; a year not loaded then was counted weekends only, a provisional estimate; rows that do
-not form versions (edited by hand) leave today's calendar for every earlier instant.
+not form versions (edited by hand) leave today's calendar for every earlier generation and instant.
 """
 from __future__ import annotations
 
@@ -19,24 +27,27 @@ import threading
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Iterable, Mapping, Protocol, Sequence
 
+
+from .audit import CALENDAR_GENERATION
 from .calendar import WorkCalendar, business_date
 from .clock import CST
 from .persistence.calendar_repository import CalendarMark, CalendarRepository, LostVersion, calendar_from_rows
+from .persistence.models import CalendarImport
 from .replay_calendar import CalendarVersions, CalendarVersionsInvalid
 
 NOW = ("now",)
-"""The key of the calendar in force from the last load on (the engine's own)."""
+"""The key of the calendar in force now (the engine's own): at the current generation, from the last load on."""
 
 
 @dataclass(frozen=True)
 class InForce:
-    """The calendar that counts at one instant.
+    """The calendar that counts at one event (its command's generation, or its instant).
 
     Attributes:
         calendar: the working-day calendar.
-        key: equal for two instants exactly when one calendar serves both.
+        key: equal for two events exactly when one calendar serves both.
         lost: years counted with today's schedule, the one in force then not having been kept.
         problem: why the stored versions could not be read (today's calendar is used), else None.
     """
@@ -69,11 +80,46 @@ def calendar_note(in_force: InForce, first: date, due_dates: Sequence[str | None
     return "；".join(said) or None
 
 
+class CalendarAt(Protocol):
+    """The calendar of an event: by its command's calendar generation when it has one, else by its instant."""
+
+    def __call__(self, instant: datetime, generation: int | None = None) -> InForce:
+        """The calendar of an event at ``instant`` whose command recorded ``generation`` (None: by instant)."""
+        ...
+
+
+def recorded_generation(payload: Mapping[str, Any] | None) -> int | None:
+    """The calendar generation an event records (:data:`~engine.audit.CALENDAR_GENERATION`), else None."""
+    value = (payload or {}).get(CALENDAR_GENERATION)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def command_generations(events: Iterable[tuple[int, datetime, Mapping[str, Any] | None]],
+                        before: tuple[int, datetime, int | None] | None = None) -> list[int | None]:
+    """The calendar generation the command that wrote each event counted with (None: not recorded, by instant).
+
+    ``events`` are ``(seq, occurred_at, payload)`` in order; ``before``, the same with the generation found, of
+    the event before the first. A command records its generation on the first event it writes; the others follow
+    it directly, at the same instant (one transaction), and take it. So an event without one takes the generation
+    of the event right before it when both have one instant, and is a command of its own otherwise (one recorded
+    before generations were: it goes by instant).
+    """
+    found: list[int | None] = []
+    previous = before
+    for seq, occurred_at, payload in events:
+        generation = recorded_generation(payload)
+        if generation is None and previous is not None and previous[0] == seq - 1 and previous[1] == occurred_at:
+            generation = previous[2]
+        found.append(generation)
+        previous = (seq, occurred_at, generation)
+    return found
+
+
 class CalendarNotes:
     """:func:`calendar_note` for the events of one case, cheap for the usual event that needs none.
 
     Args:
-        at: the calendar in force at an instant (:meth:`HistoryCalendars.reader`).
+        at: the calendar of an event (:meth:`HistoryCalendars.reader`).
         started: when the case started (its clocks count from then on).
     """
 
@@ -82,12 +128,15 @@ class CalendarNotes:
         self._first = business_date(started)
         self._unknown: dict[Hashable, tuple[datetime, str]] = {}
 
-    def __call__(self, instant: datetime, due_dates: Sequence[str | None]) -> str | None:
-        """The note for clocks with ``due_dates`` (None: not started) shown at ``instant``, or None."""
+    def __call__(self, instant: datetime, due_dates: Sequence[str | None], found: InForce | None = None) -> str | None:
+        """The note for clocks with ``due_dates`` (None: not started) shown at ``instant``, or None.
+
+        ``found``: the calendar they were counted with (default: the one in force at ``instant``).
+        """
         dues = [d for d in due_dates if d]
         if not dues:
             return None
-        found = self._at(instant)
+        found = found if found is not None else self._at(instant)
         if not found.lost and found.problem is None:
             # Nothing to say while the instant and every due date lie before the first year not loaded.
             until, first_day = self._unknown.get(found.key) or self._first_unknown(found)
@@ -105,17 +154,22 @@ class CalendarNotes:
         return self._unknown[found.key]
 
 
+_NOW = InForce(WorkCalendar({}, ()), NOW)
+"""Stands for the engine's calendar of the moment among the cached generations."""
+
+
 def _years(years: Iterable[int]) -> str:
     return "、".join(str(year) for year in years)
 
 
 @dataclass
 class _Versions:
-    """Every version the database keeps, read once per calendar mark, and what was worked out from them.
+    """Every version the database keeps and its load log, read once per calendar mark, and what was worked out.
 
     ``bounds`` are the instants the rows in force change at (a load, a replacement, a lost schedule's start);
-    ``slots`` the calendar in force between two bounds, by the index of the interval; ``built`` each calendar,
-    by :attr:`InForce.key`.
+    ``slots`` the calendar in force between two bounds, by the index of the interval; ``generations`` the
+    calendar of each generation asked for (None: the log cannot say, go by instant); ``built`` each calendar,
+    by :attr:`InForce.key`; ``now`` the version of each year in force now (year -> its load).
     """
 
     versions: CalendarVersions | None
@@ -123,12 +177,14 @@ class _Versions:
     current: dict[int, list[dict[str, Any]]]
     problem: str | None = None
     bounds: list[datetime] = field(default_factory=list)
+    now: dict[int, datetime] = field(default_factory=dict)
     slots: dict[int, InForce] = field(default_factory=dict)
+    generations: dict[int, InForce | None] = field(default_factory=dict)
     built: dict[Hashable, WorkCalendar] = field(default_factory=dict)
 
 
 class HistoryCalendars:
-    """Hands out the calendar in force at past instants; one per engine, shared by every reader's thread.
+    """Hands out the calendar of past events; one per engine, shared by every reader's thread.
 
     Args:
         current: the engine's calendar (``engine.calendar.get``), which the engine reloads when stale.
@@ -143,8 +199,12 @@ class HistoryCalendars:
         self._mark: CalendarMark | None = None
         self._versions: _Versions | None = None
 
-    def reader(self) -> Callable[[datetime], InForce]:
-        """Return ``at(instant)`` over the calendar as it stands now (one read's worth: a page, a state)."""
+    def reader(self) -> CalendarAt:
+        """Return ``at(instant, generation=None)`` over the calendar as it stands now (one read's worth).
+
+        ``generation``: the calendar generation the event's command counted with (:func:`command_generations`);
+        None: the event's instant decides.
+        """
         calendar = self._current()
         with self._lock:
             if calendar is not self._seen:
@@ -155,19 +215,59 @@ class HistoryCalendars:
                     self._mark, self._versions = mark, None
                 self._seen = calendar
             last_load = self._mark.last_load if self._mark else None
+            generation_now = self._mark.generation if self._mark else None
         now = InForce(calendar, NOW)
 
-        def at(instant: datetime) -> InForce:
+        def at(instant: datetime, generation: int | None = None) -> InForce:
+            if generation is not None:
+                if generation == generation_now:
+                    return now
+                found = self._by_generation(calendar, generation)
+                if found is not None:
+                    return found
             if last_load is None or instant >= last_load:
                 return now
             return self._earlier(calendar, instant)
         return at
 
-    def _earlier(self, calendar: WorkCalendar, instant: datetime) -> InForce:
+    def _loaded(self) -> _Versions:
         versions = self._versions
         if versions is None:
             with self._lock:
                 versions = self._versions = self._versions or self._read()
+        return versions
+
+    def _by_generation(self, calendar: WorkCalendar, generation: int) -> InForce | None:
+        """The calendar after the first ``generation`` loads; None when the log cannot say (go by instant)."""
+        versions = self._loaded()
+        if versions.versions is None:
+            return InForce(calendar, NOW, problem=versions.problem)
+        if generation not in versions.generations:
+            with self._lock:
+                versions.generations[generation] = self._at_generation(versions, versions.versions, generation)
+        found = versions.generations[generation]
+        return InForce(calendar, NOW) if found is _NOW else found
+
+    @staticmethod
+    def _at_generation(versions: _Versions, rows: CalendarVersions, generation: int) -> InForce | None:
+        # A log that does not name every version's load (rows written behind its back), or a generation it
+        # does not reach (edited, or loads since this mark): replay goes by instant, so does the history.
+        if not rows.by_generation or not 0 <= generation <= len(rows.imports):
+            return None
+        in_force = rows.loads_in_force(generation)
+        if in_force == versions.now:
+            return _NOW       # the versions in force now: the engine's own calendar
+        found, missing = rows.at_generation(generation)
+        lost = tuple(sorted(missing))
+        key = ("generation", tuple(sorted(in_force.items())))
+        if key not in versions.built:
+            # A lost schedule's year is counted with today's schedule of that year (the note says so).
+            stand_in = [row for year in lost for row in versions.current.get(year, ())]
+            versions.built[key] = calendar_from_rows([*found, *stand_in])
+        return InForce(versions.built[key], key, lost)
+
+    def _earlier(self, calendar: WorkCalendar, instant: datetime) -> InForce:
+        versions = self._loaded()
         if versions.versions is None:
             return InForce(calendar, NOW, problem=versions.problem)
         slot = bisect_right(versions.bounds, instant)
@@ -192,13 +292,16 @@ class HistoryCalendars:
         with self._sessions() as session:
             repository = CalendarRepository(session)
             current, replaced, lost = repository.current_rows(), repository.replaced_rows(), repository.lost_versions()
+            columns = CalendarImport.__table__.columns.keys()
+            imports = [{name: getattr(entry, name) for name in columns} for entry in repository.imports()]
         by_year: dict[int, list[dict[str, Any]]] = {}
         for row in current:
             by_year.setdefault(row["year"], []).append(row)
+        now = {row["year"]: row["loaded_at"] for row in current}
         bounds = sorted({*(row["loaded_at"] for row in [*current, *replaced]),
                          *(row["replaced_at"] for row in replaced),
                          *(v.loaded_at for v in lost if v.loaded_at is not None), *(v.replaced_at for v in lost)})
         try:
-            return _Versions(CalendarVersions(current, replaced), lost, by_year, bounds=bounds)
+            return _Versions(CalendarVersions(current, replaced, imports), lost, by_year, bounds=bounds, now=now)
         except CalendarVersionsInvalid as exc:
             return _Versions(None, lost, by_year, exc.details.get("problem"))

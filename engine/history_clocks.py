@@ -6,7 +6,7 @@ open, not yet closed. Which prefix is read off the audit log, event by event (ne
 command writes several events at the same instant), by the rules of :func:`~engine.clock_changes.clock_change`:
 each change opens a period, a segment or an extension, or closes the period (the next ``ClocksStarted`` of a
 per-stage clock opens the next period, whose record is the next entry of the stored ``periods``). Days used
-and left are then computed by the clock itself, with the working-day calendar in force at the event
+and left are then computed by the clock itself, with the working-day calendar the event's command counted with
 (:class:`engine.history_calendar.HistoryCalendars`). :func:`resumed_clocks` puts a
 ``ClocksStarted``'s ``resumed`` into words for the timeline.
 
@@ -132,10 +132,15 @@ class ClockTracks:
                     self._seqs[kind].append(seq)
                     self._steps[kind].append(changed)
 
-    def at(self, seq: int, instant: datetime) -> list[ClockAt]:
-        """Return every clock as it stood right after event ``seq``, which happened at ``instant``."""
+    def at(self, seq: int, instant: datetime,
+           counted_with: tuple[Hashable, WorkCalendar] | None = None) -> list[ClockAt]:
+        """Return every clock as it stood right after event ``seq``, which happened at ``instant``.
+
+        ``counted_with``: the ``(key, calendar)`` to count with (one key, one calendar) instead of the one
+        ``calendar_at`` gives for ``instant``: the event's command's (:mod:`engine.history_calendar`).
+        """
         found = []
-        version, calendar = self.calendar_at(instant) if self.doc else (None, None)
+        version, calendar = (counted_with or self.calendar_at(instant)) if self.doc else (None, None)
         for kind, entry in self.doc.items():
             index = bisect.bisect_right(self._seqs[kind], seq) - 1
             progress = self._steps[kind][index] if index >= 0 else _Progress()

@@ -11,7 +11,7 @@ Reading checks the format version, the shape of every part and that the file hol
 its events name; each refusal is a :class:`HistoryFileError` with a stable code and a Chinese message.
 
 **Format versions.** ``tongban-case-history/1`` carried every calendar row of the source (about 115 KB of a
-file, seeded whole by replay). ``/2`` (:data:`FORMAT`, written now) carries only the whole years the case can
+file, seeded whole by replay). ``/2`` carries only the whole years the case can
 need, from its first event's year through the year after its last (see
 :func:`engine.case_history.trim_calendar`), and lists under ``seed.calendar_withheld`` every other year the
 source had loaded with the instant it was loaded; replay refuses (``HISTORY_CALENDAR_MISSING``) rather than
@@ -21,7 +21,7 @@ calendar and could silently compute another deadline, so it must refuse a ``/2``
 ``/1`` files stay readable (:data:`READABLE`): their calendar is complete, nothing is withheld, and they replay
 exactly as before; they are never written again.
 
-``/3`` (written now) also carries, for the same years, the facts of schedules a later import replaced
+``/3`` also carries, for the same years, the facts of schedules a later import replaced
 (``seed.calendar_replaced``, each row with its ``replaced_at``), so each replayed command reads the schedule in
 force at its instant, and lists every schedule replaced before replaced schedules were kept
 (``seed.calendar_lost``: year, ``loaded_at``, ``replaced_at``), where replay refuses
@@ -29,6 +29,12 @@ force at its instant, and lists every schedule replaced before replaced schedule
 schedules in force *now*, no longer the only ones the case read), so a ``/2`` reader must refuse a ``/3`` file.
 ``/1`` and ``/2`` files stay readable: they carry no replaced schedules (those were deleted when they were
 written).
+
+``/4`` (:data:`FORMAT`, written now) also carries the source's whole calendar load log
+(``seed.calendar_imports``, every year, untrimmed): events written since carry the calendar generation their
+command counted with, and replay seeds such a command with the calendar after that many loads. A ``/3`` reader
+would seed it by instant and could count with another schedule, so it must refuse a ``/4`` file. Older files
+carry no log: their commands replay by instant, as before.
 """
 from __future__ import annotations
 
@@ -47,26 +53,28 @@ from .errors import InvalidInput
 from .parser_text import file_problem, json_problem
 from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
 from .persistence.models import (
-    CalendarDay, CalendarReplacedDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion, ProcessDefinition, User,
+    CalendarDay, CalendarImport, CalendarReplacedDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion,
+    ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
 from .replay_calendar import versions_problem
 from .replay_inputs import first_broken_link
 from .verification import CaseVerification, chinese_reason
 
-FORMAT = "tongban-case-history/3"
+FORMAT = "tongban-case-history/4"
 """The format name and version this module writes."""
-READABLE = ("tongban-case-history/1", "tongban-case-history/2", FORMAT)
+READABLE = ("tongban-case-history/1", "tongban-case-history/2", "tongban-case-history/3", FORMAT)
 """The formats this module reads (``/1``: every calendar row, nothing withheld; ``/1``, ``/2``: no replaced
-schedules)."""
+schedules; ``/1`` to ``/3``: no load log)."""
 SEED_TABLES: dict[str, Table] = {
     "definitions": ProcessDefinition.__table__, "forms": FormVersion.__table__,
     "matters": MatterVersion.__table__, "grants": Grant.__table__, "users": User.__table__,
     "calendar": CalendarDay.__table__, "calendar_replaced": CalendarReplacedDay.__table__,
-    "materials": CaseMaterial.__table__,
+    "calendar_imports": CalendarImport.__table__, "materials": CaseMaterial.__table__,
 }
-SINCE_3 = frozenset({"calendar_replaced"})
-"""Seed tables a file older than ``/3`` does not have."""
+SINCE = {"calendar_replaced": 3, "calendar_imports": 4}
+"""The format version that added each seed table; an older file does not have it."""
+IMPORT_ACTIONS = frozenset({"created", "replaced", "unchanged"})
 REPLACED_COLUMNS = frozenset({*DAY_COLUMNS, "replaced_at"})
 EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))
 """An event's keys in the file, in their order: the fields of :class:`engine.case_history.StoredEvent`."""
@@ -194,9 +202,11 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     if not isinstance(doc["events"], list) or not doc["events"]:
         raise ValueError("events 应为非空的事件列表（每个办件至少记录了 CaseStarted）")
     events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
-    since_3 = doc["format"] not in READABLE[:2]
-    tables = {name: [_row(table, row, name) for row in seed[name]] if since_3 or name not in SINCE_3 else []
+    version = READABLE.index(doc["format"]) + 1
+    since_3 = version >= 3
+    tables = {name: [_row(table, row, name) for row in seed[name]] if version >= SINCE.get(name, 1) else []
               for name, table in SEED_TABLES.items()}
+    _check_imports(tables["calendar_imports"])
     for row in tables["materials"]:
         if set(row) - set(MATERIAL_COLUMNS):
             raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
@@ -214,7 +224,23 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     lost = [_lost(item) for item in seed["calendar_lost"]] if since_3 else []
     return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
                        tables["users"], tables["calendar"], tables["materials"], messages, withheld,
-                       tables["calendar_replaced"], lost)
+                       tables["calendar_replaced"], lost, tables["calendar_imports"])
+
+
+def _check_imports(rows: list[dict[str, Any]]) -> None:
+    """``seed.calendar_imports`` (format /4): the load log, whole rows in id order (generation N: the first N)."""
+    last = 0
+    for row in rows:
+        missing = sorted(set(CalendarImport.__table__.c.keys()) - set(row) - {"previous_hash"})
+        if missing:
+            raise KeyError(f"calendar_imports 的行缺少字段 {', '.join(missing)}")
+        if isinstance(row["id"], bool) or not isinstance(row["id"], int) or row["id"] <= last:
+            raise ValueError("calendar_imports 的 id 应为按载入顺序递增的整数")
+        if isinstance(row["year"], bool) or not isinstance(row["year"], int):
+            raise TypeError(f"calendar_imports 的年份 {row['year']!r} 不是整数")
+        if row["action"] not in IMPORT_ACTIONS or row["at"] is None:
+            raise ValueError(f"calendar_imports 的载入动作 {row['action']!r} 无法识别")
+        last = row["id"]
 
 
 def _withheld(items: list[Any]) -> dict[int, datetime]:

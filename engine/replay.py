@@ -190,7 +190,7 @@ def _seed(run: _Run, history: CaseHistory) -> None:
             conn.execute(insert(CaseCounter.__table__), [{"day": day, "last": int(number) - 1}])
     run.users = {u["username"]: u for u in history.users}
     run.grants = GrantsAsOf(history.grants)   # written as of each command's instant (a later revocation is not)
-    run.calendar = CalendarVersions(history.calendar, history.calendar_replaced)
+    run.calendar = CalendarVersions(history.calendar, history.calendar_replaced, history.calendar_imports)
     if history.calendar_withheld or history.calendar_lost:
         # A trimmed calendar, or a replaced schedule that was not kept: consulting a year whose schedule in
         # force then the history lacks refuses the replay.

@@ -15,6 +15,11 @@ gives each command the version of each year in force at its instant. A version r
 replaced schedules is lost (:class:`~engine.persistence.calendar_repository.LostVersion`): consulting its year
 while it was in force refuses the replay in the same way (:class:`CalendarVersionLost`,
 ``HISTORY_CALENDAR_REPLACED``).
+
+A command recorded with the calendar generation it counted with (:data:`engine.audit.CALENDAR_GENERATION`)
+is seeded by that generation instead of its instant: the calendar after the first N loads of the import log
+(:meth:`CalendarVersions.at_generation`), whatever the hosts' clocks said or however the command overlapped an
+import. Commands recorded before that, and histories whose rows the log does not account for, go by instant.
 """
 from __future__ import annotations
 
@@ -81,7 +86,8 @@ class CalendarVersions:
     (:func:`versions_problem`, :class:`CalendarVersionsInvalid`).
     """
 
-    def __init__(self, current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]] = ()):
+    def __init__(self, current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]] = (),
+                 imports: Sequence[dict[str, Any]] = ()):
         problem = versions_problem(current, replaced)
         if problem is not None:
             raise CalendarVersionsInvalid(f"办件历史中的节假日安排不成其为逐年依次生效的版本：{problem}，无法重放",
@@ -89,6 +95,52 @@ class CalendarVersions:
         self._rows = sorted([*current, *replaced], key=itemgetter("loaded_at"))
         self._loads = [row["loaded_at"] for row in self._rows]
         self._ends = sorted(row["replaced_at"] for row in replaced)
+        self.imports = list(imports)
+        """The ``calendar_imports`` rows (the load log) in id order: generation N is its first N rows."""
+        self._versions: dict[tuple[int, datetime], list[dict[str, Any]]] = {}
+        for row in self._rows:
+            self._versions.setdefault((row["year"], row["loaded_at"]), []).append(
+                {name: row[name] for name in DAY_COLUMNS})
+        logged = {(entry["year"], entry["at"]) for entry in self.imports if entry["action"] != "unchanged"}
+        self.by_generation = bool(self.imports) and logged >= self._versions.keys()
+        """Whether commands can be seeded by generation: the log names the load of every version carried (a
+        calendar written behind the log's back, as old test fixtures did, goes by instant)."""
+
+    def loads_in_force(self, generation: int) -> dict[int, datetime]:
+        """Which version of each year is in force after the first ``generation`` loads: year -> when it was loaded.
+
+        Raises:
+            CalendarVersionsInvalid: the log holds fewer loads (the history was cut, or the number edited).
+        """
+        if not 0 <= generation <= len(self.imports):
+            raise CalendarVersionsInvalid(
+                f"办件事件记录按第 {generation} 次节假日安排载入后的日历办理，而办件历史只有 {len(self.imports)} 次载入"
+                f"记录，无法重放", details={"generation": generation, "loads": len(self.imports)})
+        in_force: dict[int, datetime] = {}
+        for entry in self.imports[:generation]:
+            if entry["action"] != "unchanged":
+                in_force[entry["year"]] = entry["at"]
+        return in_force
+
+    def at_generation(self, generation: int) -> tuple[list[dict[str, Any]], dict[int, datetime]]:
+        """The calendar after the first ``generation`` loads: its ``calendar_days`` rows, and what it lacks.
+
+        What it lacks are the versions then in force whose rows the history does not hold (year -> the instant
+        that version was loaded): a year left out of a history file, or a schedule replaced before replaced
+        schedules were kept.
+
+        Raises:
+            CalendarVersionsInvalid: the log holds fewer loads (the history was cut, or the number edited).
+        """
+        rows: list[dict[str, Any]] = []
+        missing: dict[int, datetime] = {}
+        for year, loaded_at in sorted(self.loads_in_force(generation).items()):
+            version = self._versions.get((year, loaded_at))
+            if version is None:
+                missing[year] = loaded_at
+            else:
+                rows += version
+        return rows, missing
 
     def key(self, instant: datetime) -> tuple[int, int]:
         """What changes when the rows in force change: rows loaded, and rows replaced, by ``instant``."""
@@ -110,11 +162,17 @@ class WithheldYears:
     seq: int = 0
     event_type: str = ""
     instant: datetime | None = None
+    missing: Mapping[int, datetime] | None = None
     refused: Conflict | None = field(default=None, init=False)
 
-    def at(self, seq: int, event_type: str, instant: datetime) -> None:
-        """The replay is about to issue the command of event ``seq`` at ``instant``."""
-        self.seq, self.event_type, self.instant = seq, event_type, instant
+    def at(self, seq: int, event_type: str, instant: datetime,
+           missing: Mapping[int, datetime] | None = None) -> None:
+        """The replay is about to issue the command of event ``seq`` at ``instant``.
+
+        ``missing``: the command is seeded by its calendar generation, and these versions (year -> when
+        loaded) were in force then without their rows in the history; None: it is seeded by its instant.
+        """
+        self.seq, self.event_type, self.instant, self.missing = seq, event_type, instant, missing
 
     def check(self, year: int) -> None:
         """Raise (and remember) the refusal when ``year``'s schedule in force now is not in the history.
@@ -123,10 +181,26 @@ class WithheldYears:
             CalendarNotCarried: ``year`` was loaded by now but the history left it out.
             CalendarVersionLost: a schedule of ``year`` whose days were not kept was in force now.
         """
+        if self.missing is not None:
+            self._check_generation(year)
+            return
         self._check_lost(year)
         loaded = self.loaded.get(year)
         if loaded is None or self.instant is None or loaded > self.instant:
             return
+        self._refuse_not_carried(year, loaded)
+
+    def _check_generation(self, year: int) -> None:
+        """The generation's version of ``year`` lacks its rows: left out of the file, or replaced and not kept."""
+        loaded = self.missing.get(year) if self.missing is not None else None
+        if loaded is None:
+            return
+        if year in self.loaded:
+            self._refuse_not_carried(year, loaded)
+        lost = next((v for v in self.lost if v.year == year and v.loaded_at == loaded), None)
+        self._refuse_lost(year, lost.replaced_at if lost is not None else None)
+
+    def _refuse_not_carried(self, year: int, loaded: datetime) -> None:
         if self.refused is None:
             self.refused = CalendarNotCarried(
                 f"历史文件未携带 {year} 年的节假日安排（原系统于 {loaded.astimezone(CST):%Y-%m-%d %H:%M} 载入），"
@@ -142,15 +216,19 @@ class WithheldYears:
             if version.year != year or now is None or now >= version.replaced_at \
                     or (version.loaded_at is not None and version.loaded_at > now):
                 continue
-            if self.refused is None:
-                replaced = version.replaced_at.astimezone(CST)
-                self.refused = CalendarVersionLost(
-                    f"{year} 年的节假日安排已于 {replaced:%Y-%m-%d %H:%M} 被替换，替换前的内容未被保存（该次替换早于"
-                    f"系统保存被替换的安排），而重放第 {self.seq} 个事件（{self.event_type}）时需要查询该年在替换前的"
-                    f"工作日：缺少这些数据，算出的期限可能与原办理不同，因此拒绝重放",
-                    details={"year": year, "replaced_at": version.replaced_at.isoformat(), "seq": self.seq,
-                             "event_type": self.event_type})
-            raise self.refused
+            self._refuse_lost(year, version.replaced_at)
+
+    def _refuse_lost(self, year: int, replaced_at: datetime | None) -> None:
+        if self.refused is None:
+            when = f"已于 {replaced_at.astimezone(CST):%Y-%m-%d %H:%M} 被替换" if replaced_at is not None \
+                else "已被替换"
+            self.refused = CalendarVersionLost(
+                f"{year} 年的节假日安排{when}，替换前的内容未被保存（该次替换早于系统保存被替换的安排），而重放第 "
+                f"{self.seq} 个事件（{self.event_type}）时需要查询该年在替换前的工作日：缺少这些数据，算出的期限可能"
+                f"与原办理不同，因此拒绝重放",
+                details={"year": year, "replaced_at": replaced_at.isoformat() if replaced_at else None,
+                         "seq": self.seq, "event_type": self.event_type})
+        raise self.refused
 
     def raise_if_refused(self) -> None:
         """Raise the refusal a command met, even if the command caught it on its way out."""

@@ -53,7 +53,8 @@ class _Run:
     groups: dict[int, frozenset[str]] = field(default_factory=dict)  # replay task id -> its candidate groups
     users: dict[str, Any] = field(default_factory=dict)
     calendar: CalendarVersions = field(default_factory=lambda: CalendarVersions(()))  # set by _seed
-    calendar_seeded: tuple[int, int] = (-1, -1)   # CalendarVersions.key of the rows the scratch holds
+    calendar_seeded: tuple[Any, ...] = ()   # which calendar the scratch holds (by generation or instant)
+    by_generation: bool = False   # the command being replayed was seeded by its recorded calendar generation
     withheld: WithheldYears = field(default_factory=lambda: WithheldYears({}))  # loaded years not carried
     grants: GrantsAsOf = field(default_factory=lambda: GrantsAsOf([]))  # the matter's grants, as of each command
     materials: list[dict[str, Any]] = field(default_factory=list)  # the case's received materials

@@ -3,8 +3,8 @@
 Every event the replay writes is compared with the recorded one at the same position by type, element, actor,
 instant and payload (an old event without a field its type has since gained, without that field:
 :mod:`engine.replay_shapes`); database ids are compared through the 1:1 mappings made where they are born.
-Before each command the scratch database gets the calendar facts in force at its instant. When every event
-matched, the case row is compared (:mod:`engine.replay_case_row`).
+Before each command the scratch database gets the calendar the command counted with (:func:`_calendar_for`).
+When every event matched, the case row is compared (:mod:`engine.replay_case_row`).
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 
 from . import replay_case_row as case_row
-from .audit import STATE_DIGEST, canonical_json
+from .audit import CALENDAR_GENERATION, STATE_DIGEST, canonical_json
 from .case_history import CaseHistory, event_columns
 from .clock import CST
 from .errors import EngineError
-from .persistence.models import CalendarDay, CaseEvent
+from .persistence.models import CalendarDay, CalendarImport, CaseEvent
 from .replay_commands import _COMMANDS, _EFFECTS, _Run
 from .replay_results import RecordedEvent, ReplayDivergence
 from .replay_shapes import as_recorded
@@ -77,8 +77,8 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
                                     f"第 {event.seq} 个事件 {event.event_type} 出现在办件开始之前，重放不支持")
         run.clock.set(event.occurred_at.astimezone(CST))
-        _calendar_as_of(run, event.occurred_at)
-        run.withheld.at(event.seq, event.event_type, event.occurred_at)
+        missing = _calendar_for(run, event)
+        run.withheld.at(event.seq, event.event_type, event.occurred_at, missing)
         run.grants.apply(run.engine, event.occurred_at)
         try:
             try:
@@ -112,19 +112,40 @@ def _case_row(run: _Run, history: CaseHistory, recorded: list[RecordedEvent]) ->
     return ReplayDivergence(recorded[-1].seq if recorded else 0, "case_row", want, got, case_row.message(want))
 
 
-def _calendar_as_of(run: _Run, instant: datetime) -> None:
-    """Give the scratch database the calendar facts in force at ``instant``.
+def _calendar_for(run: _Run, event: RecordedEvent) -> dict[int, datetime] | None:
+    """Give the scratch database the calendar the command of ``event`` counted with.
 
-    A year imported later is not there; a year replaced later holds its schedule from before the replacement.
+    A command recorded with its calendar generation gets the calendar after that many loads, and the scratch's
+    load log holds those loads, so the replayed command records the same generation; the versions in force then
+    whose rows the history lacks are returned (the guard refuses a command that consults one). Any other command
+    gets the facts in force at its instant: a year imported later is not there, a year replaced later holds its
+    schedule from before the replacement (None is returned).
     """
-    key = run.calendar.key(instant)
+    generation = event.payload.get(CALENDAR_GENERATION)
+    run.by_generation = run.calendar.by_generation and isinstance(generation, int) \
+        and not isinstance(generation, bool)
+    if run.by_generation:
+        rows, missing = run.calendar.at_generation(generation)
+        _seed_calendar(run, ("generation", generation), rows, run.calendar.imports[:generation])
+        return missing
+    _seed_calendar(run, ("instant", *run.calendar.key(event.occurred_at)), run.calendar.in_force(event.occurred_at),
+                   None)
+    return None
+
+
+def _seed_calendar(run: _Run, key: tuple[Any, ...], rows: list[dict[str, Any]],
+                   imports: list[dict[str, Any]] | None) -> None:
+    """Make the scratch's calendar ``rows`` (and its load log ``imports``, unless None), unless it holds them."""
     if key == run.calendar_seeded:
         return
-    rows = run.calendar.in_force(instant)
     with run.engine.database.writer.begin() as conn:
         conn.execute(delete(CalendarDay.__table__))
         if rows:
             conn.execute(insert(CalendarDay.__table__), rows)
+        if imports is not None:
+            conn.execute(delete(CalendarImport.__table__))
+            if imports:
+                conn.execute(insert(CalendarImport.__table__), imports)
     run.calendar_seeded = key
     run.engine.calendar.invalidate()
 
@@ -139,9 +160,10 @@ def _replayed(run: _Run, *, after: int) -> list[RecordedEvent]:
 
 
 def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> ReplayDivergence | None:
-    want = _without_state_digest(expected.to_dict())
+    unmatched = () if run.by_generation else (CALENDAR_GENERATION,)
+    want = _without(expected.to_dict(), STATE_DIGEST, *unmatched)
     # An event recorded before a field was added to its type is compared without it (replay_shapes).
-    got = as_recorded(_without_state_digest(_translate(run, actual, expected)), want)
+    got = as_recorded(_without(_translate(run, actual, expected), STATE_DIGEST, *unmatched), want)
     if canonical_json(got) == canonical_json(want):
         return None
     differing = [key for key in want if canonical_json(want[key]) != canonical_json(got.get(key))]
@@ -149,15 +171,19 @@ def _compare(run: _Run, expected: RecordedEvent, actual: RecordedEvent) -> Repla
     return ReplayDivergence(expected.seq, "mismatch", want, got, f"记录与重放的{named}不同")
 
 
-def _without_state_digest(event: dict[str, Any]) -> dict[str, Any]:
-    """The event without its snapshot digest: the replay's snapshot holds its own task ids, so never the same.
+def _without(event: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The event without the chain's stamps ``keys`` in its payload, for the comparison.
 
-    The digest is verification's to check (:mod:`engine.verification`), against the stored snapshot.
+    The snapshot digest (:data:`STATE_DIGEST`) always: the replay's snapshot holds its own task ids, so it is
+    never the same; verification checks it against the stored snapshot (:mod:`engine.verification`). The
+    calendar generation (:data:`CALENDAR_GENERATION`) when the command was not seeded by it (recorded before
+    commands carried it, or a history whose calendar rows its load log does not account for): the scratch's own
+    count then means nothing. Seeded by it, the replayed command records it again and it is compared.
     """
     payload = event["payload"]
-    if STATE_DIGEST not in payload:
+    if not any(key in payload for key in keys):
         return event
-    return {**event, "payload": {k: v for k, v in payload.items() if k != STATE_DIGEST}}
+    return {**event, "payload": {k: v for k, v in payload.items() if k not in keys}}
 
 
 _COMPARED = {"seq": "序号", "event_type": "事件类型", "occurred_at": "时间", "actor": "办理人", "element_id": "环节",

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from sqlalchemy import event
 
 from engine import Actor, DeployDefinitions, Engine
+from engine.audit import CALENDAR_GENERATION, STATE_DIGEST
 
 CLERK = Actor("window_yz", ("window_clerk",), "500103", "zwzx")
 ZHUJIAN = Actor("reviewer_zj", ("reviewer",), "500103", "zhujian")
@@ -22,6 +23,11 @@ def deploy_shipped(engine: Engine) -> list:
     """Deploy everything in processes/ and forms/."""
     bpmn, forms = engine.shipped_files()
     return engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms)))
+
+
+def recorded(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's payload without the chain's stamps (the command's calendar generation, the snapshot digest)."""
+    return {k: v for k, v in payload.items() if k not in (CALENDAR_GENERATION, STATE_DIGEST)}
 
 
 def open_task(engine: Engine, actor: Actor, element_id: str) -> dict:

@@ -72,6 +72,9 @@ class HistoryEventSchema(Schema):
     details = fields.Dict(metadata={"description": "事件的其他内容（理由、计时、转办对象等）"})
     state_sha256 = fields.String(allow_none=True, metadata={
         "description": "该命令写入的流程状态快照的 sha256（命令的最后一个事件记下；校验链条时与办件当前的快照比对）"})
+    calendar_generation = fields.Integer(allow_none=True, metadata={
+        "description": "该命令计算工作日所用的节假日安排：载入记录的前 N 次载入之后的安排（命令的第一个事件记下，"
+                       "重放按它取日历；该命令的其余事件为空）"})
     passed = fields.List(fields.Nested(ElementSchema), metadata={"description": "流程流转经过的元素"})
     clocks = fields.List(fields.Nested(ClockAtSchema))
     calendar_note = fields.String(allow_none=True, metadata={"description": CALENDAR_NOTE})

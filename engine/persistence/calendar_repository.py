@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Literal, Mapping
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, literal, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from ..calendar import (
     facts_from_chinesecalendar,
 )
 from ..errors import Conflict
+from .calendar_generation import GENERATION
 from .models import CalendarDay, CalendarImport, CalendarReplacedDay
 
 log = logging.getLogger(__name__)
@@ -114,11 +115,13 @@ class CalendarMark:
         days: facts in force.
         last_load: when the latest was loaded (None: no year is). Every replaced schedule stopped by then.
         replaced: facts kept of replaced schedules.
+        generation: loads logged (:mod:`.calendar_generation`), read in the same statement.
     """
 
     days: int
     last_load: datetime | None
     replaced: int
+    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,21 @@ class CalendarRepository:
             select(CalendarDay.day, CalendarDay.kind, CalendarDay.note, CalendarDay.year))
         return calendar_from_rows((row._asdict() for row in rows), strict=strict)
 
+    def load_calendar_generation(self) -> tuple[WorkCalendar, int]:
+        """The calendar and the generation its rows were read at (:mod:`.calendar_generation`), in one statement.
+
+        One statement reads one snapshot on both databases, so the rows are that generation's (a load adds its
+        log row in the transaction that changes the days). Joined to one row, the generation comes back even
+        when no year is loaded.
+        """
+        days = CalendarDay.__table__
+        one = select(literal(1).label("one")).subquery()
+        rows = list(self.session.execute(select(GENERATION, days.c.day, days.c.kind, days.c.note, days.c.year)
+                                         .select_from(one.outerjoin(days, true()))))
+        calendar = calendar_from_rows({"day": day, "kind": kind, "note": note, "year": year}
+                                      for _, day, kind, note, year in rows if day is not None)
+        return calendar, int(rows[0][0])
+
     def year_facts(self, year: int) -> dict[date, DayFact]:
         """Return the stored facts of ``year`` (empty when the year is not loaded)."""
         rows = self.session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.note)
@@ -184,6 +202,7 @@ class CalendarRepository:
         Raises:
             CalendarYearExists: the year holds different content and ``replace`` is False (nothing written).
         """
+        self._one_load_at_a_time()
         existing = self.year_facts(schedule.year)
         new_hash, old_hash = schedule.content_hash, content_hash(existing) if existing else None
         if old_hash == new_hash:
@@ -218,6 +237,7 @@ class CalendarRepository:
         Returns:
             One ``created`` outcome per year loaded now (empty when nothing was missing).
         """
+        self._one_load_at_a_time()   # before reading what is loaded: a seeding that waited sees the other's years
         loaded = set(self.session.scalars(select(CalendarDay.year).distinct()))
         return [self.import_year(schedule, actor=actor, now=now)
                 for schedule in facts_from_chinesecalendar(years) if schedule.year not in loaded]
@@ -239,9 +259,9 @@ class CalendarRepository:
         """What changes whenever a year is loaded or replaced, read in one aggregate statement."""
         days = CalendarDay.__table__
         replaced = select(func.count()).select_from(CalendarReplacedDay.__table__).scalar_subquery()
-        count, last, kept = self.session.execute(
-            select(func.count(), func.max(days.c.loaded_at), replaced).select_from(days)).one()
-        return CalendarMark(int(count), last, int(kept))
+        count, last, kept, generation = self.session.execute(
+            select(func.count(), func.max(days.c.loaded_at), replaced, GENERATION).select_from(days)).one()
+        return CalendarMark(int(count), last, int(kept), int(generation))
 
     def replaced_rows(self) -> list[dict[str, Any]]:
         """Every replaced fact (:data:`DAY_COLUMNS` and ``replaced_at``), oldest load first."""
@@ -278,6 +298,17 @@ class CalendarRepository:
             if entry.action != "unchanged":
                 loaded[entry.year] = entry.at
         return lost
+
+    def _one_load_at_a_time(self) -> None:
+        """Make loads commit one after another, in the order of their log ids, before reading anything.
+
+        A generation N must mean the first N rows of the log (replay seeds a command with the calendar after
+        that many loads): with two loads in flight on PostgreSQL, the later id could commit first. The lock
+        lets readers (the generation's count) through and holds the next load until this one commits. SQLite
+        has one writer at a time already.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("LOCK TABLE calendar_imports IN SHARE ROW EXCLUSIVE MODE"))
 
     def _refuse_going_back(self, year: int, now: datetime) -> None:
         """Refuse a replacement dated before the schedule it replaces was loaded (this host's clock is behind).

@@ -6,7 +6,9 @@ session on the hot path saves a noticeable share of each command's time.
 
 A unit also tells the process's calendar cache which calendar generation was committed when its command began
 (:mod:`.calendar_generation`): the case repository reads it with the case row, :meth:`check_calendar` on its
-own for a command that locks no case row first.
+own for a command that locks no case row first. And it is the command's calendar scope
+(:meth:`~engine.calendar_functions.CalendarProvider.in_use`): every calendar read in it returns the calendar the
+command read first, whose generation the command's first event records.
 """
 from __future__ import annotations
 
@@ -49,6 +51,7 @@ class SqlAlchemyUnitOfWork:
         self.calendar = calendar
         """The process's calendar cache (``observe(generation)``); None: nothing to tell."""
         self._calendar_observed = False
+        self._calendar_scope: Any = None
 
     def __enter__(self) -> "SqlAlchemyUnitOfWork":
         self.connection = self.engine.connect()
@@ -64,6 +67,10 @@ class SqlAlchemyUnitOfWork:
             raise
         self._session = None
         self._calendar_observed = False
+        # The command's calendar reads all return the calendar it read first (recorded with its events).
+        self._calendar_scope = self.calendar.in_use() if self.calendar is not None else None
+        if self._calendar_scope is not None:
+            self._calendar_scope.__enter__()
         self.cases = CaseRepository(self)
         self.definitions = DefinitionRepository(self)
         self.users = UserRepository(self)
@@ -108,6 +115,9 @@ class SqlAlchemyUnitOfWork:
         finally:
             self.connection.close()
             self.connection = None
+            if self._calendar_scope is not None:
+                scope, self._calendar_scope = self._calendar_scope, None
+                scope.__exit__(None, None, None)
 
     def _restore_busy_timeout(self) -> None:
         # The DBAPI connection goes back to the pool: give it the usual wait again.

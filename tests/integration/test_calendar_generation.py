@@ -100,7 +100,8 @@ def test_a_completion_reads_the_generation_with_its_case_row_and_a_start_in_one_
     replaced_elsewhere(engine, clock, web)
     with count_statements(web) as completed:
         web.handle(CompleteTask(accept, REVIEWER, {}))
-    reading = [s for s in completed if "calendar_imports" in s]
+    # The calendar's reload reads its generation with its rows (one statement, not the command's own).
+    reading = [s for s in completed if "calendar_imports" in s and "calendar_days" not in s]
     assert len(reading) == 1 and "JOIN cases" in reading[0], completed      # the lock of the task and its case
     with count_statements(web) as started:
         web.handle(StartCase("parallel_approval", CLERK))

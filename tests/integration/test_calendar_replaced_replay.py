@@ -113,7 +113,7 @@ def test_a_case_running_when_its_year_was_replaced_replays_identically(engine, c
     assert from_file.identical, from_file.divergence
     path = tmp_path / "case.json"
     assert runner.invoke(args=["history", "export", str(case_id), "-o", str(path)]).exit_code == 0
-    assert json.loads(path.read_text("utf-8"))["format"] == "tongban-case-history/3"
+    assert json.loads(path.read_text("utf-8"))["format"] == "tongban-case-history/4"
     result = runner.invoke(args=["replay", "--file", str(path)])
     assert result.exit_code == 0, result.output
 

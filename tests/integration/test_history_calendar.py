@@ -80,7 +80,7 @@ def test_a_file_carries_its_years_and_names_the_others_with_their_load_instant(e
     full = load_case_history(engine.database, case_id)
     text = dumps_history(full)
     doc = json.loads(text)
-    assert doc["format"] == FORMAT == "tongban-case-history/3"
+    assert doc["format"] == FORMAT == "tongban-case-history/4"
     assert {row["year"] for row in doc["seed"]["calendar"]} == {2026, 2027}
     withheld = {item["year"]: item["loaded_at"] for item in doc["seed"]["calendar_withheld"]}
     assert set(withheld) == set(range(2004, 2026)) | {2028}

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from engine.calendar import WorkCalendar, facts_from_chinesecalendar
-from engine.calendar_functions import CalendarProvider, calendar_functions
+from engine.calendar_functions import CalendarProvider, calendar_functions, generation_in_use
 from engine.errors import ExpressionFailed
 from engine.expressions import Evaluator
 
@@ -102,6 +102,47 @@ def test_the_time_to_live_still_bounds_reads_that_observe_no_generation():
     provider = CalendarProvider(load, ttl=-1)   # always past its time to live
     provider.observe(1)
     provider.get(), provider.get()
+    assert len(loads) == 2
+
+
+def test_a_command_counts_with_the_calendar_it_read_first_and_says_which_generation():
+    loaded = iter([(calendar_2026(), 7), (WorkCalendar({}, set()), 8)])
+    provider = CalendarProvider(lambda: next(loaded), ttl=-1)     # every read outside a command would reload
+    assert generation_in_use() is None                             # outside a command: nothing to record
+    with provider.in_use():
+        provider.observe(6)                # an import committed after the command's read: the newer rows are kept
+        first = provider.get()
+        assert provider.get() is first and generation_in_use() == 7
+        with provider.in_use():            # a unit of work inside the command's own
+            assert provider.get() is first
+    assert generation_in_use() is None
+    with provider.in_use():
+        provider.observe(8)
+        assert generation_in_use() == 8    # counted no days: the generation it saw committed
+        assert provider.get() is not first and generation_in_use() == 8
+
+
+def test_a_loader_that_knows_no_generation_records_the_observed_one():
+    provider = CalendarProvider(calendar_2026, ttl=3600)
+    with provider.in_use():
+        provider.observe(3)
+        provider.get()
+        assert generation_in_use() == 3
+
+
+def test_a_calendar_read_at_an_older_generation_than_observed_is_reloaded():
+    loads = []
+
+    def load():
+        loads.append(1)
+        return calendar_2026(), 2
+    provider = CalendarProvider(load, ttl=3600)
+    provider.get()
+    provider.observe(1)                    # older than the rows: kept
+    provider.get()
+    assert len(loads) == 1
+    provider.observe(3)
+    provider.get()
     assert len(loads) == 2
 
 

@@ -126,3 +126,70 @@ def test_rows_that_are_no_succession_of_versions_are_refused(current, replaced, 
     with pytest.raises(CalendarVersionsInvalid) as refused:
         CalendarVersions(current, replaced)
     assert refused.value.code == "HISTORY_CALENDAR_INVALID" and problem in refused.value.message
+
+
+# --- by generation ------------------------------------------------------------------------------------------------
+
+def load(entry_id: int, year: int, action: str, at: datetime) -> dict:
+    return {"id": entry_id, "year": year, "action": action, "content_hash": "h", "previous_hash": None,
+            "source": "测试", "actor": "admin", "at": at}
+
+
+def test_a_generation_is_the_calendar_after_that_many_loads():
+    versions = CalendarVersions([day_row(date(2026, 12, 2), "holiday", ELEVEN), day_row(date(2027, 1, 1), "holiday", TEN)],
+                                [day_row(date(2026, 12, 1), "holiday", NINE, replaced_at=ELEVEN)],
+                                [load(1, 2026, "created", NINE), load(2, 2027, "created", TEN),
+                                 load(3, 2027, "unchanged", TEN), load(4, 2026, "replaced", ELEVEN)])
+    assert versions.by_generation
+    assert versions.at_generation(0) == ([], {})
+    assert [r["day"] for r in versions.at_generation(1)[0]] == [date(2026, 12, 1)]
+    assert [r["day"] for r in versions.at_generation(3)[0]] == [date(2026, 12, 1), date(2027, 1, 1)]
+    rows, missing = versions.at_generation(4)
+    assert [r["day"] for r in rows] == [date(2026, 12, 2), date(2027, 1, 1)] and missing == {}
+    assert "replaced_at" not in rows[0]                      # calendar_days rows
+    # The instant of a command does not matter: one that ran at nine with generation 4 counted the new 2026.
+    assert [r["day"] for r in versions.in_force(NINE)] == [date(2026, 12, 1)]
+
+
+@pytest.mark.parametrize("generation", [-1, 5])
+def test_a_generation_the_log_does_not_reach_refuses_the_replay(generation):
+    versions = CalendarVersions([day_row(date(2026, 12, 1), "holiday", NINE)], [],
+                                [load(1, 2026, "created", NINE)] * 4)
+    with pytest.raises(CalendarVersionsInvalid) as refused:
+        versions.at_generation(generation)
+    assert refused.value.code == "HISTORY_CALENDAR_INVALID" and refused.value.details["loads"] == 4
+
+
+def test_a_version_the_log_does_not_name_makes_the_history_go_by_instant():
+    # Rows written behind the log's back (an old fixture): a generation could not say when they counted.
+    versions = CalendarVersions([day_row(date(2026, 12, 1), "holiday", NINE)], [], [load(1, 2027, "created", TEN)])
+    assert not versions.by_generation
+    assert not CalendarVersions([day_row(date(2026, 12, 1), "holiday", NINE)]).by_generation
+
+
+def test_a_version_in_force_at_a_generation_without_its_rows_is_missing_and_refuses_when_consulted():
+    # 2026 was loaded at nine and replaced at ten before replaced schedules were kept.
+    versions = CalendarVersions([day_row(date(2026, 12, 2), "holiday", TEN)], [],
+                                [load(1, 2026, "created", NINE), load(2, 2026, "replaced", TEN)])
+    rows, missing = versions.at_generation(1)
+    assert rows == [] and missing == {2026: NINE}
+    withheld = WithheldYears({}, case_no="TB20261123000001", lost=[LostVersion(2026, NINE, TEN)])
+    withheld.at(2, "TaskCompleted", ELEVEN, missing)     # the instant says 2026's new schedule; the generation not
+    calendar = withheld.guard(WorkCalendar({}, set()))
+    calendar.is_workday(date(2027, 3, 1))
+    with pytest.raises(CalendarVersionLost) as lost:
+        calendar.is_workday(date(2026, 12, 1))
+    assert lost.value.details["replaced_at"] == TEN.isoformat()
+    withheld.at(3, "TaskCompleted", NINE, versions.at_generation(2)[1])   # an instant before: the generation wins
+    withheld.refused = None
+    withheld.guard(WorkCalendar({}, set())).is_workday(date(2026, 12, 1))
+    assert withheld.refused is None
+
+
+def test_a_withheld_year_in_force_at_a_generation_refuses_as_not_carried():
+    versions = CalendarVersions([], [], [load(1, 2028, "created", LOADED_2028)])
+    rows, missing = versions.at_generation(1)
+    withheld = WithheldYears({2028: LOADED_2028}, case_no="TB20261123000001")
+    withheld.at(3, "TaskCompleted", datetime(2026, 11, 1, tzinfo=CST), missing)   # an instant before its load
+    with pytest.raises(CalendarNotCarried):
+        withheld.guard(WorkCalendar(FACTS, {2027})).is_workday(date(2028, 1, 3))
