@@ -71,6 +71,12 @@ def generation_in_use() -> int | None:
     return use.generation if use.calendar is not None else use.observed
 
 
+def generation_read() -> int | None:
+    """The generation of the calendar the running command read (None: it read none, or runs in no command)."""
+    use = _in_use.get()
+    return use.generation if use is not None and use.calendar is not None else None
+
+
 class CalendarProvider:
     """Hands out the current :class:`WorkCalendar`, reloading it when its generation changed, stale or told to.
 

@@ -18,7 +18,7 @@ from .case_clocks import (
 )
 from .commands import Actor, RecomputeDeadlines, ResumeClock, SuspendClock
 from .errors import Forbidden, InvalidInput, NotFound
-from .calendar_functions import case_clocks_bound
+from .calendar_functions import case_clocks_bound, generation_in_use
 from .handlers import CaseRef, Services, _record, rearm_timers
 from .legal_clock import Budget, Clock
 from .legal_clock_records import ClockClosed, ClockKind, ClockNotPaused
@@ -133,7 +133,11 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
                                        definition.spec, definition.subprocess_specs)
         with case_clocks_bound(case.clocks):
             moved = svc.runner.rearm_timers(workflow)
+        counted = generation_in_use()   # every stored instant is now that generation's
         if before == after and not moved and not tasks:
+            if counted is not None and counted != case.calendar_generation:
+                uow.cases.mark_counted(case.id, counted)
+                uow.commit()
             svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
             return CaseRef(case.id, case.case_no, case.status, case.version)
         for timer in moved:
@@ -148,6 +152,8 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
             before[f"{key}:yellow_at"], after[f"{key}:yellow_at"] = _iso(row.yellow_at), _iso(yellow_at)
         case.set(workflow_state=svc.runner.dump(workflow), **fresh)
         rows = _record(case, [ev.DeadlinesRecomputed(reason=cmd.reason, before=before, after=after)], cmd.actor, now)
+        if counted is not None:
+            case.set(calendar_generation=counted)
         uow.cases.save(case, events=rows)
         uow.commit()
     if workflow is not None:

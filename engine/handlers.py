@@ -15,7 +15,7 @@ from typing import Any, Callable
 from . import events as ev
 from .audit import CALENDAR_GENERATION, STATE_DIGEST, event_hash, state_digest
 from .bundle import merge as merge_bundle
-from .calendar_functions import case_clocks_bound, generation_in_use
+from .calendar_functions import case_clocks_bound, generation_in_use, generation_read
 from .candidates import resolve_groups
 from .clock import Clock
 from .commands import (
@@ -399,4 +399,8 @@ def _record(case: CaseRecord, items: list[ev.Event], actor: Actor, now: datetime
                      "payload": payload, "prev_hash": prev, "hash": digest})
         prev = digest
     case.set(event_seq=seq, chain_head=prev, updated_at=now, **event_columns(case, items, case.clocks, now))
+    read = generation_read()
+    if read is not None and (case.calendar_generation is None or read < case.calendar_generation):
+        # Counted with an older calendar than the case's last full count: the worker's recount will catch up.
+        case.set(calendar_generation=read)
     return rows

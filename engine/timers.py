@@ -6,7 +6,10 @@ two workers off the same rows, the case row lock serializes the firing, and a ti
 no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
-(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. More jobs share
+(:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. It also recounts the
+running cases counted with a calendar older than the committed one (:meth:`TimerWorker.recount`): after every
+calendar import, including a case a command wrote with the old calendar after the import's own recompute had
+passed (a case opened while the import's transaction was open), or when that recompute was cut short. More jobs share
 the scheduler, so none ever delays a timer: one builds the archive packages of closed cases
 (:mod:`engine.archives`: leased rows, exactly once), one seals the districts' chain heads of the days
 that ended, once a day (:mod:`engine.chain_heads`: a lock and a unique key per district and day), and a
@@ -21,7 +24,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -30,12 +33,15 @@ from .archives import build_due
 from .bootstrap import Engine
 from .chain_heads import SEAL_GRACE, seal_days
 from .clock import CST
-from .commands import Actor, FireDueTimers, RaiseSupervision
+from .commands import Actor, Command, FireDueTimers, RaiseSupervision, RecomputeDeadlines
 from .errors import EngineError
 from .message_worker import MessageWorker
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 log = logging.getLogger("tongban.worker")
+
+RECOUNT_REASON = "节假日安排已更新，按现行安排补算"
+"""The ``DeadlinesRecomputed`` reason of a recount by the worker (:meth:`TimerWorker.recount`)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class SweepResult:
     failed: int
     supervised: int = 0
     """Cases that got new 督办 items in this wake-up."""
+    recounted: int = 0
+    """Cases recounted with the committed calendar in this wake-up (:meth:`TimerWorker.recount`)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ class TimerWorker:
                     else:
                         failed += 1
                 if len(case_ids) < self.batch:
-                    return SweepResult(done, failed, self.supervise())
+                    return SweepResult(done, failed, self.supervise(), self.recount())
         finally:
             self._sweep_lock.release()
 
@@ -92,19 +100,40 @@ class TimerWorker:
 
         Bounded per wake-up, so a case that keeps failing cannot hold the worker; the rest wait a tick.
         """
-        raised = 0
+        return self._each_case(lambda uow: uow.supervision.due_case_ids(self.engine.clock.now(), limit=self.batch),
+                               lambda case_id: RaiseSupervision(case_id, actor=self.actor), "supervision",
+                               max_batches)
+
+    def recount(self, *, max_batches: int = 20) -> int:
+        """Recompute the running cases some of whose instants count with an older calendar; return how many.
+
+        ``tongban calendar import`` recomputes every running case right after its commit; this catches what that
+        missed (``cases.calendar_generation`` below the committed generation). A recompute that moves nothing
+        writes no event; one that does writes ``DeadlinesRecomputed``. Bounded per wake-up, like ``supervise``.
+        """
+        return self._each_case(lambda uow: uow.cases.counted_with_older_calendar(limit=self.batch),
+                               lambda case_id: RecomputeDeadlines(case_id, RECOUNT_REASON, actor=self.actor),
+                               "recount", max_batches)
+
+    def _each_case(self, pick: Callable[[SqlAlchemyUnitOfWork], list[int]], command: Callable[[int], Command],
+                   what: str, max_batches: int) -> int:
+        """Issue ``command`` for each case ``pick`` finds, batch after batch; return how many succeeded.
+
+        A case whose command fails is logged and left for a later wake-up (it is picked again then).
+        """
+        done = 0
         for _ in range(max_batches):
             with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
-                case_ids = uow.supervision.due_case_ids(self.engine.clock.now(), limit=self.batch)
+                case_ids = pick(uow)
             for case_id in case_ids:
                 try:
-                    self.engine.handle(RaiseSupervision(case_id, actor=self.actor))
-                    raised += 1
+                    self.engine.handle(command(case_id))
+                    done += 1
                 except EngineError as exc:
-                    log.warning("supervision of case %s failed: %s", case_id, exc)
+                    log.warning("%s of case %s failed: %s", what, case_id, exc)
             if len(case_ids) < self.batch:
                 break
-        return raised
+        return done
 
     def seal(self) -> int:
         """Seal the chain heads of the days that ended, at most once a day per worker; return how many.

@@ -47,6 +47,7 @@ class CaseRecord:
     tolerance: bool = False
     visits: int = 0
     department: str | None = None
+    calendar_generation: int | None = None
     changes: dict[str, Any] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
@@ -77,7 +78,7 @@ CASE_RECORD_COLUMNS = [cases.c[name] for name in (
     "event_seq", "chain_head", "version", "workflow_state", "ended_at", "updated_at", "serializer_version",
     "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at", "committed_yellow_at",
     "deadline_provisional", "stage", "deciding_district", "channel", "accepted_at", "corrections", "tolerance",
-    "visits", "department")]
+    "visits", "department", "calendar_generation")]
 TASK_RECORD_COLUMNS = [tasks.c[name] for name in (
     "id", "case_id", "spiff_task_id", "element_id", "form_key", "candidate_groups", "state", "assignee",
     "activation")]

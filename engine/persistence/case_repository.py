@@ -34,7 +34,7 @@ _LOCK_CASE = select(*CASE_RECORD_COLUMNS, GENERATION).where(cases.c.id == bindpa
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
                  "committed_yellow_at", "deadline_provisional", "channel", "accepted_at", "corrections",
-                 "tolerance", "visits")
+                 "tolerance", "visits", "calendar_generation")
 # Set once, when the case ends: written only by a save that changed them (engine/case_metrics.py).
 _CLOSING_COLUMNS = ("legal_used_days", "legal_limit_days", "legal_late", "committed_used_days",
                     "committed_limit_days", "committed_late")
@@ -201,6 +201,20 @@ class CaseRepository:
         self.uow.deferred.case_id = case.id
         case.version += 1
         case.changes.clear()
+
+    def mark_counted(self, case_id: int, generation: int) -> None:
+        """Record that every stored instant of the (locked) case counts with ``generation``'s calendar.
+
+        A recompute that moved nothing writes no event and no new version: only this column, which no replay
+        or verification compares.
+        """
+        self._conn.execute(update(cases).where(cases.c.id == case_id).values(calendar_generation=generation))
+
+    def counted_with_older_calendar(self, *, limit: int) -> list[int]:
+        """Running cases some of whose instants were counted with a calendar older than the committed one."""
+        stmt = (select(cases.c.id).where(cases.c.status == "running", cases.c.calendar_generation < GENERATION)
+                .order_by(cases.c.calendar_generation, cases.c.id).limit(limit))
+        return list(self._conn.execute(stmt).scalars())
 
     def open_budgeted_tasks(self, case_id: int, *, on_case_clock: bool = False) -> list[Any]:
         """The case's open tasks with a budget of their own, oldest first (only those on a case clock, if asked).

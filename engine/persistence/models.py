@@ -101,6 +101,8 @@ class Case(Base):
               postgresql_where=_COMPLETED, sqlite_where=_COMPLETED),
         Index("ix_cases_running_metrics", "started_at", postgresql_include=_RUNNING_FACTS,
               postgresql_where=_RUNNING, sqlite_where=_RUNNING),
+        # The worker's recount looks for running cases counted with a calendar older than the committed one.
+        Index(None, "status", "calendar_generation"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -147,6 +149,11 @@ class Case(Base):
     committed_late: Mapped[Optional[bool]] = mapped_column(Boolean)
     facts_version: Mapped[Optional[int]] = mapped_column(Integer)
     """NULL on cases written before these facts existed; ``tongban migrate`` backfills them."""
+    calendar_generation: Mapped[Optional[int]] = mapped_column(Integer)
+    """The oldest calendar generation any of the case's stored instants may have been counted with: set by a
+    full recompute (``DeadlinesRecomputed``, or none needed) and by opening the case, lowered by a command that
+    counted with an older calendar (one that began before an import committed). The worker recomputes running
+    cases below the committed generation (:meth:`engine.timers.TimerWorker.recount`). NULL: never counted."""
 
     __mapper_args__ = {"version_id_col": version}
 
