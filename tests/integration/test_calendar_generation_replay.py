@@ -47,6 +47,32 @@ def replaced_while_web_is_behind(engine, clock, web) -> None:
     web.clock.set(FIVE_SECONDS_EARLIER)
 
 
+def started_while_an_import_is_open(engine, clock, web, database_url: str) -> int:
+    """PostgreSQL: at 10:00 the CLI replaces 2026 and, before its commit, the web process (10:00:05) opens a case.
+
+    Returns the case's id; the import has committed and the engine's cache is invalidated, as the real import's
+    would be; nothing is recomputed. Skips on SQLite, where no command runs while an import is uncommitted.
+    """
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite: a command's write waits for the import's write lock, so no command runs while an "
+                    "import is uncommitted")
+    seeded_and_deployed(engine, clock, web)
+    clock.set(REPLACED_AT)
+    web.clock.set(FIVE_SECONDS_LATER)
+    with engine.services.uow() as uow, ThreadPoolExecutor(1) as pool:
+        outcome = CalendarRepository(uow.session).import_year(revised_2026(), actor="admin", now=clock.now(),
+                                                              replace=True)
+        assert outcome.action == "replaced"
+        started = pool.submit(web.handle, StartCase("parallel_approval", CLERK))
+        try:
+            case_id = started.result(timeout=WAIT_SECONDS).case_id
+        except FutureTimeout:
+            pytest.fail(f"the web process's StartCase waited over {WAIT_SECONDS} s for the open import")
+        uow.commit()
+    engine.calendar.invalidate()
+    return case_id
+
+
 def replays_identically_from_a_file(engine, case_id: int) -> None:
     """The case's history, written to a history file and read back, replays identically too."""
     history = loads_history(dumps_history(load_case_history(engine.database, case_id)))
@@ -87,27 +113,7 @@ def test_a_history_file_of_a_case_started_by_a_host_behind_the_importer_replays_
 
 def test_a_case_started_while_an_import_is_uncommitted_replays_with_the_schedule_it_counted_with(
         engine, clock, web, database_url):
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite: a command's write waits for the import's write lock, so no command runs while an "
-                    "import is uncommitted")
-    seeded_and_deployed(engine, clock, web)
-    clock.set(REPLACED_AT)
-    web.clock.set(FIVE_SECONDS_LATER)
-    # The CLI's import_calendar_year (engine/calendar_store.py), held open: the web process starts a case
-    # after the import's instant, before its commit.
-    blocked = False
-    with engine.services.uow() as uow, ThreadPoolExecutor(1) as pool:
-        outcome = CalendarRepository(uow.session).import_year(revised_2026(), actor="admin", now=clock.now(),
-                                                              replace=True)
-        assert outcome.action == "replaced"
-        started = pool.submit(web.handle, StartCase("parallel_approval", CLERK))
-        try:
-            case_id = started.result(timeout=WAIT_SECONDS).case_id
-        except FutureTimeout:
-            blocked = True
-        uow.commit()
-    assert not blocked, f"the web process's StartCase waited over {WAIT_SECONDS} s for the open import"
-    engine.calendar.invalidate()
+    case_id = started_while_an_import_is_open(engine, clock, web, database_url)
     assert legal_due(web, case_id)["due_date"] == OLD_DUE          # counted before the import committed
     clock.set(RECOMPUTED_AT)
     engine.recompute_deadlines("2026 年节假日安排替换")

@@ -9,14 +9,11 @@ count with (``cases.calendar_generation``), and the worker's wake-up recomputes 
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from engine import CST, StartCase, import_calendar_year, parse_schedule
-from engine.persistence.calendar_repository import CalendarRepository
 from engine.persistence.models import CalendarImport, Case
 from engine.timers import RECOUNT_REASON, TimerWorker
 from tests.conftest import DATA
@@ -24,6 +21,7 @@ from tests.helpers import CLERK
 from tests.integration.test_calendar_generation import (  # noqa: F401 - the web fixture
     FIVE_SECONDS_LATER, NEW_DUE, OLD_DUE, REPLACED_AT, replays_identically, seeded_and_deployed, web,
 )
+from tests.integration.test_calendar_generation_replay import started_while_an_import_is_open
 from tests.integration.test_calendar_replaced_replay import revised_2026
 
 
@@ -81,16 +79,7 @@ def test_a_recount_that_moves_nothing_writes_no_event_and_no_version(engine, clo
 
 def test_a_case_opened_while_an_import_was_open_and_missed_by_its_recompute_is_recounted(
         engine, clock, web, database_url):
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite: a command's write waits for the import's write lock, so no case opens meanwhile")
-    seeded_and_deployed(engine, clock, web)
-    clock.set(REPLACED_AT)
-    web.clock.set(FIVE_SECONDS_LATER)
-    with engine.services.uow() as uow, ThreadPoolExecutor(1) as pool:
-        CalendarRepository(uow.session).import_year(revised_2026(), actor="admin", now=clock.now(), replace=True)
-        case_id = pool.submit(web.handle, StartCase("parallel_approval", CLERK)).result(timeout=10).case_id
-        uow.commit()
-    engine.calendar.invalidate()
+    case_id = started_while_an_import_is_open(engine, clock, web, database_url)
     # The import's recompute listed the cases before this one committed: it never saw it.
     assert stored_due(engine, case_id) == OLD_DUE
     committed, counted = generations(engine)

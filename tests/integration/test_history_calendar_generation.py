@@ -16,10 +16,8 @@ The events a command writes after its first share that first event's generation.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-import pytest
 from sqlalchemy import create_engine, select, text, update
 
 from app import create_app
@@ -27,13 +25,14 @@ from app.runtime import set_engine
 from engine import CST, Actor, CompleteTask, StartCase, ensure_calendar_seeded
 from engine.audit import CALENDAR_GENERATION
 from engine.history_calendar import command_generations
-from engine.persistence.calendar_repository import CalendarRepository
 from engine.persistence.models import CaseEvent
 from tests.helpers import ACCEPT, CLERK, deploy_shipped, open_task
 from tests.integration.test_calendar_generation import (  # noqa: F401 - the web fixture
     FIVE_SECONDS_LATER, NEW_DUE, OLD_DUE, REPLACED_AT, replays_identically, seeded_and_deployed, web,
 )
-from tests.integration.test_calendar_generation_replay import RECOMPUTED_AT, replaced_while_web_is_behind
+from tests.integration.test_calendar_generation_replay import (
+    RECOMPUTED_AT, replaced_while_web_is_behind, started_while_an_import_is_open,
+)
 from tests.integration.test_calendar_replaced_replay import (  # noqa: F401 - the clock fixture
     MONDAY, clock, legal_due, revised_2026,
 )
@@ -130,17 +129,7 @@ def test_a_step_taken_by_a_host_behind_the_importer_after_the_recompute_shows_th
 
 def test_a_case_started_while_an_import_is_uncommitted_shows_the_schedule_it_counted_with(
         engine, clock, web, database_url):
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite: a command's write waits for the import's write lock, so no command runs while an "
-                    "import is uncommitted")
-    seeded_and_deployed(engine, clock, web)
-    clock.set(REPLACED_AT)
-    web.clock.set(FIVE_SECONDS_LATER)
-    with engine.services.uow() as uow, ThreadPoolExecutor(1) as pool:
-        CalendarRepository(uow.session).import_year(revised_2026(), actor="admin", now=clock.now(), replace=True)
-        case_id = pool.submit(web.handle, StartCase("parallel_approval", CLERK)).result(timeout=10).case_id
-        uow.commit()
-    engine.calendar.invalidate()
+    case_id = started_while_an_import_is_open(engine, clock, web, database_url)
     clock.set(RECOMPUTED_AT)
     engine.recompute_deadlines("2026 年节假日安排替换")
     cut, before, after = recomputed(engine, case_id)
