@@ -240,4 +240,4 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
 
 def _read_calendar(database: Database) -> Any:
     with database.read_sessions() as session:
-        return CalendarRepository(session).load_calendar_generation()
+        return CalendarRepository(session).load_calendar()

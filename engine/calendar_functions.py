@@ -86,7 +86,7 @@ class CalendarProvider:
 
     Args:
         load: reads the calendar from the database: the calendar, or the calendar and the generation its rows
-            were read at (:meth:`~engine.persistence.calendar_repository.CalendarRepository.load_calendar_generation`).
+            were read at (:meth:`~engine.persistence.calendar_repository.CalendarRepository.load_calendar`).
         ttl: seconds after which a read that observed no generation reloads anyway (the read side's bound).
     """
 

@@ -21,7 +21,7 @@ from .persistence.calendar_repository import (
 def load_work_calendar(engine: Any, *, strict: bool = False) -> WorkCalendar:
     """Read the whole calendar in a read-only session and return it."""
     with engine.database.read_sessions() as session:
-        return CalendarRepository(session).load_calendar(strict=strict)
+        return CalendarRepository(session).load_calendar(strict=strict)[0]
 
 
 def calendar_years(engine: Any) -> list[CalendarYearInfo]:

@@ -155,25 +155,22 @@ class CalendarRepository:
     def __init__(self, session: Session):
         self.session = session
 
-    def load_calendar(self, *, strict: bool = False) -> WorkCalendar:
-        """Return a :class:`WorkCalendar` over every loaded year (``strict`` refuses unloaded years)."""
-        rows = self.session.execute(
-            select(CalendarDay.day, CalendarDay.kind, CalendarDay.note, CalendarDay.year))
-        return calendar_from_rows((row._asdict() for row in rows), strict=strict)
-
-    def load_calendar_generation(self) -> tuple[WorkCalendar, int]:
-        """The calendar and the generation its rows were read at (:mod:`.calendar_generation`), in one statement.
+    def load_calendar(self, *, strict: bool = False) -> tuple[WorkCalendar, int]:
+        """The calendar over every loaded year and the generation its rows were read at, in one statement.
 
         One statement reads one snapshot on both databases, so the rows are that generation's (a load adds its
-        log row in the transaction that changes the days). Joined to one row, the generation comes back even
-        when no year is loaded.
+        log row in the transaction that changes the days; see :mod:`.calendar_generation`). Joined to one row,
+        the generation comes back even when no year is loaded.
+
+        Args:
+            strict: the calendar refuses dates in years that are not loaded.
         """
         days = CalendarDay.__table__
         one = select(literal(1).label("one")).subquery()
         rows = list(self.session.execute(select(GENERATION, days.c.day, days.c.kind, days.c.note, days.c.year)
                                          .select_from(one.outerjoin(days, true()))))
-        calendar = calendar_from_rows({"day": day, "kind": kind, "note": note, "year": year}
-                                      for _, day, kind, note, year in rows if day is not None)
+        calendar = calendar_from_rows(({"day": day, "kind": kind, "note": note, "year": year}
+                                       for _, day, kind, note, year in rows if day is not None), strict=strict)
         return calendar, int(rows[0][0])
 
     def year_facts(self, year: int) -> dict[date, DayFact]:
