@@ -118,9 +118,17 @@ class CalendarProvider:
 
     def get(self) -> WorkCalendar:
         """Return the calendar, loading it on first use, after a new generation was observed and after ``ttl``."""
+        return self.current()[0]
+
+    def current(self) -> tuple[WorkCalendar, int | None]:
+        """Return the calendar as :meth:`get` does, and the generation its rows were read at (None: not known).
+
+        Known when the loader said (:meth:`~engine.persistence.calendar_repository.CalendarRepository.load_calendar`
+        does) and the read is outside a command's scope, whose calendar may be older than the cache.
+        """
         use = _in_use.get()
         if use is not None and use.provider is self and use.calendar is not None:
-            return use.calendar
+            return use.calendar, None
         with self._lock:
             if self._calendar is None or time.monotonic() - self._loaded_at > self._ttl:
                 # Loaded after the observation of ``seen``: the rows read hold that generation or a newer one.
@@ -130,11 +138,12 @@ class CalendarProvider:
                 self._calendar, self._loaded_at = calendar, time.monotonic()
                 self._exact = generation is not None
                 self._generation = generation if self._exact else seen
-            calendar, generation = self._calendar, self._generation
+            calendar, generation, exact = self._calendar, self._generation, self._exact
         if use is not None and use.provider is self:
             use.calendar = calendar
             use.generation = generation if generation is not None else use.observed
-        return calendar
+            return calendar, None
+        return calendar, generation if exact else None
 
     def observe(self, generation: int) -> None:
         """Note the calendar generation committed when a command began; the next :meth:`get` reloads if it moved.

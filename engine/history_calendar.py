@@ -154,6 +154,8 @@ class CalendarNotes:
         return self._unknown[found.key]
 
 
+_RELOADS = 3
+"""How many times a reader has the engine reload a calendar older than the tables' mark before it gives up."""
 _NOW = InForce(WorkCalendar({}, ()), NOW)
 """Stands for the engine's calendar of the moment among the cached generations."""
 
@@ -187,12 +189,13 @@ class HistoryCalendars:
     """Hands out the calendar of past events; one per engine, shared by every reader's thread.
 
     Args:
-        current: the engine's calendar (``engine.calendar.get``), which the engine reloads when stale.
+        provider: the engine's :class:`~engine.calendar_functions.CalendarProvider` (``current()`` and
+            ``observe()``), whose calendar stands for the one in force now.
         sessions: read sessions of the engine's database.
     """
 
-    def __init__(self, current: Callable[[], WorkCalendar], sessions: Callable[[], Any]):
-        self._current = current
+    def __init__(self, provider: Any, sessions: Callable[[], Any]):
+        self._provider = provider
         self._sessions = sessions
         self._lock = threading.Lock()
         self._seen: WorkCalendar | None = None
@@ -205,17 +208,16 @@ class HistoryCalendars:
         ``generation``: the calendar generation the event's command counted with (:func:`command_generations`);
         None: the event's instant decides.
         """
-        calendar = self._current()
-        with self._lock:
-            if calendar is not self._seen:
-                # The engine reloaded its calendar: a cheap look tells whether anything was loaded since.
-                with self._sessions() as session:
-                    mark = CalendarRepository(session).change_mark()
-                if mark != self._mark:
-                    self._mark, self._versions = mark, None
-                self._seen = calendar
-            last_load = self._mark.last_load if self._mark else None
-            generation_now = self._mark.generation if self._mark else None
+        for _ in range(_RELOADS):
+            calendar, loaded = self._provider.current()
+            mark = self._mark_after(calendar)
+            if loaded is None or mark is None or loaded >= mark.generation:
+                break
+            # Another process imported since the engine loaded its calendar, and the engine has run no command
+            # to notice: "now" would be the older schedule. Have it reload (it keeps whatever is newer).
+            self._provider.observe(mark.generation)
+        last_load = mark.last_load if mark else None
+        generation_now = mark.generation if mark else None
         now = InForce(calendar, NOW)
 
         def at(instant: datetime, generation: int | None = None) -> InForce:
@@ -229,6 +231,21 @@ class HistoryCalendars:
                 return now
             return self._earlier(calendar, instant)
         return at
+
+    def _mark_after(self, calendar: WorkCalendar) -> CalendarMark | None:
+        """The calendar tables' mark, read again whenever the engine's calendar is another object than last time.
+
+        Read after the calendar, so its generation is never older than the calendar's.
+        """
+        with self._lock:
+            if calendar is not self._seen:
+                # The engine reloaded its calendar: a cheap look tells whether anything was loaded since.
+                with self._sessions() as session:
+                    mark = CalendarRepository(session).change_mark()
+                if mark != self._mark:
+                    self._mark, self._versions = mark, None
+                self._seen = calendar
+            return self._mark
 
     def _loaded(self) -> _Versions:
         versions = self._versions

@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select, text, update
 
 from app import create_app
 from app.runtime import set_engine
-from engine import CST, Actor, CompleteTask, StartCase, ensure_calendar_seeded
+from engine import CST, Actor, CompleteTask, StartCase, ensure_calendar_seeded, import_calendar_year
 from engine.audit import CALENDAR_GENERATION
 from engine.history_calendar import command_generations
 from engine.persistence.models import CaseEvent
@@ -188,3 +188,23 @@ def test_events_a_command_wrote_after_its_first_take_its_generation():
     assert command_generations(events[5:6], before=(5, ten, 8)) == [8]
     assert command_generations(events[5:6], before=(4, ten, 8)) == [None]      # not the event right before
     assert command_generations(events[5:6], before=(5, nine, 8)) == [None]     # not its instant
+
+
+def test_a_host_that_has_not_reloaded_since_an_import_shows_the_new_schedule_at_the_events_counted_with_it(
+        engine, clock, web):
+    """The web process's calendar predates an import another process ran; its history reads the newer events.
+
+    Its history reader once took the web process's cached calendar for "the calendar now" whenever an event's
+    generation was the one last committed, though that cache was read a generation earlier and had not reloaded
+    yet (it reloads on its next command, or a minute later).
+    """
+    seeded_and_deployed(engine, clock, web)                  # the web process caches the seeded calendar
+    stale, _ = web.calendar.current()
+    clock.set(REPLACED_AT)
+    assert import_calendar_year(engine, revised_2026(), actor="admin", replace=True).action == "replaced"
+    case_id = engine.handle(StartCase("parallel_approval", CLERK)).case_id              # counted on the CLI side
+    assert legal_due(engine, case_id)["due_date"] == NEW_DUE
+    assert web.calendar.current()[0] is stale                # no command on the web side since the import
+    assert set(list(shown(web, case_id).values())[1:]) == {NEW_DUE}
+    assert web.calendar.current()[0] is not stale            # the reader had the web process reload it
+    assert legal(web.history.state_at(AUDITOR, case_id, 2)["clocks"])["due_date"] == NEW_DUE

@@ -146,6 +146,18 @@ def test_a_calendar_read_at_an_older_generation_than_observed_is_reloaded():
     assert len(loads) == 2
 
 
+def test_current_says_the_generation_the_cached_rows_were_read_at_only_when_the_loader_knew_it():
+    loaded = iter([(calendar_2026(), 4), (calendar_2026(), 5)])
+    provider = CalendarProvider(lambda: next(loaded), ttl=3600)
+    calendar, generation = provider.current()
+    assert generation == 4 and provider.get() is calendar
+    provider.observe(5)                    # the history reader's way to have a stale calendar reloaded
+    assert provider.current()[1] == 5
+    with provider.in_use():                # a command's calendar may be older than the cache: not said
+        assert provider.current() == (provider.get(), None)
+    assert CalendarProvider(calendar_2026, ttl=3600).current()[1] is None
+
+
 def running_doc(**clock_changes):
     from datetime import datetime
 
