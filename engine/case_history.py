@@ -148,8 +148,12 @@ def trim_calendar(history: CaseHistory) -> CaseHistory:
 
 
 def load_case_history(database: Any, case_id: int) -> CaseHistory:
-    """Read case ``case_id`` and the rows its replay seeds from ``database`` (the case must exist)."""
-    with database.read_sessions() as session:
+    """Read case ``case_id`` and the rows its replay seeds from ``database`` (the case must exist).
+
+    One snapshot (:meth:`~engine.persistence.db.Database.snapshot`): a calendar import committing meanwhile
+    would otherwise leave a version both in force and replaced, or events without the rows they counted with.
+    """
+    with database.snapshot() as session:
         case = session.execute(select(Case.__table__).where(Case.id == case_id)).one()._asdict()
         events = [StoredEvent(*row) for row in session.execute(
             select(*event_columns(StoredEvent)).where(CaseEvent.case_id == case_id).order_by(CaseEvent.seq))]

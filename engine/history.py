@@ -99,7 +99,7 @@ class CaseHistory:
         self.engine = engine
         self.sessions = engine.database.read_sessions
         self.states = StateReplayer(engine)
-        self.calendars = HistoryCalendars(engine.calendar, self.sessions)
+        self.calendars = HistoryCalendars(engine.calendar, engine.database)
         self._names: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
 

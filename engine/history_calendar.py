@@ -170,18 +170,21 @@ class _Versions:
 
     ``bounds`` are the instants the rows in force change at (a load, a replacement, a lost schedule's start);
     ``slots`` the calendar in force between two bounds, by the index of the interval; ``generations`` the
-    calendar of each generation asked for (None: the log cannot say, go by instant); ``built`` each calendar,
-    by :attr:`InForce.key`; ``now`` the version of each year in force now (year -> its load).
+    calendar of each generation asked for, and whether the engine's calendar held the versions read (None: the
+    log cannot say, go by instant); ``built`` each calendar,
+    by :attr:`InForce.key`; ``now`` the version of each year in force when read (year -> its load), at calendar
+    generation ``generation`` (the log's length in the same snapshot).
     """
 
     versions: CalendarVersions | None
     lost: list[LostVersion]
     current: dict[int, list[dict[str, Any]]]
     problem: str | None = None
+    generation: int | None = None
     bounds: list[datetime] = field(default_factory=list)
     now: dict[int, datetime] = field(default_factory=dict)
     slots: dict[int, InForce] = field(default_factory=dict)
-    generations: dict[int, InForce | None] = field(default_factory=dict)
+    generations: dict[tuple[int, bool], InForce | None] = field(default_factory=dict)
     built: dict[Hashable, WorkCalendar] = field(default_factory=dict)
 
 
@@ -191,22 +194,24 @@ class HistoryCalendars:
     Args:
         provider: the engine's :class:`~engine.calendar_functions.CalendarProvider` (``current()`` and
             ``observe()``), whose calendar stands for the one in force now.
-        sessions: read sessions of the engine's database.
+        database: the engine's :class:`~engine.persistence.db.Database` (``read_sessions`` and ``snapshot``).
     """
 
-    def __init__(self, provider: Any, sessions: Callable[[], Any]):
+    def __init__(self, provider: Any, database: Any):
         self._provider = provider
-        self._sessions = sessions
+        self._database = database
         self._lock = threading.Lock()
         self._seen: WorkCalendar | None = None
         self._mark: CalendarMark | None = None
         self._versions: _Versions | None = None
 
-    def reader(self) -> CalendarAt:
+    def reader(self, *, refresh: bool = True) -> CalendarAt:
         """Return ``at(instant, generation=None)`` over the calendar as it stands now (one read's worth).
 
         ``generation``: the calendar generation the event's command counted with (:func:`command_generations`);
-        None: the event's instant decides.
+        None: the event's instant decides. An event counted with a newer generation than this reader knows of
+        (an import by another process since the engine last looked) has the engine reload first, once per reader
+        (``refresh``).
         """
         for _ in range(_RELOADS):
             calendar, loaded = self._provider.current()
@@ -219,12 +224,18 @@ class HistoryCalendars:
         last_load = mark.last_load if mark else None
         generation_now = mark.generation if mark else None
         now = InForce(calendar, NOW)
+        fresh: list[CalendarAt] = []
 
         def at(instant: datetime, generation: int | None = None) -> InForce:
             if generation is not None:
-                if generation == generation_now:
+                if generation == generation_now == loaded:
                     return now
-                found = self._by_generation(calendar, generation)
+                if refresh and generation_now is not None and generation > generation_now:
+                    if not fresh:
+                        self._provider.observe(generation)
+                        fresh.append(self.reader(refresh=False))
+                    return fresh[0](instant, generation)
+                found = self._by_generation(calendar, loaded, generation)
                 if found is not None:
                     return found
             if last_load is None or instant >= last_load:
@@ -240,7 +251,7 @@ class HistoryCalendars:
         with self._lock:
             if calendar is not self._seen:
                 # The engine reloaded its calendar: a cheap look tells whether anything was loaded since.
-                with self._sessions() as session:
+                with self._database.read_sessions() as session:
                     mark = CalendarRepository(session).change_mark()
                 if mark != self._mark:
                     self._mark, self._versions = mark, None
@@ -254,26 +265,34 @@ class HistoryCalendars:
                 versions = self._versions = self._versions or self._read()
         return versions
 
-    def _by_generation(self, calendar: WorkCalendar, generation: int) -> InForce | None:
-        """The calendar after the first ``generation`` loads; None when the log cannot say (go by instant)."""
+    def _by_generation(self, calendar: WorkCalendar, loaded: int | None, generation: int) -> InForce | None:
+        """The calendar after the first ``generation`` loads; None when the log cannot say (go by instant).
+
+        ``calendar`` is the engine's, read at generation ``loaded`` (None: not known); it serves when it holds
+        the versions asked for.
+        """
         versions = self._loaded()
         if versions.versions is None:
             return InForce(calendar, NOW, problem=versions.problem)
-        if generation not in versions.generations:
+        engine_current = loaded is not None and loaded == versions.generation
+        key = (generation, engine_current)
+        if key not in versions.generations:
             with self._lock:
-                versions.generations[generation] = self._at_generation(versions, versions.versions, generation)
-        found = versions.generations[generation]
+                versions.generations[key] = self._at_generation(versions, versions.versions, generation,
+                                                                engine_current=engine_current)
+        found = versions.generations[key]
         return InForce(calendar, NOW) if found is _NOW else found
 
     @staticmethod
-    def _at_generation(versions: _Versions, rows: CalendarVersions, generation: int) -> InForce | None:
+    def _at_generation(versions: _Versions, rows: CalendarVersions, generation: int, *,
+                       engine_current: bool) -> InForce | None:
         # A log that does not name every version's load (rows written behind its back), or a generation it
         # does not reach (edited, or loads since this mark): replay goes by instant, so does the history.
         if not rows.by_generation or not 0 <= generation <= len(rows.imports):
             return None
         in_force = rows.loads_in_force(generation)
-        if in_force == versions.now:
-            return _NOW       # the versions in force now: the engine's own calendar
+        if engine_current and in_force == versions.now:
+            return _NOW       # the versions the engine's own calendar holds
         found, missing = rows.at_generation(generation)
         lost = tuple(sorted(missing))
         key = ("generation", tuple(sorted(in_force.items())))
@@ -306,7 +325,7 @@ class HistoryCalendars:
         return InForce(versions.built[key], key, lost)
 
     def _read(self) -> _Versions:
-        with self._sessions() as session:
+        with self._database.snapshot() as session:   # one state: a version is in force or replaced, not both
             repository = CalendarRepository(session)
             current, replaced, lost = repository.current_rows(), repository.replaced_rows(), repository.lost_versions()
             columns = CalendarImport.__table__.columns.keys()
@@ -319,6 +338,7 @@ class HistoryCalendars:
                          *(row["replaced_at"] for row in replaced),
                          *(v.loaded_at for v in lost if v.loaded_at is not None), *(v.replaced_at for v in lost)})
         try:
-            return _Versions(CalendarVersions(current, replaced, imports), lost, by_year, bounds=bounds, now=now)
+            return _Versions(CalendarVersions(current, replaced, imports), lost, by_year, bounds=bounds, now=now,
+                             generation=len(imports))
         except CalendarVersionsInvalid as exc:
-            return _Versions(None, lost, by_year, exc.details.get("problem"))
+            return _Versions(None, lost, by_year, exc.details.get("problem"), generation=len(imports))

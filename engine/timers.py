@@ -76,6 +76,8 @@ class TimerWorker:
         self._sweep_lock = threading.Lock()
         self._archive_lock = threading.Lock()
         self._next_seal: datetime | None = None
+        self._resume: dict[str, int] = {}
+        """Per case loop (:meth:`_each_case`), the case id after which the next wake-up goes on."""
 
     def sweep(self) -> SweepResult:
         """Lease and fire every due timer (in batches) until none is due; safe to call concurrently."""
@@ -100,7 +102,8 @@ class TimerWorker:
 
         Bounded per wake-up, so a case that keeps failing cannot hold the worker; the rest wait a tick.
         """
-        return self._each_case(lambda uow: uow.supervision.due_case_ids(self.engine.clock.now(), limit=self.batch),
+        return self._each_case(lambda uow, after: uow.supervision.due_case_ids(self.engine.clock.now(),
+                                                                              after=after, limit=self.batch),
                                lambda case_id: RaiseSupervision(case_id, actor=self.actor), "supervision",
                                max_batches)
 
@@ -111,20 +114,25 @@ class TimerWorker:
         missed (``cases.calendar_generation`` below the committed generation). A recompute that moves nothing
         writes no event; one that does writes ``DeadlinesRecomputed``. Bounded per wake-up, like ``supervise``.
         """
-        return self._each_case(lambda uow: uow.cases.counted_with_older_calendar(limit=self.batch),
+        return self._each_case(lambda uow, after: uow.cases.counted_with_older_calendar(after=after,
+                                                                                          limit=self.batch),
                                lambda case_id: RecomputeDeadlines(case_id, RECOUNT_REASON, actor=self.actor),
                                "recount", max_batches)
 
-    def _each_case(self, pick: Callable[[SqlAlchemyUnitOfWork], list[int]], command: Callable[[int], Command],
+    def _each_case(self, pick: Callable[[SqlAlchemyUnitOfWork, int], list[int]], command: Callable[[int], Command],
                    what: str, max_batches: int) -> int:
         """Issue ``command`` for each case ``pick`` finds, batch after batch; return how many succeeded.
 
-        A case whose command fails is logged and left for a later wake-up (it is picked again then).
+        ``pick(uow, after)`` returns the next cases by id after ``after``, so a wake-up tries each case once: a
+        case whose command fails is logged and tried again at a later wake-up, and failing cases cannot fill
+        every batch and keep the worker from the cases after them. A wake-up cut short by ``max_batches`` leaves
+        the next one to go on from where it stopped; the one that reaches the last case starts over next time.
         """
         done = 0
+        after = self._resume.get(what, 0)
         for _ in range(max_batches):
             with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
-                case_ids = pick(uow)
+                case_ids = pick(uow, after)
             for case_id in case_ids:
                 try:
                     self.engine.handle(command(case_id))
@@ -132,7 +140,10 @@ class TimerWorker:
                 except EngineError as exc:
                     log.warning("%s of case %s failed: %s", what, case_id, exc)
             if len(case_ids) < self.batch:
+                after = 0
                 break
+            after = case_ids[-1]
+        self._resume[what] = after
         return done
 
     def seal(self) -> int:

@@ -210,10 +210,11 @@ class CaseRepository:
         """
         self._conn.execute(update(cases).where(cases.c.id == case_id).values(calendar_generation=generation))
 
-    def counted_with_older_calendar(self, *, limit: int) -> list[int]:
-        """Running cases some of whose instants were counted with a calendar older than the committed one."""
-        stmt = (select(cases.c.id).where(cases.c.status == "running", cases.c.calendar_generation < GENERATION)
-                .order_by(cases.c.calendar_generation, cases.c.id).limit(limit))
+    def counted_with_older_calendar(self, *, after: int = 0, limit: int) -> list[int]:
+        """Running cases, by id after ``after``, some of whose instants were counted with an older calendar."""
+        stmt = (select(cases.c.id).where(cases.c.status == "running", cases.c.calendar_generation < GENERATION,
+                                         cases.c.id > after)
+                .order_by(cases.c.id).limit(limit))
         return list(self._conn.execute(stmt).scalars())
 
     def open_budgeted_tasks(self, case_id: int, *, on_case_clock: bool = False) -> list[Any]:

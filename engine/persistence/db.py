@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
-from psycopg import Cursor
+from psycopg import Cursor, IsolationLevel
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
@@ -78,6 +79,11 @@ def _configure_sqlite(engine: Engine, autocheckpoint: int | None) -> None:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
+_BEGIN = {None: b"BEGIN", **{level: b"BEGIN ISOLATION LEVEL " + level.name.replace("_", " ").encode()
+                             for level in IsolationLevel}}
+"""The BEGIN psycopg sends for each isolation level of a connection (None: the server's default)."""
+
+
 def _begin_with_first_statement(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
     """Send a transaction's BEGIN and its first statement in one round trip (psycopg, PostgreSQL).
 
@@ -90,18 +96,21 @@ def _begin_with_first_statement(cursor: Any, statement: str, parameters: Any, co
     one psycopg's own BEGIN would have left, so COMMIT and ROLLBACK go on as usual. An error surfaces when
     the pipeline ends, inside this handler, and SQLAlchemy wraps it like any other.
 
-    Statements after the first, connections in autocommit (SQLAlchemy's AUTOCOMMIT isolation) or already
+    Our BEGIN names the connection's isolation level as psycopg's would (:meth:`Database.snapshot` sets one;
+    SQLAlchemy sets the default back when the connection returns to the pool). Statements after the first,
+    connections in autocommit (SQLAlchemy's AUTOCOMMIT isolation), read-only or deferrable, or already
     in a pipeline, and server-side cursors (which a pipeline cannot carry) run as SQLAlchemy runs them.
     tests/integration/test_begin_round_trip.py reads the wire protocol to prove the single Sync.
     """
     driver = cursor.connection
-    if (type(cursor) is not Cursor or driver.autocommit or getattr(driver, "_pipeline", None) is not None
+    if (type(cursor) is not Cursor or driver.autocommit or driver.read_only is not None
+            or driver.deferrable is not None or getattr(driver, "_pipeline", None) is not None
             or driver.info.transaction_status != TransactionStatus.IDLE or not hasattr(driver, "_autocommit")):
         return False
     driver.autocommit = True
     try:
         with driver.pipeline():
-            driver.execute(b"BEGIN")
+            driver.execute(_BEGIN[driver.isolation_level])
             cursor.execute(statement, parameters)
     finally:
         driver._autocommit = False
@@ -168,6 +177,20 @@ class Database:
     def dialect(self) -> str:
         """Return ``"sqlite"`` or ``"postgresql"``."""
         return self.engine.dialect.name
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read session whose statements all see one state of the database, for reads that must agree.
+
+        A read session on PostgreSQL is READ COMMITTED: each statement sees what was committed when it began,
+        so two statements can straddle another transaction's commit (the calendar's rows in force before a
+        replacement, its replaced rows after). This one is REPEATABLE READ there. SQLite's read transaction is
+        one snapshot already.
+        """
+        with self.read_sessions() as session:
+            if self.dialect == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
 
     def dispose(self) -> None:
         """Stop the WAL checkpointer (SQLite) and close every pooled connection."""

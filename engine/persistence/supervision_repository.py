@@ -17,13 +17,13 @@ class SupervisionRepository:
     def __init__(self, uow: Any):
         self.uow = uow
 
-    def due_case_ids(self, now: datetime, *, limit: int) -> list[int]:
-        """Return running cases with a passed deadline (or legal warning instant) that has no item yet."""
+    def due_case_ids(self, now: datetime, *, after: int = 0, limit: int) -> list[int]:
+        """Return running cases, by id after ``after``, with a passed deadline (or legal warning) and no item yet."""
         items = SupervisionItem.__table__
 
         def missing(kind: str, due: Any) -> Any:
             return ~exists().where(items.c.case_id == cases.c.id, items.c.kind == kind, items.c.due_at == due)
-        stmt = (select(cases.c.id).where(cases.c.status == "running", or_(
+        stmt = (select(cases.c.id).where(cases.c.status == "running", cases.c.id > after, or_(
             and_(cases.c.committed_due_at <= now, missing("committed_overdue", cases.c.committed_due_at)),
             and_(cases.c.legal_yellow_at <= now, missing("legal_warning", cases.c.legal_due_at)),
             and_(cases.c.legal_due_at <= now, missing("legal_overdue", cases.c.legal_due_at)),
