@@ -15,7 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from engine import CompleteTask, EngineConfig, StartCase, bootstrap
-from engine.persistence.db import make_engine
+from engine.persistence.db import make_database, make_engine
 from tests.conftest import ROOT
 from tests.helpers import ACCEPT, APPROVE, CLERK, ZHUJIAN, deploy_shipped
 
@@ -123,6 +123,39 @@ def test_autocommit_and_server_side_cursors_run_as_before(pg):
             rows = conn.execute(streamed, {"id": 9}).all()
             assert rows == [(9,)]
             conn.execute(text("DELETE FROM begin_probe WHERE id = :id"), {"id": 9})
+
+
+def test_a_connection_with_an_isolation_level_begins_at_that_level_in_the_same_round_trip(pg):
+    """Database.snapshot's REPEATABLE READ is named in our BEGIN; back in the pool, the level is the default."""
+    with pg.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        trace = WireTrace(conn.connection.driver_connection)
+        with conn.begin():
+            assert conn.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        sent = _exchanges(trace.messages())
+    assert sent[0][0] == ("Parse", '"" "BEGIN ISOLATION LEVEL REPEATABLE READ" 0')
+    assert [kind for kind, _ in sent[0]].count("Sync") == 1
+    with pg.connect() as conn:                    # the pool's one connection, reset by SQLAlchemy
+        with conn.begin():
+            assert conn.execute(text("SHOW transaction_isolation")).scalar() == "read committed"
+
+
+def test_a_snapshot_session_sees_one_state_and_leaves_the_next_session_read_committed(pg, postgresql_url):
+    database = make_database(postgresql_url)
+    other = make_engine(postgresql_url)
+    try:
+        with database.snapshot() as session:
+            assert session.execute(text("SELECT count(*) FROM begin_probe")).scalar() == 0
+            with other.begin() as conn:
+                conn.execute(text("INSERT INTO begin_probe (id) VALUES (5)"))
+            assert session.execute(text("SELECT count(*) FROM begin_probe")).scalar() == 0
+        with database.read_sessions() as session:
+            assert session.execute(text("SHOW transaction_isolation")).scalar() == "read committed"
+            assert session.execute(text("SELECT count(*) FROM begin_probe")).scalar() == 1
+    finally:
+        with other.begin() as conn:
+            conn.execute(text("DELETE FROM begin_probe"))
+        other.dispose()
+        database.dispose()
 
 
 def test_a_task_completion_is_two_round_trips(postgresql_url, clock, tmp_path):
