@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Hashable, Iterable, Mapping, Protocol, Sequence
 
@@ -38,7 +38,8 @@ from .persistence.models import CalendarImport
 from .replay_calendar import CalendarVersions, CalendarVersionsInvalid
 
 NOW = ("now",)
-"""The key of the calendar in force now (the engine's own): at the current generation, from the last load on."""
+"""The key of the calendar in force now (the engine's own), followed by the generation it was read at (or, not
+known, the calendar object's id): a reader that had the engine reload hands out two, which must not share one."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,8 @@ class HistoryCalendars:
         self._seen: WorkCalendar | None = None
         self._mark: CalendarMark | None = None
         self._versions: _Versions | None = None
+        self._futile: set[int] = set()
+        """Generations, beyond the current mark's, that a reload did not reach (a load log shortened by hand)."""
 
     def reader(self, *, refresh: bool = True) -> CalendarAt:
         """Return ``at(instant, generation=None)`` over the calendar as it stands now (one read's worth).
@@ -211,7 +214,7 @@ class HistoryCalendars:
         ``generation``: the calendar generation the event's command counted with (:func:`command_generations`);
         None: the event's instant decides. An event counted with a newer generation than this reader knows of
         (an import by another process since the engine last looked) has the engine reload first, once per reader
-        (``refresh``).
+        (``refresh``); once for the same mark when the reload does not reach it.
         """
         for _ in range(_RELOADS):
             calendar, loaded = self._provider.current()
@@ -223,24 +226,28 @@ class HistoryCalendars:
             self._provider.observe(mark.generation)
         last_load = mark.last_load if mark else None
         generation_now = mark.generation if mark else None
-        now = InForce(calendar, NOW)
+        now = InForce(calendar, (*NOW, loaded if loaded is not None else id(calendar)))
         fresh: list[CalendarAt] = []
 
         def at(instant: datetime, generation: int | None = None) -> InForce:
             if generation is not None:
                 if generation == generation_now == loaded:
                     return now
-                if refresh and generation_now is not None and generation > generation_now:
+                if (refresh and generation_now is not None and generation > generation_now
+                        and generation not in self._futile):
                     if not fresh:
                         self._provider.observe(generation)
                         fresh.append(self.reader(refresh=False))
+                        with self._lock:
+                            if self._mark is not None and self._mark.generation < generation:
+                                self._futile.add(generation)    # the log does not reach it: go by the rows
                     return fresh[0](instant, generation)
-                found = self._by_generation(calendar, loaded, generation)
+                found = self._by_generation(now, loaded, generation)
                 if found is not None:
                     return found
             if last_load is None or instant >= last_load:
                 return now
-            return self._earlier(calendar, instant)
+            return self._earlier(now, instant)
         return at
 
     def _mark_after(self, calendar: WorkCalendar) -> CalendarMark | None:
@@ -255,6 +262,7 @@ class HistoryCalendars:
                     mark = CalendarRepository(session).change_mark()
                 if mark != self._mark:
                     self._mark, self._versions = mark, None
+                    self._futile = set()
                 self._seen = calendar
             return self._mark
 
@@ -265,15 +273,15 @@ class HistoryCalendars:
                 versions = self._versions = self._versions or self._read()
         return versions
 
-    def _by_generation(self, calendar: WorkCalendar, loaded: int | None, generation: int) -> InForce | None:
+    def _by_generation(self, now: InForce, loaded: int | None, generation: int) -> InForce | None:
         """The calendar after the first ``generation`` loads; None when the log cannot say (go by instant).
 
-        ``calendar`` is the engine's, read at generation ``loaded`` (None: not known); it serves when it holds
+        ``now`` is the engine's calendar, read at generation ``loaded`` (None: not known); it serves when it holds
         the versions asked for.
         """
         versions = self._loaded()
         if versions.versions is None:
-            return InForce(calendar, NOW, problem=versions.problem)
+            return replace(now, problem=versions.problem)
         engine_current = loaded is not None and loaded == versions.generation
         key = (generation, engine_current)
         if key not in versions.generations:
@@ -281,7 +289,7 @@ class HistoryCalendars:
                 versions.generations[key] = self._at_generation(versions, versions.versions, generation,
                                                                 engine_current=engine_current)
         found = versions.generations[key]
-        return InForce(calendar, NOW) if found is _NOW else found
+        return now if found is _NOW else found
 
     @staticmethod
     def _at_generation(versions: _Versions, rows: CalendarVersions, generation: int, *,
@@ -302,10 +310,10 @@ class HistoryCalendars:
             versions.built[key] = calendar_from_rows([*found, *stand_in])
         return InForce(versions.built[key], key, lost)
 
-    def _earlier(self, calendar: WorkCalendar, instant: datetime) -> InForce:
+    def _earlier(self, now: InForce, instant: datetime) -> InForce:
         versions = self._loaded()
         if versions.versions is None:
-            return InForce(calendar, NOW, problem=versions.problem)
+            return replace(now, problem=versions.problem)
         slot = bisect_right(versions.bounds, instant)
         found = versions.slots.get(slot)
         if found is None:

@@ -124,7 +124,8 @@ class TimerWorker:
         """Issue ``command`` for each case ``pick`` finds, batch after batch; return how many succeeded.
 
         ``pick(uow, after)`` returns the next cases by id after ``after``, so a wake-up tries each case once: a
-        case whose command fails is logged and tried again at a later wake-up, and failing cases cannot fill
+        case whose command fails (an engine error, or anything else: a database error) is logged and tried again
+        at a later wake-up, and failing cases cannot fill
         every batch and keep the worker from the cases after them. A wake-up cut short by ``max_batches`` leaves
         the next one to go on from where it stopped; the one that reaches the last case starts over next time.
         """
@@ -137,8 +138,11 @@ class TimerWorker:
                 try:
                     self.engine.handle(command(case_id))
                     done += 1
-                except EngineError as exc:
-                    log.warning("%s of case %s failed: %s", what, case_id, exc)
+                except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the others'
+                    if isinstance(exc, EngineError):
+                        log.warning("%s of case %s failed: %s", what, case_id, exc)
+                    else:
+                        log.exception("%s of case %s failed unexpectedly", what, case_id)
             if len(case_ids) < self.batch:
                 after = 0
                 break

@@ -144,3 +144,22 @@ def test_a_wake_up_cut_short_leaves_the_next_one_to_go_on_after_the_last_case_it
     assert worker.recount(max_batches=1) == 1                 # the next wake-up goes on after them
     assert stored_due(engine, healthy) == NEW_DUE
     assert worker.recount(max_batches=1) == 0                 # and the one after starts over: only failures left
+
+
+def test_a_case_whose_recount_raises_an_unexpected_error_is_logged_and_the_others_are_recounted(
+        engine, clock, web, monkeypatch, caplog):
+    seeded_and_deployed(engine, clock, web)
+    first = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    healthy = engine.handle(StartCase("parallel_approval", CLERK)).case_id
+    clock.set(REPLACED_AT)
+    import_calendar_year(engine, revised_2026(), actor="admin", replace=True)
+    handle = engine.handle
+
+    def failing(command):
+        if getattr(command, "case_id", None) == first:
+            raise RuntimeError("connection reset mid-statement")     # not an EngineError
+        return handle(command)
+    monkeypatch.setattr(engine, "handle", failing)
+    assert TimerWorker(engine, batch=50).recount() == 2           # the web process's case and the healthy one
+    assert stored_due(engine, healthy) == NEW_DUE and stored_due(engine, first) == OLD_DUE
+    assert f"recount of case {first} failed unexpectedly" in caplog.text
