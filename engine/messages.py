@@ -36,6 +36,8 @@ STATES = {
     "discarded": "已丢弃",
 }
 SIGNED_FIELDS = ("idempotency_key", "name", "correlation_key", "payload", "sender")
+MAX_CORRELATION_KEY = 256
+"""Longest correlation key a message may carry, in characters (``messages.correlation_key``'s length)."""
 
 
 class MessageRejected(EngineError):
@@ -67,6 +69,31 @@ class MessageSettings:
     def retry_delay(self, attempts: int) -> timedelta:
         """Exponential backoff after ``attempts`` failures (1 -> backoff, 2 -> 2x, ...), capped."""
         return min(self.backoff * (2 ** max(attempts - 1, 0)), self.backoff_cap)
+
+
+def correlation_key(value: Any, element_id: str) -> str:
+    """The correlation key a ``tb:message correlation`` evaluated to, as stored; a bad one fails the step.
+
+    It names the receiving case (its 办件编号), so it must be text or a whole number, at most
+    :data:`MAX_CORRELATION_KEY` characters, storable on both databases (no NUL, no lone surrogate). Anything else
+    (a list, a number whose digits alone exceed the column) is refused before it is turned into text.
+    """
+    def refused(reason: str) -> WorkflowFailed:
+        return WorkflowFailed(f"元素 {element_id} 的消息关联键{reason}", details={"element_id": element_id})
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise refused(f"应得出文本或整数（办件编号），得到 {type(value).__name__}")
+    if isinstance(value, int) and value.bit_length() > 4 * MAX_CORRELATION_KEY:
+        raise refused(f"过长（上限 {MAX_CORRELATION_KEY} 个字符）")
+    text = str(value)
+    if len(text) > MAX_CORRELATION_KEY:
+        raise refused(f"过长（{len(text)} 个字符，上限 {MAX_CORRELATION_KEY}）")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise refused("含有无法保存的字符（单独的代理码位）") from None
+    if "\x00" in text:
+        raise refused("含有空字符（U+0000），无法保存")
+    return text
 
 
 def idempotency_key(sender_case_no: str, element_id: str, occurrence: int) -> str:
@@ -114,7 +141,8 @@ def write_outbox(uow: Any, svc: Any, case: Any, definition: Any, thrown: list[An
                                      details={"element_id": item.element_id})
             payload = check_variables(dict(value), what="消息内容")
             if spec.correlation:
-                correlation = str(svc.catalog.evaluator.evaluate(spec.correlation, dict(item.data)))
+                correlation = correlation_key(
+                    svc.catalog.evaluator.evaluate(spec.correlation, dict(item.data)), item.element_id)
             if spec.attach and attach is not None:
                 payload.update(attach(uow, case, spec.attach, now))
         if item.element_id not in seen:

@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import functools
 import re
+import reprlib
 import threading
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
@@ -138,10 +139,27 @@ def _check_cycle(text: str) -> None:
         raise TimerValueInvalid("重复周期的间隔不能为零")
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxset = 2, 4, 6, 6, 6
+_SHORT.maxstring = _SHORT.maxlong = _SHORT.maxother = 80
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, built from a few elements only: never the whole value.
+
+    A value an expression computed may be a list shared a million times over, or an integer whose digits
+    Python refuses to print; its first elements say enough in an error message.
+    """
+    try:
+        shown = _SHORT.repr(value)
+    except (ValueError, RecursionError):      # an int past Python's 4,300 digits; a self-containing list
+        shown = f"<{type(value).__name__}>"
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
 def timer_value_failed(element_id: str | None, kind: str, value: Any, reason: str) -> ExpressionFailed:
     """The error a step fails with when timer ``element_id`` evaluated to an unusable ``value``."""
-    shown = repr(value)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    shown = short_repr(value)
     return ExpressionFailed(f"元素 {element_id} 的定时器{_KIND_ZH.get(kind, '')}值 {shown} 无效：{reason}",
                             details={"element_id": element_id, "value": shown})
 

@@ -8,7 +8,10 @@ import pytest
 
 from engine.handoffs import ManifestMismatch, verify_manifest
 from engine.material_store import MaterialStore
-from engine.messages import MessageSettings, idempotency_key, payload_digest, sign, verify
+from engine.errors import WorkflowFailed
+from engine.messages import (
+    MAX_CORRELATION_KEY, MessageSettings, correlation_key, idempotency_key, payload_digest, sign, verify,
+)
 
 SECRET = b"k" * 32
 ENVELOPE = {"idempotency_key": "TB20261123000001/send_handoff/1", "name": "yidi_handoff", "correlation_key": None,
@@ -68,3 +71,25 @@ def test_a_manifest_is_checked_file_by_file_against_the_store(tmp_path):
         "文件内容与清单中的 sha256 不符", "材料库中没有该文件", "sha256 格式无效"]
     with pytest.raises(ManifestMismatch):
         verify_manifest(store, {"not": "a list"})
+
+
+def test_a_correlation_key_is_a_case_number_as_text_or_a_whole_number_that_fits_the_column():
+    assert correlation_key("TB20261123000001", "send") == "TB20261123000001"
+    assert correlation_key(20261123000001, "send") == "20261123000001"
+    assert correlation_key("号" * MAX_CORRELATION_KEY, "send") == "号" * MAX_CORRELATION_KEY
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    (["TB1"], "应得出文本或整数（办件编号），得到 list"),
+    (True, "应得出文本或整数（办件编号），得到 bool"),
+    (1.5, "应得出文本或整数（办件编号），得到 float"),
+    ("a" * (MAX_CORRELATION_KEY + 1), f"过长（{MAX_CORRELATION_KEY + 1} 个字符，上限 {MAX_CORRELATION_KEY}）"),
+    (10 ** 400, f"过长（上限 {MAX_CORRELATION_KEY} 个字符）"),
+    ("TB\x001", "含有空字符（U+0000），无法保存"),
+    ("TB\ud8001", "含有无法保存的字符（单独的代理码位）"),
+])
+def test_a_correlation_key_no_receiver_could_have_fails_the_step_naming_the_element(value, says):
+    with pytest.raises(WorkflowFailed) as info:
+        correlation_key(value, "send_handoff")
+    assert info.value.message == f"元素 send_handoff 的消息关联键{says}"
+    assert info.value.details == {"element_id": "send_handoff"}
