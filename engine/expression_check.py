@@ -31,8 +31,10 @@ _IDENTITY = (ast.Is, ast.IsNot)   # comparisons by identity never traverse their
 _UNCOUNTED = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _COMPILE_LOCK = threading.Lock()   # catch_warnings swaps process-global filters; never interleave two
 
-# Operators whose guard (in engine.expression_guards._GUARDS) charges what the result costs to build.
-_ARITH = {ast.Add: "__tb_add__", ast.Sub: "__tb_sub__", ast.Mult: "__tb_mul__", ast.Mod: "__tb_mod__"}
+# Operators whose guard (in engine.expression_guards._GUARDS) charges what the result costs to build and
+# holds integer results to _MAX_INT_BITS. True division is left alone: on bounded integers it is cheap.
+_ARITH = {ast.Add: "__tb_add__", ast.Sub: "__tb_sub__", ast.Mult: "__tb_mul__", ast.FloorDiv: "__tb_floordiv__",
+          ast.Mod: "__tb_mod__"}
 
 _EXPRESSION_NODES = frozenset({
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv,

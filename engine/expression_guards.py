@@ -1,6 +1,6 @@
 """Runtime side of the restricted evaluator: the per-evaluation budget and the guards that charge it.
 
-:mod:`engine.expression_check` rewrites a checked tree so loops, ``+ - * %``, comparisons, subscripts and
+:mod:`engine.expression_check` rewrites a checked tree so loops, ``+ - * // %``, comparisons, subscripts and
 method calls call the guards below (under the ``__tb_*__`` names in :data:`_GUARDS`). This module owns:
 
 * the bounds (:class:`Limits`) and the method whitelist (:data:`ALLOWED_METHODS`), here rather than in
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -50,7 +51,11 @@ class Limits:
     max_work: int = 1_000_000
 
 
-_MAX_INT_BITS = 16_384    # repeated squaring would otherwise build integers of unbounded size
+_MAX_INT_BITS = 16_384    # no integer the evaluator builds is larger, so every operation on one stays cheap
+_MAX_INT_DIGITS = 4300    # Python's default int/str limit: json.dumps/json.loads refuse longer integers
+_STORABLE_INT = 10 ** _MAX_INT_DIGITS
+_SMALL_INT = 1 << 256     # smaller integers weigh nothing (a comparison is faster than bit_length())
+_SURROGATE = re.compile("[\ud800-\udfff]")   # a lone surrogate cannot be encoded as UTF-8 (nor stored)
 _FLAT = frozenset({int, float, bool, complex, type(None)})
 _TEXT = (str, bytes)
 _SEQUENCES = (str, bytes, list, tuple)
@@ -97,18 +102,27 @@ class _Budget:
                 self.fail("max_iterations")
             if self.work > limits.max_work:
                 self.fail("max_work")
-            if not self.items % 1000 and time.monotonic() > self.deadline:
-                self.fail("max_seconds")
+            if not self.items % 1000 or self.work >= self.next_clock:
+                self.next_clock = self.work + 10_000
+                if time.monotonic() > self.deadline:
+                    self.fail("max_seconds")
             yield item
 
-    def weigh(self, value: Any, factor: int = 1) -> None:
-        """Charge what traversing ``value`` costs; shared references count each time (as == and str() do)."""
+    def weigh(self, value: Any, factor: int = 1, printed: bool = False) -> None:
+        """Charge what traversing ``value`` costs; shared references count each time (as == and str() do).
+
+        Large integers weigh by size: comparing or hashing one is linear in its bits, printing it (``printed``:
+        ``str()``, the JSON snapshot) quadratic.
+        """
         room, total, stack = (self.limits.max_work - self.work) // factor, 0, [value]
         while stack:
             item = stack.pop()
             if type(item) in _FLAT:   # the common case, and the cheapest test
-                continue
-            if isinstance(item, _TEXT):
+                if type(item) is not int or -_SMALL_INT < item < _SMALL_INT:
+                    continue
+                bits = item.bit_length()
+                total += bits * bits >> 18 if printed else bits >> 12
+            elif isinstance(item, _TEXT):
                 total += len(item) >> 4
             elif isinstance(item, _CONTAINERS):
                 total += len(item)
@@ -119,6 +133,12 @@ class _Budget:
             if total > room:
                 self.fail("max_work")
         self.charge(total * factor)
+
+    def integer(self, value: Any) -> Any:
+        """Return ``value``, failing if it is an integer past :data:`_MAX_INT_BITS`."""
+        if type(value) is int and value.bit_length() > _MAX_INT_BITS:
+            self.fail("max_int_bits")
+        return value
 
 
 def _current() -> _Budget:
@@ -146,13 +166,18 @@ def _guard_in(container: Any, /) -> Any:
 def _add(a: Any, b: Any, /) -> Any:
     if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
         _current().produce(len(a) + len(b), isinstance(a, _TEXT))   # check before the copy is made
-    return a + b
+    result = a + b
+    if type(result) is int:   # x = x + x doubles: one bit per step
+        _current().integer(result)
+    return result
 
 
 def _sub(a: Any, b: Any, /) -> Any:
     result = a - b
     if isinstance(result, (set, frozenset)):
         _current().charge(len(result))
+    elif type(result) is int:
+        _current().integer(result)
     return result
 
 
@@ -160,15 +185,33 @@ def _mul(a: Any, b: Any, /) -> Any:
     seq, n = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
     if isinstance(seq, _SEQUENCES) and isinstance(n, int):
         _current().produce(len(seq) * max(n, 0), isinstance(seq, _TEXT))
-    elif isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > _MAX_INT_BITS:
-        _current().fail("max_int_bits")
+    elif isinstance(a, int) and isinstance(b, int):
+        a_bits, b_bits = a.bit_length(), b.bit_length()
+        if a_bits + b_bits > _MAX_INT_BITS:
+            _current().fail("max_int_bits")
+        if a_bits > 256 and b_bits > 256:
+            _current().charge(a_bits * b_bits >> 19)
     return a * b
+
+
+def _divide_cost(a: Any, b: Any) -> None:
+    """Charge a long division of integers: the quotient's bits times the divisor's, plus reading ``a``."""
+    if isinstance(a, int) and isinstance(b, int):
+        a_bits, b_bits = a.bit_length(), b.bit_length()
+        if a_bits > 256:
+            _current().charge(((max(a_bits - b_bits, 0) + 1) * b_bits >> 18) + (a_bits >> 10))
+
+
+def _floordiv(a: Any, b: Any, /) -> Any:
+    _divide_cost(a, b)
+    return a // b
 
 
 def _mod(a: Any, b: Any, /) -> Any:
     if isinstance(a, _TEXT):   # printf formatting: "%*d" % (10**9, 1) builds a gigabyte
         raise ExpressionFailed("表达式不允许对字符串使用 % 格式化",
                                details={"expression": _current().source, "reason": "format"})
+    _divide_cost(a, b)
     return a % b
 
 
@@ -206,14 +249,14 @@ def _method(obj: Any, name: str, /, *args: Any, **kwargs: Any) -> Any:
     return getattr(obj, name)(*args, **kwargs)
 
 
-def _charged(function: Callable[..., Any], deep: bool) -> Callable[..., Any]:
-    """Wrap a builtin so its arguments' traversal cost is charged first (deep: compared/printed)."""
+def _charged(function: Callable[..., Any], deep: bool, printed: bool = False) -> Callable[..., Any]:
+    """Wrap a builtin so its arguments' traversal cost is charged first (deep: compared, or printed)."""
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         budget = _current()
         for value in args:
-            if deep:
-                budget.weigh(value)
+            if deep or printed:
+                budget.weigh(value, printed=printed)
             elif isinstance(value, _CONTAINERS):
                 budget.charge(len(value))
         return function(*args, **kwargs)
@@ -227,13 +270,25 @@ def _sorted(iterable: Any, /, *, key: Callable[..., Any] | None = None, reverse:
     return sorted(items, key=key, reverse=reverse)
 
 
+def _int(value: Any = 0, /, *args: Any, **kwargs: Any) -> int:
+    """``int`` whose result is held to :data:`_MAX_INT_BITS`: ``int(text, 32)`` is exempt from Python's digit limit."""
+    budget = _current()
+    if isinstance(value, _TEXT):
+        budget.charge(len(value) >> 4)
+    result = budget.integer(int(value, *args, **kwargs))
+    if isinstance(value, _TEXT) and result.bit_length() > 256:
+        budget.charge(result.bit_length() ** 2 >> 18)   # decimal text is parsed in quadratic time
+    return result
+
+
 def _sum(iterable: Any, /, start: Any = 0) -> Any:
     """``sum`` of numbers only: a list start would concatenate quadratically."""
     if not isinstance(start, (int, float)):
         raise TypeError("sum() start must be a number")
+    budget = _current()
     if isinstance(iterable, _CONTAINERS):
-        _current().charge(len(iterable))
-    return sum(iterable, start)
+        budget.weigh(iterable)   # every item is added: large integers cost by size
+    return budget.integer(sum(iterable, start))
 
 
 def _round(number: Any, ndigits: int | None = None) -> Any:
@@ -242,14 +297,16 @@ def _round(number: Any, ndigits: int | None = None) -> Any:
         return round(number)
     if isinstance(ndigits, int) and abs(ndigits) > 1000:
         raise ValueError("round() ndigits out of range")
-    return round(number, ndigits)
+    if isinstance(number, int) and isinstance(ndigits, int) and ndigits < 0:
+        _divide_cost(number, 10 ** -ndigits)   # rounding an integer divides it by a power of ten
+    return _current().integer(round(number, ndigits))
 
 
 # The transformer in engine.expression_check emits calls of these names; keep the two in step.
 _GUARDS: dict[str, Any] = {
     "__tb_iter__": _guard_iter, "__tb_deep__": _guard_deep, "__tb_in__": _guard_in, "__tb_add__": _add,
-    "__tb_sub__": _sub, "__tb_mul__": _mul, "__tb_mod__": _mod, "__tb_item__": _item, "__tb_slice__": slice,
-    "__tb_method__": _method}
+    "__tb_sub__": _sub, "__tb_mul__": _mul, "__tb_floordiv__": _floordiv, "__tb_mod__": _mod, "__tb_item__": _item,
+    "__tb_slice__": slice, "__tb_method__": _method}
 
 # Runtime exception -> (message, details reason); the first isinstance match wins, so subclasses come first.
 _RUNTIME = ((ZeroDivisionError, "除以零", "zero_division"), (TypeError, "类型不匹配", "type"),
@@ -260,15 +317,33 @@ _RUNTIME = ((ZeroDivisionError, "除以零", "zero_division"), (TypeError, "类�
 
 
 def _plain(value: Any, name: str, budget: _Budget, depth: int = 0) -> Any:
-    """Copy a script result as JSON-like data (tuples become lists) or refuse it; weigh it first."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """Copy a script result as JSON-like data (tuples become lists) or refuse it; weigh it first.
+
+    Refused too: what the snapshot could not store, an integer of more than :data:`_MAX_INT_DIGITS` digits
+    (JSON would not write it back or read it) and text with a lone surrogate (not encodable as UTF-8).
+    """
+    if value is None or isinstance(value, (bool, float)):
         return value
-    if not depth:
-        budget.weigh(value)   # a shared structure copied as a tree could be exponentially large
+    if isinstance(value, int):
+        if -_STORABLE_INT < value < _STORABLE_INT:
+            return value
+        raise ExpressionFailed(f"脚本变量 '{name}' 的值是超过 {_MAX_INT_DIGITS} 位的整数，无法保存", details={
+            "expression": budget.source, "reason": "value", "name": name, "type": "int"})
+    if isinstance(value, str):
+        return _text(value, name, budget)
+    if not depth:   # a shared structure copied as a tree could be exponentially large; JSON prints integers
+        budget.weigh(value, printed=True)
     if depth < 64 and isinstance(value, (list, tuple)):
         return [_plain(item, name, budget, depth + 1) for item in value]
     if depth < 64 and isinstance(value, dict) and all(type(key) is str for key in value):
-        return {key: _plain(item, name, budget, depth + 1) for key, item in value.items()}
+        return {_text(key, name, budget): _plain(item, name, budget, depth + 1) for key, item in value.items()}
     kind = type(value).__name__
     raise ExpressionFailed(f"脚本变量 '{name}' 的值不是可保存的数据（{kind}）", details={
         "expression": budget.source, "reason": "value", "name": name, "type": kind})
+
+
+def _text(value: str, name: str, budget: _Budget) -> str:
+    if value.isascii() or not _SURROGATE.search(value):
+        return value
+    raise ExpressionFailed(f"脚本变量 '{name}' 的文本含有无法保存的字符（孤立的代理码位）", details={
+        "expression": budget.source, "reason": "value", "name": name, "type": "str"})

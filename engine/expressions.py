@@ -5,7 +5,7 @@ expressions and script tasks are evaluated here in a small Python subset, in thr
 
 * a static check of the parsed source allows only whitelisted syntax, calls of the function table and of a
   few value methods (:data:`ALLOWED_METHODS`); no dunder, import, ``eval``, file or lambda is reachable;
-* the checked tree is rewritten so loops, ``+ - * %``, comparisons, subscripts and method calls go through
+* the checked tree is rewritten so loops, ``+ - * // %``, comparisons, subscripts and method calls go through
   guards that charge a per-evaluation budget (:class:`Limits`), so nothing runs or grows unboundedly;
 * code runs with empty builtins, and every failure leaves as :class:`~engine.errors.ExpressionRejected`
   (static) or :class:`~engine.errors.ExpressionFailed` (runtime), never as a bare Python exception.
@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 from .errors import EngineError, ExpressionFailed, ExpressionRejected  # noqa: F401
 from .expression_check import _compile, _free_names
 from .expression_guards import (
-    ALLOWED_METHODS, _BUDGET, _GUARDS, _RUNTIME, Limits, _Budget, _charged, _plain, _round, _sorted, _sum,
+    ALLOWED_METHODS, _BUDGET, _GUARDS, _RUNTIME, Limits, _Budget, _charged, _plain, _int, _round, _sorted, _sum,
 )
 
 __all__ = ["ALLOWED_METHODS", "DEFAULT_FUNCTIONS", "Evaluator", "Limits"]
@@ -38,7 +38,7 @@ def _unbound_value_of(name: str, default: Any = None) -> Any:
 
 DEFAULT_FUNCTIONS: Mapping[str, Callable[..., Any]] = types.MappingProxyType({
     "len": len, "min": _charged(min, True), "max": _charged(max, True), "sum": _sum, "abs": abs,
-    "round": _round, "int": int, "float": float, "str": _charged(str, True), "bool": bool,
+    "round": _round, "int": _int, "float": float, "str": _charged(str, True, printed=True), "bool": bool,
     "any": _charged(any, False), "all": _charged(all, False), "sorted": _sorted, "value_of": _unbound_value_of})
 """Functions every expression may call (bounded wrappers where the builtin could run long).
 

@@ -6,56 +6,37 @@ handed to SpiffWorkflow, which never sees the raw bytes.
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser import BpmnParser, BpmnValidator, TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, UserTask
-from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask, StandardLoopTask
-from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from ..definitions import DiagramInfo, Finding, MessageSpec, UserTaskInfo
 from ..errors import DefinitionRejected, EngineError
 from ..expressions import Evaluator
 from ..parser_text import detail, tidy
-from .clock_bridge import TimerValueInvalid, check_timer_value, timer_kind
+from .multi_instance import CappedParallelMI, ParentScopedMI, capped_parser
+from .spec_checks import check_deploy_limits, check_expressions, check_timer_literals, iter_expressions
 from .xml_loader import parse_xml, read_diagram
 
-_ISO_LIKE = re.compile(r"^(R\d*/)?P(\d+[YMWD])*(T(\d+[HMS])+)?$")
-
-
-class ParentScopedMI(ParallelMultiInstanceTask):
-    """Parallel multi-instance whose completionCondition sees the collected outputs.
-
-    SpiffWorkflow 3.2 evaluates the condition against the last finished child, whose copy of the output
-    collection is stale, so "2 of 3 approve" (会签) would never fire early. Evaluate on the parent instead.
-    """
-
-    def check_completion_condition(self, my_task: Any) -> Any:
-        """Evaluate the completion condition over the parent's merged outputs."""
-        if my_task.internal_data.get("merged") and self.condition is not None:
-            return my_task.workflow.script_engine.evaluate(my_task, self.condition)
-        return None
-
-
-class _TongbanTaskParser(TaskParser):
-    PARALLEL_MI_CLASS = ParentScopedMI
+__all__ = ["ParentScopedMI", "ParsedProcess", "ParsedUnit", "SpecCache", "TongbanBpmnParser", "check_expressions",
+           "check_file", "check_timer_literals", "iter_expressions", "parse_unit"]
 
 
 class TongbanBpmnParser(BpmnParser):
-    """BpmnParser with the multi-instance fix for user tasks."""
+    """BpmnParser whose multi-instance tasks are capped (:mod:`.multi_instance`), with the 会签 fix for user tasks."""
 
-    OVERRIDE_PARSER_CLASSES = {full_tag("userTask"): (_TongbanTaskParser, UserTask)}
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (capped_parser(parser, ParentScopedMI if tag == full_tag("userTask") else CappedParallelMI), spec)
+        for tag, (parser, spec) in BpmnParser.PARSER_CLASSES.items() if issubclass(parser, TaskParser)}
 
 
 @dataclass
@@ -150,12 +131,14 @@ def parse_unit(files: Sequence[tuple[str, bytes]], evaluator: Evaluator, *, max_
             unit.processes[pid] = _build_process(parser, pid, name, info, infos, xml_by_file, evaluator, found)
             findings += _in_file(name, found)
     if not stored:
-        # A new deploy refuses timer literals no case could run; a stored version still loads (its cases
-        # fail at the timer with EXPRESSION_FAILED instead).
+        # A new deploy refuses timer literals no case could run, events with several definitions and literal
+        # multi-instance counts past the cap; a stored version still loads (a bad timer or count fails its
+        # cases at that element with an EngineError; the expressions inside a multiple event were checked).
         for process in unit.processes.values():
             if process.spec is not None:
-                findings += [f for f in _in_file(process.source_name, check_timer_literals(
-                    process.spec, process.subprocess_specs)) if f not in findings]
+                found = [*check_timer_literals(process.spec, process.subprocess_specs),
+                         *check_deploy_limits(process.spec, process.subprocess_specs)]
+                findings += [f for f in _in_file(process.source_name, found) if f not in findings]
     _raise_errors(findings)
     return unit
 
@@ -280,86 +263,6 @@ def _connect_instances(process_spec: Any) -> None:
             child = process_spec.task_specs.get(task_spec.task_spec)
             if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
                 child.completed_event.connect(task_spec.merge_child)
-
-
-def check_expressions(spec: Any, subprocess_specs: Mapping[str, Any], evaluator: Evaluator) -> Iterator[Finding]:
-    """Statically check every string the engine will evaluate; yield a finding per refusal."""
-    for element_id, kind, text in iter_expressions(spec, subprocess_specs):
-        try:
-            if kind == "script":
-                evaluator.check_script(text)
-            else:
-                evaluator.check_expression(text)
-        except EngineError as exc:
-            yield Finding("EXPRESSION_REJECTED", f"元素 {element_id} 的{_KIND_ZH[kind]}不安全或无效：{exc.message}",
-                          element_id)
-            continue
-        if kind == "timer" and _ISO_LIKE.match(text.strip()):
-            yield Finding("TIMER_UNQUOTED", f"元素 {element_id} 的定时器表达式 {text.strip()} 需要加引号，"
-                                            f"例如 \"{text.strip()}\"", element_id)
-
-
-def check_timer_literals(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[Finding]:
-    """Yield a ``TIMER_INVALID`` finding for every timer whose expression is a literal no case could run.
-
-    A literal that is not ISO 8601 (``"PT2X"``, ``5``), or that SpiffWorkflow would loop on or fire forever
-    with (``"P999999999Y"``, ``"R/PT0S"``, ``"R-1/PT1H"``), fails or hangs every case the moment the timer
-    is armed (:func:`.clock_bridge.check_timer_value` says why). Computed timers (``workdays_after(...)``)
-    are only known when the case runs; they are checked when armed.
-    """
-    for element_id, kind, text in iter_expressions(spec, subprocess_specs):
-        if kind != "timer":
-            continue
-        try:
-            value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            continue
-        task_spec = _task_spec_by_bpmn_id(spec, subprocess_specs, element_id)
-        timer = timer_kind(getattr(task_spec, "event_definition", None)) or "date"
-        try:
-            check_timer_value(timer, value)
-        except TimerValueInvalid as exc:
-            shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-            yield Finding("TIMER_INVALID", f"元素 {element_id} 的定时器值 {shown} 无效：{exc.reason}", element_id)
-
-
-def _task_spec_by_bpmn_id(spec: Any, subprocess_specs: Mapping[str, Any], element_id: str) -> Any:
-    for process_spec in (spec, *subprocess_specs.values()):
-        for task_spec in process_spec.task_specs.values():
-            if (getattr(task_spec, "bpmn_id", None) or task_spec.name) == element_id:
-                return task_spec
-    return None
-
-
-_KIND_ZH = {"condition": "条件表达式", "timer": "定时器表达式", "conditional_event": "条件事件表达式",
-            "correlation": "关联表达式", "mi_completion": "多实例完成条件", "mi_cardinality": "多实例数量表达式",
-            "loop_condition": "循环条件", "script": "脚本"}
-
-
-def iter_expressions(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """Yield ``(element_id, kind, text)`` for every engine-evaluated string in the specs."""
-    for process_spec in (spec, *subprocess_specs.values()):
-        for task_spec in process_spec.task_specs.values():
-            element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
-            for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
-                if condition is not None:
-                    yield element_id, "condition", condition.args[0]
-            event = getattr(task_spec, "event_definition", None)
-            if isinstance(event, TimerEventDefinition):
-                yield element_id, "timer", event.expression
-            if isinstance(event, ConditionalEventDefinition):
-                yield element_id, "conditional_event", event.expression
-            for prop in getattr(event, "correlation_properties", None) or []:
-                yield element_id, "correlation", prop.retrieval_expression
-            if isinstance(task_spec, MultiInstanceTask):
-                if task_spec.condition:
-                    yield element_id, "mi_completion", task_spec.condition
-                if task_spec.cardinality:
-                    yield element_id, "mi_cardinality", task_spec.cardinality
-            if isinstance(task_spec, StandardLoopTask) and task_spec.condition:
-                yield element_id, "loop_condition", task_spec.condition
-            if isinstance(task_spec, ScriptTask):
-                yield element_id, "script", task_spec.script
 
 
 def _raise_errors(findings: list[Finding]) -> None:

@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.default.task_spec import MultiInstanceTaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_FORMAT
 
-from .parser import ParentScopedMI
+from .multi_instance import CappedParallelMI, CappedSequentialMI, ParentScopedMI
 
 SERIALIZER_VERSION = f"tb1+spiff{SPIFF_FORMAT}"
 """Stored with every snapshot; a change here needs a migration test with fixtures in tests/data/snapshots."""
@@ -64,7 +64,8 @@ class StateCodec:
         ser = getattr(self._local, "serializer", None)
         if ser is None:
             config = {**DEFAULT_CONFIG, TongbanWorkflow: SpecFreeWorkflowConverter,
-                      ParentScopedMI: MultiInstanceTaskConverter}
+                      ParentScopedMI: MultiInstanceTaskConverter, CappedParallelMI: MultiInstanceTaskConverter,
+                      CappedSequentialMI: MultiInstanceTaskConverter}
             ser = self._local.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
         return ser
 
