@@ -1,6 +1,6 @@
-"""Security QA, end to end: hostile diagram expressions that `tongban deploy` accepts and a case then runs badly.
+"""Security QA, end to end: hostile diagram expressions that `tongban deploy` accepted and a case then ran badly.
 
-Each test fails on the code it was written on. "Badly" is: past the evaluator's time budget, with memory the
+Each test failed before 709feb5 and 91f7fe6. "Badly" is: past the evaluator's time budget, with memory the
 budget never charged, or crashing the step with a bare Python or database error instead of an EngineError.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from engine import CompleteTask, DefinitionRejected, DeployDefinitions, EngineEr
 from tests.bpmn_factory import diagram
 from tests.helpers import ZHUJIAN
 from tests.message_helpers import PING_PONG, deploy, start_ping
-from tests.unit.test_expression_escapes_qa import _multiple_boundary
+from tests.unit.test_expression_bounds import _multiple_boundary
 
 
 @pytest.mark.parametrize("script", ["x = int('f' * 4000, 16)", "x = '\\ud800'"],
