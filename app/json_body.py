@@ -24,15 +24,15 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from engine import BIDI_CONTROLS, BIDI_WHAT, nested_deeper_than
+from engine import BIDI_CONTROLS, BIDI_WHAT, nested_deeper_than, unstorable, unstorable_in, visible_text
 
 from .errors import ApiRefusal
 
 MAX_DEPTH = 64   # objects and arrays inside each other; form-js forms and process data stay far below
 JSON_REQUIRED = "请求体应为 JSON（Content-Type: application/json）"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_NUL = re.compile("\x00")   # PostgreSQL stores no NUL in text or jsonb; SQLite would, and pages would show it
+# What no database stores (U+0000, lone surrogates) is engine.storable's one rule; raw NUL is not JSON text,
+# so only these escapes can bring either into a decoded body.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
 _BIDI = BIDI_CONTROLS   # "Trojan Source" controls (engine.text_input); U+200E/U+200F stay allowed
 _BIDI_ESCAPE = re.compile(r"\\u20(?:2[a-eA-E]|6[6-9])")
 BIDI_MESSAGE = f"{BIDI_WHAT}，无法保存"
@@ -65,10 +65,9 @@ def loads(raw: bytes | str, *, what: str = "请求体") -> Any:
         raise JsonNotValid("number", f"{what}中的整数位数过多（上限 {sys.get_int_max_str_digits()} 位）") from None
     if nested_deeper_than(value, MAX_DEPTH):
         raise JsonNotValid("depth", f"{what}的 JSON 嵌套过深（上限 {MAX_DEPTH} 层）")
-    if _SURROGATE_ESCAPE.search(text) and _any_string(value, _SURROGATE):
-        raise JsonNotValid("unicode", f"{what}含有无效的 Unicode 字符（不成对的 UTF-16 代理项）")
-    if "\\u0000" in text and _any_string(value, _NUL):
-        raise JsonNotValid("nul", f"{what}含有空字符（U+0000），无法保存")
+    found = unstorable_in(value) if _UNSTORABLE_ESCAPE.search(text) else None
+    if found is not None:
+        raise JsonNotValid(found.reason, f"{what}{found.message}")
     if (_BIDI.search(text) or _BIDI_ESCAPE.search(text)) and _any_string(value, _BIDI):
         raise JsonNotValid("bidi", f"{what}{BIDI_MESSAGE}")
     return value
@@ -135,28 +134,30 @@ class JsonBodyParser(FlaskParser):
 
 
 def install_text_guard(app: Any) -> None:
-    """Refuse a query string or form field holding U+0000 or a bidirectional control (400), as :func:`loads`
-    refuses them in a JSON body.
+    """Refuse a URL path segment, query string or form field holding text no database stores (U+0000; see
+    :mod:`engine.storable`) or a bidirectional control (400), as :func:`loads` refuses them in a JSON body.
 
-    PostgreSQL stores no NUL in text: a NUL in a filter or a page form would otherwise be a 500 there, and on
-    SQLite a NUL stored and shown again on a page. A direction override would be stored and shown reordered.
+    PostgreSQL stores no NUL in text: a NUL in a path segment (``/matters/%00``), a filter or a page form
+    would otherwise be a 500 there, and on SQLite a NUL stored and shown again on a page. A direction override
+    would be stored and shown reordered. Path segments are checked as the route parsed them (``view_args``).
     """
     from flask import request
 
     @app.before_request
     def refuse_unsafe_text() -> None:
-        fields = list(request.args.items(multi=True))
+        fields = [(name, value) for name, value in (request.view_args or {}).items() if isinstance(value, str)]
+        fields += list(request.args.items(multi=True))
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             fields += list(request.form.items(multi=True))
-        for reason, pattern, message in (("nul", _NUL, "请求含有空字符（U+0000），无法保存"),
-                                         ("bidi", _BIDI, f"请求{BIDI_MESSAGE}")):
-            bad = sorted({name for name, value in fields if pattern.search(name) or pattern.search(value)})
-            if bad:
-                raise ApiRefusal(400, message, "BAD_REQUEST", reason=reason,
-                                 fields={_visible_name(name): [message] for name in bad})
-
-
-def _visible_name(name: str) -> str:
-    """A field name as it can be shown back: NUL and direction controls as escapes such as ``\\u202e``."""
-    return re.sub("[\x00\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", name)
+        unsafe = [(name, found) for name, value in fields
+                  for found in (unstorable(name) or unstorable(value),) if found is not None]
+        if unsafe:
+            reason, message = unsafe[0][1].reason, f"请求{unsafe[0][1].message}"
+            raise ApiRefusal(400, message, "BAD_REQUEST", reason=reason,
+                             fields={visible_text(name): [message] for name, _found in unsafe})
+        bad = sorted({name for name, value in fields if _BIDI.search(name) or _BIDI.search(value)})
+        if bad:
+            message = f"请求{BIDI_MESSAGE}"
+            raise ApiRefusal(400, message, "BAD_REQUEST", reason="bidi",
+                             fields={visible_text(name): [message] for name in bad})

@@ -90,12 +90,13 @@ from .handoffs import ManifestMismatch
 from .variables import nested_deeper_than
 from .verification import CaseVerification, verify_all, verify_case
 from .text_input import BIDI_CONTROLS, BIDI_WHAT
+from .storable import unstorable, unstorable_in, visible_text
 from .form_dates import date_limits
 from .case_clocks import NoticeAlreadyGiven
 from .versions import CasePlan, MigrationReport, Versions
 
 __all__ = [
-    "BIDI_CONTROLS", "BIDI_WHAT", "date_limits", "NoticeAlreadyGiven",
+    "BIDI_CONTROLS", "BIDI_WHAT", "date_limits", "NoticeAlreadyGiven", "unstorable", "unstorable_in", "visible_text",
     "AUDIT_ROLES", "may_audit", "replay_for", "replay_report", "verify_for",
     "AccessEntry", "AccessPage", "ACCESS_OUTCOMES", "may_read_access_log",
     "Actor", "AGENT_KINDS", "ALLOWED_TYPES", "APPLICANT_KINDS", "ApplicationInvalid", "BadRequest", "bootstrap",

@@ -32,6 +32,7 @@ from .persistence.case_records import CaseRecord
 from .persistence.models import MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.serializer import SERIALIZER_VERSION
+from .storable import unstorable
 from .variables import check_variables
 
 
@@ -55,6 +56,7 @@ def start_as_given(cmd: StartCase, svc: Services,
     A dry run starts the case its scenario describes without ``check``: in production that case opens
     through intake, a rating or a message, whose own rules admit it, never by a person's StartCase.
     """
+    check_start_text(cmd)
     data = check_variables(cmd.data, what="办件初始数据")
     now = svc.clock.now()
     with svc.uow() as uow:
@@ -64,6 +66,23 @@ def start_as_given(cmd: StartCase, svc: Services,
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
+
+
+_TEXT_FIELDS = {"process_key": "流程标识", "title": "标题", "business_key": "业务编号", "matter_code": "事项编码",
+                "owning_district": "业务属地", "receiving_district": "收件地"}
+
+
+def check_start_text(cmd: StartCase) -> None:
+    """Refuse a StartCase whose text fields hold text no database stores (:mod:`engine.storable`).
+
+    Raises:
+        InvalidInput: naming every such field in ``details.fields``; nothing is written.
+    """
+    problems = {name: f"{label}{found.message}" for name, label in _TEXT_FIELDS.items()
+                if isinstance(value := getattr(cmd, name), str) and (found := unstorable(value)) is not None}
+    if problems:
+        raise InvalidInput(next(iter(problems.values())),
+                           details={"fields": {name: [message] for name, message in problems.items()}})
 
 
 def check_starter(uow: SqlAlchemyUnitOfWork, cmd: StartCase) -> None:

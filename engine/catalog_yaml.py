@@ -18,6 +18,7 @@ from .catalog_entry import UNITS, Limit
 from .definitions import Finding
 from .errors import DefinitionRejected
 from .parser_text import detail
+from .storable import unstorable
 from .text_input import BIDI_CONTROLS, BIDI_WHAT, bidi_lines
 
 MAX_CATALOG_BYTES = 1_000_000
@@ -50,6 +51,7 @@ def load_yaml(name: str, data: bytes) -> _Node:
     hidden = bidi_lines(text)
     if not hidden:
         root = _compose(text, name)
+        _refuse_unstorable(root, name)
         # An escape in a quoted scalar ("\u202e") holds no control in the text, only in the value it reads as.
         hidden = sorted(set(_bidi_value_lines(root)))
         if not hidden:
@@ -61,32 +63,54 @@ def load_yaml(name: str, data: bytes) -> _Node:
 
 def _bidi_value_lines(node: _Node | None) -> Iterator[int]:
     """The lines of the keys and text values holding a bidirectional control, walking the composed nodes."""
+    return (line for line, text in _texts(node) if BIDI_CONTROLS.search(text))
+
+
+def _refuse_unstorable(node: _Node | None, name: str) -> None:
+    r"""Refuse keys and text values no database stores (a quoted ``"\0"`` or ``"\ud800"``), each at its line.
+
+    PyYAML's reader refuses such characters written raw (see :func:`_compose`), not when a double-quoted
+    scalar spells them as escapes; PostgreSQL would then refuse the NUL, and a lone surrogate fails hashing.
+    """
+    found = [(line, f"文字{bad.message}") for line, text in _texts(node) if (bad := unstorable(text)) is not None]
+    if found:
+        line, message = min(found)
+        raise DefinitionRejected(f"{name} 第 {line} 行：{message}", details={"findings": [
+            Finding("TB_CATALOG_UNSTORABLE_TEXT", message, None, line=line, file=name).to_dict()
+            for line, message in sorted(found)]})
+
+
+def _texts(node: _Node | None) -> Iterator[tuple[int, str]]:
+    """Every key and text value of the composed nodes, with its line (a key at its value's line)."""
     todo = [node] if node is not None else []
     while todo:
         current = todo.pop()
         value = current.value
-        if isinstance(value, str) and BIDI_CONTROLS.search(value):
-            yield current.line
+        if isinstance(value, str):
+            yield current.line, value
         elif isinstance(value, dict):
             for key, child in value.items():
-                if isinstance(key, str) and BIDI_CONTROLS.search(key):
-                    yield child.line
+                if isinstance(key, str):
+                    yield child.line, key
                 todo.append(child)
         elif isinstance(value, list):
             todo.extend(value)
 
 
 def _compose(text: str, name: str) -> _Node:
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses NUL and the other control characters but tab, LF and CR as it is built.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:   # reading a str, ``character`` is the code point
+        raise _yaml_error(name, f"含有不允许的控制字符 U+{exc.character:04X}，",
+                          f"unacceptable character #x{exc.character:04x}: {exc.reason}",
+                          text.count("\n", 0, exc.position) + 1) from None
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise DefinitionRejected(f"{name} 第 {line} 行：YAML 格式错误", details={"findings": [
-            Finding("TB_CATALOG_YAML", "YAML 格式错误，无法解析" + detail(getattr(exc, "problem", None) or exc,
-                                                                      line=line or None), None, line=line,
-                    file=name).to_dict()]}) from None
+        raise _yaml_error(name, "", getattr(exc, "problem", None) or exc,
+                          mark.line + 1 if mark is not None else 0) from None
     except RecursionError:   # PyYAML composes nested collections recursively: "[[[[...]]]]" runs out of stack
         loader.dispose()
         raise DefinitionRejected(f"{name}：YAML 嵌套过深，无法解析", details={"findings": [
@@ -102,6 +126,13 @@ def _compose(text: str, name: str) -> _Node:
     finally:
         loader.dispose()
     raise DefinitionRejected(f"{name}：内容过于庞大或嵌套过深（超过 {MAX_NODES} 个值，可能是 YAML 别名展开）")
+
+
+def _yaml_error(name: str, why: str, said: object, line: int) -> DefinitionRejected:
+    """The refusal of a file PyYAML cannot read: a ``TB_CATALOG_YAML`` finding at ``line`` (0: unknown)."""
+    return DefinitionRejected(f"{name} 第 {line} 行：YAML 格式错误", details={"findings": [
+        Finding("TB_CATALOG_YAML", f"YAML 格式错误，{why}无法解析" + detail(said, line=line or None), None,
+                line=line, file=name).to_dict()]})
 
 
 class _BadValue(Exception):

@@ -26,6 +26,8 @@ from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .project_targets import TargetTable
 from .spiff.parser import ParsedProcess, ParsedUnit, parse_unit
+from .storable import unstorable, visible_text
+from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,10 @@ class DefinitionCatalog:
             if len(name) > MAX_SOURCE_NAME:
                 refused.add(DefinitionRejected(f"文件名过长（{len(name)} 个字符，上限 {MAX_SOURCE_NAME}）", code=
                                                "FILE_NAME_TOO_LONG"), name[:MAX_SOURCE_NAME] + "…")
+        for name, _data in [*bpmn_files, *form_files]:
+            problem = _file_name_problem(name)
+            if problem is not None:
+                refused.add(DefinitionRejected(f"文件名{problem}", code="FILE_NAME_UNSAFE"), visible_text(name))
         forms, broken = self._parse_forms(form_files, refused)
         check = CatalogCheck()
         org = _known_org(uow) if catalogs else KnownOrg(())
@@ -318,6 +324,18 @@ def _known_org(uow: SqlAlchemyUnitOfWork) -> KnownOrg:
     """The organisation's district codes, with each district's department codes."""
     return KnownOrg((d.code for d in uow.org.districts()),
                     ((d.district_code, d.code) for d in uow.org.departments()))
+
+
+def _file_name_problem(name: str) -> str | None:
+    """Why a file name cannot be deployed, or None.
+
+    Text no database stores (it is kept as ``source_name``), or a direction control (it is shown in the
+    definition log): file names are held to what file contents are.
+    """
+    found = unstorable(name)
+    if found is not None:
+        return found.message
+    return f"{BIDI_WHAT}，不予接受" if BIDI_CONTROLS.search(name) else None
 
 
 class _Refusals:

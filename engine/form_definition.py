@@ -19,6 +19,7 @@ from .form_conditions import HideCondition
 from .form_dates import TODAY
 from .form_schema import REQUIRED, _build_tree, _flatten, _schema_for
 from .form_patterns import pattern_budget
+from .storable import unstorable_in, visible_text
 from .text_input import written
 
 
@@ -115,6 +116,8 @@ class FormDefinition:
             found = _flatten(exc.messages, "", {})
         finally:
             TODAY.reset(token)
+        if isinstance(data, Mapping):
+            _unstorable_fields(data, found)
         if not partial and isinstance(data, Mapping):
             for f in self.fields:
                 if f.hide is not None and f.key not in found and not f.hide.hides(data) \
@@ -123,6 +126,18 @@ class FormDefinition:
         if found:
             raise FormInvalid(f"表单数据有误（共 {len(found)} 处）", details={"fields": found})
         return cleaned
+
+
+def _unstorable_fields(data: Mapping[str, Any], found: dict[str, list[str]]) -> None:
+    """Add to ``found`` each top-level field whose value holds text no database stores (:mod:`engine.storable`).
+
+    The schema takes such text (a textarea value is any string); PostgreSQL would then refuse the NUL, and
+    a lone surrogate fails hashing the audit event. Named by its dotted path (``items.0.name``).
+    """
+    for key, value in data.items():
+        bad = unstorable_in({key: value})
+        if bad is not None:
+            found.setdefault(visible_text(bad.where), []).append(bad.message)
 
 
 def _value_at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:

@@ -24,6 +24,7 @@ from .form_definition import FormDefinition, FormField, _clash
 from .form_schema import _FORMATS, LIST_MARK, READONLY, REQUIRED, _build_tree, _is_num, _kind
 from .form_patterns import deploy_problem
 from .parser_text import detail
+from .storable import unstorable_in, visible_text
 from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
 __all__ = ["FormDefinition", "FormField", "LAYOUT_TYPES", "LIST_MARK", "OPTION_TYPES", "READONLY", "REQUIRED",
@@ -212,8 +213,8 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         expected_key: when given, the form's ``id`` must equal it (e.g. the formKey a user task names).
         max_bytes: larger documents are refused before parsing.
         stored: the form of a version already deployed, being reloaded: not held to checks added after it
-            was accepted (direction controls, unsafe patterns, repeated component ids), so every deployed
-            version stays loadable.
+            was accepted (direction controls, text no database stores, unsafe patterns, repeated component
+            ids), so every deployed version stays loadable.
 
     Returns:
         The :class:`FormDefinition`, with its validation schema built.
@@ -231,6 +232,11 @@ def parse_form(data: bytes | str, *, expected_key: str | None = None,
         raise _reject("FORM_NOT_JSON", _not_json(exc)) from None
     if not isinstance(source, dict):
         raise _reject("FORM_NOT_OBJECT", "表单文件应为 JSON 对象")
+    bad = None if stored else unstorable_in(source)
+    if bad is not None:
+        # A "\u0000" or lone "\ud800" escape decodes, but no database stores it (engine.storable).
+        where = f" {visible_text(bad.where)} 处" if bad.path else ""
+        raise _reject("FORM_UNSTORABLE_TEXT", f"表单文件{where}{bad.message}")
     if not stored and BIDI_CONTROLS.search(json.dumps(source, ensure_ascii=False)):
         # Labels, options and descriptions are what applicants and reviewers read: they must read as stored.
         raise _reject("FORM_BIDI_TEXT", f"表单文件{BIDI_WHAT}，不予接受", source.get("id") if isinstance(

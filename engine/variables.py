@@ -6,6 +6,7 @@ import re
 from typing import Any, Mapping
 
 from .errors import InvalidInput
+from .storable import unstorable_in, visible_text
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_BYTES = 256 * 1024
@@ -13,7 +14,10 @@ MAX_DEPTH = 20   # lists and objects inside a variable's value
 
 
 def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
-    """Return ``data`` as a dict of JSON-native values, or raise InvalidInput naming every bad key."""
+    """Return ``data`` as a dict of JSON-native values, or raise InvalidInput naming every bad key.
+
+    Text anywhere in a value (and the keys of its objects) must be storable (:mod:`engine.storable`).
+    """
     if not isinstance(data, Mapping):
         raise InvalidInput(f"{what}应为 JSON 对象")
     problems: dict[str, list[str]] = {}
@@ -24,6 +28,10 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
             problems[key] = [f"列表和对象的嵌套不能超过 {MAX_DEPTH} 层"]
         elif not _json_native(value):
             problems[key] = ["取值只能是字符串、数字、布尔、null、列表或对象"]
+        elif (found := unstorable_in({key: value})) is not None:
+            # PostgreSQL stores no NUL; a lone surrogate cannot even be hashed into the audit trail.
+            problems[key] = [f"取值{found.message}" if len(found.path) == 1
+                             else f"{visible_text(found.where)} 处{found.message}"]
     if problems:
         raise InvalidInput(f"{what}有误：{len(problems)} 个字段不符合要求", details={"fields": problems})
     size = len(json.dumps(data, ensure_ascii=False))
