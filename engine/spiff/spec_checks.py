@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
 from ..definitions import Finding
 from ..errors import EngineError
 from ..expressions import Evaluator
-from .clock_bridge import TimerValueInvalid, check_timer_value, timer_kind
+from .clock_bridge import TimerValueInvalid, check_timer_value, short_repr, timer_kind
 from .multi_instance import MAX_MULTI_INSTANCES, shown_count
 
 _ISO_LIKE = re.compile(r"^(R\d*/)?P(\d+[YMWD])*(T(\d+[HMS])+)?$")
@@ -64,7 +64,7 @@ def check_timer_literals(spec: Any, subprocess_specs: Mapping[str, Any]) -> Iter
         try:
             check_timer_value(timer_kind(event) or "date", value)
         except TimerValueInvalid as exc:
-            shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+            shown = short_repr(value)
             yield Finding("TIMER_INVALID", f"元素 {element_id} 的定时器值 {shown} 无效：{exc.reason}", element_id)
 
 
