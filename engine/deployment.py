@@ -15,19 +15,17 @@ from typing import Any, Iterator, Mapping
 
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
-from .catalog import MAX_SOURCE_NAME, CatalogCheck, KnownOrg, Matter, is_catalog_file, parse_catalog
+from .catalog import CatalogCheck, KnownOrg, Matter, is_catalog_file, parse_catalog
 from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
 from .errors import DefinitionRejected
 from .expressions import Evaluator
 from .form_definition import FormDefinition
 from .forms import parse_form
-from .lint import DeployedFacts, LintLimits, lint_files, missing_forms
+from .lint import DeployedFacts, LintLimits, file_name_findings, lint_files, missing_forms
 from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .project_targets import TargetTable
 from .spiff.parser import ParsedProcess, ParsedUnit, parse_unit
-from .storable import unstorable, visible_text
-from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
 
 @dataclass(frozen=True)
@@ -170,14 +168,8 @@ class DefinitionCatalog:
         diagrams = [(name, data) for name, data in bpmn_files
                     if not is_catalog_file(name) and not is_bundle_file(name)]
         refused = _Refusals()
-        for name, _data in diagrams + catalogs:
-            if len(name) > MAX_SOURCE_NAME:
-                refused.add(DefinitionRejected(f"文件名过长（{len(name)} 个字符，上限 {MAX_SOURCE_NAME}）", code=
-                                               "FILE_NAME_TOO_LONG"), name[:MAX_SOURCE_NAME] + "…")
-        for name, _data in [*bpmn_files, *form_files]:
-            problem = _file_name_problem(name)
-            if problem is not None:
-                refused.add(DefinitionRejected(f"文件名{problem}", code="FILE_NAME_UNSAFE"), visible_text(name))
+        for finding in file_name_findings([name for name, _data in bpmn_files], [name for name, _data in form_files]):
+            refused.add(DefinitionRejected(finding.message, code=finding.code), finding.file)
         forms, broken = self._parse_forms(form_files, refused)
         check = CatalogCheck()
         org = _known_org(uow) if catalogs else KnownOrg(())
@@ -324,18 +316,6 @@ def _known_org(uow: SqlAlchemyUnitOfWork) -> KnownOrg:
     """The organisation's district codes, with each district's department codes."""
     return KnownOrg((d.code for d in uow.org.districts()),
                     ((d.district_code, d.code) for d in uow.org.departments()))
-
-
-def _file_name_problem(name: str) -> str | None:
-    """Why a file name cannot be deployed, or None.
-
-    Text no database stores (it is kept as ``source_name``), or a direction control (it is shown in the
-    definition log): file names are held to what file contents are.
-    """
-    found = unstorable(name)
-    if found is not None:
-        return found.message
-    return f"{BIDI_WHAT}，不予接受" if BIDI_CONTROLS.search(name) else None
 
 
 class _Refusals:

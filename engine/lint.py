@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from .bundle import is_bundle_file, parse_bundle
 from .candidates import CandidateError, is_reference, parse_candidate
-from .catalog import CatalogCheck, is_catalog_file, parse_catalog
+from .catalog import MAX_SOURCE_NAME, CatalogCheck, is_catalog_file, parse_catalog
 from .definitions import DiagramInfo, Finding, UserTaskInfo
 from .errors import DefinitionRejected
 from .expressions import Evaluator
@@ -26,6 +26,8 @@ from .lint_names import check_ids, check_names
 from .org_file import ROLES
 from .spiff.parser import ParsedUnit, check_file, parse_unit
 from .spiff.xml_loader import parse_xml
+from .storable import unstorable, visible_text
+from .text_input import BIDI_CONTROLS, BIDI_WHAT
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class LintLimits:
 def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tuple[str, bytes]],
                evaluator: Evaluator, limits: LintLimits, deployed: DeployedFacts) -> list[Finding]:
     """Return every finding for the files (name, bytes), errors and warnings, each with its file."""
-    bpmn_files, findings = list(bpmn_files), []
+    bpmn_files, form_files = list(bpmn_files), list(form_files)
+    findings = file_name_findings([name for name, _data in bpmn_files], [name for name, _data in form_files])
     broken: dict[str, str] = {}
     forms = _lint_forms(form_files, limits.max_form_bytes, findings, broken)
 
@@ -97,6 +100,27 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
         if is_bundle_file(name):
             findings += _lint_bundle(name, data, form, keys, unit)
     return findings
+
+
+def file_name_findings(bpmn_names: Iterable[str], form_names: Iterable[str]) -> list[Finding]:
+    """A finding for each file name a deploy refuses, in the file it names (shown with escapes where needed).
+
+    ``FILE_NAME_TOO_LONG``: a diagram or catalog name over :data:`~engine.catalog.MAX_SOURCE_NAME` characters
+    (the version keeps it as its ``source_name``). ``FILE_NAME_UNSAFE``: any name holding text no database
+    stores (:mod:`engine.storable`) or a direction control (it is shown in the definition log): file names are
+    held to what file contents are.
+    """
+    bpmn_names, found = list(bpmn_names), []
+    for name in bpmn_names:
+        if not is_bundle_file(name) and len(name) > MAX_SOURCE_NAME:
+            found.append(Finding("FILE_NAME_TOO_LONG", f"文件名过长（{len(name)} 个字符，上限 {MAX_SOURCE_NAME}）",
+                                 file=name[:MAX_SOURCE_NAME] + "…"))
+    for name in [*bpmn_names, *form_names]:
+        bad = unstorable(name)
+        problem = bad.message if bad is not None else f"{BIDI_WHAT}，不予接受" if BIDI_CONTROLS.search(name) else None
+        if problem is not None:
+            found.append(Finding("FILE_NAME_UNSAFE", f"文件名{problem}", file=visible_text(name)))
+    return found
 
 
 def missing_forms(user_tasks: Mapping[str, UserTaskInfo], exists: Callable[[str], bool],

@@ -7,6 +7,7 @@ from engine.definitions import Finding
 from engine.expressions import Evaluator
 from engine.forms import parse_form
 from engine.lint import DeployedFacts, LintLimits, lint_files
+from engine.text_input import BIDI_WHAT
 from tests.bpmn_factory import HEAD, diagram
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -207,3 +208,14 @@ def test_a_budget_on_a_clock_the_process_does_not_declare_is_a_warning():
     assert found(lint(("p.bpmn", declared)), "TB_DEADLINE_CLOCK_UNDECLARED") == []
     own = lint(("p.bpmn", process(body.format(task=budget.format(clock="task")))))
     assert found(own, "TB_DEADLINE_CLOCK_UNDECLARED") == []
+
+
+def test_lint_refuses_the_file_names_a_deploy_refuses_naming_them_escaped():
+    long_name = "流" * 300 + ".bpmn"
+    found = lint(("a\u202e.bpmn", diagram()), (long_name, diagram(process_id="other")),
+                 forms=(("f\x00.form", b"{}"),))
+    names = [(f.code, f.file) for f in found if f.code.startswith("FILE_NAME_")]
+    assert names == [("FILE_NAME_TOO_LONG", "流" * 255 + "…"), ("FILE_NAME_UNSAFE", "a\\u202e.bpmn"),
+                     ("FILE_NAME_UNSAFE", "f\\u0000.form")]
+    assert {f.message for f in found if f.code == "FILE_NAME_UNSAFE"} == {
+        f"文件名{BIDI_WHAT}，不予接受", "文件名含有空字符（U+0000），无法保存"}
