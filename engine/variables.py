@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, Mapping
 
 from .errors import InvalidInput
@@ -11,6 +12,8 @@ from .storable import unstorable_in, visible_text
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 20   # lists and objects inside a variable's value
+_INT_DIGITS = sys.get_int_max_str_digits() or 4300
+_INT_LIMIT = 10 ** _INT_DIGITS
 
 
 def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
@@ -27,7 +30,7 @@ def check_variables(data: Any, *, what: str = "数据") -> dict[str, Any]:
         elif nested_deeper_than(value, MAX_DEPTH):
             problems[key] = [f"列表和对象的嵌套不能超过 {MAX_DEPTH} 层"]
         elif not _json_native(value):
-            problems[key] = ["取值只能是字符串、数字、布尔、null、列表或对象"]
+            problems[key] = [f"取值只能是字符串、数字（整数至多 {_INT_DIGITS} 位）、布尔、null、列表或对象"]
         elif (found := unstorable_in({key: value})) is not None:
             # PostgreSQL stores no NUL; a lone surrogate cannot even be hashed into the audit trail.
             problems[key] = [f"取值{found.message}" if len(found.path) == 1
@@ -55,8 +58,10 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
 def _json_native(value: Any, depth: int = 0) -> bool:
     if depth > MAX_DEPTH:
         return False
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
         return True
+    if isinstance(value, int):   # JSON writes and reads no longer integer (Python's own limit, as the API's)
+        return -_INT_LIMIT < value < _INT_LIMIT
     if isinstance(value, float):
         return value == value and value not in (float("inf"), float("-inf"))
     if isinstance(value, list):

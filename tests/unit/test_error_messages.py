@@ -129,6 +129,13 @@ def test_process_data_nested_too_deep_is_named_as_such():
     check_variables({"a": value[0]})   # 20 deep is allowed
 
 
+def test_process_data_holding_an_integer_json_cannot_write_is_named_as_such():
+    """A message payload computed by an expression may hold an integer of 4,301 to about 4,900 digits."""
+    with pytest.raises(InvalidInput) as caught:
+        check_variables({"n": {"big": [10 ** 4300]}, "ok": 10 ** 4299})
+    assert caught.value.details["fields"] == {"n": ["取值只能是字符串、数字（整数至多 4300 位）、布尔、null、列表或对象"]}
+
+
 BODY = ('<bpmn:startEvent id="start"/>' + task("a") + '<bpmn:endEvent id="end"/>' + flow("f1", "start", "a")
         + flow("f2", "a", "end"))
 
