@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from hashlib import sha256
 from operator import attrgetter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -165,6 +165,8 @@ class ChainCheck:
         reason: what is wrong there (English, for operators), when not ok.
         state_seq: the last event carrying a snapshot digest (:data:`STATE_DIGEST`), if any.
         state_digest: that digest.
+        digests_expected: the chain was written by an engine that digests every snapshot it writes (its first
+            event records the calendar generation, which came later), so it must carry one.
     """
 
     ok: bool
@@ -173,6 +175,7 @@ class ChainCheck:
     reason: str | None = None
     state_seq: int | None = None
     state_digest: str | None = None
+    digests_expected: bool = False
 
 
 def verify_chain(events: Iterable[ChainedEvent], *, expected_head: str | None = None) -> ChainCheck:
@@ -199,13 +202,19 @@ def verify_rows(case_no: str, rows: Iterable[tuple[Any, ...]], *, expected_head:
 
 STATE_DIFFERS = "workflow snapshot differs from the digest recorded at event"
 """How a reason starts when the chain holds but the case's snapshot is not the one its last command wrote."""
+STATE_MISSING = "no snapshot digest on a chain whose engine records them"
+"""The reason when a chain that must carry a snapshot digest carries none (its digest-carrying tail was cut)."""
 
 
 def check_state(check: ChainCheck, snapshot_digest: str | None) -> ChainCheck:
     """``check`` failed at its last digest-carrying event when the stored snapshot's digest differs from it.
 
-    A chain with no such event (written before snapshots were digested) is left as it is: nothing to compare.
+    A chain with no such event is left as it is when it was written before snapshots were digested (nothing
+    to compare), and fails when its engine digests every snapshot (:attr:`ChainCheck.digests_expected`): the
+    case's first command wrote one, so only a cut tail can have taken every digest away.
     """
+    if check.ok and check.state_digest is None and check.digests_expected:
+        return replace(check, ok=False, broken_seq=check.checked + 1, reason=STATE_MISSING)
     if not check.ok or check.state_digest is None or check.state_digest == snapshot_digest:
         return check
     return ChainCheck(False, check.checked, check.state_seq, f"{STATE_DIFFERS} {check.state_seq}",
@@ -216,6 +225,7 @@ def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_n
     """Verify rows led by the case number (``case_no`` None) or by anything else (the given ``case_no``)."""
     prev, count, expected_seq = GENESIS, 0, 1
     state_seq = state = None
+    expected = False
     canonical = _ENCODER.encode if case_no is None else _payload_text
     for lead, seq, event_type, occurred_at, actor, element_id, task_id, payload, prev_hash, digest in rows:
         count += 1
@@ -228,6 +238,9 @@ def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_n
             payload_json = _ENCODER.encode(stamped)
         else:
             payload_json = canonical(payload)
+        if seq == 1 and CALENDAR_GENERATION in payload:
+            first = payload if isinstance(payload, Mapping) else json.loads(payload)
+            expected = isinstance(first, Mapping) and CALENDAR_GENERATION in first
         if seq != expected_seq:
             return ChainCheck(False, count, seq, f"expected seq {expected_seq}, found {seq}")
         if prev_hash != prev:
@@ -238,4 +251,4 @@ def _check(rows: Iterable[tuple[Any, ...]], expected_head: str | None, *, case_n
         prev, expected_seq = digest, expected_seq + 1
     if expected_head is not None and prev != expected_head:
         return ChainCheck(False, count, expected_seq, "chain head differs from the case's recorded head")
-    return ChainCheck(True, count, state_seq=state_seq, state_digest=state)
+    return ChainCheck(True, count, state_seq=state_seq, state_digest=state, digests_expected=expected)

@@ -160,18 +160,51 @@ def _check_heads(session: Any) -> Iterator[HeadProblem]:
         entries[head_id] = (cases_hash(listed), len(listed))
     prev_by_district: dict[str, str] = {}
     for head in session.scalars(select(ChainHead).order_by(ChainHead.district, ChainHead.id)):
-        prev = prev_by_district.get(head.district, GENESIS)
-        digest, count = entries.get(head.id, (cases_hash([]), 0))
-        if head.prev_hash != prev:
-            yield HeadProblem(head.district, head.day, None, None, "与前一日链头的链接不符（有链头被删除或改动）",
-                              prev, head.prev_hash)
-        elif (digest, count) != (head.cases_hash, head.case_count):
-            yield HeadProblem(head.district, head.day, None, None, "封存的办件清单与链头哈希不符（清单被改动）",
-                              head.cases_hash, digest)
-        elif head_hash(prev, district=head.district, day=head.day, event_count=head.event_count,
-                       case_count=head.case_count, cases=head.cases_hash) != head.head_hash:
-            yield HeadProblem(head.district, head.day, None, None, "链头内容与其哈希不符（链头被改动）")
+        problem = _head_problem(head, prev_by_district.get(head.district, GENESIS),
+                                *entries.get(head.id, (cases_hash([]), 0)))
+        if problem is not None:
+            yield problem
         prev_by_district[head.district] = head.head_hash
+
+
+def _head_problem(head: ChainHead, prev: str, digest: str, count: int) -> HeadProblem | None:
+    """What is wrong with one head, given the head before it and the hash and number of its listed cases."""
+    if head.prev_hash != prev:
+        return HeadProblem(head.district, head.day, None, None, "与前一日链头的链接不符（有链头被删除或改动）",
+                           prev, head.prev_hash)
+    if (digest, count) != (head.cases_hash, head.case_count):
+        return HeadProblem(head.district, head.day, None, None, "封存的办件清单与链头哈希不符（清单被改动）",
+                           head.cases_hash, digest)
+    if head_hash(prev, district=head.district, day=head.day, event_count=head.event_count,
+                 case_count=head.case_count, cases=head.cases_hash) != head.head_hash:
+        return HeadProblem(head.district, head.day, None, None, "链头内容与其哈希不符（链头被改动）")
+    return None
+
+
+def case_heads_problem(session: Any, case_id: int) -> HeadProblem | None:
+    """The first problem with the heads that seal one case: their lists, their own hashes and their links.
+
+    A cut tail whose sealed entry was edited to match the cut no longer disagrees with the case's events, but
+    the head that lists it no longer matches its list. Each head is checked against the head before it and
+    the head after it in its district, as :func:`check_chain_heads` checks them all.
+    """
+    heads = session.scalars(select(ChainHead).where(ChainHead.id.in_(
+        select(ChainHeadCase.head_id).where(ChainHeadCase.case_id == case_id))).order_by(ChainHead.id)).all()
+    for head in heads:
+        listed = [(r.case_no, r.seq, r.hash) for r in session.execute(
+            select(ChainHeadCase.case_no, ChainHeadCase.seq, ChainHeadCase.hash)
+            .where(ChainHeadCase.head_id == head.id).order_by(ChainHeadCase.case_id))]
+        in_district = select(ChainHead).where(ChainHead.district == head.district)
+        before = session.scalars(in_district.where(ChainHead.id < head.id).order_by(ChainHead.id.desc())
+                                 .limit(1)).first()
+        problem = _head_problem(head, before.head_hash if before else GENESIS, cases_hash(listed), len(listed))
+        if problem is not None:
+            return problem
+        after = session.scalars(in_district.where(ChainHead.id > head.id).order_by(ChainHead.id).limit(1)).first()
+        if after is not None and after.prev_hash != head.head_hash:
+            return HeadProblem(after.district, after.day, None, None, "与前一日链头的链接不符（有链头被删除或改动）",
+                               head.head_hash, after.prev_hash)
+    return None
 
 
 def _check_entries(session: Any) -> Iterator[HeadProblem]:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Iterator
 
 from sqlalchemy import Text, cast, func, literal, select
 
-from .audit import COUNT_DIFFERS, STATE_DIFFERS, ChainCheck, check_state, state_digest, verify_rows
-from .chain_heads import first_sealed_problem
+from .audit import COUNT_DIFFERS, STATE_DIFFERS, STATE_MISSING, ChainCheck, check_state, state_digest, verify_rows
+from .chain_heads import case_heads_problem, first_sealed_problem
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent
 
@@ -69,9 +69,12 @@ def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
         if row is None:
             raise NotFound(f"办件 {case_ref} 不存在", details={"case": str(case_ref)})
         result = _verify(session, row.id, row.case_no, row.chain_head, row.event_seq, _digest(session, row.state))
-        # A tail cut with the head moved back also leaves the snapshot without its digest on the chain: the
-        # sealed head names the cause, so it is reported first.
-        sealed = first_sealed_problem(session, row.id) if result.ok or result.state_differs else None
+        # A tail cut with the head moved back also leaves the snapshot without its digest on the chain (or the
+        # chain without any digest): the sealed head names the cause, so it is reported first. So does a head
+        # that no longer matches its list (a sealed entry edited to match the cut).
+        snapshot_problem = result.state_differs or result.reason == chinese_reason(STATE_MISSING)
+        sealed = (first_sealed_problem(session, row.id) or case_heads_problem(session, row.id)
+                  if result.ok or snapshot_problem else None)
         if sealed is not None:
             return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe(), state_differs=False)
         return result
@@ -137,7 +140,8 @@ def _result(case_id: int, case_no: str, check: ChainCheck, snapshot: str | None)
     """``snapshot``: the digest of the case's stored workflow snapshot, compared with the chain's last one."""
     check = check_state(check, snapshot)
     return CaseVerification(case_id, case_no, check.ok, check.checked, check.broken_seq,
-                            chinese_reason(check.reason), state_checked=check.state_digest is not None,
+                            chinese_reason(check.reason),
+                            state_checked=check.state_digest is not None or check.digests_expected,
                             state_differs=(check.reason or "").startswith(STATE_DIFFERS))
 
 
@@ -179,6 +183,9 @@ def chinese_reason(reason: str | None) -> str | None:
     if reason.startswith(STATE_DIFFERS):
         seq = reason.removeprefix(STATE_DIFFERS).strip()
         return f"办件的流程状态快照与第 {seq} 个事件记下的摘要不符：当前快照不是引擎在该事件时写入的那一份"
+    if reason == STATE_MISSING:
+        return ("链上没有流程状态快照的摘要，而写下这条链的引擎每次写快照都会记下摘要"
+                "（带摘要的末尾事件可能被删除后链头被改回）")
     if reason.startswith(COUNT_DIFFERS):
         counts = [int(n) for n in re.findall(r"\d+", reason.removeprefix(COUNT_DIFFERS))]
         if len(counts) != 2:
@@ -192,5 +199,6 @@ def chinese_reason(reason: str | None) -> str | None:
     return {
         "prev_hash does not match the previous event": "与前一事件的哈希链接不符（有事件被删除、插入或重排）",
         "content does not match its hash": "事件内容与其哈希不符（内容被修改）",
-        "chain head differs from the case's recorded head": "最后一个事件与办件记录的链头不符（末尾事件被删除）",
+        "chain head differs from the case's recorded head": ("最后一个事件与办件记录的链头不符"
+                                                              "（末尾事件被删除，或办件记录被改动）"),
     }.get(reason, reason)
