@@ -8,12 +8,13 @@ snapshot digest, the head message naming the case row).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from engine import CompleteTask, StartCase, seal_days, verify_case
 from engine.persistence.models import Case, CaseEvent
 from tests.helpers import ACCEPT, CLERK, OUTSIDER, deploy_shipped, open_task
 from tests.integration.closing import closed_case
+from tests.integration.test_chain_heads import attack
 
 
 @pytest.fixture
@@ -27,23 +28,6 @@ def history(engine, clock):
     engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
     clock.advance(hours=16)     # 2026-11-25 01:00: both days have ended
     return {"closed": closed, "running": running, "outside": outside}
-
-
-def attack(database_url: str, table: str, *statements: str, params: dict | None = None) -> None:
-    """Run statements with ``table``'s append-only triggers out of the way (DDL rights)."""
-    eng = create_engine(database_url)
-    with eng.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        else:
-            for action in ("update", "delete"):
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{action}"))
-        for statement in statements:
-            conn.execute(text(statement), params or {})
-        if postgres:
-            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-    eng.dispose()
 
 
 def cut_tail(engine, database_url: str, case_id: int, drop: int) -> tuple[int, str]:
