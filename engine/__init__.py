@@ -8,7 +8,8 @@ from .archive_writer import ArchiveBuildFailed
 from .audit_checks import AUDIT_ROLES, may_audit, replay_for, replay_report, verify_for
 from .archives import build_now as build_archive, queue_missing as queue_missing_archives
 from .bootstrap import Engine, bootstrap
-from .chain_heads import HeadProblem, SealedDay, check_chain_heads, seal_days
+from .chain_heads import HeadProblem, SealedDay, seal_days
+from .chain_recount import check_chain_heads
 from .csv_cells import spreadsheet_safe
 from .exports import MEDIA_TYPES as EXPORT_MEDIA_TYPES, ExportQuery, export_events
 from .calendar import (

@@ -143,14 +143,8 @@ def _seal_one(engine: Any, day: date, now: datetime, actor: str) -> list[SealedD
     return results
 
 
-def check_chain_heads(engine: Any) -> Iterator[HeadProblem]:
-    """Yield every problem with the sealed heads: edited or missing heads, and cut or replaced case events."""
-    with engine.database.read_sessions() as session:
-        yield from _check_heads(session)
-        yield from _check_entries(session)
-
-
-def _check_heads(session: Any) -> Iterator[HeadProblem]:
+def heads_problems(session: Any) -> Iterator[HeadProblem]:
+    """Every head whose link to the district's previous head, list of cases or own hash no longer holds."""
     entries: dict[int, tuple[str, int]] = {}
     rows = session.execute(select(ChainHeadCase.head_id, ChainHeadCase.case_no, ChainHeadCase.seq,
                                   ChainHeadCase.hash).order_by(ChainHeadCase.head_id, ChainHeadCase.case_id)
@@ -186,7 +180,7 @@ def case_heads_problem(session: Any, case_id: int) -> HeadProblem | None:
 
     A cut tail whose sealed entry was edited to match the cut no longer disagrees with the case's events, but
     the head that lists it no longer matches its list. Each head is checked against the head before it and
-    the head after it in its district, as :func:`check_chain_heads` checks them all.
+    the head after it in its district, as :func:`heads_problems` checks them all.
     """
     heads = session.scalars(select(ChainHead).where(ChainHead.id.in_(
         select(ChainHeadCase.head_id).where(ChainHeadCase.case_id == case_id))).order_by(ChainHead.id)).all()
@@ -207,7 +201,8 @@ def case_heads_problem(session: Any, case_id: int) -> HeadProblem | None:
     return None
 
 
-def _check_entries(session: Any) -> Iterator[HeadProblem]:
+def entries_problems(session: Any) -> Iterator[HeadProblem]:
+    """Every sealed case whose sealed event is missing or different now (one problem per case, its first)."""
     stmt = (select(ChainHead.district, ChainHead.day, ChainHeadCase.case_id, ChainHeadCase.case_no,
                    ChainHeadCase.seq, ChainHeadCase.hash, CaseEvent.hash.label("now_hash"))
             .join(ChainHead, ChainHead.id == ChainHeadCase.head_id)

@@ -7,7 +7,9 @@ event, or a truncated tail (the head no longer matches) is found, with the first
 constant memory at thousands of cases a second.
 A case whose tail was cut and whose head was moved back is caught by the case row's event count
 (``event_seq``); one whose count was moved back too verifies on its own, and the districts' sealed daily heads
-(:mod:`engine.chain_heads`) catch that, for one case here and for all in ``check_chain_heads``.
+(:mod:`engine.chain_heads`) catch that, for one case here and for all in ``check_chain_heads``; a recount of
+the case's sealed days (:mod:`engine.chain_recount`) finds its day's head deleted, an event written into a
+sealed day, or the case moved to another district.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sqlalchemy import Text, cast, func, literal, select
 
 from .audit import COUNT_DIFFERS, STATE_DIFFERS, STATE_MISSING, ChainCheck, check_state, state_digest, verify_rows
 from .chain_heads import case_heads_problem, first_sealed_problem
+from .chain_recount import case_days_problem
 from .errors import NotFound
 from .persistence.models import Case, CaseEvent
 
@@ -74,7 +77,7 @@ def verify_case(engine: Any, case_ref: str | int) -> CaseVerification:
         # that no longer matches its list (a sealed entry edited to match the cut).
         snapshot_problem = result.state_differs or result.reason == chinese_reason(STATE_MISSING)
         sealed = (first_sealed_problem(session, row.id) or case_heads_problem(session, row.id)
-                  if result.ok or snapshot_problem else None)
+                  or case_days_problem(session, row.id) if result.ok or snapshot_problem else None)
         if sealed is not None:
             return replace(result, ok=False, broken_seq=sealed.seq, reason=sealed.describe(), state_differs=False)
         return result

@@ -101,6 +101,23 @@ class ArchiveRepository:
         return self._conn.execute(stmt).all()
 
 
+def day_heads_query(start: datetime, end: datetime) -> Any:
+    """Per case with events in [start, end): district, case id and number, last seq there, its hash, count.
+
+    Ordered by district, then case id: what a day's heads are sealed from, and what verify recounts.
+    """
+    grouped = (select(func.coalesce(cases.c.owning_district, "-").label("district"),
+                      events.c.case_id, cases.c.case_no, func.max(events.c.seq).label("seq"),
+                      func.count().label("n"))
+               .select_from(events.join(cases, cases.c.id == events.c.case_id))
+               .where(events.c.occurred_at >= start, events.c.occurred_at < end)
+               .group_by(cases.c.owning_district, events.c.case_id, cases.c.case_no)).subquery()
+    return (select(grouped.c.district, grouped.c.case_id, grouped.c.case_no, grouped.c.seq, grouped.c.n,
+                   events.c.hash)
+            .join(events, and_(events.c.case_id == grouped.c.case_id, events.c.seq == grouped.c.seq))
+            .order_by(grouped.c.district, grouped.c.case_id))
+
+
 class ChainHeadRepository:
     """Sealed daily heads per district, and the facts they are sealed from."""
 
@@ -134,17 +151,7 @@ class ChainHeadRepository:
 
     def day_heads(self, start: datetime, end: datetime) -> list[Any]:
         """Per case with events in [start, end): district, case, its last seq there, that event's hash, count."""
-        grouped = (select(func.coalesce(cases.c.owning_district, "-").label("district"),
-                          events.c.case_id, cases.c.case_no, func.max(events.c.seq).label("seq"),
-                          func.count().label("n"))
-                   .select_from(events.join(cases, cases.c.id == events.c.case_id))
-                   .where(events.c.occurred_at >= start, events.c.occurred_at < end)
-                   .group_by(cases.c.owning_district, events.c.case_id, cases.c.case_no)).subquery()
-        stmt = (select(grouped.c.district, grouped.c.case_id, grouped.c.case_no, grouped.c.seq, grouped.c.n,
-                       events.c.hash)
-                .join(events, and_(events.c.case_id == grouped.c.case_id, events.c.seq == grouped.c.seq))
-                .order_by(grouped.c.district, grouped.c.case_id))
-        return self._conn.execute(stmt).all()
+        return self._conn.execute(day_heads_query(start, end)).all()
 
     def previous_head(self, district: str) -> str | None:
         """The district's latest head hash (by insertion), or None before its first."""
