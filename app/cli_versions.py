@@ -90,9 +90,31 @@ def diff_command(process_key: str, from_version: int, to_version: int, as_json: 
         click.echo(f"表单移除  {key}")
     for change in forms["changed"]:
         click.echo(f"表单改版  {change['key']:28} {change['from_hash'][:12]} → {change['to_hash'][:12]}")
-    click.echo(f"v{from_version} → v{to_version}：新增 {len(diff['added'])}，删除 {len(diff['removed'])}，"
+    bundle, resources = diff["bundle"], diff["resources"]
+    for label, key in (("一件事新增", "added"), ("一件事删除", "removed")):
+        for entry in bundle[key]:
+            click.echo(f"{label}  {entry['entry']:28} {_shown(entry['value'])}")
+    for entry in bundle["changed"]:
+        click.echo(f"一件事修改  {entry['entry']:28} {_shown(entry['from'])} → {_shown(entry['to'])}")
+    for label, key in (("调用流程新增", "added"), ("调用流程删除", "removed"), ("调用流程修改", "changed")):
+        for name in resources[key]:
+            click.echo(f"{label}  {name}")
+    summary = (f"v{from_version} → v{to_version}：新增 {len(diff['added'])}，删除 {len(diff['removed'])}，"
                f"修改 {len(diff['changed'])}，未变 {diff['unchanged']}；锁定表单新增 {len(forms['added'])}，"
                f"移除 {len(forms['removed'])}，改版 {len(forms['changed'])}")
+    # Only versions that differ there say so: most processes have no bundle and call nothing.
+    if any(bundle.values()):
+        summary += (f"；一件事映射新增 {len(bundle['added'])}，删除 {len(bundle['removed'])}，"
+                    f"修改 {len(bundle['changed'])}")
+    if any(resources.values()):
+        summary += (f"；调用流程新增 {len(resources['added'])}，删除 {len(resources['removed'])}，"
+                    f"修改 {len(resources['changed'])}")
+    click.echo(summary)
+
+
+def _shown(value: Any) -> str:
+    """A bundle entry's value as the diff prints it: text as is, lists and nothing as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @click.command("dryrun", cls=CliCommand, short_help="用场景文件试运行草稿，不触及真实数据", help=(

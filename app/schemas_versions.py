@@ -79,6 +79,37 @@ class FormsDiffSchema(Schema):
     changed = fields.List(fields.Nested(PinChangeSchema))
 
 
+class BundleEntrySchema(Schema):
+    """An entry of a 一件事 bundle mapping one version has and the other has not, named by its path."""
+
+    entry = fields.String(metadata={"description": "如 matters.sub_seal.fields.company_name"})
+    value = fields.Raw(allow_none=True)
+
+
+class BundleChangeSchema(Schema):
+    """An entry of a 一件事 bundle mapping both versions have, with different values."""
+
+    entry = fields.String()
+    from_ = fields.Raw(allow_none=True, attribute="from", data_key="from")
+    to = fields.Raw(allow_none=True)
+
+
+class BundleDiffSchema(Schema):
+    """Entries of the 一件事 bundle mapping only the newer version has, only the older one has, or changed."""
+
+    added = fields.List(fields.Nested(BundleEntrySchema))
+    removed = fields.List(fields.Nested(BundleEntrySchema))
+    changed = fields.List(fields.Nested(BundleChangeSchema))
+
+
+class ResourcesDiffSchema(Schema):
+    """File names of the diagrams a version calls into (deployed with it): added, removed, changed."""
+
+    added = fields.List(fields.String())
+    removed = fields.List(fields.String())
+    changed = fields.List(fields.String())
+
+
 class DiffSchema(Schema):
     """Element ids per category (to colour a diagram) and what changed in each."""
 
@@ -91,6 +122,8 @@ class DiffSchema(Schema):
     unchanged = fields.Integer()
     details = fields.Dict(metadata={"description": "元素 id → {type, name, changes: [{aspect, from, to}]}"})
     forms = fields.Nested(FormsDiffSchema, metadata={"description": "两版锁定的表单版本之差"})
+    bundle = fields.Nested(BundleDiffSchema, metadata={"description": "两版一件事映射（bundle.yaml）之差"})
+    resources = fields.Nested(ResourcesDiffSchema, metadata={"description": "两版随流程部署的被调用流程文件之差"})
 
 
 class CaseRef(fields.Field):

@@ -37,8 +37,8 @@ from .errors import FormInvalid
 from .form_definition import FormDefinition
 from .forms import REQUIRED
 
-FIELD_PATH = re.compile(r"^[^\W\d][\w-]*(\.[^\W\d][\w-]*)*$")
-ELEMENT_ID = re.compile(r"^[A-Za-z_][\w.-]{0,127}$")
+FIELD_PATH = re.compile(r"^[^\W\d][\w-]*(\.[^\W\d][\w-]*)*\Z")
+ELEMENT_ID = re.compile(r"^[A-Za-z_][\w.-]{0,127}\Z")
 COLLECTED = "该项已由一件事申报收取，无需也不能在此更改"
 
 

@@ -26,9 +26,9 @@ from .errors import WorkflowFailed
 _ROLE = r"[a-z][a-z0-9_]{0,39}"
 # District codes include the functional zones' internal codes (CQ-LJXQ), hence the hyphen.
 _PART = r"(?:\$\{[A-Za-z][A-Za-z0-9_]{0,63}\}|[A-Za-z0-9_][A-Za-z0-9_-]{0,39})"
-_EXPR = re.compile(rf"^(?P<role>{_ROLE})(?:@(?P<district>{_PART})(?:/(?P<department>{_PART}))?)?$")
-_REF = re.compile(r"^\$\{(?P<name>[A-Za-z][A-Za-z0-9_]*)\}$")
-_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}$")
+_EXPR = re.compile(rf"^(?P<role>{_ROLE})(?:@(?P<district>{_PART})(?:/(?P<department>{_PART}))?)?\Z")
+_REF = re.compile(r"^\$\{(?P<name>[A-Za-z][A-Za-z0-9_]*)\}\Z")
+_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,39}\Z")
 
 
 class CandidateError(ValueError):

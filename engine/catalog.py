@@ -77,7 +77,7 @@ __all__ = [
     "_Checker", "_Node", "_raise",
 ]
 
-TYPE_CODE = re.compile(r"^\d{2}$")
+TYPE_CODE = re.compile(r"^\d{2}\Z")
 
 
 def is_catalog_file(name: str) -> bool:
@@ -123,11 +123,11 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
              "substantive_check", "facts"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
-    code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
+    code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}\Z"))
     name = check.text(entry, "name", line, what="事项名称")
     if name is not None and len(name) > MAX_NAME:
         check.fail("TB_CATALOG_FIELD", f"name（事项名称）过长：{len(name)} 个字符，上限 {MAX_NAME}", entry["name"].line)
-    check.text(entry, "basic_code", line, what="基本编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}$"))
+    check.text(entry, "basic_code", line, what="基本编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}\Z"))
     check.text(entry, "type", line, what="事项类型代码（GB/T 39046 A.1，两位数字）", pattern=TYPE_CODE)
     check.text(entry, "basis", line, what="设定依据")
     level = entry.get("level")

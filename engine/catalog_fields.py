@@ -15,9 +15,9 @@ from .catalog_entry import MAX_NAME, MODES, Limit, Material
 from .catalog_yaml import _Checker, _Node
 from .category_limit import CategoryLimit, is_category_node
 
-DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})$")
-KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})\Z")
+KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 """A fact's name: a variable the diagrams read (lower case, digits, underscores)."""
 _OWN_FIELDS = frozenset({"department", "substantive_check"})
 

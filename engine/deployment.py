@@ -6,18 +6,22 @@ tasks use (``form_refs``), so a form edit is a new definition version too.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
 from .catalog import CatalogCheck, KnownOrg, Matter, is_catalog_file, parse_catalog
 from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
-from .errors import DefinitionRejected
+from .errors import Conflict, DefinitionRejected
 from .expressions import Evaluator
 from .form_definition import FormDefinition
 from .forms import parse_form
@@ -196,10 +200,17 @@ class DefinitionCatalog:
             with refused.collect(None):
                 check.require_category_clocks(lambda key: _clocks_of(uow, processes, key), self.targets.categories)
         refused.raise_if_any()
-        report = [self._deploy_form(uow, form, actor, now) for form in forms.values()]
-        report += [self._deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
-                   for key, process in processes.items()]
-        report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
+        lock_keys(uow, [*(("process", key) for key in processes), *(("form", key) for key in forms),
+                        *(("matter", matter.code) for matter in check.matters)])
+        try:
+            report = [self._deploy_form(uow, form, actor, now) for form in forms.values()]
+            report += [self._deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
+                       for key, process in processes.items()]
+            report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
+        except IntegrityError as exc:
+            # The locks make this rare (a deploy by a server without them); still a 409, never a bare 500.
+            raise Conflict("另一次部署同时写入了同一流程、表单或事项的版本，本次部署未作任何修改，请重试",
+                           code="DEPLOY_CONCURRENT", details={"error": str(exc.orig)[:200]}) from None
         return report
 
     def _parse_forms(self, form_files: list[tuple[str, bytes]],
@@ -300,6 +311,34 @@ class DefinitionCatalog:
             source_name=process.source_name, deployed_at=now, deployed_by=actor))
         uow.flush()
         return Deployed("process", process.process_key, version, "created", content_hash)
+
+
+_LOCK_ORDER = {"process": 0, "form": 1, "matter": 2}
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:lock)")
+
+
+def lock_keys(uow: SqlAlchemyUnitOfWork, keys: Iterable[tuple[str, str]]) -> None:
+    """Hold each ``(kind, key)`` a deploy writes (``process``, ``form``, ``matter``) until its transaction ends.
+
+    Two deploys of one key then take turns, and the second reads the first's version once committed: it
+    numbers its own version after it, or finds its content deployed. On PostgreSQL this is a transaction
+    advisory lock on a hash of kind and key (it covers a key no row exists for yet), taken processes first,
+    then forms, then matters, each by key, so deploys never wait for each other in a circle; SQLite's write
+    transaction (``BEGIN IMMEDIATE``) already serializes deploys. A deploy that waited too long, or that the
+    database ended to break a circle, is refused with ``DEPLOY_BUSY``.
+    """
+    connection = uow.connection
+    if connection is None or connection.dialect.name != "postgresql":
+        return
+    for kind, key in sorted(set(keys), key=lambda item: (_LOCK_ORDER[item[0]], item[1])):
+        digest = hashlib.sha256(f"tongban.deploy\0{kind}\0{key}".encode()).digest()
+        try:
+            connection.execute(_ADVISORY_LOCK, {"lock": int.from_bytes(digest[:8], "big", signed=True)})
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in ("40P01", "55P03"):     # deadlock, lock timeout
+                raise
+            raise Conflict("另一次部署正在写入同一流程、表单或事项，请稍后重试", code="DEPLOY_BUSY",
+                           details={"kind": kind, "key": key}) from None
 
 
 def _clocks_of(uow: SqlAlchemyUnitOfWork, processes: Mapping[str, ParsedProcess],

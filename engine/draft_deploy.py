@@ -3,7 +3,8 @@
 The draft's diagram keeps the file name of the version it replaces, its forms become ``<key>.form`` files,
 and a 一件事 process keeps the bundle mapping of its latest version (rebuilt as a ``bundle.yaml``, so the
 mapping is checked again against the new diagram). A draft is deployed only when lint finds no error, only
-by a designer, and only while its base is still the latest version (else ``DRAFT_STALE``, unless forced).
+by a designer, and only while its base is still the latest version (else ``DRAFT_STALE``, unless forced);
+the process key stays locked from that check to the commit, so two drafts of one version cannot both pass it.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from .commands import DeployDraft
 from .definitions import Finding
-from .deployment import Deployed
+from .deployment import Deployed, lock_keys
 from .drafts import lock_draft
 from .errors import Conflict, DefinitionRejected, Forbidden, InvalidInput
 from .handlers import Services
@@ -70,6 +71,8 @@ def deploy_draft(cmd: DeployDraft, svc: Services) -> DraftDeployed:
         if cmd.revision is not None and draft.revision != cmd.revision:
             raise Conflict(f"草稿已由 {draft.updated_by} 再次保存，请重新打开后再部署", code="DRAFT_CHANGED",
                            details={"revision": draft.revision})
+        # Held to commit: another draft of this process deployed meanwhile is then the latest version here.
+        lock_keys(uow, [("process", draft.process_key)])
         latest = uow.session.scalars(select(ProcessDefinition)
                                      .where(ProcessDefinition.process_key == draft.process_key)
                                      .order_by(ProcessDefinition.version.desc()).limit(1)).first()

@@ -36,8 +36,8 @@ LAYOUT_TYPES = frozenset({"text", "html", "spacer", "separator", "image", "butto
 OPTION_TYPES = frozenset({"select", "radio", "checklist", "taglist"})
 VALUE_TYPES = frozenset({"textfield", "textarea", "number", "checkbox", "datetime"}) | OPTION_TYPES
 
-_SEGMENT = re.compile(r"^[^\W\d][\w-]*$")
-_FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+_SEGMENT = re.compile(r"^[^\W\d][\w-]*\Z")
+_FORM_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}\Z")
 _MAX_DEPTH = 16
 
 

@@ -21,15 +21,15 @@ ID_TYPES = {
 """Accepted 证件类型代码 (GA/T 2000.156) and their names."""
 
 _SHAPES = {
-    "414": re.compile(r"^[A-Z0-9]{5,17}$"),
-    "516": re.compile(r"^[HM]\d{8,10}$"),
-    "511": re.compile(r"^\d{8}$"),
+    "414": re.compile(r"^[A-Z0-9]{5,17}\Z"),
+    "516": re.compile(r"^[HM]\d{8,10}\Z"),
+    "511": re.compile(r"^\d{8}\Z"),
 }
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """The 31 characters a 统一社会信用代码 may use (no I, O, S, V, Z)."""
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CREDIT_SHAPE = re.compile(rf"^[{CREDIT_CODE_CHARS}]{{18}}$")
-PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_CREDIT_SHAPE = re.compile(rf"^[{CREDIT_CODE_CHARS}]{{18}}\Z")
+PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})\Z")
 """A mainland mobile number (11 digits) or a landline with its area code."""
 
 

@@ -51,9 +51,9 @@ GOVERNMENT_ROLES = ("government_head",)
 """Roles that act for one district's government, not for a department: a user holding one names the district
 and may leave the department out."""
 KINDS = ("区", "县", "自治县", "功能区", "市")
-DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})$")
-DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})\Z")
+DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
+USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}\Z")
 CSV_COLUMNS = ("type", "code", "name", "kind", "parent", "district", "department", "roles", "id_number")
 SEED_FILE = Path(__file__).with_name("data") / "districts.yaml"
 _YAML_KEYS = {

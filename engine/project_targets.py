@@ -29,7 +29,7 @@ import yaml
 
 from .errors import ExpressionFailed
 
-CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 FILE_NAME = "targets.yaml"
 JOINS = ("ALL", "ANY")
 

@@ -62,8 +62,8 @@ _ALLOWED = {"complete": {"by", "data"}, "advance": set(), "to": set(), "expect":
 _ADVANCE = re.compile(r"^\s*(\d{1,4})\s*(workdays?|days?|hours?|minutes?|个?工作日|天|日|小时|分钟)\s*$")
 _UNITS = {"workday": "workdays", "工作日": "workdays", "个工作日": "workdays", "day": "days", "天": "days",
           "日": "days", "hour": "hours", "小时": "hours", "minute": "minutes", "分钟": "minutes"}
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_ELEMENT = re.compile(r"^[A-Za-z_][\w.-]{0,127}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+_ELEMENT = re.compile(r"^[A-Za-z_][\w.-]{0,127}\Z")
 
 
 class ScenarioInvalid(InvalidInput):

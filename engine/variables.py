@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from .errors import InvalidInput
 from .storable import unstorable_in, visible_text
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 20   # lists and objects inside a variable's value
 _INT_DIGITS = sys.get_int_max_str_digits() or 4300

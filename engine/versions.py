@@ -94,16 +94,20 @@ class Versions:
                 "versions": versions, "log": [_entry(e) for e in log]}
 
     def diff(self, process_key: str, from_version: int, to_version: int) -> dict[str, Any]:
-        """Structural diff of two deployed versions (see :mod:`engine.lint_diff`), and of the forms they pin.
+        """Structural diff of two deployed versions (see :mod:`engine.lint_diff`), and of the rest they hash.
 
-        A version can differ from the one before only in a pinned form (the same diagram deployed with a
-        changed form): ``forms`` then says which key moved to which form version, where the elements do not.
+        A version can differ from the one before in what is outside its diagram: a pinned form (``forms``
+        says which key moved to which form version), its 一件事 bundle mapping (``bundle``: entries added,
+        removed, changed) or a diagram it calls into, deployed with it (``resources``: file names). The
+        elements are all unchanged then, and these sections say why it is a new version.
         """
         with self.reader() as uow:
             old, new = (_definition(uow.versions, process_key, v) for v in (from_version, to_version))
         result = diff_diagrams(old["bpmn_xml"], new["bpmn_xml"], process_key, max_bytes=self.max_bpmn_bytes)
         return {"process_key": process_key, "from": _version_head(old), "to": _version_head(new),
-                **result.to_dict(), "forms": _pinned_forms_diff(old["form_refs"] or {}, new["form_refs"] or {})}
+                **result.to_dict(), "forms": _pinned_forms_diff(old["form_refs"] or {}, new["form_refs"] or {}),
+                "bundle": _bundle_diff((old["meta"] or {}).get("bundle"), (new["meta"] or {}).get("bundle")),
+                "resources": _resources_diff(old["resources"] or {}, new["resources"] or {})}
 
     def plan(self, process_key: str, from_version: int, to_version: int, *, actor: Actor,
              cases: Iterable[str] | None = None) -> list[CasePlan]:
@@ -222,6 +226,43 @@ def _pinned_forms_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, An
     return {"added": sorted(new.keys() - old.keys()), "removed": sorted(old.keys() - new.keys()),
             "changed": [{"key": key, "from_hash": old[key], "to_hash": new[key]}
                         for key in sorted(old.keys() & new.keys()) if old[key] != new[key]]}
+
+
+def _bundle_diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    """Entries of the bundle mapping only the new version has, only the old one has, and changed ones."""
+    before, after = _bundle_entries(old), _bundle_entries(new)
+    return {"added": [{"entry": k, "value": after[k]} for k in sorted(after.keys() - before.keys())],
+            "removed": [{"entry": k, "value": before[k]} for k in sorted(before.keys() - after.keys())],
+            "changed": [{"entry": k, "from": before[k], "to": after[k]}
+                        for k in sorted(before.keys() & after.keys()) if before[k] != after[k]]}
+
+
+def _bundle_entries(doc: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored bundle mapping as entries named by path, e.g. ``materials.articles.name``, ``matters.sub_seal.form``.
+
+    Materials are named by their key and matters by their subprocess element, so a reordered list is no change;
+    a matter's ``fields`` and ``materials`` maps give one entry per mapped field.
+    """
+    if not doc:
+        return {}
+    entries = {key: doc.get(key) for key in ("code", "name", "process", "form", "form_hash")}
+    for material in doc.get("materials") or ():
+        entries.update({f"materials.{material['key']}.{attr}": value
+                        for attr, value in material.items() if attr != "key"})
+    for index, matter in enumerate(doc.get("matters") or ()):
+        at = f"matters.{matter.get('subprocess') or index}"
+        for attr, value in matter.items():
+            if isinstance(value, dict):
+                entries.update({f"{at}.{attr}.{key}": item for key, item in value.items()})
+            elif attr != "subprocess":
+                entries[f"{at}.{attr}"] = value
+    return entries
+
+
+def _resources_diff(old: dict[str, str], new: dict[str, str]) -> dict[str, list[str]]:
+    """Names of the diagrams a version calls into (deployed with it): only in the new, only in the old, changed."""
+    return {"added": sorted(new.keys() - old.keys()), "removed": sorted(old.keys() - new.keys()),
+            "changed": sorted(name for name in old.keys() & new.keys() if old[name] != new[name])}
 
 
 def _version_head(row: dict[str, Any]) -> dict[str, Any]:

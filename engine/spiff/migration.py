@@ -102,6 +102,8 @@ def _scope_blockers(scope: Scope, describe: Callable[[Any], dict[str, Any]]) -> 
                 found.append(Blocker("MIGRATION_PATH_REMOVED",
                                      f"办件已办理并保留（退回需要）的环节 {_label(spec)} 在目标版本中已删除",
                                      element(spec)))
+            elif task.has_state(TaskState.COMPLETED):
+                found += _kept_type_blockers(spec, new, describe)
         elif new is None:
             found.append(Blocker("MIGRATION_ELEMENT_REMOVED",
                                  f"办件正在办理的环节 {_label(spec)} 在目标版本中已删除", element(spec)))
@@ -109,6 +111,15 @@ def _scope_blockers(scope: Scope, describe: Callable[[Any], dict[str, Any]]) -> 
             found += _live_blockers(task, spec, new, scope, describe)
     found += _join_blockers(scope)
     return found
+
+
+def _kept_type_blockers(spec: Any, new: Any, describe: Callable[[Any], dict[str, Any]]) -> list[Blocker]:
+    """A completed task kept for 退回 must keep its type: 退回 reopens it as the target's element."""
+    old_type, new_type = describe(spec).get("typename"), describe(new).get("typename")
+    if old_type == new_type:
+        return []
+    return [Blocker("MIGRATION_TYPE_CHANGED", f"办件已办理并保留（退回需要）的环节 {_label(spec)} "
+                    f"在目标版本中类型已改变（{old_type} → {new_type}）", element(spec))]
 
 
 def _live_blockers(task: Any, spec: Any, new: Any, scope: Scope,

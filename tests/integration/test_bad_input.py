@@ -1,12 +1,13 @@
 """Bad input gets a precise error and changes nothing, on both databases."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from engine import (
-    ClaimTask, CompleteTask, Conflict, DefinitionRejected, DeployDefinitions, FormInvalid, InvalidInput, NotFound,
+    Actor, ClaimTask, CompleteTask, Conflict, DefinitionRejected, DeployDefinitions, FormInvalid, InvalidInput, NotFound,
     StartCase, UnclaimTask,
 )
 from tests.bpmn_factory import diagram
@@ -92,6 +93,13 @@ def test_a_rejected_deploy_writes_nothing(engine):
     with pytest.raises(DefinitionRejected):
         engine.handle(DeployDefinitions((("good.bpmn", good), ("evil.bpmn", evil))))
     assert engine.queries.definitions() == before
+
+
+def test_a_form_whose_id_ends_in_a_line_break_is_refused_and_nothing_is_deployed(engine):
+    form = json.dumps({"type": "default", "id": "x\n", "components": []}).encode()
+    with pytest.raises(DefinitionRejected):
+        engine.handle(DeployDefinitions((), (("x.form", form),), actor=Actor("designer", ("designer",), "500000")))
+    assert engine.drafts.deployed_forms() == {}
 
 
 def test_a_diagram_whose_form_does_not_exist_is_refused(engine):

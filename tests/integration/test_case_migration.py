@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import pytest
@@ -215,3 +216,23 @@ def test_a_task_whose_pinned_form_changed_version_is_refused_though_its_key_is_t
     assert "accept_application" in refused.refusals[0].message and "已改版" in refused.refusals[0].message
     assert report.migrated == [] and refused.case_id == case_id
     engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))   # still on version 1
+
+
+def test_a_case_is_not_moved_onto_a_version_where_a_task_it_keeps_for_return_changed_type(engine):
+    """A completed 受理 kept for 退回 that is a manual task in the target: the case stays, MIGRATION_TYPE_CHANGED.
+
+    Moved, a 退回 would reopen 受理 as a manual task without candidates or form that nobody can do.
+    """
+    deploy_shipped(engine)
+    case_id = start(engine)
+    engine.handle(CompleteTask(open_task(engine, CLERK, "accept")["id"], CLERK, ACCEPT))
+    manual = re.sub(r'<bpmn:userTask id="accept" name="受理">.*?</bpmn:userTask>',
+                    '<bpmn:manualTask id="accept" name="受理"><bpmn:incoming>f_start_accept</bpmn:incoming>'
+                    '<bpmn:outgoing>f_accept_gw</bpmn:outgoing></bpmn:manualTask>', parallel_v1().decode(), flags=re.S)
+    assert deploy(engine, manual.encode()) == 2
+    report = engine.versions.migrate("parallel_approval", 1, 2, actor=ADMIN)
+    assert report.migrated == []
+    (refused,) = report.refused
+    assert refused.case_id == case_id
+    (blocker,) = [r for r in refused.refusals if r.code == "MIGRATION_TYPE_CHANGED"]
+    assert blocker.element_id == "accept" and "保留（退回需要）" in blocker.message and "类型已改变" in blocker.message

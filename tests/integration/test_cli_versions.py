@@ -48,6 +48,22 @@ def test_versions_and_diff_show_who_deployed_what_and_what_changed(runner, app, 
     assert "尚未部署" in failed(runner.invoke(args=["versions", "no_such_process"]))
 
 
+def test_diff_lists_the_bundle_entries_a_version_changed(runner, tmp_path):
+    ok(runner.invoke(args=["deploy"]))
+    shipped = ROOT / "processes" / "qiye_kaiban"
+    folder = tmp_path / "qiye_kaiban"
+    folder.mkdir()
+    (folder / "main.bpmn").write_bytes((shipped / "main.bpmn").read_bytes())
+    (folder / "bundle.yaml").write_text((shipped / "bundle.yaml").read_text(encoding="utf-8").replace(
+        "公司章程", "公司章程（修订版）").replace("        seal_count: seal_count\n", ""), encoding="utf-8")
+    ok(runner.invoke(args=["deploy", str(folder)]))
+    lines = ok(runner.invoke(args=["diff", "qiye_kaiban", "1", "2"])).splitlines()
+    assert "一件事修改  materials.articles.name      公司章程 → 公司章程（修订版）" in lines
+    assert "一件事删除  matters.sub_seal.fields.seal_count seal_count" in lines
+    assert lines[-1] == ("v1 → v2：新增 0，删除 0，修改 0，未变 73；锁定表单新增 0，移除 0，改版 0；"
+                         "一件事映射新增 0，删除 1，修改 1")
+
+
 def test_deploy_as_someone_who_is_not_a_designer_is_refused(runner, tmp_path):
     ok(runner.invoke(args=["users", "create", "admin_sj", "--name", "管理", "--role", "admin",
                            "--district", "500000", "--department", "dsj"]))

@@ -66,8 +66,10 @@ def test_a_save_naming_an_older_revision_is_refused_and_changes_nothing(deployed
     ({"process_key": "坏 key"}, "INVALID_INPUT"),
     ({"forms": {"review_opinion": {**REVIEW_FORM, "id": "other"}}}, "INVALID_INPUT"),
     ({"forms": {"bad key": {"id": "bad key"}}}, "INVALID_INPUT"),
+    ({"forms": {"review_opinion\n": {**REVIEW_FORM, "id": "review_opinion\n"}}}, "INVALID_INPUT"),
     ({"base_version": 9}, "INVALID_INPUT"),
-], ids=["xxe", "malformed", "empty", "bad-key", "form-id-mismatch", "bad-form-key", "unknown-base"])
+], ids=["xxe", "malformed", "empty", "bad-key", "form-id-mismatch", "bad-form-key", "form-key-line-break",
+        "unknown-base"])
 def test_a_bad_draft_is_refused_with_a_chinese_message_and_nothing_is_stored(deployed, kwargs, code):
     args = {"process_key": "parallel_approval", "bpmn": PARALLEL, "actor": "designer", **kwargs}
     with pytest.raises(InvalidInput) as refused:

@@ -102,6 +102,7 @@ def test_the_diff_names_element_ids_per_category(client, people):
     assert body["removed"] == ["end_done"] and body["changed"] == ["f_agreed_done", "join", "split"]
     assert body["details"]["split"]["changes"][0]["aspect"] == "outgoing"
     assert body["forms"] == {"added": [], "removed": [], "changed": []}    # the same forms pinned
+    assert body["bundle"] == body["resources"] == {"added": [], "removed": [], "changed": []}
     assert_error(client.get("/api/v1/definitions/parallel_approval/diff?from=1",
                             headers=people["designer"].headers), 422, "INVALID_INPUT")
     assert_error(client.get("/api/v1/definitions/parallel_approval/diff?from=1&to=9",

@@ -1,6 +1,8 @@
 """Moving a workflow onto another version of its process: what blocks it, and what survives a move (no database)."""
 from __future__ import annotations
 
+import re
+
 from engine.spiff.migration import live_signature
 from tests.bpmn_factory import diagram
 from tests.unit.test_runner import DATA, SHIPPED, Case, clock, runner, specs  # noqa: F401 - fixtures
@@ -92,6 +94,20 @@ def test_a_waiting_task_whose_type_changed_blocks(runner):
     (blocker,) = runner.migration_blockers(case.workflow(), *specs(manual, "probe"))
     assert (blocker.code, blocker.element_id) == ("MIGRATION_TYPE_CHANGED", "task")
     assert "类型已改变" in blocker.message
+
+
+def test_a_completed_task_kept_for_return_whose_type_changed_blocks(runner):
+    case = Case(runner, *specs(parallel_v1(), PARALLEL))
+    case.complete("accept", decision="accept")
+    manual = re.sub(r'<bpmn:userTask id="accept" name="受理">.*?</bpmn:userTask>',
+                    '<bpmn:manualTask id="accept" name="受理"><bpmn:incoming>f_start_accept</bpmn:incoming>'
+                    '<bpmn:outgoing>f_accept_gw</bpmn:outgoing></bpmn:manualTask>', parallel_v1().decode(), flags=re.S)
+    blockers = runner.migration_blockers(case.workflow(), *specs(manual.encode(), PARALLEL))
+    (blocker,) = [b for b in blockers if b.element_id == "accept"]
+    assert blocker.code == "MIGRATION_TYPE_CHANGED"
+    assert "保留（退回需要）" in blocker.message and "UserTask → ManualTask" in blocker.message
+    # The same completed task with its type kept (only renamed) does not block.
+    assert ("MIGRATION_TYPE_CHANGED", "accept") not in codes(runner, case, specs(retitled(parallel_v1()), PARALLEL))
 
 
 def test_a_running_multi_instance_moves_unless_its_settings_changed(runner):
