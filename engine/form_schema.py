@@ -41,11 +41,11 @@ READONLY = "只读字段，不能提交"
 """Message for a submitted value of a read-only or disabled component."""
 
 # Mainland mobile (optionally +86) or landline with area code and optional extension.
-_PHONE = re.compile(r"^(?:(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$", re.ASCII)
+_PHONE = re.compile(r"^(?:(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)\Z", re.ASCII)
 _FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str], Any], str]] = {
-    "date": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), date.fromisoformat, "日期格式应为 YYYY-MM-DD"),
-    "time": (re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d(?:Z|[+-]\d{2}:\d{2})?$"), str, "时间格式应为 HH:MM"),
-    "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$"),
+    "date": (re.compile(r"^\d{4}-\d{2}-\d{2}\Z"), date.fromisoformat, "日期格式应为 YYYY-MM-DD"),
+    "time": (re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d(?:Z|[+-]\d{2}:\d{2})?\Z"), str, "时间格式应为 HH:MM"),
+    "datetime": (re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})\Z"),
                  datetime.fromisoformat, "日期时间格式应为 YYYY-MM-DDTHH:MM+08:00"),
 }
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from engine import bundle, candidates, catalog, catalog_fields, forms, identifiers, org_file, project_targets
-from engine import scenario, variables
+from engine import form_schema, scenario, variables
 from engine.errors import DefinitionRejected
 from engine.forms import parse_form
 
@@ -39,6 +39,10 @@ PATTERNS = [
     (identifiers._SHAPES["511"], "12345678"),
     (identifiers._CREDIT_SHAPE, "91500000MA5U000000"),
     (identifiers.PHONE, "13800138000"),
+    (form_schema._PHONE, "13800138000"),
+    (form_schema._FORMATS["date"][0], "2026-12-05"),
+    (form_schema._FORMATS["time"][0], "12:30"),
+    (form_schema._FORMATS["datetime"][0], "2026-12-05T12:30:00+08:00"),
 ]
 
 
