@@ -11,6 +11,7 @@ from typing import Any, Callable
 from . import case_migration, case_start, clock_handlers, draft_deploy, extension_handlers, handlers, intake, \
     message_delivery, online_intake, ratings, supervision, supplements, task_handlers
 from .clock import Clock, SystemClock
+from .command_text import check_command_text
 from .commands import (
     ClaimTask, ClaimTasks, CloseSupervision, Command, CompleteTask, DelegateTask, DeliverMessage, DeployDefinitions,
     ExtendDeadline, FireDueTimers, RaiseSupervision, RateCase, ReceiveApplication, RecomputeDeadlines, ResumeClock,
@@ -148,10 +149,14 @@ class Engine:
             return self.services.catalog.get(uow, definition_id)
 
     def handle(self, command: Command) -> Any:
-        """Run one command in its own transaction and return its result."""
+        """Run one command in its own transaction and return its result.
+
+        Text no database stores is refused first, whichever way the command came (:mod:`engine.command_text`).
+        """
         handler = COMMAND_HANDLERS.get(type(command))
         if handler is None:
             raise TypeError(f"no handler for {type(command).__name__}")
+        check_command_text(command)
         return handler(command, self.services)
 
     def shipped_files(self, processes_dir: Path | None = None,

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import ExpressionFailed
+from .storable import unstorable
 
 ALLOWED_METHODS: frozenset[str] = frozenset({
     "get", "keys", "values", "items", "startswith", "endswith", "lower", "upper", "strip", "split",
@@ -55,7 +55,8 @@ _MAX_INT_BITS = 16_384    # no integer the evaluator builds is larger, so every 
 _MAX_INT_DIGITS = 4300    # Python's default int/str limit: json.dumps/json.loads refuse longer integers
 _STORABLE_INT = 10 ** _MAX_INT_DIGITS
 _SMALL_INT = 1 << 256     # smaller integers weigh nothing (a comparison is faster than bit_length())
-_SURROGATE = re.compile("[\ud800-\udfff]")   # a lone surrogate cannot be encoded as UTF-8 (nor stored)
+# What no database stores (engine.storable): a lone surrogate is not even UTF-8; PostgreSQL refuses a NUL.
+_UNSTORABLE_TEXT = {"nul": "含有空字符（U+0000），无法保存", "unicode": "含有无法保存的字符（孤立的代理码位）"}
 _FLAT = frozenset({int, float, bool, complex, type(None)})
 _TEXT = (str, bytes)
 _SEQUENCES = (str, bytes, list, tuple)
@@ -320,7 +321,9 @@ def _plain(value: Any, name: str, budget: _Budget, depth: int = 0) -> Any:
     """Copy a script result as JSON-like data (tuples become lists) or refuse it; weigh it first.
 
     Refused too: what the snapshot could not store, an integer of more than :data:`_MAX_INT_DIGITS` digits
-    (JSON would not write it back or read it) and text with a lone surrogate (not encodable as UTF-8).
+    (JSON would not write it back or read it), and text no database stores (:mod:`engine.storable`): a lone
+    surrogate (not encodable as UTF-8) or a NUL (PostgreSQL refuses it where the value lands in a column,
+    such as a task's applicant; SQLite would store it).
     """
     if value is None or isinstance(value, (bool, float)):
         return value
@@ -343,7 +346,8 @@ def _plain(value: Any, name: str, budget: _Budget, depth: int = 0) -> Any:
 
 
 def _text(value: str, name: str, budget: _Budget) -> str:
-    if value.isascii() or not _SURROGATE.search(value):
+    bad = unstorable(value)
+    if bad is None:
         return value
-    raise ExpressionFailed(f"脚本变量 '{name}' 的文本含有无法保存的字符（孤立的代理码位）", details={
+    raise ExpressionFailed(f"脚本变量 '{name}' 的文本{_UNSTORABLE_TEXT[bad.reason]}", details={
         "expression": budget.source, "reason": "value", "name": name, "type": "str"})

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from . import events as ev
 from .audit import canonical_json
 from .errors import EngineError, WorkflowFailed
+from .storable import unstorable
 from .variables import check_variables
 
 STATES = {
@@ -38,6 +39,7 @@ STATES = {
 SIGNED_FIELDS = ("idempotency_key", "name", "correlation_key", "payload", "sender")
 MAX_CORRELATION_KEY = 256
 """Longest correlation key a message may carry, in characters (``messages.correlation_key``'s length)."""
+_UNSTORABLE_KEY = {"nul": "含有空字符（U+0000），无法保存", "unicode": "含有无法保存的字符（单独的代理码位）"}
 
 
 class MessageRejected(EngineError):
@@ -75,7 +77,7 @@ def correlation_key(value: Any, element_id: str) -> str:
     """The correlation key a ``tb:message correlation`` evaluated to, as stored; a bad one fails the step.
 
     It names the receiving case (its 办件编号), so it must be text or a whole number, at most
-    :data:`MAX_CORRELATION_KEY` characters, storable on both databases (no NUL, no lone surrogate). Anything else
+    :data:`MAX_CORRELATION_KEY` characters, storable on both databases (:mod:`engine.storable`). Anything else
     (a list, a number whose digits alone exceed the column) is refused before it is turned into text.
     """
     def refused(reason: str) -> WorkflowFailed:
@@ -87,12 +89,9 @@ def correlation_key(value: Any, element_id: str) -> str:
     text = str(value)
     if len(text) > MAX_CORRELATION_KEY:
         raise refused(f"过长（{len(text)} 个字符，上限 {MAX_CORRELATION_KEY}）")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise refused("含有无法保存的字符（单独的代理码位）") from None
-    if "\x00" in text:
-        raise refused("含有空字符（U+0000），无法保存")
+    bad = unstorable(text)
+    if bad is not None:
+        raise refused(_UNSTORABLE_KEY[bad.reason])
     return text
 
 

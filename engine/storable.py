@@ -7,8 +7,11 @@ be encoded as UTF-8 at all (hashing, storing or answering it raises ``UnicodeEnc
 
 Each way in refuses such text with its own error: the API's text guard and JSON bodies (400 ``BAD_REQUEST``),
 form and YAML definition files (``DEFINITION_REJECTED`` with a finding), process variables and form data
-(``INVALID_INPUT`` / ``FORM_INVALID``), uploaded file names, dry-run scenarios (``SCENARIO_YAML``). They all
-ask this module, so "storable" means the same everywhere. Bidirectional controls are another matter (text
+(``INVALID_INPUT`` / ``FORM_INVALID``), uploaded file names, dry-run scenarios (``SCENARIO_YAML``), every
+other text field of every command, however it reaches ``Engine.handle`` (CLI, worker, replay, Python callers:
+``INVALID_INPUT`` naming the field, :mod:`engine.command_text`), a script task's results (``EXPRESSION_FAILED``,
+:mod:`engine.expression_guards`) and a message's correlation key (``WorkflowFailed``, :mod:`engine.messages`).
+They all ask this module, so "storable" means the same everywhere. Bidirectional controls are another matter (text
 that is stored but displays differently): see :data:`engine.text_input.BIDI_CONTROLS`.
 """
 from __future__ import annotations
