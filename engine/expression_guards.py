@@ -109,11 +109,12 @@ class _Budget:
                     self.fail("max_seconds")
             yield item
 
-    def weigh(self, value: Any, factor: int = 1, printed: bool = False) -> None:
+    def weigh(self, value: Any, factor: int = 1, printed: bool = False, text: bool = False) -> None:
         """Charge what traversing ``value`` costs; shared references count each time (as == and str() do).
 
         Large integers weigh by size: comparing or hashing one is linear in its bits, printing it (``printed``:
-        ``str()``, the JSON snapshot) quadratic.
+        ``str()``, the JSON snapshot) quadratic. ``text``: ``value`` is about to become ``str()``'s text, which
+        must not hold a function anywhere (it prints as its memory address).
         """
         room, total, stack = (self.limits.max_work - self.work) // factor, 0, [value]
         while stack:
@@ -131,6 +132,11 @@ class _Budget:
                     stack.extend(item)
                     if isinstance(item, dict):
                         stack.extend(item.values())
+            elif text and callable(item):
+                # A function prints as its memory address: text that differs from process to process, so the
+                # case's data would differ on replay (and the address would leak).
+                raise ExpressionFailed("str() 只能用于数据（文本、数字、列表、字典），不能用于函数", details={
+                    "expression": self.source, "reason": "value", "type": "function"})
             if total > room:
                 self.fail("max_work")
         self.charge(total * factor)
@@ -257,7 +263,7 @@ def _charged(function: Callable[..., Any], deep: bool, printed: bool = False) ->
         budget = _current()
         for value in args:
             if deep or printed:
-                budget.weigh(value, printed=printed)
+                budget.weigh(value, printed=printed, text=printed)
             elif isinstance(value, _CONTAINERS):
                 budget.charge(len(value))
         return function(*args, **kwargs)

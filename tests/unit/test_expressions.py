@@ -401,3 +401,15 @@ def test_compiled_expressions_are_cached(evaluator):
     after = expressions._compile.cache_info()
     assert after.misses == before.misses
     assert after.hits == before.hits + 5
+
+
+@pytest.mark.parametrize("source", ["x = str(value_of)", "x = str(len)", "x = str([1, {'a': sorted}])",
+                                    "x = sorted([value_of, sorted], key=str)"])
+def test_a_function_never_becomes_text(evaluator, source):
+    """A function prints as its memory address: data that would differ from process to process (and on replay)."""
+    names: dict = {}
+    with pytest.raises(ExpressionFailed, match="不能用于函数"):
+        evaluator.execute(source, names)
+    assert names == {}
+    evaluator.execute("x = str([1, 'a', None])", names)
+    assert names == {"x": "[1, 'a', None]"}
