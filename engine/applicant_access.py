@@ -3,25 +3,27 @@
 :class:`QueryGuard` checks a pair and throttles failures in ``login_attempts`` (key ``query:<办件编号>``, the
 caller's address as source), so every web process agrees. It refuses further tries when, within the window,
 this case number failed 5 times from this address, 10 times from any address, or this address failed 20
-times over any case numbers. Wrong code and unknown case number do the same work (one read, one PBKDF2
-hash, one write) and get the same answer, so neither timing nor wording tells them apart.
+times over any case numbers; a try is recorded before its code is hashed and counted with the tries still
+running, so parallel tries cannot pass the limits either (:class:`engine.logins.Attempts`). Wrong code and
+unknown case number do the same work (the try checked and recorded, counted again, one PBKDF2 hash) and
+get the same answer, so neither timing nor wording tells them apart.
 """
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Callable
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .case_clocks import summary
-from .case_progress import HANDED_OVER_HINT, delivering, progress, tolerance_deadline
+from .case_progress import HANDED_OVER_HINT, _told, delivering, progress, tolerance_deadline
 from .catalog import Matter
 from .clock import Clock
 from .commands import RateCase
-from .errors import NotFound, TooManyAttempts
-from .persistence.models import Application, Case, CaseEvent, CaseLink, LoginAttempt, MatterVersion, TaskItem
+from .errors import NotFound
+from .logins import Attempts, refusal
+from .persistence.models import Application, Case, CaseEvent, CaseLink, MatterVersion, TaskItem
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .query_codes import ITERATIONS, check_query_code
 from .rating_queries import RatingReads
@@ -33,7 +35,6 @@ PER_PAIR, PER_CASE, PER_SOURCE = 5, 10, 20
 PREFIX = "query:"
 UNKNOWN_CASE_HASH = f"pbkdf2_sha256${ITERATIONS}${'00' * 16}${'00' * 32}"
 """Checked against when the case number is unknown, so that answer costs one PBKDF2 hash as well."""
-_attempts = LoginAttempt.__table__
 _cases = Case.__table__
 _applications = Application.__table__
 
@@ -41,8 +42,11 @@ _applications = Application.__table__
 class QueryGuard:
     """Verify 办件编号 + 查询码 pairs with throttling and no timing difference between kinds of failure.
 
+    Each try is recorded before the code is hashed and counted with the tries still running
+    (:class:`engine.logins.Attempts`), so tries sent together cannot all pass the limit.
+
     Args:
-        uow: unit-of-work factory (attempts are written in their own short transactions).
+        uow: unit-of-work factory (tries are written in their own short transactions).
         clock: the engine clock.
         check: compares a code with a stored hash in constant time (injectable for tests).
     """
@@ -51,7 +55,7 @@ class QueryGuard:
                  check: Callable[[str, str], bool] = check_query_code, window: timedelta = WINDOW,
                  per_pair: int = PER_PAIR, per_case: int = PER_CASE, per_source: int = PER_SOURCE):
         self.uow, self.clock, self.check, self.window = uow, clock, check, window
-        self.limits = (per_pair, per_case, per_source)
+        self.attempts = Attempts(window, per_pair, per_case, per_source, PREFIX)
 
     def verify(self, case_no: str, query_code: str, source: str) -> int:
         """Return the case id when the pair matches.
@@ -65,40 +69,25 @@ class QueryGuard:
         case_no, source, now = case_no.strip().upper(), (source or "unknown")[:64], self.clock.now()
         key = f"{PREFIX}{case_no}"[:64]
         with self.uow() as uow:
-            wait = self._wait(uow, key, source, now)
+            wait = self.attempts.wait(uow.connection, key, source, now)
             if wait is not None:
-                seconds = max(1, math.ceil(wait.total_seconds()))
-                raise TooManyAttempts(f"查询失败次数过多，请 {math.ceil(seconds / 60)} 分钟后再试",
-                                      details={"retry_after": seconds})
+                raise refusal("查询", wait)
+            attempt = self.attempts.add(uow.connection, key, source, now)
             row = uow.connection.execute(
                 select(_cases.c.id, _applications.c.query_code_hash)
                 .select_from(_cases.join(_applications, _applications.c.case_id == _cases.c.id))
                 .where(_cases.c.case_no == case_no)).first()
-        matched = self.check(query_code, row.query_code_hash if row is not None else UNKNOWN_CASE_HASH)
-        ok = row is not None and matched
-        with self.uow() as uow:
-            if ok:
-                uow.connection.execute(delete(_attempts).where(_attempts.c.username == key,
-                                                               _attempts.c.source == source))
-            else:
-                uow.connection.execute(insert(_attempts), [{"username": key, "source": source, "at": now}])
-            uow.connection.execute(delete(_attempts).where(_attempts.c.at <= now - self.window))
             uow.commit()
-        if not ok:
+        with self.uow() as uow:
+            wait = self.attempts.wait(uow.connection, key, source, now, excluding=attempt)
+        if wait is not None:
+            self.attempts.forget(self.uow, attempt)
+            raise refusal("查询", wait)
+        matched = self.check(query_code, row.query_code_hash if row is not None else UNKNOWN_CASE_HASH)
+        if row is None or not matched:
             raise NotFound("办件编号或查询码不正确", code="QUERY_CODE_MISMATCH")
+        self.attempts.clear(self.uow, attempt, key, source)
         return int(row.id)
-
-    def _wait(self, uow: SqlAlchemyUnitOfWork, key: str, source: str, now: datetime) -> timedelta | None:
-        """How long until every limit is below its count again (None when none is reached)."""
-        rows = uow.connection.execute(select(_attempts.c.username, _attempts.c.source, _attempts.c.at).where(
-            _attempts.c.at > now - self.window,
-            or_(_attempts.c.username == key,
-                (_attempts.c.source == source) & _attempts.c.username.startswith(PREFIX)))).all()
-        groups = ([r.at for r in rows if r.username == key and r.source == source],
-                  [r.at for r in rows if r.username == key], [r.at for r in rows if r.source == source])
-        waits = [sorted(times)[len(times) - limit] + self.window - now
-                 for limit, times in zip(self.limits, groups) if len(times) >= limit]
-        return max(waits) if waits else None
 
 
 class Applicants:
@@ -200,10 +189,14 @@ def _events(session: Session, case_id: int) -> list[dict[str, Any]]:
 
 
 def _applicant_rating(rating: dict[str, Any]) -> dict[str, Any]:
-    """The rating as its applicant sees it: level, channel, when, and what became of a 差评."""
+    """The rating as its applicant sees it: level, channel, when, and what became of a 差评.
+
+    The comment (a window clerk may have typed it) and an upheld appeal's reason (the department's) are staff
+    text as far as this view goes: ID and mobile numbers in them are masked, as in the 补正 notice.
+    """
     progress_ = rating.get("rectification") or {}
     return {"score": rating["score"], "level": rating["level"], "channel_name": rating["channel_name"],
-            "comment": rating["comment"], "rated_at": rating["rated_at"], "status": rating["status"],
+            "comment": _told(rating["comment"]), "rated_at": rating["rated_at"], "status": rating["status"],
             "status_label": rating["status_label"], "rectification_due_at": progress_.get("due_at"),
             "rectification_stage": progress_.get("stage"),
-            "removed_reason": (rating.get("removed") or {}).get("reason")}
+            "removed_reason": _told((rating.get("removed") or {}).get("reason"))}
