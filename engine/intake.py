@@ -3,7 +3,10 @@
 One command, :class:`ReceiveApplication`, in this order so that a refused intake leaves nothing behind:
 
 1. check the parties, the phone, the form keys and the materials checklist against the catalog (no I/O
-   but one read of the matter); every problem comes back at once, per field;
+   but reads of the matter and its process); every problem comes back at once, per field. The form may not
+   set intake's own keys, change the catalog's facts, or preset what the process fills in itself
+   (:func:`engine.intake_checks.process_fields`: the tasks' form fields, script results, 会签 results);
+   a 一件事's form is checked against its 一表申报 form;
 2. stage the uploads in temporary files, refusing a file too large or of a type not allowed;
 3. move the staged files into the content-addressed store, then in one transaction start the case for the
    matter (clocks from the catalog), insert the application and its ``case_materials`` rows and record
@@ -26,7 +29,9 @@ from .errors import Forbidden, InvalidInput
 from .grants import require_grant
 from .case_start import matter_for, open_case
 from .handlers import CaseRef, Services
-from .intake_checks import ChecklistLine, case_data, check_checklist, check_party, check_phone, refuse
+from .intake_checks import (
+    PROCESS_FIELD, ChecklistLine, case_data, check_checklist, check_party, check_phone, process_fields, refuse,
+)
 from .material_store import MaterialRejected, MaterialStore, StagedFile
 from .persistence.models import MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -96,7 +101,12 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
                           on=business_date(svc.clock.now()))
         # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant.
         proxied = owning != receiving and matter.handoff is not None
-        bundle = None if proxied else _bundle_definition(svc, uow, matter)
+        runs = _latest(svc, uow, matter.process_key)
+        bundle = None if proxied or runs.bundle_form is None else runs
+        # What the process fills in itself, the application may not preset (a bundle's form says its own keys).
+        written = frozenset() if bundle is not None else process_fields(runs)
+        if proxied:
+            written |= process_fields(_latest(svc, uow, matter.handoff["process"]))
     today = business_date(svc.clock.now())   # a birth date may not follow it (on the engine's clock)
     applicant, errors = check_party(cmd.applicant, "applicant", agent=False, today=today)
     agent = None
@@ -116,6 +126,8 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     errors.update(_catalog_clash(form, catalog))
     data, clash = case_data(matter, applicant, lines, form, reserved=set(route.facts) | route.reserved)
     errors.update(clash)
+    for key in sorted(written.intersection(form).difference(catalog)):
+        errors.setdefault(f"form.{key}", [PROCESS_FIELD])
     if bundle is not None:
         # 一件事: the application's form is the bundle's 一表申报 form; shared materials come from the checklist.
         problems = application_form(bundle.bundle or {}, bundle.bundle_form, form, _references(lines),
@@ -143,10 +155,9 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
             svc.materials.discard(item)
 
 
-def _bundle_definition(svc: Services, uow: SqlAlchemyUnitOfWork, matter: Matter) -> LoadedDefinition | None:
-    """The newest definition of the matter's process when it is a 一件事 bundle (None for a single matter)."""
-    definition = svc.catalog.get(uow, uow.definitions.latest_id(matter.process_key))
-    return definition if definition.bundle_form is not None else None
+def _latest(svc: Services, uow: SqlAlchemyUnitOfWork, process_key: str) -> LoadedDefinition:
+    """The newest definition of a process: the one a case started now runs."""
+    return svc.catalog.get(uow, uow.definitions.latest_id(process_key))
 
 
 def _references(lines: list[ChecklistLine], staged: Mapping[str, StagedFile] | None = None) -> dict[str, str]:

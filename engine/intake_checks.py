@@ -5,6 +5,7 @@ message, so a form can show them all at once; nothing is stored before these che
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +19,10 @@ APPLICANT_KINDS = {"person": "自然人", "legal": "法人及其他组织"}
 AGENT_KINDS = {"entrusted": "授权代理", "relative": "亲友代办"}
 MAX_NAME = 64
 MAX_LICENSE_REF = 128
+PROCESS_FIELD = "未知的申报字段：该项由办理过程填写（窗口或审查环节的表单、流程脚本、会签结果），申请中不能填写"
+"""The refusal of an application form key the matter's process fills in itself (:func:`process_fields`)."""
+_MULTI_INSTANCE_WRITES = ("data_output", "input_item", "output_item")
+"""A multi-instance task's collection of results, and the per-instance item and result it sets."""
 
 
 @dataclass(frozen=True)
@@ -156,3 +161,52 @@ def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine], form
     data = {**form, "applicant": applicant.name, "applicant_kind": applicant.kind, "matter_code": matter.code,
             "materials": materials, "tolerance": any(line.how == "tolerance" for line in lines)}
     return data, clash
+
+
+def process_fields(definition: Any) -> frozenset[str]:
+    """The data names a deployed process fills in itself, which an application's form may not preset.
+
+    Across the process and its subprocesses: the top-level fields of every form its tasks use (the window's
+    受理 note, a department's opinion), every name its script tasks assign, what its multi-instance tasks
+    write (工改's ``design_opinions``: results collected so far, which an application could fill with the
+    votes that end the 会审) and its data objects. Names the process only reads (工改's ``project_category``)
+    are the application's to give.
+
+    Args:
+        definition: an :class:`engine.deployment.LoadedDefinition`.
+    """
+    names: set[str] = set()
+    for form in definition.forms.values():
+        names.update(field.key.split(".")[0] for field in form.fields)
+    for spec in (definition.spec, *definition.subprocess_specs.values()):
+        names.update(getattr(spec, "data_objects", None) or ())
+        for task in spec.task_specs.values():
+            names.update(_assigned(getattr(task, "script", None)))
+            for attr in _MULTI_INSTANCE_WRITES:
+                item = getattr(task, attr, None)
+                item = getattr(item, "bpmn_id", item)
+                if isinstance(item, str):
+                    names.add(item)
+    if definition.bundle_form is not None:     # a 一件事's 一表申报 fields are the application's own
+        names.difference_update(field.key.split(".")[0] for field in definition.bundle_form.fields)
+    return frozenset(names)
+
+
+def _assigned(script: Any) -> set[str]:
+    """The names a script task's statements bind (not a comprehension's loop variables)."""
+    if not isinstance(script, str) or not script.strip():
+        return set()
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:     # the deploy checked every script; a script it let through binds nothing known
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.NamedExpr)):
+            targets = [node.target]
+        for target in targets:
+            found.update(name.id for name in ast.walk(target) if isinstance(name, ast.Name))
+    return found

@@ -26,23 +26,49 @@ ID_NUMBER_KEYS = frozenset({"id_number", "applicant_id_number", "agent_id_number
 _GLUED = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
 """Letters and digits, ASCII and full-width (全角), that a number in text must not be glued to."""
 
+_SEP = frozenset(" \u00a0\u3000-\u2010\u2011\u2012\u2013\u2212\uff0d.\uff0e\u00b7\u30fb")
+"""What people put between the groups of a number they write out: blanks (ASCII, no-break, full-width
+全角空格), hyphens and dashes (``-``, ``－``, ``‐``, ``–``, ``−``) and dots (``.``, ``．``, ``·``, ``・``)."""
+_GAP = f"[{''.join(re.escape(char) for char in sorted(_SEP))}]{{0,3}}"
+
+_ID_FIRST, _ID_LAST, _DIGIT = "[1-9\uff11-\uff19]", "[0-9Xx\uff10-\uff19\uff38\uff58]", r"\d"
+
+
+def _spelled(length: int, first: str, last: str, breaks: frozenset[int]) -> str:
+    """A number of ``length`` characters that may have a gap of separators after each position in ``breaks``."""
+    parts = []
+    for position in range(1, length + 1):
+        parts.append(first if position == 1 else last if position == length else _DIGIT)
+        if position in breaks:
+            parts.append(_GAP)
+    return "".join(parts)
+
+
 ID_NUMBER_IN_TEXT = re.compile(
-    rf"(?<![{_GLUED}])[1-9\uff11-\uff19]\d{{16}}[0-9Xx\uff10-\uff19\uff38\uff58](?![{_GLUED}])")
-"""An 18-character ID number inside free text, not glued to other letters or digits.
+    rf"(?<![{_GLUED}])(?:{_spelled(18, _ID_FIRST, _ID_LAST, frozenset({3, 6, 10, 12, 14}))}"
+    rf"|{_spelled(15, _ID_FIRST, _DIGIT, frozenset({3, 6, 8, 10, 12}))})(?![{_GLUED}])")
+"""An ID number inside free text, not glued to other letters or digits: the 18-character 居民身份证号, or the
+first generation's 15 digits (6-digit region, ``YYMMDD``, 3-digit sequence, no check character).
 
 Digits and the check character ``X`` may be typed full-width (``５００１…１２３Ｘ``, an input method's 全角 mode),
-or mixed with ASCII ones: the number is the same to a reader, so it is masked all the same. The character
-classes are written out rather than normalising the text (NFKC), so a match is found in one pass and
-masking keeps the text's other characters and its length unchanged.
+or mixed with ASCII ones: the number is the same to a reader, so it is masked all the same. Staff also write a
+number in groups: ``500103 19900101 1232``, ``500103-19900101-1232``, ``500103 1990 0101 1232``, the date split
+(``500103-1990-01-01-1232``) or ``500 103 …``; up to three separators (:data:`_SEP`) may stand at those
+places. A 15-digit match is masked only when it reads as an old ID number (a province code, a real month
+and day, see :func:`mask_text`), so other 15-digit numbers stay. The character classes are written out
+rather than normalising the text (NFKC), so a match is found in one pass and masking keeps the text's other
+characters and its length unchanged.
 """
 
-MOBILE_IN_TEXT = re.compile(r"(?<!\d)((?:[+\uff0b])?86[- ]?)?"                 # country code, kept
-                            r"([1\uff11][3-9\uff13-\uff19]\d)([- ]?)\d{4}([- ]?)(\d{4})(?!\d)")
+MOBILE_IN_TEXT = re.compile(rf"(?<!\d)((?:[+\uff0b])?86{_GAP})?"                 # country code, kept
+                            rf"([1\uff11][3-9\uff13-\uff19]\d)({_GAP})\d{{4}}({_GAP})(\d{{4}})(?!\d)")
 """A mainland mobile number (11 digits, ``1[3-9]…``) inside free text, not within a longer run of digits.
 
 ASCII, full-width or mixed digits (``\\d`` is any decimal digit; the leading ``1[3-9]`` is spelled out in both
-widths), with or without the country code (``+86``, ``86``) and written in groups (``138-0013-8000``,
-``138 0013 8000``). The prefix, the first three and last four digits and the separators are kept.
+widths), with or without the country code (``+86``, ``86``) and written in groups of 3-4-4 with blanks,
+hyphens or dots between them, half- or full-width (``138-0013-8000``, ``138 0013 8000``, ``138　0013　8000``,
+``138－0013－8000``, ``138.0013.8000``; :data:`_SEP`). The prefix, the first three and last four digits and
+the separators are kept.
 """
 
 _SHAPE = re.compile(r"^\d{17}[0-9Xx]$")
@@ -125,8 +151,28 @@ def mask_id_number(value: Any) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every ID number that appears inside free text (titles, messages, notes)."""
-    return ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    """Mask every ID number that appears inside free text (titles, messages, notes).
+
+    The first 4 and last 4 characters of the number are kept and the ones between starred, as
+    :func:`mask_id_number` does; separators between groups stay where they were (``5001** ******** 1232``).
+    """
+    return ID_NUMBER_IN_TEXT.sub(_masked_in_text, text)
+
+
+def _masked_in_text(match: re.Match[str]) -> str:
+    found = match.group(0)
+    places = [i for i, char in enumerate(found) if char not in _SEP]
+    if len(places) == 15 and not _old_id_number([found[i] for i in places]):
+        return found
+    starred = set(places[4:-4])
+    return "".join("*" if i in starred else char for i, char in enumerate(found))
+
+
+def _old_id_number(chars: list[str]) -> bool:
+    """Whether 15 digits read as a first-generation ID number: a province code, then ``YYMMDD`` of a real date."""
+    digits = "".join(str(int(char)) for char in chars)     # full-width digits read as their values
+    month, day = int(digits[8:10]), int(digits[10:12])
+    return int(digits[:2]) in PROVINCE_CODES and 1 <= month <= 12 and 1 <= day <= 31
 
 
 def mask_mobile_numbers(text: str) -> str:

@@ -106,9 +106,7 @@ def may_enter_for(uow: SqlAlchemyUnitOfWork, actor: Actor, case: CaseRecord) -> 
     if _by_query_code(actor):
         return True
     if is_applicant(actor):
-        account = uow.connection.execute(
-            select(_applications.c.account).where(_applications.c.case_id == case.id)).scalar()
-        return account is not None and account == actor.username
+        return _applied_by(uow, actor, case.id)
     return bool(set(CLERK_ROLES) & set(actor.roles)) and actor.district in (
         case.receiving_district, case.owning_district)
 
@@ -117,16 +115,46 @@ def _by_query_code(actor: Actor) -> bool:
     return actor.username == APPLICANT.username and actor.roles == APPLICANT.roles
 
 
+def _not_found(actor: Actor, case_id: int, case_no: str) -> NotFound:
+    """The refusal of a case ``actor`` may not rate: word for word what a case that does not exist gets.
+
+    An applicant account names its case by id (``POST /api/v1/my/cases/<id>/rating``), and an id that does
+    not exist is refused by ``uow.cases.lock``: ``{"case_id": id}``, never the case's 办件编号. A window names
+    it by 办件编号 (``POST /api/v1/ratings``), and a number that does not exist is refused by
+    ``RatingReads.case_id_for``: ``{"case_no": number}``, never the case's id.
+    """
+    details: dict[str, Any] = {"case_id": case_id} if _account(actor) else {"case_no": case_no}
+    return NotFound("办件不存在或无权访问", details=details)
+
+
+def _account(actor: Actor) -> bool:
+    """Whether ``actor`` is an applicant account (我的办件), not the holder of a query code."""
+    return is_applicant(actor) and not _by_query_code(actor)
+
+
+def _applied_by(uow: SqlAlchemyUnitOfWork, actor: Actor, case_id: int) -> bool:
+    """Whether the account ``actor`` applied online for case ``case_id`` (False for a case that does not exist)."""
+    account = uow.connection.execute(
+        select(_applications.c.account).where(_applications.c.case_id == case_id)).scalar()
+    return account is not None and account == actor.username
+
+
 def rate_case(cmd: RateCase, svc: Services) -> dict[str, Any]:
-    """Record the rating of a closed case and, for a 差评, start its 差评整改 case; one transaction."""
-    comment = check_rating(cmd.score, cmd.channel, cmd.comment)
+    """Record the rating of a closed case and, for a 差评, start its 差评整改 case; one transaction.
+
+    An applicant account's ownership is checked first, before the case row is locked or anything about the
+    case is read: another account's case and a case that does not exist get the same answer
+    (:func:`_not_found`).
+    """
     now = svc.clock.now()
     workflow = None
     with svc.uow() as uow:
+        if _account(cmd.actor) and not _applied_by(uow, cmd.actor, cmd.case_id):
+            raise _not_found(cmd.actor, cmd.case_id, "")
+        comment = check_rating(cmd.score, cmd.channel, cmd.comment)
         case = uow.cases.lock(cmd.case_id)
         if not may_enter_for(uow, cmd.actor, case):
-            # Word for word what a 办件编号 that does not exist gets (RatingReads.case_id_for): no id, no hint.
-            raise NotFound("办件不存在或无权访问", details={"case_no": case.case_no})
+            raise _not_found(cmd.actor, case.id, case.case_no)
         if case.process_key == RECTIFICATION_PROCESS:
             raise InvalidInput("差评整改办件不接受评价", code="CASE_NOT_RATEABLE")
         if case.status != "completed":
