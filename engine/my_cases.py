@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .case_clocks import clocks_of
 from .errors import NotFound
 from .masking import mask_id_number
 from .persistence.models import Application, Case, CaseEvent, CaseMaterial, MatterVersion
+from .supplements import MAX_SUPPLEMENTS
 
 ONLINE_HINT = "申请材料需要补正：请按下面一次性告知的全部内容，在本页上传补正材料。补正期间不计入办理时限。"
 STATUS_LABELS = {"running": "办理中", "completed": "已办结", "terminated": "已终止"}
@@ -74,14 +75,18 @@ class MyCases:
                            for e in session.scalars(select(CaseEvent).where(
                                CaseEvent.case_id == case_id, CaseEvent.event_type == "SupplementReceived")
                                .order_by(CaseEvent.seq))]
+            paused = session.scalar(select(func.max(CaseEvent.seq)).where(
+                CaseEvent.case_id == case_id, CaseEvent.event_type == "ClockPaused")) or 0
             parties = _parties(application)
             matter = (application.matter_code, application.matter_version)
             district = session.scalar(select(Case.owning_district).where(Case.id == case_id))
         view = self.view(case_id)
+        # A notice in force is the latest pause: its online supplements are those after it (SUPPLEMENT_LIMIT).
+        open_to_more = sum(1 for s in supplements if s["seq"] > paused) < MAX_SUPPLEMENTS
         if view["stage"] == "correction":
             view = {**view, "hint": ONLINE_HINT, "next_step": "在线上传补正材料，等待窗口核对"}
         return {**view, "case_id": case_id, "status_label": STATUS_LABELS.get(view["status"], view["status"]),
-                "can_supplement": view["stage"] == "correction", "channel": application.channel,
+                "can_supplement": view["stage"] == "correction" and open_to_more, "channel": application.channel,
                 "matter_code": matter[0], "matter_version": matter[1],
                 "district": district, **parties, "materials_received": materials,
                 "supplements": supplements}

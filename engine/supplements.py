@@ -5,7 +5,8 @@ previous file stays in the store and in the audit log) and a ``SupplementReceive
 applicant as actor, in one transaction. The case then stands where the clerk's 补正 receipt expects it: the
 window's own 补正 step (``receive_correction`` in the standard permit) checks the materials and decides, as
 it does for materials handed in at the counter. Nothing is accepted while no notice is open
-(``NO_OPEN_CORRECTION``, 409); refused files leave nothing behind.
+(``NO_OPEN_CORRECTION``, 409), nor after :data:`MAX_SUPPLEMENTS` supplements to one notice (``SUPPLEMENT_LIMIT``,
+409: each keeps its files, so one account could otherwise fill the store); refused files leave nothing behind.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from .persistence.models import Application, CaseEvent, CaseMaterial, MatterVers
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 MAX_NOTE = 500
+MAX_SUPPLEMENTS = 5
+"""Online supplements one open 补正 notice accepts; the window checks them and may give its next notice."""
 _materials = CaseMaterial.__table__
 _applications = Application.__table__
 
@@ -75,6 +78,10 @@ def _require_open_notice(uow: SqlAlchemyUnitOfWork, case_id: int) -> None:
     if pause is None or pause["payload"].get("reason_kind") not in ("correction", "tolerance"):
         raise Conflict("该办件目前没有待补正的一次性告知，无需补正", code="NO_OPEN_CORRECTION",
                        details={"case_id": case_id})
+    given = sum(1 for e in events if e["seq"] > pause["seq"] and e["event_type"] == "SupplementReceived")
+    if given >= MAX_SUPPLEMENTS:
+        raise Conflict(f"本次补正已在网上提交 {given} 次，已达上限，请等待窗口审查；如需更正请联系受理窗口",
+                       code="SUPPLEMENT_LIMIT", details={"case_id": case_id, "limit": MAX_SUPPLEMENTS})
 
 
 def _check(cmd: SubmitSupplement, matter: Matter) -> list[ChecklistLine]:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from engine import (
     Actor, ApplicationInvalid, ApplyOnline, Conflict, EngineConfig, Forbidden, InvalidInput, MaterialInput,
-    MaterialRejected, MatterUnavailable, NotFound, Party, SubmitSupplement, SuspendClock, bootstrap, verify_case,
+    MaterialRejected, MatterUnavailable, NotFound, Party, ResumeClock, SubmitSupplement, SuspendClock, bootstrap,
+    verify_case,
 )
 from engine.persistence.models import Application, Case, CaseEvent, CaseMaterial
 from tests.conftest import ROOT
@@ -225,3 +226,30 @@ def test_the_applicant_cannot_choose_the_department_or_the_number_of_reviewers(o
     started = [e for e in online.queries.events(result.case.case_id) if e.event_type == "CaseStarted"][0]
     assert started.payload["data"]["department"] == "zhujian"      # parallel_approval's catalog department
     assert "substantive_check" not in started.payload["data"]      # that entry does not declare it
+
+
+def test_one_notice_takes_a_limited_number_of_online_supplements_and_a_new_notice_starts_over(online, tmp_path,
+                                                                                               monkeypatch):
+    """Each supplement keeps its files: without a limit one account could fill the material store."""
+    monkeypatch.setattr("engine.supplements.MAX_SUPPLEMENTS", 2)
+    monkeypatch.setattr("engine.my_cases.MAX_SUPPLEMENTS", 2)
+    case_id = apply(online).case.case_id
+    correction_open(online, case_id)
+
+    def supplement(n: int) -> None:
+        online.handle(SubmitSupplement(case_id, ZHANG, (
+            MaterialInput("drawing_review", io.BytesIO(PDF + b"v%d" % n), f"v{n}.pdf"),)))
+    supplement(1)
+    assert online.my_cases.detail("zhangsan", case_id)["can_supplement"] is True
+    supplement(2)
+    assert online.my_cases.detail("zhangsan", case_id)["can_supplement"] is False
+    before, files = counts(online), stored_files(tmp_path)
+    with pytest.raises(Conflict) as refused:
+        supplement(3)
+    assert (refused.value.code, refused.value.http_status) == ("SUPPLEMENT_LIMIT", 409)
+    assert "已达上限" in refused.value.message and refused.value.details["limit"] == 2
+    assert counts(online) == before and stored_files(tmp_path) == files
+    online.handle(ResumeClock(case_id, CLERK))
+    correction_open(online, case_id)       # the window's next notice
+    assert online.my_cases.detail("zhangsan", case_id)["can_supplement"] is True
+    supplement(3)
