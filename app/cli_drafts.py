@@ -71,7 +71,10 @@ def drafts_save(process_key: str, bpmn: Path, forms: tuple[Path, ...], base_vers
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def drafts_list(process_key: str | None, as_json: bool) -> None:
     """List drafts, the latest saved first."""
-    drafts = get_engine().drafts.list(process_key)
+    try:
+        drafts = get_engine().drafts.list(process_key)
+    except EngineError as exc:   # a --key no database stores (INVALID_INPUT)
+        fail(exc)
     if as_json:
         click.echo(json.dumps([d.to_dict() for d in drafts], ensure_ascii=False, indent=2, default=str))
         return

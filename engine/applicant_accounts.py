@@ -25,6 +25,7 @@ from .masking import mask_id_number
 from .org_file import USERNAME
 from .persistence.models import User
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .storable import refuse_unstorable
 
 APPLICANT_ROLE = "applicant"
 VERIFIER_ROLES = frozenset({"window_clerk", "admin"})
@@ -69,11 +70,15 @@ class ApplicantAccounts:
         """Create an applicant account whose identity ``verified_by`` checked on the document.
 
         Raises:
-            InvalidInput: ``APPLICANT_INVALID`` with every bad field in ``details.fields``.
+            InvalidInput: ``INVALID_INPUT`` naming the first field holding text no database stores
+                (:func:`~engine.storable.refuse_unstorable`); else ``APPLICANT_INVALID`` with every bad field in
+                ``details.fields``.
             Forbidden: ``VERIFIER_INVALID``: ``verified_by`` is not an active window clerk or administrator.
             Conflict: ``USER_EXISTS`` (the username is taken) or ``APPLICANT_EXISTS`` (an account already
                 holds this identity document).
         """
+        refuse_unstorable(username=username, name=name, id_type=id_type, id_number=id_number,
+                          verified_by=verified_by, password=password)
         name, number = (name or "").strip(), normalise_id_number(id_number or "")
         now = self.clock.now()
         fields = _problems(username, name, id_type, number, password, today=business_date(now))

@@ -16,6 +16,7 @@ from .errors import Conflict
 from .persistence.calendar_repository import (
     SYSTEM_ACTOR, CalendarLoad, CalendarRepository, CalendarYearInfo, ImportOutcome,
 )
+from .storable import refuse_unstorable
 
 
 def load_work_calendar(engine: Any, *, strict: bool = False) -> WorkCalendar:
@@ -67,11 +68,15 @@ def calendar_coverage(engine: Any, *, days: int = 60) -> CalendarCoverage:
 
 def import_calendar_year(engine: Any, schedule: YearSchedule, *, actor: str,
                          replace: bool = False) -> ImportOutcome:
-    """Load one year's schedule in its own transaction (see :meth:`CalendarRepository.import_year`).
+    r"""Load one year's schedule in its own transaction (see :meth:`CalendarRepository.import_year`).
 
     Raises:
+        InvalidInput: ``actor``, the schedule's source or a day's note holds text no database stores (a CLI
+            ``--source``/``--actor``, a YAML ``"\0"`` escape), named ``actor``, ``source`` or ``notes.<date>``.
         CalendarYearExists: the year holds different content and ``replace`` is False.
     """
+    refuse_unstorable(actor=actor, source=schedule.source,
+                      notes={day.isoformat(): fact.note for day, fact in schedule.facts.items()})
     with engine.services.uow() as uow:
         outcome = CalendarRepository(uow.session).import_year(schedule, actor=actor, now=engine.clock.now(),
                                                                 replace=replace)

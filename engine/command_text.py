@@ -19,8 +19,7 @@ from typing import Any
 
 from .commands import ApplyOnline, Command, CompleteTask, DeployDefinitions, LintDefinitions, ReceiveApplication, \
     StartCase
-from .errors import InvalidInput
-from .storable import Unstorable, unstorable, unstorable_in, visible_text
+from .storable import Unstorable, refusal, unstorable, unstorable_in
 
 HANDLER_CHECKED: dict[type[Command], frozenset[str]] = {
     # engine.case_start.check_start_text (labelled details.fields) and check_variables, before any query.
@@ -51,11 +50,8 @@ def check_command_text(command: Command) -> None:
             (``nul`` or ``unicode``) and ``fields`` (the path and the message, as other field errors).
     """
     found = unstorable_field(command)
-    if found is None:
-        return
-    field = visible_text(found.where)
-    message = f"{field} 字段{found.message}"
-    raise InvalidInput(message, details={"field": field, "reason": found.reason, "fields": {field: [message]}})
+    if found is not None:
+        raise refusal(found)
 
 
 def unstorable_field(command: Command) -> Unstorable | None:

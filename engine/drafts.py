@@ -26,6 +26,7 @@ from .forms import _FORM_ID as FORM_ID
 from .persistence.models import FormVersion, ProcessDefinition, ProcessDraft
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .spiff.xml_loader import parse_xml
+from .storable import refuse_unstorable
 
 MAX_FORMS = 100
 """Most forms one draft may carry."""
@@ -112,8 +113,10 @@ class Drafts:
         """Save a new draft of ``process_key``, opened from deployed ``base_version`` (None: a new process).
 
         Raises:
-            InvalidInput: a bad key, diagram or form, or a base version that is not deployed.
+            InvalidInput: a bad key, diagram or form, text no database stores (``INVALID_INPUT`` naming the
+                field, e.g. ``forms.f1.components.0.label``), or a base version that is not deployed.
         """
+        refuse_unstorable(process_key=process_key, bpmn=bpmn, forms=forms, actor=actor)
         _check_key(process_key)
         self._check_bpmn(bpmn)
         checked = self._check_forms(forms or {})
@@ -140,8 +143,9 @@ class Drafts:
         Raises:
             NotFound: no such draft.
             Conflict: ``DRAFT_CHANGED``, someone saved the draft after ``revision``.
-            InvalidInput: a bad diagram or form.
+            InvalidInput: a bad diagram or form, or text no database stores.
         """
+        refuse_unstorable(bpmn=bpmn, forms=forms, actor=actor)
         if bpmn is not None:
             self._check_bpmn(bpmn)
         with self.uow() as uow:
@@ -162,7 +166,12 @@ class Drafts:
             return _info(row)
 
     def list(self, process_key: str | None = None) -> list[DraftInfo]:
-        """Return drafts (of one process, or all), the latest saved first."""
+        """Return drafts (of one process, or all), the latest saved first.
+
+        Raises:
+            InvalidInput: ``process_key`` holds text no database stores.
+        """
+        refuse_unstorable(process_key=process_key)
         stmt = select(ProcessDraft).options(undefer(ProcessDraft.forms)).order_by(
             ProcessDraft.updated_at.desc(), ProcessDraft.id.desc())
         if process_key is not None:

@@ -21,6 +21,7 @@ from .clock import Clock
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, UnknownDistrict
 from .persistence.models import Grant, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .storable import refuse_unstorable
 from .text_input import require_written
 
 RIGHTS = {
@@ -88,8 +89,10 @@ class Grants:
 
     def add(self, *, matter_code: str, owning: str, receiving: str, rights: Iterable[str], actor: str,
             valid_from: date | None = None, valid_to: date | None = None, basis: str | None = None) -> GrantInfo:
-        """Record a grant after checking the matter, both districts, the rights and the dates."""
+        """Record a grant after checking its text, the matter, both districts, the rights and the dates."""
         rights = tuple(dict.fromkeys(rights))
+        refuse_unstorable(matter_code=matter_code, owning=owning, receiving=receiving, rights=rights, actor=actor,
+                          basis=basis)
         unknown = [r for r in rights if r not in RIGHTS]
         if not rights or unknown:
             raise InvalidInput(f"授权事项无效：{'、'.join(unknown) or '（空）'}；可选 "
@@ -139,6 +142,7 @@ class Grants:
 
     def revoke(self, grant_id: int, *, actor: str, reason: str) -> GrantInfo:
         """Revoke a grant (it stays listed as revoked); a reason people can read is required."""
+        refuse_unstorable(reason=reason, actor=actor)
         reason = require_written(reason, "reason", "撤销授权须写明理由", limit=MAX_TEXT)
         with self.uow() as uow:
             row = uow.session.get(Grant, grant_id, with_for_update=True)
@@ -161,8 +165,10 @@ class Grants:
         ``in_force`` and ``expired``.
 
         Raises:
+            InvalidInput: ``matter_code`` or ``district`` holds text no database stores.
             UnknownDistrict: for a ``district`` that is not in the districts table.
         """
+        refuse_unstorable(matter_code=matter_code, district=district)
         day = business_date(self.clock.now())
         stmt = select(Grant).order_by(Grant.matter_code, Grant.owning_district, Grant.id)
         if matter_code:

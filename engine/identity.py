@@ -24,6 +24,7 @@ from .org_file import ROLES, placement_problem
 from .org_file import USERNAME as _USERNAME
 from .persistence.models import ApiToken, User
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .storable import refuse_unstorable, unstorable
 
 __all__ = ["ROLES", "Identity", "UserInfo"]
 _hasher = PasswordHasher()
@@ -62,13 +63,16 @@ class Identity:
                 engine may place district-level staff without a department.
 
         Raises:
-            InvalidInput: a bad username, blank display name, role, password or ID number, or (with
-                ``require_placement``) a district-level role without a district and department.
+            InvalidInput: a bad username, blank display name, role, password or ID number, text no database
+                stores (:func:`~engine.storable.refuse_unstorable`), or (with ``require_placement``) a
+                district-level role without a district and department.
             UnknownDistrict: ``district`` is not in the districts table.
             UnknownDepartment: ``district`` has no department ``department`` (or no district was given).
             Conflict: the username is taken.
         """
         roles = tuple(roles)
+        refuse_unstorable(username=username, name=display_name, roles=roles, district=district,
+                          department=department, password=password, id_number=id_number)
         if not _USERNAME.match(username):
             raise InvalidInput("用户名应以小写字母开头，只含小写字母、数字和 _ . -，2 到 64 个字符")
         unknown = [r for r in roles if r not in ROLES]
@@ -103,8 +107,10 @@ class Identity:
         """Return every user, or those of one district and/or holding one role.
 
         Raises:
+            InvalidInput: ``district`` or ``role`` holds text no database stores.
             UnknownDistrict: ``district`` is given and not in the districts table.
         """
+        refuse_unstorable(district=district, role=role)
         with self.uow() as uow:
             if district is not None and uow.org.district(district) is None:
                 raise UnknownDistrict(f"区县代码 {district} 不存在", details={"district": district})
@@ -113,7 +119,13 @@ class Identity:
                     if (district is None or u.district == district) and (role is None or role in u.roles)]
 
     def create_token(self, username: str, *, label: str | None = None) -> str:
-        """Issue a new bearer token for ``username`` and return it (shown once, stored hashed)."""
+        """Issue a new bearer token for ``username`` and return it (shown once, stored hashed).
+
+        Raises:
+            InvalidInput: ``username`` or ``label`` holds text no database stores.
+            NotFound: there is no user ``username``.
+        """
+        refuse_unstorable(username=username, label=label)
         token = "tb_" + secrets.token_urlsafe(32)
         with self.uow() as uow:
             user = uow.users.by_username(username)
@@ -136,7 +148,13 @@ class Identity:
         return _actor_from_row(row)
 
     def actor_for_username(self, username: str) -> Actor | None:
-        """Return the actor of an active user (a page session names its user), or None."""
+        """Return the actor of an active user (a page session names its user), or None.
+
+        A name no database stores (U+0000, a lone surrogate: a CLI ``--actor`` holding a byte that is not UTF-8)
+        is no user's: None, rather than the driver's error.
+        """
+        if unstorable(username) is not None:
+            return None
         with self.sessions() as session:
             row = session.execute(_ACTOR_BY_USERNAME, {"username": username}).first()
         return _actor_from_row(row)

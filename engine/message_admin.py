@@ -16,6 +16,7 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .events import MessageResolved
 from .messages import STATES, MessageRejected, MessageSettings, verify
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .storable import refuse_unstorable
 
 ADMIN_ROLES = ("admin",)
 RESOLVABLE = {"retry": ("poison", "expired"), "discard": ("poison", "expired", "rejected")}
@@ -71,8 +72,11 @@ class Messages:
 
         Forged or replayed: refused (409) and recorded. A genuine envelope that no case could ever receive
         (no process starts at its message; the receiving case is unknown, ended, or has no step catching it)
-        is refused with ``MESSAGE_NO_RECEIVER`` (422) and not queued: it would wait out its time to live.
+        is refused with ``MESSAGE_NO_RECEIVER`` (422) and not queued: it would wait out its time to live. Text no
+        database stores anywhere in the envelope (or in ``source``) is refused first (``INVALID_INPUT`` naming
+        ``envelope.<key>``), neither queued nor recorded as a rejection.
         """
+        refuse_unstorable(envelope=dict(envelope), source=source)
         fields = {"idempotency_key": str, "name": str, "payload": dict, "signature": str}
         bad = [k for k, kind in fields.items() if not isinstance(envelope.get(k), kind) or not envelope.get(k)]
         if bad or len(str(envelope.get("idempotency_key"))) > 128 or len(str(envelope.get("name"))) > 128:
@@ -112,6 +116,7 @@ class Messages:
                                                   "idempotency_key": envelope["idempotency_key"]})
 
     def _resolve(self, message_id: int, actor: Actor, reason: str, action: str) -> dict[str, Any]:
+        refuse_unstorable(reason=reason)
         if not set(ADMIN_ROLES).intersection(actor.roles):
             raise Forbidden("只有管理员可以处理消息")
         if not reason.strip():

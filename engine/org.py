@@ -7,7 +7,7 @@ password, tokens and active flag are never touched). ``dry_run`` reports the sam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from .clock import Clock
@@ -16,6 +16,7 @@ from .org_file import OrgFile, reference_org, reference_problems
 from .persistence.models import Department, District, User
 from .persistence.org_repository import insert_missing_reference_rows
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from .storable import refuse_unstorable
 
 Action = Literal["create", "update", "unchanged"]
 _ACTIONS_ZH = {"create": "新增", "update": "更新", "unchanged": "未变化"}
@@ -67,8 +68,12 @@ class Organisation:
         """Upsert every row of ``org`` in one transaction and return the changes (none written if dry run).
 
         Raises:
+            InvalidInput: a row holds text no database stores (``INVALID_INPUT`` naming it, e.g.
+                ``users.0.display_name``; :func:`~engine.org_file.parse_org_file` refuses a file's by line).
             OrgFileInvalid: a row points at a district or department that neither exists nor is in the file.
         """
+        refuse_unstorable(**{kind: [asdict(row) for row in getattr(org, kind)]
+                             for kind in ("districts", "departments", "users")})
         with self.uow() as uow:
             repo = uow.org
             problems = reference_problems(org, [d.code for d in repo.districts()],
@@ -93,8 +98,10 @@ class Organisation:
         """Return every district (or only ``code``) with its departments and user counts.
 
         Raises:
+            InvalidInput: ``code`` holds text no database stores.
             UnknownDistrict: ``code`` is given and not a district.
         """
+        refuse_unstorable(district=code)
         with self.uow() as uow:
             repo = uow.org
             rows = repo.districts()

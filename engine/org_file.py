@@ -32,6 +32,7 @@ from typing import Any
 
 from .errors import OrgFileInvalid
 from .masking import id_number_fault, mask_id_number
+from .storable import unstorable_in, visible_text
 from .text_input import BIDI_WHAT, bidi_lines
 
 ROLES = ("window_clerk", "reviewer", "department_head", "government_head", "supervisor", "designer", "auditor",
@@ -290,6 +291,10 @@ def _csv_records(text: str, problems: list[str]) -> list[tuple[str, int, dict[st
 def _build(records: list[tuple[str, int, dict[str, Any]]], problems: list[str]) -> OrgFile:
     districts, departments, users = [], [], []
     for section, line, item in records:
+        bad = unstorable_in(item)   # a YAML "\0" or "\ud800" escape, a NUL in a CSV cell: no database stores it
+        if bad is not None:
+            problems.append(f"第 {line} 行：{visible_text(bad.where)} {bad.message}")
+            continue
         before = len(problems)
         if section == "districts":
             row: Any = _district(line, item, problems)

@@ -11,6 +11,9 @@ form and YAML definition files (``DEFINITION_REJECTED`` with a finding), process
 other text field of every command, however it reaches ``Engine.handle`` (CLI, worker, replay, Python callers:
 ``INVALID_INPUT`` naming the field, :mod:`engine.command_text`), a script task's results (``EXPRESSION_FAILED``,
 :mod:`engine.expression_guards`) and a message's correlation key (``WorkflowFailed``, :mod:`engine.messages`).
+The engine's services that take text outside ``Engine.handle`` (users and tokens, applicant accounts,
+grants, drafts, message administration, the calendar's import, the organisation's load) call
+:func:`refuse_unstorable` first, with the same ``INVALID_INPUT`` naming the field.
 They all ask this module, so "storable" means the same everywhere. Bidirectional controls are another matter (text
 that is stored but displays differently): see :data:`engine.text_input.BIDI_CONTROLS`.
 """
@@ -19,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from .errors import InvalidInput
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 """U+0000 and the surrogate code points: what no database stores (a surrogate in a ``str`` is always lone)."""
@@ -84,3 +89,28 @@ def unstorable_in(value: Any) -> Unstorable | None:
 def visible_text(text: str) -> str:
     r"""``text`` as it can be shown back: NUL, surrogates and direction controls as escapes such as ``\u0000``."""
     return re.sub("[\x00\ud800-\udfff\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def refuse_unstorable(**fields: Any) -> None:
+    """Refuse the first of ``fields`` (checked in the order given) holding text no database stores.
+
+    A service calls it first, before anything is read or written, with its text arguments by the names its
+    callers know them (``refuse_unstorable(reason=reason, actor=actor)``); a value may be a string, None, or
+    dicts and lists holding strings (their keys are checked too).
+
+    Raises:
+        InvalidInput: ``INVALID_INPUT`` with the message and ``details`` that :mod:`engine.command_text` gives
+            a command's field: the field by its dotted path (``forms.f1.components.0.label``), ``reason``
+            (``nul`` or ``unicode``) and ``fields`` (the path and the message).
+    """
+    for name, value in fields.items():
+        found = unstorable_in(value)
+        if found is not None:
+            raise refusal(Unstorable(found.reason, found.message, (name, *found.path)))
+
+
+def refusal(found: Unstorable) -> InvalidInput:
+    """The ``INVALID_INPUT`` refusal of ``found``, whose path starts with the field's name."""
+    field = visible_text(found.where)
+    message = f"{field} 字段{found.message}"
+    return InvalidInput(message, details={"field": field, "reason": found.reason, "fields": {field: [message]}})
