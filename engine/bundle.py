@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable, Mapping
 
 from .catalog import KEY, PROCESS_KEY, _Checker, _Node, _raise, load_yaml, yaml_file_named
@@ -257,7 +258,8 @@ def form_keys(form: FormDefinition) -> set[str]:
 
 
 def application_form(bundle: Mapping[str, Any], form: FormDefinition, values: Mapping[str, Any],
-                     references: Mapping[str, str], contact_phone: str) -> tuple[dict[str, Any], dict[str, list[str]]]:
+                     references: Mapping[str, str], contact_phone: str,
+                     today: date | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Map an application received at intake (收件) onto the bundle's 一表申报 form and check it.
 
     The applicant fills in the form's own fields (``values``). Each material the bundle collects once is
@@ -271,6 +273,10 @@ def application_form(bundle: Mapping[str, Any], form: FormDefinition, values: Ma
         values: the application's ``form`` object.
         references: what the checklist received, per material key (a 容缺 or absent material has none).
         contact_phone: the application's contact phone.
+        today: the business date, for the form's date bounds (not checked when None).
+
+    A single matter's application form (申请表单) is checked with this too, with no bundle and no references
+    (:func:`engine.intake_checks.matter_form`).
 
     Returns:
         The cleaned form data, and the problems keyed as intake reports them: ``form.<field>`` for the
@@ -287,7 +293,7 @@ def application_form(bundle: Mapping[str, Any], form: FormDefinition, values: Ma
         data[PHONE_FIELD] = (contact_phone or "").strip()
         owner[PHONE_FIELD] = PHONE_FIELD
     try:
-        return form.validate(data), {}
+        return form.validate(data, today=today), {}
     except FormInvalid as exc:
         found: dict[str, list[str]] = {}
         for path, messages in exc.details.get("fields", {}).items():

@@ -25,6 +25,8 @@ any problem deploys nothing::
         facts: {sub_type: seizure}                 # optional: start data the matter fixes (the process
                                                    #   branches on it); every intake puts it in, no form may
                                                    #   change it
+        application_form: permit_apply             # optional: the form (forms/<key>.form) an application's
+                                                   #   ``form`` must pass; not for a 一件事 (its 一表申报 form is it)
         materials:
           - key: application_form
             name: 建筑工程施工许可证申请表
@@ -46,6 +48,12 @@ deploy refuses otherwise (``TB_CATALOG_CATEGORY_CLOCK``, ``TB_CATALOG_CATEGORY_T
 A change to an entry is a new version of that matter (content-hashed, like definitions); cases record the
 version they were received under.
 
+``application_form`` names the matter's 申请表单: the form must be deployed or come with the same deploy, its
+fields may not use the names intake fills in itself, and a matter whose process is a 一件事 bundle may not name
+one (``TB_CATALOG_APPLICATION_FORM``). The deploy pins the form's version in the entry
+(``application_form_hash``), so a changed form is a new version of the matter too; intake checks every
+application's ``form`` against it (:func:`engine.intake_checks.matter_form`).
+
 This module reads one catalog file entry by entry (:func:`parse_catalog`) and runs the cross-file checks of a
 deploy (:class:`CatalogCheck`). It is also the module the rest of the engine imports catalog names from; the
 parts live next to it and are re-exported here: the entry model and its lookups (:mod:`engine.catalog_entry`),
@@ -55,10 +63,10 @@ and the checks of an entry's structured parts (:mod:`engine.catalog_fields`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
 
-from .catalog_entry import HANDLING, MAX_NAME, MAX_SOURCE_NAME, Limit, Material, Matter
+from .catalog_entry import HANDLING, INTAKE_KEYS, MAX_NAME, MAX_SOURCE_NAME, Limit, Material, Matter
 from .catalog_fields import (KEY, KnownOrg, check_department, check_districts, check_facts, check_lights,
                              check_materials, check_modes, check_not_longer, check_overrides)
 from .catalog_handoff import check_handoff
@@ -78,6 +86,8 @@ __all__ = [
 ]
 
 TYPE_CODE = re.compile(r"^\d{2}\Z")
+FORM_KEY = re.compile(r"^[A-Za-z_][\w.-]{0,127}\Z")
+"""A form's key (its ``id``, the file's stem in forms/), as a user task or a bundle names it."""
 
 
 def is_catalog_file(name: str) -> bool:
@@ -120,7 +130,7 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
     entry, line, before = node.value, node.line, len(check.findings)
     known = {"code", "basic_code", "name", "type", "basis", "level", "handling", "legal_limit", "committed_limit",
              "process", "modes", "districts", "materials", "overrides", "agency", "lights", "handoff", "department",
-             "substantive_check", "facts"}
+             "substantive_check", "facts", "application_form"}
     for key in set(entry) - known:
         check.fail("TB_CATALOG_FIELD", f"未知字段 {key}；可用字段：{'、'.join(sorted(known))}", entry[key].line)
     code = check.text(entry, "code", line, what="实施编码", pattern=re.compile(r"^[0-9A-Za-z_.-]{1,64}\Z"))
@@ -168,6 +178,8 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
         check.fail("TB_CATALOG_FIELD", "substantive_check（是否须两名以上工作人员实质核查）应为 true 或 false",
                    substantive.line)
     facts = check_facts(check, entry.get("facts"))
+    application_form = check.text(entry, "application_form", line, required=False, pattern=FORM_KEY,
+                                  what="申请表单的表单标识（forms/ 中 .form 文件的 id）")
     if len(check.findings) > before or None in (code, name, handling, process, legal, committed):
         return None
     doc = {"code": code, "basic_code": entry["basic_code"].value and str(entry["basic_code"].value), "name": name,
@@ -184,8 +196,11 @@ def _matter(check: _Checker, node: _Node, districts: frozenset[str]) -> Matter |
         doc["substantive_check"] = substantive.value  # likewise
     if facts:
         doc["facts"] = facts  # likewise
+    if application_form:
+        doc["application_form"] = application_form  # likewise; the deploy pins its version beside it
     return Matter(code, name, process, handling, legal, committed, modes, offered, materials, overrides, doc,
-                  check.name, line, entry["committed_limit"].line)
+                  check.name, line, entry["committed_limit"].line,
+                  entry["application_form"].line if application_form else 0)
 
 
 @dataclass
@@ -228,3 +243,41 @@ class CatalogCheck:
             first = found[0]
             raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",
                                      details={"findings": found})
+
+    def require_application_forms(self, form_of: Callable[[str], Any], bundled: Callable[[str], bool]) -> None:
+        """Check each matter's ``application_form`` and pin the version it names (``application_form_hash``).
+
+        Args:
+            form_of: looks a form up by key (this deploy's forms first, then the newest deployed), returning a
+                :class:`~engine.form_definition.FormDefinition` or None.
+            bundled: whether a process key runs a 一件事 (its 一表申报 form is the application form).
+
+        Raises:
+            DefinitionRejected: ``TB_CATALOG_APPLICATION_FORM`` for a form that does not exist, one whose fields
+                use a name intake fills in itself, or a 一件事 matter that names one; each at its file and line.
+        """
+        found, pinned = [], []
+        for matter in self.matters:
+            key = matter.doc.get("application_form")
+            problem, form = None, None
+            if key and bundled(matter.process_key):
+                problem = (f"事项 {matter.name} 由一件事流程 {matter.process_key} 办理，申请表单就是其一表申报表单"
+                           "（bundle.yaml 的 form），不能另设 application_form")
+            elif key and (form := form_of(key)) is None:
+                problem = f"事项 {matter.name} 的申请表单 {key} 不存在（未部署，也不在本次部署中）"
+            elif key:
+                own = INTAKE_KEYS | {"department", "substantive_check", *matter.doc.get("facts", {})}
+                clash = sorted({f.key.split(".")[0] for f in form.fields} & own)
+                if clash:
+                    problem = (f"申请表单 {key} 的字段 {'、'.join(clash)} 与收件自动填入的办件数据（申请人、材料、"
+                               "事项目录确定的数据）重名，请换一个字段名")
+            if problem is not None:
+                found.append(Finding("TB_CATALOG_APPLICATION_FORM", problem, matter.code,
+                                     line=matter.form_line or matter.line, file=matter.source_name).to_dict())
+            pinned.append(matter if form is None else
+                          replace(matter, doc={**matter.doc, "application_form_hash": form.content_hash}))
+        if found:
+            first = found[0]
+            raise DefinitionRejected(f"{first['file']} 第 {first['line']} 行：{first['message']}",
+                                     details={"findings": found})
+        self.matters = pinned

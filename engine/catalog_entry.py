@@ -22,6 +22,9 @@ MAX_NAME = 200
 """Longest 事项名称 (the ``matter_versions.name`` column)."""
 MAX_SOURCE_NAME = 255
 """Longest catalog file name (the ``matter_versions.source_name`` column)."""
+INTAKE_KEYS = frozenset({"applicant", "applicant_kind", "matter_code", "materials", "tolerance"})
+"""Start data intake fills in itself from the application (:func:`engine.intake_checks.case_data`): no
+application form may carry these names."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class Matter:
     line: int = 0
     committed_line: int = 0
     """The line of ``committed_limit`` in the catalog file (0 when rebuilt from storage)."""
+    form_line: int = 0
+    """The line of ``application_form`` in the catalog file (0 when rebuilt from storage or not given)."""
 
     @property
     def content_hash(self) -> str:
@@ -89,6 +94,16 @@ class Matter:
     def handoff(self) -> Mapping[str, Any] | None:
         """异地代收代办 settings (``process``, ``clock_starts``, ``transfer_limit``), None when not offered."""
         return self.doc.get("handoff")
+
+    @property
+    def application_form(self) -> tuple[str, str] | None:
+        """The pinned application form (申请表单) as ``(form key, content hash)``; None without one.
+
+        The deploy pins the form version the catalog names (``application_form_hash``): intake checks every
+        application's ``form`` against that version until the entry is deployed again.
+        """
+        key, content_hash = self.doc.get("application_form"), self.doc.get("application_form_hash")
+        return (key, content_hash) if key and content_hash else None
 
     @property
     def lights(self) -> Mapping[str, Any]:

@@ -103,6 +103,7 @@ class DefinitionCatalog:
         self.targets = targets if targets is not None else TargetTable()
         self._lock = threading.Lock()
         self._loaded: dict[int, LoadedDefinition] = {}
+        self._forms: dict[tuple[str, str], FormDefinition] = {}
 
     def get(self, uow: SqlAlchemyUnitOfWork, definition_id: int) -> LoadedDefinition:
         """Return the parsed definition, parsing it from the database on first use in this process."""
@@ -134,24 +135,39 @@ class DefinitionCatalog:
             self._loaded[row.id] = loaded
         return loaded
 
+    def application_form(self, uow: SqlAlchemyUnitOfWork, key: str, content_hash: str) -> FormDefinition:
+        """Return the application form (申请表单) version a matter pins, parsed once per process."""
+        loaded = self._forms.get((key, content_hash))
+        if loaded is None:
+            row = uow.definitions.form(key, content_hash)
+            if row is None:
+                raise DefinitionRejected(f"事项的申请表单 {key} 版本缺失")
+            loaded = parse_form(canonical_json(row.source), expected_key=key, stored=True)
+            with self._lock:
+                self._forms[(key, content_hash)] = loaded
+        return loaded
+
     def lint(self, uow: SqlAlchemyUnitOfWork, bpmn_files: list[tuple[str, bytes]],
              form_files: list[tuple[str, bytes]]) -> list[Finding]:
         """Return every finding for the files against what is deployed (see :mod:`engine.lint`); store nothing."""
         def form(key: str) -> FormDefinition | None:
-            row = uow.definitions.form(key)
-            return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
+            return _deployed_form(uow, key)
         latest: dict[str, tuple[int, str]] = {}
         clocks: dict[str, tuple[dict[str, Any], ...]] = {}
+        bundled: set[str] = set()
         for row in uow.definitions.list():
             if row.process_key not in latest:
                 latest[row.process_key] = (row.version, row.bpmn_xml)
                 clocks[row.process_key] = tuple((row.meta or {}).get("clocks") or ())
+                if (row.meta or {}).get("bundle"):
+                    bundled.add(row.process_key)
         org = _known_org(uow)
         # A KnownOrg is the frozenset of district codes that also knows their departments: the catalogs lint
         # reads with it get the same department check as a deploy (TB_CATALOG_DEPARTMENT).
         facts = DeployedFacts(form, latest, org,
                               frozenset((d, code) for d, codes in org.departments.items() for code in codes),
-                              clocks=clocks, categories=self.targets.categories)
+                              clocks=clocks, categories=self.targets.categories,
+                              bundled=frozenset(bundled))
         return lint_files(bpmn_files, form_files, self.evaluator,
                           LintLimits(self.max_bpmn_bytes, self.max_form_bytes), facts)
 
@@ -199,6 +215,10 @@ class DefinitionCatalog:
                 check.require_processes(lambda key: key in processes or uow.definitions.process_exists(key))
             with refused.collect(None):
                 check.require_category_clocks(lambda key: _clocks_of(uow, processes, key), self.targets.categories)
+            with refused.collect(None):
+                check.require_application_forms(
+                    lambda key: forms[key] if key in forms else None if key in broken else _deployed_form(uow, key),
+                    lambda key: key in mappings if key in processes else _bundled(uow, key))
         refused.raise_if_any()
         lock_keys(uow, [*(("process", key) for key in processes), *(("form", key) for key in forms),
                         *(("matter", matter.code) for matter in check.matters)])
@@ -253,10 +273,7 @@ class DefinitionCatalog:
                        forms: Mapping[str, FormDefinition], refused: "_Refusals") -> dict[str, dict[str, Any]]:
         """Check every bundle file against this deploy's forms and processes; return docs by process key."""
         def form(key: str) -> FormDefinition | None:
-            if key in forms:
-                return forms[key]
-            row = uow.definitions.form(key)
-            return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
+            return forms[key] if key in forms else _deployed_form(uow, key)
         docs: dict[str, dict[str, Any]] = {}
         for bundle in bundles:
             with refused.collect(bundle.name):
@@ -349,6 +366,19 @@ def _clocks_of(uow: SqlAlchemyUnitOfWork, processes: Mapping[str, ParsedProcess]
     if not uow.definitions.process_exists(key):
         return None
     return list((uow.definitions.by_id(uow.definitions.latest_id(key)).meta or {}).get("clocks") or ())
+
+
+def _deployed_form(uow: SqlAlchemyUnitOfWork, key: str) -> FormDefinition | None:
+    """The newest deployed version of form ``key``, parsed (None when it was never deployed)."""
+    row = uow.definitions.form(key)
+    return parse_form(canonical_json(row.source), expected_key=key, stored=True) if row is not None else None
+
+
+def _bundled(uow: SqlAlchemyUnitOfWork, key: str) -> bool:
+    """Whether the newest deployed version of process ``key`` runs a 一件事 (has a bundle mapping)."""
+    if not uow.definitions.process_exists(key):
+        return False
+    return bool((uow.definitions.by_id(uow.definitions.latest_id(key)).meta or {}).get("bundle"))
 
 
 def _known_org(uow: SqlAlchemyUnitOfWork) -> KnownOrg:

@@ -6,7 +6,8 @@ One command, :class:`ReceiveApplication`, in this order so that a refused intake
    but reads of the matter and its process); every problem comes back at once, per field. The form may not
    set intake's own keys, change the catalog's facts, or preset what the process fills in itself
    (:func:`engine.intake_checks.process_fields`: the tasks' form fields, script results, 会签 results);
-   a 一件事's form is checked against its 一表申报 form;
+   a 一件事's form is checked against its 一表申报 form, a matter's with an application form (申请表单,
+   ``application_form`` in the catalog) against that form, whose cleaned values alone go into the case;
 2. stage the uploads in temporary files, refusing a file too large or of a type not allowed;
 3. move the staged files into the content-addressed store, then in one transaction start the case for the
    matter (clocks from the catalog), insert the application and its ``case_materials`` rows and record
@@ -30,7 +31,8 @@ from .grants import require_grant
 from .case_start import matter_for, open_case
 from .handlers import CaseRef, Services
 from .intake_checks import (
-    PROCESS_FIELD, ChecklistLine, case_data, check_checklist, check_party, check_phone, process_fields, refuse,
+    PROCESS_FIELD, ChecklistLine, case_data, check_checklist, check_party, check_phone, matter_form, process_fields,
+    refuse,
 )
 from .material_store import MaterialRejected, MaterialStore, StagedFile
 from .persistence.models import MatterVersion
@@ -103,10 +105,16 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
         proxied = owning != receiving and matter.handoff is not None
         runs = _latest(svc, uow, matter.process_key)
         bundle = None if proxied or runs.bundle_form is None else runs
+        # A single matter's 申请表单, pinned by its catalog entry (a 一件事's is its 一表申报 form).
+        own_form = None
+        if bundle is None and matter.application_form is not None:
+            own_form = svc.catalog.application_form(uow, *matter.application_form)
         # What the process fills in itself, the application may not preset (a bundle's form says its own keys).
         written = frozenset() if bundle is not None else process_fields(runs)
         if proxied:
             written |= process_fields(_latest(svc, uow, matter.handoff["process"]))
+        if own_form is not None:
+            written -= form_keys(own_form)
     today = business_date(svc.clock.now())   # a birth date may not follow it (on the engine's clock)
     applicant, errors = check_party(cmd.applicant, "applicant", agent=False, today=today)
     agent = None
@@ -128,6 +136,12 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
     errors.update(clash)
     for key in sorted(written.intersection(form).difference(catalog)):
         errors.setdefault(f"form.{key}", [PROCESS_FIELD])
+    if own_form is not None:
+        # The form's own checks; its cleaned values are the application's start data (no free keys).
+        cleaned, problems = matter_form(own_form, form, cmd.contact_phone, allowed=catalog, today=today)
+        for key, messages in problems.items():
+            errors.setdefault(key, messages)
+        data = {**{key: value for key, value in data.items() if key not in form}, **cleaned}
     if bundle is not None:
         # 一件事: the application's form is the bundle's 一表申报 form; shared materials come from the checklist.
         problems = application_form(bundle.bundle or {}, bundle.bundle_form, form, _references(lines),

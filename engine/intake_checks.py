@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .bundle import application_form, form_keys
 from .catalog import Matter, Material
+from .catalog_entry import INTAKE_KEYS
 from .commands import MaterialInput, Party
 from .errors import ApplicationInvalid
 from .identifiers import ID_TYPES, PHONE, credit_code_problem, id_number_problem, normalise_id_number
@@ -21,6 +23,8 @@ MAX_NAME = 64
 MAX_LICENSE_REF = 128
 PROCESS_FIELD = "未知的申报字段：该项由办理过程填写（窗口或审查环节的表单、流程脚本、会签结果），申请中不能填写"
 """The refusal of an application form key the matter's process fills in itself (:func:`process_fields`)."""
+UNKNOWN_FIELD = "未知的申报字段：该事项的申请表单没有此项"
+"""The refusal of an application form key the matter's application form (申请表单) does not have."""
 _MULTI_INSTANCE_WRITES = ("data_output", "input_item", "output_item")
 """A multi-instance task's collection of results, and the per-instance item and result it sets."""
 
@@ -153,7 +157,7 @@ def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine], form
 
     ``reserved`` adds keys the caller fills itself (an online case's department comes from the catalog).
     """
-    reserved = {"applicant", "applicant_kind", "matter_code", "materials", "tolerance", *reserved}
+    reserved = {*INTAKE_KEYS, *reserved}
     clash = {f"form.{key}": ["该字段名为系统保留，请换一个"] for key in form if key in reserved}
     how_names = {"upload": "上传文件", "license": "电子证照", "tolerance": "容缺", "absent": "未提交"}
     materials = [{"name": line.material.name, "received": line.how in ("upload", "license"),
@@ -161,6 +165,32 @@ def case_data(matter: Matter, applicant: Party, lines: list[ChecklistLine], form
     data = {**form, "applicant": applicant.name, "applicant_kind": applicant.kind, "matter_code": matter.code,
             "materials": materials, "tolerance": any(line.how == "tolerance" for line in lines)}
     return data, clash
+
+
+def matter_form(form: Any, values: dict[str, Any], contact_phone: str, *, allowed: Any = (),
+                today: date | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Check an application's ``form`` against the matter's application form (申请表单); return (cleaned, problems).
+
+    The form definition's own validation (required fields, types, options, lengths) applies as for a 一件事's
+    一表申报 form (:func:`engine.bundle.application_form`, whose ``contact_phone`` is filled in from the
+    application's phone likewise); a key the form does not have is refused with :data:`UNKNOWN_FIELD`, except
+    those in ``allowed`` (the catalog's facts a window may repeat, checked elsewhere), which are left out.
+    Problems are keyed ``form.<path>`` (``contact_phone`` for the phone taken from the application).
+
+    Args:
+        form: the pinned :class:`~engine.form_definition.FormDefinition`.
+        values: the application's ``form`` object.
+        contact_phone: the application's contact phone.
+        allowed: keys left out without a problem.
+        today: the business date, for the form's date bounds.
+    """
+    keys = form_keys(form)
+    problems = {f"form.{key}": [UNKNOWN_FIELD] for key in values if key not in keys and key not in allowed}
+    own = {key: value for key, value in values.items() if key in keys}
+    cleaned, found = application_form({}, form, own, {}, contact_phone, today=today)
+    for key, messages in found.items():
+        problems.setdefault(key, messages)
+    return ({} if problems else cleaned), problems
 
 
 def process_fields(definition: Any) -> frozenset[str]:

@@ -43,6 +43,8 @@ class DeployedFacts:
         clocks: the clocks (``ClockSpec.to_dict()`` shapes) of the latest deployed version of each process.
         categories: the project categories the engine loaded from ``targets.yaml`` (code -> name), for
             matters whose committed limit is set per category; None: not checked.
+        bundled: the process keys whose latest deployed version runs a 一件事 (a matter of theirs may not
+            name an ``application_form``).
     """
 
     form: Callable[[str], FormDefinition | None]
@@ -51,6 +53,7 @@ class DeployedFacts:
     departments: frozenset[tuple[str, str]] = frozenset()
     clocks: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
     categories: Mapping[str, str] | None = None
+    bundled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def lint_files(bpmn_files: Iterable[tuple[str, bytes]], form_files: Iterable[tup
     findings += _removed_ids(roots, keys, deployed)
     clocks = {key: [c.to_dict() for c in info.clocks.get(key, ())] for info in infos.values()
               for key in info.process_ids}
-    findings += _lint_catalogs(bpmn_files, deployed, keys, clocks)
+    findings += _lint_catalogs(bpmn_files, deployed, keys, clocks, form)
     for name, data in bpmn_files:
         if is_bundle_file(name):
             findings += _lint_bundle(name, data, form, keys, unit)
@@ -277,7 +280,8 @@ def _removed_ids(roots: Mapping[str, Any], keys: Mapping[str, str], deployed: De
 
 
 def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts, keys: Mapping[str, str],
-                   clocks: Mapping[str, list[dict[str, Any]]]) -> list[Finding]:
+                   clocks: Mapping[str, list[dict[str, Any]]],
+                   form: Callable[[str], FormDefinition | None]) -> list[Finding]:
     found: list[Finding] = []
     check = CatalogCheck()
     for name, data in files:
@@ -297,6 +301,17 @@ def _lint_catalogs(files: list[tuple[str, bytes]], deployed: DeployedFacts, keys
                                           deployed.categories)
         except DefinitionRejected as exc:
             found += _rejected(exc, None)
+    bundles = set()
+    for name, data in files:
+        if is_bundle_file(name):
+            try:
+                bundles.add(parse_bundle(name, data).process_key)
+            except DefinitionRejected:
+                pass    # reported by _lint_bundle
+    try:
+        check.require_application_forms(form, lambda key: key in bundles or key not in keys and key in deployed.bundled)
+    except DefinitionRejected as exc:
+        found += _rejected(exc, None)
     return found
 
 

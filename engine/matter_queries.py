@@ -1,7 +1,8 @@
 """The read side of the catalog of matters (事项目录): search it, read one entry with its version history.
 
 :class:`MatterReads` gives :class:`engine.queries.Queries` its ``matters`` and ``matter``; :func:`matter_view` is
-the entry as the API shows it, with the committed limit in force in the reader's district.
+the entry as the API shows it, with the committed limit in force in the reader's district (one entry also with its
+application form's fields, :func:`application_form_view`).
 """
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker, undefer
 
+from .audit import canonical_json
+from .bundle import PHONE_FIELD
 from .calendar import business_date
 from .catalog import Matter
 from .category_limit import limit_view
 from .errors import NotFound
-from .persistence.models import MatterVersion
+from .forms import parse_form
+from .persistence.models import FormVersion, MatterVersion
 from .project_targets import TargetTable
 
 
@@ -59,6 +63,12 @@ class MatterReads:
         if chosen is None:
             raise NotFound(f"事项 {code}{f' 第 {version} 版' if version else ''} 不存在", details={"code": code})
         view = matter_view(chosen, district, self.targets, business_date(self._now()))
+        if view["application_form"] is not None:
+            with self.sessions() as session:
+                form = session.scalar(select(FormVersion).options(undefer(FormVersion.source)).where(
+                    FormVersion.form_key == view["application_form"]["key"],
+                    FormVersion.content_hash == view["application_form"]["content_hash"]))
+                view["application_form"] = application_form_view(form) if form is not None else None
         view["versions"] = [{"version": r.version, "content_hash": r.content_hash, "deployed_at": r.deployed_at,
                              "deployed_by": r.deployed_by} for r in rows]
         return view
@@ -73,6 +83,24 @@ def matter_view(row: MatterVersion, district: str | None, targets: TargetTable |
     doc = dict(row.doc)
     matter = Matter.from_doc(doc)
     override = doc["overrides"].get(district or "", {})
+    pinned = matter.application_form
+    doc.pop("application_form_hash", None)
+    doc["application_form"] = {"key": pinned[0], "content_hash": pinned[1]} if pinned else None
     return {**doc, "version": row.version, "content_hash": row.content_hash, "deployed_at": row.deployed_at,
             "committed_limit": limit_view(matter.committed_limit_in(district), targets, on),
             "agency": override.get("agency", doc.get("agency")), "window": override.get("window")}
+
+
+def application_form_view(row: FormVersion) -> dict[str, Any]:
+    """A matter's application form (申请表单) as the catalog shows it: which form, and what to send in ``form``.
+
+    ``fields`` lists each data field (dotted key, label, form-js type, required, the allowed option values and
+    the ``validate`` rules); ``source`` is the form-js JSON the pages render; ``filled`` the fields intake fills
+    in itself when left out (``contact_phone``, from the application's phone, as for a 一件事's form).
+    """
+    form = parse_form(canonical_json(row.source), expected_key=row.form_key, stored=True)
+    return {"key": row.form_key, "version": row.version, "content_hash": row.content_hash, "source": row.source,
+            "filled": [PHONE_FIELD],
+            "fields": [{"key": f.key, "label": f.label, "type": f.type, "required": f.required,
+                        "options": list(f.options), "validate": dict(f.rules)}
+                       for f in form.fields if not f.readonly]}

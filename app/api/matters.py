@@ -52,6 +52,26 @@ class MaterialSchema(Schema):
     original = fields.Boolean(metadata={"description": "须核验原件"})
 
 
+class FormFieldSchema(Schema):
+    """One field of an application form: send its value in the application's ``form`` under ``key``."""
+
+    key = fields.String(metadata={"description": "数据路径（如 project_name；分组内为 a.b）"})
+    label = fields.String()
+    type = fields.String(metadata={"description": "form-js 组件类型：textfield、select、number ..."})
+    required = fields.Boolean()
+    options = fields.List(fields.Raw(), metadata={"description": "可选值（select、radio 等）"})
+    validate = fields.Dict(metadata={"description": "form-js 的校验规则（maxLength、min ...）"})
+
+
+class ApplicationFormSchema(Schema):
+    """The matter's application form (申请表单): the application's ``form`` must pass it, with no other keys."""
+
+    key = fields.String(metadata={"description": "表单标识"})
+    version = fields.Integer(metadata={"description": "表单版本（事项目录固定的版本）"})
+    content_hash = fields.String()
+    fields_ = fields.List(fields.Nested(FormFieldSchema), data_key="fields", attribute="fields")
+
+
 class MatterSchema(Schema):
     """A catalog entry (the committed limit is the one in force in the asked district, or per project category)."""
 
@@ -68,6 +88,8 @@ class MatterSchema(Schema):
     modes = fields.List(fields.String())
     districts = fields.Raw(metadata={"description": "提供该事项的区县代码列表，或 all"})
     materials = fields.List(fields.Nested(MaterialSchema))
+    application_form = fields.Nested(ApplicationFormSchema, allow_none=True, metadata={
+        "description": "申请表单：申请的 form 须按此填写（无则 null：一件事按其一表申报表单，其他事项自由填写）"})
     agency = fields.String(allow_none=True)
     window = fields.String(allow_none=True)
     version = fields.Integer()

@@ -117,19 +117,35 @@ def command_from_form(actor: Actor, form: ImmutableMultiDict, files: ImmutableMu
                        form.get("agent.authorization", ""), application_data(matter, form))
 
 
-def application_data(matter: dict[str, Any], form: ImmutableMultiDict) -> dict[str, Any]:
-    """The application's ``form`` object: a 一件事's 一表申报 fields, else the summary (``form.subject``)."""
+def _application_form(matter: dict[str, Any]) -> dict[str, Any] | None:
+    """The form the application fills in: a 一件事's 一表申报 form, else the matter's 申请表单, else None.
+
+    ``{"source": form-js JSON, "filled": [...]}``: ``filled`` are the fields intake fills in itself.
+    """
     bundle = get_engine().documents.application_form(matter["process"])
     if bundle is not None:
-        return form_view.parse(bundle["source"], form_view.under(form, FORM), dict.fromkeys(bundle["filled"]))[0]
+        return bundle
+    own = matter.get("application_form")
+    return own if own and own.get("source") else None
+
+
+def application_data(matter: dict[str, Any], form: ImmutableMultiDict) -> dict[str, Any]:
+    """The application's ``form`` object: its application form's fields, else the summary (``form.subject``)."""
+    chosen = _application_form(matter)
+    if chosen is not None:
+        return form_view.parse(chosen["source"], form_view.under(form, FORM), dict.fromkeys(chosen["filled"]))[0]
     subject = (form.get("form.subject") or "").strip()
     return {"subject": subject} if subject else {}
 
 
 def application_fields(matter: dict[str, Any], values: Any,
                        errors: dict[str, list[str]]) -> list[form_view.Item] | None:
-    """A 一件事's 一表申报 fields to fill in (``form.<key>``), without those intake fills; None for one matter."""
-    bundle = get_engine().documents.application_form(matter["process"])
+    """The application form's fields to fill in (``form.<key>``), without those intake fills.
+
+    A 一件事's 一表申报 form, or the matter's 申请表单 (``application_form`` in the catalog); None when the
+    matter has neither (the page asks for a free summary).
+    """
+    bundle = _application_form(matter)
     if bundle is None:
         return None
     mine = {key[len(FORM):]: messages for key, messages in errors.items() if key.startswith(FORM)}
