@@ -26,7 +26,7 @@ from .runtime import get_engine
 @click.option("--all", "every", is_flag=True, help="检查全部办件，以及各区县每日封存的链头")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（每行一个办件或一个链头问题）")
 @click.option("--file", "file", type=PathParam(dir_okay=False, path_type=Path), default=None,
-              help="检查历史文件（tongban history export 导出）中的哈希链，不读取数据库")
+              help="检查历史文件（tongban history export 导出）中的哈希链；数据库中有该办件时与其比对")
 def verify_command(case: str | None, every: bool, as_json: bool, file: Path | None) -> None:
     """Verify the audit chain of CASE (id or 办件编号), of --all cases or of a history --file; exit 1 when broken."""
     if bool(case) + every + (file is not None) != 1:
@@ -67,18 +67,28 @@ def verify_command(case: str | None, every: bool, as_json: bool, file: Path | No
 
 
 def _verify_file(file: Path, as_json: bool) -> None:
-    """Check one history file's chain; exit 1 at a broken link, 2 when the file cannot be read."""
+    """Check one history file's chain, and against the database when it holds the case; exit 1 when it differs."""
     try:
-        result = verify_history(read_history(file))
+        result = verify_history(read_history(file), engine=get_engine())
     except EngineError as exc:
         fail(exc)
+    said = f"历史文件 {file}（办件 {result.case_no}）："
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
-    elif result.ok:
-        click.echo(f"历史文件 {file}（办件 {result.case_no}）：完整（{result.checked} 个事件）")
+    elif result.database == "differs":
+        click.echo(f"{said}{result.reason}（文件中的链条本身可以重新计算哈希，不能作为依据）")
+    elif not result.ok:
+        click.echo(f"{said}链条断裂于第 {result.broken_seq} 个事件：{result.reason}")
+    elif result.database == "same":
+        click.echo(f"{said}完整（{result.checked} 个事件），与数据库中的办件记录一致")
+    elif result.database == "earlier":
+        click.echo(f"{said}完整（{result.checked} 个事件），与数据库中该办件的前 {result.checked} 个事件一致"
+                   f"（数据库中现有 {result.database_events} 个事件：文件导出后办件又有新的事件）")
     else:
-        click.echo(f"历史文件 {file}（办件 {result.case_no}）：链条断裂于第 {result.broken_seq} 个事件："
-                   f"{result.reason}")
+        where = "数据库中没有这个办件" if result.database == "absent" else "无法读取数据库"
+        click.echo(f"{said}完整（{result.checked} 个事件）")
+        click.echo(f"注意：{where}，文件只按自身校验；哈希链不带密钥，改动后重新计算哈希的文件同样显示完整，"
+                   "文件的来源须另行核实")
     sys.exit(0 if result.ok else 1)
 
 

@@ -75,7 +75,8 @@ def replay_command(case: str | None, every: bool, since: datetime | None, files:
 def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
     """Replay each history file (all read and checked first); one verdict per file, prefixed when several.
 
-    A file replay refuses (exit 2, its code) is reported and the others still replayed.
+    A file replay refuses (exit 2, its code) or fails on (exit 2, ``REPLAY_FAILED``, logged) is reported and the
+    others still replayed.
     """
     try:
         histories = [(path, read_history(path)) for path in files]
@@ -91,8 +92,15 @@ def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
                 refused += 1
                 click.echo(f"{prefix}错误 [{exc.code}]：{exc.message}", err=True)
                 continue
+            except Exception as exc:    # a fault of replay itself: one file must not stop the others (as --all)
+                log.exception("replay of history file %s failed", path)
+                refused += 1
+                click.echo(f"{prefix}错误 [REPLAY_FAILED]：重放时出现内部错误（{type(exc).__name__}: {exc}），"
+                           "请将此信息报告给系统维护人员", err=True)
+                continue
             diverged += not result.identical
             click.echo(prefix + _describe(result))
+            click.echo(prefix + replayer.calendar_line(history))
     sys.exit(2 if refused else 1 if diverged else 0)
 
 

@@ -34,6 +34,7 @@ from typing import Any, Mapping
 from . import clock_changes
 from .audit import ChainedEvent
 from .clock import CST
+from .history_input import NotStrictJson, strict_loads, unstorable_problem
 from .parser_text import json_problem
 
 FORMAT = "tongban-archive"
@@ -127,27 +128,45 @@ def event_line(event: ChainedEvent) -> bytes:
     return (json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
+EVENT_TYPES = {"case_no": (str,), "seq": (int,), "type": (str,), "at": (str,), "actor": (str, type(None)),
+               "element_id": (str, type(None)), "task_id": (int, type(None)), "payload": (dict,),
+               "prev_hash": (str,), "hash": (str,)}
+"""Each field of an ``events.jsonl`` line and the JSON types it may have (true/false is no integer)."""
+
+
 def parse_event_line(line: bytes) -> ChainedEvent:
-    """Read one ``events.jsonl`` line; ValueError naming what is wrong."""
+    """Read one ``events.jsonl`` line; ValueError naming what is wrong.
+
+    The line must be strict JSON (no duplicate key, no NaN), hold no text a database cannot store (a lone
+    surrogate cannot be hashed) and give each field its type (:data:`EVENT_TYPES`): the chain is not keyed,
+    so a line re-hashed after an edit reaches every check that follows whatever it holds.
+    """
     try:
-        record = json.loads(line)
+        record = strict_loads(line)
+    except NotStrictJson as exc:
+        raise ValueError(f"不是有效的 JSON：{exc}") from None
     except (ValueError, RecursionError) as exc:   # not UTF-8, not JSON, an integer too long
         raise ValueError(json_problem(exc)) from None
     if not isinstance(record, dict):
         raise ValueError("应为 JSON 对象")
-    missing = [k for k in ("case_no", "seq", "type", "at", "actor", "element_id", "task_id", "payload",
-                           "prev_hash", "hash") if k not in record]
+    missing = [k for k in EVENT_TYPES if k not in record]
     if missing:
         raise ValueError(f"缺少字段 {'、'.join(missing)}")
-    if not isinstance(record["seq"], int) or not isinstance(record["payload"], dict):
-        raise ValueError("seq 应为整数、payload 应为对象")
+    wrong = [k for k, kinds in EVENT_TYPES.items()
+             if not isinstance(record[k], kinds) or isinstance(record[k], bool)]
+    if wrong:
+        raise ValueError(f"字段 {'、'.join(wrong)} 的类型不对（seq 应为整数、task_id 为整数或 null、payload 为对象，"
+                         "其余为文本）")
+    problem = unstorable_problem(record)
+    if problem is not None:
+        raise ValueError(problem)
     try:
-        at = parse_utc_instant(str(record["at"]))
+        at = parse_utc_instant(record["at"])
     except ValueError:
         raise ValueError(f"时间格式不正确：{record['at']}") from None
-    return ChainedEvent(str(record["case_no"]), record["seq"], str(record["type"]), at, record["actor"],
-                        record["element_id"], record["task_id"], record["payload"], str(record["prev_hash"]),
-                        str(record["hash"]))
+    return ChainedEvent(record["case_no"], record["seq"], record["type"], at, record["actor"],
+                        record["element_id"], record["task_id"], record["payload"], record["prev_hash"],
+                        record["hash"])
 
 
 def safe_part(name: str) -> str:
@@ -191,7 +210,12 @@ class EventFacts:
     """The last ``CaseMigrated`` payload (the definition the case ran on last), None when never migrated."""
 
     def add(self, event: ChainedEvent) -> None:
-        """Take in the next event of the chain."""
+        """Take in the next event of the chain.
+
+        Raises:
+            ValueError: a field this reads has the wrong shape (the materials of an application or a
+                supplement are not a list of objects): the verifier reports it as a problem of the events.
+        """
         self.count, self.head = self.count + 1, event.hash
         payload = event.payload
         if event.event_type == "CaseStarted" and self.started is None:
@@ -203,12 +227,12 @@ class EventFacts:
         elif event.event_type == "MessageReceived" and self.start_message is None and self.opening:
             self.start_message = payload
         elif event.event_type == "ApplicationReceived" and self.application_materials is None:
-            self.application_materials = list(payload.get("materials") or [])
+            self.application_materials = _materials(payload)
             self.application_actor = event.actor
             self.material_sources = {m.get("key"): "application" for m in self.application_materials}
         elif event.event_type == "SupplementReceived" and self.application_materials is not None:
             # 网上补正 replaces (or adds) the material of each key; no original was verified online.
-            supplied = {m.get("key"): {**m, "original_verified": False} for m in payload.get("materials") or []}
+            supplied = {m.get("key"): {**m, "original_verified": False} for m in _materials(payload)}
             self.application_materials = [m for m in self.application_materials if m.get("key") not in supplied]
             self.application_materials += list(supplied.values())
             self.material_sources.update({key: "supplement" for key in supplied})
@@ -265,3 +289,12 @@ class EventFacts:
         """``records/form_data.json``: the start data and every task submission, in event order."""
         initial = self.started.payload.get("data") if self.started is not None else None
         return {"case_no": self.case_no, "initial": initial or {}, "submissions": self.submissions}
+
+
+def _materials(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """An application's or a supplement's ``materials``: a list of objects (absent: none); ValueError otherwise."""
+    materials = payload.get("materials") or []
+    if not isinstance(materials, list) or not all(isinstance(m, dict) and isinstance(m.get("key"), (str, type(None)))
+                                                  for m in materials):
+        raise ValueError("payload.materials 应为对象的列表（每份材料的 key 为文本）")
+    return list(materials)

@@ -7,8 +7,12 @@ actor, element, task id, payload, ``prev_hash``, ``hash``) and under ``seed`` th
 into its scratch database (see :class:`engine.case_history.CaseHistory`). Instants are written in UTC ISO
 8601, days as ``YYYY-MM-DD``. Users carry neither password hash nor ID number.
 
-Reading checks the format version, the shape of every part and that the file holds every definition version
-its events name; each refusal is a :class:`HistoryFileError` with a stable code and a Chinese message.
+Reading checks the size (:data:`~engine.history_input.MAX_HISTORY_BYTES`), that the text is strict JSON with
+no text a database cannot store and every field of its column's type (:mod:`engine.history_input`), the format
+version, the shape of every part, the calendar against the file's own load log and that the file holds every
+definition version its events name; each refusal is a :class:`HistoryFileError` with a stable code and a
+Chinese message. :func:`verify_history` checks the chain, and against a database that holds the case
+(:mod:`engine.history_anchor`).
 
 **Format versions.** ``tongban-case-history/1`` carried every calendar row of the source (about 115 KB of a
 file, seeded whole by replay). ``/2`` carries only the whole years the case can
@@ -39,27 +43,30 @@ carry no log: their commands replay by instant, as before.
 from __future__ import annotations
 
 import json
+import os
 import re
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from sqlalchemy import Date, Table
 
-from .audit import verify_chain
+from .audit import COUNT_DIFFERS, ChainCheck, verify_chain
 from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent, trim_calendar
 from .errors import InvalidInput
+from .history_anchor import DIFFERS, HistoryVerification, compare_with_database
+from .history_input import MAX_HISTORY_BYTES, NotStrictJson, strict_loads, typed, typed_row, unstorable_problem
 from .parser_text import file_problem, json_problem
 from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
 from .persistence.models import (
-    CalendarDay, CalendarImport, CalendarReplacedDay, Case, CaseMaterial, FormVersion, Grant, MatterVersion,
+    CalendarDay, CalendarImport, CalendarReplacedDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion,
     ProcessDefinition, User,
 )
 from .persistence.types import UtcDateTime
-from .replay_calendar import versions_problem
+from .replay_calendar import imports_problem, versions_problem
 from .replay_inputs import first_broken_link
-from .verification import CaseVerification, chinese_reason
+from .verification import chinese_reason
 
 FORMAT = "tongban-case-history/4"
 """The format name and version this module writes."""
@@ -132,9 +139,20 @@ def write_history(history: CaseHistory, path: Path) -> None:
 
 
 def read_history(path: Path) -> CaseHistory:
-    """Read and check a history file; :class:`HistoryFileError` says what is wrong with it."""
+    """Read and check a history file; :class:`HistoryFileError` says what is wrong with it.
+
+    A file larger than :data:`~engine.history_input.MAX_HISTORY_BYTES` is refused (``HISTORY_FILE_TOO_LARGE``)
+    before it is read whole: its size is checked first, and no more than one byte past the limit is read.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(MAX_HISTORY_BYTES + 1) if size <= MAX_HISTORY_BYTES else b""
+        if size > MAX_HISTORY_BYTES or len(data) > MAX_HISTORY_BYTES:   # a pipe or device states no size
+            raise HistoryFileError(f"历史文件 {path} 过大（超过 {MAX_HISTORY_BYTES // 2**20} MB），不予读取",
+                                   code="HISTORY_FILE_TOO_LARGE",
+                                   details={"file": str(path), "limit": MAX_HISTORY_BYTES})
+        text = data.decode("utf-8")
     except OSError as exc:
         raise HistoryFileError(f"无法读取历史文件 {path}：{file_problem(exc)}", code="HISTORY_FILE_UNREADABLE",
                                details={"file": str(path)}) from exc
@@ -145,15 +163,25 @@ def read_history(path: Path) -> CaseHistory:
 
 
 def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
-    """Parse the file's text (see :func:`read_history`)."""
+    """Parse the file's text (see :func:`read_history`).
+
+    Beyond its shape, the text must be strict JSON (no duplicate key, no ``NaN``), hold no text a database
+    cannot store and give every field the type of its column (:mod:`engine.history_input`): each refused as
+    ``HISTORY_FILE_INVALID`` naming where.
+    """
     try:
-        doc = json.loads(text)
+        doc = strict_loads(text)
+    except NotStrictJson as exc:
+        raise HistoryFileError(f"{name} 不是有效的 JSON：{exc}", details={"file": name}) from exc
     except (json.JSONDecodeError, RecursionError) as exc:
         line = exc.lineno if isinstance(exc, json.JSONDecodeError) else None
         raise HistoryFileError(f"{name} {json_problem(exc)}，可能被截断或损坏",
                                details={"file": name, "line": line}) from exc
     except ValueError as exc:   # an integer longer than sys.get_int_max_str_digits()
         raise HistoryFileError(f"{name} {json_problem(exc)}", details={"file": name}) from exc
+    problem = unstorable_problem(doc)
+    if problem is not None:
+        raise HistoryFileError(f"{name} {problem}，不是 tongban 导出的历史文件", details={"file": name})
     if not isinstance(doc, dict) or doc.get("format") not in READABLE:
         found = doc.get("format") if isinstance(doc, dict) else None
         raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {'、'.join(READABLE)}）",
@@ -185,12 +213,29 @@ def _shape_problem(exc: Exception) -> str:
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
-def verify_history(history: CaseHistory) -> CaseVerification:
-    """Check the file's hash chain (seq, links, every hash, the case row's head); name the first broken link."""
+def verify_history(history: CaseHistory, *, engine: Any = None) -> HistoryVerification:
+    """Check the file's hash chain and, given ``engine``, hold it against that engine's database.
+
+    On its own: seq, links, every hash, the case row's head and its event count (``event_seq``), as
+    ``verify CASE`` checks a case in the database; the first broken link is named. With ``engine``, an intact
+    chain is compared with the database's chain of the same 办件编号 (:mod:`engine.history_anchor`): the
+    chain is not keyed, so a file edited and re-hashed verifies on its own, and only that comparison finds it.
+    """
     check = verify_chain((e.chained(history.case_no) for e in history.events),
                          expected_head=history.case["chain_head"])
-    return CaseVerification(history.case["id"], history.case_no, check.ok, check.checked, check.broken_seq,
-                            chinese_reason(check.reason))
+    recorded = history.case["event_seq"]
+    if check.ok and recorded != check.checked:
+        check = ChainCheck(False, check.checked, check.checked + 1,
+                           f"{COUNT_DIFFERS}: recorded {recorded}, found {check.checked}")
+    result = HistoryVerification(history.case["id"], history.case_no, check.ok, check.checked, check.broken_seq,
+                                 chinese_reason(check.reason))
+    if not check.ok or engine is None:
+        return result
+    state, stored, seq, reason = compare_with_database(
+        engine, history.case_no, [(e.seq, e.hash) for e in history.events], history.case["chain_head"])
+    if state == DIFFERS:
+        return replace(result, ok=False, broken_seq=seq, reason=reason, database=state, database_events=stored)
+    return replace(result, database=state, database_events=stored)
 
 
 def _history(doc: Mapping[str, Any]) -> CaseHistory:
@@ -204,15 +249,16 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
     version = READABLE.index(doc["format"]) + 1
     since_3 = version >= 3
-    tables = {name: [_row(table, row, name) for row in seed[name]] if version >= SINCE.get(name, 1) else []
-              for name, table in SEED_TABLES.items()}
-    _check_imports(tables["calendar_imports"])
-    for row in tables["materials"]:
+    raw = {name: list(seed[name]) if version >= SINCE.get(name, 1) else [] for name in SEED_TABLES}
+    # These tables' own rules first, in their own words; then every field's type (_row).
+    _check_imports(raw["calendar_imports"])
+    for row in raw["materials"]:
         if set(row) - set(MATERIAL_COLUMNS):
             raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
-    for row in tables["calendar_replaced"]:
+    for row in raw["calendar_replaced"]:
         if set(row) != REPLACED_COLUMNS or row["replaced_at"] is None:
             raise ValueError(f"calendar_replaced 的行应含且只含字段 {sorted(REPLACED_COLUMNS)}")
+    tables = {name: [_row(table, row, name) for row in raw[name]] for name, table in SEED_TABLES.items()}
     messages = [_message(item) for item in seed["messages"]]
     withheld = _withheld(seed["calendar_withheld"]) if doc["format"] != READABLE[0] else {}
     both = sorted(withheld.keys() & {row["year"] for row in (*tables["calendar"], *tables["calendar_replaced"])})
@@ -221,6 +267,9 @@ def _history(doc: Mapping[str, Any]) -> CaseHistory:
     problem = versions_problem(tables["calendar"], tables["calendar_replaced"])
     if problem is not None:
         raise ValueError(f"calendar 与 calendar_replaced 不成其为逐年依次生效的节假日安排：{problem}")
+    problem = imports_problem(tables["calendar"], tables["calendar_replaced"], tables["calendar_imports"], withheld)
+    if problem is not None:
+        raise ValueError(f"calendar 与 calendar_imports 不符：{problem}")
     lost = [_lost(item) for item in seed["calendar_lost"]] if since_3 else []
     return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
                        tables["users"], tables["calendar"], tables["materials"], messages, withheld,
@@ -274,12 +323,22 @@ def _event(item: Mapping[str, Any], index: int) -> StoredEvent:
         raise TypeError(f"第 {index} 个事件的 seq 应为 1 至 {MAX_SEQ} 的整数")
     if not isinstance(item["payload"], dict):
         raise TypeError(f"第 {index} 个事件的 payload 类型错误")
+    for key in EVENT_FIELDS:
+        typed(CaseEvent.__table__.c[key], item[key], f"第 {index} 个事件的 {key}")
+    named = {"CaseStarted": "content_hash", "CaseMigrated": "to_hash"}.get(item["event_type"])
+    if named in item["payload"] and not isinstance(item["payload"][named], str):
+        raise TypeError(f"第 {index} 个事件（{item['event_type']}）的 payload.{named} 应为文本")
     return StoredEvent(**{**item, "occurred_at": _instant(item["occurred_at"])})
 
 
 def _message(item: Mapping[str, Any]) -> dict[str, Any]:
+    for key in ("idempotency_key", "name", "correlation_key"):
+        if not isinstance(item[key], str) and (key != "correlation_key" or item[key] is not None):
+            raise TypeError(f"messages 的 {key} 应为文本")
     sender = item["sender"]
     if sender is not None:
+        typed_row({k: Case.__table__.c[k] for k in SENDER_COLUMNS}, {k: sender[k] for k in SENDER_COLUMNS},
+                  "messages.sender")
         sender = {k: _instant(sender[k]) if k == "started_at" else sender[k] for k in SENDER_COLUMNS}
     if not isinstance(item["payload"], dict):
         raise TypeError(f"消息 {item['idempotency_key']} 的 payload 不是对象")
@@ -289,9 +348,12 @@ def _message(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _row(table: Table, row: Mapping[str, Any], part: str) -> dict[str, Any]:
     """A row of ``table`` with instants and days typed again; a column the table lacks is refused."""
+    if not isinstance(row, dict):
+        raise TypeError(f"{part} 的行应为对象")
     unknown = set(row) - set(table.c.keys())
     if unknown:
         raise ValueError(f"{part} 含未知字段 {sorted(unknown)}")
+    typed_row(table.c, row, part)
     out = {}
     for key, value in row.items():
         kind = table.c[key].type

@@ -51,7 +51,7 @@ from .clock import CST, ManualClock
 from .errors import NotFound
 from .migrations import upgrade_database
 from .persistence.models import CalendarDay, Case, CaseCounter, FormVersion, MatterVersion, ProcessDefinition, User
-from .replay_calendar import CalendarVersions, WithheldYears
+from .replay_calendar import CalendarVersions, WithheldYears, calendar_line
 from .replay_commands import _Run
 from .replay_inputs import GrantsAsOf, check_pins_against_chain
 from .replay_results import RecordedEvent, ReplayDivergence, ReplayedState, ReplayResult, T
@@ -115,6 +115,11 @@ class Replayer:
             if divergence is None and run.case_id is not None:
                 divergence = _case_row(run, history, recorded)
         return ReplayResult(history.case["id"], history.case_no, len(recorded), divergence)
+
+    @staticmethod
+    def calendar_line(history: CaseHistory) -> str:
+        """One line for people: the holiday schedules a replay of ``history`` counts with."""
+        return calendar_line(history.calendar, history.calendar_replaced, history.calendar_imports)
 
     def state_at(self, case_ref: str | int, seq: int,
                  inspect: Callable[[Engine, int, Mapping[int, int]], T]) -> ReplayedState[T]:

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, Mapping, Sequence
 
-from .calendar import DayFact, WorkCalendar
+from .calendar import DayFact, DayKind, WorkCalendar, content_hash
 from .clock import CST
 from .errors import Conflict
 from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
@@ -76,6 +76,60 @@ def versions_problem(current: Sequence[dict[str, Any]], replaced: Sequence[dict[
         if earlier[0] == later[0] and (earlier[2] is None or earlier[2] > later[1]):
             return f"{earlier[0]} 年的两个版本同时有效（{later[1].isoformat()} 载入的版本开始时前一版本尚未被替换）"
     return None
+
+
+def imports_problem(current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]],
+                    imports: Sequence[dict[str, Any]], withheld: Mapping[int, Any]) -> str | None:
+    """What makes a history's calendar rows other than the loads its own log (``calendar_imports``) records.
+
+    Only for a history with a log (format /4): each carried version of a year (its rows loaded at one instant)
+    must hash to the content hash the log records for that load, the version in force must be the year's last
+    load, and every year the log has loaded must be carried or withheld. Replay counts with these rows; the log
+    is what a command's calendar generation points into, so rows that disagree with it would replay deadlines
+    from a schedule the case never saw. None when they agree (or there is no log).
+    """
+    if not imports:
+        return None
+    logged = {(entry["year"], entry["at"]): entry for entry in imports if entry["action"] != "unchanged"}
+    versions: dict[tuple[int, datetime], dict[date, DayFact]] = {}
+    for row in [*current, *replaced]:
+        versions.setdefault((row["year"], row["loaded_at"]), {})[row["day"]] = DayFact(DayKind(row["kind"]),
+                                                                                        row["note"])
+    for (year, loaded_at), facts in sorted(versions.items()):
+        entry = logged.get((year, loaded_at))
+        when = loaded_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        if entry is None:
+            return f"{year} 年于 {when} 载入的节假日安排在载入记录中没有"
+        if entry["content_hash"] != content_hash(facts):
+            return (f"{year} 年于 {when} 载入的节假日安排与载入记录的内容哈希不符"
+                    f"（应为 {entry['content_hash'][:12]}，实际为 {content_hash(facts)[:12]}）")
+    in_force: dict[int, datetime] = {}
+    for entry in imports:
+        if entry["action"] != "unchanged":
+            in_force[entry["year"]] = entry["at"]
+    carried = {row["year"]: row["loaded_at"] for row in current}
+    for year, loaded_at in sorted(in_force.items()):
+        if year in carried and carried[year] != loaded_at:
+            return f"{year} 年在用的节假日安排不是载入记录中该年最后一次载入的安排"
+        if year not in carried and year not in withheld:
+            return f"载入记录中有 {year} 年的节假日安排，文件却既未携带也未列为未携带"
+    extra = sorted(set(carried) - set(in_force))
+    return f"{extra[0]} 年的节假日安排在载入记录中没有" if extra else None
+
+
+def calendar_line(current: Sequence[dict[str, Any]], replaced: Sequence[dict[str, Any]],
+                  imports: Sequence[dict[str, Any]]) -> str:
+    """One line for people: which calendar a replay from a history counted with (the carried years' schedules)."""
+    facts: dict[int, dict[date, DayFact]] = {}
+    for row in current:
+        facts.setdefault(row["year"], {})[row["day"]] = DayFact(DayKind(row["kind"]), row["note"])
+    if not facts:
+        return "节假日安排：历史文件未携带任何年份的安排（各年均按未载入计算）"
+    years = "、".join(f"{year} 年（内容哈希 {content_hash(days)[:12]}）" for year, days in sorted(facts.items()))
+    earlier = len({(row["year"], row["loaded_at"]) for row in replaced})
+    also = f"，另有 {earlier} 个被替换的版本" if earlier else ""
+    checked = "，与文件中的载入记录相符" if imports else "；文件没有载入记录，未能核对"
+    return f"节假日安排：按历史文件携带的 {years}计算{also}{checked}"
 
 
 class CalendarVersions:

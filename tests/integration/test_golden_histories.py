@@ -149,11 +149,12 @@ def test_the_cli_replays_several_golden_files_and_names_each(runner):
     files = [str(HISTORIES / "yidi_shoujian_receiving_leg.json"), str(HISTORIES / "yidi_banli_owning_leg.json")]
     result = runner.invoke(args=["replay", "--file", files[0], "--file", files[1]])
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 2 and all("重放一致（" in line for line in lines)
+    lines = result.output.strip().splitlines()      # per file: the verdict, then the calendar it counted with
+    assert len(lines) == 4 and all("重放一致（" in line for line in lines[::2])
+    assert all(line.startswith(f"{file}（办件 ") and "：节假日安排：" in line for file, line in zip(files, lines[1::2]))
     assert lines[0].startswith(f"{files[0]}（办件 TB20261123000001）：")
     one = runner.invoke(args=["replay", "--file", files[1]])
-    assert (one.exit_code, one.output) == (0, "重放一致（23 个事件）\n")
+    assert (one.exit_code, one.output.splitlines()[0]) == (0, "重放一致（23 个事件）")
 
 
 # --- bad files --------------------------------------------------------------------------------------------------
