@@ -37,6 +37,7 @@ from .cli_messages import messages_group
 from .cli_metrics import metrics_group, report_group
 from .cli_org import org_group
 from .cli_ratings import ratings_group
+from .cli_timers import timers_group
 from .cli_replay import replay_command
 from .cli_versions import actor_named, diff_command, dryrun_command, migrate_cases, versions_command
 from .runtime import engine_config, get_engine
@@ -170,7 +171,7 @@ def register_cli(app: Flask) -> None:
                     run_command, worker_command, bench_command, calendar_group, verify_command, replay_command,
                     org_group, grants_group, history_command, messages_group, versions_command, diff_command,
                     dryrun_command, drafts_group, archive_group, audit_group, export_group, ratings_group,
-                    metrics_group, report_group, applicants_group):
+                    metrics_group, report_group, applicants_group, timers_group):
         app.cli.add_command(command)
     openapi = app.cli.commands.get("openapi")       # flask-smorest's, added by register_api before this
     if isinstance(openapi, click.Group):
@@ -434,7 +435,8 @@ def worker_command(once: bool, interval: float) -> None:
         built, failed = worker.build_archives(limit=1000)
         sealed = worker.seal()
         periodic = worker.periodic()
-        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个；"
+        aside = f"（{result.set_aside} 个定时器已搁置，见 tongban timers list --failed）" if result.set_aside else ""
+        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个{aside}；"
                    f"新开督办 {result.supervised} 个办件；生成归档包 {built} 个，失败 {failed} 个；"
                    f"封存链头 {sealed} 个；日汇总 {periodic.rolled_up_days} 天，新生成通报 {periodic.reports} 份")
         sent = MessageWorker(engine).sweep()

@@ -5,8 +5,9 @@ runs inside it, so a full disk cannot fail a case. Workers lease due rows (``FOR
 PostgreSQL, the writer lock on SQLite), build the zip into a temporary file next to its final place, check
 it with the offline verifier (归档检测), and only then move it into place and mark the row ``built`` in
 one transaction guarded by their lease, so each package is built exactly once. A failed build is retried
-with back-off and gives up (``failed``) after :data:`MAX_ATTEMPTS`. Packages are deterministic, so a
-worker that lost its lease and a rebuild both produce the same bytes.
+with back-off and gives up (``failed``) after :data:`MAX_ATTEMPTS`; so does one whose worker died while
+building it (its lease runs out: leased again, or ``failed`` with 归档生成未完成（进程中断） after the last
+attempt). Packages are deterministic, so a worker that lost its lease and a rebuild both produce the same bytes.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def build_due(engine: Any, *, worker: str, limit: int = 10) -> tuple[int, int]:
     """Build the packages that are due (queued, or leased by a worker that vanished); return (built, failed)."""
     now = engine.clock.now()
     with engine.services.uow() as uow:
-        jobs = uow.archives.claim(now, worker=worker, lease_until=now + LEASE, limit=limit)
+        jobs = uow.archives.claim(now, worker=worker, lease_until=now + LEASE, limit=limit, max_attempts=MAX_ATTEMPTS)
         uow.commit()
     built = failed = 0
     for job in jobs:

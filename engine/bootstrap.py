@@ -174,11 +174,18 @@ class Engine:
         """Recompute due dates and re-arm date timers of running cases; return (cases checked, changed).
 
         Run after a calendar year is imported or replaced. Each case is its own transaction, so a large
-        backlog is worked through without one long lock.
+        backlog is worked through without one long lock. A case whose recompute fails is logged and left
+        out of the counts; the rest go on, and the worker's recount (which picks every running case counted
+        with an older calendar) tries that case again.
         """
         checked = changed = 0
         for row in self.queries.cases_with_clocks(provisional_only=provisional_only, with_timers=True):
-            ref = self.handle(RecomputeDeadlines(row["id"], reason))
+            try:
+                ref = self.handle(RecomputeDeadlines(row["id"], reason))
+            except Exception:  # noqa: BLE001 - one case must not stop the others'; the worker retries it
+                logging.getLogger("tongban.calendar").exception(
+                    "recomputing the deadlines of case %s failed; the worker's recount will retry it", row["id"])
+                continue
             checked += 1
             changed += ref.version != row["version"]
         return checked, changed

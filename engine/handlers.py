@@ -334,6 +334,11 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
                               "kind": t.kind, "due_at": t.due_at, "state": "waiting", "created_at": now,
                               "attempts": 0}
                              for sid, t in after.items() if sid not in timers_before and t.due_at is not None])
+    # A cycle that fired waits for its next slot as the same timer: its row follows it, lease ended.
+    moved = {sid: t.due_at for sid, t in after.items()
+             if sid in timers_before and t.due_at is not None and t.due_at != timers_before[sid].due_at}
+    if moved:
+        uow.timers.reschedule(case.id, moved)
 
     effects: list[ev.Event] = [ev.TaskCancelled(element_id=element) for _sid, element in step.cancelled]
     if step.advanced:

@@ -3,11 +3,15 @@
 Each wake-up leases due timer rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single-writer lock on
 SQLite) and fires each affected case in its own transaction. Any number of workers may run: a lease keeps
 two workers off the same rows, the case row lock serializes the firing, and a timer that already fired is
-no longer due, so it fires exactly once. A timer due while nothing ran fires at the next wake-up.
+no longer due, so it fires exactly once (a cycle timer's row moves to its next slot, lease ended). A timer due
+while nothing ran fires at the next wake-up. A firing that fails is retried after 30 s, doubling with each
+failed attempt up to an hour; after the tenth the timer is set aside (state ``failed``) for an administrator
+(``tongban timers list --failed``, ``tongban timers retry ID``).
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
 (:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. It also recounts the
-running cases counted with a calendar older than the committed one (:meth:`TimerWorker.recount`): after every
+running cases counted with a calendar older than the committed one (:meth:`TimerWorker.recount`), first, so that
+no timer fires and no 督办 opens on an instant counted with the old calendar: after every
 calendar import, including a case a command wrote with the old calendar after the import's own recompute had
 passed (a case opened while the import's transaction was open), or when that recompute was cut short. More jobs share
 the scheduler, so none ever delays a timer: one builds the archive packages of closed cases
@@ -34,8 +38,9 @@ from .bootstrap import Engine
 from .chain_heads import SEAL_GRACE, seal_days
 from .clock import CST
 from .commands import Actor, Command, FireDueTimers, RaiseSupervision, RecomputeDeadlines
-from .errors import EngineError
+from .errors import Conflict, EngineError, NotFound
 from .message_worker import MessageWorker
+from .persistence.timer_repository import MAX_RETRY, retry_delay
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 
 log = logging.getLogger("tongban.worker")
@@ -54,6 +59,12 @@ class SweepResult:
     """Cases that got new 督办 items in this wake-up."""
     recounted: int = 0
     """Cases recounted with the committed calendar in this wake-up (:meth:`TimerWorker.recount`)."""
+    recount_failed: int = 0
+    """Cases whose recount failed in this wake-up (each is tried again after a growing wait)."""
+    supervision_failed: int = 0
+    """Cases whose 督办 could not be raised in this wake-up (likewise)."""
+    set_aside: int = 0
+    """Timers set aside (state ``failed``) in this wake-up after their last failed firing."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,11 @@ class PeriodicResult:
 
 
 class TimerWorker:
-    """Fires due timers through the engine's FireDueTimers command."""
+    """Fires due timers through the engine's FireDueTimers command.
+
+    ``retry`` is the wait after a first failure (a timer's firing, a case's recount or 督办); it doubles with
+    each further failure, up to an hour.
+    """
 
     def __init__(self, engine: Engine, *, worker_id: str | None = None, batch: int = 50,
                  lease: timedelta = timedelta(minutes=2), retry: timedelta = timedelta(seconds=30)):
@@ -78,22 +93,33 @@ class TimerWorker:
         self._next_seal: datetime | None = None
         self._resume: dict[str, int] = {}
         """Per case loop (:meth:`_each_case`), the case id after which the next wake-up goes on."""
+        self._backoff: dict[str, dict[int, tuple[datetime, int]]] = {}
+        """Per case loop, the cases whose command failed: (not before, failures). In memory: a worker is one
+        process and the state is only a pace; a restarted worker tries each such case once more, then backs off."""
+        self._seen: dict[str, set[int]] = {}
+        """Per case loop, the cases picked in the pass under way (to forget the back-off of cases gone)."""
+        self._failures: dict[str, int] = {}
+        """Per case loop, the failures of the current wake-up (for :class:`SweepResult`)."""
 
     def sweep(self) -> SweepResult:
         """Lease and fire every due timer (in batches) until none is due; safe to call concurrently."""
         if not self._sweep_lock.acquire(blocking=False):
             return SweepResult(0, 0)
         try:
-            done = failed = 0
+            # Recount first: a timer or a 督办 deadline counted with an older calendar must not act on it.
+            recounted = self.recount()
+            done = failed = set_aside = 0
             while True:
                 case_ids = self._claim()
                 for case_id in case_ids:
-                    if self._fire(case_id):
-                        done += 1
-                    else:
-                        failed += 1
+                    fired, aside = self._fire(case_id)
+                    done += fired
+                    failed += not fired
+                    set_aside += aside
                 if len(case_ids) < self.batch:
-                    return SweepResult(done, failed, self.supervise(), self.recount())
+                    supervised = self.supervise()
+                    return SweepResult(done, failed, supervised, recounted, self._failures.get("recount", 0),
+                                       self._failures.get("supervision", 0), set_aside)
         finally:
             self._sweep_lock.release()
 
@@ -124,30 +150,45 @@ class TimerWorker:
         """Issue ``command`` for each case ``pick`` finds, batch after batch; return how many succeeded.
 
         ``pick(uow, after)`` returns the next cases by id after ``after``, so a wake-up tries each case once: a
-        case whose command fails (an engine error, or anything else: a database error) is logged and tried again
-        at a later wake-up, and failing cases cannot fill
-        every batch and keep the worker from the cases after them. A wake-up cut short by ``max_batches`` leaves
-        the next one to go on from where it stopped; the one that reaches the last case starts over next time.
+        case whose command fails (an engine error, or anything else: a database error) is logged and waits
+        before its next try, :attr:`retry` doubling with each failure up to an hour (``_backoff``), so a case
+        that always fails costs a try an hour, not one a wake-up. Failing cases cannot fill every batch and
+        keep the worker from the cases after them. A wake-up cut short by ``max_batches`` leaves the next one
+        to go on from where it stopped; the one that reaches the last case starts over next time.
         """
-        done = 0
+        done = failures = 0
+        now = self.engine.clock.now()
         after = self._resume.get(what, 0)
+        waiting = self._backoff.setdefault(what, {})
+        seen = self._seen.setdefault(what, set())
         for _ in range(max_batches):
             with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
                 case_ids = pick(uow, after)
+            seen.update(case_ids)
             for case_id in case_ids:
+                not_before, failed = waiting.get(case_id, (now, 0))
+                if now < not_before:
+                    continue
                 try:
                     self.engine.handle(command(case_id))
                     done += 1
+                    waiting.pop(case_id, None)
                 except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the others'
+                    failures += 1
+                    waiting[case_id] = (now + retry_delay(failed + 1, first=self.retry, cap=MAX_RETRY), failed + 1)
                     if isinstance(exc, EngineError):
-                        log.warning("%s of case %s failed: %s", what, case_id, exc)
+                        log.warning("%s of case %s failed (%d times): %s", what, case_id, failed + 1, exc)
                     else:
-                        log.exception("%s of case %s failed unexpectedly", what, case_id)
+                        log.exception("%s of case %s failed unexpectedly (%d times)", what, case_id, failed + 1)
             if len(case_ids) < self.batch:
                 after = 0
+                for gone in set(waiting) - seen:  # no longer picked: done, or out of the loop's reach
+                    del waiting[gone]
+                seen.clear()
                 break
             after = case_ids[-1]
         self._resume[what] = after
+        self._failures[what] = failures
         return done
 
     def seal(self) -> int:
@@ -195,23 +236,62 @@ class TimerWorker:
             uow.commit()
         return ids
 
-    def _fire(self, case_id: int) -> bool:
+    def _fire(self, case_id: int) -> tuple[bool, int]:
+        """Fire the case's due timers; return (whether it worked, how many timers were set aside)."""
         try:
             self.engine.handle(FireDueTimers(case_id, actor=self.actor))
-            return True
+            return True, 0
         except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the others' timers
             # EngineError is expected (e.g. a diagram expression failing); anything else (a database error
-            # raised mid-statement) is logged with its trace. Either way the case retries later and the
-            # sweep goes on with the other leased cases.
+            # raised mid-statement) is logged with its trace. Either way the case retries later, after a wait
+            # that doubles with each failed firing, and the sweep goes on with the other leased cases.
             if isinstance(exc, EngineError):
                 log.warning("timers of case %s could not fire: %s", case_id, exc)
             else:
                 log.exception("timers of case %s failed unexpectedly", case_id)
             now = self.engine.clock.now()
             with SqlAlchemyUnitOfWork(self.engine.database.writer) as uow:
-                uow.timers.release(case_id, error=str(exc), retry_at=now + self.retry)
+                _retry_at, aside = uow.timers.release(case_id, error=str(exc), now=now, first=self.retry)
                 uow.commit()
-            return False
+            if aside:
+                log.error("timers of case %s set aside after their last failed firing "
+                          "(tongban timers list --failed; tongban timers retry ID)", case_id)
+            return False, aside
+
+    @staticmethod
+    def failing_timers(engine: Engine, *, set_aside_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+        """Timers whose firing failed (``tongban timers list [--failed]``), due first.
+
+        The ones set aside (state ``failed``) and, unless ``set_aside_only``, the ones still retried with back-off
+        (state ``waiting`` with a ``last_error``). Each: ``id``, ``state``, ``case_id``, ``case_no``,
+        ``case_status``, ``element_id``, ``kind``, ``due_at``, ``attempts``, ``retry_at`` and ``last_error``.
+        """
+        with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+            return uow.timers.failing(set_aside_only=set_aside_only, limit=limit)
+
+    @staticmethod
+    def retry_timer(engine: Engine, timer_id: int) -> bool:
+        """Put a timer set aside back to waiting (``tongban timers retry ID``): the next wake-up fires it.
+
+        A timer of a case that has ended meanwhile has nothing left to fire: it is marked done instead, and
+        False is returned (True: put back).
+
+        Raises:
+            NotFound: no such timer (``TIMER_NOT_FOUND``).
+            Conflict: the timer is not set aside (``TIMER_NOT_FAILED``).
+        """
+        with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
+            found = uow.timers.state_of(timer_id)
+            if found is None:
+                raise NotFound(f"定时器 #{timer_id} 不存在", code="TIMER_NOT_FOUND", details={"timer_id": timer_id})
+            state, case_status = found
+            running = case_status == "running"
+            if not uow.timers.retry(timer_id, close=not running):
+                raise Conflict(f"定时器 #{timer_id} 未被搁置（状态 {state}），无需重试", code="TIMER_NOT_FAILED",
+                               details={"timer_id": timer_id, "state": state})
+            uow.commit()
+        log.info("timer %s %s by an administrator", timer_id, "put back to waiting" if running else "closed")
+        return running
 
     def schedule(self, scheduler: Any, *, interval: float = 1.0, periodic: float = 60.0) -> None:
         """Add the sweep, the archive builder, the daily sealer and the periodic metrics job as interval jobs."""
@@ -238,10 +318,14 @@ def run_forever(engine: Engine, *, interval: float = 1.0) -> None:
     """Run a worker (timers and messages) in the foreground until interrupted (``tongban worker``)."""
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     worker, messages = TimerWorker(engine), MessageWorker(engine)
-    worker.sweep()  # timers that fell due while nothing ran fire now, not one interval later
-    messages.sweep()
-    worker.seal()
-    worker._periodic_job()  # and the reports of periods that ended while nothing ran
+    # Timers that fell due while nothing ran fire now, not one interval later, and the reports of periods
+    # that ended meanwhile are written. A failure here (the database not up yet) is logged: the scheduled
+    # jobs try again at their next interval instead of the worker dying before it starts.
+    for first_run in (worker.sweep, messages.sweep, worker.seal, worker._periodic_job):
+        try:
+            first_run()
+        except Exception:  # noqa: BLE001 - see above
+            log.exception("the worker's first %s failed; the scheduled job retries it", first_run.__name__)
     worker.schedule(scheduler, interval=interval)
     messages.schedule(scheduler, interval=interval)
     scheduler.start()

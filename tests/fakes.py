@@ -94,6 +94,18 @@ class FakeCases:
         self.events += rows
 
 
+class FakeTimers:
+    """The timer rows' worker side: a moved timer (a cycle's next slot) follows in ``FakeCases.timers``."""
+
+    def __init__(self, cases: FakeCases):
+        self.cases = cases
+
+    def reschedule(self, case_id: int, moves: dict[str, Any]) -> None:
+        for row in self.cases.timers:
+            if row["case_id"] == case_id and row["spiff_task_id"] in moves and row["state"] == "waiting":
+                row["due_at"] = moves[row["spiff_task_id"]]
+
+
 class FakeDefinitions:
     """Knows the definitions the fake catalog holds."""
 
@@ -121,6 +133,7 @@ class FakeUnitOfWork:
                                       self.store.events, self.store.timers))
         self._done = False
         self.cases, self.definitions = self.store, FakeDefinitions(self.catalog)
+        self.timers = FakeTimers(self.store)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .compiled import hot
@@ -24,6 +24,9 @@ _ENQUEUE = {
             "state": "pending", "attempts": 0, "enqueued_at": bindparam("b_at"), "available_at": bindparam("b_at"),
             "locked_by": None, "locked_until": None, "last_error": None}))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))}
+
+UNFINISHED = "归档生成未完成（进程中断）"
+"""``last_error`` of a job whose worker stopped while building it (its lease ran out)."""
 
 SEAL_LOCK = 7_424_631_001
 """PostgreSQL advisory lock key held while sealing, so concurrent sealers never fork a district's chain."""
@@ -56,10 +59,23 @@ class ArchiveRepository:
         return len(result.all())
 
     def claim(self, now: datetime, *, worker: str, lease_until: datetime, limit: int,
-              case_id: int | None = None) -> list[Any]:
-        """Lease due jobs (pending and available, or building with an expired lease); return their rows."""
-        due = or_(and_(archives.c.state == "pending", archives.c.available_at <= now),
-                  and_(archives.c.state == "building", archives.c.locked_until < now))
+              case_id: int | None = None, max_attempts: int | None = None) -> list[Any]:
+        """Lease due jobs (pending and available, or building with an expired lease); return their rows.
+
+        A ``building`` job whose lease ran out was not finished by its worker (the process died: the OOM
+        killer, a crash in native code), so its ``except`` path never recorded the failure. With
+        ``max_attempts``, such a job that has had its last attempt becomes ``failed`` here
+        (:data:`UNFINISHED`) instead of being leased again, and killing one more worker.
+        """
+        lapsed = and_(archives.c.state == "building", archives.c.locked_until < now)
+        if max_attempts is not None:
+            dead = and_(lapsed, archives.c.attempts >= max_attempts)
+            if case_id is not None:
+                dead = and_(dead, archives.c.case_id == case_id)
+            self._conn.execute(update(archives).where(dead).values(
+                state="failed", locked_by=None, locked_until=None, last_error=UNFINISHED))
+            lapsed = and_(lapsed, archives.c.attempts < max_attempts)
+        due = or_(and_(archives.c.state == "pending", archives.c.available_at <= now), lapsed)
         stmt = select(archives.c.id).where(due).order_by(archives.c.available_at, archives.c.id).limit(limit)
         if case_id is not None:
             stmt = select(archives.c.id).where(archives.c.case_id == case_id, due)
@@ -69,7 +85,8 @@ class ArchiveRepository:
         if not ids:
             return []
         rows = self._conn.execute(update(archives).where(archives.c.id.in_(ids)).values(
-            state="building", locked_by=worker, locked_until=lease_until, attempts=archives.c.attempts + 1)
+            state="building", locked_by=worker, locked_until=lease_until, attempts=archives.c.attempts + 1,
+            last_error=case((archives.c.state == "building", UNFINISHED), else_=archives.c.last_error))
             .returning(archives.c.id, archives.c.case_id, archives.c.case_no, archives.c.attempts))
         return sorted(rows.all())
 

@@ -1,12 +1,31 @@
-"""Due timers as the workers claim, release and schedule them."""
+"""Due timers as the workers claim, release, reschedule and set aside them."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
-from .models import Timer
+from .models import Case, Timer
+
+_TIMERS = Timer.__table__
+_RESCHEDULE = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_id"),
+                                     _TIMERS.c.spiff_task_id == bindparam("b_spiff_id"),
+                                     _TIMERS.c.state == "waiting")
+               .values(due_at=bindparam("b_due_at"), locked_by=None, locked_until=None, attempts=0, last_error=None))
+"""Move a waiting timer to its next instant and end its lease: it fired (a cycle) or was re-armed."""
+
+FAILED = "failed"
+"""The state of a timer set aside after :data:`MAX_ATTEMPTS` failed firings; ``tongban timers retry`` revives it."""
+MAX_ATTEMPTS = 10
+"""Failed firings after which a timer is set aside (state :data:`FAILED`) for an administrator to look at."""
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=1)
+
+
+def retry_delay(attempts: int, *, first: timedelta = FIRST_RETRY, cap: timedelta = MAX_RETRY) -> timedelta:
+    """The wait after the ``attempts``-th failed firing: ``first``, doubling each time, at most ``cap``."""
+    return min(cap, first * (2 ** min(max(attempts - 1, 0), 20)))
 
 
 class TimerRepository:
@@ -17,7 +36,7 @@ class TimerRepository:
 
     def claim_due(self, now: datetime, *, worker: str, lease_until: datetime, limit: int) -> list[int]:
         """Lease up to ``limit`` due timers to ``worker``; return the distinct case ids they belong to."""
-        table = Timer.__table__
+        table = _TIMERS
         conn = self.uow.connection
         due = (select(table.c.id).where(table.c.state == "waiting", table.c.due_at < now,
                                         (table.c.locked_until.is_(None)) | (table.c.locked_until < now))
@@ -32,13 +51,75 @@ class TimerRepository:
                             .returning(table.c.case_id))
         return sorted(set(rows.scalars()))
 
-    def release(self, case_id: int, *, error: str, retry_at: datetime) -> None:
-        """Record a failed firing and make the case's timers claimable again at ``retry_at``."""
-        table = Timer.__table__
-        self.uow.connection.execute(update(table).where(table.c.case_id == case_id, table.c.state == "waiting")
-                                    .values(last_error=error[:2000], locked_until=retry_at, locked_by=None))
+    def release(self, case_id: int, *, error: str, now: datetime, first: timedelta = FIRST_RETRY,
+                cap: timedelta = MAX_RETRY, max_attempts: int = MAX_ATTEMPTS) -> tuple[datetime | None, int]:
+        """Record a failed firing of the case's timers; back off by their ``attempts``, set aside past the cap.
+
+        Each waiting timer of the case becomes claimable again after :func:`retry_delay` of its attempts
+        (every claim counted one); one that has failed ``max_attempts`` times becomes :data:`FAILED`, out of
+        the workers' way until an administrator retries it. Returns (the earliest retry, timers set aside).
+        """
+        table = _TIMERS
+        conn = self.uow.connection
+        rows = conn.execute(select(table.c.id, table.c.attempts)
+                            .where(table.c.case_id == case_id, table.c.state == "waiting")).all()
+        retry_at: datetime | None = None
+        failed = 0
+        for timer_id, attempts in rows:
+            values: dict[str, Any] = {"last_error": error[:2000], "locked_by": None}
+            if attempts >= max_attempts:
+                values.update(state=FAILED, locked_until=None)
+                failed += 1
+            else:
+                values["locked_until"] = at = now + retry_delay(attempts, first=first, cap=cap)
+                retry_at = at if retry_at is None else min(retry_at, at)
+            conn.execute(update(table).where(table.c.id == timer_id).values(**values))
+        return retry_at, failed
+
+    def reschedule(self, case_id: int, moves: dict[str, datetime]) -> None:
+        """Move waiting timers (spiff task id -> new due instant) and end their leases (deferred, one statement)."""
+        if moves:
+            self.uow.defer(_RESCHEDULE, [{"b_case_id": case_id, "b_spiff_id": sid, "b_due_at": due}
+                                         for sid, due in moves.items()])
+
+    def failing(self, *, set_aside_only: bool, limit: int = 100) -> list[dict[str, Any]]:
+        """Timers set aside, and unless ``set_aside_only`` those waiting after a failed firing (backing off).
+
+        Oldest due first, with the case's number and status; ``retry_at`` is when a waiting one is tried next.
+        """
+        table = _TIMERS
+        which = table.c.state == FAILED
+        if not set_aside_only:
+            which = which | ((table.c.state == "waiting") & table.c.last_error.is_not(None))
+        rows = self.uow.connection.execute(
+            select(table.c.id, table.c.state, table.c.case_id, Case.case_no, Case.status.label("case_status"),
+                   table.c.element_id, table.c.kind, table.c.due_at, table.c.attempts,
+                   table.c.locked_until.label("retry_at"), table.c.last_error)
+            .join(Case, Case.id == table.c.case_id).where(which)
+            .order_by(table.c.due_at, table.c.id).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+    def state_of(self, timer_id: int) -> tuple[str, str] | None:
+        """The timer's state and its case's status, or None when there is no such timer."""
+        table = _TIMERS
+        row = self.uow.connection.execute(select(table.c.state, Case.status).join(Case, Case.id == table.c.case_id)
+                                          .where(table.c.id == timer_id)).first()
+        return None if row is None else (row[0], row[1])
+
+    def retry(self, timer_id: int, *, close: bool = False) -> bool:
+        """Put a timer set aside back to waiting, or with ``close`` mark it done; False when it is not set aside.
+
+        Back to waiting, its attempts start over and its due instant has passed: the next wake-up fires it.
+        ``close`` is for a timer whose case has ended, with nothing left to fire.
+        """
+        table = _TIMERS
+        values: dict[str, Any] = {"state": "done"} if close else {"state": "waiting", "attempts": 0}
+        result = self.uow.connection.execute(
+            update(table).where(table.c.id == timer_id, table.c.state == FAILED)
+            .values(locked_by=None, locked_until=None, **values))
+        return bool(result.rowcount)
 
     def next_due(self) -> datetime | None:
         """Return the earliest due time of any waiting timer."""
-        table = Timer.__table__
+        table = _TIMERS
         return self.uow.connection.execute(select(func.min(table.c.due_at)).where(table.c.state == "waiting")).scalar()
