@@ -8,16 +8,14 @@ not rate, what a number that does not exist gets.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from app import create_app
 from app.runtime import get_engine
 from engine import (
-    Actor, ApplyOnline, Conflict, EngineConfig, MaterialInput, NotFound, RateCase, SubmitSupplement, bootstrap,
+    Actor, ApplyOnline, Conflict, MaterialInput, NotFound, RateCase, SubmitSupplement,
 )
-from tests.conftest import ROOT
 from tests.helpers import CLERK, deploy_shipped
 from tests.pages_helpers import seed
 from tests.rating_helpers import receive
@@ -32,10 +30,8 @@ JIANGBEI_CLERK = Actor("window_jb", ("window_clerk",), "500105", "zwzx")
 
 
 @pytest.fixture
-def eng(database_url: str, clock, tmp_path: Path):
+def eng(engine):
     """The shipped catalog, 渝中's window clerk and two verified applicant accounts."""
-    engine = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                    forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     deploy_shipped(engine)
     engine.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
                                 department="zwzx")
@@ -43,8 +39,7 @@ def eng(database_url: str, clock, tmp_path: Path):
                                   verified_by="window_yz")
     engine.applicant_accounts.add("lisi", name="李四", id_type="111", id_number="500101198808084523",
                                   verified_by="window_yz")
-    yield engine
-    engine.close()
+    return engine
 
 
 def apply_online(engine, actor: Actor) -> int:

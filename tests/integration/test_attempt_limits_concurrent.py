@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +15,6 @@ from sqlalchemy import func, select
 from engine import Actor, EngineConfig, TooManyAttempts, bootstrap, ensure_calendar_seeded
 from engine.logins import Attempts
 from engine.persistence.models import LoginAttempt
-from tests.conftest import ROOT
 from tests.helpers import deploy_shipped
 from tests.rating_helpers import food_application
 
@@ -26,16 +24,13 @@ PARALLEL = 10
 
 
 @pytest.fixture
-def eng(database_url: str, clock, tmp_path: Path):
+def eng(engine):
     """The shipped catalog and calendar and one user with a password."""
-    engine = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                    forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
     engine.identity.create_user(CLERK.username, display_name="窗口", roles=CLERK.roles, district=CLERK.district,
                                 department=CLERK.department, password=PASSWORD)
-    yield engine
-    engine.close()
+    return engine
 
 
 def _in_parallel(call) -> tuple[list, list[BaseException]]:

@@ -10,16 +10,13 @@ data under the window's or a department's field names. Intake now refuses every 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from engine import (
-    Actor, ApplicationInvalid, ApplyOnline, EngineConfig, MaterialInput, Party, ReceiveApplication, bootstrap,
-    ensure_calendar_seeded,
+    Actor, ApplicationInvalid, ApplyOnline, MaterialInput, Party, ReceiveApplication, ensure_calendar_seeded,
 )
 from engine.intake_checks import PROCESS_FIELD, process_fields
-from tests.conftest import ROOT
 from tests.helpers import CLERK, deploy_shipped
 
 ZHANG = Actor("zhangsan", ("applicant",))
@@ -31,18 +28,15 @@ PROJECT = {"project_name": "渝中区某综合楼", "project_category": "small_s
 
 
 @pytest.fixture
-def eng(database_url: str, clock, tmp_path: Path):
+def eng(engine):
     """The shipped catalog and calendar, 渝中's window clerk and one verified applicant account."""
-    engine = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                    forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
     engine.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
                                 department="zwzx")
     engine.applicant_accounts.add("zhangsan", name="张三", id_type="111", id_number="500103199001011232",
                                   verified_by="window_yz")
-    yield engine
-    engine.close()
+    return engine
 
 
 def gongcheng_materials() -> tuple[MaterialInput, ...]:

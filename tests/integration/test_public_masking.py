@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 
-from engine import CompleteTask, EngineConfig, bootstrap, ensure_calendar_seeded
-from tests.conftest import ROOT
+from engine import CompleteTask, ensure_calendar_seeded
 from tests.helpers import CLERK, deploy_shipped
 from tests.rating_helpers import food_application, task_of
 
@@ -33,16 +31,13 @@ NOTICE_ITEMS = [
 
 
 @pytest.fixture
-def eng(database_url: str, clock, tmp_path: Path):
+def eng(engine):
     """The shipped catalog and calendar, with 渝中's window clerk."""
-    engine = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                    forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
     engine.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
                                 department="zwzx")
-    yield engine
-    engine.close()
+    return engine
 
 
 def leaked_numbers(view: dict) -> list[str]:

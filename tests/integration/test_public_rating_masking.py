@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 
-from engine import Actor, CompleteTask, EngineConfig, RateCase, bootstrap, ensure_calendar_seeded
-from tests.conftest import ROOT
+from engine import Actor, CompleteTask, RateCase, ensure_calendar_seeded
 from tests.helpers import CLERK, deploy_shipped, open_task
 from tests.rating_helpers import closed_case
 
@@ -25,14 +23,11 @@ MOBILE = "13800138000"
 
 
 @pytest.fixture
-def eng(database_url: str, clock, tmp_path: Path):
+def eng(engine):
     """The shipped catalog and calendar."""
-    engine = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                    forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials"), clock=clock)
     ensure_calendar_seeded(engine)
     deploy_shipped(engine)
-    yield engine
-    engine.close()
+    return engine
 
 
 def leaked_numbers(view: dict) -> list[str]:
