@@ -246,6 +246,7 @@ def bootstrap(config: EngineConfig, *, clock: Clock | None = None, database: Dat
                                  materials=MaterialStore(config.materials_dir, config.max_material_bytes),
                                  messages=settings,
                                  rectification_workdays=config.rectification_workdays,
+                                 online_daily_limit=config.online_daily_limit,
                                  on_case_completed=(ratings.close_rectification,))
     return Engine(config, database, services)
 

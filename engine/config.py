@@ -34,6 +34,8 @@ class EngineConfig:
         message_max_attempts: failed deliveries before a message is set aside as poison.
         rectification_workdays: working days a department has to rectify a 差评 (好差评 差评整改), 15 by
             default (四川 practice; DOMAIN §3.5).
+        online_daily_limit: online applications (全程网办) one applicant account may make per Beijing date
+            (20 by default; 0 lifts the limit).
     """
 
     database_url: str = f"sqlite:///{ROOT / 'instance' / 'tongban.sqlite'}"
@@ -51,8 +53,12 @@ class EngineConfig:
     message_max_attempts: int = 8
     archives_dir: Path = ROOT / "instance" / "archives"
     rectification_workdays: int = 15
+    online_daily_limit: int = 20
 
     def __post_init__(self) -> None:
+        if not 0 <= self.online_daily_limit <= 100_000:
+            raise ValueError("TONGBAN_ONLINE_DAILY_LIMIT 应为 0 到 100000 的整数（0 表示不限），"
+                             f"而不是 {self.online_daily_limit}")
         if not 1 <= self.rectification_workdays <= 365:
             raise ValueError("TONGBAN_RECTIFICATION_WORKDAYS 应为 1 到 365 的整数，"
                              f"而不是 {self.rectification_workdays}")

@@ -105,7 +105,7 @@ class WorkflowFailed(EngineError):
 
 
 class TooManyAttempts(EngineError):
-    """Too many failed logins for one user name from one address; try again later (HTTP 429)."""
+    """Too many tries within a window (failed logins, online applications per day); try again later (HTTP 429)."""
 
     code = "TOO_MANY_ATTEMPTS"
     http_status = 429

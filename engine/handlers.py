@@ -63,6 +63,8 @@ class Services:
     """:class:`~engine.messages.MessageSettings`: the outbox's signing secret, buffering and retry policy."""
     rectification_workdays: int = 15
     """Working days a department has to rectify a 差评 (the 差评整改 case's committed clock)."""
+    online_daily_limit: int = 20
+    """Online applications one applicant account may make per Beijing date (0: no limit)."""
     on_case_completed: tuple[Callable[..., None], ...] = ()
     """Called as ``hook(uow, svc, case, workflow, step, actor, now)`` in the transaction that ends a case."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import events as ev
+from . import events as ev, online_quota
 from .bundle import application_form, form_keys
 from .calendar import business_date
 from .catalog import Matter
@@ -277,6 +277,8 @@ def _record(cmd: ReceiveApplication, svc: Services, route: IntakeRoute, matter: 
         return [received]
 
     with svc.uow() as uow:
+        if route.account is not None:
+            online_quota.check(uow, route.account, svc.online_daily_limit, now, lock=True)
         case, created, workflow = open_case(uow, svc, start, data, now, inputs_after=after_start, intake=True)
         application_id = uow.applications.insert({
             "case_id": case.id, "matter_code": matter.code, "matter_version": pinned["version"],

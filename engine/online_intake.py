@@ -14,6 +14,7 @@ The case records ``channel="online"`` and the account, so the applicant finds it
 """
 from __future__ import annotations
 
+from . import online_quota
 from .applicant_accounts import ApplicantAccounts, ApplicantIdentity, is_applicant
 from .catalog import Matter
 from .commands import ApplyOnline, Party, ReceiveApplication
@@ -45,6 +46,9 @@ def apply_online(cmd: ApplyOnline, svc: Services) -> IntakeResult:
         raise InvalidInput("网上申报不能声明已核验原件：原件在送达时或由窗口核验", code="ORIGINAL_NOT_ONLINE",
                            details={"fields": {f"materials.{k}": ["网上申报不能勾选“已核验原件”"] for k in claimed}})
     applicant, agent = parties(cmd, me)
+    with svc.uow() as uow:
+        # Before any upload is staged; the writing transaction asks again with the account locked.
+        online_quota.check(uow, me.username, svc.online_daily_limit, svc.clock.now())
     # The catalog's facts come in as on every route; an applicant may not even repeat them.
     route = IntakeRoute(ONLINE, district, district, account=me.username, originals_later=True,
                         reserved=frozenset(catalog_facts(matter)) | frozenset(CATALOG_FACTS))
