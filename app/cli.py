@@ -1,15 +1,19 @@
-"""The ``tongban`` command: every operation runs through it (a Flask CLI group, tested with the CLI runner)."""
+"""The ``tongban`` command: every operation runs through it (a Flask CLI group, tested with the CLI runner).
+
+This module builds the group (Chinese help for Flask's own options and commands, ``--version``) and holds the
+server's own commands: migrate, run, worker, bench. Every other command lives in an ``app/cli_<topic>.py``
+module and is attached by :func:`register_cli`; deploy and lint moved to :mod:`app.cli_deploy`, users, tokens
+and demo to :mod:`app.cli_users`.
+"""
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import platform
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -17,21 +21,19 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from engine import (
-    Actor, DeployDefinitions, EngineError, LintDefinitions, MessageWorker, ROLES, TimerWorker, calendar_coverage,
-    Versions, ensure_calendar_seeded, is_bundle_file, is_catalog_file, mask_id_number, run_forever,
-    start_background, upgrade_database,
+    DeployDefinitions, EngineError, MessageWorker, TimerWorker, Versions, calendar_coverage, ensure_calendar_seeded,
+    run_forever, start_background, upgrade_database,
 )
 
 from .cli_applicants import applicants_group
 from .cli_archive import archive_group, export_group
 from .cli_audit import audit_group, verify_command
 from .cli_calendar import calendar_group
-from .cli_common import (
-    VERSION, BoundedFloat, BoundedInt, ChineseHelp, CliCommand, CliGroup, PathParam, database_not_ready, fail, refuse,
-    usage_refusal,
-)
+from .cli_common import CliCommand, CliGroup, database_not_ready, fail, refuse, usage_refusal
+from .cli_deploy import deploy_command, lint_command
 from .cli_drafts import drafts_group
 from .cli_grants import grants_group
+from .cli_help import ChineseHelp
 from .cli_history import history_command
 from .cli_messages import messages_group
 from .cli_metrics import metrics_group, report_group
@@ -39,7 +41,9 @@ from .cli_org import org_group
 from .cli_ratings import ratings_group
 from .cli_timers import timers_group
 from .cli_replay import replay_command
-from .cli_versions import actor_named, diff_command, dryrun_command, migrate_cases, versions_command
+from .cli_types import VERSION, BoundedFloat, BoundedInt, PathParam
+from .cli_users import demo_group, tokens_group, users_group
+from .cli_versions import diff_command, dryrun_command, migrate_cases, versions_command
 from .runtime import engine_config, get_engine
 
 log = logging.getLogger("tongban.cli")
@@ -215,159 +219,6 @@ def migrate_command(process_key: str | None, from_version: int | None, to_versio
     filled = get_engine().backfill_metric_facts()
     if filled:
         click.echo(f"已为 {filled} 个早先的办件补算效能统计字段，并重建日汇总")
-
-
-@click.command("deploy", cls=CliCommand, short_help="部署流程图、表单、事项目录和一件事映射文件", help=(
-    "部署流程图（BPMN）、表单、事项目录（matters.yaml）和一件事映射（bundle.yaml）文件；"
-    "不给 PATHS 时部署随附的全部文件。"))
-@with_appcontext
-@click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 报告")
-@click.option("--as", "as_user", help="以该用户（须为流程设计人员）的名义部署，记入部署日志")
-def deploy_command(paths: tuple[Path, ...], as_json: bool, as_user: str | None) -> None:
-    """Deploy BPMN, form, matter catalog (matters.yaml) and bundle (bundle.yaml) files; no PATH: all shipped."""
-    engine = get_engine()
-    actor = actor_named(as_user, Actor.system())
-    if paths:
-        bpmn, forms = _collect(paths)
-    else:
-        bpmn, forms = engine.shipped_files()
-    if not bpmn and not forms:
-        _nothing_found(paths)
-    try:
-        report = engine.handle(DeployDefinitions(tuple(bpmn), tuple(forms), actor=actor))
-    except EngineError as exc:
-        fail(exc)
-    if as_json:
-        click.echo(json.dumps([line.to_dict() for line in report], ensure_ascii=False, indent=2))
-        return
-    for line in report:
-        click.echo(f"{line.kind:8} {line.key:32} v{line.version:<4} {line.content_hash[:12]}  {line.message}")
-
-
-@click.command("lint", cls=CliCommand, short_help="检查流程图、表单、事项目录和一件事映射文件，不部署", help=(
-    "检查流程图（BPMN）、表单、matters.yaml 和 bundle.yaml 文件，不部署；不给 PATHS 时检查随附的全部文件。\n\n"
-    "退出状态：没有错误时为 0（可以有警告），有错误时为 1，用法有误时为 2。"))
-@with_appcontext
-@click.argument("paths", nargs=-1, type=PathParam(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON（每条问题一个对象）")
-def lint_command(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check BPMN, form, matters.yaml and bundle.yaml files without deploying; no PATH: all shipped.
-
-    Exit status 0 when there is no error (warnings allowed), 1 when there is one, 2 on bad usage.
-    """
-    engine = get_engine()
-    bpmn, forms = _collect(paths) if paths else engine.shipped_files()
-    if not bpmn and not forms:
-        _nothing_found(paths)
-    findings = engine.handle(LintDefinitions(tuple(bpmn), tuple(forms)))
-    errors = sum(1 for f in findings if f.severity == "error")
-    if as_json:
-        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
-    else:
-        for f in findings:
-            where = f"{f.file or '-'}" + (f":{f.line}" if f.line else "")
-            click.echo(f"{'错误' if f.severity == 'error' else '警告'}  {f.code:26} {where:36} "
-                       f"{f.element_id or '-':24} {f.message}")
-        click.echo(f"共检查 {len(bpmn) + len(forms)} 个文件：{errors} 个错误，{len(findings) - errors} 个警告")
-    sys.exit(1 if errors else 0)
-
-
-def _nothing_found(paths: tuple[Path, ...]) -> NoReturn:
-    where = "、".join(str(p) for p in paths) or "随附的 processes/ 和 forms/"
-    refuse("INVALID_INPUT", f"{where} 中没有找到 .bpmn、.form、matters.yaml 或 bundle.yaml 文件",
-           paths=[str(p) for p in paths])
-
-
-def _collect(paths: tuple[Path, ...]) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-    bpmn, forms = [], []
-    for path in paths:
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for file in files:
-            if file.suffix == ".bpmn" or is_catalog_file(file.name) or is_bundle_file(file.name):
-                # Relative names: every process folder has its own main.bpmn, matters.yaml and bundle.yaml.
-                name = str(file.relative_to(path)) if path.is_dir() else file.name
-                bpmn.append((name, file.read_bytes()))
-            elif file.suffix == ".form":
-                forms.append((file.name, file.read_bytes()))
-    return bpmn, forms
-
-
-@click.group("users", cls=CliGroup, help="管理用户。")
-def users_group() -> None:
-    """Manage users."""
-
-
-@users_group.command("create", help=(
-    "在已有的区县和部门中创建用户。窗口人员、审查人员、科室负责人和电子监察人员须填写区县和部门"
-    "（市级人员填写区县 500000）；区县政府负责人（government_head）须填写区县；姓名不能为空。"))
-@with_appcontext
-@click.argument("username")
-@click.option("--name", "display_name", required=True, help="显示姓名")
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="角色，可重复")
-@click.option("--district", help="区县代码（GB/T 2260 代码或 CQ- 开头的功能区代码；见 tongban org show）")
-@click.option("--department", help="部门代码（须是该区县已有的部门）")
-@click.option("--password", help="登录密码（至少 8 位）")
-@click.option("--id-number", help="居民身份证号（18 位，可选）")
-def users_create(username: str, display_name: str, roles: tuple[str, ...], district: str | None,
-                 department: str | None, password: str | None, id_number: str | None) -> None:
-    """Create a user in an existing district and department."""
-    try:
-        get_engine().identity.create_user(username, display_name=display_name, roles=roles, district=district,
-                                          department=department, password=password, id_number=id_number,
-                                          require_placement=True)
-    except EngineError as exc:
-        fail(exc)
-    click.echo(f"已创建用户 {username}")
-
-
-@users_group.command("list", help="列出用户（身份证号已脱敏）。")
-@with_appcontext
-@click.option("--district", help="只列出该区县的用户")
-@click.option("--role", type=click.Choice(ROLES), help="只列出持有该角色的用户")
-def users_list(district: str | None, role: str | None) -> None:
-    """List users (ID numbers masked)."""
-    try:
-        users = get_engine().identity.list_users(district=district, role=role)
-    except EngineError as exc:
-        fail(exc)
-    for user in users:
-        click.echo(f"{user.username:20} {user.display_name:10} {user.district or '-':8} "
-                   f"{user.department or '-':10} {','.join(user.roles):24} "
-                   f"{mask_id_number(user.id_number) if user.id_number else '-'}")
-
-
-@click.group("tokens", cls=CliGroup, help="管理 API 令牌。")
-def tokens_group() -> None:
-    """Manage API bearer tokens."""
-
-
-@tokens_group.command("create", short_help="为用户签发 API 令牌",
-                      help="为 USERNAME 签发 API 令牌（只打印这一次；数据库只保存它的哈希值）。")
-@with_appcontext
-@click.argument("username")
-@click.option("--label", help="用途说明")
-def tokens_create(username: str, label: str | None) -> None:
-    """Issue an API token for USERNAME (printed once; only its hash is stored)."""
-    try:
-        token = get_engine().identity.create_token(username, label=label)
-    except EngineError as exc:
-        fail(exc)
-    click.echo(token)
-
-
-@click.group("demo", cls=CliGroup, help="演示数据。")
-def demo_group() -> None:
-    """Demo data."""
-
-
-@demo_group.command("seed", help="创建演示用户（已有的不重复创建）并打印其登录信息。")
-@with_appcontext
-def demo_seed() -> None:
-    """Create the demo users (idempotent) and print their logins."""
-    from .demo import seed_demo
-    for line in seed_demo(get_engine(), Path(current_app.instance_path)):
-        click.echo(line)
 
 
 @click.command("run", cls=CliCommand, short_help="迁移、部署、创建演示用户，然后启动 Web 应用",

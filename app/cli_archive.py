@@ -16,7 +16,8 @@ from engine import (
     queue_missing_archives, verify_archive,
 )
 
-from .cli_common import CASE, BoundedInt, CliGroup, PathParam, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import CASE, BoundedInt, PathParam
 from .runtime import get_engine
 
 

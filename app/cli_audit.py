@@ -15,7 +15,8 @@ from engine import (
     verify_history,
 )
 
-from .cli_common import CASE, INTEGER, CliCommand, CliGroup, PathParam, fail, refuse
+from .cli_common import CliCommand, CliGroup, fail, refuse
+from .cli_types import CASE, INTEGER, PathParam
 from .runtime import get_engine
 
 

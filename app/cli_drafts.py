@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from engine import DeployDraft, EngineError
 
-from .cli_common import ID, VERSION, CliGroup, PathParam, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import ID, VERSION, PathParam
 from .runtime import get_engine
 
 EDITORS = ("designer", "admin")

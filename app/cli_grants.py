@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 from engine import RIGHTS, EngineError
 
-from .cli_common import ID, CliGroup, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import ID
 from .runtime import get_engine
 
 

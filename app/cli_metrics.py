@@ -12,7 +12,8 @@ from flask.cli import with_appcontext
 
 from engine import CST, Actor, EngineError, REPORT_KINDS, report_period
 
-from .cli_common import BoundedInt, CliGroup, fail
+from .cli_common import CliGroup, fail
+from .cli_types import BoundedInt
 from .metric_labels import FIGURES, show
 from .runtime import get_engine
 

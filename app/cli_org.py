@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 from engine import EngineError, parse_org_file
 
-from .cli_common import CliGroup, PathParam, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import PathParam
 from .runtime import get_engine
 
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}

@@ -12,7 +12,8 @@ from engine import (
     CHANNELS, LEVELS, Actor, CompleteTask, EngineError, RateCase, appeal_data, appeal_decision_data,
 )
 
-from .cli_common import ID, BoundedInt, CliGroup, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import ID, BoundedInt
 from .runtime import get_engine
 from .schemas import RequestDate
 

@@ -12,7 +12,8 @@ from flask.cli import with_appcontext
 
 from engine import CST, Actor, EngineError, is_bundle_file
 
-from .cli_common import VERSION, CliCommand, PathParam, case_ref_problem, fail, refuse
+from .cli_common import CliCommand, fail, refuse
+from .cli_types import VERSION, PathParam, case_ref_problem
 from .runtime import get_engine
 
 ASPECTS_ZH = {"type": "类型", "name": "名称", "incoming": "流入", "outgoing": "流出", "extensions": "扩展属性",

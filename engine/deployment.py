@@ -3,30 +3,32 @@
 A deploy is idempotent: unchanged content keeps its version, changed content becomes the next version, and
 running cases stay pinned to the version they started on. A definition pins the exact form versions its user
 tasks use (``form_refs``), so a form edit is a new definition version too.
+
+This module reads, parses and checks what a deploy brings, and caches deployed definitions. Writing the
+checked versions (their numbering, the :class:`~engine.deploy_versions.Deployed` report line) and the
+per-key advisory locks (:func:`~engine.deploy_versions.lock_keys`) moved to :mod:`engine.deploy_versions`.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from .audit import canonical_json
 from .bundle import BundleFile, is_bundle_file, parse_bundle
-from .catalog import CatalogCheck, KnownOrg, Matter, is_catalog_file, parse_catalog
-from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo, definition_content_hash
+from .catalog import CatalogCheck, KnownOrg, is_catalog_file, parse_catalog
+from .definitions import ClockSpec, Finding, MessageSpec, UserTaskInfo
+from .deploy_versions import Deployed, deploy_form, deploy_matter, deploy_process, lock_keys
 from .errors import Conflict, DefinitionRejected
 from .expressions import Evaluator
 from .form_definition import FormDefinition
 from .forms import parse_form
 from .lint import DeployedFacts, LintLimits, file_name_findings, lint_files, missing_forms
-from .persistence.models import FormVersion, MatterVersion, ProcessDefinition
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .project_targets import TargetTable
 from .spiff.parser import ParsedProcess, ParsedUnit, parse_unit
@@ -54,38 +56,6 @@ class LoadedDefinition:
     """How each message throw builds the message it sends (``tb:message``), by element id."""
     one_time_notice: tuple[str, ...] = ()
     """The tasks that give the one-time 补正 notice in a process without clocks (``tb:oneTimeNotice``)."""
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """One line of a deploy report."""
-
-    kind: str
-    key: str
-    version: int
-    status: str
-    content_hash: str
-    latest_version: int | None = None
-    """The newest version of ``key`` after the deploy; above ``version`` when the content is an older one's."""
-
-    @property
-    def message(self) -> str:
-        """Tell the designer in Chinese what the deploy did, and which version new cases use."""
-        if self.status == "created":
-            return f"已部署为第 {self.version} 版"
-        latest = self.latest_version or self.version
-        if latest == self.version:
-            return f"与当前的第 {self.version} 版相同，未产生新版本"
-        uses = {"process": "新办件仍按该版启动", "form": "之后部署的流程仍引用该版",
-                "matter": "新收件仍按该版"}.get(self.kind, "之后仍使用该版")
-        return (f"与旧的第 {self.version} 版相同，未产生新版本；当前版本仍为第 {latest} 版，{uses}"
-                f"（重新部署旧内容不会回退版本；如需回退，请在旧内容上修改后部署为新版本）")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON shape of this line."""
-        return {"kind": self.kind, "key": self.key, "version": self.version, "status": self.status,
-                "content_hash": self.content_hash, "latest_version": self.latest_version or self.version,
-                "message": self.message}
 
 
 class DefinitionCatalog:
@@ -223,10 +193,10 @@ class DefinitionCatalog:
         lock_keys(uow, [*(("process", key) for key in processes), *(("form", key) for key in forms),
                         *(("matter", matter.code) for matter in check.matters)])
         try:
-            report = [self._deploy_form(uow, form, actor, now) for form in forms.values()]
-            report += [self._deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
+            report = [deploy_form(uow, form, actor, now) for form in forms.values()]
+            report += [deploy_process(uow, process, form_refs[key], actor, now, mappings.get(key))
                        for key, process in processes.items()]
-            report += [self._deploy_matter(uow, matter, actor, now) for matter in check.matters]
+            report += [deploy_matter(uow, matter, actor, now) for matter in check.matters]
         except IntegrityError as exc:
             # The locks make this rare (a deploy by a server without them); still a 409, never a bare 500.
             raise Conflict("另一次部署同时写入了同一流程、表单或事项的版本，本次部署未作任何修改，请重试",
@@ -281,81 +251,6 @@ class DefinitionCatalog:
                     raise DefinitionRejected(f"{bundle.name}：流程 {bundle.process_key} 已有一件事映射")
                 docs[bundle.process_key] = bundle.check(form, processes.get(bundle.process_key))
         return docs
-
-    def _deploy_matter(self, uow: SqlAlchemyUnitOfWork, matter: Matter, actor: str, now: datetime) -> Deployed:
-        existing = uow.definitions.matter(matter.code, matter.content_hash)
-        if existing is not None:
-            return Deployed("matter", matter.code, existing.version, "unchanged", matter.content_hash,
-                            uow.definitions.next_version(MatterVersion, MatterVersion.code, matter.code) - 1)
-        version = uow.definitions.next_version(MatterVersion, MatterVersion.code, matter.code)
-        uow.definitions.add(MatterVersion(code=matter.code, version=version, content_hash=matter.content_hash,
-                                          name=matter.name, process_key=matter.process_key, doc=dict(matter.doc),
-                                          source_name=matter.source_name, deployed_at=now, deployed_by=actor))
-        uow.flush()
-        return Deployed("matter", matter.code, version, "created", matter.content_hash)
-
-    def _deploy_form(self, uow: SqlAlchemyUnitOfWork, form: FormDefinition, actor: str, now: datetime) -> Deployed:
-        existing = uow.definitions.form(form.key, form.content_hash)
-        if existing is not None:
-            return Deployed("form", form.key, existing.version, "unchanged", form.content_hash,
-                            uow.definitions.next_version(FormVersion, FormVersion.form_key, form.key) - 1)
-        version = uow.definitions.next_version(FormVersion, FormVersion.form_key, form.key)
-        uow.definitions.add(FormVersion(form_key=form.key, version=version, content_hash=form.content_hash,
-                                        source=form.source, deployed_at=now, deployed_by=actor))
-        uow.flush()
-        return Deployed("form", form.key, version, "created", form.content_hash)
-
-    def _deploy_process(self, uow: SqlAlchemyUnitOfWork, process: ParsedProcess, form_refs: Mapping[str, str],
-                        actor: str, now: datetime, bundle: dict[str, Any] | None = None) -> Deployed:
-        # A bundle mapping is part of the definition: changing it is a new version, as a form edit is.
-        content_hash = definition_content_hash(process.bpmn_xml, process.resources, form_refs, bundle)
-        existing = uow.definitions.by_hash(process.process_key, content_hash)
-        if existing is not None:
-            latest = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
-                                                  process.process_key) - 1
-            return Deployed("process", process.process_key, existing.version, "unchanged", content_hash, latest)
-        version = uow.definitions.next_version(ProcessDefinition, ProcessDefinition.process_key,
-                                               process.process_key)
-        meta = {"user_tasks": {k: v.to_dict() for k, v in sorted(process.user_tasks.items())},
-                "clocks": [c.to_dict() for c in process.clocks]}
-        if process.message_starts:
-            meta["message_starts"] = list(process.message_starts)
-        if bundle is not None:
-            meta["bundle"] = bundle
-        uow.definitions.add(ProcessDefinition(
-            process_key=process.process_key, version=version, name=process.name, content_hash=content_hash,
-            bpmn_xml=process.bpmn_xml, resources=process.resources, form_refs=form_refs, meta=meta,
-            source_name=process.source_name, deployed_at=now, deployed_by=actor))
-        uow.flush()
-        return Deployed("process", process.process_key, version, "created", content_hash)
-
-
-_LOCK_ORDER = {"process": 0, "form": 1, "matter": 2}
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:lock)")
-
-
-def lock_keys(uow: SqlAlchemyUnitOfWork, keys: Iterable[tuple[str, str]]) -> None:
-    """Hold each ``(kind, key)`` a deploy writes (``process``, ``form``, ``matter``) until its transaction ends.
-
-    Two deploys of one key then take turns, and the second reads the first's version once committed: it
-    numbers its own version after it, or finds its content deployed. On PostgreSQL this is a transaction
-    advisory lock on a hash of kind and key (it covers a key no row exists for yet), taken processes first,
-    then forms, then matters, each by key, so deploys never wait for each other in a circle; SQLite's write
-    transaction (``BEGIN IMMEDIATE``) already serializes deploys. A deploy that waited too long, or that the
-    database ended to break a circle, is refused with ``DEPLOY_BUSY``.
-    """
-    connection = uow.connection
-    if connection is None or connection.dialect.name != "postgresql":
-        return
-    for kind, key in sorted(set(keys), key=lambda item: (_LOCK_ORDER[item[0]], item[1])):
-        digest = hashlib.sha256(f"tongban.deploy\0{kind}\0{key}".encode()).digest()
-        try:
-            connection.execute(_ADVISORY_LOCK, {"lock": int.from_bytes(digest[:8], "big", signed=True)})
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in ("40P01", "55P03"):     # deadlock, lock timeout
-                raise
-            raise Conflict("另一次部署正在写入同一流程、表单或事项，请稍后重试", code="DEPLOY_BUSY",
-                           details={"kind": kind, "key": key}) from None
 
 
 def _clocks_of(uow: SqlAlchemyUnitOfWork, processes: Mapping[str, ParsedProcess],

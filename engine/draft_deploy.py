@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from .commands import DeployDraft
 from .definitions import Finding
-from .deployment import Deployed, lock_keys
+from .deploy_versions import Deployed, lock_keys
 from .drafts import lock_draft
 from .errors import Conflict, DefinitionRejected, Forbidden, InvalidInput
 from .handlers import Services

@@ -20,9 +20,9 @@ split in the middle M lies inside it. So X and Y are refused together only when:
   repeat of a fixed run of single characters (``\d``, ``(?:ab)``, ``(?:\d{3},)``) its body's first and
   last characters, else any of its characters. ``(?:\d{3},)+\d+$`` splits one way only: every X ends in ``,``.
 
-Character classes are compared on a sample (Latin-1, a few CJK and full-width characters, and every
-character the pattern names), in both cases when the pattern ignores case; a backreference may be any
-character. Lookarounds are zero-width here and checked on their own. Repeats chained this way multiply: a
+Characters are compared as :mod:`engine.form_pattern_chars` reads them: character classes on a sample of
+characters, in both cases when the pattern ignores case; a backreference may be any character.
+Lookarounds are zero-width here and checked on their own. Repeats chained this way multiply: a
 text of n characters costs up to n to the power of their number, times n again when the search may start
 anywhere. A deploy therefore refuses a chain of two (cubic with the search, ``\d+\d+$``: seconds on 2,000
 characters), and takes one pair, no more, in a pattern anchored by a leading ``^`` or ``\A`` without
@@ -40,6 +40,10 @@ failing suffix: ``(a{1,30}){1,30}$`` about 30^30 ways, ``(?:(?:ab){1,32}){1,32}$
 may take), and so is an unbounded repeat of such copies (``(a{1,3})+``, exponential). Copies of fixed
 length (``^(?:[A-Z]{2}\d{2}){1,3}$``) or that share no text (``(\d{1,3}\.){3}``: each ends in a dot) split one
 way; ``(a{1,10}){3}`` has 1,000 ways, and ``(a?){1,32}`` one per count, as an empty copy ends the repeat.
+
+This module holds the rules. The character-set reading they stand on (which characters a piece of the parse
+may start or end with or match at all, the sample character classes are compared on) moved to
+:mod:`engine.form_pattern_chars`; :class:`_Scan` extends its :class:`~engine.form_pattern_chars.PatternChars`.
 """
 from __future__ import annotations
 
@@ -50,19 +54,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from .form_pattern_chars import REPEATS, SAMPLE, SINGLE, ZERO_WIDTH, PatternChars, literals, sequences_in
 from .form_pattern_text import fragment
 
 _WIDE = 32   # a repeat with more than this many (or unbounded) repetitions can backtrack without limit
 _SPLITS = 1_000   # most ways a repeat's copies may split one text through a repeat of variable count inside
-_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)   # possessive repeats and atomic groups never backtrack
-_SINGLE = (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY)
-_ZERO_WIDTH = (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
-# Characters to compare character classes on: Latin-1, a few CJK and full-width ones (and the pattern's own).
-_SAMPLE = frozenset(chr(i) for i in range(256)) | frozenset("中文。，\u3000Ａ１\u2028")
-_CATEGORY = {name: re.compile(rx, re.ASCII) for name, rx in (
-    ("CATEGORY_DIGIT", r"\d"), ("CATEGORY_NOT_DIGIT", r"\D"), ("CATEGORY_SPACE", r"\s"),
-    ("CATEGORY_NOT_SPACE", r"\S"), ("CATEGORY_WORD", r"\w"), ("CATEGORY_NOT_WORD", r"\W"),
-    ("CATEGORY_LINEBREAK", r"\n"), ("CATEGORY_NOT_LINEBREAK", r"[^\n]"))}
 _ANCHORS = (_sre.AT_BEGINNING, _sre.AT_BEGINNING_STRING)
 
 
@@ -93,7 +89,7 @@ def backtracking_risk(pattern: str) -> str | None:
     items = list(parsed)
     flags = _flags(items, parsed.state.flags)
     caret = _anchored(items)
-    scan = _Scan(_SAMPLE | _literals(items), fold=bool(flags & re.IGNORECASE),
+    scan = _Scan(SAMPLE | literals(items), fold=bool(flags & re.IGNORECASE),
                  anchored=caret and not flags & re.MULTILINE, caret=caret)
     try:
         scan.scan(items, inside=False, tail=True, top=True)
@@ -114,11 +110,12 @@ class _Open:
     between: list[Any] = field(default_factory=list)   # the items since (none: directly adjacent)
 
 
-class _Scan:
+class _Scan(PatternChars):
     """One pattern's safety reading; ``sample`` holds the characters character classes are compared on."""
 
     def __init__(self, sample: frozenset[str], *, fold: bool = False, anchored: bool = False, caret: bool = False):
-        self.sample, self.fold, self.anchored, self.caret = sample, fold, anchored, caret
+        super().__init__(sample, fold=fold)
+        self.anchored, self.caret = anchored, caret
 
     def scan(self, items: list[Any], *, inside: bool, tail: bool, top: bool = False) -> None:
         """Raise :class:`_Unsafe` for a wide repeat inside another (``inside``) or overlapping neighbours.
@@ -129,7 +126,7 @@ class _Scan:
         self.neighbours(items, tail=tail, top=top)
         for i, (op, av) in enumerate(items):
             last = tail and i == len(items) - 1
-            if op in _REPEATS:
+            if op in REPEATS:
                 low, high, body = av
                 wide = high == _sre.MAXREPEAT or high > _WIDE
                 if wide and inside:
@@ -182,8 +179,8 @@ class _Scan:
         """
         total = 1
         for op, av in items:
-            parts = _parts(op, av)
-            if op in _REPEATS and av[1] != _sre.MAXREPEAT and av[1] <= _WIDE and self.chars_of(parts[0]) & region:
+            parts = sequences_in(op, av)
+            if op in REPEATS and av[1] != _sre.MAXREPEAT and av[1] <= _WIDE and self.chars_of(parts[0]) & region:
                 total *= _powers(self.ways(parts[0], region, copy=True), av[0], av[1])
             elif op is _sre.BRANCH or op is _sre.GROUPREF_EXISTS:
                 total *= sum(self.ways(part, region) for part in parts or [])
@@ -203,11 +200,11 @@ class _Scan:
         open_: list[_Open] = []
         for i, item in enumerate(flat):
             op, av = item
-            if op in _ZERO_WIDTH:
+            if op in ZERO_WIDTH:
                 continue
             depth = self.wide([item], counted=counted)
             # Ending the pattern with at most one repetition required, the first split that fits wins.
-            if depth and not (tail and i == len(flat) - 1 and op in _REPEATS and av[0] <= 1):
+            if depth and not (tail and i == len(flat) - 1 and op in REPEATS and av[0] <= 1):
                 hits = [earlier for earlier in open_ if self.overlap(earlier, item)]
                 if hits:
                     chained = max(hits, key=lambda earlier: earlier.depth)
@@ -224,7 +221,7 @@ class _Scan:
             open_ = [earlier for earlier in open_ if self.fits([item], earlier.chars)]
             if depth and op is not _sre.POSSESSIVE_REPEAT and op is not _sre.ATOMIC_GROUP:
                 chars = self.chars_of([item])
-                cont = self.first(list(av[2]))[0] if op in _REPEATS and _rigid(list(av[2])) else chars
+                cont = self.first(list(av[2]))[0] if op in REPEATS and _rigid(list(av[2])) else chars
                 open_.append(_Open(fragment([item]), chars, self.first([item], end=True)[0], cont, depth))
 
     def overlap(self, earlier: _Open, item: Any) -> bool:
@@ -237,22 +234,8 @@ class _Scan:
         if earlier.between:
             return all(self.fits([between], region) for between in earlier.between)
         op, av = item
-        ends = self.first(list(av[2]), end=True)[0] if op in _REPEATS and _rigid(list(av[2])) else chars
+        ends = self.first(list(av[2]), end=True)[0] if op in REPEATS and _rigid(list(av[2])) else chars
         return bool(earlier.cont & starts & region and earlier.last & ends & region)
-
-    def fits(self, items: list[Any], region: frozenset[str]) -> bool:
-        """Whether a sequence can match some text (maybe empty) of ``region`` characters only."""
-        for op, av in items:
-            parts = _parts(op, av)
-            if op in _SINGLE:
-                ok = bool(self.chars(op, av) & region)
-            elif op in _REPEATS or op is _sre.POSSESSIVE_REPEAT:
-                ok = av[0] == 0 or self.fits(parts[0], region)
-            else:   # a group, a branch through one of its alternatives; zero-width items and references: any
-                ok = not parts or any(self.fits(part, region) for part in parts)
-            if not ok:
-                return False
-        return True
 
     def wide(self, items: list[Any], *, counted: bool = False) -> int:
         """How many unbounded repeats one match of a sequence may pass through (0: its length is bounded).
@@ -261,10 +244,10 @@ class _Scan:
         """
         count = 0
         for op, av in items:
-            parts = _parts(op, av)
-            if op in _REPEATS or op is _sre.POSSESSIVE_REPEAT:
+            parts = sequences_in(op, av)
+            if op in REPEATS or op is _sre.POSSESSIVE_REPEAT:
                 inner = self.wide(parts[0], counted=counted)
-                varies = counted and op in _REPEATS and av[0] < av[1]
+                varies = counted and op in REPEATS and av[0] < av[1]
                 count += 1 + inner if av[1] == _sre.MAXREPEAT or av[1] > _WIDE or varies else av[1] * inner
             elif op is _sre.GROUPREF:
                 count += 1   # as long as the group it repeats
@@ -286,90 +269,10 @@ class _Scan:
                     self.ambiguous(list(alt), after)
             elif op is _sre.SUBPATTERN:
                 self.ambiguous(list(av[3]), after)
-            elif op in _REPEATS:
+            elif op in REPEATS:
                 self.ambiguous(list(av[2]), self.first(list(av[2]))[0] | after)
             elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
                 self.ambiguous(list(av[1]), frozenset())
-
-    def first(self, items: list[Any], *, end: bool = False) -> tuple[frozenset[str], bool]:
-        """The characters a sequence's match may start (``end``: end) with, and whether it may match empty text."""
-        found: frozenset[str] = frozenset()
-        for op, av in reversed(items) if end else items:
-            if op in _SINGLE:
-                return found | self.chars(op, av), False
-            if op in _ZERO_WIDTH:
-                continue
-            if op in _REPEATS or op is _sre.POSSESSIVE_REPEAT:
-                chars, empty = self.first(list(av[2]), end=end)
-                found |= chars
-                if av[0] > 0 and not empty:
-                    return found, False
-                continue
-            parts = _parts(op, av)
-            if parts is None:   # a backreference: anything, or nothing
-                return found | self.sample, True
-            firsts = [self.first(part, end=end) for part in parts]
-            found = found.union(*(chars for chars, _ in firsts))
-            if not any(empty for _, empty in firsts):
-                return found, False
-        return found, True
-
-    def chars_of(self, items: list[Any]) -> frozenset[str]:
-        """Every sample character a sequence may match anywhere in it."""
-        found: frozenset[str] = frozenset()
-        for op, av in items:
-            parts = _parts(op, av)
-            if op in _SINGLE:
-                found |= self.chars(op, av)
-            elif parts is not None:
-                found = found.union(*(self.chars_of(part) for part in parts))
-            elif op not in _ZERO_WIDTH:   # a backreference: anything
-                return self.sample
-        return found
-
-    def chars(self, op: Any, av: Any) -> frozenset[str]:
-        """The sample characters one single-character item matches (all of them when unsure)."""
-        chars = self._chars(op, av)
-        if self.fold:   # (?i): a class matches the other case too
-            chars |= {other for c in chars for other in (c.lower(), c.upper()) if other in self.sample}
-        return frozenset(chars)
-
-    def _chars(self, op: Any, av: Any) -> frozenset[str]:
-        if op is _sre.LITERAL:
-            return frozenset({chr(av)})
-        if op is _sre.NOT_LITERAL:
-            return self.sample - {chr(av)}
-        if op is _sre.ANY:
-            return self.sample - {"\n"}
-        chars: set[str] = set()
-        negate = False
-        for kind, value in av:
-            if kind is _sre.NEGATE:
-                negate = True
-            elif kind is _sre.LITERAL:
-                chars.add(chr(value))
-            elif kind is _sre.RANGE:
-                chars |= {c for c in self.sample if value[0] <= ord(c) <= value[1]}
-            elif kind is _sre.CATEGORY and str(value) in _CATEGORY:
-                chars |= {c for c in self.sample if _CATEGORY[str(value)].match(c)}
-            else:
-                return self.sample
-        return self.sample - chars if negate else frozenset(chars)
-
-
-def _literals(items: list[Any]) -> frozenset[str]:
-    r"""Every character the pattern names (``\u7701``, range ends), so classes are compared on them too."""
-    found: set[str] = set()
-    todo: list[Any] = [items]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, tuple) and len(node) == 2 and node[0] in (_sre.LITERAL, _sre.NOT_LITERAL):
-            found.add(chr(node[1]))
-        elif isinstance(node, tuple) and len(node) == 2 and node[0] is _sre.RANGE:
-            found |= {chr(node[1][0]), chr(node[1][1])}
-        elif isinstance(node, (tuple, list, _sre_parse.SubPattern)):
-            todo.extend(node)
-    return frozenset(found)
 
 
 def _flags(items: list[Any], flags: int) -> int:
@@ -388,21 +291,6 @@ def _anchored(items: list[Any]) -> bool:
     r"""Whether the pattern matches only at the start of the text (it opens with ``^`` or ``\A``)."""
     flat = _flat(items)
     return bool(flat) and flat[0][0] is _sre.AT and flat[0][1] in _ANCHORS
-
-
-def _parts(op: Any, av: Any) -> list[list[Any]] | None:
-    """The sequences inside an item: a repeat's or group's body, the alternatives of a branch or conditional."""
-    if op in _REPEATS or op is _sre.POSSESSIVE_REPEAT:
-        return [list(av[2])]
-    if op is _sre.SUBPATTERN:
-        return [list(av[3])]
-    if op is _sre.ATOMIC_GROUP:
-        return [list(av)]
-    if op is _sre.BRANCH:
-        return [list(branch) for branch in av[1]]
-    if op is _sre.GROUPREF_EXISTS:
-        return [list(av[1]), list(av[2] or [])]
-    return None
 
 
 def _flat(items: list[Any]) -> list[Any]:
@@ -427,5 +315,5 @@ def _powers(base: int, low: int, high: int) -> int:
 def _rigid(items: list[Any]) -> bool:
     r"""Whether a sequence matches a fixed number of single characters (``\d``, ``ab``, ``\d{3},``)."""
     return bool(items) and all(
-        op in _SINGLE or (op in _REPEATS and av[0] == av[1] and _rigid(list(av[2])))
+        op in SINGLE or (op in REPEATS and av[0] == av[1] and _rigid(list(av[2])))
         or (op is _sre.SUBPATTERN and _rigid(list(av[3]))) for op, av in items)

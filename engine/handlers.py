@@ -21,7 +21,8 @@ from .clock import Clock
 from .commands import (
     Actor, ClaimTask, CompleteTask, DeployDefinitions, LintDefinitions, FireDueTimers, UnclaimTask,
 )
-from .deployment import DefinitionCatalog, Deployed, LoadedDefinition
+from .deploy_versions import Deployed
+from .deployment import DefinitionCatalog, LoadedDefinition
 from .errors import Conflict, Forbidden, NotFound
 from .case_clocks import (
     KINDS, derived_columns, note_correction_notice, notice_kinds, start_pending,

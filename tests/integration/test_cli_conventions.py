@@ -18,7 +18,8 @@ from flask import current_app
 from flask.cli import ScriptInfo
 
 from app import create_app
-from app.cli_common import MAX_ID, BoundedInt, CaseRef, CliCommand, CliGroup
+from app.cli_common import CliCommand, CliGroup
+from app.cli_types import MAX_ID, BoundedInt, CaseRef
 from engine import ROLES
 from tests.conftest import DATA
 from tests.integration.test_cli import app, failed, ok, runner, stderr_of  # noqa: F401 - fixtures
@@ -132,7 +133,7 @@ def test_the_list_above_covers_every_parameter_that_reads_an_id_or_a_number(app)
     for path, command in _commands(app.cli):
         for param in command.params:
             assert not isinstance(param.type, (click.types.IntParamType, click.types.FloatRange)), \
-                f"{path} --{param.name}: use app.cli_common.BoundedInt (ID, INTEGER, ...), not {param.type!r}"
+                f"{path} --{param.name}: use app.cli_types.BoundedInt (ID, INTEGER, ...), not {param.type!r}"
             if isinstance(param.type, (BoundedInt, CaseRef)) or (path, param.name) == ("migrate", "cases"):
                 numeric.add((path, param.name))
     assert numeric == {(path, param) for path, param, _args, _code in BIG_VALUES}
