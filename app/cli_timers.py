@@ -8,14 +8,16 @@ from flask.cli import with_appcontext
 
 from engine import CST, EngineError, TimerWorker
 
-from .cli_common import ID, BoundedInt, CliGroup, fail
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import ID, BoundedInt
 from .runtime import get_engine
 
 CASE_STATES = {"running": "在办", "completed": "已办结"}
 
 
 @click.group("timers", cls=CliGroup, short_help="列出触发失败的定时器，重试被搁置的", help=(
-    "列出触发失败的 BPMN 定时器（退避重试中的和已被工作进程搁置的）；修复原因后把被搁置的重新排队触发（管理员）。"))
+    "列出触发失败的 BPMN 定时器（退避重试中的和已被工作进程搁置的）；修复原因后把被搁置的重新排队触发（管理员，"
+    "记入办件的办理记录）。"))
 def timers_group() -> None:
     """List BPMN timers whose firing failed (backing off, or set aside by the worker); put set-aside ones back."""
 
@@ -43,15 +45,23 @@ def timers_list(set_aside_only: bool, limit: int, as_json: bool) -> None:
     click.echo(f"合计：{what} {len(rows)} 个" if rows else f"合计：没有{what}")
 
 
-@timers_group.command("retry", short_help="把被搁置的定时器重新排队触发", help=(
-    "把被搁置的定时器 TIMER_ID 重新排队：尝试次数清零，工作进程下一次检查时触发；所属办件已结束的，直接关闭。"))
+@timers_group.command("retry", short_help="把被搁置的定时器重新排队触发（管理员）", help=(
+    "把被搁置的定时器 TIMER_ID 重新排队：尝试次数清零，工作进程下一次检查时触发；所属办件已结束的，直接关闭。"
+    "操作人（--by，须是在职的管理员）和这次重试记入所属办件的办理记录。"))
 @with_appcontext
 @click.argument("timer_id", type=ID)
-def timers_retry(timer_id: int) -> None:
-    """Put a timer set aside back to waiting (attempts reset); the worker's next wake-up fires it."""
+@click.option("--by", "--actor", "by", required=True, metavar="USER",
+              help="操作的管理员用户名（记入办件的办理记录）")
+def timers_retry(timer_id: int, by: str) -> None:
+    """Put a timer set aside back to waiting (attempts reset), recorded on its case as done by ``--by``."""
+    engine = get_engine()
+    actor = engine.identity.actor_for_username(by)
+    if actor is None:
+        refuse("UNKNOWN_USER", f"用户 {by} 不存在或已停用")
     try:
-        requeued = TimerWorker.retry_timer(get_engine(), timer_id)
+        requeued = TimerWorker.retry_timer(engine, timer_id, actor)
     except EngineError as exc:
         fail(exc)
-    click.echo(f"定时器 #{timer_id} 已重新排队，工作进程下一次检查时触发" if requeued else
-               f"定时器 #{timer_id} 所属办件已结束，无需触发，已关闭")
+    click.echo(f"定时器 #{timer_id} 已重新排队，工作进程下一次检查时触发（操作人 {actor.username}，已记入办件记录）"
+               if requeued else
+               f"定时器 #{timer_id} 所属办件已结束，无需触发，已关闭（操作人 {actor.username}，已记入办件记录）")

@@ -330,6 +330,9 @@ class CaseSchema(Schema):
                            metadata={"description": "linked cases (异地代收代办: the other district's case)"})
     timers = fields.List(fields.Nested(lambda: CaseTimerSchema()), metadata={
         "description": "waiting timers with a real due instant, soonest first (容缺补齐期限届满 …)"})
+    failing_timers = fields.List(fields.Nested(lambda: FailingTimerSchema()), metadata={
+        "description": "timers whose firing failed, due first: still retried by the worker, or set aside for an "
+                       "administrator (empty when none)"})
 
 
 class CaseTimerSchema(Schema):
@@ -341,6 +344,21 @@ class CaseTimerSchema(Schema):
         "description": "a boundary timer's task element id; null for any other timer"})
     ends_case = fields.Boolean(metadata={"description": "firing terminates the case (终止办理)"})
     due_at = fields.DateTime()
+
+
+class FailingTimerSchema(Schema):
+    """A timer of the case whose firing failed: the worker retries it with back-off, or has set it aside."""
+
+    id = fields.Integer(metadata={"description": "the timer's id (tongban timers retry ID)"})
+    element_id = fields.String()
+    name = fields.String(metadata={"description": "the name drawn in the pinned definition"})
+    state = fields.String(metadata={"description": "waiting: retried with back-off; failed: set aside after its "
+                                                   "last failed firing, until an administrator retries it"})
+    due_at = fields.DateTime()
+    attempts = fields.Integer(metadata={"description": "failed firings counted (set aside after the tenth)"})
+    retry_at = fields.DateTime(allow_none=True, metadata={"description": "when a waiting one is tried next"})
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "the last firing's error, ID and mobile numbers masked, at most 300 characters"})
 
 
 class PartnerCaseSchema(Schema):

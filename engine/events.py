@@ -5,7 +5,8 @@ ending) are both recorded, so replay can feed the inputs and compare the effects
 
 The vocabulary is one namespace (``from . import events as ev``; ``ev.TaskCompleted``), its parts by topic next
 to this module: the base :class:`Event` and the process's events (:mod:`engine.case_events`), the clocks'
-(:mod:`engine.clock_events`), messages' (:mod:`engine.message_events`) and 好差评's (:mod:`engine.rating_events`).
+(:mod:`engine.clock_events`), messages' (:mod:`engine.message_events`), 好差评's (:mod:`engine.rating_events`) and
+the timers' administration (:mod:`engine.timer_events`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .clock_events import (
 )
 from .message_events import CaseLinked, MessageExpired, MessageReceived, MessageResolved, MessageSent
 from .rating_events import CaseRated, RatingRemoved, RectificationClosed, RectificationOpened
+from .timer_events import TimerRetried
 
 __all__ = [
     "Event", "CaseStarted", "MatterReceived", "ApplicationReceived", "SupplementReceived", "TaskCreated",
@@ -30,5 +32,5 @@ __all__ = [
     "TimersRearmed", "SupervisionRaised", "SupervisionClosed", "ExtensionRequested", "ExtensionApproved",
     "ExtensionRejected", "ExtensionWithdrawn",
     "MessageSent", "MessageReceived", "MessageExpired", "CaseLinked", "MessageResolved",
-    "CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved",
+    "CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved", "TimerRetried",
 ]

@@ -207,6 +207,26 @@ def _supplement(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> 
         uow.commit()
 
 
+def _administrative(make: Callable[[RecordedEvent], ev.Event]) -> Callable[..., None]:
+    """Re-record an administrative input as recorded: it changes no workflow state (``TimerRetried``)."""
+    def record_again(run: _Run, event: RecordedEvent, _rest: list[RecordedEvent]) -> None:
+        svc = run.engine.services
+        with svc.uow() as uow:
+            case = uow.cases.lock(run.case_id)
+            uow.cases.save(case, events=_record(case, [make(event)], _actor(run, event.actor), svc.clock.now()))
+            uow.commit()
+    return record_again
+
+
+ADMINISTRATIVE: dict[str, Callable[[RecordedEvent], ev.Event]] = {
+    "TimerRetried": lambda e: ev.TimerRetried(element_id=e.element_id, timer_id=e.payload["timer_id"],
+                                              action=e.payload["action"], attempts=e.payload["attempts"],
+                                              due_at=e.payload["due_at"]),
+}
+"""Administrative inputs by event type: an administrator acted on the case's machinery (a timer set aside), not
+on its process. They may come at any point, after the case's end and its 好差评 too (:mod:`engine.replay_walk`)."""
+
+
 _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]] = {
     "CaseStarted": _start,
     "TaskClaimed": _task_command(lambda t, a, e: ClaimTask(t, a)),
@@ -239,6 +259,7 @@ _COMMANDS: dict[str, Callable[[_Run, RecordedEvent, list[RecordedEvent]], None]]
     "CaseMigrated": _case_command(lambda c, a, p: MigrateCase(c, a, p["to_version"])),
     "SupplementReceived": _supplement,
     **{name: _message_command(issue) for name, issue in MESSAGE_INPUTS.items()},
+    **{name: _administrative(make) for name, make in ADMINISTRATIVE.items()},
 }
 REPLAYED_EVENTS = tuple(sorted(_COMMANDS))
 """The input event types replay can re-issue as commands."""

@@ -20,21 +20,23 @@ from .case_history import CaseHistory, event_columns
 from .clock import CST
 from .errors import EngineError
 from .persistence.models import CalendarDay, CalendarImport, CaseEvent
-from .replay_commands import _COMMANDS, _EFFECTS, _Run
+from .replay_commands import _COMMANDS, _EFFECTS, ADMINISTRATIVE, _Run
 from .replay_results import RecordedEvent, ReplayDivergence
 from .replay_shapes import as_recorded
 
 # 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
 # its own) did. They are no input of this case's process, so replay stops before them; they must all come
-# after the process part, and verify checks their hash chain like any other event.
+# after the process part, and verify checks their hash chain like any other event. An administrative event
+# (``TimerRetried``: an administrator closed a timer set aside on the ended case) may come among them too.
 AFTER_END = frozenset({"CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved"})
 
 
 def _split_after_end(recorded: list[RecordedEvent]) -> tuple[list[RecordedEvent], RecordedEvent | None]:
-    """Return the events before the first 好差评 event, and the first non-rating event after it, if any."""
+    """Return the events before the first 好差评 event, and the first later one neither rating nor administrative."""
     for index, event in enumerate(recorded):
         if event.event_type in AFTER_END:
-            stray = next((e for e in recorded[index:] if e.event_type not in AFTER_END), None)
+            stray = next((e for e in recorded[index:]
+                          if e.event_type not in AFTER_END and e.event_type not in ADMINISTRATIVE), None)
             return recorded[:index], stray
     return recorded, None
 

@@ -6,7 +6,8 @@ two workers off the same rows, the case row lock serializes the firing, and a ti
 no longer due, so it fires exactly once (a cycle timer's row moves to its next slot, lease ended). A timer due
 while nothing ran fires at the next wake-up. A firing that fails is retried after 30 s, doubling with each
 failed attempt up to an hour; after the tenth the timer is set aside (state ``failed``) for an administrator
-(``tongban timers list --failed``, ``tongban timers retry ID``).
+(``tongban timers list --failed``, ``tongban timers retry ID --by USER``, recorded on the case:
+:mod:`engine.timer_admin`), and the case's page and API show it to the case's readers meanwhile.
 
 The same wake-up opens 督办 items for cases whose stored deadline instants have passed
 (:mod:`engine.supervision`); the case lock and a unique key make that exactly-once too. It also recounts the
@@ -38,10 +39,11 @@ from .bootstrap import Engine
 from .chain_heads import SEAL_GRACE, seal_days
 from .clock import CST
 from .commands import Actor, Command, FireDueTimers, RaiseSupervision, RecomputeDeadlines
-from .errors import Conflict, EngineError, NotFound
+from .errors import EngineError
 from .message_worker import MessageWorker
 from .persistence.timer_repository import MAX_RETRY, retry_delay
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
+from . import timer_admin
 
 log = logging.getLogger("tongban.worker")
 
@@ -255,43 +257,26 @@ class TimerWorker:
                 uow.commit()
             if aside:
                 log.error("timers of case %s set aside after their last failed firing "
-                          "(tongban timers list --failed; tongban timers retry ID)", case_id)
+                          "(tongban timers list --failed; tongban timers retry ID --by USER)", case_id)
             return False, aside
 
     @staticmethod
     def failing_timers(engine: Engine, *, set_aside_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
-        """Timers whose firing failed (``tongban timers list [--failed]``), due first.
-
-        The ones set aside (state ``failed``) and, unless ``set_aside_only``, the ones still retried with back-off
-        (state ``waiting`` with a ``last_error``). Each: ``id``, ``state``, ``case_id``, ``case_no``,
-        ``case_status``, ``element_id``, ``kind``, ``due_at``, ``attempts``, ``retry_at`` and ``last_error``.
-        """
-        with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
-            return uow.timers.failing(set_aside_only=set_aside_only, limit=limit)
+        """Timers whose firing failed (``tongban timers list``): :func:`engine.timer_admin.failing_timers`."""
+        return timer_admin.failing_timers(engine, set_aside_only=set_aside_only, limit=limit)
 
     @staticmethod
-    def retry_timer(engine: Engine, timer_id: int) -> bool:
-        """Put a timer set aside back to waiting (``tongban timers retry ID``): the next wake-up fires it.
+    def case_failing_timers(engine: Engine, case_id: int) -> list[dict[str, Any]]:
+        """One case's failing or set-aside timers, for its readers: :func:`engine.timer_admin.case_failing_timers`."""
+        return timer_admin.case_failing_timers(engine, case_id)
 
-        A timer of a case that has ended meanwhile has nothing left to fire: it is marked done instead, and
-        False is returned (True: put back).
+    @staticmethod
+    def retry_timer(engine: Engine, timer_id: int, actor: Actor) -> bool:
+        """Put a timer set aside back, recorded on its case with ``actor``: :func:`engine.timer_admin.retry_timer`.
 
-        Raises:
-            NotFound: no such timer (``TIMER_NOT_FOUND``).
-            Conflict: the timer is not set aside (``TIMER_NOT_FAILED``).
+        Returns True when it waits again, False when its case had ended (the timer is closed instead).
         """
-        with SqlAlchemyUnitOfWork(engine.database.writer) as uow:
-            found = uow.timers.state_of(timer_id)
-            if found is None:
-                raise NotFound(f"定时器 #{timer_id} 不存在", code="TIMER_NOT_FOUND", details={"timer_id": timer_id})
-            state, case_status = found
-            running = case_status == "running"
-            if not uow.timers.retry(timer_id, close=not running):
-                raise Conflict(f"定时器 #{timer_id} 未被搁置（状态 {state}），无需重试", code="TIMER_NOT_FAILED",
-                               details={"timer_id": timer_id, "state": state})
-            uow.commit()
-        log.info("timer %s %s by an administrator", timer_id, "put back to waiting" if running else "closed")
-        return running
+        return timer_admin.retry_timer(engine, timer_id, actor)
 
     def schedule(self, scheduler: Any, *, interval: float = 1.0, periodic: float = 60.0) -> None:
         """Add the sweep, the archive builder, the daily sealer and the periodic metrics job as interval jobs."""

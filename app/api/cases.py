@@ -5,7 +5,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from engine import ExtendDeadline, RequestExtension, ResumeClock, StartCase, SuspendClock
+from engine import ExtendDeadline, RequestExtension, ResumeClock, StartCase, SuspendClock, TimerWorker
 
 from ..auth import current_actor, require_user
 from ..runtime import get_engine
@@ -37,10 +37,15 @@ class CaseDetail(MethodView):
     @require_user
     @blp.response(200, CaseSchema)
     def get(self, case_id: int) -> Any:
-        """Return a case with its tasks and its waiting timers (e.g. the 容缺 deadline), if you may see it."""
+        """Return a case with its tasks and its waiting timers (e.g. the 容缺 deadline), if you may see it.
+
+        ``failing_timers`` lists its timers whose firing failed: still retried by the worker (``waiting``) or set
+        aside for an administrator (``failed``, ``tongban timers retry``).
+        """
         engine = get_engine()
         detail = engine.queries.case(current_actor(), case_id)   # 404 unless the caller may see the case
-        return {**detail, "timers": engine.case_timers.waiting(case_id)}
+        return {**detail, "timers": engine.case_timers.waiting(case_id),
+                "failing_timers": TimerWorker.case_failing_timers(engine, case_id)}
 
 
 @blp.route("/<int:case_id>/clocks/suspend", methods=["POST"])

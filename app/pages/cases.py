@@ -1,7 +1,9 @@
 """The case page (summary, materials, clocks, tasks, timeline), its material files and the bpmn-js diagram.
 
 The clocks section also lists the timers the case waits on with their due instants, e.g. the 容缺 deadline
-(容缺补齐期限届满) that terminates the case when it passes.
+(容缺补齐期限届满) that terminates the case when it passes. A timer whose firing failed (the worker retries it, or
+has set it aside for an administrator) is told above everything else, in a warning block: a deadline that did
+not act must not go unseen by those who read the case.
 
 The clocks section carries the deadline extension of 行政许可法第四十二条: staff of the district acting on the
 clocks (the case's ``clock_district``: the owning one, or the deciding one under 就地批办) ask (申请延长时限) and
@@ -18,7 +20,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 
 from engine import (
     EXTENSION_TEXT_MAX, DecideExtension, EngineError, ExtendDeadline, InvalidInput, NotFound, RequestExtension,
-    WithdrawExtension,
+    TimerWorker, WithdrawExtension,
 )
 
 from ..auth import current_actor
@@ -52,7 +54,8 @@ def _render(case_id: int, form: dict[str, Any] | None = None, error: str | None 
         "pages/case.html", case=detail, events=engine.queries.events(case_id), openable=openable,
         materials=materials(engine.documents.started_data(actor, case_id), engine.materials.list(actor, case_id)),
         highlight=sorted({t["element_id"] for t in current}), highlight_names=[t["name"] for t in current],
-        extension=_extension_context(actor, detail, form, error), timers=engine.case_timers.waiting(case_id)), status
+        extension=_extension_context(actor, detail, form, error), timers=engine.case_timers.waiting(case_id),
+        failing_timers=TimerWorker.case_failing_timers(engine, case_id)), status
 
 
 def _extension_context(actor: Any, detail: dict[str, Any], form: dict[str, Any] | None,

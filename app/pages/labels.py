@@ -38,7 +38,7 @@ EVENTS = {
     "MessageReceived": "收到消息", "MessageExpired": "消息过期未送达", "MessageResolved": "消息人工处理",
     "CaseLinked": "关联办件",
     "CaseRated": "好差评", "RectificationOpened": "差评整改立案", "RectificationClosed": "差评整改办结",
-    "RatingRemoved": "评价撤销（申诉成立）",
+    "RatingRemoved": "评价撤销（申诉成立）", "TimerRetried": "定时器人工重试",
 }
 ROLES_IN_LINK = {"receiving": "收件地办件", "owning": "业务属地办件", "sender": "发起办件",
                  "started": "由消息启动的办件"}

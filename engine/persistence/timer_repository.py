@@ -55,14 +55,18 @@ class TimerRepository:
                 cap: timedelta = MAX_RETRY, max_attempts: int = MAX_ATTEMPTS) -> tuple[datetime | None, int]:
         """Record a failed firing of the case's timers; back off by their ``attempts``, set aside past the cap.
 
-        Each waiting timer of the case becomes claimable again after :func:`retry_delay` of its attempts
-        (every claim counted one); one that has failed ``max_attempts`` times becomes :data:`FAILED`, out of
-        the workers' way until an administrator retries it. Returns (the earliest retry, timers set aside).
+        Each waiting timer of the case that was due (the firing failed on it) becomes claimable again after
+        :func:`retry_delay` of its attempts (every claim counted one); one that has failed ``max_attempts``
+        times becomes :data:`FAILED`, out of the workers' way until an administrator retries it. Returns (the
+        earliest retry, timers set aside).
         """
         table = _TIMERS
         conn = self.uow.connection
+        # Only the timers that were due: the firing failed on them. A later one (one not due for days, or on
+        # the far-future "never" instant of a clock that stands still) did not fail and is not marked.
         rows = conn.execute(select(table.c.id, table.c.attempts)
-                            .where(table.c.case_id == case_id, table.c.state == "waiting")).all()
+                            .where(table.c.case_id == case_id, table.c.state == "waiting",
+                                   table.c.due_at < now)).all()
         retry_at: datetime | None = None
         failed = 0
         for timer_id, attempts in rows:
@@ -87,17 +91,7 @@ class TimerRepository:
 
         Oldest due first, with the case's number and status; ``retry_at`` is when a waiting one is tried next.
         """
-        table = _TIMERS
-        which = table.c.state == FAILED
-        if not set_aside_only:
-            which = which | ((table.c.state == "waiting") & table.c.last_error.is_not(None))
-        rows = self.uow.connection.execute(
-            select(table.c.id, table.c.state, table.c.case_id, Case.case_no, Case.status.label("case_status"),
-                   table.c.element_id, table.c.kind, table.c.due_at, table.c.attempts,
-                   table.c.locked_until.label("retry_at"), table.c.last_error)
-            .join(Case, Case.id == table.c.case_id).where(which)
-            .order_by(table.c.due_at, table.c.id).limit(limit))
-        return [dict(row._mapping) for row in rows]
+        return failing_rows(self.uow.connection, set_aside_only=set_aside_only, limit=limit)
 
     def state_of(self, timer_id: int) -> tuple[str, str] | None:
         """The timer's state and its case's status, or None when there is no such timer."""
@@ -105,6 +99,14 @@ class TimerRepository:
         row = self.uow.connection.execute(select(table.c.state, Case.status).join(Case, Case.id == table.c.case_id)
                                           .where(table.c.id == timer_id)).first()
         return None if row is None else (row[0], row[1])
+
+    def find(self, timer_id: int) -> dict[str, Any] | None:
+        """The timer's ``case_id``, ``element_id``, ``state``, ``due_at``, ``attempts`` (None: no such timer)."""
+        table = _TIMERS
+        row = self.uow.connection.execute(
+            select(table.c.case_id, table.c.element_id, table.c.state, table.c.due_at, table.c.attempts)
+            .where(table.c.id == timer_id)).first()
+        return None if row is None else dict(row._mapping)
 
     def retry(self, timer_id: int, *, close: bool = False) -> bool:
         """Put a timer set aside back to waiting, or with ``close`` mark it done; False when it is not set aside.
@@ -123,3 +125,25 @@ class TimerRepository:
         """Return the earliest due time of any waiting timer."""
         table = _TIMERS
         return self.uow.connection.execute(select(func.min(table.c.due_at)).where(table.c.state == "waiting")).scalar()
+
+
+def failing_rows(connection: Any, *, set_aside_only: bool = False, case_id: int | None = None,
+                 limit: int = 100) -> list[dict[str, Any]]:
+    """Timers set aside and (unless ``set_aside_only``) those waiting after a failed firing, due first.
+
+    On any connection (a unit of work's, or a read session's for the case page). With ``case_id``, only that
+    case's. Each: ``id``, ``state``, ``case_id``, ``case_no``, ``case_status``, ``element_id``, ``kind``,
+    ``due_at``, ``attempts``, ``retry_at`` (when a waiting one is tried next) and ``last_error``.
+    """
+    table = _TIMERS
+    which = table.c.state == FAILED
+    if not set_aside_only:
+        which = which | ((table.c.state == "waiting") & table.c.last_error.is_not(None))
+    query = (select(table.c.id, table.c.state, table.c.case_id, Case.case_no, Case.status.label("case_status"),
+                    table.c.element_id, table.c.kind, table.c.due_at, table.c.attempts,
+                    table.c.locked_until.label("retry_at"), table.c.last_error)
+             .join(Case, Case.id == table.c.case_id).where(which))
+    if case_id is not None:
+        query = query.where(table.c.case_id == case_id)
+    rows = connection.execute(query.order_by(table.c.due_at, table.c.id).limit(limit))
+    return [dict(row._mapping) for row in rows]

@@ -3,8 +3,8 @@
 Messages back off (5 s doubling, capped at 1 h, poison after 8) and so do archive builds (1, 5, 30, 120 min,
 then ``failed``). A timer whose firing fails now backs off too (30 s doubling by its ``attempts``, capped at 1 h)
 and is set aside (state ``failed``) after its tenth failed firing, listed by ``tongban timers list`` and put
-back by ``tongban timers retry``; a recount or 督办 that fails waits likewise (in the worker's memory) instead of
-being tried at every wake-up; an archive build that kills the worker ends ``failed`` after its last attempt.
+back by ``tongban timers retry ID --by ADMIN``; a recount or 督办 that fails waits likewise (in the worker's memory)
+instead of being tried at every wake-up; an archive build that kills the worker ends ``failed`` after its last attempt.
 """
 from __future__ import annotations
 
@@ -87,11 +87,13 @@ def test_a_timer_failing_ten_times_is_set_aside_listed_and_can_be_retried(engine
     clock.advance(hours=2)
     assert worker.sweep().cases + worker.sweep().failed == 0     # out of the workers' way
     listed = ok(runner.invoke(args=["timers", "list", "--failed"]))
+    engine.identity.create_user("ops_admin", display_name="运维管理员", roles=("admin",), district="500000")
+    by = ["--by", "ops_admin"]
     assert f"#{row.id} [已搁置]" in listed and "尝试 10 次" in listed and "合计：被搁置的定时器 1 个" in listed
     assert json.loads(ok(runner.invoke(args=["timers", "list", "--json"])))[0]["state"] == "failed"
-    assert "TIMER_NOT_FOUND" in failed(runner.invoke(args=["timers", "retry", str(row.id + 1000)]))
-    assert "已重新排队" in ok(runner.invoke(args=["timers", "retry", str(row.id)]))
-    assert "TIMER_NOT_FAILED" in failed(runner.invoke(args=["timers", "retry", str(row.id)]))
+    assert "TIMER_NOT_FOUND" in failed(runner.invoke(args=["timers", "retry", str(row.id + 1000), *by]))
+    assert "已重新排队" in ok(runner.invoke(args=["timers", "retry", str(row.id), *by]))
+    assert "TIMER_NOT_FAILED" in failed(runner.invoke(args=["timers", "retry", str(row.id), *by]))
     (row,) = timer_rows(engine, case_id)
     assert (row.state, row.attempts) == ("waiting", 0)
     assert worker.sweep().failed == 1       # still broken: tried again at once, then backs off from the start
@@ -101,7 +103,7 @@ def test_a_timer_failing_ten_times_is_set_aside_listed_and_can_be_retried(engine
     with engine.database.engine.begin() as conn:      # set aside again, and its case ended meanwhile
         conn.execute(text("UPDATE timers SET state = 'failed' WHERE id = :id"), {"id": row.id})
         conn.execute(text("UPDATE cases SET status = 'completed' WHERE id = :id"), {"id": case_id})
-    assert "已关闭" in ok(runner.invoke(args=["timers", "retry", str(row.id)]))
+    assert "已关闭" in ok(runner.invoke(args=["timers", "retry", str(row.id), *by]))
     assert timer_rows(engine, case_id)[0].state == "done"
 
 
