@@ -9,10 +9,11 @@ into its scratch database (see :class:`engine.case_history.CaseHistory`). Instan
 
 Reading checks the size (:data:`~engine.history_input.MAX_HISTORY_BYTES`), that the text is strict JSON with
 no text a database cannot store and every field of its column's type (:mod:`engine.history_input`), the format
-version, the shape of every part, the calendar against the file's own load log and that the file holds every
-definition version its events name; each refusal is a :class:`HistoryFileError` with a stable code and a
-Chinese message. :func:`verify_history` checks the chain, and against a database that holds the case
-(:mod:`engine.history_anchor`).
+version, the shape of every part and the calendar against the file's own load log (:mod:`engine.history_parts`)
+and that the file holds every definition version its events name; each refusal is a :class:`HistoryFileError`
+with a stable code and a Chinese message, which names places counting from 1 and echoes what it found bounded
+and escaped (:mod:`engine.file_echo`). :func:`verify_history` checks the chain, and against a database that
+holds the case: its events, chain head and case row (:mod:`engine.history_anchor`).
 
 **Format versions.** ``tongban-case-history/1`` carried every calendar row of the source (about 115 KB of a
 file, seeded whole by replay). ``/2`` carries only the whole years the case can
@@ -45,26 +46,19 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
-
-from sqlalchemy import Date, Table
+from typing import Any
 
 from .audit import COUNT_DIFFERS, ChainCheck, verify_chain
-from .case_history import CASE_COLUMNS, MATERIAL_COLUMNS, SENDER_COLUMNS, CaseHistory, StoredEvent, trim_calendar
+from .case_history import CaseHistory, StoredEvent, trim_calendar
 from .errors import InvalidInput
+from .file_echo import clipped, shown
 from .history_anchor import DIFFERS, HistoryVerification, compare_with_database
-from .history_input import MAX_HISTORY_BYTES, NotStrictJson, strict_loads, typed, typed_row, unstorable_problem
+from .history_input import MAX_HISTORY_BYTES, NotStrictJson, strict_loads, unstorable_problem
+from .history_parts import EVENT_FIELDS, SEED_TABLES, history_of
 from .parser_text import file_problem, json_problem
-from .persistence.calendar_repository import DAY_COLUMNS, LostVersion
-from .persistence.models import (
-    CalendarDay, CalendarImport, CalendarReplacedDay, Case, CaseEvent, CaseMaterial, FormVersion, Grant, MatterVersion,
-    ProcessDefinition, User,
-)
-from .persistence.types import UtcDateTime
-from .replay_calendar import imports_problem, versions_problem
 from .replay_inputs import first_broken_link
 from .verification import chinese_reason
 
@@ -73,18 +67,6 @@ FORMAT = "tongban-case-history/4"
 READABLE = ("tongban-case-history/1", "tongban-case-history/2", "tongban-case-history/3", FORMAT)
 """The formats this module reads (``/1``: every calendar row, nothing withheld; ``/1``, ``/2``: no replaced
 schedules; ``/1`` to ``/3``: no load log)."""
-SEED_TABLES: dict[str, Table] = {
-    "definitions": ProcessDefinition.__table__, "forms": FormVersion.__table__,
-    "matters": MatterVersion.__table__, "grants": Grant.__table__, "users": User.__table__,
-    "calendar": CalendarDay.__table__, "calendar_replaced": CalendarReplacedDay.__table__,
-    "calendar_imports": CalendarImport.__table__, "materials": CaseMaterial.__table__,
-}
-SINCE = {"calendar_replaced": 3, "calendar_imports": 4}
-"""The format version that added each seed table; an older file does not have it."""
-IMPORT_ACTIONS = frozenset({"created", "replaced", "unchanged"})
-REPLACED_COLUMNS = frozenset({*DAY_COLUMNS, "replaced_at"})
-EVENT_FIELDS = tuple(f.name for f in fields(StoredEvent))
-"""An event's keys in the file, in their order: the fields of :class:`engine.case_history.StoredEvent`."""
 
 
 class HistoryFileError(InvalidInput):
@@ -184,11 +166,12 @@ def loads_history(text: str, *, name: str = "历史文件") -> CaseHistory:
         raise HistoryFileError(f"{name} {problem}，不是 tongban 导出的历史文件", details={"file": name})
     if not isinstance(doc, dict) or doc.get("format") not in READABLE:
         found = doc.get("format") if isinstance(doc, dict) else None
-        raise HistoryFileError(f"{name} 的格式 {found!r} 无法识别（支持 {'、'.join(READABLE)}）",
+        raise HistoryFileError(f"{name} 的格式 {shown(found)} 无法识别（支持 {'、'.join(READABLE)}）",
                                code="HISTORY_FORMAT_UNKNOWN",
-                               details={"file": name, "format": found, "supported": list(READABLE)})
+                               details={"file": name, "format": None if found is None else clipped(found),
+                                        "supported": list(READABLE)})
     try:
-        history = _history(doc)
+        history = history_of(doc, READABLE.index(doc["format"]) + 1)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise HistoryFileError(f"{name} 的内容不完整或格式错误：{_shape_problem(exc)}",
                                details={"file": name}) from exc
@@ -200,11 +183,11 @@ def _shape_problem(exc: Exception) -> str:
     """What a malformed part is, in Chinese: this module's own words, else a missing key or a generic phrase.
 
     Python's own messages (``string indices must be integers``, ``Invalid isoformat string``) are English
-    and name no part of the file, so they are not shown.
+    and name no part of the file, so they are not shown; a missing key is echoed bounded.
     """
     said = str(exc.args[0]) if exc.args else ""
     if isinstance(exc, KeyError) and not _CHINESE.search(said):
-        return f"缺少 {said}"
+        return f"缺少 {clipped(said)}"
     if _CHINESE.search(said):
         return said
     return "某个部分的类型或取值不符合历史文件格式"
@@ -231,138 +214,11 @@ def verify_history(history: CaseHistory, *, engine: Any = None) -> HistoryVerifi
                                  chinese_reason(check.reason))
     if not check.ok or engine is None:
         return result
-    state, stored, seq, reason = compare_with_database(
-        engine, history.case_no, [(e.seq, e.hash) for e in history.events], history.case["chain_head"])
-    if state == DIFFERS:
-        return replace(result, ok=False, broken_seq=seq, reason=reason, database=state, database_events=stored)
-    return replace(result, database=state, database_events=stored)
-
-
-def _history(doc: Mapping[str, Any]) -> CaseHistory:
-    seed = doc["seed"]
-    case = _row(Case.__table__, doc["case"], "case")
-    missing = [c for c in CASE_COLUMNS if c not in case]
-    if missing:
-        raise KeyError(f"case 缺少字段 {', '.join(missing)}")
-    if not isinstance(doc["events"], list) or not doc["events"]:
-        raise ValueError("events 应为非空的事件列表（每个办件至少记录了 CaseStarted）")
-    events = [_event(item, index) for index, item in enumerate(doc["events"], 1)]
-    version = READABLE.index(doc["format"]) + 1
-    since_3 = version >= 3
-    raw = {name: list(seed[name]) if version >= SINCE.get(name, 1) else [] for name in SEED_TABLES}
-    # These tables' own rules first, in their own words; then every field's type (_row).
-    _check_imports(raw["calendar_imports"])
-    for row in raw["materials"]:
-        if set(row) - set(MATERIAL_COLUMNS):
-            raise ValueError(f"materials 含多余字段 {sorted(set(row) - set(MATERIAL_COLUMNS))}")
-    for row in raw["calendar_replaced"]:
-        if set(row) != REPLACED_COLUMNS or row["replaced_at"] is None:
-            raise ValueError(f"calendar_replaced 的行应含且只含字段 {sorted(REPLACED_COLUMNS)}")
-    tables = {name: [_row(table, row, name) for row in raw[name]] for name, table in SEED_TABLES.items()}
-    messages = [_message(item) for item in seed["messages"]]
-    withheld = _withheld(seed["calendar_withheld"]) if doc["format"] != READABLE[0] else {}
-    both = sorted(withheld.keys() & {row["year"] for row in (*tables["calendar"], *tables["calendar_replaced"])})
-    if both:
-        raise ValueError(f"calendar_withheld 与 calendar 含同一年份 {both}")
-    problem = versions_problem(tables["calendar"], tables["calendar_replaced"])
-    if problem is not None:
-        raise ValueError(f"calendar 与 calendar_replaced 不成其为逐年依次生效的节假日安排：{problem}")
-    problem = imports_problem(tables["calendar"], tables["calendar_replaced"], tables["calendar_imports"], withheld)
-    if problem is not None:
-        raise ValueError(f"calendar 与 calendar_imports 不符：{problem}")
-    lost = [_lost(item) for item in seed["calendar_lost"]] if since_3 else []
-    return CaseHistory(case, events, tables["definitions"], tables["forms"], tables["matters"], tables["grants"],
-                       tables["users"], tables["calendar"], tables["materials"], messages, withheld,
-                       tables["calendar_replaced"], lost, tables["calendar_imports"])
-
-
-def _check_imports(rows: list[dict[str, Any]]) -> None:
-    """``seed.calendar_imports`` (format /4): the load log, whole rows in id order (generation N: the first N)."""
-    last = 0
-    for row in rows:
-        missing = sorted(set(CalendarImport.__table__.c.keys()) - set(row) - {"previous_hash"})
-        if missing:
-            raise KeyError(f"calendar_imports 的行缺少字段 {', '.join(missing)}")
-        if isinstance(row["id"], bool) or not isinstance(row["id"], int) or row["id"] <= last:
-            raise ValueError("calendar_imports 的 id 应为按载入顺序递增的整数")
-        if isinstance(row["year"], bool) or not isinstance(row["year"], int):
-            raise TypeError(f"calendar_imports 的年份 {row['year']!r} 不是整数")
-        if row["action"] not in IMPORT_ACTIONS or row["at"] is None:
-            raise ValueError(f"calendar_imports 的载入动作 {row['action']!r} 无法识别")
-        last = row["id"]
-
-
-def _withheld(items: list[Any]) -> dict[int, datetime]:
-    """``seed.calendar_withheld`` (format /2): each loaded year the file leaves out, with when it was loaded."""
-    withheld = {}
-    for item in items:
-        if not isinstance(item["year"], int) or isinstance(item["year"], bool):
-            raise TypeError(f"calendar_withheld 的年份 {item['year']!r} 不是整数")
-        withheld[item["year"]] = _instant(item["loaded_at"])
-    return withheld
-
-
-def _lost(item: Mapping[str, Any]) -> LostVersion:
-    """One ``seed.calendar_lost`` item (format /3): a replaced schedule whose days were not kept."""
-    if not isinstance(item["year"], int) or isinstance(item["year"], bool):
-        raise TypeError(f"calendar_lost 的年份 {item['year']!r} 不是整数")
-    loaded = item["loaded_at"]
-    return LostVersion(item["year"], None if loaded is None else _instant(loaded), _instant(item["replaced_at"]))
-
-
-MAX_SEQ = 2**31 - 1
-"""The largest event number a file may carry (the database's ``seq`` is a 32-bit integer)."""
-
-
-def _event(item: Mapping[str, Any], index: int) -> StoredEvent:
-    missing = [f for f in EVENT_FIELDS if f not in item]
-    if missing:
-        raise KeyError(f"第 {index} 个事件缺少字段 {', '.join(missing)}")
-    seq = item["seq"]
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
-        raise TypeError(f"第 {index} 个事件的 seq 应为 1 至 {MAX_SEQ} 的整数")
-    if not isinstance(item["payload"], dict):
-        raise TypeError(f"第 {index} 个事件的 payload 类型错误")
-    for key in EVENT_FIELDS:
-        typed(CaseEvent.__table__.c[key], item[key], f"第 {index} 个事件的 {key}")
-    named = {"CaseStarted": "content_hash", "CaseMigrated": "to_hash"}.get(item["event_type"])
-    if named in item["payload"] and not isinstance(item["payload"][named], str):
-        raise TypeError(f"第 {index} 个事件（{item['event_type']}）的 payload.{named} 应为文本")
-    return StoredEvent(**{**item, "occurred_at": _instant(item["occurred_at"])})
-
-
-def _message(item: Mapping[str, Any]) -> dict[str, Any]:
-    for key in ("idempotency_key", "name", "correlation_key"):
-        if not isinstance(item[key], str) and (key != "correlation_key" or item[key] is not None):
-            raise TypeError(f"messages 的 {key} 应为文本")
-    sender = item["sender"]
-    if sender is not None:
-        typed_row({k: Case.__table__.c[k] for k in SENDER_COLUMNS}, {k: sender[k] for k in SENDER_COLUMNS},
-                  "messages.sender")
-        sender = {k: _instant(sender[k]) if k == "started_at" else sender[k] for k in SENDER_COLUMNS}
-    if not isinstance(item["payload"], dict):
-        raise TypeError(f"消息 {item['idempotency_key']} 的 payload 不是对象")
-    return {"idempotency_key": item["idempotency_key"], "name": item["name"],
-            "correlation_key": item["correlation_key"], "payload": item["payload"], "sender": sender}
-
-
-def _row(table: Table, row: Mapping[str, Any], part: str) -> dict[str, Any]:
-    """A row of ``table`` with instants and days typed again; a column the table lacks is refused."""
-    if not isinstance(row, dict):
-        raise TypeError(f"{part} 的行应为对象")
-    unknown = set(row) - set(table.c.keys())
-    if unknown:
-        raise ValueError(f"{part} 含未知字段 {sorted(unknown)}")
-    typed_row(table.c, row, part)
-    out = {}
-    for key, value in row.items():
-        kind = table.c[key].type
-        if value is not None and isinstance(kind, UtcDateTime):
-            value = _instant(value)
-        elif value is not None and isinstance(kind, Date):
-            value = date.fromisoformat(value)
-        out[key] = value
-    return out
+    found = compare_with_database(engine, history)
+    if found.state == DIFFERS:
+        return replace(result, ok=False, broken_seq=found.seq, reason=found.reason, database=found.state,
+                       database_events=found.database_events, fields=found.fields)
+    return replace(result, database=found.state, database_events=found.database_events)
 
 
 def _check_definitions(history: CaseHistory, name: str) -> None:
@@ -373,23 +229,17 @@ def _check_definitions(history: CaseHistory, name: str) -> None:
     if lacking and history.case["definition_id"] in ids and first_broken_link(history, naming) is not None:
         return   # the hash was edited in the event naming it: verify shows the broken link, replay refuses on it
     if lacking or history.case["definition_id"] not in ids:
-        what = "、".join(h[:12] + "…" for h in lacking) or f"id {history.case['definition_id']}"
-        raise HistoryFileError(f"{name} 缺少办件所用的流程定义（{history.case['process_key']}，内容哈希 {what}），"
-                               "无法重放", code="HISTORY_DEFINITION_MISSING",
-                               details={"file": name, "missing": lacking or [history.case["definition_id"]]})
+        what = "、".join(clipped(h[:12]) + "…" for h in lacking[:3]) or f"id {clipped(history.case['definition_id'])}"
+        raise HistoryFileError(f"{name} 缺少办件所用的流程定义（{clipped(history.case['process_key'])}，内容哈希 "
+                               f"{what}），无法重放", code="HISTORY_DEFINITION_MISSING",
+                               details={"file": name, "missing": [clipped(h) for h in lacking]
+                                        or [history.case["definition_id"]]})
 
 
 def _named_hash(event: StoredEvent) -> Any:
     """The definition content hash an event names (CaseStarted, CaseMigrated), else None."""
     key = {"CaseStarted": "content_hash", "CaseMigrated": "to_hash"}.get(event.event_type)
     return event.payload.get(key) if key else None
-
-
-def _instant(value: Any) -> datetime:
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError(f"时间 {value} 缺少时区")
-    return parsed.astimezone(timezone.utc)
 
 
 def _plain(value: Any) -> Any:

@@ -6,7 +6,8 @@ of two, so tongban would hash and replay one value while a person or another too
 ``NaN``/``Infinity`` (not JSON); no string or key may hold what no database stores (:mod:`engine.storable`: a
 lone surrogate cannot even be hashed); and each field must have the type of the column it came from, so
 a list where a case number belongs is refused as such instead of surfacing later as a Python exception.
-tongban never writes any of these.
+tongban never writes any of these. What a refusal echoes from the file is bounded and escaped, and the places
+it names count from 1 (:mod:`engine.file_echo`).
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any, Mapping
 
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String
 
+from .file_echo import place, shown, within
 from .persistence.types import UtcDateTime
-from .storable import unstorable_in, visible_text
+from .storable import unstorable_in
 
 MAX_HISTORY_BYTES = 256 * 1024 * 1024
 """The largest history file read (256 MiB); the golden histories (tests/data/histories) are near 100 KB each."""
@@ -42,7 +44,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise NotStrictJson(f"对象中有重复的键 {json.dumps(visible_text(key), ensure_ascii=False)}")
+                raise NotStrictJson(f"对象中有重复的键 {shown(key)}")
             seen.add(key)
     return found
 
@@ -52,13 +54,18 @@ def _no_constant(name: str) -> Any:
 
 
 def unstorable_problem(doc: Any) -> str | None:
-    """Where ``doc`` holds a NUL or a lone surrogate, in Chinese (``在 events.3.actor 处含有…``), else None."""
+    """Where ``doc`` holds a NUL or a lone surrogate, in Chinese (``在第 4 个事件的 actor 处含有…``), else None."""
     found = unstorable_in(doc)
     if found is None:
         return None
     what = "空字符（U+0000）" if found.reason == "nul" else "无效的 Unicode 字符（不成对的 UTF-16 代理项）"
-    where = f"在 {visible_text(found.where)} 处" if found.path else ""
+    where = _at(place(found.path)) if found.path else ""
     return f"{where}含有{what}"
+
+
+def _at(where: str) -> str:
+    """``在 case.title 处``, ``在第 4 个事件的 actor 处``: spaced where Latin meets Chinese."""
+    return f"在{'' if where.startswith('第') else ' '}{where}{'' if where.endswith(('项', '事件')) else ' '}处"
 
 
 _KINDS: tuple[tuple[type, tuple[type, ...], str], ...] = (
@@ -95,9 +102,13 @@ def typed(column: Column[Any], value: Any, where: str) -> Any:
 
 
 def typed_row(columns: Mapping[str, Column[Any]], row: Mapping[str, Any], part: str) -> None:
-    """Check every field of ``row`` against the column of its name (see :func:`typed`)."""
+    """Check every field of ``row`` against the column of its name (see :func:`typed`).
+
+    ``part`` is the row's place (:func:`engine.file_echo.place`): ``case`` names ``case.case_no``,
+    ``seed.users 第 2 项`` names ``seed.users 第 2 项的 display_name``.
+    """
     for key, value in row.items():
-        typed(columns[key], value, f"{part}.{key}")
+        typed(columns[key], value, within(part, key))
 
 
 def _json_kind(value: Any) -> str:

@@ -102,10 +102,10 @@ def test_an_edited_generation_beyond_the_log_refuses_the_replay(engine, clock, r
 
 
 @pytest.mark.parametrize("edit, words", [
-    (lambda log: log.reverse(), "calendar_imports 的 id 应为按载入顺序递增的整数"),
-    (lambda log: log[0].update(action="deleted"), "calendar_imports 的载入动作 'deleted' 无法识别"),
-    (lambda log: log[0].update(year="2026"), "calendar_imports 的年份 '2026' 不是整数"),
-    (lambda log: log[0].pop("at"), "calendar_imports 的行缺少字段 at"),
+    (lambda log: log.reverse(), "seed.calendar_imports 第 2 项的 id 应为按载入顺序递增的整数"),
+    (lambda log: log[0].update(action="deleted"), 'seed.calendar_imports 第 1 项的载入动作 "deleted" 无法识别'),
+    (lambda log: log[0].update(year="2026"), 'seed.calendar_imports 第 1 项的年份 "2026" 不是整数'),
+    (lambda log: log[0].pop("at"), "seed.calendar_imports 第 1 项缺少字段 at"),
 ], ids=["out-of-order", "unknown-action", "year-not-int", "no-instant"])
 def test_a_malformed_load_log_is_refused_when_the_file_is_read(engine, clock, tmp_path, edit, words):
     doc = exported(engine, clock)

@@ -170,10 +170,13 @@ def test_a_schedule_replaced_before_it_was_kept_refuses_the_replays_that_read_it
 @pytest.mark.parametrize("edit, words", [
     (lambda doc: doc["seed"].pop("calendar_replaced"), "calendar_replaced"),
     (lambda doc: doc["seed"].pop("calendar_lost"), "calendar_lost"),
-    (lambda doc: doc["seed"]["calendar_replaced"][0].pop("replaced_at"), "calendar_replaced 的行应含且只含字段"),
-    (lambda doc: doc["seed"]["calendar_replaced"][0].update(replaced_at=None), "calendar_replaced 的行应含且只含字段"),
+    (lambda doc: doc["seed"]["calendar_replaced"][0].pop("replaced_at"),
+     "seed.calendar_replaced 第 1 项应含且只含字段"),
+    (lambda doc: doc["seed"]["calendar_replaced"][0].update(replaced_at=None),
+     "seed.calendar_replaced 第 1 项应含且只含字段"),
     (lambda doc: doc["seed"]["calendar_lost"].append(
-        {"year": "2026", "loaded_at": None, "replaced_at": "2026-11-23T02:00:00+00:00"}), "calendar_lost 的年份"),
+        {"year": "2026", "loaded_at": None, "replaced_at": "2026-11-23T02:00:00+00:00"}),
+     'seed.calendar_lost 第 1 项的年份 "2026" 不是整数'),
     (lambda doc: doc["seed"]["calendar_withheld"].append(
         {"year": 2026, "loaded_at": "2026-11-23T01:00:00+00:00"}), "同一年份 [2026]"),
     (lambda doc: doc["seed"]["calendar_replaced"].append(doc["seed"]["calendar_replaced"][0]), "在同一版本中出现两次"),
