@@ -16,7 +16,8 @@ from engine import (
     calendar_years, ensure_calendar_seeded, import_calendar_year, load_work_calendar, parse_schedule,
 )
 
-from .cli_common import BoundedInt, CliGroup, PathParam, fail
+from .cli_common import CliGroup, fail
+from .cli_types import BoundedInt, PathParam
 from .pages.labels import CLOCKS_SHORT
 from .runtime import get_engine
 

@@ -218,19 +218,3 @@ class CliGroup(ChineseHelp, click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:              # no such subcommand
             raise usage_refusal(exc, as_json=False, ctx=ctx) from None
-
-
-# --- names that moved to app.cli_types -----------------------------------------------------------------------------
-# Temporary, until app/cli_calendar.py, cli_history.py, cli_messages.py, cli_replay.py and cli_timers.py import the
-# parameter types from app.cli_types (they were being edited elsewhere when the types moved); then delete this.
-# Looked up on first use, not imported at the top: app.cli_types itself imports this module.
-_MOVED_TO_CLI_TYPES = frozenset({"MAX_ID", "MAX_INT32", "BoundedInt", "BoundedFloat", "ID", "VERSION", "EVENT_SEQ",
-                                 "INTEGER", "case_ref_problem", "CaseRef", "CASE", "PathParam"})
-
-
-def __getattr__(name: str) -> Any:
-    """A parameter type that moved to :mod:`app.cli_types`, for a module that still imports it from here."""
-    if name in _MOVED_TO_CLI_TYPES:
-        from . import cli_types
-        return getattr(cli_types, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,8 @@ from flask.cli import with_appcontext
 
 from engine import Actor, EngineError, load_case_history, write_history
 
-from .cli_common import EVENT_SEQ, CaseRef, CliGroup, PathParam, fail
+from .cli_common import CliGroup, fail
+from .cli_types import EVENT_SEQ, CaseRef, PathParam
 from .pages.labels import CASE_STATUSES, CLOCK_STATUSES, CLOCKS_SHORT, EVENTS, TASK_STATES, when
 from .runtime import get_engine
 

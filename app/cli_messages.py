@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 from engine import CST, MESSAGE_STATES, Actor, EngineError
 
-from .cli_common import ID, BoundedInt, CliGroup, PathParam, fail, refuse
+from .cli_common import CliGroup, fail, refuse
+from .cli_types import ID, BoundedInt, PathParam
 from .runtime import get_engine
 
 REJECTIONS = {"forged": "伪造", "replayed": "重放"}
@@ -24,9 +25,9 @@ def _admin(username: str) -> Actor:
 
 
 @click.group("messages", cls=CliGroup, short_help="办件之间的消息：列出、重试、丢弃、提交", help=(
-    "列出办件之间的消息；重试或丢弃投递失败、已过期和已拒收的消息（管理员）。"))
+    "列出办件之间的消息；重试投递失败和已过期的消息，丢弃这些及无法投递、已拒收的消息（管理员）。"))
 def messages_group() -> None:
-    """List messages between cases; retry or discard poison, expired and rejected ones (admins)."""
+    """List messages between cases; retry poison and expired ones, discard those and undeliverable or rejected ones."""
 
 
 @messages_group.command("list", short_help="列出消息（最新的在前）",
@@ -75,13 +76,13 @@ def messages_retry(message_id: int, reason: str, actor: str) -> None:
     click.echo(f"消息 #{message_id} 已重新排队投递")
 
 
-@messages_group.command("discard", help="丢弃投递失败、已过期或已拒收的消息（不再投递）。")
+@messages_group.command("discard", help="丢弃投递失败、已过期、无法投递或已拒收的消息（不再投递）。")
 @with_appcontext
 @click.argument("message_id", type=ID)
 @click.option("--reason", required=True, help="处理理由（写入发送方办件的审计记录）")
 @click.option("--actor", default="admin", show_default=True, help="操作的管理员用户名")
 def messages_discard(message_id: int, reason: str, actor: str) -> None:
-    """Close a poison, expired or rejected message for good."""
+    """Close a poison, expired, undeliverable or rejected message for good."""
     try:
         get_engine().messages.discard(message_id, _admin(actor), reason)
     except EngineError as exc:

@@ -12,7 +12,8 @@ from flask.cli import with_appcontext
 
 from engine import EngineError, Replayer, ReplayResult, read_history
 
-from .cli_common import CASE, CliCommand, PathParam, fail, refuse
+from .cli_common import CliCommand, fail, refuse
+from .cli_types import CASE, PathParam
 from .runtime import get_engine
 
 log = logging.getLogger(__name__)

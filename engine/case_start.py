@@ -1,7 +1,8 @@
 """Opening a case: who may start one, on which definition and matter, with which clocks, run to its first wait.
 
-A case opens by a person's StartCase (:func:`start_case`, checked by :func:`check_starter`), or by intake, a
-rating, a message or a replay, each with its own rules, through :func:`open_case`: the matter and its grants
+A case opens by a person's StartCase (:func:`start_case`, checked by :func:`check_starter`; its start data
+may not preset what the process fills in itself, :func:`refuse_process_presets`), or by intake, a rating, a
+message or a replay, each with its own rules, through :func:`open_case`: the matter and its grants
 (异地代收代办, 就地批办), the definition version, the clocks (diagram, catalog, project category), the first step,
 and the case row with its first hash-chained events, in the caller's transaction.
 """
@@ -24,10 +25,11 @@ from .category_limit import CategoryLimit, resolve_pending
 from .clock import CST
 from .commands import Actor, StartCase
 from .definitions import ClockSpec
-from .errors import Forbidden, InvalidInput, MatterUnavailable, UnknownDistrict
+from .errors import ApplicationInvalid, Forbidden, InvalidInput, MatterUnavailable, UnknownDistrict
 from .grants import local_decision, require_grant
 from .handlers import CaseRef, Services, _apply_step
 from .handoffs import proxy_opening
+from .intake_checks import preset_problems, process_fields
 from .persistence.case_records import CaseRecord
 from .persistence.models import MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -44,17 +46,20 @@ Auditors, designers, supervisors and administrators do not: what they check or c
 def start_case(cmd: StartCase, svc: Services) -> CaseRef:
     """Start a case on the latest (or requested) definition version and run it until it waits.
 
-    The actor must have the right to start it (:func:`check_starter`).
+    The actor must have the right to start it (:func:`check_starter`), and the start data may not preset a
+    name the process fills in itself (:func:`refuse_process_presets`).
     """
-    return start_as_given(cmd, svc, check=check_starter)
+    return start_as_given(cmd, svc, check=check_starter, outside=True)
 
 
 def start_as_given(cmd: StartCase, svc: Services,
-                   check: Callable[[SqlAlchemyUnitOfWork, StartCase], None] | None = None) -> CaseRef:
+                   check: Callable[[SqlAlchemyUnitOfWork, StartCase], None] | None = None, *,
+                   outside: bool = False) -> CaseRef:
     """Start a case as the command says, after ``check`` (when given) in the same transaction.
 
     A dry run starts the case its scenario describes without ``check``: in production that case opens
     through intake, a rating or a message, whose own rules admit it, never by a person's StartCase.
+    ``outside``: the start data comes from outside the engine (see :func:`open_case`).
     """
     check_start_text(cmd)
     data = check_variables(cmd.data, what="办件初始数据")
@@ -62,7 +67,7 @@ def start_as_given(cmd: StartCase, svc: Services,
     with svc.uow() as uow:
         if check is not None:
             check(uow, cmd)
-        case, created, workflow = open_case(uow, svc, cmd, data, now)
+        case, created, workflow = open_case(uow, svc, cmd, data, now, outside=outside)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     return CaseRef(case.id, case.case_no, case.status, case.version, created)
@@ -115,7 +120,8 @@ def check_starter(uow: SqlAlchemyUnitOfWork, cmd: StartCase) -> None:
 
 def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: dict[str, Any], now: datetime,
               inputs_after: Callable[[CaseRecord, MatterVersion | None], list[ev.Event]] | None = None,
-              opening: Opening | None = None, intake: bool = False) -> tuple[CaseRecord, tuple[int, ...], Any]:
+              opening: Opening | None = None, intake: bool = False,
+              outside: bool = False) -> tuple[CaseRecord, tuple[int, ...], Any]:
     """Insert and run a new case inside ``uow`` (the caller commits); return it, its new tasks, its workflow.
 
     ``inputs_after`` adds audit events recorded right after ``CaseStarted`` (intake records the
@@ -125,6 +131,9 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     ``intake``: ``data`` comes from intake (收件, or its replay) and holds intake's bookkeeping (applicant,
     matter_code, 承办部门 ...) beside the application, so a bundle checks only its 一表申报 form's keys;
     intake has checked the application against that form already (:func:`engine.bundle.application_form`).
+    ``outside``: ``data`` is a person's start data (``StartCase``, ``POST /api/v1/cases``), refused where it
+    presets what the process fills in itself (:func:`refuse_process_presets`). Intake checks its application
+    so itself; a message, a rating and replay pass data the engine made or recorded, and leave it False.
     """
     owning = cmd.owning_district or cmd.actor.district
     receiving = cmd.receiving_district or cmd.actor.district or owning
@@ -142,12 +151,15 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
         # 就地批办 needs no handoff: the receiving district runs the matter's own process and decides.
         opening = proxy_opening(uow, matter_row, owning, receiving, now)
     opening = opening or Opening()
+    given = data
     data = {**data, **opening.data}
     process_key = matter_row.process_key if matter_row is not None else cmd.process_key
     process_key = opening.process_key or process_key
     if not process_key:
         raise InvalidInput("请指定流程（process_key）或事项（matter_code）")
     definition = svc.catalog.get(uow, uow.definitions.latest_id(process_key, cmd.version))
+    if outside:
+        refuse_process_presets(uow, svc, definition, matter_row, given)
     # From here on the clocks, the catalog's when= and the first step count days: with the calendar committed
     # by now, even when another process imported it a moment ago (one cheap statement; none when a case row
     # was read in this unit already).
@@ -220,6 +232,32 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
     uow.cases.save(case, events=rows)
     return case, created, workflow
+
+
+def refuse_process_presets(uow: SqlAlchemyUnitOfWork, svc: Services, definition: Any,
+                           matter_row: MatterVersion | None, data: dict[str, Any]) -> None:
+    """Refuse start data that presets a name the process fills in itself, as intake refuses an application.
+
+    The names are :func:`engine.intake_checks.process_fields` of the process started and, for a matter, of
+    the matter's own process too (a 异地代收代办 receiving case's data goes on to it); a matter's application
+    form (申请表单) keys stay the caller's, as at intake. A preset ``design_opinions`` (工改's 会审 votes)
+    would otherwise wedge the case for good.
+
+    Raises:
+        ApplicationInvalid: ``APPLICATION_INVALID`` (422), ``details.fields`` mapping each ``data.<key>`` to
+            :data:`~engine.intake_checks.PROCESS_FIELD`; nothing is written.
+    """
+    written = process_fields(definition)
+    if matter_row is not None:
+        if matter_row.process_key != definition.process_key:
+            written |= process_fields(svc.catalog.get(uow, uow.definitions.latest_id(matter_row.process_key)))
+        own_form = Matter.from_doc(matter_row.doc).application_form
+        if own_form is not None:
+            written -= form_keys(svc.catalog.application_form(uow, *own_form))
+    problems = preset_problems(written, data, "data")
+    if problems:
+        keys = "、".join(key.removeprefix("data.") for key in problems)
+        raise ApplicationInvalid(f"办件初始数据不能预置由办理过程填写的字段：{keys}", details={"fields": problems})
 
 
 def matter_for(uow: SqlAlchemyUnitOfWork, code: str, receiving: str | None,

@@ -20,7 +20,9 @@ from .clock_events import (
     ExtensionApproved, ExtensionRejected, ExtensionRequested, ExtensionWithdrawn, SupervisionClosed,
     SupervisionRaised, TimersRearmed,
 )
-from .message_events import CaseLinked, MessageExpired, MessageReceived, MessageResolved, MessageSent
+from .message_events import (
+    CaseLinked, MessageExpired, MessageReceived, MessageResolved, MessageSent, MessageUndeliverable,
+)
 from .rating_events import CaseRated, RatingRemoved, RectificationClosed, RectificationOpened
 from .timer_events import TimerRetried
 
@@ -31,6 +33,6 @@ __all__ = [
     "ClocksStarted", "ClocksStopped", "ClockPaused", "ClockResumed", "DeadlineExtended", "DeadlinesRecomputed",
     "TimersRearmed", "SupervisionRaised", "SupervisionClosed", "ExtensionRequested", "ExtensionApproved",
     "ExtensionRejected", "ExtensionWithdrawn",
-    "MessageSent", "MessageReceived", "MessageExpired", "CaseLinked", "MessageResolved",
+    "MessageSent", "MessageReceived", "MessageExpired", "MessageUndeliverable", "CaseLinked", "MessageResolved",
     "CaseRated", "RectificationOpened", "RectificationClosed", "RatingRemoved", "TimerRetried",
 ]

@@ -6,6 +6,8 @@ message, so a form can show them all at once; nothing is stored before these che
 from __future__ import annotations
 
 import ast
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -205,6 +207,27 @@ def process_fields(definition: Any) -> frozenset[str]:
     Args:
         definition: an :class:`engine.deployment.LoadedDefinition`.
     """
+    # A deployed definition never changes, and every StartCase and intake asks (工改's: about 0.4 ms to read),
+    # so the answer is kept per definition object, for the last few hundred the catalogs handed out.
+    with _PROCESS_FIELDS_LOCK:
+        hit = _PROCESS_FIELDS.get(id(definition))
+        if hit is not None and hit[0] is definition:
+            _PROCESS_FIELDS.move_to_end(id(definition))
+            return hit[1]
+    found = _process_fields(definition)
+    with _PROCESS_FIELDS_LOCK:
+        _PROCESS_FIELDS[id(definition)] = (definition, found)
+        while len(_PROCESS_FIELDS) > _PROCESS_FIELDS_KEPT:
+            _PROCESS_FIELDS.popitem(last=False)
+    return found
+
+
+_PROCESS_FIELDS: OrderedDict[int, tuple[Any, frozenset[str]]] = OrderedDict()
+_PROCESS_FIELDS_KEPT = 256
+_PROCESS_FIELDS_LOCK = threading.Lock()
+
+
+def _process_fields(definition: Any) -> frozenset[str]:
     names: set[str] = set()
     for form in definition.forms.values():
         names.update(field.key.split(".")[0] for field in form.fields)
@@ -220,6 +243,17 @@ def process_fields(definition: Any) -> frozenset[str]:
     if definition.bundle_form is not None:     # a 一件事's 一表申报 fields are the application's own
         names.difference_update(field.key.split(".")[0] for field in definition.bundle_form.fields)
     return frozenset(names)
+
+
+def preset_problems(written: frozenset[str], data: Any, prefix: str) -> dict[str, list[str]]:
+    """The problems of the keys of ``data`` the process fills in itself, keyed ``<prefix>.<key>``.
+
+    Args:
+        written: the names the process fills in (:func:`process_fields`).
+        data: the application's form, or the start data of a case.
+        prefix: ``form`` for an application, ``data`` for a StartCase's start data.
+    """
+    return {f"{prefix}.{key}": [PROCESS_FIELD] for key in sorted(written.intersection(data))}
 
 
 def _assigned(script: Any) -> set[str]:

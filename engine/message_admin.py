@@ -1,10 +1,12 @@
 """What administrators do with messages: list them, retry or discard the ones set aside, accept envelopes.
 
-Poison (failed too often), expired (no receiver within the time to live) and rejected (bad signature)
-messages are never dropped silently: they wait here. Retrying puts one back in the queue with a fresh
-attempt count; discarding closes it. Both are recorded on the sender's case (``MessageResolved``) and on the
-row (``resolved_by``). :meth:`Messages.submit` accepts an envelope from outside (another deployment, a
-re-sent export): a bad signature (forged) or a known idempotency key (replayed) is refused and recorded.
+Poison (failed too often), expired (no receiver within the time to live), undeliverable (the receiving case
+has ended or does not exist) and rejected (bad signature) messages are never dropped silently: they wait
+here. Retrying puts a poison or expired one back in the queue with a fresh attempt count (an undeliverable
+one would only fail again: its receiver can never take it); discarding closes it. Both are recorded on the
+sender's case (``MessageResolved``) and on the row (``resolved_by``). :meth:`Messages.submit` accepts an
+envelope from outside (another deployment, a re-sent export): a bad signature (forged) or a known idempotency
+key (replayed) is refused and recorded.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from .storable import refuse_unstorable
 
 ADMIN_ROLES = ("admin",)
-RESOLVABLE = {"retry": ("poison", "expired"), "discard": ("poison", "expired", "rejected")}
+RESOLVABLE = {"retry": ("poison", "expired"), "discard": ("poison", "expired", "undeliverable", "rejected")}
 
 
 class Messages:
@@ -64,7 +66,7 @@ class Messages:
         return self._resolve(message_id, actor, reason, "retry")
 
     def discard(self, message_id: int, actor: Actor, reason: str) -> dict[str, Any]:
-        """Close a poison, expired or rejected message for good."""
+        """Close a poison, expired, undeliverable or rejected message for good."""
         return self._resolve(message_id, actor, reason, "discard")
 
     def submit(self, envelope: Mapping[str, Any], *, source: str) -> int:

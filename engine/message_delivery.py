@@ -5,8 +5,10 @@ correlation key (the receiving case's number) to the catch event or receive task
 new case of the process whose message start event catches it. The receiver's new state and the row's
 ``delivered`` mark commit together: a crash anywhere before the commit leaves the row ``pending`` and the
 receiver untouched, and a retry after the commit finds the row no longer pending. A receiver that is not
-ready (no such case yet, not waiting for this message, no process starts on it) keeps the message buffered
-until its time to live runs out; then it expires and the sender's case records the alert.
+ready (not waiting for this message yet, no process starts on it yet) keeps the message buffered until its
+time to live runs out; then it expires and the sender's case records the alert (``MessageExpired``). A
+receiving case that has ended, or a case number no case has, can never receive it: the first attempt sets
+it ``undeliverable`` and the sender's case records why (``MessageUndeliverable``).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ class WorkerKilled(BaseException):
 
 @dataclass(frozen=True)
 class DeliveryOutcome:
-    """What one delivery attempt did: ``delivered``, ``buffered``, ``expired``, ``rejected`` or ``skipped``."""
+    """What one delivery attempt did: delivered, buffered, expired, undeliverable, rejected or skipped."""
 
     message_id: int
     state: str
@@ -71,6 +73,9 @@ def deliver_message(message_id: int, svc: Services, *, actor: Actor = WORKER,
         received = ev.MessageReceived(name=row["name"], idempotency_key=row["idempotency_key"],
                                       sender_case_no=envelope["sender"], payload_sha256=payload_digest(row["payload"]))
         if row["correlation_key"]:
+            _receiver, gone = receiver_gone(uow, row["correlation_key"])
+            if gone is not None:
+                return _undeliverable(uow, row, sender, gone, actor, now)
             done = catch_message(uow, svc, row, received, actor, now)
         else:
             done = _start(uow, svc, row, sender, received, actor, now)
@@ -216,6 +221,34 @@ def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now
     return DeliveryOutcome(row["id"], "buffered", detail=detail)
 
 
+def _undeliverable(uow: Any, row: Any, sender: Any, reason: str, actor: Actor, now: datetime) -> DeliveryOutcome:
+    """End a message whose receiving case is gone for good, and tell the sender's case why."""
+    detail = f"{reason}，消息无法投递"
+    uow.messages.defer(row["id"], until=now, error=detail, state="undeliverable")
+    if sender is not None:
+        case = uow.cases.lock(sender["id"])
+        uow.cases.save(case, events=_record(case, [ev.MessageUndeliverable(
+            element_id=row["sender_element"], name=row["name"], idempotency_key=row["idempotency_key"],
+            correlation_key=row["correlation_key"], reason=reason)], actor, now))
+    uow.commit()
+    return DeliveryOutcome(row["id"], "undeliverable", detail=detail)
+
+
+def receiver_gone(uow: Any, correlation_key: str) -> tuple[Any, str | None]:
+    """The case a correlation key names (definition id and status) and why it can never receive a message.
+
+    The reason is None while the case runs; an ended case never runs again, and case numbers are given out
+    when a case is opened, so neither answer changes later.
+    """
+    row = uow.connection.execute(select(cases.c.definition_id, cases.c.status)
+                                 .where(cases.c.case_no == correlation_key)).first()
+    if row is None:
+        return None, f"接收方办件 {correlation_key} 不存在"
+    if row.status != "running":
+        return row, f"接收方办件 {correlation_key} 已结束"
+    return row, None
+
+
 def receiver_problem(uow: Any, name: str, correlation_key: str | None, *, catalog: Any) -> str | None:
     """Why no case could ever receive message ``name`` (None when one can), checked when an envelope arrives.
 
@@ -228,12 +261,9 @@ def receiver_problem(uow: Any, name: str, correlation_key: str | None, *, catalo
         if _starting_process(uow, name) is None:
             return f"没有流程以消息“{name}”启动，该消息无人接收"
         return None
-    row = uow.connection.execute(select(cases.c.definition_id, cases.c.status)
-                                 .where(cases.c.case_no == correlation_key)).first()
-    if row is None:
-        return f"接收方办件 {correlation_key} 不存在"
-    if row.status != "running":
-        return f"接收方办件 {correlation_key} 已结束，不再接收消息"
+    row, gone = receiver_gone(uow, correlation_key)
+    if gone is not None:
+        return f"{gone}，不再接收消息" if row is not None else gone
     definition = catalog.get(uow, row.definition_id)
     if name not in catchable_messages(definition.spec, definition.subprocess_specs):
         return f"接收方办件 {correlation_key} 的流程中没有接收消息“{name}”的环节"

@@ -1,4 +1,4 @@
-"""The events of BPMN messages between cases: sent, received, expired, resolved, and the link of two cases.
+"""The events of BPMN messages between cases: sent, received, expired, undeliverable, resolved, and links.
 
 Re-exported by :mod:`engine.events`, the module the rest of the engine imports events from.
 """
@@ -43,6 +43,21 @@ class MessageExpired(Event):
     name: str = ""
     idempotency_key: str = ""
     correlation_key: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageUndeliverable(Event):
+    """A message this case sent can never be delivered: its receiving case has ended or does not exist.
+
+    Recorded on the sender at the first delivery attempt (an alert, like :class:`MessageExpired`), with the
+    reason in Chinese (接收方办件 … 已结束); the message is not kept waiting out its time to live.
+    """
+
+    event_type: ClassVar[str] = "MessageUndeliverable"
+    name: str = ""
+    idempotency_key: str = ""
+    correlation_key: str | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)

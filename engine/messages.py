@@ -33,6 +33,7 @@ STATES = {
     "delivered": "已投递",
     "poison": "投递失败（待处理）",
     "expired": "已过期（接收方未就绪）",
+    "undeliverable": "无法投递（接收方办件已结束或不存在）",
     "rejected": "已拒收（签名无效）",
     "discarded": "已丢弃",
 }

@@ -7,14 +7,18 @@ writes carries the sha256 of what it delivered, so a message edited in a history
 The sending case is not in the scratch database: its facts (number, title, matter, districts) come with the
 message, the links between the two cases are not written again, and the manifest's files are not checked
 against a material store (the recorded delivery checked them; the files are not part of a history).
-A ``CaseLinked`` event that the partner's start wrote into this case is appended again as recorded.
+A ``CaseLinked`` event that the partner's start wrote into this case is appended again as recorded, and so is
+what became of a message this case sent (``MessageExpired``, ``MessageUndeliverable`` by the worker,
+``MessageResolved`` by an administrator): no input of the workflow, but the replayed case must have sent it.
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Callable
 
 from . import events as ev
 from .errors import Conflict, NotFound
+from .handlers import _record
 from .message_delivery import catch_message, open_from_message, record_link
 from .messages import payload_digest
 
@@ -72,5 +76,23 @@ def link(run: Any, event: Any, actor: Any) -> None:
         uow.commit()
 
 
-MESSAGE_INPUTS: dict[str, Callable[[Any, Any, Any], None]] = {"MessageReceived": catch, "CaseLinked": link}
+def _outcome(kind: type[ev.Event]) -> Callable[[Any, Any, Any], None]:
+    """Append the recorded outcome of a message the replayed case sent (``kind``: its event class)."""
+    def record(run: Any, event: Any, actor: Any) -> None:
+        p, svc = event.payload, run.engine.services
+        outcome = kind(element_id=event.element_id, **{f.name: p[f.name] for f in fields(kind)
+                                                         if f.name not in ("element_id", "task_id")})
+        with svc.uow() as uow:
+            if not uow.messages.key_exists(p["idempotency_key"]):
+                raise Conflict(f"重放中的办件没有发送过消息 {p['idempotency_key']}",
+                               details={"idempotency_key": p["idempotency_key"]})
+            case = uow.cases.lock(run.case_id)
+            uow.cases.save(case, events=_record(case, [outcome], actor, svc.clock.now()))
+            uow.commit()
+    return record
+
+
+MESSAGE_INPUTS: dict[str, Callable[[Any, Any, Any], None]] = {
+    "MessageReceived": catch, "CaseLinked": link, **{kind.event_type: _outcome(kind) for kind in (
+        ev.MessageExpired, ev.MessageUndeliverable, ev.MessageResolved)}}
 """Message inputs replay issues after the case has started, by event type."""

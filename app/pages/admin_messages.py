@@ -1,4 +1,4 @@
-"""/admin/messages: messages between cases that need an administrator (poison, expired, rejected)."""
+"""/admin/messages: messages between cases that need an administrator (poison, expired, undeliverable, rejected)."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +11,9 @@ from ..auth import current_actor
 from ..runtime import get_engine
 from . import bp, login_required
 
-TABS = (("attention", "待处理", ("poison", "expired", "rejected")), ("pending", "待投递", ("pending",)),
-        ("delivered", "已投递", ("delivered",)), ("discarded", "已丢弃", ("discarded",)), ("all", "全部", None))
+TABS = (("attention", "待处理", ("poison", "expired", "undeliverable", "rejected")),
+        ("pending", "待投递", ("pending",)), ("delivered", "已投递", ("delivered",)),
+        ("discarded", "已丢弃", ("discarded",)), ("all", "全部", None))
 
 
 def _admin_only() -> None:

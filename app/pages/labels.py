@@ -36,6 +36,7 @@ EVENTS = {
     "ExtensionWithdrawn": "撤回延长申请",
     "GrantExercised": "依授权办理", "GrantRefused": "无授权被拒", "MessageSent": "发送消息",
     "MessageReceived": "收到消息", "MessageExpired": "消息过期未送达", "MessageResolved": "消息人工处理",
+    "MessageUndeliverable": "消息无法投递",
     "CaseLinked": "关联办件",
     "CaseRated": "好差评", "RectificationOpened": "差评整改立案", "RectificationClosed": "差评整改办结",
     "RatingRemoved": "评价撤销（申诉成立）", "TimerRetried": "定时器人工重试",

@@ -10,7 +10,7 @@ from engine import Actor, Conflict, DefinitionRejected, DeployDraft, Forbidden, 
 from engine.persistence.models import ProcessDefinition
 from tests.conftest import ROOT
 from tests.draft_diagrams import PARALLEL, renamed, with_fourth_review
-from tests.helpers import ACCEPT, CLERK, deploy_shipped
+from tests.helpers import CLERK, deploy_shipped
 
 DESIGNER = Actor("designer", ("designer",), "500000", "dsj")
 ADMIN = Actor("admin", ("admin",), "500000", "dsj")
@@ -86,14 +86,14 @@ def test_deploying_an_unchanged_draft_makes_no_version_and_removes_the_draft(dep
 
 
 def test_a_deployed_draft_is_the_next_version_and_running_cases_stay_on_theirs(deployed):
-    old_case = deployed.handle(StartCase("parallel_approval", CLERK, ACCEPT))
+    old_case = deployed.handle(StartCase("parallel_approval", CLERK, {"applicant": "张三"}))
     info = deployed.drafts.create(process_key="parallel_approval", bpmn=with_fourth_review(), actor="designer",
                                   base_version=1)
     result = deployed.handle(DeployDraft(info.id, DESIGNER, revision=1))
     assert (result.status, result.version, result.previous_version, result.message) == (
         "created", 2, 1, "已部署为第 2 版")
     assert [w.code for w in result.warnings] == []
-    new_case = deployed.handle(StartCase("parallel_approval", CLERK, ACCEPT))
+    new_case = deployed.handle(StartCase("parallel_approval", CLERK, {"applicant": "张三"}))
     assert deployed.queries.case(CLERK, old_case.case_id)["definition_version"] == 1
     assert deployed.queries.case(CLERK, new_case.case_id)["definition_version"] == 2
     with deployed.database.read_sessions() as session:
