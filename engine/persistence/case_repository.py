@@ -29,7 +29,7 @@ tasks = TaskItem.__table__
 _LOCK_BY_TASK = hot(select(*TASK_RECORD_COLUMNS, *[c.label(f"c__{c.name}") for c in CASE_RECORD_COLUMNS],
                            GENERATION)
                     .select_from(tasks.join(cases, cases.c.id == tasks.c.case_id))
-                    .where(tasks.c.id == bindparam("task_id")).with_for_update())
+                    .where(tasks.c.id == bindparam("task_id")).with_for_update(of=(cases, tasks)))
 _LOCK_CASE = select(*CASE_RECORD_COLUMNS, GENERATION).where(cases.c.id == bindparam("case_id")).with_for_update()
 _SAVE_COLUMNS = ("status", "ended_at", "event_seq", "chain_head", "updated_at", "workflow_state",
                  "serializer_version", "clocks", "legal_due_at", "legal_yellow_at", "committed_due_at",
@@ -143,10 +143,14 @@ class CaseRepository:
         return self.uow.connection
 
     def lock_by_task(self, task_id: int) -> tuple[TaskRecord, CaseRecord]:
-        """Load a task and lock it with its case row (FOR UPDATE on PostgreSQL), with the workflow state.
+        """Load a task and lock its case row, then the task row (FOR UPDATE OF cases, tasks), with the workflow state.
 
-        Both rows are locked so that a command that waited for the lock re-reads both latest versions. The
-        unit is told the calendar generation read with them.
+        Both rows are locked so that a command that waited for the lock re-reads both latest versions (a row
+        read but not locked would come back as it was before the wait: two claims of one task would both
+        win). The case goes first, as in every command that locks a case by id and then moves or closes its
+        open tasks at commit (a suspension, a timer, a sibling's deciding 会签 vote): with the task row first
+        the two took the same locks in opposite orders and PostgreSQL broke such pairs as deadlocks
+        (tests/integration/test_case_lock_order.py). The unit is told the calendar generation read with them.
         """
         rows = self.uow.deferred.read(_LOCK_BY_TASK, {"task_id": task_id})
         row = rows[0] if rows else None

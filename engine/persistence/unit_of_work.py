@@ -103,7 +103,7 @@ class SqlAlchemyUnitOfWork:
                                     autoflush=False, expire_on_commit=False)
         return self._session
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
         assert self.connection is not None
         try:
             self.deferred.discard()
@@ -118,6 +118,10 @@ class SqlAlchemyUnitOfWork:
             if self._calendar_scope is not None:
                 scope, self._calendar_scope = self._calendar_scope, None
                 scope.__exit__(None, None, None)
+        if isinstance(exc, DBAPIError) and _is_serialization_failure(exc):
+            # A deadlock, lock timeout or serialization failure raised by a statement in the middle of the
+            # command (BEGIN and COMMIT translate their own): rolled back above, so the caller may retry.
+            raise Conflict("并发操作冲突，请重试") from None
 
     def _restore_busy_timeout(self) -> None:
         # The DBAPI connection goes back to the pool: give it the usual wait again.
