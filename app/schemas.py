@@ -190,6 +190,9 @@ class TaskSchema(Schema):
     separated = fields.String(allow_none=True, metadata={
         "description": "职责分离: why the current user may not claim or complete this task (the claim would be "
                        "refused with SEPARATION_OF_DUTIES); null when they may"})
+    not_candidate = fields.String(allow_none=True, metadata={
+        "description": "组织调整: why you, holding this task, may no longer complete, return or delegate it "
+                       "(NOT_CANDIDATE_ANYMORE); release it. Null when you may"})
     bundle = fields.Dict(metadata={"description": "一件事 sub-task (detail only): the matter, form values and "
                                                   "materials the bundle application already collected"})
 
@@ -208,8 +211,9 @@ class TaskFilterSchema(Schema):
                            metadata={"description": "事项: the process key"})
     process_key = fields.String(load_default=None, validate=validate.Length(min=1, max=128),
                                 metadata={"description": "alias of matter"})
-    district = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9]{2,12}$"),
-                             metadata={"description": "owning district (业务属地) code"})
+    district = fields.String(load_default=None, validate=validate.Regexp(r"^(?:50[0-9]{4}|CQ-[A-Z]{2,10})$(?!\n)"),
+                             metadata={"description": "owning district (业务属地) code, as in the org file: "
+                                                      "500103 (GB/T 2260) or CQ-LJXQ (functional zone)"})
     stage = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
     light = fields.String(load_default=None, validate=validate.OneOf(["green", "yellow", "red"]))
     due_before = RequestInstant(load_default=None, metadata={"description": "due strictly before (ISO 8601, "

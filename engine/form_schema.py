@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +40,8 @@ REQUIRED = "必填项"
 """Message for a required value that is missing, null, blank, an empty list or an unticked checkbox."""
 READONLY = "只读字段，不能提交"
 """Message for a submitted value of a read-only or disabled component."""
+OUT_OF_RANGE = "数值超出可处理的范围"
+"""Message for a number field's integer beyond what a double holds (about 1.8 × 10^308)."""
 
 # Mainland mobile (optionally +86) or landline with area code and optional extension.
 _PHONE = re.compile(r"^(?:(?:\+?86[- ]?)?1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)\Z", re.ASCII)
@@ -64,8 +67,20 @@ def _kind(x: Any) -> str:
 
 
 def _is_num(x: Any) -> bool:
-    """A finite JSON number: Python's bool is an int, and NaN/Infinity are not JSON."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A JSON number a browser can hold: no bool (Python's bool is an int), NaN or Infinity (not JSON).
+
+    An int is always finite but may exceed what a double holds (form-js reads numbers as doubles); comparing
+    it with a float is exact in Python, so no float conversion (and no ``OverflowError``) happens here.
+    """
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return _in_double_range(x)
+    return isinstance(x, float) and math.isfinite(x)
+
+
+def _in_double_range(x: int) -> bool:
+    return -sys.float_info.max <= x <= sys.float_info.max
 
 
 class _Number(fields.Field):
@@ -76,6 +91,8 @@ class _Number(fields.Field):
         self.digits = digits
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> int | float:
+        if isinstance(value, int) and not isinstance(value, bool) and not _in_double_range(value):
+            raise ValidationError(OUT_OF_RANGE)
         if not _is_num(value):
             raise self.make_error("invalid")
         if self.digits == 0:

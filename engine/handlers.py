@@ -36,7 +36,7 @@ from .messages import write_outbox
 from .one_time_notice import COMPLETE_HINT, refuse_repeat_notice
 from .task_budget_moves import follow_case_clocks
 from .task_budgets import budget_instants
-from .task_rights import require_task_right
+from .task_rights import require_candidate, require_task_right, still_candidate
 from .definitions import Finding
 from .persistence.case_records import CaseRecord, TaskRecord
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -121,7 +121,7 @@ def _change_claim(task_id: int, actor: Actor, svc: Services, *, claim: bool) -> 
     now = svc.clock.now()
     with svc.uow() as uow:
         task, case = uow.cases.lock_by_task(task_id)
-        _check_actionable(task, actor)
+        _check_actionable(task, actor, releasing=not claim)
         if claim and task.assignee == actor.username:
             raise Conflict("您已认领该任务", details={"task_id": task.id})
         if claim:
@@ -288,15 +288,19 @@ def _task_name(definition: LoadedDefinition, task: TaskRecord) -> str:
     return info.name if info is not None and info.name else task.element_id
 
 
-def _check_actionable(task: TaskRecord, actor: Actor) -> None:
-    visible = task.assignee == actor.username or bool(actor.groups.intersection(task.candidate_groups))
-    if not visible:
+def _check_actionable(task: TaskRecord, actor: Actor, *, releasing: bool = False) -> None:
+    # A holder no longer in any of the task's groups (组织调整) may only give it back (403 NOT_CANDIDATE_ANYMORE
+    # else). Reads the task row and the actor only, both loaded already: no statement on the completion path.
+    candidate = still_candidate(actor, task.candidate_groups)
+    if not candidate and task.assignee != actor.username:
         # 404, not 403: a user outside the task's groups must not learn that it exists.
         raise NotFound("任务不存在或无权访问", details={"task_id": task.id})
     if task.state != "open":
         raise Conflict("该任务已办结或已撤销，不能再次处理", details={"task_id": task.id, "state": task.state})
     if task.assignee is not None and task.assignee != actor.username:
         raise Conflict(f"该任务已被 {task.assignee} 认领", details={"task_id": task.id, "assignee": task.assignee})
+    if not candidate and not releasing:
+        require_candidate(task, actor)
 
 
 def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, definition: LoadedDefinition,

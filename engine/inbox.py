@@ -3,7 +3,9 @@
 Every filter and every sort key is a column of ``tasks`` (DESIGN §6: the inbox is a table). A task's light
 is a comparison of its stored ``inbox_due_at``/``inbox_yellow_at`` with now; no deadline is computed per
 row. Cursors carry the sort, the direction and the sort key of the last row, so a cursor handed to another
-sort is refused instead of silently skipping or repeating rows.
+sort is refused instead of silently skipping or repeating rows. A light sort's cursor also carries the instant
+its first page ranked the lights at, and every later page ranks with it: a light that turns between two pages
+would otherwise move its task across the cursor, to be listed twice or never (the light shown stays current).
 """
 from __future__ import annotations
 
@@ -139,7 +141,7 @@ def statement(actor: Actor, query: InboxQuery, now: datetime) -> Select[Any]:
     short lists; sorted by light, or for "completed", the page is read from ``tasks`` directly.
     """
     query.check()
-    keys = [*_sort_keys(query.sort, now), TaskItem.id]
+    keys = [*_sort_keys(query.sort, ranked_at(query, now)), TaskItem.id]
     if query.scope in ("all", "available") and query.sort in ("due", "created"):
         chosen = _merged_page(actor, query, now)
     else:
@@ -229,13 +231,31 @@ def completed_count_statement(actor: Actor, query: InboxQuery, now: datetime) ->
 
 def cursor_for(task: Any, query: InboxQuery, now: datetime) -> str:
     """The cursor that continues after ``task`` in ``query``'s sort and direction."""
+    ranked = None
     if query.sort == "created":
         values: list[Any] = [task.created_at]
     elif query.sort == "due":
         values = [task.inbox_due_at]
     else:
-        values = [_rank_of(task, now), task.inbox_due_at]
-    return encode_cursor(query.sort, query.order, [*values, task.id])
+        ranked = ranked_at(query, now)
+        values = [_rank_of(task, ranked), task.inbox_due_at]
+    return encode_cursor(query.sort, query.order, [*values, task.id], ranked=ranked)
+
+
+def ranked_at(query: InboxQuery, now: datetime) -> datetime:
+    """The instant the lights of ``query``'s pages are ranked at: its cursor's, else ``now`` (a first page).
+
+    A light cursor made before cursors carried the instant ranks at ``now``, as every page did then.
+    """
+    if query.sort != "light" or not query.cursor:
+        return now
+    doc = cursors.unpack(query.cursor)
+    if "n" not in doc:
+        return now
+    try:
+        return cursors.instant(doc["n"], NO_DEADLINE)
+    except (ValueError, OverflowError):
+        raise InvalidInput(cursors.INVALID) from None
 
 
 def _rank_of(task: Any, now: datetime) -> int:
@@ -246,10 +266,16 @@ def _rank_of(task: Any, now: datetime) -> int:
     return 1 if task.inbox_yellow_at is not None and task.inbox_yellow_at <= now else 2
 
 
-def encode_cursor(sort: str, order: str, values: list[Any]) -> str:
-    """Pack the sort, its direction and the last row's key into an opaque, URL-safe string."""
+def encode_cursor(sort: str, order: str, values: list[Any], ranked: datetime | None = None) -> str:
+    """Pack the sort, its direction and the last row's key into an opaque, URL-safe string.
+
+    ``ranked`` is the instant a light sort ranks at (:func:`ranked_at`), kept for the pages after this one.
+    """
     keys = [{"t": v.isoformat()} if isinstance(v, datetime) else v for v in values]
-    return cursors.pack({"s": sort, "o": order, "k": keys})
+    doc = {"s": sort, "o": order, "k": keys}
+    if ranked is not None:
+        doc["n"] = ranked.isoformat()
+    return cursors.pack(doc)
 
 
 def decode_cursor(cursor: str, sort: str, order: str) -> list[Any]:

@@ -29,6 +29,7 @@ from .extension_queries import ExtensionReads, _asked
 from .masking import mask_for_roles
 from .matter_queries import MatterReads
 from .project_targets import TargetTable
+from .task_rights import mark_former_candidates
 from .persistence.models import (
     NO_DEADLINE, Case, CaseEvent, CaseLink, ExtensionRequest, MatterVersion, ProcessDefinition, SupervisionItem,
     TaskCandidate, TaskItem, Timer,
@@ -112,6 +113,7 @@ class Queries(ExtensionReads, MatterReads):
             items = [mask_for_roles(actor.roles, task_view(row, _CaseColumns(row), row.light_now))
                      for row in rows[:query.limit]]
             _mark_clock_lights(session, rows[:query.limit], items)
+            mark_former_candidates(actor, rows[:query.limit], items)
             if self.separation is not None and query.scope != "completed":
                 self.separation.annotate(session, actor.username, rows[:query.limit], items)
         if len(rows) <= query.limit:
@@ -137,6 +139,7 @@ class Queries(ExtensionReads, MatterReads):
         if row is None or not _sees_task(actor, row[0]):
             raise NotFound("任务不存在或无权访问", details={"task_id": task_id})
         view = task_view(row[0], row[1], _light_at(row[0], row[1], self._now()))
+        mark_former_candidates(actor, [row[0]], [view])
         with self.sessions() as session:
             if self.separation is not None:
                 self.separation.annotate(session, actor.username, [_TaskOfCase(row[0], row[1])], [view])

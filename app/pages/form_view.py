@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from werkzeug.datastructures import MultiDict
@@ -24,7 +25,11 @@ INPUT_TYPES = {"textfield": "text", "number": "number"}
 DATE_INPUTS = {"date": "date", "time": "time", "datetime": "datetime-local"}
 SPARE_ROWS = 3
 """Empty rows offered below the filled rows of a dynamic list (at least ``defaultRepetitions`` rows)."""
+DENSE_ROWS = 100
+"""Rows of a dynamic list built one after another; beyond, only rows that hold a value or an error."""
 _ROW = re.compile(r"^(\d+)\.")
+_STEP_DIGITS = 15
+"""The most decimal digits a number input's step spells out: a double holds 15 significant ones."""
 
 
 @dataclass
@@ -98,11 +103,17 @@ def _list(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
     filled = {int(m.group(1)) for k in list(values) + list(errors) if k.startswith(key + ".")
               for m in [_ROW.match(k[len(key) + 1:])] if m}
     default = comp.get("defaultRepetitions")
-    rows = max(default if isinstance(default, int) else 1, max(filled, default=-1) + 1 + SPARE_ROWS)
+    wanted = default if isinstance(default, int) else 1
+    # Every row up to the last one posted or filled, then spare ones; but a posted row number is a name, not a
+    # count of rows to build (``items.100000.x`` took seconds of processor time per request): past
+    # :data:`DENSE_ROWS` only the rows that hold something are built.
+    posted = sorted(set(range(min(max(filled, default=-1) + 1, DENSE_ROWS))) | filled)
+    after = posted[-1] + 1 if posted else 0
+    rows = posted + list(range(after, after + max(SPARE_ROWS, wanted - len(posted))))
     label = str(comp.get("label") or key)
-    children = [Item("group", label=f"第 {i + 1} 项",
+    children = [Item("group", label=f"第 {n} 项",
                      children=_items(comp.get("components") or [], f"{key}.{i}.", values, errors))
-                for i in range(rows)]
+                for n, i in enumerate(rows, start=1)]
     return Item("list", key=key, label=label, description=str(comp.get("description") or ""),
                 required=(comp.get("validate") or {}).get("required") is True,
                 errors=list(errors.get(key, [])), children=children)
@@ -126,10 +137,23 @@ def _field(comp: Mapping[str, Any], key: str, values: Mapping[str, Any],
         item.input_type = DATE_INPUTS.get(comp.get("subtype", "date"), "date")
         item.disallow_passed = comp.get("disallowPassedDates") is True
     if ctype == "number":
-        digits = comp.get("decimalDigits")
-        item.step = str(comp.get("increment") or (f"{10 ** -digits:.{digits}f}" if digits else "1")) \
-            if digits is not None else "any"
+        item.step = _step(comp.get("decimalDigits"), comp.get("increment"))
     return item
+
+
+def _step(digits: Any, increment: Any) -> str:
+    """The number input's ``step``: the form's increment, else one unit of the last decimal digit.
+
+    ``decimalDigits`` is any non-negative integer a designer wrote: finer than a double tells apart (15 digits),
+    or beyond what a float holds at all, the input takes ``any`` step and the engine still counts the decimals.
+    """
+    if digits is None:
+        return "any"
+    if increment:
+        return str(increment)
+    if not digits:
+        return "1"
+    return f"{10 ** -digits:.{digits}f}" if digits <= _STEP_DIGITS else "any"
 
 
 def leaves(items: list[Item]) -> list[Item]:
@@ -316,7 +340,11 @@ def _read(item: Item, form: MultiDict, options: dict[str, Any]) -> Any:
         number = float(raw)
         if not math.isfinite(number):
             return raw
-        return int(number) if number.is_integer() and "." not in raw else number
+        if "." in raw:
+            return number
+        # An integer keeps every digit it was typed with (float() rounds past 2**53); 1e3 is 1000, 1e-3 0.001.
+        exact = Decimal(raw)
+        return int(exact) if exact == exact.to_integral_value() else number
     return raw
 
 
