@@ -10,17 +10,16 @@ instants and stays red (overdue) in every derived column and inbox row (行政�
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Mapping
 
-from .calendar import WorkCalendar, business_date, period_end
+from .calendar import ONE_DAY, WorkCalendar, business_date, period_end
 from .definitions import ClockSpec, element_ids
 from .errors import Conflict, WorkflowFailed
 from .legal_clock import Budget, Clock
-from .legal_clock_rules import deemed_acceptance
-from .task_budgets import back_from
+from .legal_clock_records import UNIT_ZH
+from .legal_clock_rules import AcceptanceOutcome, deemed_acceptance
 
 KINDS = ("legal", "committed")
 
@@ -113,18 +112,33 @@ def start_pending(doc: Mapping[str, Any], element_id: str, at: datetime, calenda
         else:
             outcome = deemed_acceptance(datetime.fromisoformat(pending["received_at"]), notice, at, calendar)
         t0 = outcome.t0 or business_date(at)
-        budget = Budget.from_dict(pending["budget"])
-        if pending.get("amount_from"):
-            budget = Budget(_amount(pending["amount_from"], data or {}), budget.unit)
-        clock = Clock.start(kind, budget, t0, at, actor)
-        new[kind] = {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}
-        # The budget is on the event whatever chose it (diagram, catalog, a catalog category, the case data).
-        started.append({"kind": kind, "t0": t0.isoformat(), "budget": budget.to_dict(), "deemed": outcome.deemed,
-                        "explanation": outcome.explanation})
-        if pending.get("amount_from"):
-            # The length came from the case data: the audit also says which variable held it.
-            started[-1]["amount_from"] = pending["amount_from"]
+        new[kind], payload = started_entry(kind, entry, t0, outcome, at, actor, data)
+        started.append(payload)
     return new, started
+
+
+def started_entry(kind: str, entry: Mapping[str, Any], t0: date, outcome: AcceptanceOutcome, at: datetime,
+                  actor: str, data: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The entry of a pending clock started at ``at`` from ``t0``, and its ``ClocksStarted`` payload.
+
+    ``outcome`` is the :class:`~engine.legal_clock_rules.AcceptanceOutcome` that chose ``t0`` (its ``deemed``
+    and ``explanation`` go on the payload); the budget's length comes from ``data`` for an ``amountFrom`` clock.
+
+    Raises:
+        WorkflowFailed: an ``amountFrom`` variable is missing or not a whole number of 1 to 3650.
+    """
+    pending = entry["pending"]
+    budget = Budget.from_dict(pending["budget"])
+    if pending.get("amount_from"):
+        budget = Budget(_amount(pending["amount_from"], data or {}), budget.unit)
+    clock = Clock.start(kind, budget, t0, at, actor)
+    # The budget is on the event whatever chose it (diagram, catalog, a catalog category, the case data).
+    started = {"kind": kind, "t0": t0.isoformat(), "budget": budget.to_dict(), "deemed": outcome.deemed,
+               "explanation": outcome.explanation}
+    if pending.get("amount_from"):
+        # The length came from the case data: the audit also says which variable held it.
+        started["amount_from"] = pending["amount_from"]
+    return {k: v for k, v in entry.items() if k != "pending"} | {"clock": clock.to_dict()}, started
 
 
 ENDED_BY_ACCEPTANCE = ("correction",)
@@ -287,6 +301,9 @@ def with_clock(doc: Mapping[str, Any], kind: str, clock: Clock) -> dict[str, Any
 def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> dict[str, Any]:
     """Return ``{legal,committed}_{due,yellow}_at`` (None where absent or paused) and ``deadline_provisional``.
 
+    ``*_yellow_at`` is the midnight that starts :meth:`~engine.legal_clock.Clock.yellow_from`'s day, the day the
+    clock's light turns yellow on the case page: the inbox, 督办 and the dashboard turn with it.
+
     A clock paused after its deadline had passed keeps its instants: the pause moves nothing and the
     breach stays visible (:meth:`~engine.legal_clock.Clock.expired_before_pause`).
 
@@ -300,12 +317,12 @@ def derived_columns(doc: Mapping[str, Any] | None, calendar: WorkCalendar) -> di
             continue
         entry = (doc or {})[kind]
         due = clock.due(calendar)
-        due_day = due.date
         columns["deadline_provisional"] = columns["deadline_provisional"] or not due.confirmed
-        columns[f"{kind}_due_at"] = period_end(due_day)
-        period = clock.budget.amount + sum(e.days for e in clock.extensions)
-        threshold = max(int(entry["yellow_days"]), math.floor(float(entry["yellow_ratio"]) * period))
-        columns[f"{kind}_yellow_at"] = period_end(back_from(calendar, due_day, threshold))
+        columns[f"{kind}_due_at"] = period_end(due.date)
+        # The instant the case page's light turns yellow (Clock.light): one rule, in the budget's unit.
+        yellow = clock.yellow_from(calendar, yellow_days=int(entry["yellow_days"]),
+                                   yellow_ratio=float(entry["yellow_ratio"]))
+        columns[f"{kind}_yellow_at"] = period_end(yellow - ONE_DAY)
     return columns
 
 
@@ -316,7 +333,8 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime,
     ``names`` gives the steps' names (element id -> name), so that a clock waiting for 受理 names the steps
     that start it (受理（当场受理、补正后受理）后起算); without them the rule says 受理后起算.
     """
-    rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
+    rows = [{"kind": kind, "budget": str(Budget.from_dict(entry["pending"]["budget"])),
+             **_unit(Budget.from_dict(entry["pending"]["budget"])), "t0": None,
              "due_date": None, "status": "between_periods" if entry.get("periods") else "not_started",
              "left": None, "used": None, "light": "not_started", "paused": False, "extended_days": 0,
              "extension_reason": None, "periods": len(entry.get("periods", ())),
@@ -328,7 +346,8 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime,
         entry = (doc or {})[kind]
         due = clock.due(calendar, at)
         rows.append({
-            "kind": kind, "budget": str(clock.budget), "t0": clock.t0.isoformat(), "due_date": due.date.isoformat(),
+            "kind": kind, "budget": str(clock.budget), **_unit(clock.budget), "t0": clock.t0.isoformat(),
+            "due_date": due.date.isoformat(),
             "status": due.status, "left": clock.left(calendar, at), "used": clock.used(calendar, at),
             "light": clock.light(calendar, at, yellow_days=int(entry["yellow_days"]),
                                  yellow_ratio=float(entry["yellow_ratio"])),
@@ -337,6 +356,14 @@ def summary(doc: Mapping[str, Any] | None, calendar: WorkCalendar, at: datetime,
             "periods": len(entry.get("periods", ())) + (1 if entry.get("stops_at") else 0),
         })
     return rows
+
+
+def _unit(budget: Budget) -> dict[str, str]:
+    """The unit ``left`` and ``used`` count in (``unit``) and its Chinese words for pages (``unit_zh``: 日, 个工作日).
+
+    An extension's ``extended_days`` are working days whatever this unit (:mod:`engine.legal_clock_counting`).
+    """
+    return {"unit": budget.unit, "unit_zh": UNIT_ZH[budget.unit]}
 
 
 def _starting_rule(starts_at: Any, names: Mapping[str, str] | None) -> str:

@@ -29,6 +29,7 @@ from . import events as ev
 from .calendar import WorkCalendar, business_date
 from .case_clocks import KINDS, clocks_of, pending_kinds
 from .legal_clock import Budget, Clock
+from .legal_clock_counting import count_due
 
 FACTS_VERSION = 2
 """Stored in ``cases.facts_version``: rows without it predate the facts and are backfilled by ``migrate``.
@@ -105,12 +106,14 @@ def clock_facts(clock: Clock, ended_at: datetime, calendar: WorkCalendar) -> tup
     A limit in natural days is converted to the working days it spans from T0, so every figure of the
     metrics is in working days.
     """
-    extended = clock.budget.amount + sum(e.days for e in clock.extensions)
+    extension = sum(e.days for e in clock.extensions)
     if clock.budget.unit == "workday":
-        limit = extended
+        limit = clock.budget.amount + extension
         in_workdays = clock
     else:
-        limit = calendar.working_days_between(clock.t0, calendar.days_after(clock.t0, extended).date)
+        # The natural days, then the extension in working days (第四十二条 read with 第八十二条).
+        due = count_due(calendar, "day", clock.t0, clock.budget.amount, extension)
+        limit = calendar.working_days_between(clock.t0, due.date)
         in_workdays = replace(clock, budget=Budget(clock.budget.amount, "workday"))
     used = in_workdays.used(calendar, ended_at)
     late = business_date(ended_at) > clock.due(calendar).date

@@ -22,8 +22,11 @@ class ClocksStarted(Event):
     clocks: dict[str, Any] = field(default_factory=dict)
     """Per kind (``legal``, ``committed``): ``t0`` and ``budget`` (``{amount, unit}``). A clock started at 受理
     adds ``kind``, ``deemed`` and ``explanation`` (第三十二条's deemed acceptance) and, when its length came from
-    the case data, ``amount_from`` (the variable). A 受理 entry recorded before every clock carried its budget
-    has ``budget`` only with ``amount_from``; replay compares it without (:mod:`engine.replay_shapes`)."""
+    the case data, ``amount_from`` (the variable). So does one the worker started when 第三十二条's window passed
+    with neither notice nor 受理 (:mod:`engine.acceptance_deemed`): ``deemed`` true, T0 the receipt date, no
+    element, right after the ``DeadlinesRecomputed`` that is its input. A 受理 entry recorded before every clock
+    carried its budget has ``budget`` only with ``amount_from``; replay compares it without
+    (:mod:`engine.replay_shapes`)."""
     resumed: dict[str, str] = field(default_factory=dict)
     """Per kind of another clock that was paused for 补正 and runs again from this 受理: the pause's
     reason kind (``correction``, ``tolerance``). 受理 ends the 补正 (第三十二条第一款第五项); the clock's new

@@ -12,6 +12,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from . import events as ev
+from .acceptance_deemed import DEEMED_REASON, deemed_due, start_deemed
 from .case_clocks import (
     clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, refuse_second_notice,
     with_clock,
@@ -118,23 +119,35 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
     row and candidate rows, so its light follows.
     ``DeadlinesRecomputed`` records every moved instant in ``before``/``after``: the case's columns, each
     re-armed timer as ``timer:<element>`` and each moved task as ``task:<element>:due_at``/``:yellow_at``.
+
+    With the reason :data:`~.acceptance_deemed.DEEMED_REASON` (the worker's deemed-acceptance sweep) it first
+    starts the clocks of an application accepted by law (第三十二条, T0 = the receipt date), recorded by a
+    ``ClocksStarted`` after the ``DeadlinesRecomputed``; it does nothing at all when no acceptance is due.
     """
     now = svc.clock.now()
     with svc.uow() as uow:
         case = uow.cases.lock(cmd.case_id)
         if case.status != "running":
             return CaseRef(case.id, case.case_no, case.status, case.version)
+        deeming = cmd.reason == DEEMED_REASON
+        if deeming and not deemed_due(case.clocks, now, svc.calendar.get()):
+            return CaseRef(case.id, case.case_no, case.status, case.version)
+        definition = svc.catalog.get(uow, case.definition_id)
+        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
+                                       definition.spec, definition.subprocess_specs)
+        started: list[dict[str, Any]] = []
+        if deeming:
+            doc, started = start_deemed(case.clocks, now, svc.calendar.get(), cmd.actor.username,
+                                        svc.runner.current_data(workflow))
+            case.set(clocks=doc)
         fresh = derived_columns(case.clocks, svc.calendar.get()) if case.clocks else {}
         before = {key: _iso(getattr(case, key)) for key in fresh}
         after = {key: _iso(value) for key, value in fresh.items()}
-        definition = svc.catalog.get(uow, case.definition_id)
         tasks = moved_task_deadlines(uow, svc, case, definition) if cmd.move_tasks else []
-        workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
-                                       definition.spec, definition.subprocess_specs)
         with case_clocks_bound(case.clocks):
             moved = svc.runner.rearm_timers(workflow)
         counted = generation_in_use()   # every stored instant is now that generation's
-        if before == after and not moved and not tasks:
+        if before == after and not moved and not tasks and not started:
             if counted is not None and counted != case.calendar_generation:
                 uow.cases.mark_counted(case.id, counted)
                 uow.commit()
@@ -151,7 +164,10 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
             before[f"{key}:due_at"], after[f"{key}:due_at"] = _iso(row.due_at), _iso(due_at)
             before[f"{key}:yellow_at"], after[f"{key}:yellow_at"] = _iso(row.yellow_at), _iso(yellow_at)
         case.set(workflow_state=svc.runner.dump(workflow), **fresh)
-        rows = _record(case, [ev.DeadlinesRecomputed(reason=cmd.reason, before=before, after=after)], cmd.actor, now)
+        recorded: list[ev.Event] = [ev.DeadlinesRecomputed(reason=cmd.reason, before=before, after=after)]
+        if started:
+            recorded.append(ev.ClocksStarted(clocks={entry["kind"]: entry for entry in started}))
+        rows = _record(case, recorded, cmd.actor, now)
         if counted is not None:
             case.set(calendar_generation=counted)
         uow.cases.save(case, events=rows)

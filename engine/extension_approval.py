@@ -35,9 +35,11 @@ def joint_procedure(budget: Budget) -> bool:
 
     The same test gives the extension its maximum (15 working days instead of 10) and its approver
     (:func:`extension_approver_role`), so that the longer extension is only approved by the head the law
-    names for it.
+    names for it. Only a budget in working days can be that procedure: 第四十二条 counts its 45 days in working
+    days (第八十二条), so a period of 45 natural days or more, set by another law (DOMAIN 1.3: a per-matter unit),
+    spans far fewer working days and is no joint procedure.
     """
-    return budget.amount >= JOINT_PROCEDURE_DAYS
+    return budget.unit == "workday" and budget.amount >= JOINT_PROCEDURE_DAYS
 
 
 def extension_approver_role(kind: str, budget: Budget) -> str:

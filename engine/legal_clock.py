@@ -12,12 +12,17 @@ the day a pause ends is a normal day of the budget; T0 and earlier days never co
 anyway. While a clock is paused, a computation at instant ``at`` treats the pause as if it ended at ``at``,
 so days left stay frozen during the pause and do not jump on resume.
 
-An extension adds its days (in the budget's unit) to the budget. Pauses and extensions are taken in time
-order, and one that begins after the due date as it then stood moves nothing: an expired deadline is not
-revived, it stays a breach (行政许可法第七十四条).
+An extension adds its days to the period in working days, whatever the budget's unit (第四十二条 with
+第八十二条; a 日 budget's extension runs on from the date its natural days reach: :mod:`engine.legal_clock_counting`).
+Pauses and extensions are taken in time order, and one that begins after the due date as it then stood moves
+nothing: an expired deadline is not revived, it stays a breach (行政许可法第七十四条).
 
-Pure: standard library, ``engine.calendar``, the records module (which adds ``engine.errors``) and the
-rules module only.
+The light turns yellow by one rule, shared with the stored yellow instant the inbox reads
+(:meth:`Clock.yellow_from`): at most ``yellow_days`` working days left, or at most ``yellow_ratio`` of the
+period in the budget's unit.
+
+Pure: standard library, ``engine.calendar``, the records module (which adds ``engine.errors``), the rules
+module and the counting module only.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from .calendar import CST, Due, WorkCalendar, business_date
+from .legal_clock_counting import EXTENSION_UNIT, count_due, first_yellow_day, reckon, span_days
 from .legal_clock_records import (
     UNIT_ZH, Budget, BudgetUnit, ClockAlreadyPaused, ClockClosed, ClockInvalid, ClockKind, ClockNotPaused,
     DeadlineExpired, Extension, ExtensionApproverRequired, ExtensionLimitExceeded, ExtensionNotApproved, PauseKind,
@@ -132,7 +138,9 @@ class Clock:
     def extend(self, days: int, reason: str, approved_by: str, actor: str, at: datetime, *,
                max_total_days: int, approver_roles_ok: bool, told_to_applicant: bool = False,
                calendar: WorkCalendar | None = None) -> Clock:
-        """Add ``days`` to the limit after approval (第四十二条: once, within ``max_total_days``).
+        """Add ``days`` working days to the limit after approval (第四十二条: once, within ``max_total_days``).
+
+        The days are working days whatever the budget's unit (第八十二条), as ``max_total_days`` is.
 
         The caller decides who may approve (``approver_roles_ok``: the approver holds the 负责人 role
         the law asks for) and the maximum (:func:`extension_limit` for the legal clock).
@@ -167,7 +175,7 @@ class Clock:
                                          details={"clock": self.kind.value,
                                                   "extended_at": self.extensions[0].at.isoformat()})
         if days > max_total_days:
-            raise ExtensionLimitExceeded(f"延长 {days} {UNIT_ZH[self.budget.unit]}超过上限 {max_total_days}",
+            raise ExtensionLimitExceeded(f"延长 {days} {UNIT_ZH[EXTENSION_UNIT]}超过上限 {max_total_days}",
                                          details={"clock": self.kind.value, "days": days, "max": max_total_days})
         extension = Extension(days, reason, approved_by, actor, at, told_to_applicant)
         return replace(self, extensions=self.extensions + (extension,))
@@ -232,7 +240,7 @@ class Clock:
         pause = self.segments[-1]
         if not self.paused or pause.expected is None:
             return None
-        return _count(calendar, pause.expected.unit, business_date(pause.start), pause.expected.amount)
+        return count_due(calendar, pause.expected.unit, business_date(pause.start), pause.expected.amount)
 
     # --- derived ------------------------------------------------------------------------------------------
 
@@ -244,21 +252,22 @@ class Clock:
             at: when the clock is paused, count the open pause as if it ended at ``at``; without it the
                 open pause counts nothing yet.
         """
-        return self._reckon(calendar, at)[0]
+        return reckon(self, calendar, at)[0]
 
     def used(self, calendar: WorkCalendar, at: datetime) -> int:
         """Return the days of the budget used by ``at`` (closing date if earlier), paused days excluded."""
         today = self._today(at)
-        counted = self._reckon(calendar, at)[1]
-        elapsed = self._span(calendar, self.t0 + ONE_DAY, today)
-        paused = sum(self._span(calendar, first, min(last, today)) for first, last in counted)
+        counted = reckon(self, calendar, at)[1]
+        elapsed = span_days(calendar, self.budget.unit, self.t0 + ONE_DAY, today)
+        paused = sum(span_days(calendar, self.budget.unit, first, min(last, today)) for first, last in counted)
         return max(elapsed - paused, 0)
 
     def left(self, calendar: WorkCalendar, at: datetime) -> int:
         """Return the days from ``at``'s business date (or the closing date) to the due date.
 
-        Negative by the working days past the due date; on a non-working day right after the due date it
-        is 0 while :meth:`light` already says red.
+        Counted in the budget's unit (natural days for a 日 budget). Negative by the days past the due date;
+        for a working-day budget, on a non-working day right after the due date it is 0 while :meth:`light`
+        already says red.
         """
         due, today = self.due(calendar, at).date, self._today(at)
         if self.budget.unit == "day":
@@ -273,18 +282,29 @@ class Clock:
         stands still, and the caller may still read :meth:`left`), except when the deadline had already
         passed before the pause began: such a pause moves nothing and the breach stands (第七十四条), so
         the light stays ``red`` (:meth:`expired_before_pause`). Then red when the business date is past the
-        due date; yellow when ``left <= yellow_days`` or ``left <= yellow_ratio`` of the budget including
-        extensions; green otherwise.
+        due date; yellow from :meth:`yellow_from` on; green otherwise.
         """
         if self.closed:
             return "closed"
         if self.paused:
             return "red" if self.expired_before_pause(calendar) else "paused"
-        if business_date(at) > self.due(calendar, at).date:
+        today = business_date(at)
+        if today > self.due(calendar, at).date:
             return "red"
-        left = self.left(calendar, at)
+        yellow = self.yellow_from(calendar, yellow_days=yellow_days, yellow_ratio=yellow_ratio)
+        return "yellow" if today >= yellow else "green"
+
+    def yellow_from(self, calendar: WorkCalendar, *, yellow_days: int = 1, yellow_ratio: float = 0.2) -> date:
+        """Return the first business date on which the running clock is yellow (临期), its due date as it stands.
+
+        Yellow when at most ``yellow_days`` working days are left, or at most ``yellow_ratio`` of the period
+        (the budget plus its extension's days) in the budget's own unit
+        (:func:`~engine.legal_clock_counting.first_yellow_day`). :meth:`light` and the stored yellow instant
+        (:func:`engine.case_clocks.derived_columns`) both use it.
+        """
         period = self.budget.amount + sum(e.days for e in self.extensions)
-        return "yellow" if left <= yellow_days or left <= yellow_ratio * period else "green"
+        return first_yellow_day(calendar, self.budget.unit, self.due(calendar).date, period,
+                                yellow_days=yellow_days, yellow_ratio=yellow_ratio)
 
     # --- serialization ------------------------------------------------------------------------------------
 
@@ -339,54 +359,8 @@ class Clock:
         today = business_date(at)
         return min(today, business_date(self.closed_at)) if self.closed_at is not None else today
 
-    def _span(self, calendar: WorkCalendar, first: date, last: date) -> int:
-        """Count the days of the budget's unit in [first, last]."""
-        if last < first:
-            return 0
-        if self.budget.unit == "day":
-            return (last - first).days + 1
-        return calendar.working_days_between(first - ONE_DAY, last)
-
-    def _reckon(self, calendar: WorkCalendar, at: datetime | None) -> tuple[Due, list[tuple[date, date]]]:
-        """Walk the pauses and extensions in time order; return the due date and the counted pause spans."""
-        events = sorted([(s.start, 1, s) for s in self.pauses] + [(e.at, 0, e) for e in self.extensions],
-                        key=lambda event: (event[0], event[1]))
-        total, unit = self.budget.amount, UNIT_ZH[self.budget.unit]
-        current = _count(calendar, self.budget.unit, self.t0, total)
-        spans: list[tuple[date, date]] = []
-        added: dict[str, int] = {}
-        notes: list[str] = []
-        for instant, _, item in events:
-            day = business_date(instant)
-            if day > current.date:
-                what = "延长" if isinstance(item, Extension) else f"因{item.label}暂停"
-                notes.append(f"{day} 的{what}发生在期限届满（{current.date}）之后，不顺延")
-                continue
-            if isinstance(item, Extension):
-                days, key = item.days, "经批准延长"
-            else:
-                end = item.end if item.end is not None else (at if at is not None else item.start)
-                first, last = max(day, self.t0 + ONE_DAY), business_date(end) - ONE_DAY
-                days, key = self._span(calendar, first, last), f"另因{item.label}暂停"
-                spans.append((first, last))
-            if days:
-                added[key] = added.get(key, 0) + days
-                total += days
-                current = _count(calendar, self.budget.unit, self.t0, total)
-        parts = [f"{self.kind.zh} {self.budget}"]
-        parts += [f"{key} {days} {unit}" + ("" if key.startswith("经") else "顺延")
-                  for key, days in added.items()]
-        if self.paused:
-            pause = self.segments[-1]
-            parts.append(f"当前因{pause.label}自 {business_date(pause.start)} 起暂停中，恢复前到期日随之顺延")
-        rule = "；".join(parts + notes) + "。" + current.rule
-        return Due(current.date, current.status, rule, current.unknown_years), spans
-
 
 def _aware(at: object) -> None:
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise ClockInvalid(f"时间 {at!r} 无效：须为带时区的时刻")
 
-
-def _count(calendar: WorkCalendar, unit: BudgetUnit, start: date, n: int) -> Due:
-    return calendar.workdays_after(start, n) if unit == "workday" else calendar.days_after(start, n)

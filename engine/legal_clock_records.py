@@ -225,7 +225,7 @@ class Extension:
     """An approved extension of the limit (行政许可法第四十二条); it moves the due date, it is not a pause.
 
     Attributes:
-        days: the days added, in the budget's unit.
+        days: the working days added (第四十二条 with 第八十二条), whatever the budget's unit.
         reason: why; the law requires telling the applicant.
         approved_by: the approving 负责人.
         actor: who recorded the extension.

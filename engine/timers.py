@@ -44,11 +44,15 @@ from .message_worker import MessageWorker
 from .persistence.timer_repository import MAX_RETRY, retry_delay
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
 from . import timer_admin
+from .acceptance_deemed import DEEMED_REASON, deemed_case_ids
 
 log = logging.getLogger("tongban.worker")
 
 RECOUNT_REASON = "节假日安排已更新，按现行安排补算"
 """The ``DeadlinesRecomputed`` reason of a recount by the worker (:meth:`TimerWorker.recount`)."""
+DEEM_EVERY = timedelta(minutes=1)
+"""How often a worker looks for applications accepted by law (:meth:`TimerWorker.deem`): a window of working
+days ends at midnight, and the scan reads every running case not accepted yet."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class SweepResult:
     """Cases whose 督办 could not be raised in this wake-up (likewise)."""
     set_aside: int = 0
     """Timers set aside (state ``failed``) in this wake-up after their last failed firing."""
+    deemed: int = 0
+    """Cases whose clocks started in this wake-up because their application was accepted by law (第三十二条)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class TimerWorker:
         self._sweep_lock = threading.Lock()
         self._archive_lock = threading.Lock()
         self._next_seal: datetime | None = None
+        self._next_deem: datetime | None = None
         self._resume: dict[str, int] = {}
         """Per case loop (:meth:`_each_case`), the case id after which the next wake-up goes on."""
         self._backoff: dict[str, dict[int, tuple[datetime, int]]] = {}
@@ -110,6 +117,8 @@ class TimerWorker:
         try:
             # Recount first: a timer or a 督办 deadline counted with an older calendar must not act on it.
             recounted = self.recount()
+            # Then the clocks of applications accepted by law, so their timers and 督办 act in this wake-up.
+            deemed = self.deem()
             done = failed = set_aside = 0
             while True:
                 case_ids = self._claim()
@@ -121,7 +130,7 @@ class TimerWorker:
                 if len(case_ids) < self.batch:
                     supervised = self.supervise()
                     return SweepResult(done, failed, supervised, recounted, self._failures.get("recount", 0),
-                                       self._failures.get("supervision", 0), set_aside)
+                                       self._failures.get("supervision", 0), set_aside, deemed)
         finally:
             self._sweep_lock.release()
 
@@ -134,6 +143,21 @@ class TimerWorker:
                                                                               after=after, limit=self.batch),
                                lambda case_id: RaiseSupervision(case_id, actor=self.actor), "supervision",
                                max_batches)
+
+    def deem(self, *, max_batches: int = 20) -> int:
+        """Start the clocks of applications accepted by law (第三十二条: no notice and no 受理 within 5 working days).
+
+        At most once per :data:`DEEM_EVERY` per worker; see :mod:`engine.acceptance_deemed`. Return how many
+        cases' clocks started.
+        """
+        now = self.engine.clock.now()
+        if self._next_deem is not None and now < self._next_deem:
+            return 0
+        self._next_deem = now + DEEM_EVERY
+        return self._each_case(
+            lambda uow, after: deemed_case_ids(uow, self.engine.clock.now(), self.engine.services.calendar.get(),
+                                               after=after, limit=self.batch),
+            lambda case_id: RecomputeDeadlines(case_id, DEEMED_REASON, actor=self.actor), "deemed", max_batches)
 
     def recount(self, *, max_batches: int = 20) -> int:
         """Recompute the running cases some of whose instants count with an older calendar; return how many.
