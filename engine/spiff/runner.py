@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any, Callable, Mapping
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -25,6 +25,7 @@ from . import clock_bridge, migration
 from .clock_bridge import TimerValueInvalid, check_timer_value, timer_value_failed
 from .compaction import compact
 from .cycle_catchup import merge_missed_cycles
+from .latest import latest_data, mark_latest
 from .message_steps import MessageSteps
 from .migration import Blocker
 from .serializer import StateCodec, TongbanWorkflow
@@ -94,9 +95,10 @@ class WorkflowRunner(MessageSteps):
         task = self._ready_user_task(workflow, spiff_task_id)
         ready, timers_before = ready_and_waiting(workflow)
 
-        def action() -> None:
+        def action() -> Any:
             task.data.update(data)
             task.run()
+            return task
         result = self._advance(workflow, before={t.spiff_task_id: t.element_id for t in ready}, action=action)
         result.cancelled = [(i, e) for i, e in result.cancelled if i != spiff_task_id]
         result.timers_before = timers_before
@@ -108,10 +110,14 @@ class WorkflowRunner(MessageSteps):
 
         The previous user task is the nearest completed user task among the task's ancestors, i.e. on the
         same path; it is reset (SpiffWorkflow's ``reset_from_task_id``) to run again with the data it saw
-        the first time, and everything after it, this task included, is withdrawn. Refused (Conflict) when
-        there is no such task in this (sub)process, or when the path back crosses a parallel or inclusive
-        join, where "the previous step" would be several branches. ``check`` is called with the element id
-        of the previous task before anything changes, and may refuse by raising. Returns the step and the
+        the first time, and everything after it, this task included, is withdrawn. When that step is a
+        finished multi-instance user task (会签, or a review that ran as one instance), the multi-instance
+        itself is reset: every instance is created again from the data it started with, so everyone it
+        asked reviews again (the opinions of the round returned are in the event log, not in the data).
+        Refused (Conflict) when there is no such task in this (sub)process, when the path back crosses a
+        parallel or inclusive join, where "the previous step" would be several branches, or a finished
+        multi-instance of anything but a user task. ``check`` is called with the element id of the
+        previous task before anything changes, and may refuse by raising. Returns the step and the
         element id returned to.
         """
         task = self._ready_user_task(workflow, spiff_task_id)
@@ -121,12 +127,10 @@ class WorkflowRunner(MessageSteps):
                 raise Conflict("退回路径经过并行汇聚，无法确定上一步，不能退回",
                                code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
             if isinstance(node.task_spec, MultiInstanceTask) and node.has_state(TaskState.COMPLETED):
-                # A finished 会签 gathered several people's opinions, as a join gathers branches: "the previous
-                # step" is all of them, and walking past it would silently drop them. (A READY instance's own,
-                # still running 会签 is no step back: returning one instance goes on to the step before it.)
-                name = getattr(node.task_spec, "bpmn_name", None) or _element(node)
-                raise Conflict(f"上一步是会签环节“{name}”，由多人办理，无法确定退回给谁，不能退回",
-                               code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
+                # A READY instance's own, still running 会签 is no step back (it is not completed): returning
+                # one instance goes on to the step before it.
+                _check_returnable(node)
+                break
             node = node.parent
         if node is None or node.parent is None:
             raise Conflict("没有可退回的上一步人工环节", code="NO_PREVIOUS_TASK",
@@ -135,7 +139,13 @@ class WorkflowRunner(MessageSteps):
         if check is not None:
             check(_element(previous))
         before = self._ready_ids(workflow)
-        result = self._advance(workflow, before=before, action=lambda: _reset_from(workflow, previous.id))
+
+        def action() -> Any:
+            if isinstance(previous.task_spec, MultiInstanceTask):
+                _new_activation(previous)
+            _reset_from(workflow, previous.id)
+            return previous.parent     # the data the reopened step sees is the case's data again
+        result = self._advance(workflow, before=before, action=action)
         return result, _element(previous)
 
     def fire_timers(self, workflow: Any) -> StepResult:
@@ -205,10 +215,17 @@ class WorkflowRunner(MessageSteps):
         return [ready_task(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
 
     def current_data(self, workflow: Any) -> dict[str, Any]:
-        """Return the case data as the most recent step left it."""
+        """Return the case data as the most recent step left it.
+
+        That is the data of the task completed last, in the workflow or in any of its subprocesses
+        (:mod:`.latest`); an ended workflow's result data once it has ended.
+        """
         if workflow.is_completed() and workflow.data:
             return dict(workflow.data)
-        source = workflow.last_task or workflow.task_tree
+        latest = latest_data(workflow)
+        if latest is not None:
+            return latest
+        source = workflow.last_task or workflow.task_tree     # a snapshot no step has marked yet
         return dict(source.data)
 
     @staticmethod
@@ -226,12 +243,15 @@ class WorkflowRunner(MessageSteps):
                 for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
     def _advance(self, workflow: Any, *, before: dict[str, str], action: Callable[[], Any]) -> StepResult:
+        """Run ``action``, then the engine until it waits; ``action`` may return the task it completed."""
         advanced: list[str] = []
         thrown: list[ThrownMessage] = []
+        completed: list[Any] = []
         steps = 0
 
         def did_complete(task: Any) -> None:
             nonlocal steps
+            completed.append(task)
             steps += 1
             if steps > MAX_ENGINE_STEPS:
                 raise _too_many_steps(task)
@@ -244,7 +264,9 @@ class WorkflowRunner(MessageSteps):
                 thrown.append(ThrownMessage(bpmn_id or spec.name, event.name, copy.deepcopy(dict(task.data))))
         with clock_bridge.using(self.clock):
             try:
-                action()
+                first = action()
+                if first is not None:
+                    completed.append(first)
                 workflow.do_engine_steps(did_complete_task=did_complete)
                 if _has_timers(workflow):
                     # The steps end by refreshing timers: one that came due meanwhile is only marked READY
@@ -266,6 +288,7 @@ class WorkflowRunner(MessageSteps):
             thrown=thrown,
             timers=timers,
         )
+        mark_latest(workflow, completed)
         # Compaction drops finished tasks only: the ready and waiting tasks found above stay as they are.
         result.pruned = compact(workflow)
         return result
@@ -284,6 +307,34 @@ def _reset_from(workflow: Any, task_id: Any) -> None:
     for waiting_id, task in list(manager.tasks.items()):
         if task.workflow.tasks.get(waiting_id) is not task:
             manager.remove_task(task)
+
+
+def _new_activation(node: Any) -> None:
+    """Give the multi-instance ``node``, about to run again, a new id: its new instances are a new round.
+
+    The instances of one activation share their multi-instance's id (``ReadyTask.activation``), within which
+    separation of duties keeps one person from doing two instances. SpiffWorkflow's reset keeps the task and
+    its id, so without this the rerun would be the returned round and nobody could review again.
+    """
+    old, new = node.id, uuid4()
+    siblings = node.parent._children          # SpiffWorkflow 3.2 links parent and children by id
+    siblings[siblings.index(old)] = new
+    for child in node.children:
+        child._parent = new
+    tasks = node.workflow.tasks
+    del tasks[old]
+    node.id = new
+    tasks[new] = node
+
+
+def _check_returnable(node: Any) -> None:
+    """Refuse a 退回 to the finished multi-instance ``node`` unless its instances are user tasks."""
+    inner = node.workflow.spec.task_specs.get(node.task_spec.task_spec)
+    if inner is not None and inner.manual:
+        return
+    name = getattr(inner, "bpmn_name", None) or _element(node)
+    raise Conflict(f"上一步“{name}”是多实例的自动环节，不是人工办理环节，不能退回",
+                   code="RETURN_ACROSS_JOIN", details={"element_id": _element(node)})
 
 
 def _too_many_steps(task: Any) -> WorkflowFailed:

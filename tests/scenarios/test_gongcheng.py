@@ -357,17 +357,24 @@ def test_the_legal_clock_counts_45_working_days_per_stage_and_rests_between_stag
     assert story.clocks()["committed"]["due_date"] == "2026-05-14"      # the project target did not move
 
 
-def test_the_step_after_a_joint_review_cannot_be_returned_past_it(client, people, clock):
-    """QA: 退回 from 结论 after the stage-1 会签 reopened 受理, silently dropping both departments' opinions (the
-    walk back passed over the finished multi-instance). It is refused like a return across a parallel join; a
-    return from inside a running 会签 still goes to 受理."""
+def test_the_step_after_a_joint_review_returns_to_the_whole_review(client, people, clock):
+    """退回 from 结论 after the stage-1 会签 runs the 会签 again for both departments, from the data it started with.
+
+    (QA: it once reopened 受理, silently dropping both opinions, and was then refused as a return across a join.)
+    The first round's opinions stay in the history, and each department may review again: it is a new round.
+    """
     story = Story(client, people, clock, "social")
     story.do("fagai", "s1_accept", ACCEPT)
-    story.review("s1_review", {"guihua": "approve", "fagai": "approve"})
+    story.review("s1_review", {"guihua": "approve", "fagai": "reject"})
     conclude = story.task("fagai", "s1_conclude")
-    refused = assert_error(client.post(f"/api/v1/tasks/{conclude['id']}/return", headers=people["fagai"].headers,
-                                       json={"reason": "退回重审"}), 409, "RETURN_ACROSS_JOIN")
-    assert "会签" in refused["message"] and refused["details"]["element_id"] == "s1_review"
-    assert story.task("fagai", "s1_conclude")["id"] == conclude["id"]          # nothing moved
+    response = client.post(f"/api/v1/tasks/{conclude['id']}/return", headers=people["fagai"].headers,
+                           json={"reason": "立项意见需重新研究"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert story.by_department("s1_review") == [
+        ("fagai", "completed"), ("guihua", "completed"), ("fagai", "open"), ("guihua", "open")]
+    assert story.by_department("s1_conclude") == [("fagai", "cancelled")]
     history = client.get(f"/api/v1/cases/{story.case_id}/history", headers=people["clerk"].headers).get_json()
-    assert "TaskReturned" not in [e["event_type"] for e in history["events"]]
+    assert [e["event_type"] for e in history["events"]].count("TaskReturned") == 1
+    story.review("s1_review", {"guihua": "approve", "fagai": "approve"})
+    story.do("fagai", "s1_conclude", PASS)
+    assert [t["element_id"] for t in story.open_tasks("guihua")] == ["s2_accept"]
