@@ -17,31 +17,14 @@ from typing import Any
 
 import pytest
 
-from engine import CompleteTask, StartCase, SuspendClock
+from engine import SuspendClock
 from engine.audit import GENESIS, event_hash
-from engine.calendar_store import ensure_calendar_seeded
 from tests.goldens import HISTORIES
-from tests.helpers import ACCEPT, CLERK, deploy_shipped
+from tests.helpers import CLERK
+from tests.integration.test_history_file_input import accepted, exported  # noqa: F401 (fixture, helper)
 
 GOLDEN = HISTORIES / "standard_permit_granted.json"
 
-
-@pytest.fixture
-def accepted(engine) -> Any:
-    """A parallel approval, accepted (9 events, running, a clock started)."""
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    ref = engine.handle(StartCase("parallel_approval", CLERK, data={"applicant": "重庆某建设有限公司"}))
-    (accept,) = [t for t in engine.queries.case(CLERK, ref.case_id)["tasks"] if t["element_id"] == "accept"]
-    engine.handle(CompleteTask(accept["id"], CLERK, ACCEPT))
-    return ref
-
-
-def exported(runner, case_no: str, tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "exported.json"
-    result = runner.invoke(args=["history", "export", case_no, "-o", str(path)])
-    assert result.exit_code == 0, result.output
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def written(tmp_path: Path, content: dict[str, Any] | str, name: str = "edited.json") -> Path:
