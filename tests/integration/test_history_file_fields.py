@@ -21,7 +21,7 @@ from engine import SuspendClock
 from engine.audit import GENESIS, event_hash
 from tests.goldens import HISTORIES
 from tests.helpers import CLERK
-from tests.integration.test_history_file_input import accepted, exported  # noqa: F401 (fixture, helper)
+from tests.integration.test_history_file_input import accepted, exported, golden, offline  # noqa: F401 (fixtures)
 
 GOLDEN = HISTORIES / "standard_permit_granted.json"
 
@@ -147,27 +147,6 @@ def test_an_unedited_file_lists_no_differing_fields(engine, accepted, runner, tm
 
 
 # --- 2. positions people read are 1-based; the one program-facing position is documented -----------------------
-
-@pytest.fixture
-def offline(tmp_path) -> Any:
-    """A CLI runner on an engine whose database does not exist: the files below are read, not compared."""
-    from app import create_app
-    from app.runtime import set_engine
-    from engine import CST, EngineConfig, ManualClock, bootstrap
-    from tests.conftest import ROOT
-    engine = bootstrap(EngineConfig(database_url=f"sqlite:///{tmp_path / 'never-created.sqlite'}",
-                                    processes_dir=ROOT / "processes", forms_dir=ROOT / "forms",
-                                    materials_dir=tmp_path / "materials", archives_dir=tmp_path / "archives"),
-                       clock=ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=CST)))
-    app = create_app({"TESTING": True, "TONGBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite'}"})
-    set_engine(app, engine)
-    yield app.test_cli_runner()
-    engine.close()
-
-
-def golden() -> dict[str, Any]:
-    return json.loads(GOLDEN.read_text(encoding="utf-8"))
-
 
 def refusal(runner, path: Path) -> tuple[str, dict[str, Any]]:
     """The refusal's message for people (stderr) and its JSON (``--json``)."""
