@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import (
-    Actor, ApplyOnline, EngineConfig, MaterialInput, Party, ReceiveApplication, TooManyAttempts, bootstrap,
+    Actor, ApplyOnline, EngineConfig, MaterialInput, Party, ReceiveApplication, TooManyAttempts,
 )
 from engine.clock import CST
 from engine.persistence.models import Application, Case, CaseMaterial
-from tests.conftest import ROOT
-from tests.helpers import CLERK, deploy_shipped
+from tests.helpers import CLERK
+from tests.integration.test_online_intake import applicant_engine
 
 CODE = "11500103MB1D25937B4000117001"          # 施工许可 (parallel_approval): modes online, proxy
 PDF = b"%PDF-1.7\n%online limit test\n"
@@ -24,24 +24,10 @@ LI = Actor("lisi", ("applicant",))
 LIMIT = 2
 
 
-def make_engine(database_url: str, clock, tmp_path: Path, limit: int):
-    eng = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials",
-                                 online_daily_limit=limit), clock=clock)
-    deploy_shipped(eng)
-    eng.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
-                             department="zwzx")
-    eng.applicant_accounts.add("zhangsan", name="张三", id_type="111", id_number="500103199001011232",
-                               verified_by="window_yz")
-    eng.applicant_accounts.add("lisi", name="李四", id_type="111", id_number="500101198808084523",
-                               verified_by="window_yz")
-    return eng
-
-
 @pytest.fixture
 def online(database_url: str, clock, tmp_path: Path):
     """The shipped catalog, two applicant accounts, at most two online applications per account and day."""
-    eng = make_engine(database_url, clock, tmp_path, LIMIT)
+    eng = applicant_engine(database_url, clock, tmp_path, online_daily_limit=LIMIT)
     yield eng
     eng.close()
 
@@ -124,7 +110,7 @@ def test_a_window_intake_for_the_same_person_is_not_counted(online):
 
 
 def test_limit_zero_lifts_the_limit(database_url, clock, tmp_path):
-    eng = make_engine(database_url, clock, tmp_path, 0)
+    eng = applicant_engine(database_url, clock, tmp_path, online_daily_limit=0)
     try:
         for n in range(LIMIT + 2):
             apply(eng, tag=str(n))

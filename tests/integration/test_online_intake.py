@@ -27,9 +27,16 @@ COMPANY = Party("legal", "重庆某建设有限公司", id_number="91500103MA5U1
 @pytest.fixture
 def online(database_url: str, clock, tmp_path: Path):
     """An engine with the shipped catalog, a 4 KB upload limit, and two applicant accounts verified by 渝中."""
+    eng = applicant_engine(database_url, clock, tmp_path, max_material_bytes=4096)
+    yield eng
+    eng.close()
+
+
+def applicant_engine(database_url: str, clock, tmp_path: Path, **config: object):
+    """An engine (``config``: more EngineConfig fields) with the shipped catalog and 张三's and 李四's accounts."""
     eng = bootstrap(EngineConfig(database_url=database_url, processes_dir=ROOT / "processes",
-                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials",
-                                 max_material_bytes=4096), clock=clock)
+                                 forms_dir=ROOT / "forms", materials_dir=tmp_path / "materials", **config),
+                    clock=clock)
     deploy_shipped(eng)
     eng.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
                              department="zwzx")
@@ -37,8 +44,7 @@ def online(database_url: str, clock, tmp_path: Path):
                                verified_by="window_yz")
     eng.applicant_accounts.add("lisi", name="李四", id_type="111", id_number="500101198808084523",
                                verified_by="window_yz")
-    yield eng
-    eng.close()
+    return eng
 
 
 def materials(**changes: MaterialInput) -> tuple[MaterialInput, ...]:
