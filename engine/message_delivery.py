@@ -206,15 +206,8 @@ def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now
     """Keep a message whose receiver is not ready buffered, or expire it once its time to live is over."""
     where = f"办件 {row['correlation_key']}" if row["correlation_key"] else "可由该消息启动的流程"
     if row["expires_at"] is not None and now >= row["expires_at"]:
-        detail = f"接收方（{where}）在存活期限内始终未就绪，消息已过期"
-        uow.messages.defer(row["id"], until=now, error=detail, state="expired")
-        if sender is not None:
-            case = uow.cases.lock(sender["id"])
-            uow.cases.save(case, events=_record(case, [ev.MessageExpired(
-                element_id=row["sender_element"], name=row["name"], idempotency_key=row["idempotency_key"],
-                correlation_key=row["correlation_key"])], actor, now))
-        uow.commit()
-        return DeliveryOutcome(row["id"], "expired", detail=detail)
+        return _end(uow, row, sender, "expired", f"接收方（{where}）在存活期限内始终未就绪，消息已过期",
+                    ev.MessageExpired, {}, actor, now)
     detail = f"接收方（{where}）尚未就绪（未在等待消息 {row['name']}），已缓存待重试"
     uow.messages.defer(row["id"], until=now + svc.messages.not_ready_retry, error=detail)
     uow.commit()
@@ -223,15 +216,21 @@ def _not_ready(uow: Any, svc: Services, row: Any, sender: Any, actor: Actor, now
 
 def _undeliverable(uow: Any, row: Any, sender: Any, reason: str, actor: Actor, now: datetime) -> DeliveryOutcome:
     """End a message whose receiving case is gone for good, and tell the sender's case why."""
-    detail = f"{reason}，消息无法投递"
-    uow.messages.defer(row["id"], until=now, error=detail, state="undeliverable")
+    return _end(uow, row, sender, "undeliverable", f"{reason}，消息无法投递", ev.MessageUndeliverable,
+                {"reason": reason}, actor, now)
+
+
+def _end(uow: Any, row: Any, sender: Any, state: str, detail: str, event: Any, extra: dict[str, Any],
+         actor: Actor, now: datetime) -> DeliveryOutcome:
+    """Put the message in the final ``state`` and record ``event`` on the sender's case, in one transaction."""
+    uow.messages.defer(row["id"], until=now, error=detail, state=state)
     if sender is not None:
         case = uow.cases.lock(sender["id"])
-        uow.cases.save(case, events=_record(case, [ev.MessageUndeliverable(
+        uow.cases.save(case, events=_record(case, [event(
             element_id=row["sender_element"], name=row["name"], idempotency_key=row["idempotency_key"],
-            correlation_key=row["correlation_key"], reason=reason)], actor, now))
+            correlation_key=row["correlation_key"], **extra)], actor, now))
     uow.commit()
-    return DeliveryOutcome(row["id"], "undeliverable", detail=detail)
+    return DeliveryOutcome(row["id"], state, detail=detail)
 
 
 def receiver_gone(uow: Any, correlation_key: str) -> tuple[Any, str | None]:
