@@ -44,7 +44,10 @@ from .errors import (
     UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
 from .grants import RIGHTS, GrantInfo, GrantMissing, Grants
-from .identifiers import ID_TYPES, is_valid_credit_code
+from .identifiers import (
+    DISTRICT_CODE, DISTRICT_CODE_PATTERN, DISTRICT_CODE_SHAPE_PATTERN, ID_TYPES, district_code_problem,
+    is_valid_credit_code,
+)
 from .identity import ROLES, UserInfo
 from .inbox import InboxQuery
 from .intake import CLERK_ROLES, IntakeResult
@@ -142,4 +145,5 @@ __all__ = [
     "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
     "MyCases", "SubmitSupplement", "CLERK_ROLES", "nested_deeper_than",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
+    "DISTRICT_CODE", "DISTRICT_CODE_PATTERN", "DISTRICT_CODE_SHAPE_PATTERN", "district_code_problem",
 ]

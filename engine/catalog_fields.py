@@ -14,8 +14,8 @@ from typing import Any, Iterable, Mapping
 from .catalog_entry import MAX_NAME, MODES, Limit, Material
 from .catalog_yaml import _Checker, _Node
 from .category_limit import CategoryLimit, is_category_node
+from .identifiers import district_code_problem
 
-DISTRICT_CODE = re.compile(r"^(?:\d{6}|CQ-[A-Z]{2,12})\Z")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 FACT_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 """A fact's name: a variable the diagrams read (lower case, digits, underscores)."""
@@ -101,15 +101,20 @@ def check_districts(check: _Checker, node: _Node | None, line: int,
     codes = []
     for item in node.value:
         code = str(item.value)
-        if not _district_ok(code, known):
-            check.fail("TB_CATALOG_DISTRICT", f"区县代码 {code} 不存在", item.line, code)
+        problem = _district_problem(code, known)
+        if problem:
+            check.fail("TB_CATALOG_DISTRICT", problem, item.line, code)
         elif code not in codes:
             codes.append(code)
     return tuple(codes)
 
 
-def _district_ok(code: str, known: frozenset[str]) -> bool:
-    return code in known if known else bool(DISTRICT_CODE.match(code))
+def _district_problem(code: str, known: frozenset[str], where: str = "") -> str | None:
+    """Why ``code`` may not name a district here: not a district code, or (``known`` given) not one of them."""
+    problem = district_code_problem(code, f"{where}区县代码")
+    if problem is None and known and code not in known:
+        problem = f"{where}区县代码 {code} 不存在"
+    return problem
 
 
 def check_materials(check: _Checker, node: _Node | None, line: int) -> tuple[Material, ...]:
@@ -156,8 +161,9 @@ def check_overrides(check: _Checker, node: _Node | None, known: frozenset[str],
     out: dict[str, dict[str, Any]] = {}
     for district, value in node.value.items():
         code = str(district)
-        if not _district_ok(code, known):
-            check.fail("TB_CATALOG_DISTRICT", f"overrides 中的区县代码 {code} 不存在", value.line, code)
+        problem = _district_problem(code, known, "overrides 中的")
+        if problem:
+            check.fail("TB_CATALOG_DISTRICT", problem, value.line, code)
             continue
         if not isinstance(value.value, dict):
             check.fail("TB_CATALOG_FIELD", f"区县 {code} 的实施差异应为一组 键: 值", value.line, code)

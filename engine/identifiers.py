@@ -3,6 +3,9 @@
 ID types use the codes of GA/T 2000.156 (证件类型代码) that GB/T 39046 表5 names for 申请者证件类型. A
 居民身份证号 is checked with its GB 11643 check character; a 统一社会信用代码 (GB 32100-2015) with its mod-31
 check character. Other documents are checked for shape only: their numbers carry no check character.
+
+District codes (区县代码) have one rule here too, :data:`DISTRICT_CODE_PATTERN`, for every place that checks one
+by its form (org files, catalogs, the inbox filter).
 """
 from __future__ import annotations
 
@@ -31,6 +34,25 @@ _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 2
 _CREDIT_SHAPE = re.compile(rf"^[{CREDIT_CODE_CHARS}]{{18}}\Z")
 PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})\Z")
 """A mainland mobile number (11 digits) or a landline with its area code."""
+
+_CHONGQING = "50[0-9]{4}"
+_COUNTY_SHAPE = "[0-9]{6}"
+_INTERNAL = "CQ-[A-Z]{2,10}"
+_END = "$(?!\\n)"
+DISTRICT_CODE_PATTERN = f"^(?:{_CHONGQING}|{_INTERNAL}){_END}"
+"""A district code: 重庆's GB/T 2260 codes (``500000`` the municipality, ``500103`` 渝中区) or a functional
+zone's internal code (``CQ-LJXQ``). Python and ECMAScript read it alike: ASCII ``[0-9]``, never ``\\d`` (which
+takes ``١`` or ``５`` in Python), and ``$(?!\\n)`` for the end, since Python's ``$`` also matches before a
+trailing line break (``\\Z`` is no end anchor in ECMAScript). The org file admits only these, so every district
+the organisation holds matches it."""
+DISTRICT_CODE = re.compile(DISTRICT_CODE_PATTERN)
+DISTRICT_CODE_SHAPE_PATTERN = f"^(?:{_COUNTY_SHAPE}|{_INTERNAL}){_END}"
+"""A code that looks like a district code of any province (``510104``) or an internal one: where a request
+names a district that must exist, a code of this shape outside 重庆 is answered ``UNKNOWN_DISTRICT`` (it does
+not exist here), anything else is no district code at all (``INVALID_INPUT``)."""
+DISTRICT_CODE_RULE = ("应为 50 开头的 6 位 GB/T 2260 代码（如 500103）"
+                      "或 CQ- 加 2 到 10 个大写字母的功能区内部代码（如 CQ-LJXQ）")
+"""The rule of :data:`DISTRICT_CODE` as people read it."""
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -72,3 +94,15 @@ def credit_code_problem(code: str) -> str | None:
 def normalise_id_number(number: str) -> str:
     """Strip blanks and upper-case a trailing x, as clerks and applicants type them."""
     return re.sub(r"\s+", "", number).upper()
+
+
+def district_code_problem(value: object, what: str = "区县代码") -> str | None:
+    """Return why ``value`` is not a district code (:data:`DISTRICT_CODE`) in Chinese, or None when it is one.
+
+    ``what`` names the value in the message (``上级区县代码``). Line breaks and direction controls in the value
+    are shown as escapes, so the message stays on one line and reads as typed.
+    """
+    if isinstance(value, str) and DISTRICT_CODE.match(value):
+        return None
+    shown = re.sub(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    return f"{what} “{shown}” 无效，{DISTRICT_CODE_RULE}"

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OrgFileInvalid
+from .identifiers import district_code_problem
 from .masking import id_number_fault, mask_id_number
 from .storable import unstorable_in, visible_text
 from .text_input import BIDI_WHAT, bidi_lines
@@ -52,7 +53,6 @@ GOVERNMENT_ROLES = ("government_head",)
 """Roles that act for one district's government, not for a department: a user holding one names the district
 and may leave the department out."""
 KINDS = ("区", "县", "自治县", "功能区", "市")
-DISTRICT_CODE = re.compile(r"^(?:50\d{4}|CQ-[A-Z]{2,10})\Z")
 DEPARTMENT_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}\Z")
 CSV_COLUMNS = ("type", "code", "name", "kind", "parent", "district", "department", "roles", "id_number")
@@ -317,9 +317,9 @@ def _name(line: int, item: dict[str, Any], problems: list[str], limit: int) -> s
 
 def _district_code(line: int, value: Any, problems: list[str], what: str = "区县代码") -> str:
     code = _text(value) or ""
-    if not DISTRICT_CODE.match(code):
-        problems.append(f"第 {line} 行：{what} “{code}” 无效，"
-                        "应为 50 开头的 6 位 GB/T 2260 代码或 CQ- 开头的内部代码")
+    problem = district_code_problem(code, what)
+    if problem:
+        problems.append(f"第 {line} 行：{problem}")
     return code
 
 
