@@ -286,15 +286,32 @@ def worker_command(once: bool, interval: float) -> None:
         built, failed = worker.build_archives(limit=1000)
         sealed = worker.seal()
         periodic = worker.periodic()
-        aside = f"（{result.set_aside} 个定时器已搁置，见 tongban timers list --failed）" if result.set_aside else ""
-        click.echo(f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个{aside}；"
-                   f"新开督办 {result.supervised} 个办件；生成归档包 {built} 个，失败 {failed} 个；"
-                   f"封存链头 {sealed} 个；日汇总 {periodic.rolled_up_days} 天，新生成通报 {periodic.reports} 份")
-        sent = MessageWorker(engine).sweep()
-        click.echo(f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，失败 {sent.failed} 条")
+        click.echo(_timer_line(result, built, failed, sealed, periodic))
+        click.echo(_message_line(MessageWorker(engine).sweep()))
         return
     click.echo(f"工作进程（定时器与消息）启动，间隔 {interval} 秒；Ctrl+C 退出")
     run_forever(engine, interval=interval)
+
+
+def _timer_line(result: Any, built: int, failed: int, sealed: int, periodic: Any) -> str:
+    """What ``worker --once`` did besides messages: every count of the sweep (failures only when there were some)."""
+    aside = f"（{result.set_aside} 个定时器已搁置，见 tongban timers list --failed）" if result.set_aside else ""
+    unsupervised = f"（{result.supervision_failed} 个办件督办失败，稍后重试）" if result.supervision_failed else ""
+    unrecounted = f"（{result.recount_failed} 个办件补算失败，稍后重试）" if result.recount_failed else ""
+    return (f"已处理 {result.cases} 个办件的到期定时器，失败 {result.failed} 个{aside}；"
+            f"新开督办 {result.supervised} 个办件{unsupervised}；"
+            f"按现行节假日安排补算期限 {result.recounted} 个办件{unrecounted}；"
+            f"逾期未告知补正、视为受理并开始计时 {result.deemed} 个办件；生成归档包 {built} 个，失败 {failed} 个；"
+            f"封存链头 {sealed} 个；日汇总 {periodic.rolled_up_days} 天，新生成通报 {periodic.reports} 份")
+
+
+def _message_line(sent: Any) -> str:
+    """What ``worker --once`` did with messages, by outcome (refusals and poison only when there were some)."""
+    rejected = sent.other.get("rejected", 0)
+    poison = f"（其中 {sent.poison} 条多次失败已搁置，见 tongban messages list --state poison）" if sent.poison else ""
+    return (f"已投递消息 {sent.delivered} 条，缓存待重试 {sent.buffered} 条，已过期 {sent.other.get('expired', 0)} 条，"
+            f"无法投递 {sent.other.get('undeliverable', 0)} 条，{f'签名无效拒收 {rejected} 条，' if rejected else ''}"
+            f"失败 {sent.failed} 条{poison}")
 
 
 @click.command("bench", cls=CliCommand, short_help="运行基准测试，打印对比表并写入结果文件",

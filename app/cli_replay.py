@@ -1,7 +1,6 @@
 """``tongban replay``: re-run one case or every case from its recorded inputs and compare every effect."""
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import datetime
@@ -10,13 +9,18 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from engine import EngineError, Replayer, ReplayResult, read_history
+from engine import EngineError, Replayer, ReplayResult, clipped, read_history, shown_json
 
 from .cli_common import CliCommand, fail, refuse
 from .cli_types import CASE, PathParam
 from .runtime import get_engine
 
 log = logging.getLogger(__name__)
+
+VALUE_CHARS = 64
+"""How much of each text or number of an event a divergence shows (a SHA-256 in hex whole, then ``…``)."""
+MESSAGE_CHARS = 300
+"""How much of a divergence's explanation is shown (it may quote an event type from the file)."""
 
 
 @click.command("replay", cls=CliCommand, short_help="重放办件并与记录比对：一个、全部或历史文件", help=(
@@ -86,7 +90,7 @@ def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
     diverged = refused = 0
     with Replayer(engine) as replayer:
         for path, history in histories:
-            prefix = f"{path}（办件 {history.case_no}）：" if len(files) > 1 else ""
+            prefix = f"{path}（办件 {clipped(history.case_no)}）：" if len(files) > 1 else ""
             try:
                 result = replayer.replay_history(history)
             except EngineError as exc:   # refused before or while replaying: a broken link, a year not carried
@@ -106,16 +110,21 @@ def _replay_files(engine: object, files: tuple[Path, ...]) -> None:
 
 
 def _describe(result: ReplayResult) -> str:
-    """The one-line verdict, followed by the recorded and replayed event where they differ."""
+    """The one-line verdict, followed by the recorded and replayed event where they differ.
+
+    Both events come from the history (a file anyone may have written): each is :func:`~engine.file_echo.shown_json`,
+    bounded and with every control character escaped, and so is the explanation.
+    """
     found = result.divergence
     if found is None:
         return f"重放一致（{result.events} 个事件）"
+    message = clipped(found.message, MESSAGE_CHARS)
     if found.reason == "unsupported":
-        return f"重放无法进行：{found.message}"
-    lines = [f"重放在第 {found.seq} 个事件处出现差异（{found.message}）",
+        return f"重放无法进行：{message}"
+    lines = [f"重放在第 {found.seq} 个事件处出现差异（{message}）",
              f"  记录：{_json(found.expected)}", f"  重放：{_json(found.got)}"]
     return "\n".join(lines)
 
 
 def _json(event: dict | None) -> str:
-    return "（无）" if event is None else json.dumps(event, ensure_ascii=False, sort_keys=True)
+    return "（无）" if event is None else shown_json(event, VALUE_CHARS)

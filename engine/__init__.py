@@ -44,6 +44,7 @@ from .errors import (
     UnknownDepartment, UnknownDistrict, WorkflowFailed,
 )
 from .grants import RIGHTS, GrantInfo, GrantMissing, Grants
+from .file_echo import clipped, shown_json
 from .identifiers import (
     DISTRICT_CODE, DISTRICT_CODE_PATTERN, DISTRICT_CODE_SHAPE_PATTERN, ID_TYPES, district_code_problem,
     is_valid_credit_code,
@@ -145,5 +146,6 @@ __all__ = [
     "APPLICANT_ROLE", "VERIFIER_ROLES", "ApplicantAccounts", "ApplicantIdentity", "ApplyOnline", "is_applicant",
     "MyCases", "SubmitSupplement", "CLERK_ROLES", "nested_deeper_than",
     "Metrics", "MetricsQueryInvalid", "Period", "PeriodicResult", "report_period", "REPORT_KINDS",
+    "clipped", "shown_json",
     "DISTRICT_CODE", "DISTRICT_CODE_PATTERN", "DISTRICT_CODE_SHAPE_PATTERN", "district_code_problem",
 ]

@@ -34,6 +34,7 @@ from typing import Any, Mapping
 from . import clock_changes
 from .audit import ChainedEvent
 from .clock import CST
+from .file_echo import shown
 from .history_input import NotStrictJson, strict_loads, unstorable_problem
 from .parser_text import json_problem
 
@@ -163,7 +164,7 @@ def parse_event_line(line: bytes) -> ChainedEvent:
     try:
         at = parse_utc_instant(record["at"])
     except ValueError:
-        raise ValueError(f"时间格式不正确：{record['at']}") from None
+        raise ValueError(f"时间格式不正确：{shown(record['at'])}") from None
     return ChainedEvent(record["case_no"], record["seq"], record["type"], at, record["actor"],
                         record["element_id"], record["task_id"], record["payload"], record["prev_hash"],
                         record["hash"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .audit import canonical_json
+from .file_echo import NOTHING, clipped
 
 INVALID = "ARCHIVE_INVALID"
 """Code of a package that is damaged or was changed (the message says how)."""
@@ -16,17 +16,30 @@ TOO_LARGE = "ARCHIVE_TOO_LARGE"
 """Code of a package whose entries together are larger uncompressed than the verifier reads."""
 VERSION_TOO_NEW = "ARCHIVE_VERSION_TOO_NEW"
 """Code of a package written in a format version newer than the verifier knows (check it with a newer tongban)."""
-NONE_SHOWN = "（无）"
+NONE_SHOWN = NOTHING
 """How a missing value is shown to people (never Python's ``None``)."""
+SHOWN_CHARS = 64
+"""How many characters of a value a problem shows (then ``…``): a SHA-256 in hex, the longest value a check
+compares, is shown whole; a megabyte of text from an edited package is not."""
+ENTRY_CHARS = 255
+"""How many characters of an entry's name a problem shows (then ``…``): any name this engine writes is shorter."""
 
 
 def shown(value: Any) -> str:
-    """A value as the report shows it: text as is, nothing as （无）, anything else as canonical JSON."""
+    r"""A value as the report shows it: nothing as （无）, text as is, anything else as canonical JSON.
+
+    Every value of a package comes from a file anyone may have edited, so it is bounded (:data:`SHOWN_CHARS`)
+    and each control, format or separator character is written as an escape such as ``\u001b``
+    (:func:`engine.file_echo.clipped`).
+    """
     if value is None:
         return NONE_SHOWN
-    if isinstance(value, str):
-        return value
-    return canonical_json(value)
+    return clipped(value, SHOWN_CHARS)
+
+
+def entry_shown(name: str) -> str:
+    """An entry's name (from the zip or the manifest) as a problem names it: bounded and escaped likewise."""
+    return clipped(name, ENTRY_CHARS)
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,12 @@ class Fail(Exception):
     """Raised inside the verifier to stop at the first problem.
 
     When either ``expected`` or ``got`` is given, the other one is shown as （无） rather than left out, so a
-    report never prints a Python ``None``; values that are not text are shown as canonical JSON.
+    report never prints a Python ``None``; values that are not text are shown as canonical JSON. Values and the
+    entry's name are bounded and escaped (:func:`shown`, :func:`entry_shown`): they come from the package.
     """
 
     def __init__(self, entry: str, message: str, expected: Any = None, got: Any = None, *, code: str = INVALID):
         super().__init__(message)
         if expected is not None or got is not None:
             expected, got = shown(expected), shown(got)
-        self.problem = ArchiveProblem(entry, message, expected, got, code)
+        self.problem = ArchiveProblem(entry_shown(entry), message, expected, got, code)

@@ -24,8 +24,9 @@ from typing import Any, Iterator
 
 from . import archive_format as fmt, archive_limits as limits
 from .archive_contents import check_contents
-from .archive_problems import ENTRY_TOO_LARGE, VERSION_TOO_NEW, ArchiveProblem, Fail
+from .archive_problems import ENTRY_TOO_LARGE, VERSION_TOO_NEW, ArchiveProblem, Fail, entry_shown
 from .audit import GENESIS, event_hash
+from .file_echo import clipped, shown
 from .history_input import NotStrictJson, strict_loads
 from .parser_text import json_problem
 
@@ -87,7 +88,7 @@ def verify_archive(path: str | Path) -> ArchiveCheck:
         # The chain is not keyed: whoever edits a document can re-hash it, so a check past the chain may meet a
         # shape no check before it refused. Reported, never raised: the verdict on a bad package is a problem.
         log.warning("archive %s: %s while checking %s", path, type(exc).__name__, reader.entry, exc_info=True)
-        problem = ArchiveProblem(reader.entry or "(zip)",
+        problem = ArchiveProblem(entry_shown(reader.entry or "(zip)"),
                                  f"内容的结构或类型不符合归档信息包格式，无法校验（{type(exc).__name__}）")
     else:
         problem = None
@@ -119,7 +120,7 @@ def _check_version(version: Any) -> None:
         return
     readable, newest = "、".join(map(str, fmt.READABLE_VERSIONS)), max(fmt.READABLE_VERSIONS)
     if type(version) is int and version > newest:
-        raise Fail(fmt.MANIFEST, f"格式版本 {version} 比本程序能校验的版本新（最高为第 {newest} 版），"
+        raise Fail(fmt.MANIFEST, f"格式版本 {clipped(version)} 比本程序能校验的版本新（最高为第 {newest} 版），"
                    "请用更新版本的 tongban 校验", readable, version, code=VERSION_TOO_NEW)
     raise Fail(fmt.MANIFEST, "不支持的格式版本", readable, version)
 
@@ -189,7 +190,7 @@ class _Reader:
         roots = sorted({name.split("/", 1)[0] for name in seen})
         if len(roots) != 1 or any("/" not in name for name in seen):
             raise Fail("(zip)", "归档信息包应只含一个以办件编号命名的文件夹", "1 个文件夹",
-                       f"{len(roots)} 个：{'、'.join(roots[:5])}")
+                       f"{len(roots)} 个：{'、'.join(clipped(root) for root in roots[:5])}")
         self.root = roots[0]
         # Before anything is inflated: what the headers state (reading counts what really comes out).
         limits.check_declared({i.filename.split("/", 1)[1]: i.file_size for i in infos}, "文件头所载大小")
@@ -215,7 +216,7 @@ class _Reader:
                     and not isinstance(entry.get("size"), bool) and entry["size"] >= 0):
                 raise Fail(fmt.MANIFEST, "清单的 files 中有格式不对的条目（应有 path、sha256、size）")
             if entry["path"] in seen or entry["path"] == fmt.MANIFEST or not fmt.is_safe_entry(entry["path"]):
-                raise Fail(fmt.MANIFEST, f"清单的 files 中有重复或不安全的路径：{entry['path']}")
+                raise Fail(fmt.MANIFEST, f"清单的 files 中有重复或不安全的路径：{shown(entry['path'])}")
             seen.add(entry["path"])
 
     def _check_entry(self, path: str, entry: dict[str, Any]) -> None:
@@ -276,7 +277,7 @@ class _Reader:
             try:
                 facts.add(event)
             except ValueError as exc:
-                raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件（{event.event_type}）：{exc}") from None
+                raise Fail(fmt.EVENTS, f"第 {event.seq} 个事件（{clipped(event.event_type)}）：{exc}") from None
             prev, expected_seq = event.hash, expected_seq + 1
             self.events = facts.count
         if facts.count == 0:

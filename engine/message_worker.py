@@ -31,7 +31,10 @@ class MessageSweep:
     delivered: int = 0
     buffered: int = 0
     failed: int = 0
+    poison: int = 0
+    """Of the ``failed``, those set aside (``poison``) after this attempt: no more retries until an administrator's."""
     other: dict[str, int] = field(default_factory=dict)
+    """The other outcomes (``expired``, ``undeliverable``, ``rejected``, ``skipped``) by state."""
 
 
 class MessageWorker:
@@ -86,6 +89,7 @@ class MessageWorker:
             state = record_failure(message_id, svc, exc)
             result.failed += 1
             if state == "poison":
+                result.poison += 1
                 log.error("message %s is poison after repeated failures: %s", message_id, exc)
             return
         if outcome.state == "delivered":
