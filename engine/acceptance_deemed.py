@@ -12,8 +12,9 @@ followed by ``ClocksStarted`` (``deemed`` true, the explanation, no 受理 task)
 checks it like any recompute. A later 受理 finds no clock waiting and starts nothing. Only a recompute with this
 reason deems: a recount after a calendar import records what it always did, so older histories still replay.
 
-Idempotent: a case whose clocks started is accepted (``cases.accepted_at`` is set by that ``ClocksStarted``)
-and no longer picked, and a second recompute with the reason finds nothing due and writes nothing.
+Idempotent: a case whose clocks started is accepted (``cases.accepted_at`` is set by that ``ClocksStarted``, to
+the receipt instant: :func:`deemed_received_at`) and no longer picked, and a second recompute with the reason
+finds nothing due and writes nothing.
 """
 from __future__ import annotations
 
@@ -48,6 +49,17 @@ def deemed_due(doc: Mapping[str, Any] | None, at: datetime, calendar: WorkCalend
         return False
     received = min(datetime.fromisoformat(pending["received_at"]) for pending in waiting)
     return deemed_acceptance(received, None, None, calendar, at=at).deemed
+
+
+def deemed_received_at(doc: Mapping[str, Any] | None) -> datetime | None:
+    """The instant an application accepted by law (:func:`deemed_due`) is accepted: its receipt (收件), or None.
+
+    "自收到申请材料之日起即为受理": the case's ``accepted_at`` (metrics, exports) is the receipt its clocks' T0
+    comes from, not the sweep that noticed the window had passed. Read from the waiting clocks, before they start.
+    """
+    waiting = [entry["pending"] for entry in (doc or {}).values()
+               if entry.get("pending") and not entry["pending"].get("next_period")]
+    return min((datetime.fromisoformat(pending["received_at"]) for pending in waiting), default=None)
 
 
 def start_deemed(doc: Mapping[str, Any], at: datetime, calendar: WorkCalendar, actor: str,

@@ -6,7 +6,9 @@ diagram:
 
 * 已收件 — nobody has completed a task yet, or the clocks still wait for 受理;
 * 待补正 — a one-time 补正 notice (or a 容缺/补正 pause) is in force: the applicant must act;
-* 已受理 — the last thing done was the task that started the clocks (受理);
+* 已受理 — the last thing done was the task that started the clocks (受理), or the clocks started because the
+  application is accepted by law (第三十二条, :func:`deemed_start`: 已受理（逾期未告知，依法视为受理）) and nothing
+  was done since;
 * 审查中 — work went on after 受理;
 * 特别程序 — the clocks are paused for a 特别程序 (听证、检验、专家评审 …);
 * 待送达 — an 异地代收代办 application the owning district has decided, before the receiving window's 送达;
@@ -22,6 +24,7 @@ from typing import Any, Mapping, Sequence
 
 from .clock import CST
 from .legal_clock_records import ClockKind, PauseKind
+from .legal_clock_rules import NOTICE_WINDOW_DAYS
 from .masking import mask_mobile_numbers, mask_text
 
 LABELS = {"received": "已收件", "correction": "待补正", "accepted": "已受理", "reviewing": "审查中",
@@ -36,6 +39,10 @@ HINTS = {
     "completed": "办件已办结。",
     "halted": "办理中断，请联系收件窗口。",
 }
+DEEMED_LABEL = "已受理（逾期未告知，依法视为受理）"
+DEEMED_HINT = (f"收件窗口未在收件后 {NOTICE_WINDOW_DAYS} 个工作日内一次性告知补正，"
+               "依《行政许可法》第三十二条，申请自收件之日起视为受理，办理期限自收件之日起算。")
+"""The 已受理 stage of an application accepted by law (:func:`deemed_start`) before anyone completed 受理."""
 CLOCK_LABELS = {kind.value: f"{kind.short}办结期限" for kind in ClockKind}
 """The deadline of each clock as the applicant reads it: 法定办结期限, 承诺办结期限."""
 Event = Mapping[str, Any]
@@ -120,10 +127,31 @@ def stage_of(status: str, clocks: Sequence[Mapping[str, Any]], events: Sequence[
     if pause is not None:
         return "special" if pause["payload"].get("reason_kind") == "special_procedure" else "correction"
     completed = [e for e in events if e["event_type"] == "TaskCompleted"]
-    if not completed or any(c.get("status") == "not_started" for c in clocks):
+    if any(c.get("status") == "not_started" for c in clocks):
+        return "received"
+    if deemed_start(events) is not None:
+        return "accepted"
+    if not completed:
         return "received"
     accepting = {e["element_id"] for e in events if e["event_type"] == "ClocksStarted" and e.get("element_id")}
     return "accepted" if completed[-1].get("element_id") in accepting else "reviewing"
+
+
+def deemed_start(events: Sequence[Event]) -> Event | None:
+    """Return the ``ClocksStarted`` of an application accepted by law while nothing was done since, or None.
+
+    That is the worker's start when 第三十二条's window passed with neither 受理 nor a one-time 补正 notice
+    (:mod:`engine.acceptance_deemed`: no element, every clock ``deemed``): the application is accepted on its
+    receipt date. Once a task is completed after it (the window's 受理, which starts nothing then), work went on.
+    """
+    for event in reversed(events):
+        if event["event_type"] == "TaskCompleted":
+            return None
+        if event["event_type"] == "ClocksStarted":
+            entries = (event["payload"].get("clocks") or {}).values()
+            deemed = event.get("element_id") is None and bool(entries) and all(e.get("deemed") for e in entries)
+            return event if deemed else None
+    return None
 
 
 def result_of(events: Sequence[Event], end_names: Mapping[str, str]) -> str | None:
@@ -137,14 +165,24 @@ def result_of(events: Sequence[Event], end_names: Mapping[str, str]) -> str | No
 
 
 def deadlines(clocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Return the 承诺 and 法定 clocks as an applicant reads them, 承诺 first."""
+    """Return the 承诺 and 法定 clocks as an applicant reads them, 承诺 first.
+
+    ``clocks`` is the clock summary (:func:`engine.case_clocks.summary`). Each row carries the days ``left`` with
+    their ``unit``/``unit_zh``, the ``light`` (``not_started`` before 受理) and ``overdue`` (the light is red).
+    """
     rows = []
     for clock in sorted(clocks, key=lambda c: c["kind"] != "committed"):
         started = clock.get("status") != "not_started"
+        light = clock.get("light") if started else "not_started"
         rows.append({"kind": clock["kind"], "label": CLOCK_LABELS.get(clock["kind"], clock["kind"]),
                      "budget": clock.get("budget"), "started": started, "paused": bool(clock.get("paused")),
                      "due_date": clock.get("due_date") if started else None,
                      "left": clock.get("left") if started else None,
+                     # ``left`` counts in the clock's own unit (日 or 个工作日, never the budget's words).
+                     "unit": clock.get("unit"), "unit_zh": clock.get("unit_zh"), "light": light,
+                     # Overdue is the light's word, not ``left < 0``: the weekend after a Friday due date has 0
+                     # working days left and is red; so is a clock paused after its deadline passed (第七十四条).
+                     "overdue": light == "red",
                      # A due date reaching a year whose holidays are not published yet may still move.
                      "provisional": started and clock.get("status") == "provisional",
                      "rule": None if started else f"受理之日起 {clock.get('budget')}",
@@ -167,7 +205,10 @@ def progress(status: str, clocks: Sequence[Mapping[str, Any]], open_tasks: Seque
     else:
         next_step = "、".join(names) or "等待办理"
     result = result_of(events, end_names) if stage == "completed" else None
-    return {"stage": stage, "stage_label": LABELS[stage], "hint": HINTS[stage], "next_step": next_step,
+    label, hint = LABELS[stage], HINTS[stage]
+    if stage == "accepted" and deemed_start(events) is not None:
+        label, hint = DEEMED_LABEL, DEEMED_HINT
+    return {"stage": stage, "stage_label": label, "hint": hint, "next_step": next_step,
             "deadlines": deadlines(clocks) if status == "running" else [], "notice": notice, "result": result}
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from sqlalchemy import select
 
 from . import events as ev
-from .acceptance_deemed import DEEMED_REASON, deemed_due, start_deemed
+from .acceptance_deemed import DEEMED_REASON, deemed_due, deemed_received_at, start_deemed
 from .case_clocks import (
     clock_district, clocks_of, derived_columns, note_correction_notice, pending_kinds, refuse_second_notice,
     with_clock,
@@ -122,7 +122,8 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
 
     With the reason :data:`~.acceptance_deemed.DEEMED_REASON` (the worker's deemed-acceptance sweep) it first
     starts the clocks of an application accepted by law (第三十二条, T0 = the receipt date), recorded by a
-    ``ClocksStarted`` after the ``DeadlinesRecomputed``; it does nothing at all when no acceptance is due.
+    ``ClocksStarted`` after the ``DeadlinesRecomputed``, and the case is accepted (``accepted_at``) at its receipt;
+    it does nothing at all when no acceptance is due.
     """
     now = svc.clock.now()
     with svc.uow() as uow:
@@ -136,6 +137,7 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
         workflow = svc.runner.checkout(case.id, case.version, case.definition_id, case.workflow_state,
                                        definition.spec, definition.subprocess_specs)
         started: list[dict[str, Any]] = []
+        received = deemed_received_at(case.clocks) if deeming else None
         if deeming:
             doc, started = start_deemed(case.clocks, now, svc.calendar.get(), cmd.actor.username,
                                         svc.runner.current_data(workflow))
@@ -168,6 +170,9 @@ def recompute_deadlines(cmd: RecomputeDeadlines, svc: Services) -> CaseRef:
         if started:
             recorded.append(ev.ClocksStarted(clocks={entry["kind"]: entry for entry in started}))
         rows = _record(case, recorded, cmd.actor, now)
+        if started and case.accepted_at == now:
+            # Accepted by law on the receipt date (第三十二条), not when the sweep noticed: what its T0 says.
+            case.set(accepted_at=received)
         if counted is not None:
             case.set(calendar_generation=counted)
         uow.cases.save(case, events=rows)

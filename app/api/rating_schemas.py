@@ -45,7 +45,11 @@ class DeadlineSchema(Schema):
     started = fields.Boolean()
     paused = fields.Boolean()
     due_date = fields.String(allow_none=True, metadata={"description": "办结期限（含当日），YYYY-MM-DD"})
-    left = fields.Integer(allow_none=True, metadata={"description": "剩余工作日"})
+    left = fields.Integer(allow_none=True, metadata={"description": "剩余天数，单位见 unit；负数为已超期天数"})
+    unit = fields.String(allow_none=True, metadata={"description": "workday 工作日 / day 自然日"})
+    unit_zh = fields.String(allow_none=True, metadata={"description": "个工作日、日"})
+    light = fields.String(metadata={"description": "green / yellow / red / paused / not_started"})
+    overdue = fields.Boolean(metadata={"description": "已超期（红灯；周五到期后的周末 left 为 0 亦已超期）"})
     provisional = fields.Boolean(metadata={
         "description": "暂定：期限落在节假日安排尚未公布的年份，公布后可能调整"})
     rule = fields.String(allow_none=True, metadata={"description": "未起算时的计算规则"})
