@@ -11,17 +11,17 @@ characters escaped.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine import SuspendClock
-from engine.audit import GENESIS, event_hash
 from tests.goldens import HISTORIES
 from tests.helpers import CLERK
-from tests.integration.test_history_file_input import accepted, exported, golden, offline  # noqa: F401 (fixtures)
+from tests.integration.test_history_file_input import (  # noqa: F401 (fixtures)
+    accepted, exported, golden, offline, rehashed,
+)
 
 GOLDEN = HISTORIES / "standard_permit_granted.json"
 
@@ -38,18 +38,6 @@ def verify(runner, path: Path) -> tuple[Any, dict[str, Any]]:
     """``verify --file`` for people and with ``--json``."""
     return (runner.invoke(args=["verify", "--file", str(path)]),
             json.loads(runner.invoke(args=["verify", "--file", str(path), "--json"]).output))
-
-
-def rehashed(doc: dict[str, Any]) -> dict[str, Any]:
-    prev = GENESIS
-    for event in doc["events"]:
-        event["prev_hash"] = prev
-        event["hash"] = prev = event_hash(
-            prev, case_no=doc["case"]["case_no"], seq=event["seq"], event_type=event["event_type"],
-            occurred_at=datetime.fromisoformat(event["occurred_at"]), actor=event["actor"],
-            element_id=event["element_id"], task_id=event["task_id"], payload=event["payload"])
-    doc["case"]["chain_head"] = prev
-    return doc
 
 
 # --- 1. the case row's fields against the database ---------------------------------------------------------------

@@ -14,10 +14,11 @@ import io
 import pytest
 
 from engine import (
-    Actor, ApplicationInvalid, ApplyOnline, MaterialInput, Party, ReceiveApplication, ensure_calendar_seeded,
+    Actor, ApplicationInvalid, ApplyOnline, MaterialInput, Party, ReceiveApplication,
 )
 from engine.intake_checks import PROCESS_FIELD, process_fields
-from tests.helpers import CLERK, deploy_shipped
+from tests.helpers import CLERK
+from tests.integration.test_application_form import eng  # noqa: F401 (fixture)
 
 ZHANG = Actor("zhangsan", ("applicant",))
 GONGCHENG = "GC500000-LHBL-0001"
@@ -25,18 +26,6 @@ FOOD = "11500103MB1C47082L4000321001"           # 食品经营许可: standard_p
 PDF = b"%PDF-1.7\n%online form fields\n"
 MOBILE = "13800138000"
 PROJECT = {"project_name": "渝中区某综合楼", "project_category": "small_social"}
-
-
-@pytest.fixture
-def eng(engine):
-    """The shipped catalog and calendar, 渝中's window clerk and one verified applicant account."""
-    ensure_calendar_seeded(engine)
-    deploy_shipped(engine)
-    engine.identity.create_user("window_yz", display_name="渝中窗口", roles=("window_clerk",), district="500103",
-                                department="zwzx")
-    engine.applicant_accounts.add("zhangsan", name="张三", id_type="111", id_number="500103199001011232",
-                                  verified_by="window_yz")
-    return engine
 
 
 def gongcheng_materials() -> tuple[MaterialInput, ...]:

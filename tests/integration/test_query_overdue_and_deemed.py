@@ -14,13 +14,14 @@ import pytest
 from flask import render_template
 
 from engine import (
-    CST, Actor, CompleteTask, DeployDefinitions, ManualClock, Replayer, StartCase, ensure_calendar_seeded,
+    CST, Actor, CompleteTask, DeployDefinitions, Replayer, StartCase, ensure_calendar_seeded,
 )
 from engine.acceptance_deemed import DEEMED_REASON, deemed_case_ids
 from engine.commands import RecomputeDeadlines
 from engine.persistence.models import Case
 from engine.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from tests.helpers import open_task
+from tests.integration.test_natural_day_clocks import at, clock  # noqa: F401 (fixture)
 
 REVIEWER = Actor("reviewer_yz", ("reviewer",), "500103", "zhujian")
 WORKER = Actor.system("timer-worker")
@@ -41,15 +42,6 @@ NATURAL_DAYS = """<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 """.encode()
-
-
-def at(month: int, day: int, hour: int = 10) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=CST)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(at(3, 2))
 
 
 @pytest.fixture
