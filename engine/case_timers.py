@@ -48,7 +48,7 @@ class CaseTimers:
                 .order_by(Timer.due_at, Timer.id)).all()
         if not rows:
             return []
-        drawn = self._timer_elements(rows[0].definition_id)
+        drawn = self.elements(rows[0].definition_id)
         timers = []
         for row in rows:
             element = drawn.get(row.element_id) or TimerElement(row.element_id, row.element_id, None, False)
@@ -58,7 +58,8 @@ class CaseTimers:
                                "due_at": row.due_at})
         return timers
 
-    def _timer_elements(self, definition_id: int) -> dict[str, TimerElement]:
+    def elements(self, definition_id: int) -> dict[str, TimerElement]:
+        """The timer elements drawn in a deployed definition, by element id (cached per definition)."""
         found = self._elements.get(definition_id)
         if found is None:
             loaded = self.definition(definition_id)

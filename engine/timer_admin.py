@@ -60,7 +60,7 @@ def case_failing_timers(engine: Any, case_id: int) -> list[dict[str, Any]]:
     if not rows:
         return []
     # The drawn names, cached per definition by the case page's own timer reader.
-    drawn = engine.case_timers._timer_elements(definition_id)
+    drawn = engine.case_timers.elements(definition_id)
     return [{"id": r["id"], "element_id": r["element_id"],
              "name": drawn[r["element_id"]].name if r["element_id"] in drawn else r["element_id"],
              "state": r["state"], "due_at": r["due_at"], "attempts": r["attempts"],
