@@ -74,7 +74,8 @@ def test_an_applicant_follows_and_rates_a_case_and_the_bad_rating_is_rectified_a
     assert view["deadlines"][0] == {"kind": "committed", "label": "承诺办结期限", "budget": "7 个工作日", "started": True,
                                     "paused": False, "due_date": "2026-12-02", "left": 7, "provisional": False,
                                     "rule": None,
-                                    "extended_days": 0, "extension_reason": None}
+                                    "extended_days": 0, "extension_reason": None, "unit": "workday",
+                                    "unit_zh": "个工作日", "light": "green", "overdue": False}
     assert "重庆某建设有限公司" not in str(view) and "李四" not in str(view)
     assert_error(public(client, "ratings", **pair, score=1, channel="1"), 409, "CASE_NOT_CLOSED")
     received_and_closed_rest(client, people, body["case_id"])
