@@ -224,8 +224,8 @@ class TaskItem(Base):
     inbox_due_at: Mapped[datetime] = mapped_column(default=NO_DEADLINE)
     inbox_yellow_at: Mapped[Optional[datetime]]
     activation: Mapped[Optional[str]] = mapped_column(String(36))
-    """The spiff id shared by the instances of one multi-instance activation (会签); separation of duties
-    compares performers within it."""
+    """The id shared by the instances of one multi-instance activation (会签): the multi-instance task's spiff id,
+    or one derived from it for a round run again after a 退回; separation of duties compares performers within it."""
 
 
 _AVAILABLE = {"postgresql_where": text("available"), "sqlite_where": text("available = 1")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from typing import Any, Callable, Mapping
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -30,7 +30,7 @@ from .message_steps import MessageSteps
 from .migration import Blocker
 from .serializer import StateCodec, TongbanWorkflow
 from .steps import ReadyTask, StepResult, ThrownMessage, WaitingTimer
-from .task_tree import ready_and_waiting, ready_task, waiting_timers
+from .task_tree import ACTIVATION_ROUND, ready_and_waiting, ready_task, waiting_timers
 from .workflow_cache import WorkflowCache
 
 MAX_ENGINE_STEPS = 500
@@ -141,9 +141,13 @@ class WorkflowRunner(MessageSteps):
         before = self._ready_ids(workflow)
 
         def action() -> Any:
-            if isinstance(previous.task_spec, MultiInstanceTask):
-                _new_activation(previous)
+            # A multi-instance step runs again as a new round: its instances get a new activation id
+            # (task_tree.activation); the reset clears internal_data, so the count is written back after it.
+            rounds = previous.internal_data.get(ACTIVATION_ROUND, 0) + 1 \
+                if isinstance(previous.task_spec, MultiInstanceTask) else None
             _reset_from(workflow, previous.id)
+            if rounds is not None:
+                previous.internal_data[ACTIVATION_ROUND] = rounds
             return previous.parent     # the data the reopened step sees is the case's data again
         result = self._advance(workflow, before=before, action=action)
         return result, _element(previous)
@@ -307,24 +311,6 @@ def _reset_from(workflow: Any, task_id: Any) -> None:
     for waiting_id, task in list(manager.tasks.items()):
         if task.workflow.tasks.get(waiting_id) is not task:
             manager.remove_task(task)
-
-
-def _new_activation(node: Any) -> None:
-    """Give the multi-instance ``node``, about to run again, a new id: its new instances are a new round.
-
-    The instances of one activation share their multi-instance's id (``ReadyTask.activation``), within which
-    separation of duties keeps one person from doing two instances. SpiffWorkflow's reset keeps the task and
-    its id, so without this the rerun would be the returned round and nobody could review again.
-    """
-    old, new = node.id, uuid4()
-    siblings = node.parent._children          # SpiffWorkflow 3.2 links parent and children by id
-    siblings[siblings.index(old)] = new
-    for child in node.children:
-        child._parent = new
-    tasks = node.workflow.tasks
-    del tasks[old]
-    node.id = new
-    tasks[new] = node
 
 
 def _check_returnable(node: Any) -> None:

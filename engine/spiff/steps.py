@@ -21,7 +21,8 @@ class ReadyTask:
     lane: str | None
     data: Mapping[str, Any]
     activation: str | None = None
-    """The spiff id shared by the instances of one multi-instance activation (会签), else the task's own."""
+    """The id shared by the instances of one multi-instance activation (会签: ``task_tree.activation``), else the
+    task's own spiff id."""
 
 
 @dataclass(frozen=True)

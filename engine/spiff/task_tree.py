@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+from uuid import uuid5
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -42,13 +43,28 @@ def _waiting_timer(task: Any) -> WaitingTimer | None:
     return WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due)
 
 
+ACTIVATION_ROUND = "activation_round"
+"""The ``internal_data`` key counting how often a multi-instance task ran again after a 退回 (SpiffWorkflow's reset
+clears ``internal_data``, so the runner writes the count back after it resets the task)."""
+
+
 def ready_task(task: Any) -> ReadyTask:
     """The READY user task ``task`` as the host sees it; instances of one 会签 share their activation id."""
     spec = task.task_spec
     parent = task.parent
     in_multi_instance = parent is not None and isinstance(parent.task_spec, MultiInstanceTask)
     return ReadyTask(str(task.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
-                     spec.lane, task.data, str(parent.id if in_multi_instance else task.id))
+                     spec.lane, task.data, activation(parent) if in_multi_instance else str(task.id))
+
+
+def activation(multi_instance: Any) -> str:
+    """The id the instances of the multi-instance task's current round share.
+
+    The first round uses the task's own id; a round run again after a 退回 gets a new id derived from the task's
+    id and the round's number, so separation of duties binds each round on its own (``engine.separation``).
+    """
+    rounds = multi_instance.internal_data.get(ACTIVATION_ROUND)
+    return str(multi_instance.id) if not rounds else str(uuid5(multi_instance.id, str(rounds)))
 
 
 def _parse_instant(value: str) -> datetime | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from sqlalchemy import select
 
 from engine import (
     CST, Actor, CompleteTask, Conflict, DeployDefinitions, EngineConfig, ManualClock, Replayer, ReturnTask,
@@ -21,6 +22,7 @@ from tests.gongcheng_helpers import (
     FAGAI, GC_ACCEPT, GC_PASS, SHENGTAI, at_design_review, case_data, gc_do, gc_states, gc_task, gongcheng_case,
     open_elements, opinion,
 )
+from engine.persistence.models import TaskItem as TaskRow
 from engine.separation import SeparationOfDuties
 from tests.helpers import CLERK, ZHUJIAN, ZHUJIAN_2, deploy_shipped, open_task
 
@@ -124,6 +126,33 @@ def test_after_a_return_to_a_substantive_review_both_reviewers_review_again_and_
     with pytest.raises(SeparationOfDuties):
         engine.handle(CompleteTask(again[1], ZHUJIAN_2, PERMIT_REVIEW))
     engine.handle(CompleteTask(again[1], ZHUJIAN, PERMIT_REVIEW))
+    assert open_task(engine, HEAD_ZJ, "decide")
+    assert_replays_and_verifies(engine, case_id)
+
+
+def test_each_return_to_a_substantive_review_opens_a_round_of_its_own(engine, clock):
+    """Two 退回 in a row: the third round's reviews share an activation of their own, not the second's.
+
+    Separation of duties binds within a round. A reviewer who did one review in the second round may do one in
+    the third; within the third, one person still may not do both.
+    """
+    case_id = permit_reviewed(engine, substantive_check=True)
+    activations = []
+    for round_no in range(3):
+        reviews = open_reviews(engine, case_id)
+        assert len(reviews) == 2
+        with engine.database.engine.connect() as conn:
+            found = set(conn.scalars(select(TaskRow.activation).where(TaskRow.id.in_(reviews))))
+        assert len(found) == 1
+        activations.append(found.pop())
+        engine.handle(CompleteTask(reviews[0], ZHUJIAN_2, PERMIT_REVIEW))
+        with pytest.raises(SeparationOfDuties):
+            engine.handle(CompleteTask(reviews[1], ZHUJIAN_2, PERMIT_REVIEW))
+        engine.handle(CompleteTask(reviews[1], ZHUJIAN, PERMIT_REVIEW))
+        if round_no < 2:
+            clock.advance(minutes=30)
+            engine.handle(ReturnTask(open_task(engine, HEAD_ZJ, "decide")["id"], HEAD_ZJ, "请重新审查"))
+    assert len(set(activations)) == 3
     assert open_task(engine, HEAD_ZJ, "decide")
     assert_replays_and_verifies(engine, case_id)
 
