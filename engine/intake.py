@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import events as ev, online_quota
+from . import events as ev, material_claims, online_quota
 from .bundle import application_form, form_keys
 from .calendar import business_date
 from .catalog import Matter
@@ -160,9 +160,9 @@ def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> Intak
         for item in staged.values():
             if svc.materials.keep(item):
                 added.append(item.sha256)
-        return _record(cmd, svc, route, matter, (applicant, agent), lines, staged, data)
+        return _record(cmd, svc, route, matter, (applicant, agent), lines, staged, data, added)
     except BaseException:
-        forget_unreferenced(svc, added)
+        material_claims.forget_unreferenced(svc, added)
         raise
     finally:
         for item in staged.values():
@@ -247,7 +247,7 @@ def stage_lines(store: MaterialStore, lines: list[ChecklistLine]) -> dict[str, S
 
 def _record(cmd: ReceiveApplication, svc: Services, route: IntakeRoute, matter: Matter,
             parties: tuple[Party, Party | None], lines: list[ChecklistLine], staged: dict[str, StagedFile],
-            data: dict[str, Any]) -> IntakeResult:
+            data: dict[str, Any], added: list[str]) -> IntakeResult:
     now = svc.clock.now()
     actor, (applicant, agent) = cmd.actor, parties
     code = new_query_code()
@@ -292,17 +292,8 @@ def _record(cmd: ReceiveApplication, svc: Services, route: IntakeRoute, matter: 
             "contact_phone": cmd.contact_phone.strip(), "form_data": dict(cmd.form), "missing": list(missing),
             "tolerance": bool(missing), "query_code_hash": hash_query_code(code), "received_by": actor.username,
             "received_at": now}, [{"case_id": case.id, **row} for row in rows])
+        material_claims.secure(uow, svc.materials, staged.values(), added)
         uow.commit()
     svc.runner.checkin(case.id, case.version, case.definition_id, workflow)
     ref = CaseRef(case.id, case.case_no, case.status, case.version, created)
     return IntakeResult(ref, application_id, code, bool(missing), missing)
-
-
-def forget_unreferenced(svc: Services, added: list[str]) -> None:
-    """Remove content this refused intake added, unless a concurrent intake committed a reference to it."""
-    if not added or svc.materials is None:
-        return
-    with svc.uow() as uow:
-        for sha256 in added:
-            if not uow.applications.references(sha256):
-                svc.materials.forget(sha256)

@@ -7,7 +7,8 @@ stored once. A file is received in two steps so that a refused intake leaves not
    refuses it (removing the temporary file) when it is too large or not one of the allowed types;
 2. :meth:`MaterialStore.keep` moves a staged file to ``<root>/<ab>/<cd>/<sha256>`` (unless that content is
    already there) once the whole application has passed its checks; :meth:`MaterialStore.discard` drops
-   a staged file instead. ``forget`` removes a kept file again when the database refused the intake.
+   a staged file instead. ``forget`` removes a kept file again when the database refused the intake, under the
+   rules of :mod:`engine.material_claims` (another intake may be about to refer to the same content).
 
 The media type is read from the content (magic numbers), never trusted from the client.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 
 ALLOWED_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPG", "image/png": "PNG", "application/ofd": "OFD"}
 """Media types accepted for materials, with the names people know them by."""
@@ -96,13 +97,33 @@ class MaterialStore:
         return StagedFile(digest.hexdigest(), size, media_type, _clean_name(filename), temp)
 
     def keep(self, staged: StagedFile) -> bool:
-        """Move a staged file into place; return True when this content was not stored before."""
+        """Move a staged file into place; return True when this content was not stored before.
+
+        When it was, the staged copy stays until :meth:`discard`: should a refused intake remove the stored
+        file before this one commits, :meth:`restore` puts it back (:mod:`engine.material_claims`).
+        """
         target = self.path_of(staged.sha256)
         if target.is_file():
-            staged.temp_path.unlink(missing_ok=True)
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.temp_path, target)
+        return True
+
+    def restore(self, staged: StagedFile) -> bool:
+        """Put a kept file back from its staged copy if it went missing; return True when it did.
+
+        Raises:
+            Conflict: the file is gone and this intake holds no copy of it any more.
+        """
+        target = self.path_of(staged.sha256)
+        if target.is_file():
+            return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.temp_path, target)
+        except FileNotFoundError:
+            raise Conflict(f"材料“{staged.filename}”保存时丢失，请重新提交", code="MATERIAL_LOST",
+                           details={"sha256": staged.sha256}) from None
         return True
 
     @staticmethod

@@ -21,7 +21,8 @@ from .catalog import Matter
 from .commands import SubmitSupplement
 from .errors import ApplicationInvalid, Conflict, Forbidden, InvalidInput, NotFound
 from .handlers import Services, _record
-from .intake import forget_unreferenced, stage_lines
+from .intake import stage_lines
+from .material_claims import forget_unreferenced, secure
 from .intake_checks import MAX_LICENSE_REF, ChecklistLine
 from .persistence.models import Application, CaseEvent, CaseMaterial, MatterVersion
 from .persistence.unit_of_work import SqlAlchemyUnitOfWork
@@ -49,7 +50,7 @@ def submit_supplement(cmd: SubmitSupplement, svc: Services) -> dict[str, Any]:
         for item in staged.values():
             if svc.materials.keep(item):
                 added.append(item.sha256)
-        return _write(cmd, svc, application, lines, staged)
+        return _write(cmd, svc, application, lines, staged, added)
     except BaseException:
         forget_unreferenced(svc, added)
         raise
@@ -111,7 +112,7 @@ def _check(cmd: SubmitSupplement, matter: Matter) -> list[ChecklistLine]:
 
 
 def _write(cmd: SubmitSupplement, svc: Services, application: Application, lines: list[ChecklistLine],
-           staged: dict[str, Any]) -> dict[str, Any]:
+           staged: dict[str, Any], added: list[str]) -> dict[str, Any]:
     now = svc.clock.now()
     rows = []
     for line in lines:
@@ -137,6 +138,7 @@ def _write(cmd: SubmitSupplement, svc: Services, application: Application, lines
                                .values(missing=still))
         event = ev.SupplementReceived(materials=manifest, note=(cmd.note or "").strip())
         uow.cases.save(case, events=_record(case, [event], cmd.actor, now))
+        secure(uow, svc.materials, staged.values(), added)
         uow.commit()
     return {"case_id": case.id, "case_no": case.case_no, "materials": [dict(m) for m in manifest],
             "received_at": now}
