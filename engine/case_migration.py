@@ -4,7 +4,10 @@ A case moves only when nothing it is doing now would change meaning (see :mod:`e
 the workflow rules). On top of those, an open inbox task must keep its form and its candidates in the
 target (the same form key pinned at the same form version), since the inbox row was routed and will be
 validated by them. Clocks already started keep their
-budgets (they were started under the old rules); open tasks keep their deadlines.
+budgets (they were started under the old rules); open tasks keep their deadlines. A clock that still waits for
+a task (to start at 受理, to end a period at 阶段办结, or for the one-time 补正 notice) must wait for the same tasks
+in the target: the case stores those task ids, and a target that renamed or dropped one would leave the
+statutory deadline silently never starting (``MIGRATION_CLOCK_CHANGED``).
 
 The handler is one transaction like every command: lock the case (waiting at most ``lock_timeout``), refuse
 when the row changed since the plan was made, check again under the lock, move the workflow, write the
@@ -19,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from . import events as ev
 from .commands import Actor, MigrateCase
+from .definitions import element_ids
 from .deployment import LoadedDefinition
 from .errors import Conflict, Forbidden
 from .handlers import CaseRef, Services, _record
@@ -84,6 +88,36 @@ def check_case(svc: Services, case: CaseRecord, workflow: Any, source: LoadedDef
             refusals.append(Refusal("MIGRATION_TASK_CANDIDATES_CHANGED",
                                     f"待办环节 {element_id}（{old.name}）在目标版本中办理人（候选组）已改变；"
                                     f"请等该环节办结后再迁移", element_id))
+    return refusals + _clock_refusals(case, target)
+
+
+_CLOCK_NAMES = {"legal": "法定时限", "committed": "承诺时限"}
+_CLOCK_STEPS = (("starts_at", "起算", "该时限将永远不会起算"), ("stops_at", "结束本期", "该时限的本期将永远不会结束"),
+                ("notice_by", "一次性告知补正", "告知将无从记录，第三十二条的五日规则将无法适用"))
+"""Task ids a case's clock may still wait for: the key stored on the case, what the task does, what breaks."""
+
+
+def _clock_refusals(case: CaseRecord, target: LoadedDefinition) -> list[Refusal]:
+    """A clock of ``case`` still waiting for a task the target no longer has.
+
+    The case keeps its clocks as they were declared when it started (like its budgets), task ids included; a
+    renamed or removed task would never come, so the clock would silently never start (or end its period).
+    """
+    refusals = []
+    for kind, entry in sorted((case.clocks or {}).items()):
+        if not isinstance(entry, dict):
+            continue
+        pending = entry.get("pending") or {}
+        for key, step, broken in _CLOCK_STEPS:
+            if key == "notice_by" and pending.get("notice_at") and not entry.get("notice_by"):
+                continue    # given already, and no later period waits for another
+            waits_for = element_ids(pending.get(key)) or element_ids(entry.get(key))
+            gone = [element for element in waits_for if element not in target.user_tasks]
+            if gone:
+                refusals.append(Refusal(
+                    "MIGRATION_CLOCK_CHANGED",
+                    f"办件 {case.case_no} 的{_CLOCK_NAMES.get(kind, kind)}等待环节 {'、'.join(gone)} {step}，"
+                    f"该环节在目标版本中已不存在，迁移后{broken}；请等该环节办结后再迁移", gone[0]))
     return refusals
 
 
