@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence
 from . import archive_format as fmt
 from .archive_clocks import check_clocks
 from .archive_problems import CASE_MISMATCH, Fail
+from .file_echo import clipped
 
 
 def check_case_record(case: Mapping[str, Any], facts: fmt.EventFacts,
@@ -26,7 +27,7 @@ def check_case_record(case: Mapping[str, Any], facts: fmt.EventFacts,
         if key not in case:
             raise Fail(fmt.CASE, f"缺少字段 {key}", code=CASE_MISMATCH)
     for key in sorted(set(case) - set(fmt.CASE_KEYS), key=str):
-        raise Fail(fmt.CASE, f"有办件记录之外的字段 {key}", code=CASE_MISMATCH)
+        raise Fail(fmt.CASE, f"有办件记录之外的字段 {clipped(key)}", code=CASE_MISMATCH)
     status = "completed" if facts.completed_at is not None else "running"
     if case["status"] != status:
         raise Fail(fmt.CASE, "status（办件状态）与审计事件不符（办结时记录 CaseCompleted 事件）", status,

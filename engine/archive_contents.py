@@ -13,10 +13,11 @@ from typing import Any, Mapping, Protocol
 from . import archive_format as fmt
 from .archive_case import check_case_record
 from .archive_clocks import declared_budgets
-from .archive_problems import Fail, shown
+from .archive_problems import Fail, entry_shown, shown
 from .archive_readme import readme_text
 from .audit import canonical_json
 from .definitions import definition_content_hash
+from .file_echo import clipped
 from .messages import payload_digest
 from .parser_text import json_problem
 
@@ -43,7 +44,7 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
         if key not in manifest["case"]:
             raise Fail(fmt.MANIFEST, f"清单的 case 缺少 {key}")
     for key in sorted(set(manifest["case"]) - set(fmt.MANIFEST_CASE_KEYS), key=str):
-        raise Fail(fmt.MANIFEST, f"清单的 case 中有多余的 {key}")
+        raise Fail(fmt.MANIFEST, f"清单的 case 中有多余的 {clipped(key)}")
     for key in fmt.DERIVED_CASE_KEYS:
         if manifest["case"].get(key) != derived[key]:
             raise Fail(fmt.MANIFEST, f"清单中的 case.{key} 与审计事件不符", derived[key], manifest["case"].get(key))
@@ -53,7 +54,8 @@ def check_contents(reader: PackageReader, manifest: Mapping[str, Any], listed: M
             raise Fail(fmt.CASE, f"{key} 与清单不符", value, case.get(key))
     for path, entry in listed.items():
         if entry.get("description") != fmt.describe(path):
-            raise Fail(fmt.MANIFEST, f"清单中 {path} 的说明被改动", fmt.describe(path), entry.get("description"))
+            raise Fail(fmt.MANIFEST, f"清单中 {entry_shown(path)} 的说明被改动", fmt.describe(path),
+                       entry.get("description"))
     diagrams = _check_definition(reader, listed, facts)
     catalog = _check_catalog(reader, manifest, listed, facts)
     # The diagram and the catalog entry are tied to the chain now: they say which budgets a clock may have.
@@ -109,12 +111,12 @@ def _check_definition(reader: PackageReader, listed: Mapping[str, Any], facts: f
     for key, expected in sorted(pinned.items()):
         form = forms.get(key)
         if not isinstance(form, dict):
-            raise Fail(fmt.DEFINITION, f"缺少流程引用的表单 {key}", expected, None)
+            raise Fail(fmt.DEFINITION, f"缺少流程引用的表单 {clipped(key)}", expected, None)
         path = form.get("path")
         source = _parse(path, _member(reader, listed, fmt.DEFINITION, path, fmt.FORMS_DIR))
         got = hashlib.sha256(canonical_json(source).encode()).hexdigest()
         if got != expected or form.get("content_hash") != expected:
-            raise Fail(path, f"表单 {key} 的内容哈希与流程锁定的版本不符", expected, got)
+            raise Fail(path, f"表单 {clipped(key)} 的内容哈希与流程锁定的版本不符", expected, got)
     return [main, *texts.values()]
 
 
@@ -190,24 +192,24 @@ def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fm
     origin = "移交消息的材料清单" if facts.application_materials is None and facts.start_message is not None \
         else "ApplicationReceived 事件记录的材料"
     for key in sorted(set(by_key) - set(recorded), key=str):
-        raise Fail(fmt.MATERIALS, f"材料 {key} 不在{origin}中")
+        raise Fail(fmt.MATERIALS, f"材料 {clipped(key)} 不在{origin}中")
     for key, (record, source, verifier) in recorded.items():
         item = by_key.get(key)
         if item is None:
-            raise Fail(fmt.MATERIALS, f"缺少{origin}中的材料 {key}")
+            raise Fail(fmt.MATERIALS, f"缺少{origin}中的材料 {clipped(key)}")
         # Packages built before materials named their source held application materials only.
         for field, value in (("sha256", record.get("sha256")), ("license_ref", record.get("license_ref")),
                              ("original_verified_by", verifier), ("source", source)):
             got = item.get(field, "application") if field == "source" else item.get(field)
             if got != value:
-                raise Fail(fmt.MATERIALS, f"材料 {key} 的 {field} 与{origin}不符", shown(value), shown(got))
+                raise Fail(fmt.MATERIALS, f"材料 {clipped(key)} 的 {field} 与{origin}不符", shown(value), shown(got))
         if item.get("sha256") is None:
             continue
         path = fmt.material_path(item["sha256"], item.get("media_type"))
         if item.get("file") != path or path not in listed:
-            raise Fail(fmt.MATERIALS, f"材料 {key} 的文件不在包中", path, shown(item.get("file")))
+            raise Fail(fmt.MATERIALS, f"材料 {clipped(key)} 的文件不在包中", path, shown(item.get("file")))
         if listed[path]["sha256"] != item["sha256"] or listed[path]["size"] != item.get("size"):
-            raise Fail(path, f"材料 {key} 的文件与材料清单登记的 SHA-256 或大小不符", item["sha256"],
+            raise Fail(path, f"材料 {clipped(key)} 的文件与材料清单登记的 SHA-256 或大小不符", item["sha256"],
                        listed[path]["sha256"])
 
 

@@ -12,8 +12,13 @@ from typing import Any, Generic, TypeVar
 
 from .audit import AuditEvent
 from .clock import CST
+from .file_echo import clipped
 
 T = TypeVar("T")
+
+MESSAGE_CHARS = 400
+"""How long a divergence's message is at most (then ``…``): the parts it quotes from the record are bounded where
+it is made (:mod:`engine.replay_walk`), and the whole is bounded whoever made it."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,12 @@ class ReplayDivergence:
     """The replayed event in the record's id space, or None when the replay produced nothing here; for
     ``case_row``, the differing columns as replayed."""
     message: str = ""
-    """A one-line explanation (the refused command's error, the unsupported event type)."""
+    """A one-line explanation (the refused command's error, the unsupported event type): at most
+    :data:`MESSAGE_CHARS` characters, every control, format or separator character escaped
+    (:func:`~engine.file_echo.clipped`), as it may quote a record anyone could have written."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", clipped(self.message, MESSAGE_CHARS))
 
 
 @dataclass(frozen=True)

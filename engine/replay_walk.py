@@ -5,6 +5,10 @@ instant and payload (an old event without a field its type has since gained, wit
 :mod:`engine.replay_shapes`); database ids are compared through the 1:1 mappings made where they are born.
 Before each command the scratch database gets the calendar the command counted with (:func:`_calendar_for`).
 When every event matched, the case row is compared (:mod:`engine.replay_case_row`).
+
+A divergence's message quotes the record (an event type, a refused command's error, what a payload lacked), and
+the record may come from a history file anyone wrote: each quoted part is :func:`~engine.file_echo.clipped`,
+bounded and with every control character escaped, so the API, the page and the CLI show one short line.
 """
 from __future__ import annotations
 
@@ -19,10 +23,14 @@ from .audit import CALENDAR_GENERATION, STATE_DIGEST, canonical_json
 from .case_history import CaseHistory, event_columns
 from .clock import CST
 from .errors import EngineError
+from .file_echo import clipped
 from .persistence.models import CalendarDay, CalendarImport, CaseEvent
 from .replay_commands import _COMMANDS, _EFFECTS, ADMINISTRATIVE, _Run
 from .replay_results import RecordedEvent, ReplayDivergence
 from .replay_shapes import as_recorded
+
+QUOTED_CHARS = 200
+"""How much of a refused command's error, or of what a payload lacked, a divergence's message quotes (then ``…``)."""
 
 # 好差评 events follow a case's end: the rating and what its 差评整改 case (a case of its own, replayed on
 # its own) did. They are no input of this case's process, so replay stops before them; they must all come
@@ -74,10 +82,10 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
                 return ReplayDivergence(event.seq, "missing", event.to_dict(), None,
                                         "记录中有此事件，重放未产生")
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
-                                    f"第 {event.seq} 个事件 {event.event_type} 没有可重放的命令，重放不支持")
+                                    f"第 {event.seq} 个事件 {clipped(event.event_type)} 没有可重放的命令，重放不支持")
         if run.case_id is None and event.event_type != "CaseStarted":
             return ReplayDivergence(event.seq, "unsupported", event.to_dict(), None,
-                                    f"第 {event.seq} 个事件 {event.event_type} 出现在办件开始之前，重放不支持")
+                                    f"第 {event.seq} 个事件 {clipped(event.event_type)} 出现在办件开始之前，重放不支持")
         run.clock.set(event.occurred_at.astimezone(CST))
         missing = _calendar_for(run, event)
         run.withheld.at(event.seq, event.event_type, event.occurred_at, missing)
@@ -91,10 +99,11 @@ def _walk(run: _Run, recorded: list[RecordedEvent], until: int | None = None) ->
             if exc is run.withheld.refused:
                 raise
             return ReplayDivergence(event.seq, "refused", event.to_dict(), None,
-                                    f"重放命令被拒绝：[{exc.code}] {exc.message}")
+                                    f"重放命令被拒绝：[{exc.code}] {clipped(exc.message, QUOTED_CHARS)}")
         except (KeyError, TypeError, ValueError) as exc:
             # A payload without the fields its command needs (edited, or from an older engine).
-            return ReplayDivergence(event.seq, "refused", event.to_dict(), None, f"记录的输入无法重放：{exc!r}")
+            return ReplayDivergence(event.seq, "refused", event.to_dict(), None,
+                                    f"记录的输入无法重放：{clipped(repr(exc), QUOTED_CHARS)}")
         fresh = _replayed(run, after=len(got))
         if not fresh:
             return ReplayDivergence(event.seq, "missing", event.to_dict(), None, "重放命令未产生任何事件")

@@ -6,20 +6,35 @@ JavaScript.
 
 Submitted data (the timeline's 提交数据 and the state's 数据) is shown in words: each key under the label the
 case's pinned forms give it, option values as their option labels (:func:`form_view.described`).
+
+A replay verdict shows the recorded and replayed event side by side, each value bounded (:func:`_shown`): the
+record may hold a megabyte payload or a direction control, which the API returns as recorded but a page does
+not render.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from flask import render_template, request
+from markupsafe import Markup
 
-from engine import ACCESS_OUTCOMES, Conflict, may_audit, may_read_access_log, replay_for, replay_report, verify_for
+from engine import (
+    ACCESS_OUTCOMES, Conflict, clipped, may_audit, may_read_access_log, replay_for, replay_report, shown_json,
+    verify_for,
+)
 
 from ..auth import current_actor
 from ..runtime import get_engine
 from . import bp, form_view, login_required
 
 PAGE_SIZE = 50
+SHOWN_CHARS = 200
+"""How many characters of each text of a divergent event the replay verdict shows (then ``…``)."""
+EVENT_ROWS = (("event_type", "事件类型"), ("element_id", "环节"), ("actor", "办理人"), ("occurred_at", "时间"),
+              ("task_id", "任务"), ("payload", "内容"))
+"""The rows of a divergent event in the verdict's table: the field and its label."""
+_HTML_SAFE_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+"""What Jinja's ``tojson`` escapes in JSON put into HTML (as JSON escapes, so the text reads the same)."""
 
 
 @bp.get("/cases/<int:case_id>/history")
@@ -34,7 +49,7 @@ def history(case_id: int) -> Any:
 def history_replay(case_id: int) -> Any:
     """Replay the case (auditors) and show the verdict: an htmx fragment, or the page without JavaScript."""
     try:
-        verdict = {"replay": replay_report(replay_for(get_engine(), current_actor(), case_id))}
+        verdict = {"replay": _shown(replay_report(replay_for(get_engine(), current_actor(), case_id)))}
     except Conflict as exc:     # the pinned definition is gone or edited: said inline, with its code
         verdict = {"refused": exc}
     return _verdict(case_id, verdict)
@@ -45,6 +60,40 @@ def history_replay(case_id: int) -> Any:
 def history_verify(case_id: int) -> Any:
     """Verify the case's hash chain (auditors) and show the first broken link, as the replay verdict is shown."""
     return _verdict(case_id, {"verification": verify_for(get_engine(), current_actor(), case_id).to_dict()})
+
+
+def _shown(report: dict[str, Any]) -> dict[str, Any]:
+    """The replay report with its divergence's table ``rows``: label, recorded, replayed (None: no event), differs.
+
+    Each value is bounded and escaped as text (:func:`engine.clipped`), a payload or a column of the case row as
+    one line of JSON (:func:`engine.shown_json`, HTML-safe as Jinja's ``tojson``), so the verdict stays small
+    whatever the record holds.
+    """
+    found = report["divergence"]
+    if found is None:
+        return report
+    want, got = found["expected"], found["got"]
+    if found["reason"] == "case_row":
+        rows = [{"label": label, "expected": _json(want[key]), "got": _json(got[key]), "differs": True}
+                for key, label in found["labels"].items()]
+    else:
+        rows = [{"label": label, "expected": _cell(want, key), "got": _cell(got, key),
+                 "differs": (want or {}).get(key) != (got or {}).get(key)} for key, label in EVENT_ROWS]
+    return {**report, "divergence": {**found, "rows": rows}}
+
+
+def _cell(event: dict[str, Any] | None, key: str) -> str | None:
+    if event is None:
+        return None
+    value = event.get(key)
+    if key == "payload":
+        return _json(value)
+    return "—" if value is None else clipped(value, SHOWN_CHARS)
+
+
+def _json(value: Any) -> Markup:
+    """``value`` as one bounded line of JSON, safe in HTML as ``tojson`` makes it."""
+    return Markup(shown_json(value, SHOWN_CHARS).translate(_HTML_SAFE_JSON))
 
 
 def _verdict(case_id: int, verdict: dict[str, Any]) -> Any:
