@@ -132,8 +132,9 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     matter_code, 承办部门 ...) beside the application, so a bundle checks only its 一表申报 form's keys;
     intake has checked the application against that form already (:func:`engine.bundle.application_form`).
     ``outside``: ``data`` is a person's start data (``StartCase``, ``POST /api/v1/cases``), refused where it
-    presets what the process fills in itself (:func:`refuse_process_presets`). Intake checks its application
-    so itself; a message, a rating and replay pass data the engine made or recorded, and leave it False.
+    presets what the process fills in itself (:func:`refuse_process_presets`), or where it would open a
+    receiving process (:func:`refuse_handoff_start`). Intake checks its application so itself; a message, a
+    rating and replay pass data the engine made or recorded, and leave it False.
     """
     owning = cmd.owning_district or cmd.actor.district
     receiving = cmd.receiving_district or cmd.actor.district or owning
@@ -150,6 +151,8 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     if opening is None and matter_row is not None and decider is None:
         # 就地批办 needs no handoff: the receiving district runs the matter's own process and decides.
         opening = proxy_opening(uow, matter_row, owning, receiving, now)
+        if outside and opening is not None:
+            refuse_handoff_start(matter_row, owning)
     opening = opening or Opening()
     given = data
     data = {**data, **opening.data}
@@ -232,6 +235,23 @@ def open_case(uow: SqlAlchemyUnitOfWork, svc: Services, cmd: StartCase, data: di
     created, rows = _apply_step(uow, svc, case, definition, workflow, step, inputs, cmd.actor, now, {})
     uow.cases.save(case, events=rows)
     return case, created, workflow
+
+
+def refuse_handoff_start(matter_row: MatterVersion, owning: str) -> None:
+    """Refuse a StartCase that would open another district's matter on its receiving process (异地代收代办).
+
+    That process hands the application over with what only intake records (``applicant``, ``materials`` and
+    their files, the verification record); a case started without them could never be handed over. Such a
+    matter comes in through 收件 (``POST /api/v1/applications``, the ``/intake`` page). A 就地批办 start (a
+    ``decide`` grant in force) runs the matter's own process and is not refused.
+
+    Raises:
+        InvalidInput: ``HANDOFF_NEEDS_INTAKE`` (422); nothing is written.
+    """
+    raise InvalidInput(f"事项“{matter_row.name}”属业务属地 {owning}，本窗口只能异地代收代办：请通过收件"
+                       "（/intake 页面或 POST /api/v1/applications）登记申请人和材料，核验后移交，不能直接发起办件",
+                       code="HANDOFF_NEEDS_INTAKE",
+                       details={"matter_code": matter_row.code, "owning_district": owning})
 
 
 def refuse_process_presets(uow: SqlAlchemyUnitOfWork, svc: Services, definition: Any,

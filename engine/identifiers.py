@@ -37,7 +37,7 @@ PHONE = re.compile(r"^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})\Z")
 
 _CHONGQING = "50[0-9]{4}"
 _COUNTY_SHAPE = "[0-9]{6}"
-_INTERNAL = "CQ-[A-Z]{2,10}"
+_INTERNAL = "CQ-[A-Z]{2,9}"    # at most 12 characters: the district columns' length
 _END = "$(?!\\n)"
 DISTRICT_CODE_PATTERN = f"^(?:{_CHONGQING}|{_INTERNAL}){_END}"
 """A district code: 重庆's GB/T 2260 codes (``500000`` the municipality, ``500103`` 渝中区) or a functional

@@ -26,8 +26,8 @@ from .calendar import business_date
 from .catalog import Matter
 from .commands import Party, ReceiveApplication, StartCase
 from .deployment import LoadedDefinition
-from .errors import Forbidden, InvalidInput
-from .grants import require_grant
+from .errors import Forbidden, InvalidInput, UnknownDistrict
+from .grants import local_decision, require_grant
 from .case_start import matter_for, open_case
 from .handlers import CaseRef, Services
 from .intake_checks import (
@@ -91,18 +91,29 @@ def receive_application(cmd: ReceiveApplication, svc: Services) -> IntakeResult:
 
 
 def take_in(cmd: ReceiveApplication, svc: Services, route: IntakeRoute) -> IntakeResult:
-    """Check the application, store its uploads and start its case along ``route`` (one transaction)."""
+    """Check the application, store its uploads and start its case along ``route`` (one transaction).
+
+    An owning district (业务属地) that does not exist is refused as such (``UNKNOWN_DISTRICT``), before the
+    matter is looked up there.
+    """
     if svc.materials is None:
         raise InvalidInput("未配置材料存储目录（TONGBAN_MATERIALS_DIR），不能收件", code="MATERIALS_STORE_MISSING")
     receiving, owning = route.receiving, route.owning
     with svc.uow() as uow:
-        matter = Matter.from_doc(matter_for(uow, cmd.matter_code, owning).doc)
+        if owning is not None and uow.org.district(owning) is None:
+            # A 业务属地 that does not exist: not a matter "not offered" there.
+            raise UnknownDistrict(f"区县代码 {owning} 不存在", details={"district": owning})
+        row = matter_for(uow, cmd.matter_code, owning)
+        matter = Matter.from_doc(row.doc)
+        proxied = False
         if owning != receiving:
             # Refuse before any file is staged; open_case checks again inside the writing transaction.
             require_grant(uow, matter_code=matter.code, owning=owning, receiving=receiving, right="receive",
                           on=business_date(svc.clock.now()))
-        # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant.
-        proxied = owning != receiving and matter.handoff is not None
+            # 异地代收代办 verifies originals in the receiving window's own 原件核验 task, under its grant; under
+            # 就地批办 (a decide grant) the case runs the matter's own process, checked at intake as anywhere.
+            proxied = matter.handoff is not None and local_decision(uow, row, owning, receiving,
+                                                                    svc.clock.now()) is None
         runs = _latest(svc, uow, matter.process_key)
         bundle = None if proxied or runs.bundle_form is None else runs
         # A single matter's 申请表单, pinned by its catalog entry (a 一件事's is its 一表申报 form).

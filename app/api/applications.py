@@ -11,7 +11,8 @@ from flask import request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine import (
-    CLERK_ROLES, ApplicationInvalid, Forbidden, InvalidInput, MaterialInput, Party, ReceiveApplication,
+    CLERK_ROLES, DISTRICT_CODE_SHAPE_PATTERN, ApplicationInvalid, Forbidden, InvalidInput, MaterialInput, Party,
+    ReceiveApplication,
 )
 
 from ..auth import current_actor, require_user
@@ -55,7 +56,8 @@ class ApplicationSchema(Schema):
     contact_phone = fields.String(required=True, validate=validate.Length(max=20))
     form = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "申请表数据"})
     materials = fields.Dict(keys=fields.String(), values=fields.Nested(MaterialChoiceSchema), load_default=dict)
-    owning_district = fields.String(load_default=None, validate=validate.Length(min=1, max=12), metadata={
+    # A district that must exist: a code of its shape the organisation lacks is UNKNOWN_DISTRICT (the engine).
+    owning_district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE_SHAPE_PATTERN), metadata={
         "description": "业务属地，省略即本窗口所在区县；异地收件须有该区县授予的 receive 授权"})
 
 

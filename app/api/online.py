@@ -13,7 +13,8 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from engine import (
-    Actor, ApplyOnline, Forbidden, InvalidInput, MaterialInput, Party, RateCase, SubmitSupplement, is_applicant,
+    DISTRICT_CODE_SHAPE_PATTERN, Actor, ApplyOnline, Forbidden, InvalidInput, MaterialInput, Party, RateCase,
+    SubmitSupplement, is_applicant,
 )
 
 from ..auth import current_actor
@@ -33,7 +34,8 @@ class OnlineApplicationSchema(Schema):
     """The JSON in the ``application`` field of an online application."""
 
     matter_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    district = fields.String(load_default=None, validate=validate.Length(min=1, max=12),
+    # A district that must exist: a code of its shape the organisation lacks is UNKNOWN_DISTRICT (the engine).
+    district = fields.String(load_default=None, validate=validate.Regexp(DISTRICT_CODE_SHAPE_PATTERN),
                              metadata={"description": "办理地（业务属地）：提供该事项的区县之一；只有一个时可省略"})
     applicant = fields.Nested(PartySchema, load_default=None, allow_none=True, metadata={
         "description": "省略即本人（账号实名身份）；为法人申报时 kind=legal，本人为其授权代理人"})

@@ -7,6 +7,8 @@ and 渝中 decides; a matter whose catalog entry does not offer 就地批办 can
 """
 from __future__ import annotations
 
+import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -126,11 +128,21 @@ def test_the_receiving_district_decides_under_a_decide_grant_and_the_audit_names
 def test_without_the_decide_right_the_matter_is_handed_over_and_the_owner_decides(app, client, people):
     admin = people["admin_city"]
     assert grant(client, admin, FOOD_CODE, ["receive", "formal_review"]).status_code == 201
-    response = client.post("/api/v1/cases", headers=people["window_qj"].headers, json={
+    window = people["window_qj"]
+    # A case 黔江 hands over starts from 收件 only: the 移交 sends what intake records (applicant, materials).
+    assert_error(client.post("/api/v1/cases", headers=window.headers, json={
         "matter_code": FOOD_CODE, "owning_district": "500103", "title": "食品经营许可申请",
-        "data": {"department": "shichang", "substantive_check": False}})
+        "data": {"department": "shichang", "substantive_check": False}}), 422, "HANDOFF_NEEDS_INTAKE")
+    response = client.post("/api/v1/applications", headers=window.headers, content_type="multipart/form-data", data={
+        "application": json.dumps({
+            "matter_code": FOOD_CODE, "owning_district": "500103", "contact_phone": "023-79221234",
+            "applicant": {"kind": "legal", "name": "重庆某餐饮管理有限公司", "id_number": "91500103MA5U1234XJ",
+                          "legal_representative": "王五"},
+            "materials": {"business_license": {"license_ref": "LIC-500103-2026-0002"}}}, ensure_ascii=False),
+        **{f"material.{key}": (io.BytesIO(b"%PDF-1.7\n" + key.encode()), f"{key}.pdf")
+           for key in ("application_form", "commitment_letter", "premises_layout", "safety_rules")}})
     assert response.status_code == 201, response.get_data(as_text=True)
-    case = client.get(f"/api/v1/cases/{response.get_json()['case_id']}", headers=people["window_qj"].headers).get_json()
+    case = client.get(f"/api/v1/cases/{response.get_json()['case_id']}", headers=window.headers).get_json()
     # 异地代收代办: 黔江 runs the receiving process and hands over; no decision is taken in 黔江.
     assert (case["process_key"], case["deciding_district"], case["clock_district"]) == ("yidi_shoujian", None, "500103")
     rights = [e.payload["right"] for e in get_engine(app).queries.events(case["id"]) if e.event_type == "GrantExercised"]
