@@ -270,6 +270,26 @@ def note_correction_notice(doc: Mapping[str, Any], at: datetime) -> dict[str, An
     return new
 
 
+def note_notice_before_receipt(doc: Mapping[str, Any], received_at: datetime, at: datetime) -> dict[str, Any]:
+    """Record on the clocks waiting for the first 受理 a one-time 补正 notice given before this case opened.
+
+    异地代收代办: the receiving window received the application at ``received_at`` and gave the notice at ``at``
+    under its 一次性告知权, for the owning district, whose case opens when the handoff arrives. The application
+    has had its one notice (a second one is 409 ``NOTICE_ALREADY_GIVEN``), and 第三十二条 counts the notice
+    window from the receipt that notice answered: both instants replace the case's own on the waiting clocks
+    (a receipt after the notice is taken as the notice's instant), so a notice in time keeps the application
+    from being deemed accepted and its clocks start at the owning district's 受理.
+    """
+    received = min(received_at, at)
+    new = dict(doc)
+    for kind, entry in doc.items():
+        pending = entry.get("pending")
+        if pending and not pending["notice_at"] and not pending.get("next_period"):
+            new[kind] = {**entry, "pending": {**pending, "received_at": received.isoformat(),
+                                              "notice_at": at.isoformat()}}
+    return new
+
+
 def starts_clocks(doc: Mapping[str, Any] | None, element_id: str) -> bool:
     """Whether completing ``element_id`` starts a clock that waits for 受理."""
     return any(element_id in element_ids(entry["pending"]["starts_at"])

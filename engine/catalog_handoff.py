@@ -11,8 +11,10 @@ def check_handoff(check: Any, node: Any, modes: tuple[str, ...], process_key: re
     """``handoff: {process, clock_starts: receiving|arrival, transfer_limit: {amount, unit}}`` (异地代收代办).
 
     ``process`` is the receiving district's collaboration process; ``clock_starts`` says whether the legal
-    clock starts at 收件地受理 (``receiving``: the receiving window's last 形式审查) or when the owning district
-    signs for the handed-over application (``arrival``); ``transfer_limit`` is the transfer leg's budget.
+    clock starts at 收件地受理 (``receiving``: the receiving window's last 形式审查, when it found the application
+    complete; after one that found it incomplete, the owning district's 到件受理 decides and starts it) or when the
+    owning district signs for the handed-over application (``arrival``); ``transfer_limit`` is the transfer leg's
+    budget.
     """
     if node is None or node.value is None:
         return None

@@ -86,10 +86,35 @@ def attach_parts(uow: Any, case: Any, definition: Any, parts: tuple[str, ...], n
     return out
 
 
-def accepted_at(payload: Mapping[str, Any]) -> datetime | None:
-    """收件地受理: when the receiving window last completed 形式审查, from a handoff's verification record."""
-    times = [v["at"] for v in payload.get("verification") or () if v.get("right") == "formal_review"]
-    return datetime.fromisoformat(max(times)) if times else None
+def clocks_from(payload: Mapping[str, Any], sender: Mapping[str, Any] | None) -> datetime | None:
+    """When the owning case's clocks start at once (收件地受理), or None: they wait for its 到件受理.
+
+    Only a matter whose legal clock counts from 收件地受理 (``clock_starts: receiving``) starts them at once,
+    and only when the receiving window's last 形式审查 found the application complete (``formal_result:
+    complete``): that review is the 受理 counted. One that found it incomplete accepted nothing; the owning
+    district's 到件受理 decides whether to accept it (第三十二条第一款第五项; 受理 and 不予受理 stay with the owning
+    district), and its clocks start there. A verification record without a 形式审查 counts from the receipt
+    (``sender``'s ``started_at``), as before.
+    """
+    if ((payload.get("handoff") or {}).get("clock_starts")) != "receiving":
+        return None
+    reviews = [v for v in payload.get("verification") or () if v.get("right") == "formal_review"]
+    if not reviews:
+        return sender["started_at"] if sender else None
+    last = reviews[-1]   # the record lists the completions in the order they were made
+    if (last.get("data") or {}).get("formal_result") != "complete":
+        return None
+    return datetime.fromisoformat(last["at"])
+
+
+def notice_at(payload: Mapping[str, Any]) -> datetime | None:
+    """When the receiving window gave the one-time 补正 notice (its ``notify`` right), from the verification record.
+
+    The window gives it under its 一次性告知权 for the owning district: the application the owning case receives
+    has had its notice (行政许可法 第三十二条第一款第四项), and the owning district may not give another.
+    """
+    times = [v["at"] for v in payload.get("verification") or () if v.get("right") == "notify"]
+    return datetime.fromisoformat(min(times)) if times else None
 
 
 def verify_manifest(store: Any, manifest: Any) -> None:

@@ -20,12 +20,14 @@ from sqlalchemy import select
 
 from . import events as ev
 from .calendar_functions import case_clocks_bound
+from .case_clocks import note_notice_before_receipt, pending_kinds
+from .clock import CST
 from .case_opening import Opening
 from .commands import Actor, StartCase
 from .errors import NotFound
 from .case_start import open_case
 from .handlers import Services, _apply_step, _record
-from .handoffs import ManifestMismatch, accepted_at, copy_materials, verify_manifest
+from .handoffs import ManifestMismatch, clocks_from, copy_materials, notice_at, verify_manifest
 from .messages import payload_digest, verify
 from .persistence.models import Case, ProcessDefinition
 from .spiff.message_steps import catchable_messages
@@ -164,10 +166,6 @@ def open_from_message(uow: Any, svc: Services, name: str, payload: dict[str, Any
     process_key = _starting_process(uow, name)
     if process_key is None:
         return None
-    handoff = payload.get("handoff") or {}
-    clocks_from = None
-    if handoff.get("clock_starts") == "receiving":
-        clocks_from = accepted_at(payload) or (sender["started_at"] if sender else None)
 
     def begin(spec: Any, subs: dict[str, Any], data: dict[str, Any]) -> tuple[Any, Any]:
         return svc.runner.start_at_message(spec, subs, data, name, payload)
@@ -182,11 +180,30 @@ def open_from_message(uow: Any, svc: Services, name: str, payload: dict[str, Any
                         matter_code=sender["matter_code"] if sender else None,
                         owning_district=sender["owning_district"] if sender else None,
                         receiving_district=sender["receiving_district"] if sender else None)
-    opening = Opening(process_key=process_key, begin=begin, clocks_from=clocks_from, check_grant=False)
+    opening = Opening(process_key=process_key, begin=begin, clocks_from=clocks_from(payload, sender),
+                      check_grant=False)
     case, _created, workflow = open_case(uow, svc, command, {}, now, inputs_after=after, opening=opening)
+    _note_notice_given(uow, case, payload, sender)
     if isinstance(payload.get("manifest"), list):
         copy_materials(uow, case.id, payload["manifest"], now)
     return case, workflow
+
+
+def _note_notice_given(uow: Any, case: Any, payload: dict[str, Any], sender: Any) -> None:
+    """Mark on the new case's clocks waiting for 受理 the one-time 补正 notice the receiving window gave.
+
+    The notice is given once per application (行政许可法 第三十二条第一款第四项), and the receiving window gave it
+    for the owning district: the owning case refuses a second one (409 ``NOTICE_ALREADY_GIVEN``) as if it had
+    given it itself. The notice comes from the handoff's verification record and the receipt it answered from
+    the sender (its ``started_at``; the notice's instant without a sender), so replay rebuilds the same clocks.
+    """
+    given = notice_at(payload)
+    if given is None or not pending_kinds(case.clocks):
+        return
+    received = sender["started_at"] if sender is not None and sender["started_at"] else given
+    doc = note_notice_before_receipt(case.clocks, received.astimezone(CST), given.astimezone(CST))
+    uow.connection.execute(cases.update().where(cases.c.id == case.id).values(clocks=doc))
+    case.clocks = doc
 
 
 def record_link(uow: Any, case_id: int, linked: ev.Event, actor: Actor, now: datetime) -> None:
