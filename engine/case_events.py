@@ -124,7 +124,12 @@ class TaskCompleted(Event):
 
 @dataclass(frozen=True)
 class TaskCancelled(Event):
-    """A ready task was withdrawn by the process (a timer, a message, the other branch) (an effect)."""
+    """A ready task was withdrawn by the process (a timer, a message, the other branch, a 会签 decided) (an effect).
+
+    ``task_id`` is the inbox row it closed, as ``TaskCreated`` named it (one event per 会签 instance). It is None
+    in events recorded before the engine named the row (replay compares those without it, :mod:`.replay_shapes`),
+    and for a withdrawn task that had no open inbox row: the withdrawal is still recorded, naming no row.
+    """
 
     event_type: ClassVar[str] = "TaskCancelled"
 

@@ -313,6 +313,9 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     """
     case_fields = {"owning_district": case.owning_district, "receiving_district": case.receiving_district,
                    "deciding_district": case.deciding_district}
+    # The rows the step closes, named by its TaskCancelled events: read while they are still open (any read
+    # sends the queued writes first, the close below among them).
+    closed = uow.cases.open_rows(case.id, [sid for sid, _ in step.cancelled])
     rows, groups_per_row = [], []
     for ready in step.created:
         info = definition.user_tasks.get(ready.element_id)
@@ -347,7 +350,8 @@ def _apply_step(uow: SqlAlchemyUnitOfWork, svc: Services, case: CaseRecord, defi
     if moved:
         uow.timers.reschedule(case.id, moved)
 
-    effects: list[ev.Event] = [ev.TaskCancelled(element_id=element) for _sid, element in step.cancelled]
+    effects: list[ev.Event] = [ev.TaskCancelled(element_id=element, task_id=closed.get(sid))
+                               for sid, element in step.cancelled]
     if step.advanced:
         effects.append(ev.FlowAdvanced(elements=tuple(step.advanced)))
     effects += [ev.TaskCreated(element_id=r["element_id"], task_id=i, name=r["name"],

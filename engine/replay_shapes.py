@@ -12,6 +12,8 @@ Added fields so far:
 * ``ClocksStarted``: ``budget`` in the entry of a clock started at 受理 (the entry with ``deemed``). Before, only
   a clock whose length came from the case data (``amount_from``, always with its ``budget``) recorded it; a
   clock started with the case (收件) always did.
+* ``TaskCancelled``: ``task_id``, the inbox row the withdrawal closed (a column, not the payload). Before, the
+  event named the element only: a recorded ``task_id`` of None is compared with the replayed one left out.
 
 A field may also record a behaviour the engine added; then the input that caused the effect replays under the
 behaviour its recorded effect shows (:func:`resumed_at_acceptance`):
@@ -31,6 +33,9 @@ def as_recorded(replayed: dict[str, Any], recorded: Mapping[str, Any]) -> dict[s
     out only where the recorded event lacks it and predates it; in every other case ``replayed`` is returned
     as it is.
     """
+    if replayed.get("event_type") == "TaskCancelled" == recorded.get("event_type"):
+        older = recorded.get("task_id") is None and replayed.get("task_id") is not None
+        return {**replayed, "task_id": None} if older else replayed
     if replayed.get("event_type") != "ClocksStarted" or recorded.get("event_type") != "ClocksStarted":
         return replayed
     was, now = (recorded.get("payload") or {}).get("clocks"), (replayed.get("payload") or {}).get("clocks")

@@ -77,6 +77,11 @@ class FakeCases:
     def insert_candidates(self, pairs: list[dict[str, Any]]) -> None:
         self.candidates += [(p["task_id"], p["group_key"]) for p in pairs]
 
+    def open_rows(self, case_id: int, spiff_ids: Any) -> dict[str, int]:
+        wanted = set(spiff_ids)
+        return {row["spiff_task_id"]: task_id for task_id, row in self.tasks.items()
+                if row["case_id"] == case_id and row["spiff_task_id"] in wanted and row["state"] == "open"}
+
     def close_tasks(self, case_id: int, spiff_ids: Any, *, state: str, at: Any) -> None:
         for row in self.tasks.values():
             if row["case_id"] == case_id and row["spiff_task_id"] in set(spiff_ids) and row["state"] == "open":

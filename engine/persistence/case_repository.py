@@ -55,6 +55,9 @@ _CLOSE_TASKS = (update(tasks).where(tasks.c.case_id == bindparam("b_case_id"),
                                     tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                                     tasks.c.state == "open")
                 .values(state=bindparam("b_state"), completed_at=bindparam("b_at")))
+_OPEN_ROWS = select(tasks.c.id, tasks.c.spiff_task_id).where(
+    tasks.c.case_id == bindparam("b_case_id"), tasks.c.state == "open",
+    tasks.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)))
 _FINISH_TIMERS = (update(_TIMERS).where(_TIMERS.c.case_id == bindparam("b_case_id"),
                                         _TIMERS.c.spiff_task_id.in_(bindparam("b_ids", expanding=True)),
                                         _TIMERS.c.state == "waiting")
@@ -293,6 +296,18 @@ class CaseRepository:
         """Insert candidate rows (task, group, availability and the task's instants) in one statement."""
         if pairs:
             self.uow.defer(_INSERT_CANDIDATES, pairs)
+
+    def open_rows(self, case_id: int, spiff_ids: Iterable[str]) -> dict[str, int]:
+        """The case's open inbox row (at most one) of each of these spiff tasks that has one: spiff id -> row id.
+
+        Read it before :meth:`close_tasks` closes them (any read sends the queued writes first); no statement
+        when ``spiff_ids`` is empty, as in most steps.
+        """
+        ids = list(spiff_ids)
+        if not ids:
+            return {}
+        rows = self._conn.execute(_OPEN_ROWS, {"b_case_id": case_id, "b_ids": ids})
+        return {spiff_id: task_id for task_id, spiff_id in rows}
 
     def close_tasks(self, case_id: int, spiff_ids: Iterable[str], *, state: str, at: datetime) -> None:
         """Mark the open tasks with these spiff ids as ``state`` (cancelled), in one statement."""
