@@ -23,6 +23,10 @@ The events do not hold everything (README.md and, from format version 2, README.
   before the event: it must fall on T0 and not after the event;
 * the light thresholds, the steps a clock starts or stops at, and the record of a clock that never started
   (``pending``) are not checked.
+
+A problem names a clock by its kind, which is a key of ``case.json``'s ``clocks`` or of a ``ClocksStarted``
+event, and an event by its type: both come from the package, so both are quoted bounded and escaped
+(:func:`~engine.file_echo.clipped`), as is the reason a clock record is invalid (it may quote the record).
 """
 from __future__ import annotations
 
@@ -38,12 +42,16 @@ from .calendar import business_date
 from .clock_changes import ClockChange, clock_change, started_clocks
 from .definitions import TB_NS
 from .errors import DefinitionRejected
+from .file_echo import clipped
 from .legal_clock import Clock
 from .legal_clock_records import UNIT_ZH, ClockInvalid
 from .spiff.xml_loader import parse_xml
 
 _SEGMENT_FIELDS = ("kind", "start", "end", "actor", "reason_kind", "reason", "procedure", "expected")
 _EXTENSION_FIELDS = ("days", "reason", "approved_by", "actor", "at", "told_to_applicant")
+REASON_CHARS = 200
+"""How many characters of the reason a clock record is invalid a problem shows (then ``…``): the reason quotes
+the record, which may hold a megabyte."""
 
 
 @dataclass
@@ -69,12 +77,13 @@ def check_clocks(doc: Any, facts: fmt.EventFacts, declared: Sequence[Mapping[str
         _fail("clocks 应为对象（审计事件中有计时事件）", "对象", doc)
     for kind, found in periods.items():
         if kind not in doc:
-            _fail(f"clocks 缺少 {kind}（{_named(found[0].opened)}起算了该时限）", f"{len(found)} 个计时时段", None)
+            _fail(f"clocks 缺少 {clipped(kind)}（{_named(found[0].opened)}起算了该时限）", f"{len(found)} 个计时时段",
+                  None)
     for kind, entry in doc.items():
         records = _records(str(kind), entry)
         derived = periods.get(kind, [])
         if len(records) != len(derived):
-            _fail(f"clocks.{kind} 的计时时段数与审计事件不符（每次起算有一个 ClocksStarted 事件）",
+            _fail(f"clocks.{clipped(kind)} 的计时时段数与审计事件不符（每次起算有一个 ClocksStarted 事件）",
                   f"{len(derived)} 个", f"{len(records)} 个")
         previous = None
         for (path, clock), period in zip(records, derived):
@@ -159,20 +168,21 @@ def _segment(kind: str, event: ChainedEvent) -> dict[str, Any]:
 
 def _records(kind: str, entry: Any) -> list[tuple[str, Clock]]:
     """The clock's periods in order (the ended ones, then the current or last one), each with its path."""
+    where = f"clocks.{clipped(kind)}"
     if not isinstance(entry, Mapping):
-        _fail(f"clocks.{kind} 应为对象", "对象", entry)
+        _fail(f"{where} 应为对象", "对象", entry)
     ended = entry.get("periods", [])
     if not isinstance(ended, list):
-        _fail(f"clocks.{kind}.periods 应为列表", "列表", ended)
-    raw = [(f"clocks.{kind}.periods[{n}]", item) for n, item in enumerate(ended)]
+        _fail(f"{where}.periods 应为列表", "列表", ended)
+    raw = [(f"{where}.periods[{n}]", item) for n, item in enumerate(ended)]
     if "clock" in entry:
-        raw.append((f"clocks.{kind}.clock", entry["clock"]))
+        raw.append((f"{where}.clock", entry["clock"]))
     records = []
     for path, item in raw:
         try:
             records.append((path, Clock.from_dict(item)))
         except ClockInvalid as invalid:
-            _fail(f"{path} 不是有效的计时记录：{invalid.message}")
+            _fail(f"{path} 不是有效的计时记录：{clipped(invalid.message, REASON_CHARS)}")
     return records
 
 
@@ -235,7 +245,7 @@ def _actor(event: ChainedEvent) -> str:
 
 
 def _named(event: ChainedEvent) -> str:
-    return f"第 {event.seq} 个事件（{event.event_type}）"
+    return f"第 {event.seq} 个事件（{clipped(event.event_type)}）"
 
 
 def _budget(value: Any) -> str:

@@ -185,6 +185,10 @@ def _check_materials(reader: PackageReader, listed: Mapping[str, Any], facts: fm
     items = reader.json(fmt.MATERIALS)
     if not isinstance(items, list) or not all(isinstance(i, dict) and "key" in i for i in items):
         raise Fail(fmt.MATERIALS, "材料清单应为对象列表，每项有 key")
+    for number, item in enumerate(items, start=1):
+        # A key is text, as the events record it (a list or an object could not even be looked up).
+        if not isinstance(item["key"], (str, type(None))):
+            raise Fail(fmt.MATERIALS, f"材料清单第 {number} 项的 key 应为文本", "文本", item["key"])
     by_key = {item["key"]: item for item in items}
     # An application's materials come from ApplicationReceived (and 补正); a case opened on a handoff message
     # takes the manifest of that message, whose hash the MessageReceived event records.

@@ -49,6 +49,7 @@ from .bootstrap import Engine, bootstrap
 from .case_history import CaseHistory, load_case_history
 from .clock import CST, ManualClock
 from .errors import NotFound
+from .file_echo import clipped
 from .migrations import upgrade_database
 from .persistence.models import CalendarDay, Case, CaseCounter, FormVersion, MatterVersion, ProcessDefinition, User
 from .replay_calendar import CalendarVersions, WithheldYears, calendar_line
@@ -111,7 +112,7 @@ class Replayer:
             process_part, stray = _split_after_end(recorded)
             divergence = _walk(run, process_part) if stray is None else ReplayDivergence(
                 stray.seq, "unsupported", stray.to_dict(), None,
-                f"第 {stray.seq} 个事件 {stray.event_type} 出现在评价事件之后，重放不支持")
+                f"第 {stray.seq} 个事件 {clipped(stray.event_type)} 出现在评价事件之后，重放不支持")
             if divergence is None and run.case_id is not None:
                 divergence = _case_row(run, history, recorded)
         return ReplayResult(history.case["id"], history.case_no, len(recorded), divergence)

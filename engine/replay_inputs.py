@@ -17,6 +17,12 @@ Two facts a case's commands read are not in its event log and could have changed
   each replayed command, the grants as they stood at its recorded instant (:class:`GrantsAsOf`): rows
   created by then, with a later revocation not yet applied. Expiry needs nothing more: ``valid_to`` is
   compared with the replay clock, which stands at the recorded instant.
+
+Each refusal names the version (and form) it is about by values from the record: a process key, a version, a
+content hash from the events or from a history file's seed rows, which anyone may have written. So each value
+is quoted bounded and escaped (:func:`_quoted`, at most :data:`QUOTED_CHARS` characters: any key or hash the
+store holds shows whole) in the message and in ``details`` (:func:`_kept`; a version number stays a number),
+which ``replay --file`` prints and the API returns with its 409.
 """
 from __future__ import annotations
 
@@ -30,8 +36,16 @@ from sqlalchemy import delete, insert
 from .audit import canonical_json, event_hash, verify_chain
 from .definitions import definition_content_hash
 from .errors import Conflict
+from .file_echo import clipped
 from .persistence.models import Grant
 from .verification import chinese_reason
+
+
+QUOTED_CHARS = 128
+"""How many characters of a value from the record a refusal quotes (then ``…``): a process or form key holds
+at most 128 in the store, a content hash 64."""
+_INT64 = 2 ** 63
+"""A version number ``details`` keeps as a number lies within a signed 64-bit integer (a longer one is text)."""
 
 
 class DefinitionMissing(Conflict):
@@ -65,7 +79,7 @@ class PinnedVersion:
 
 def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
     """The versions a case's events name: the one it started on and every one a migration moved it to."""
-    found: dict[tuple[str, int], PinnedVersion] = {}
+    found: dict[tuple[Any, Any], PinnedVersion] = {}
     for event in recorded:
         p = event.payload
         if event.event_type == "CaseStarted" and "definition_version" in p:
@@ -74,7 +88,7 @@ def pinned_versions(recorded: Iterable[Any]) -> list[PinnedVersion]:
             pin = PinnedVersion(p.get("process_key"), p["to_version"], p.get("to_hash") or "", event.seq)
         else:
             continue
-        found.setdefault((pin.process_key, pin.version), pin)
+        found.setdefault((_key(pin.process_key), _key(pin.version)), pin)
     return list(found.values())
 
 
@@ -92,23 +106,21 @@ def check_pinned_definitions(recorded: Iterable[Any], definitions: Iterable[Mapp
     rows = {(row["process_key"], row["version"]): row for row in definitions}
     pinned_forms: dict[tuple[str, str], PinnedVersion] = {}
     for pin in pinned_versions(recorded):
-        row = rows.get((pin.process_key, pin.version))
+        row = rows.get((_key(pin.process_key), _key(pin.version)))
         if row is None:
-            raise DefinitionMissing(
-                f"办件锁定的流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）"
-                f"已不在定义库中，无法重放", details=_details(pin))
+            raise DefinitionMissing(f"办件锁定的流程定义 {_pinned(pin)}已不在定义库中，无法重放", details=_details(pin))
         bundle = (row["meta"] or {}).get("bundle")
         recomputed = definition_content_hash(row["bpmn_xml"], row["resources"] or {}, row["form_refs"] or {},
                                              bundle)
         if recomputed != row["content_hash"]:
             raise DefinitionChanged(
-                f"定义库中的流程定义 {pin.process_key} 第 {pin.version} 版已被改动：按现存内容计算的哈希为 "
-                f"{recomputed}，与记录的内容哈希 {row['content_hash']} 不符，无法重放",
-                details={**_details(pin), "stored_hash": row["content_hash"], "recomputed_hash": recomputed})
+                f"定义库中的流程定义 {_quoted(pin.process_key)} 第 {_quoted(pin.version)} 版已被改动：按现存内容计算的"
+                f"哈希为 {recomputed}，与记录的内容哈希 {_quoted(row['content_hash'])} 不符，无法重放",
+                details={**_details(pin), "stored_hash": _kept(row["content_hash"]), "recomputed_hash": recomputed})
         refs = dict(row["form_refs"] or {})
         if bundle is not None:
             refs[bundle["form"]] = bundle["form_hash"]
-        pinned_forms.update({(key, value): pin for key, value in refs.items()})
+        pinned_forms.update({(key, _key(value)): pin for key, value in refs.items()})
     _check_forms({(f["form_key"], f["content_hash"]): f for f in forms}, pinned_forms)
 
 
@@ -131,6 +143,7 @@ def check_pins_against_chain(history: Any) -> None:
         if broken is None:
             raise
         seq, reason = broken
+        # The details of the refusal it replaces are bounded already (_details): quoted as they are.
         raise ChainBroken(
             f"办件 {history.case_no} 的审计记录已被改动：链条断裂于第 {seq} 个事件：{reason}。其中记录的流程定义"
             f"（{missing.details.get('process_key')} 第 {missing.details.get('version')} 版，内容哈希 "
@@ -157,21 +170,44 @@ def _check_forms(stored: Mapping[tuple[str, str], Mapping[str, Any]],
                  pinned: Mapping[tuple[str, str], PinnedVersion]) -> None:
     for (key, content_hash), pin in sorted(pinned.items()):
         row = stored.get((key, content_hash))
-        where = f"流程定义 {pin.process_key} 第 {pin.version} 版（内容哈希 {pin.content_hash}）锁定的表单 {key}"
+        where = f"流程定义 {_pinned(pin)}锁定的表单 {_quoted(key)}"
+        form = {**_details(pin), "form_key": _kept(key), "form_hash": _kept(content_hash)}
         if row is None:
-            raise DefinitionMissing(f"{where}（内容哈希 {content_hash}）已不在定义库中，无法重放",
-                                    details={**_details(pin), "form_key": key, "form_hash": content_hash})
+            raise DefinitionMissing(f"{where}（内容哈希 {_quoted(content_hash)}）已不在定义库中，无法重放",
+                                    details=form)
         recomputed = hashlib.sha256(canonical_json(row["source"]).encode()).hexdigest()
         if recomputed != content_hash:
             raise DefinitionChanged(
-                f"{where}第 {row['version']} 版已被改动：按现存内容计算的哈希为 {recomputed}，与记录的内容哈希 "
-                f"{content_hash} 不符，无法重放",
-                details={**_details(pin), "form_key": key, "form_hash": content_hash, "recomputed_hash": recomputed})
+                f"{where}第 {_quoted(row['version'])} 版已被改动：按现存内容计算的哈希为 {recomputed}，与记录的内容"
+                f"哈希 {_quoted(content_hash)} 不符，无法重放", details={**form, "recomputed_hash": recomputed})
+
+
+def _pinned(pin: PinnedVersion) -> str:
+    """The pinned version as a refusal names it: ``key 第 N 版（内容哈希 …）``, each value :func:`_quoted`."""
+    return f"{_quoted(pin.process_key)} 第 {_quoted(pin.version)} 版（内容哈希 {_quoted(pin.content_hash)}）"
 
 
 def _details(pin: PinnedVersion) -> dict[str, Any]:
-    return {"process_key": pin.process_key, "version": pin.version, "content_hash": pin.content_hash,
-            "seq": pin.seq}
+    """The pinned version as ``details`` give it, each value from the record :func:`_kept` (``seq`` is the event's)."""
+    return {"process_key": _kept(pin.process_key), "version": _kept(pin.version),
+            "content_hash": _kept(pin.content_hash), "seq": pin.seq}
+
+
+def _key(value: Any) -> Any:
+    """A value from the record as a lookup key: a list or an object (which names no stored row) as its JSON text."""
+    return canonical_json(value) if isinstance(value, (dict, list)) else value
+
+
+def _quoted(value: Any) -> str:
+    """A value from the record as a message quotes it: bounded (:data:`QUOTED_CHARS`) and escaped."""
+    return clipped(value, QUOTED_CHARS)
+
+
+def _kept(value: Any) -> Any:
+    """A value from the record as ``details`` keep it: a number (within 64 bits) or null as is, else :func:`_quoted`."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64):
+        return value
+    return _quoted(value)
 
 
 def grants_as_of(rows: Iterable[Mapping[str, Any]], instant: datetime) -> list[dict[str, Any]]:
