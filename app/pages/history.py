@@ -9,11 +9,15 @@ case's pinned forms give it, option values as their option labels (:func:`form_v
 
 A replay verdict shows the recorded and replayed event side by side, each value bounded (:func:`_shown`): the
 record may hold a megabyte payload or a direction control, which the API returns as recorded but a page does
-not render.
+not render. The timeline bounds what it shows of an event's data and details the same way (:meth:`_Words.event`,
+:meth:`_Words.text`), with limits above any legitimate value, so only a tampered record is ever cut.
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 from flask import render_template, request
 from markupsafe import Markup
@@ -33,6 +37,17 @@ SHOWN_CHARS = 200
 EVENT_ROWS = (("event_type", "事件类型"), ("element_id", "环节"), ("actor", "办理人"), ("occurred_at", "时间"),
               ("task_id", "任务"), ("payload", "内容"))
 """The rows of a divergent event in the verdict's table: the field and its label."""
+TEXT_CHARS = 5000
+"""How many characters of a text of an event's data or details the timeline shows (then ``…``), unless a field
+of the case's forms allows more (its ``validate.maxLength``): above the longest text a shipped form takes (2000)
+and the API's reasons and comments (500), so only a tampered record is cut."""
+DATA_CHARS = 50_000
+"""How many characters of one event's data the timeline shows in all (then how many more entries there are); a
+list or object shows this much of its JSON at most. Ten times what the largest shipped form takes."""
+_JSON_DEPTH = 20
+"""How deep the timeline's JSON of a list or object follows nested ones (deeper ones are ``…``)."""
+_LAYOUT = re.compile(r"[\t\n\r\f\v]+")
+"""Line breaks and tabs in a text, which a page shows as one space (and :func:`engine.clipped` would escape)."""
 _HTML_SAFE_JSON = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
 """What Jinja's ``tojson`` escapes in JSON put into HTML (as JSON escapes, so the text reads the same)."""
 
@@ -94,6 +109,49 @@ def _cell(event: dict[str, Any] | None, key: str) -> str | None:
 def _json(value: Any) -> Markup:
     """``value`` as one bounded line of JSON, safe in HTML as ``tojson`` makes it."""
     return Markup(shown_json(value, SHOWN_CHARS).translate(_HTML_SAFE_JSON))
+
+
+def _data_json(value: dict[str, Any] | list[Any], limit: int) -> Markup:
+    r"""A list or object of an event's data as one line of JSON, as ``tojson`` writes it, bounded and escaped.
+
+    Keys are sorted; each text (key or value) is cut after ``limit`` characters (``…`` inside the quotes); the
+    line stops after :data:`DATA_CHARS` characters with ``…``; each control, format or separator character is an
+    escape (``\u202e``, which ``tojson`` leaves as it is); ``<``, ``>``, ``&`` and ``'`` are escaped as by
+    ``tojson``. Data within the limits reads exactly as ``tojson`` writes it.
+    """
+    written, size = [], 0
+    for piece in _json_pieces(value, limit, 0):
+        written.append(piece)
+        size += len(piece)
+        if size > DATA_CHARS:
+            break
+    return Markup(clipped("".join(written), DATA_CHARS).translate(_HTML_SAFE_JSON))
+
+
+def _json_pieces(value: Any, limit: int, depth: int) -> Iterator[str]:
+    if isinstance(value, (dict, list)) and depth >= _JSON_DEPTH:
+        yield "…"
+    elif isinstance(value, dict):
+        yield "{"
+        for at, key in enumerate(sorted(value, key=str)):
+            yield f"{', ' if at else ''}{_json_text(str(key), limit)}: "
+            yield from _json_pieces(value[key], limit, depth + 1)
+        yield "}"
+    elif isinstance(value, list):
+        yield "["
+        for at, item in enumerate(value):
+            yield ", " if at else ""
+            yield from _json_pieces(item, limit, depth + 1)
+        yield "]"
+    elif isinstance(value, str):
+        yield _json_text(value, limit)
+    else:   # a number, true, false or null: what JSON data holds besides texts, lists and objects
+        yield json.dumps(value, default=str)
+
+
+def _json_text(text: str, limit: int) -> str:
+    quoted = json.dumps(text[:limit], ensure_ascii=False)
+    return quoted[:-1] + '…"' if len(text) > limit else quoted
 
 
 def _verdict(case_id: int, verdict: dict[str, Any]) -> Any:
@@ -166,6 +224,19 @@ def _state(case_id: int, seq: int) -> tuple[dict[str, Any] | None, str | None]:
         return None, exc.message
 
 
+@dataclass(frozen=True)
+class Shown:
+    """One entry of an event's data as the timeline shows it: key, label and value bounded (:meth:`_Words.event`).
+
+    ``count`` is the number of items of a list or object, whose ``value`` is then its bounded JSON; else None.
+    """
+
+    key: str
+    label: str
+    value: Any
+    count: int | None = None
+
+
 class _Words:
     """The labels of a case's submitted data, from the forms its definition version pins.
 
@@ -180,6 +251,8 @@ class _Words:
         self._any = form_view.fields_of(forms.values())
         self._forms = {t["element_id"]: t["form_key"] for t in engine.queries.case(actor, case_id)["tasks"]
                        if t["form_key"]}
+        allowed = [item.rules.get("maxLength") for fields in self._fields.values() for item in fields.values()]
+        self._limit = max([TEXT_CHARS, *(n for n in allowed if isinstance(n, int) and not isinstance(n, bool))])
 
     def of(self, data: dict[str, Any] | None, elements: list[str | None]) -> list[form_view.Entry]:
         """``data`` in words; the forms of ``elements`` come first, the last element's before the others."""
@@ -188,9 +261,36 @@ class _Words:
             fields.update(self._fields.get(self._forms.get(element or "", ""), {}))
         return form_view.described(data, fields)
 
-    def event(self, event: dict[str, Any]) -> list[form_view.Entry]:
-        """The data a timeline event carries, in words (a completed task's by its own form first)."""
-        return self.of(event.get("data"), [event.get("element_id")])
+    def event(self, event: dict[str, Any]) -> list[Shown]:
+        """The data a timeline event carries, in words (a completed task's by its own form first), bounded.
+
+        Each key, label and text is :meth:`text`; a list or object is its JSON (:func:`_data_json`). After
+        :data:`DATA_CHARS` characters the remaining entries are only counted.
+        """
+        entries, shown, left = self.of(event.get("data"), [event.get("element_id")]), [], DATA_CHARS
+        for at, entry in enumerate(entries):
+            if left <= 0:
+                shown.append(Shown("…", "…", f"另有 {len(entries) - at} 项未显示"))
+                break
+            value, count = entry.value, None
+            if isinstance(value, (dict, list)):
+                value, count = _data_json(value, self._limit), len(value)
+            shown.append(Shown(self.text(entry.key), self.text(entry.label), self.text(value), count))
+            left -= len(shown[-1].key) + len(shown[-1].label) + len(str(shown[-1].value))
+        return shown
+
+    def text(self, value: Any) -> Any:
+        r"""``value`` (a text or a detail of an event) as the timeline shows it: bounded and escaped.
+
+        A text shows its first characters (:data:`TEXT_CHARS`, or a longer ``maxLength`` of the case's forms),
+        then ``…``, each control, format or separator character as ``\uXXXX`` (:func:`engine.clipped`); a bool,
+        number, None or JSON already bounded shows as it is, anything else as bounded JSON.
+        """
+        if value is None or isinstance(value, (bool, int, float, Markup)):
+            return value
+        if isinstance(value, str):   # a line break or tab reads as a space in HTML: not as an escape
+            value = _LAYOUT.sub(" ", value)
+        return clipped(value, self._limit)
 
     def state(self, state: dict[str, Any]) -> list[form_view.Entry]:
         """The case's data as of an event, in words."""
